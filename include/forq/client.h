@@ -1,0 +1,48 @@
+/*
+ * libforq: the C client of forqd's protocol, used by the forq CLI.
+ * Blocking and simple: one connection, one request at a time.
+ */
+#ifndef FORQ_CLIENT_H
+#define FORQ_CLIENT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+enum forq_error_kind {
+	FORQ_E_NONE,
+	FORQ_E_CONNECT,  /* no daemon at that socket */
+	FORQ_E_IO,       /* the connection broke */
+	FORQ_E_PROTOCOL, /* the daemon's reply made no sense */
+	FORQ_E_SERVER,   /* the daemon refused: see code */
+};
+
+struct forq_error {
+	enum forq_error_kind kind;
+	char code[32];
+	char message[512];
+};
+
+struct forq_conn;
+
+/* The socket to use: explicit_path if given, else $FORQ_SOCKET, else
+ * $XDG_RUNTIME_DIR/forq/forqd.sock if it exists, else the system one. */
+void forq_socket_path(const char *explicit_path, char *out, size_t len);
+/* The same rule with its inputs passed in (exists: does a path exist). */
+void forq_socket_path_from(const char *explicit_path, const char *env_socket,
+			   const char *runtime_dir,
+			   int (*exists)(const char *path), char *out,
+			   size_t len);
+
+/* Connects and exchanges the hello; NULL and *err on failure. */
+struct forq_conn *forq_connect(const char *path, struct forq_error *err);
+/* Sends {"op":op, "id":n, ...fields} (fields is consumed, may be NULL)
+ * and returns the reply object, or NULL and *err. */
+json_t *forq_call(struct forq_conn *conn, const char *op, json_t *fields,
+		  struct forq_error *err);
+void forq_close(struct forq_conn *conn);
+
+/* The CLI exit code that goes with an error (FORQ_EXIT_* of protocol.h). */
+int forq_error_exit_code(const struct forq_error *err);
+
+#endif

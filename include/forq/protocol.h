@@ -1,0 +1,32 @@
+/*
+ * The forq client protocol: JSON objects, one per line, over a Unix
+ * stream socket. See man/forq-protocol.7 for the full description.
+ */
+#ifndef FORQ_PROTOCOL_H
+#define FORQ_PROTOCOL_H
+
+#define FORQ_PROTOCOL_VERSION 1
+
+#define FORQ_SOCKET_SYSTEM "/run/forq/forqd.sock"
+#define FORQ_SOCKET_USER_SUBPATH "forq/forqd.sock" /* under XDG_RUNTIME_DIR */
+
+/* Error codes, as in {"ok":false,"error":{"code":...,"message":...}}. */
+#define FORQ_ERR_BAD_REQUEST "bad_request"
+#define FORQ_ERR_UNKNOWN_OP "unknown_op"
+#define FORQ_ERR_HELLO_REQUIRED "hello_required"
+#define FORQ_ERR_UNSUPPORTED_VERSION "unsupported_version"
+#define FORQ_ERR_LIMIT "limit_exceeded"
+#define FORQ_ERR_SHUTTING_DOWN "shutting_down"
+#define FORQ_ERR_INTERNAL "internal"
+
+/* Exit codes of the forq CLI, from sysexits(3) so that they stay clear
+ * of the small numbers commands themselves use. */
+#define FORQ_EXIT_OK 0
+#define FORQ_EXIT_FAILURE 1
+#define FORQ_EXIT_USAGE 64       /* EX_USAGE */
+#define FORQ_EXIT_INVALID 65     /* EX_DATAERR: the daemon refused it */
+#define FORQ_EXIT_NO_SUCH_JOB 66 /* EX_NOINPUT */
+#define FORQ_EXIT_NOT_RUNNING 69 /* EX_UNAVAILABLE: no daemon there */
+#define FORQ_EXIT_PROTOCOL 76    /* EX_PROTOCOL: a reply made no sense */
+
+#endif

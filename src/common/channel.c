@@ -1,0 +1,141 @@
+/* Framing and validation of supervisor <-> worker messages. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/channel.h"
+#include "common/compat.h"
+
+static const struct ch_kind {
+	uint16_t type;
+	const char *name;
+	enum ch_direction dir;
+	size_t size;
+} ch_kinds[] = {
+    {CH_S_CONFIG, "config", CH_TO_WORKER, sizeof(struct ch_config)},
+    {CH_S_RETIRE, "retire", CH_TO_WORKER, 0},
+    {CH_W_READY, "ready", CH_TO_SUPERVISOR, sizeof(struct ch_ready)},
+};
+
+static const struct ch_kind *
+ch_kind(uint16_t type)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(ch_kinds); i++) {
+		if (ch_kinds[i].type == type)
+			return &ch_kinds[i];
+	}
+	return NULL;
+}
+
+const char *
+ch_type_name(uint16_t type)
+{
+	const struct ch_kind *k = ch_kind(type);
+
+	return k != NULL ? k->name : "unknown";
+}
+
+void
+ch_reader_init(struct ch_reader *r)
+{
+	r->len = 0;
+}
+
+size_t
+ch_reader_feed(struct ch_reader *r, const void *data, size_t len)
+{
+	size_t room = sizeof r->buf - r->len;
+
+	if (len > room)
+		len = room;
+	memcpy(r->buf + r->len, data, len);
+	r->len += len;
+	return len;
+}
+
+ssize_t
+ch_reader_fill(struct ch_reader *r, int fd)
+{
+	size_t room = sizeof r->buf - r->len;
+	ssize_t n;
+
+	if (room == 0) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	n = read(fd, r->buf + r->len, room);
+	if (n > 0)
+		r->len += (size_t)n;
+	return n;
+}
+
+enum ch_status
+ch_next(struct ch_reader *r, enum ch_direction dir, struct ch_msg *msg,
+	char *why, size_t whylen)
+{
+	const struct ch_kind *kind;
+	struct ch_header hdr;
+	size_t total;
+
+	if (r->len < sizeof hdr)
+		return CH_NEED_MORE;
+	memcpy(&hdr, r->buf, sizeof hdr);
+	if (hdr.version != CH_VERSION) {
+		snprintf(why, whylen, "protocol version %u, expected %u",
+			 hdr.version, CH_VERSION);
+		return CH_ERROR;
+	}
+	kind = ch_kind(hdr.type);
+	if (kind == NULL || kind->dir != dir) {
+		snprintf(why, whylen, "unexpected message type %u", hdr.type);
+		return CH_ERROR;
+	}
+	if (hdr.len != kind->size || hdr.flags != 0) {
+		snprintf(why, whylen,
+			 "%s message of %u bytes (flags %u), expected %zu",
+			 kind->name, hdr.len, hdr.flags, kind->size);
+		return CH_ERROR;
+	}
+	total = sizeof hdr + hdr.len;
+	if (r->len < total)
+		return CH_NEED_MORE;
+	msg->hdr = hdr;
+	memcpy(msg->payload, r->buf + sizeof hdr, hdr.len);
+	memmove(r->buf, r->buf + total, r->len - total);
+	r->len -= total;
+	return CH_MESSAGE;
+}
+
+size_t
+ch_encode(void *out, size_t outlen, uint16_t type, const void *payload,
+	  size_t len)
+{
+	const struct ch_kind *kind = ch_kind(type);
+	struct ch_header hdr = {.len = (uint32_t)len,
+				.type = type,
+				.version = CH_VERSION};
+
+	if (kind == NULL || kind->size != len || outlen < sizeof hdr + len)
+		return 0;
+	memcpy(out, &hdr, sizeof hdr);
+	if (len > 0)
+		memcpy((char *)out + sizeof hdr, payload, len);
+	return sizeof hdr + len;
+}
+
+int
+ch_queue(struct buf *out, uint16_t type, const void *payload, size_t len)
+{
+	unsigned char frame[sizeof(struct ch_header) + CH_PAYLOAD_MAX];
+	size_t n;
+
+	n = ch_encode(frame, sizeof frame, type, payload, len);
+	if (n == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return buf_append(out, frame, n);
+}

@@ -1,0 +1,143 @@
+/* Parsing and printing of durations and sizes. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/compat.h"
+#include "common/units.h"
+
+static const struct {
+	const char *suffix;
+	int64_t ms;
+} duration_units[] = {
+    /* Longest suffix first, so "ms" is not read as "m" then "s". */
+    {"ms", 1},
+    {"s", 1000},
+    {"m", 60 * 1000},
+    {"h", 60 * 60 * 1000},
+    {"d", 24 * 60 * 60 * 1000},
+};
+
+/* Reads decimal digits; fails on overflow past limit. */
+static int
+units_read_number(const char **p, uint64_t limit, uint64_t *value)
+{
+	uint64_t v = 0;
+	const char *s = *p;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	while (isdigit((unsigned char)*s)) {
+		unsigned digit = (unsigned)(*s - '0');
+
+		if (v > (limit - digit) / 10)
+			return -2;
+		v = v * 10 + digit;
+		s++;
+	}
+	*p = s;
+	*value = v;
+	return 0;
+}
+
+int
+units_parse_duration(const char *text, int64_t *ms, const char **why)
+{
+	const uint64_t limit = INT64_MAX / 1000;
+	const char *p = text;
+	uint64_t total = 0, n;
+	size_t i, len;
+	int rc;
+
+	if (*p == '\0') {
+		*why = "empty duration";
+		return -1;
+	}
+	/* A bare number means seconds, as in systemd and nginx. */
+	if (strspn(text, "0123456789") == strlen(text)) {
+		if (units_read_number(&p, limit / 1000, &n) != 0) {
+			*why = "duration too large";
+			return -1;
+		}
+		*ms = (int64_t)n * 1000;
+		return 0;
+	}
+	while (*p != '\0') {
+		if ((rc = units_read_number(&p, limit, &n)) != 0) {
+			*why = rc == -2 ? "duration too large"
+					: "expected a number such as 10s, "
+					  "500ms or 2m";
+			return -1;
+		}
+		for (i = 0; i < nitems(duration_units); i++) {
+			len = strlen(duration_units[i].suffix);
+			if (strncmp(p, duration_units[i].suffix, len) == 0 &&
+			    !isalpha((unsigned char)p[len]))
+				break;
+		}
+		if (i == nitems(duration_units)) {
+			*why = "unknown unit (use ms, s, m, h or d)";
+			return -1;
+		}
+		if (n > (limit - total) / (uint64_t)duration_units[i].ms) {
+			*why = "duration too large";
+			return -1;
+		}
+		total += n * (uint64_t)duration_units[i].ms;
+		p += len;
+	}
+	*ms = (int64_t)total;
+	return 0;
+}
+
+int
+units_parse_size(const char *text, uint64_t *bytes, const char **why)
+{
+	static const char suffixes[] = "KMGT";
+	const char *p = text, *at;
+	uint64_t n, mult = 1;
+	int rc;
+
+	if ((rc = units_read_number(&p, UINT64_MAX, &n)) != 0) {
+		*why = rc == -2 ? "size too large"
+				: "expected a number such as 4096, 64K or 1M";
+		return -1;
+	}
+	if (*p != '\0') {
+		at = strchr(suffixes, toupper((unsigned char)*p));
+		if (at == NULL || p[1] != '\0') {
+			*why = "unknown unit (use K, M, G or T)";
+			return -1;
+		}
+		mult = UINT64_C(1) << (10 * (at - suffixes + 1));
+	}
+	if (n > UINT64_MAX / mult) {
+		*why = "size too large";
+		return -1;
+	}
+	*bytes = n * mult;
+	return 0;
+}
+
+void
+units_format_duration(int64_t ms, char *buf, size_t len)
+{
+	int64_t s = ms / 1000;
+
+	if (ms < 0)
+		snprintf(buf, len, "-");
+	else if (ms < 1000)
+		snprintf(buf, len, "%lldms", (long long)ms);
+	else if (ms < 60 * 1000)
+		snprintf(buf, len, "%lld.%llds", (long long)s,
+			 (long long)(ms % 1000) / 100);
+	else if (s < 60 * 60)
+		snprintf(buf, len, "%lldm%llds", (long long)s / 60,
+			 (long long)s % 60);
+	else if (s < 24 * 60 * 60)
+		snprintf(buf, len, "%lldh%lldm", (long long)s / 3600,
+			 (long long)(s % 3600) / 60);
+	else
+		snprintf(buf, len, "%lldd%lldh", (long long)s / 86400,
+			 (long long)(s % 86400) / 3600);
+}

@@ -1,0 +1,19 @@
+/*
+ * Durations ("500ms", "10s", "2m", "1h30m"; a bare number is seconds)
+ * and sizes ("64K", "1M"; a bare number is bytes; K is 1024), parsed
+ * the same way for the conf file and the CLI.
+ */
+#ifndef FORQ_UNITS_H
+#define FORQ_UNITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* On failure these return -1 and point *why at a short reason. */
+int units_parse_duration(const char *text, int64_t *ms, const char **why);
+int units_parse_size(const char *text, uint64_t *bytes, const char **why);
+
+/* "1h2m", "1.5s", "250ms": short and exact enough for tables and logs. */
+void units_format_duration(int64_t ms, char *buf, size_t len);
+
+#endif

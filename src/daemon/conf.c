@@ -1,0 +1,531 @@
+/* Parsing and checking of forqd.conf. */
+#include <sys/param.h>
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "common/compat.h"
+#include "common/units.h"
+#include "daemon/conf.h"
+#include "daemon/cpus.h"
+
+enum conf_type {
+	CONF_STRING,
+	CONF_PATH,
+	CONF_MODE,
+	CONF_UINT,
+	CONF_DURATION,
+	CONF_SIZE,
+	CONF_LOG_LEVEL,
+	CONF_CPUS,
+};
+
+struct conf_key {
+	const char *section;
+	const char *name;
+	enum conf_type type;
+	size_t offset;
+	size_t size;
+	int64_t min;
+	int64_t max;
+};
+
+#define KEY(sec, name, member, type, min, max)                                 \
+	{                                                                      \
+		sec, name, type, offsetof(struct conf, member),                \
+		    sizeof(((struct conf *)0)->member), min, max               \
+	}
+#define DAY_MS (INT64_C(24) * 60 * 60 * 1000)
+
+static const struct conf_key conf_keys[] = {
+    KEY("daemon", "socket", socket, CONF_PATH, 0, 0),
+    KEY("daemon", "socket_mode", socket_mode, CONF_MODE, 0, 0777),
+    KEY("daemon", "socket_group", socket_group, CONF_STRING, 0, 0),
+    KEY("daemon", "state_dir", state_dir, CONF_PATH, 0, 0),
+    KEY("daemon", "pidfile", pidfile, CONF_PATH, 0, 0),
+    KEY("daemon", "log_level", log_level, CONF_LOG_LEVEL, 0, 0),
+    KEY("daemon", "stop_grace", stop_grace_ms, CONF_DURATION, 0, DAY_MS),
+    KEY("workers", "cpus", cpus, CONF_CPUS, 0, 0),
+    KEY("workers", "slots", slots, CONF_UINT, 1, 256),
+    KEY("workers", "heartbeat_interval", heartbeat_interval_ms, CONF_DURATION,
+	10, 60 * 1000),
+    KEY("workers", "heartbeat_timeout", heartbeat_timeout_ms, CONF_DURATION,
+	100, 60 * 60 * 1000),
+    KEY("workers", "restart_delay", restart_delay_ms, CONF_DURATION, 1,
+	60 * 1000),
+    KEY("workers", "restart_delay_max", restart_delay_max_ms, CONF_DURATION, 1,
+	60 * 60 * 1000),
+    KEY("workers", "crash_loop_limit", crash_loop_limit, CONF_UINT, 1, 1000),
+    KEY("workers", "crash_loop_window", crash_loop_window_ms, CONF_DURATION,
+	100, DAY_MS),
+    KEY("workers", "crash_loop_hold", crash_loop_hold_ms, CONF_DURATION, 100,
+	DAY_MS),
+    KEY("limits", "request_line_max", request_line_max, CONF_SIZE, 1024,
+	256 * 1024 * 1024),
+};
+
+static const char *const conf_sections[] = {"daemon", "workers", "limits"};
+
+_Static_assert(nitems(conf_keys) <= nitems(((struct conf *)0)->lines),
+	       "struct conf lines[] too small for the key table");
+
+struct conf_parse {
+	struct conf *conf;
+	const char *name;
+	const char *p;
+	const char *end;
+	int line;
+	int err_line;
+	char err[CONF_ERROR_MAX];
+};
+
+static void conf_error(struct conf_parse *ps, const char *fmt, ...)
+    __printflike(2, 3);
+
+static void
+conf_error(struct conf_parse *ps, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ps->err_line != 0)
+		return;
+	ps->err_line = ps->line;
+	va_start(ap, fmt);
+	vsnprintf(ps->err, sizeof ps->err, fmt, ap);
+	va_end(ap);
+}
+
+static int
+conf_known_section(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(conf_sections); i++) {
+		if (strcmp(conf_sections[i], name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Sections with no keys never reach the handler, so look at them here. */
+static void
+conf_check_section_line(struct conf_parse *ps, const char *line, size_t len)
+{
+	char name[64];
+	const char *close;
+
+	while (len > 0 && isspace((unsigned char)*line)) {
+		line++;
+		len--;
+	}
+	if (len == 0 || *line != '[')
+		return;
+	close = memchr(line, ']', len);
+	if (close == NULL || (size_t)(close - line - 1) >= sizeof name)
+		return; /* inih reports it as a syntax error */
+	memcpy(name, line + 1, (size_t)(close - line - 1));
+	name[close - line - 1] = '\0';
+	if (!conf_known_section(name))
+		conf_error(ps, "unknown section [%s]", name);
+}
+
+/* An ini_reader over a buffer that counts lines and refuses what inih
+ * would silently split or misread: overlong lines and NUL bytes. */
+static char *
+conf_reader(char *str, int num, void *stream)
+{
+	struct conf_parse *ps = stream;
+	const char *nl;
+	size_t len, body;
+
+	if (ps->p >= ps->end)
+		return NULL;
+	nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
+	len = nl != NULL ? (size_t)(nl - ps->p) + 1 : (size_t)(ps->end - ps->p);
+	body = nl != NULL ? len - 1 : len;
+	ps->line++;
+	if (memchr(ps->p, '\0', len) != NULL) {
+		conf_error(ps, "NUL byte in line");
+		str[0] = '\0';
+	} else if (body > (size_t)num - 2) {
+		conf_error(ps, "line longer than %d characters", num - 2);
+		str[0] = '\0';
+	} else {
+		conf_check_section_line(ps, ps->p, body);
+		memcpy(str, ps->p, len);
+		str[len] = '\0';
+	}
+	ps->p += len;
+	return str;
+}
+
+static int
+conf_set_duration(struct conf_parse *ps, const struct conf_key *k,
+		  const char *value, int64_t *out)
+{
+	char lo[32], hi[32];
+	const char *why;
+	int64_t ms;
+
+	if (units_parse_duration(value, &ms, &why) == -1) {
+		conf_error(ps, "%s: %s: \"%s\"", k->name, why, value);
+		return -1;
+	}
+	if (ms < k->min || ms > k->max) {
+		units_format_duration(k->min, lo, sizeof lo);
+		units_format_duration(k->max, hi, sizeof hi);
+		conf_error(ps, "%s: %s is out of range (%s to %s)", k->name,
+			   value, lo, hi);
+		return -1;
+	}
+	*out = ms;
+	return 0;
+}
+
+static int
+conf_set_number(struct conf_parse *ps, const struct conf_key *k,
+		const char *value, void *out)
+{
+	const char *why = NULL;
+	uint64_t size;
+	long long n;
+
+	switch (k->type) {
+	case CONF_UINT:
+		n = strtonum(value, k->min, k->max, &why);
+		if (why != NULL) {
+			conf_error(ps, "%s: \"%s\" is %s (%lld to %lld)",
+				   k->name, value, why, (long long)k->min,
+				   (long long)k->max);
+			return -1;
+		}
+		*(uint32_t *)out = (uint32_t)n;
+		return 0;
+	case CONF_SIZE:
+		if (units_parse_size(value, &size, &why) == -1) {
+			conf_error(ps, "%s: %s: \"%s\"", k->name, why, value);
+			return -1;
+		}
+		if (size < (uint64_t)k->min || size > (uint64_t)k->max) {
+			conf_error(ps,
+				   "%s: %s is out of range (%lld to %lld "
+				   "bytes)",
+				   k->name, value, (long long)k->min,
+				   (long long)k->max);
+			return -1;
+		}
+		*(uint64_t *)out = size;
+		return 0;
+	case CONF_MODE:
+		if (value[0] == '\0' ||
+		    strspn(value, "01234567") != strlen(value) ||
+		    (n = strtoll(value, NULL, 8)) > k->max) {
+			conf_error(ps,
+				   "%s: \"%s\" is not an octal mode such as "
+				   "0660",
+				   k->name, value);
+			return -1;
+		}
+		*(uint32_t *)out = (uint32_t)n;
+		return 0;
+	default:
+		return conf_set_duration(ps, k, value, out);
+	}
+}
+
+static int
+conf_set(struct conf_parse *ps, const struct conf_key *k, const char *value)
+{
+	char *field = (char *)ps->conf + k->offset;
+	char why[128];
+	cpu_set_t set;
+	enum log_level level;
+
+	switch (k->type) {
+	case CONF_PATH:
+		if (value[0] != '/') {
+			conf_error(ps, "%s: \"%s\" is not an absolute path",
+				   k->name, value);
+			return -1;
+		}
+		/* FALLTHROUGH */
+	case CONF_STRING:
+		if (strlcpy(field, value, k->size) >= k->size) {
+			conf_error(ps, "%s: longer than %zu characters",
+				   k->name, k->size - 1);
+			return -1;
+		}
+		return 0;
+	case CONF_LOG_LEVEL:
+		if (log_level_parse(value, &level) == -1) {
+			conf_error(ps,
+				   "%s: \"%s\" is not one of error, warning, "
+				   "info, debug",
+				   k->name, value);
+			return -1;
+		}
+		*(enum log_level *)field = level;
+		return 0;
+	case CONF_CPUS:
+		if (strcmp(value, "auto") != 0 &&
+		    cpus_parse_list(value, &set, why, sizeof why) == -1) {
+			conf_error(ps, "%s: %s: \"%s\"", k->name, why, value);
+			return -1;
+		}
+		if (strlcpy(field, value, k->size) >= k->size) {
+			conf_error(ps, "%s: longer than %zu characters",
+				   k->name, k->size - 1);
+			return -1;
+		}
+		return 0;
+	default:
+		return conf_set_number(ps, k, value, field);
+	}
+}
+
+static int
+conf_handler(void *user, const char *section, const char *name,
+	     const char *value)
+{
+	struct conf_parse *ps = user;
+	const struct conf_key *k;
+	size_t i;
+
+	if (section[0] == '\0') {
+		conf_error(ps,
+			   "\"%s\" is outside a section ([daemon], "
+			   "[workers] or [limits])",
+			   name);
+		return 0;
+	}
+	if (!conf_known_section(section)) {
+		conf_error(ps, "unknown section [%s]", section);
+		return 0;
+	}
+	for (i = 0; i < nitems(conf_keys); i++) {
+		k = &conf_keys[i];
+		if (strcmp(k->section, section) == 0 &&
+		    strcmp(k->name, name) == 0)
+			break;
+	}
+	if (i == nitems(conf_keys)) {
+		conf_error(ps, "unknown key \"%s\" in [%s]", name, section);
+		return 0;
+	}
+	if (ps->conf->lines[i] != 0) {
+		conf_error(ps, "\"%s\" is set twice (first on line %d)", name,
+			   ps->conf->lines[i]);
+		return 0;
+	}
+	ps->conf->lines[i] = ps->line;
+	return conf_set(ps, k, value) == 0;
+}
+
+static int
+conf_key_line(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(conf_keys); i++) {
+		if (strcmp(conf_keys[i].name, name) == 0)
+			return c->lines[i];
+	}
+	return 0;
+}
+
+static void
+conf_format_error(char *err, size_t errlen, const char *file, int line,
+		  const char *msg)
+{
+	if (line > 0)
+		snprintf(err, errlen, "%s:%d: %s", file, line, msg);
+	else
+		snprintf(err, errlen, "%s: %s", file, msg);
+}
+
+/* Rules that tie two keys together, reported at the later one's line. */
+static int
+conf_check_relations(const struct conf *c, const char *file, char *err,
+		     size_t errlen)
+{
+	char msg[CONF_ERROR_MAX];
+	int line;
+
+	if (c->heartbeat_timeout_ms < 2 * c->heartbeat_interval_ms) {
+		snprintf(msg, sizeof msg,
+			 "heartbeat_timeout (%lldms) must be at least twice "
+			 "heartbeat_interval (%lldms)",
+			 (long long)c->heartbeat_timeout_ms,
+			 (long long)c->heartbeat_interval_ms);
+		line = MAX(conf_key_line(c, "heartbeat_timeout"),
+			   conf_key_line(c, "heartbeat_interval"));
+		conf_format_error(err, errlen, file, line, msg);
+		return -1;
+	}
+	if (c->restart_delay_max_ms < c->restart_delay_ms) {
+		snprintf(msg, sizeof msg,
+			 "restart_delay_max (%lldms) is shorter than "
+			 "restart_delay (%lldms)",
+			 (long long)c->restart_delay_max_ms,
+			 (long long)c->restart_delay_ms);
+		line = MAX(conf_key_line(c, "restart_delay_max"),
+			   conf_key_line(c, "restart_delay"));
+		conf_format_error(err, errlen, file, line, msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_load_string(struct conf *c, const char *name, const char *text, size_t len,
+		 char *err, size_t errlen)
+{
+	struct conf_parse ps = {.conf = c,
+				.name = name,
+				.p = text,
+				.end = text + len};
+	int rc;
+
+	memset(c->lines, 0, sizeof c->lines);
+	if (strlcpy(c->path, name, sizeof c->path) >= sizeof c->path) {
+		snprintf(err, errlen, "%s: path too long", name);
+		return -1;
+	}
+	rc = ini_parse_stream(conf_reader, &ps, conf_handler, &ps);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: cannot parse (%d)", name, rc);
+		return -1;
+	}
+	if (rc > 0 && (ps.err_line == 0 || rc < ps.err_line)) {
+		/* inih found it: a line that is neither a section nor a key. */
+		conf_format_error(err, errlen, name, rc,
+				  "syntax error: expected \"[section]\" or "
+				  "\"key = value\"");
+		return -1;
+	}
+	if (ps.err_line != 0) {
+		conf_format_error(err, errlen, name, ps.err_line, ps.err);
+		return -1;
+	}
+	return conf_check_relations(c, name, err, errlen);
+}
+
+int
+conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	char *text;
+	ssize_t n;
+	size_t got = 0;
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONF_FILE_MAX) {
+		snprintf(err, errlen, "%s: %s", path,
+			 !S_ISREG(st.st_mode) ? "not a regular file"
+					      : "larger than 1 MiB");
+		close(fd);
+		return -1;
+	}
+	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	while (got < (size_t)st.st_size &&
+	       (n = read(fd, text + got, (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	text[got] = '\0';
+	rc = conf_load_string(c, path, text, got, err, errlen);
+	free(text);
+	return rc;
+}
+
+int
+conf_check(const struct conf *c, const cpu_set_t *allowed, char *err,
+	   size_t errlen)
+{
+	char why[CONF_ERROR_MAX - 64], msg[CONF_ERROR_MAX];
+	const char *file = c->path[0] != '\0' ? c->path : "(defaults)";
+	int cpus[CPU_SETSIZE];
+	size_t n;
+
+	if (cpus_plan(allowed, c->cpus, cpus, nitems(cpus), &n, why,
+		      sizeof why) == -1) {
+		snprintf(msg, sizeof msg, "cpus: %s", why);
+		conf_format_error(err, errlen, file, conf_key_line(c, "cpus"),
+				  msg);
+		return -1;
+	}
+	if (c->socket_group[0] != '\0' && getgrnam(c->socket_group) == NULL) {
+		snprintf(msg, sizeof msg, "socket_group: no group named \"%s\"",
+			 c->socket_group);
+		conf_format_error(err, errlen, file,
+				  conf_key_line(c, "socket_group"), msg);
+		return -1;
+	}
+	return 0;
+}
+
+void
+conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
+	      const char *state_home, const char *home)
+{
+	char run[PATH_MAX];
+
+	memset(c, 0, sizeof *c);
+	if (euid == 0 || runtime_dir == NULL || runtime_dir[0] != '/')
+		strlcpy(run, "/run/forq", sizeof run);
+	else
+		snprintf(run, sizeof run, "%s/forq", runtime_dir);
+	/* A runtime directory too long for a socket falls back to root's. */
+	if (snprintf(c->socket, sizeof c->socket, "%s/forqd.sock", run) >=
+		(int)sizeof c->socket ||
+	    snprintf(c->pidfile, sizeof c->pidfile, "%s/forqd.pid", run) >=
+		(int)sizeof c->pidfile) {
+		strlcpy(c->socket, "/run/forq/forqd.sock", sizeof c->socket);
+		strlcpy(c->pidfile, "/run/forq/forqd.pid", sizeof c->pidfile);
+	}
+	if (euid == 0)
+		strlcpy(c->state_dir, "/var/lib/forq", sizeof c->state_dir);
+	else if (state_home != NULL && state_home[0] == '/')
+		snprintf(c->state_dir, sizeof c->state_dir, "%s/forq",
+			 state_home);
+	else if (home != NULL && home[0] == '/')
+		snprintf(c->state_dir, sizeof c->state_dir,
+			 "%s/.local/state/forq", home);
+	else
+		strlcpy(c->state_dir, "/var/lib/forq", sizeof c->state_dir);
+	c->socket_mode = 0660;
+	c->log_level = LOG_LEVEL_INFO;
+	c->stop_grace_ms = 30 * 1000;
+
+	strlcpy(c->cpus, "auto", sizeof c->cpus);
+	c->slots = 1;
+	c->heartbeat_interval_ms = 1000;
+	c->heartbeat_timeout_ms = 10 * 1000;
+	c->restart_delay_ms = 100;
+	c->restart_delay_max_ms = 10 * 1000;
+	c->crash_loop_limit = 5;
+	c->crash_loop_window_ms = 60 * 1000;
+	c->crash_loop_hold_ms = 60 * 1000;
+
+	c->request_line_max = 1024 * 1024;
+}

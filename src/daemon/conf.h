@@ -1,0 +1,63 @@
+/*
+ * forqd.conf: an INI file read with inih. Every key has a default, a
+ * range and a line in conf/forqd.conf. Errors read "file:line: message".
+ */
+#ifndef FORQ_CONF_H
+#define FORQ_CONF_H
+
+#include <limits.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include "common/log.h"
+
+#define CONF_DEFAULT_PATH "/etc/forq/forqd.conf"
+#define CONF_FILE_MAX (1024 * 1024)
+#define CONF_ERROR_MAX 512
+
+struct conf {
+	char path[PATH_MAX]; /* "" for the built-in defaults */
+
+	/* [daemon] */
+	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	uint32_t socket_mode;
+	char socket_group[64];
+	char state_dir[PATH_MAX];
+	char pidfile[PATH_MAX];
+	enum log_level log_level;
+	int64_t stop_grace_ms;
+
+	/* [workers] */
+	char cpus[256];
+	uint32_t slots;
+	int64_t heartbeat_interval_ms;
+	int64_t heartbeat_timeout_ms;
+	int64_t restart_delay_ms;
+	int64_t restart_delay_max_ms;
+	uint32_t crash_loop_limit;
+	int64_t crash_loop_window_ms;
+	int64_t crash_loop_hold_ms;
+
+	/* [limits] */
+	uint64_t request_line_max;
+
+	/* Where each key was set, for errors found after parsing. */
+	int lines[32];
+};
+
+/* Built-in defaults: system paths for root, per-user paths otherwise. */
+void conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
+		   const char *state_home, const char *home);
+/* Both fill err with "file:line: message" and return -1 on error. */
+int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
+int conf_load_string(struct conf *c, const char *name, const char *text,
+		     size_t len, char *err, size_t errlen);
+/* Checks what depends on the machine: the CPU list against the allowed
+ * set, the socket group's existence. */
+int conf_check(const struct conf *c, const cpu_set_t *allowed, char *err,
+	       size_t errlen);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * The shared memory region, mapped once before the first worker is
+ * forked: a header and the scoreboard, one cache line aligned entry per
+ * possible worker. Each field has exactly one writing process; the
+ * other side only reads it to monitor.
+ */
+#ifndef FORQ_SHM_H
+#define FORQ_SHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHM_MAGIC 0x666f7271u /* "forq" */
+/* Bump when the layout below changes. */
+#define SHM_VERSION 1
+#define SHM_LAST_EXIT_MAX 96
+
+enum sb_state {
+	SB_EMPTY = 0, /* no worker planned here */
+	SB_STARTING,  /* forked, not yet ready */
+	SB_READY,
+	SB_RETIRING,   /* told to finish and exit */
+	SB_RESTARTING, /* dead, restart pending (backoff) */
+	SB_HELD,       /* crash loop: held, retried later */
+	SB_FAILED,     /* exited with the fatal configuration code */
+	SB_STOPPED,
+};
+
+struct sb_worker {
+	/* Written by the supervisor. */
+	int32_t pid;
+	int32_t cpu;
+	uint32_t state;
+	uint32_t restarts;
+	int64_t started_ns;  /* CLOCK_MONOTONIC */
+	int64_t retry_at_ns; /* RESTARTING, HELD: next start */
+	char last_exit[SHM_LAST_EXIT_MAX];
+
+	/* Written by the worker. */
+	int64_t heartbeat_ns; /* CLOCK_MONOTONIC */
+	uint64_t loops;       /* event loop turns */
+	uint64_t messages;    /* control messages received */
+} __attribute__((aligned(64)));
+
+struct shm_header {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t workers_max;
+	uint32_t reserved;
+};
+
+struct shm {
+	void *base;
+	size_t size;
+	struct shm_header *header;
+	struct sb_worker *workers;
+};
+
+int shm_create(struct shm *shm, uint32_t workers_max);
+void shm_destroy(struct shm *shm);
+const char *sb_state_name(enum sb_state state);
+
+/* The heartbeat is read across processes: relaxed atomics suffice,
+ * since a reader only needs some recent value, not an ordering. */
+static inline void
+sb_set_heartbeat(struct sb_worker *sb, int64_t ns)
+{
+	__atomic_store_n(&sb->heartbeat_ns, ns, __ATOMIC_RELAXED);
+}
+
+static inline int64_t
+sb_heartbeat(const struct sb_worker *sb)
+{
+	return __atomic_load_n(&sb->heartbeat_ns, __ATOMIC_RELAXED);
+}
+
+#endif

@@ -1,0 +1,350 @@
+/*
+ * The supervisor's loop: signals through a signalfd, one timerfd armed
+ * for the nearest deadline, the listener, the clients, one pidfd and one
+ * channel per worker. Stop, reload and readiness live here.
+ */
+#include <sys/signalfd.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/path.h"
+#include "common/units.h"
+#include "daemon/control.h"
+#include "daemon/cpus.h"
+#include "daemon/daemonize.h"
+#include "daemon/listener.h"
+#include "daemon/notify.h"
+#include "daemon/supervisor.h"
+
+static void sv_on_signal(struct ev_io *io, uint32_t events);
+static void sv_on_timer(struct ev_io *io, uint32_t events);
+
+void
+sv_policy_from_conf(const struct conf *c, struct restart_policy *p)
+{
+	p->delay_ns = c->restart_delay_ms * NS_PER_MS;
+	p->delay_max_ns = c->restart_delay_max_ms * NS_PER_MS;
+	p->crash_loop_limit = c->crash_loop_limit;
+	p->crash_loop_window_ns = c->crash_loop_window_ms * NS_PER_MS;
+	p->crash_loop_hold_ns = c->crash_loop_hold_ms * NS_PER_MS;
+}
+
+static int
+sv_setup_signals(struct supervisor *sv)
+{
+	sigset_t mask;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		return -1;
+	if ((fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		return -1;
+	ev_io_set(&sv->signals, fd, sv_on_signal, sv);
+	return ev_add(&sv->loop, &sv->signals, EPOLLIN);
+}
+
+int
+sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
+	const cpu_set_t *allowed)
+{
+	char err[CONF_ERROR_MAX];
+	long ncpu;
+	int fd;
+
+	memset(sv, 0, sizeof *sv);
+	sv->conf = *conf;
+	sv->conf_path = conf_path;
+	sv->allowed = *allowed;
+	sv->started_ns = clock_mono_ns();
+	sv->ready_fd = -1;
+	TAILQ_INIT(&sv->clients);
+	TAILQ_INIT(&sv->closed);
+	sv_policy_from_conf(conf, &sv->policy);
+	ev_io_set(&sv->signals, -1, sv_on_signal, sv);
+	ev_io_set(&sv->timer, -1, sv_on_timer, sv);
+	ev_io_set(&sv->listener, -1, NULL, sv);
+
+	/* As many entries as the machine can have CPUs, so that a reload
+	 * widening the CPU list never needs a new mapping. */
+	ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	if (ncpu < CPU_COUNT(allowed))
+		ncpu = CPU_COUNT(allowed);
+	if (ncpu > CPU_SETSIZE)
+		ncpu = CPU_SETSIZE;
+	sv->workers_max = (uint32_t)ncpu;
+
+	if (path_mkdir_p(conf->state_dir, 0750, err, sizeof err) == -1) {
+		log_warnx("state_dir: %s", err);
+		return -1;
+	}
+	if (shm_create(&sv->shm, sv->workers_max) == -1) {
+		log_warn("mmap shared memory");
+		return -1;
+	}
+	if (ev_loop_init(&sv->loop) == -1) {
+		log_warn("epoll_create1");
+		return -1;
+	}
+	if (sv_setup_signals(sv) == -1) {
+		log_warn("signals");
+		return -1;
+	}
+	if ((fd = ev_timer_open()) == -1) {
+		log_warn("timerfd_create");
+		return -1;
+	}
+	ev_io_set(&sv->timer, fd, sv_on_timer, sv);
+	if (ev_add(&sv->loop, &sv->timer, EPOLLIN) == -1) {
+		log_warn("epoll_ctl");
+		return -1;
+	}
+	if (listener_open(sv, err, sizeof err) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	if (workers_init(sv) == -1) {
+		log_warn("workers");
+		return -1;
+	}
+	return 0;
+}
+
+void
+sv_update_timer(struct supervisor *sv)
+{
+	int64_t next = workers_next_deadline(sv);
+
+	if (sv->stopping && !sv->killed_at_deadline &&
+	    (next == 0 || sv->stop_deadline_ns < next))
+		next = sv->stop_deadline_ns;
+	if (sv->listener_resume_ns != 0 &&
+	    (next == 0 || sv->listener_resume_ns < next))
+		next = sv->listener_resume_ns;
+	if (next == sv->timer_armed_ns)
+		return;
+	if (ev_timer_arm(sv->timer.fd, next) == -1)
+		fatal("timerfd_settime");
+	sv->timer_armed_ns = next;
+}
+
+static void
+sv_on_timer(struct ev_io *io, uint32_t events)
+{
+	struct supervisor *sv = io->arg;
+	char grace[32];
+	int64_t now = clock_mono_ns();
+
+	ev_timer_drain(io->fd);
+	sv->timer_armed_ns = 0;
+	if (sv->stopping && !sv->killed_at_deadline &&
+	    now >= sv->stop_deadline_ns) {
+		sv->killed_at_deadline = true;
+		units_format_duration(sv->conf.stop_grace_ms, grace,
+				      sizeof grace);
+		char why[64];
+		snprintf(why, sizeof why, "not stopped within stop_grace (%s)",
+			 grace);
+		workers_kill_all(sv, why);
+	}
+	listener_check(sv, now);
+	workers_check(sv, now);
+}
+
+static void
+sv_stop(struct supervisor *sv, const char *signame)
+{
+	char grace[32];
+
+	if (sv->stopping) {
+		log_warnx("%s again: killing the workers now", signame);
+		sv->killed_at_deadline = true;
+		workers_kill_all(sv, "second stop signal");
+		return;
+	}
+	units_format_duration(sv->conf.stop_grace_ms, grace, sizeof grace);
+	log_info("%s received: stopping, giving workers up to %s", signame,
+		 grace);
+	notify_stopping();
+	sv->stopping = true;
+	sv->stop_deadline_ns =
+	    clock_mono_ns() + sv->conf.stop_grace_ms * NS_PER_MS;
+	listener_close(sv);
+	control_close_all(sv);
+	workers_retire_all(sv);
+}
+
+/* Settings bound to resources made at start keep their old value. */
+static void
+sv_keep_fixed(struct supervisor *sv, struct conf *next)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+		size_t size;
+	} fixed[] = {
+#define FIXED(m) {#m, offsetof(struct conf, m), sizeof(((struct conf *)0)->m)}
+	    FIXED(socket),    FIXED(socket_mode), FIXED(socket_group),
+	    FIXED(state_dir), FIXED(pidfile),
+#undef FIXED
+	};
+	size_t i;
+
+	for (i = 0; i < nitems(fixed); i++) {
+		if (memcmp((char *)&sv->conf + fixed[i].offset,
+			   (char *)next + fixed[i].offset, fixed[i].size) == 0)
+			continue;
+		log_warnx("%s: changing %s needs a restart; keeping the "
+			  "current value",
+			  next->path, fixed[i].name);
+		memcpy((char *)next + fixed[i].offset,
+		       (char *)&sv->conf + fixed[i].offset, fixed[i].size);
+	}
+}
+
+static void
+sv_reload(struct supervisor *sv)
+{
+	char err[CONF_ERROR_MAX], list[256];
+	struct conf next;
+	cpu_set_t allowed, planned;
+	int cpus[CPU_SETSIZE];
+	size_t n, i;
+
+	notify_reloading();
+	log_info("SIGHUP received: reloading %s",
+		 sv->conf_path != NULL ? sv->conf_path : "(built-in defaults)");
+	conf_defaults(&next, geteuid(), getenv("XDG_RUNTIME_DIR"),
+		      getenv("XDG_STATE_HOME"), getenv("HOME"));
+	if (sched_getaffinity(0, sizeof allowed, &allowed) == -1)
+		allowed = sv->allowed;
+	if ((sv->conf_path != NULL &&
+	     conf_load_file(&next, sv->conf_path, err, sizeof err) == -1) ||
+	    conf_check(&next, &allowed, err, sizeof err) == -1 ||
+	    cpus_plan(&allowed, next.cpus, cpus, nitems(cpus), &n, err,
+		      sizeof err) == -1) {
+		log_warnx("%s", err);
+		log_warnx("reload failed; keeping the current configuration");
+		notify_ready();
+		return;
+	}
+	sv_keep_fixed(sv, &next);
+	sv->conf = next;
+	sv->allowed = allowed;
+	log_set_level(next.log_level);
+	sv_policy_from_conf(&next, &sv->policy);
+	workers_send_config(sv);
+	workers_apply_plan(sv, cpus, n);
+	workers_retry_held(sv);
+	CPU_ZERO(&planned);
+	for (i = 0; i < n; i++)
+		CPU_SET(cpus[i], &planned);
+	cpus_format(&planned, list, sizeof list);
+	log_info("configuration reloaded; workers on cpus %s", list);
+	notify_ready();
+}
+
+static void
+sv_on_signal(struct ev_io *io, uint32_t events)
+{
+	struct supervisor *sv = io->arg;
+	struct signalfd_siginfo si;
+
+	while (read(io->fd, &si, sizeof si) == sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+			sv_stop(sv, "SIGTERM");
+			break;
+		case SIGINT:
+			sv_stop(sv, "SIGINT");
+			break;
+		case SIGHUP:
+			if (!sv->stopping)
+				sv_reload(sv);
+			break;
+		}
+	}
+}
+
+/* Ready once every planned worker is up, or held back by its policy. */
+static void
+sv_check_ready(struct supervisor *sv)
+{
+	const struct sv_worker *w;
+	uint32_t i, ready = workers_ready(sv), planned = 0;
+	bool settled = true;
+
+	for (i = 0; i < sv->workers_max; i++) {
+		w = &sv->workers[i];
+		if (!w->planned)
+			continue;
+		planned++;
+		if (w->sb->state != SB_READY && w->sb->state != SB_HELD &&
+		    w->sb->state != SB_FAILED)
+			settled = false;
+	}
+	if (ready != sv->status_ready || (!sv->announced && settled)) {
+		sv->status_ready = ready;
+		notify_status("%u of %u workers ready", ready, planned);
+	}
+	if (sv->announced || !settled || sv->stopping)
+		return;
+	sv->announced = true;
+	log_info("ready: %u of %u workers, listening on %s", ready, planned,
+		 sv->conf.socket);
+	notify_ready();
+	daemonize_done(sv->ready_fd);
+	sv->ready_fd = -1;
+}
+
+int
+sv_run(struct supervisor *sv)
+{
+	char err[CONF_ERROR_MAX];
+	int cpus[CPU_SETSIZE];
+	size_t n;
+
+	if (cpus_plan(&sv->allowed, sv->conf.cpus, cpus, nitems(cpus), &n, err,
+		      sizeof err) == -1) {
+		log_warnx("cpus: %s", err);
+		return -1;
+	}
+	workers_apply_plan(sv, cpus, n);
+	sv_update_timer(sv);
+	while (!sv->stopping || workers_live(sv) > 0) {
+		if (ev_run_once(&sv->loop, -1) == -1)
+			fatal("epoll_wait");
+		control_reap(sv);
+		sv_check_ready(sv);
+		sv_update_timer(sv);
+	}
+	listener_close(sv);
+	log_info("stopped");
+	return 0;
+}
+
+void
+sv_free(struct supervisor *sv)
+{
+	listener_close(sv);
+	control_close_all(sv);
+	control_reap(sv);
+	workers_free(sv);
+	if (sv->timer.fd != -1)
+		close(sv->timer.fd);
+	if (sv->signals.fd != -1)
+		close(sv->signals.fd);
+	ev_loop_close(&sv->loop);
+	shm_destroy(&sv->shm);
+}
