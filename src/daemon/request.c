@@ -45,7 +45,8 @@ request_decode(const char *line, size_t len, struct request *req,
 
 	memset(req, 0, sizeof *req);
 	err->id = NULL;
-	req->root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	req->root = json_loadb(line, len,
+			       JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (req->root == NULL)
 		return request_fail(err, FORQ_ERR_BAD_REQUEST,
 				    "not valid JSON: %s", jerr.text);
