@@ -87,7 +87,7 @@ forq_read_reply(struct forq_conn *conn, struct forq_error *err)
 	size_t len;
 	ssize_t n;
 
-	while ((nl = memchr(conn->in.data, '\n', conn->in.len)) == NULL) {
+	while ((nl = buf_find(&conn->in, '\n')) == NULL) {
 		n = buf_read_fd(&conn->in, conn->fd);
 		if (n == 0) {
 			forq_fail(err, FORQ_E_IO, "eof",

@@ -70,6 +70,14 @@ buf_consume(struct buf *b, size_t len)
 	b->len -= len;
 }
 
+char *
+buf_find(const struct buf *b, int c)
+{
+	if (b->len == 0)
+		return NULL;
+	return memchr(b->data, c, b->len);
+}
+
 ssize_t
 buf_read_fd(struct buf *b, int fd)
 {

@@ -18,6 +18,8 @@ void buf_free(struct buf *b);
 int buf_append(struct buf *b, const void *data, size_t len);
 int buf_reserve(struct buf *b, size_t extra);
 void buf_consume(struct buf *b, size_t len);
+/* The first byte equal to c, or NULL (also when the buffer is empty). */
+char *buf_find(const struct buf *b, int c);
 /* read(2) into the spare room; returns what read returned. */
 ssize_t buf_read_fd(struct buf *b, int fd);
 /* write(2) the front; 0 when empty, -1 on error (EAGAIN included). */

@@ -28,7 +28,8 @@ struct client {
 	struct buf out;
 	struct ucred cred;
 	bool hello;
-	bool closing; /* close once the output is flushed */
+	bool closing;    /* close once the output is flushed */
+	bool discarding; /* skipping the rest of an overlong line */
 };
 
 static void control_on_event(struct ev_io *io, uint32_t events);
@@ -233,7 +234,24 @@ control_handle_line(struct client *c, const char *line, size_t len)
 	request_free(&req);
 }
 
-/* Handles every complete line buffered, unless replies back up. */
+/* Drops input up to the end of an overlong line; true when done. */
+static bool
+control_discard(struct client *c)
+{
+	char *nl = buf_find(&c->in, '\n');
+
+	if (nl == NULL) {
+		c->in.len = 0;
+		return false;
+	}
+	buf_consume(&c->in, (size_t)(nl - c->in.data) + 1);
+	c->discarding = false;
+	return true;
+}
+
+/* Handles every complete line buffered, unless replies back up. An
+ * overlong line gets an error naming the limit and is skipped; the
+ * connection carries on with the next line. */
 static void
 control_process(struct client *c)
 {
@@ -241,15 +259,17 @@ control_process(struct client *c)
 	char *nl;
 	size_t len;
 
-	while (c->io.fd != -1 && !c->closing && c->out.len < CLIENT_OUT_HIGH) {
-		nl = memchr(c->in.data, '\n', c->in.len);
+	if (c->discarding && !control_discard(c))
+		return;
+	while (c->io.fd != -1 && c->out.len < CLIENT_OUT_HIGH) {
+		nl = buf_find(&c->in, '\n');
 		if (nl == NULL)
 			break;
 		len = (size_t)(nl - c->in.data);
 		control_handle_line(c, c->in.data, len);
 		buf_consume(&c->in, len + 1);
 	}
-	if (c->io.fd == -1 || c->closing || c->in.len < c->in.max)
+	if (c->io.fd == -1 || c->in.len < c->in.max)
 		return;
 	/* The buffer holds request_line_max + 1 bytes and no newline. */
 	snprintf(msg, sizeof msg,
@@ -257,9 +277,9 @@ control_process(struct client *c)
 		 (unsigned long long)c->sv->conf.request_line_max);
 	control_send(c, reply_limit(NULL, "request_line_max",
 				    c->sv->conf.request_line_max, msg));
-	log_info("client pid %d uid %d: %s; closing", (int)c->cred.pid,
-		 (int)c->cred.uid, msg);
-	c->closing = true;
+	log_info("client pid %d uid %d: %s", (int)c->cred.pid, (int)c->cred.uid,
+		 msg);
+	c->discarding = true;
 	c->in.len = 0;
 }
 
@@ -299,11 +319,15 @@ control_on_event(struct ev_io *io, uint32_t events)
 	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		n = buf_read_fd(&c->in, io->fd);
-		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		if (n == -1 && errno != EAGAIN && errno != EINTR) {
 			control_close(c);
 			return;
 		}
 		control_process(c);
+		/* The client is done sending: answer what it sent, then close.
+		 */
+		if (n == 0)
+			c->closing = true;
 		if (c->io.fd != -1 && c->out.len > 0 &&
 		    buf_write_fd(&c->out, io->fd) == -1 && errno != EAGAIN) {
 			control_close(c);

@@ -36,11 +36,12 @@ struct worker {
 	bool done;
 };
 
-/* Test hook: FORQD_TEST_WORKER_FAULT=abort|config[:CPU] makes workers
- * (on that CPU only, if given) crash or exit with the fatal
- * configuration code at start, so tests can drive the restart policy
- * through a real process. */
-static void
+/* Test hook: FORQD_TEST_WORKER_FAULT=abort|config|garbage[:CPU] makes
+ * workers (on that CPU only, if given) crash at start, exit with the
+ * fatal configuration code, or send a malformed frame once ready, so
+ * that tests drive the restart policy through real processes. Returns
+ * true for "garbage". */
+static bool
 worker_test_fault(int cpu)
 {
 	const char *fault = getenv("FORQD_TEST_WORKER_FAULT");
@@ -48,15 +49,16 @@ worker_test_fault(int cpu)
 	size_t kind_len;
 
 	if (fault == NULL || *fault == '\0')
-		return;
+		return false;
 	colon = strchr(fault, ':');
 	kind_len = colon != NULL ? (size_t)(colon - fault) : strlen(fault);
 	if (colon != NULL && atoi(colon + 1) != cpu)
-		return;
+		return false;
 	if (kind_len == 5 && strncmp(fault, "abort", 5) == 0)
 		abort();
 	if (kind_len == 6 && strncmp(fault, "config", 6) == 0)
 		exit(FORQ_EXIT_CONFIG);
+	return kind_len == 7 && strncmp(fault, "garbage", 7) == 0;
 }
 
 static void
@@ -218,6 +220,7 @@ worker_main(struct supervisor *sv, struct sv_worker *w, int chan_fd)
 	pid_t parent = getppid();
 	cpu_set_t set;
 	char prefix[64];
+	bool garbage;
 	int fd;
 
 	snprintf(prefix, sizeof prefix, "worker %d cpu %d: ", wk.index, wk.cpu);
@@ -237,7 +240,7 @@ worker_main(struct supervisor *sv, struct sv_worker *w, int chan_fd)
 
 	worker_detach_fds(chan_fd);
 	setproctitle("worker %d cpu %d", wk.index, wk.cpu);
-	worker_test_fault(wk.cpu);
+	garbage = worker_test_fault(wk.cpu);
 
 	if (ev_loop_init(&wk.loop) == -1)
 		fatal("epoll_create1");
@@ -262,6 +265,12 @@ worker_main(struct supervisor *sv, struct sv_worker *w, int chan_fd)
 	ready.cpu = wk.cpu;
 	ready.pid = (int32_t)getpid();
 	worker_send(&wk, CH_W_READY, &ready, sizeof ready);
+	if (garbage) {
+		struct ch_header bad = {.type = CH_W_READY, .version = 99};
+
+		buf_append(&wk.out, &bad, sizeof bad);
+		worker_flush(&wk);
+	}
 
 	while (!wk.done) {
 		if (ev_run_once(&wk.loop, -1) == -1)

@@ -1,0 +1,134 @@
+# Shared by the integration tests: a private forqd on a temporary socket
+# and state directory, driven by the real forq. Waits are for events
+# (log lines through tail -F, process exits through pidfds), each with a
+# deadline, never fixed sleeps.
+set -euo pipefail
+
+: "${FORQD:?path to forqd}" "${FORQ:?path to forq}" "${FORQ_PIDWAIT:?path to pidwait}"
+command -v jq >/dev/null || { echo "FAIL: jq is not installed" >&2; exit 1; }
+
+T=$(mktemp -d /tmp/forq-test.XXXXXX)
+SOCK=$T/forqd.sock
+PIDFILE=$T/forqd.pid
+CONF=$T/forqd.conf
+LOG=$T/forqd.log
+LOG_MARK=0
+FORQD_PID=
+: >"$LOG"
+ulimit -c 0
+
+log_has_sanitizer_report() {
+	grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$LOG"
+}
+
+cleanup() {
+	local rc=$?
+	if [ -n "$FORQD_PID" ] && kill -0 "$FORQD_PID" 2>/dev/null; then
+		kill -TERM "$FORQD_PID" 2>/dev/null || true
+		"$FORQ_PIDWAIT" "$FORQD_PID" 10000 || kill -KILL "$FORQD_PID" 2>/dev/null || true
+	fi
+	if [ $rc -eq 0 ] && log_has_sanitizer_report; then
+		echo "FAIL: sanitizer report in the forqd log" >&2
+		rc=1
+	fi
+	if [ $rc -ne 0 ]; then
+		echo "--- forqd log ($LOG):" >&2
+		cat "$LOG" >&2
+	fi
+	rm -rf "$T"
+	exit $rc
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+ok() {
+	echo "ok - $*"
+}
+
+# write_conf [KEY=VALUE lines for [workers]...]
+write_conf() {
+	{
+		echo "[daemon]"
+		echo "socket = $SOCK"
+		echo "pidfile = $PIDFILE"
+		echo "state_dir = $T/state"
+		echo "stop_grace = ${STOP_GRACE:-5s}"
+		echo "[workers]"
+		echo "heartbeat_interval = 100ms"
+		echo "heartbeat_timeout = ${HEARTBEAT_TIMEOUT:-2s}"
+		for line in "$@"; do echo "$line"; done
+	} >"$CONF"
+}
+
+mark_log() {
+	LOG_MARK=$(stat -c %s "$LOG")
+}
+
+# wait_log REGEX [SECONDS]: a log line matching REGEX written after the
+# last mark_log. tail -F follows the file by inotify.
+wait_log() {
+	local pattern=$1 secs=${2:-10} rc=0 fd tail_pid
+	exec {fd}< <(exec tail -c +"$((LOG_MARK + 1))" -F "$LOG" 2>/dev/null)
+	tail_pid=$!
+	timeout "$secs" grep -m1 -qE -- "$pattern" <&"$fd" || rc=$?
+	exec {fd}<&-
+	kill "$tail_pid" 2>/dev/null || true
+	[ $rc -eq 0 ] || fail "no log line matching /$pattern/ within ${secs}s"
+}
+
+# start_forqd [forqd options]: starts it in the foreground (in the
+# background of this shell) and waits until it says it is ready.
+start_forqd() {
+	mark_log
+	"$FORQD" -c "$CONF" "$@" >>"$LOG" 2>&1 &
+	FORQD_PID=$!
+	wait_log 'ready: [0-9]+ of [0-9]+ workers' 20
+}
+
+stop_forqd() {
+	kill -TERM "$FORQD_PID"
+	local rc=0
+	wait "$FORQD_PID" || rc=$?
+	FORQD_PID=
+	return $rc
+}
+
+fq() {
+	"$FORQ" -s "$SOCK" "$@"
+}
+
+workers_json() {
+	fq workers --json | jq -c '.workers'
+}
+
+# worker_field INDEX FIELD
+worker_field() {
+	fq workers --json | jq -r ".workers[] | select(.worker == $1) | .$2"
+}
+
+cpus_allowed_of() {
+	awk '/^Cpus_allowed_list:/ { print $2 }' "/proc/$1/status"
+}
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+allowed_cpus() {
+	# The CPUs this shell may use, one per line.
+	local list=$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)
+	local part
+	IFS=, read -ra parts <<<"$list"
+	for part in "${parts[@]}"; do
+		if [[ $part == *-* ]]; then seq "${part%-*}" "${part#*-}"; else echo "$part"; fi
+	done
+}
+
+need_cpus() {
+	local n=$(allowed_cpus | wc -l)
+	[ "$n" -ge "$1" ] || fail "this test needs $1 allowed CPUs, the machine gives $n"
+}
