@@ -42,6 +42,20 @@ json_t *forq_call(struct forq_conn *conn, const char *op, json_t *fields,
 		  struct forq_error *err);
 void forq_close(struct forq_conn *conn);
 
+/* Lower level, for requests whose answer comes in several lines (wait
+ * with events, logs -f): send one request and get its id; then read
+ * every message (replies and events) as it comes. */
+long long forq_send(struct forq_conn *conn, const char *op, json_t *fields,
+		    struct forq_error *err);
+json_t *forq_read(struct forq_conn *conn, struct forq_error *err);
+/* Descriptors that came with replies (logs), in the order received;
+ * -1 when none is left. */
+int forq_take_fd(struct forq_conn *conn);
+/* The socket, to poll(2) on beside other descriptors. */
+int forq_socket_fd(const struct forq_conn *conn);
+/* An error reply turned into *err; returns the reply if it was ok. */
+json_t *forq_check_reply(json_t *reply, struct forq_error *err);
+
 /* The CLI exit code that goes with an error (FORQ_EXIT_* of protocol.h). */
 int forq_error_exit_code(const struct forq_error *err);
 

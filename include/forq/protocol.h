@@ -17,6 +17,7 @@
 #define FORQ_ERR_UNSUPPORTED_VERSION "unsupported_version"
 #define FORQ_ERR_LIMIT "limit_exceeded"
 #define FORQ_ERR_SHUTTING_DOWN "shutting_down"
+#define FORQ_ERR_NOT_FOUND "not_found"
 #define FORQ_ERR_INTERNAL "internal"
 
 /* Exit codes of the forq CLI, from sysexits(3) so that they stay clear

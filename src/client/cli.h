@@ -1,14 +1,48 @@
-/* The forq CLI's rendering helpers: pure functions of a reply. */
+/* The forq CLI: shared helpers, and rendering as pure functions. */
 #ifndef FORQ_CLI_H
 #define FORQ_CLI_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
+
+#include "common/compat.h"
+#include "forq/client.h"
+
+struct cli {
+	const char *socket;
+	int json;
+};
 
 /* The table `forq workers` prints, from the reply's "workers" array. */
 void cli_print_workers(FILE *out, const json_t *workers);
 /* A duration given in milliseconds, or "-" for null. */
 void cli_format_ms(const json_t *ms, char *buf, size_t len);
+/* The exit status a job's end maps to: its own exit code, 128+signal
+ * when killed, 127 when it could not start, 1 when lost. */
+int cli_job_exit_code(const json_t *job);
+void cli_print_jobs(FILE *out, const json_t *jobs);
+void cli_print_status(FILE *out, const json_t *job);
+
+__dead void cli_die(const struct forq_error *err);
+__dead void cli_usage(void);
+struct forq_conn *cli_connect(const struct cli *cli);
+json_t *cli_call(struct forq_conn *conn, const char *op, json_t *fields);
+void cli_print_json(json_t *reply);
+int cli_parse_id(const char *text, json_int_t *id);
+/* Waits for jobs (ids: array); progress on a terminal. Returns the
+ * exit status of the first failure, else 0; *jobs gets the results. */
+int cli_wait(struct forq_conn *conn, json_t *ids, bool progress, json_t **jobs);
+/* Copies a job's output descriptors to stdout and stderr. */
+int cli_print_output(struct forq_conn *conn, json_int_t id, bool out, bool err);
+
+int cmd_submit(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_list(struct cli *cli, int argc, char **argv);
+int cmd_wait(struct cli *cli, int argc, char **argv);
+int cmd_logs(struct cli *cli, int argc, char **argv);
+int cmd_cancel(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /* `forq workers`: the scoreboard as a table. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client/cli.h"
@@ -51,5 +52,100 @@ cli_print_workers(FILE *out, const json_t *workers)
 			(long long)json_integer_value(
 			    json_object_get(w, "restarts")),
 			uptime, beat, last != NULL ? last : "-");
+	}
+}
+
+int
+cli_job_exit_code(const json_t *job)
+{
+	const json_t *code = json_object_get(job, "exit_code");
+	const json_t *sig = json_object_get(job, "signal");
+	const char *state = json_string_value(json_object_get(job, "state"));
+
+	if (json_is_integer(sig))
+		return 128 + (int)json_integer_value(sig);
+	if (json_is_integer(code))
+		return (int)json_integer_value(code);
+	if (state != NULL && strcmp(state, "failed") == 0)
+		return 127; /* it never started: the status says why */
+	if (state != NULL && strcmp(state, "succeeded") == 0)
+		return 0;
+	return 1;
+}
+
+static void
+cli_join_argv(const json_t *argv, char *buf, size_t len)
+{
+	const json_t *a;
+	size_t i;
+
+	buf[0] = '\0';
+	json_array_foreach(argv, i, a)
+	{
+		if (i > 0)
+			strlcat(buf, " ", len);
+		strlcat(buf, json_string_value(a) ? json_string_value(a) : "",
+			len);
+	}
+}
+
+void
+cli_print_jobs(FILE *out, const json_t *jobs)
+{
+	const json_t *j, *code, *sig;
+	char cmd[61], result[16];
+	size_t i;
+
+	fprintf(out, "%-8s %-10s %-6s %-16s %s\n", "ID", "STATE", "EXIT",
+		"NAME", "COMMAND");
+	json_array_foreach(jobs, i, j)
+	{
+		code = json_object_get(j, "exit_code");
+		sig = json_object_get(j, "signal");
+		if (json_is_integer(sig))
+			snprintf(result, sizeof result, "sig%lld",
+				 (long long)json_integer_value(sig));
+		else if (json_is_integer(code))
+			snprintf(result, sizeof result, "%lld",
+				 (long long)json_integer_value(code));
+		else
+			strlcpy(result, "-", sizeof result);
+		cli_join_argv(json_object_get(j, "argv"), cmd, sizeof cmd);
+		fprintf(out, "%-8lld %-10s %-6s %-16s %s\n",
+			(long long)json_integer_value(json_object_get(j, "id")),
+			json_string_value(json_object_get(j, "state")), result,
+			json_string_value(json_object_get(j, "name")) != NULL
+			    ? json_string_value(json_object_get(j, "name"))
+			    : "-",
+			cmd);
+	}
+}
+
+void
+cli_print_status(FILE *out, const json_t *job)
+{
+	static const char *const keys[] =
+	    {"id",           "name",       "state",    "exit_code",  "signal",
+	     "error",        "argv",       "cwd",      "uid",        "gid",
+	     "submitted_at", "started_at", "ended_at", "timeout_ms", "attempt",
+	     "worker",       "cpu",        "pid",      "user_us",    "sys_us",
+	     "maxrss_kb",    "env_count"};
+	const json_t *v;
+	char *text;
+	size_t i;
+
+	for (i = 0; i < nitems(keys); i++) {
+		v = json_object_get(job, keys[i]);
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (json_is_string(v)) {
+			fprintf(out, "%-13s %s\n", keys[i],
+				json_string_value(v));
+			continue;
+		}
+		text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+					 JSON_REAL_PRECISION(13));
+		fprintf(out, "%-13s %s\n", keys[i], text != NULL ? text : "?");
+		free(text);
 	}
 }

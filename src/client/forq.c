@@ -1,46 +1,82 @@
 /* forq: the command line client of forqd. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client/cli.h"
-#include "common/compat.h"
-#include "forq/client.h"
 #include "forq/protocol.h"
 #include "version.h"
 
-struct cli {
-	const char *socket;
-	int json;
-};
-
-static __dead void
-usage(void)
+void
+cli_usage(void)
 {
 	fprintf(stderr,
-		"usage: forq [-s socket] [--json] command [args]\n"
+		"usage: forq [-s socket] command [options] [args]\n"
 		"\n"
 		"commands:\n"
-		"  ping        check that forqd answers\n"
-		"  workers     the workers: pid, cpu, state, restarts, "
-		"heartbeat\n"
+		"  submit [options] -- CMD [ARG...]   queue a job, print its "
+		"id\n"
+		"      -n, --name NAME      a name to find it by\n"
+		"      --timeout DUR        TERM (then KILL) after DUR: 30s, "
+		"5m\n"
+		"      --cwd DIR            working directory (default: here)\n"
+		"      --env K=V            set a variable (repeatable)\n"
+		"      --clean-env          start from an empty environment\n"
+		"      -w, --wait           wait, exit with the job's status\n"
+		"      -o, --output         with --wait: print its output\n"
+		"      --batch FILE|-       one job per line, run by /bin/sh "
+		"-c\n"
+		"  status ID                everything known about a job\n"
+		"  list [--state S] [--limit N]   jobs, newest first\n"
+		"  wait ID...               wait; exit status of the first "
+		"failure\n"
+		"  logs [-f] [--stdout|--stderr] ID   a job's output\n"
+		"  cancel ID...             cancel queued or running jobs\n"
+		"  workers                  the workers and the jobs they run\n"
+		"  ping                     check that forqd answers\n"
 		"\n"
-		"The socket is -s, else $FORQ_SOCKET, else\n"
-		"$XDG_RUNTIME_DIR/%s if it exists, else %s.\n",
+		"Every command takes --json. The socket is -s, else "
+		"$FORQ_SOCKET,\n"
+		"else $XDG_RUNTIME_DIR/%s if it exists, else %s.\n",
 		FORQ_SOCKET_USER_SUBPATH, FORQ_SOCKET_SYSTEM);
 	exit(FORQ_EXIT_USAGE);
 }
 
-static __dead void
-die(const struct forq_error *err)
+void
+cli_die(const struct forq_error *err)
 {
 	fprintf(stderr, "forq: %s\n", err->message);
 	exit(forq_error_exit_code(err));
 }
 
-static void
-print_json(json_t *reply)
+struct forq_conn *
+cli_connect(const struct cli *cli)
+{
+	struct forq_error err = {0};
+	struct forq_conn *conn;
+	char path[4096];
+
+	forq_socket_path(cli->socket, path, sizeof path);
+	if ((conn = forq_connect(path, &err)) == NULL)
+		cli_die(&err);
+	return conn;
+}
+
+json_t *
+cli_call(struct forq_conn *conn, const char *op, json_t *fields)
+{
+	struct forq_error err = {0};
+	json_t *reply = forq_call(conn, op, fields, &err);
+
+	if (reply == NULL)
+		cli_die(&err);
+	return reply;
+}
+
+void
+cli_print_json(json_t *reply)
 {
 	json_object_del(reply, "id");
 	json_object_del(reply, "ok");
@@ -48,9 +84,23 @@ print_json(json_t *reply)
 	fputc('\n', stdout);
 }
 
-/* Parses the options every command takes after its name. */
+int
+cli_parse_id(const char *text, json_int_t *id)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v <= 0)
+		return -1;
+	*id = v;
+	return 0;
+}
+
+/* Parses the options of commands that take only --json. */
 static void
-command_options(struct cli *cli, int argc, char **argv)
+plain_options(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, 'j'},
@@ -63,40 +113,25 @@ command_options(struct cli *cli, int argc, char **argv)
 		if (ch == 'j')
 			cli->json = 1;
 		else
-			usage();
+			cli_usage();
 	}
 	if (optind != argc)
-		usage();
-}
-
-static json_t *
-call(const struct cli *cli, const char *op, json_t *fields)
-{
-	struct forq_error err = {0};
-	struct forq_conn *conn;
-	char path[4096];
-	json_t *reply;
-
-	forq_socket_path(cli->socket, path, sizeof path);
-	if ((conn = forq_connect(path, &err)) == NULL)
-		die(&err);
-	reply = forq_call(conn, op, fields, &err);
-	forq_close(conn);
-	if (reply == NULL)
-		die(&err);
-	return reply;
+		cli_usage();
 }
 
 static int
 cmd_ping(struct cli *cli, int argc, char **argv)
 {
+	struct forq_conn *conn;
 	json_t *reply;
 	char up[32];
 
-	command_options(cli, argc, argv);
-	reply = call(cli, "ping", NULL);
+	plain_options(cli, argc, argv);
+	conn = cli_connect(cli);
+	reply = cli_call(conn, "ping", NULL);
+	forq_close(conn);
 	if (cli->json) {
-		print_json(reply);
+		cli_print_json(reply);
 	} else {
 		cli_format_ms(json_object_get(reply, "uptime_ms"), up,
 			      sizeof up);
@@ -114,12 +149,15 @@ cmd_ping(struct cli *cli, int argc, char **argv)
 static int
 cmd_workers(struct cli *cli, int argc, char **argv)
 {
+	struct forq_conn *conn;
 	json_t *reply;
 
-	command_options(cli, argc, argv);
-	reply = call(cli, "workers", NULL);
+	plain_options(cli, argc, argv);
+	conn = cli_connect(cli);
+	reply = cli_call(conn, "workers", NULL);
+	forq_close(conn);
 	if (cli->json)
-		print_json(reply);
+		cli_print_json(reply);
 	else
 		cli_print_workers(stdout, json_object_get(reply, "workers"));
 	json_decref(reply);
@@ -130,8 +168,9 @@ static const struct command {
 	const char *name;
 	int (*run)(struct cli *, int, char **);
 } commands[] = {
-    {"ping", cmd_ping},
-    {"workers", cmd_workers},
+    {"submit", cmd_submit},   {"status", cmd_status}, {"list", cmd_list},
+    {"wait", cmd_wait},       {"logs", cmd_logs},     {"cancel", cmd_cancel},
+    {"workers", cmd_workers}, {"ping", cmd_ping},
 };
 
 int
@@ -139,7 +178,6 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"socket", required_argument, NULL, 's'},
-	    {"json", no_argument, NULL, 'j'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -154,23 +192,20 @@ main(int argc, char **argv)
 		case 's':
 			cli.socket = optarg;
 			break;
-		case 'j':
-			cli.json = 1;
-			break;
 		case 'V':
 			printf("forq %s\n", FORQ_VERSION);
 			return 0;
 		default:
-			usage();
+			cli_usage();
 		}
 	}
 	if (optind >= argc)
-		usage();
+		cli_usage();
 	for (i = 0; i < nitems(commands); i++) {
 		if (strcmp(argv[optind], commands[i].name) == 0)
 			return commands[i].run(&cli, argc - optind,
 					       argv + optind);
 	}
 	fprintf(stderr, "forq: unknown command \"%s\"\n", argv[optind]);
-	usage();
+	cli_usage();
 }

@@ -15,10 +15,14 @@
 
 #define REPLY_LINE_MAX (256 * 1024 * 1024)
 
+#define FORQ_FDS_MAX 16
+
 struct forq_conn {
 	int fd;
 	long long next_id;
 	struct buf in;
+	int fds[FORQ_FDS_MAX];
+	int nfds;
 };
 
 static void forq_fail(struct forq_error *err, enum forq_error_kind kind,
@@ -49,6 +53,8 @@ forq_error_exit_code(const struct forq_error *err)
 	case FORQ_E_PROTOCOL:
 		return FORQ_EXIT_PROTOCOL;
 	case FORQ_E_SERVER:
+		if (strcmp(err->code, FORQ_ERR_NOT_FOUND) == 0)
+			return FORQ_EXIT_NO_SUCH_JOB;
 		if (strcmp(err->code, FORQ_ERR_INTERNAL) == 0 ||
 		    strcmp(err->code, FORQ_ERR_SHUTTING_DOWN) == 0)
 			return FORQ_EXIT_FAILURE;
@@ -77,9 +83,47 @@ forq_write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* Reads one line from the daemon and parses it. */
-static json_t *
-forq_read_reply(struct forq_conn *conn, struct forq_error *err)
+/* recvmsg into the buffer, keeping any descriptors that come along. */
+static ssize_t
+forq_receive(struct forq_conn *conn)
+{
+	char control[CMSG_SPACE(FORQ_FDS_MAX * sizeof(int))];
+	struct msghdr mh = {0};
+	struct cmsghdr *cm;
+	struct iovec iov;
+	ssize_t n;
+	int fd;
+	size_t i, nfd;
+
+	if (buf_reserve(&conn->in, 65536) == -1)
+		return -1;
+	iov.iov_base = conn->in.data + conn->in.len;
+	iov.iov_len = 65536;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = control;
+	mh.msg_controllen = sizeof control;
+	n = recvmsg(conn->fd, &mh, MSG_CMSG_CLOEXEC);
+	if (n <= 0)
+		return n;
+	conn->in.len += (size_t)n;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfd; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+			if (conn->nfds < FORQ_FDS_MAX)
+				conn->fds[conn->nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+	return n;
+}
+
+json_t *
+forq_read(struct forq_conn *conn, struct forq_error *err)
 {
 	json_error_t jerr;
 	json_t *msg;
@@ -88,11 +132,10 @@ forq_read_reply(struct forq_conn *conn, struct forq_error *err)
 	ssize_t n;
 
 	while ((nl = buf_find(&conn->in, '\n')) == NULL) {
-		n = buf_read_fd(&conn->in, conn->fd);
+		n = forq_receive(conn);
 		if (n == 0) {
 			forq_fail(err, FORQ_E_IO, "eof",
-				  "forqd closed the "
-				  "connection");
+				  "forqd closed the connection");
 			return NULL;
 		}
 		if (n == -1 && errno != EINTR) {
@@ -113,42 +156,29 @@ forq_read_reply(struct forq_conn *conn, struct forq_error *err)
 	return msg;
 }
 
-json_t *
-forq_call(struct forq_conn *conn, const char *op, json_t *fields,
-	  struct forq_error *err)
+int
+forq_take_fd(struct forq_conn *conn)
 {
-	json_t *req = fields != NULL ? fields : json_object();
-	json_t *reply, *error;
-	long long id = ++conn->next_id;
-	char *text;
-	int rc;
+	int fd;
 
-	json_object_set_new(req, "op", json_string(op));
-	json_object_set_new(req, "id", json_integer(id));
-	text = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	if (text == NULL) {
-		forq_fail(err, FORQ_E_PROTOCOL, "encode",
-			  "cannot encode the request");
-		return NULL;
-	}
-	rc = forq_write_all(conn->fd, text, strlen(text));
-	free(text);
-	if (rc == -1 || forq_write_all(conn->fd, "\n", 1) == -1) {
-		forq_fail(err, FORQ_E_IO, "io", "writing to forqd: %s",
-			  strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if ((reply = forq_read_reply(conn, err)) == NULL)
-			return NULL;
-		/* Error replies to lines the daemon could not read carry no
-		 * id; they still answer this request. */
-		if (json_integer_value(json_object_get(reply, "id")) == id ||
-		    json_object_get(reply, "id") == NULL)
-			break;
-		json_decref(reply);
-	}
+	if (conn->nfds == 0)
+		return -1;
+	fd = conn->fds[0];
+	memmove(conn->fds, conn->fds + 1, (size_t)--conn->nfds * sizeof(int));
+	return fd;
+}
+
+int
+forq_socket_fd(const struct forq_conn *conn)
+{
+	return conn->fd;
+}
+
+json_t *
+forq_check_reply(json_t *reply, struct forq_error *err)
+{
+	json_t *error;
+
 	if (json_is_true(json_object_get(reply, "ok")))
 		return reply;
 	error = json_object_get(reply, "error");
@@ -162,6 +192,57 @@ forq_call(struct forq_conn *conn, const char *op, json_t *fields,
 		      : "forqd refused the request");
 	json_decref(reply);
 	return NULL;
+}
+
+long long
+forq_send(struct forq_conn *conn, const char *op, json_t *fields,
+	  struct forq_error *err)
+{
+	json_t *req = fields != NULL ? fields : json_object();
+	long long id = ++conn->next_id;
+	char *text;
+	int rc;
+
+	json_object_set_new(req, "op", json_string(op));
+	json_object_set_new(req, "id", json_integer(id));
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (text == NULL) {
+		forq_fail(err, FORQ_E_PROTOCOL, "encode",
+			  "cannot encode the request");
+		return -1;
+	}
+	rc = forq_write_all(conn->fd, text, strlen(text));
+	free(text);
+	if (rc == -1 || forq_write_all(conn->fd, "\n", 1) == -1) {
+		forq_fail(err, FORQ_E_IO, "io", "writing to forqd: %s",
+			  strerror(errno));
+		return -1;
+	}
+	return id;
+}
+
+json_t *
+forq_call(struct forq_conn *conn, const char *op, json_t *fields,
+	  struct forq_error *err)
+{
+	json_t *reply, *rid;
+	long long id;
+
+	if ((id = forq_send(conn, op, fields, err)) == -1)
+		return NULL;
+	for (;;) {
+		if ((reply = forq_read(conn, err)) == NULL)
+			return NULL;
+		/* Error replies to lines the daemon could not read carry no
+		 * id; they still answer this request. Events are skipped. */
+		rid = json_object_get(reply, "id");
+		if (json_object_get(reply, "event") == NULL &&
+		    (rid == NULL || json_integer_value(rid) == id))
+			break;
+		json_decref(reply);
+	}
+	return forq_check_reply(reply, err);
 }
 
 struct forq_conn *
@@ -210,6 +291,8 @@ forq_close(struct forq_conn *conn)
 		return;
 	if (conn->fd != -1)
 		close(conn->fd);
+	while (conn->nfds > 0)
+		close(conn->fds[--conn->nfds]);
 	buf_free(&conn->in);
 	free(conn);
 }

@@ -15,7 +15,11 @@ static const struct ch_kind {
 } ch_kinds[] = {
     {CH_S_CONFIG, "config", CH_TO_WORKER, sizeof(struct ch_config)},
     {CH_S_RETIRE, "retire", CH_TO_WORKER, 0},
+    {CH_S_RUN, "run", CH_TO_WORKER, sizeof(struct ch_slot)},
+    {CH_S_CANCEL, "cancel", CH_TO_WORKER, sizeof(struct ch_slot)},
     {CH_W_READY, "ready", CH_TO_SUPERVISOR, sizeof(struct ch_ready)},
+    {CH_W_STARTED, "started", CH_TO_SUPERVISOR, sizeof(struct ch_started)},
+    {CH_W_DONE, "done", CH_TO_SUPERVISOR, sizeof(struct ch_slot)},
 };
 
 static const struct ch_kind *

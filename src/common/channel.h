@@ -21,9 +21,13 @@
 
 enum ch_type {
 	CH_S_CONFIG = 100, /* struct ch_config */
-	CH_S_RETIRE = 101, /* empty: finish and exit 0 */
+	CH_S_RETIRE = 101, /* empty: finish the jobs, then exit 0 */
+	CH_S_RUN = 102,    /* struct ch_slot: run the job in this slot */
+	CH_S_CANCEL = 103, /* struct ch_slot: stop that job */
 
-	CH_W_READY = 200, /* struct ch_ready */
+	CH_W_READY = 200,   /* struct ch_ready */
+	CH_W_STARTED = 201, /* struct ch_started */
+	CH_W_DONE = 202,    /* struct ch_slot: result is in the slot */
 };
 
 enum ch_direction {
@@ -48,6 +52,19 @@ struct ch_ready {
 	int32_t cpu;
 	int32_t pid;
 	int32_t pinned; /* 1 if sched_setaffinity succeeded */
+};
+
+struct ch_slot {
+	uint32_t slot;
+	uint32_t pad;
+	uint64_t job_id;
+};
+
+struct ch_started {
+	uint32_t slot;
+	int32_t pid;
+	uint64_t job_id;
+	int64_t start_ns; /* CLOCK_REALTIME */
 };
 
 struct ch_msg {

@@ -30,6 +30,7 @@ enum conf_type {
 	CONF_SIZE,
 	CONF_LOG_LEVEL,
 	CONF_CPUS,
+	CONF_DURABILITY,
 };
 
 struct conf_key {
@@ -72,11 +73,25 @@ static const struct conf_key conf_keys[] = {
 	100, DAY_MS),
     KEY("workers", "crash_loop_hold", crash_loop_hold_ms, CONF_DURATION, 100,
 	DAY_MS),
+    KEY("jobs", "durability", durability, CONF_DURABILITY, 0, 0),
+    KEY("jobs", "kill_grace", kill_grace_ms, CONF_DURATION, 0, 60 * 60 * 1000),
+    KEY("jobs", "output_max", output_max, CONF_SIZE, 0, INT64_C(1) << 50),
+    KEY("jobs", "retention_age", retention_age_ms, CONF_DURATION, 0,
+	3650 * DAY_MS),
+    KEY("jobs", "retention_count", retention_count, CONF_UINT, 0, 1000000000),
+    KEY("jobs", "crash_requeue_max", crash_requeue_max, CONF_UINT, 0, 1000),
     KEY("limits", "request_line_max", request_line_max, CONF_SIZE, 1024,
 	256 * 1024 * 1024),
+    KEY("limits", "argv_max", argv_max, CONF_UINT, 1, 65536),
+    KEY("limits", "argv_bytes_max", argv_bytes_max, CONF_SIZE, 256,
+	1024 * 1024),
+    KEY("limits", "env_bytes_max", env_bytes_max, CONF_SIZE, 0, 1024 * 1024),
+    KEY("limits", "batch_max", batch_max, CONF_UINT, 1, 10000000),
+    KEY("limits", "name_max", name_max, CONF_UINT, 1, 4096),
 };
 
-static const char *const conf_sections[] = {"daemon", "workers", "limits"};
+static const char *const conf_sections[] = {"daemon", "workers", "jobs",
+					    "limits"};
 
 _Static_assert(nitems(conf_keys) <= nitems(((struct conf *)0)->lines),
 	       "struct conf lines[] too small for the key table");
@@ -268,6 +283,17 @@ conf_set(struct conf_parse *ps, const struct conf_key *k, const char *value)
 			return -1;
 		}
 		return 0;
+	case CONF_DURABILITY:
+		if (strcmp(value, "full") != 0 &&
+		    strcmp(value, "normal") != 0) {
+			conf_error(ps, "%s: \"%s\" is not full or normal",
+				   k->name, value);
+			return -1;
+		}
+		*(uint32_t *)field = strcmp(value, "full") == 0
+					 ? CONF_DURABILITY_FULL
+					 : CONF_DURABILITY_NORMAL;
+		return 0;
 	case CONF_LOG_LEVEL:
 		if (log_level_parse(value, &level) == -1) {
 			conf_error(ps,
@@ -306,7 +332,7 @@ conf_handler(void *user, const char *section, const char *name,
 	if (section[0] == '\0') {
 		conf_error(ps,
 			   "\"%s\" is outside a section ([daemon], "
-			   "[workers] or [limits])",
+			   "[workers], [jobs] or [limits])",
 			   name);
 		return 0;
 	}
@@ -527,5 +553,17 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->crash_loop_window_ms = 60 * 1000;
 	c->crash_loop_hold_ms = 60 * 1000;
 
-	c->request_line_max = 1024 * 1024;
+	c->durability = CONF_DURABILITY_FULL;
+	c->kill_grace_ms = 5 * 1000;
+	c->output_max = UINT64_C(1) << 30;
+	c->retention_age_ms = 7 * DAY_MS;
+	c->retention_count = 100000;
+	c->crash_requeue_max = 3;
+
+	c->request_line_max = 16 * 1024 * 1024;
+	c->argv_max = 4096;
+	c->argv_bytes_max = 128 * 1024;
+	c->env_bytes_max = 128 * 1024;
+	c->batch_max = 100000;
+	c->name_max = 256;
 }

@@ -18,6 +18,11 @@
 #define CONF_FILE_MAX (1024 * 1024)
 #define CONF_ERROR_MAX 512
 
+enum conf_durability {
+	CONF_DURABILITY_NORMAL = 0, /* survives a crash of forqd */
+	CONF_DURABILITY_FULL = 1,   /* survives a power cut too: fsync */
+};
+
 struct conf {
 	char path[PATH_MAX]; /* "" for the built-in defaults */
 
@@ -41,11 +46,24 @@ struct conf {
 	int64_t crash_loop_window_ms;
 	int64_t crash_loop_hold_ms;
 
+	/* [jobs] */
+	uint32_t durability; /* enum conf_durability */
+	int64_t kill_grace_ms;
+	uint64_t output_max;
+	int64_t retention_age_ms;
+	uint32_t retention_count;
+	uint32_t crash_requeue_max;
+
 	/* [limits] */
 	uint64_t request_line_max;
+	uint32_t argv_max;
+	uint64_t argv_bytes_max;
+	uint64_t env_bytes_max;
+	uint32_t batch_max;
+	uint32_t name_max;
 
 	/* Where each key was set, for errors found after parsing. */
-	int lines[32];
+	int lines[48];
 };
 
 /* Built-in defaults: system paths for root, per-user paths otherwise. */

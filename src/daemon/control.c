@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,55 +12,81 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "daemon/control.h"
+#include "daemon/ops.h"
 #include "daemon/request.h"
 #include "daemon/supervisor.h"
+#include "daemon/watch.h"
 #include "forq/protocol.h"
-#include "version.h"
 
 /* Stop reading a client's requests while this much reply is unsent. */
 #define CLIENT_OUT_HIGH (256 * 1024)
 #define CLIENT_OUT_MAX (64 * 1024 * 1024)
+#define CLIENT_FDS_MAX 8
+
+struct fd_pass {
+	size_t offset; /* where in out the message carrying them starts */
+	int fds[2];
+	int n;
+};
 
 struct client {
 	TAILQ_ENTRY(client) entry;
+	TAILQ_ENTRY(client) dirty_entry;
 	struct supervisor *sv;
 	struct ev_io io;
 	struct buf in;
 	struct buf out;
+	struct fd_pass pass[CLIENT_FDS_MAX];
+	int npass;
 	struct ucred cred;
+	struct waiter_list waiters;
+	bool dirty; /* has output to send at the end of the turn */
 	bool hello;
 	bool closing;    /* close once the output is flushed */
 	bool discarding; /* skipping the rest of an overlong line */
 };
 
+static TAILQ_HEAD(, client) dirty = TAILQ_HEAD_INITIALIZER(dirty);
+
 static void control_on_event(struct ev_io *io, uint32_t events);
+
+const struct ucred *
+control_cred(const struct client *c)
+{
+	return &c->cred;
+}
+
+struct waiter_list *
+control_waiters(struct client *c)
+{
+	return &c->waiters;
+}
 
 static void
 control_close(struct client *c)
 {
 	struct supervisor *sv = c->sv;
+	int i;
 
 	if (c->io.fd == -1)
 		return;
+	watch_client_gone(sv, &c->waiters);
 	ev_del(&sv->loop, &c->io);
 	close(c->io.fd);
 	c->io.fd = -1;
+	for (i = 0; i < c->npass; i++) {
+		close(c->pass[i].fds[0]);
+		if (c->pass[i].n > 1)
+			close(c->pass[i].fds[1]);
+	}
+	c->npass = 0;
+	if (c->dirty) {
+		TAILQ_REMOVE(&dirty, c, dirty_entry);
+		c->dirty = false;
+	}
 	TAILQ_REMOVE(&sv->clients, c, entry);
 	TAILQ_INSERT_TAIL(&sv->closed, c, entry);
 	sv->nclients--;
-}
-
-void
-control_reap(struct supervisor *sv)
-{
-	struct client *c;
-
-	while ((c = TAILQ_FIRST(&sv->closed)) != NULL) {
-		TAILQ_REMOVE(&sv->closed, c, entry);
-		buf_free(&c->in);
-		buf_free(&c->out);
-		free(c);
-	}
 }
 
 void
@@ -89,6 +116,7 @@ control_accept(struct supervisor *sv, int fd)
 		return;
 	}
 	c->sv = sv;
+	TAILQ_INIT(&c->waiters);
 	/* One byte more than a line may hold, to tell "too long" apart. */
 	buf_init(&c->in, sv->conf.request_line_max + 1);
 	buf_init(&c->out, CLIENT_OUT_MAX);
@@ -106,13 +134,26 @@ control_accept(struct supervisor *sv, int fd)
 }
 
 static void
-control_send(struct client *c, json_t *reply)
+control_mark_dirty(struct client *c)
+{
+	if (!c->dirty && c->io.fd != -1) {
+		c->dirty = true;
+		TAILQ_INSERT_TAIL(&dirty, c, dirty_entry);
+	}
+}
+
+void
+control_push(struct client *c, json_t *msg)
 {
 	char *text;
 	size_t len;
 
-	text = json_dumps(reply, JSON_COMPACT);
-	json_decref(reply);
+	if (c->io.fd == -1) {
+		json_decref(msg);
+		return;
+	}
+	text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
 	if (text == NULL) {
 		log_warnx("client pid %d: cannot encode reply",
 			  (int)c->cred.pid);
@@ -125,98 +166,90 @@ control_send(struct client *c, json_t *reply)
 		log_warnx("client pid %d: reply backlog over %d bytes; "
 			  "dropping the client",
 			  (int)c->cred.pid, CLIENT_OUT_MAX);
+		free(text);
 		control_close(c);
+		return;
 	}
 	free(text);
+	control_mark_dirty(c);
 }
 
-static json_t *
-control_workers(struct supervisor *sv, json_t *id)
+int
+control_push_fds(struct client *c, json_t *msg, const int *fds, int n)
 {
-	const struct sv_worker *w;
-	const struct sb_worker *sb;
-	json_t *reply, *list, *item;
-	int64_t now = clock_mono_ns(), beat;
-	uint32_t i;
+	struct fd_pass *p;
+	int i;
 
-	list = json_array();
-	for (i = 0; i < sv->workers_max; i++) {
-		w = &sv->workers[i];
-		sb = w->sb;
-		if (!w->planned && w->pid == 0)
-			continue;
-		item = json_pack("{s:i, s:i, s:i, s:s, s:i}", "worker",
-				 w->index, "pid", (int)w->pid, "cpu", w->cpu,
-				 "state", sb_state_name(sb->state), "restarts",
-				 (int)sb->restarts);
-		if (w->pid != 0) {
-			beat = sb_heartbeat(sb);
-			json_object_set_new(item, "uptime_ms",
-					    json_integer((now - w->started_ns) /
-							 NS_PER_MS));
-			json_object_set_new(item, "heartbeat_age_ms",
-					    beat >= w->started_ns
-						? json_integer((now - beat) /
-							       NS_PER_MS)
-						: json_null());
-		} else {
-			json_object_set_new(item, "uptime_ms", json_null());
-			json_object_set_new(item, "heartbeat_age_ms",
-					    json_null());
+	if (c->npass == CLIENT_FDS_MAX || n < 1 || n > 2) {
+		json_decref(msg);
+		return -1;
+	}
+	p = &c->pass[c->npass];
+	p->offset = c->out.len;
+	for (i = 0; i < n; i++) {
+		if ((p->fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) == -1) {
+			while (i-- > 0)
+				close(p->fds[i]);
+			json_decref(msg);
+			return -1;
 		}
-		json_object_set_new(item, "retry_in_ms",
-				    w->pid == 0 && w->retry_at_ns > now
-					? json_integer((w->retry_at_ns - now) /
-						       NS_PER_MS)
-					: json_null());
-		json_object_set_new(item, "last_exit",
-				    sb->last_exit[0]
-					? json_string(sb->last_exit)
-					: json_null());
-		json_object_set_new(item, "loops",
-				    json_integer((json_int_t)sb->loops));
-		json_array_append_new(list, item);
 	}
-	reply = reply_ok(id);
-	json_object_set_new(reply, "workers", list);
-	return reply;
+	p->n = n;
+	c->npass++;
+	control_push(c, msg);
+	return 0;
 }
 
-static json_t *
-control_dispatch(struct client *c, const struct request *req)
+/* Writes what may go: up to the next message carrying descriptors, and
+ * that message with them attached to its first byte. */
+static int
+control_write(struct client *c)
 {
-	struct supervisor *sv = c->sv;
-	json_t *reply;
+	char control[CMSG_SPACE(2 * sizeof(int))];
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	struct fd_pass *p;
+	size_t len = c->out.len;
+	ssize_t n;
+	int i;
 
-	if (req->op != REQ_HELLO && !c->hello)
-		return reply_error(req->id, FORQ_ERR_HELLO_REQUIRED,
-				   "send {\"op\":\"hello\",\"version\":1} "
-				   "first");
-	switch (req->op) {
-	case REQ_HELLO:
-		c->hello = true;
-		reply = reply_ok(req->id);
-		json_object_set_new(reply, "version",
-				    json_integer(FORQ_PROTOCOL_VERSION));
-		json_object_set_new(reply, "server", json_string("forqd"));
-		json_object_set_new(reply, "server_version",
-				    json_string(FORQ_VERSION));
-		json_object_set_new(reply, "uid", json_integer(c->cred.uid));
-		return reply;
-	case REQ_PING:
-		reply = reply_ok(req->id);
-		json_object_set_new(reply, "pid", json_integer(getpid()));
-		json_object_set_new(reply, "uptime_ms",
-				    json_integer(
-					(clock_mono_ns() - sv->started_ns) /
-					NS_PER_MS));
-		json_object_set_new(reply, "workers_ready",
-				    json_integer(workers_ready(sv)));
-		return reply;
-	case REQ_WORKERS:
-		return control_workers(sv, req->id);
+	while (c->out.len > 0) {
+		memset(&mh, 0, sizeof mh);
+		p = c->npass > 0 ? &c->pass[0] : NULL;
+		len = p != NULL && p->offset > 0 ? p->offset : c->out.len;
+		iov.iov_base = c->out.data;
+		iov.iov_len = len;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if (p != NULL && p->offset == 0) {
+			mh.msg_control = control;
+			mh.msg_controllen = CMSG_SPACE(p->n * sizeof(int));
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(p->n * sizeof(int));
+			memcpy(CMSG_DATA(cm), p->fds, p->n * sizeof(int));
+		}
+		n = sendmsg(c->io.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		if (p != NULL && p->offset == 0) {
+			close(p->fds[0]);
+			if (p->n > 1)
+				close(p->fds[1]);
+			memmove(&c->pass[0], &c->pass[1],
+				(size_t)--c->npass * sizeof c->pass[0]);
+		}
+		buf_consume(&c->out, (size_t)n);
+		for (i = 0; i < c->npass; i++)
+			c->pass[i].offset -= (size_t)n < c->pass[i].offset
+						 ? (size_t)n
+						 : c->pass[i].offset;
+		if ((size_t)n < len)
+			return 0;
 	}
-	return reply_error(req->id, FORQ_ERR_INTERNAL, "unhandled op");
+	return 0;
 }
 
 static void
@@ -224,13 +257,23 @@ control_handle_line(struct client *c, const char *line, size_t len)
 {
 	struct request req;
 	struct req_error err;
+	json_t *reply;
 
 	if (request_decode(line, len, &req, &err) == -1) {
-		control_send(c, reply_error(err.id, err.code, err.message));
+		control_push(c, reply_error(err.id, err.code, err.message));
 		request_free(&req);
 		return;
 	}
-	control_send(c, control_dispatch(c, &req));
+	if (req.op != REQ_HELLO && !c->hello) {
+		reply =
+		    reply_error(req.id, FORQ_ERR_HELLO_REQUIRED,
+				"send {\"op\":\"hello\",\"version\":1} first");
+	} else {
+		c->hello = true;
+		reply = ops_handle(c->sv, c, &req);
+	}
+	if (reply != NULL)
+		control_push(c, reply);
 	request_free(&req);
 }
 
@@ -275,7 +318,7 @@ control_process(struct client *c)
 	snprintf(msg, sizeof msg,
 		 "request line longer than request_line_max (%llu bytes)",
 		 (unsigned long long)c->sv->conf.request_line_max);
-	control_send(c, reply_limit(NULL, "request_line_max",
+	control_push(c, reply_limit(NULL, "request_line_max",
 				    c->sv->conf.request_line_max, msg));
 	log_info("client pid %d uid %d: %s", (int)c->cred.pid, (int)c->cred.uid,
 		 msg);
@@ -294,7 +337,10 @@ control_update_events(struct client *c)
 		control_close(c);
 		return;
 	}
-	if (c->out.len > 0)
+	/* Writable wakes us for pending output, and for lines held back
+	 * while replies were pending (they are answered next turn, so that
+	 * their acknowledgements follow their own commit). */
+	if (!c->dirty && (c->out.len > 0 || buf_find(&c->in, '\n') != NULL))
 		want |= EPOLLOUT;
 	if (!c->closing && c->out.len < CLIENT_OUT_HIGH)
 		want |= EPOLLIN;
@@ -310,8 +356,8 @@ control_on_event(struct ev_io *io, uint32_t events)
 	struct client *c = io->arg;
 	ssize_t n;
 
-	if (events & EPOLLOUT) {
-		if (buf_write_fd(&c->out, io->fd) == -1 && errno != EAGAIN) {
+	if ((events & EPOLLOUT) && !c->dirty) {
+		if (control_write(c) == -1) {
 			control_close(c);
 			return;
 		}
@@ -328,11 +374,35 @@ control_on_event(struct ev_io *io, uint32_t events)
 		 */
 		if (n == 0)
 			c->closing = true;
-		if (c->io.fd != -1 && c->out.len > 0 &&
-		    buf_write_fd(&c->out, io->fd) == -1 && errno != EAGAIN) {
-			control_close(c);
-			return;
-		}
 	}
 	control_update_events(c);
+}
+
+void
+control_end_turn(struct supervisor *sv, bool committed)
+{
+	struct client *c;
+
+	while ((c = TAILQ_FIRST(&dirty)) != NULL) {
+		TAILQ_REMOVE(&dirty, c, dirty_entry);
+		c->dirty = false;
+		if (!committed) {
+			log_warnx("client pid %d: dropped, its request could "
+				  "not be stored",
+				  (int)c->cred.pid);
+			control_close(c);
+			continue;
+		}
+		if (control_write(c) == -1) {
+			control_close(c);
+			continue;
+		}
+		control_update_events(c);
+	}
+	while ((c = TAILQ_FIRST(&sv->closed)) != NULL) {
+		TAILQ_REMOVE(&sv->closed, c, entry);
+		buf_free(&c->in);
+		buf_free(&c->out);
+		free(c);
+	}
 }

@@ -6,7 +6,9 @@
 #ifndef FORQ_REQUEST_H
 #define FORQ_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -14,6 +16,12 @@ enum req_op {
 	REQ_HELLO,
 	REQ_PING,
 	REQ_WORKERS,
+	REQ_SUBMIT,
+	REQ_STATUS,
+	REQ_LIST,
+	REQ_WAIT,
+	REQ_LOGS,
+	REQ_CANCEL,
 };
 
 struct request {
@@ -35,6 +43,14 @@ int request_decode(const char *line, size_t len, struct request *req,
 		   struct req_error *err);
 void request_free(struct request *req);
 const char *request_op_name(enum req_op op);
+
+/* Typed fields of a request; -1 with err filled when wrong. */
+int request_job_id(const struct request *req, const char *key, uint64_t *id,
+		   struct req_error *err);
+int request_job_ids(const struct request *req, const char *key, uint64_t **ids,
+		    size_t *n, size_t max, struct req_error *err);
+int request_bool(const struct request *req, const char *key, bool *value,
+		 struct req_error *err);
 
 json_t *reply_ok(json_t *id);
 json_t *reply_error(json_t *id, const char *code, const char *message);

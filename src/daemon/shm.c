@@ -8,14 +8,18 @@
 #include "daemon/shm.h"
 
 int
-shm_create(struct shm *shm, uint32_t workers_max)
+shm_create(struct shm *shm, uint32_t workers_max, uint32_t slots_per_worker,
+	   size_t slot_data)
 {
-	size_t size = sizeof(struct sb_worker) * (workers_max + 1);
+	size_t board = sizeof(struct sb_worker) * (workers_max + 1);
+	size_t slot_size = (sizeof(struct slot) + slot_data + 63) & ~(size_t)63;
+	size_t size = board + slot_size * workers_max * slots_per_worker;
 	void *base;
 
-	/* Anonymous and shared: inherited by every worker forked after. */
+	/* Anonymous and shared: inherited by every worker forked after.
+	 * Pages are only backed once a slot is used. */
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (base == MAP_FAILED)
 		return -1;
 	shm->base = base;
@@ -24,9 +28,22 @@ shm_create(struct shm *shm, uint32_t workers_max)
 	shm->header->magic = SHM_MAGIC;
 	shm->header->version = SHM_VERSION;
 	shm->header->workers_max = workers_max;
+	shm->header->slots_per_worker = slots_per_worker;
+	shm->header->slot_size = slot_size;
 	/* The header fills the first cache line; entries follow aligned. */
 	shm->workers = (struct sb_worker *)base + 1;
+	shm->slots = (char *)base + board;
+	shm->slots_per_worker = slots_per_worker;
+	shm->slot_size = slot_size;
 	return 0;
+}
+
+struct slot *
+shm_slot(const struct shm *shm, uint32_t worker, uint32_t slot)
+{
+	return (struct slot *)(shm->slots +
+			       ((size_t)worker * shm->slots_per_worker + slot) *
+				   shm->slot_size);
 }
 
 void

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/store.h"
+
 #define SHM_MAGIC 0x666f7271u /* "forq" */
 /* Bump when the layout below changes. */
 #define SHM_VERSION 1
@@ -40,13 +42,53 @@ struct sb_worker {
 	int64_t heartbeat_ns; /* CLOCK_MONOTONIC */
 	uint64_t loops;       /* event loop turns */
 	uint64_t messages;    /* control messages received */
+	uint64_t jobs_started;
+	uint64_t jobs_done;
 } __attribute__((aligned(64)));
+
+/*
+ * A job slot. The supervisor fills a FREE slot and sends its number
+ * (RUN); from then the worker owns it and moves it on: ACCEPTED when it
+ * reads the message, SPAWNING before it forks (the child writes its own
+ * pid), SPAWNED, DONE with the result filled in; then DONE goes back to
+ * the supervisor, which frees it. The message on the channel is the
+ * handoff, so the payload needs no lock; the state and pid let the
+ * supervisor settle a slot whose worker died.
+ */
+enum slot_state {
+	SLOT_FREE = 0,
+	SLOT_SENT,
+	SLOT_ACCEPTED,
+	SLOT_SPAWNING,
+	SLOT_SPAWNED,
+	SLOT_DONE,
+};
+
+struct slot {
+	uint32_t state;
+	uint32_t attempt;
+	uint64_t job_id;
+	int64_t timeout_ms;
+	int64_t kill_grace_ms;
+	uint64_t output_max;
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t argc;
+	uint32_t envc;
+	uint32_t argv_len;
+	uint32_t env_len;
+	uint32_t cwd_len;
+	int32_t pid;
+	struct job_result result;
+	char data[]; /* argv, then env, then cwd, NUL-separated */
+};
 
 struct shm_header {
 	uint32_t magic;
 	uint32_t version;
 	uint32_t workers_max;
-	uint32_t reserved;
+	uint32_t slots_per_worker;
+	uint64_t slot_size;
 };
 
 struct shm {
@@ -54,9 +96,15 @@ struct shm {
 	size_t size;
 	struct shm_header *header;
 	struct sb_worker *workers;
+	char *slots;
+	uint32_t slots_per_worker;
+	size_t slot_size;
 };
 
-int shm_create(struct shm *shm, uint32_t workers_max);
+/* slot_data: bytes each slot holds for argv, env and cwd. */
+int shm_create(struct shm *shm, uint32_t workers_max, uint32_t slots_per_worker,
+	       size_t slot_data);
+struct slot *shm_slot(const struct shm *shm, uint32_t worker, uint32_t slot);
 void shm_destroy(struct shm *shm);
 const char *sb_state_name(enum sb_state state);
 

@@ -22,6 +22,7 @@
 #include "daemon/listener.h"
 #include "daemon/notify.h"
 #include "daemon/supervisor.h"
+#include "daemon/watch.h"
 
 static void sv_on_signal(struct ev_io *io, uint32_t events);
 static void sv_on_timer(struct ev_io *io, uint32_t events);
@@ -47,6 +48,7 @@ sv_setup_signals(struct supervisor *sv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
 		return -1;
 	if ((fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
@@ -85,11 +87,20 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 		ncpu = CPU_SETSIZE;
 	sv->workers_max = (uint32_t)ncpu;
 
+	sv->limits = (struct job_limits){
+	    .argv_max = conf->argv_max,
+	    .argv_bytes_max = conf->argv_bytes_max,
+	    .env_bytes_max = conf->env_bytes_max,
+	    .batch_max = conf->batch_max,
+	    .name_max = conf->name_max,
+	};
 	if (path_mkdir_p(conf->state_dir, 0750, err, sizeof err) == -1) {
 		log_warnx("state_dir: %s", err);
 		return -1;
 	}
-	if (shm_create(&sv->shm, sv->workers_max) == -1) {
+	if (shm_create(&sv->shm, sv->workers_max, conf->slots,
+		       conf->argv_bytes_max + conf->env_bytes_max + PATH_MAX) ==
+	    -1) {
 		log_warn("mmap shared memory");
 		return -1;
 	}
@@ -118,14 +129,18 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 		log_warn("workers");
 		return -1;
 	}
+	if (jobs_init(sv) == -1)
+		return -1;
 	return 0;
 }
 
 void
 sv_update_timer(struct supervisor *sv)
 {
-	int64_t next = workers_next_deadline(sv);
+	int64_t next = workers_next_deadline(sv), jobs = jobs_next_deadline(sv);
 
+	if (jobs != 0 && (next == 0 || jobs < next))
+		next = jobs;
 	if (sv->stopping && !sv->killed_at_deadline &&
 	    (next == 0 || sv->stop_deadline_ns < next))
 		next = sv->stop_deadline_ns;
@@ -157,9 +172,11 @@ sv_on_timer(struct ev_io *io, uint32_t events)
 		snprintf(why, sizeof why, "not stopped within stop_grace (%s)",
 			 grace);
 		workers_kill_all(sv, why);
+		jobs_kill_all(sv);
 	}
 	listener_check(sv, now);
 	workers_check(sv, now);
+	jobs_check(sv, now);
 }
 
 static void
@@ -171,6 +188,7 @@ sv_stop(struct supervisor *sv, const char *signame)
 		log_warnx("%s again: killing the workers now", signame);
 		sv->killed_at_deadline = true;
 		workers_kill_all(sv, "second stop signal");
+		jobs_kill_all(sv);
 		return;
 	}
 	units_format_duration(sv->conf.stop_grace_ms, grace, sizeof grace);
@@ -195,8 +213,9 @@ sv_keep_fixed(struct supervisor *sv, struct conf *next)
 		size_t size;
 	} fixed[] = {
 #define FIXED(m) {#m, offsetof(struct conf, m), sizeof(((struct conf *)0)->m)}
-	    FIXED(socket),    FIXED(socket_mode), FIXED(socket_group),
-	    FIXED(state_dir), FIXED(pidfile),
+	    FIXED(socket),     FIXED(socket_mode),    FIXED(socket_group),
+	    FIXED(state_dir),  FIXED(pidfile),        FIXED(slots),
+	    FIXED(durability), FIXED(argv_bytes_max), FIXED(env_bytes_max),
 #undef FIXED
 	};
 	size_t i;
@@ -242,6 +261,9 @@ sv_reload(struct supervisor *sv)
 	sv_keep_fixed(sv, &next);
 	sv->conf = next;
 	sv->allowed = allowed;
+	sv->limits.argv_max = next.argv_max;
+	sv->limits.batch_max = next.batch_max;
+	sv->limits.name_max = next.name_max;
 	log_set_level(next.log_level);
 	sv_policy_from_conf(&next, &sv->policy);
 	workers_send_config(sv);
@@ -272,6 +294,9 @@ sv_on_signal(struct ev_io *io, uint32_t events)
 		case SIGHUP:
 			if (!sv->stopping)
 				sv_reload(sv);
+			break;
+		case SIGCHLD:
+			jobs_reap_children(sv);
 			break;
 		}
 	}
@@ -313,6 +338,7 @@ sv_run(struct supervisor *sv)
 {
 	char err[CONF_ERROR_MAX];
 	int cpus[CPU_SETSIZE];
+	bool committed;
 	size_t n;
 
 	if (cpus_plan(&sv->allowed, sv->conf.cpus, cpus, nitems(cpus), &n, err,
@@ -325,7 +351,13 @@ sv_run(struct supervisor *sv)
 	while (!sv->stopping || workers_live(sv) > 0) {
 		if (ev_run_once(&sv->loop, -1) == -1)
 			fatal("epoll_wait");
-		control_reap(sv);
+		jobs_dispatch(sv);
+		/* One commit for the whole turn; only then do replies go. */
+		committed = store_commit(sv->store) == 0;
+		if (!committed)
+			log_warnx("store commit: %s", store_error(sv->store));
+		workers_flush_all(sv);
+		control_end_turn(sv, committed);
 		sv_check_ready(sv);
 		sv_update_timer(sv);
 	}
@@ -339,7 +371,9 @@ sv_free(struct supervisor *sv)
 {
 	listener_close(sv);
 	control_close_all(sv);
-	control_reap(sv);
+	control_end_turn(sv, true);
+	watch_free_all(sv);
+	jobs_free(sv);
 	workers_free(sv);
 	if (sv->timer.fd != -1)
 		close(sv->timer.fd);

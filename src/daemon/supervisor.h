@@ -17,11 +17,42 @@
 #include "common/channel.h"
 #include "common/event.h"
 #include "daemon/conf.h"
+#include "daemon/job.h"
+#include "daemon/jobq.h"
 #include "daemon/restart.h"
 #include "daemon/shm.h"
+#include "daemon/store.h"
 
 struct supervisor;
 struct pidfh;
+
+/* The supervisor's side of a slot it handed to a worker. */
+struct sv_slot {
+	uint64_t job_id; /* 0: free */
+	uint32_t attempt;
+	pid_t pid;        /* from STARTED */
+	int64_t start_ns; /* CLOCK_REALTIME, from STARTED */
+	bool cancel_sent;
+};
+
+/* A job whose worker died under it: the supervisor, as child subreaper,
+ * inherited the process and sees it to its end. */
+struct adopted {
+	TAILQ_ENTRY(adopted) entry;
+	struct supervisor *sv;
+	uint64_t job_id;
+	uint32_t attempt;
+	pid_t pid;
+	struct ev_io pidfd;
+	int worker;
+	int cpu;
+	int64_t start_ns;
+	int64_t deadline_ns; /* monotonic; 0: no timeout */
+	int64_t kill_at_ns;
+	int64_t timeout_ms;
+	enum job_state end; /* JOB_RUNNING until we stop it */
+};
+TAILQ_HEAD(adopted_list, adopted);
 
 /* The supervisor's record of one worker, in the manner of nginx's
  * ngx_process_t: an entry stays bound to its CPU across restarts. */
@@ -39,6 +70,8 @@ struct sv_worker {
 	struct ev_io chan;
 	struct ch_reader reader;
 	struct buf out;
+	struct sv_slot *slots;
+	uint32_t busy;
 	int64_t started_ns;
 	int64_t retry_at_ns; /* 0: no restart pending */
 	struct restart_state restart;
@@ -71,6 +104,13 @@ struct supervisor {
 	bool announced;        /* said READY once every worker came up */
 	uint32_t status_ready; /* ready count last told to systemd */
 	int64_t timer_armed_ns;
+	struct store *store;
+	struct jobq queue;
+	struct job_limits limits;
+	struct adopted_list adopted;
+	size_t sched_cursor;
+	int64_t next_prune_ns;
+	struct watch_tree *watches;
 	struct pidfh *pidfh;
 	int ready_fd; /* -d: tells the waiting parent we are up */
 };
@@ -95,6 +135,32 @@ void workers_retry_held(struct supervisor *sv);
 uint32_t workers_live(const struct supervisor *sv);
 uint32_t workers_ready(const struct supervisor *sv);
 void workers_free(struct supervisor *sv);
+void workers_flush(struct sv_worker *w);
+void workers_flush_all(struct supervisor *sv);
+void workers_reap(struct sv_worker *w);
+
+/* jobs.c */
+int jobs_init(struct supervisor *sv);
+void jobs_free(struct supervisor *sv);
+int jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
+		uid_t uid, gid_t gid, uint64_t *ids);
+void jobs_dispatch(struct supervisor *sv);
+void jobs_on_started(struct sv_worker *w, const struct ch_started *st);
+void jobs_on_done(struct sv_worker *w, const struct ch_slot *done);
+void jobs_worker_died(struct sv_worker *w);
+/* Cancels one job: 0 and *state (cancelled, or still running while its
+ * worker stops it, or the final state it already had), 1 if no such
+ * job, -1 on a store error. */
+int jobs_cancel(struct supervisor *sv, uint64_t id, enum job_state *state,
+		bool *stopping);
+const struct sv_slot *jobs_find_running(const struct supervisor *sv,
+					uint64_t id,
+					const struct sv_worker **worker);
+int64_t jobs_next_deadline(const struct supervisor *sv);
+void jobs_check(struct supervisor *sv, int64_t now);
+void jobs_reap_children(struct supervisor *sv);
+void jobs_kill_all(struct supervisor *sv);
+json_t *jobs_result_json(uint64_t id, const struct job_result *r);
 
 /* worker.c: runs in the forked child and never returns. */
 __attribute__((noreturn)) void worker_main(struct supervisor *sv,

@@ -4,9 +4,14 @@
  * answers the supervisor's control messages; jobs run here.
  */
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,25 +21,60 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "daemon/spawn.h"
 #include "daemon/supervisor.h"
 
 #define WORKER_CHAN_FD 3
 #define WORKER_OUT_MAX (64 * 1024)
 
+enum wk_end {
+	WK_END_NONE,
+	WK_END_TIMEOUT,
+	WK_END_CANCEL,
+	WK_END_OUTPUT,
+};
+
+/* A job this worker runs, in the slot of the same number. */
+struct wk_job {
+	struct worker *wk;
+	struct slot *slot;
+	uint32_t slot_no;
+	bool active;
+	uint64_t job_id;
+	pid_t pid;
+	struct ev_io pidfd;
+	int out_fd;
+	int err_fd;
+	int64_t start_real_ns;
+	int64_t deadline_ns; /* timeout; 0: none */
+	int64_t kill_at_ns;  /* KILL after TERM; 0: none */
+	enum wk_end end;
+};
+
 struct worker {
 	int index;
 	int cpu;
 	struct sb_worker *sb;
+	const struct shm *shm;
 	struct ev_loop loop;
 	struct ev_io chan;
 	struct ev_io signals;
 	struct ev_io heartbeat;
+	struct ev_io job_timer;
 	struct ch_reader reader;
 	struct buf out;
 	uint32_t heartbeat_interval_ms;
 	uint32_t slots;
+	struct wk_job *jobs;
+	uint32_t running;
+	int devnull;
+	char logdir[PATH_MAX];
+	bool retiring;
 	bool done;
 };
+
+static void worker_on_job_exit(struct ev_io *io, uint32_t events);
+static void worker_check_output(struct worker *wk, int64_t now);
 
 /* Test hook: FORQD_TEST_WORKER_FAULT=abort|config|garbage[:CPU] makes
  * workers (on that CPU only, if given) crash at start, exit with the
@@ -97,6 +137,286 @@ worker_on_heartbeat(struct ev_io *io, uint32_t events)
 
 	ev_timer_drain(io->fd);
 	worker_beat(wk);
+	worker_check_output(wk, clock_mono_ns());
+}
+
+static int
+worker_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Arms the job timer for the nearest timeout or KILL escalation. */
+static void
+worker_arm_job_timer(struct worker *wk)
+{
+	int64_t next = 0, at;
+	uint32_t i;
+
+	for (i = 0; i < wk->slots; i++) {
+		if (!wk->jobs[i].active)
+			continue;
+		at = wk->jobs[i].kill_at_ns != 0      ? wk->jobs[i].kill_at_ns
+		     : wk->jobs[i].end == WK_END_NONE ? wk->jobs[i].deadline_ns
+						      : 0;
+		if (at != 0 && (next == 0 || at < next))
+			next = at;
+	}
+	if (ev_timer_arm(wk->job_timer.fd, next) == -1)
+		fatal("timerfd_settime");
+}
+
+/* TERM to the job's process group now, KILL after kill_grace. */
+static void
+worker_stop_job(struct wk_job *j, enum wk_end why, int64_t now)
+{
+	if (j->end != WK_END_NONE)
+		return;
+	j->end = why;
+	if (kill(-j->pid, SIGTERM) == -1 && errno != ESRCH)
+		log_warn("job %llu: kill", (unsigned long long)j->job_id);
+	j->kill_at_ns = now + j->slot->kill_grace_ms * NS_PER_MS;
+	if (j->kill_at_ns == now)
+		j->kill_at_ns = now + 1;
+	worker_arm_job_timer(j->wk);
+}
+
+static void
+worker_finish(struct worker *wk, struct wk_job *j)
+{
+	struct ch_slot done = {.slot = j->slot_no, .job_id = j->job_id};
+
+	if (j->out_fd != -1)
+		close(j->out_fd);
+	if (j->err_fd != -1)
+		close(j->err_fd);
+	j->out_fd = j->err_fd = -1;
+	j->active = false;
+	j->slot->state = SLOT_DONE;
+	wk->sb->jobs_done++;
+	worker_send(wk, CH_W_DONE, &done, sizeof done);
+}
+
+/* A job that never started: the result says why. */
+static void
+worker_fail_start(struct worker *wk, struct wk_job *j, const char *why)
+{
+	struct job_result *r = &j->slot->result;
+
+	memset(r, 0, sizeof *r);
+	r->state = JOB_FAILED;
+	r->exit_code = -1;
+	r->end_ns = clock_real_ns();
+	strlcpy(r->error, why, sizeof r->error);
+	worker_finish(wk, j);
+}
+
+static int
+worker_open_log(struct worker *wk, uint64_t id, const char *ext, char *why,
+		size_t whylen)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%llu.%s", wk->logdir,
+		 (unsigned long long)id, ext);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd == -1)
+		snprintf(why, whylen, "cannot open %s: %s", path,
+			 strerror(errno));
+	return fd;
+}
+
+static void
+worker_run(struct worker *wk, uint32_t slot_no)
+{
+	struct wk_job *j = &wk->jobs[slot_no];
+	struct spawn_request req;
+	struct ch_started started;
+	char why[256];
+	int pidfd;
+
+	if (j->active)
+		fatalx("run for slot %u, which is busy", slot_no);
+	if (j->slot->state != SLOT_SENT)
+		fatalx("run for slot %u in state %u", slot_no, j->slot->state);
+	j->slot->state = SLOT_ACCEPTED;
+	j->active = true;
+	j->job_id = j->slot->job_id;
+	j->end = WK_END_NONE;
+	j->kill_at_ns = j->deadline_ns = 0;
+	j->out_fd = j->err_fd = -1;
+	if ((j->out_fd = worker_open_log(wk, j->job_id, "out", why,
+					 sizeof why)) == -1 ||
+	    (j->err_fd = worker_open_log(wk, j->job_id, "err", why,
+					 sizeof why)) == -1) {
+		worker_fail_start(wk, j, why);
+		return;
+	}
+	req.slot = j->slot;
+	req.stdin_fd = wk->devnull;
+	req.stdout_fd = j->out_fd;
+	req.stderr_fd = j->err_fd;
+	req.pid_out = &j->slot->pid;
+	j->slot->pid = 0;
+	j->slot->state = SLOT_SPAWNING;
+	j->start_real_ns = clock_real_ns();
+	if ((j->pid = spawn_job(&req, why, sizeof why)) == -1) {
+		worker_fail_start(wk, j, why);
+		return;
+	}
+	j->slot->pid = j->pid;
+	j->slot->state = SLOT_SPAWNED;
+	if ((pidfd = worker_pidfd_open(j->pid)) == -1) {
+		/* Cannot watch it: take it back rather than lose track. */
+		snprintf(why, sizeof why, "cannot watch the job: %s",
+			 strerror(errno));
+		kill(-j->pid, SIGKILL);
+		waitpid(j->pid, NULL, 0);
+		worker_fail_start(wk, j, why);
+		return;
+	}
+	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	ev_io_set(&j->pidfd, pidfd, worker_on_job_exit, j);
+	if (ev_add(&wk->loop, &j->pidfd, EPOLLIN) == -1)
+		fatal("epoll_ctl");
+	wk->running++;
+	wk->sb->jobs_started++;
+	if (j->slot->timeout_ms > 0) {
+		j->deadline_ns =
+		    clock_mono_ns() + j->slot->timeout_ms * NS_PER_MS;
+		worker_arm_job_timer(wk);
+	}
+	started = (struct ch_started){.slot = slot_no,
+				      .pid = j->pid,
+				      .job_id = j->job_id,
+				      .start_ns = j->start_real_ns};
+	worker_send(wk, CH_W_STARTED, &started, sizeof started);
+}
+
+static void
+worker_on_job_exit(struct ev_io *io, uint32_t events)
+{
+	struct wk_job *j = io->arg;
+	struct worker *wk = j->wk;
+	struct job_result *r = &j->slot->result;
+	struct rusage ru;
+	int status;
+	pid_t pid;
+
+	pid = wait4(j->pid, &status, WNOHANG, &ru);
+	if (pid == 0 || (pid == -1 && errno == EINTR))
+		return;
+	ev_del(&wk->loop, io);
+	close(io->fd);
+	io->fd = -1;
+	wk->running--;
+	memset(r, 0, sizeof *r);
+	r->start_ns = j->start_real_ns;
+	r->end_ns = clock_real_ns();
+	if (pid == -1) {
+		r->state = JOB_LOST;
+		snprintf(r->error, sizeof r->error, "wait4: %s",
+			 strerror(errno));
+	} else {
+		r->user_us = ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
+		r->sys_us = ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
+		r->maxrss_kb = ru.ru_maxrss;
+		r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		r->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+		switch (j->end) {
+		case WK_END_TIMEOUT:
+			r->state = JOB_TIMED_OUT;
+			snprintf(r->error, sizeof r->error,
+				 "timed out after %lldms",
+				 (long long)j->slot->timeout_ms);
+			break;
+		case WK_END_CANCEL:
+			r->state = JOB_CANCELLED;
+			break;
+		case WK_END_OUTPUT:
+			r->state = JOB_FAILED;
+			snprintf(r->error, sizeof r->error,
+				 "output over output_max (%llu bytes)",
+				 (unsigned long long)j->slot->output_max);
+			break;
+		case WK_END_NONE:
+			r->state =
+			    r->exit_code == 0 ? JOB_SUCCEEDED : JOB_FAILED;
+			break;
+		}
+	}
+	worker_finish(wk, j);
+	worker_arm_job_timer(wk);
+	if (wk->retiring && wk->running == 0)
+		wk->done = true;
+}
+
+static void
+worker_on_job_timer(struct ev_io *io, uint32_t events)
+{
+	struct worker *wk = io->arg;
+	struct wk_job *j;
+	int64_t now = clock_mono_ns();
+	uint32_t i;
+
+	ev_timer_drain(io->fd);
+	for (i = 0; i < wk->slots; i++) {
+		j = &wk->jobs[i];
+		if (!j->active || j->pidfd.fd == -1)
+			continue;
+		if (j->kill_at_ns != 0 && now >= j->kill_at_ns) {
+			kill(-j->pid, SIGKILL);
+			j->kill_at_ns = 0;
+		} else if (j->end == WK_END_NONE && j->deadline_ns != 0 &&
+			   now >= j->deadline_ns) {
+			worker_stop_job(j, WK_END_TIMEOUT, now);
+		}
+	}
+	worker_arm_job_timer(wk);
+}
+
+/* A runaway job's output must not fill the disk. */
+static void
+worker_check_output(struct worker *wk, int64_t now)
+{
+	struct wk_job *j;
+	struct stat out, err;
+	uint32_t i;
+
+	for (i = 0; i < wk->slots; i++) {
+		j = &wk->jobs[i];
+		if (!j->active || j->pidfd.fd == -1 || j->end != WK_END_NONE ||
+		    j->slot->output_max == 0)
+			continue;
+		if (fstat(j->out_fd, &out) == -1 ||
+		    fstat(j->err_fd, &err) == -1)
+			continue;
+		if ((uint64_t)(out.st_size + err.st_size) > j->slot->output_max)
+			worker_stop_job(j, WK_END_OUTPUT, now);
+	}
+}
+
+static void
+worker_cancel(struct worker *wk, const struct ch_slot *c)
+{
+	struct wk_job *j = &wk->jobs[c->slot];
+
+	/* The job may have ended while the cancel was on its way. */
+	if (!j->active || j->job_id != c->job_id || j->pidfd.fd == -1)
+		return;
+	worker_stop_job(j, WK_END_CANCEL, clock_mono_ns());
+}
+
+static void
+worker_kill_jobs(struct worker *wk)
+{
+	uint32_t i;
+
+	for (i = 0; i < wk->slots; i++) {
+		if (wk->jobs[i].active && wk->jobs[i].pidfd.fd != -1)
+			kill(-wk->jobs[i].pid, SIGKILL);
+	}
 }
 
 static void
@@ -109,13 +429,16 @@ worker_apply_config(struct worker *wk, const struct ch_config *cfg)
 				       NS_PER_MS) == -1)
 			fatal("timerfd_settime");
 	}
-	wk->slots = cfg->slots;
+	/* The slot count is fixed at start: the shared memory is sized by it.
+	 */
+	(void)cfg->slots;
 }
 
 static void
 worker_handle(struct worker *wk, const struct ch_msg *msg)
 {
 	struct ch_config cfg;
+	struct ch_slot slot;
 
 	wk->sb->messages++;
 	switch (msg->hdr.type) {
@@ -123,9 +446,23 @@ worker_handle(struct worker *wk, const struct ch_msg *msg)
 		memcpy(&cfg, msg->payload, sizeof cfg);
 		worker_apply_config(wk, &cfg);
 		break;
+	case CH_S_RUN:
+	case CH_S_CANCEL:
+		memcpy(&slot, msg->payload, sizeof slot);
+		if (slot.slot >= wk->slots)
+			fatalx("%s for slot %u of %u",
+			       ch_type_name(msg->hdr.type), slot.slot,
+			       wk->slots);
+		if (msg->hdr.type == CH_S_RUN)
+			worker_run(wk, slot.slot);
+		else
+			worker_cancel(wk, &slot);
+		break;
 	case CH_S_RETIRE:
-		log_debug("retiring");
-		wk->done = true;
+		log_debug("retiring with %u jobs running", wk->running);
+		wk->retiring = true;
+		if (wk->running == 0)
+			wk->done = true;
 		break;
 	}
 }
@@ -174,7 +511,10 @@ worker_on_signal(struct ev_io *io, uint32_t events)
 
 	while (read(io->fd, &si, sizeof si) == sizeof si) {
 		if (si.ssi_signo == SIGTERM) {
-			log_debug("terminated");
+			/* The supervisor is gone (or an operator said so):
+			 * nobody would record these jobs, so they end too. */
+			log_debug("terminated; killing %u jobs", wk->running);
+			worker_kill_jobs(wk);
 			wk->done = true;
 		}
 	}
@@ -191,6 +531,8 @@ worker_detach_fds(int chan_fd)
 			fatal("dup2");
 	}
 	closefrom(WORKER_CHAN_FD + 1);
+	if (fcntl(WORKER_CHAN_FD, F_SETFD, FD_CLOEXEC) == -1)
+		fatal("fcntl");
 	log_resume();
 }
 
@@ -215,12 +557,17 @@ worker_setup_signals(struct worker *wk)
 void
 worker_main(struct supervisor *sv, struct sv_worker *w, int chan_fd)
 {
-	struct worker wk = {.index = w->index, .cpu = w->cpu, .sb = w->sb};
+	struct worker wk = {.index = w->index,
+			    .cpu = w->cpu,
+			    .sb = w->sb,
+			    .shm = &sv->shm,
+			    .slots = sv->shm.slots_per_worker};
 	struct ch_ready ready = {0};
 	pid_t parent = getppid();
 	cpu_set_t set;
 	char prefix[64];
 	bool garbage;
+	uint32_t i;
 	int fd;
 
 	snprintf(prefix, sizeof prefix, "worker %d cpu %d: ", wk.index, wk.cpu);
@@ -255,9 +602,25 @@ worker_main(struct supervisor *sv, struct sv_worker *w, int chan_fd)
 	ev_io_set(&wk.heartbeat, fd, worker_on_heartbeat, &wk);
 	if (ev_add(&wk.loop, &wk.heartbeat, EPOLLIN) == -1)
 		fatal("epoll_ctl");
+	if ((fd = ev_timer_open()) == -1)
+		fatal("timerfd_create");
+	ev_io_set(&wk.job_timer, fd, worker_on_job_timer, &wk);
+	if (ev_add(&wk.loop, &wk.job_timer, EPOLLIN) == -1)
+		fatal("epoll_ctl");
+	if ((wk.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+		fatal("/dev/null");
+	snprintf(wk.logdir, sizeof wk.logdir, "%s/logs", sv->conf.state_dir);
+	if ((wk.jobs = calloc(wk.slots, sizeof *wk.jobs)) == NULL)
+		fatal("jobs");
+	for (i = 0; i < wk.slots; i++) {
+		wk.jobs[i].wk = &wk;
+		wk.jobs[i].slot_no = i;
+		wk.jobs[i].slot = shm_slot(&sv->shm, (uint32_t)wk.index, i);
+		wk.jobs[i].pidfd.fd = -1;
+	}
 	wk.heartbeat_interval_ms = (uint32_t)sv->conf.heartbeat_interval_ms;
-	if (ev_timer_every(fd, (int64_t)wk.heartbeat_interval_ms * NS_PER_MS) ==
-	    -1)
+	if (ev_timer_every(wk.heartbeat.fd,
+			   (int64_t)wk.heartbeat_interval_ms * NS_PER_MS) == -1)
 		fatal("timerfd_settime");
 	worker_beat(&wk);
 
@@ -277,5 +640,6 @@ worker_main(struct supervisor *sv, struct sv_worker *w, int chan_fd)
 			fatal("epoll_wait");
 		wk.sb->loops++;
 	}
+	free(wk.jobs);
 	exit(0);
 }

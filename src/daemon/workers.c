@@ -57,6 +57,9 @@ workers_init(struct supervisor *sv)
 		buf_init(&w->out, WORKER_OUT_MAX);
 		if (restart_state_init(&w->restart) == -1)
 			return -1;
+		w->slots = calloc(sv->shm.slots_per_worker, sizeof *w->slots);
+		if (w->slots == NULL)
+			return -1;
 	}
 	return 0;
 }
@@ -71,6 +74,7 @@ workers_free(struct supervisor *sv)
 	for (i = 0; i < sv->workers_max; i++) {
 		restart_state_free(&sv->workers[i].restart);
 		buf_free(&sv->workers[i].out);
+		free(sv->workers[i].slots);
 	}
 	free(sv->workers);
 	sv->workers = NULL;
@@ -93,7 +97,7 @@ workers_close_fds(struct sv_worker *w)
 	w->out.len = 0;
 }
 
-static void
+void
 workers_flush(struct sv_worker *w)
 {
 	uint32_t want = EPOLLIN;
@@ -280,12 +284,20 @@ workers_after_death(struct sv_worker *w, int exit_code, int64_t now)
 static void
 workers_on_exit(struct ev_io *io, uint32_t events)
 {
-	struct sv_worker *w = io->arg;
+	workers_reap(io->arg);
+}
+
+void
+workers_reap(struct sv_worker *w)
+{
+	struct ev_io *io = &w->pidfd;
 	char how[SHM_LAST_EXIT_MAX], lived[32];
 	siginfo_t si;
 	int64_t now;
 
 	memset(&si, 0, sizeof si);
+	if (io->fd == -1)
+		return;
 	if (waitid((idtype_t)P_PIDFD, (id_t)io->fd, &si, WEXITED | WNOHANG) ==
 	    -1) {
 		log_warn("worker %d: waitid", w->index);
@@ -311,6 +323,7 @@ workers_on_exit(struct ev_io *io, uint32_t events)
 	w->sb->pid = 0;
 	w->pid = 0;
 	workers_close_fds(w);
+	jobs_worker_died(w);
 	workers_after_death(w, si.si_code == CLD_EXITED ? si.si_status : -1,
 			    now);
 	sv_update_timer(w->sv);
@@ -345,6 +358,20 @@ workers_handle(struct sv_worker *w, const struct ch_msg *msg)
 			 w->index, (int)w->pid, w->cpu,
 			 ready.pinned ? "" : " (NOT pinned)", w->sb->restarts);
 		break;
+	case CH_W_STARTED: {
+		struct ch_started st;
+
+		memcpy(&st, msg->payload, sizeof st);
+		jobs_on_started(w, &st);
+		break;
+	}
+	case CH_W_DONE: {
+		struct ch_slot done;
+
+		memcpy(&done, msg->payload, sizeof done);
+		jobs_on_done(w, &done);
+		break;
+	}
 	}
 }
 
@@ -610,4 +637,15 @@ workers_ready(const struct supervisor *sv)
 		n += sv->workers[i].pid != 0 &&
 		     sv->workers[i].sb->state == SB_READY;
 	return n;
+}
+
+void
+workers_flush_all(struct supervisor *sv)
+{
+	uint32_t i;
+
+	for (i = 0; i < sv->workers_max; i++) {
+		if (sv->workers[i].out.len > 0)
+			workers_flush(&sv->workers[i]);
+	}
 }

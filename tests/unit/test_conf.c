@@ -114,7 +114,8 @@ test_unknown_key_names_its_line(void **state)
 static void
 test_unknown_section_even_when_empty(void **state)
 {
-	expect_error("[daemon]\n[jobs]\n", "t.conf:2: unknown section [jobs]");
+	expect_error("[daemon]\n[queues]\n",
+		     "t.conf:2: unknown section [queues]");
 	expect_error("[nope]\nx = 1\n", "t.conf:1: unknown section [nope]");
 }
 
@@ -122,7 +123,7 @@ static void
 test_key_outside_section(void **state)
 {
 	expect_error("slots = 2\n", "t.conf:1: \"slots\" is outside a section "
-				    "([daemon], [workers] "
+				    "([daemon], [workers], [jobs] "
 				    "or [limits])");
 }
 
@@ -267,7 +268,7 @@ test_shipped_conf_documents_the_defaults(void **state)
 		}
 	}
 	fclose(f);
-	assert_int_equal(keys, 17);
+	assert_int_equal(keys, 28);
 	conf_defaults(&defaults, 0, NULL, NULL, NULL);
 	conf_defaults(&shipped, 0, NULL, NULL, NULL);
 	assert_int_equal(conf_load_string(&shipped, "forqd.conf", text,

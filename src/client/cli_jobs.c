@@ -1,0 +1,614 @@
+/* forq submit, status, list, wait, logs and cancel. */
+#include <sys/inotify.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/cli.h"
+#include "common/clock.h"
+#include "common/units.h"
+#include "forq/protocol.h"
+
+extern char **environ;
+
+static json_t *
+env_array(bool clean, json_t *extra)
+{
+	json_t *env = json_array();
+	char **e;
+
+	if (!clean) {
+		for (e = environ; *e != NULL; e++) {
+			if (strchr(*e, '=') != NULL && **e != '=')
+				json_array_append_new(env, json_string(*e));
+		}
+	}
+	json_array_extend(env, extra);
+	return env;
+}
+
+/* Batch lines: one job each, run by the shell; blank lines skipped. */
+static json_t *
+read_batch(const char *path)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	json_t *jobs;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (f == NULL) {
+		fprintf(stderr, "forq: %s: %s\n", path, strerror(errno));
+		exit(FORQ_EXIT_USAGE);
+	}
+	jobs = json_array();
+	while ((n = getline(&line, &cap, f)) != -1) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (strspn(line, " \t") == (size_t)n)
+			continue;
+		json_array_append_new(jobs, json_pack("{s:[s,s,s]}", "argv",
+						      "/bin/sh", "-c", line));
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return jobs;
+}
+
+static void
+draw_progress(size_t done, size_t failed, size_t total, int64_t t0)
+{
+	double secs = (double)(clock_mono_ns() - t0) / 1e9;
+	double rate = secs > 0 ? (double)done / secs : 0;
+	char bar[31];
+	size_t fill = total ? done * 30 / total : 30, i;
+
+	for (i = 0; i < 30; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[30] = '\0';
+	fprintf(stderr, "\r[%s] %zu/%zu done, %zu failed, %.0f/s, ETA %.0fs ",
+		bar, done, total, failed, rate,
+		rate > 0 ? (double)(total - done) / rate : 0.0);
+	fflush(stderr);
+}
+
+int
+cli_wait(struct forq_conn *conn, json_t *ids, bool progress, json_t **jobs)
+{
+	struct forq_error err = {0};
+	json_t *msg, *j;
+	size_t total = json_array_size(ids), done = 0, failed = 0, i;
+	int64_t t0 = clock_mono_ns(), drawn = 0;
+	long long id;
+	int status = 0;
+
+	id = forq_send(conn, "wait",
+		       json_pack("{s:O, s:b}", "jobs", ids, "events", progress),
+		       &err);
+	if (id == -1)
+		cli_die(&err);
+	for (;;) {
+		if ((msg = forq_read(conn, &err)) == NULL)
+			cli_die(&err);
+		if (json_object_get(msg, "event") != NULL) {
+			j = json_object_get(msg, "job");
+			done++;
+			failed += cli_job_exit_code(j) != 0;
+			if (progress &&
+			    (clock_mono_ns() - drawn > 100 * NS_PER_MS ||
+			     done == total)) {
+				draw_progress(done, failed, total, t0);
+				drawn = clock_mono_ns();
+			}
+			json_decref(msg);
+			continue;
+		}
+		if (json_integer_value(json_object_get(msg, "id")) != id) {
+			json_decref(msg);
+			continue;
+		}
+		if ((msg = forq_check_reply(msg, &err)) == NULL)
+			cli_die(&err);
+		break;
+	}
+	if (progress) {
+		draw_progress(total, failed, total, t0);
+		fputc('\n', stderr);
+	}
+	*jobs = json_incref(json_object_get(msg, "jobs"));
+	json_decref(msg);
+	json_array_foreach(*jobs, i, j)
+	{
+		if (status == 0)
+			status = cli_job_exit_code(j);
+	}
+	return status;
+}
+
+static int
+copy_fd(int from, int to)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(from, buf, sizeof buf)) > 0) {
+		if (write(to, buf, (size_t)n) != n)
+			return -1;
+	}
+	return n == -1 ? -1 : 0;
+}
+
+/* Asks for the output files and returns the reply (fds taken). */
+static json_t *
+request_logs(struct forq_conn *conn, json_int_t id, bool follow, int fds[2])
+{
+	json_t *reply =
+	    cli_call(conn, "logs",
+		     json_pack("{s:I, s:b}", "job", id, "follow", follow));
+
+	fds[0] = fds[1] = -1;
+	if (json_integer_value(json_object_get(reply, "fds")) == 2) {
+		fds[0] = forq_take_fd(conn);
+		fds[1] = forq_take_fd(conn);
+	}
+	return reply;
+}
+
+int
+cli_print_output(struct forq_conn *conn, json_int_t id, bool out, bool err)
+{
+	json_t *reply;
+	int fds[2];
+
+	fflush(stdout);
+	reply = request_logs(conn, id, false, fds);
+	json_decref(reply);
+	if (fds[0] != -1 && out)
+		copy_fd(fds[0], STDOUT_FILENO);
+	if (fds[1] != -1 && err)
+		copy_fd(fds[1], STDERR_FILENO);
+	if (fds[0] != -1)
+		close(fds[0]);
+	if (fds[1] != -1)
+		close(fds[1]);
+	return 0;
+}
+
+int
+cmd_submit(struct cli *cli, int argc, char **argv)
+{
+	enum { OPT_TIMEOUT = 256, OPT_CWD, OPT_ENV, OPT_CLEAN, OPT_BATCH };
+	static const struct option longopts[] = {
+	    {"name", required_argument, NULL, 'n'},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"cwd", required_argument, NULL, OPT_CWD},
+	    {"env", required_argument, NULL, OPT_ENV},
+	    {"clean-env", no_argument, NULL, OPT_CLEAN},
+	    {"wait", no_argument, NULL, 'w'},
+	    {"output", no_argument, NULL, 'o'},
+	    {"batch", required_argument, NULL, OPT_BATCH},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *name = NULL, *batch = NULL, *why;
+	char cwd[PATH_MAX] = "";
+	json_t *extra = json_array(), *defaults, *jobs, *job, *reply, *ids;
+	json_t *results;
+	struct forq_conn *conn;
+	int64_t timeout_ms = 0;
+	bool clean = false, wait = false, output = false;
+	size_t i;
+	int ch, status = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+n:wo", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			name = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (units_parse_duration(optarg, &timeout_ms, &why) ==
+			    -1) {
+				fprintf(stderr, "forq: --timeout %s: %s\n",
+					optarg, why);
+				return FORQ_EXIT_USAGE;
+			}
+			break;
+		case OPT_CWD:
+			if (realpath(optarg, cwd) == NULL) {
+				fprintf(stderr, "forq: --cwd %s: %s\n", optarg,
+					strerror(errno));
+				return FORQ_EXIT_USAGE;
+			}
+			break;
+		case OPT_ENV:
+			if (strchr(optarg, '=') == NULL || optarg[0] == '=') {
+				fprintf(stderr,
+					"forq: --env %s: expected NAME=VALUE\n",
+					optarg);
+				return FORQ_EXIT_USAGE;
+			}
+			json_array_append_new(extra, json_string(optarg));
+			break;
+		case OPT_CLEAN:
+			clean = true;
+			break;
+		case 'w':
+			wait = true;
+			break;
+		case 'o':
+			output = true;
+			break;
+		case OPT_BATCH:
+			batch = optarg;
+			break;
+		case 'j':
+			cli->json = 1;
+			break;
+		default:
+			cli_usage();
+		}
+	}
+	if ((batch == NULL) == (optind >= argc)) {
+		fprintf(stderr, "forq: submit takes a command after --, or "
+				"--batch FILE\n");
+		return FORQ_EXIT_USAGE;
+	}
+	if (cwd[0] != '/' && getcwd(cwd, sizeof cwd) == NULL) {
+		fprintf(stderr, "forq: getcwd: %s\n", strerror(errno));
+		return FORQ_EXIT_FAILURE;
+	}
+	defaults =
+	    json_pack("{s:o, s:s}", "env", env_array(clean, extra), "cwd", cwd);
+	if (timeout_ms > 0)
+		json_object_set_new(defaults, "timeout_ms",
+				    json_integer(timeout_ms));
+	if (batch != NULL) {
+		jobs = read_batch(batch);
+		if (json_array_size(jobs) == 0) {
+			fprintf(stderr, "forq: %s has no jobs\n", batch);
+			return FORQ_EXIT_USAGE;
+		}
+	} else {
+		job = json_pack("{s:[]}", "argv");
+		for (i = (size_t)optind; i < (size_t)argc; i++)
+			json_array_append_new(json_object_get(job, "argv"),
+					      json_string(argv[i]));
+		if (name != NULL)
+			json_object_set_new(job, "name", json_string(name));
+		jobs = json_pack("[o]", job);
+	}
+	json_decref(extra);
+	conn = cli_connect(cli);
+	reply = cli_call(conn, "submit",
+			 json_pack("{s:o, s:o}", "jobs", jobs, "defaults",
+				   defaults));
+	ids = json_incref(json_object_get(reply, "ids"));
+	if (!wait) {
+		if (cli->json) {
+			cli_print_json(reply);
+		} else {
+			json_array_foreach(ids, i, job)
+			    printf("%lld\n",
+				   (long long)json_integer_value(job));
+		}
+		json_decref(reply);
+		json_decref(ids);
+		forq_close(conn);
+		return FORQ_EXIT_OK;
+	}
+	json_decref(reply);
+	if (!cli->json && batch == NULL)
+		fprintf(stderr, "forq: job %lld\n",
+			(long long)json_integer_value(json_array_get(ids, 0)));
+	status = cli_wait(conn, ids,
+			  batch != NULL && !cli->json && isatty(STDERR_FILENO),
+			  &results);
+	if (output && batch == NULL)
+		cli_print_output(conn,
+				 json_integer_value(json_array_get(ids, 0)),
+				 true, true);
+	if (cli->json) {
+		reply = json_pack("{s:O, s:O}", "ids", ids, "jobs", results);
+		cli_print_json(reply);
+		json_decref(reply);
+	} else if (batch != NULL) {
+		json_array_foreach(results, i, job)
+		{
+			if (cli_job_exit_code(job) != 0)
+				fprintf(stderr, "forq: job %lld %s\n",
+					(long long)json_integer_value(
+					    json_object_get(job, "id")),
+					json_string_value(
+					    json_object_get(job, "state")));
+		}
+	}
+	json_decref(results);
+	json_decref(ids);
+	forq_close(conn);
+	return status;
+}
+
+static json_int_t
+one_id(int argc, char **argv)
+{
+	json_int_t id;
+
+	if (optind != argc - 1 || cli_parse_id(argv[optind], &id) == -1)
+		cli_usage();
+	return id;
+}
+
+static json_t *
+many_ids(int argc, char **argv)
+{
+	json_t *ids = json_array();
+	json_int_t id;
+	int i;
+
+	if (optind >= argc)
+		cli_usage();
+	for (i = optind; i < argc; i++) {
+		if (cli_parse_id(argv[i], &id) == -1) {
+			fprintf(stderr, "forq: \"%s\" is not a job id\n",
+				argv[i]);
+			exit(FORQ_EXIT_USAGE);
+		}
+		json_array_append_new(ids, json_integer(id));
+	}
+	return ids;
+}
+
+static void
+json_only(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (ch != 'j')
+			cli_usage();
+		cli->json = 1;
+	}
+}
+
+int
+cmd_status(struct cli *cli, int argc, char **argv)
+{
+	struct forq_conn *conn;
+	json_t *reply;
+	json_int_t id;
+
+	json_only(cli, argc, argv);
+	id = one_id(argc, argv);
+	conn = cli_connect(cli);
+	reply = cli_call(conn, "status", json_pack("{s:I}", "job", id));
+	forq_close(conn);
+	if (cli->json)
+		cli_print_json(reply);
+	else
+		cli_print_status(stdout, json_object_get(reply, "job"));
+	json_decref(reply);
+	return FORQ_EXIT_OK;
+}
+
+int
+cmd_list(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"state", required_argument, NULL, 's'},
+	    {"limit", required_argument, NULL, 'l'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct forq_conn *conn;
+	json_t *fields = json_object(), *reply;
+	json_int_t limit;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			json_object_set_new(fields, "state",
+					    json_string(optarg));
+			break;
+		case 'l':
+			if (cli_parse_id(optarg, &limit) == -1)
+				cli_usage();
+			json_object_set_new(fields, "limit",
+					    json_integer(limit));
+			break;
+		case 'j':
+			cli->json = 1;
+			break;
+		default:
+			cli_usage();
+		}
+	}
+	if (optind != argc)
+		cli_usage();
+	conn = cli_connect(cli);
+	reply = cli_call(conn, "list", fields);
+	forq_close(conn);
+	if (cli->json)
+		cli_print_json(reply);
+	else
+		cli_print_jobs(stdout, json_object_get(reply, "jobs"));
+	json_decref(reply);
+	return FORQ_EXIT_OK;
+}
+
+int
+cmd_wait(struct cli *cli, int argc, char **argv)
+{
+	struct forq_conn *conn;
+	json_t *ids, *jobs, *out;
+	int status;
+
+	json_only(cli, argc, argv);
+	ids = many_ids(argc, argv);
+	conn = cli_connect(cli);
+	status = cli_wait(conn, ids,
+			  json_array_size(ids) > 1 && !cli->json &&
+			      isatty(STDERR_FILENO),
+			  &jobs);
+	forq_close(conn);
+	if (cli->json) {
+		out = json_pack("{s:O}", "jobs", jobs);
+		cli_print_json(out);
+		json_decref(out);
+	}
+	json_decref(jobs);
+	json_decref(ids);
+	return status;
+}
+
+/* -f: print what there is, then what is added, until the job ends.
+ * inotify on the descriptor's /proc link sees the file grow. */
+static void
+follow(struct forq_conn *conn, int fds[2], bool out, bool err)
+{
+	struct forq_error e = {0};
+	struct pollfd pfd[2];
+	char path[64], buf[4096];
+	json_t *msg;
+	int in, i;
+
+	if ((in = inotify_init1(IN_CLOEXEC)) == -1) {
+		fprintf(stderr, "forq: inotify: %s\n", strerror(errno));
+		exit(FORQ_EXIT_FAILURE);
+	}
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fds[i]);
+		inotify_add_watch(in, path, IN_MODIFY);
+	}
+	pfd[0] = (struct pollfd){.fd = in, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = forq_socket_fd(conn), .events = POLLIN};
+	for (;;) {
+		if (out)
+			copy_fd(fds[0], STDOUT_FILENO);
+		if (err)
+			copy_fd(fds[1], STDERR_FILENO);
+		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+			break;
+		if (pfd[0].revents & POLLIN)
+			(void)!read(in, buf, sizeof buf);
+		if (pfd[1].revents & (POLLIN | POLLHUP)) {
+			if ((msg = forq_read(conn, &e)) == NULL)
+				cli_die(&e);
+			if (json_object_get(msg, "event") != NULL) {
+				json_decref(msg);
+				break;
+			}
+			json_decref(msg);
+		}
+	}
+	if (out)
+		copy_fd(fds[0], STDOUT_FILENO);
+	if (err)
+		copy_fd(fds[1], STDERR_FILENO);
+	close(in);
+}
+
+int
+cmd_logs(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"follow", no_argument, NULL, 'f'},
+	    {"stdout", no_argument, NULL, 'O'},
+	    {"stderr", no_argument, NULL, 'E'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct forq_conn *conn;
+	json_t *reply;
+	json_int_t id;
+	bool f = false, out = true, err = true;
+	int ch, fds[2];
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "f", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			f = true;
+			break;
+		case 'O':
+			err = false;
+			break;
+		case 'E':
+			out = false;
+			break;
+		case 'j':
+			cli->json = 1;
+			break;
+		default:
+			cli_usage();
+		}
+	}
+	id = one_id(argc, argv);
+	conn = cli_connect(cli);
+	reply = request_logs(conn, id, f, fds);
+	if (fds[0] != -1) {
+		if (f && !json_is_true(json_object_get(reply, "final")))
+			follow(conn, fds, out, err);
+		else {
+			if (out)
+				copy_fd(fds[0], STDOUT_FILENO);
+			if (err)
+				copy_fd(fds[1], STDERR_FILENO);
+		}
+		close(fds[0]);
+		close(fds[1]);
+	}
+	json_decref(reply);
+	forq_close(conn);
+	return FORQ_EXIT_OK;
+}
+
+int
+cmd_cancel(struct cli *cli, int argc, char **argv)
+{
+	struct forq_conn *conn;
+	json_t *reply, *j;
+	size_t i;
+	int status = FORQ_EXIT_OK;
+
+	json_only(cli, argc, argv);
+	conn = cli_connect(cli);
+	reply = cli_call(conn, "cancel",
+			 json_pack("{s:o}", "jobs", many_ids(argc, argv)));
+	forq_close(conn);
+	json_array_foreach(json_object_get(reply, "jobs"), i, j)
+	{
+		long long id = json_integer_value(json_object_get(j, "id"));
+		const char *state =
+		    json_string_value(json_object_get(j, "state"));
+
+		if (state == NULL) {
+			fprintf(stderr, "forq: no such job: %lld\n", id);
+			status = FORQ_EXIT_NO_SUCH_JOB;
+		} else if (!cli->json) {
+			printf("%lld %s\n", id,
+			       json_is_true(json_object_get(j, "stopping"))
+				   ? "stopping"
+				   : state);
+		}
+	}
+	if (cli->json)
+		cli_print_json(reply);
+	json_decref(reply);
+	return status;
+}

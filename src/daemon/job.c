@@ -1,0 +1,272 @@
+/* Job states and the validation of submitted jobs. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/compat.h"
+#include "daemon/job.h"
+#include "forq/protocol.h"
+
+static const char *const job_state_names[JOB_STATE_COUNT] = {
+    [JOB_QUEUED] = "queued",       [JOB_RUNNING] = "running",
+    [JOB_SUCCEEDED] = "succeeded", [JOB_FAILED] = "failed",
+    [JOB_TIMED_OUT] = "timed_out", [JOB_CANCELLED] = "cancelled",
+    [JOB_LOST] = "lost",
+};
+
+const char *
+job_state_name(enum job_state s)
+{
+	return (unsigned)s < JOB_STATE_COUNT ? job_state_names[s] : "unknown";
+}
+
+int
+job_state_parse(const char *name, enum job_state *s)
+{
+	int i;
+
+	for (i = 0; i < JOB_STATE_COUNT; i++) {
+		if (strcmp(name, job_state_names[i]) == 0) {
+			*s = (enum job_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+bool
+job_state_final(enum job_state s)
+{
+	return s != JOB_QUEUED && s != JOB_RUNNING;
+}
+
+/* queued -> running -> final; queued -> cancelled; running -> queued
+ * when a crash interrupted it and the policy re-queues it; queued or
+ * running -> lost. A final state is never left. */
+bool
+job_transition_allowed(enum job_state from, enum job_state to)
+{
+	switch (from) {
+	case JOB_QUEUED:
+		return to == JOB_RUNNING || to == JOB_CANCELLED ||
+		       to == JOB_LOST;
+	case JOB_RUNNING:
+		return to != JOB_RUNNING;
+	default:
+		return false;
+	}
+}
+
+static int job_fail(struct job_error *err, const char *code, const char *fmt,
+		    ...) __printflike(3, 4);
+
+static int
+job_fail(struct job_error *err, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	err->limit = NULL;
+	err->max = 0;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+job_limit(struct job_error *err, const char *limit, unsigned long long max,
+	  const char *what)
+{
+	job_fail(err, FORQ_ERR_LIMIT, "%s over %s (%llu)", what, limit, max);
+	err->limit = limit;
+	err->max = max;
+	return -1;
+}
+
+/* A JSON string usable as a C string: no NUL inside. */
+static const char *
+job_cstring(const json_t *v, size_t *len)
+{
+	const char *s;
+
+	if (!json_is_string(v))
+		return NULL;
+	s = json_string_value(v);
+	*len = json_string_length(v);
+	return strlen(s) == *len ? s : NULL;
+}
+
+/* Packs an array of strings NUL-separated; -1 with err set. */
+static int
+job_pack(const json_t *array, const char *field, uint64_t bytes_max,
+	 const char *bytes_limit, bool need_equals, char **out, size_t *outlen,
+	 uint32_t *count, struct job_error *err)
+{
+	const json_t *v;
+	const char *s;
+	size_t i, len, total = 0;
+	char *p;
+
+	if (!json_is_array(array))
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"%s\" must be an array of strings", field);
+	json_array_foreach(array, i, v)
+	{
+		if ((s = job_cstring(v, &len)) == NULL)
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"%s\"[%zu] must be a string without "
+					"NUL",
+					field, i);
+		if (need_equals &&
+		    (len == 0 || s[0] == '=' || memchr(s, '=', len) == NULL))
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"%s\"[%zu] must look like NAME=VALUE",
+					field, i);
+		total += len + 1;
+		if (total > bytes_max)
+			return job_limit(err, bytes_limit, bytes_max, field);
+	}
+	if ((*out = malloc(total > 0 ? total : 1)) == NULL)
+		return job_fail(err, FORQ_ERR_INTERNAL, "out of memory");
+	p = *out;
+	json_array_foreach(array, i, v)
+	{
+		len = json_string_length(v);
+		memcpy(p, json_string_value(v), len + 1);
+		p += len + 1;
+	}
+	*outlen = total;
+	*count = (uint32_t)json_array_size(array);
+	return 0;
+}
+
+static const json_t *
+job_field(const json_t *job, const json_t *defaults, const char *key)
+{
+	const json_t *v = json_object_get(job, key);
+
+	if (v == NULL && defaults != NULL)
+		v = json_object_get(defaults, key);
+	return v;
+}
+
+int
+job_spec_from_json(const json_t *job, const json_t *defaults,
+		   const struct job_limits *limits, struct job_spec *spec,
+		   struct job_error *err)
+{
+	static const char *const known[] = {"argv", "env", "cwd", "name",
+					    "timeout_ms"};
+	const json_t *argv, *env, *cwd, *name, *timeout;
+	const char *key, *s;
+	json_t *v;
+	size_t len, i;
+
+	memset(spec, 0, sizeof *spec);
+	if (!json_is_object(job))
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"a job must be a JSON object");
+	json_object_foreach((json_t *)job, key, v)
+	{
+		for (i = 0; i < nitems(known); i++) {
+			if (strcmp(key, known[i]) == 0)
+				break;
+		}
+		if (i == nitems(known))
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"unknown job field \"%.64s\"", key);
+	}
+	argv = json_object_get(job, "argv");
+	if (!json_is_array(argv) || json_array_size(argv) == 0)
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"argv\" must be a non-empty array of "
+				"strings");
+	if (json_array_size(argv) > limits->argv_max)
+		return job_limit(err, "argv_max", limits->argv_max,
+				 "argument count");
+	if (job_pack(argv, "argv", limits->argv_bytes_max, "argv_bytes_max",
+		     false, &spec->argv, &spec->argv_len, &spec->argc,
+		     err) == -1)
+		goto fail;
+	if (spec->argv[0] == '\0') {
+		job_fail(err, FORQ_ERR_BAD_REQUEST, "\"argv\"[0] is empty");
+		goto fail;
+	}
+	env = job_field(job, defaults, "env");
+	if (env == NULL) {
+		if ((spec->env = calloc(1, 1)) == NULL) {
+			job_fail(err, FORQ_ERR_INTERNAL, "out of memory");
+			goto fail;
+		}
+	} else if (job_pack(env, "env", limits->env_bytes_max, "env_bytes_max",
+			    true, &spec->env, &spec->env_len, &spec->envc,
+			    err) == -1) {
+		goto fail;
+	}
+	cwd = job_field(job, defaults, "cwd");
+	if ((s = job_cstring(cwd, &len)) == NULL || s[0] != '/' ||
+	    len >= 4096) {
+		job_fail(err, FORQ_ERR_BAD_REQUEST,
+			 "\"cwd\" must be an absolute path (under 4096 bytes)");
+		goto fail;
+	}
+	spec->cwd = strdup(s);
+	name = json_object_get(job, "name");
+	if (name != NULL && !json_is_null(name)) {
+		if ((s = job_cstring(name, &len)) == NULL) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"name\" must be a string without NUL");
+			goto fail;
+		}
+		if (len > limits->name_max) {
+			job_limit(err, "name_max", limits->name_max,
+				  "job name");
+			goto fail;
+		}
+		spec->name = strdup(s);
+	}
+	timeout = job_field(job, defaults, "timeout_ms");
+	if (timeout != NULL && !json_is_null(timeout)) {
+		if (!json_is_integer(timeout) ||
+		    json_integer_value(timeout) < 0 ||
+		    json_integer_value(timeout) > INT64_C(1) << 40) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"timeout_ms\" must be an integer from 0 "
+				 "(none) "
+				 "to 2^40");
+			goto fail;
+		}
+		spec->timeout_ms = json_integer_value(timeout);
+	}
+	return 0;
+fail:
+	job_spec_free(spec);
+	return -1;
+}
+
+void
+job_spec_free(struct job_spec *spec)
+{
+	free(spec->argv);
+	free(spec->env);
+	free(spec->cwd);
+	free(spec->name);
+	memset(spec, 0, sizeof *spec);
+}
+
+void
+job_describe_exit(int exit_code, int signal, char *buf, size_t len)
+{
+	const char *abbrev;
+
+	if (signal > 0) {
+		abbrev = sigabbrev_np(signal);
+		snprintf(buf, len, "killed by signal %d (SIG%s)", signal,
+			 abbrev != NULL ? abbrev : "?");
+	} else {
+		snprintf(buf, len, "exited %d", exit_code);
+	}
+}

@@ -1,0 +1,71 @@
+/*
+ * Jobs: their states, the rules between them, and the checked form of a
+ * submitted job. Pure functions, so the state machine and the validator
+ * are unit-tested without a daemon.
+ */
+#ifndef FORQ_JOB_H
+#define FORQ_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+enum job_state {
+	JOB_QUEUED = 0,
+	JOB_RUNNING = 1,
+	JOB_SUCCEEDED = 2,
+	JOB_FAILED = 3,
+	JOB_TIMED_OUT = 4,
+	JOB_CANCELLED = 5,
+	JOB_LOST = 6,
+};
+#define JOB_STATE_COUNT 7
+
+const char *job_state_name(enum job_state s);
+int job_state_parse(const char *name, enum job_state *s);
+bool job_state_final(enum job_state s);
+bool job_transition_allowed(enum job_state from, enum job_state to);
+
+/* The limits a submission is checked against (conf [limits]). */
+struct job_limits {
+	uint32_t argv_max;       /* arguments per job */
+	uint64_t argv_bytes_max; /* their bytes, NULs included */
+	uint64_t env_bytes_max;  /* environment bytes, NULs included */
+	uint32_t batch_max;      /* jobs per submit request */
+	uint32_t name_max;       /* bytes of a job's name */
+};
+
+/* A submitted job, checked. Strings are packed NUL-separated. */
+struct job_spec {
+	char *argv; /* "prog\0arg1\0..." */
+	size_t argv_len;
+	uint32_t argc;
+	char *env; /* "K=V\0..." */
+	size_t env_len;
+	uint32_t envc;
+	char *cwd;
+	char *name;         /* NULL if none */
+	int64_t timeout_ms; /* 0: none */
+};
+
+struct job_error {
+	const char *code;  /* protocol error code */
+	const char *limit; /* the conf key, when a limit was hit */
+	unsigned long long max;
+	char message[256];
+};
+
+/* Checks one job object; defaults (may be NULL) give env and cwd to
+ * jobs that do not carry their own. */
+int job_spec_from_json(const json_t *job, const json_t *defaults,
+		       const struct job_limits *limits, struct job_spec *spec,
+		       struct job_error *err);
+void job_spec_free(struct job_spec *spec);
+
+/* "exited 3", "killed by SIGKILL", ... for a final job. */
+void job_describe_exit(int exit_code, int signal, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,692 @@
+/*
+ * The supervisor's side of jobs: accepting them into the store and the
+ * queue, handing them to free slots, recording their ends, cancelling
+ * them, and settling every job a dead worker had in flight so that none
+ * vanishes and none that finished runs again.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/path.h"
+#include "daemon/sched.h"
+#include "daemon/supervisor.h"
+#include "daemon/watch.h"
+
+#define PRUNE_INTERVAL_NS (60 * NS_PER_SEC)
+#define PRUNE_BATCH 1000
+
+static void jobs_on_adopted_exit(struct ev_io *io, uint32_t events);
+
+static int
+jobs_load_queued(void *arg, uint64_t id, uint32_t attempt)
+{
+	struct supervisor *sv = arg;
+
+	return jobq_push(&sv->queue, id, attempt);
+}
+
+int
+jobs_init(struct supervisor *sv)
+{
+	char err[512], logs[PATH_MAX];
+	struct store_recovery rec;
+
+	TAILQ_INIT(&sv->adopted);
+	jobq_init(&sv->queue);
+	snprintf(logs, sizeof logs, "%s/logs", sv->conf.state_dir);
+	if (path_mkdir_p(logs, 0750, err, sizeof err) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	if (store_open(&sv->store, sv->conf.state_dir,
+		       sv->conf.durability == CONF_DURABILITY_FULL, err,
+		       sizeof err) == -1) {
+		log_warnx("store: %s", err);
+		return -1;
+	}
+	if (store_recover(sv->store, sv->conf.crash_requeue_max, &rec) == -1 ||
+	    store_commit(sv->store) == -1) {
+		log_warnx("store recovery: %s", store_error(sv->store));
+		return -1;
+	}
+	if (rec.requeued + rec.lost > 0)
+		log_warnx("recovered %llu jobs left running by a previous "
+			  "forqd: "
+			  "%llu queued again, %llu lost",
+			  (unsigned long long)(rec.requeued + rec.lost),
+			  (unsigned long long)rec.requeued,
+			  (unsigned long long)rec.lost);
+	if (store_queued(sv->store, jobs_load_queued, sv) == -1) {
+		log_warnx("store: %s", store_error(sv->store));
+		return -1;
+	}
+	if (sv->queue.len > 0)
+		log_info("%zu queued jobs", sv->queue.len);
+	/* Jobs whose worker dies are inherited here, not by init. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
+	return 0;
+}
+
+void
+jobs_free(struct supervisor *sv)
+{
+	struct adopted *a;
+
+	while ((a = TAILQ_FIRST(&sv->adopted)) != NULL) {
+		TAILQ_REMOVE(&sv->adopted, a, entry);
+		if (a->pidfd.fd != -1)
+			close(a->pidfd.fd);
+		free(a);
+	}
+	jobq_free(&sv->queue);
+	store_close(sv->store);
+	sv->store = NULL;
+}
+
+int
+jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
+	    uid_t uid, gid_t gid, uint64_t *ids)
+{
+	size_t i;
+
+	if (store_insert(sv->store, specs, n, uid, gid, clock_real_ns(), ids) ==
+	    -1) {
+		log_warnx("store: %s", store_error(sv->store));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (jobq_push(&sv->queue, ids[i], 0) == -1) {
+			log_warn("queue");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+json_t *
+jobs_result_json(uint64_t id, const struct job_result *r)
+{
+	json_t *j = json_pack("{s:I, s:s}", "id", (json_int_t)id, "state",
+			      job_state_name(r->state));
+
+	json_object_set_new(j, "exit_code",
+			    r->signal == 0 && r->exit_code >= 0
+				? json_integer(r->exit_code)
+				: json_null());
+	json_object_set_new(j, "signal",
+			    r->signal != 0 ? json_integer(r->signal)
+					   : json_null());
+	json_object_set_new(j, "error",
+			    r->error[0] != '\0' ? json_string(r->error)
+						: json_null());
+	return j;
+}
+
+/* Records a job's final state and tells whoever waits for it. */
+static void
+jobs_record_final(struct supervisor *sv, uint64_t id,
+		  const struct job_result *r)
+{
+	if (store_finish(sv->store, id, r) == -1)
+		log_warnx("store: job %llu: %s", (unsigned long long)id,
+			  store_error(sv->store));
+	watch_job_final(sv, id, r);
+}
+
+/* A job interrupted by a crash: queued again while its policy allows. */
+static void
+jobs_interrupted(struct supervisor *sv, uint64_t id, uint32_t attempt,
+		 const char *why)
+{
+	struct job_result r = {.state = JOB_LOST, .exit_code = -1};
+
+	if (attempt < sv->conf.crash_requeue_max) {
+		log_info("job %llu: %s; queued again (attempt %u)",
+			 (unsigned long long)id, why, attempt + 2);
+		if (store_requeue(sv->store, id, attempt + 1) == -1 ||
+		    jobq_push(&sv->queue, id, attempt + 1) == -1)
+			log_warnx("job %llu: cannot queue it again",
+				  (unsigned long long)id);
+		return;
+	}
+	log_warnx("job %llu: %s; lost (crash_requeue_max %u)",
+		  (unsigned long long)id, why, sv->conf.crash_requeue_max);
+	r.end_ns = clock_real_ns();
+	snprintf(r.error, sizeof r.error, "%s", why);
+	jobs_record_final(sv, id, &r);
+}
+
+static size_t
+jobs_fill_slot(struct supervisor *sv, struct slot *slot,
+	       const struct store_job *job, uint32_t attempt)
+{
+	const struct job_spec *sp = &job->spec;
+	size_t cwd_len = strlen(sp->cwd) + 1;
+	size_t need = sp->argv_len + sp->env_len + cwd_len;
+
+	if (need > sv->shm.slot_size - sizeof *slot)
+		return 0;
+	slot->job_id = job->id;
+	slot->attempt = attempt;
+	slot->timeout_ms = sp->timeout_ms;
+	slot->kill_grace_ms = sv->conf.kill_grace_ms;
+	slot->output_max = sv->conf.output_max;
+	slot->uid = job->uid;
+	slot->gid = job->gid;
+	slot->argc = sp->argc;
+	slot->envc = sp->envc;
+	slot->argv_len = (uint32_t)sp->argv_len;
+	slot->env_len = (uint32_t)sp->env_len;
+	slot->cwd_len = (uint32_t)cwd_len;
+	slot->pid = 0;
+	memcpy(slot->data, sp->argv, sp->argv_len);
+	memcpy(slot->data + sp->argv_len, sp->env, sp->env_len);
+	memcpy(slot->data + sp->argv_len + sp->env_len, sp->cwd, cwd_len);
+	return need;
+}
+
+static struct sv_worker *
+jobs_pick_worker(struct supervisor *sv)
+{
+	struct sched_worker view[CPU_SETSIZE];
+	uint32_t i;
+	int k;
+
+	for (i = 0; i < sv->workers_max; i++) {
+		view[i].ready = sv->workers[i].pid != 0 &&
+				sv->workers[i].sb->state == SB_READY;
+		view[i].busy = sv->workers[i].busy;
+		view[i].slots = sv->shm.slots_per_worker;
+	}
+	k = sched_pick(view, sv->workers_max, &sv->sched_cursor);
+	return k == -1 ? NULL : &sv->workers[k];
+}
+
+static void
+jobs_send(struct sv_worker *w, uint16_t type, uint32_t slot, uint64_t id)
+{
+	struct ch_slot msg = {.slot = slot, .job_id = id};
+
+	if (ch_queue(&w->out, type, &msg, sizeof msg) == -1)
+		log_warnx("worker %d: channel backlog full", w->index);
+}
+
+/* Hands queued jobs to free slots until one or the other runs out. */
+void
+jobs_dispatch(struct supervisor *sv)
+{
+	struct jobq_entry e;
+	struct store_job job;
+	struct sv_worker *w;
+	struct slot *slot;
+	uint32_t s;
+	int rc;
+
+	while (!sv->stopping && sv->queue.len > 0 &&
+	       (w = jobs_pick_worker(sv)) != NULL) {
+		jobq_pop(&sv->queue, &e);
+		rc = store_get(sv->store, e.id, &job);
+		if (rc == -1) {
+			log_warnx("store: %s", store_error(sv->store));
+			jobq_push(&sv->queue, e.id, e.attempt);
+			break;
+		}
+		/* Cancelled or pruned while it waited. */
+		if (rc == 1 || job.state != JOB_QUEUED) {
+			if (rc == 0)
+				store_job_free(&job);
+			continue;
+		}
+		for (s = 0; w->slots[s].job_id != 0; s++)
+			;
+		slot = shm_slot(&sv->shm, (uint32_t)w->index, s);
+		if (jobs_fill_slot(sv, slot, &job, e.attempt) == 0) {
+			struct job_result r = {.state = JOB_FAILED,
+					       .exit_code = -1,
+					       .end_ns = clock_real_ns()};
+			snprintf(r.error, sizeof r.error,
+				 "job does not fit a slot (argv_bytes_max or "
+				 "env_bytes_max was raised after start)");
+			jobs_record_final(sv, job.id, &r);
+			store_job_free(&job);
+			continue;
+		}
+		store_job_free(&job);
+		w->slots[s] =
+		    (struct sv_slot){.job_id = e.id, .attempt = e.attempt};
+		w->busy++;
+		slot->state = SLOT_SENT;
+		if (store_mark_running(sv->store, e.id, w->index, w->cpu,
+				       e.attempt, clock_real_ns()) == -1)
+			log_warnx("store: %s", store_error(sv->store));
+		jobs_send(w, CH_S_RUN, s, e.id);
+	}
+}
+
+static struct sv_slot *
+jobs_slot_of(struct sv_worker *w, uint32_t s, uint64_t id, const char *what)
+{
+	if (s >= w->sv->shm.slots_per_worker || w->slots[s].job_id != id) {
+		log_warnx("worker %d (pid %d): %s for slot %u, job %llu, which "
+			  "it does not hold; replacing it",
+			  w->index, (int)w->pid, what, s,
+			  (unsigned long long)id);
+		w->killed_bad = true;
+		kill(w->pid, SIGKILL);
+		return NULL;
+	}
+	return &w->slots[s];
+}
+
+void
+jobs_on_started(struct sv_worker *w, const struct ch_started *st)
+{
+	struct sv_slot *s = jobs_slot_of(w, st->slot, st->job_id, "started");
+
+	if (s == NULL)
+		return;
+	s->pid = st->pid;
+	s->start_ns = st->start_ns;
+	/* A cancel that came before the pid was known goes out now. */
+	if (s->cancel_sent)
+		jobs_send(w, CH_S_CANCEL, st->slot, st->job_id);
+}
+
+static void
+jobs_free_slot(struct sv_worker *w, uint32_t s)
+{
+	shm_slot(&w->sv->shm, (uint32_t)w->index, s)->state = SLOT_FREE;
+	w->slots[s] = (struct sv_slot){0};
+	w->busy--;
+}
+
+void
+jobs_on_done(struct sv_worker *w, const struct ch_slot *done)
+{
+	struct sv_slot *s = jobs_slot_of(w, done->slot, done->job_id, "done");
+	struct slot *slot;
+	struct job_result r;
+
+	if (s == NULL)
+		return;
+	slot = shm_slot(&w->sv->shm, (uint32_t)w->index, done->slot);
+	if (slot->state != SLOT_DONE) {
+		log_warnx("worker %d: done for slot %u in state %u; replacing "
+			  "it",
+			  w->index, done->slot, slot->state);
+		w->killed_bad = true;
+		kill(w->pid, SIGKILL);
+		return;
+	}
+	r = slot->result;
+	r.error[sizeof r.error - 1] = '\0';
+	if (!job_state_final(r.state))
+		r.state = JOB_LOST;
+	jobs_free_slot(w, done->slot);
+	jobs_record_final(w->sv, done->job_id, &r);
+}
+
+static void
+jobs_adopt(struct sv_worker *w, const struct slot *slot, struct sv_slot *s)
+{
+	struct supervisor *sv = w->sv;
+	struct adopted *a;
+	int fd;
+
+	fd = (int)syscall(SYS_pidfd_open, slot->pid, 0);
+	if (fd == -1 || (a = calloc(1, sizeof *a)) == NULL) {
+		/* Gone already: it ended as the worker died, unrecorded. */
+		if (fd != -1)
+			close(fd);
+		struct job_result r = {.state = JOB_LOST,
+				       .exit_code = -1,
+				       .end_ns = clock_real_ns()};
+		snprintf(r.error, sizeof r.error,
+			 "its worker died as the job ended; result unknown");
+		jobs_record_final(sv, s->job_id, &r);
+		return;
+	}
+	a->sv = sv;
+	a->job_id = s->job_id;
+	a->attempt = s->attempt;
+	a->pid = slot->pid;
+	a->worker = w->index;
+	a->cpu = w->cpu;
+	a->start_ns = s->start_ns;
+	a->timeout_ms = slot->timeout_ms;
+	a->end = JOB_RUNNING;
+	if (slot->timeout_ms > 0)
+		a->deadline_ns = clock_mono_ns() +
+				 slot->timeout_ms * NS_PER_MS -
+				 (clock_real_ns() - s->start_ns);
+	ev_io_set(&a->pidfd, fd, jobs_on_adopted_exit, a);
+	if (ev_add(&sv->loop, &a->pidfd, EPOLLIN) == -1)
+		fatal("epoll_ctl");
+	TAILQ_INSERT_TAIL(&sv->adopted, a, entry);
+	log_info("job %llu (pid %d) outlives worker %d; forqd watches it now",
+		 (unsigned long long)a->job_id, (int)a->pid, w->index);
+	if (s->cancel_sent) {
+		a->end = JOB_CANCELLED;
+		kill(-a->pid, SIGTERM);
+		a->kill_at_ns =
+		    clock_mono_ns() + sv->conf.kill_grace_ms * NS_PER_MS;
+	}
+}
+
+/* Every job in flight on a dead worker ends recorded or goes back to
+ * the queue: by how far the slot got, never by guessing. */
+void
+jobs_worker_died(struct sv_worker *w)
+{
+	struct supervisor *sv = w->sv;
+	struct slot *slot;
+	struct sv_slot *s;
+	uint32_t i;
+
+	for (i = 0; i < sv->shm.slots_per_worker; i++) {
+		s = &w->slots[i];
+		if (s->job_id == 0)
+			continue;
+		slot = shm_slot(&sv->shm, (uint32_t)w->index, i);
+		switch (slot->state) {
+		case SLOT_SENT:
+		case SLOT_ACCEPTED:
+			/* It never forked: nothing ran. */
+			jobq_push(&sv->queue, s->job_id, s->attempt);
+			store_requeue(sv->store, s->job_id, s->attempt);
+			break;
+		case SLOT_SPAWNING:
+		case SLOT_SPAWNED:
+			if (slot->pid > 0) {
+				if (s->start_ns == 0)
+					s->start_ns = clock_real_ns();
+				jobs_adopt(w, slot, s);
+			} else {
+				jobs_interrupted(sv, s->job_id, s->attempt,
+						 "its worker died while "
+						 "starting it");
+			}
+			break;
+		case SLOT_DONE: {
+			struct job_result r = slot->result;
+
+			r.error[sizeof r.error - 1] = '\0';
+			if (!job_state_final(r.state))
+				r.state = JOB_LOST;
+			jobs_record_final(sv, s->job_id, &r);
+			break;
+		}
+		default:
+			jobs_interrupted(sv, s->job_id, s->attempt,
+					 "its worker died");
+			break;
+		}
+		jobs_free_slot(w, i);
+	}
+}
+
+static void
+jobs_adopted_reap(struct adopted *a)
+{
+	struct supervisor *sv = a->sv;
+	struct job_result r = {0};
+	struct rusage ru;
+	int status;
+	pid_t pid;
+
+	pid = wait4(a->pid, &status, WNOHANG, &ru);
+	if (pid == 0 || (pid == -1 && errno == EINTR))
+		return;
+	r.start_ns = a->start_ns;
+	r.end_ns = clock_real_ns();
+	if (pid == -1) {
+		r.state = JOB_LOST;
+		r.exit_code = -1;
+		snprintf(r.error, sizeof r.error, "wait4: %s", strerror(errno));
+	} else {
+		r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+		r.user_us = ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
+		r.sys_us = ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
+		r.maxrss_kb = ru.ru_maxrss;
+		r.state = a->end != JOB_RUNNING ? a->end
+			  : r.exit_code == 0    ? JOB_SUCCEEDED
+						: JOB_FAILED;
+		if (a->end == JOB_TIMED_OUT)
+			snprintf(r.error, sizeof r.error,
+				 "timed out after %lldms",
+				 (long long)a->timeout_ms);
+	}
+	ev_del(&sv->loop, &a->pidfd);
+	close(a->pidfd.fd);
+	TAILQ_REMOVE(&sv->adopted, a, entry);
+	jobs_record_final(sv, a->job_id, &r);
+	free(a);
+}
+
+static void
+jobs_on_adopted_exit(struct ev_io *io, uint32_t events)
+{
+	jobs_adopted_reap(io->arg);
+}
+
+/* SIGCHLD: as subreaper forqd inherits whatever jobs leave behind.
+ * Workers and adopted jobs are reaped by their own handlers (which need
+ * their status); any other child is reaped here. */
+void
+jobs_reap_children(struct supervisor *sv)
+{
+	struct adopted *a;
+	siginfo_t si;
+	uint32_t i;
+	bool known;
+
+	for (;;) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
+		    si.si_pid == 0)
+			return;
+		known = false;
+		for (i = 0; i < sv->workers_max && !known; i++)
+			known = sv->workers[i].pid == si.si_pid;
+		if (known)
+			return; /* its pidfd handler runs this turn */
+		TAILQ_FOREACH (a, &sv->adopted, entry) {
+			if (a->pid == si.si_pid) {
+				jobs_adopted_reap(a);
+				known = true;
+				break;
+			}
+		}
+		if (!known) {
+			waitpid(si.si_pid, NULL, WNOHANG);
+			log_debug("reaped pid %d, left behind by a job",
+				  (int)si.si_pid);
+		}
+	}
+}
+
+static uint64_t
+jobs_find_slot(const struct supervisor *sv, uint64_t id,
+	       const struct sv_worker **worker, uint32_t *slot)
+{
+	const struct sv_worker *w;
+	uint32_t i, s;
+
+	for (i = 0; i < sv->workers_max; i++) {
+		w = &sv->workers[i];
+		if (w->busy == 0)
+			continue;
+		for (s = 0; s < sv->shm.slots_per_worker; s++) {
+			if (w->slots[s].job_id == id) {
+				*worker = w;
+				*slot = s;
+				return id;
+			}
+		}
+	}
+	return 0;
+}
+
+const struct sv_slot *
+jobs_find_running(const struct supervisor *sv, uint64_t id,
+		  const struct sv_worker **worker)
+{
+	uint32_t s;
+
+	if (jobs_find_slot(sv, id, worker, &s) == 0)
+		return NULL;
+	return &(*worker)->slots[s];
+}
+
+int
+jobs_cancel(struct supervisor *sv, uint64_t id, enum job_state *state,
+	    bool *stopping)
+{
+	const struct sv_worker *cw;
+	struct sv_worker *w;
+	struct store_job job;
+	struct adopted *a;
+	uint32_t s;
+	int rc;
+
+	*stopping = false;
+	if (jobs_find_slot(sv, id, &cw, &s) != 0) {
+		w = &sv->workers[cw->index];
+		if (!w->slots[s].cancel_sent) {
+			w->slots[s].cancel_sent = true;
+			jobs_send(w, CH_S_CANCEL, s, id);
+		}
+		*state = JOB_RUNNING;
+		*stopping = true;
+		return 0;
+	}
+	TAILQ_FOREACH (a, &sv->adopted, entry) {
+		if (a->job_id == id) {
+			if (a->end == JOB_RUNNING) {
+				a->end = JOB_CANCELLED;
+				kill(-a->pid, SIGTERM);
+				a->kill_at_ns =
+				    clock_mono_ns() +
+				    sv->conf.kill_grace_ms * NS_PER_MS;
+			}
+			*state = JOB_RUNNING;
+			*stopping = true;
+			return 0;
+		}
+	}
+	if ((rc = store_get(sv->store, id, &job)) != 0)
+		return rc;
+	*state = job.state;
+	store_job_free(&job);
+	if (*state == JOB_QUEUED) {
+		/* It stays in the in-memory queue; dispatch skips it. */
+		struct job_result r = {.state = JOB_CANCELLED,
+				       .exit_code = -1,
+				       .end_ns = clock_real_ns()};
+		jobs_record_final(sv, id, &r);
+		*state = JOB_CANCELLED;
+	}
+	return 0;
+}
+
+int64_t
+jobs_next_deadline(const struct supervisor *sv)
+{
+	const struct adopted *a;
+	int64_t next = sv->next_prune_ns, at;
+
+	TAILQ_FOREACH (a, &sv->adopted, entry) {
+		at = a->kill_at_ns != 0      ? a->kill_at_ns
+		     : a->end == JOB_RUNNING ? a->deadline_ns
+					     : 0;
+		if (at != 0 && (next == 0 || at < next))
+			next = at;
+	}
+	return next;
+}
+
+static void
+jobs_remove_logs(void *arg, uint64_t id)
+{
+	struct supervisor *sv = arg;
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof path, "%s/logs/%llu.out", sv->conf.state_dir,
+		 (unsigned long long)id);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/logs/%llu.err", sv->conf.state_dir,
+		 (unsigned long long)id);
+	unlink(path);
+}
+
+/* Retention: a bounded batch of old jobs each run, so a large backlog
+ * never stalls the loop; the next run is sooner while work remains. */
+static void
+jobs_prune(struct supervisor *sv, int64_t now)
+{
+	int64_t before = 0;
+	int n;
+
+	if (sv->conf.retention_age_ms > 0)
+		before =
+		    clock_real_ns() - sv->conf.retention_age_ms * NS_PER_MS;
+	n = store_prune(sv->store, before, sv->conf.retention_count,
+			PRUNE_BATCH, jobs_remove_logs, sv);
+	if (n == -1)
+		log_warnx("retention: %s", store_error(sv->store));
+	else if (n > 0)
+		log_debug("retention: removed %d finished jobs", n);
+	sv->next_prune_ns =
+	    now + (n == PRUNE_BATCH ? NS_PER_SEC : PRUNE_INTERVAL_NS);
+}
+
+void
+jobs_check(struct supervisor *sv, int64_t now)
+{
+	struct adopted *a;
+
+	TAILQ_FOREACH (a, &sv->adopted, entry) {
+		if (a->kill_at_ns != 0 && now >= a->kill_at_ns) {
+			kill(-a->pid, SIGKILL);
+			a->kill_at_ns = 0;
+		} else if (a->end == JOB_RUNNING && a->deadline_ns != 0 &&
+			   now >= a->deadline_ns) {
+			a->end = JOB_TIMED_OUT;
+			kill(-a->pid, SIGTERM);
+			a->kill_at_ns =
+			    now + sv->conf.kill_grace_ms * NS_PER_MS + 1;
+		}
+	}
+	if (sv->next_prune_ns == 0 || now >= sv->next_prune_ns)
+		jobs_prune(sv, now);
+}
+
+/* Stop's last resort: no job may outlive forqd unrecorded. */
+void
+jobs_kill_all(struct supervisor *sv)
+{
+	struct adopted *a;
+	uint32_t i, s;
+
+	for (i = 0; i < sv->workers_max; i++) {
+		for (s = 0; s < sv->shm.slots_per_worker; s++) {
+			if (sv->workers[i].slots[s].pid > 0)
+				kill(-sv->workers[i].slots[s].pid, SIGKILL);
+		}
+	}
+	TAILQ_FOREACH (a, &sv->adopted, entry)
+		kill(-a->pid, SIGKILL);
+}

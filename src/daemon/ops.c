@@ -1,0 +1,531 @@
+/*
+ * Request handlers: hello, ping, workers, submit, status, list, wait,
+ * logs, cancel. Each checks its fields, acts through jobs.c and the
+ * store, and shapes a reply; errors name what was wrong and, for
+ * limits, which limit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "daemon/control.h"
+#include "daemon/ops.h"
+#include "daemon/request.h"
+#include "daemon/supervisor.h"
+#include "daemon/watch.h"
+#include "forq/protocol.h"
+#include "version.h"
+
+#define LIST_LIMIT_MAX 100000
+
+static json_t *ops_error(const struct request *req, const char *code,
+			 const char *fmt, ...) __printflike(3, 4);
+
+static json_t *
+ops_error(const struct request *req, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return reply_error(req->id, code, msg);
+}
+
+static json_t *
+ops_req_error(const struct req_error *err)
+{
+	return reply_error(err->id, err->code, err->message);
+}
+
+static json_t *
+ops_time(int64_t ns)
+{
+	return ns > 0 ? json_real((double)ns / 1e9) : json_null();
+}
+
+static json_t *
+ops_argv(const char *packed, uint32_t argc)
+{
+	json_t *a = json_array();
+	uint32_t i;
+
+	for (i = 0; i < argc; i++) {
+		json_array_append_new(a, json_string(packed));
+		packed += strlen(packed) + 1;
+	}
+	return a;
+}
+
+/* A job as status and list show it. */
+static json_t *
+ops_job_json(struct supervisor *sv, const struct store_job *j, bool full)
+{
+	const struct sv_worker *w = NULL;
+	const struct sv_slot *s = jobs_find_running(sv, j->id, &w);
+	json_t *o = jobs_result_json(j->id, &j->result);
+
+	json_object_set_new(o, "name",
+			    j->name != NULL ? json_string(j->name)
+					    : json_null());
+	json_object_set_new(o, "argv", ops_argv(j->spec.argv, j->spec.argc));
+	json_object_set_new(o, "submitted_at", ops_time(j->submit_ns));
+	json_object_set_new(o, "started_at",
+			    ops_time(s != NULL && s->start_ns
+					 ? s->start_ns
+					 : j->result.start_ns));
+	json_object_set_new(o, "ended_at",
+			    ops_time(job_state_final(j->state)
+					 ? j->result.end_ns
+					 : 0));
+	json_object_set_new(o, "attempt", json_integer(j->attempt + 1));
+	if (!full)
+		return o;
+	json_object_set_new(o, "cwd", json_string(j->spec.cwd));
+	json_object_set_new(o, "env_count", json_integer(j->spec.envc));
+	json_object_set_new(o, "uid", json_integer(j->uid));
+	json_object_set_new(o, "gid", json_integer(j->gid));
+	json_object_set_new(o, "timeout_ms",
+			    j->spec.timeout_ms > 0
+				? json_integer(j->spec.timeout_ms)
+				: json_null());
+	json_object_set_new(o, "worker",
+			    s != NULL        ? json_integer(w->index)
+			    : j->worker >= 0 ? json_integer(j->worker)
+					     : json_null());
+	json_object_set_new(o, "cpu",
+			    s != NULL     ? json_integer(w->cpu)
+			    : j->cpu >= 0 ? json_integer(j->cpu)
+					  : json_null());
+	json_object_set_new(o, "pid",
+			    s != NULL && s->pid > 0 ? json_integer(s->pid)
+						    : json_null());
+	if (job_state_final(j->state) && j->result.start_ns > 0) {
+		json_object_set_new(o, "user_us",
+				    json_integer(j->result.user_us));
+		json_object_set_new(o, "sys_us",
+				    json_integer(j->result.sys_us));
+		json_object_set_new(o, "maxrss_kb",
+				    json_integer(j->result.maxrss_kb));
+	}
+	return o;
+}
+
+static json_t *
+ops_workers(struct supervisor *sv, const struct request *req)
+{
+	const struct sv_worker *w;
+	const struct sb_worker *sb;
+	json_t *reply, *list, *item, *jobs;
+	int64_t now = clock_mono_ns(), beat;
+	uint32_t i, s;
+
+	list = json_array();
+	for (i = 0; i < sv->workers_max; i++) {
+		w = &sv->workers[i];
+		sb = w->sb;
+		if (!w->planned && w->pid == 0)
+			continue;
+		item = json_pack("{s:i, s:i, s:i, s:s, s:i}", "worker",
+				 w->index, "pid", (int)w->pid, "cpu", w->cpu,
+				 "state", sb_state_name(sb->state), "restarts",
+				 (int)sb->restarts);
+		beat = sb_heartbeat(sb);
+		json_object_set_new(item, "uptime_ms",
+				    w->pid != 0
+					? json_integer((now - w->started_ns) /
+						       NS_PER_MS)
+					: json_null());
+		json_object_set_new(item, "heartbeat_age_ms",
+				    w->pid != 0 && beat >= w->started_ns
+					? json_integer((now - beat) / NS_PER_MS)
+					: json_null());
+		json_object_set_new(item, "retry_in_ms",
+				    w->pid == 0 && w->retry_at_ns > now
+					? json_integer((w->retry_at_ns - now) /
+						       NS_PER_MS)
+					: json_null());
+		json_object_set_new(item, "last_exit",
+				    sb->last_exit[0]
+					? json_string(sb->last_exit)
+					: json_null());
+		jobs = json_array();
+		for (s = 0; w->slots != NULL && s < sv->shm.slots_per_worker;
+		     s++) {
+			if (w->slots[s].job_id != 0)
+				json_array_append_new(jobs, json_integer(
+								(json_int_t)w
+								    ->slots[s]
+								    .job_id));
+		}
+		json_object_set_new(item, "jobs", jobs);
+		json_object_set_new(item, "slots",
+				    json_integer(sv->shm.slots_per_worker));
+		json_object_set_new(item, "jobs_done",
+				    json_integer((json_int_t)sb->jobs_done));
+		json_array_append_new(list, item);
+	}
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "workers", list);
+	json_object_set_new(reply, "queued",
+			    json_integer((json_int_t)sv->queue.len));
+	return reply;
+}
+
+static json_t *
+ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	const json_t *jobs = json_object_get(req->root, "jobs");
+	const json_t *defaults = json_object_get(req->root, "defaults");
+	const struct ucred *cred = control_cred(c);
+	struct job_spec *specs;
+	struct job_error err;
+	json_t *reply, *ids_json, *e;
+	uint64_t *ids;
+	size_t n, i, k;
+
+	if (sv->stopping)
+		return ops_error(req, FORQ_ERR_SHUTTING_DOWN,
+				 "forqd is stopping and takes no new jobs");
+	if (!json_is_array(jobs) || json_array_size(jobs) == 0)
+		return ops_error(req, FORQ_ERR_BAD_REQUEST,
+				 "\"jobs\" must be a non-empty array of jobs");
+	if (defaults != NULL && !json_is_object(defaults))
+		return ops_error(req, FORQ_ERR_BAD_REQUEST,
+				 "\"defaults\" must be an object");
+	n = json_array_size(jobs);
+	if (n > sv->limits.batch_max) {
+		reply =
+		    ops_error(req, FORQ_ERR_LIMIT,
+			      "%zu jobs in one request, over batch_max (%u)", n,
+			      sv->limits.batch_max);
+		e = json_object_get(reply, "error");
+		json_object_set_new(e, "limit", json_string("batch_max"));
+		json_object_set_new(e, "max",
+				    json_integer(sv->limits.batch_max));
+		return reply;
+	}
+	specs = calloc(n, sizeof *specs);
+	ids = calloc(n, sizeof *ids);
+	if (specs == NULL || ids == NULL) {
+		free(specs);
+		free(ids);
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		if (job_spec_from_json(json_array_get(jobs, i), defaults,
+				       &sv->limits, &specs[i], &err) == 0)
+			continue;
+		reply =
+		    ops_error(req, err.code, "job %zu: %s", i + 1, err.message);
+		if (err.limit != NULL) {
+			e = json_object_get(reply, "error");
+			json_object_set_new(e, "limit", json_string(err.limit));
+			json_object_set_new(e, "max",
+					    json_integer((json_int_t)err.max));
+		}
+		goto out;
+	}
+	if (jobs_submit(sv, specs, n, cred->uid, cred->gid, ids) == -1) {
+		reply = ops_error(req, FORQ_ERR_INTERNAL,
+				  "the job store refused the jobs: %s",
+				  store_error(sv->store));
+		goto out;
+	}
+	reply = reply_ok(req->id);
+	ids_json = json_array();
+	for (k = 0; k < n; k++)
+		json_array_append_new(ids_json,
+				      json_integer((json_int_t)ids[k]));
+	json_object_set_new(reply, "ids", ids_json);
+	log_debug("uid %d submitted %zu jobs, first %llu", (int)cred->uid, n,
+		  (unsigned long long)ids[0]);
+out:
+	for (k = 0; k < n; k++)
+		job_spec_free(&specs[k]);
+	free(specs);
+	free(ids);
+	return reply;
+}
+
+static json_t *
+ops_not_found(const struct request *req, uint64_t id)
+{
+	return ops_error(req, FORQ_ERR_NOT_FOUND, "no such job: %llu",
+			 (unsigned long long)id);
+}
+
+static json_t *
+ops_store_error(struct supervisor *sv, const struct request *req)
+{
+	return ops_error(req, FORQ_ERR_INTERNAL, "job store: %s",
+			 store_error(sv->store));
+}
+
+static json_t *
+ops_status(struct supervisor *sv, const struct request *req)
+{
+	struct store_job job;
+	struct req_error err;
+	json_t *reply;
+	uint64_t id;
+	int rc;
+
+	if (request_job_id(req, "job", &id, &err) == -1)
+		return ops_req_error(&err);
+	if ((rc = store_get(sv->store, id, &job)) != 0)
+		return rc == 1 ? ops_not_found(req, id)
+			       : ops_store_error(sv, req);
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "job", ops_job_json(sv, &job, true));
+	store_job_free(&job);
+	return reply;
+}
+
+struct ops_list {
+	struct supervisor *sv;
+	json_t *jobs;
+};
+
+static int
+ops_list_one(void *arg, const struct store_job *job)
+{
+	struct ops_list *l = arg;
+
+	json_array_append_new(l->jobs, ops_job_json(l->sv, job, false));
+	return 0;
+}
+
+static json_t *
+ops_list(struct supervisor *sv, const struct request *req)
+{
+	const json_t *state = json_object_get(req->root, "state");
+	const json_t *limit = json_object_get(req->root, "limit");
+	struct ops_list l = {.sv = sv};
+	enum job_state s = JOB_QUEUED;
+	json_int_t n = 20;
+	json_t *reply;
+
+	if (state != NULL && !json_is_null(state) &&
+	    (!json_is_string(state) ||
+	     job_state_parse(json_string_value(state), &s) == -1))
+		return ops_error(req, FORQ_ERR_BAD_REQUEST,
+				 "\"state\" must be one of queued, running, "
+				 "succeeded, "
+				 "failed, timed_out, cancelled, lost");
+	if (limit != NULL && !json_is_null(limit)) {
+		if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
+		    json_integer_value(limit) > LIST_LIMIT_MAX)
+			return ops_error(req, FORQ_ERR_BAD_REQUEST,
+					 "\"limit\" must be an integer from 1 "
+					 "to %d",
+					 LIST_LIMIT_MAX);
+		n = json_integer_value(limit);
+	}
+	l.jobs = json_array();
+	if (store_list(sv->store,
+		       state != NULL && !json_is_null(state) ? (int)s : -1,
+		       (uint32_t)n, ops_list_one, &l) == -1) {
+		json_decref(l.jobs);
+		return ops_store_error(sv, req);
+	}
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "jobs", l.jobs);
+	return reply;
+}
+
+static json_t *
+ops_wait(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	struct store_job job;
+	struct req_error err;
+	json_t *done, *reply = NULL;
+	uint64_t *ids, *pending;
+	size_t n, npending = 0, i;
+	bool events;
+	int rc;
+
+	if (request_bool(req, "events", &events, &err) == -1 ||
+	    request_job_ids(req, "jobs", &ids, &n, sv->limits.batch_max,
+			    &err) == -1)
+		return ops_req_error(&err);
+	if ((pending = calloc(n, sizeof *pending)) == NULL) {
+		free(ids);
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	}
+	done = json_array();
+	for (i = 0; i < n && reply == NULL; i++) {
+		if ((rc = store_get(sv->store, ids[i], &job)) != 0) {
+			reply = rc == 1 ? ops_not_found(req, ids[i])
+					: ops_store_error(sv, req);
+			break;
+		}
+		if (job_state_final(job.state))
+			json_array_append_new(done,
+					      jobs_result_json(job.id,
+							       &job.result));
+		else
+			pending[npending++] = job.id;
+		store_job_free(&job);
+	}
+	if (reply == NULL && npending == 0) {
+		reply = reply_ok(req->id);
+		json_object_set(reply, "jobs", done);
+	} else if (reply == NULL) {
+		/* The reply comes when the last one ends. */
+		if (watch_add(sv, c, control_waiters(c), req->id, WATCH_WAIT,
+			      events, pending, npending,
+			      json_incref(done)) == -1)
+			reply =
+			    ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	}
+	json_decref(done);
+	free(ids);
+	free(pending);
+	return reply;
+}
+
+static int
+ops_open_log(struct supervisor *sv, uint64_t id, const char *ext, bool create)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof path, "%s/logs/%llu.%s", sv->conf.state_dir,
+		 (unsigned long long)id, ext);
+	return open(path, O_RDONLY | O_CLOEXEC | (create ? O_CREAT : 0), 0640);
+}
+
+static json_t *
+ops_logs(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	struct store_job job;
+	struct req_error err;
+	json_t *reply;
+	bool follow, final;
+	uint64_t id;
+	int fds[2] = {-1, -1}, rc, n;
+
+	if (request_job_id(req, "job", &id, &err) == -1 ||
+	    request_bool(req, "follow", &follow, &err) == -1)
+		return ops_req_error(&err);
+	if ((rc = store_get(sv->store, id, &job)) != 0)
+		return rc == 1 ? ops_not_found(req, id)
+			       : ops_store_error(sv, req);
+	final = job_state_final(job.state);
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "job", jobs_result_json(id, &job.result));
+	json_object_set_new(reply, "final", json_boolean(final));
+	store_job_free(&job);
+	/* A queued job has no output yet; to follow it, make the files the
+	 * worker will write (it truncates, never replaces, them). */
+	fds[0] = ops_open_log(sv, id, "out", follow && !final);
+	fds[1] = ops_open_log(sv, id, "err", follow && !final);
+	n = fds[0] != -1 && fds[1] != -1 ? 2 : 0;
+	json_object_set_new(reply, "fds", json_integer(n));
+	if (n == 2) {
+		if (control_push_fds(c, reply, fds, 2) == -1)
+			reply = ops_error(req, FORQ_ERR_INTERNAL,
+					  "cannot pass the output files");
+		else
+			reply = NULL;
+	}
+	if (fds[0] != -1)
+		close(fds[0]);
+	if (fds[1] != -1)
+		close(fds[1]);
+	if (reply == NULL && follow && !final &&
+	    watch_add(sv, c, control_waiters(c), req->id, WATCH_FOLLOW, true,
+		      &id, 1, json_array()) == -1)
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	return reply;
+}
+
+static json_t *
+ops_cancel(struct supervisor *sv, const struct request *req)
+{
+	struct req_error err;
+	enum job_state state;
+	json_t *reply, *list, *item;
+	uint64_t *ids;
+	size_t n, i;
+	bool stopping;
+	int rc;
+
+	if (request_job_ids(req, "jobs", &ids, &n, sv->limits.batch_max,
+			    &err) == -1)
+		return ops_req_error(&err);
+	list = json_array();
+	for (i = 0; i < n; i++) {
+		item = json_pack("{s:I}", "id", (json_int_t)ids[i]);
+		rc = jobs_cancel(sv, ids[i], &state, &stopping);
+		if (rc == -1) {
+			json_decref(item);
+			json_decref(list);
+			free(ids);
+			return ops_store_error(sv, req);
+		}
+		json_object_set_new(item, "state",
+				    rc == 1
+					? json_null()
+					: json_string(job_state_name(state)));
+		json_object_set_new(item, "stopping", json_boolean(stopping));
+		if (rc == 1)
+			json_object_set_new(item, "error",
+					    json_string(FORQ_ERR_NOT_FOUND));
+		json_array_append_new(list, item);
+	}
+	free(ids);
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "jobs", list);
+	return reply;
+}
+
+json_t *
+ops_handle(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	const struct ucred *cred = control_cred(c);
+	json_t *reply;
+
+	switch (req->op) {
+	case REQ_HELLO:
+		reply = reply_ok(req->id);
+		json_object_set_new(reply, "version",
+				    json_integer(FORQ_PROTOCOL_VERSION));
+		json_object_set_new(reply, "server", json_string("forqd"));
+		json_object_set_new(reply, "server_version",
+				    json_string(FORQ_VERSION));
+		json_object_set_new(reply, "uid", json_integer(cred->uid));
+		return reply;
+	case REQ_PING:
+		reply = reply_ok(req->id);
+		json_object_set_new(reply, "pid", json_integer(getpid()));
+		json_object_set_new(reply, "uptime_ms",
+				    json_integer(
+					(clock_mono_ns() - sv->started_ns) /
+					NS_PER_MS));
+		json_object_set_new(reply, "workers_ready",
+				    json_integer(workers_ready(sv)));
+		return reply;
+	case REQ_WORKERS:
+		return ops_workers(sv, req);
+	case REQ_SUBMIT:
+		return ops_submit(sv, c, req);
+	case REQ_STATUS:
+		return ops_status(sv, req);
+	case REQ_LIST:
+		return ops_list(sv, req);
+	case REQ_WAIT:
+		return ops_wait(sv, c, req);
+	case REQ_LOGS:
+		return ops_logs(sv, c, req);
+	case REQ_CANCEL:
+		return ops_cancel(sv, req);
+	}
+	return reply_error(req->id, FORQ_ERR_INTERNAL, "unhandled op");
+}

@@ -1,0 +1,96 @@
+/*
+ * The job store: SQLite in WAL mode under the state directory, written
+ * only by the supervisor. Writes of one loop turn share a transaction
+ * that store_commit ends, so concurrent submitters share one fsync;
+ * nothing is acknowledged before that commit. Every query is by key or
+ * by index: none scans all jobs.
+ */
+#ifndef FORQ_STORE_H
+#define FORQ_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "daemon/job.h"
+
+/* Bump with a migration in store.c's store_migrate(). */
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+struct job_result {
+	enum job_state state;
+	int exit_code;
+	int signal;
+	int64_t start_ns; /* CLOCK_REALTIME */
+	int64_t end_ns;
+	int64_t user_us;
+	int64_t sys_us;
+	int64_t maxrss_kb;
+	char error[256];
+};
+
+/* One job as stored; strings are owned and freed by store_job_free. */
+struct store_job {
+	uint64_t id;
+	enum job_state state;
+	char *name;
+	uid_t uid;
+	gid_t gid;
+	struct job_spec spec; /* argv, env, cwd, name, timeout */
+	int64_t submit_ns;
+	uint32_t attempt;
+	int worker;
+	int cpu;
+	struct job_result result;
+};
+
+struct store_recovery {
+	uint64_t requeued;
+	uint64_t lost;
+};
+
+int store_open(struct store **store, const char *dir, bool durable, char *err,
+	       size_t errlen);
+void store_close(struct store *store);
+const char *store_error(struct store *store);
+
+/* Ends this turn's transaction; -1 if the commit failed (then nothing
+ * of the turn is durable and the caller must not acknowledge it). */
+int store_commit(struct store *store);
+void store_rollback(struct store *store);
+bool store_dirty(const struct store *store);
+
+int store_insert(struct store *store, const struct job_spec *specs, size_t n,
+		 uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids);
+int store_mark_running(struct store *store, uint64_t id, int worker, int cpu,
+		       uint32_t attempt, int64_t start_ns);
+int store_finish(struct store *store, uint64_t id,
+		 const struct job_result *result);
+int store_requeue(struct store *store, uint64_t id, uint32_t attempt);
+
+/* 0 found, 1 no such job, -1 error. */
+int store_get(struct store *store, uint64_t id, struct store_job *job);
+void store_job_free(struct store_job *job);
+
+/* Newest first; state < 0 for any state. Calls fn for each; stops
+ * early if fn returns non-zero. */
+int store_list(struct store *store, int state, uint32_t limit,
+	       int (*fn)(void *arg, const struct store_job *job), void *arg);
+/* Every queued job's id, oldest first. */
+int store_queued(struct store *store,
+		 int (*fn)(void *arg, uint64_t id, uint32_t attempt),
+		 void *arg);
+/* After a crash: running jobs are re-queued while their attempt count
+ * is under requeue_max, else marked lost. */
+int store_recover(struct store *store, uint32_t requeue_max,
+		  struct store_recovery *rec);
+/* Deletes up to max finished jobs that ended before end_before_ns or
+ * fall outside the newest keep_count finished jobs; fn sees each id
+ * first (to remove its logs). Returns how many were deleted. */
+int store_prune(struct store *store, int64_t end_before_ns, uint64_t keep_count,
+		uint32_t max, void (*fn)(void *arg, uint64_t id), void *arg);
+
+#endif
