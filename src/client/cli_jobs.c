@@ -309,6 +309,13 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	if (!cli->json && batch == NULL)
 		fprintf(stderr, "forq: job %lld\n",
 			(long long)json_integer_value(json_array_get(ids, 0)));
+	else if (!cli->json) {
+		/* A batch prints its ids as without --wait; a single job its
+		 * id on stderr, so that -w -o prints only what the job did. */
+		json_array_foreach(ids, i, job)
+		    printf("%lld\n", (long long)json_integer_value(job));
+		fflush(stdout);
+	}
 	status = cli_wait(conn, ids,
 			  batch != NULL && !cli->json && isatty(STDERR_FILENO),
 			  &results);

@@ -21,14 +21,15 @@ enum spawn_stage {
 
 /* Splits a packed "a\0b\0" into a NULL-terminated vector. */
 static char **
-spawn_vector(const char *packed, uint32_t count)
+spawn_vector(const char *packed, uint32_t count, uint32_t extra)
 {
-	char **v = calloc(count + 1, sizeof *v);
+	char **v = calloc(count + extra + 1, sizeof *v);
 	uint32_t i;
 
+	/* The first extra entries are left for the caller to fill. */
 	if (v == NULL)
 		return NULL;
-	for (i = 0; i < count; i++) {
+	for (i = extra; i < count + extra; i++) {
 		v[i] = (char *)packed;
 		packed += strlen(packed) + 1;
 	}
@@ -114,12 +115,12 @@ spawn_job(const struct spawn_request *req, char *why, size_t whylen)
 {
 	const struct slot *slot = req->slot;
 	volatile int stage = SPAWN_STAGE_NONE, err = 0;
-	char **argv, **envp, candidate[4096];
+	char **argv, **envp, candidate[4096], id_var[48], attempt_var[48];
 	const char *cwd, *path;
 	pid_t pid;
 
-	argv = spawn_vector(slot->data, slot->argc);
-	envp = spawn_vector(slot->data + slot->argv_len, slot->envc);
+	argv = spawn_vector(slot->data, slot->argc, 0);
+	envp = spawn_vector(slot->data + slot->argv_len, slot->envc, 2);
 	if (argv == NULL || envp == NULL) {
 		free(argv);
 		free(envp);
@@ -127,6 +128,14 @@ spawn_job(const struct spawn_request *req, char *why, size_t whylen)
 		errno = ENOMEM;
 		return -1;
 	}
+	/* Like SLURM_JOB_ID: a job may want to know which one it is.
+	 * First, so that they win over inherited ones of the same name. */
+	snprintf(id_var, sizeof id_var, "FORQ_JOB_ID=%llu",
+		 (unsigned long long)slot->job_id);
+	snprintf(attempt_var, sizeof attempt_var, "FORQ_JOB_ATTEMPT=%u",
+		 slot->attempt + 1);
+	envp[0] = id_var;
+	envp[1] = attempt_var;
 	cwd = slot->data + slot->argv_len + slot->env_len;
 	path = spawn_path_of(envp);
 
