@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -134,6 +135,47 @@ test_deep_nesting_is_an_error_not_a_crash(void **state)
 }
 
 static void
+test_job_ids_deduped_in_order(void **state)
+{
+	uint64_t *ids;
+	size_t n;
+
+	assert_int_equal(decode("{\"op\":\"wait\",\"jobs\":[5,3,5,9,3]}"), 0);
+	assert_int_equal(req.op, REQ_WAIT);
+	assert_int_equal(request_job_ids(&req, "jobs", &ids, &n, 10, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(ids[0], 5);
+	assert_int_equal(ids[1], 3);
+	assert_int_equal(ids[2], 9);
+	free(ids);
+}
+
+static void
+test_job_ids_errors(void **state)
+{
+	uint64_t *ids, id;
+	size_t n;
+	bool b;
+
+	assert_int_equal(decode("{\"op\":\"cancel\",\"jobs\":[1,\"2\"],"
+				"\"job\":0,\"follow\":1}"),
+			 0);
+	assert_int_equal(request_job_ids(&req, "jobs", &ids, &n, 10, &err), -1);
+	assert_string_equal(err.code, FORQ_ERR_BAD_REQUEST);
+	assert_int_equal(request_job_ids(&req, "none", &ids, &n, 10, &err), -1);
+	assert_int_equal(request_job_id(&req, "job", &id, &err), -1);
+	assert_string_equal(err.message,
+			    "\"job\" must be a job id (a positive integer)");
+	assert_int_equal(request_bool(&req, "follow", &b, &err), -1);
+	assert_int_equal(request_bool(&req, "absent", &b, &err), 0);
+	assert_false(b);
+	request_free(&req);
+	assert_int_equal(decode("{\"op\":\"wait\",\"jobs\":[1,2,3]}"), 0);
+	assert_int_equal(request_job_ids(&req, "jobs", &ids, &n, 2, &err), -1);
+	assert_string_equal(err.code, FORQ_ERR_LIMIT);
+}
+
+static void
 test_reply_shapes(void **state)
 {
 	json_t *id = json_integer(5), *r, *e;
@@ -181,6 +223,8 @@ main(void)
 	    cmocka_unit_test_teardown(test_hello_version_checked, teardown),
 	    cmocka_unit_test_teardown(test_deep_nesting_is_an_error_not_a_crash,
 				      teardown),
+	    cmocka_unit_test_teardown(test_job_ids_deduped_in_order, teardown),
+	    cmocka_unit_test_teardown(test_job_ids_errors, teardown),
 	    cmocka_unit_test(test_reply_shapes),
 	};
 

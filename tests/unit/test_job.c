@@ -1,0 +1,211 @@
+/* The job state machine and the validation of submitted jobs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "daemon/job.h"
+#include "forq/protocol.h"
+
+static const struct job_limits limits = {
+    .argv_max = 4,
+    .argv_bytes_max = 64,
+    .env_bytes_max = 32,
+    .batch_max = 10,
+    .name_max = 8,
+};
+
+static struct job_spec spec;
+static struct job_error err;
+
+static int
+check(const char *job, const char *defaults)
+{
+	json_t *j = json_loads(job, JSON_ALLOW_NUL, NULL);
+	json_t *d = defaults != NULL ? json_loads(defaults, 0, NULL) : NULL;
+	int rc;
+
+	assert_non_null(j);
+	rc = job_spec_from_json(j, d, &limits, &spec, &err);
+	json_decref(j);
+	json_decref(d);
+	return rc;
+}
+
+static int
+teardown(void **state)
+{
+	job_spec_free(&spec);
+	return 0;
+}
+
+static void
+expect_error(const char *job, const char *code, const char *message)
+{
+	assert_int_equal(check(job, NULL), -1);
+	assert_string_equal(err.code, code);
+	assert_string_equal(err.message, message);
+}
+
+static void
+test_final_states(void **state)
+{
+	assert_false(job_state_final(JOB_QUEUED));
+	assert_false(job_state_final(JOB_RUNNING));
+	assert_true(job_state_final(JOB_SUCCEEDED));
+	assert_true(job_state_final(JOB_FAILED));
+	assert_true(job_state_final(JOB_TIMED_OUT));
+	assert_true(job_state_final(JOB_CANCELLED));
+	assert_true(job_state_final(JOB_LOST));
+}
+
+static void
+test_transitions(void **state)
+{
+	int from, to;
+
+	assert_true(job_transition_allowed(JOB_QUEUED, JOB_RUNNING));
+	assert_true(job_transition_allowed(JOB_QUEUED, JOB_CANCELLED));
+	assert_false(job_transition_allowed(JOB_QUEUED, JOB_SUCCEEDED));
+	assert_true(job_transition_allowed(JOB_RUNNING, JOB_SUCCEEDED));
+	assert_true(job_transition_allowed(JOB_RUNNING, JOB_QUEUED));
+	assert_false(job_transition_allowed(JOB_RUNNING, JOB_RUNNING));
+	/* A final state is never left. */
+	for (from = JOB_SUCCEEDED; from < JOB_STATE_COUNT; from++)
+		for (to = 0; to < JOB_STATE_COUNT; to++)
+			assert_false(job_transition_allowed(from, to));
+}
+
+static void
+test_state_names_round_trip(void **state)
+{
+	enum job_state s;
+	int i;
+
+	for (i = 0; i < JOB_STATE_COUNT; i++) {
+		assert_int_equal(job_state_parse(job_state_name(i), &s), 0);
+		assert_int_equal(s, i);
+	}
+	assert_int_equal(job_state_parse("done", &s), -1);
+}
+
+static void
+test_valid_job_packs_its_strings(void **state)
+{
+	assert_int_equal(check("{\"argv\":[\"echo\",\"a b\"],\"env\":[\"A=1\"],"
+			       "\"cwd\":\"/tmp\",\"name\":\"n\","
+			       "\"timeout_ms\":500}",
+			       NULL),
+			 0);
+	assert_int_equal(spec.argc, 2);
+	assert_int_equal(spec.argv_len, 9);
+	assert_memory_equal(spec.argv, "echo\0a b\0", 9);
+	assert_int_equal(spec.envc, 1);
+	assert_memory_equal(spec.env, "A=1\0", 4);
+	assert_string_equal(spec.cwd, "/tmp");
+	assert_string_equal(spec.name, "n");
+	assert_int_equal(spec.timeout_ms, 500);
+}
+
+static void
+test_defaults_fill_missing_fields(void **state)
+{
+	assert_int_equal(check("{\"argv\":[\"true\"]}",
+			       "{\"env\":[\"X=y\"],\"cwd\":\"/\","
+			       "\"timeout_ms\":7}"),
+			 0);
+	assert_memory_equal(spec.env, "X=y\0", 4);
+	assert_string_equal(spec.cwd, "/");
+	assert_int_equal(spec.timeout_ms, 7);
+	job_spec_free(&spec);
+	assert_int_equal(check("{\"argv\":[\"true\"],\"cwd\":\"/a\"}",
+			       "{\"cwd\":\"/b\"}"),
+			 0);
+	assert_string_equal(spec.cwd, "/a");
+}
+
+static void
+test_shape_errors(void **state)
+{
+	expect_error("{\"cwd\":\"/\"}", FORQ_ERR_BAD_REQUEST,
+		     "\"argv\" must be a non-empty array of strings");
+	expect_error("{\"argv\":[],\"cwd\":\"/\"}", FORQ_ERR_BAD_REQUEST,
+		     "\"argv\" must be a non-empty array of strings");
+	expect_error("{\"argv\":[1],\"cwd\":\"/\"}", FORQ_ERR_BAD_REQUEST,
+		     "\"argv\"[0] must be a string without NUL");
+	expect_error("{\"argv\":[\"a\\u0000b\"],\"cwd\":\"/\"}",
+		     FORQ_ERR_BAD_REQUEST,
+		     "\"argv\"[0] must be a string without NUL");
+	expect_error("{\"argv\":[\"\"],\"cwd\":\"/\"}", FORQ_ERR_BAD_REQUEST,
+		     "\"argv\"[0] is empty");
+	expect_error("{\"argv\":[\"a\"]}", FORQ_ERR_BAD_REQUEST,
+		     "\"cwd\" must be an absolute path (under 4096 bytes)");
+	expect_error("{\"argv\":[\"a\"],\"cwd\":\"rel\"}", FORQ_ERR_BAD_REQUEST,
+		     "\"cwd\" must be an absolute path (under 4096 bytes)");
+	expect_error("{\"argv\":[\"a\"],\"cwd\":\"/\",\"env\":[\"NOEQ\"]}",
+		     FORQ_ERR_BAD_REQUEST,
+		     "\"env\"[0] must look like NAME=VALUE");
+	expect_error("{\"argv\":[\"a\"],\"cwd\":\"/\",\"env\":[\"=x\"]}",
+		     FORQ_ERR_BAD_REQUEST,
+		     "\"env\"[0] must look like NAME=VALUE");
+	expect_error("{\"argv\":[\"a\"],\"cwd\":\"/\",\"timeout_ms\":-1}",
+		     FORQ_ERR_BAD_REQUEST,
+		     "\"timeout_ms\" must be an integer from 0 (none) to 2^40");
+	expect_error("{\"argv\":[\"a\"],\"cwd\":\"/\",\"shell\":true}",
+		     FORQ_ERR_BAD_REQUEST, "unknown job field \"shell\"");
+}
+
+static void
+test_limits_are_named(void **state)
+{
+	expect_error("{\"argv\":[\"a\",\"b\",\"c\",\"d\",\"e\"],\"cwd\":\"/\"}",
+		     FORQ_ERR_LIMIT, "argument count over argv_max (4)");
+	assert_string_equal(err.limit, "argv_max");
+	assert_int_equal(err.max, 4);
+	expect_error("{\"argv\":["
+		     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		     "aaaaaaaaaaaaaaaaaaaa\"],\"cwd\":\"/\"}",
+		     FORQ_ERR_LIMIT, "argv over argv_bytes_max (64)");
+	assert_string_equal(err.limit, "argv_bytes_max");
+	expect_error("{\"argv\":[\"a\"],\"cwd\":\"/"
+		     "\",\"env\":[\"A=1234567890\","
+		     "\"B=1234567890\",\"C=1234567890\"]}",
+		     FORQ_ERR_LIMIT, "env over env_bytes_max (32)");
+	assert_string_equal(err.limit, "env_bytes_max");
+	expect_error("{\"argv\":[\"a\"],\"cwd\":\"/\",\"name\":\"123456789\"}",
+		     FORQ_ERR_LIMIT, "job name over name_max (8)");
+	assert_string_equal(err.limit, "name_max");
+}
+
+static void
+test_describe_exit(void **state)
+{
+	char buf[64];
+
+	job_describe_exit(3, 0, buf, sizeof buf);
+	assert_string_equal(buf, "exited 3");
+	job_describe_exit(-1, 9, buf, sizeof buf);
+	assert_string_equal(buf, "killed by signal 9 (SIGKILL)");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_final_states),
+	    cmocka_unit_test(test_transitions),
+	    cmocka_unit_test(test_state_names_round_trip),
+	    cmocka_unit_test_teardown(test_valid_job_packs_its_strings,
+				      teardown),
+	    cmocka_unit_test_teardown(test_defaults_fill_missing_fields,
+				      teardown),
+	    cmocka_unit_test_teardown(test_shape_errors, teardown),
+	    cmocka_unit_test_teardown(test_limits_are_named, teardown),
+	    cmocka_unit_test(test_describe_exit),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,337 @@
+/* The SQLite job store, on a file in a temporary directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "daemon/store.h"
+
+struct fixture {
+	char dir[64];
+	struct store *st;
+};
+
+static int
+setup(void **state)
+{
+	static struct fixture f;
+	char err[256];
+
+	strcpy(f.dir, "/tmp/forq-store-test.XXXXXX");
+	if (mkdtemp(f.dir) == NULL)
+		return -1;
+	if (store_open(&f.st, f.dir, false, err, sizeof err) == -1)
+		return -1;
+	*state = &f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	store_close(f->st);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct job_spec
+spec(const char *argv0, const char *env)
+{
+	struct job_spec s = {0};
+
+	s.argv = (char *)argv0;
+	s.argv_len = strlen(argv0) + 1;
+	s.argc = 1;
+	s.env = (char *)env;
+	s.env_len = strlen(env) + 1;
+	s.envc = 1;
+	s.cwd = (char *)"/tmp";
+	return s;
+}
+
+static uint64_t
+add(struct store *st, const char *argv0)
+{
+	struct job_spec s = spec(argv0, "A=1");
+	uint64_t id;
+
+	assert_int_equal(store_insert(st, &s, 1, 1000, 100, 42, &id), 0);
+	assert_int_equal(store_commit(st), 0);
+	return id;
+}
+
+static int64_t
+count(struct fixture *f, const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t n;
+
+	snprintf(path, sizeof path, "%s/jobs.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+static void
+test_insert_and_get(void **state)
+{
+	struct fixture *f = *state;
+	struct job_spec s[3] = {spec("a", "E=1"), spec("b", "E=1"),
+				spec("c", "E=2")};
+	struct store_job j;
+	uint64_t ids[3];
+
+	s[0].name = (char *)"first";
+	s[2].timeout_ms = 1500;
+	assert_int_equal(store_insert(f->st, s, 3, 1000, 100, 42, ids), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(ids[1], ids[0] + 1);
+	assert_int_equal(store_get(f->st, ids[0], &j), 0);
+	assert_int_equal(j.state, JOB_QUEUED);
+	assert_string_equal(j.name, "first");
+	assert_int_equal(j.uid, 1000);
+	assert_int_equal(j.gid, 100);
+	assert_int_equal(j.submit_ns, 42);
+	assert_memory_equal(j.spec.argv, "a", 2);
+	assert_memory_equal(j.spec.env, "E=1", 4);
+	assert_string_equal(j.spec.cwd, "/tmp");
+	store_job_free(&j);
+	assert_int_equal(store_get(f->st, ids[2], &j), 0);
+	assert_int_equal(j.spec.timeout_ms, 1500);
+	assert_memory_equal(j.spec.env, "E=2", 4);
+	store_job_free(&j);
+	assert_int_equal(store_get(f->st, 999, &j), 1);
+	/* Two environments stored for three jobs. */
+	assert_int_equal(count(f, "SELECT count(*) FROM envs"), 2);
+	assert_int_equal(count(f, "SELECT refs FROM envs WHERE data = "
+				  "CAST('E=1' || char(0) AS BLOB)"),
+			 2);
+}
+
+static void
+test_rollback_forgets_the_turn(void **state)
+{
+	struct fixture *f = *state;
+	struct job_spec s = spec("x", "A=1");
+	struct store_job j;
+	uint64_t id;
+
+	assert_int_equal(store_insert(f->st, &s, 1, 0, 0, 1, &id), 0);
+	assert_true(store_dirty(f->st));
+	store_rollback(f->st);
+	assert_false(store_dirty(f->st));
+	assert_int_equal(store_get(f->st, id, &j), 1);
+}
+
+static void
+test_running_then_final(void **state)
+{
+	struct fixture *f = *state;
+	struct job_result r = {.state = JOB_FAILED,
+			       .exit_code = 3,
+			       .start_ns = 10,
+			       .end_ns = 20,
+			       .user_us = 5,
+			       .sys_us = 6,
+			       .maxrss_kb = 7};
+	struct store_job j;
+	uint64_t id = add(f->st, "x");
+
+	assert_int_equal(store_mark_running(f->st, id, 1, 3, 0, 9), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_get(f->st, id, &j), 0);
+	assert_int_equal(j.state, JOB_RUNNING);
+	assert_int_equal(j.worker, 1);
+	assert_int_equal(j.cpu, 3);
+	store_job_free(&j);
+	strcpy(r.error, "why");
+	assert_int_equal(store_finish(f->st, id, &r), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_get(f->st, id, &j), 0);
+	assert_int_equal(j.state, JOB_FAILED);
+	assert_int_equal(j.result.exit_code, 3);
+	assert_int_equal(j.result.start_ns, 10);
+	assert_int_equal(j.result.end_ns, 20);
+	assert_int_equal(j.result.maxrss_kb, 7);
+	assert_string_equal(j.result.error, "why");
+	store_job_free(&j);
+}
+
+struct seen {
+	uint64_t ids[16];
+	int n;
+};
+
+static int
+collect(void *arg, const struct store_job *j)
+{
+	struct seen *s = arg;
+
+	s->ids[s->n++] = j->id;
+	return 0;
+}
+
+static void
+test_list_newest_first_by_state(void **state)
+{
+	struct fixture *f = *state;
+	struct job_result done = {.state = JOB_SUCCEEDED, .end_ns = 1};
+	struct seen s = {0};
+	uint64_t a = add(f->st, "a"), b = add(f->st, "b"), c = add(f->st, "c");
+
+	assert_int_equal(store_finish(f->st, b, &done), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_list(f->st, -1, 2, collect, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.ids[0], c);
+	assert_int_equal(s.ids[1], b);
+	s.n = 0;
+	assert_int_equal(store_list(f->st, JOB_QUEUED, 10, collect, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.ids[0], c);
+	assert_int_equal(s.ids[1], a);
+}
+
+static int
+collect_queued(void *arg, uint64_t id, uint32_t attempt)
+{
+	struct seen *s = arg;
+
+	s->ids[s->n++] = id;
+	return 0;
+}
+
+static void
+test_recover_requeues_then_loses(void **state)
+{
+	struct fixture *f = *state;
+	struct store_recovery rec;
+	struct store_job j;
+	struct seen s = {0};
+	uint64_t fresh = add(f->st, "fresh"), tired = add(f->st, "tired");
+	uint64_t waiting = add(f->st, "waiting");
+
+	assert_int_equal(store_mark_running(f->st, fresh, 0, 0, 0, 1), 0);
+	assert_int_equal(store_mark_running(f->st, tired, 0, 0, 2, 1), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_recover(f->st, 2, &rec), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(rec.requeued, 1);
+	assert_int_equal(rec.lost, 1);
+	assert_int_equal(store_get(f->st, fresh, &j), 0);
+	assert_int_equal(j.state, JOB_QUEUED);
+	assert_int_equal(j.attempt, 1);
+	store_job_free(&j);
+	assert_int_equal(store_get(f->st, tired, &j), 0);
+	assert_int_equal(j.state, JOB_LOST);
+	assert_non_null(strstr(j.result.error, "crash of forqd"));
+	store_job_free(&j);
+	/* Oldest first: the re-queued job goes before the one behind it. */
+	assert_int_equal(store_queued(f->st, collect_queued, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.ids[0], fresh);
+	assert_int_equal(s.ids[1], waiting);
+}
+
+static void
+note_pruned(void *arg, uint64_t id)
+{
+	struct seen *s = arg;
+
+	s->ids[s->n++] = id;
+}
+
+static void
+test_prune_by_count_and_age(void **state)
+{
+	struct fixture *f = *state;
+	struct job_result r = {.state = JOB_SUCCEEDED};
+	struct seen s = {0};
+	struct store_job j;
+	uint64_t ids[6];
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		ids[i] = add(f->st, "p");
+		r.end_ns = 100 + i;
+		if (i < 5)
+			assert_int_equal(store_finish(f->st, ids[i], &r), 0);
+	}
+	assert_int_equal(store_commit(f->st), 0);
+	/* Keep the newest 3 finished: the oldest 2 go. */
+	assert_int_equal(store_prune(f->st, 0, 3, 100, note_pruned, &s), 2);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.ids[0], ids[0]);
+	assert_int_equal(s.ids[1], ids[1]);
+	/* By age: what ended before 104 goes; the queued one stays. */
+	s.n = 0;
+	assert_int_equal(store_prune(f->st, 104, 0, 100, note_pruned, &s), 2);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_get(f->st, ids[4], &j), 0);
+	store_job_free(&j);
+	assert_int_equal(store_get(f->st, ids[5], &j), 0);
+	store_job_free(&j);
+	assert_int_equal(store_get(f->st, ids[3], &j), 1);
+	/* The shared environment is still referenced by two jobs. */
+	assert_int_equal(count(f, "SELECT refs FROM envs"), 2);
+}
+
+static void
+test_newer_schema_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct store *other;
+	char path[128], err[256];
+	sqlite3 *db;
+
+	snprintf(path, sizeof path, "%s/jobs.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
+				      NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(&other, f->dir, false, err, sizeof err),
+			 -1);
+	assert_non_null(strstr(err, "schema version 99, newer than this "
+				    "forqd's 1"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_insert_and_get, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rollback_forgets_the_turn,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_running_then_final, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_list_newest_first_by_state,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recover_requeues_then_loses,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prune_by_count_and_age, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup,
+					    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
