@@ -208,7 +208,9 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	size_t i;
 	int ch, status = 0;
 
-	optind = 1;
+	/* 0, not 1: glibc then forgets the "+" (stop at the first operand)
+	 * of the top-level parse and permutes again. */
+	optind = 0;
 	while ((ch = getopt_long(argc, argv, "+n:wo", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
@@ -383,7 +385,9 @@ json_only(struct cli *cli, int argc, char **argv)
 	};
 	int ch;
 
-	optind = 1;
+	/* 0, not 1: glibc then forgets the "+" (stop at the first operand)
+	 * of the top-level parse and permutes again. */
+	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (ch != 'j')
 			cli_usage();
@@ -425,7 +429,9 @@ cmd_list(struct cli *cli, int argc, char **argv)
 	json_int_t limit;
 	int ch;
 
-	optind = 1;
+	/* 0, not 1: glibc then forgets the "+" (stop at the first operand)
+	 * of the top-level parse and permutes again. */
+	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -530,6 +536,56 @@ follow(struct forq_conn *conn, int fds[2], bool out, bool err)
 	close(in);
 }
 
+/* Length of the valid UTF-8 sequence at p, or 0. */
+static size_t
+utf8_len(const unsigned char *p, size_t left)
+{
+	size_t n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	n = (p[0] & 0xe0) == 0xc0   ? 2
+	    : (p[0] & 0xf0) == 0xe0 ? 3
+	    : (p[0] & 0xf8) == 0xf0 ? 4
+				    : 0;
+	if (n == 0 || n > left || (n == 2 && p[0] < 0xc2))
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	}
+	return n;
+}
+
+/* A file's content as a JSON string; bytes that are not UTF-8 become
+ * U+FFFD, as JSON cannot carry them. */
+static json_t *
+fd_as_json_string(int fd)
+{
+	unsigned char buf[65536];
+	char *text = NULL;
+	size_t len = 0, i, n;
+	FILE *mem = open_memstream(&text, &len);
+	ssize_t got;
+	json_t *s;
+
+	while ((got = read(fd, buf, sizeof buf)) > 0) {
+		for (i = 0; i < (size_t)got; i += n) {
+			n = utf8_len(buf + i, (size_t)got - i);
+			if (n == 0) {
+				fputs("\xef\xbf\xbd", mem);
+				n = 1;
+			} else {
+				fwrite(buf + i, 1, n, mem);
+			}
+		}
+	}
+	fclose(mem);
+	s = json_stringn(text, len);
+	free(text);
+	return s != NULL ? s : json_string("");
+}
+
 int
 cmd_logs(struct cli *cli, int argc, char **argv)
 {
@@ -546,7 +602,9 @@ cmd_logs(struct cli *cli, int argc, char **argv)
 	bool f = false, out = true, err = true;
 	int ch, fds[2];
 
-	optind = 1;
+	/* 0, not 1: glibc then forgets the "+" (stop at the first operand)
+	 * of the top-level parse and permutes again. */
+	optind = 0;
 	while ((ch = getopt_long(argc, argv, "f", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -566,9 +624,30 @@ cmd_logs(struct cli *cli, int argc, char **argv)
 		}
 	}
 	id = one_id(argc, argv);
+	if (cli->json && f) {
+		fprintf(stderr, "forq: logs --json does not go with -f\n");
+		return FORQ_EXIT_USAGE;
+	}
 	conn = cli_connect(cli);
 	reply = request_logs(conn, id, f, fds);
-	if (fds[0] != -1) {
+	if (cli->json) {
+		if (out)
+			json_object_set_new(reply, "stdout",
+					    fds[0] != -1
+						? fd_as_json_string(fds[0])
+						: json_string(""));
+		if (err)
+			json_object_set_new(reply, "stderr",
+					    fds[1] != -1
+						? fd_as_json_string(fds[1])
+						: json_string(""));
+		json_object_del(reply, "fds");
+		cli_print_json(reply);
+		if (fds[0] != -1) {
+			close(fds[0]);
+			close(fds[1]);
+		}
+	} else if (fds[0] != -1) {
 		if (f && !json_is_true(json_object_get(reply, "final")))
 			follow(conn, fds, out, err);
 		else {

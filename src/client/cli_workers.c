@@ -16,42 +16,63 @@ cli_format_ms(const json_t *ms, char *buf, size_t len)
 	units_format_duration((int64_t)json_integer_value(ms), buf, len);
 }
 
+static const char *
+cli_str(const json_t *o, const char *key, const char *none)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v != NULL ? v : none;
+}
+
+static long long
+cli_int(const json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+/* "12,13" for the jobs a worker runs, "-" for none. */
+static void
+cli_format_ids(const json_t *ids, char *buf, size_t len)
+{
+	const json_t *id;
+	char one[24];
+	size_t i;
+
+	strlcpy(buf, json_array_size(ids) > 0 ? "" : "-", len);
+	json_array_foreach(ids, i, id)
+	{
+		snprintf(one, sizeof one, "%s%lld", i > 0 ? "," : "",
+			 (long long)json_integer_value(id));
+		strlcat(buf, one, len);
+	}
+}
+
 void
 cli_print_workers(FILE *out, const json_t *workers)
 {
 	const json_t *w;
-	const char *last;
-	char uptime[32], beat[32], pid[16];
+	char uptime[32], beat[32], pid[16], jobs[64];
 	size_t i;
 
-	fprintf(out, "%-6s %-8s %-4s %-11s %-8s %-9s %-9s %s\n", "WORKER",
+	fprintf(out, "%-6s %-8s %-4s %-11s %-8s %-9s %-9s %-12s %s\n", "WORKER",
 		"PID", "CPU", "STATE", "RESTARTS", "UPTIME", "HEARTBEAT",
-		"LAST EXIT");
+		"JOBS", "LAST EXIT");
 	json_array_foreach(workers, i, w)
 	{
 		cli_format_ms(json_object_get(w, "uptime_ms"), uptime,
 			      sizeof uptime);
 		cli_format_ms(json_object_get(w, "heartbeat_age_ms"), beat,
 			      sizeof beat);
-		if (json_integer_value(json_object_get(w, "pid")) > 0)
-			snprintf(pid, sizeof pid, "%lld",
-				 (long long)json_integer_value(
-				     json_object_get(w, "pid")));
+		if (cli_int(w, "pid") > 0)
+			snprintf(pid, sizeof pid, "%lld", cli_int(w, "pid"));
 		else
 			strlcpy(pid, "-", sizeof pid);
-		last = json_string_value(json_object_get(w, "last_exit"));
-		fprintf(out, "%-6lld %-8s %-4lld %-11s %-8lld %-9s %-9s %s\n",
-			(long long)json_integer_value(
-			    json_object_get(w, "worker")),
-			pid,
-			(long long)json_integer_value(
-			    json_object_get(w, "cpu")),
-			json_string_value(json_object_get(w, "state")) != NULL
-			    ? json_string_value(json_object_get(w, "state"))
-			    : "?",
-			(long long)json_integer_value(
-			    json_object_get(w, "restarts")),
-			uptime, beat, last != NULL ? last : "-");
+		cli_format_ids(json_object_get(w, "jobs"), jobs, sizeof jobs);
+		fprintf(out,
+			"%-6lld %-8s %-4lld %-11s %-8lld %-9s %-9s %-12s %s\n",
+			cli_int(w, "worker"), pid, cli_int(w, "cpu"),
+			cli_str(w, "state", "?"), cli_int(w, "restarts"),
+			uptime, beat, jobs, cli_str(w, "last_exit", "-"));
 	}
 }
 

@@ -108,7 +108,9 @@ plain_options(struct cli *cli, int argc, char **argv)
 	};
 	int ch;
 
-	optind = 1;
+	/* 0, not 1: glibc then forgets the "+" (stop at the first operand)
+	 * of the top-level parse and permutes again. */
+	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (ch == 'j')
 			cli->json = 1;

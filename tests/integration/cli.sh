@@ -15,7 +15,7 @@ ln -s "$SOCK" "$T/xdg/forq/forqd.sock"
 	fail "XDG_RUNTIME_DIR lookup"
 ok "ping by -s, FORQ_SOCKET and XDG_RUNTIME_DIR"
 
-fq workers | head -n 1 | grep -q "^WORKER PID      CPU  STATE       RESTARTS UPTIME    HEARTBEAT LAST EXIT$" ||
+fq workers | head -n 1 | grep -q "^WORKER PID      CPU  STATE       RESTARTS UPTIME    HEARTBEAT JOBS         LAST EXIT$" ||
 	fail "workers table header: $(fq workers)"
 [ "$(fq workers | wc -l)" = $(($(allowed_cpus | wc -l) + 1)) ] || fail "workers table rows"
 fq workers --json | jq -e '.workers[0] | has("pid") and has("cpu") and has("state") and has("restarts")

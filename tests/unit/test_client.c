@@ -79,7 +79,8 @@ test_workers_table(void **state)
 	json_t *workers =
 	    json_loads("[{\"worker\":0,\"pid\":123,\"cpu\":2,\"state\":"
 		       "\"ready\","
-		       "\"restarts\":1,\"uptime_ms\":62000,\"heartbeat_age_"
+		       "\"restarts\":1,\"jobs\":[7,9],\"uptime_ms\":62000,"
+		       "\"heartbeat_age_"
 		       "ms\":300,"
 		       "\"last_exit\":\"killed by signal 9 (SIGKILL)\"},"
 		       "{\"worker\":1,\"pid\":0,\"cpu\":3,\"state\":\"crash-"
@@ -96,13 +97,13 @@ test_workers_table(void **state)
 	fclose(out);
 	assert_string_equal(text, "WORKER PID      CPU  STATE       RESTARTS "
 				  "UPTIME    HEARTBEAT "
-				  "LAST EXIT\n"
+				  "JOBS         LAST EXIT\n"
 				  "0      123      2    ready       1        "
 				  "1m2s      300ms     "
-				  "killed by signal 9 (SIGKILL)\n"
+				  "7,9          killed by signal 9 (SIGKILL)\n"
 				  "1      -        3    crash-loop  5        - "
 				  "        -         "
-				  "exited with status 1\n");
+				  "-            exited with status 1\n");
 	free(text);
 	json_decref(workers);
 }
