@@ -32,6 +32,12 @@ struct forq_conn *cli_connect(const struct cli *cli);
 json_t *cli_call(struct forq_conn *conn, const char *op, json_t *fields);
 void cli_print_json(json_t *reply);
 int cli_parse_id(const char *text, json_int_t *id);
+/* Parses --json, the one option every command takes; operands from
+ * optind on. */
+void cli_options_json(struct cli *cli, int argc, char **argv);
+/* One request; its reply as JSON (--json) or through print. */
+int cli_show(const struct cli *cli, const char *op, json_t *fields,
+	     void (*print)(const json_t *reply));
 /* Waits for jobs (ids: array); progress on a terminal. Returns the
  * exit status of the first failure, else 0; *jobs gets the results. */
 int cli_wait(struct forq_conn *conn, json_t *ids, bool progress, json_t **jobs);

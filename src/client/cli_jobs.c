@@ -377,42 +377,26 @@ many_ids(int argc, char **argv)
 }
 
 static void
-json_only(struct cli *cli, int argc, char **argv)
+print_status(const json_t *reply)
 {
-	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {NULL, 0, NULL, 0},
-	};
-	int ch;
+	cli_print_status(stdout, json_object_get(reply, "job"));
+}
 
-	/* 0, not 1: glibc then forgets the "+" (stop at the first operand)
-	 * of the top-level parse and permutes again. */
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (ch != 'j')
-			cli_usage();
-		cli->json = 1;
-	}
+static void
+print_list(const json_t *reply)
+{
+	cli_print_jobs(stdout, json_object_get(reply, "jobs"));
 }
 
 int
 cmd_status(struct cli *cli, int argc, char **argv)
 {
-	struct forq_conn *conn;
-	json_t *reply;
 	json_int_t id;
 
-	json_only(cli, argc, argv);
+	cli_options_json(cli, argc, argv);
 	id = one_id(argc, argv);
-	conn = cli_connect(cli);
-	reply = cli_call(conn, "status", json_pack("{s:I}", "job", id));
-	forq_close(conn);
-	if (cli->json)
-		cli_print_json(reply);
-	else
-		cli_print_status(stdout, json_object_get(reply, "job"));
-	json_decref(reply);
-	return FORQ_EXIT_OK;
+	return cli_show(cli, "status", json_pack("{s:I}", "job", id),
+			print_status);
 }
 
 int
@@ -424,8 +408,7 @@ cmd_list(struct cli *cli, int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct forq_conn *conn;
-	json_t *fields = json_object(), *reply;
+	json_t *fields = json_object();
 	json_int_t limit;
 	int ch;
 
@@ -453,15 +436,7 @@ cmd_list(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		cli_usage();
-	conn = cli_connect(cli);
-	reply = cli_call(conn, "list", fields);
-	forq_close(conn);
-	if (cli->json)
-		cli_print_json(reply);
-	else
-		cli_print_jobs(stdout, json_object_get(reply, "jobs"));
-	json_decref(reply);
-	return FORQ_EXIT_OK;
+	return cli_show(cli, "list", fields, print_list);
 }
 
 int
@@ -471,7 +446,7 @@ cmd_wait(struct cli *cli, int argc, char **argv)
 	json_t *ids, *jobs, *out;
 	int status;
 
-	json_only(cli, argc, argv);
+	cli_options_json(cli, argc, argv);
 	ids = many_ids(argc, argv);
 	conn = cli_connect(cli);
 	status = cli_wait(conn, ids,
@@ -672,7 +647,7 @@ cmd_cancel(struct cli *cli, int argc, char **argv)
 	size_t i;
 	int status = FORQ_EXIT_OK;
 
-	json_only(cli, argc, argv);
+	cli_options_json(cli, argc, argv);
 	conn = cli_connect(cli);
 	reply = cli_call(conn, "cancel",
 			 json_pack("{s:o}", "jobs", many_ids(argc, argv)));

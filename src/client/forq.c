@@ -98,9 +98,8 @@ cli_parse_id(const char *text, json_int_t *id)
 	return 0;
 }
 
-/* Parses the options of commands that take only --json. */
-static void
-plain_options(struct cli *cli, int argc, char **argv)
+void
+cli_options_json(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, 'j'},
@@ -112,58 +111,62 @@ plain_options(struct cli *cli, int argc, char **argv)
 	 * of the top-level parse and permutes again. */
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (ch == 'j')
-			cli->json = 1;
-		else
+		if (ch != 'j')
 			cli_usage();
+		cli->json = 1;
 	}
-	if (optind != argc)
-		cli_usage();
+}
+
+int
+cli_show(const struct cli *cli, const char *op, json_t *fields,
+	 void (*print)(const json_t *reply))
+{
+	struct forq_conn *conn = cli_connect(cli);
+	json_t *reply = cli_call(conn, op, fields);
+
+	forq_close(conn);
+	if (cli->json)
+		cli_print_json(reply);
+	else
+		print(reply);
+	json_decref(reply);
+	return FORQ_EXIT_OK;
+}
+
+static void
+print_ping(const json_t *reply)
+{
+	char up[32];
+
+	cli_format_ms(json_object_get(reply, "uptime_ms"), up, sizeof up);
+	printf("forqd pid %lld is up %s, %lld workers ready\n",
+	       (long long)json_integer_value(json_object_get(reply, "pid")), up,
+	       (long long)json_integer_value(
+		   json_object_get(reply, "workers_ready")));
+}
+
+static void
+print_workers(const json_t *reply)
+{
+	cli_print_workers(stdout, json_object_get(reply, "workers"));
 }
 
 static int
 cmd_ping(struct cli *cli, int argc, char **argv)
 {
-	struct forq_conn *conn;
-	json_t *reply;
-	char up[32];
-
-	plain_options(cli, argc, argv);
-	conn = cli_connect(cli);
-	reply = cli_call(conn, "ping", NULL);
-	forq_close(conn);
-	if (cli->json) {
-		cli_print_json(reply);
-	} else {
-		cli_format_ms(json_object_get(reply, "uptime_ms"), up,
-			      sizeof up);
-		printf("forqd pid %lld is up %s, %lld workers ready\n",
-		       (long long)json_integer_value(
-			   json_object_get(reply, "pid")),
-		       up,
-		       (long long)json_integer_value(
-			   json_object_get(reply, "workers_ready")));
-	}
-	json_decref(reply);
-	return FORQ_EXIT_OK;
+	cli_options_json(cli, argc, argv);
+	if (optind != argc)
+		cli_usage();
+	return cli_show(cli, "ping", NULL, print_ping);
 }
 
 static int
 cmd_workers(struct cli *cli, int argc, char **argv)
 {
-	struct forq_conn *conn;
-	json_t *reply;
-
-	plain_options(cli, argc, argv);
-	conn = cli_connect(cli);
-	reply = cli_call(conn, "workers", NULL);
-	forq_close(conn);
-	if (cli->json)
-		cli_print_json(reply);
-	else
-		cli_print_workers(stdout, json_object_get(reply, "workers"));
-	json_decref(reply);
-	return FORQ_EXIT_OK;
+	cli_options_json(cli, argc, argv);
+	if (optind != argc)
+		cli_usage();
+	return cli_show(cli, "workers", NULL, print_workers);
 }
 
 static const struct command {

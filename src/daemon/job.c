@@ -1,4 +1,7 @@
 /* Job states and the validation of submitted jobs. */
+#include <sys/resource.h>
+#include <sys/wait.h>
+
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,6 +10,7 @@
 
 #include "common/compat.h"
 #include "daemon/job.h"
+#include "daemon/store.h"
 #include "forq/protocol.h"
 
 static const char *const job_state_names[JOB_STATE_COUNT] = {
@@ -255,6 +259,16 @@ job_spec_free(struct job_spec *spec)
 	free(spec->cwd);
 	free(spec->name);
 	memset(spec, 0, sizeof *spec);
+}
+
+void
+job_result_from_wait(struct job_result *r, int status, const struct rusage *ru)
+{
+	r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	r->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	r->user_us = ru->ru_utime.tv_sec * 1000000 + ru->ru_utime.tv_usec;
+	r->sys_us = ru->ru_stime.tv_sec * 1000000 + ru->ru_stime.tv_usec;
+	r->maxrss_kb = ru->ru_maxrss;
 }
 
 void

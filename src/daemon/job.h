@@ -65,6 +65,12 @@ int job_spec_from_json(const json_t *job, const json_t *defaults,
 		       struct job_error *err);
 void job_spec_free(struct job_spec *spec);
 
+struct job_result;
+struct rusage;
+/* Exit code or signal and resource use from wait4(2)'s status. */
+void job_result_from_wait(struct job_result *r, int status,
+			  const struct rusage *ru);
+
 /* "exited 3", "killed by SIGKILL", ... for a final job. */
 void job_describe_exit(int exit_code, int signal, char *buf, size_t len);
 

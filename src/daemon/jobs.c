@@ -456,11 +456,7 @@ jobs_adopted_reap(struct adopted *a)
 		r.exit_code = -1;
 		snprintf(r.error, sizeof r.error, "wait4: %s", strerror(errno));
 	} else {
-		r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-		r.user_us = ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
-		r.sys_us = ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
-		r.maxrss_kb = ru.ru_maxrss;
+		job_result_from_wait(&r, status, &ru);
 		r.state = a->end != JOB_RUNNING ? a->end
 			  : r.exit_code == 0    ? JOB_SUCCEEDED
 						: JOB_FAILED;

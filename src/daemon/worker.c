@@ -319,11 +319,7 @@ worker_on_job_exit(struct ev_io *io, uint32_t events)
 		snprintf(r->error, sizeof r->error, "wait4: %s",
 			 strerror(errno));
 	} else {
-		r->user_us = ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
-		r->sys_us = ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
-		r->maxrss_kb = ru.ru_maxrss;
-		r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		r->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+		job_result_from_wait(r, status, &ru);
 		switch (j->end) {
 		case WK_END_TIMEOUT:
 			r->state = JOB_TIMED_OUT;
