@@ -262,13 +262,19 @@ job_spec_free(struct job_spec *spec)
 }
 
 void
+job_result_set_usage(struct job_result *r, const struct rusage *ru)
+{
+	r->user_us = ru->ru_utime.tv_sec * 1000000 + ru->ru_utime.tv_usec;
+	r->sys_us = ru->ru_stime.tv_sec * 1000000 + ru->ru_stime.tv_usec;
+	r->maxrss_kb = ru->ru_maxrss;
+}
+
+void
 job_result_from_wait(struct job_result *r, int status, const struct rusage *ru)
 {
 	r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	r->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	r->user_us = ru->ru_utime.tv_sec * 1000000 + ru->ru_utime.tv_usec;
-	r->sys_us = ru->ru_stime.tv_sec * 1000000 + ru->ru_stime.tv_usec;
-	r->maxrss_kb = ru->ru_maxrss;
+	job_result_set_usage(r, ru);
 }
 
 void

@@ -70,6 +70,7 @@ struct rusage;
 /* Exit code or signal and resource use from wait4(2)'s status. */
 void job_result_from_wait(struct job_result *r, int status,
 			  const struct rusage *ru);
+void job_result_set_usage(struct job_result *r, const struct rusage *ru);
 
 /* "exited 3", "killed by SIGKILL", ... for a final job. */
 void job_describe_exit(int exit_code, int signal, char *buf, size_t len);

@@ -355,6 +355,9 @@ jobs_adopt(struct sv_worker *w, const struct slot *slot, struct sv_slot *s)
 				       .end_ns = clock_real_ns()};
 		snprintf(r.error, sizeof r.error,
 			 "its worker died as the job ended; result unknown");
+		log_warnx("job %llu (pid %d): its worker died as it ended; "
+			  "result unknown, marked lost",
+			  (unsigned long long)s->job_id, (int)slot->pid);
 		jobs_record_final(sv, s->job_id, &r);
 		return;
 	}
@@ -419,6 +422,7 @@ jobs_worker_died(struct sv_worker *w)
 						 "starting it");
 			}
 			break;
+		case SLOT_EXITED:
 		case SLOT_DONE: {
 			struct job_result r = slot->result;
 
@@ -480,25 +484,32 @@ jobs_on_adopted_exit(struct ev_io *io, uint32_t events)
 
 /* SIGCHLD: as subreaper forqd inherits whatever jobs leave behind.
  * Workers and adopted jobs are reaped by their own handlers (which need
- * their status); any other child is reaped here. */
+ * their status and rusage); any other child is reaped here. */
 void
 jobs_reap_children(struct supervisor *sv)
 {
 	struct adopted *a;
 	siginfo_t si;
+	pid_t last = 0;
 	uint32_t i;
 	bool known;
 
 	for (;;) {
 		memset(&si, 0, sizeof si);
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
-		    si.si_pid == 0)
-			return;
+		    si.si_pid == 0 || si.si_pid == last)
+			return; /* none left, or a handler could not reap it */
+		last = si.si_pid;
 		known = false;
-		for (i = 0; i < sv->workers_max && !known; i++)
-			known = sv->workers[i].pid == si.si_pid;
+		for (i = 0; i < sv->workers_max && !known; i++) {
+			if (sv->workers[i].pid == si.si_pid) {
+				/* What its pidfd handler would do. */
+				workers_reap(&sv->workers[i]);
+				known = true;
+			}
+		}
 		if (known)
-			return; /* its pidfd handler runs this turn */
+			continue;
 		TAILQ_FOREACH (a, &sv->adopted, entry) {
 			if (a->pid == si.si_pid) {
 				jobs_adopted_reap(a);

@@ -50,7 +50,8 @@ struct sb_worker {
  * A job slot. The supervisor fills a FREE slot and sends its number
  * (RUN); from then the worker owns it and moves it on: ACCEPTED when it
  * reads the message, SPAWNING before it forks (the child writes its own
- * pid), SPAWNED, DONE with the result filled in; then DONE goes back to
+ * pid), SPAWNED, EXITED once the result is filled in (before the job is
+ * reaped), DONE once it is; then DONE goes back to
  * the supervisor, which frees it. The message on the channel is the
  * handoff, so the payload needs no lock; the state and pid let the
  * supervisor settle a slot whose worker died.
@@ -61,6 +62,7 @@ enum slot_state {
 	SLOT_ACCEPTED,
 	SLOT_SPAWNING,
 	SLOT_SPAWNED,
+	SLOT_EXITED, /* result written, job being reaped */
 	SLOT_DONE,
 };
 

@@ -294,6 +294,9 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	worker_send(wk, CH_W_STARTED, &started, sizeof started);
 }
 
+/* The result is written into the slot before the job is reaped: a
+ * worker killed in between leaves a slot that says how the job ended
+ * (SLOT_EXITED), never one whose job is gone without a trace. */
 static void
 worker_on_job_exit(struct ev_io *io, uint32_t events)
 {
@@ -301,47 +304,48 @@ worker_on_job_exit(struct ev_io *io, uint32_t events)
 	struct worker *wk = j->wk;
 	struct job_result *r = &j->slot->result;
 	struct rusage ru;
-	int status;
-	pid_t pid;
+	siginfo_t si;
 
-	pid = wait4(j->pid, &status, WNOHANG, &ru);
-	if (pid == 0 || (pid == -1 && errno == EINTR))
+	memset(&si, 0, sizeof si);
+	if (waitid((idtype_t)P_PIDFD, (id_t)io->fd, &si,
+		   WEXITED | WNOHANG | WNOWAIT) == -1) {
+		if (errno == EINTR)
+			return;
+		fatal("job %llu: waitid", (unsigned long long)j->job_id);
+	}
+	if (si.si_pid == 0)
 		return;
+	memset(r, 0, sizeof *r);
+	r->start_ns = j->start_real_ns;
+	r->end_ns = clock_real_ns();
+	r->exit_code = si.si_code == CLD_EXITED ? si.si_status : -1;
+	r->signal = si.si_code == CLD_EXITED ? 0 : si.si_status;
+	switch (j->end) {
+	case WK_END_TIMEOUT:
+		r->state = JOB_TIMED_OUT;
+		snprintf(r->error, sizeof r->error, "timed out after %lldms",
+			 (long long)j->slot->timeout_ms);
+		break;
+	case WK_END_CANCEL:
+		r->state = JOB_CANCELLED;
+		break;
+	case WK_END_OUTPUT:
+		r->state = JOB_FAILED;
+		snprintf(r->error, sizeof r->error,
+			 "output over output_max (%llu bytes)",
+			 (unsigned long long)j->slot->output_max);
+		break;
+	case WK_END_NONE:
+		r->state = r->exit_code == 0 ? JOB_SUCCEEDED : JOB_FAILED;
+		break;
+	}
+	j->slot->state = SLOT_EXITED;
+	if (wait4(j->pid, NULL, WNOHANG, &ru) == j->pid)
+		job_result_set_usage(r, &ru);
 	ev_del(&wk->loop, io);
 	close(io->fd);
 	io->fd = -1;
 	wk->running--;
-	memset(r, 0, sizeof *r);
-	r->start_ns = j->start_real_ns;
-	r->end_ns = clock_real_ns();
-	if (pid == -1) {
-		r->state = JOB_LOST;
-		snprintf(r->error, sizeof r->error, "wait4: %s",
-			 strerror(errno));
-	} else {
-		job_result_from_wait(r, status, &ru);
-		switch (j->end) {
-		case WK_END_TIMEOUT:
-			r->state = JOB_TIMED_OUT;
-			snprintf(r->error, sizeof r->error,
-				 "timed out after %lldms",
-				 (long long)j->slot->timeout_ms);
-			break;
-		case WK_END_CANCEL:
-			r->state = JOB_CANCELLED;
-			break;
-		case WK_END_OUTPUT:
-			r->state = JOB_FAILED;
-			snprintf(r->error, sizeof r->error,
-				 "output over output_max (%llu bytes)",
-				 (unsigned long long)j->slot->output_max);
-			break;
-		case WK_END_NONE:
-			r->state =
-			    r->exit_code == 0 ? JOB_SUCCEEDED : JOB_FAILED;
-			break;
-		}
-	}
 	worker_finish(wk, j);
 	worker_arm_job_timer(wk);
 	if (wk->retiring && wk->running == 0)
