@@ -1,18 +1,21 @@
 /*
- * The listening socket. It is made with a tight umask and then given the
- * conf's mode and group; a stale socket file is replaced, a live one
- * (another forqd) refused. accept() at EMFILE backs off for a second
- * instead of spinning, as tmux does.
+ * The listening socket: passed by systemd (socket activation), or made
+ * here with a tight umask and then given the conf's mode and group; a
+ * stale socket file is replaced, a live one (another forqd) refused. accept()
+ * at EMFILE backs off for a second instead of spinning, as tmux does.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -65,6 +68,49 @@ listener_claim_path(const struct sockaddr_un *sun, char *err, size_t errlen)
 	return 0;
 }
 
+/* Socket activation: systemd made the socket (its path, mode and group
+ * come from forqd.socket) and passed it; it stays after forqd exits. */
+static int
+listener_adopt(struct supervisor *sv, int n, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof sun;
+	int fd = SD_LISTEN_FDS_START;
+
+	if (n != 1) {
+		snprintf(err, errlen,
+			 "systemd passed %d sockets; forqd takes exactly one",
+			 n);
+		return -1;
+	}
+	if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+		snprintf(err, errlen,
+			 "the socket systemd passed is not a "
+			 "listening Unix stream socket");
+		return -1;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		snprintf(err, errlen, "fcntl: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sun, 0, sizeof sun);
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) == 0 &&
+	    sun.sun_path[0] != '\0')
+		strlcpy(sv->listen_path, sun.sun_path, sizeof sv->listen_path);
+	else
+		strlcpy(sv->listen_path, "(from systemd)",
+			sizeof sv->listen_path);
+	sv->listener_owned = false;
+	ev_io_set(&sv->listener, fd, listener_on_accept, sv);
+	if (ev_add(&sv->loop, &sv->listener, EPOLLIN) == -1) {
+		snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+		return -1;
+	}
+	log_info("listening on %s, passed by systemd", sv->listen_path);
+	return 0;
+}
+
 int
 listener_open(struct supervisor *sv, char *err, size_t errlen)
 {
@@ -72,8 +118,16 @@ listener_open(struct supervisor *sv, char *err, size_t errlen)
 	const struct conf *c = &sv->conf;
 	struct group *gr;
 	mode_t old;
-	int fd;
+	int fd, n;
 
+	/* 1: unset LISTEN_FDS and friends, so no child inherits them. */
+	if ((n = sd_listen_fds(1)) < 0) {
+		snprintf(err, errlen, "sd_listen_fds: %s", strerror(-n));
+		return -1;
+	}
+	if (n > 0)
+		return listener_adopt(sv, n, err, errlen);
+	strlcpy(sv->listen_path, c->socket, sizeof sv->listen_path);
 	if (strlcpy(sun.sun_path, c->socket, sizeof sun.sun_path) >=
 	    sizeof sun.sun_path) {
 		snprintf(err, errlen, "socket path too long: %s", c->socket);

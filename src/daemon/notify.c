@@ -7,6 +7,23 @@
 #include "common/clock.h"
 #include "daemon/notify.h"
 
+int64_t
+notify_watchdog_interval(void)
+{
+	uint64_t usec = 0;
+
+	/* 1: forget WATCHDOG_USEC so that workers and jobs do not see it. */
+	if (sd_watchdog_enabled(1, &usec) <= 0)
+		return 0;
+	return (int64_t)usec * 1000 / 2;
+}
+
+void
+notify_watchdog(void)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
 void
 notify_ready(void)
 {

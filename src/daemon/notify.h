@@ -4,6 +4,11 @@
 
 #include "common/compat.h"
 
+#include <stdint.h>
+
+/* Half the WatchdogSec= systemd asked for, in ns; 0 when none. */
+int64_t notify_watchdog_interval(void);
+void notify_watchdog(void);
 void notify_ready(void);
 void notify_reloading(void);
 void notify_stopping(void);

@@ -131,6 +131,8 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	}
 	if (jobs_init(sv) == -1)
 		return -1;
+	if ((sv->watchdog_ns = notify_watchdog_interval()) > 0)
+		sv->next_watchdog_ns = clock_mono_ns();
 	return 0;
 }
 
@@ -147,6 +149,9 @@ sv_update_timer(struct supervisor *sv)
 	if (sv->listener_resume_ns != 0 &&
 	    (next == 0 || sv->listener_resume_ns < next))
 		next = sv->listener_resume_ns;
+	if (sv->next_watchdog_ns != 0 &&
+	    (next == 0 || sv->next_watchdog_ns < next))
+		next = sv->next_watchdog_ns;
 	if (next == sv->timer_armed_ns)
 		return;
 	if (ev_timer_arm(sv->timer.fd, next) == -1)
@@ -173,6 +178,11 @@ sv_on_timer(struct ev_io *io, uint32_t events)
 			 grace);
 		workers_kill_all(sv, why);
 		jobs_kill_all(sv);
+	}
+	/* The loop turns, so the supervisor is alive: tell the watchdog. */
+	if (sv->next_watchdog_ns != 0 && now >= sv->next_watchdog_ns) {
+		notify_watchdog();
+		sv->next_watchdog_ns = now + sv->watchdog_ns;
 	}
 	listener_check(sv, now);
 	workers_check(sv, now);
@@ -302,6 +312,24 @@ sv_on_signal(struct ev_io *io, uint32_t events)
 	}
 }
 
+/* STATUS= for systemctl status: sent only when it changes. */
+static void
+sv_update_status(struct supervisor *sv, uint32_t ready, uint32_t planned)
+{
+	char status[sizeof sv->status];
+	uint32_t i, running = 0;
+
+	for (i = 0; i < sv->workers_max; i++)
+		running += sv->workers[i].busy;
+	snprintf(status, sizeof status,
+		 "%u of %u workers ready, %zu jobs queued, %u running", ready,
+		 planned, sv->queue.len, running);
+	if (strcmp(status, sv->status) == 0)
+		return;
+	strlcpy(sv->status, status, sizeof sv->status);
+	notify_status("%s", status);
+}
+
 /* Ready once every planned worker is up, or held back by its policy. */
 static void
 sv_check_ready(struct supervisor *sv)
@@ -319,15 +347,12 @@ sv_check_ready(struct supervisor *sv)
 		    w->sb->state != SB_FAILED)
 			settled = false;
 	}
-	if (ready != sv->status_ready || (!sv->announced && settled)) {
-		sv->status_ready = ready;
-		notify_status("%u of %u workers ready", ready, planned);
-	}
+	sv_update_status(sv, ready, planned);
 	if (sv->announced || !settled || sv->stopping)
 		return;
 	sv->announced = true;
 	log_info("ready: %u of %u workers, listening on %s", ready, planned,
-		 sv->conf.socket);
+		 sv->listen_path);
 	notify_ready();
 	daemonize_done(sv->ready_fd);
 	sv->ready_fd = -1;

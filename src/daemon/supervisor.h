@@ -101,8 +101,11 @@ struct supervisor {
 	bool stopping;
 	bool killed_at_deadline;
 	int64_t stop_deadline_ns;
-	bool announced;        /* said READY once every worker came up */
-	uint32_t status_ready; /* ready count last told to systemd */
+	bool announced;      /* said READY once every worker came up */
+	int64_t watchdog_ns; /* interval of WATCHDOG=1; 0: none */
+	int64_t next_watchdog_ns;
+	char status[160];      /* STATUS= last told to systemd */
+	char listen_path[108]; /* the socket really listened on */
 	int64_t timer_armed_ns;
 	struct store *store;
 	struct jobq queue;
