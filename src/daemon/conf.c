@@ -511,6 +511,20 @@ conf_check(const struct conf *c, const cpu_set_t *allowed, char *err,
 }
 
 void
+conf_default_path(char *buf, size_t len, uid_t euid, const char *config_home,
+    const char *home)
+{
+	if (euid == 0)
+		strlcpy(buf, CONF_DEFAULT_PATH, len);
+	else if (config_home != NULL && config_home[0] == '/')
+		snprintf(buf, len, "%s/forq/forqd.conf", config_home);
+	else if (home != NULL && home[0] == '/')
+		snprintf(buf, len, "%s/.config/forq/forqd.conf", home);
+	else
+		strlcpy(buf, CONF_DEFAULT_PATH, len);
+}
+
+void
 conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	      const char *state_home, const char *home)
 {

@@ -23,7 +23,8 @@ usage(void)
 {
 	fprintf(stderr,
 		"usage: forqd [-c conf] [-t] [-d] [-v] [-V]\n"
-		"  -c conf  configuration file (default %s)\n"
+		"  -c conf  configuration file (default %s;\n"
+		"           for other users ~/.config/forq/forqd.conf)\n"
 		"  -t       check the configuration and exit\n"
 		"  -d       detach into the background\n"
 		"  -v       log debug messages\n"
@@ -40,8 +41,12 @@ load_conf(struct conf *conf, const char *path, cpu_set_t *allowed)
 
 	conf_defaults(conf, geteuid(), getenv("XDG_RUNTIME_DIR"),
 		      getenv("XDG_STATE_HOME"), getenv("HOME"));
-	if (path == NULL && access(CONF_DEFAULT_PATH, F_OK) == 0)
-		path = CONF_DEFAULT_PATH;
+	static char fallback[PATH_MAX];
+
+	conf_default_path(fallback, sizeof fallback, geteuid(),
+	    getenv("XDG_CONFIG_HOME"), getenv("HOME"));
+	if (path == NULL && access(fallback, F_OK) == 0)
+		path = fallback;
 	if (path != NULL && conf_load_file(conf, path, err, sizeof err) == -1)
 		goto bad;
 	if (sched_getaffinity(0, sizeof *allowed, allowed) == -1) {

@@ -55,6 +55,19 @@ test_defaults_for_a_user(void **state)
 }
 
 static void
+test_default_path_by_user(void **state)
+{
+	char path[256];
+
+	conf_default_path(path, sizeof path, 0, "/x", "/root");
+	assert_string_equal(path, "/etc/forq/forqd.conf");
+	conf_default_path(path, sizeof path, 1000, "/xdg/config", "/home/u");
+	assert_string_equal(path, "/xdg/config/forq/forqd.conf");
+	conf_default_path(path, sizeof path, 1000, NULL, "/home/u");
+	assert_string_equal(path, "/home/u/.config/forq/forqd.conf");
+}
+
+static void
 test_every_key_parses(void **state)
 {
 	assert_int_equal(load("[daemon]\n"
@@ -285,6 +298,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults_for_root),
 	    cmocka_unit_test(test_defaults_for_a_user),
+	    cmocka_unit_test(test_default_path_by_user),
 	    cmocka_unit_test(test_every_key_parses),
 	    cmocka_unit_test(test_comments_and_blank_lines),
 	    cmocka_unit_test(test_unknown_key_names_its_line),
