@@ -1,0 +1,172 @@
+# forq under a real systemd: a minimal Debian 12 booted in
+# systemd-nspawn, the .deb installed in it, and the service driven with
+# systemctl. The root filesystem comes from debootstrap (the mirror read
+# from this machine's apt sources) and is cached as a tarball outside
+# the repository, so later runs take seconds. If nspawn cannot run
+# here, this test fails and says why.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || fail "this test boots a container and must run as root"
+for tool in systemd-nspawn debootstrap unshare nsenter python3 dpkg-deb; do
+	command -v $tool >/dev/null || fail "$tool is not installed (systemd-container, debootstrap)"
+done
+
+CACHE=${FORQ_TEST_CACHE:-/var/cache/forq-test}
+SUITE=bookworm
+INCLUDE=systemd,dbus,procps,libbsd0,libinih1,libjansson4,libsqlite3-0
+TARBALL=$CACHE/rootfs-$SUITE-$(echo "$INCLUDE" | md5sum | cut -c1-8).tar
+
+# The first Debian mirror of this machine's apt sources (deb822 or
+# one-line style); never written into the repository.
+apt_mirror() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] && awk '/^URIs:/ { print $2 }' "$f"
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] && awk '$1 == "deb" { for (i = 2; i <= NF; i++)
+			if ($i ~ /^https?:/) { print $i; break } }' "$f"
+	done
+	return 0
+}
+
+if [ ! -s "$TARBALL" ]; then
+	mirror=$(apt_mirror | grep -v security | head -n 1 || true)
+	[ -n "$mirror" ] || fail "no Debian mirror in this machine's apt sources"
+	mkdir -p "$CACHE"
+	echo "building the $SUITE root filesystem from $mirror (once)"
+	debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$T/build-rootfs" "$mirror" \
+		>"$T/debootstrap.log" 2>&1 || fail "debootstrap failed: $(tail -5 "$T/debootstrap.log")"
+	tar -C "$T/build-rootfs" -cf "$TARBALL.tmp" . && mv "$TARBALL.tmp" "$TARBALL"
+	rm -rf "$T/build-rootfs"
+fi
+ROOT=$T/rootfs
+mkdir "$ROOT"
+tar -C "$ROOT" -xf "$TARBALL"
+deb=$("$FORQ_SOURCE_DIR/scripts/package" "$T/pkg" | tail -n 1)
+cp "$deb" "$ROOT/root/forq.deb"
+
+# Boot. nspawn needs, on a host whose PID 1 is not systemd: no machine
+# registration, a private mount namespace with a tmpfs on /run/systemd,
+# and cgroup directories of its own.
+CG=forq-test-$$
+cat >"$T/boot.sh" <<BOOT
+set -e
+mkdir -p /run/systemd
+mount -t tmpfs tmpfs /run/systemd
+if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+	mkdir -p /sys/fs/cgroup/$CG && echo \$\$ >/sys/fs/cgroup/$CG/cgroup.procs
+else
+	for c in systemd unified; do
+		[ -d /sys/fs/cgroup/\$c ] || continue
+		mkdir -p /sys/fs/cgroup/\$c/$CG && echo \$\$ >/sys/fs/cgroup/\$c/$CG/cgroup.procs
+	done
+fi
+exec systemd-nspawn --register=no --keep-unit --notify-ready=yes -q \
+	-D "$ROOT" -M forqtest --console=pipe -b
+BOOT
+: >"$T/nspawn.notes"
+python3 "$FORQ_SOURCE_DIR/tests/integration/notify_listen.py" "$T/nspawn.sock" "$T/nspawn.notes" &
+listener=$!
+LOG_SAVE=$LOG
+LOG=$T/nspawn.notes
+wait_log '^LISTENING$' 10
+NOTIFY_SOCKET=$T/nspawn.sock unshare -m --propagation private bash "$T/boot.sh" >"$T/console.log" 2>&1 &
+booter=$!
+container_down() {
+	kill "$booter" "$listener" 2>/dev/null || true
+	"$FORQ_PIDWAIT" "$booter" 20000 || kill -9 "$booter" 2>/dev/null || true
+	local base
+	for base in /sys/fs/cgroup /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
+		[ -d "$base/$CG" ] && find "$base/$CG" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	return 0
+}
+trap 'st=$?; container_down; (exit $st); cleanup' EXIT
+wait_log '^READY=1' 120 || true
+LOG=$LOG_SAVE
+nspawn=$(pgrep -P "$booter" -x systemd-nspawn || echo "$booter")
+pid1=$(pgrep -P "$nspawn" | head -n 1)
+[ -n "$pid1" ] || fail "the container did not boot: $(tail -20 "$T/console.log")"
+ct() { nsenter -t "$pid1" -a -- "$@"; }
+state=$(ct systemctl is-system-running --wait) || true
+[ "$state" = running ] || fail "the container's systemd is $state: $(ct systemctl --failed --no-legend)"
+ok "Debian $SUITE booted in systemd-nspawn: systemd is running"
+
+ct dpkg -i /root/forq.deb >"$T/dpkg.log" 2>&1 || fail "dpkg -i: $(cat "$T/dpkg.log")"
+ct getent group forq >/dev/null || fail "the package did not create the forq group"
+[ "$(ct systemctl is-enabled forqd.service 2>&1)" = disabled ] || fail "forqd enabled by the package"
+ct man -w forq >/dev/null 2>&1 || ct test -f /usr/share/man/man1/forq.1 || fail "no forq(1)"
+ok "the .deb installs: forq group created, forqd ready to enable"
+
+# The journal as the event source, from a cursor taken before the
+# action, so nothing logged while journalctl starts is missed:
+# wait_journal REGEX SECONDS COMMAND...
+wait_journal() {
+	local rc=0 fd jpid cursor
+	cursor=$(ct journalctl -q -n 1 --show-cursor -o cat | sed -n 's/^-- cursor: //p')
+	[ -n "$cursor" ] || fail "no journal cursor"
+	"${@:3}"
+	exec {fd}< <(exec nsenter -t "$pid1" -a -- journalctl -f -o cat \
+		--after-cursor="$cursor" -u forqd.service -u forqd.socket)
+	jpid=$!
+	timeout "$2" grep -m1 -qE -- "$1" <&"$fd" || rc=$?
+	exec {fd}<&-
+	kill "$jpid" 2>/dev/null || true
+	[ $rc -eq 0 ] || fail "journal: no /$1/: $(ct journalctl -b -u forqd --no-pager | tail -15)"
+}
+
+ct systemctl enable --now forqd.socket >/dev/null 2>&1 || fail "enable forqd.socket"
+[ "$(ct systemctl is-active forqd.service)" = inactive ] || fail "forqd started before any client"
+ct forq ping >/dev/null || fail "forq ping through the socket"
+[ "$(ct systemctl is-active forqd.service)" = active ] || fail "the first ping did not start forqd"
+status=$(ct systemctl show -P StatusText forqd.service)
+[[ $status == *"workers ready"* ]] || fail "StatusText: $status"
+ok "socket activation: the first forq ping started forqd; StatusText \"$status\""
+
+out=$(ct forq submit -w -o -- echo hello 2>/dev/null) || fail "job failed"
+[ "$out" = hello ] || fail "job output: $out"
+ok "a submitted job ran and its output came back"
+
+main=$(ct systemctl show -P MainPID forqd.service)
+ct sh -c 'printf "[workers]\ncpus = 0\n" >/etc/forq/forqd.conf'
+ct systemctl reload forqd.service || fail "reload"
+[ "$(ct systemctl show -P MainPID forqd.service)" = "$main" ] || fail "reload changed the MainPID"
+[ "$(ct forq workers | wc -l)" = 2 ] || fail "the reloaded conf (cpus = 0) is not in effect: $(ct forq workers)"
+ok "systemctl reload: MainPID $main kept, the changed conf applied"
+
+# Queued jobs survive systemd's restart of a killed forqd.
+blocker=$(ct forq submit -- sleep 300)
+ids=$(ct sh -c 'for i in 1 2 3; do forq submit -- true; done')
+wait_journal 'Main process exited, code=killed, status=9/KILL' 30 \
+	ct systemctl kill -s KILL --kill-whom=main forqd.service
+# forqd.socket holds the socket: this ping waits for the new forqd.
+ct forq ping >/dev/null || fail "forqd did not come back"
+new=$(ct systemctl show -P MainPID forqd.service)
+[ "$new" != "$main" ] && [ "$new" != 0 ] || fail "forqd not restarted (MainPID $new)"
+[ "$(ct forq status --json "$blocker" | sed -n 's/.*"attempt":\([0-9]*\).*/\1/p')" = 2 ] ||
+	fail "the running job was not queued again: $(ct forq status "$blocker")"
+ct forq cancel "$blocker" >/dev/null
+ct forq wait $ids || fail "the queued jobs did not survive: $(ct forq list)"
+ok "kill -9 of forqd: systemd restarted it (MainPID $main -> $new); the running job queued again, queued jobs $(echo $ids) ran"
+
+# A supervisor that stops answering is killed by the watchdog.
+ct mkdir -p /etc/systemd/system/forqd.service.d
+ct sh -c 'printf "[Service]\nWatchdogSec=2s\n" >/etc/systemd/system/forqd.service.d/watchdog.conf'
+ct systemctl daemon-reload
+ct systemctl restart forqd.service
+main=$(ct systemctl show -P MainPID forqd.service)
+wait_journal 'Watchdog timeout' 30 ct kill -STOP "$main"
+ct forq ping >/dev/null || fail "forqd not back after the watchdog"
+[ "$(ct systemctl show -P MainPID forqd.service)" != "$main" ] || fail "same MainPID after the watchdog"
+ok "SIGSTOP of the supervisor: the watchdog killed it and systemd restarted it"
+
+ct systemctl stop forqd.service forqd.socket
+[ "$(ct systemctl show -P Result forqd.service)" = success ] || fail "stop result: $(ct systemctl show -P Result forqd.service)"
+[ "$(ct systemctl show -P ExecMainStatus forqd.service)" = 0 ] || fail "stop status"
+ok "systemctl stop: a clean exit"
+
+ct journalctl -b -u forqd.service -p warning..warning --no-pager -o cat | grep -q "recovered" ||
+	fail "no warning-priority line from forqd in the journal"
+ct journalctl -b -u forqd.service -p info..info --no-pager -o cat | grep -q "ready: " ||
+	fail "no info-priority line from forqd in the journal"
+ok "the journal has forqd's lines at their priorities (warning: recovered jobs, info: ready)"
