@@ -19,3 +19,15 @@ dpkg-deb -e "$deb" "$T/ctl"
 grep -q "systemd-sysusers forq.conf" "$T/ctl/postinst" || fail "postinst does not create the group"
 grep -q "^Depends:.*libsqlite3" "$T/ctl/control" || fail "no library dependencies"
 ok "$(basename "$deb"): binaries, units, sysusers, man pages, conffile, postinst"
+
+# cmake --install never overwrites a changed conf.
+dest=$T/dest
+DESTDIR=$dest cmake --install "$T/pkg" >/dev/null
+echo "# changed by the admin" >>"$dest/etc/forq/forqd.conf"
+DESTDIR=$dest cmake --install "$T/pkg" | grep -q "Keeping: $dest/etc/forq/forqd.conf" ||
+	fail "cmake --install did not say it kept the conf"
+tail -n 1 "$dest/etc/forq/forqd.conf" | grep -q "changed by the admin" || fail "the changed conf was overwritten"
+for f in usr/sbin/forqd lib/systemd/system/forqd.service usr/share/man/man8/forqd.8; do
+	[ -e "$dest/$f" ] || fail "cmake --install did not install $f"
+done
+ok "cmake --install puts everything in place and keeps a changed conf"

@@ -12,7 +12,7 @@ done
 
 CACHE=${FORQ_TEST_CACHE:-/var/cache/forq-test}
 SUITE=bookworm
-INCLUDE=systemd,dbus,procps,libbsd0,libinih1,libjansson4,libsqlite3-0
+INCLUDE=systemd,dbus,procps,man-db,libbsd0,libinih1,libjansson4,libsqlite3-0
 TARBALL=$CACHE/rootfs-$SUITE-$(echo "$INCLUDE" | md5sum | cut -c1-8).tar
 
 # The first Debian mirror of this machine's apt sources (deb822 or
@@ -95,8 +95,8 @@ ok "Debian $SUITE booted in systemd-nspawn: systemd is running"
 ct dpkg -i /root/forq.deb >"$T/dpkg.log" 2>&1 || fail "dpkg -i: $(cat "$T/dpkg.log")"
 ct getent group forq >/dev/null || fail "the package did not create the forq group"
 [ "$(ct systemctl is-enabled forqd.service 2>&1)" = disabled ] || fail "forqd enabled by the package"
-ct man -w forq >/dev/null 2>&1 || ct test -f /usr/share/man/man1/forq.1 || fail "no forq(1)"
-ok "the .deb installs: forq group created, forqd ready to enable"
+ct man -P cat forq 2>/dev/null | grep -q "submit and follow jobs" || fail "man forq does not work"
+ok "the .deb installs: forq group created, man forq works, forqd ready to enable"
 
 # The journal as the event source, from a cursor taken before the
 # action, so nothing logged while journalctl starts is missed:
@@ -164,6 +164,12 @@ ct systemctl stop forqd.service forqd.socket
 [ "$(ct systemctl show -P Result forqd.service)" = success ] || fail "stop result: $(ct systemctl show -P Result forqd.service)"
 [ "$(ct systemctl show -P ExecMainStatus forqd.service)" = 0 ] || fail "stop status"
 ok "systemctl stop: a clean exit"
+
+ct systemctl enable --now forqd.service >/dev/null 2>&1 || fail "enable --now forqd"
+[ "$(ct systemctl is-active forqd.service)" = active ] || fail "forqd not active after enable --now"
+ct forq ping >/dev/null || fail "no answer after enable --now forqd"
+ct systemctl stop forqd.service forqd.socket
+ok "systemctl enable --now forqd starts it"
 
 ct journalctl -b -u forqd.service -p warning..warning --no-pager -o cat | grep -q "recovered" ||
 	fail "no warning-priority line from forqd in the journal"
