@@ -9,6 +9,9 @@
 #include "common/compat.h"
 #include "daemon/store.h"
 
+/* The WHERE clauses on state keep to job_transition_allowed(): a final
+ * state is recorded once and never left, whatever races a cancel, a
+ * crash or a late message may run. */
 enum store_stmt {
 	ST_ENV_FIND,
 	ST_ENV_INSERT,
@@ -51,13 +54,13 @@ static const char *const store_sql[ST_COUNT] = {
 		  "env_id, envc, cwd, timeout_ms, submit_ns) VALUES "
 		  "(0, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [ST_RUNNING] = "UPDATE jobs SET state = 1, worker = ?2, cpu = ?3, "
-		   "attempt = ?4, start_ns = ?5 WHERE id = ?1",
+		   "attempt = ?4, start_ns = ?5 WHERE id = ?1 AND state = 0",
     [ST_FINISH] = "UPDATE jobs SET state = ?2, exit_code = ?3, signal = ?4, "
 		  "start_ns = coalesce(?5, start_ns), end_ns = ?6, "
 		  "user_us = ?7, sys_us = ?8, maxrss_kb = ?9, error = ?10 "
-		  "WHERE id = ?1",
+		  "WHERE id = ?1 AND state < 2",
     [ST_REQUEUE] = "UPDATE jobs SET state = 0, attempt = ?2, worker = NULL, "
-		   "cpu = NULL WHERE id = ?1",
+		   "cpu = NULL WHERE id = ?1 AND state = 1",
     [ST_GET] = "SELECT " JOB_COLUMNS "WHERE j.id = ?1",
     [ST_LIST_ALL] = "SELECT " JOB_COLUMNS "ORDER BY j.id DESC LIMIT ?1",
     [ST_LIST_STATE] =
@@ -65,7 +68,7 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_QUEUED] = "SELECT id, attempt FROM jobs WHERE state = 0 ORDER BY id",
     [ST_RUNNING_IDS] = "SELECT id, attempt FROM jobs WHERE state = 1",
     [ST_LOST] = "UPDATE jobs SET state = 6, end_ns = ?2, error = ?3 "
-		"WHERE id = ?1",
+		"WHERE id = ?1 AND state < 2",
     [ST_PRUNE_AGE] = "SELECT id, env_id FROM jobs WHERE state >= 2 AND "
 		     "end_ns < ?1 ORDER BY end_ns LIMIT ?2",
     [ST_PRUNE_CUTOFF] = "SELECT id FROM jobs WHERE state >= 2 "

@@ -173,6 +173,31 @@ test_running_then_final(void **state)
 	store_job_free(&j);
 }
 
+static void
+test_final_state_recorded_once(void **state)
+{
+	struct fixture *f = *state;
+	struct job_result cancelled = {.state = JOB_CANCELLED, .end_ns = 5};
+	struct job_result late = {.state = JOB_SUCCEEDED,
+				  .exit_code = 0,
+				  .start_ns = 1,
+				  .end_ns = 9};
+	struct store_job j;
+	uint64_t id = add(f->st, "x");
+
+	assert_int_equal(store_finish(f->st, id, &cancelled), 0);
+	/* A late result, a requeue or a dispatch cannot undo it. */
+	assert_int_equal(store_finish(f->st, id, &late), 0);
+	assert_int_equal(store_requeue(f->st, id, 1), 0);
+	assert_int_equal(store_mark_running(f->st, id, 0, 0, 0, 1), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_get(f->st, id, &j), 0);
+	assert_int_equal(j.state, JOB_CANCELLED);
+	assert_int_equal(j.result.end_ns, 5);
+	assert_int_equal(j.attempt, 0);
+	store_job_free(&j);
+}
+
 struct seen {
 	uint64_t ids[16];
 	int n;
@@ -323,6 +348,8 @@ main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_running_then_final, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_final_state_recorded_once,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_newest_first_by_state,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recover_requeues_then_loses,
