@@ -658,7 +658,14 @@ cmd_cancel(struct cli *cli, int argc, char **argv)
 		const char *state =
 		    json_string_value(json_object_get(j, "state"));
 
-		if (state == NULL) {
+		if (state == NULL &&
+		    json_string_value(json_object_get(j, "error")) != NULL &&
+		    strcmp(json_string_value(json_object_get(j, "error")),
+			   FORQ_ERR_NOT_PERMITTED) == 0) {
+			fprintf(stderr,
+				"forq: job %lld belongs to another user\n", id);
+			status = FORQ_EXIT_NOT_PERMITTED;
+		} else if (state == NULL) {
 			fprintf(stderr, "forq: no such job: %lld\n", id);
 			status = FORQ_EXIT_NO_SUCH_JOB;
 		} else if (!cli->json) {

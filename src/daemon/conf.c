@@ -512,7 +512,7 @@ conf_check(const struct conf *c, const cpu_set_t *allowed, char *err,
 
 void
 conf_default_path(char *buf, size_t len, uid_t euid, const char *config_home,
-    const char *home)
+		  const char *home)
 {
 	if (euid == 0)
 		strlcpy(buf, CONF_DEFAULT_PATH, len);

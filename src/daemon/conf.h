@@ -69,7 +69,7 @@ struct conf {
 /* Where forqd looks without -c: /etc/forq/forqd.conf for root, else
  * $XDG_CONFIG_HOME/forq/forqd.conf or ~/.config/forq/forqd.conf. */
 void conf_default_path(char *buf, size_t len, uid_t euid,
-    const char *config_home, const char *home);
+		       const char *config_home, const char *home);
 
 /* Built-in defaults: system paths for root, per-user paths otherwise. */
 void conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,

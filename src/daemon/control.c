@@ -129,6 +129,18 @@ control_accept(struct supervisor *sv, int fd)
 	}
 	TAILQ_INSERT_TAIL(&sv->clients, c, entry);
 	sv->nclients++;
+	/* A user's own forqd serves that user alone, whatever the socket's
+	 * mode says. */
+	if (geteuid() != 0 && c->cred.uid != geteuid()) {
+		log_warnx("refused uid %d (pid %d): this forqd serves uid %d "
+			  "only",
+			  (int)c->cred.uid, (int)c->cred.pid, (int)geteuid());
+		control_push(c, reply_error(NULL, FORQ_ERR_NOT_PERMITTED,
+					    "this forqd serves its own user "
+					    "only"));
+		c->closing = true;
+		return;
+	}
 	log_debug("client pid %d uid %d connected", (int)c->cred.pid,
 		  (int)c->cred.uid);
 }

@@ -44,7 +44,7 @@ load_conf(struct conf *conf, const char *path, cpu_set_t *allowed)
 	static char fallback[PATH_MAX];
 
 	conf_default_path(fallback, sizeof fallback, geteuid(),
-	    getenv("XDG_CONFIG_HOME"), getenv("HOME"));
+			  getenv("XDG_CONFIG_HOME"), getenv("HOME"));
 	if (path == NULL && access(fallback, F_OK) == 0)
 		path = fallback;
 	if (path != NULL && conf_load_file(conf, path, err, sizeof err) == -1)

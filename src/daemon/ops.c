@@ -254,6 +254,23 @@ out:
 	return reply;
 }
 
+/* A user sees and acts on their own jobs; root on everyone's. */
+static bool
+ops_may_touch(struct client *c, const struct store_job *job)
+{
+	const struct ucred *cred = control_cred(c);
+
+	return cred->uid == 0 || cred->uid == job->uid;
+}
+
+static json_t *
+ops_not_permitted(const struct request *req, uint64_t id)
+{
+	return ops_error(req, FORQ_ERR_NOT_PERMITTED,
+			 "job %llu belongs to another user",
+			 (unsigned long long)id);
+}
+
 static json_t *
 ops_not_found(const struct request *req, uint64_t id)
 {
@@ -269,7 +286,7 @@ ops_store_error(struct supervisor *sv, const struct request *req)
 }
 
 static json_t *
-ops_status(struct supervisor *sv, const struct request *req)
+ops_status(struct supervisor *sv, struct client *c, const struct request *req)
 {
 	struct store_job job;
 	struct req_error err;
@@ -282,6 +299,10 @@ ops_status(struct supervisor *sv, const struct request *req)
 	if ((rc = store_get(sv->store, id, &job)) != 0)
 		return rc == 1 ? ops_not_found(req, id)
 			       : ops_store_error(sv, req);
+	if (!ops_may_touch(c, &job)) {
+		store_job_free(&job);
+		return ops_not_permitted(req, id);
+	}
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "job", ops_job_json(sv, &job, true));
 	store_job_free(&job);
@@ -303,7 +324,7 @@ ops_list_one(void *arg, const struct store_job *job)
 }
 
 static json_t *
-ops_list(struct supervisor *sv, const struct request *req)
+ops_list(struct supervisor *sv, struct client *c, const struct request *req)
 {
 	const json_t *state = json_object_get(req->root, "state");
 	const json_t *limit = json_object_get(req->root, "limit");
@@ -329,8 +350,12 @@ ops_list(struct supervisor *sv, const struct request *req)
 		n = json_integer_value(limit);
 	}
 	l.jobs = json_array();
+	/* Root lists everyone's jobs; a user their own. */
 	if (store_list(sv->store,
 		       state != NULL && !json_is_null(state) ? (int)s : -1,
+		       control_cred(c)->uid == 0
+			   ? -1
+			   : (int64_t)control_cred(c)->uid,
 		       (uint32_t)n, ops_list_one, &l) == -1) {
 		json_decref(l.jobs);
 		return ops_store_error(sv, req);
@@ -366,6 +391,11 @@ ops_wait(struct supervisor *sv, struct client *c, const struct request *req)
 					: ops_store_error(sv, req);
 			break;
 		}
+		if (!ops_may_touch(c, &job)) {
+			store_job_free(&job);
+			reply = ops_not_permitted(req, ids[i]);
+			break;
+		}
 		if (job_state_final(job.state))
 			json_array_append_new(done,
 					      jobs_result_json(job.id,
@@ -398,7 +428,7 @@ ops_open_log(struct supervisor *sv, uint64_t id, const char *ext, bool create)
 
 	snprintf(path, sizeof path, "%s/logs/%llu.%s", sv->conf.state_dir,
 		 (unsigned long long)id, ext);
-	return open(path, O_RDONLY | O_CLOEXEC | (create ? O_CREAT : 0), 0640);
+	return open(path, O_RDONLY | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
 }
 
 static json_t *
@@ -417,6 +447,10 @@ ops_logs(struct supervisor *sv, struct client *c, const struct request *req)
 	if ((rc = store_get(sv->store, id, &job)) != 0)
 		return rc == 1 ? ops_not_found(req, id)
 			       : ops_store_error(sv, req);
+	if (!ops_may_touch(c, &job)) {
+		store_job_free(&job);
+		return ops_not_permitted(req, id);
+	}
 	final = job_state_final(job.state);
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "job", jobs_result_json(id, &job.result));
@@ -447,9 +481,10 @@ ops_logs(struct supervisor *sv, struct client *c, const struct request *req)
 }
 
 static json_t *
-ops_cancel(struct supervisor *sv, const struct request *req)
+ops_cancel(struct supervisor *sv, struct client *c, const struct request *req)
 {
 	struct req_error err;
+	struct store_job job;
 	enum job_state state;
 	json_t *reply, *list, *item;
 	uint64_t *ids;
@@ -463,6 +498,21 @@ ops_cancel(struct supervisor *sv, const struct request *req)
 	list = json_array();
 	for (i = 0; i < n; i++) {
 		item = json_pack("{s:I}", "id", (json_int_t)ids[i]);
+		if ((rc = store_get(sv->store, ids[i], &job)) == 0) {
+			bool mine = ops_may_touch(c, &job);
+
+			store_job_free(&job);
+			if (!mine) {
+				json_object_set_new(item, "state", json_null());
+				json_object_set_new(item, "stopping",
+						    json_false());
+				json_object_set_new(
+				    item, "error",
+				    json_string(FORQ_ERR_NOT_PERMITTED));
+				json_array_append_new(list, item);
+				continue;
+			}
+		}
 		rc = jobs_cancel(sv, ids[i], &state, &stopping);
 		if (rc == -1) {
 			json_decref(item);
@@ -517,15 +567,15 @@ ops_handle(struct supervisor *sv, struct client *c, const struct request *req)
 	case REQ_SUBMIT:
 		return ops_submit(sv, c, req);
 	case REQ_STATUS:
-		return ops_status(sv, req);
+		return ops_status(sv, c, req);
 	case REQ_LIST:
-		return ops_list(sv, req);
+		return ops_list(sv, c, req);
 	case REQ_WAIT:
 		return ops_wait(sv, c, req);
 	case REQ_LOGS:
 		return ops_logs(sv, c, req);
 	case REQ_CANCEL:
-		return ops_cancel(sv, req);
+		return ops_cancel(sv, c, req);
 	}
 	return reply_error(req->id, FORQ_ERR_INTERNAL, "unhandled op");
 }

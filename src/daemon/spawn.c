@@ -2,6 +2,9 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,25 +18,102 @@
 enum spawn_stage {
 	SPAWN_STAGE_NONE,
 	SPAWN_STAGE_SETUP,
+	SPAWN_STAGE_IDENTITY,
 	SPAWN_STAGE_CHDIR,
 	SPAWN_STAGE_EXEC,
 };
 
 /* Splits a packed "a\0b\0" into a NULL-terminated vector. */
 static char **
-spawn_vector(const char *packed, uint32_t count, uint32_t extra)
+spawn_vector(const char *packed, uint32_t count)
 {
-	char **v = calloc(count + extra + 1, sizeof *v);
+	char **v = calloc(count + 1, sizeof *v);
 	uint32_t i;
 
-	/* The first extra entries are left for the caller to fill. */
 	if (v == NULL)
 		return NULL;
-	for (i = extra; i < count + extra; i++) {
+	for (i = 0; i < count; i++) {
 		v[i] = (char *)packed;
 		packed += strlen(packed) + 1;
 	}
 	return v;
+}
+
+static bool
+spawn_same_name(const char *a, const char *b)
+{
+	size_t n = strcspn(a, "=");
+
+	return strncmp(a, b, n) == 0 && b[n] == '=';
+}
+
+/* The job's environment: ours first (FORQ_JOB_ID, and HOME, USER,
+ * LOGNAME, SHELL from the password database when it runs as another
+ * user), then the submitted one without the names we set, so that no
+ * name appears twice. */
+static char **
+spawn_environment(const char *packed, uint32_t count, char **ours, size_t n)
+{
+	char **v = calloc(count + n + 1, sizeof *v);
+	size_t i, k, out = 0;
+
+	if (v == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		v[out++] = ours[i];
+	for (i = 0; i < count; i++, packed += strlen(packed) + 1) {
+		for (k = 0; k < n && !spawn_same_name(ours[k], packed); k++)
+			;
+		if (k == n)
+			v[out++] = (char *)packed;
+	}
+	return v;
+}
+
+int
+spawn_identity_of(uid_t uid, struct spawn_identity *id, char *why,
+		  size_t whylen)
+{
+	struct passwd *pw;
+	int n = 64;
+
+	memset(id, 0, sizeof *id);
+	errno = 0;
+	if ((pw = getpwuid(uid)) == NULL) {
+		snprintf(why, whylen, "uid %u is not in the password database",
+			 (unsigned)uid);
+		return -1;
+	}
+	id->uid = uid;
+	id->gid = pw->pw_gid;
+	strlcpy(id->user, pw->pw_name, sizeof id->user);
+	strlcpy(id->home, pw->pw_dir, sizeof id->home);
+	strlcpy(id->shell, pw->pw_shell[0] ? pw->pw_shell : "/bin/sh",
+		sizeof id->shell);
+	for (;;) {
+		if ((id->groups = reallocarray(id->groups, (size_t)n,
+					       sizeof *id->groups)) == NULL) {
+			snprintf(why, whylen, "out of memory");
+			return -1;
+		}
+		id->ngroups = n;
+		if (getgrouplist(id->user, id->gid, id->groups, &id->ngroups) !=
+		    -1)
+			return 0;
+		if (id->ngroups <= n) {
+			snprintf(why, whylen, "cannot list the groups of %s",
+				 id->user);
+			return -1;
+		}
+		n = id->ngroups;
+	}
+}
+
+void
+spawn_identity_free(struct spawn_identity *id)
+{
+	free(id->groups);
+	id->groups = NULL;
 }
 
 static const char *
@@ -70,6 +150,20 @@ spawn_child(const struct spawn_request *req, char **argv, char **envp,
 	    dup2(req->stdout_fd, STDOUT_FILENO) == -1 ||
 	    dup2(req->stderr_fd, STDERR_FILENO) == -1)
 		goto fail;
+	if (req->as != NULL) {
+		/* Groups, then gid, then uid, each checked; and no way back. */
+		*stage = SPAWN_STAGE_IDENTITY;
+		if (setgroups((size_t)req->as->ngroups, req->as->groups) ==
+			-1 ||
+		    setgid(req->as->gid) == -1 || setuid(req->as->uid) == -1)
+			goto fail;
+		if (getuid() != req->as->uid || geteuid() != req->as->uid ||
+		    getgid() != req->as->gid || getegid() != req->as->gid ||
+		    (req->as->uid != 0 && setuid(0) != -1)) {
+			errno = EPERM;
+			goto fail;
+		}
+	}
 	*stage = SPAWN_STAGE_CHDIR;
 	if (chdir(cwd) == -1)
 		goto fail;
@@ -116,11 +210,25 @@ spawn_job(const struct spawn_request *req, char *why, size_t whylen)
 	const struct slot *slot = req->slot;
 	volatile int stage = SPAWN_STAGE_NONE, err = 0;
 	char **argv, **envp, candidate[4096], id_var[48], attempt_var[48];
+	char home[4200], user[300], logname[300], shell[4200];
+	char *ours[6] = {id_var, attempt_var, home, user, logname, shell};
 	const char *cwd, *path;
 	pid_t pid;
 
-	argv = spawn_vector(slot->data, slot->argc, 0);
-	envp = spawn_vector(slot->data + slot->argv_len, slot->envc, 2);
+	/* Like SLURM_JOB_ID: a job may want to know which one it is. */
+	snprintf(id_var, sizeof id_var, "FORQ_JOB_ID=%llu",
+		 (unsigned long long)slot->job_id);
+	snprintf(attempt_var, sizeof attempt_var, "FORQ_JOB_ATTEMPT=%u",
+		 slot->attempt + 1);
+	if (req->as != NULL) {
+		snprintf(home, sizeof home, "HOME=%s", req->as->home);
+		snprintf(user, sizeof user, "USER=%s", req->as->user);
+		snprintf(logname, sizeof logname, "LOGNAME=%s", req->as->user);
+		snprintf(shell, sizeof shell, "SHELL=%s", req->as->shell);
+	}
+	argv = spawn_vector(slot->data, slot->argc);
+	envp = spawn_environment(slot->data + slot->argv_len, slot->envc, ours,
+				 req->as != NULL ? 6 : 2);
 	if (argv == NULL || envp == NULL) {
 		free(argv);
 		free(envp);
@@ -128,14 +236,6 @@ spawn_job(const struct spawn_request *req, char *why, size_t whylen)
 		errno = ENOMEM;
 		return -1;
 	}
-	/* Like SLURM_JOB_ID: a job may want to know which one it is.
-	 * First, so that they win over inherited ones of the same name. */
-	snprintf(id_var, sizeof id_var, "FORQ_JOB_ID=%llu",
-		 (unsigned long long)slot->job_id);
-	snprintf(attempt_var, sizeof attempt_var, "FORQ_JOB_ATTEMPT=%u",
-		 slot->attempt + 1);
-	envp[0] = id_var;
-	envp[1] = attempt_var;
 	cwd = slot->data + slot->argv_len + slot->env_len;
 	path = spawn_path_of(envp);
 
@@ -161,6 +261,10 @@ spawn_job(const struct spawn_request *req, char *why, size_t whylen)
 	case SPAWN_STAGE_EXEC:
 		snprintf(why, whylen, "cannot execute %s: %s", slot->data,
 			 strerror(err));
+		break;
+	case SPAWN_STAGE_IDENTITY:
+		snprintf(why, whylen, "cannot become user %s (uid %u): %s",
+			 req->as->user, (unsigned)req->as->uid, strerror(err));
 		break;
 	default:
 		snprintf(why, whylen, "cannot set up the job: %s",

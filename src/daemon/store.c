@@ -25,6 +25,8 @@ enum store_stmt {
 	ST_GET,
 	ST_LIST_ALL,
 	ST_LIST_STATE,
+	ST_LIST_UID,
+	ST_LIST_UID_STATE,
 	ST_QUEUED,
 	ST_RUNNING_IDS,
 	ST_LOST,
@@ -65,6 +67,10 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_LIST_ALL] = "SELECT " JOB_COLUMNS "ORDER BY j.id DESC LIMIT ?1",
     [ST_LIST_STATE] =
 	"SELECT " JOB_COLUMNS "WHERE j.state = ?2 ORDER BY j.id DESC LIMIT ?1",
+    [ST_LIST_UID] =
+	"SELECT " JOB_COLUMNS "WHERE j.uid = ?3 ORDER BY j.id DESC LIMIT ?1",
+    [ST_LIST_UID_STATE] = "SELECT " JOB_COLUMNS "WHERE j.uid = ?3 AND "
+			  "j.state = ?2 ORDER BY j.id DESC LIMIT ?1",
     [ST_QUEUED] = "SELECT id, attempt FROM jobs WHERE state = 0 ORDER BY id",
     [ST_RUNNING_IDS] = "SELECT id, attempt FROM jobs WHERE state = 1",
     [ST_LOST] = "UPDATE jobs SET state = 6, end_ns = ?2, error = ?3 "
@@ -112,6 +118,10 @@ static const char store_schema[] =
     "CREATE INDEX jobs_state ON jobs(state, id);"
     "CREATE INDEX jobs_final_end ON jobs(end_ns) WHERE state >= 2;"
     "CREATE INDEX jobs_final_id ON jobs(id) WHERE state >= 2;";
+
+static const char store_schema_v2[] =
+    "CREATE INDEX jobs_uid ON jobs(uid, id);"
+    "CREATE INDEX jobs_uid_state ON jobs(uid, state, id);";
 
 struct store {
 	sqlite3 *db;
@@ -185,6 +195,9 @@ store_migrate(struct store *st)
 	if (store_exec(st, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	if (version == 0 && store_exec(st, store_schema) == -1)
+		goto fail;
+	/* 1 -> 2: a user lists only their own jobs, by index. */
+	if (version < 2 && store_exec(st, store_schema_v2) == -1)
 		goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
 		 STORE_SCHEMA_VERSION);
@@ -545,16 +558,21 @@ store_get(struct store *st, uint64_t id, struct store_job *j)
 }
 
 int
-store_list(struct store *st, int state, uint32_t limit,
+store_list(struct store *st, int state, int64_t uid, uint32_t limit,
 	   int (*fn)(void *, const struct store_job *), void *arg)
 {
-	sqlite3_stmt *s = st->stmt[state < 0 ? ST_LIST_ALL : ST_LIST_STATE];
+	enum store_stmt which =
+	    uid < 0 ? (state < 0 ? ST_LIST_ALL : ST_LIST_STATE)
+		    : (state < 0 ? ST_LIST_UID : ST_LIST_UID_STATE);
+	sqlite3_stmt *s = st->stmt[which];
 	struct store_job j;
 	int rc, stop = 0;
 
 	sqlite3_bind_int64(s, 1, limit);
 	if (state >= 0)
 		sqlite3_bind_int(s, 2, state);
+	if (uid >= 0)
+		sqlite3_bind_int64(s, 3, uid);
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		store_read_job(s, &j);
 		stop = fn(arg, &j);

@@ -16,7 +16,7 @@
 #include "daemon/job.h"
 
 /* Bump with a migration in store.c's store_migrate(). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -75,9 +75,9 @@ int store_requeue(struct store *store, uint64_t id, uint32_t attempt);
 int store_get(struct store *store, uint64_t id, struct store_job *job);
 void store_job_free(struct store_job *job);
 
-/* Newest first; state < 0 for any state. Calls fn for each; stops
- * early if fn returns non-zero. */
-int store_list(struct store *store, int state, uint32_t limit,
+/* Newest first; state < 0 for any state, uid < 0 for any user. Calls
+ * fn for each; stops early if fn returns non-zero. */
+int store_list(struct store *store, int state, int64_t uid, uint32_t limit,
 	       int (*fn)(void *arg, const struct store_job *job), void *arg);
 /* Every queued job's id, oldest first. */
 int store_queued(struct store *store,

@@ -220,7 +220,7 @@ worker_open_log(struct worker *wk, uint64_t id, const char *ext, char *why,
 
 	snprintf(path, sizeof path, "%s/%llu.%s", wk->logdir,
 		 (unsigned long long)id, ext);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd == -1)
 		snprintf(why, whylen, "cannot open %s: %s", path,
 			 strerror(errno));
@@ -231,9 +231,10 @@ static void
 worker_run(struct worker *wk, uint32_t slot_no)
 {
 	struct wk_job *j = &wk->jobs[slot_no];
+	struct spawn_identity as;
 	struct spawn_request req;
 	struct ch_started started;
-	char why[256];
+	char why[256] = "";
 	int pidfd;
 
 	if (j->active)
@@ -253,6 +254,23 @@ worker_run(struct worker *wk, uint32_t slot_no)
 		worker_fail_start(wk, j, why);
 		return;
 	}
+	/* As root, a job runs as the user who submitted it, and its output
+	 * belongs to that user alone. */
+	req.as = NULL;
+	if (geteuid() == 0 && j->slot->uid != 0) {
+		if (spawn_identity_of(j->slot->uid, &as, why, sizeof why) ==
+			-1 ||
+		    fchown(j->out_fd, as.uid, as.gid) == -1 ||
+		    fchown(j->err_fd, as.uid, as.gid) == -1) {
+			if (why[0] == '\0')
+				snprintf(why, sizeof why, "chown output: %s",
+					 strerror(errno));
+			spawn_identity_free(&as);
+			worker_fail_start(wk, j, why);
+			return;
+		}
+		req.as = &as;
+	}
 	req.slot = j->slot;
 	req.stdin_fd = wk->devnull;
 	req.stdout_fd = j->out_fd;
@@ -261,7 +279,10 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	j->slot->pid = 0;
 	j->slot->state = SLOT_SPAWNING;
 	j->start_real_ns = clock_real_ns();
-	if ((j->pid = spawn_job(&req, why, sizeof why)) == -1) {
+	j->pid = spawn_job(&req, why, sizeof why);
+	if (req.as != NULL)
+		spawn_identity_free(&as);
+	if (j->pid == -1) {
 		worker_fail_start(wk, j, why);
 		return;
 	}

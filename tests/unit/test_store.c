@@ -222,15 +222,24 @@ test_list_newest_first_by_state(void **state)
 
 	assert_int_equal(store_finish(f->st, b, &done), 0);
 	assert_int_equal(store_commit(f->st), 0);
-	assert_int_equal(store_list(f->st, -1, 2, collect, &s), 0);
+	assert_int_equal(store_list(f->st, -1, -1, 2, collect, &s), 0);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.ids[0], c);
 	assert_int_equal(s.ids[1], b);
 	s.n = 0;
-	assert_int_equal(store_list(f->st, JOB_QUEUED, 10, collect, &s), 0);
+	assert_int_equal(store_list(f->st, JOB_QUEUED, -1, 10, collect, &s), 0);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.ids[0], c);
 	assert_int_equal(s.ids[1], a);
+	/* add() submits as uid 1000: uid 7 has no jobs. */
+	s.n = 0;
+	assert_int_equal(store_list(f->st, -1, 7, 10, collect, &s), 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(store_list(f->st, JOB_SUCCEEDED, 1000, 10, collect,
+				    &s),
+			 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.ids[0], b);
 }
 
 static int
@@ -335,7 +344,7 @@ test_newer_schema_is_refused(void **state)
 	assert_int_equal(store_open(&other, f->dir, false, err, sizeof err),
 			 -1);
 	assert_non_null(strstr(err, "schema version 99, newer than this "
-				    "forqd's 1"));
+				    "forqd's 2"));
 }
 
 int
