@@ -203,7 +203,7 @@ forq_send(struct forq_conn *conn, const char *op, json_t *fields,
 	json_t *req = fields != NULL ? fields : json_object();
 	long long id = ++conn->next_id;
 	char *text;
-	int rc;
+	int rc, saved;
 
 	json_object_set_new(req, "op", json_string(op));
 	json_object_set_new(req, "id", json_integer(id));
@@ -215,10 +215,14 @@ forq_send(struct forq_conn *conn, const char *op, json_t *fields,
 		return -1;
 	}
 	rc = forq_write_all(conn->fd, text, strlen(text));
+	saved = errno;
 	free(text);
 	if (rc == -1 || forq_write_all(conn->fd, "\n", 1) == -1) {
+		if (rc != -1)
+			saved = errno;
 		forq_fail(err, FORQ_E_IO, "io", "writing to forqd: %s",
-			  strerror(errno));
+			  strerror(saved));
+		errno = saved; /* forq_call looks at it */
 		return -1;
 	}
 	return id;
@@ -231,8 +235,20 @@ forq_call(struct forq_conn *conn, const char *op, json_t *fields,
 	json_t *reply, *rid;
 	long long id;
 
-	if ((id = forq_send(conn, op, fields, err)) == -1)
+	if ((id = forq_send(conn, op, fields, err)) == -1) {
+		/* A daemon that refused us may have said why, then closed. */
+		if (err->kind == FORQ_E_IO &&
+		    (errno == EPIPE || errno == ECONNRESET)) {
+			struct forq_error ignored;
+
+			reply = forq_read(conn, &ignored);
+			if (reply != NULL &&
+			    json_object_get(reply, "event") == NULL)
+				return forq_check_reply(reply, err);
+			json_decref(reply);
+		}
 		return NULL;
+	}
 	for (;;) {
 		if ((reply = forq_read(conn, err)) == NULL)
 			return NULL;
