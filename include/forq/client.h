@@ -51,8 +51,10 @@ json_t *forq_read(struct forq_conn *conn, struct forq_error *err);
 /* Descriptors that came with replies (logs), in the order received;
  * -1 when none is left. */
 int forq_take_fd(struct forq_conn *conn);
-/* The socket, to poll(2) on beside other descriptors. */
+/* The socket, to poll(2) on beside other descriptors; check
+ * forq_pending first: a message may already sit in the buffer. */
 int forq_socket_fd(const struct forq_conn *conn);
+int forq_pending(const struct forq_conn *conn);
 /* An error reply turned into *err; returns the reply if it was ok. */
 json_t *forq_check_reply(json_t *reply, struct forq_error *err);
 

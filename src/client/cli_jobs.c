@@ -490,7 +490,12 @@ follow(struct forq_conn *conn, int fds[2], bool out, bool err)
 			copy_fd(fds[0], STDOUT_FILENO);
 		if (err)
 			copy_fd(fds[1], STDERR_FILENO);
-		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+		/* The end may have come in with the reply: do not poll for
+		 * what is already read. */
+		pfd[0].revents = pfd[1].revents = 0;
+		if (forq_pending(conn))
+			pfd[1].revents = POLLIN;
+		else if (poll(pfd, 2, -1) == -1 && errno != EINTR)
 			break;
 		if (pfd[0].revents & POLLIN)
 			(void)!read(in, buf, sizeof buf);

@@ -176,6 +176,12 @@ forq_socket_fd(const struct forq_conn *conn)
 	return conn->fd;
 }
 
+int
+forq_pending(const struct forq_conn *conn)
+{
+	return buf_find(&conn->in, '\n') != NULL;
+}
+
 json_t *
 forq_check_reply(json_t *reply, struct forq_error *err)
 {
