@@ -285,6 +285,24 @@ ops_store_error(struct supervisor *sv, const struct request *req)
 			 store_error(sv->store));
 }
 
+/* The job a request names, if it exists and the client may see it;
+ * else the error reply. */
+static json_t *
+ops_get_job(struct supervisor *sv, struct client *c, const struct request *req,
+	    uint64_t id, struct store_job *job)
+{
+	int rc;
+
+	if ((rc = store_get(sv->store, id, job)) != 0)
+		return rc == 1 ? ops_not_found(req, id)
+			       : ops_store_error(sv, req);
+	if (!ops_may_touch(c, job)) {
+		store_job_free(job);
+		return ops_not_permitted(req, id);
+	}
+	return NULL;
+}
+
 static json_t *
 ops_status(struct supervisor *sv, struct client *c, const struct request *req)
 {
@@ -292,17 +310,11 @@ ops_status(struct supervisor *sv, struct client *c, const struct request *req)
 	struct req_error err;
 	json_t *reply;
 	uint64_t id;
-	int rc;
 
 	if (request_job_id(req, "job", &id, &err) == -1)
 		return ops_req_error(&err);
-	if ((rc = store_get(sv->store, id, &job)) != 0)
-		return rc == 1 ? ops_not_found(req, id)
-			       : ops_store_error(sv, req);
-	if (!ops_may_touch(c, &job)) {
-		store_job_free(&job);
-		return ops_not_permitted(req, id);
-	}
+	if ((reply = ops_get_job(sv, c, req, id, &job)) != NULL)
+		return reply;
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "job", ops_job_json(sv, &job, true));
 	store_job_free(&job);
@@ -439,18 +451,13 @@ ops_logs(struct supervisor *sv, struct client *c, const struct request *req)
 	json_t *reply;
 	bool follow, final;
 	uint64_t id;
-	int fds[2] = {-1, -1}, rc, n;
+	int fds[2] = {-1, -1}, n;
 
 	if (request_job_id(req, "job", &id, &err) == -1 ||
 	    request_bool(req, "follow", &follow, &err) == -1)
 		return ops_req_error(&err);
-	if ((rc = store_get(sv->store, id, &job)) != 0)
-		return rc == 1 ? ops_not_found(req, id)
-			       : ops_store_error(sv, req);
-	if (!ops_may_touch(c, &job)) {
-		store_job_free(&job);
-		return ops_not_permitted(req, id);
-	}
+	if ((reply = ops_get_job(sv, c, req, id, &job)) != NULL)
+		return reply;
 	final = job_state_final(job.state);
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "job", jobs_result_json(id, &job.result));
