@@ -43,6 +43,7 @@ jobs_init(struct supervisor *sv)
 	struct store_recovery rec;
 
 	TAILQ_INIT(&sv->adopted);
+	TAILQ_INIT(&sv->adopted_gone);
 	jobq_init(&sv->queue);
 	snprintf(logs, sizeof logs, "%s/logs", sv->conf.state_dir);
 	if (path_mkdir_p(logs, 0750, err, sizeof err) == -1) {
@@ -79,6 +80,19 @@ jobs_init(struct supervisor *sv)
 	return 0;
 }
 
+/* Adopted jobs reaped this turn: the loop may still hold an event for
+ * one of them (its pidfd and SIGCHLD can come in the same batch). */
+void
+jobs_end_turn(struct supervisor *sv)
+{
+	struct adopted *a;
+
+	while ((a = TAILQ_FIRST(&sv->adopted_gone)) != NULL) {
+		TAILQ_REMOVE(&sv->adopted_gone, a, entry);
+		free(a);
+	}
+}
+
 void
 jobs_free(struct supervisor *sv)
 {
@@ -90,6 +104,7 @@ jobs_free(struct supervisor *sv)
 			close(a->pidfd.fd);
 		free(a);
 	}
+	jobs_end_turn(sv);
 	jobq_free(&sv->queue);
 	store_close(sv->store);
 	sv->store = NULL;
@@ -471,9 +486,10 @@ jobs_adopted_reap(struct adopted *a)
 	}
 	ev_del(&sv->loop, &a->pidfd);
 	close(a->pidfd.fd);
+	a->pidfd.fd = -1;
 	TAILQ_REMOVE(&sv->adopted, a, entry);
+	TAILQ_INSERT_TAIL(&sv->adopted_gone, a, entry);
 	jobs_record_final(sv, a->job_id, &r);
-	free(a);
 }
 
 static void

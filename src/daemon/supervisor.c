@@ -376,6 +376,7 @@ sv_run(struct supervisor *sv)
 	while (!sv->stopping || workers_live(sv) > 0) {
 		if (ev_run_once(&sv->loop, -1) == -1)
 			fatal("epoll_wait");
+		jobs_end_turn(sv);
 		jobs_dispatch(sv);
 		/* One commit for the whole turn; only then do replies go. */
 		committed = store_commit(sv->store) == 0;

@@ -111,6 +111,7 @@ struct supervisor {
 	struct jobq queue;
 	struct job_limits limits;
 	struct adopted_list adopted;
+	struct adopted_list adopted_gone; /* reaped; freed after the turn */
 	size_t sched_cursor;
 	int64_t next_prune_ns;
 	struct watch_tree *watches;
@@ -145,6 +146,7 @@ void workers_reap(struct sv_worker *w);
 /* jobs.c */
 int jobs_init(struct supervisor *sv);
 void jobs_free(struct supervisor *sv);
+void jobs_end_turn(struct supervisor *sv);
 int jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 		uid_t uid, gid_t gid, uint64_t *ids);
 void jobs_dispatch(struct supervisor *sv);

@@ -32,7 +32,7 @@ stop_forqd
 
 # kill -9 forqd mid-batch, start it again: every acknowledged job is
 # there and ends; none stays running.
-write_conf "[jobs]" "crash_requeue_max = 3"
+write_conf "slots = 8" "[jobs]" "crash_requeue_max = 3"
 start_forqd
 for i in $(seq 2000); do echo "sleep 0.0\$((\$FORQ_JOB_ID % 10))"; done >"$T/batch"
 fq submit --batch "$T/batch" >"$T/ids2"
