@@ -18,6 +18,7 @@
 
 #include "common/compat.h"
 #include "common/units.h"
+#include "daemon/access.h"
 #include "daemon/conf.h"
 #include "daemon/cpus.h"
 
@@ -31,6 +32,7 @@ enum conf_type {
 	CONF_LOG_LEVEL,
 	CONF_CPUS,
 	CONF_DURABILITY,
+	CONF_BOOL,
 };
 
 struct conf_key {
@@ -88,10 +90,21 @@ static const struct conf_key conf_keys[] = {
     KEY("limits", "env_bytes_max", env_bytes_max, CONF_SIZE, 0, 1024 * 1024),
     KEY("limits", "batch_max", batch_max, CONF_UINT, 1, 10000000),
     KEY("limits", "name_max", name_max, CONF_UINT, 1, 4096),
+    KEY("limits", "queued_max_per_user", queued_max_per_user, CONF_UINT, 1,
+	100000000),
+    KEY("limits", "connections_max", connections_max, CONF_UINT, 1, 1000000),
+    KEY("limits", "connections_per_user_max", connections_per_user_max,
+	CONF_UINT, 1, 1000000),
+    KEY("limits", "request_timeout", request_timeout_ms, CONF_DURATION, 100,
+	60 * 60 * 1000),
+    KEY("access", "allow_root_jobs", allow_root_jobs, CONF_BOOL, 0, 0),
+    KEY("access", "admin_group", admin_group, CONF_STRING, 0, 0),
+    KEY("access", "allow_users", allow_users, CONF_STRING, 0, 0),
+    KEY("access", "deny_users", deny_users, CONF_STRING, 0, 0),
 };
 
 static const char *const conf_sections[] = {"daemon", "workers", "jobs",
-					    "limits"};
+					    "limits", "access"};
 
 _Static_assert(nitems(conf_keys) <= nitems(((struct conf *)0)->lines),
 	       "struct conf lines[] too small for the key table");
@@ -283,6 +296,20 @@ conf_set(struct conf_parse *ps, const struct conf_key *k, const char *value)
 			return -1;
 		}
 		return 0;
+	case CONF_BOOL:
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 ||
+		    strcmp(value, "on") == 0 || strcmp(value, "1") == 0)
+			*(uint32_t *)field = 1;
+		else if (strcmp(value, "no") == 0 ||
+			 strcmp(value, "false") == 0 ||
+			 strcmp(value, "off") == 0 || strcmp(value, "0") == 0)
+			*(uint32_t *)field = 0;
+		else {
+			conf_error(ps, "%s: \"%s\" is not yes or no", k->name,
+				   value);
+			return -1;
+		}
+		return 0;
 	case CONF_DURABILITY:
 		if (strcmp(value, "full") != 0 &&
 		    strcmp(value, "normal") != 0) {
@@ -332,7 +359,7 @@ conf_handler(void *user, const char *section, const char *name,
 	if (section[0] == '\0') {
 		conf_error(ps,
 			   "\"%s\" is outside a section ([daemon], "
-			   "[workers], [jobs] or [limits])",
+			   "[workers], [jobs], [limits] or [access])",
 			   name);
 		return 0;
 	}
@@ -490,6 +517,7 @@ conf_check(const struct conf *c, const cpu_set_t *allowed, char *err,
 {
 	char why[CONF_ERROR_MAX - 64], msg[CONF_ERROR_MAX];
 	const char *file = c->path[0] != '\0' ? c->path : "(defaults)";
+	struct access_policy policy;
 	int cpus[CPU_SETSIZE];
 	size_t n;
 
@@ -507,7 +535,42 @@ conf_check(const struct conf *c, const cpu_set_t *allowed, char *err,
 				  conf_key_line(c, "socket_group"), msg);
 		return -1;
 	}
+	return conf_access_policy(c, &policy, err, errlen);
+}
+
+int
+conf_access_policy(const struct conf *c, struct access_policy *p, char *err,
+		   size_t errlen)
+{
+	const char *file = c->path[0] != '\0' ? c->path : "(defaults)";
+	char why[CONF_ERROR_MAX - 64], msg[CONF_ERROR_MAX];
+	const char *key;
+	struct group *gr;
+
+	memset(p, 0, sizeof *p);
+	p->allow_root_jobs = c->allow_root_jobs != 0;
+	if (c->admin_group[0] != '\0') {
+		if ((gr = getgrnam(c->admin_group)) == NULL) {
+			key = "admin_group";
+			snprintf(why, sizeof why, "no group named \"%s\"",
+				 c->admin_group);
+			goto fail;
+		}
+		p->has_admin = true;
+		p->admin_gid = gr->gr_gid;
+	}
+	key = "allow_users";
+	if (access_list_parse(&p->allow, c->allow_users, why, sizeof why) == -1)
+		goto fail;
+	p->has_allow = p->allow.nuids + p->allow.ngids > 0;
+	key = "deny_users";
+	if (access_list_parse(&p->deny, c->deny_users, why, sizeof why) == -1)
+		goto fail;
 	return 0;
+fail:
+	snprintf(msg, sizeof msg, "%s: %s", key, why);
+	conf_format_error(err, errlen, file, conf_key_line(c, key), msg);
+	return -1;
 }
 
 void
@@ -580,4 +643,10 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->env_bytes_max = 128 * 1024;
 	c->batch_max = 100000;
 	c->name_max = 256;
+	c->queued_max_per_user = 100000;
+	c->connections_max = 1024;
+	c->connections_per_user_max = 128;
+	c->request_timeout_ms = 30 * 1000;
+
+	c->allow_root_jobs = 0;
 }

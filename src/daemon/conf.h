@@ -61,6 +61,15 @@ struct conf {
 	uint64_t env_bytes_max;
 	uint32_t batch_max;
 	uint32_t name_max;
+	uint32_t queued_max_per_user;
+	uint32_t connections_max;
+	uint32_t connections_per_user_max;
+	int64_t request_timeout_ms;
+	/* [access] */
+	uint32_t allow_root_jobs; /* bool */
+	char admin_group[64];
+	char allow_users[1024];
+	char deny_users[1024];
 
 	/* Where each key was set, for errors found after parsing. */
 	int lines[48];
@@ -82,5 +91,10 @@ int conf_load_string(struct conf *c, const char *name, const char *text,
  * set, the socket group's existence. */
 int conf_check(const struct conf *c, const cpu_set_t *allowed, char *err,
 	       size_t errlen);
+struct access_policy;
+/* The [access] keys with names resolved to ids; -1 and "file:line: ..."
+ * for a user or group that does not exist. */
+int conf_access_policy(const struct conf *c, struct access_policy *p, char *err,
+		       size_t errlen);
 
 #endif

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/units.h"
 #include "common/log.h"
+#include "daemon/access.h"
 #include "daemon/control.h"
 #include "daemon/ops.h"
 #include "daemon/request.h"
@@ -39,8 +41,13 @@ struct client {
 	struct fd_pass pass[CLIENT_FDS_MAX];
 	int npass;
 	struct ucred cred;
+	gid_t *groups; /* SO_PEERGROUPS: supplementary groups */
+	size_t ngroups;
 	struct waiter_list waiters;
-	bool dirty; /* has output to send at the end of the turn */
+	TAILQ_ENTRY(client) timed_entry;
+	int64_t line_start_ns; /* when the pending request began */
+	bool timed;            /* on sv->timed: request_timeout applies */
+	bool dirty;            /* has output to send at the end of the turn */
 	bool hello;
 	bool closing;    /* close once the output is flushed */
 	bool discarding; /* skipping the rest of an overlong line */
@@ -54,6 +61,46 @@ const struct ucred *
 control_cred(const struct client *c)
 {
 	return &c->cred;
+}
+
+void
+control_peer(const struct client *c, struct access_peer *out)
+{
+	out->uid = c->cred.uid;
+	out->gid = c->cred.gid;
+	out->groups = c->groups;
+	out->ngroups = c->ngroups;
+}
+
+/* request_timeout runs while a client owes us something: its hello, the
+ * rest of a request line, or reading the last reply of a closing
+ * connection. Every client has the same timeout, so the list is in
+ * deadline order. */
+static void
+control_time(struct client *c)
+{
+	struct supervisor *sv = c->sv;
+	bool want = c->io.fd != -1 &&
+		    (!c->hello || c->in.len > 0 || c->discarding || c->closing);
+
+	if (want == c->timed)
+		return;
+	if (want) {
+		c->line_start_ns = clock_mono_ns();
+		TAILQ_INSERT_TAIL(&sv->timed, c, timed_entry);
+	} else {
+		TAILQ_REMOVE(&sv->timed, c, timed_entry);
+	}
+	c->timed = want;
+}
+
+static void
+control_untime(struct client *c)
+{
+	if (c->timed) {
+		TAILQ_REMOVE(&c->sv->timed, c, timed_entry);
+		c->timed = false;
+	}
 }
 
 struct waiter_list *
@@ -71,6 +118,7 @@ control_close(struct client *c)
 	if (c->io.fd == -1)
 		return;
 	watch_client_gone(sv, &c->waiters);
+	control_untime(c);
 	ev_del(&sv->loop, &c->io);
 	close(c->io.fd);
 	c->io.fd = -1;
@@ -96,6 +144,104 @@ control_close_all(struct supervisor *sv)
 
 	while ((c = TAILQ_FIRST(&sv->clients)) != NULL)
 		control_close(c);
+}
+
+/* The peer's supplementary groups as they were at connect time. */
+static gid_t *
+control_peer_groups(int fd, size_t *n)
+{
+	socklen_t len = 32 * sizeof(gid_t);
+	gid_t *groups = NULL, *more;
+	int tries;
+
+	*n = 0;
+	for (tries = 0; tries < 2; tries++) {
+		if ((more = realloc(groups, len > 0 ? len : 1)) == NULL)
+			break;
+		groups = more;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) ==
+		    0) {
+			*n = len / sizeof(gid_t);
+			return groups;
+		}
+		if (errno != ERANGE)
+			break;
+	}
+	log_warn("SO_PEERGROUPS");
+	free(groups);
+	return NULL;
+}
+
+/* Tells a client it may not stay, and why; it is closed once told. */
+static void
+control_refuse_with(struct client *c, json_t *reply, const char *why)
+{
+	log_warnx("refused uid %d (pid %d): %s", (int)c->cred.uid,
+		  (int)c->cred.pid, why);
+	control_push(c, reply);
+	c->closing = true;
+}
+
+static int
+control_refuse(struct client *c)
+{
+	struct supervisor *sv = c->sv;
+	struct access_peer peer;
+	const struct client *o;
+	const char *key;
+	char msg[192];
+	uint32_t mine = 0;
+
+	/* A user's own forqd serves that user alone, whatever the socket's
+	 * mode says. */
+	if (geteuid() != 0 && c->cred.uid != geteuid()) {
+		snprintf(msg, sizeof msg, "this forqd serves uid %d only",
+			 (int)geteuid());
+		control_refuse_with(c,
+				    reply_error(NULL, FORQ_ERR_NOT_PERMITTED,
+						"this forqd serves its own "
+						"user only"),
+				    msg);
+		return -1;
+	}
+	control_peer(c, &peer);
+	if (access_may_connect(&sv->access, &peer, &key) == -1) {
+		snprintf(msg, sizeof msg, "uid %d may not use this forqd (%s)",
+			 (int)c->cred.uid, key);
+		control_refuse_with(c,
+				    reply_error(NULL, FORQ_ERR_NOT_PERMITTED,
+						msg),
+				    msg);
+		return -1;
+	}
+	if (sv->nclients > sv->conf.connections_max) {
+		snprintf(msg, sizeof msg,
+			 "%u connections open, connections_max is %u",
+			 sv->nclients - 1, sv->conf.connections_max);
+		control_refuse_with(c,
+				    reply_limit(NULL, "connections_max",
+						sv->conf.connections_max, msg),
+				    msg);
+		return -1;
+	}
+	TAILQ_FOREACH (o, &sv->clients, entry)
+		mine += o->cred.uid == c->cred.uid && !o->closing;
+	if (mine > sv->conf.connections_per_user_max) {
+		snprintf(msg, sizeof msg,
+			 "uid %d has %u connections open, "
+			 "connections_per_user_max is %u",
+			 (int)c->cred.uid, mine - 1,
+			 sv->conf.connections_per_user_max);
+		control_refuse_with(c,
+				    reply_limit(NULL,
+						"connections_per_user_max",
+						sv->conf
+						    .connections_per_user_max,
+						msg),
+				    msg);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -129,20 +275,11 @@ control_accept(struct supervisor *sv, int fd)
 	}
 	TAILQ_INSERT_TAIL(&sv->clients, c, entry);
 	sv->nclients++;
-	/* A user's own forqd serves that user alone, whatever the socket's
-	 * mode says. */
-	if (geteuid() != 0 && c->cred.uid != geteuid()) {
-		log_warnx("refused uid %d (pid %d): this forqd serves uid %d "
-			  "only",
-			  (int)c->cred.uid, (int)c->cred.pid, (int)geteuid());
-		control_push(c, reply_error(NULL, FORQ_ERR_NOT_PERMITTED,
-					    "this forqd serves its own user "
-					    "only"));
-		c->closing = true;
-		return;
-	}
-	log_debug("client pid %d uid %d connected", (int)c->cred.pid,
-		  (int)c->cred.uid);
+	c->groups = control_peer_groups(fd, &c->ngroups);
+	if (control_refuse(c) == 0)
+		log_debug("client pid %d uid %d connected", (int)c->cred.pid,
+			  (int)c->cred.uid);
+	control_time(c);
 }
 
 static void
@@ -323,6 +460,8 @@ control_process(struct client *c)
 		len = (size_t)(nl - c->in.data);
 		control_handle_line(c, c->in.data, len);
 		buf_consume(&c->in, len + 1);
+		/* The next request's clock starts with its first byte. */
+		control_untime(c);
 	}
 	if (c->io.fd == -1 || c->in.len < c->in.max)
 		return;
@@ -388,6 +527,52 @@ control_on_event(struct ev_io *io, uint32_t events)
 			c->closing = true;
 	}
 	control_update_events(c);
+	control_time(c);
+}
+
+int64_t
+control_next_deadline(const struct supervisor *sv)
+{
+	const struct client *c = TAILQ_FIRST(&sv->timed);
+
+	return c == NULL
+		   ? 0
+		   : c->line_start_ns + sv->conf.request_timeout_ms * NS_PER_MS;
+}
+
+void
+control_check(struct supervisor *sv, int64_t now_ns)
+{
+	char msg[160], limit[32];
+	struct client *c;
+
+	while ((c = TAILQ_FIRST(&sv->timed)) != NULL &&
+	       c->line_start_ns + sv->conf.request_timeout_ms * NS_PER_MS <=
+		   now_ns) {
+		control_untime(c);
+		if (c->closing) {
+			/* It does not even read why it is being closed. */
+			control_close(c);
+			continue;
+		}
+		units_format_duration(sv->conf.request_timeout_ms, limit,
+				      sizeof limit);
+		snprintf(msg, sizeof msg,
+			 "%s within request_timeout (%s); closing",
+			 c->hello ? "request line not completed" : "no hello",
+			 limit);
+		log_info("client pid %d uid %d: %s", (int)c->cred.pid,
+			 (int)c->cred.uid, msg);
+		c->in.len = 0;
+		c->discarding = false;
+		control_push(c, reply_limit(NULL, "request_timeout",
+					    (unsigned long long)
+						sv->conf.request_timeout_ms,
+					    msg));
+		c->closing = true;
+		control_update_events(c);
+		control_time(c);
+	}
 }
 
 void
@@ -413,6 +598,7 @@ control_end_turn(struct supervisor *sv, bool committed)
 	}
 	while ((c = TAILQ_FIRST(&sv->closed)) != NULL) {
 		TAILQ_REMOVE(&sv->closed, c, entry);
+		free(c->groups);
 		buf_free(&c->in);
 		buf_free(&c->out);
 		free(c);

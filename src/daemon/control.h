@@ -23,7 +23,14 @@ void control_close_all(struct supervisor *sv);
  * are dropped rather than told a lie), then frees closed clients. */
 void control_end_turn(struct supervisor *sv, bool committed);
 
+/* The earliest request_timeout deadline (0: none), and what is due. */
+int64_t control_next_deadline(const struct supervisor *sv);
+void control_check(struct supervisor *sv, int64_t now_ns);
+
 const struct ucred *control_cred(const struct client *c);
+struct access_peer;
+/* The peer as the kernel saw it connect: uid, gid and groups. */
+void control_peer(const struct client *c, struct access_peer *out);
 struct waiter_list *control_waiters(struct client *c);
 void control_push(struct client *c, json_t *msg);
 /* Sends msg with descriptors attached (SCM_RIGHTS); they are dup'ed. */

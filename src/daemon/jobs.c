@@ -46,7 +46,7 @@ jobs_init(struct supervisor *sv)
 	TAILQ_INIT(&sv->adopted_gone);
 	jobq_init(&sv->queue);
 	snprintf(logs, sizeof logs, "%s/logs", sv->conf.state_dir);
-	if (path_mkdir_p(logs, 0750, err, sizeof err) == -1) {
+	if (path_mkdir_p(logs, 0700, err, sizeof err) == -1) {
 		log_warnx("%s", err);
 		return -1;
 	}
@@ -238,6 +238,20 @@ jobs_send(struct sv_worker *w, uint16_t type, uint32_t slot, uint64_t id)
 		log_warnx("worker %d: channel backlog full", w->index);
 }
 
+/* A queued job that will not run: failed with why, and freed. */
+static void
+jobs_refuse(struct supervisor *sv, struct store_job *job, const char *why)
+{
+	struct job_result r = {.state = JOB_FAILED,
+			       .exit_code = -1,
+			       .end_ns = clock_real_ns()};
+
+	snprintf(r.error, sizeof r.error, "%s", why);
+	log_warnx("job %llu: %s", (unsigned long long)job->id, why);
+	jobs_record_final(sv, job->id, &r);
+	store_job_free(job);
+}
+
 /* Hands queued jobs to free slots until one or the other runs out. */
 void
 jobs_dispatch(struct supervisor *sv)
@@ -264,18 +278,22 @@ jobs_dispatch(struct supervisor *sv)
 				store_job_free(&job);
 			continue;
 		}
+		/* Queued before a reload set allow_root_jobs = no. */
+		if (job.uid == 0 && geteuid() == 0 &&
+		    !sv->access.allow_root_jobs) {
+			jobs_refuse(sv, &job,
+				    "not run: jobs may not run as root here "
+				    "(allow_root_jobs = no)");
+			continue;
+		}
 		for (s = 0; w->slots[s].job_id != 0; s++)
 			;
 		slot = shm_slot(&sv->shm, (uint32_t)w->index, s);
 		if (jobs_fill_slot(sv, slot, &job, e.attempt) == 0) {
-			struct job_result r = {.state = JOB_FAILED,
-					       .exit_code = -1,
-					       .end_ns = clock_real_ns()};
-			snprintf(r.error, sizeof r.error,
-				 "job does not fit a slot (argv_bytes_max or "
-				 "env_bytes_max was raised after start)");
-			jobs_record_final(sv, job.id, &r);
-			store_job_free(&job);
+			jobs_refuse(sv, &job,
+				    "job does not fit a slot (argv_bytes_max "
+				    "or "
+				    "env_bytes_max was raised after start)");
 			continue;
 		}
 		store_job_free(&job);

@@ -38,6 +38,27 @@ ops_error(const struct request *req, const char *code, const char *fmt, ...)
 	return reply_error(req->id, code, msg);
 }
 
+/* An error naming the limit that was hit and its value. */
+static json_t *
+ops_limit(const struct request *req, const char *limit, unsigned long long max,
+	  const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return reply_limit(req->id, limit, max, msg);
+}
+
+static json_t *
+ops_store_error(struct supervisor *sv, const struct request *req)
+{
+	return ops_error(req, FORQ_ERR_INTERNAL, "job store: %s",
+			 store_error(sv->store));
+}
+
 static json_t *
 ops_req_error(const struct req_error *err)
 {
@@ -186,8 +207,8 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 	const struct ucred *cred = control_cred(c);
 	struct job_spec *specs;
 	struct job_error err;
-	json_t *reply, *ids_json, *e;
-	uint64_t *ids;
+	json_t *reply, *ids_json;
+	uint64_t *ids, queued;
 	size_t n, i, k;
 
 	if (sv->stopping)
@@ -200,17 +221,24 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 		return ops_error(req, FORQ_ERR_BAD_REQUEST,
 				 "\"defaults\" must be an object");
 	n = json_array_size(jobs);
-	if (n > sv->limits.batch_max) {
-		reply =
-		    ops_error(req, FORQ_ERR_LIMIT,
-			      "%zu jobs in one request, over batch_max (%u)", n,
-			      sv->limits.batch_max);
-		e = json_object_get(reply, "error");
-		json_object_set_new(e, "limit", json_string("batch_max"));
-		json_object_set_new(e, "max",
-				    json_integer(sv->limits.batch_max));
-		return reply;
-	}
+	if (n > sv->limits.batch_max)
+		return ops_limit(req, "batch_max", sv->limits.batch_max,
+				 "%zu jobs in one request, over batch_max (%u)",
+				 n, sv->limits.batch_max);
+	if (cred->uid == 0 && geteuid() == 0 && !sv->access.allow_root_jobs)
+		return ops_error(req, FORQ_ERR_NOT_PERMITTED,
+				 "jobs may not run as root here "
+				 "(allow_root_jobs = no); submit them as "
+				 "another user");
+	if (store_count_queued(sv->store, cred->uid, &queued) == -1)
+		return ops_store_error(sv, req);
+	if (queued + n > sv->conf.queued_max_per_user)
+		return ops_limit(req, "queued_max_per_user",
+				 sv->conf.queued_max_per_user,
+				 "%llu jobs of uid %d queued; %zu more would "
+				 "pass queued_max_per_user (%u)",
+				 (unsigned long long)queued, (int)cred->uid, n,
+				 sv->conf.queued_max_per_user);
 	specs = calloc(n, sizeof *specs);
 	ids = calloc(n, sizeof *ids);
 	if (specs == NULL || ids == NULL) {
@@ -222,14 +250,11 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 		if (job_spec_from_json(json_array_get(jobs, i), defaults,
 				       &sv->limits, &specs[i], &err) == 0)
 			continue;
-		reply =
-		    ops_error(req, err.code, "job %zu: %s", i + 1, err.message);
-		if (err.limit != NULL) {
-			e = json_object_get(reply, "error");
-			json_object_set_new(e, "limit", json_string(err.limit));
-			json_object_set_new(e, "max",
-					    json_integer((json_int_t)err.max));
-		}
+		reply = err.limit != NULL
+			    ? ops_limit(req, err.limit, err.max, "job %zu: %s",
+					i + 1, err.message)
+			    : ops_error(req, err.code, "job %zu: %s", i + 1,
+					err.message);
 		goto out;
 	}
 	if (jobs_submit(sv, specs, n, cred->uid, cred->gid, ids) == -1) {
@@ -254,13 +279,22 @@ out:
 	return reply;
 }
 
-/* A user sees and acts on their own jobs; root on everyone's. */
+/* Root or a member of admin_group: sees and acts on every job. */
 static bool
-ops_may_touch(struct client *c, const struct store_job *job)
+ops_is_admin(struct supervisor *sv, const struct client *c)
 {
-	const struct ucred *cred = control_cred(c);
+	struct access_peer peer;
 
-	return cred->uid == 0 || cred->uid == job->uid;
+	control_peer(c, &peer);
+	return access_is_admin(&sv->access, &peer);
+}
+
+/* A user sees and acts on their own jobs; an admin on everyone's. */
+static bool
+ops_may_touch(struct supervisor *sv, struct client *c,
+	      const struct store_job *job)
+{
+	return control_cred(c)->uid == job->uid || ops_is_admin(sv, c);
 }
 
 static json_t *
@@ -278,13 +312,6 @@ ops_not_found(const struct request *req, uint64_t id)
 			 (unsigned long long)id);
 }
 
-static json_t *
-ops_store_error(struct supervisor *sv, const struct request *req)
-{
-	return ops_error(req, FORQ_ERR_INTERNAL, "job store: %s",
-			 store_error(sv->store));
-}
-
 /* The job a request names, if it exists and the client may see it;
  * else the error reply. */
 static json_t *
@@ -296,7 +323,7 @@ ops_get_job(struct supervisor *sv, struct client *c, const struct request *req,
 	if ((rc = store_get(sv->store, id, job)) != 0)
 		return rc == 1 ? ops_not_found(req, id)
 			       : ops_store_error(sv, req);
-	if (!ops_may_touch(c, job)) {
+	if (!ops_may_touch(sv, c, job)) {
 		store_job_free(job);
 		return ops_not_permitted(req, id);
 	}
@@ -362,12 +389,10 @@ ops_list(struct supervisor *sv, struct client *c, const struct request *req)
 		n = json_integer_value(limit);
 	}
 	l.jobs = json_array();
-	/* Root lists everyone's jobs; a user their own. */
+	/* An admin lists everyone's jobs; a user their own. */
 	if (store_list(sv->store,
 		       state != NULL && !json_is_null(state) ? (int)s : -1,
-		       control_cred(c)->uid == 0
-			   ? -1
-			   : (int64_t)control_cred(c)->uid,
+		       ops_is_admin(sv, c) ? -1 : (int64_t)control_cred(c)->uid,
 		       (uint32_t)n, ops_list_one, &l) == -1) {
 		json_decref(l.jobs);
 		return ops_store_error(sv, req);
@@ -403,7 +428,7 @@ ops_wait(struct supervisor *sv, struct client *c, const struct request *req)
 					: ops_store_error(sv, req);
 			break;
 		}
-		if (!ops_may_touch(c, &job)) {
+		if (!ops_may_touch(sv, c, &job)) {
 			store_job_free(&job);
 			reply = ops_not_permitted(req, ids[i]);
 			break;
@@ -506,7 +531,7 @@ ops_cancel(struct supervisor *sv, struct client *c, const struct request *req)
 	for (i = 0; i < n; i++) {
 		item = json_pack("{s:I}", "id", (json_int_t)ids[i]);
 		if ((rc = store_get(sv->store, ids[i], &job)) == 0) {
-			bool mine = ops_may_touch(c, &job);
+			bool mine = ops_may_touch(sv, c, &job);
 
 			store_job_free(&job);
 			if (!mine) {

@@ -1,4 +1,5 @@
 /* Starting a job with vfork + execve. */
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -128,6 +129,16 @@ spawn_path_of(char *const *envp)
 
 /* Runs in the vfork child: only async-signal-safe calls, no return.
  * Not inlined, so its locals live in its own frame below the parent's. */
+/* The descriptor limit jobs get: forqd's own soft limit as it started,
+ * not the raised one, so that programs using select() keep working. */
+static struct rlimit spawn_nofile = {RLIM_INFINITY, RLIM_INFINITY};
+
+void
+spawn_set_nofile(const struct rlimit *rl)
+{
+	spawn_nofile = *rl;
+}
+
 static __attribute__((noreturn, noinline)) void
 spawn_child(const struct spawn_request *req, char **argv, char **envp,
 	    const char *cwd, const char *path, char *candidate, size_t candlen,
@@ -150,6 +161,8 @@ spawn_child(const struct spawn_request *req, char **argv, char **envp,
 	    dup2(req->stdout_fd, STDOUT_FILENO) == -1 ||
 	    dup2(req->stderr_fd, STDERR_FILENO) == -1)
 		goto fail;
+	if (spawn_nofile.rlim_cur != RLIM_INFINITY)
+		(void)setrlimit(RLIMIT_NOFILE, &spawn_nofile);
 	if (req->as != NULL) {
 		/* Groups, then gid, then uid, each checked; and no way back. */
 		*stage = SPAWN_STAGE_IDENTITY;

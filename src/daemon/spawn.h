@@ -39,6 +39,10 @@ int spawn_identity_of(uid_t uid, struct spawn_identity *id, char *why,
 		      size_t whylen);
 void spawn_identity_free(struct spawn_identity *id);
 
+struct rlimit;
+/* The RLIMIT_NOFILE jobs start with (forqd raises its own). */
+void spawn_set_nofile(const struct rlimit *rl);
+
 /* Returns the child's pid, or -1 with why[] saying what failed (fork,
  * chdir, exec) and errno set. */
 pid_t spawn_job(const struct spawn_request *req, char *why, size_t whylen);

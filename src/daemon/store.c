@@ -28,6 +28,7 @@ enum store_stmt {
 	ST_LIST_UID,
 	ST_LIST_UID_STATE,
 	ST_QUEUED,
+	ST_QUEUED_UID,
 	ST_RUNNING_IDS,
 	ST_LOST,
 	ST_PRUNE_AGE,
@@ -72,6 +73,7 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_LIST_UID_STATE] = "SELECT " JOB_COLUMNS "WHERE j.uid = ?3 AND "
 			  "j.state = ?2 ORDER BY j.id DESC LIMIT ?1",
     [ST_QUEUED] = "SELECT id, attempt FROM jobs WHERE state = 0 ORDER BY id",
+    [ST_QUEUED_UID] = "SELECT count(*) FROM jobs WHERE uid = ?1 AND state = 0",
     [ST_RUNNING_IDS] = "SELECT id, attempt FROM jobs WHERE state = 1",
     [ST_LOST] = "UPDATE jobs SET state = 6, end_ns = ?2, error = ?3 "
 		"WHERE id = ?1 AND state < 2",
@@ -598,6 +600,21 @@ store_queued(struct store *st, int (*fn)(void *, uint64_t, uint32_t), void *arg)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE
 		   ? 0
 		   : store_fail(st, "queued jobs");
+}
+
+int
+store_count_queued(struct store *st, uid_t uid, uint64_t *n)
+{
+	sqlite3_stmt *s = st->stmt[ST_QUEUED_UID];
+	int rc;
+
+	sqlite3_bind_int64(s, 1, (int64_t)uid);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*n = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "count queued jobs");
 }
 
 int

@@ -83,6 +83,8 @@ int store_list(struct store *store, int state, int64_t uid, uint32_t limit,
 int store_queued(struct store *store,
 		 int (*fn)(void *arg, uint64_t id, uint32_t attempt),
 		 void *arg);
+/* How many jobs of one user wait in the queue (an index range). */
+int store_count_queued(struct store *store, uid_t uid, uint64_t *n);
 /* After a crash: running jobs are re-queued while their attempt count
  * is under requeue_max, else marked lost. */
 int store_recover(struct store *store, uint32_t requeue_max,

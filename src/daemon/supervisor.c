@@ -4,6 +4,8 @@
  * channel per worker. Stop, reload and readiness live here.
  */
 #include <sys/signalfd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +23,7 @@
 #include "daemon/daemonize.h"
 #include "daemon/listener.h"
 #include "daemon/notify.h"
+#include "daemon/spawn.h"
 #include "daemon/supervisor.h"
 #include "daemon/watch.h"
 
@@ -57,6 +60,57 @@ sv_setup_signals(struct supervisor *sv)
 	return ev_add(&sv->loop, &sv->signals, EPOLLIN);
 }
 
+/* Job output and the store are private: an existing state directory
+ * that others may read is closed to them. */
+static int
+sv_state_dir(const char *dir)
+{
+	char err[CONF_ERROR_MAX];
+	struct stat st;
+
+	if (path_mkdir_p(dir, 0700, err, sizeof err) == -1) {
+		log_warnx("state_dir: %s", err);
+		return -1;
+	}
+	if (stat(dir, &st) == -1) {
+		log_warn("state_dir: %s", dir);
+		return -1;
+	}
+	if ((st.st_mode & 0007) != 0) {
+		log_warnx("state_dir: %s was open to others (mode %04o); "
+			  "closing it",
+			  dir, (unsigned)(st.st_mode & 07777));
+		if (chmod(dir, st.st_mode & 07770) == -1) {
+			log_warn("state_dir: chmod %s", dir);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Every client costs a descriptor: take the hard limit, as nginx's
+ * worker_rlimit_nofile would, and give jobs the limit we were given. */
+static void
+sv_raise_nofile(const struct conf *conf)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit(RLIMIT_NOFILE)");
+		return;
+	}
+	spawn_set_nofile(&rl);
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit(RLIMIT_NOFILE)");
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)conf->connections_max + 256)
+		log_warnx("RLIMIT_NOFILE is %llu: too low for connections_max "
+			  "(%u) and forqd's own descriptors",
+			  (unsigned long long)rl.rlim_cur,
+			  conf->connections_max);
+}
+
 int
 sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	const cpu_set_t *allowed)
@@ -73,6 +127,7 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	sv->ready_fd = -1;
 	TAILQ_INIT(&sv->clients);
 	TAILQ_INIT(&sv->closed);
+	TAILQ_INIT(&sv->timed);
 	sv_policy_from_conf(conf, &sv->policy);
 	ev_io_set(&sv->signals, -1, sv_on_signal, sv);
 	ev_io_set(&sv->timer, -1, sv_on_timer, sv);
@@ -87,6 +142,10 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 		ncpu = CPU_SETSIZE;
 	sv->workers_max = (uint32_t)ncpu;
 
+	if (conf_access_policy(conf, &sv->access, err, sizeof err) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
 	sv->limits = (struct job_limits){
 	    .argv_max = conf->argv_max,
 	    .argv_bytes_max = conf->argv_bytes_max,
@@ -94,10 +153,9 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	    .batch_max = conf->batch_max,
 	    .name_max = conf->name_max,
 	};
-	if (path_mkdir_p(conf->state_dir, 0750, err, sizeof err) == -1) {
-		log_warnx("state_dir: %s", err);
+	if (sv_state_dir(conf->state_dir) == -1)
 		return -1;
-	}
+	sv_raise_nofile(conf);
 	if (shm_create(&sv->shm, sv->workers_max, conf->slots,
 		       conf->argv_bytes_max + conf->env_bytes_max + PATH_MAX) ==
 	    -1) {
@@ -140,6 +198,7 @@ void
 sv_update_timer(struct supervisor *sv)
 {
 	int64_t next = workers_next_deadline(sv), jobs = jobs_next_deadline(sv);
+	int64_t at;
 
 	if (jobs != 0 && (next == 0 || jobs < next))
 		next = jobs;
@@ -152,6 +211,9 @@ sv_update_timer(struct supervisor *sv)
 	if (sv->next_watchdog_ns != 0 &&
 	    (next == 0 || sv->next_watchdog_ns < next))
 		next = sv->next_watchdog_ns;
+	at = control_next_deadline(sv);
+	if (at != 0 && (next == 0 || at < next))
+		next = at;
 	if (next == sv->timer_armed_ns)
 		return;
 	if (ev_timer_arm(sv->timer.fd, next) == -1)
@@ -185,6 +247,7 @@ sv_on_timer(struct ev_io *io, uint32_t events)
 		sv->next_watchdog_ns = now + sv->watchdog_ns;
 	}
 	listener_check(sv, now);
+	control_check(sv, now);
 	workers_check(sv, now);
 	jobs_check(sv, now);
 }
@@ -246,6 +309,7 @@ static void
 sv_reload(struct supervisor *sv)
 {
 	char err[CONF_ERROR_MAX], list[256];
+	struct access_policy access;
 	struct conf next;
 	cpu_set_t allowed, planned;
 	int cpus[CPU_SETSIZE];
@@ -261,6 +325,7 @@ sv_reload(struct supervisor *sv)
 	if ((sv->conf_path != NULL &&
 	     conf_load_file(&next, sv->conf_path, err, sizeof err) == -1) ||
 	    conf_check(&next, &allowed, err, sizeof err) == -1 ||
+	    conf_access_policy(&next, &access, err, sizeof err) == -1 ||
 	    cpus_plan(&allowed, next.cpus, cpus, nitems(cpus), &n, err,
 		      sizeof err) == -1) {
 		log_warnx("%s", err);
@@ -270,6 +335,7 @@ sv_reload(struct supervisor *sv)
 	}
 	sv_keep_fixed(sv, &next);
 	sv->conf = next;
+	sv->access = access;
 	sv->allowed = allowed;
 	sv->limits.argv_max = next.argv_max;
 	sv->limits.batch_max = next.batch_max;

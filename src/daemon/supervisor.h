@@ -16,6 +16,7 @@
 #include "common/buffer.h"
 #include "common/channel.h"
 #include "common/event.h"
+#include "daemon/access.h"
 #include "daemon/conf.h"
 #include "daemon/job.h"
 #include "daemon/jobq.h"
@@ -91,7 +92,9 @@ struct supervisor {
 	int64_t listener_resume_ns; /* accept() backoff after EMFILE */
 	struct client_list clients;
 	struct client_list closed; /* freed after the loop turn */
+	struct client_list timed;  /* mid-request, oldest line first */
 	uint32_t nclients;
+	struct access_policy access;
 	struct shm shm;
 	struct sv_worker *workers;
 	uint32_t workers_max;

@@ -57,6 +57,8 @@ write_conf() {
 		echo "pidfile = $PIDFILE"
 		echo "state_dir = $T/state"
 		echo "stop_grace = ${STOP_GRACE:-5s}"
+		echo "[access]"
+		echo "allow_root_jobs = ${ROOT_JOBS:-yes}"
 		echo "[workers]"
 		echo "heartbeat_interval = 100ms"
 		echo "heartbeat_timeout = ${HEARTBEAT_TIMEOUT:-2s}"

@@ -9,13 +9,13 @@ start_forqd
 pid0=$(worker_field 0 pid)
 [ "$(workers_json | jq length)" = 1 ] || fail "cpus = $c0 should give one worker"
 
-# Broken: an unknown key on line 10.
+# Broken: an unknown key on line 12.
 cp "$CONF" "$T/good.conf"
 write_conf "cpus = $c0" "cpu_count = 2"
 mark_log
 kill -HUP "$FORQD_PID"
 wait_log "reload failed; keeping the current configuration" 10
-grep -qF "$CONF:10: unknown key \"cpu_count\" in [workers]" "$LOG" ||
+grep -qF "$CONF:12: unknown key \"cpu_count\" in [workers]" "$LOG" ||
 	fail "the error is not logged as file:line: message"
 fq ping >/dev/null || fail "forqd stopped answering after a bad reload"
 [ "$(worker_field 0 pid)" = "$pid0" ] || fail "a bad reload touched the workers"

@@ -123,9 +123,15 @@ status=$(ct systemctl show -P StatusText forqd.service)
 [[ $status == *"workers ready"* ]] || fail "StatusText: $status"
 ok "socket activation: the first forq ping started forqd; StatusText \"$status\""
 
-out=$(ct forq submit -w -o -- echo hello 2>/dev/null) || fail "job failed"
-[ "$out" = hello ] || fail "job output: $out"
-ok "a submitted job ran and its output came back"
+# A user of the forq group (the socket's group) submits; the job runs
+# as that user. Root's jobs are refused by the shipped conf.
+ct useradd -m -G forq forqalice || fail "useradd in the container"
+cu() { ct runuser -u forqalice -- "$@"; }
+out=$(cu forq submit -w -o -- sh -c 'echo hello $(id -un) $HOME' 2>/dev/null) || fail "job failed"
+[ "$out" = "hello forqalice /home/forqalice" ] || fail "job output: $out"
+rc=0; err=$(ct forq submit -- true 2>&1) || rc=$?
+[ $rc = 77 ] && [[ $err == *"allow_root_jobs = no"* ]] || fail "root's job was not refused ($rc): $err"
+ok "a member of the forq group submitted a job; it ran as that user and its output came back; root's was refused"
 
 main=$(ct systemctl show -P MainPID forqd.service)
 ct sh -c 'printf "[workers]\ncpus = 0\n" >/etc/forq/forqd.conf'
@@ -135,8 +141,8 @@ ct systemctl reload forqd.service || fail "reload"
 ok "systemctl reload: MainPID $main kept, the changed conf applied"
 
 # Queued jobs survive systemd's restart of a killed forqd.
-blocker=$(ct forq submit -- sleep 300)
-ids=$(ct sh -c 'for i in 1 2 3; do forq submit -- true; done')
+blocker=$(cu forq submit -- sleep 300)
+ids=$(cu sh -c 'for i in 1 2 3; do forq submit -- true; done')
 wait_journal 'Main process exited, code=killed, status=9/KILL' 30 \
 	ct systemctl kill -s KILL --kill-whom=main forqd.service
 # forqd.socket holds the socket: this ping waits for the new forqd.

@@ -51,6 +51,63 @@ done
 [ "$(fq list --json | jq '.jobs | length')" = 2 ] || fail "root does not see A's jobs"
 fq status "$id" >/dev/null || fail "root cannot see A's job"
 ok "B cannot see, wait for, read or cancel A's job (exit 77, not permitted); root sees all"
+bjob=$(cd / && as "$B" submit -- true)
+as "$B" wait "$bjob"
+[ "$(stat -c %a "$T/state")" = 700 ] && [ "$(stat -c %a "$T/state/logs")" = 700 ] ||
+	fail "state dir modes: $(stat -c %a "$T/state" "$T/state/logs")"
+ok "the state directory and its logs are closed to others (700)"
+stop_forqd
+
+# The [access] keys: only A may connect, A's group is the admin group,
+# root may not submit; then limits per user.
+ROOT_JOBS=no write_conf "[access]" "allow_users = $A" "admin_group = $G" \
+	"[limits]" "queued_max_per_user = 3" "connections_per_user_max = 4"
+sed -i 's/^\[daemon\]$/[daemon]\nsocket_mode = 0666/' "$CONF"
+start_forqd
+rc=0; err=$(cd / && fq submit -- true 2>&1) || rc=$?
+[ $rc -eq 77 ] && [[ $err == *"allow_root_jobs = no"* ]] || fail "root's job: $rc $err"
+fq list >/dev/null || fail "root may no longer list"
+ok "allow_root_jobs = no: root's submit is refused (exit 77) and names the key; root still lists"
+rc=0; err=$(as "$B" ping 2>&1) || rc=$?
+[ $rc -eq 77 ] && [[ $err == *"uid $(id -u "$B") may not use this forqd (allow_users)"* ]] ||
+	fail "B not refused by allow_users: $rc $err"
+ok "allow_users: B is refused at connect (exit 77), the error names allow_users"
+as "$A" status "$bjob" >/dev/null || fail "A, in admin_group, cannot see B's job"
+[ "$(as "$A" list --json | jq '[.jobs[].id] | length')" = 3 ] || fail "A does not list everyone's jobs"
+ok "admin_group: A sees B's job and lists everyone's"
+
+printf 'sleep 30\nsleep 30\nsleep 30\nsleep 30\n' >"$T/four"
+rc=0; err=$(cd / && as "$A" submit --batch "$T/four" 2>&1) || rc=$?
+[ $rc -eq 65 ] || fail "4 jobs over queued_max_per_user 3: exit $rc, want 65"
+[[ $err == *"queued_max_per_user (3)"* ]] || fail "queued_max_per_user: $err"
+[ "$(fq list --state queued --json | jq '.jobs | length')" = 0 ] || fail "part of the refused batch was queued"
+ok "queued_max_per_user: a batch that would pass it is refused whole: $err"
+
+# Four connections of A's stay; the fifth is told why and closed.
+out=$(runuser -u "$A" -- python3 - "$SOCK" <<'PY'
+import json, socket, sys
+socks = []
+for i in range(5):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(b'{"op":"hello","version":1}\n')
+    socks.append(s)
+for s in socks:
+    print(json.loads(s.makefile().readline()).get("error", {}).get("limit", "ok"))
+PY
+)
+[ "$(tr '\n' ' ' <<<"$out")" = "ok ok ok ok connections_per_user_max " ] || fail "connections: $out"
+as "$A" ping >/dev/null || fail "A cannot connect once the five are gone"
+ok "connections_per_user_max: the fifth connection of A is refused, naming the limit"
+
+# deny_users wins over allow_users; a reload applies it to new clients.
+sed -i "s/^allow_users = .*/&\ndeny_users = @$G/" "$CONF"
+mark_log
+kill -HUP "$FORQD_PID"
+wait_log 'configuration reloaded' 10
+rc=0; err=$(as "$A" ping 2>&1) || rc=$?
+[ $rc -eq 77 ] && [[ $err == *"(deny_users)"* ]] || fail "A not refused by deny_users: $rc $err"
+ok "deny_users = @group wins over allow_users after a reload"
 stop_forqd
 
 # A forqd run by A serves A alone, even on a socket anyone may open.

@@ -136,8 +136,8 @@ static void
 test_key_outside_section(void **state)
 {
 	expect_error("slots = 2\n", "t.conf:1: \"slots\" is outside a section "
-				    "([daemon], [workers], [jobs] "
-				    "or [limits])");
+				    "([daemon], [workers], [jobs], "
+				    "[limits] or [access])");
 }
 
 static void
@@ -189,6 +189,14 @@ test_bad_values(void **state)
 		     "info, debug");
 	expect_error("[workers]\ncpus = 0-\n",
 		     "t.conf:2: cpus: bad CPU range after 0: \"0-\"");
+	expect_error("[access]\nallow_root_jobs = maybe\n",
+		     "t.conf:2: allow_root_jobs: \"maybe\" is not yes or no");
+	expect_error("[limits]\nrequest_timeout = 10ms\n",
+		     "t.conf:2: request_timeout: 10ms is out of range (100ms "
+		     "to 1h0m)");
+	expect_error("[limits]\nconnections_per_user_max = 0\n",
+		     "t.conf:2: connections_per_user_max: \"0\" is too small "
+		     "(1 to 1000000)");
 }
 
 static void
@@ -281,7 +289,7 @@ test_shipped_conf_documents_the_defaults(void **state)
 		}
 	}
 	fclose(f);
-	assert_int_equal(keys, 28);
+	assert_int_equal(keys, 36);
 	conf_defaults(&defaults, 0, NULL, NULL, NULL);
 	conf_defaults(&shipped, 0, NULL, NULL, NULL);
 	assert_int_equal(conf_load_string(&shipped, "forqd.conf", text,
