@@ -54,7 +54,7 @@ int forq_take_fd(struct forq_conn *conn);
 /* The socket, to poll(2) on beside other descriptors; check
  * forq_pending first: a message may already sit in the buffer. */
 int forq_socket_fd(const struct forq_conn *conn);
-int forq_pending(const struct forq_conn *conn);
+int forq_pending(struct forq_conn *conn);
 /* An error reply turned into *err; returns the reply if it was ok. */
 json_t *forq_check_reply(json_t *reply, struct forq_error *err);
 

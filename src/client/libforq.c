@@ -177,7 +177,7 @@ forq_socket_fd(const struct forq_conn *conn)
 }
 
 int
-forq_pending(const struct forq_conn *conn)
+forq_pending(struct forq_conn *conn)
 {
 	return buf_find(&conn->in, '\n') != NULL;
 }

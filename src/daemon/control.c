@@ -433,7 +433,7 @@ control_discard(struct client *c)
 	char *nl = buf_find(&c->in, '\n');
 
 	if (nl == NULL) {
-		c->in.len = 0;
+		buf_clear(&c->in);
 		return false;
 	}
 	buf_consume(&c->in, (size_t)(nl - c->in.data) + 1);
@@ -474,7 +474,7 @@ control_process(struct client *c)
 	log_info("client pid %d uid %d: %s", (int)c->cred.pid, (int)c->cred.uid,
 		 msg);
 	c->discarding = true;
-	c->in.len = 0;
+	buf_clear(&c->in);
 }
 
 static void
@@ -563,7 +563,7 @@ control_check(struct supervisor *sv, int64_t now_ns)
 			 limit);
 		log_info("client pid %d uid %d: %s", (int)c->cred.pid,
 			 (int)c->cred.uid, msg);
-		c->in.len = 0;
+		buf_clear(&c->in);
 		c->discarding = false;
 		control_push(c, reply_limit(NULL, "request_timeout",
 					    (unsigned long long)

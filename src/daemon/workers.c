@@ -94,7 +94,7 @@ workers_close_fds(struct sv_worker *w)
 		w->pidfd.fd = -1;
 	}
 	ch_reader_init(&w->reader);
-	w->out.len = 0;
+	buf_clear(&w->out);
 }
 
 void
