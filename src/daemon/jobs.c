@@ -378,8 +378,10 @@ jobs_adopt(struct sv_worker *w, const struct slot *slot, struct sv_slot *s)
 	struct adopted *a;
 	int fd;
 
+	/* ENOSYS: no pidfds here; its SIGCHLD will come to us instead. */
 	fd = (int)syscall(SYS_pidfd_open, slot->pid, 0);
-	if (fd == -1 || (a = calloc(1, sizeof *a)) == NULL) {
+	if ((fd == -1 && errno != ENOSYS) ||
+	    (a = calloc(1, sizeof *a)) == NULL) {
 		/* Gone already: it ended as the worker died, unrecorded. */
 		if (fd != -1)
 			close(fd);
@@ -408,7 +410,7 @@ jobs_adopt(struct sv_worker *w, const struct slot *slot, struct sv_slot *s)
 				 slot->timeout_ms * NS_PER_MS -
 				 (clock_real_ns() - s->start_ns);
 	ev_io_set(&a->pidfd, fd, jobs_on_adopted_exit, a);
-	if (ev_add(&sv->loop, &a->pidfd, EPOLLIN) == -1)
+	if (fd != -1 && ev_add(&sv->loop, &a->pidfd, EPOLLIN) == -1)
 		fatal("epoll_ctl");
 	TAILQ_INSERT_TAIL(&sv->adopted, a, entry);
 	log_info("job %llu (pid %d) outlives worker %d; forqd watches it now",
@@ -502,9 +504,11 @@ jobs_adopted_reap(struct adopted *a)
 				 "timed out after %lldms",
 				 (long long)a->timeout_ms);
 	}
-	ev_del(&sv->loop, &a->pidfd);
-	close(a->pidfd.fd);
-	a->pidfd.fd = -1;
+	if (a->pidfd.fd != -1) {
+		ev_del(&sv->loop, &a->pidfd);
+		close(a->pidfd.fd);
+		a->pidfd.fd = -1;
+	}
 	TAILQ_REMOVE(&sv->adopted, a, entry);
 	TAILQ_INSERT_TAIL(&sv->adopted_gone, a, entry);
 	jobs_record_final(sv, a->job_id, &r);

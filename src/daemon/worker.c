@@ -42,7 +42,8 @@ struct wk_job {
 	bool active;
 	uint64_t job_id;
 	pid_t pid;
-	struct ev_io pidfd;
+	bool watched;       /* started, its exit not yet taken */
+	struct ev_io pidfd; /* -1 where pidfds are missing: SIGCHLD tells */
 	int out_fd;
 	int err_fd;
 	int64_t start_real_ns;
@@ -288,7 +289,7 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	}
 	j->slot->pid = j->pid;
 	j->slot->state = SLOT_SPAWNED;
-	if ((pidfd = worker_pidfd_open(j->pid)) == -1) {
+	if ((pidfd = worker_pidfd_open(j->pid)) == -1 && errno != ENOSYS) {
 		/* Cannot watch it: take it back rather than lose track. */
 		snprintf(why, sizeof why, "cannot watch the job: %s",
 			 strerror(errno));
@@ -297,10 +298,12 @@ worker_run(struct worker *wk, uint32_t slot_no)
 		worker_fail_start(wk, j, why);
 		return;
 	}
-	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	/* No pidfd_open (before Linux 5.3, or under valgrind): the job's
+	 * SIGCHLD says when to look. */
 	ev_io_set(&j->pidfd, pidfd, worker_on_job_exit, j);
-	if (ev_add(&wk->loop, &j->pidfd, EPOLLIN) == -1)
+	if (pidfd != -1 && ev_add(&wk->loop, &j->pidfd, EPOLLIN) == -1)
 		fatal("epoll_ctl");
+	j->watched = true;
 	wk->running++;
 	wk->sb->jobs_started++;
 	if (j->slot->timeout_ms > 0) {
@@ -319,17 +322,19 @@ worker_run(struct worker *wk, uint32_t slot_no)
  * worker killed in between leaves a slot that says how the job ended
  * (SLOT_EXITED), never one whose job is gone without a trace. */
 static void
-worker_on_job_exit(struct ev_io *io, uint32_t events)
+worker_job_check(struct wk_job *j)
 {
-	struct wk_job *j = io->arg;
 	struct worker *wk = j->wk;
 	struct job_result *r = &j->slot->result;
 	struct rusage ru;
 	siginfo_t si;
 
+	if (!j->watched)
+		return;
+	/* Our own unreaped child: its pid cannot be reused yet. */
 	memset(&si, 0, sizeof si);
-	if (waitid((idtype_t)P_PIDFD, (id_t)io->fd, &si,
-		   WEXITED | WNOHANG | WNOWAIT) == -1) {
+	if (waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
+	    -1) {
 		if (errno == EINTR)
 			return;
 		fatal("job %llu: waitid", (unsigned long long)j->job_id);
@@ -363,14 +368,23 @@ worker_on_job_exit(struct ev_io *io, uint32_t events)
 	j->slot->state = SLOT_EXITED;
 	if (wait4(j->pid, NULL, WNOHANG, &ru) == j->pid)
 		job_result_set_usage(r, &ru);
-	ev_del(&wk->loop, io);
-	close(io->fd);
-	io->fd = -1;
+	if (j->pidfd.fd != -1) {
+		ev_del(&wk->loop, &j->pidfd);
+		close(j->pidfd.fd);
+		j->pidfd.fd = -1;
+	}
+	j->watched = false;
 	wk->running--;
 	worker_finish(wk, j);
 	worker_arm_job_timer(wk);
 	if (wk->retiring && wk->running == 0)
 		wk->done = true;
+}
+
+static void
+worker_on_job_exit(struct ev_io *io, uint32_t events)
+{
+	worker_job_check(io->arg);
 }
 
 static void
@@ -384,7 +398,7 @@ worker_on_job_timer(struct ev_io *io, uint32_t events)
 	ev_timer_drain(io->fd);
 	for (i = 0; i < wk->slots; i++) {
 		j = &wk->jobs[i];
-		if (!j->active || j->pidfd.fd == -1)
+		if (!j->active || !j->watched)
 			continue;
 		if (j->kill_at_ns != 0 && now >= j->kill_at_ns) {
 			kill(-j->pid, SIGKILL);
@@ -407,7 +421,7 @@ worker_check_output(struct worker *wk, int64_t now)
 
 	for (i = 0; i < wk->slots; i++) {
 		j = &wk->jobs[i];
-		if (!j->active || j->pidfd.fd == -1 || j->end != WK_END_NONE ||
+		if (!j->active || !j->watched || j->end != WK_END_NONE ||
 		    j->slot->output_max == 0)
 			continue;
 		if (fstat(j->out_fd, &out) == -1 ||
@@ -424,7 +438,7 @@ worker_cancel(struct worker *wk, const struct ch_slot *c)
 	struct wk_job *j = &wk->jobs[c->slot];
 
 	/* The job may have ended while the cancel was on its way. */
-	if (!j->active || j->job_id != c->job_id || j->pidfd.fd == -1)
+	if (!j->active || j->job_id != c->job_id || !j->watched)
 		return;
 	worker_stop_job(j, WK_END_CANCEL, clock_mono_ns());
 }
@@ -435,7 +449,7 @@ worker_kill_jobs(struct worker *wk)
 	uint32_t i;
 
 	for (i = 0; i < wk->slots; i++) {
-		if (wk->jobs[i].active && wk->jobs[i].pidfd.fd != -1)
+		if (wk->jobs[i].active && wk->jobs[i].watched)
 			kill(-wk->jobs[i].pid, SIGKILL);
 	}
 }
@@ -529,9 +543,16 @@ worker_on_signal(struct ev_io *io, uint32_t events)
 {
 	struct worker *wk = io->arg;
 	struct signalfd_siginfo si;
+	uint32_t i;
 
 	while (read(io->fd, &si, sizeof si) == sizeof si) {
-		if (si.ssi_signo == SIGTERM) {
+		if (si.ssi_signo == SIGCHLD) {
+			/* Signals merge: look at every job. */
+			for (i = 0; i < wk->slots; i++) {
+				if (wk->jobs[i].active)
+					worker_job_check(&wk->jobs[i]);
+			}
+		} else if (si.ssi_signo == SIGTERM) {
 			/* The supervisor is gone (or an operator said so):
 			 * nobody would record these jobs, so they end too. */
 			log_debug("terminated; killing %u jobs", wk->running);
@@ -568,6 +589,9 @@ worker_setup_signals(struct worker *wk)
 	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		fatal("sigprocmask");
 	if ((fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		fatal("signalfd");
 	ev_io_set(&wk->signals, fd, worker_on_signal, wk);

@@ -176,7 +176,9 @@ workers_spawn(struct sv_worker *w)
 		worker_main(sv, w, pair[1]);
 	}
 	close(pair[1]);
-	if ((pidfd = pidfd_open(pid)) == -1) {
+	/* No pidfd_open (before Linux 5.3, or under valgrind): SIGCHLD
+	 * tells of its death instead (jobs_reap_children). */
+	if ((pidfd = pidfd_open(pid)) == -1 && errno != ENOSYS) {
 		/* Without a pidfd we cannot watch it: take it back now. */
 		log_warn("worker %d: pidfd_open", w->index);
 		kill(pid, SIGKILL);
@@ -184,13 +186,14 @@ workers_spawn(struct sv_worker *w)
 		close(pair[0]);
 		goto retry;
 	}
-	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	if (pidfd != -1)
+		fcntl(pidfd, F_SETFD, FD_CLOEXEC);
 	w->pid = pid;
 	w->started_ns = clock_mono_ns();
 	w->pidfd.fd = pidfd;
 	w->chan.fd = pair[0];
 	ch_reader_init(&w->reader);
-	if (ev_add(&sv->loop, &w->pidfd, EPOLLIN) == -1 ||
+	if ((pidfd != -1 && ev_add(&sv->loop, &w->pidfd, EPOLLIN) == -1) ||
 	    ev_add(&sv->loop, &w->chan, EPOLLIN) == -1)
 		fatal("epoll_ctl");
 	w->sb->pid = pid;
@@ -290,16 +293,15 @@ workers_on_exit(struct ev_io *io, uint32_t events)
 void
 workers_reap(struct sv_worker *w)
 {
-	struct ev_io *io = &w->pidfd;
 	char how[SHM_LAST_EXIT_MAX], lived[32];
 	siginfo_t si;
 	int64_t now;
 
 	memset(&si, 0, sizeof si);
-	if (io->fd == -1)
+	if (w->pid == 0)
 		return;
-	if (waitid((idtype_t)P_PIDFD, (id_t)io->fd, &si, WEXITED | WNOHANG) ==
-	    -1) {
+	/* Our own unreaped child: its pid cannot be reused yet. */
+	if (waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOHANG) == -1) {
 		log_warn("worker %d: waitid", w->index);
 		return;
 	}
@@ -332,7 +334,10 @@ workers_reap(struct sv_worker *w)
 static void
 workers_kill(struct sv_worker *w)
 {
-	if (w->pidfd.fd != -1 && pidfd_send_signal(w->pidfd.fd, SIGKILL) == -1)
+	if (w->pid == 0)
+		return;
+	if ((w->pidfd.fd != -1 ? pidfd_send_signal(w->pidfd.fd, SIGKILL)
+			       : kill(w->pid, SIGKILL)) == -1)
 		log_warn("worker %d (pid %d): kill", w->index, (int)w->pid);
 }
 
