@@ -7,7 +7,8 @@
 command -v python3 >/dev/null || fail "python3 is not installed"
 U=forqtesth$$
 useradd -M -s /bin/sh "$U"
-trap 'st=$?; userdel "$U" 2>/dev/null || true; (exit $st); cleanup' EXIT
+remove_user() { userdel "$U" 2>/dev/null; }
+CLEANUP_HOOK=remove_user
 chmod 755 "$T"
 
 write_conf "slots = 4" "[limits]" "request_timeout = 1s"

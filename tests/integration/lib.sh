@@ -27,6 +27,10 @@ cleanup() {
 		kill -TERM "$FORQD_PID" 2>/dev/null || true
 		"$FORQ_PIDWAIT" "$FORQD_PID" 10000 || kill -KILL "$FORQD_PID" 2>/dev/null || true
 	fi
+	# A test's own undoing (users it made), after forqd is gone.
+	if [ -n "${CLEANUP_HOOK:-}" ]; then
+		"$CLEANUP_HOOK" || true
+	fi
 	if [ $rc -eq 0 ] && log_has_sanitizer_report; then
 		echo "FAIL: sanitizer report in the forqd log" >&2
 		rc=1
@@ -86,9 +90,11 @@ wait_log() {
 # background of this shell) and waits until it says it is ready.
 start_forqd() {
 	mark_log
-	"$FORQD" -c "$CONF" "$@" >>"$LOG" 2>&1 &
+	# FORQD_WRAP: a command forqd runs under (valgrind), exec'ing it so
+	# that FORQD_PID is forqd's.
+	${FORQD_WRAP:-} "$FORQD" -c "$CONF" "$@" >>"$LOG" 2>&1 &
 	FORQD_PID=$!
-	wait_log 'ready: [0-9]+ of [0-9]+ workers' 20
+	wait_log 'ready: [0-9]+ of [0-9]+ workers' "${READY_SECS:-20}"
 }
 
 stop_forqd() {

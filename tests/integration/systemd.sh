@@ -81,7 +81,7 @@ container_down() {
 	done
 	return 0
 }
-trap 'st=$?; container_down; (exit $st); cleanup' EXIT
+CLEANUP_HOOK=container_down
 wait_log '^READY=1' 120 || true
 LOG=$LOG_SAVE
 nspawn=$(pgrep -P "$booter" -x systemd-nspawn || echo "$booter")

@@ -20,7 +20,7 @@ remove_users() {
 	userdel -r "$B" 2>/dev/null || true
 	groupdel "$G" 2>/dev/null || true
 }
-trap 'st=$?; remove_users; (exit $st); cleanup' EXIT
+CLEANUP_HOOK=remove_users
 chmod 755 "$T"
 
 write_conf
