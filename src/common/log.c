@@ -143,6 +143,9 @@ log_emit(enum log_level level, const char *msg)
 	}
 }
 
+static void log_vlog(enum log_level level, int with_errno, const char *fmt,
+		     va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 log_vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {

@@ -38,6 +38,10 @@ ops_error(const struct request *req, const char *code, const char *fmt, ...)
 	return reply_error(req->id, code, msg);
 }
 
+static json_t *ops_limit(const struct request *req, const char *limit,
+			 unsigned long long max, const char *fmt, ...)
+    __printflike(4, 5);
+
 /* An error naming the limit that was hit and its value. */
 static json_t *
 ops_limit(const struct request *req, const char *limit, unsigned long long max,
