@@ -173,7 +173,10 @@ def flood():
     socks = []
     for _ in range(1000):
         s = connect()
-        s.sendall(HELLO)
+        try:
+            s.sendall(HELLO)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused and closed already: its reason is still there
         socks.append(s)
     got = {}
     for s in socks:
