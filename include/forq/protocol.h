@@ -19,6 +19,7 @@
 #define FORQ_ERR_SHUTTING_DOWN "shutting_down"
 #define FORQ_ERR_NOT_FOUND "not_found"
 #define FORQ_ERR_NOT_PERMITTED "not_permitted"
+#define FORQ_ERR_NO_SPACE "no_space" /* the state directory is full */
 #define FORQ_ERR_INTERNAL "internal"
 
 /* Exit codes of the forq CLI, from sysexits(3) so that they stay clear
@@ -29,6 +30,7 @@
 #define FORQ_EXIT_INVALID 65       /* EX_DATAERR: the daemon refused it */
 #define FORQ_EXIT_NO_SUCH_JOB 66   /* EX_NOINPUT */
 #define FORQ_EXIT_NOT_RUNNING 69   /* EX_UNAVAILABLE: no daemon there */
+#define FORQ_EXIT_TEMPFAIL 75      /* EX_TEMPFAIL: try again later */
 #define FORQ_EXIT_PROTOCOL 76      /* EX_PROTOCOL: a reply made no sense */
 #define FORQ_EXIT_NOT_PERMITTED 77 /* EX_NOPERM: another user's job */
 

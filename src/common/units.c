@@ -141,3 +141,19 @@ units_format_duration(int64_t ms, char *buf, size_t len)
 		snprintf(buf, len, "%lldd%lldh", (long long)s / 86400,
 			 (long long)(s % 86400) / 3600);
 }
+
+void
+units_format_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char units[] = "KMGTP";
+	double v = (double)bytes;
+	size_t i;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%lluB", (unsigned long long)bytes);
+		return;
+	}
+	for (i = 0; i < sizeof units - 2 && v >= 1024 * 1024; i++)
+		v /= 1024;
+	snprintf(buf, len, "%.1f%c", v / 1024, units[i]);
+}

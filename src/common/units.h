@@ -15,5 +15,7 @@ int units_parse_size(const char *text, uint64_t *bytes, const char **why);
 
 /* "1h2m", "1.5s", "250ms": short and exact enough for tables and logs. */
 void units_format_duration(int64_t ms, char *buf, size_t len);
+/* "512B", "8.0M", "1.5G": the conf's own units, one decimal. */
+void units_format_size(uint64_t bytes, char *buf, size_t len);
 
 #endif

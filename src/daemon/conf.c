@@ -57,6 +57,8 @@ static const struct conf_key conf_keys[] = {
     KEY("daemon", "socket_mode", socket_mode, CONF_MODE, 0, 0777),
     KEY("daemon", "socket_group", socket_group, CONF_STRING, 0, 0),
     KEY("daemon", "state_dir", state_dir, CONF_PATH, 0, 0),
+    KEY("daemon", "state_reserve", state_reserve, CONF_SIZE, 0,
+	INT64_C(1) << 30),
     KEY("daemon", "pidfile", pidfile, CONF_PATH, 0, 0),
     KEY("daemon", "log_level", log_level, CONF_LOG_LEVEL, 0, 0),
     KEY("daemon", "stop_grace", stop_grace_ms, CONF_DURATION, 0, DAY_MS),
@@ -616,6 +618,7 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 			 "%s/.local/state/forq", home);
 	else
 		strlcpy(c->state_dir, "/var/lib/forq", sizeof c->state_dir);
+	c->state_reserve = 8 * 1024 * 1024;
 	c->socket_mode = 0660;
 	c->log_level = LOG_LEVEL_INFO;
 	c->stop_grace_ms = 30 * 1000;

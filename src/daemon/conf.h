@@ -31,6 +31,7 @@ struct conf {
 	uint32_t socket_mode;
 	char socket_group[64];
 	char state_dir[PATH_MAX];
+	uint64_t state_reserve;
 	char pidfile[PATH_MAX];
 	enum log_level log_level;
 	int64_t stop_grace_ms;

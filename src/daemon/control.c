@@ -48,6 +48,9 @@ struct client {
 	int64_t line_start_ns; /* when the pending request began */
 	bool timed;            /* on sv->timed: request_timeout applies */
 	bool dirty;            /* has output to send at the end of the turn */
+	bool turn_marked;      /* out.len and npass noted for this turn */
+	size_t turn_mark;      /* out.len before this turn's replies */
+	int turn_npass;
 	bool hello;
 	bool closing;    /* close once the output is flushed */
 	bool discarding; /* skipping the rest of an overlong line */
@@ -291,6 +294,18 @@ control_mark_dirty(struct client *c)
 	}
 }
 
+/* Where this turn's replies begin: they are taken back if the turn
+ * cannot be stored. */
+static void
+control_turn_mark(struct client *c)
+{
+	if (c->turn_marked)
+		return;
+	c->turn_marked = true;
+	c->turn_mark = c->out.len;
+	c->turn_npass = c->npass;
+}
+
 void
 control_push(struct client *c, json_t *msg)
 {
@@ -301,6 +316,7 @@ control_push(struct client *c, json_t *msg)
 		json_decref(msg);
 		return;
 	}
+	control_turn_mark(c);
 	text = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
 	if (text == NULL) {
@@ -333,6 +349,7 @@ control_push_fds(struct client *c, json_t *msg, const int *fds, int n)
 		json_decref(msg);
 		return -1;
 	}
+	control_turn_mark(c);
 	p = &c->pass[c->npass];
 	p->offset = c->out.len;
 	for (i = 0; i < n; i++) {
@@ -575,21 +592,59 @@ control_check(struct supervisor *sv, int64_t now_ns)
 	}
 }
 
+/* The turn could not be stored: its replies are taken back, and the
+ * client is told so in their place, then closed. */
+static void
+control_take_back(struct client *c, const char *why)
+{
+	char *text;
+	json_t *reply;
+	int i;
+
+	for (i = c->turn_npass; i < c->npass; i++) {
+		close(c->pass[i].fds[0]);
+		if (c->pass[i].n > 1)
+			close(c->pass[i].fds[1]);
+	}
+	c->npass = c->turn_npass;
+	c->out.len = c->turn_mark;
+	reply = reply_error(NULL,
+			    store_full(c->sv->store) ? FORQ_ERR_NO_SPACE
+						     : FORQ_ERR_INTERNAL,
+			    why);
+	text = json_dumps(reply, JSON_COMPACT);
+	json_decref(reply);
+	if (text == NULL || buf_append(&c->out, text, strlen(text)) == -1 ||
+	    buf_append(&c->out, "\n", 1) == -1)
+		log_warnx("client pid %d: cannot tell it", (int)c->cred.pid);
+	free(text);
+	log_warnx("client pid %d: its requests of this turn could not be "
+		  "stored; told so",
+		  (int)c->cred.pid);
+	c->closing = true;
+}
+
 void
 control_end_turn(struct supervisor *sv, bool committed)
 {
+	char why[512];
 	struct client *c;
+
+	if (!committed)
+		snprintf(why, sizeof why,
+			 "forqd could not store what it was asked (%s); "
+			 "nothing of it was kept: %s",
+			 store_error(sv->store),
+			 store_full(sv->store) ? "retry once the state "
+						 "directory has room"
+					       : "retry later");
 
 	while ((c = TAILQ_FIRST(&dirty)) != NULL) {
 		TAILQ_REMOVE(&dirty, c, dirty_entry);
 		c->dirty = false;
-		if (!committed) {
-			log_warnx("client pid %d: dropped, its request could "
-				  "not be stored",
-				  (int)c->cred.pid);
-			control_close(c);
-			continue;
-		}
+		if (!committed)
+			control_take_back(c, why);
+		c->turn_marked = false;
 		if (control_write(c) == -1) {
 			control_close(c);
 			continue;

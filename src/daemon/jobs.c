@@ -263,7 +263,7 @@ jobs_dispatch(struct supervisor *sv)
 	uint32_t s;
 	int rc;
 
-	while (!sv->stopping && sv->queue.len > 0 &&
+	while (!sv->stopping && !sv->store_full && sv->queue.len > 0 &&
 	       (w = jobs_pick_worker(sv)) != NULL) {
 		jobq_pop(&sv->queue, &e);
 		rc = store_get(sv->store, e.id, &job);

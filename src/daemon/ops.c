@@ -229,6 +229,11 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 		return ops_limit(req, "batch_max", sv->limits.batch_max,
 				 "%zu jobs in one request, over batch_max (%u)",
 				 n, sv->limits.batch_max);
+	if (sv->store_full)
+		return ops_error(req, FORQ_ERR_NO_SPACE,
+				 "%s is full: no job was queued; retry once "
+				 "there is room",
+				 sv->conf.state_dir);
 	if (cred->uid == 0 && geteuid() == 0 && !sv->access.allow_root_jobs)
 		return ops_error(req, FORQ_ERR_NOT_PERMITTED,
 				 "jobs may not run as root here "

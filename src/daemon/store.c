@@ -125,18 +125,58 @@ static const char store_schema_v2[] =
     "CREATE INDEX jobs_uid ON jobs(uid, id);"
     "CREATE INDEX jobs_uid_state ON jobs(uid, state, id);";
 
+/* A change to a job already acknowledged, kept until its transaction
+ * commits: when a commit fails (a full disk), these are applied again
+ * in the next transaction, so no job's start or end is forgotten. */
+enum redo_op {
+	REDO_RUNNING,
+	REDO_FINISH,
+	REDO_REQUEUE,
+};
+
+struct redo {
+	enum redo_op op;
+	uint64_t id;
+	int worker;
+	int cpu;
+	uint32_t attempt;
+	int64_t start_ns;
+	struct job_result result;
+};
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
 	bool in_txn;
+	bool lost_txn; /* SQLite rolled back this turn's transaction */
+	bool replaying;
+	struct redo *redo;
+	size_t nredo;
+	size_t redo_cap;
+	int last_code; /* SQLite's result code of the last failure */
 	char error[256];
 };
+
+/* Notes a failure's code; SQLite may have rolled the transaction back
+ * itself (a full disk, an I/O error), which fails the whole turn. */
+static int store_replay(struct store *st);
+
+static void
+store_failed(struct store *st)
+{
+	st->last_code = sqlite3_extended_errcode(st->db);
+	if (st->in_txn && sqlite3_get_autocommit(st->db)) {
+		st->in_txn = false;
+		st->lost_txn = true;
+	}
+}
 
 static int
 store_fail(struct store *st, const char *what)
 {
 	snprintf(st->error, sizeof st->error, "%s: %s", what,
 		 sqlite3_errmsg(st->db));
+	store_failed(st);
 	return -1;
 }
 
@@ -152,8 +192,10 @@ store_exec(struct store *st, const char *sql)
 	char *msg = NULL;
 
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(st->error, sizeof st->error, "%s", msg);
+		snprintf(st->error, sizeof st->error, "%s",
+			 msg != NULL ? msg : sqlite3_errmsg(st->db));
 		sqlite3_free(msg);
+		store_failed(st);
 		return -1;
 	}
 	return 0;
@@ -268,6 +310,7 @@ store_close(struct store *st)
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
+	free(st->redo);
 	free(st);
 }
 
@@ -291,14 +334,36 @@ store_dirty(const struct store *st)
 int
 store_commit(struct store *st)
 {
-	if (!st->in_txn)
+	char error[sizeof st->error];
+	int code;
+
+	if (!st->in_txn && !st->lost_txn)
 		return 0;
-	st->in_txn = false;
-	if (store_exec(st, "COMMIT") == -1) {
-		store_exec(st, "ROLLBACK");
-		return -1;
+	if (!st->lost_txn && store_exec(st, "COMMIT") == 0) {
+		st->in_txn = false;
+		st->nredo = 0;
+		return 0;
 	}
-	return 0;
+	st->in_txn = st->lost_txn = false;
+	/* Keep the first error: it is the one to report. */
+	code = st->last_code;
+	memcpy(error, st->error, sizeof error);
+	if (!sqlite3_get_autocommit(st->db))
+		store_exec(st, "ROLLBACK");
+	/* Open the next transaction with the changes already made, so that
+	 * reads see them and the next commit carries them. */
+	if (st->nredo > 0 && store_begin(st) == 0)
+		(void)store_replay(st);
+	st->last_code = code;
+	memcpy(st->error, error, sizeof error);
+	return -1;
+}
+
+bool
+store_full(const struct store *st)
+{
+	return st->last_code == SQLITE_FULL ||
+	       (st->last_code & 0xff) == SQLITE_IOERR;
 }
 
 void
@@ -413,13 +478,72 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 	return 0;
 }
 
+static int
+store_remember(struct store *st, const struct redo *r)
+{
+	struct redo *more;
+	size_t cap;
+
+	if (st->replaying)
+		return 0;
+	if (st->nredo == st->redo_cap) {
+		cap = st->redo_cap == 0 ? 64 : st->redo_cap * 2;
+		if ((more = reallocarray(st->redo, cap, sizeof *more)) ==
+		    NULL) {
+			snprintf(st->error, sizeof st->error,
+				 "out of memory for the redo list");
+			return -1;
+		}
+		st->redo = more;
+		st->redo_cap = cap;
+	}
+	st->redo[st->nredo++] = *r;
+	return 0;
+}
+
+/* After a failed commit: the acknowledged changes, once more, in a new
+ * transaction. The updates are state-guarded, so applying one twice
+ * changes nothing. */
+static int
+store_replay(struct store *st)
+{
+	const struct redo *r;
+	size_t i;
+	int rc = 0;
+
+	st->replaying = true;
+	for (i = 0; i < st->nredo && rc == 0; i++) {
+		r = &st->redo[i];
+		switch (r->op) {
+		case REDO_RUNNING:
+			rc = store_mark_running(st, r->id, r->worker, r->cpu,
+						r->attempt, r->start_ns);
+			break;
+		case REDO_FINISH:
+			rc = store_finish(st, r->id, &r->result);
+			break;
+		case REDO_REQUEUE:
+			rc = store_requeue(st, r->id, r->attempt);
+			break;
+		}
+	}
+	st->replaying = false;
+	return rc;
+}
+
 int
 store_mark_running(struct store *st, uint64_t id, int worker, int cpu,
 		   uint32_t attempt, int64_t start_ns)
 {
 	sqlite3_stmt *s = st->stmt[ST_RUNNING];
+	struct redo r = {.op = REDO_RUNNING,
+			 .id = id,
+			 .worker = worker,
+			 .cpu = cpu,
+			 .attempt = attempt,
+			 .start_ns = start_ns};
 
-	if (store_begin(st) == -1)
+	if (store_begin(st) == -1 || store_remember(st, &r) == -1)
 		return -1;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int(s, 2, worker);
@@ -433,8 +557,9 @@ int
 store_finish(struct store *st, uint64_t id, const struct job_result *r)
 {
 	sqlite3_stmt *s = st->stmt[ST_FINISH];
+	struct redo rd = {.op = REDO_FINISH, .id = id, .result = *r};
 
-	if (store_begin(st) == -1)
+	if (store_begin(st) == -1 || store_remember(st, &rd) == -1)
 		return -1;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int(s, 2, (int)r->state);
@@ -459,8 +584,9 @@ int
 store_requeue(struct store *st, uint64_t id, uint32_t attempt)
 {
 	sqlite3_stmt *s = st->stmt[ST_REQUEUE];
+	struct redo r = {.op = REDO_REQUEUE, .id = id, .attempt = attempt};
 
-	if (store_begin(st) == -1)
+	if (store_begin(st) == -1 || store_remember(st, &r) == -1)
 		return -1;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int64(s, 2, attempt);

@@ -62,6 +62,8 @@ const char *store_error(struct store *store);
 int store_commit(struct store *store);
 void store_rollback(struct store *store);
 bool store_dirty(const struct store *store);
+/* The last failure was the disk's: full, or an I/O error writing. */
+bool store_full(const struct store *store);
 
 int store_insert(struct store *store, const struct job_spec *specs, size_t n,
 		 uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids);

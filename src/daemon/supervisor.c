@@ -6,8 +6,10 @@
 #include <sys/signalfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +113,72 @@ sv_raise_nofile(const struct conf *conf)
 			  conf->connections_max);
 }
 
+/* The reserve: state_reserve bytes of state_dir held as a file, freed
+ * when the disk fills so that what is running can still be recorded. */
+static int
+sv_reserve_make(const struct conf *conf)
+{
+	char path[PATH_MAX + 16];
+	int fd, rc;
+
+	snprintf(path, sizeof path, "%s/reserve", conf->state_dir);
+	if (conf->state_reserve == 0) {
+		unlink(path);
+		return 0;
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return -1;
+	rc = posix_fallocate(fd, 0, (off_t)conf->state_reserve);
+	close(fd);
+	if (rc != 0) {
+		unlink(path);
+		errno = rc;
+		return -1;
+	}
+	return 0;
+}
+
+/* A commit failed for want of room: free the reserve, take no new
+ * work, and look for room again every second. */
+static void
+sv_store_failed(struct supervisor *sv)
+{
+	char path[PATH_MAX + 16], size[32];
+
+	log_warnx("store commit: %s", store_error(sv->store));
+	if (!store_full(sv->store) || sv->store_full)
+		return;
+	snprintf(path, sizeof path, "%s/reserve", sv->conf.state_dir);
+	unlink(path);
+	units_format_size(sv->conf.state_reserve, size, sizeof size);
+	log_warnx("%s is full: freed its %s reserve to record running jobs; "
+		  "refusing submissions and holding queued jobs until there "
+		  "is room",
+		  sv->conf.state_dir, size);
+	sv->store_full = true;
+	sv->next_space_check_ns = clock_mono_ns() + NS_PER_SEC;
+}
+
+static void
+sv_check_space(struct supervisor *sv, int64_t now)
+{
+	uint64_t avail, want = 2 * sv->conf.state_reserve + (1 << 20);
+	char size[32];
+	struct statvfs vfs;
+
+	sv->next_space_check_ns = now + NS_PER_SEC;
+	if (statvfs(sv->conf.state_dir, &vfs) == -1)
+		return;
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (avail < want || sv_reserve_make(&sv->conf) == -1)
+		return;
+	units_format_size(avail, size, sizeof size);
+	log_info("%s has room again (%s free): taking submissions",
+		 sv->conf.state_dir, size);
+	sv->store_full = false;
+	sv->next_space_check_ns = 0;
+}
+
 int
 sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	const cpu_set_t *allowed)
@@ -155,6 +223,13 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	};
 	if (sv_state_dir(conf->state_dir) == -1)
 		return -1;
+	if (sv_reserve_make(conf) == -1) {
+		log_warn("%s/reserve: cannot keep %llu bytes free",
+			 conf->state_dir,
+			 (unsigned long long)conf->state_reserve);
+		sv->store_full = true;
+		sv->next_space_check_ns = clock_mono_ns() + NS_PER_SEC;
+	}
 	sv_raise_nofile(conf);
 	if (shm_create(&sv->shm, sv->workers_max, conf->slots,
 		       conf->argv_bytes_max + conf->env_bytes_max + PATH_MAX) ==
@@ -214,6 +289,8 @@ sv_update_timer(struct supervisor *sv)
 	at = control_next_deadline(sv);
 	if (at != 0 && (next == 0 || at < next))
 		next = at;
+	if (sv->store_full && (next == 0 || sv->next_space_check_ns < next))
+		next = sv->next_space_check_ns;
 	if (next == sv->timer_armed_ns)
 		return;
 	if (ev_timer_arm(sv->timer.fd, next) == -1)
@@ -248,6 +325,8 @@ sv_on_timer(struct ev_io *io, uint32_t events)
 	}
 	listener_check(sv, now);
 	control_check(sv, now);
+	if (sv->store_full && now >= sv->next_space_check_ns)
+		sv_check_space(sv, now);
 	workers_check(sv, now);
 	jobs_check(sv, now);
 }
@@ -447,7 +526,7 @@ sv_run(struct supervisor *sv)
 		/* One commit for the whole turn; only then do replies go. */
 		committed = store_commit(sv->store) == 0;
 		if (!committed)
-			log_warnx("store commit: %s", store_error(sv->store));
+			sv_store_failed(sv);
 		workers_flush_all(sv);
 		control_end_turn(sv, committed);
 		sv_check_ready(sv);

@@ -95,6 +95,8 @@ struct supervisor {
 	struct client_list timed;  /* mid-request, oldest line first */
 	uint32_t nclients;
 	struct access_policy access;
+	bool store_full; /* no room: no submits, no dispatch */
+	int64_t next_space_check_ns;
 	struct shm shm;
 	struct sv_worker *workers;
 	uint32_t workers_max;

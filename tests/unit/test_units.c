@@ -139,10 +139,26 @@ test_duration_format(void **state)
 	assert_string_equal(buf, "-");
 }
 
+static void
+test_format_size(void **state)
+{
+	char buf[32];
+
+	units_format_size(512, buf, sizeof buf);
+	assert_string_equal(buf, "512B");
+	units_format_size(8 * 1024 * 1024, buf, sizeof buf);
+	assert_string_equal(buf, "8.0M");
+	units_format_size(1536, buf, sizeof buf);
+	assert_string_equal(buf, "1.5K");
+	units_format_size(UINT64_C(3) << 40, buf, sizeof buf);
+	assert_string_equal(buf, "3.0T");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_format_size),
 	    cmocka_unit_test(test_duration_units),
 	    cmocka_unit_test(test_duration_bare_number_is_seconds),
 	    cmocka_unit_test(test_duration_compound),
