@@ -84,21 +84,7 @@ rc=0; err=$(cd / && as "$A" submit --batch "$T/four" 2>&1) || rc=$?
 ok "queued_max_per_user: a batch that would pass it is refused whole: $err"
 
 # Four connections of A's stay; the fifth is told why and closed.
-out=$(runuser -u "$A" -- python3 - "$SOCK" <<'PY'
-import json, socket, sys
-socks = []
-for i in range(5):
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(sys.argv[1])
-    try:
-        s.sendall(b'{"op":"hello","version":1}\n')
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # refused and closed already: its reason is still there
-    socks.append(s)
-for s in socks:
-    print(json.loads(s.makefile().readline()).get("error", {}).get("limit", "ok"))
-PY
-)
+out=$(runuser -u "$A" -- python3 "$FORQ_SOURCE_DIR/tests/integration/conns.py" "$SOCK" 5)
 [ "$(tr '\n' ' ' <<<"$out")" = "ok ok ok ok connections_per_user_max " ] || fail "connections: $out"
 as "$A" ping >/dev/null || fail "A cannot connect once the five are gone"
 ok "connections_per_user_max: the fifth connection of A is refused, naming the limit"
@@ -111,6 +97,15 @@ wait_log 'configuration reloaded' 10
 rc=0; err=$(as "$A" ping 2>&1) || rc=$?
 [ $rc -eq 77 ] && [[ $err == *"(deny_users)"* ]] || fail "A not refused by deny_users: $rc $err"
 ok "deny_users = @group wins over allow_users after a reload"
+
+# connections_max counts everyone's connections, root's too.
+sed -i 's/^connections_per_user_max = 4$/&\nconnections_max = 3/' "$CONF"
+mark_log
+kill -HUP "$FORQD_PID"
+wait_log 'configuration reloaded' 10
+out=$(python3 "$FORQ_SOURCE_DIR/tests/integration/conns.py" "$SOCK" 4)
+[ "$(tr '\n' ' ' <<<"$out")" = "ok ok ok connections_max " ] || fail "connections_max: $out"
+ok "connections_max: the fourth connection of any user is refused, naming the limit"
 stop_forqd
 
 # A forqd run by A serves A alone, even on a socket anyone may open.
