@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "client/cli.h"
+#include "client/cmdline.h"
 #include "common/clock.h"
 #include "common/units.h"
 #include "forq/protocol.h"
@@ -34,14 +35,15 @@ env_array(bool clean, json_t *extra)
 	return env;
 }
 
-/* Batch lines: one job each, run by the shell; blank lines skipped. */
+/* Batch lines: one job each, blank lines skipped; a line of plain words
+ * is exec'd as they are, any other is run by /bin/sh -c. */
 static json_t *
 read_batch(const char *path)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	json_t *jobs;
-	char *line = NULL;
-	size_t cap = 0;
+	json_t *jobs, *argv;
+	char *line = NULL, **words;
+	size_t cap = 0, nwords, i;
 	ssize_t n;
 
 	if (f == NULL) {
@@ -54,6 +56,16 @@ read_batch(const char *path)
 			line[--n] = '\0';
 		if (strspn(line, " \t") == (size_t)n)
 			continue;
+		if ((words = cmdline_simple_split(line, &nwords)) != NULL) {
+			argv = json_array();
+			for (i = 0; i < nwords; i++)
+				json_array_append_new(argv,
+						      json_string(words[i]));
+			free(words);
+			json_array_append_new(jobs,
+					      json_pack("{s:o}", "argv", argv));
+			continue;
+		}
 		json_array_append_new(jobs, json_pack("{s:[s,s,s]}", "argv",
 						      "/bin/sh", "-c", line));
 	}
