@@ -29,11 +29,29 @@
 static void jobs_on_adopted_exit(struct ev_io *io, uint32_t events);
 
 static int
-jobs_load_queued(void *arg, uint64_t id, uint32_t attempt)
+jobs_load_queued(void *arg, uint64_t id, uint32_t attempt, uid_t uid)
 {
 	struct supervisor *sv = arg;
 
+	if (usercount_add(sv->queued_by_uid, uid, 1) == -1)
+		return -1;
 	return jobq_push(&sv->queue, id, attempt);
+}
+
+static int
+jobs_count_user(void *arg, uid_t uid, uint64_t n)
+{
+	struct supervisor *sv = arg;
+
+	return usercount_add(sv->queued_by_uid, uid, (int64_t)n);
+}
+
+void
+jobs_recount(struct supervisor *sv)
+{
+	usercount_clear(sv->queued_by_uid);
+	if (store_queued_per_user(sv->store, jobs_count_user, sv) == -1)
+		log_warnx("store: %s", store_error(sv->store));
 }
 
 int
@@ -45,6 +63,10 @@ jobs_init(struct supervisor *sv)
 	TAILQ_INIT(&sv->adopted);
 	TAILQ_INIT(&sv->adopted_gone);
 	jobq_init(&sv->queue);
+	if ((sv->queued_by_uid = usercount_new()) == NULL) {
+		log_warn("queue counts");
+		return -1;
+	}
 	snprintf(logs, sizeof logs, "%s/logs", sv->conf.state_dir);
 	if (path_mkdir_p(logs, 0700, err, sizeof err) == -1) {
 		log_warnx("%s", err);
@@ -106,6 +128,8 @@ jobs_free(struct supervisor *sv)
 	}
 	jobs_end_turn(sv);
 	jobq_free(&sv->queue);
+	usercount_free(sv->queued_by_uid);
+	sv->queued_by_uid = NULL;
 	store_close(sv->store);
 	sv->store = NULL;
 }
@@ -126,6 +150,10 @@ jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 			log_warn("queue");
 			return -1;
 		}
+	}
+	if (usercount_add(sv->queued_by_uid, uid, (int64_t)n) == -1) {
+		log_warn("queue counts");
+		return -1;
 	}
 	return 0;
 }
@@ -163,7 +191,7 @@ jobs_record_final(struct supervisor *sv, uint64_t id,
 /* A job interrupted by a crash: queued again while its policy allows. */
 static void
 jobs_interrupted(struct supervisor *sv, uint64_t id, uint32_t attempt,
-		 const char *why)
+		 uid_t uid, const char *why)
 {
 	struct job_result r = {.state = JOB_LOST, .exit_code = -1};
 
@@ -171,7 +199,8 @@ jobs_interrupted(struct supervisor *sv, uint64_t id, uint32_t attempt,
 		log_info("job %llu: %s; queued again (attempt %u)",
 			 (unsigned long long)id, why, attempt + 2);
 		if (store_requeue(sv->store, id, attempt + 1) == -1 ||
-		    jobq_push(&sv->queue, id, attempt + 1) == -1)
+		    jobq_push(&sv->queue, id, attempt + 1) == -1 ||
+		    usercount_add(sv->queued_by_uid, uid, 1) == -1)
 			log_warnx("job %llu: cannot queue it again",
 				  (unsigned long long)id);
 		return;
@@ -278,6 +307,8 @@ jobs_dispatch(struct supervisor *sv)
 				store_job_free(&job);
 			continue;
 		}
+		/* It leaves the queue, to run or to fail unrun. */
+		usercount_add(sv->queued_by_uid, job.uid, -1);
 		/* Queued before a reload set allow_root_jobs = no. */
 		if (job.uid == 0 && geteuid() == 0 &&
 		    !sv->access.allow_root_jobs) {
@@ -444,6 +475,7 @@ jobs_worker_died(struct sv_worker *w)
 			/* It never forked: nothing ran. */
 			jobq_push(&sv->queue, s->job_id, s->attempt);
 			store_requeue(sv->store, s->job_id, s->attempt);
+			usercount_add(sv->queued_by_uid, slot->uid, 1);
 			break;
 		case SLOT_SPAWNING:
 		case SLOT_SPAWNED:
@@ -453,6 +485,7 @@ jobs_worker_died(struct sv_worker *w)
 				jobs_adopt(w, slot, s);
 			} else {
 				jobs_interrupted(sv, s->job_id, s->attempt,
+						 slot->uid,
 						 "its worker died while "
 						 "starting it");
 			}
@@ -468,7 +501,7 @@ jobs_worker_died(struct sv_worker *w)
 			break;
 		}
 		default:
-			jobs_interrupted(sv, s->job_id, s->attempt,
+			jobs_interrupted(sv, s->job_id, s->attempt, slot->uid,
 					 "its worker died");
 			break;
 		}
@@ -635,6 +668,8 @@ jobs_cancel(struct supervisor *sv, uint64_t id, enum job_state *state,
 	if ((rc = store_get(sv->store, id, &job)) != 0)
 		return rc;
 	*state = job.state;
+	if (*state == JOB_QUEUED)
+		usercount_add(sv->queued_by_uid, job.uid, -1);
 	store_job_free(&job);
 	if (*state == JOB_QUEUED) {
 		/* It stays in the in-memory queue; dispatch skips it. */

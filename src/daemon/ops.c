@@ -239,8 +239,7 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 				 "jobs may not run as root here "
 				 "(allow_root_jobs = no); submit them as "
 				 "another user");
-	if (store_count_queued(sv->store, cred->uid, &queued) == -1)
-		return ops_store_error(sv, req);
+	queued = usercount_get(sv->queued_by_uid, cred->uid);
 	if (queued + n > sv->conf.queued_max_per_user)
 		return ops_limit(req, "queued_max_per_user",
 				 sv->conf.queued_max_per_user,

@@ -72,8 +72,10 @@ static const char *const store_sql[ST_COUNT] = {
 	"SELECT " JOB_COLUMNS "WHERE j.uid = ?3 ORDER BY j.id DESC LIMIT ?1",
     [ST_LIST_UID_STATE] = "SELECT " JOB_COLUMNS "WHERE j.uid = ?3 AND "
 			  "j.state = ?2 ORDER BY j.id DESC LIMIT ?1",
-    [ST_QUEUED] = "SELECT id, attempt FROM jobs WHERE state = 0 ORDER BY id",
-    [ST_QUEUED_UID] = "SELECT count(*) FROM jobs WHERE uid = ?1 AND state = 0",
+    [ST_QUEUED] =
+	"SELECT id, attempt, uid FROM jobs WHERE state = 0 ORDER BY id",
+    [ST_QUEUED_UID] = "SELECT uid, count(*) FROM jobs WHERE state = 0 "
+		      "GROUP BY uid",
     [ST_RUNNING_IDS] = "SELECT id, attempt FROM jobs WHERE state = 1",
     [ST_LOST] = "UPDATE jobs SET state = 6, end_ns = ?2, error = ?3 "
 		"WHERE id = ?1 AND state < 2",
@@ -712,14 +714,16 @@ store_list(struct store *st, int state, int64_t uid, uint32_t limit,
 }
 
 int
-store_queued(struct store *st, int (*fn)(void *, uint64_t, uint32_t), void *arg)
+store_queued(struct store *st, int (*fn)(void *, uint64_t, uint32_t, uid_t),
+	     void *arg)
 {
 	sqlite3_stmt *s = st->stmt[ST_QUEUED];
 	int rc;
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (fn(arg, (uint64_t)sqlite3_column_int64(s, 0),
-		       (uint32_t)sqlite3_column_int64(s, 1)) != 0)
+		       (uint32_t)sqlite3_column_int64(s, 1),
+		       (uid_t)sqlite3_column_int64(s, 2)) != 0)
 			break;
 	}
 	sqlite3_reset(s);
@@ -729,18 +733,21 @@ store_queued(struct store *st, int (*fn)(void *, uint64_t, uint32_t), void *arg)
 }
 
 int
-store_count_queued(struct store *st, uid_t uid, uint64_t *n)
+store_queued_per_user(struct store *st, int (*fn)(void *, uid_t, uint64_t),
+		      void *arg)
 {
 	sqlite3_stmt *s = st->stmt[ST_QUEUED_UID];
 	int rc;
 
-	sqlite3_bind_int64(s, 1, (int64_t)uid);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*n = (uint64_t)sqlite3_column_int64(s, 0);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (fn(arg, (uid_t)sqlite3_column_int64(s, 0),
+		       (uint64_t)sqlite3_column_int64(s, 1)) != 0)
+			break;
+	}
 	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "count queued jobs");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		   ? 0
+		   : store_fail(st, "count queued jobs");
 }
 
 int

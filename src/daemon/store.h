@@ -83,10 +83,12 @@ int store_list(struct store *store, int state, int64_t uid, uint32_t limit,
 	       int (*fn)(void *arg, const struct store_job *job), void *arg);
 /* Every queued job's id, oldest first. */
 int store_queued(struct store *store,
-		 int (*fn)(void *arg, uint64_t id, uint32_t attempt),
+		 int (*fn)(void *arg, uint64_t id, uint32_t attempt, uid_t uid),
 		 void *arg);
-/* How many jobs of one user wait in the queue (an index range). */
-int store_count_queued(struct store *store, uid_t uid, uint64_t *n);
+/* How many jobs each user has queued (a scan: for recounting only). */
+int store_queued_per_user(struct store *store,
+			  int (*fn)(void *arg, uid_t uid, uint64_t n),
+			  void *arg);
 /* After a crash: running jobs are re-queued while their attempt count
  * is under requeue_max, else marked lost. */
 int store_recover(struct store *store, uint32_t requeue_max,

@@ -146,6 +146,8 @@ sv_store_failed(struct supervisor *sv)
 	char path[PATH_MAX + 16], size[32];
 
 	log_warnx("store commit: %s", store_error(sv->store));
+	/* Submits of the turn were taken back: count from the store. */
+	jobs_recount(sv);
 	if (!store_full(sv->store) || sv->store_full)
 		return;
 	snprintf(path, sizeof path, "%s/reserve", sv->conf.state_dir);

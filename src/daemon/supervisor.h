@@ -23,6 +23,7 @@
 #include "daemon/restart.h"
 #include "daemon/shm.h"
 #include "daemon/store.h"
+#include "daemon/usercount.h"
 
 struct supervisor;
 struct pidfh;
@@ -114,6 +115,7 @@ struct supervisor {
 	int64_t timer_armed_ns;
 	struct store *store;
 	struct jobq queue;
+	struct usercount_tree *queued_by_uid;
 	struct job_limits limits;
 	struct adopted_list adopted;
 	struct adopted_list adopted_gone; /* reaped; freed after the turn */
@@ -152,6 +154,8 @@ void workers_reap(struct sv_worker *w);
 int jobs_init(struct supervisor *sv);
 void jobs_free(struct supervisor *sv);
 void jobs_end_turn(struct supervisor *sv);
+/* After a failed commit: the per-user queued counts, from the store. */
+void jobs_recount(struct supervisor *sv);
 int jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 		uid_t uid, gid_t gid, uint64_t *ids);
 void jobs_dispatch(struct supervisor *sv);

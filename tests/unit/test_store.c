@@ -243,11 +243,20 @@ test_list_newest_first_by_state(void **state)
 }
 
 static int
-collect_queued(void *arg, uint64_t id, uint32_t attempt)
+collect_queued(void *arg, uint64_t id, uint32_t attempt, uid_t uid)
 {
 	struct seen *s = arg;
 
 	s->ids[s->n++] = id;
+	return 0;
+}
+
+static int
+count_user(void *arg, uid_t uid, uint64_t n)
+{
+	struct seen *s = arg;
+
+	s->n += (size_t)n;
 	return 0;
 }
 
@@ -281,6 +290,9 @@ test_recover_requeues_then_loses(void **state)
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.ids[0], fresh);
 	assert_int_equal(s.ids[1], waiting);
+	s.n = 0;
+	assert_int_equal(store_queued_per_user(f->st, count_user, &s), 0);
+	assert_int_equal(s.n, 2); /* both queued jobs, of one user */
 }
 
 static void
