@@ -292,10 +292,15 @@ forq_connect(const char *path, struct forq_error *err)
 	conn->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (conn->fd == -1 ||
 	    connect(conn->fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		/* Say what most likely helps: a missing daemon, or a socket
+		 * this user may not open (not in its group). */
 		forq_fail(err, FORQ_E_CONNECT, "connect",
-			  "cannot connect to forqd at %s: %s (is forqd "
-			  "running?)",
-			  path, strerror(errno));
+			  "cannot connect to forqd at %s: %s (%s)", path,
+			  strerror(errno),
+			  errno == EACCES || errno == EPERM
+			      ? "only members of the socket's group may use "
+				"it"
+			      : "is forqd running?");
 		forq_close(conn);
 		return NULL;
 	}

@@ -132,6 +132,11 @@ out=$(cu forq submit -w -o -- sh -c 'echo hello $(id -un) $HOME' 2>/dev/null) ||
 rc=0; err=$(ct forq submit -- true 2>&1) || rc=$?
 [ $rc = 77 ] && [[ $err == *"allow_root_jobs = no"* ]] || fail "root's job was not refused ($rc): $err"
 ok "a member of the forq group submitted a job; it ran as that user and its output came back; root's was refused"
+# Who is not in the socket's group cannot even connect.
+ct useradd -m forqbob || fail "useradd in the container"
+rc=0; err=$(ct runuser -u forqbob -- forq ping 2>&1) || rc=$?
+[ $rc = 69 ] && [[ $err == *"Permission denied (only members of the socket's group may use it)"* ]] || fail "a user outside the forq group got in: $rc $err"
+ok "a user outside the forq group cannot connect (exit 69): $err"
 
 main=$(ct systemctl show -P MainPID forqd.service)
 ct sh -c 'printf "[workers]\ncpus = 0\n" >/etc/forq/forqd.conf'
