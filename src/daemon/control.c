@@ -650,6 +650,8 @@ control_end_turn(struct supervisor *sv, bool committed)
 			continue;
 		}
 		control_update_events(c);
+		/* One told it is closing must read that within the limit. */
+		control_time(c);
 	}
 	while ((c = TAILQ_FIRST(&sv->closed)) != NULL) {
 		TAILQ_REMOVE(&sv->closed, c, entry);
