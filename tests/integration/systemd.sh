@@ -137,6 +137,7 @@ ct useradd -m forqbob || fail "useradd in the container"
 rc=0; err=$(ct runuser -u forqbob -- forq ping 2>&1) || rc=$?
 [ $rc = 69 ] && [[ $err == *"Permission denied (only members of the socket's group may use it)"* ]] || fail "a user outside the forq group got in: $rc $err"
 ok "a user outside the forq group cannot connect (exit 69): $err"
+[ "$(ct stat -c %a /var/lib/forq)" = 700 ] || fail "/var/lib/forq is mode $(ct stat -c %a /var/lib/forq)"
 
 main=$(ct systemctl show -P MainPID forqd.service)
 ct sh -c 'printf "[workers]\ncpus = 0\n" >/etc/forq/forqd.conf'
