@@ -69,10 +69,11 @@ main(int argc, char **argv)
 	int status;
 	double s;
 
-	if (argc < 4 || (strcmp(argv[1], "fork") != 0 &&
-			 strcmp(argv[1], "spawn") != 0 &&
-			 strcmp(argv[1], "vfork") != 0)) {
-		fprintf(stderr, "usage: floor fork|spawn|vfork N P [program]\n");
+	if (argc < 4 ||
+	    (strcmp(argv[1], "fork") != 0 && strcmp(argv[1], "spawn") != 0 &&
+	     strcmp(argv[1], "vfork") != 0)) {
+		fprintf(stderr,
+			"usage: floor fork|spawn|vfork N P [program]\n");
 		return 64;
 	}
 	n = atol(argv[2]);

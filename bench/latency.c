@@ -77,8 +77,8 @@ main(int argc, char **argv)
 		id = json_integer_value(
 		    json_array_get(json_object_get(reply, "ids"), 0));
 		json_decref(reply);
-		reply = forq_call(conn, "wait", json_pack("{s:[I]}", "jobs", id),
-				  &err);
+		reply = forq_call(conn, "wait",
+				  json_pack("{s:[I]}", "jobs", id), &err);
 		json_decref(reply);
 		reply = forq_call(conn, "status", json_pack("{s:I}", "job", id),
 				  &err);
