@@ -1,0 +1,87 @@
+/*
+ * Inside the job store, shared by its two halves: store.c (the
+ * database, its schema, transactions and the redo list that carries
+ * acknowledged changes over a failed commit) and store_jobs.c (the
+ * jobs: insert, state changes, reads, recovery, pruning).
+ */
+#ifndef FORQ_STORE_IMPL_H
+#define FORQ_STORE_IMPL_H
+
+#include <sqlite3.h>
+
+#include "daemon/store.h"
+
+/* The WHERE clauses on state keep to job_transition_allowed(): a final
+ * state is recorded once and never left, whatever races a cancel, a
+ * crash or a late message may run. */
+enum store_stmt {
+	ST_ENV_FIND,
+	ST_ENV_INSERT,
+	ST_ENV_REF,
+	ST_ENV_UNREF,
+	ST_ENV_DROP,
+	ST_INSERT,
+	ST_RUNNING,
+	ST_FINISH,
+	ST_REQUEUE,
+	ST_GET,
+	ST_LIST_ALL,
+	ST_LIST_STATE,
+	ST_LIST_UID,
+	ST_LIST_UID_STATE,
+	ST_QUEUED,
+	ST_QUEUED_UID,
+	ST_RUNNING_IDS,
+	ST_LOST,
+	ST_PRUNE_AGE,
+	ST_PRUNE_CUTOFF,
+	ST_PRUNE_COUNT,
+	ST_DELETE,
+	ST_COUNT,
+};
+
+/* Prepared once at open, by index. */
+extern const char *const store_sql[ST_COUNT];
+
+/* A change to a job already acknowledged, kept until its transaction
+ * commits: when a commit fails (a full disk), these are applied again
+ * in the next transaction, so no job's start or end is forgotten. */
+enum redo_op {
+	REDO_RUNNING,
+	REDO_FINISH,
+	REDO_REQUEUE,
+};
+
+struct redo {
+	enum redo_op op;
+	uint64_t id;
+	int worker;
+	int cpu;
+	uint32_t attempt;
+	int64_t start_ns;
+	struct job_result result;
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_COUNT];
+	bool in_txn;
+	bool lost_txn; /* SQLite rolled back this turn's transaction */
+	bool replaying;
+	struct redo *redo;
+	size_t nredo;
+	size_t redo_cap;
+	int last_code; /* SQLite's result code of the last failure */
+	char error[256];
+};
+
+/* Opens the turn's transaction unless one is open. */
+int store_begin(struct store *st);
+/* Fills st->error with "what: sqlite's message"; returns -1. */
+int store_fail(struct store *st, const char *what);
+/* Steps a statement that returns no row, and resets it. */
+int store_step_done(struct store *st, sqlite3_stmt *s, const char *what);
+/* Keeps a change until its transaction commits (see struct redo). */
+int store_remember(struct store *st, const struct redo *r);
+
+#endif

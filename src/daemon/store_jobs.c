@@ -1,0 +1,515 @@
+/* The job store's jobs: insert, state changes, reads, recovery and
+ * pruning, each one prepared statement. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/compat.h"
+#include "daemon/store_impl.h"
+
+#define JOB_COLUMNS                                                            \
+	"j.id, j.state, j.name, j.uid, j.gid, j.argv, j.argc, e.data, "        \
+	"j.envc, "                                                             \
+	"j.cwd, j.timeout_ms, j.submit_ns, j.start_ns, j.end_ns, "             \
+	"j.exit_code, "                                                        \
+	"j.signal, j.error, j.user_us, j.sys_us, j.maxrss_kb, j.worker, "      \
+	"j.cpu, j.attempt FROM jobs j JOIN envs e ON e.id = j.env_id "
+
+const char *const store_sql[ST_COUNT] = {
+    [ST_ENV_FIND] = "SELECT id FROM envs WHERE hash = ?1 AND data = ?2",
+    [ST_ENV_INSERT] = "INSERT INTO envs(hash, refs, data) VALUES (?1, ?2, ?3)",
+    [ST_ENV_REF] = "UPDATE envs SET refs = refs + ?2 WHERE id = ?1",
+    [ST_ENV_UNREF] = "UPDATE envs SET refs = refs - 1 WHERE id = ?1 "
+		     "RETURNING refs",
+    [ST_ENV_DROP] = "DELETE FROM envs WHERE id = ?1",
+    [ST_INSERT] = "INSERT INTO jobs(state, name, uid, gid, argv, argc, "
+		  "env_id, envc, cwd, timeout_ms, submit_ns) VALUES "
+		  "(0, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_RUNNING] = "UPDATE jobs SET state = 1, worker = ?2, cpu = ?3, "
+		   "attempt = ?4, start_ns = ?5 WHERE id = ?1 AND state = 0",
+    [ST_FINISH] = "UPDATE jobs SET state = ?2, exit_code = ?3, signal = ?4, "
+		  "start_ns = coalesce(?5, start_ns), end_ns = ?6, "
+		  "user_us = ?7, sys_us = ?8, maxrss_kb = ?9, error = ?10 "
+		  "WHERE id = ?1 AND state < 2",
+    [ST_REQUEUE] = "UPDATE jobs SET state = 0, attempt = ?2, worker = NULL, "
+		   "cpu = NULL WHERE id = ?1 AND state = 1",
+    [ST_GET] = "SELECT " JOB_COLUMNS "WHERE j.id = ?1",
+    [ST_LIST_ALL] = "SELECT " JOB_COLUMNS "ORDER BY j.id DESC LIMIT ?1",
+    [ST_LIST_STATE] =
+	"SELECT " JOB_COLUMNS "WHERE j.state = ?2 ORDER BY j.id DESC LIMIT ?1",
+    [ST_LIST_UID] =
+	"SELECT " JOB_COLUMNS "WHERE j.uid = ?3 ORDER BY j.id DESC LIMIT ?1",
+    [ST_LIST_UID_STATE] = "SELECT " JOB_COLUMNS "WHERE j.uid = ?3 AND "
+			  "j.state = ?2 ORDER BY j.id DESC LIMIT ?1",
+    [ST_QUEUED] =
+	"SELECT id, attempt, uid FROM jobs WHERE state = 0 ORDER BY id",
+    [ST_QUEUED_UID] = "SELECT uid, count(*) FROM jobs WHERE state = 0 "
+		      "GROUP BY uid",
+    [ST_RUNNING_IDS] = "SELECT id, attempt FROM jobs WHERE state = 1",
+    [ST_LOST] = "UPDATE jobs SET state = 6, end_ns = ?2, error = ?3 "
+		"WHERE id = ?1 AND state < 2",
+    [ST_PRUNE_AGE] = "SELECT id, env_id FROM jobs WHERE state >= 2 AND "
+		     "end_ns < ?1 ORDER BY end_ns LIMIT ?2",
+    [ST_PRUNE_CUTOFF] = "SELECT id FROM jobs WHERE state >= 2 "
+			"ORDER BY id DESC LIMIT 1 OFFSET ?1",
+    [ST_PRUNE_COUNT] = "SELECT id, env_id FROM jobs WHERE state >= 2 AND "
+		       "id <= ?1 ORDER BY id LIMIT ?2",
+    [ST_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+};
+
+static uint64_t
+store_hash(const char *data, size_t len)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)data[i];
+		h *= UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+/* Environments repeat (a batch shares one): stored once, counted. */
+static int
+store_env_ref(struct store *st, const char *env, size_t len, size_t refs,
+	      int64_t *env_id)
+{
+	sqlite3_stmt *s = st->stmt[ST_ENV_FIND];
+	int64_t hash = (int64_t)store_hash(env, len);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, hash);
+	sqlite3_bind_blob(s, 2, env, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	*env_id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(st, "find env");
+	if (*env_id != 0) {
+		s = st->stmt[ST_ENV_REF];
+		sqlite3_bind_int64(s, 1, *env_id);
+		sqlite3_bind_int64(s, 2, (int64_t)refs);
+		return store_step_done(st, s, "ref env");
+	}
+	s = st->stmt[ST_ENV_INSERT];
+	sqlite3_bind_int64(s, 1, hash);
+	sqlite3_bind_int64(s, 2, (int64_t)refs);
+	sqlite3_bind_blob(s, 3, env, (int)len, SQLITE_STATIC);
+	if (store_step_done(st, s, "insert env") == -1)
+		return -1;
+	*env_id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_insert(struct store *st, const struct job_spec *specs, size_t n,
+	     uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids)
+{
+	sqlite3_stmt *s = st->stmt[ST_INSERT];
+	const struct job_spec *j;
+	int64_t env_id = 0;
+	size_t i, same;
+
+	if (store_begin(st) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		j = &specs[i];
+		if (i == 0 || j->env_len != specs[i - 1].env_len ||
+		    memcmp(j->env, specs[i - 1].env, j->env_len) != 0) {
+			/* Count the run of jobs sharing this environment. */
+			for (same = i + 1;
+			     same < n && specs[same].env_len == j->env_len &&
+			     memcmp(specs[same].env, j->env, j->env_len) == 0;
+			     same++)
+				;
+			if (store_env_ref(st, j->env, j->env_len, same - i,
+					  &env_id) == -1)
+				return -1;
+		}
+		if (j->name != NULL)
+			sqlite3_bind_text(s, 1, j->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, uid);
+		sqlite3_bind_int64(s, 3, gid);
+		sqlite3_bind_blob(s, 4, j->argv, (int)j->argv_len,
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(s, 5, j->argc);
+		sqlite3_bind_int64(s, 6, env_id);
+		sqlite3_bind_int64(s, 7, j->envc);
+		sqlite3_bind_text(s, 8, j->cwd, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 9, j->timeout_ms);
+		sqlite3_bind_int64(s, 10, submit_ns);
+		if (store_step_done(st, s, "insert job") == -1)
+			return -1;
+		ids[i] = (uint64_t)sqlite3_last_insert_rowid(st->db);
+	}
+	return 0;
+}
+
+int
+store_mark_running(struct store *st, uint64_t id, int worker, int cpu,
+		   uint32_t attempt, int64_t start_ns)
+{
+	sqlite3_stmt *s = st->stmt[ST_RUNNING];
+	struct redo r = {.op = REDO_RUNNING,
+			 .id = id,
+			 .worker = worker,
+			 .cpu = cpu,
+			 .attempt = attempt,
+			 .start_ns = start_ns};
+
+	if (store_begin(st) == -1 || store_remember(st, &r) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int(s, 2, worker);
+	sqlite3_bind_int(s, 3, cpu);
+	sqlite3_bind_int64(s, 4, attempt);
+	sqlite3_bind_int64(s, 5, start_ns);
+	return store_step_done(st, s, "mark running");
+}
+
+int
+store_finish(struct store *st, uint64_t id, const struct job_result *r)
+{
+	sqlite3_stmt *s = st->stmt[ST_FINISH];
+	struct redo rd = {.op = REDO_FINISH, .id = id, .result = *r};
+
+	if (store_begin(st) == -1 || store_remember(st, &rd) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int(s, 2, (int)r->state);
+	if (r->signal == 0 && r->start_ns != 0)
+		sqlite3_bind_int(s, 3, r->exit_code);
+	if (r->signal != 0)
+		sqlite3_bind_int(s, 4, r->signal);
+	if (r->start_ns != 0)
+		sqlite3_bind_int64(s, 5, r->start_ns);
+	sqlite3_bind_int64(s, 6, r->end_ns);
+	if (r->start_ns != 0) {
+		sqlite3_bind_int64(s, 7, r->user_us);
+		sqlite3_bind_int64(s, 8, r->sys_us);
+		sqlite3_bind_int64(s, 9, r->maxrss_kb);
+	}
+	if (r->error[0] != '\0')
+		sqlite3_bind_text(s, 10, r->error, -1, SQLITE_STATIC);
+	return store_step_done(st, s, "finish job");
+}
+
+int
+store_requeue(struct store *st, uint64_t id, uint32_t attempt)
+{
+	sqlite3_stmt *s = st->stmt[ST_REQUEUE];
+	struct redo r = {.op = REDO_REQUEUE, .id = id, .attempt = attempt};
+
+	if (store_begin(st) == -1 || store_remember(st, &r) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int64(s, 2, attempt);
+	return store_step_done(st, s, "requeue job");
+}
+
+static char *
+store_dup_text(sqlite3_stmt *s, int col)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+static char *
+store_dup_blob(sqlite3_stmt *s, int col, size_t *len)
+{
+	const void *b = sqlite3_column_blob(s, col);
+	char *p;
+
+	*len = (size_t)sqlite3_column_bytes(s, col);
+	if ((p = malloc(*len + 1)) == NULL)
+		return NULL;
+	if (*len > 0)
+		memcpy(p, b, *len);
+	p[*len] = '\0';
+	return p;
+}
+
+static void
+store_read_job(sqlite3_stmt *s, struct store_job *j)
+{
+	memset(j, 0, sizeof *j);
+	j->id = (uint64_t)sqlite3_column_int64(s, 0);
+	j->state = (enum job_state)sqlite3_column_int(s, 1);
+	j->name = store_dup_text(s, 2);
+	j->spec.name = j->name;
+	j->uid = (uid_t)sqlite3_column_int64(s, 3);
+	j->gid = (gid_t)sqlite3_column_int64(s, 4);
+	j->spec.argv = store_dup_blob(s, 5, &j->spec.argv_len);
+	j->spec.argc = (uint32_t)sqlite3_column_int(s, 6);
+	j->spec.env = store_dup_blob(s, 7, &j->spec.env_len);
+	j->spec.envc = (uint32_t)sqlite3_column_int(s, 8);
+	j->spec.cwd = store_dup_text(s, 9);
+	j->spec.timeout_ms = sqlite3_column_int64(s, 10);
+	j->submit_ns = sqlite3_column_int64(s, 11);
+	j->result.state = j->state;
+	j->result.start_ns = sqlite3_column_int64(s, 12);
+	j->result.end_ns = sqlite3_column_int64(s, 13);
+	j->result.exit_code = sqlite3_column_type(s, 14) == SQLITE_NULL
+				  ? -1
+				  : sqlite3_column_int(s, 14);
+	j->result.signal = sqlite3_column_int(s, 15);
+	if (sqlite3_column_text(s, 16) != NULL)
+		strlcpy(j->result.error,
+			(const char *)sqlite3_column_text(s, 16),
+			sizeof j->result.error);
+	j->result.user_us = sqlite3_column_int64(s, 17);
+	j->result.sys_us = sqlite3_column_int64(s, 18);
+	j->result.maxrss_kb = sqlite3_column_int64(s, 19);
+	j->worker = sqlite3_column_type(s, 20) == SQLITE_NULL
+			? -1
+			: sqlite3_column_int(s, 20);
+	j->cpu = sqlite3_column_type(s, 21) == SQLITE_NULL
+		     ? -1
+		     : sqlite3_column_int(s, 21);
+	j->attempt = (uint32_t)sqlite3_column_int64(s, 22);
+}
+
+void
+store_job_free(struct store_job *j)
+{
+	free(j->spec.argv);
+	free(j->spec.env);
+	free(j->spec.cwd);
+	free(j->name);
+	memset(j, 0, sizeof *j);
+}
+
+int
+store_get(struct store *st, uint64_t id, struct store_job *j)
+{
+	sqlite3_stmt *s = st->stmt[ST_GET];
+	int rc;
+
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		store_read_job(s, j);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return store_fail(st, "get job");
+}
+
+int
+store_list(struct store *st, int state, int64_t uid, uint32_t limit,
+	   int (*fn)(void *, const struct store_job *), void *arg)
+{
+	enum store_stmt which =
+	    uid < 0 ? (state < 0 ? ST_LIST_ALL : ST_LIST_STATE)
+		    : (state < 0 ? ST_LIST_UID : ST_LIST_UID_STATE);
+	sqlite3_stmt *s = st->stmt[which];
+	struct store_job j;
+	int rc, stop = 0;
+
+	sqlite3_bind_int64(s, 1, limit);
+	if (state >= 0)
+		sqlite3_bind_int(s, 2, state);
+	if (uid >= 0)
+		sqlite3_bind_int64(s, 3, uid);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_read_job(s, &j);
+		stop = fn(arg, &j);
+		store_job_free(&j);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return stop || rc == SQLITE_DONE ? 0 : store_fail(st, "list jobs");
+}
+
+int
+store_queued(struct store *st, int (*fn)(void *, uint64_t, uint32_t, uid_t),
+	     void *arg)
+{
+	sqlite3_stmt *s = st->stmt[ST_QUEUED];
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (fn(arg, (uint64_t)sqlite3_column_int64(s, 0),
+		       (uint32_t)sqlite3_column_int64(s, 1),
+		       (uid_t)sqlite3_column_int64(s, 2)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		   ? 0
+		   : store_fail(st, "queued jobs");
+}
+
+int
+store_queued_per_user(struct store *st, int (*fn)(void *, uid_t, uint64_t),
+		      void *arg)
+{
+	sqlite3_stmt *s = st->stmt[ST_QUEUED_UID];
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (fn(arg, (uid_t)sqlite3_column_int64(s, 0),
+		       (uint64_t)sqlite3_column_int64(s, 1)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		   ? 0
+		   : store_fail(st, "count queued jobs");
+}
+
+int
+store_recover(struct store *st, uint32_t requeue_max,
+	      struct store_recovery *rec)
+{
+	sqlite3_stmt *s = st->stmt[ST_RUNNING_IDS], *lost = st->stmt[ST_LOST];
+	uint64_t *ids = NULL, *more;
+	uint32_t *attempts = NULL, *amore;
+	size_t n = 0, cap = 0, i;
+	char why[128];
+	int rc;
+
+	memset(rec, 0, sizeof *rec);
+	/* Collect first: the statements below change what this one reads. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			more = reallocarray(ids, cap, sizeof *ids);
+			amore = reallocarray(attempts, cap, sizeof *attempts);
+			if (more == NULL || amore == NULL) {
+				free(more != NULL ? more : ids);
+				free(amore != NULL ? amore : attempts);
+				sqlite3_reset(s);
+				snprintf(st->error, sizeof st->error,
+					 "out of memory");
+				return -1;
+			}
+			ids = more;
+			attempts = amore;
+		}
+		ids[n] = (uint64_t)sqlite3_column_int64(s, 0);
+		attempts[n++] = (uint32_t)sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(ids);
+		free(attempts);
+		return store_fail(st, "running jobs");
+	}
+	for (i = 0; i < n && rc != -1; i++) {
+		if (attempts[i] < requeue_max) {
+			rc = store_requeue(st, ids[i], attempts[i] + 1);
+			rec->requeued++;
+			continue;
+		}
+		if (store_begin(st) == -1) {
+			rc = -1;
+			break;
+		}
+		snprintf(why, sizeof why,
+			 "interrupted by a crash of forqd after %u attempts",
+			 attempts[i] + 1);
+		sqlite3_bind_int64(lost, 1, (int64_t)ids[i]);
+		sqlite3_bind_int64(lost, 2, 0);
+		sqlite3_bind_text(lost, 3, why, -1, SQLITE_TRANSIENT);
+		rc = store_step_done(st, lost, "mark lost");
+		rec->lost++;
+	}
+	free(ids);
+	free(attempts);
+	return rc == -1 ? -1 : 0;
+}
+
+static int
+store_delete(struct store *st, int64_t id, int64_t env_id)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELETE];
+	int rc, refs;
+
+	sqlite3_bind_int64(s, 1, id);
+	if (store_step_done(st, s, "delete job") == -1)
+		return -1;
+	s = st->stmt[ST_ENV_UNREF];
+	sqlite3_bind_int64(s, 1, env_id);
+	rc = sqlite3_step(s);
+	refs = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 1;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(st, "unref env");
+	if (refs > 0)
+		return 0;
+	s = st->stmt[ST_ENV_DROP];
+	sqlite3_bind_int64(s, 1, env_id);
+	return store_step_done(st, s, "drop env");
+}
+
+/* Collects (id, env_id) rows of a prune query, then deletes them. */
+static int
+store_prune_with(struct store *st, sqlite3_stmt *s, uint32_t max,
+		 void (*fn)(void *, uint64_t), void *arg)
+{
+	int64_t(*rows)[2];
+	int n = 0, i, rc;
+
+	if ((rows = calloc(max > 0 ? max : 1, sizeof *rows)) == NULL)
+		return -1;
+	while ((uint32_t)n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		rows[n][0] = sqlite3_column_int64(s, 0);
+		rows[n][1] = sqlite3_column_int64(s, 1);
+		n++;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (n > 0 && store_begin(st) == -1)
+		n = -1;
+	for (i = 0; i < n; i++) {
+		fn(arg, (uint64_t)rows[i][0]);
+		if (store_delete(st, rows[i][0], rows[i][1]) == -1) {
+			n = -1;
+			break;
+		}
+	}
+	free(rows);
+	return n;
+}
+
+int
+store_prune(struct store *st, int64_t end_before_ns, uint64_t keep_count,
+	    uint32_t max, void (*fn)(void *, uint64_t), void *arg)
+{
+	sqlite3_stmt *s;
+	int64_t cutoff = 0;
+	int n = 0, m;
+
+	if (end_before_ns > 0) {
+		s = st->stmt[ST_PRUNE_AGE];
+		sqlite3_bind_int64(s, 1, end_before_ns);
+		sqlite3_bind_int64(s, 2, max);
+		if ((n = store_prune_with(st, s, max, fn, arg)) == -1)
+			return -1;
+	}
+	if (keep_count == 0 || (uint32_t)n >= max)
+		return n;
+	s = st->stmt[ST_PRUNE_CUTOFF];
+	sqlite3_bind_int64(s, 1, (int64_t)keep_count);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		cutoff = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (cutoff == 0)
+		return n;
+	s = st->stmt[ST_PRUNE_COUNT];
+	sqlite3_bind_int64(s, 1, cutoff);
+	sqlite3_bind_int64(s, 2, max - (uint32_t)n);
+	if ((m = store_prune_with(st, s, max - (uint32_t)n, fn, arg)) == -1)
+		return -1;
+	return n + m;
+}
