@@ -525,11 +525,15 @@ sv_run(struct supervisor *sv)
 			fatal("epoll_wait");
 		jobs_end_turn(sv);
 		jobs_dispatch(sv);
+		/* Workers start their jobs while the turn is made durable: a
+		 * start is acknowledged to no one, and a crash before the
+		 * commit leaves the job queued, to run again, as a crash
+		 * while it runs does. */
+		workers_flush_all(sv);
 		/* One commit for the whole turn; only then do replies go. */
 		committed = store_commit(sv->store) == 0;
 		if (!committed)
 			sv_store_failed(sv);
-		workers_flush_all(sv);
 		control_end_turn(sv, committed);
 		sv_check_ready(sv);
 		sv_update_timer(sv);
