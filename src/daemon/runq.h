@@ -1,0 +1,78 @@
+/*
+ * The jobs ready to run, and which runs next: a pure structure that
+ * the supervisor fills from the store and asks for the next job, so
+ * that the scheduling policy is unit-tested without a daemon.
+ *
+ * Jobs wait in named queues; in a queue, each user's jobs form a heap,
+ * higher priority first, then older (lower id) first. The next job is
+ * the best head over every queue that is neither paused nor at its
+ * parallelism limit: the higher priority; on a tie, the job of the
+ * user with fewer jobs running in that queue, then of the user served
+ * longest ago (so that one user's hundred thousand jobs do not starve
+ * another's one, whatever the queue's parallelism); then the older.
+ * A decision costs O(log n) in the jobs and a pass over the users with
+ * ready jobs; it never scans the jobs.
+ *
+ * Entries are not removed when a job is cancelled or re-prioritised:
+ * the supervisor checks each popped job against the store and skips
+ * the stale ones (the heaps stay 16 bytes a job).
+ */
+#ifndef FORQ_RUNQ_H
+#define FORQ_RUNQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define RUNQ_ALL (-1)
+
+struct runq_job {
+	uint64_t id;
+	int32_t priority;
+	uint32_t attempt;
+};
+
+struct runq_pick {
+	struct runq_job job;
+	int queue;
+	uid_t uid;
+};
+
+struct runq_info {
+	const char *name;
+	uint32_t parallel; /* 0: no limit of its own */
+	uint32_t running;
+	size_t ready;
+	bool paused;
+};
+
+struct runq;
+
+struct runq *runq_new(void);
+void runq_free(struct runq *q);
+/* The queue's index, made if new (no limit, not paused); -1 when
+ * memory runs out. Indexes stay valid for the runq's life. */
+int runq_queue(struct runq *q, const char *name);
+/* Its index, or -1 if there is no such queue. */
+int runq_find(const struct runq *q, const char *name);
+size_t runq_queues(const struct runq *q);
+void runq_set_parallel(struct runq *q, int queue, uint32_t parallel);
+/* queue may be RUNQ_ALL: pauses or resumes the whole runq (each queue
+ * keeps its own flag besides). */
+void runq_set_paused(struct runq *q, int queue, bool paused);
+bool runq_paused(const struct runq *q, int queue);
+void runq_info(const struct runq *q, int queue, struct runq_info *info);
+
+/* -1 only when memory runs out. */
+int runq_push(struct runq *q, int queue, uid_t uid, const struct runq_job *job);
+/* Takes the job that should run next: 0, or -1 if none may start now. */
+int runq_pop(struct runq *q, struct runq_pick *pick);
+/* A job of this queue and user started (-1: out of memory) or ended. */
+int runq_started(struct runq *q, int queue, uid_t uid);
+void runq_ended(struct runq *q, int queue, uid_t uid);
+/* Jobs ready, over all queues; jobs running, over all queues. */
+size_t runq_ready(const struct runq *q);
+size_t runq_running(const struct runq *q);
+
+#endif
