@@ -19,7 +19,9 @@
 #define FORQ_ERR_SHUTTING_DOWN "shutting_down"
 #define FORQ_ERR_NOT_FOUND "not_found"
 #define FORQ_ERR_NOT_PERMITTED "not_permitted"
-#define FORQ_ERR_NO_SPACE "no_space" /* the state directory is full */
+#define FORQ_ERR_NO_SPACE "no_space"           /* the state directory is full */
+#define FORQ_ERR_UNKNOWN_QUEUE "unknown_queue" /* not in forqd.conf */
+#define FORQ_ERR_NOT_PENDING "not_pending"     /* it has started already */
 #define FORQ_ERR_INTERNAL "internal"
 
 /* Exit codes of the forq CLI, from sysexits(3) so that they stay clear

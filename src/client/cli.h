@@ -41,6 +41,12 @@ int cli_show(const struct cli *cli, const char *op, json_t *fields,
 /* Waits for jobs (ids: array); progress on a terminal. Returns the
  * exit status of the first failure, else 0; *jobs gets the results. */
 int cli_wait(struct forq_conn *conn, json_t *ids, bool progress, json_t **jobs);
+/* The same for a request (wait or drain) with its fields in which
+ * (taken): "jobs", "all" or "queue". */
+int cli_wait_for(struct forq_conn *conn, const char *op, json_t *which,
+		 bool progress, json_t **jobs);
+/* A user's name or number: 0, or -1 if there is no such user. */
+int cli_parse_user(const char *text, uid_t *uid);
 /* Copies a job's output descriptors to stdout and stderr. */
 int cli_print_output(struct forq_conn *conn, json_int_t id, bool out, bool err);
 
@@ -50,5 +56,8 @@ int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_wait(struct cli *cli, int argc, char **argv);
 int cmd_logs(struct cli *cli, int argc, char **argv);
 int cmd_cancel(struct cli *cli, int argc, char **argv);
+int cmd_set(struct cli *cli, int argc, char **argv);
+int cmd_pause(struct cli *cli, int argc, char **argv);
+int cmd_queues(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -95,21 +95,36 @@ draw_progress(size_t done, size_t failed, size_t total, int64_t t0)
 int
 cli_wait(struct forq_conn *conn, json_t *ids, bool progress, json_t **jobs)
 {
+	return cli_wait_for(conn, "wait", json_pack("{s:O}", "jobs", ids),
+			    progress, jobs);
+}
+
+int
+cli_wait_for(struct forq_conn *conn, const char *op, json_t *which,
+	     bool progress, json_t **jobs)
+{
 	struct forq_error err = {0};
 	json_t *msg, *j;
-	size_t total = json_array_size(ids), done = 0, failed = 0, i;
+	size_t total = json_array_size(json_object_get(which, "jobs")),
+	       done = 0, failed = 0, i;
 	int64_t t0 = clock_mono_ns(), drawn = 0;
 	long long id;
 	int status = 0;
 
-	id = forq_send(conn, "wait",
-		       json_pack("{s:O, s:b}", "jobs", ids, "events", progress),
-		       &err);
+	json_object_set_new(which, "events", json_boolean(progress));
+	id = forq_send(conn, op, which, &err);
 	if (id == -1)
 		cli_die(&err);
 	for (;;) {
 		if ((msg = forq_read(conn, &err)) == NULL)
 			cli_die(&err);
+		/* --all, --queue: the daemon says how many it waits for. */
+		if (json_is_integer(json_object_get(msg, "waiting"))) {
+			total = (size_t)json_integer_value(
+			    json_object_get(msg, "waiting"));
+			json_decref(msg);
+			continue;
+		}
 		if (json_object_get(msg, "event") != NULL) {
 			j = json_object_get(msg, "job");
 			done++;
@@ -197,9 +212,21 @@ cli_print_output(struct forq_conn *conn, json_int_t id, bool out, bool err)
 int
 cmd_submit(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_TIMEOUT = 256, OPT_CWD, OPT_ENV, OPT_CLEAN, OPT_BATCH };
+	enum {
+		OPT_TIMEOUT = 256,
+		OPT_CWD,
+		OPT_ENV,
+		OPT_CLEAN,
+		OPT_BATCH,
+		OPT_AT,
+		OPT_IN,
+	};
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, 'n'},
+	    {"priority", required_argument, NULL, 'p'},
+	    {"queue", required_argument, NULL, 'q'},
+	    {"at", required_argument, NULL, OPT_AT},
+	    {"in", required_argument, NULL, OPT_IN},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"cwd", required_argument, NULL, OPT_CWD},
 	    {"env", required_argument, NULL, OPT_ENV},
@@ -215,32 +242,66 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	json_t *extra = json_array(), *defaults, *jobs, *job, *reply, *ids;
 	json_t *results;
 	struct forq_conn *conn;
-	int64_t timeout_ms = 0;
-	bool clean = false, wait = false, output = false;
+	int64_t timeout_ms = -1, start_at_ms = -1, delay_ms;
+	const char *queue = NULL;
+	long long priority = 0;
+	bool clean = false, wait = false, output = false, has_priority = false;
 	size_t i;
 	int ch, status = 0;
 
 	/* 0, not 1: glibc then forgets the "+" (stop at the first operand)
 	 * of the top-level parse and permutes again. */
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+n:wo", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+n:p:q:wo", longopts, NULL)) !=
+	       -1) {
 		switch (ch) {
 		case 'n':
 			name = optarg;
+			break;
+		case 'p':
+			priority = strtonum(optarg, -1000, 1000, &why);
+			if (why != NULL) {
+				fprintf(stderr,
+					"forq: --priority %s: %s (-1000 to "
+					"1000)\n",
+					optarg, why);
+				goto usage;
+			}
+			has_priority = true;
+			break;
+		case 'q':
+			queue = optarg;
+			break;
+		case OPT_AT:
+			if (units_parse_time(optarg, time(NULL), &start_at_ms,
+					     &why) == -1) {
+				fprintf(stderr, "forq: --at %s: %s\n", optarg,
+					why);
+				goto usage;
+			}
+			break;
+		case OPT_IN:
+			if (units_parse_duration(optarg, &delay_ms, &why) ==
+			    -1) {
+				fprintf(stderr, "forq: --in %s: %s\n", optarg,
+					why);
+				goto usage;
+			}
+			start_at_ms = clock_real_ns() / NS_PER_MS + delay_ms;
 			break;
 		case OPT_TIMEOUT:
 			if (units_parse_duration(optarg, &timeout_ms, &why) ==
 			    -1) {
 				fprintf(stderr, "forq: --timeout %s: %s\n",
 					optarg, why);
-				return FORQ_EXIT_USAGE;
+				goto usage;
 			}
 			break;
 		case OPT_CWD:
 			if (realpath(optarg, cwd) == NULL) {
 				fprintf(stderr, "forq: --cwd %s: %s\n", optarg,
 					strerror(errno));
-				return FORQ_EXIT_USAGE;
+				goto usage;
 			}
 			break;
 		case OPT_ENV:
@@ -248,7 +309,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 				fprintf(stderr,
 					"forq: --env %s: expected NAME=VALUE\n",
 					optarg);
-				return FORQ_EXIT_USAGE;
+				goto usage;
 			}
 			json_array_append_new(extra, json_string(optarg));
 			break;
@@ -282,9 +343,18 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	}
 	defaults =
 	    json_pack("{s:o, s:s}", "env", env_array(clean, extra), "cwd", cwd);
-	if (timeout_ms > 0)
+	/* What is not given, the queue's conf section gives. */
+	if (timeout_ms >= 0)
 		json_object_set_new(defaults, "timeout_ms",
 				    json_integer(timeout_ms));
+	if (has_priority)
+		json_object_set_new(defaults, "priority",
+				    json_integer(priority));
+	if (queue != NULL)
+		json_object_set_new(defaults, "queue", json_string(queue));
+	if (start_at_ms >= 0)
+		json_object_set_new(defaults, "start_at_ms",
+				    json_integer(start_at_ms));
 	if (batch != NULL) {
 		jobs = read_batch(batch);
 		if (json_array_size(jobs) == 0) {
@@ -356,6 +426,9 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	json_decref(ids);
 	forq_close(conn);
 	return status;
+usage:
+	json_decref(extra);
+	return FORQ_EXIT_USAGE;
 }
 
 static json_int_t
@@ -417,11 +490,15 @@ cmd_list(struct cli *cli, int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"state", required_argument, NULL, 's'},
 	    {"limit", required_argument, NULL, 'l'},
+	    {"queue", required_argument, NULL, 'q'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"user", required_argument, NULL, 'u'},
 	    {"json", no_argument, NULL, 'j'},
 	    {NULL, 0, NULL, 0},
 	};
 	json_t *fields = json_object();
 	json_int_t limit;
+	uid_t uid;
 	int ch;
 
 	/* 0, not 1: glibc then forgets the "+" (stop at the first operand)
@@ -439,6 +516,23 @@ cmd_list(struct cli *cli, int argc, char **argv)
 			json_object_set_new(fields, "limit",
 					    json_integer(limit));
 			break;
+		case 'q':
+			json_object_set_new(fields, "queue",
+					    json_string(optarg));
+			break;
+		case 'n':
+			json_object_set_new(fields, "name",
+					    json_string(optarg));
+			break;
+		case 'u':
+			if (cli_parse_user(optarg, &uid) == -1) {
+				fprintf(stderr,
+					"forq: --user %s: no such user\n",
+					optarg);
+				return FORQ_EXIT_USAGE;
+			}
+			json_object_set_new(fields, "uid", json_integer(uid));
+			break;
 		case 'j':
 			cli->json = 1;
 			break;
@@ -451,20 +545,74 @@ cmd_list(struct cli *cli, int argc, char **argv)
 	return cli_show(cli, "list", fields, print_list);
 }
 
+/* Ids on standard input, one or more a line (what submit prints). */
+static json_t *
+ids_from_stdin(void)
+{
+	json_t *ids = json_array();
+	char word[32];
+	json_int_t id;
+
+	while (scanf("%31s", word) == 1) {
+		if (cli_parse_id(word, &id) == -1) {
+			fprintf(stderr, "forq: \"%s\" is not a job id\n", word);
+			exit(FORQ_EXIT_USAGE);
+		}
+		json_array_append_new(ids, json_integer(id));
+	}
+	return ids;
+}
+
 int
 cmd_wait(struct cli *cli, int argc, char **argv)
 {
+	static const struct option longopts[] = {
+	    {"all", no_argument, NULL, 'a'},
+	    {"queue", required_argument, NULL, 'q'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
+	};
 	struct forq_conn *conn;
-	json_t *ids, *jobs, *out;
-	int status;
+	json_t *ids, *jobs, *out, *which = NULL;
+	bool many;
+	int ch, status;
 
-	cli_options_json(cli, argc, argv);
-	ids = many_ids(argc, argv);
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			which = json_pack("{s:b}", "all", 1);
+			break;
+		case 'q':
+			which = json_pack("{s:s}", "queue", optarg);
+			break;
+		case 'j':
+			cli->json = 1;
+			break;
+		default:
+			cli_usage();
+		}
+	}
+	if (which != NULL) {
+		if (optind != argc)
+			cli_usage();
+		ids = NULL;
+	} else if (optind == argc - 1 && strcmp(argv[optind], "-") == 0) {
+		ids = ids_from_stdin();
+	} else {
+		ids = many_ids(argc, argv);
+	}
+	many = which != NULL || json_array_size(ids) > 1;
 	conn = cli_connect(cli);
-	status = cli_wait(conn, ids,
-			  json_array_size(ids) > 1 && !cli->json &&
-			      isatty(STDERR_FILENO),
-			  &jobs);
+	if (which != NULL)
+		status =
+		    cli_wait_for(conn, "wait", which,
+				 many && !cli->json && isatty(STDERR_FILENO),
+				 &jobs);
+	else
+		status = cli_wait(conn, ids,
+				  many && !cli->json && isatty(STDERR_FILENO),
+				  &jobs);
 	forq_close(conn);
 	if (cli->json) {
 		out = json_pack("{s:O}", "jobs", jobs);

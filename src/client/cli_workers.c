@@ -117,8 +117,8 @@ cli_print_jobs(FILE *out, const json_t *jobs)
 	char cmd[61], result[16];
 	size_t i;
 
-	fprintf(out, "%-8s %-10s %-6s %-16s %s\n", "ID", "STATE", "EXIT",
-		"NAME", "COMMAND");
+	fprintf(out, "%-8s %-10s %-6s %-10s %4s %-16s %s\n", "ID", "STATE",
+		"EXIT", "QUEUE", "PRIO", "NAME", "COMMAND");
 	json_array_foreach(jobs, i, j)
 	{
 		code = json_object_get(j, "exit_code");
@@ -132,9 +132,14 @@ cli_print_jobs(FILE *out, const json_t *jobs)
 		else
 			strlcpy(result, "-", sizeof result);
 		cli_join_argv(json_object_get(j, "argv"), cmd, sizeof cmd);
-		fprintf(out, "%-8lld %-10s %-6s %-16s %s\n",
+		fprintf(out, "%-8lld %-10s %-6s %-10s %4lld %-16s %s\n",
 			(long long)json_integer_value(json_object_get(j, "id")),
 			json_string_value(json_object_get(j, "state")), result,
+			json_string_value(json_object_get(j, "queue")) != NULL
+			    ? json_string_value(json_object_get(j, "queue"))
+			    : "-",
+			(long long)json_integer_value(
+			    json_object_get(j, "priority")),
 			json_string_value(json_object_get(j, "name")) != NULL
 			    ? json_string_value(json_object_get(j, "name"))
 			    : "-",
@@ -146,11 +151,13 @@ void
 cli_print_status(FILE *out, const json_t *job)
 {
 	static const char *const keys[] =
-	    {"id",           "name",       "state",    "exit_code",  "signal",
-	     "error",        "argv",       "cwd",      "uid",        "gid",
-	     "submitted_at", "started_at", "ended_at", "timeout_ms", "attempt",
-	     "worker",       "cpu",        "pid",      "user_us",    "sys_us",
-	     "maxrss_kb",    "env_count"};
+	    {"id",           "name",     "state",      "exit_code",
+	     "signal",       "error",    "argv",       "cwd",
+	     "uid",          "gid",      "queue",      "priority",
+	     "submitted_at", "start_at", "started_at", "ended_at",
+	     "timeout_ms",   "attempt",  "worker",     "cpu",
+	     "pid",          "user_us",  "sys_us",     "maxrss_kb",
+	     "env_count"};
 	const json_t *v;
 	char *text;
 	size_t i;

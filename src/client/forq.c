@@ -28,12 +28,29 @@ cli_usage(void)
 		"      -o, --output         with --wait: print its output\n"
 		"      --batch FILE|-       one job per line, run by /bin/sh "
 		"-c\n"
+		"      -q, --queue NAME     a queue of forqd.conf (default: "
+		"default)\n"
+		"      -p, --priority N     -1000..1000; higher runs first\n"
+		"      --at TIME            start then: 14:30, 2026-12-01 "
+		"02:00\n"
+		"      --in DUR             start after DUR: 10m, 2h\n"
 		"  status ID                everything known about a job\n"
-		"  list [--state S] [--limit N]   jobs, newest first\n"
-		"  wait ID...               wait; exit status of the first "
-		"failure\n"
+		"  list [--state S] [--queue Q] [--name N] [--user U] "
+		"[--limit N]\n"
+		"                           jobs, newest first\n"
+		"  wait ID...|-|--all|--queue Q   wait; exit status of the "
+		"first failure\n"
 		"  logs [-f] [--stdout|--stderr] ID   a job's output\n"
 		"  cancel ID...             cancel queued or running jobs\n"
+		"  set ID --priority N      reprioritise a job not started "
+		"yet\n"
+		"  queues                   the queues, their limits and "
+		"load\n"
+		"  pause [QUEUE]            start no more jobs (all queues "
+		"or one)\n"
+		"  resume [QUEUE]           start jobs again\n"
+		"  drain [QUEUE]            pause, and return once running "
+		"jobs end\n"
 		"  workers                  the workers and the jobs they run\n"
 		"  ping                     check that forqd answers\n"
 		"\n"
@@ -175,7 +192,9 @@ static const struct command {
 } commands[] = {
     {"submit", cmd_submit},   {"status", cmd_status}, {"list", cmd_list},
     {"wait", cmd_wait},       {"logs", cmd_logs},     {"cancel", cmd_cancel},
-    {"workers", cmd_workers}, {"ping", cmd_ping},
+    {"workers", cmd_workers}, {"ping", cmd_ping},     {"set", cmd_set},
+    {"pause", cmd_pause},     {"resume", cmd_pause},  {"drain", cmd_pause},
+    {"queues", cmd_queues},
 };
 
 int

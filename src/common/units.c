@@ -1,5 +1,6 @@
 /* Parsing and printing of durations and sizes. */
 #include <ctype.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -156,4 +157,69 @@ units_format_size(uint64_t bytes, char *buf, size_t len)
 	for (i = 0; i < sizeof units - 2 && v >= 1024 * 1024; i++)
 		v /= 1024;
 	snprintf(buf, len, "%.1f%c", v / 1024, units[i]);
+}
+
+/* strptime with the whole text used up. */
+static int
+units_strptime(const char *text, const char *fmt, struct tm *tm)
+{
+	const char *end;
+
+	memset(tm, 0, sizeof *tm);
+	end = strptime(text, fmt, tm);
+	return end != NULL && *end == '\0' ? 0 : -1;
+}
+
+int
+units_parse_time(const char *text, time_t now, int64_t *ms, const char **why)
+{
+	static const char *const dated[] = {
+	    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S",
+	    "%Y-%m-%dT%H:%M",    "%Y-%m-%d",
+	};
+	struct tm tm, today;
+	const char *errstr = NULL;
+	long long secs;
+	time_t t;
+	size_t i;
+
+	*why = "not a time: HH:MM[:SS], YYYY-MM-DD [HH:MM[:SS]] or @SECONDS";
+	if (text[0] == '@') {
+		secs = strtonum(text + 1, 0, INT64_MAX / 1000, &errstr);
+		if (errstr != NULL)
+			return -1;
+		*ms = secs * 1000;
+		return 0;
+	}
+	for (i = 0; i < sizeof dated / sizeof dated[0]; i++) {
+		if (units_strptime(text, dated[i], &tm) == 0)
+			break;
+	}
+	if (i == sizeof dated / sizeof dated[0]) {
+		if (units_strptime(text, "%H:%M:%S", &tm) == -1 &&
+		    units_strptime(text, "%H:%M", &tm) == -1)
+			return -1;
+		localtime_r(&now, &today);
+		tm.tm_year = today.tm_year;
+		tm.tm_mon = today.tm_mon;
+		tm.tm_mday = today.tm_mday;
+		tm.tm_isdst = -1;
+		if ((t = mktime(&tm)) == (time_t)-1)
+			return -1;
+		if (t <= now) {
+			tm.tm_mday++; /* mktime carries it into the month */
+			tm.tm_isdst = -1;
+			if ((t = mktime(&tm)) == (time_t)-1)
+				return -1;
+		}
+		*ms = (int64_t)t * 1000;
+		return 0;
+	}
+	tm.tm_isdst = -1;
+	if ((t = mktime(&tm)) == (time_t)-1) {
+		*why = "not a time this machine can represent";
+		return -1;
+	}
+	*ms = (int64_t)t * 1000;
+	return 0;
 }

@@ -8,10 +8,18 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* On failure these return -1 and point *why at a short reason. */
 int units_parse_duration(const char *text, int64_t *ms, const char **why);
 int units_parse_size(const char *text, uint64_t *bytes, const char **why);
+
+/* A start time in local time, as --at takes it: "HH:MM[:SS]" (today,
+ * or tomorrow once that time has passed), "YYYY-MM-DD HH:MM[:SS]" (or
+ * with a "T"), "YYYY-MM-DD" (midnight), or "@SECONDS" since 1970.
+ * now is the time to read "today" against. *ms: since 1970. */
+int units_parse_time(const char *text, time_t now, int64_t *ms,
+		     const char **why);
 
 /* "1h2m", "1.5s", "250ms": short and exact enough for tables and logs. */
 void units_format_duration(int64_t ms, char *buf, size_t len);

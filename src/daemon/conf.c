@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ enum conf_type {
 	CONF_CPUS,
 	CONF_DURABILITY,
 	CONF_BOOL,
+	CONF_INT,
 };
 
 struct conf_key {
@@ -105,6 +107,23 @@ static const struct conf_key conf_keys[] = {
     KEY("access", "deny_users", deny_users, CONF_STRING, 0, 0),
 };
 
+#define QKEY(name, member, type, min, max)                                     \
+	{                                                                      \
+		"queue", name, type, offsetof(struct conf_queue, member),      \
+		    sizeof(((struct conf_queue *)0)->member), min, max         \
+	}
+
+/* The keys of a [queue NAME] section; offsets into struct conf_queue. */
+static const struct conf_key conf_queue_keys[] = {
+    QKEY("parallel", parallel, CONF_UINT, 0, 1000000),
+    QKEY("priority", priority, CONF_INT, -CONF_PRIORITY_MAX, CONF_PRIORITY_MAX),
+    QKEY("timeout", timeout_ms, CONF_DURATION, 0, 3650 * DAY_MS),
+};
+
+_Static_assert(nitems(conf_queue_keys) <=
+		   nitems(((struct conf_queue *)0)->lines),
+	       "struct conf_queue lines[] too small for its keys");
+
 static const char *const conf_sections[] = {"daemon", "workers", "jobs",
 					    "limits", "access"};
 
@@ -137,6 +156,64 @@ conf_error(struct conf_parse *ps, const char *fmt, ...)
 	va_end(ap);
 }
 
+int
+conf_queue_name_check(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > CONF_QUEUE_NAME_MAX ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789_.-") != len)
+		return -1;
+	return 0;
+}
+
+const struct conf_queue *
+conf_queue_find(const struct conf *c, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nqueues; i++) {
+		if (strcmp(c->queues[i].name, name) == 0)
+			return &c->queues[i];
+	}
+	return NULL;
+}
+
+/* "queue NAME": the queue, declared on first sight; NULL (and the
+ * error set) when the name or the count is wrong. */
+static struct conf_queue *
+conf_queue_section(struct conf_parse *ps, const char *section)
+{
+	const char *name = section + strlen("queue ");
+	struct conf_queue *q;
+
+	if (conf_queue_name_check(name) == -1) {
+		conf_error(ps,
+			   "[%s]: a queue's name is 1 to %d letters, digits, "
+			   "'_', '.' or '-'",
+			   section, CONF_QUEUE_NAME_MAX);
+		return NULL;
+	}
+	if ((q = (struct conf_queue *)conf_queue_find(ps->conf, name)) != NULL)
+		return q;
+	if (ps->conf->nqueues == CONF_QUEUES_MAX) {
+		conf_error(ps, "[%s]: more than %d queues", section,
+			   CONF_QUEUES_MAX);
+		return NULL;
+	}
+	q = &ps->conf->queues[ps->conf->nqueues++];
+	memset(q, 0, sizeof *q);
+	strlcpy(q->name, name, sizeof q->name);
+	return q;
+}
+
+static bool
+conf_is_queue_section(const char *name)
+{
+	return strncmp(name, "queue ", strlen("queue ")) == 0;
+}
+
 static int
 conf_known_section(const char *name)
 {
@@ -167,7 +244,9 @@ conf_check_section_line(struct conf_parse *ps, const char *line, size_t len)
 		return; /* inih reports it as a syntax error */
 	memcpy(name, line + 1, (size_t)(close - line - 1));
 	name[close - line - 1] = '\0';
-	if (!conf_known_section(name))
+	if (conf_is_queue_section(name))
+		(void)conf_queue_section(ps, name);
+	else if (!conf_known_section(name))
 		conf_error(ps, "unknown section [%s]", name);
 }
 
@@ -243,6 +322,16 @@ conf_set_number(struct conf_parse *ps, const struct conf_key *k,
 		}
 		*(uint32_t *)out = (uint32_t)n;
 		return 0;
+	case CONF_INT:
+		n = strtonum(value, k->min, k->max, &why);
+		if (why != NULL) {
+			conf_error(ps, "%s: \"%s\" is %s (%lld to %lld)",
+				   k->name, value, why, (long long)k->min,
+				   (long long)k->max);
+			return -1;
+		}
+		*(int32_t *)out = (int32_t)n;
+		return 0;
 	case CONF_SIZE:
 		if (units_parse_size(value, &size, &why) == -1) {
 			conf_error(ps, "%s: %s: \"%s\"", k->name, why, value);
@@ -276,9 +365,10 @@ conf_set_number(struct conf_parse *ps, const struct conf_key *k,
 }
 
 static int
-conf_set(struct conf_parse *ps, const struct conf_key *k, const char *value)
+conf_set(struct conf_parse *ps, void *base, const struct conf_key *k,
+	 const char *value)
 {
-	char *field = (char *)ps->conf + k->offset;
+	char *field = (char *)base + k->offset;
 	char why[128];
 	cpu_set_t set;
 	enum log_level level;
@@ -356,14 +446,38 @@ conf_handler(void *user, const char *section, const char *name,
 {
 	struct conf_parse *ps = user;
 	const struct conf_key *k;
+	struct conf_queue *q;
 	size_t i;
 
 	if (section[0] == '\0') {
 		conf_error(ps,
 			   "\"%s\" is outside a section ([daemon], "
-			   "[workers], [jobs], [limits] or [access])",
+			   "[workers], [jobs], [limits], [access] or "
+			   "[queue NAME])",
 			   name);
 		return 0;
+	}
+	if (conf_is_queue_section(section)) {
+		if ((q = conf_queue_section(ps, section)) == NULL)
+			return 0;
+		for (i = 0; i < nitems(conf_queue_keys) &&
+			    strcmp(conf_queue_keys[i].name, name) != 0;
+		     i++)
+			;
+		if (i == nitems(conf_queue_keys)) {
+			conf_error(ps, "unknown key \"%s\" in [%s]", name,
+				   section);
+			return 0;
+		}
+		if (q->lines[i] != 0) {
+			conf_error(ps,
+				   "\"%s\" is set twice in [%s] (first on "
+				   "line %d)",
+				   name, section, q->lines[i]);
+			return 0;
+		}
+		q->lines[i] = ps->line;
+		return conf_set(ps, q, &conf_queue_keys[i], value) == 0;
 	}
 	if (!conf_known_section(section)) {
 		conf_error(ps, "unknown section [%s]", section);
@@ -385,7 +499,7 @@ conf_handler(void *user, const char *section, const char *name,
 		return 0;
 	}
 	ps->conf->lines[i] = ps->line;
-	return conf_set(ps, k, value) == 0;
+	return conf_set(ps, ps->conf, k, value) == 0;
 }
 
 static int
@@ -652,4 +766,7 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->request_timeout_ms = 30 * 1000;
 
 	c->allow_root_jobs = 0;
+
+	c->nqueues = 1;
+	strlcpy(c->queues[0].name, "default", sizeof c->queues[0].name);
 }

@@ -18,6 +18,19 @@
 #define CONF_FILE_MAX (1024 * 1024)
 #define CONF_ERROR_MAX 512
 
+/* [queue NAME] sections; "default" is always there, first. */
+#define CONF_QUEUES_MAX 64
+#define CONF_QUEUE_NAME_MAX 32
+#define CONF_PRIORITY_MAX 1000 /* priorities run from -1000 to 1000 */
+
+struct conf_queue {
+	char name[CONF_QUEUE_NAME_MAX + 1];
+	uint32_t parallel;  /* jobs of the queue running at once; 0: any */
+	int32_t priority;   /* for jobs submitted without one */
+	int64_t timeout_ms; /* for jobs submitted without one; 0: none */
+	int lines[4];
+};
+
 enum conf_durability {
 	CONF_DURABILITY_NORMAL = 0, /* survives a crash of forqd */
 	CONF_DURABILITY_FULL = 1,   /* survives a power cut too: fsync */
@@ -72,6 +85,10 @@ struct conf {
 	char allow_users[1024];
 	char deny_users[1024];
 
+	/* [queue NAME] */
+	struct conf_queue queues[CONF_QUEUES_MAX];
+	uint32_t nqueues;
+
 	/* Where each key was set, for errors found after parsing. */
 	int lines[48];
 };
@@ -92,6 +109,11 @@ int conf_load_string(struct conf *c, const char *name, const char *text,
  * set, the socket group's existence. */
 int conf_check(const struct conf *c, const cpu_set_t *allowed, char *err,
 	       size_t errlen);
+/* The queue of that name, or NULL. */
+const struct conf_queue *conf_queue_find(const struct conf *c,
+					 const char *name);
+/* 0 if name may name a queue: 1 to CONF_QUEUE_NAME_MAX of [A-Za-z0-9_.-]. */
+int conf_queue_name_check(const char *name);
 struct access_policy;
 /* The [access] keys with names resolved to ids; -1 and "file:line: ..."
  * for a user or group that does not exist. */

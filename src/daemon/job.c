@@ -8,13 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/compat.h"
+#include "daemon/conf.h"
 #include "daemon/job.h"
 #include "daemon/store.h"
 #include "forq/protocol.h"
 
 static const char *const job_state_names[JOB_STATE_COUNT] = {
     [JOB_QUEUED] = "queued",       [JOB_RUNNING] = "running",
+    [JOB_SCHEDULED] = "scheduled", [JOB_WAITING] = "waiting",
     [JOB_SUCCEEDED] = "succeeded", [JOB_FAILED] = "failed",
     [JOB_TIMED_OUT] = "timed_out", [JOB_CANCELLED] = "cancelled",
     [JOB_LOST] = "lost",
@@ -43,16 +46,23 @@ job_state_parse(const char *name, enum job_state *s)
 bool
 job_state_final(enum job_state s)
 {
-	return s != JOB_QUEUED && s != JOB_RUNNING;
+	return s >= JOB_SUCCEEDED;
 }
 
-/* queued -> running -> final; queued -> cancelled; running -> queued
- * when a crash interrupted it and the policy re-queues it; queued or
- * running -> lost. A final state is never left. */
+/* (waiting ->) (scheduled ->) queued -> running -> final; any of the
+ * first three -> cancelled or lost; running -> queued when a crash
+ * interrupted it and the policy re-queues it. A final state is never
+ * left. */
 bool
 job_transition_allowed(enum job_state from, enum job_state to)
 {
 	switch (from) {
+	case JOB_WAITING:
+		return to == JOB_SCHEDULED || to == JOB_QUEUED ||
+		       to == JOB_CANCELLED || to == JOB_LOST;
+	case JOB_SCHEDULED:
+		return to == JOB_QUEUED || to == JOB_CANCELLED ||
+		       to == JOB_LOST;
 	case JOB_QUEUED:
 		return to == JOB_RUNNING || to == JOB_CANCELLED ||
 		       to == JOB_LOST;
@@ -162,9 +172,11 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 		   const struct job_limits *limits, struct job_spec *spec,
 		   struct job_error *err)
 {
-	static const char *const known[] = {"argv", "env", "cwd", "name",
-					    "timeout_ms"};
-	const json_t *argv, *env, *cwd, *name, *timeout;
+	static const char *const known[] = {"argv",     "env",        "cwd",
+					    "name",     "timeout_ms", "queue",
+					    "priority", "start_at_ms"};
+	const json_t *argv, *env, *cwd, *name, *timeout, *queue, *priority,
+	    *start_at;
 	const char *key, *s;
 	json_t *v;
 	size_t len, i;
@@ -244,6 +256,46 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 			goto fail;
 		}
 		spec->timeout_ms = json_integer_value(timeout);
+		spec->has_timeout = true;
+	}
+	queue = job_field(job, defaults, "queue");
+	if (queue != NULL && !json_is_null(queue)) {
+		if ((s = job_cstring(queue, &len)) == NULL ||
+		    conf_queue_name_check(s) == -1) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"queue\" must be a queue's name: 1 to %d "
+				 "letters, digits, '_', '.' or '-'",
+				 CONF_QUEUE_NAME_MAX);
+			goto fail;
+		}
+		spec->queue = strdup(s);
+	}
+	priority = job_field(job, defaults, "priority");
+	if (priority != NULL && !json_is_null(priority)) {
+		if (!json_is_integer(priority) ||
+		    json_integer_value(priority) < -CONF_PRIORITY_MAX ||
+		    json_integer_value(priority) > CONF_PRIORITY_MAX) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"priority\" must be an integer from %d to "
+				 "%d",
+				 -CONF_PRIORITY_MAX, CONF_PRIORITY_MAX);
+			goto fail;
+		}
+		spec->priority = (int32_t)json_integer_value(priority);
+		spec->has_priority = true;
+	}
+	start_at = job_field(job, defaults, "start_at_ms");
+	if (start_at != NULL && !json_is_null(start_at)) {
+		if (!json_is_integer(start_at) ||
+		    json_integer_value(start_at) < 0 ||
+		    json_integer_value(start_at) > JOB_START_AT_MS_MAX) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"start_at_ms\" must be a time in "
+				 "milliseconds since 1970, before the year "
+				 "10000");
+			goto fail;
+		}
+		spec->start_at_ns = json_integer_value(start_at) * NS_PER_MS;
 	}
 	return 0;
 fail:
@@ -258,6 +310,7 @@ job_spec_free(struct job_spec *spec)
 	free(spec->env);
 	free(spec->cwd);
 	free(spec->name);
+	free(spec->queue);
 	memset(spec, 0, sizeof *spec);
 }
 

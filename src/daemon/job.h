@@ -13,16 +13,27 @@
 
 #include <jansson.h>
 
+/* The numbers are the store's: the final states are those from
+ * JOB_SUCCEEDED up. */
 enum job_state {
 	JOB_QUEUED = 0,
 	JOB_RUNNING = 1,
-	JOB_SUCCEEDED = 2,
-	JOB_FAILED = 3,
-	JOB_TIMED_OUT = 4,
-	JOB_CANCELLED = 5,
-	JOB_LOST = 6,
+	JOB_SCHEDULED = 2, /* to be queued at its start time */
+	JOB_WAITING = 3,   /* for the jobs it depends on */
+	JOB_SUCCEEDED = 4,
+	JOB_FAILED = 5,
+	JOB_TIMED_OUT = 6,
+	JOB_CANCELLED = 7,
+	JOB_LOST = 8,
 };
-#define JOB_STATE_COUNT 7
+#define JOB_STATE_COUNT 9
+/* 9999-12-31T23:59:59Z: the latest start_at_ms a job may carry. */
+#define JOB_START_AT_MS_MAX INT64_C(253402300799000)
+
+/* "queued, running, ..." for error messages. */
+#define JOB_STATE_LIST                                                         \
+	"queued, running, scheduled, waiting, succeeded, failed, timed_out, "  \
+	"cancelled, lost"
 
 const char *job_state_name(enum job_state s);
 int job_state_parse(const char *name, enum job_state *s);
@@ -49,6 +60,11 @@ struct job_spec {
 	char *cwd;
 	char *name;         /* NULL if none */
 	int64_t timeout_ms; /* 0: none */
+	bool has_timeout;   /* given, even as 0; else the queue's */
+	char *queue;        /* NULL: the default queue */
+	int32_t priority;
+	bool has_priority;   /* given; else the queue's */
+	int64_t start_at_ns; /* CLOCK_REALTIME; 0: at once */
 };
 
 struct job_error {

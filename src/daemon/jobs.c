@@ -28,14 +28,103 @@
 
 static void jobs_on_adopted_exit(struct ev_io *io, uint32_t events);
 
+/* A scheduled job in the due heap: at its CLOCK_REALTIME start. */
+struct jobs_due {
+	int64_t at_ns;
+	uint64_t id;
+};
+
+static bool
+jobs_due_before(const void *a, const void *b)
+{
+	const struct jobs_due *x = a, *y = b;
+
+	return x->at_ns != y->at_ns ? x->at_ns < y->at_ns : x->id < y->id;
+}
+
+int
+jobs_queue_index(struct supervisor *sv, const char *name)
+{
+	int i;
+
+	if ((i = runq_find(sv->runq, name)) != -1)
+		return i;
+	if ((i = runq_queue(sv->runq, name)) == -1)
+		return -1;
+	log_warnx("queue \"%s\" holds jobs but is not in %s; its jobs run "
+		  "without a limit of their own",
+		  name, sv->conf.path[0] != '\0' ? sv->conf.path : "the conf");
+	return i;
+}
+
+int
+jobs_apply_queues(struct supervisor *sv)
+{
+	const struct conf_queue *cq;
+	uint32_t i;
+	int k;
+
+	for (i = 0; i < sv->conf.nqueues; i++) {
+		cq = &sv->conf.queues[i];
+		if ((k = runq_queue(sv->runq, cq->name)) == -1)
+			return -1;
+		runq_set_parallel(sv->runq, k, cq->parallel);
+	}
+	return 0;
+}
+
 static int
-jobs_load_queued(void *arg, uint64_t id, uint32_t attempt, uid_t uid)
+jobs_enqueue(struct supervisor *sv, int queue, uid_t uid, uint64_t id,
+	     int32_t priority, uint32_t attempt)
+{
+	struct runq_job j = {.id = id,
+			     .priority = priority,
+			     .attempt = attempt};
+
+	return runq_push(sv->runq, queue, uid, &j);
+}
+
+static int
+jobs_schedule(struct supervisor *sv, uint64_t id, int64_t at_ns)
+{
+	struct jobs_due d = {.at_ns = at_ns, .id = id};
+
+	return heap_push(&sv->due, &d);
+}
+
+static int
+jobs_load_pending(void *arg, const struct store_pending *p)
 {
 	struct supervisor *sv = arg;
+	int q;
 
-	if (usercount_add(sv->queued_by_uid, uid, 1) == -1)
+	if (usercount_add(sv->queued_by_uid, p->uid, 1) == -1)
 		return -1;
-	return jobq_push(&sv->queue, id, attempt);
+	if (p->state == JOB_SCHEDULED)
+		return jobs_schedule(sv, p->id, p->start_at_ns);
+	if ((q = jobs_queue_index(sv, p->queue)) == -1)
+		return -1;
+	return jobs_enqueue(sv, q, p->uid, p->id, p->priority, p->attempt);
+}
+
+static int
+jobs_load_paused(void *arg, const char *queue)
+{
+	struct supervisor *sv = arg;
+	int q;
+
+	if (strcmp(queue, "*") == 0) {
+		runq_set_paused(sv->runq, RUNQ_ALL, true);
+		log_info("paused: no job starts until forq resume");
+		return 0;
+	}
+	if ((q = jobs_queue_index(sv, queue)) == -1)
+		return -1;
+	runq_set_paused(sv->runq, q, true);
+	log_info("queue %s paused: none of its jobs starts until forq resume "
+		 "%s",
+		 queue, queue);
+	return 0;
 }
 
 static int
@@ -62,8 +151,9 @@ jobs_init(struct supervisor *sv)
 
 	TAILQ_INIT(&sv->adopted);
 	TAILQ_INIT(&sv->adopted_gone);
-	jobq_init(&sv->queue);
-	if ((sv->queued_by_uid = usercount_new()) == NULL) {
+	heap_init(&sv->due, sizeof(struct jobs_due), jobs_due_before);
+	if ((sv->runq = runq_new()) == NULL || jobs_apply_queues(sv) == -1 ||
+	    (sv->queued_by_uid = usercount_new()) == NULL) {
 		log_warn("queue counts");
 		return -1;
 	}
@@ -90,12 +180,14 @@ jobs_init(struct supervisor *sv)
 			  (unsigned long long)(rec.requeued + rec.lost),
 			  (unsigned long long)rec.requeued,
 			  (unsigned long long)rec.lost);
-	if (store_queued(sv->store, jobs_load_queued, sv) == -1) {
+	if (store_pending(sv->store, jobs_load_pending, sv) == -1 ||
+	    store_paused(sv->store, jobs_load_paused, sv) == -1) {
 		log_warnx("store: %s", store_error(sv->store));
 		return -1;
 	}
-	if (sv->queue.len > 0)
-		log_info("%zu queued jobs", sv->queue.len);
+	if (runq_ready(sv->runq) + sv->due.len > 0)
+		log_info("%zu queued jobs, %zu scheduled", runq_ready(sv->runq),
+			 sv->due.len);
 	/* Jobs whose worker dies are inherited here, not by init. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
@@ -127,7 +219,9 @@ jobs_free(struct supervisor *sv)
 		free(a);
 	}
 	jobs_end_turn(sv);
-	jobq_free(&sv->queue);
+	runq_free(sv->runq);
+	sv->runq = NULL;
+	heap_free(&sv->due);
 	usercount_free(sv->queued_by_uid);
 	sv->queued_by_uid = NULL;
 	store_close(sv->store);
@@ -138,15 +232,26 @@ int
 jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 	    uid_t uid, gid_t gid, uint64_t *ids)
 {
+	int64_t now = clock_real_ns();
 	size_t i;
+	int q, rc;
 
-	if (store_insert(sv->store, specs, n, uid, gid, clock_real_ns(), ids) ==
-	    -1) {
+	if (store_insert(sv->store, specs, n, uid, gid, now, ids) == -1) {
 		log_warnx("store: %s", store_error(sv->store));
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (jobq_push(&sv->queue, ids[i], 0) == -1) {
+		/* As store_insert decided: later than now is scheduled. */
+		if (specs[i].start_at_ns > now)
+			rc = jobs_schedule(sv, ids[i], specs[i].start_at_ns);
+		else if ((q = jobs_queue_index(sv, specs[i].queue != NULL
+						       ? specs[i].queue
+						       : "default")) == -1)
+			rc = -1;
+		else
+			rc = jobs_enqueue(sv, q, uid, ids[i], specs[i].priority,
+					  0);
+		if (rc == -1) {
 			log_warn("queue");
 			return -1;
 		}
@@ -190,17 +295,20 @@ jobs_record_final(struct supervisor *sv, uint64_t id,
 
 /* A job interrupted by a crash: queued again while its policy allows. */
 static void
-jobs_interrupted(struct supervisor *sv, uint64_t id, uint32_t attempt,
-		 uid_t uid, const char *why)
+jobs_interrupted(struct supervisor *sv, const struct sv_slot *s,
+		 const char *why)
 {
 	struct job_result r = {.state = JOB_LOST, .exit_code = -1};
+	uint64_t id = s->job_id;
+	uint32_t attempt = s->attempt;
 
 	if (attempt < sv->conf.crash_requeue_max) {
 		log_info("job %llu: %s; queued again (attempt %u)",
 			 (unsigned long long)id, why, attempt + 2);
 		if (store_requeue(sv->store, id, attempt + 1) == -1 ||
-		    jobq_push(&sv->queue, id, attempt + 1) == -1 ||
-		    usercount_add(sv->queued_by_uid, uid, 1) == -1)
+		    jobs_enqueue(sv, s->queue, s->uid, id, s->priority,
+				 attempt + 1) == -1 ||
+		    usercount_add(sv->queued_by_uid, s->uid, 1) == -1)
 			log_warnx("job %llu: cannot queue it again",
 				  (unsigned long long)id);
 		return;
@@ -285,24 +393,27 @@ jobs_refuse(struct supervisor *sv, struct store_job *job, const char *why)
 void
 jobs_dispatch(struct supervisor *sv)
 {
-	struct jobq_entry e;
+	struct runq_pick e;
 	struct store_job job;
 	struct sv_worker *w;
 	struct slot *slot;
 	uint32_t s;
 	int rc;
 
-	while (!sv->stopping && !sv->store_full && sv->queue.len > 0 &&
-	       (w = jobs_pick_worker(sv)) != NULL) {
-		jobq_pop(&sv->queue, &e);
-		rc = store_get(sv->store, e.id, &job);
+	while (!sv->stopping && !sv->store_full && runq_ready(sv->runq) > 0 &&
+	       (w = jobs_pick_worker(sv)) != NULL &&
+	       runq_pop(sv->runq, &e) == 0) {
+		rc = store_get(sv->store, e.job.id, &job);
 		if (rc == -1) {
 			log_warnx("store: %s", store_error(sv->store));
-			jobq_push(&sv->queue, e.id, e.attempt);
+			jobs_enqueue(sv, e.queue, e.uid, e.job.id,
+				     e.job.priority, e.job.attempt);
 			break;
 		}
-		/* Cancelled or pruned while it waited. */
-		if (rc == 1 || job.state != JOB_QUEUED) {
+		/* Cancelled or pruned while it waited, or queued again with
+		 * another priority (that entry is the one to take). */
+		if (rc == 1 || job.state != JOB_QUEUED ||
+		    job.spec.priority != e.job.priority) {
 			if (rc == 0)
 				store_job_free(&job);
 			continue;
@@ -320,7 +431,7 @@ jobs_dispatch(struct supervisor *sv)
 		for (s = 0; w->slots[s].job_id != 0; s++)
 			;
 		slot = shm_slot(&sv->shm, (uint32_t)w->index, s);
-		if (jobs_fill_slot(sv, slot, &job, e.attempt) == 0) {
+		if (jobs_fill_slot(sv, slot, &job, e.job.attempt) == 0) {
 			jobs_refuse(sv, &job,
 				    "job does not fit a slot (argv_bytes_max "
 				    "or "
@@ -328,14 +439,23 @@ jobs_dispatch(struct supervisor *sv)
 			continue;
 		}
 		store_job_free(&job);
-		w->slots[s] =
-		    (struct sv_slot){.job_id = e.id, .attempt = e.attempt};
+		if (runq_started(sv->runq, e.queue, e.uid) == -1) {
+			log_warn("queue");
+			jobs_enqueue(sv, e.queue, e.uid, e.job.id,
+				     e.job.priority, e.job.attempt);
+			break;
+		}
+		w->slots[s] = (struct sv_slot){.job_id = e.job.id,
+					       .attempt = e.job.attempt,
+					       .queue = e.queue,
+					       .uid = e.uid,
+					       .priority = e.job.priority};
 		w->busy++;
 		slot->state = SLOT_SENT;
-		if (store_mark_running(sv->store, e.id, w->index, w->cpu,
-				       e.attempt, clock_real_ns()) == -1)
+		if (store_mark_running(sv->store, e.job.id, w->index, w->cpu,
+				       e.job.attempt, clock_real_ns()) == -1)
 			log_warnx("store: %s", store_error(sv->store));
-		jobs_send(w, CH_S_RUN, s, e.id);
+		jobs_send(w, CH_S_RUN, s, e.job.id);
 	}
 }
 
@@ -368,9 +488,12 @@ jobs_on_started(struct sv_worker *w, const struct ch_started *st)
 		jobs_send(w, CH_S_CANCEL, st->slot, st->job_id);
 }
 
+/* The slot's job left it; it ended unless adopted (it runs on). */
 static void
-jobs_free_slot(struct sv_worker *w, uint32_t s)
+jobs_free_slot(struct sv_worker *w, uint32_t s, bool adopted)
 {
+	if (!adopted)
+		runq_ended(w->sv->runq, w->slots[s].queue, w->slots[s].uid);
 	shm_slot(&w->sv->shm, (uint32_t)w->index, s)->state = SLOT_FREE;
 	w->slots[s] = (struct sv_slot){0};
 	w->busy--;
@@ -398,11 +521,12 @@ jobs_on_done(struct sv_worker *w, const struct ch_slot *done)
 	r.error[sizeof r.error - 1] = '\0';
 	if (!job_state_final(r.state))
 		r.state = JOB_LOST;
-	jobs_free_slot(w, done->slot);
+	jobs_free_slot(w, done->slot, false);
 	jobs_record_final(w->sv, done->job_id, &r);
 }
 
-static void
+/* 0: forqd watches the job now; -1: it was gone, and is recorded. */
+static int
 jobs_adopt(struct sv_worker *w, const struct slot *slot, struct sv_slot *s)
 {
 	struct supervisor *sv = w->sv;
@@ -425,11 +549,13 @@ jobs_adopt(struct sv_worker *w, const struct slot *slot, struct sv_slot *s)
 			  "result unknown, marked lost",
 			  (unsigned long long)s->job_id, (int)slot->pid);
 		jobs_record_final(sv, s->job_id, &r);
-		return;
+		return -1;
 	}
 	a->sv = sv;
 	a->job_id = s->job_id;
 	a->attempt = s->attempt;
+	a->queue = s->queue;
+	a->uid = s->uid;
 	a->pid = slot->pid;
 	a->worker = w->index;
 	a->cpu = w->cpu;
@@ -452,6 +578,7 @@ jobs_adopt(struct sv_worker *w, const struct slot *slot, struct sv_slot *s)
 		a->kill_at_ns =
 		    clock_mono_ns() + sv->conf.kill_grace_ms * NS_PER_MS;
 	}
+	return 0;
 }
 
 /* Every job in flight on a dead worker ends recorded or goes back to
@@ -463,29 +590,31 @@ jobs_worker_died(struct sv_worker *w)
 	struct slot *slot;
 	struct sv_slot *s;
 	uint32_t i;
+	bool adopted;
 
 	for (i = 0; i < sv->shm.slots_per_worker; i++) {
 		s = &w->slots[i];
 		if (s->job_id == 0)
 			continue;
 		slot = shm_slot(&sv->shm, (uint32_t)w->index, i);
+		adopted = false;
 		switch (slot->state) {
 		case SLOT_SENT:
 		case SLOT_ACCEPTED:
 			/* It never forked: nothing ran. */
-			jobq_push(&sv->queue, s->job_id, s->attempt);
+			jobs_enqueue(sv, s->queue, s->uid, s->job_id,
+				     s->priority, s->attempt);
 			store_requeue(sv->store, s->job_id, s->attempt);
-			usercount_add(sv->queued_by_uid, slot->uid, 1);
+			usercount_add(sv->queued_by_uid, s->uid, 1);
 			break;
 		case SLOT_SPAWNING:
 		case SLOT_SPAWNED:
 			if (slot->pid > 0) {
 				if (s->start_ns == 0)
 					s->start_ns = clock_real_ns();
-				jobs_adopt(w, slot, s);
+				adopted = jobs_adopt(w, slot, s) == 0;
 			} else {
-				jobs_interrupted(sv, s->job_id, s->attempt,
-						 slot->uid,
+				jobs_interrupted(sv, s,
 						 "its worker died while "
 						 "starting it");
 			}
@@ -501,11 +630,10 @@ jobs_worker_died(struct sv_worker *w)
 			break;
 		}
 		default:
-			jobs_interrupted(sv, s->job_id, s->attempt, slot->uid,
-					 "its worker died");
+			jobs_interrupted(sv, s, "its worker died");
 			break;
 		}
-		jobs_free_slot(w, i);
+		jobs_free_slot(w, i, adopted);
 	}
 }
 
@@ -544,6 +672,7 @@ jobs_adopted_reap(struct adopted *a)
 	}
 	TAILQ_REMOVE(&sv->adopted, a, entry);
 	TAILQ_INSERT_TAIL(&sv->adopted_gone, a, entry);
+	runq_ended(sv->runq, a->queue, a->uid);
 	jobs_record_final(sv, a->job_id, &r);
 }
 
@@ -638,6 +767,7 @@ jobs_cancel(struct supervisor *sv, uint64_t id, enum job_state *state,
 	struct store_job job;
 	struct adopted *a;
 	uint32_t s;
+	uid_t uid;
 	int rc;
 
 	*stopping = false;
@@ -668,11 +798,13 @@ jobs_cancel(struct supervisor *sv, uint64_t id, enum job_state *state,
 	if ((rc = store_get(sv->store, id, &job)) != 0)
 		return rc;
 	*state = job.state;
-	if (*state == JOB_QUEUED)
-		usercount_add(sv->queued_by_uid, job.uid, -1);
+	uid = job.uid;
 	store_job_free(&job);
-	if (*state == JOB_QUEUED) {
-		/* It stays in the in-memory queue; dispatch skips it. */
+	if (*state == JOB_QUEUED || *state == JOB_SCHEDULED ||
+	    *state == JOB_WAITING) {
+		/* Its entry stays in the runq or the due heap; dispatch
+		 * and the timer skip it. */
+		usercount_add(sv->queued_by_uid, uid, -1);
 		struct job_result r = {.state = JOB_CANCELLED,
 				       .exit_code = -1,
 				       .end_ns = clock_real_ns()};
@@ -682,11 +814,60 @@ jobs_cancel(struct supervisor *sv, uint64_t id, enum job_state *state,
 	return 0;
 }
 
+/* Scheduled jobs whose time has come join their queue. */
+static void
+jobs_queue_due(struct supervisor *sv)
+{
+	const struct jobs_due *top;
+	struct jobs_due d;
+	struct store_job job;
+	int64_t now = clock_real_ns();
+	int q, rc;
+
+	while ((top = heap_top(&sv->due)) != NULL && top->at_ns <= now) {
+		d = *top;
+		if ((rc = store_due(sv->store, d.id)) == -1) {
+			log_warnx("store: job %llu: %s",
+				  (unsigned long long)d.id,
+				  store_error(sv->store));
+			return; /* the timer tries again */
+		}
+		heap_pop(&sv->due, &d);
+		if (rc == 1)
+			continue; /* cancelled or pruned meanwhile */
+		if ((rc = store_get(sv->store, d.id, &job)) != 0) {
+			if (rc == -1)
+				log_warnx("store: %s", store_error(sv->store));
+			continue;
+		}
+		q = jobs_queue_index(sv, job.spec.queue != NULL ? job.spec.queue
+								: "default");
+		if (q == -1 ||
+		    jobs_enqueue(sv, q, job.uid, job.id, job.spec.priority,
+				 job.attempt) == -1)
+			log_warn("job %llu: queue", (unsigned long long)d.id);
+		else
+			log_debug("job %llu: its start time came; queued",
+				  (unsigned long long)d.id);
+		store_job_free(&job);
+	}
+}
+
 int64_t
 jobs_next_deadline(const struct supervisor *sv)
 {
 	const struct adopted *a;
+	const struct jobs_due *d = heap_top(&sv->due);
 	int64_t next = sv->next_prune_ns, at;
+
+	/* Start times are wall-clock; the timer counts monotonic time. A
+	 * clock stepped forward is caught by the next wakeup, at the
+	 * latest a prune interval later. */
+	if (d != NULL) {
+		at = clock_mono_ns() + (d->at_ns - clock_real_ns());
+		if (next == 0 || at < next)
+			next = at;
+	}
 
 	TAILQ_FOREACH (a, &sv->adopted, entry) {
 		at = a->kill_at_ns != 0      ? a->kill_at_ns
@@ -752,6 +933,78 @@ jobs_check(struct supervisor *sv, int64_t now)
 	}
 	if (sv->next_prune_ns == 0 || now >= sv->next_prune_ns)
 		jobs_prune(sv, now);
+	jobs_queue_due(sv);
+}
+
+int
+jobs_set_paused(struct supervisor *sv, int queue, bool paused)
+{
+	struct runq_info info;
+	const char *name = "*";
+
+	if (queue != RUNQ_ALL) {
+		runq_info(sv->runq, queue, &info);
+		name = info.name;
+	}
+	if (store_set_paused(sv->store, name, paused) == -1)
+		return -1;
+	runq_set_paused(sv->runq, queue, paused);
+	log_info("%s%s %s", queue == RUNQ_ALL ? "all queues" : "queue ",
+		 queue == RUNQ_ALL ? "" : name, paused ? "paused" : "resumed");
+	return 0;
+}
+
+int
+jobs_set_priority(struct supervisor *sv, uint64_t id, int32_t priority)
+{
+	struct store_job job;
+	int rc, q;
+
+	if ((rc = store_get(sv->store, id, &job)) != 0)
+		return rc;
+	if ((rc = store_set_priority(sv->store, id, priority)) != 0) {
+		store_job_free(&job);
+		return rc;
+	}
+	/* A queued job gets a new entry; the old one is skipped as stale
+	 * (its priority no longer matches the store's). */
+	if (job.state == JOB_QUEUED && job.spec.priority != priority) {
+		q = jobs_queue_index(sv, job.spec.queue != NULL ? job.spec.queue
+								: "default");
+		if (q == -1 || jobs_enqueue(sv, q, job.uid, id, priority,
+					    job.attempt) == -1)
+			rc = -1;
+	}
+	store_job_free(&job);
+	return rc;
+}
+
+int
+jobs_running_ids(const struct supervisor *sv, int queue, uint64_t **ids,
+		 size_t *n)
+{
+	const struct sv_worker *w;
+	const struct adopted *a;
+	size_t cap = runq_running(sv->runq) + 1;
+	uint32_t i, s;
+
+	*n = 0;
+	if ((*ids = calloc(cap, sizeof **ids)) == NULL)
+		return -1;
+	for (i = 0; i < sv->workers_max; i++) {
+		w = &sv->workers[i];
+		for (s = 0; w->slots != NULL && s < sv->shm.slots_per_worker;
+		     s++) {
+			if (w->slots[s].job_id != 0 && *n < cap &&
+			    (queue == RUNQ_ALL || w->slots[s].queue == queue))
+				(*ids)[(*n)++] = w->slots[s].job_id;
+		}
+	}
+	TAILQ_FOREACH (a, &sv->adopted, entry) {
+		if (*n < cap && (queue == RUNQ_ALL || a->queue == queue))
+			(*ids)[(*n)++] = a->job_id;
+	}
+	return 0;
 }
 
 /* Stop's last resort: no job may outlive forqd unrecorded. */

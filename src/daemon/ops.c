@@ -110,6 +110,14 @@ ops_job_json(struct supervisor *sv, const struct store_job *j, bool full)
 					 ? j->result.end_ns
 					 : 0));
 	json_object_set_new(o, "attempt", json_integer(j->attempt + 1));
+	json_object_set_new(o, "queue",
+			    json_string(j->spec.queue != NULL ? j->spec.queue
+							      : "default"));
+	json_object_set_new(o, "priority", json_integer(j->spec.priority));
+	json_object_set_new(o, "start_at",
+			    j->state == JOB_SCHEDULED || j->spec.start_at_ns > 0
+				? ops_time(j->spec.start_at_ns)
+				: json_null());
 	if (!full)
 		return o;
 	json_object_set_new(o, "cwd", json_string(j->spec.cwd));
@@ -199,8 +207,30 @@ ops_workers(struct supervisor *sv, const struct request *req)
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "workers", list);
 	json_object_set_new(reply, "queued",
-			    json_integer((json_int_t)sv->queue.len));
+			    json_integer((json_int_t)runq_ready(sv->runq)));
 	return reply;
+}
+
+/* The job's queue must be declared; what the job leaves out, the
+ * queue's section gives. */
+static json_t *
+ops_queue_defaults(struct supervisor *sv, const struct request *req,
+		   struct job_spec *spec, size_t i)
+{
+	const char *name = spec->queue != NULL ? spec->queue : "default";
+	const struct conf_queue *q = conf_queue_find(&sv->conf, name);
+
+	if (q == NULL)
+		return ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
+				 "job %zu: no queue named \"%s\" in %s", i + 1,
+				 name,
+				 sv->conf.path[0] != '\0' ? sv->conf.path
+							  : "forqd.conf");
+	if (!spec->has_priority)
+		spec->priority = q->priority;
+	if (!spec->has_timeout)
+		spec->timeout_ms = q->timeout_ms;
+	return NULL;
 }
 
 static json_t *
@@ -256,8 +286,12 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 	}
 	for (i = 0; i < n; i++) {
 		if (job_spec_from_json(json_array_get(jobs, i), defaults,
-				       &sv->limits, &specs[i], &err) == 0)
+				       &sv->limits, &specs[i], &err) == 0) {
+			if ((reply = ops_queue_defaults(sv, req, &specs[i],
+							i)) != NULL)
+				goto out;
 			continue;
+		}
 		reply = err.limit != NULL
 			    ? ops_limit(req, err.limit, err.max, "job %zu: %s",
 					i + 1, err.message)
@@ -375,8 +409,12 @@ ops_list(struct supervisor *sv, struct client *c, const struct request *req)
 {
 	const json_t *state = json_object_get(req->root, "state");
 	const json_t *limit = json_object_get(req->root, "limit");
+	const json_t *uid = json_object_get(req->root, "uid");
 	struct ops_list l = {.sv = sv};
+	struct store_filter f = {.state = -1, .uid = -1};
+	struct req_error err;
 	enum job_state s = JOB_QUEUED;
+	bool admin = ops_is_admin(sv, c);
 	json_int_t n = 20;
 	json_t *reply;
 
@@ -384,9 +422,21 @@ ops_list(struct supervisor *sv, struct client *c, const struct request *req)
 	    (!json_is_string(state) ||
 	     job_state_parse(json_string_value(state), &s) == -1))
 		return ops_error(req, FORQ_ERR_BAD_REQUEST,
-				 "\"state\" must be one of queued, running, "
-				 "succeeded, "
-				 "failed, timed_out, cancelled, lost");
+				 "\"state\" must be one of " JOB_STATE_LIST);
+	if (request_string(req, "queue", &f.queue, &err) == -1 ||
+	    request_string(req, "name", &f.name, &err) == -1)
+		return ops_req_error(&err);
+	if (uid != NULL && !json_is_null(uid)) {
+		if (!json_is_integer(uid) || json_integer_value(uid) < 0 ||
+		    json_integer_value(uid) > UINT32_MAX - 1)
+			return ops_error(req, FORQ_ERR_BAD_REQUEST,
+					 "\"uid\" must be a user id");
+		f.uid = json_integer_value(uid);
+		if (!admin && f.uid != (int64_t)control_cred(c)->uid)
+			return ops_error(req, FORQ_ERR_NOT_PERMITTED,
+					 "only root or admin_group lists "
+					 "another user's jobs");
+	}
 	if (limit != NULL && !json_is_null(limit)) {
 		if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
 		    json_integer_value(limit) > LIST_LIMIT_MAX)
@@ -398,16 +448,30 @@ ops_list(struct supervisor *sv, struct client *c, const struct request *req)
 	}
 	l.jobs = json_array();
 	/* An admin lists everyone's jobs; a user their own. */
-	if (store_list(sv->store,
-		       state != NULL && !json_is_null(state) ? (int)s : -1,
-		       ops_is_admin(sv, c) ? -1 : (int64_t)control_cred(c)->uid,
-		       (uint32_t)n, ops_list_one, &l) == -1) {
+	if (state != NULL && !json_is_null(state))
+		f.state = (int)s;
+	if (!admin)
+		f.uid = control_cred(c)->uid;
+	if (store_list(sv->store, &f, (uint32_t)n, ops_list_one, &l) == -1) {
 		json_decref(l.jobs);
 		return ops_store_error(sv, req);
 	}
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "jobs", l.jobs);
 	return reply;
+}
+
+/* Before the events of a wait for jobs the client did not name: how
+ * many there are, for its progress bar. */
+static void
+ops_push_waiting(struct client *c, const struct request *req, size_t n)
+{
+	json_t *msg = json_object();
+
+	if (req->id != NULL)
+		json_object_set(msg, "id", req->id);
+	json_object_set_new(msg, "waiting", json_integer((json_int_t)n));
+	control_push(c, msg);
 }
 
 static json_t *
@@ -418,14 +482,25 @@ ops_wait(struct supervisor *sv, struct client *c, const struct request *req)
 	json_t *done, *reply = NULL;
 	uint64_t *ids, *pending;
 	size_t n, npending = 0, i;
-	bool events;
+	const char *queue;
+	bool events, all;
 	int rc;
 
 	if (request_bool(req, "events", &events, &err) == -1 ||
-	    request_job_ids(req, "jobs", &ids, &n, sv->limits.batch_max,
-			    &err) == -1)
+	    request_bool(req, "all", &all, &err) == -1 ||
+	    request_string(req, "queue", &queue, &err) == -1)
 		return ops_req_error(&err);
-	if ((pending = calloc(n, sizeof *pending)) == NULL) {
+	if (all || queue != NULL) {
+		/* The client's jobs not ended yet, now: those submitted
+		 * later are not waited for. */
+		if (store_unfinished(sv->store, control_cred(c)->uid, queue,
+				     &ids, &n) == -1)
+			return ops_store_error(sv, req);
+	} else if (request_job_ids(req, "jobs", &ids, &n, sv->limits.batch_max,
+				   &err) == -1) {
+		return ops_req_error(&err);
+	}
+	if ((pending = calloc(n > 0 ? n : 1, sizeof *pending)) == NULL) {
 		free(ids);
 		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
 	}
@@ -453,6 +528,8 @@ ops_wait(struct supervisor *sv, struct client *c, const struct request *req)
 		reply = reply_ok(req->id);
 		json_object_set(reply, "jobs", done);
 	} else if (reply == NULL) {
+		if (events && (all || queue != NULL))
+			ops_push_waiting(c, req, npending);
 		/* The reply comes when the last one ends. */
 		if (watch_add(sv, c, control_waiters(c), req->id, WATCH_WAIT,
 			      events, pending, npending,
@@ -576,6 +653,145 @@ ops_cancel(struct supervisor *sv, struct client *c, const struct request *req)
 	return reply;
 }
 
+static json_t *
+ops_set(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	const json_t *prio = json_object_get(req->root, "priority");
+	struct store_job job;
+	struct req_error err;
+	json_t *reply;
+	uint64_t id;
+	int rc;
+
+	if (request_job_id(req, "job", &id, &err) == -1)
+		return ops_req_error(&err);
+	if (!json_is_integer(prio) ||
+	    json_integer_value(prio) < -CONF_PRIORITY_MAX ||
+	    json_integer_value(prio) > CONF_PRIORITY_MAX)
+		return ops_error(req, FORQ_ERR_BAD_REQUEST,
+				 "\"priority\" must be an integer from %d to "
+				 "%d",
+				 -CONF_PRIORITY_MAX, CONF_PRIORITY_MAX);
+	if ((reply = ops_get_job(sv, c, req, id, &job)) != NULL)
+		return reply;
+	store_job_free(&job);
+	rc = jobs_set_priority(sv, id, (int32_t)json_integer_value(prio));
+	if (rc == -1)
+		return ops_store_error(sv, req);
+	if (rc == 1)
+		return ops_error(req, FORQ_ERR_NOT_PENDING,
+				 "job %llu has started already; only a job "
+				 "not yet started changes priority",
+				 (unsigned long long)id);
+	return reply_ok(req->id);
+}
+
+/* The queue a request names, RUNQ_ALL if none; -1 and *reply if it
+ * names one that does not exist. */
+static int
+ops_queue_of(struct supervisor *sv, const struct request *req, json_t **reply)
+{
+	struct req_error err;
+	const char *name;
+	int q;
+
+	*reply = NULL;
+	if (request_string(req, "queue", &name, &err) == -1) {
+		*reply = ops_req_error(&err);
+		return -2;
+	}
+	if (name == NULL)
+		return RUNQ_ALL;
+	if ((q = runq_find(sv->runq, name)) == -1) {
+		*reply = ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
+				   "no queue named \"%s\"", name);
+		return -2;
+	}
+	return q;
+}
+
+/* pause, resume, drain: they change what every user's jobs do, so only
+ * root and admin_group may. */
+static json_t *
+ops_pause(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	struct req_error err;
+	json_t *reply, *done;
+	uint64_t *ids;
+	size_t n;
+	bool events;
+	int q;
+
+	if (!ops_is_admin(sv, c))
+		return ops_error(req, FORQ_ERR_NOT_PERMITTED,
+				 "only root or admin_group may %s queues",
+				 request_op_name(req->op));
+	if ((q = ops_queue_of(sv, req, &reply)) == -2)
+		return reply;
+	if (request_bool(req, "events", &events, &err) == -1)
+		return ops_req_error(&err);
+	if (jobs_set_paused(sv, q, req->op != REQ_RESUME) == -1)
+		return ops_store_error(sv, req);
+	if (req->op != REQ_DRAIN)
+		return reply_ok(req->id);
+	/* Drain: the reply comes when what runs now has ended. */
+	if (jobs_running_ids(sv, q, &ids, &n) == -1)
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	done = json_array();
+	if (n == 0) {
+		reply = reply_ok(req->id);
+		json_object_set_new(reply, "jobs", done);
+	} else {
+		if (events)
+			ops_push_waiting(c, req, n);
+		if (watch_add(sv, c, control_waiters(c), req->id, WATCH_WAIT,
+			      events, ids, n, done) == -1)
+			reply =
+			    ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	}
+	free(ids);
+	return reply;
+}
+
+static json_t *
+ops_queues(struct supervisor *sv, const struct request *req)
+{
+	const struct conf_queue *cq;
+	struct runq_info info;
+	json_t *reply, *list, *item;
+	size_t i;
+
+	list = json_array();
+	for (i = 0; i < runq_queues(sv->runq); i++) {
+		runq_info(sv->runq, (int)i, &info);
+		cq = conf_queue_find(&sv->conf, info.name);
+		item =
+		    json_pack("{s:s, s:b, s:I, s:I, s:b}", "name", info.name,
+			      "declared", cq != NULL, "queued",
+			      (json_int_t)info.ready, "running",
+			      (json_int_t)info.running, "paused", info.paused);
+		json_object_set_new(item, "parallel",
+				    info.parallel != 0
+					? json_integer(info.parallel)
+					: json_null());
+		json_object_set_new(item, "priority",
+				    json_integer(cq != NULL ? cq->priority
+							    : 0));
+		json_object_set_new(item, "timeout_ms",
+				    cq != NULL && cq->timeout_ms > 0
+					? json_integer(cq->timeout_ms)
+					: json_null());
+		json_array_append_new(list, item);
+	}
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "queues", list);
+	json_object_set_new(reply, "paused",
+			    json_boolean(runq_paused(sv->runq, RUNQ_ALL)));
+	json_object_set_new(reply, "scheduled",
+			    json_integer((json_int_t)sv->due.len));
+	return reply;
+}
+
 json_t *
 ops_handle(struct supervisor *sv, struct client *c, const struct request *req)
 {
@@ -616,6 +832,14 @@ ops_handle(struct supervisor *sv, struct client *c, const struct request *req)
 		return ops_logs(sv, c, req);
 	case REQ_CANCEL:
 		return ops_cancel(sv, c, req);
+	case REQ_SET:
+		return ops_set(sv, c, req);
+	case REQ_PAUSE:
+	case REQ_RESUME:
+	case REQ_DRAIN:
+		return ops_pause(sv, c, req);
+	case REQ_QUEUES:
+		return ops_queues(sv, req);
 	}
 	return reply_error(req->id, FORQ_ERR_INTERNAL, "unhandled op");
 }

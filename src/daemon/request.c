@@ -12,6 +12,8 @@ static const char *const req_op_names[] = {
     [REQ_HELLO] = "hello",   [REQ_PING] = "ping",     [REQ_WORKERS] = "workers",
     [REQ_SUBMIT] = "submit", [REQ_STATUS] = "status", [REQ_LIST] = "list",
     [REQ_WAIT] = "wait",     [REQ_LOGS] = "logs",     [REQ_CANCEL] = "cancel",
+    [REQ_SET] = "set",       [REQ_PAUSE] = "pause",   [REQ_RESUME] = "resume",
+    [REQ_DRAIN] = "drain",   [REQ_QUEUES] = "queues",
 };
 
 const char *
@@ -216,6 +218,24 @@ request_bool(const struct request *req, const char *key, bool *value,
 		return request_fail(err, FORQ_ERR_BAD_REQUEST,
 				    "\"%s\" must be true or false", key);
 	*value = json_is_true(v);
+	return 0;
+}
+
+int
+request_string(const struct request *req, const char *key, const char **value,
+	       struct req_error *err)
+{
+	const json_t *v = json_object_get(req->root, key);
+
+	err->id = req->id;
+	*value = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return request_fail(err, FORQ_ERR_BAD_REQUEST,
+				    "\"%s\" must be a string without NUL", key);
+	*value = json_string_value(v);
 	return 0;
 }
 

@@ -22,6 +22,11 @@ enum req_op {
 	REQ_WAIT,
 	REQ_LOGS,
 	REQ_CANCEL,
+	REQ_SET,
+	REQ_PAUSE,
+	REQ_RESUME,
+	REQ_DRAIN,
+	REQ_QUEUES,
 };
 
 struct request {
@@ -51,6 +56,9 @@ int request_job_ids(const struct request *req, const char *key, uint64_t **ids,
 		    size_t *n, size_t max, struct req_error *err);
 int request_bool(const struct request *req, const char *key, bool *value,
 		 struct req_error *err);
+/* An optional string: NULL when absent or null. */
+int request_string(const struct request *req, const char *key,
+		   const char **value, struct req_error *err);
 
 json_t *reply_ok(json_t *id);
 json_t *reply_error(json_t *id, const char *code, const char *message);

@@ -48,6 +48,25 @@ static const char store_schema_v2[] =
     "CREATE INDEX jobs_uid ON jobs(uid, id);"
     "CREATE INDEX jobs_uid_state ON jobs(uid, state, id);";
 
+/* 2 -> 3: queues, priorities and delayed starts; the final states
+ * move up to make room for scheduled (2) and waiting (3), so that
+ * "final" stays "state >= 4" for the partial indexes. */
+static const char store_schema_v3[] =
+    "ALTER TABLE jobs ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';"
+    "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN start_at_ns INTEGER;"
+    "DROP INDEX jobs_final_end;"
+    "DROP INDEX jobs_final_id;"
+    "UPDATE jobs SET state = state + 2 WHERE state >= 2;"
+    "CREATE INDEX jobs_final_end ON jobs(end_ns) WHERE state >= 4;"
+    "CREATE INDEX jobs_final_id ON jobs(id) WHERE state >= 4;"
+    "CREATE INDEX jobs_queue ON jobs(queue, id);"
+    "CREATE INDEX jobs_name ON jobs(name, id) WHERE name IS NOT NULL;"
+    "CREATE TABLE paused(queue TEXT PRIMARY KEY) WITHOUT ROWID;";
+
+_Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_SUCCEEDED == 4,
+	       "the store's SQL spells these states as numbers");
+
 static int store_replay(struct store *st);
 
 /* Notes a failure's code; SQLite may have rolled the transaction back
@@ -134,6 +153,8 @@ store_migrate(struct store *st)
 	/* 1 -> 2: a user lists only their own jobs, by index. */
 	if (version < 2 && store_exec(st, store_schema_v2) == -1)
 		goto fail;
+	if (version < 3 && store_exec(st, store_schema_v3) == -1)
+		goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
 		 STORE_SCHEMA_VERSION);
 	if (store_exec(st, sql) == -1 || store_exec(st, "COMMIT") == -1)
@@ -200,6 +221,8 @@ store_close(struct store *st)
 		store_exec(st, "ROLLBACK");
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (i = 0; i < (int)nitems(st->list); i++)
+		sqlite3_finalize(st->list[i]);
 	sqlite3_close(st->db);
 	free(st->redo);
 	free(st);

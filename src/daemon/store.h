@@ -16,7 +16,7 @@
 #include "daemon/job.h"
 
 /* Bump with a migration in store.c's store_migrate(). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -39,7 +39,8 @@ struct store_job {
 	char *name;
 	uid_t uid;
 	gid_t gid;
-	struct job_spec spec; /* argv, env, cwd, name, timeout */
+	struct job_spec spec; /* argv, env, cwd, name, timeout, queue,
+				 priority, start_at */
 	int64_t submit_ns;
 	uint32_t attempt;
 	int worker;
@@ -77,13 +78,48 @@ int store_requeue(struct store *store, uint64_t id, uint32_t attempt);
 int store_get(struct store *store, uint64_t id, struct store_job *job);
 void store_job_free(struct store_job *job);
 
-/* Newest first; state < 0 for any state, uid < 0 for any user. Calls
- * fn for each; stops early if fn returns non-zero. */
-int store_list(struct store *store, int state, int64_t uid, uint32_t limit,
+/* What to list: state < 0 for any state, uid < 0 for any user, NULL
+ * queue or name for any. */
+struct store_filter {
+	int state;
+	int64_t uid;
+	const char *queue;
+	const char *name;
+};
+
+/* Newest first, by index whatever the filter. Calls fn for each; stops
+ * early if fn returns non-zero. */
+int store_list(struct store *store, const struct store_filter *filter,
+	       uint32_t limit,
 	       int (*fn)(void *arg, const struct store_job *job), void *arg);
-/* Every queued job's id, oldest first. */
-int store_queued(struct store *store,
-		 int (*fn)(void *arg, uint64_t id, uint32_t attempt, uid_t uid),
+/* A job not yet started, as the scheduler needs it. */
+struct store_pending {
+	uint64_t id;
+	enum job_state state; /* queued or scheduled */
+	uint32_t attempt;
+	uid_t uid;
+	const char *queue;
+	int32_t priority;
+	int64_t start_at_ns;
+};
+
+/* Every queued and scheduled job, oldest first. */
+int store_pending(struct store *store,
+		  int (*fn)(void *arg, const struct store_pending *job),
+		  void *arg);
+/* The ids of a user's jobs not ended yet (in one queue, unless NULL);
+ * *ids is malloc'd. */
+int store_unfinished(struct store *store, uid_t uid, const char *queue,
+		     uint64_t **ids, size_t *n);
+/* A scheduled job's time has come: it is queued. 0 done, 1 it was not
+ * scheduled (cancelled meanwhile), -1 error. */
+int store_due(struct store *store, uint64_t id);
+/* A waiting, scheduled or queued job's priority: 0, 1 if the job is
+ * past those states, -1 error. */
+int store_set_priority(struct store *store, uint64_t id, int32_t priority);
+/* Paused queues ("*": all of them), kept across restarts. */
+int store_set_paused(struct store *store, const char *queue, bool paused);
+int store_paused(struct store *store, int (*fn)(void *arg, const char *queue),
 		 void *arg);
 /* How many jobs each user has queued (a scan: for recounting only). */
 int store_queued_per_user(struct store *store,

@@ -25,12 +25,14 @@ enum store_stmt {
 	ST_FINISH,
 	ST_REQUEUE,
 	ST_GET,
-	ST_LIST_ALL,
-	ST_LIST_STATE,
-	ST_LIST_UID,
-	ST_LIST_UID_STATE,
-	ST_QUEUED,
+	ST_PENDING,
 	ST_QUEUED_UID,
+	ST_DUE,
+	ST_SET_PRIORITY,
+	ST_PAUSE,
+	ST_RESUME,
+	ST_PAUSED,
+	ST_UNFINISHED,
 	ST_RUNNING_IDS,
 	ST_LOST,
 	ST_PRUNE_AGE,
@@ -65,6 +67,7 @@ struct redo {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
+	sqlite3_stmt *list[16]; /* store_list's, by filter; made when used */
 	bool in_txn;
 	bool lost_txn; /* SQLite rolled back this turn's transaction */
 	bool replaying;

@@ -14,7 +14,8 @@
 	"j.cwd, j.timeout_ms, j.submit_ns, j.start_ns, j.end_ns, "             \
 	"j.exit_code, "                                                        \
 	"j.signal, j.error, j.user_us, j.sys_us, j.maxrss_kb, j.worker, "      \
-	"j.cpu, j.attempt FROM jobs j JOIN envs e ON e.id = j.env_id "
+	"j.cpu, j.attempt, j.queue, j.priority, j.start_at_ns "                \
+	"FROM jobs j JOIN envs e ON e.id = j.env_id "
 
 const char *const store_sql[ST_COUNT] = {
     [ST_ENV_FIND] = "SELECT id FROM envs WHERE hash = ?1 AND data = ?2",
@@ -23,37 +24,40 @@ const char *const store_sql[ST_COUNT] = {
     [ST_ENV_UNREF] = "UPDATE envs SET refs = refs - 1 WHERE id = ?1 "
 		     "RETURNING refs",
     [ST_ENV_DROP] = "DELETE FROM envs WHERE id = ?1",
-    [ST_INSERT] = "INSERT INTO jobs(state, name, uid, gid, argv, argc, "
-		  "env_id, envc, cwd, timeout_ms, submit_ns) VALUES "
-		  "(0, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_INSERT] =
+	"INSERT INTO jobs(state, name, uid, gid, argv, argc, "
+	"env_id, envc, cwd, timeout_ms, submit_ns, queue, priority, "
+	"start_at_ns) VALUES "
+	"(?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14)",
     [ST_RUNNING] = "UPDATE jobs SET state = 1, worker = ?2, cpu = ?3, "
 		   "attempt = ?4, start_ns = ?5 WHERE id = ?1 AND state = 0",
     [ST_FINISH] = "UPDATE jobs SET state = ?2, exit_code = ?3, signal = ?4, "
 		  "start_ns = coalesce(?5, start_ns), end_ns = ?6, "
 		  "user_us = ?7, sys_us = ?8, maxrss_kb = ?9, error = ?10 "
-		  "WHERE id = ?1 AND state < 2",
+		  "WHERE id = ?1 AND state < 4",
     [ST_REQUEUE] = "UPDATE jobs SET state = 0, attempt = ?2, worker = NULL, "
 		   "cpu = NULL WHERE id = ?1 AND state = 1",
     [ST_GET] = "SELECT " JOB_COLUMNS "WHERE j.id = ?1",
-    [ST_LIST_ALL] = "SELECT " JOB_COLUMNS "ORDER BY j.id DESC LIMIT ?1",
-    [ST_LIST_STATE] =
-	"SELECT " JOB_COLUMNS "WHERE j.state = ?2 ORDER BY j.id DESC LIMIT ?1",
-    [ST_LIST_UID] =
-	"SELECT " JOB_COLUMNS "WHERE j.uid = ?3 ORDER BY j.id DESC LIMIT ?1",
-    [ST_LIST_UID_STATE] = "SELECT " JOB_COLUMNS "WHERE j.uid = ?3 AND "
-			  "j.state = ?2 ORDER BY j.id DESC LIMIT ?1",
-    [ST_QUEUED] =
-	"SELECT id, attempt, uid FROM jobs WHERE state = 0 ORDER BY id",
-    [ST_QUEUED_UID] = "SELECT uid, count(*) FROM jobs WHERE state = 0 "
-		      "GROUP BY uid",
+    [ST_PENDING] = "SELECT id, state, attempt, uid, queue, priority, "
+		   "start_at_ns FROM jobs WHERE state IN (0, 2) ORDER BY id",
+    [ST_QUEUED_UID] = "SELECT uid, count(*) FROM jobs "
+		      "WHERE state IN (0, 2, 3) GROUP BY uid",
+    [ST_DUE] = "UPDATE jobs SET state = 0 WHERE id = ?1 AND state = 2",
+    [ST_SET_PRIORITY] = "UPDATE jobs SET priority = ?2 "
+			"WHERE id = ?1 AND state IN (0, 2, 3)",
+    [ST_PAUSE] = "INSERT OR IGNORE INTO paused(queue) VALUES (?1)",
+    [ST_RESUME] = "DELETE FROM paused WHERE queue = ?1",
+    [ST_PAUSED] = "SELECT queue FROM paused",
+    [ST_UNFINISHED] = "SELECT id, queue FROM jobs WHERE uid = ?1 AND "
+		      "state < 4 ORDER BY id",
     [ST_RUNNING_IDS] = "SELECT id, attempt FROM jobs WHERE state = 1",
-    [ST_LOST] = "UPDATE jobs SET state = 6, end_ns = ?2, error = ?3 "
-		"WHERE id = ?1 AND state < 2",
-    [ST_PRUNE_AGE] = "SELECT id, env_id FROM jobs WHERE state >= 2 AND "
+    [ST_LOST] = "UPDATE jobs SET state = 8, end_ns = ?2, error = ?3 "
+		"WHERE id = ?1 AND state < 4",
+    [ST_PRUNE_AGE] = "SELECT id, env_id FROM jobs WHERE state >= 4 AND "
 		     "end_ns < ?1 ORDER BY end_ns LIMIT ?2",
-    [ST_PRUNE_CUTOFF] = "SELECT id FROM jobs WHERE state >= 2 "
+    [ST_PRUNE_CUTOFF] = "SELECT id FROM jobs WHERE state >= 4 "
 			"ORDER BY id DESC LIMIT 1 OFFSET ?1",
-    [ST_PRUNE_COUNT] = "SELECT id, env_id FROM jobs WHERE state >= 2 AND "
+    [ST_PRUNE_COUNT] = "SELECT id, env_id FROM jobs WHERE state >= 4 AND "
 		       "id <= ?1 ORDER BY id LIMIT ?2",
     [ST_DELETE] = "DELETE FROM jobs WHERE id = ?1",
 };
@@ -141,6 +145,15 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 		sqlite3_bind_text(s, 8, j->cwd, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 9, j->timeout_ms);
 		sqlite3_bind_int64(s, 10, submit_ns);
+		sqlite3_bind_int(s, 11,
+				 j->start_at_ns > submit_ns ? JOB_SCHEDULED
+							    : JOB_QUEUED);
+		sqlite3_bind_text(s, 12,
+				  j->queue != NULL ? j->queue : "default", -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_int(s, 13, j->priority);
+		if (j->start_at_ns > 0)
+			sqlite3_bind_int64(s, 14, j->start_at_ns);
 		if (store_step_done(st, s, "insert job") == -1)
 			return -1;
 		ids[i] = (uint64_t)sqlite3_last_insert_rowid(st->db);
@@ -271,6 +284,9 @@ store_read_job(sqlite3_stmt *s, struct store_job *j)
 		     ? -1
 		     : sqlite3_column_int(s, 21);
 	j->attempt = (uint32_t)sqlite3_column_int64(s, 22);
+	j->spec.queue = store_dup_text(s, 23);
+	j->spec.priority = sqlite3_column_int(s, 24);
+	j->spec.start_at_ns = sqlite3_column_int64(s, 25);
 }
 
 void
@@ -279,6 +295,7 @@ store_job_free(struct store_job *j)
 	free(j->spec.argv);
 	free(j->spec.env);
 	free(j->spec.cwd);
+	free(j->spec.queue);
 	free(j->name);
 	memset(j, 0, sizeof *j);
 }
@@ -302,22 +319,50 @@ store_get(struct store *st, uint64_t id, struct store_job *j)
 	return store_fail(st, "get job");
 }
 
+/* One statement per combination of filters, made at first use. */
+static sqlite3_stmt *
+store_list_stmt(struct store *st, const struct store_filter *f)
+{
+	unsigned mask = (f->state >= 0) | (f->uid >= 0) << 1 |
+			(f->queue != NULL) << 2 | (f->name != NULL) << 3;
+	char sql[1024];
+
+	if (st->list[mask] != NULL)
+		return st->list[mask];
+	snprintf(sql, sizeof sql,
+		 "SELECT " JOB_COLUMNS "WHERE 1%s%s%s%s "
+		 "ORDER BY j.id DESC LIMIT ?1",
+		 mask & 1 ? " AND j.state = ?2" : "",
+		 mask & 2 ? " AND j.uid = ?3" : "",
+		 mask & 4 ? " AND j.queue = ?4" : "",
+		 mask & 8 ? " AND j.name = ?5" : "");
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &st->list[mask], NULL) != SQLITE_OK) {
+		store_fail(st, "list jobs");
+		return NULL;
+	}
+	return st->list[mask];
+}
+
 int
-store_list(struct store *st, int state, int64_t uid, uint32_t limit,
+store_list(struct store *st, const struct store_filter *f, uint32_t limit,
 	   int (*fn)(void *, const struct store_job *), void *arg)
 {
-	enum store_stmt which =
-	    uid < 0 ? (state < 0 ? ST_LIST_ALL : ST_LIST_STATE)
-		    : (state < 0 ? ST_LIST_UID : ST_LIST_UID_STATE);
-	sqlite3_stmt *s = st->stmt[which];
+	sqlite3_stmt *s = store_list_stmt(st, f);
 	struct store_job j;
 	int rc, stop = 0;
 
+	if (s == NULL)
+		return -1;
 	sqlite3_bind_int64(s, 1, limit);
-	if (state >= 0)
-		sqlite3_bind_int(s, 2, state);
-	if (uid >= 0)
-		sqlite3_bind_int64(s, 3, uid);
+	if (f->state >= 0)
+		sqlite3_bind_int(s, 2, f->state);
+	if (f->uid >= 0)
+		sqlite3_bind_int64(s, 3, f->uid);
+	if (f->queue != NULL)
+		sqlite3_bind_text(s, 4, f->queue, -1, SQLITE_STATIC);
+	if (f->name != NULL)
+		sqlite3_bind_text(s, 5, f->name, -1, SQLITE_STATIC);
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		store_read_job(s, &j);
 		stop = fn(arg, &j);
@@ -329,22 +374,134 @@ store_list(struct store *st, int state, int64_t uid, uint32_t limit,
 }
 
 int
-store_queued(struct store *st, int (*fn)(void *, uint64_t, uint32_t, uid_t),
-	     void *arg)
+store_pending(struct store *st, int (*fn)(void *, const struct store_pending *),
+	      void *arg)
 {
-	sqlite3_stmt *s = st->stmt[ST_QUEUED];
+	sqlite3_stmt *s = st->stmt[ST_PENDING];
+	struct store_pending p;
 	int rc;
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (fn(arg, (uint64_t)sqlite3_column_int64(s, 0),
-		       (uint32_t)sqlite3_column_int64(s, 1),
-		       (uid_t)sqlite3_column_int64(s, 2)) != 0)
+		p.id = (uint64_t)sqlite3_column_int64(s, 0);
+		p.state = (enum job_state)sqlite3_column_int(s, 1);
+		p.attempt = (uint32_t)sqlite3_column_int64(s, 2);
+		p.uid = (uid_t)sqlite3_column_int64(s, 3);
+		p.queue = (const char *)sqlite3_column_text(s, 4);
+		p.priority = sqlite3_column_int(s, 5);
+		p.start_at_ns = sqlite3_column_int64(s, 6);
+		if (p.queue == NULL)
+			p.queue = "default";
+		if (fn(arg, &p) != 0)
 			break;
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE
 		   ? 0
-		   : store_fail(st, "queued jobs");
+		   : store_fail(st, "pending jobs");
+}
+
+/* Steps an UPDATE of one job: 0 if it changed a row, 1 if none. */
+static int
+store_update_one(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	if (store_step_done(st, s, what) == -1)
+		return -1;
+	return sqlite3_changes(st->db) > 0 ? 0 : 1;
+}
+
+int
+store_unfinished(struct store *st, uid_t uid, const char *queue, uint64_t **ids,
+		 size_t *n)
+{
+	sqlite3_stmt *s = st->stmt[ST_UNFINISHED];
+	const unsigned char *q;
+	uint64_t *more;
+	size_t cap = 64;
+	int rc;
+
+	*n = 0;
+	if ((*ids = calloc(cap, sizeof **ids)) == NULL)
+		goto oom;
+	sqlite3_bind_int64(s, 1, uid);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		q = sqlite3_column_text(s, 1);
+		if (queue != NULL &&
+		    (q == NULL || strcmp((const char *)q, queue) != 0))
+			continue;
+		if (*n == cap) {
+			cap *= 2;
+			if ((more = reallocarray(*ids, cap, sizeof *more)) ==
+			    NULL) {
+				sqlite3_reset(s);
+				goto oom;
+			}
+			*ids = more;
+		}
+		(*ids)[(*n)++] = (uint64_t)sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		return store_fail(st, "unfinished jobs");
+	}
+	return 0;
+oom:
+	free(*ids);
+	*ids = NULL;
+	snprintf(st->error, sizeof st->error, "out of memory");
+	return -1;
+}
+
+int
+store_due(struct store *st, uint64_t id)
+{
+	sqlite3_stmt *s = st->stmt[ST_DUE];
+
+	if (store_begin(st) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	return store_update_one(st, s, "queue scheduled job");
+}
+
+int
+store_set_priority(struct store *st, uint64_t id, int32_t priority)
+{
+	sqlite3_stmt *s = st->stmt[ST_SET_PRIORITY];
+
+	if (store_begin(st) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int(s, 2, priority);
+	return store_update_one(st, s, "set priority");
+}
+
+int
+store_set_paused(struct store *st, const char *queue, bool paused)
+{
+	sqlite3_stmt *s = st->stmt[paused ? ST_PAUSE : ST_RESUME];
+
+	if (store_begin(st) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, queue, -1, SQLITE_TRANSIENT);
+	return store_step_done(st, s, paused ? "pause" : "resume");
+}
+
+int
+store_paused(struct store *st, int (*fn)(void *, const char *), void *arg)
+{
+	sqlite3_stmt *s = st->stmt[ST_PAUSED];
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (fn(arg, (const char *)sqlite3_column_text(s, 0)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		   ? 0
+		   : store_fail(st, "paused queues");
 }
 
 int

@@ -422,6 +422,8 @@ sv_reload(struct supervisor *sv)
 	sv->limits.batch_max = next.batch_max;
 	sv->limits.name_max = next.name_max;
 	log_set_level(next.log_level);
+	if (jobs_apply_queues(sv) == -1)
+		log_warn("queues");
 	sv_policy_from_conf(&next, &sv->policy);
 	workers_send_config(sv);
 	workers_apply_plan(sv, cpus, n);
@@ -470,7 +472,7 @@ sv_update_status(struct supervisor *sv, uint32_t ready, uint32_t planned)
 		running += sv->workers[i].busy;
 	snprintf(status, sizeof status,
 		 "%u of %u workers ready, %zu jobs queued, %u running", ready,
-		 planned, sv->queue.len, running);
+		 planned, runq_ready(sv->runq), running);
 	if (strcmp(status, sv->status) == 0)
 		return;
 	strlcpy(sv->status, status, sizeof sv->status);

@@ -19,7 +19,8 @@
 #include "daemon/access.h"
 #include "daemon/conf.h"
 #include "daemon/job.h"
-#include "daemon/jobq.h"
+#include "common/heap.h"
+#include "daemon/runq.h"
 #include "daemon/restart.h"
 #include "daemon/shm.h"
 #include "daemon/store.h"
@@ -32,6 +33,9 @@ struct pidfh;
 struct sv_slot {
 	uint64_t job_id; /* 0: free */
 	uint32_t attempt;
+	int queue; /* runq index */
+	uid_t uid;
+	int32_t priority;
 	pid_t pid;        /* from STARTED */
 	int64_t start_ns; /* CLOCK_REALTIME, from STARTED */
 	bool cancel_sent;
@@ -44,6 +48,8 @@ struct adopted {
 	struct supervisor *sv;
 	uint64_t job_id;
 	uint32_t attempt;
+	int queue; /* runq index */
+	uid_t uid;
 	pid_t pid;
 	struct ev_io pidfd;
 	int worker;
@@ -114,7 +120,8 @@ struct supervisor {
 	char listen_path[108]; /* the socket really listened on */
 	int64_t timer_armed_ns;
 	struct store *store;
-	struct jobq queue;
+	struct runq *runq; /* queued jobs, and the choice of the next */
+	struct heap due;   /* scheduled jobs: struct jobs_due, soonest first */
 	struct usercount_tree *queued_by_uid;
 	struct job_limits limits;
 	struct adopted_list adopted;
@@ -159,6 +166,19 @@ void jobs_recount(struct supervisor *sv);
 int jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 		uid_t uid, gid_t gid, uint64_t *ids);
 void jobs_dispatch(struct supervisor *sv);
+/* The runq index of a queue named in the store or the conf; a name
+ * the conf no longer declares gets a queue without limits. */
+int jobs_queue_index(struct supervisor *sv, const char *name);
+/* After a reload: the conf's queues and their limits. */
+int jobs_apply_queues(struct supervisor *sv);
+/* Pauses or resumes a queue (or RUNQ_ALL), durably. */
+int jobs_set_paused(struct supervisor *sv, int queue, bool paused);
+/* A queued or scheduled job's new priority: 0, 1 if it has started or
+ * ended, -1 on a store error. */
+int jobs_set_priority(struct supervisor *sv, uint64_t id, int32_t priority);
+/* Ids of the jobs running in a queue (or RUNQ_ALL); *ids is malloc'd. */
+int jobs_running_ids(const struct supervisor *sv, int queue, uint64_t **ids,
+		     size_t *n);
 void jobs_on_started(struct sv_worker *w, const struct ch_started *st);
 void jobs_on_done(struct sv_worker *w, const struct ch_slot *done);
 void jobs_worker_died(struct sv_worker *w);

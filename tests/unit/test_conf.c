@@ -137,7 +137,41 @@ test_key_outside_section(void **state)
 {
 	expect_error("slots = 2\n", "t.conf:1: \"slots\" is outside a section "
 				    "([daemon], [workers], [jobs], "
-				    "[limits] or [access])");
+				    "[limits], [access] or [queue NAME])");
+}
+
+static void
+test_queues(void **state)
+{
+	const struct conf_queue *q;
+
+	assert_int_equal(load(""), 0);
+	assert_int_equal(conf.nqueues, 1);
+	assert_string_equal(conf.queues[0].name, "default");
+	assert_int_equal(load("[queue gpu]\nparallel = 1\npriority = -5\n"
+			      "timeout = 2h\n[queue empty]\n"
+			      "[queue default]\npriority = 3\n"),
+			 0);
+	assert_int_equal(conf.nqueues, 3);
+	assert_non_null(q = conf_queue_find(&conf, "gpu"));
+	assert_int_equal(q->parallel, 1);
+	assert_int_equal(q->priority, -5);
+	assert_int_equal(q->timeout_ms, 2 * 3600 * 1000);
+	assert_non_null(q = conf_queue_find(&conf, "empty"));
+	assert_int_equal(q->parallel, 0);
+	assert_int_equal(conf_queue_find(&conf, "default")->priority, 3);
+	assert_null(conf_queue_find(&conf, "nope"));
+	expect_error("[queue a b]\n",
+		     "t.conf:1: [queue a b]: a queue's name is 1 to 32 "
+		     "letters, digits, '_', '.' or '-'");
+	expect_error("[queue q]\nparallel = 1\nparallel = 2\n",
+		     "t.conf:3: \"parallel\" is set twice in [queue q] (first "
+		     "on line 2)");
+	expect_error("[queue q]\npriority = 1001\n",
+		     "t.conf:2: priority: \"1001\" is too large (-1000 to "
+		     "1000)");
+	expect_error("[queue q]\nslots = 1\n",
+		     "t.conf:2: unknown key \"slots\" in [queue q]");
 }
 
 static void
@@ -289,13 +323,14 @@ test_shipped_conf_documents_the_defaults(void **state)
 		}
 	}
 	fclose(f);
-	assert_int_equal(keys, 37);
+	assert_int_equal(keys, 40);
 	conf_defaults(&defaults, 0, NULL, NULL, NULL);
 	conf_defaults(&shipped, 0, NULL, NULL, NULL);
 	assert_int_equal(conf_load_string(&shipped, "forqd.conf", text,
 					  strlen(text), err, sizeof err),
 			 0);
 	memset(shipped.lines, 0, sizeof shipped.lines);
+	memset(shipped.queues[0].lines, 0, sizeof shipped.queues[0].lines);
 	memcpy(shipped.path, defaults.path, sizeof shipped.path);
 	assert_memory_equal(&shipped, &defaults, sizeof shipped);
 }
@@ -312,6 +347,7 @@ main(void)
 	    cmocka_unit_test(test_unknown_key_names_its_line),
 	    cmocka_unit_test(test_unknown_section_even_when_empty),
 	    cmocka_unit_test(test_key_outside_section),
+	    cmocka_unit_test(test_queues),
 	    cmocka_unit_test(test_syntax_error),
 	    cmocka_unit_test(test_duplicate_key),
 	    cmocka_unit_test(test_bad_values),

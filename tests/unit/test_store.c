@@ -222,32 +222,35 @@ test_list_newest_first_by_state(void **state)
 
 	assert_int_equal(store_finish(f->st, b, &done), 0);
 	assert_int_equal(store_commit(f->st), 0);
-	assert_int_equal(store_list(f->st, -1, -1, 2, collect, &s), 0);
+	struct store_filter any = {.state = -1, .uid = -1};
+	struct store_filter queued = {.state = JOB_QUEUED, .uid = -1};
+	struct store_filter uid7 = {.state = -1, .uid = 7};
+	struct store_filter mine = {.state = JOB_SUCCEEDED, .uid = 1000};
+
+	assert_int_equal(store_list(f->st, &any, 2, collect, &s), 0);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.ids[0], c);
 	assert_int_equal(s.ids[1], b);
 	s.n = 0;
-	assert_int_equal(store_list(f->st, JOB_QUEUED, -1, 10, collect, &s), 0);
+	assert_int_equal(store_list(f->st, &queued, 10, collect, &s), 0);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.ids[0], c);
 	assert_int_equal(s.ids[1], a);
 	/* add() submits as uid 1000: uid 7 has no jobs. */
 	s.n = 0;
-	assert_int_equal(store_list(f->st, -1, 7, 10, collect, &s), 0);
+	assert_int_equal(store_list(f->st, &uid7, 10, collect, &s), 0);
 	assert_int_equal(s.n, 0);
-	assert_int_equal(store_list(f->st, JOB_SUCCEEDED, 1000, 10, collect,
-				    &s),
-			 0);
+	assert_int_equal(store_list(f->st, &mine, 10, collect, &s), 0);
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.ids[0], b);
 }
 
 static int
-collect_queued(void *arg, uint64_t id, uint32_t attempt, uid_t uid)
+collect_queued(void *arg, const struct store_pending *p)
 {
 	struct seen *s = arg;
 
-	s->ids[s->n++] = id;
+	s->ids[s->n++] = p->id;
 	return 0;
 }
 
@@ -286,7 +289,7 @@ test_recover_requeues_then_loses(void **state)
 	assert_non_null(strstr(j.result.error, "crash of forqd"));
 	store_job_free(&j);
 	/* Oldest first: the re-queued job goes before the one behind it. */
-	assert_int_equal(store_queued(f->st, collect_queued, &s), 0);
+	assert_int_equal(store_pending(f->st, collect_queued, &s), 0);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.ids[0], fresh);
 	assert_int_equal(s.ids[1], waiting);
@@ -339,6 +342,180 @@ test_prune_by_count_and_age(void **state)
 	assert_int_equal(count(f, "SELECT refs FROM envs"), 2);
 }
 
+struct pending_seen {
+	struct store_pending p[4];
+	int n;
+};
+
+static int
+collect_pending(void *arg, const struct store_pending *p)
+{
+	struct pending_seen *s = arg;
+
+	s->p[s->n] = *p;
+	s->p[s->n++].queue = NULL; /* valid during the call only */
+	return 0;
+}
+
+static void
+test_scheduled_queue_priority_and_filters(void **state)
+{
+	struct fixture *f = *state;
+	struct job_spec js[2] = {spec("later", "E=1"), spec("now", "E=1")};
+	struct store_filter by_queue = {.state = -1, .uid = -1, .queue = "gpu"};
+	struct store_filter by_name = {.state = -1, .uid = -1, .name = "n"};
+	struct pending_seen ps = {0};
+	struct store_pending *p = ps.p;
+	struct seen s = {0};
+	struct store_job j;
+	uint64_t ids[2], *un;
+	size_t n;
+
+	js[0].start_at_ns = 1000; /* after the submit time, 42 */
+	js[0].queue = (char *)"gpu";
+	js[0].priority = 7;
+	js[1].name = (char *)"n";
+	assert_int_equal(store_insert(f->st, js, 2, 1000, 100, 42, ids), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_get(f->st, ids[0], &j), 0);
+	assert_int_equal(j.state, JOB_SCHEDULED);
+	assert_string_equal(j.spec.queue, "gpu");
+	assert_int_equal(j.spec.priority, 7);
+	assert_int_equal(j.spec.start_at_ns, 1000);
+	store_job_free(&j);
+	assert_int_equal(store_pending(f->st, collect_pending, &ps), 0);
+	assert_int_equal(ps.n, 2);
+	assert_int_equal(p[0].id, ids[0]);
+	assert_int_equal(p[0].state, JOB_SCHEDULED);
+	assert_int_equal(p[0].start_at_ns, 1000);
+	assert_int_equal(p[1].id, ids[1]);
+	assert_int_equal(p[1].state, JOB_QUEUED);
+	/* Filters, each by index. */
+	assert_int_equal(store_list(f->st, &by_queue, 10, collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.ids[0], ids[0]);
+	s.n = 0;
+	assert_int_equal(store_list(f->st, &by_name, 10, collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.ids[0], ids[1]);
+	assert_int_equal(store_unfinished(f->st, 1000, "gpu", &un, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(un[0], ids[0]);
+	free(un);
+	/* Priority changes while it waits; its time comes once. */
+	assert_int_equal(store_set_priority(f->st, ids[0], -3), 0);
+	assert_int_equal(store_due(f->st, ids[0]), 0);
+	assert_int_equal(store_due(f->st, ids[0]), 1);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_get(f->st, ids[0], &j), 0);
+	assert_int_equal(j.state, JOB_QUEUED);
+	assert_int_equal(j.spec.priority, -3);
+	store_job_free(&j);
+	assert_int_equal(store_mark_running(f->st, ids[0], 0, 0, 0, 5), 0);
+	assert_int_equal(store_set_priority(f->st, ids[0], 1), 1);
+}
+
+static int
+collect_paused(void *arg, const char *queue)
+{
+	char *out = arg;
+
+	strcat(out, queue);
+	strcat(out, ";");
+	return 0;
+}
+
+static void
+test_paused_queues_are_kept(void **state)
+{
+	struct fixture *f = *state;
+	char seen[64] = "", err[256];
+
+	assert_int_equal(store_set_paused(f->st, "*", true), 0);
+	assert_int_equal(store_set_paused(f->st, "gpu", true), 0);
+	assert_int_equal(store_set_paused(f->st, "gpu", true), 0);
+	assert_int_equal(store_set_paused(f->st, "*", false), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	store_close(f->st);
+	assert_int_equal(store_open(&f->st, f->dir, false, err, sizeof err), 0);
+	assert_int_equal(store_paused(f->st, collect_paused, seen), 0);
+	assert_string_equal(seen, "gpu;");
+}
+
+/* A store written by schema 2 (before queues): its final states move
+ * up to make room for scheduled and waiting, nothing else changes. */
+static void
+test_schema_2_is_migrated(void **state)
+{
+	struct fixture *f = *state;
+	char path[128], err[256];
+	struct store_job j;
+	sqlite3 *db;
+
+	store_close(f->st);
+	f->st = NULL;
+	snprintf(path, sizeof path, "%s/jobs.db", f->dir);
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "CREATE TABLE envs(id INTEGER PRIMARY "
+				      "KEY, hash INTEGER NOT "
+				      "NULL, refs INTEGER NOT NULL, data BLOB "
+				      "NOT NULL);"
+				      "CREATE INDEX envs_hash ON envs(hash);"
+				      "CREATE TABLE jobs(id INTEGER PRIMARY "
+				      "KEY, state INTEGER NOT "
+				      "NULL, name TEXT, uid INTEGER NOT NULL, "
+				      "gid INTEGER NOT NULL, "
+				      "argv BLOB NOT NULL, argc INTEGER NOT "
+				      "NULL, env_id INTEGER NOT "
+				      "NULL, envc INTEGER NOT NULL, cwd TEXT "
+				      "NOT NULL, timeout_ms "
+				      "INTEGER NOT NULL, submit_ns INTEGER NOT "
+				      "NULL, start_ns "
+				      "INTEGER, end_ns INTEGER, exit_code "
+				      "INTEGER, signal INTEGER, "
+				      "error TEXT, user_us INTEGER, sys_us "
+				      "INTEGER, maxrss_kb "
+				      "INTEGER, worker INTEGER, cpu INTEGER, "
+				      "attempt INTEGER NOT "
+				      "NULL DEFAULT 0);"
+				      "CREATE INDEX jobs_state ON jobs(state, "
+				      "id);"
+				      "CREATE INDEX jobs_final_end ON "
+				      "jobs(end_ns) WHERE state >= 2;"
+				      "CREATE INDEX jobs_final_id ON jobs(id) "
+				      "WHERE state >= 2;"
+				      "CREATE INDEX jobs_uid ON jobs(uid, id);"
+				      "CREATE INDEX jobs_uid_state ON "
+				      "jobs(uid, state, id);"
+				      "INSERT INTO envs VALUES (1, 0, 2, "
+				      "x'00');"
+				      "INSERT INTO jobs(id, state, uid, gid, "
+				      "argv, argc, env_id, "
+				      "envc, cwd, timeout_ms, submit_ns, "
+				      "end_ns, exit_code) VALUES "
+				      "(1, 0, 1000, 100, x'7100', 1, 1, 0, "
+				      "'/', 0, 1, NULL, NULL),"
+				      "(2, 3, 1000, 100, x'7100', 1, 1, 0, "
+				      "'/', 0, 1, 5, 1);"
+				      "PRAGMA user_version = 2;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(&f->st, f->dir, false, err, sizeof err), 0);
+	assert_int_equal(store_get(f->st, 1, &j), 0);
+	assert_int_equal(j.state, JOB_QUEUED);
+	assert_string_equal(j.spec.queue, "default");
+	assert_int_equal(j.spec.priority, 0);
+	store_job_free(&j);
+	assert_int_equal(store_get(f->st, 2, &j), 0);
+	assert_int_equal(j.state, JOB_FAILED);
+	assert_int_equal(j.result.exit_code, 1);
+	store_job_free(&j);
+	assert_int_equal(count(f, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+}
+
 static void
 test_newer_schema_is_refused(void **state)
 {
@@ -356,7 +533,7 @@ test_newer_schema_is_refused(void **state)
 	assert_int_equal(store_open(&other, f->dir, false, err, sizeof err),
 			 -1);
 	assert_non_null(strstr(err, "schema version 99, newer than this "
-				    "forqd's 2"));
+				    "forqd's 3"));
 }
 
 int
@@ -376,6 +553,12 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_recover_requeues_then_loses,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prune_by_count_and_age, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_scheduled_queue_priority_and_filters, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_paused_queues_are_kept, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_schema_2_is_migrated, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup,
 					    teardown),

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <stdlib.h>
 
 #include <cmocka.h>
 
@@ -154,6 +156,39 @@ test_format_size(void **state)
 	assert_string_equal(buf, "3.0T");
 }
 
+static void
+test_time_forms(void **state)
+{
+	/* 2026-11-24 10:00:00 UTC */
+	time_t now = 1795514400;
+	const char *why;
+	int64_t ms;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	assert_int_equal(units_parse_time("2026-11-24 12:30", now, &ms, &why),
+			 0);
+	assert_int_equal(ms, (now + 2 * 3600 + 1800) * INT64_C(1000));
+	assert_int_equal(units_parse_time("2026-11-24T12:30:15", now, &ms,
+					  &why),
+			 0);
+	assert_int_equal(ms, (now + 2 * 3600 + 1815) * INT64_C(1000));
+	assert_int_equal(units_parse_time("2026-11-25", now, &ms, &why), 0);
+	assert_int_equal(ms, (now + 14 * 3600) * INT64_C(1000));
+	/* A time of day: today while it is ahead, else tomorrow. */
+	assert_int_equal(units_parse_time("11:00", now, &ms, &why), 0);
+	assert_int_equal(ms, (now + 3600) * INT64_C(1000));
+	assert_int_equal(units_parse_time("09:59:30", now, &ms, &why), 0);
+	assert_int_equal(ms, (now + 86400 - 30) * INT64_C(1000));
+	assert_int_equal(units_parse_time("@1795514400", now, &ms, &why), 0);
+	assert_int_equal(ms, now * INT64_C(1000));
+	assert_int_equal(units_parse_time("tomorrow", now, &ms, &why), -1);
+	assert_int_equal(units_parse_time("12:30 junk", now, &ms, &why), -1);
+	assert_int_equal(units_parse_time("@-5", now, &ms, &why), -1);
+	assert_int_equal(units_parse_time("", now, &ms, &why), -1);
+	assert_non_null(strstr(why, "HH:MM"));
+}
+
 int
 main(void)
 {
@@ -167,6 +202,7 @@ main(void)
 	    cmocka_unit_test(test_size_units),
 	    cmocka_unit_test(test_size_rejects_garbage),
 	    cmocka_unit_test(test_duration_format),
+	    cmocka_unit_test(test_time_forms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

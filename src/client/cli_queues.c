@@ -1,0 +1,163 @@
+/* forq set, pause, resume, drain and queues. */
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/cli.h"
+#include "forq/protocol.h"
+
+int
+cli_parse_user(const char *text, uid_t *uid)
+{
+	const char *errstr = NULL;
+	struct passwd *pw;
+	long long n;
+
+	if ((pw = getpwnam(text)) != NULL) {
+		*uid = pw->pw_uid;
+		return 0;
+	}
+	n = strtonum(text, 0, UINT32_MAX - 1, &errstr);
+	if (errstr != NULL)
+		return -1;
+	*uid = (uid_t)n;
+	return 0;
+}
+
+int
+cmd_set(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"priority", required_argument, NULL, 'p'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *why = NULL;
+	json_t *reply;
+	json_int_t id;
+	long long prio = 0;
+	bool has_prio = false;
+	int ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "p:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			prio = strtonum(optarg, -1000, 1000, &why);
+			if (why != NULL) {
+				fprintf(stderr,
+					"forq: --priority %s: %s (-1000 to "
+					"1000)\n",
+					optarg, why);
+				return FORQ_EXIT_USAGE;
+			}
+			has_prio = true;
+			break;
+		case 'j':
+			cli->json = 1;
+			break;
+		default:
+			cli_usage();
+		}
+	}
+	if (!has_prio || optind != argc - 1 ||
+	    cli_parse_id(argv[optind], &id) == -1)
+		cli_usage();
+	struct forq_conn *conn = cli_connect(cli);
+	reply = cli_call(conn, "set",
+			 json_pack("{s:I, s:I}", "job", id, "priority",
+				   (json_int_t)prio));
+	forq_close(conn);
+	if (cli->json)
+		cli_print_json(reply);
+	json_decref(reply);
+	return FORQ_EXIT_OK;
+}
+
+static void
+print_nothing(const json_t *reply)
+{
+}
+
+/* pause, resume, drain [QUEUE]: drain returns once what ran has ended. */
+int
+cmd_pause(struct cli *cli, int argc, char **argv)
+{
+	struct forq_conn *conn;
+	json_t *fields = json_object(), *jobs;
+	const char *op = argv[0];
+	int status;
+
+	cli_options_json(cli, argc, argv);
+	if (optind < argc - 1)
+		cli_usage();
+	if (optind == argc - 1)
+		json_object_set_new(fields, "queue", json_string(argv[optind]));
+	if (strcmp(op, "drain") != 0)
+		return cli_show(cli, op, fields, print_nothing);
+	conn = cli_connect(cli);
+	status = cli_wait_for(conn, "drain", fields,
+			      !cli->json && isatty(STDERR_FILENO), &jobs);
+	forq_close(conn);
+	if (cli->json) {
+		json_t *out = json_pack("{s:O}", "jobs", jobs);
+		cli_print_json(out);
+		json_decref(out);
+	}
+	json_decref(jobs);
+	return status;
+}
+
+static void
+print_queues(const json_t *reply)
+{
+	const json_t *q, *par, *timeout;
+	char limit[16], to[32];
+	size_t i;
+
+	if (json_is_true(json_object_get(reply, "paused")))
+		printf("all queues paused (forq resume)\n");
+	printf("%-16s %-8s %8s %8s %8s %5s %s\n", "QUEUE", "STATE", "QUEUED",
+	       "RUNNING", "PARALLEL", "PRIO", "TIMEOUT");
+	json_array_foreach(json_object_get(reply, "queues"), i, q)
+	{
+		par = json_object_get(q, "parallel");
+		timeout = json_object_get(q, "timeout_ms");
+		if (json_is_integer(par))
+			snprintf(limit, sizeof limit, "%lld",
+				 (long long)json_integer_value(par));
+		else
+			strlcpy(limit, "-", sizeof limit);
+		cli_format_ms(timeout, to, sizeof to);
+		printf("%-16s %-8s %8lld %8lld %8s %5lld %s%s\n",
+		       json_string_value(json_object_get(q, "name")),
+		       json_is_true(json_object_get(q, "paused")) ? "paused"
+								  : "active",
+		       (long long)json_integer_value(
+			   json_object_get(q, "queued")),
+		       (long long)json_integer_value(
+			   json_object_get(q, "running")),
+		       limit,
+		       (long long)json_integer_value(
+			   json_object_get(q, "priority")),
+		       to,
+		       json_is_true(json_object_get(q, "declared"))
+			   ? ""
+			   : "  (not in forqd.conf)");
+	}
+	printf("%lld scheduled for later\n",
+	       (long long)json_integer_value(
+		   json_object_get(reply, "scheduled")));
+}
+
+int
+cmd_queues(struct cli *cli, int argc, char **argv)
+{
+	cli_options_json(cli, argc, argv);
+	if (optind != argc)
+		cli_usage();
+	return cli_show(cli, "queues", json_object(), print_queues);
+}
