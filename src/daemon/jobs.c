@@ -84,6 +84,56 @@ jobs_enqueue(struct supervisor *sv, int queue, uid_t uid, uint64_t id,
 	return runq_push(sv->runq, queue, uid, &j);
 }
 
+struct runq_fresh {
+	uint64_t id;
+	int queue;
+	uid_t uid;
+	int32_t priority;
+};
+
+static int
+jobs_fresh(struct supervisor *sv, int queue, uid_t uid, uint64_t id,
+	   int32_t priority)
+{
+	struct runq_fresh *more;
+	size_t cap;
+
+	if (sv->nfresh == sv->fresh_cap) {
+		cap = sv->fresh_cap != 0 ? sv->fresh_cap * 2 : 64;
+		if ((more = reallocarray(sv->fresh, cap, sizeof *more)) == NULL)
+			return -1;
+		sv->fresh = more;
+		sv->fresh_cap = cap;
+	}
+	sv->fresh[sv->nfresh++] = (struct runq_fresh){.id = id,
+						      .queue = queue,
+						      .uid = uid,
+						      .priority = priority};
+	return 0;
+}
+
+bool
+jobs_turn_committed(struct supervisor *sv, bool committed)
+{
+	const struct runq_fresh *f;
+	size_t i, n = sv->nfresh;
+
+	for (i = 0; committed && i < n; i++) {
+		f = &sv->fresh[i];
+		if (jobs_enqueue(sv, f->queue, f->uid, f->id, f->priority, 0) ==
+		    -1)
+			log_warn("job %llu: queue", (unsigned long long)f->id);
+	}
+	sv->nfresh = 0;
+	/* A batch's worth of room is given back once it has gone. */
+	if (sv->fresh_cap > 4096) {
+		free(sv->fresh);
+		sv->fresh = NULL;
+		sv->fresh_cap = 0;
+	}
+	return committed && n > 0;
+}
+
 static int
 jobs_schedule(struct supervisor *sv, uint64_t id, int64_t at_ns)
 {
@@ -222,6 +272,9 @@ jobs_free(struct supervisor *sv)
 	runq_free(sv->runq);
 	sv->runq = NULL;
 	heap_free(&sv->due);
+	free(sv->fresh);
+	sv->fresh = NULL;
+	sv->nfresh = sv->fresh_cap = 0;
 	usercount_free(sv->queued_by_uid);
 	sv->queued_by_uid = NULL;
 	store_close(sv->store);
@@ -249,8 +302,7 @@ jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 						       : "default")) == -1)
 			rc = -1;
 		else
-			rc = jobs_enqueue(sv, q, uid, ids[i], specs[i].priority,
-					  0);
+			rc = jobs_fresh(sv, q, uid, ids[i], specs[i].priority);
 		if (rc == -1) {
 			log_warn("queue");
 			return -1;

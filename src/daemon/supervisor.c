@@ -523,7 +523,10 @@ sv_run(struct supervisor *sv)
 	workers_apply_plan(sv, cpus, n);
 	sv_update_timer(sv);
 	while (!sv->stopping || workers_live(sv) > 0) {
-		if (ev_run_once(&sv->loop, -1) == -1)
+		/* Starts marked after the last commit are committed by the
+		 * next turn, which then comes at once. */
+		if (ev_run_once(&sv->loop, store_dirty(sv->store) ? 0 : -1) ==
+		    -1)
 			fatal("epoll_wait");
 		jobs_end_turn(sv);
 		jobs_dispatch(sv);
@@ -537,6 +540,12 @@ sv_run(struct supervisor *sv)
 		if (!committed)
 			sv_store_failed(sv);
 		control_end_turn(sv, committed);
+		/* Jobs submitted this turn may run once stored, not before:
+		 * a failed commit refuses them to their client. */
+		if (jobs_turn_committed(sv, committed)) {
+			jobs_dispatch(sv);
+			workers_flush_all(sv);
+		}
 		sv_check_ready(sv);
 		sv_update_timer(sv);
 	}

@@ -122,6 +122,11 @@ struct supervisor {
 	struct store *store;
 	struct runq *runq; /* queued jobs, and the choice of the next */
 	struct heap due;   /* scheduled jobs: struct jobs_due, soonest first */
+	/* Jobs submitted this turn: they join the runq once the turn's
+	 * commit has stored them, never before. */
+	struct runq_fresh *fresh;
+	size_t nfresh;
+	size_t fresh_cap;
 	struct usercount_tree *queued_by_uid;
 	struct job_limits limits;
 	struct adopted_list adopted;
@@ -166,6 +171,9 @@ void jobs_recount(struct supervisor *sv);
 int jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 		uid_t uid, gid_t gid, uint64_t *ids);
 void jobs_dispatch(struct supervisor *sv);
+/* After the turn's commit: the turn's submissions join the runq if it
+ * stored them (true if any did), else they are forgotten. */
+bool jobs_turn_committed(struct supervisor *sv, bool committed);
 /* The runq index of a queue named in the store or the conf; a name
  * the conf no longer declares gets a queue without limits. */
 int jobs_queue_index(struct supervisor *sv, const char *name);

@@ -24,13 +24,14 @@ mark_log
 refused=
 for i in $(seq 200); do
 	rc=0
-	out=$(fq submit -- echo "job $i" 2>&1) || rc=$?
+	out=$(fq submit -- sh -c "echo $i >>'$T/ran'" 2>&1) || rc=$?
 	if [ $rc -eq 0 ]; then
 		echo "$out" >>"$T/acked"
 		continue
 	fi
 	[ $rc -eq 75 ] || fail "submit on a full disk: exit $rc, want 75 (try later): $out"
 	refused=$out
+	refused_i=$i
 	break
 done
 [ -n "$refused" ] || fail "200 submits on a full disk were all accepted"
@@ -56,4 +57,5 @@ n=$(wc -l <"$T/acked")
 bad=$(fq list --limit 100000 --json | jq --slurpfile ids <(cat "$T/acked") \
 	'[.jobs[] | select(.id as $i | $ids | index($i)) | select(.state != "succeeded")] | length')
 [ "$bad" = 0 ] || fail "$bad acknowledged jobs did not succeed"
+! grep -qx "$refused_i" "$T/ran" || fail "the refused job $refused_i ran"
 ok "room again: forqd took work by itself; every job acknowledged around the full disk ($n) succeeded"
