@@ -220,6 +220,9 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		OPT_BATCH,
 		OPT_AT,
 		OPT_IN,
+		OPT_RETRIES,
+		OPT_RETRY_DELAY,
+		OPT_RETRY_ON,
 	};
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, 'n'},
@@ -227,6 +230,9 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	    {"queue", required_argument, NULL, 'q'},
 	    {"at", required_argument, NULL, OPT_AT},
 	    {"in", required_argument, NULL, OPT_IN},
+	    {"retries", required_argument, NULL, OPT_RETRIES},
+	    {"retry-delay", required_argument, NULL, OPT_RETRY_DELAY},
+	    {"retry-on", required_argument, NULL, OPT_RETRY_ON},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"cwd", required_argument, NULL, OPT_CWD},
 	    {"env", required_argument, NULL, OPT_ENV},
@@ -242,7 +248,10 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	json_t *extra = json_array(), *defaults, *jobs, *job, *reply, *ids;
 	json_t *results;
 	struct forq_conn *conn;
-	int64_t timeout_ms = -1, start_at_ms = -1, delay_ms;
+	int64_t timeout_ms = -1, start_at_ms = -1, delay_ms, retry_delay = -1;
+	long long retries = -1;
+	json_t *retry_on = NULL;
+	char *list, *word;
 	const char *queue = NULL;
 	long long priority = 0;
 	bool clean = false, wait = false, output = false, has_priority = false;
@@ -288,6 +297,35 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 				goto usage;
 			}
 			start_at_ms = clock_real_ns() / NS_PER_MS + delay_ms;
+			break;
+		case OPT_RETRIES:
+			retries = strtonum(optarg, 0, 1000, &why);
+			if (why != NULL) {
+				fprintf(stderr,
+					"forq: --retries %s: %s (0 to 1000)\n",
+					optarg, why);
+				goto usage;
+			}
+			break;
+		case OPT_RETRY_DELAY:
+			if (units_parse_duration(optarg, &retry_delay, &why) ==
+			    -1) {
+				fprintf(stderr, "forq: --retry-delay %s: %s\n",
+					optarg, why);
+				goto usage;
+			}
+			break;
+		case OPT_RETRY_ON:
+			/* The daemon checks the words. */
+			json_decref(retry_on);
+			retry_on = json_array();
+			list = optarg;
+			while ((word = strsep(&list, ",")) != NULL) {
+				if (word[0] != '\0')
+					json_array_append_new(retry_on,
+							      json_string(
+								  word));
+			}
 			break;
 		case OPT_TIMEOUT:
 			if (units_parse_duration(optarg, &timeout_ms, &why) ==
@@ -355,6 +393,13 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	if (start_at_ms >= 0)
 		json_object_set_new(defaults, "start_at_ms",
 				    json_integer(start_at_ms));
+	if (retries >= 0)
+		json_object_set_new(defaults, "retries", json_integer(retries));
+	if (retry_delay >= 0)
+		json_object_set_new(defaults, "retry_delay_ms",
+				    json_integer(retry_delay));
+	if (retry_on != NULL)
+		json_object_set_new(defaults, "retry_on", retry_on);
 	if (batch != NULL) {
 		jobs = read_batch(batch);
 		if (json_array_size(jobs) == 0) {
@@ -428,6 +473,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	return status;
 usage:
 	json_decref(extra);
+	json_decref(retry_on);
 	return FORQ_EXIT_USAGE;
 }
 

@@ -161,3 +161,40 @@ cmd_queues(struct cli *cli, int argc, char **argv)
 		cli_usage();
 	return cli_show(cli, "queues", json_object(), print_queues);
 }
+
+/* forq retry ID...: each ended job runs again, as its next attempt. */
+int
+cmd_retry(struct cli *cli, int argc, char **argv)
+{
+	struct forq_conn *conn;
+	json_t *reply;
+	json_int_t id;
+	int i;
+
+	cli_options_json(cli, argc, argv);
+	if (optind >= argc)
+		cli_usage();
+	for (i = optind; i < argc; i++) {
+		if (cli_parse_id(argv[i], &id) == -1) {
+			fprintf(stderr, "forq: \"%s\" is not a job id\n",
+				argv[i]);
+			return FORQ_EXIT_USAGE;
+		}
+	}
+	conn = cli_connect(cli);
+	for (i = optind; i < argc; i++) {
+		cli_parse_id(argv[i], &id);
+		reply = cli_call(conn, "retry", json_pack("{s:I}", "job", id));
+		if (cli->json) {
+			json_object_set_new(reply, "job", json_integer(id));
+			cli_print_json(reply);
+		} else {
+			printf("%lld attempt %lld\n", (long long)id,
+			       (long long)json_integer_value(
+				   json_object_get(reply, "attempt")));
+		}
+		json_decref(reply);
+	}
+	forq_close(conn);
+	return FORQ_EXIT_OK;
+}

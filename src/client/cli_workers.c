@@ -151,15 +151,15 @@ void
 cli_print_status(FILE *out, const json_t *job)
 {
 	static const char *const keys[] =
-	    {"id",           "name",     "state",      "exit_code",
-	     "signal",       "error",    "argv",       "cwd",
-	     "uid",          "gid",      "queue",      "priority",
-	     "submitted_at", "start_at", "started_at", "ended_at",
-	     "timeout_ms",   "attempt",  "worker",     "cpu",
-	     "pid",          "user_us",  "sys_us",     "maxrss_kb",
-	     "env_count"};
-	const json_t *v;
-	char *text;
+	    {"id",           "name",     "state",          "exit_code",
+	     "signal",       "error",    "argv",           "cwd",
+	     "uid",          "gid",      "queue",          "priority",
+	     "submitted_at", "start_at", "started_at",     "ended_at",
+	     "timeout_ms",   "attempt",  "worker",         "cpu",
+	     "pid",          "user_us",  "sys_us",         "maxrss_kb",
+	     "env_count",    "retries",  "retry_delay_ms", "retry_on"};
+	const json_t *v, *a;
+	char *text, what[64];
 	size_t i;
 
 	for (i = 0; i < nitems(keys); i++) {
@@ -175,5 +175,21 @@ cli_print_status(FILE *out, const json_t *job)
 					 JSON_REAL_PRECISION(13));
 		fprintf(out, "%-13s %s\n", keys[i], text != NULL ? text : "?");
 		free(text);
+	}
+	/* The attempts before the last, a line each. */
+	json_array_foreach(json_object_get(job, "attempts"), i, a)
+	{
+		if (json_is_string(json_object_get(a, "error")))
+			strlcpy(what,
+				json_string_value(json_object_get(a, "error")),
+				sizeof what);
+		else if (json_is_integer(json_object_get(a, "signal")))
+			snprintf(what, sizeof what, "signal %lld",
+				 cli_int(a, "signal"));
+		else
+			snprintf(what, sizeof what, "exit %lld",
+				 cli_int(a, "exit_code"));
+		fprintf(out, "attempt %-5lld %s, %s\n", cli_int(a, "attempt"),
+			cli_str(a, "state", "?"), what);
 	}
 }

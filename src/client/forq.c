@@ -34,6 +34,11 @@ cli_usage(void)
 		"      --at TIME            start then: 14:30, 2026-12-01 "
 		"02:00\n"
 		"      --in DUR             start after DUR: 10m, 2h\n"
+		"      --retries N          run again up to N times if it "
+		"fails\n"
+		"      --retry-delay DUR    before the first retry (1s); "
+		"doubles\n"
+		"      --retry-on LIST      exit,signal,timeout,lost (all)\n"
 		"  status ID                everything known about a job\n"
 		"  list [--state S] [--queue Q] [--name N] [--user U] "
 		"[--limit N]\n"
@@ -44,6 +49,8 @@ cli_usage(void)
 		"  cancel ID...             cancel queued or running jobs\n"
 		"  set ID --priority N      reprioritise a job not started "
 		"yet\n"
+		"  retry ID...              run ended jobs again, as a new "
+		"attempt\n"
 		"  queues                   the queues, their limits and "
 		"load\n"
 		"  pause [QUEUE]            start no more jobs (all queues "
@@ -194,7 +201,7 @@ static const struct command {
     {"wait", cmd_wait},       {"logs", cmd_logs},     {"cancel", cmd_cancel},
     {"workers", cmd_workers}, {"ping", cmd_ping},     {"set", cmd_set},
     {"pause", cmd_pause},     {"resume", cmd_pause},  {"drain", cmd_pause},
-    {"queues", cmd_queues},
+    {"queues", cmd_queues},   {"retry", cmd_retry},
 };
 
 int

@@ -22,6 +22,7 @@
 #include "daemon/access.h"
 #include "daemon/conf.h"
 #include "daemon/cpus.h"
+#include "daemon/job.h"
 
 enum conf_type {
 	CONF_STRING,
@@ -118,6 +119,9 @@ static const struct conf_key conf_queue_keys[] = {
     QKEY("parallel", parallel, CONF_UINT, 0, 1000000),
     QKEY("priority", priority, CONF_INT, -CONF_PRIORITY_MAX, CONF_PRIORITY_MAX),
     QKEY("timeout", timeout_ms, CONF_DURATION, 0, 3650 * DAY_MS),
+    QKEY("retries", retries, CONF_UINT, 0, JOB_RETRIES_MAX),
+    QKEY("retry_delay", retry_delay_ms, CONF_DURATION, 0,
+	 JOB_RETRY_DELAY_MAX_MS),
 };
 
 _Static_assert(nitems(conf_queue_keys) <=
@@ -154,6 +158,14 @@ conf_error(struct conf_parse *ps, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(ps->err, sizeof ps->err, fmt, ap);
 	va_end(ap);
+}
+
+static void
+conf_queue_defaults(struct conf_queue *q, const char *name)
+{
+	memset(q, 0, sizeof *q);
+	strlcpy(q->name, name, sizeof q->name);
+	q->retry_delay_ms = 1000;
 }
 
 int
@@ -203,8 +215,7 @@ conf_queue_section(struct conf_parse *ps, const char *section)
 		return NULL;
 	}
 	q = &ps->conf->queues[ps->conf->nqueues++];
-	memset(q, 0, sizeof *q);
-	strlcpy(q->name, name, sizeof q->name);
+	conf_queue_defaults(q, name);
 	return q;
 }
 
@@ -768,5 +779,5 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->allow_root_jobs = 0;
 
 	c->nqueues = 1;
-	strlcpy(c->queues[0].name, "default", sizeof c->queues[0].name);
+	conf_queue_defaults(&c->queues[0], "default");
 }

@@ -28,7 +28,9 @@ struct conf_queue {
 	uint32_t parallel;  /* jobs of the queue running at once; 0: any */
 	int32_t priority;   /* for jobs submitted without one */
 	int64_t timeout_ms; /* for jobs submitted without one; 0: none */
-	int lines[4];
+	uint32_t retries;   /* for jobs submitted without them */
+	int64_t retry_delay_ms;
+	int lines[6];
 };
 
 enum conf_durability {

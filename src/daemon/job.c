@@ -167,16 +167,168 @@ job_field(const json_t *job, const json_t *defaults, const char *key)
 	return v;
 }
 
+static const char *const job_retry_names[] = {"exit", "signal", "timeout",
+					      "lost"};
+
+static int
+job_retry_fields(const json_t *job, const json_t *defaults,
+		 struct job_spec *spec, struct job_error *err)
+{
+	const json_t *v = job_field(job, defaults, "retries"), *e;
+	size_t i, k;
+
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > JOB_RETRIES_MAX)
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"retries\" must be an integer from 0 "
+					"to %d",
+					JOB_RETRIES_MAX);
+		spec->retries = (uint32_t)json_integer_value(v);
+		spec->has_retries = true;
+	}
+	v = job_field(job, defaults, "retry_delay_ms");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > JOB_RETRY_DELAY_MAX_MS)
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"retry_delay_ms\" must be an integer "
+					"from 0 to %lld (a day)",
+					(long long)JOB_RETRY_DELAY_MAX_MS);
+		spec->retry_delay_ms = json_integer_value(v);
+		spec->has_retry_delay = true;
+	}
+	v = job_field(job, defaults, "retry_on");
+	spec->retry_on = JOB_RETRY_ALL;
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_array(v))
+			goto bad_on;
+		spec->retry_on = 0;
+		json_array_foreach(v, i, e)
+		{
+			for (k = 0; k < nitems(job_retry_names); k++) {
+				if (json_is_string(e) &&
+				    strcmp(json_string_value(e),
+					   job_retry_names[k]) == 0)
+					break;
+			}
+			if (k == nitems(job_retry_names))
+				goto bad_on;
+			spec->retry_on |= 1U << k;
+		}
+	}
+	return 0;
+bad_on:
+	return job_fail(err, FORQ_ERR_BAD_REQUEST,
+			"\"retry_on\" must be an array of exit, signal, "
+			"timeout, lost");
+}
+
+static int
+job_after_fields(const json_t *job, const json_t *defaults,
+		 struct job_spec *spec, struct job_error *err)
+{
+	const json_t *v, *e;
+	size_t i, k;
+
+	v = job_field(job, defaults, "after_any");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_boolean(v))
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"after_any\" must be true or false");
+		spec->after_any = json_is_true(v);
+	}
+	v = job_field(job, defaults, "after");
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"after\" must be an array of job ids");
+	if (json_array_size(v) > JOB_AFTER_MAX)
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"after\" names %zu jobs; at most %d",
+				json_array_size(v), JOB_AFTER_MAX);
+	if (json_array_size(v) == 0)
+		return 0;
+	if ((spec->after = calloc(json_array_size(v), sizeof *spec->after)) ==
+	    NULL)
+		return job_fail(err, FORQ_ERR_INTERNAL, "out of memory");
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_integer(e) || json_integer_value(e) < 1)
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"after\" must be an array of job "
+					"ids");
+		/* Named twice is waited for once. */
+		for (k = 0; k < spec->nafter &&
+			    spec->after[k] != (uint64_t)json_integer_value(e);
+		     k++)
+			;
+		if (k == spec->nafter)
+			spec->after[spec->nafter++] =
+			    (uint64_t)json_integer_value(e);
+	}
+	return 0;
+}
+
+unsigned
+job_retry_reason(enum job_state state, int signal)
+{
+	switch (state) {
+	case JOB_FAILED:
+		return signal != 0 ? JOB_RETRY_SIGNAL : JOB_RETRY_EXIT;
+	case JOB_TIMED_OUT:
+		return JOB_RETRY_TIMEOUT;
+	case JOB_LOST:
+		return JOB_RETRY_LOST;
+	default:
+		return 0;
+	}
+}
+
+int64_t
+job_retry_delay_ms(int64_t base_ms, uint32_t attempt, uint32_t jitter)
+{
+	int64_t d = base_ms;
+	uint32_t i;
+
+	for (i = 0; i < attempt && d < JOB_RETRY_DELAY_MAX_MS; i++)
+		d *= 2;
+	if (d > JOB_RETRY_DELAY_MAX_MS)
+		d = JOB_RETRY_DELAY_MAX_MS;
+	/* 0.8 to 1.2 of d */
+	return d * 4 / 5 + (int64_t)((double)d * 0.4 * jitter / UINT32_MAX);
+}
+
+void
+job_retry_on_format(unsigned bits, char *buf, size_t len)
+{
+	size_t k;
+
+	buf[0] = '\0';
+	for (k = 0; k < nitems(job_retry_names); k++) {
+		if (!(bits & (1U << k)))
+			continue;
+		if (buf[0] != '\0')
+			strlcat(buf, ",", len);
+		strlcat(buf, job_retry_names[k], len);
+	}
+}
+
 int
 job_spec_from_json(const json_t *job, const json_t *defaults,
 		   const struct job_limits *limits, struct job_spec *spec,
 		   struct job_error *err)
 {
-	static const char *const known[] = {"argv",     "env",        "cwd",
-					    "name",     "timeout_ms", "queue",
-					    "priority", "start_at_ms"};
+	static const char *const known[] = {"argv",       "env",
+					    "cwd",        "name",
+					    "timeout_ms", "queue",
+					    "priority",   "start_at_ms",
+					    "retries",    "retry_delay_ms",
+					    "retry_on",   "after",
+					    "after_any",  "unique"};
 	const json_t *argv, *env, *cwd, *name, *timeout, *queue, *priority,
-	    *start_at;
+	    *start_at, *v2;
 	const char *key, *s;
 	json_t *v;
 	size_t len, i;
@@ -297,6 +449,24 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 		}
 		spec->start_at_ns = json_integer_value(start_at) * NS_PER_MS;
 	}
+	if (job_retry_fields(job, defaults, spec, err) == -1 ||
+	    job_after_fields(job, defaults, spec, err) == -1)
+		goto fail;
+	v2 = json_object_get(job, "unique");
+	if (v2 != NULL && !json_is_null(v2)) {
+		if ((s = job_cstring(v2, &len)) == NULL || len == 0) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"unique\" must be a non-empty string "
+				 "without NUL");
+			goto fail;
+		}
+		if (len > limits->name_max) {
+			job_limit(err, "name_max", limits->name_max,
+				  "unique key");
+			goto fail;
+		}
+		spec->unique = strdup(s);
+	}
 	return 0;
 fail:
 	job_spec_free(spec);
@@ -311,6 +481,8 @@ job_spec_free(struct job_spec *spec)
 	free(spec->cwd);
 	free(spec->name);
 	free(spec->queue);
+	free(spec->after);
+	free(spec->unique);
 	memset(spec, 0, sizeof *spec);
 }
 

@@ -27,6 +27,18 @@ enum job_state {
 	JOB_LOST = 8,
 };
 #define JOB_STATE_COUNT 9
+/* Which ends a job is retried after (its retry_on). */
+enum job_retry_on {
+	JOB_RETRY_EXIT = 1,    /* a non-zero exit, or no start at all */
+	JOB_RETRY_SIGNAL = 2,  /* killed by a signal */
+	JOB_RETRY_TIMEOUT = 4, /* its timeout */
+	JOB_RETRY_LOST = 8,    /* interrupted by a crash */
+	JOB_RETRY_ALL = 15,
+};
+#define JOB_RETRIES_MAX 1000
+#define JOB_RETRY_DELAY_MAX_MS (INT64_C(24) * 60 * 60 * 1000)
+#define JOB_AFTER_MAX 256 /* jobs one job may wait for */
+
 /* 9999-12-31T23:59:59Z: the latest start_at_ms a job may carry. */
 #define JOB_START_AT_MS_MAX INT64_C(253402300799000)
 
@@ -65,6 +77,15 @@ struct job_spec {
 	int32_t priority;
 	bool has_priority;   /* given; else the queue's */
 	int64_t start_at_ns; /* CLOCK_REALTIME; 0: at once */
+	uint32_t retries;    /* attempts after the first */
+	bool has_retries;
+	int64_t retry_delay_ms; /* before the first retry; doubles */
+	bool has_retry_delay;
+	uint32_t retry_on; /* enum job_retry_on bits */
+	uint64_t *after;   /* jobs to wait for; NULL if none */
+	uint32_t nafter;
+	bool after_any; /* start once they end, whatever the outcome */
+	char *unique;   /* dedup key; NULL if none */
 };
 
 struct job_error {
@@ -87,6 +108,16 @@ struct rusage;
 void job_result_from_wait(struct job_result *r, int status,
 			  const struct rusage *ru);
 void job_result_set_usage(struct job_result *r, const struct rusage *ru);
+
+/* The retry_on bit an end falls under; 0 for a success or a cancel,
+ * which are never retried. */
+unsigned job_retry_reason(enum job_state state, int signal);
+/* The wait before the retry that follows attempt (0: the first):
+ * base_ms doubled per attempt, capped at JOB_RETRY_DELAY_MAX_MS, then
+ * spread by up to 20% either way by jitter (uniform over uint32). */
+int64_t job_retry_delay_ms(int64_t base_ms, uint32_t attempt, uint32_t jitter);
+/* "exit,signal" for retry_on bits, into buf. */
+void job_retry_on_format(unsigned bits, char *buf, size_t len);
 
 /* "exited 3", "killed by SIGKILL", ... for a final job. */
 void job_describe_exit(int exit_code, int signal, char *buf, size_t len);

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/path.h"
+#include "common/units.h"
 #include "daemon/sched.h"
 #include "daemon/supervisor.h"
 #include "daemon/watch.h"
@@ -89,11 +90,14 @@ struct runq_fresh {
 	int queue;
 	uid_t uid;
 	int32_t priority;
+	uint32_t attempt;
 };
 
+/* A job queued by a client's request: it joins the runq once the
+ * turn's commit has stored it (jobs_turn_committed). */
 static int
 jobs_fresh(struct supervisor *sv, int queue, uid_t uid, uint64_t id,
-	   int32_t priority)
+	   int32_t priority, uint32_t attempt)
 {
 	struct runq_fresh *more;
 	size_t cap;
@@ -108,7 +112,8 @@ jobs_fresh(struct supervisor *sv, int queue, uid_t uid, uint64_t id,
 	sv->fresh[sv->nfresh++] = (struct runq_fresh){.id = id,
 						      .queue = queue,
 						      .uid = uid,
-						      .priority = priority};
+						      .priority = priority,
+						      .attempt = attempt};
 	return 0;
 }
 
@@ -120,8 +125,8 @@ jobs_turn_committed(struct supervisor *sv, bool committed)
 
 	for (i = 0; committed && i < n; i++) {
 		f = &sv->fresh[i];
-		if (jobs_enqueue(sv, f->queue, f->uid, f->id, f->priority, 0) ==
-		    -1)
+		if (jobs_enqueue(sv, f->queue, f->uid, f->id, f->priority,
+				 f->attempt) == -1)
 			log_warn("job %llu: queue", (unsigned long long)f->id);
 	}
 	sv->nfresh = 0;
@@ -302,7 +307,8 @@ jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 						       : "default")) == -1)
 			rc = -1;
 		else
-			rc = jobs_fresh(sv, q, uid, ids[i], specs[i].priority);
+			rc = jobs_fresh(sv, q, uid, ids[i], specs[i].priority,
+					0);
 		if (rc == -1) {
 			log_warn("queue");
 			return -1;
@@ -345,10 +351,55 @@ jobs_record_final(struct supervisor *sv, uint64_t id,
 	watch_job_final(sv, id, r);
 }
 
+/* A started job's end: another attempt if its retry policy wants one
+ * for this end, else its final state. */
+static void
+jobs_ended(struct supervisor *sv, uint64_t id, uint32_t attempt,
+	   const struct job_run *run, int worker, int cpu,
+	   const struct job_result *r)
+{
+	unsigned why = job_retry_reason(r->state, r->signal);
+	int64_t delay_ms, at = 0;
+	char what[64], wait[32];
+	int rc;
+
+	if (why == 0 || !(run->retry_on & why) || attempt >= run->retries) {
+		jobs_record_final(sv, id, r);
+		return;
+	}
+	delay_ms =
+	    job_retry_delay_ms(run->retry_delay_ms, attempt, arc4random());
+	if (delay_ms > 0)
+		at = clock_real_ns() + delay_ms * NS_PER_MS;
+	rc = store_retry(sv->store, id, r, worker, cpu, attempt + 1, at);
+	if (rc == 0 &&
+	    (at != 0 ? jobs_schedule(sv, id, at)
+		     : jobs_enqueue(sv, run->queue, run->uid, id, run->priority,
+				    attempt + 1)) == 0 &&
+	    usercount_add(sv->queued_by_uid, run->uid, 1) == 0) {
+		if (r->state == JOB_FAILED && r->error[0] == '\0')
+			job_describe_exit(r->exit_code, r->signal, what,
+					  sizeof what);
+		else
+			strlcpy(what,
+				r->error[0] != '\0' ? r->error
+						    : job_state_name(r->state),
+				sizeof what);
+		units_format_duration(delay_ms, wait, sizeof wait);
+		log_info("job %llu: attempt %u of %u %s; next in %s",
+			 (unsigned long long)id, attempt + 1, run->retries + 1,
+			 what, wait);
+		return;
+	}
+	log_warnx("job %llu: cannot retry it: %s", (unsigned long long)id,
+		  rc == -1 ? store_error(sv->store) : "out of memory");
+	jobs_record_final(sv, id, r);
+}
+
 /* A job interrupted by a crash: queued again while its policy allows. */
 static void
-jobs_interrupted(struct supervisor *sv, const struct sv_slot *s,
-		 const char *why)
+jobs_interrupted(struct supervisor *sv, const struct sv_slot *s, int worker,
+		 int cpu, const char *why)
 {
 	struct job_result r = {.state = JOB_LOST, .exit_code = -1};
 	uint64_t id = s->job_id;
@@ -358,9 +409,9 @@ jobs_interrupted(struct supervisor *sv, const struct sv_slot *s,
 		log_info("job %llu: %s; queued again (attempt %u)",
 			 (unsigned long long)id, why, attempt + 2);
 		if (store_requeue(sv->store, id, attempt + 1) == -1 ||
-		    jobs_enqueue(sv, s->queue, s->uid, id, s->priority,
-				 attempt + 1) == -1 ||
-		    usercount_add(sv->queued_by_uid, s->uid, 1) == -1)
+		    jobs_enqueue(sv, s->run.queue, s->run.uid, id,
+				 s->run.priority, attempt + 1) == -1 ||
+		    usercount_add(sv->queued_by_uid, s->run.uid, 1) == -1)
 			log_warnx("job %llu: cannot queue it again",
 				  (unsigned long long)id);
 		return;
@@ -369,7 +420,7 @@ jobs_interrupted(struct supervisor *sv, const struct sv_slot *s,
 		  (unsigned long long)id, why, sv->conf.crash_requeue_max);
 	r.end_ns = clock_real_ns();
 	snprintf(r.error, sizeof r.error, "%s", why);
-	jobs_record_final(sv, id, &r);
+	jobs_ended(sv, id, attempt, &s->run, worker, cpu, &r);
 }
 
 static size_t
@@ -447,6 +498,7 @@ jobs_dispatch(struct supervisor *sv)
 {
 	struct runq_pick e;
 	struct store_job job;
+	struct job_run run;
 	struct sv_worker *w;
 	struct slot *slot;
 	uint32_t s;
@@ -490,6 +542,13 @@ jobs_dispatch(struct supervisor *sv)
 				    "env_bytes_max was raised after start)");
 			continue;
 		}
+		run =
+		    (struct job_run){.queue = e.queue,
+				     .uid = e.uid,
+				     .priority = e.job.priority,
+				     .retries = job.spec.retries,
+				     .retry_on = job.spec.retry_on,
+				     .retry_delay_ms = job.spec.retry_delay_ms};
 		store_job_free(&job);
 		if (runq_started(sv->runq, e.queue, e.uid) == -1) {
 			log_warn("queue");
@@ -499,9 +558,7 @@ jobs_dispatch(struct supervisor *sv)
 		}
 		w->slots[s] = (struct sv_slot){.job_id = e.job.id,
 					       .attempt = e.job.attempt,
-					       .queue = e.queue,
-					       .uid = e.uid,
-					       .priority = e.job.priority};
+					       .run = run};
 		w->busy++;
 		slot->state = SLOT_SENT;
 		if (store_mark_running(sv->store, e.job.id, w->index, w->cpu,
@@ -545,7 +602,8 @@ static void
 jobs_free_slot(struct sv_worker *w, uint32_t s, bool adopted)
 {
 	if (!adopted)
-		runq_ended(w->sv->runq, w->slots[s].queue, w->slots[s].uid);
+		runq_ended(w->sv->runq, w->slots[s].run.queue,
+			   w->slots[s].run.uid);
 	shm_slot(&w->sv->shm, (uint32_t)w->index, s)->state = SLOT_FREE;
 	w->slots[s] = (struct sv_slot){0};
 	w->busy--;
@@ -557,6 +615,8 @@ jobs_on_done(struct sv_worker *w, const struct ch_slot *done)
 	struct sv_slot *s = jobs_slot_of(w, done->slot, done->job_id, "done");
 	struct slot *slot;
 	struct job_result r;
+	struct job_run run;
+	uint32_t attempt;
 
 	if (s == NULL)
 		return;
@@ -573,8 +633,10 @@ jobs_on_done(struct sv_worker *w, const struct ch_slot *done)
 	r.error[sizeof r.error - 1] = '\0';
 	if (!job_state_final(r.state))
 		r.state = JOB_LOST;
+	run = s->run;
+	attempt = s->attempt;
 	jobs_free_slot(w, done->slot, false);
-	jobs_record_final(w->sv, done->job_id, &r);
+	jobs_ended(w->sv, done->job_id, attempt, &run, w->index, w->cpu, &r);
 }
 
 /* 0: forqd watches the job now; -1: it was gone, and is recorded. */
@@ -600,14 +662,14 @@ jobs_adopt(struct sv_worker *w, const struct slot *slot, struct sv_slot *s)
 		log_warnx("job %llu (pid %d): its worker died as it ended; "
 			  "result unknown, marked lost",
 			  (unsigned long long)s->job_id, (int)slot->pid);
-		jobs_record_final(sv, s->job_id, &r);
+		jobs_ended(sv, s->job_id, s->attempt, &s->run, w->index, w->cpu,
+			   &r);
 		return -1;
 	}
 	a->sv = sv;
 	a->job_id = s->job_id;
 	a->attempt = s->attempt;
-	a->queue = s->queue;
-	a->uid = s->uid;
+	a->run = s->run;
 	a->pid = slot->pid;
 	a->worker = w->index;
 	a->cpu = w->cpu;
@@ -654,10 +716,10 @@ jobs_worker_died(struct sv_worker *w)
 		case SLOT_SENT:
 		case SLOT_ACCEPTED:
 			/* It never forked: nothing ran. */
-			jobs_enqueue(sv, s->queue, s->uid, s->job_id,
-				     s->priority, s->attempt);
+			jobs_enqueue(sv, s->run.queue, s->run.uid, s->job_id,
+				     s->run.priority, s->attempt);
 			store_requeue(sv->store, s->job_id, s->attempt);
-			usercount_add(sv->queued_by_uid, s->uid, 1);
+			usercount_add(sv->queued_by_uid, s->run.uid, 1);
 			break;
 		case SLOT_SPAWNING:
 		case SLOT_SPAWNED:
@@ -666,7 +728,7 @@ jobs_worker_died(struct sv_worker *w)
 					s->start_ns = clock_real_ns();
 				adopted = jobs_adopt(w, slot, s) == 0;
 			} else {
-				jobs_interrupted(sv, s,
+				jobs_interrupted(sv, s, w->index, w->cpu,
 						 "its worker died while "
 						 "starting it");
 			}
@@ -678,11 +740,13 @@ jobs_worker_died(struct sv_worker *w)
 			r.error[sizeof r.error - 1] = '\0';
 			if (!job_state_final(r.state))
 				r.state = JOB_LOST;
-			jobs_record_final(sv, s->job_id, &r);
+			jobs_ended(sv, s->job_id, s->attempt, &s->run, w->index,
+				   w->cpu, &r);
 			break;
 		}
 		default:
-			jobs_interrupted(sv, s, "its worker died");
+			jobs_interrupted(sv, s, w->index, w->cpu,
+					 "its worker died");
 			break;
 		}
 		jobs_free_slot(w, i, adopted);
@@ -724,8 +788,8 @@ jobs_adopted_reap(struct adopted *a)
 	}
 	TAILQ_REMOVE(&sv->adopted, a, entry);
 	TAILQ_INSERT_TAIL(&sv->adopted_gone, a, entry);
-	runq_ended(sv->runq, a->queue, a->uid);
-	jobs_record_final(sv, a->job_id, &r);
+	runq_ended(sv->runq, a->run.queue, a->run.uid);
+	jobs_ended(sv, a->job_id, a->attempt, &a->run, a->worker, a->cpu, &r);
 }
 
 static void
@@ -1032,6 +1096,28 @@ jobs_set_priority(struct supervisor *sv, uint64_t id, int32_t priority)
 }
 
 int
+jobs_retry(struct supervisor *sv, const struct store_job *job)
+{
+	int rc, q;
+
+	if ((rc = store_retry(sv->store, job->id, NULL, -1, -1,
+			      job->attempt + 1, 0)) != 0)
+		return rc;
+	q = jobs_queue_index(sv, job->spec.queue != NULL ? job->spec.queue
+							 : "default");
+	if (q == -1 ||
+	    jobs_fresh(sv, q, job->uid, job->id, job->spec.priority,
+		       job->attempt + 1) == -1 ||
+	    usercount_add(sv->queued_by_uid, job->uid, 1) == -1) {
+		log_warn("job %llu: queue", (unsigned long long)job->id);
+		return -1;
+	}
+	log_info("job %llu: run again by request, attempt %u",
+		 (unsigned long long)job->id, job->attempt + 2);
+	return 0;
+}
+
+int
 jobs_running_ids(const struct supervisor *sv, int queue, uint64_t **ids,
 		 size_t *n)
 {
@@ -1048,12 +1134,13 @@ jobs_running_ids(const struct supervisor *sv, int queue, uint64_t **ids,
 		for (s = 0; w->slots != NULL && s < sv->shm.slots_per_worker;
 		     s++) {
 			if (w->slots[s].job_id != 0 && *n < cap &&
-			    (queue == RUNQ_ALL || w->slots[s].queue == queue))
+			    (queue == RUNQ_ALL ||
+			     w->slots[s].run.queue == queue))
 				(*ids)[(*n)++] = w->slots[s].job_id;
 		}
 	}
 	TAILQ_FOREACH (a, &sv->adopted, entry) {
-		if (*n < cap && (queue == RUNQ_ALL || a->queue == queue))
+		if (*n < cap && (queue == RUNQ_ALL || a->run.queue == queue))
 			(*ids)[(*n)++] = a->job_id;
 	}
 	return 0;

@@ -88,6 +88,38 @@ ops_argv(const char *packed, uint32_t argc)
 	return a;
 }
 
+static json_t *
+ops_retry_on(unsigned bits)
+{
+	char list[64], *p, *word;
+	json_t *a = json_array();
+
+	job_retry_on_format(bits, list, sizeof list);
+	for (p = list; (word = strsep(&p, ",")) != NULL;) {
+		if (word[0] != '\0')
+			json_array_append_new(a, json_string(word));
+	}
+	return a;
+}
+
+static int
+ops_attempt_one(void *arg, const struct store_attempt *at)
+{
+	json_t *o = jobs_result_json(0, &at->result);
+
+	json_object_del(o, "id");
+	json_object_set_new(o, "attempt", json_integer(at->attempt + 1));
+	json_object_set_new(o, "started_at", ops_time(at->result.start_ns));
+	json_object_set_new(o, "ended_at", ops_time(at->result.end_ns));
+	json_object_set_new(o, "worker",
+			    at->worker >= 0 ? json_integer(at->worker)
+					    : json_null());
+	json_object_set_new(o, "cpu",
+			    at->cpu >= 0 ? json_integer(at->cpu) : json_null());
+	json_array_append_new(arg, o);
+	return 0;
+}
+
 /* A job as status and list show it. */
 static json_t *
 ops_job_json(struct supervisor *sv, const struct store_job *j, bool full)
@@ -122,6 +154,14 @@ ops_job_json(struct supervisor *sv, const struct store_job *j, bool full)
 		return o;
 	json_object_set_new(o, "cwd", json_string(j->spec.cwd));
 	json_object_set_new(o, "env_count", json_integer(j->spec.envc));
+	json_object_set_new(o, "retries", json_integer(j->spec.retries));
+	json_object_set_new(o, "attempts", json_array());
+	if (j->spec.retries > 0) {
+		json_object_set_new(o, "retry_delay_ms",
+				    json_integer(j->spec.retry_delay_ms));
+		json_object_set_new(o, "retry_on",
+				    ops_retry_on(j->spec.retry_on));
+	}
 	json_object_set_new(o, "uid", json_integer(j->uid));
 	json_object_set_new(o, "gid", json_integer(j->gid));
 	json_object_set_new(o, "timeout_ms",
@@ -230,6 +270,10 @@ ops_queue_defaults(struct supervisor *sv, const struct request *req,
 		spec->priority = q->priority;
 	if (!spec->has_timeout)
 		spec->timeout_ms = q->timeout_ms;
+	if (!spec->has_retries)
+		spec->retries = q->retries;
+	if (!spec->has_retry_delay)
+		spec->retry_delay_ms = q->retry_delay_ms;
 	return NULL;
 }
 
@@ -387,6 +431,46 @@ ops_status(struct supervisor *sv, struct client *c, const struct request *req)
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "job", ops_job_json(sv, &job, true));
 	store_job_free(&job);
+	if (store_attempts(sv->store, id, ops_attempt_one,
+			   json_object_get(json_object_get(reply, "job"),
+					   "attempts")) == -1) {
+		json_decref(reply);
+		return ops_store_error(sv, req);
+	}
+	return reply;
+}
+
+/* forq retry: a job that has ended runs again, as its next attempt. */
+static json_t *
+ops_retry(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	struct store_job job;
+	struct req_error err;
+	json_t *reply;
+	uint32_t attempt;
+	uint64_t id;
+	int rc;
+
+	if (request_job_id(req, "job", &id, &err) == -1)
+		return ops_req_error(&err);
+	if (sv->store_full)
+		return ops_error(req, FORQ_ERR_NO_SPACE,
+				 "%s is full: the job was not queued again",
+				 sv->conf.state_dir);
+	if ((reply = ops_get_job(sv, c, req, id, &job)) != NULL)
+		return reply;
+	attempt = job.attempt;
+	rc = job_state_final(job.state) ? jobs_retry(sv, &job) : 1;
+	store_job_free(&job);
+	if (rc == -1)
+		return ops_store_error(sv, req);
+	if (rc == 1)
+		return ops_error(req, FORQ_ERR_NOT_ENDED,
+				 "job %llu has not ended; only an ended job "
+				 "runs again",
+				 (unsigned long long)id);
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "attempt", json_integer(attempt + 2));
 	return reply;
 }
 
@@ -834,6 +918,8 @@ ops_handle(struct supervisor *sv, struct client *c, const struct request *req)
 		return ops_cancel(sv, c, req);
 	case REQ_SET:
 		return ops_set(sv, c, req);
+	case REQ_RETRY:
+		return ops_retry(sv, c, req);
 	case REQ_PAUSE:
 	case REQ_RESUME:
 	case REQ_DRAIN:

@@ -13,7 +13,7 @@ static const char *const req_op_names[] = {
     [REQ_SUBMIT] = "submit", [REQ_STATUS] = "status", [REQ_LIST] = "list",
     [REQ_WAIT] = "wait",     [REQ_LOGS] = "logs",     [REQ_CANCEL] = "cancel",
     [REQ_SET] = "set",       [REQ_PAUSE] = "pause",   [REQ_RESUME] = "resume",
-    [REQ_DRAIN] = "drain",   [REQ_QUEUES] = "queues",
+    [REQ_DRAIN] = "drain",   [REQ_QUEUES] = "queues", [REQ_RETRY] = "retry",
 };
 
 const char *

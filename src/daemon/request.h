@@ -27,6 +27,7 @@ enum req_op {
 	REQ_RESUME,
 	REQ_DRAIN,
 	REQ_QUEUES,
+	REQ_RETRY,
 };
 
 struct request {

@@ -48,7 +48,8 @@ static const char store_schema_v2[] =
     "CREATE INDEX jobs_uid ON jobs(uid, id);"
     "CREATE INDEX jobs_uid_state ON jobs(uid, state, id);";
 
-/* 2 -> 3: queues, priorities and delayed starts; the final states
+/* 2 -> 3: queues, priorities, delayed starts and retries (the
+ * attempts before the last, one row each); the final states
  * move up to make room for scheduled (2) and waiting (3), so that
  * "final" stays "state >= 4" for the partial indexes. */
 static const char store_schema_v3[] =
@@ -62,7 +63,22 @@ static const char store_schema_v3[] =
     "CREATE INDEX jobs_final_id ON jobs(id) WHERE state >= 4;"
     "CREATE INDEX jobs_queue ON jobs(queue, id);"
     "CREATE INDEX jobs_name ON jobs(name, id) WHERE name IS NOT NULL;"
-    "CREATE TABLE paused(queue TEXT PRIMARY KEY) WITHOUT ROWID;";
+    "CREATE TABLE paused(queue TEXT PRIMARY KEY) WITHOUT ROWID;"
+    "ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN retry_delay_ms INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN retry_on INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE attempts("
+    "  job INTEGER NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  exit_code INTEGER,"
+    "  signal INTEGER,"
+    "  start_ns INTEGER,"
+    "  end_ns INTEGER,"
+    "  error TEXT,"
+    "  worker INTEGER,"
+    "  cpu INTEGER,"
+    "  PRIMARY KEY (job, attempt)) WITHOUT ROWID;";
 
 _Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_SUCCEEDED == 4,
 	       "the store's SQL spells these states as numbers");
@@ -348,6 +364,10 @@ store_replay(struct store *st)
 			break;
 		case REDO_REQUEUE:
 			rc = store_requeue(st, r->id, r->attempt);
+			break;
+		case REDO_RETRY:
+			rc = store_retry(st, r->id, &r->result, r->worker,
+					 r->cpu, r->attempt, r->start_ns);
 			break;
 		}
 	}

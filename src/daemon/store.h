@@ -73,6 +73,26 @@ int store_mark_running(struct store *store, uint64_t id, int worker, int cpu,
 int store_finish(struct store *store, uint64_t id,
 		 const struct job_result *result);
 int store_requeue(struct store *store, uint64_t id, uint32_t attempt);
+/* Another attempt of a running job that ended with result (worker,
+ * cpu: where it ran), or of a job that has ended (result NULL: its
+ * recorded end): the attempt's end is kept in the attempts, and the
+ * job is queued again as next_attempt, or scheduled for start_at_ns
+ * when that is not 0. 0 done, 1 the job was in neither state, -1. */
+int store_retry(struct store *store, uint64_t id,
+		const struct job_result *result, int worker, int cpu,
+		uint32_t next_attempt, int64_t start_at_ns);
+
+/* One attempt before a job's last (the last is the job's own). */
+struct store_attempt {
+	uint32_t attempt; /* 0: the first */
+	struct job_result result;
+	int worker;
+	int cpu;
+};
+
+int store_attempts(struct store *store, uint64_t id,
+		   int (*fn)(void *arg, const struct store_attempt *a),
+		   void *arg);
 
 /* 0 found, 1 no such job, -1 error. */
 int store_get(struct store *store, uint64_t id, struct store_job *job);
@@ -126,7 +146,8 @@ int store_queued_per_user(struct store *store,
 			  int (*fn)(void *arg, uid_t uid, uint64_t n),
 			  void *arg);
 /* After a crash: running jobs are re-queued while their attempt count
- * is under requeue_max, else marked lost. */
+ * is under requeue_max (or under their own retries when they are to be
+ * retried after being lost), else marked lost. */
 int store_recover(struct store *store, uint32_t requeue_max,
 		  struct store_recovery *rec);
 /* Deletes up to max finished jobs that ended before end_before_ns or

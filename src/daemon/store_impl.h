@@ -33,6 +33,11 @@ enum store_stmt {
 	ST_RESUME,
 	ST_PAUSED,
 	ST_UNFINISHED,
+	ST_ATTEMPT_ADD,
+	ST_ATTEMPT_COPY,
+	ST_RETRY,
+	ST_ATTEMPTS,
+	ST_ATTEMPTS_DROP,
 	ST_RUNNING_IDS,
 	ST_LOST,
 	ST_PRUNE_AGE,
@@ -52,6 +57,7 @@ enum redo_op {
 	REDO_RUNNING,
 	REDO_FINISH,
 	REDO_REQUEUE,
+	REDO_RETRY, /* result: the attempt that ended; start_ns: when next */
 };
 
 struct redo {

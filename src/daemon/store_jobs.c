@@ -14,7 +14,8 @@
 	"j.cwd, j.timeout_ms, j.submit_ns, j.start_ns, j.end_ns, "             \
 	"j.exit_code, "                                                        \
 	"j.signal, j.error, j.user_us, j.sys_us, j.maxrss_kb, j.worker, "      \
-	"j.cpu, j.attempt, j.queue, j.priority, j.start_at_ns "                \
+	"j.cpu, j.attempt, j.queue, j.priority, j.start_at_ns, j.retries, "    \
+	"j.retry_delay_ms, j.retry_on "                                        \
 	"FROM jobs j JOIN envs e ON e.id = j.env_id "
 
 const char *const store_sql[ST_COUNT] = {
@@ -27,13 +28,14 @@ const char *const store_sql[ST_COUNT] = {
     [ST_INSERT] =
 	"INSERT INTO jobs(state, name, uid, gid, argv, argc, "
 	"env_id, envc, cwd, timeout_ms, submit_ns, queue, priority, "
-	"start_at_ns) VALUES "
-	"(?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14)",
+	"start_at_ns, retries, retry_delay_ms, retry_on) VALUES "
+	"(?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, "
+	"?15, ?16, ?17)",
     [ST_RUNNING] = "UPDATE jobs SET state = 1, worker = ?2, cpu = ?3, "
 		   "attempt = ?4, start_ns = ?5 WHERE id = ?1 AND state = 0",
     [ST_FINISH] = "UPDATE jobs SET state = ?2, exit_code = ?3, signal = ?4, "
 		  "start_ns = coalesce(?5, start_ns), end_ns = ?6, "
-		  "user_us = ?7, sys_us = ?8, maxrss_kb = ?9, error = ?10 "
+		  "error = ?7, user_us = ?8, sys_us = ?9, maxrss_kb = ?10 "
 		  "WHERE id = ?1 AND state < 4",
     [ST_REQUEUE] = "UPDATE jobs SET state = 0, attempt = ?2, worker = NULL, "
 		   "cpu = NULL WHERE id = ?1 AND state = 1",
@@ -48,9 +50,31 @@ const char *const store_sql[ST_COUNT] = {
     [ST_PAUSE] = "INSERT OR IGNORE INTO paused(queue) VALUES (?1)",
     [ST_RESUME] = "DELETE FROM paused WHERE queue = ?1",
     [ST_PAUSED] = "SELECT queue FROM paused",
+    [ST_ATTEMPT_ADD] = "INSERT OR REPLACE INTO attempts(job, attempt, "
+		       "state, exit_code, signal, start_ns, end_ns, error, "
+		       "worker, cpu) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+		       "?9, ?10)",
+    [ST_ATTEMPT_COPY] = "INSERT OR REPLACE INTO attempts(job, attempt, "
+			"state, exit_code, signal, start_ns, end_ns, error, "
+			"worker, cpu) SELECT id, attempt, state, exit_code, "
+			"signal, start_ns, end_ns, error, worker, cpu FROM "
+			"jobs WHERE id = ?1 AND state >= 4",
+    [ST_RETRY] = "UPDATE jobs SET state = ?2, attempt = ?3, "
+		 "start_at_ns = ?4, start_ns = NULL, end_ns = NULL, "
+		 "exit_code = NULL, signal = NULL, error = NULL, user_us = "
+		 "NULL, sys_us = NULL, maxrss_kb = NULL, worker = NULL, cpu = "
+		 "NULL WHERE id = ?1 AND (state = 1 OR state >= 4)",
+    [ST_ATTEMPTS] = "SELECT attempt, state, exit_code, signal, start_ns, "
+		    "end_ns, error, worker, cpu FROM attempts WHERE job = ?1 "
+		    "ORDER BY attempt",
+    [ST_ATTEMPTS_DROP] = "DELETE FROM attempts WHERE job = ?1",
     [ST_UNFINISHED] = "SELECT id, queue FROM jobs WHERE uid = ?1 AND "
 		      "state < 4 ORDER BY id",
-    [ST_RUNNING_IDS] = "SELECT id, attempt FROM jobs WHERE state = 1",
+    /* Queued again while under crash_requeue_max (?1), or under its
+     * own retries if it is to be retried when lost (retry_on & 8). */
+    [ST_RUNNING_IDS] = "SELECT id, attempt, attempt < max(?1, CASE WHEN "
+		       "retry_on & 8 THEN retries ELSE 0 END) FROM jobs "
+		       "WHERE state = 1",
     [ST_LOST] = "UPDATE jobs SET state = 8, end_ns = ?2, error = ?3 "
 		"WHERE id = ?1 AND state < 4",
     [ST_PRUNE_AGE] = "SELECT id, env_id FROM jobs WHERE state >= 4 AND "
@@ -154,12 +178,18 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 		sqlite3_bind_int(s, 13, j->priority);
 		if (j->start_at_ns > 0)
 			sqlite3_bind_int64(s, 14, j->start_at_ns);
+		sqlite3_bind_int64(s, 15, j->retries);
+		sqlite3_bind_int64(s, 16, j->retry_delay_ms);
+		sqlite3_bind_int64(s, 17, j->retry_on);
 		if (store_step_done(st, s, "insert job") == -1)
 			return -1;
 		ids[i] = (uint64_t)sqlite3_last_insert_rowid(st->db);
 	}
 	return 0;
 }
+
+static void store_bind_result(sqlite3_stmt *s, int first,
+			      const struct job_result *r);
 
 int
 store_mark_running(struct store *st, uint64_t id, int worker, int cpu,
@@ -192,21 +222,12 @@ store_finish(struct store *st, uint64_t id, const struct job_result *r)
 	if (store_begin(st) == -1 || store_remember(st, &rd) == -1)
 		return -1;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
-	sqlite3_bind_int(s, 2, (int)r->state);
-	if (r->signal == 0 && r->start_ns != 0)
-		sqlite3_bind_int(s, 3, r->exit_code);
-	if (r->signal != 0)
-		sqlite3_bind_int(s, 4, r->signal);
-	if (r->start_ns != 0)
-		sqlite3_bind_int64(s, 5, r->start_ns);
-	sqlite3_bind_int64(s, 6, r->end_ns);
+	store_bind_result(s, 2, r);
 	if (r->start_ns != 0) {
-		sqlite3_bind_int64(s, 7, r->user_us);
-		sqlite3_bind_int64(s, 8, r->sys_us);
-		sqlite3_bind_int64(s, 9, r->maxrss_kb);
+		sqlite3_bind_int64(s, 8, r->user_us);
+		sqlite3_bind_int64(s, 9, r->sys_us);
+		sqlite3_bind_int64(s, 10, r->maxrss_kb);
 	}
-	if (r->error[0] != '\0')
-		sqlite3_bind_text(s, 10, r->error, -1, SQLITE_STATIC);
 	return store_step_done(st, s, "finish job");
 }
 
@@ -221,6 +242,105 @@ store_requeue(struct store *st, uint64_t id, uint32_t attempt)
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int64(s, 2, attempt);
 	return store_step_done(st, s, "requeue job");
+}
+
+/* Binds a result's fields from column first on: state, exit_code,
+ * signal, start_ns, end_ns, error. */
+static void
+store_bind_result(sqlite3_stmt *s, int first, const struct job_result *r)
+{
+	sqlite3_bind_int(s, first, (int)r->state);
+	if (r->signal == 0 && r->start_ns != 0)
+		sqlite3_bind_int(s, first + 1, r->exit_code);
+	if (r->signal != 0)
+		sqlite3_bind_int(s, first + 2, r->signal);
+	if (r->start_ns != 0)
+		sqlite3_bind_int64(s, first + 3, r->start_ns);
+	sqlite3_bind_int64(s, first + 4, r->end_ns);
+	if (r->error[0] != '\0')
+		sqlite3_bind_text(s, first + 5, r->error, -1, SQLITE_STATIC);
+}
+
+int
+store_retry(struct store *st, uint64_t id, const struct job_result *result,
+	    int worker, int cpu, uint32_t next_attempt, int64_t start_at_ns)
+{
+	struct redo rd = {.op = REDO_RETRY,
+			  .id = id,
+			  .worker = worker,
+			  .cpu = cpu,
+			  .attempt = next_attempt,
+			  .start_ns = start_at_ns};
+	sqlite3_stmt *s;
+
+	if (result != NULL)
+		rd.result = *result;
+	if (store_begin(st) == -1 ||
+	    (result != NULL && store_remember(st, &rd) == -1))
+		return -1;
+	if (result != NULL) {
+		s = st->stmt[ST_ATTEMPT_ADD];
+		sqlite3_bind_int64(s, 1, (int64_t)id);
+		sqlite3_bind_int64(s, 2, next_attempt - 1);
+		store_bind_result(s, 3, result);
+		if (worker >= 0) {
+			sqlite3_bind_int(s, 9, worker);
+			sqlite3_bind_int(s, 10, cpu);
+		}
+	} else {
+		s = st->stmt[ST_ATTEMPT_COPY];
+		sqlite3_bind_int64(s, 1, (int64_t)id);
+	}
+	if (store_step_done(st, s, "record attempt") == -1)
+		return -1;
+	s = st->stmt[ST_RETRY];
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int(s, 2, start_at_ns != 0 ? JOB_SCHEDULED : JOB_QUEUED);
+	sqlite3_bind_int64(s, 3, next_attempt);
+	if (start_at_ns != 0)
+		sqlite3_bind_int64(s, 4, start_at_ns);
+	if (store_step_done(st, s, "retry job") == -1)
+		return -1;
+	return sqlite3_changes(st->db) > 0 ? 0 : 1;
+}
+
+int
+store_attempts(struct store *st, uint64_t id,
+	       int (*fn)(void *, const struct store_attempt *), void *arg)
+{
+	sqlite3_stmt *s = st->stmt[ST_ATTEMPTS];
+	struct store_attempt a;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&a, 0, sizeof a);
+		a.attempt = (uint32_t)sqlite3_column_int64(s, 0);
+		a.result.state = (enum job_state)sqlite3_column_int(s, 1);
+		a.result.exit_code = sqlite3_column_type(s, 2) == SQLITE_NULL
+					 ? -1
+					 : sqlite3_column_int(s, 2);
+		a.result.signal = sqlite3_column_int(s, 3);
+		a.result.start_ns = sqlite3_column_int64(s, 4);
+		a.result.end_ns = sqlite3_column_int64(s, 5);
+		if (sqlite3_column_text(s, 6) != NULL)
+			strlcpy(a.result.error,
+				(const char *)sqlite3_column_text(s, 6),
+				sizeof a.result.error);
+		a.worker = sqlite3_column_type(s, 7) == SQLITE_NULL
+			       ? -1
+			       : sqlite3_column_int(s, 7);
+		a.cpu = sqlite3_column_type(s, 8) == SQLITE_NULL
+			    ? -1
+			    : sqlite3_column_int(s, 8);
+		if (fn(arg, &a) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		   ? 0
+		   : store_fail(st, "attempts");
 }
 
 static char *
@@ -287,6 +407,9 @@ store_read_job(sqlite3_stmt *s, struct store_job *j)
 	j->spec.queue = store_dup_text(s, 23);
 	j->spec.priority = sqlite3_column_int(s, 24);
 	j->spec.start_at_ns = sqlite3_column_int64(s, 25);
+	j->spec.retries = (uint32_t)sqlite3_column_int64(s, 26);
+	j->spec.retry_delay_ms = sqlite3_column_int64(s, 27);
+	j->spec.retry_on = (uint32_t)sqlite3_column_int64(s, 28);
 }
 
 void
@@ -522,47 +645,52 @@ store_queued_per_user(struct store *st, int (*fn)(void *, uid_t, uint64_t),
 		   : store_fail(st, "count queued jobs");
 }
 
+/* A job found running at start, and whether to queue it again. */
+struct store_interrupted {
+	uint64_t id;
+	uint32_t attempt;
+	bool again;
+};
+
 int
 store_recover(struct store *st, uint32_t requeue_max,
 	      struct store_recovery *rec)
 {
 	sqlite3_stmt *s = st->stmt[ST_RUNNING_IDS], *lost = st->stmt[ST_LOST];
-	uint64_t *ids = NULL, *more;
-	uint32_t *attempts = NULL, *amore;
+	struct store_interrupted *jobs = NULL, *more;
 	size_t n = 0, cap = 0, i;
 	char why[128];
 	int rc;
 
 	memset(rec, 0, sizeof *rec);
 	/* Collect first: the statements below change what this one reads. */
+	sqlite3_bind_int64(s, 1, requeue_max);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
-			more = reallocarray(ids, cap, sizeof *ids);
-			amore = reallocarray(attempts, cap, sizeof *attempts);
-			if (more == NULL || amore == NULL) {
-				free(more != NULL ? more : ids);
-				free(amore != NULL ? amore : attempts);
+			if ((more = reallocarray(jobs, cap, sizeof *more)) ==
+			    NULL) {
+				free(jobs);
 				sqlite3_reset(s);
 				snprintf(st->error, sizeof st->error,
 					 "out of memory");
 				return -1;
 			}
-			ids = more;
-			attempts = amore;
+			jobs = more;
 		}
-		ids[n] = (uint64_t)sqlite3_column_int64(s, 0);
-		attempts[n++] = (uint32_t)sqlite3_column_int64(s, 1);
+		jobs[n].id = (uint64_t)sqlite3_column_int64(s, 0);
+		jobs[n].attempt = (uint32_t)sqlite3_column_int64(s, 1);
+		jobs[n++].again = sqlite3_column_int(s, 2) != 0;
 	}
 	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE) {
-		free(ids);
-		free(attempts);
+		free(jobs);
 		return store_fail(st, "running jobs");
 	}
 	for (i = 0; i < n && rc != -1; i++) {
-		if (attempts[i] < requeue_max) {
-			rc = store_requeue(st, ids[i], attempts[i] + 1);
+		if (jobs[i].again) {
+			rc = store_requeue(st, jobs[i].id, jobs[i].attempt + 1);
 			rec->requeued++;
 			continue;
 		}
@@ -572,15 +700,14 @@ store_recover(struct store *st, uint32_t requeue_max,
 		}
 		snprintf(why, sizeof why,
 			 "interrupted by a crash of forqd after %u attempts",
-			 attempts[i] + 1);
-		sqlite3_bind_int64(lost, 1, (int64_t)ids[i]);
+			 jobs[i].attempt + 1);
+		sqlite3_bind_int64(lost, 1, (int64_t)jobs[i].id);
 		sqlite3_bind_int64(lost, 2, 0);
 		sqlite3_bind_text(lost, 3, why, -1, SQLITE_TRANSIENT);
 		rc = store_step_done(st, lost, "mark lost");
 		rec->lost++;
 	}
-	free(ids);
-	free(attempts);
+	free(jobs);
 	return rc == -1 ? -1 : 0;
 }
 
@@ -592,6 +719,10 @@ store_delete(struct store *st, int64_t id, int64_t env_id)
 
 	sqlite3_bind_int64(s, 1, id);
 	if (store_step_done(st, s, "delete job") == -1)
+		return -1;
+	s = st->stmt[ST_ATTEMPTS_DROP];
+	sqlite3_bind_int64(s, 1, id);
+	if (store_step_done(st, s, "delete attempts") == -1)
 		return -1;
 	s = st->stmt[ST_ENV_UNREF];
 	sqlite3_bind_int64(s, 1, env_id);

@@ -29,13 +29,22 @@
 struct supervisor;
 struct pidfh;
 
+/* What the supervisor keeps of a job it started: where it came from,
+ * and what to do if it fails. */
+struct job_run {
+	int queue; /* runq index */
+	uid_t uid;
+	int32_t priority;
+	uint32_t retries;
+	uint32_t retry_on; /* enum job_retry_on */
+	int64_t retry_delay_ms;
+};
+
 /* The supervisor's side of a slot it handed to a worker. */
 struct sv_slot {
 	uint64_t job_id; /* 0: free */
 	uint32_t attempt;
-	int queue; /* runq index */
-	uid_t uid;
-	int32_t priority;
+	struct job_run run;
 	pid_t pid;        /* from STARTED */
 	int64_t start_ns; /* CLOCK_REALTIME, from STARTED */
 	bool cancel_sent;
@@ -48,8 +57,7 @@ struct adopted {
 	struct supervisor *sv;
 	uint64_t job_id;
 	uint32_t attempt;
-	int queue; /* runq index */
-	uid_t uid;
+	struct job_run run;
 	pid_t pid;
 	struct ev_io pidfd;
 	int worker;
@@ -184,6 +192,9 @@ int jobs_set_paused(struct supervisor *sv, int queue, bool paused);
 /* A queued or scheduled job's new priority: 0, 1 if it has started or
  * ended, -1 on a store error. */
 int jobs_set_priority(struct supervisor *sv, uint64_t id, int32_t priority);
+/* An ended job runs again as its next attempt: 0, 1 if it had not
+ * ended after all, -1 on a store error. */
+int jobs_retry(struct supervisor *sv, const struct store_job *job);
 /* Ids of the jobs running in a queue (or RUNQ_ALL); *ids is malloc'd. */
 int jobs_running_ids(const struct supervisor *sv, int queue, uint64_t **ids,
 		     size_t *n);

@@ -55,6 +55,8 @@ test_final_states(void **state)
 {
 	assert_false(job_state_final(JOB_QUEUED));
 	assert_false(job_state_final(JOB_RUNNING));
+	assert_false(job_state_final(JOB_SCHEDULED));
+	assert_false(job_state_final(JOB_WAITING));
 	assert_true(job_state_final(JOB_SUCCEEDED));
 	assert_true(job_state_final(JOB_FAILED));
 	assert_true(job_state_final(JOB_TIMED_OUT));
@@ -73,6 +75,14 @@ test_transitions(void **state)
 	assert_true(job_transition_allowed(JOB_RUNNING, JOB_SUCCEEDED));
 	assert_true(job_transition_allowed(JOB_RUNNING, JOB_QUEUED));
 	assert_false(job_transition_allowed(JOB_RUNNING, JOB_RUNNING));
+	assert_true(job_transition_allowed(JOB_RUNNING, JOB_SCHEDULED));
+	assert_true(job_transition_allowed(JOB_SCHEDULED, JOB_QUEUED));
+	assert_true(job_transition_allowed(JOB_SCHEDULED, JOB_CANCELLED));
+	assert_false(job_transition_allowed(JOB_SCHEDULED, JOB_RUNNING));
+	assert_true(job_transition_allowed(JOB_WAITING, JOB_QUEUED));
+	assert_true(job_transition_allowed(JOB_WAITING, JOB_SCHEDULED));
+	assert_true(job_transition_allowed(JOB_WAITING, JOB_CANCELLED));
+	assert_false(job_transition_allowed(JOB_WAITING, JOB_RUNNING));
 	/* A final state is never left. */
 	for (from = JOB_SUCCEEDED; from < JOB_STATE_COUNT; from++)
 		for (to = 0; to < JOB_STATE_COUNT; to++)
@@ -191,6 +201,77 @@ test_describe_exit(void **state)
 	assert_string_equal(buf, "killed by signal 9 (SIGKILL)");
 }
 
+/* The backoff: doubled per attempt, capped at a day, and spread by a
+ * fifth either way with the jitter's extremes. */
+static void
+test_retry_backoff_schedule(void **state)
+{
+	assert_int_equal(job_retry_delay_ms(1000, 0, UINT32_MAX / 2), 999);
+	assert_int_equal(job_retry_delay_ms(1000, 0, 0), 800);
+	assert_int_equal(job_retry_delay_ms(1000, 0, UINT32_MAX), 1200);
+	assert_int_equal(job_retry_delay_ms(1000, 1, 0), 1600);
+	assert_int_equal(job_retry_delay_ms(1000, 3, UINT32_MAX), 9600);
+	assert_int_equal(job_retry_delay_ms(1000, 40, 0),
+			 JOB_RETRY_DELAY_MAX_MS * 4 / 5);
+	assert_int_equal(job_retry_delay_ms(1000, 1000, UINT32_MAX),
+			 JOB_RETRY_DELAY_MAX_MS * 6 / 5);
+	assert_int_equal(job_retry_delay_ms(0, 5, UINT32_MAX), 0);
+}
+
+static void
+test_retry_reasons(void **state)
+{
+	char buf[64];
+
+	assert_int_equal(job_retry_reason(JOB_FAILED, 0), JOB_RETRY_EXIT);
+	assert_int_equal(job_retry_reason(JOB_FAILED, 9), JOB_RETRY_SIGNAL);
+	assert_int_equal(job_retry_reason(JOB_TIMED_OUT, 15),
+			 JOB_RETRY_TIMEOUT);
+	assert_int_equal(job_retry_reason(JOB_LOST, 0), JOB_RETRY_LOST);
+	assert_int_equal(job_retry_reason(JOB_SUCCEEDED, 0), 0);
+	assert_int_equal(job_retry_reason(JOB_CANCELLED, 15), 0);
+	job_retry_on_format(JOB_RETRY_EXIT | JOB_RETRY_LOST, buf, sizeof buf);
+	assert_string_equal(buf, "exit,lost");
+}
+
+static void
+test_retry_and_after_fields(void **state)
+{
+	assert_int_equal(check("{\"argv\":[\"a\"],\"cwd\":\"/\","
+			       "\"retries\":3,\"retry_on\":[\"timeout\","
+			       "\"signal\"],\"after\":[4,2,4],"
+			       "\"after_any\":true,\"unique\":\"k\"}",
+			       NULL),
+			 0);
+	assert_int_equal(spec.retries, 3);
+	assert_true(spec.has_retries);
+	assert_false(spec.has_retry_delay);
+	assert_int_equal(spec.retry_on, JOB_RETRY_TIMEOUT | JOB_RETRY_SIGNAL);
+	assert_int_equal(spec.nafter, 2);
+	assert_int_equal(spec.after[0], 4);
+	assert_int_equal(spec.after[1], 2);
+	assert_true(spec.after_any);
+	assert_string_equal(spec.unique, "k");
+	job_spec_free(&spec);
+	assert_int_equal(check("{\"argv\":[\"a\"],\"cwd\":\"/\"}", NULL), 0);
+	assert_int_equal(spec.retry_on, JOB_RETRY_ALL);
+	job_spec_free(&spec);
+	expect_error("{\"argv\":[\"a\"],\"cwd\":\"/\",\"retries\":1001}",
+		     FORQ_ERR_BAD_REQUEST,
+		     "\"retries\" must be an integer from 0 to 1000");
+	expect_error("{\"argv\":[\"a\"],\"cwd\":\"/\","
+		     "\"retry_on\":[\"exit\",\"oops\"]}",
+		     FORQ_ERR_BAD_REQUEST,
+		     "\"retry_on\" must be an array of exit, signal, timeout, "
+		     "lost");
+	expect_error("{\"argv\":[\"a\"],\"cwd\":\"/\",\"after\":[0]}",
+		     FORQ_ERR_BAD_REQUEST,
+		     "\"after\" must be an array of job ids");
+	expect_error("{\"argv\":[\"a\"],\"cwd\":\"/\",\"unique\":\"\"}",
+		     FORQ_ERR_BAD_REQUEST,
+		     "\"unique\" must be a non-empty string without NUL");
+}
+
 int
 main(void)
 {
@@ -205,6 +286,9 @@ main(void)
 	    cmocka_unit_test_teardown(test_shape_errors, teardown),
 	    cmocka_unit_test_teardown(test_limits_are_named, teardown),
 	    cmocka_unit_test(test_describe_exit),
+	    cmocka_unit_test(test_retry_backoff_schedule),
+	    cmocka_unit_test(test_retry_reasons),
+	    cmocka_unit_test_teardown(test_retry_and_after_fields, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
