@@ -223,6 +223,8 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		OPT_RETRIES,
 		OPT_RETRY_DELAY,
 		OPT_RETRY_ON,
+		OPT_AFTER,
+		OPT_AFTER_ANY,
 	};
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, 'n'},
@@ -233,6 +235,8 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	    {"retries", required_argument, NULL, OPT_RETRIES},
 	    {"retry-delay", required_argument, NULL, OPT_RETRY_DELAY},
 	    {"retry-on", required_argument, NULL, OPT_RETRY_ON},
+	    {"after", required_argument, NULL, OPT_AFTER},
+	    {"after-any", required_argument, NULL, OPT_AFTER_ANY},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"cwd", required_argument, NULL, OPT_CWD},
 	    {"env", required_argument, NULL, OPT_ENV},
@@ -250,7 +254,9 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	struct forq_conn *conn;
 	int64_t timeout_ms = -1, start_at_ms = -1, delay_ms, retry_delay = -1;
 	long long retries = -1;
-	json_t *retry_on = NULL;
+	json_t *retry_on = NULL, *after = NULL;
+	int after_mode = 0; /* OPT_AFTER or OPT_AFTER_ANY once given */
+	json_int_t dep;
 	char *list, *word;
 	const char *queue = NULL;
 	long long priority = 0;
@@ -313,6 +319,28 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 				fprintf(stderr, "forq: --retry-delay %s: %s\n",
 					optarg, why);
 				goto usage;
+			}
+			break;
+		case OPT_AFTER:
+		case OPT_AFTER_ANY:
+			if (after_mode != 0 && after_mode != ch) {
+				fprintf(stderr, "forq: --after and --after-any "
+						"do not go together\n");
+				goto usage;
+			}
+			after_mode = ch;
+			if (after == NULL)
+				after = json_array();
+			list = optarg;
+			while ((word = strsep(&list, ",")) != NULL) {
+				if (cli_parse_id(word, &dep) == -1) {
+					fprintf(stderr,
+						"forq: --after: \"%s\" is not "
+						"a job id\n",
+						word);
+					goto usage;
+				}
+				json_array_append_new(after, json_integer(dep));
 			}
 			break;
 		case OPT_RETRY_ON:
@@ -400,6 +428,11 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 				    json_integer(retry_delay));
 	if (retry_on != NULL)
 		json_object_set_new(defaults, "retry_on", retry_on);
+	if (after != NULL) {
+		json_object_set_new(defaults, "after", after);
+		json_object_set_new(defaults, "after_any",
+				    json_boolean(after_mode == OPT_AFTER_ANY));
+	}
 	if (batch != NULL) {
 		jobs = read_batch(batch);
 		if (json_array_size(jobs) == 0) {
@@ -474,6 +507,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 usage:
 	json_decref(extra);
 	json_decref(retry_on);
+	json_decref(after);
 	return FORQ_EXIT_USAGE;
 }
 

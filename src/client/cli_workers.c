@@ -157,7 +157,8 @@ cli_print_status(FILE *out, const json_t *job)
 	     "submitted_at", "start_at", "started_at",     "ended_at",
 	     "timeout_ms",   "attempt",  "worker",         "cpu",
 	     "pid",          "user_us",  "sys_us",         "maxrss_kb",
-	     "env_count",    "retries",  "retry_delay_ms", "retry_on"};
+	     "env_count",    "retries",  "retry_delay_ms", "retry_on",
+	     "after_any"};
 	const json_t *v, *a;
 	char *text, what[64];
 	size_t i;
@@ -176,6 +177,9 @@ cli_print_status(FILE *out, const json_t *job)
 		fprintf(out, "%-13s %s\n", keys[i], text != NULL ? text : "?");
 		free(text);
 	}
+	json_array_foreach(json_object_get(job, "after"), i, a)
+	    fprintf(out, "after %-7lld %s\n", cli_int(a, "id"),
+		    cli_str(a, "state", "?"));
 	/* The attempts before the last, a line each. */
 	json_array_foreach(json_object_get(job, "attempts"), i, a)
 	{

@@ -39,6 +39,8 @@ cli_usage(void)
 		"      --retry-delay DUR    before the first retry (1s); "
 		"doubles\n"
 		"      --retry-on LIST      exit,signal,timeout,lost (all)\n"
+		"      --after ID,...       start once these have succeeded\n"
+		"      --after-any ID,...   start once these have ended\n"
 		"  status ID                everything known about a job\n"
 		"  list [--state S] [--queue Q] [--name N] [--user U] "
 		"[--limit N]\n"

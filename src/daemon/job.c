@@ -271,6 +271,26 @@ job_after_fields(const json_t *job, const json_t *defaults,
 	return 0;
 }
 
+enum job_deps_verdict
+job_deps_verdict(bool after_any, const enum job_state *states, size_t n,
+		 size_t *culprit)
+{
+	size_t i;
+
+	/* A failure decides at once; waiting for the rest changes nothing. */
+	for (i = 0; !after_any && i < n; i++) {
+		if (job_state_final(states[i]) && states[i] != JOB_SUCCEEDED) {
+			*culprit = i;
+			return JOB_DEPS_FAIL;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (!job_state_final(states[i]))
+			return JOB_DEPS_WAIT;
+	}
+	return JOB_DEPS_READY;
+}
+
 unsigned
 job_retry_reason(enum job_state state, int signal)
 {

@@ -119,6 +119,19 @@ int64_t job_retry_delay_ms(int64_t base_ms, uint32_t attempt, uint32_t jitter);
 /* "exit,signal" for retry_on bits, into buf. */
 void job_retry_on_format(unsigned bits, char *buf, size_t len);
 
+/* What the states of the jobs a waiting job depends on mean for it. */
+enum job_deps_verdict {
+	JOB_DEPS_WAIT,  /* one of them has not ended */
+	JOB_DEPS_READY, /* it may run */
+	JOB_DEPS_FAIL,  /* one did not succeed, and it needed all to */
+};
+
+/* after_any: all ended is enough; else all must have succeeded. On
+ * JOB_DEPS_FAIL, *culprit is the index of the first that did not. */
+enum job_deps_verdict job_deps_verdict(bool after_any,
+				       const enum job_state *states, size_t n,
+				       size_t *culprit);
+
 /* "exited 3", "killed by SIGKILL", ... for a final job. */
 void job_describe_exit(int exit_code, int signal, char *buf, size_t len);
 

@@ -28,6 +28,8 @@
 #define PRUNE_BATCH 1000
 
 static void jobs_on_adopted_exit(struct ev_io *io, uint32_t events);
+static void jobs_settle_dependents(struct supervisor *sv, uint64_t ended);
+static void jobs_settle_one(struct supervisor *sv, uint64_t id);
 
 /* A scheduled job in the due heap: at its CLOCK_REALTIME start. */
 struct jobs_due {
@@ -196,6 +198,7 @@ jobs_recount(struct supervisor *sv)
 	usercount_clear(sv->queued_by_uid);
 	if (store_queued_per_user(sv->store, jobs_count_user, sv) == -1)
 		log_warnx("store: %s", store_error(sv->store));
+	jobs_settle_waiting(sv);
 }
 
 int
@@ -240,6 +243,17 @@ jobs_init(struct supervisor *sv)
 		log_warnx("store: %s", store_error(sv->store));
 		return -1;
 	}
+	/* Counts from the store, waiting jobs too, and the dependencies
+	 * that ended while forqd was down. */
+	jobs_recount(sv);
+	if (store_commit(sv->store) == -1) {
+		log_warnx("store: %s", store_error(sv->store));
+		return -1;
+	}
+	jobs_turn_committed(sv, true);
+	if (sv->nwaiting > 0)
+		log_info("%llu jobs waiting for others",
+			 (unsigned long long)sv->nwaiting);
 	if (runq_ready(sv->runq) + sv->due.len > 0)
 		log_info("%zu queued jobs, %zu scheduled", runq_ready(sv->runq),
 			 sv->due.len);
@@ -280,6 +294,9 @@ jobs_free(struct supervisor *sv)
 	free(sv->fresh);
 	sv->fresh = NULL;
 	sv->nfresh = sv->fresh_cap = 0;
+	free(sv->settle);
+	sv->settle = NULL;
+	sv->nsettle = sv->settle_cap = 0;
 	usercount_free(sv->queued_by_uid);
 	sv->queued_by_uid = NULL;
 	store_close(sv->store);
@@ -298,8 +315,18 @@ jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 		log_warnx("store: %s", store_error(sv->store));
 		return -1;
 	}
+	if (usercount_add(sv->queued_by_uid, uid, (int64_t)n) == -1) {
+		log_warn("queue counts");
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
-		/* As store_insert decided: later than now is scheduled. */
+		/* As store_insert decided: waiting for other jobs, or later
+		 * than now is scheduled. */
+		if (specs[i].nafter > 0) {
+			sv->nwaiting++;
+			jobs_settle_one(sv, ids[i]);
+			continue;
+		}
 		if (specs[i].start_at_ns > now)
 			rc = jobs_schedule(sv, ids[i], specs[i].start_at_ns);
 		else if ((q = jobs_queue_index(sv, specs[i].queue != NULL
@@ -313,10 +340,6 @@ jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 			log_warn("queue");
 			return -1;
 		}
-	}
-	if (usercount_add(sv->queued_by_uid, uid, (int64_t)n) == -1) {
-		log_warn("queue counts");
-		return -1;
 	}
 	return 0;
 }
@@ -340,7 +363,8 @@ jobs_result_json(uint64_t id, const struct job_result *r)
 	return j;
 }
 
-/* Records a job's final state and tells whoever waits for it. */
+/* Records a job's final state and tells whoever waits for it: clients,
+ * and jobs that depend on it. */
 static void
 jobs_record_final(struct supervisor *sv, uint64_t id,
 		  const struct job_result *r)
@@ -349,6 +373,117 @@ jobs_record_final(struct supervisor *sv, uint64_t id,
 		log_warnx("store: job %llu: %s", (unsigned long long)id,
 			  store_error(sv->store));
 	watch_job_final(sv, id, r);
+	if (sv->nwaiting > 0)
+		jobs_settle_dependents(sv, id);
+}
+
+/* A waiting job whose dependencies may have changed: it goes on, is
+ * cancelled with the reason, or waits on. Its release joins the runq
+ * after the turn's commit, as a submission does. */
+static void
+jobs_settle_one(struct supervisor *sv, uint64_t id)
+{
+	struct job_result r = {.state = JOB_CANCELLED, .exit_code = -1};
+	enum job_deps_verdict v;
+	enum job_state *states = NULL, next;
+	struct store_job job;
+	uint64_t *deps = NULL;
+	size_t n, culprit = 0;
+	int q;
+
+	if (store_get(sv->store, id, &job) != 0)
+		return;
+	if (job.state != JOB_WAITING ||
+	    store_deps(sv->store, id, &deps, &states, &n) == -1) {
+		store_job_free(&job);
+		return;
+	}
+	v = job_deps_verdict(job.spec.after_any, states, n, &culprit);
+	if (v == JOB_DEPS_FAIL) {
+		sv->nwaiting--;
+		usercount_add(sv->queued_by_uid, job.uid, -1);
+		snprintf(r.error, sizeof r.error, "dependency %llu %s",
+			 (unsigned long long)deps[culprit],
+			 job_state_name(states[culprit]));
+		r.end_ns = clock_real_ns();
+		log_info("job %llu: cancelled: %s", (unsigned long long)id,
+			 r.error);
+		jobs_record_final(sv, id, &r);
+	} else if (v == JOB_DEPS_READY) {
+		next = job.spec.start_at_ns > clock_real_ns() ? JOB_SCHEDULED
+							      : JOB_QUEUED;
+		if (store_release(sv->store, id, next) == 0) {
+			sv->nwaiting--;
+			q = jobs_queue_index(sv, job.spec.queue != NULL
+						     ? job.spec.queue
+						     : "default");
+			if ((next == JOB_SCHEDULED
+				 ? jobs_schedule(sv, id, job.spec.start_at_ns)
+			     : q == -1 ? -1
+				       : jobs_fresh(sv, q, job.uid, id,
+						    job.spec.priority,
+						    job.attempt)) == -1)
+				log_warn("job %llu: queue",
+					 (unsigned long long)id);
+		}
+	}
+	free(deps);
+	free(states);
+	store_job_free(&job);
+}
+
+/* The jobs waiting for one that ended, settled in turn: a worklist,
+ * not recursion, so a long chain of failures cannot run out of stack. */
+static void
+jobs_settle_dependents(struct supervisor *sv, uint64_t ended)
+{
+	uint64_t *ids, *more, id;
+	size_t n, i, cap;
+
+	if (sv->nsettle == sv->settle_cap) {
+		cap = sv->settle_cap != 0 ? sv->settle_cap * 2 : 16;
+		if ((more = reallocarray(sv->settle, cap, sizeof *more)) ==
+		    NULL) {
+			log_warn("job %llu: dependents",
+				 (unsigned long long)ended);
+			return;
+		}
+		sv->settle = more;
+		sv->settle_cap = cap;
+	}
+	sv->settle[sv->nsettle++] = ended;
+	if (sv->settling)
+		return;
+	sv->settling = true;
+	while (sv->nsettle > 0) {
+		id = sv->settle[--sv->nsettle];
+		if (store_dependents(sv->store, id, &ids, &n) == -1) {
+			log_warnx("store: %s", store_error(sv->store));
+			continue;
+		}
+		for (i = 0; i < n; i++)
+			jobs_settle_one(sv, ids[i]);
+		free(ids);
+	}
+	sv->settling = false;
+}
+
+/* At start, and after a failed commit took back releases: every
+ * waiting job is settled against what the store says now. */
+void
+jobs_settle_waiting(struct supervisor *sv)
+{
+	uint64_t *ids;
+	size_t n, i;
+
+	if (store_waiting(sv->store, &ids, &n) == -1) {
+		log_warnx("store: %s", store_error(sv->store));
+		return;
+	}
+	sv->nwaiting = n;
+	for (i = 0; i < n; i++)
+		jobs_settle_one(sv, ids[i]);
+	free(ids);
 }
 
 /* A started job's end: another attempt if its retry policy wants one
@@ -916,6 +1051,8 @@ jobs_cancel(struct supervisor *sv, uint64_t id, enum job_state *state,
 	*state = job.state;
 	uid = job.uid;
 	store_job_free(&job);
+	if (*state == JOB_WAITING)
+		sv->nwaiting--;
 	if (*state == JOB_QUEUED || *state == JOB_SCHEDULED ||
 	    *state == JOB_WAITING) {
 		/* Its entry stays in the runq or the due heap; dispatch

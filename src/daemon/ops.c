@@ -56,6 +56,11 @@ ops_limit(const struct request *req, const char *limit, unsigned long long max,
 	return reply_limit(req->id, limit, max, msg);
 }
 
+static bool ops_may_touch(struct supervisor *sv, struct client *c,
+			  const struct store_job *job);
+static int ops_add_deps(struct supervisor *sv, uint64_t id, bool any,
+			json_t *job);
+
 static json_t *
 ops_store_error(struct supervisor *sv, const struct request *req)
 {
@@ -251,6 +256,39 @@ ops_workers(struct supervisor *sv, const struct request *req)
 	return reply;
 }
 
+/* The jobs it waits for must exist, and be the client's own unless the
+ * client is an admin. Only jobs that exist can be named, so no cycle
+ * can form. */
+static json_t *
+ops_check_after(struct supervisor *sv, struct client *c,
+		const struct request *req, const struct job_spec *spec,
+		size_t i)
+{
+	struct store_job dep;
+	uint32_t k;
+	bool mine;
+	int rc;
+
+	for (k = 0; k < spec->nafter; k++) {
+		if ((rc = store_get(sv->store, spec->after[k], &dep)) == -1)
+			return ops_store_error(sv, req);
+		if (rc == 1)
+			return ops_error(req, FORQ_ERR_NOT_FOUND,
+					 "job %zu: --after %llu: no such job",
+					 i + 1,
+					 (unsigned long long)spec->after[k]);
+		mine = ops_may_touch(sv, c, &dep);
+		store_job_free(&dep);
+		if (!mine)
+			return ops_error(req, FORQ_ERR_NOT_PERMITTED,
+					 "job %zu: --after %llu: another "
+					 "user's job",
+					 i + 1,
+					 (unsigned long long)spec->after[k]);
+	}
+	return NULL;
+}
+
 /* The job's queue must be declared; what the job leaves out, the
  * queue's section gives. */
 static json_t *
@@ -332,7 +370,9 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 		if (job_spec_from_json(json_array_get(jobs, i), defaults,
 				       &sv->limits, &specs[i], &err) == 0) {
 			if ((reply = ops_queue_defaults(sv, req, &specs[i],
-							i)) != NULL)
+							i)) != NULL ||
+			    (reply = ops_check_after(sv, c, req, &specs[i],
+						     i)) != NULL)
 				goto out;
 			continue;
 		}
@@ -423,6 +463,7 @@ ops_status(struct supervisor *sv, struct client *c, const struct request *req)
 	struct req_error err;
 	json_t *reply;
 	uint64_t id;
+	bool any;
 
 	if (request_job_id(req, "job", &id, &err) == -1)
 		return ops_req_error(&err);
@@ -430,14 +471,44 @@ ops_status(struct supervisor *sv, struct client *c, const struct request *req)
 		return reply;
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "job", ops_job_json(sv, &job, true));
+	any = job.spec.after_any;
 	store_job_free(&job);
 	if (store_attempts(sv->store, id, ops_attempt_one,
 			   json_object_get(json_object_get(reply, "job"),
-					   "attempts")) == -1) {
+					   "attempts")) == -1 ||
+	    ops_add_deps(sv, id, any, json_object_get(reply, "job")) == -1) {
 		json_decref(reply);
 		return ops_store_error(sv, req);
 	}
 	return reply;
+}
+
+/* "after": the jobs it waits (or waited) for, with their states. */
+static int
+ops_add_deps(struct supervisor *sv, uint64_t id, bool any, json_t *job)
+{
+	enum job_state *states;
+	uint64_t *ids;
+	json_t *after;
+	size_t n, i;
+
+	if (store_deps(sv->store, id, &ids, &states, &n) == -1)
+		return -1;
+	if (n > 0) {
+		after = json_array();
+		for (i = 0; i < n; i++)
+			json_array_append_new(after,
+					      json_pack("{s:I, s:s}", "id",
+							(json_int_t)ids[i],
+							"state",
+							job_state_name(
+							    states[i])));
+		json_object_set_new(job, "after", after);
+		json_object_set_new(job, "after_any", json_boolean(any));
+	}
+	free(ids);
+	free(states);
+	return 0;
 }
 
 /* forq retry: a job that has ended runs again, as its next attempt. */

@@ -48,8 +48,8 @@ static const char store_schema_v2[] =
     "CREATE INDEX jobs_uid ON jobs(uid, id);"
     "CREATE INDEX jobs_uid_state ON jobs(uid, state, id);";
 
-/* 2 -> 3: queues, priorities, delayed starts and retries (the
- * attempts before the last, one row each); the final states
+/* 2 -> 3: queues, priorities, delayed starts, retries (the attempts
+ * before the last, one row each) and dependencies; the final states
  * move up to make room for scheduled (2) and waiting (3), so that
  * "final" stays "state >= 4" for the partial indexes. */
 static const char store_schema_v3[] =
@@ -78,7 +78,13 @@ static const char store_schema_v3[] =
     "  error TEXT,"
     "  worker INTEGER,"
     "  cpu INTEGER,"
-    "  PRIMARY KEY (job, attempt)) WITHOUT ROWID;";
+    "  PRIMARY KEY (job, attempt)) WITHOUT ROWID;"
+    "ALTER TABLE jobs ADD COLUMN after_any INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE deps("
+    "  job INTEGER NOT NULL,"
+    "  dep INTEGER NOT NULL,"
+    "  PRIMARY KEY (job, dep)) WITHOUT ROWID;"
+    "CREATE INDEX deps_dep ON deps(dep, job);";
 
 _Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_SUCCEEDED == 4,
 	       "the store's SQL spells these states as numbers");

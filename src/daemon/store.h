@@ -131,6 +131,17 @@ int store_pending(struct store *store,
  * *ids is malloc'd. */
 int store_unfinished(struct store *store, uid_t uid, const char *queue,
 		     uint64_t **ids, size_t *n);
+/* The jobs waiting for dep (some may have ended since). */
+int store_dependents(struct store *store, uint64_t dep, uint64_t **ids,
+		     size_t *n);
+/* The jobs job waits for, and their states, by id; both malloc'd. */
+int store_deps(struct store *store, uint64_t job, uint64_t **ids,
+	       enum job_state **states, size_t *n);
+/* A waiting job goes on, to state (queued or scheduled): 0, 1 if it was
+ * not waiting, -1 error. */
+int store_release(struct store *store, uint64_t id, enum job_state state);
+/* Every waiting job's id; malloc'd. */
+int store_waiting(struct store *store, uint64_t **ids, size_t *n);
 /* A scheduled job's time has come: it is queued. 0 done, 1 it was not
  * scheduled (cancelled meanwhile), -1 error. */
 int store_due(struct store *store, uint64_t id);

@@ -15,7 +15,7 @@
 	"j.exit_code, "                                                        \
 	"j.signal, j.error, j.user_us, j.sys_us, j.maxrss_kb, j.worker, "      \
 	"j.cpu, j.attempt, j.queue, j.priority, j.start_at_ns, j.retries, "    \
-	"j.retry_delay_ms, j.retry_on "                                        \
+	"j.retry_delay_ms, j.retry_on, j.after_any "                           \
 	"FROM jobs j JOIN envs e ON e.id = j.env_id "
 
 const char *const store_sql[ST_COUNT] = {
@@ -28,9 +28,9 @@ const char *const store_sql[ST_COUNT] = {
     [ST_INSERT] =
 	"INSERT INTO jobs(state, name, uid, gid, argv, argc, "
 	"env_id, envc, cwd, timeout_ms, submit_ns, queue, priority, "
-	"start_at_ns, retries, retry_delay_ms, retry_on) VALUES "
+	"start_at_ns, retries, retry_delay_ms, retry_on, after_any) VALUES "
 	"(?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, "
-	"?15, ?16, ?17)",
+	"?15, ?16, ?17, ?18)",
     [ST_RUNNING] = "UPDATE jobs SET state = 1, worker = ?2, cpu = ?3, "
 		   "attempt = ?4, start_ns = ?5 WHERE id = ?1 AND state = 0",
     [ST_FINISH] = "UPDATE jobs SET state = ?2, exit_code = ?3, signal = ?4, "
@@ -68,6 +68,13 @@ const char *const store_sql[ST_COUNT] = {
 		    "end_ns, error, worker, cpu FROM attempts WHERE job = ?1 "
 		    "ORDER BY attempt",
     [ST_ATTEMPTS_DROP] = "DELETE FROM attempts WHERE job = ?1",
+    [ST_DEP_ADD] = "INSERT OR IGNORE INTO deps(job, dep) VALUES (?1, ?2)",
+    [ST_DEPENDENTS] = "SELECT job FROM deps WHERE dep = ?1",
+    [ST_DEP_STATES] = "SELECT d.dep, j.state FROM deps d JOIN jobs j ON "
+		      "j.id = d.dep WHERE d.job = ?1 ORDER BY d.dep",
+    [ST_DEPS_DROP] = "DELETE FROM deps WHERE job = ?1",
+    [ST_RELEASE] = "UPDATE jobs SET state = ?2 WHERE id = ?1 AND state = 3",
+    [ST_WAITING_IDS] = "SELECT id FROM jobs WHERE state = 3",
     [ST_UNFINISHED] = "SELECT id, queue FROM jobs WHERE uid = ?1 AND "
 		      "state < 4 ORDER BY id",
     /* Queued again while under crash_requeue_max (?1), or under its
@@ -132,6 +139,21 @@ store_env_ref(struct store *st, const char *env, size_t len, size_t refs,
 	return 0;
 }
 
+static int
+store_insert_deps(struct store *st, uint64_t id, const struct job_spec *j)
+{
+	sqlite3_stmt *s = st->stmt[ST_DEP_ADD];
+	uint32_t k;
+
+	for (k = 0; k < j->nafter; k++) {
+		sqlite3_bind_int64(s, 1, (int64_t)id);
+		sqlite3_bind_int64(s, 2, (int64_t)j->after[k]);
+		if (store_step_done(st, s, "insert dependency") == -1)
+			return -1;
+	}
+	return 0;
+}
+
 int
 store_insert(struct store *st, const struct job_spec *specs, size_t n,
 	     uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids)
@@ -170,8 +192,10 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 		sqlite3_bind_int64(s, 9, j->timeout_ms);
 		sqlite3_bind_int64(s, 10, submit_ns);
 		sqlite3_bind_int(s, 11,
-				 j->start_at_ns > submit_ns ? JOB_SCHEDULED
-							    : JOB_QUEUED);
+				 j->nafter > 0                ? JOB_WAITING
+				 : j->start_at_ns > submit_ns ? JOB_SCHEDULED
+							      : JOB_QUEUED);
+		sqlite3_bind_int(s, 18, j->after_any);
 		sqlite3_bind_text(s, 12,
 				  j->queue != NULL ? j->queue : "default", -1,
 				  SQLITE_STATIC);
@@ -184,6 +208,8 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 		if (store_step_done(st, s, "insert job") == -1)
 			return -1;
 		ids[i] = (uint64_t)sqlite3_last_insert_rowid(st->db);
+		if (store_insert_deps(st, ids[i], j) == -1)
+			return -1;
 	}
 	return 0;
 }
@@ -410,6 +436,7 @@ store_read_job(sqlite3_stmt *s, struct store_job *j)
 	j->spec.retries = (uint32_t)sqlite3_column_int64(s, 26);
 	j->spec.retry_delay_ms = sqlite3_column_int64(s, 27);
 	j->spec.retry_on = (uint32_t)sqlite3_column_int64(s, 28);
+	j->spec.after_any = sqlite3_column_int(s, 29) != 0;
 }
 
 void
@@ -577,6 +604,100 @@ oom:
 	return -1;
 }
 
+/* Collects the first column of a statement's rows as ids. */
+static int
+store_collect_ids(struct store *st, sqlite3_stmt *s, uint64_t **ids,
+		  enum job_state **states, size_t *n, const char *what)
+{
+	size_t cap = 0;
+	uint64_t *more;
+	enum job_state *smore;
+	int rc;
+
+	*ids = NULL;
+	if (states != NULL)
+		*states = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap != 0 ? cap * 2 : 16;
+			if ((more = reallocarray(*ids, cap, sizeof *more)) ==
+			    NULL)
+				goto oom;
+			*ids = more;
+			if (states != NULL) {
+				if ((smore = reallocarray(*states, cap,
+							  sizeof *smore)) ==
+				    NULL)
+					goto oom;
+				*states = smore;
+			}
+		}
+		(*ids)[*n] = (uint64_t)sqlite3_column_int64(s, 0);
+		if (states != NULL)
+			(*states)[*n] =
+			    (enum job_state)sqlite3_column_int(s, 1);
+		(*n)++;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	store_fail(st, what);
+	goto fail;
+oom:
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	snprintf(st->error, sizeof st->error, "out of memory");
+fail:
+	free(*ids);
+	*ids = NULL;
+	if (states != NULL) {
+		free(*states);
+		*states = NULL;
+	}
+	*n = 0;
+	return -1;
+}
+
+int
+store_dependents(struct store *st, uint64_t dep, uint64_t **ids, size_t *n)
+{
+	sqlite3_stmt *s = st->stmt[ST_DEPENDENTS];
+
+	sqlite3_bind_int64(s, 1, (int64_t)dep);
+	return store_collect_ids(st, s, ids, NULL, n, "dependents");
+}
+
+int
+store_deps(struct store *st, uint64_t job, uint64_t **ids,
+	   enum job_state **states, size_t *n)
+{
+	sqlite3_stmt *s = st->stmt[ST_DEP_STATES];
+
+	sqlite3_bind_int64(s, 1, (int64_t)job);
+	return store_collect_ids(st, s, ids, states, n, "dependencies");
+}
+
+int
+store_release(struct store *st, uint64_t id, enum job_state state)
+{
+	sqlite3_stmt *s = st->stmt[ST_RELEASE];
+
+	if (store_begin(st) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int(s, 2, (int)state);
+	return store_update_one(st, s, "release waiting job");
+}
+
+int
+store_waiting(struct store *st, uint64_t **ids, size_t *n)
+{
+	return store_collect_ids(st, st->stmt[ST_WAITING_IDS], ids, NULL, n,
+				 "waiting jobs");
+}
+
 int
 store_due(struct store *st, uint64_t id)
 {
@@ -723,6 +844,10 @@ store_delete(struct store *st, int64_t id, int64_t env_id)
 	s = st->stmt[ST_ATTEMPTS_DROP];
 	sqlite3_bind_int64(s, 1, id);
 	if (store_step_done(st, s, "delete attempts") == -1)
+		return -1;
+	s = st->stmt[ST_DEPS_DROP];
+	sqlite3_bind_int64(s, 1, id);
+	if (store_step_done(st, s, "delete dependencies") == -1)
 		return -1;
 	s = st->stmt[ST_ENV_UNREF];
 	sqlite3_bind_int64(s, 1, env_id);

@@ -135,6 +135,12 @@ struct supervisor {
 	struct runq_fresh *fresh;
 	size_t nfresh;
 	size_t fresh_cap;
+	uint64_t
+	    nwaiting;     /* jobs waiting for others (they live in the store) */
+	uint64_t *settle; /* ended jobs whose dependents to settle */
+	size_t nsettle;
+	size_t settle_cap;
+	bool settling;
 	struct usercount_tree *queued_by_uid;
 	struct job_limits limits;
 	struct adopted_list adopted;
@@ -174,8 +180,10 @@ void workers_reap(struct sv_worker *w);
 int jobs_init(struct supervisor *sv);
 void jobs_free(struct supervisor *sv);
 void jobs_end_turn(struct supervisor *sv);
-/* After a failed commit: the per-user queued counts, from the store. */
+/* After a failed commit: the per-user queued counts and the waiting
+ * jobs, from the store. */
 void jobs_recount(struct supervisor *sv);
+void jobs_settle_waiting(struct supervisor *sv);
 int jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 		uid_t uid, gid_t gid, uint64_t *ids);
 void jobs_dispatch(struct supervisor *sv);

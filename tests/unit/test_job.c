@@ -219,6 +219,36 @@ test_retry_backoff_schedule(void **state)
 }
 
 static void
+test_dependency_verdicts(void **state)
+{
+	enum job_state ok2[] = {JOB_SUCCEEDED, JOB_SUCCEEDED};
+	enum job_state wait[] = {JOB_SUCCEEDED, JOB_RUNNING};
+	enum job_state failed[] = {JOB_QUEUED, JOB_SUCCEEDED, JOB_FAILED};
+	enum job_state cancelled[] = {JOB_CANCELLED, JOB_WAITING};
+	enum job_state mixed[] = {JOB_TIMED_OUT, JOB_LOST, JOB_SUCCEEDED};
+	size_t culprit = 99;
+
+	assert_int_equal(job_deps_verdict(false, ok2, 2, &culprit),
+			 JOB_DEPS_READY);
+	assert_int_equal(job_deps_verdict(false, wait, 2, &culprit),
+			 JOB_DEPS_WAIT);
+	/* A failure cancels the dependent without waiting for the rest. */
+	assert_int_equal(job_deps_verdict(false, failed, 3, &culprit),
+			 JOB_DEPS_FAIL);
+	assert_int_equal(culprit, 2);
+	assert_int_equal(job_deps_verdict(false, cancelled, 2, &culprit),
+			 JOB_DEPS_FAIL);
+	assert_int_equal(culprit, 0);
+	/* --after-any: every end will do, once all have ended. */
+	assert_int_equal(job_deps_verdict(true, mixed, 3, &culprit),
+			 JOB_DEPS_READY);
+	assert_int_equal(job_deps_verdict(true, failed, 3, &culprit),
+			 JOB_DEPS_WAIT);
+	assert_int_equal(job_deps_verdict(true, NULL, 0, &culprit),
+			 JOB_DEPS_READY);
+}
+
+static void
 test_retry_reasons(void **state)
 {
 	char buf[64];
@@ -288,6 +318,7 @@ main(void)
 	    cmocka_unit_test(test_describe_exit),
 	    cmocka_unit_test(test_retry_backoff_schedule),
 	    cmocka_unit_test(test_retry_reasons),
+	    cmocka_unit_test(test_dependency_verdicts),
 	    cmocka_unit_test_teardown(test_retry_and_after_fields, teardown),
 	};
 
