@@ -225,6 +225,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		OPT_RETRY_ON,
 		OPT_AFTER,
 		OPT_AFTER_ANY,
+		OPT_UNIQUE,
 	};
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, 'n'},
@@ -237,6 +238,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	    {"retry-on", required_argument, NULL, OPT_RETRY_ON},
 	    {"after", required_argument, NULL, OPT_AFTER},
 	    {"after-any", required_argument, NULL, OPT_AFTER_ANY},
+	    {"unique", required_argument, NULL, OPT_UNIQUE},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"cwd", required_argument, NULL, OPT_CWD},
 	    {"env", required_argument, NULL, OPT_ENV},
@@ -258,7 +260,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	int after_mode = 0; /* OPT_AFTER or OPT_AFTER_ANY once given */
 	json_int_t dep;
 	char *list, *word;
-	const char *queue = NULL;
+	const char *queue = NULL, *unique = NULL;
 	long long priority = 0;
 	bool clean = false, wait = false, output = false, has_priority = false;
 	size_t i;
@@ -342,6 +344,9 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 				}
 				json_array_append_new(after, json_integer(dep));
 			}
+			break;
+		case OPT_UNIQUE:
+			unique = optarg;
 			break;
 		case OPT_RETRY_ON:
 			/* The daemon checks the words. */
@@ -428,6 +433,8 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 				    json_integer(retry_delay));
 	if (retry_on != NULL)
 		json_object_set_new(defaults, "retry_on", retry_on);
+	if (unique != NULL)
+		json_object_set_new(defaults, "unique", json_string(unique));
 	if (after != NULL) {
 		json_object_set_new(defaults, "after", after);
 		json_object_set_new(defaults, "after_any",
@@ -454,6 +461,13 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 			 json_pack("{s:o, s:o}", "jobs", jobs, "defaults",
 				   defaults));
 	ids = json_incref(json_object_get(reply, "ids"));
+	if (!cli->json) {
+		json_array_foreach(json_object_get(reply, "existing"), i, job)
+		    fprintf(stderr,
+			    "forq: job %lld, not ended, holds the key \"%s\"; "
+			    "its id stands for this one\n",
+			    (long long)json_integer_value(job), unique);
+	}
 	if (!wait) {
 		if (cli->json) {
 			cli_print_json(reply);

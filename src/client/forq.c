@@ -41,6 +41,8 @@ cli_usage(void)
 		"      --retry-on LIST      exit,signal,timeout,lost (all)\n"
 		"      --after ID,...       start once these have succeeded\n"
 		"      --after-any ID,...   start once these have ended\n"
+		"      --unique KEY         not if a job of mine with KEY has "
+		"not ended\n"
 		"  status ID                everything known about a job\n"
 		"  list [--state S] [--queue Q] [--name N] [--user U] "
 		"[--limit N]\n"

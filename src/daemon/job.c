@@ -472,7 +472,7 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 	if (job_retry_fields(job, defaults, spec, err) == -1 ||
 	    job_after_fields(job, defaults, spec, err) == -1)
 		goto fail;
-	v2 = json_object_get(job, "unique");
+	v2 = job_field(job, defaults, "unique");
 	if (v2 != NULL && !json_is_null(v2)) {
 		if ((s = job_cstring(v2, &len)) == NULL || len == 0) {
 			job_fail(err, FORQ_ERR_BAD_REQUEST,

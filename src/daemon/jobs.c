@@ -305,21 +305,26 @@ jobs_free(struct supervisor *sv)
 
 int
 jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
-	    uid_t uid, gid_t gid, uint64_t *ids)
+	    uid_t uid, gid_t gid, uint64_t *ids, bool *existing)
 {
 	int64_t now = clock_real_ns();
-	size_t i;
+	size_t i, added = 0;
 	int q, rc;
 
-	if (store_insert(sv->store, specs, n, uid, gid, now, ids) == -1) {
+	if (store_insert(sv->store, specs, n, uid, gid, now, ids, existing) ==
+	    -1) {
 		log_warnx("store: %s", store_error(sv->store));
 		return -1;
 	}
-	if (usercount_add(sv->queued_by_uid, uid, (int64_t)n) == -1) {
+	for (i = 0; i < n; i++)
+		added += !existing[i];
+	if (usercount_add(sv->queued_by_uid, uid, (int64_t)added) == -1) {
 		log_warn("queue counts");
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
+		if (existing[i])
+			continue;
 		/* As store_insert decided: waiting for other jobs, or later
 		 * than now is scheduled. */
 		if (specs[i].nafter > 0) {
@@ -1233,10 +1238,15 @@ jobs_set_priority(struct supervisor *sv, uint64_t id, int32_t priority)
 }
 
 int
-jobs_retry(struct supervisor *sv, const struct store_job *job)
+jobs_retry(struct supervisor *sv, const struct store_job *job, uint64_t *holder)
 {
 	int rc, q;
 
+	/* Its key may be another's by now. */
+	if (job->spec.unique != NULL &&
+	    (rc = store_unique_holder(sv->store, job->uid, job->spec.unique,
+				      holder)) != 1)
+		return rc == 0 ? 2 : -1;
 	if ((rc = store_retry(sv->store, job->id, NULL, -1, -1,
 			      job->attempt + 1, 0)) != 0)
 		return rc;

@@ -160,6 +160,9 @@ ops_job_json(struct supervisor *sv, const struct store_job *j, bool full)
 	json_object_set_new(o, "cwd", json_string(j->spec.cwd));
 	json_object_set_new(o, "env_count", json_integer(j->spec.envc));
 	json_object_set_new(o, "retries", json_integer(j->spec.retries));
+	json_object_set_new(o, "unique",
+			    j->spec.unique != NULL ? json_string(j->spec.unique)
+						   : json_null());
 	json_object_set_new(o, "attempts", json_array());
 	if (j->spec.retries > 0) {
 		json_object_set_new(o, "retry_delay_ms",
@@ -323,8 +326,9 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 	const struct ucred *cred = control_cred(c);
 	struct job_spec *specs;
 	struct job_error err;
-	json_t *reply, *ids_json;
+	json_t *reply, *ids_json, *held;
 	uint64_t *ids, queued;
+	bool *existing;
 	size_t n, i, k;
 
 	if (sv->stopping)
@@ -361,9 +365,11 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 				 sv->conf.queued_max_per_user);
 	specs = calloc(n, sizeof *specs);
 	ids = calloc(n, sizeof *ids);
-	if (specs == NULL || ids == NULL) {
+	existing = calloc(n, sizeof *existing);
+	if (specs == NULL || ids == NULL || existing == NULL) {
 		free(specs);
 		free(ids);
+		free(existing);
 		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
 	}
 	for (i = 0; i < n; i++) {
@@ -383,7 +389,8 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 					err.message);
 		goto out;
 	}
-	if (jobs_submit(sv, specs, n, cred->uid, cred->gid, ids) == -1) {
+	if (jobs_submit(sv, specs, n, cred->uid, cred->gid, ids, existing) ==
+	    -1) {
 		reply = ops_error(req, FORQ_ERR_INTERNAL,
 				  "the job store refused the jobs: %s",
 				  store_error(sv->store));
@@ -395,6 +402,15 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 		json_array_append_new(ids_json,
 				      json_integer((json_int_t)ids[k]));
 	json_object_set_new(reply, "ids", ids_json);
+	/* The ids that stand for a job not stored: a job not ended held
+	 * its unique key. */
+	held = json_array();
+	for (k = 0; k < n; k++) {
+		if (existing[k])
+			json_array_append_new(held,
+					      json_integer((json_int_t)ids[k]));
+	}
+	json_object_set_new(reply, "existing", held);
 	log_debug("uid %d submitted %zu jobs, first %llu", (int)cred->uid, n,
 		  (unsigned long long)ids[0]);
 out:
@@ -402,6 +418,7 @@ out:
 		job_spec_free(&specs[k]);
 	free(specs);
 	free(ids);
+	free(existing);
 	return reply;
 }
 
@@ -519,7 +536,7 @@ ops_retry(struct supervisor *sv, struct client *c, const struct request *req)
 	struct req_error err;
 	json_t *reply;
 	uint32_t attempt;
-	uint64_t id;
+	uint64_t id, holder = 0;
 	int rc;
 
 	if (request_job_id(req, "job", &id, &err) == -1)
@@ -531,8 +548,16 @@ ops_retry(struct supervisor *sv, struct client *c, const struct request *req)
 	if ((reply = ops_get_job(sv, c, req, id, &job)) != NULL)
 		return reply;
 	attempt = job.attempt;
-	rc = job_state_final(job.state) ? jobs_retry(sv, &job) : 1;
+	rc = job_state_final(job.state) ? jobs_retry(sv, &job, &holder) : 1;
+	if (rc == 2)
+		reply = ops_error(req, FORQ_ERR_DUPLICATE,
+				  "job %llu holds the unique key \"%s\" now; "
+				  "job %llu does not run again beside it",
+				  (unsigned long long)holder, job.spec.unique,
+				  (unsigned long long)id);
 	store_job_free(&job);
+	if (reply != NULL)
+		return reply;
 	if (rc == -1)
 		return ops_store_error(sv, req);
 	if (rc == 1)

@@ -49,7 +49,8 @@ static const char store_schema_v2[] =
     "CREATE INDEX jobs_uid_state ON jobs(uid, state, id);";
 
 /* 2 -> 3: queues, priorities, delayed starts, retries (the attempts
- * before the last, one row each) and dependencies; the final states
+ * before the last, one row each), dependencies and unique keys (one job
+ * not ended per user and key); the final states
  * move up to make room for scheduled (2) and waiting (3), so that
  * "final" stays "state >= 4" for the partial indexes. */
 static const char store_schema_v3[] =
@@ -84,7 +85,10 @@ static const char store_schema_v3[] =
     "  job INTEGER NOT NULL,"
     "  dep INTEGER NOT NULL,"
     "  PRIMARY KEY (job, dep)) WITHOUT ROWID;"
-    "CREATE INDEX deps_dep ON deps(dep, job);";
+    "CREATE INDEX deps_dep ON deps(dep, job);"
+    "ALTER TABLE jobs ADD COLUMN unique_key TEXT;"
+    "CREATE UNIQUE INDEX jobs_unique ON jobs(uid, unique_key) "
+    "  WHERE unique_key IS NOT NULL AND state < 4;";
 
 _Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_SUCCEEDED == 4,
 	       "the store's SQL spells these states as numbers");

@@ -66,8 +66,15 @@ bool store_dirty(const struct store *store);
 /* The last failure was the disk's: full, or an I/O error writing. */
 bool store_full(const struct store *store);
 
+/* Stores jobs, one id each in ids. A job whose unique key a job of the
+ * same user not ended yet holds is not stored: its id is that job's,
+ * and existing (when not NULL) says so. */
 int store_insert(struct store *store, const struct job_spec *specs, size_t n,
-		 uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids);
+		 uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids,
+		 bool *existing);
+/* The job not ended of this user that holds key: 0 and *id, 1 none. */
+int store_unique_holder(struct store *store, uid_t uid, const char *key,
+			uint64_t *id);
 int store_mark_running(struct store *store, uint64_t id, int worker, int cpu,
 		       uint32_t attempt, int64_t start_ns);
 int store_finish(struct store *store, uint64_t id,

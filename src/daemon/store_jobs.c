@@ -15,22 +15,25 @@
 	"j.exit_code, "                                                        \
 	"j.signal, j.error, j.user_us, j.sys_us, j.maxrss_kb, j.worker, "      \
 	"j.cpu, j.attempt, j.queue, j.priority, j.start_at_ns, j.retries, "    \
-	"j.retry_delay_ms, j.retry_on, j.after_any "                           \
+	"j.retry_delay_ms, j.retry_on, j.after_any, j.unique_key "             \
 	"FROM jobs j JOIN envs e ON e.id = j.env_id "
 
 const char *const store_sql[ST_COUNT] = {
     [ST_ENV_FIND] = "SELECT id FROM envs WHERE hash = ?1 AND data = ?2",
     [ST_ENV_INSERT] = "INSERT INTO envs(hash, refs, data) VALUES (?1, ?2, ?3)",
     [ST_ENV_REF] = "UPDATE envs SET refs = refs + ?2 WHERE id = ?1",
-    [ST_ENV_UNREF] = "UPDATE envs SET refs = refs - 1 WHERE id = ?1 "
+    [ST_ENV_UNREF] = "UPDATE envs SET refs = refs - ?2 WHERE id = ?1 "
 		     "RETURNING refs",
     [ST_ENV_DROP] = "DELETE FROM envs WHERE id = ?1",
     [ST_INSERT] =
 	"INSERT INTO jobs(state, name, uid, gid, argv, argc, "
 	"env_id, envc, cwd, timeout_ms, submit_ns, queue, priority, "
-	"start_at_ns, retries, retry_delay_ms, retry_on, after_any) VALUES "
+	"start_at_ns, retries, retry_delay_ms, retry_on, after_any, "
+	"unique_key) VALUES "
 	"(?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, "
-	"?15, ?16, ?17, ?18)",
+	"?15, ?16, ?17, ?18, ?19)",
+    [ST_UNIQUE_FIND] = "SELECT id FROM jobs WHERE uid = ?1 AND "
+		       "unique_key = ?2 AND state < 4",
     [ST_RUNNING] = "UPDATE jobs SET state = 1, worker = ?2, cpu = ?3, "
 		   "attempt = ?4, start_ns = ?5 WHERE id = ?1 AND state = 0",
     [ST_FINISH] = "UPDATE jobs SET state = ?2, exit_code = ?3, signal = ?4, "
@@ -154,14 +157,56 @@ store_insert_deps(struct store *st, uint64_t id, const struct job_spec *j)
 	return 0;
 }
 
+/* Drops count references to an environment, and it with the last. */
+static int
+store_env_unref(struct store *st, int64_t env_id, size_t count)
+{
+	sqlite3_stmt *s = st->stmt[ST_ENV_UNREF];
+	int rc, refs;
+
+	sqlite3_bind_int64(s, 1, env_id);
+	sqlite3_bind_int64(s, 2, (int64_t)count);
+	rc = sqlite3_step(s);
+	refs = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 1;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(st, "unref env");
+	if (refs > 0)
+		return 0;
+	s = st->stmt[ST_ENV_DROP];
+	sqlite3_bind_int64(s, 1, env_id);
+	return store_step_done(st, s, "drop env");
+}
+
+int
+store_unique_holder(struct store *st, uid_t uid, const char *key, uint64_t *id)
+{
+	sqlite3_stmt *s = st->stmt[ST_UNIQUE_FIND];
+	int rc;
+
+	sqlite3_bind_int64(s, 1, uid);
+	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : store_fail(st, "find unique key");
+}
+
 int
 store_insert(struct store *st, const struct job_spec *specs, size_t n,
-	     uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids)
+	     uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids,
+	     bool *existing)
 {
 	sqlite3_stmt *s = st->stmt[ST_INSERT];
 	const struct job_spec *j;
 	int64_t env_id = 0;
-	size_t i, same;
+	size_t i, same, skipped = 0;
+	int rc;
 
 	if (store_begin(st) == -1)
 		return -1;
@@ -169,6 +214,11 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 		j = &specs[i];
 		if (i == 0 || j->env_len != specs[i - 1].env_len ||
 		    memcmp(j->env, specs[i - 1].env, j->env_len) != 0) {
+			/* The run before counted jobs a key made needless. */
+			if (skipped > 0 &&
+			    store_env_unref(st, env_id, skipped) == -1)
+				return -1;
+			skipped = 0;
 			/* Count the run of jobs sharing this environment. */
 			for (same = i + 1;
 			     same < n && specs[same].env_len == j->env_len &&
@@ -178,6 +228,22 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 			if (store_env_ref(st, j->env, j->env_len, same - i,
 					  &env_id) == -1)
 				return -1;
+		}
+		if (existing != NULL)
+			existing[i] = false;
+		/* A key still held by a job not ended: that job stands
+		 * for this one (and for the earlier of the same batch). */
+		if (j->unique != NULL) {
+			if ((rc = store_unique_holder(st, uid, j->unique,
+						      &ids[i])) == -1)
+				return -1;
+			if (rc == 0) {
+				if (existing != NULL)
+					existing[i] = true;
+				skipped++;
+				continue;
+			}
+			sqlite3_bind_text(s, 19, j->unique, -1, SQLITE_STATIC);
 		}
 		if (j->name != NULL)
 			sqlite3_bind_text(s, 1, j->name, -1, SQLITE_STATIC);
@@ -211,6 +277,8 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 		if (store_insert_deps(st, ids[i], j) == -1)
 			return -1;
 	}
+	if (skipped > 0 && store_env_unref(st, env_id, skipped) == -1)
+		return -1;
 	return 0;
 }
 
@@ -437,6 +505,7 @@ store_read_job(sqlite3_stmt *s, struct store_job *j)
 	j->spec.retry_delay_ms = sqlite3_column_int64(s, 27);
 	j->spec.retry_on = (uint32_t)sqlite3_column_int64(s, 28);
 	j->spec.after_any = sqlite3_column_int(s, 29) != 0;
+	j->spec.unique = store_dup_text(s, 30);
 }
 
 void
@@ -446,6 +515,7 @@ store_job_free(struct store_job *j)
 	free(j->spec.env);
 	free(j->spec.cwd);
 	free(j->spec.queue);
+	free(j->spec.unique);
 	free(j->name);
 	memset(j, 0, sizeof *j);
 }
@@ -836,7 +906,6 @@ static int
 store_delete(struct store *st, int64_t id, int64_t env_id)
 {
 	sqlite3_stmt *s = st->stmt[ST_DELETE];
-	int rc, refs;
 
 	sqlite3_bind_int64(s, 1, id);
 	if (store_step_done(st, s, "delete job") == -1)
@@ -849,19 +918,7 @@ store_delete(struct store *st, int64_t id, int64_t env_id)
 	sqlite3_bind_int64(s, 1, id);
 	if (store_step_done(st, s, "delete dependencies") == -1)
 		return -1;
-	s = st->stmt[ST_ENV_UNREF];
-	sqlite3_bind_int64(s, 1, env_id);
-	rc = sqlite3_step(s);
-	refs = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 1;
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(st, "unref env");
-	if (refs > 0)
-		return 0;
-	s = st->stmt[ST_ENV_DROP];
-	sqlite3_bind_int64(s, 1, env_id);
-	return store_step_done(st, s, "drop env");
+	return store_env_unref(st, env_id, 1);
 }
 
 /* Collects (id, env_id) rows of a prune query, then deletes them. */

@@ -184,8 +184,10 @@ void jobs_end_turn(struct supervisor *sv);
  * jobs, from the store. */
 void jobs_recount(struct supervisor *sv);
 void jobs_settle_waiting(struct supervisor *sv);
+/* existing[i]: job i was not stored, another holding its unique key
+ * stands for it (ids[i] is that one's). */
 int jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
-		uid_t uid, gid_t gid, uint64_t *ids);
+		uid_t uid, gid_t gid, uint64_t *ids, bool *existing);
 void jobs_dispatch(struct supervisor *sv);
 /* After the turn's commit: the turn's submissions join the runq if it
  * stored them (true if any did), else they are forgotten. */
@@ -201,8 +203,10 @@ int jobs_set_paused(struct supervisor *sv, int queue, bool paused);
  * ended, -1 on a store error. */
 int jobs_set_priority(struct supervisor *sv, uint64_t id, int32_t priority);
 /* An ended job runs again as its next attempt: 0, 1 if it had not
- * ended after all, -1 on a store error. */
-int jobs_retry(struct supervisor *sv, const struct store_job *job);
+ * ended after all, 2 if another job not ended (*holder) holds its
+ * unique key, -1 on a store error. */
+int jobs_retry(struct supervisor *sv, const struct store_job *job,
+	       uint64_t *holder);
 /* Ids of the jobs running in a queue (or RUNQ_ALL); *ids is malloc'd. */
 int jobs_running_ids(const struct supervisor *sv, int queue, uint64_t **ids,
 		     size_t *n);

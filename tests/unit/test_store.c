@@ -65,7 +65,7 @@ add(struct store *st, const char *argv0)
 	struct job_spec s = spec(argv0, "A=1");
 	uint64_t id;
 
-	assert_int_equal(store_insert(st, &s, 1, 1000, 100, 42, &id), 0);
+	assert_int_equal(store_insert(st, &s, 1, 1000, 100, 42, &id, NULL), 0);
 	assert_int_equal(store_commit(st), 0);
 	return id;
 }
@@ -99,7 +99,8 @@ test_insert_and_get(void **state)
 
 	s[0].name = (char *)"first";
 	s[2].timeout_ms = 1500;
-	assert_int_equal(store_insert(f->st, s, 3, 1000, 100, 42, ids), 0);
+	assert_int_equal(store_insert(f->st, s, 3, 1000, 100, 42, ids, NULL),
+			 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(ids[1], ids[0] + 1);
 	assert_int_equal(store_get(f->st, ids[0], &j), 0);
@@ -132,7 +133,7 @@ test_rollback_forgets_the_turn(void **state)
 	struct store_job j;
 	uint64_t id;
 
-	assert_int_equal(store_insert(f->st, &s, 1, 0, 0, 1, &id), 0);
+	assert_int_equal(store_insert(f->st, &s, 1, 0, 0, 1, &id, NULL), 0);
 	assert_true(store_dirty(f->st));
 	store_rollback(f->st);
 	assert_false(store_dirty(f->st));
@@ -375,7 +376,8 @@ test_scheduled_queue_priority_and_filters(void **state)
 	js[0].queue = (char *)"gpu";
 	js[0].priority = 7;
 	js[1].name = (char *)"n";
-	assert_int_equal(store_insert(f->st, js, 2, 1000, 100, 42, ids), 0);
+	assert_int_equal(store_insert(f->st, js, 2, 1000, 100, 42, ids, NULL),
+			 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(store_get(f->st, ids[0], &j), 0);
 	assert_int_equal(j.state, JOB_SCHEDULED);
