@@ -60,5 +60,6 @@ int cmd_set(struct cli *cli, int argc, char **argv);
 int cmd_pause(struct cli *cli, int argc, char **argv);
 int cmd_queues(struct cli *cli, int argc, char **argv);
 int cmd_retry(struct cli *cli, int argc, char **argv);
+int cmd_clean(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "client/cli.h"
+#include "common/units.h"
 #include "forq/protocol.h"
 
 int
@@ -196,5 +197,82 @@ cmd_retry(struct cli *cli, int argc, char **argv)
 		json_decref(reply);
 	}
 	forq_close(conn);
+	return FORQ_EXIT_OK;
+}
+
+/* forq clean: ended jobs and their logs, in batches until none is left
+ * that matches. */
+int
+cmd_clean(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"state", required_argument, NULL, 's'},
+	    {"older-than", required_argument, NULL, 'o'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct forq_conn *conn;
+	json_t *fields = json_object(), *reply, *out;
+	const char *why;
+	long long removed = 0;
+	int64_t ms;
+	uid_t uid;
+	bool more;
+	int ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			json_object_set_new(fields, "state",
+					    json_string(optarg));
+			break;
+		case 'o':
+			if (units_parse_duration(optarg, &ms, &why) == -1) {
+				fprintf(stderr, "forq: --older-than %s: %s\n",
+					optarg, why);
+				json_decref(fields);
+				return FORQ_EXIT_USAGE;
+			}
+			json_object_set_new(fields, "older_than_ms",
+					    json_integer(ms));
+			break;
+		case 'u':
+			if (cli_parse_user(optarg, &uid) == -1) {
+				fprintf(stderr,
+					"forq: --user %s: no such user\n",
+					optarg);
+				json_decref(fields);
+				return FORQ_EXIT_USAGE;
+			}
+			json_object_set_new(fields, "uid", json_integer(uid));
+			break;
+		case 'j':
+			cli->json = 1;
+			break;
+		default:
+			cli_usage();
+		}
+	}
+	if (optind != argc)
+		cli_usage();
+	conn = cli_connect(cli);
+	do {
+		reply = cli_call(conn, "clean", json_incref(fields));
+		removed +=
+		    json_integer_value(json_object_get(reply, "removed"));
+		more = json_is_true(json_object_get(reply, "more"));
+		json_decref(reply);
+	} while (more);
+	forq_close(conn);
+	json_decref(fields);
+	if (cli->json) {
+		out = json_pack("{s:I}", "removed", (json_int_t)removed);
+		cli_print_json(out);
+		json_decref(out);
+	} else {
+		printf("removed %lld jobs\n", removed);
+	}
 	return FORQ_EXIT_OK;
 }

@@ -55,6 +55,9 @@ cli_usage(void)
 		"yet\n"
 		"  retry ID...              run ended jobs again, as a new "
 		"attempt\n"
+		"  clean [--state S] [--older-than DUR] [--user U]\n"
+		"                           remove ended jobs and their "
+		"output\n"
 		"  queues                   the queues, their limits and "
 		"load\n"
 		"  pause [QUEUE]            start no more jobs (all queues "
@@ -205,7 +208,7 @@ static const struct command {
     {"wait", cmd_wait},       {"logs", cmd_logs},     {"cancel", cmd_cancel},
     {"workers", cmd_workers}, {"ping", cmd_ping},     {"set", cmd_set},
     {"pause", cmd_pause},     {"resume", cmd_pause},  {"drain", cmd_pause},
-    {"queues", cmd_queues},   {"retry", cmd_retry},
+    {"queues", cmd_queues},   {"retry", cmd_retry},   {"clean", cmd_clean},
 };
 
 int

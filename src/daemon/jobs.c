@@ -1151,6 +1151,14 @@ jobs_remove_logs(void *arg, uint64_t id)
 	unlink(path);
 }
 
+int
+jobs_clean(struct supervisor *sv, const struct store_filter *f,
+	   int64_t end_before_ns, uint32_t max)
+{
+	return store_clean(sv->store, f, end_before_ns, max, jobs_remove_logs,
+			   sv);
+}
+
 /* Retention: a bounded batch of old jobs each run, so a large backlog
  * never stalls the loop; the next run is sooner while work remains. */
 static void

@@ -528,6 +528,63 @@ ops_add_deps(struct supervisor *sv, uint64_t id, bool any, json_t *job)
 	return 0;
 }
 
+/* forq clean: ended jobs and their logs, a bounded batch a request so
+ * that the loop never stalls; "more" asks the client to come again. */
+#define CLEAN_BATCH 10000
+
+static json_t *
+ops_clean(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	const json_t *state = json_object_get(req->root, "state");
+	const json_t *older = json_object_get(req->root, "older_than_ms");
+	const json_t *uid = json_object_get(req->root, "uid");
+	struct store_filter f = {.state = -1, .uid = -1};
+	enum job_state s;
+	int64_t before = 0;
+	json_t *reply;
+	int n;
+
+	if (state != NULL && !json_is_null(state)) {
+		if (!json_is_string(state) ||
+		    job_state_parse(json_string_value(state), &s) == -1 ||
+		    !job_state_final(s))
+			return ops_error(req, FORQ_ERR_BAD_REQUEST,
+					 "\"state\" must be one of succeeded, "
+					 "failed, timed_out, cancelled, lost: "
+					 "only ended jobs are cleaned");
+		f.state = (int)s;
+	}
+	if (older != NULL && !json_is_null(older)) {
+		if (!json_is_integer(older) || json_integer_value(older) < 0)
+			return ops_error(req, FORQ_ERR_BAD_REQUEST,
+					 "\"older_than_ms\" must be an integer "
+					 "of 0 or more");
+		before =
+		    clock_real_ns() - json_integer_value(older) * NS_PER_MS;
+	}
+	if (uid != NULL && !json_is_null(uid)) {
+		if (!json_is_integer(uid) || json_integer_value(uid) < 0 ||
+		    json_integer_value(uid) > UINT32_MAX - 1)
+			return ops_error(req, FORQ_ERR_BAD_REQUEST,
+					 "\"uid\" must be a user id");
+		f.uid = json_integer_value(uid);
+	}
+	/* A user cleans their own jobs; an admin anyone's. */
+	if (!ops_is_admin(sv, c)) {
+		if (f.uid >= 0 && f.uid != (int64_t)control_cred(c)->uid)
+			return ops_error(req, FORQ_ERR_NOT_PERMITTED,
+					 "only root or admin_group cleans "
+					 "another user's jobs");
+		f.uid = control_cred(c)->uid;
+	}
+	if ((n = jobs_clean(sv, &f, before, CLEAN_BATCH)) == -1)
+		return ops_store_error(sv, req);
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "removed", json_integer(n));
+	json_object_set_new(reply, "more", json_boolean(n == CLEAN_BATCH));
+	return reply;
+}
+
 /* forq retry: a job that has ended runs again, as its next attempt. */
 static json_t *
 ops_retry(struct supervisor *sv, struct client *c, const struct request *req)
@@ -1016,6 +1073,8 @@ ops_handle(struct supervisor *sv, struct client *c, const struct request *req)
 		return ops_set(sv, c, req);
 	case REQ_RETRY:
 		return ops_retry(sv, c, req);
+	case REQ_CLEAN:
+		return ops_clean(sv, c, req);
 	case REQ_PAUSE:
 	case REQ_RESUME:
 	case REQ_DRAIN:

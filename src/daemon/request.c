@@ -14,6 +14,7 @@ static const char *const req_op_names[] = {
     [REQ_WAIT] = "wait",     [REQ_LOGS] = "logs",     [REQ_CANCEL] = "cancel",
     [REQ_SET] = "set",       [REQ_PAUSE] = "pause",   [REQ_RESUME] = "resume",
     [REQ_DRAIN] = "drain",   [REQ_QUEUES] = "queues", [REQ_RETRY] = "retry",
+    [REQ_CLEAN] = "clean",
 };
 
 const char *

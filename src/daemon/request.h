@@ -28,6 +28,7 @@ enum req_op {
 	REQ_DRAIN,
 	REQ_QUEUES,
 	REQ_RETRY,
+	REQ_CLEAN,
 };
 
 struct request {

@@ -249,6 +249,8 @@ store_close(struct store *st)
 		sqlite3_finalize(st->stmt[i]);
 	for (i = 0; i < (int)nitems(st->list); i++)
 		sqlite3_finalize(st->list[i]);
+	for (i = 0; i < (int)nitems(st->clean); i++)
+		sqlite3_finalize(st->clean[i]);
 	sqlite3_close(st->db);
 	free(st->redo);
 	free(st);

@@ -168,6 +168,13 @@ int store_queued_per_user(struct store *store,
  * retried after being lost), else marked lost. */
 int store_recover(struct store *store, uint32_t requeue_max,
 		  struct store_recovery *rec);
+/* Deletes up to max ended jobs, oldest first, in the filter's state
+ * (an ended one, or any) and of its uid (or any), that ended before
+ * end_before_ns (unless 0); fn sees each id first (to remove its logs).
+ * Returns how many were deleted: max means there may be more. */
+int store_clean(struct store *store, const struct store_filter *filter,
+		int64_t end_before_ns, uint32_t max,
+		void (*fn)(void *arg, uint64_t id), void *arg);
 /* Deletes up to max finished jobs that ended before end_before_ns or
  * fall outside the newest keep_count finished jobs; fn sees each id
  * first (to remove its logs). Returns how many were deleted. */

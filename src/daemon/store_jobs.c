@@ -952,6 +952,39 @@ store_prune_with(struct store *st, sqlite3_stmt *s, uint32_t max,
 }
 
 int
+store_clean(struct store *st, const struct store_filter *f,
+	    int64_t end_before_ns, uint32_t max, void (*fn)(void *, uint64_t),
+	    void *arg)
+{
+	unsigned mask =
+	    (f->state >= 0) | (f->uid >= 0) << 1 | (end_before_ns > 0) << 2;
+	sqlite3_stmt *s;
+	char sql[256];
+
+	if ((s = st->clean[mask]) == NULL) {
+		snprintf(sql, sizeof sql,
+			 "SELECT id, env_id FROM jobs WHERE state >= 4%s%s%s "
+			 "ORDER BY id LIMIT ?1",
+			 mask & 1 ? " AND state = ?2" : "",
+			 mask & 2 ? " AND uid = ?3" : "",
+			 mask & 4 ? " AND end_ns < ?4" : "");
+		if (sqlite3_prepare_v3(st->db, sql, -1,
+				       SQLITE_PREPARE_PERSISTENT,
+				       &st->clean[mask], NULL) != SQLITE_OK)
+			return store_fail(st, "clean jobs");
+		s = st->clean[mask];
+	}
+	sqlite3_bind_int64(s, 1, max);
+	if (f->state >= 0)
+		sqlite3_bind_int(s, 2, f->state);
+	if (f->uid >= 0)
+		sqlite3_bind_int64(s, 3, f->uid);
+	if (end_before_ns > 0)
+		sqlite3_bind_int64(s, 4, end_before_ns);
+	return store_prune_with(st, s, max, fn, arg);
+}
+
+int
 store_prune(struct store *st, int64_t end_before_ns, uint64_t keep_count,
 	    uint32_t max, void (*fn)(void *, uint64_t), void *arg)
 {

@@ -202,6 +202,9 @@ int jobs_set_paused(struct supervisor *sv, int queue, bool paused);
 /* A queued or scheduled job's new priority: 0, 1 if it has started or
  * ended, -1 on a store error. */
 int jobs_set_priority(struct supervisor *sv, uint64_t id, int32_t priority);
+/* forq clean: up to max ended jobs, and their logs (store_clean). */
+int jobs_clean(struct supervisor *sv, const struct store_filter *f,
+	       int64_t end_before_ns, uint32_t max);
 /* An ended job runs again as its next attempt: 0, 1 if it had not
  * ended after all, 2 if another job not ended (*holder) holds its
  * unique key, -1 on a store error. */

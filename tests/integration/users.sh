@@ -76,6 +76,15 @@ ok "one user's four queued jobs do not hold back another's one: A B A A A"
 rc=0; err=$(as "$B" list --user "$A" 2>&1) || rc=$?
 [ $rc -eq 77 ] || fail "B listed A's jobs: $rc $err"
 ok "list --user: root lists A's jobs; B may not (exit 77)"
+# B's two succeeded jobs go; A's six stay.
+[ "$(as "$B" clean --state succeeded)" = "removed 2 jobs" ] || fail "B's clean"
+[ "$(fq list --user "$A" --limit 100 --json | jq '.jobs | length')" = 6 ] ||
+	fail "B's clean touched A's jobs"
+rc=0; err=$(as "$B" clean --user "$A" 2>&1) || rc=$?
+[ $rc -eq 77 ] || fail "B cleaned A's jobs: $rc $err"
+ok "clean: B removes only B's own jobs, and may not name A's (exit 77)"
+bjob=$(cd / && as "$B" submit -- true)
+as "$B" wait "$bjob"
 stop_forqd
 
 # The [access] keys: only A may connect, A's group is the admin group,
@@ -93,7 +102,7 @@ rc=0; err=$(as "$B" ping 2>&1) || rc=$?
 	fail "B not refused by allow_users: $rc $err"
 ok "allow_users: B is refused at connect (exit 77), the error names allow_users"
 as "$A" status "$bjob" >/dev/null || fail "A, in admin_group, cannot see B's job"
-[ "$(as "$A" list --limit 100 --json | jq '.jobs | length')" = 8 ] || fail "A does not list everyone's jobs"
+[ "$(as "$A" list --limit 100 --json | jq '.jobs | length')" = 7 ] || fail "A does not list everyone's jobs"
 ok "admin_group: A sees B's job and lists everyone's"
 
 printf 'sleep 30\nsleep 30\nsleep 30\nsleep 30\n' >"$T/four"
