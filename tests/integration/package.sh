@@ -10,7 +10,8 @@ for f in ./usr/sbin/forqd ./usr/bin/forq ./etc/forq/forqd.conf \
 	./lib/systemd/system/forqd.service ./lib/systemd/system/forqd.socket \
 	./usr/lib/systemd/user/forqd.service ./usr/lib/systemd/user/forqd.socket \
 	./usr/lib/sysusers.d/forq.conf ./usr/share/man/man1/forq.1 \
-	./usr/share/man/man5/forqd.conf.5 ./usr/share/man/man8/forqd.8; do
+	./usr/share/man/man5/forqd.conf.5 ./usr/share/man/man8/forqd.8 \
+	./usr/share/bash-completion/completions/forq; do
 	grep -qxF "$f" <<<"$contents" || fail "$f is not in the package"
 done
 mkdir "$T/ctl"
@@ -18,7 +19,7 @@ dpkg-deb -e "$deb" "$T/ctl"
 [ "$(cat "$T/ctl/conffiles")" = /etc/forq/forqd.conf ] || fail "conffiles: $(cat "$T/ctl/conffiles")"
 grep -q "systemd-sysusers forq.conf" "$T/ctl/postinst" || fail "postinst does not create the group"
 grep -q "^Depends:.*libsqlite3" "$T/ctl/control" || fail "no library dependencies"
-ok "$(basename "$deb"): binaries, units, sysusers, man pages, conffile, postinst"
+ok "$(basename "$deb"): binaries, units, sysusers, man pages, bash completion, conffile, postinst"
 
 # cmake --install never overwrites a changed conf.
 dest=$T/dest
