@@ -226,6 +226,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		OPT_AFTER,
 		OPT_AFTER_ANY,
 		OPT_UNIQUE,
+		OPT_ON_FINISH,
 	};
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, 'n'},
@@ -239,6 +240,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	    {"after", required_argument, NULL, OPT_AFTER},
 	    {"after-any", required_argument, NULL, OPT_AFTER_ANY},
 	    {"unique", required_argument, NULL, OPT_UNIQUE},
+	    {"on-finish", required_argument, NULL, OPT_ON_FINISH},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"cwd", required_argument, NULL, OPT_CWD},
 	    {"env", required_argument, NULL, OPT_ENV},
@@ -260,7 +262,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	int after_mode = 0; /* OPT_AFTER or OPT_AFTER_ANY once given */
 	json_int_t dep;
 	char *list, *word;
-	const char *queue = NULL, *unique = NULL;
+	const char *queue = NULL, *unique = NULL, *on_finish = NULL;
 	long long priority = 0;
 	bool clean = false, wait = false, output = false, has_priority = false;
 	size_t i;
@@ -347,6 +349,9 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_UNIQUE:
 			unique = optarg;
+			break;
+		case OPT_ON_FINISH:
+			on_finish = optarg;
 			break;
 		case OPT_RETRY_ON:
 			/* The daemon checks the words. */
@@ -435,6 +440,9 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		json_object_set_new(defaults, "retry_on", retry_on);
 	if (unique != NULL)
 		json_object_set_new(defaults, "unique", json_string(unique));
+	if (on_finish != NULL)
+		json_object_set_new(defaults, "on_finish",
+				    json_string(on_finish));
 	if (after != NULL) {
 		json_object_set_new(defaults, "after", after);
 		json_object_set_new(defaults, "after_any",

@@ -158,7 +158,7 @@ cli_print_status(FILE *out, const json_t *job)
 	     "timeout_ms",   "attempt",  "worker",         "cpu",
 	     "pid",          "user_us",  "sys_us",         "maxrss_kb",
 	     "env_count",    "retries",  "retry_delay_ms", "retry_on",
-	     "after_any",    "unique"};
+	     "after_any",    "unique",   "on_finish"};
 	const json_t *v, *a;
 	char *text, what[64];
 	size_t i;

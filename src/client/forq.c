@@ -43,6 +43,8 @@ cli_usage(void)
 		"      --after-any ID,...   start once these have ended\n"
 		"      --unique KEY         not if a job of mine with KEY has "
 		"not ended\n"
+		"      --on-finish CMD      run CMD (sh -c) once it has "
+		"ended\n"
 		"  status ID                everything known about a job\n"
 		"  list [--state S] [--queue Q] [--name N] [--user U] "
 		"[--limit N]\n"

@@ -87,6 +87,9 @@ static const struct conf_key conf_keys[] = {
 	3650 * DAY_MS),
     KEY("jobs", "retention_count", retention_count, CONF_UINT, 0, 1000000000),
     KEY("jobs", "crash_requeue_max", crash_requeue_max, CONF_UINT, 0, 1000),
+    KEY("jobs", "on_finish", on_finish, CONF_STRING, 0, 0),
+    KEY("jobs", "on_finish_timeout", on_finish_timeout_ms, CONF_DURATION, 100,
+	60 * 60 * 1000),
     KEY("limits", "request_line_max", request_line_max, CONF_SIZE, 1024,
 	256 * 1024 * 1024),
     KEY("limits", "argv_max", argv_max, CONF_UINT, 1, 65536),
@@ -764,6 +767,7 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->retention_age_ms = 7 * DAY_MS;
 	c->retention_count = 100000;
 	c->crash_requeue_max = 3;
+	c->on_finish_timeout_ms = 60 * 1000;
 
 	c->request_line_max = 16 * 1024 * 1024;
 	c->argv_max = 4096;

@@ -69,6 +69,8 @@ struct conf {
 	int64_t retention_age_ms;
 	uint32_t retention_count;
 	uint32_t crash_requeue_max;
+	char on_finish[1024]; /* run for every job that ends; "" none */
+	int64_t on_finish_timeout_ms;
 
 	/* [limits] */
 	uint64_t request_line_max;

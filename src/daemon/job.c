@@ -340,13 +340,10 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 		   const struct job_limits *limits, struct job_spec *spec,
 		   struct job_error *err)
 {
-	static const char *const known[] = {"argv",       "env",
-					    "cwd",        "name",
-					    "timeout_ms", "queue",
-					    "priority",   "start_at_ms",
-					    "retries",    "retry_delay_ms",
-					    "retry_on",   "after",
-					    "after_any",  "unique"};
+	static const char *const known[] =
+	    {"argv",     "env",      "cwd",         "name",    "timeout_ms",
+	     "queue",    "priority", "start_at_ms", "retries", "retry_delay_ms",
+	     "retry_on", "after",    "after_any",   "unique",  "on_finish"};
 	const json_t *argv, *env, *cwd, *name, *timeout, *queue, *priority,
 	    *start_at, *v2;
 	const char *key, *s;
@@ -487,6 +484,21 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 		}
 		spec->unique = strdup(s);
 	}
+	v2 = job_field(job, defaults, "on_finish");
+	if (v2 != NULL && !json_is_null(v2)) {
+		if ((s = job_cstring(v2, &len)) == NULL || len == 0) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"on_finish\" must be a non-empty command "
+				 "without NUL");
+			goto fail;
+		}
+		if (len + sizeof "/bin/sh\0-c\0" > limits->argv_bytes_max) {
+			job_limit(err, "argv_bytes_max", limits->argv_bytes_max,
+				  "on_finish command");
+			goto fail;
+		}
+		spec->on_finish = strdup(s);
+	}
 	return 0;
 fail:
 	job_spec_free(spec);
@@ -503,6 +515,7 @@ job_spec_free(struct job_spec *spec)
 	free(spec->queue);
 	free(spec->after);
 	free(spec->unique);
+	free(spec->on_finish);
 	memset(spec, 0, sizeof *spec);
 }
 

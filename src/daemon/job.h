@@ -84,8 +84,9 @@ struct job_spec {
 	uint32_t retry_on; /* enum job_retry_on bits */
 	uint64_t *after;   /* jobs to wait for; NULL if none */
 	uint32_t nafter;
-	bool after_any; /* start once they end, whatever the outcome */
-	char *unique;   /* dedup key; NULL if none */
+	bool after_any;  /* start once they end, whatever the outcome */
+	char *unique;    /* dedup key; NULL if none */
+	char *on_finish; /* run by /bin/sh -c once it has ended; NULL */
 };
 
 struct job_error {

@@ -297,6 +297,9 @@ jobs_free(struct supervisor *sv)
 	free(sv->settle);
 	sv->settle = NULL;
 	sv->nsettle = sv->settle_cap = 0;
+	free(sv->hooks);
+	sv->hooks = NULL;
+	sv->hooks_head = sv->nhooks = sv->hooks_cap = 0;
 	usercount_free(sv->queued_by_uid);
 	sv->queued_by_uid = NULL;
 	store_close(sv->store);
@@ -368,16 +371,116 @@ jobs_result_json(uint64_t id, const struct job_result *r)
 	return j;
 }
 
+/* On-finish commands: the job's own, then forqd.conf's, each run by a
+ * worker as the job's user once the job has ended. They wait in memory
+ * only: notifications, whose failure is logged and never fatal. */
+struct jobs_hook {
+	uint64_t id;
+	bool conf; /* forqd.conf's on_finish, else the job's own */
+};
+
+static void
+jobs_hook_add(struct supervisor *sv, uint64_t id, bool conf)
+{
+	struct jobs_hook *more;
+	size_t cap;
+
+	if (sv->hooks_head == sv->nhooks)
+		sv->hooks_head = sv->nhooks = 0;
+	if (sv->nhooks == sv->hooks_cap) {
+		cap = sv->hooks_cap != 0 ? sv->hooks_cap * 2 : 16;
+		if ((more = reallocarray(sv->hooks, cap, sizeof *more)) ==
+		    NULL) {
+			log_warn("job %llu: on-finish command",
+				 (unsigned long long)id);
+			return;
+		}
+		sv->hooks = more;
+		sv->hooks_cap = cap;
+	}
+	sv->hooks[sv->nhooks++] = (struct jobs_hook){.id = id, .conf = conf};
+}
+
+/* own: 1 the job has an on-finish command, 0 none, -1 not known here. */
+static void
+jobs_hooks_for(struct supervisor *sv, uint64_t id, int own)
+{
+	struct store_job job;
+
+	if (own == -1 && store_get(sv->store, id, &job) == 0) {
+		own = job.spec.on_finish != NULL;
+		store_job_free(&job);
+	}
+	if (own == 1)
+		jobs_hook_add(sv, id, false);
+	if (sv->conf.on_finish[0] != '\0')
+		jobs_hook_add(sv, id, true);
+}
+
+/* The hook's slot: /bin/sh -c CMD, in the job's directory, with the
+ * job's environment and its end; 0 if that does not fit. */
+static size_t
+jobs_fill_hook(struct supervisor *sv, struct slot *slot,
+	       const struct store_job *job, const char *cmd)
+{
+	char vars[1024], code[16] = "", sig[16] = "";
+	size_t cmd_len = strlen(cmd) + 1, cwd_len = strlen(job->spec.cwd) + 1;
+	size_t argv_len = sizeof "/bin/sh" + sizeof "-c" + cmd_len, vars_len;
+	size_t need;
+	int n;
+
+	if (job->result.signal != 0)
+		snprintf(sig, sizeof sig, "%d", job->result.signal);
+	else if (job->result.exit_code >= 0)
+		snprintf(code, sizeof code, "%d", job->result.exit_code);
+	n = snprintf(vars, sizeof vars,
+		     "FORQ_JOB_STATE=%s%cFORQ_JOB_EXIT_CODE=%s%c"
+		     "FORQ_JOB_SIGNAL=%s%cFORQ_JOB_QUEUE=%s%cFORQ_JOB_NAME=%."
+		     "256s",
+		     job_state_name(job->state), 0, code, 0, sig, 0,
+		     job->spec.queue != NULL ? job->spec.queue : "default", 0,
+		     job->name != NULL ? job->name : "");
+	if (n < 0 || (size_t)n >= sizeof vars)
+		return 0;
+	vars_len = (size_t)n + 1;
+	need = argv_len + job->spec.env_len + vars_len + cwd_len;
+	if (need > sv->shm.slot_size - sizeof *slot)
+		return 0;
+	slot->flags = SLOT_F_HOOK;
+	slot->job_id = job->id;
+	slot->attempt = job->attempt;
+	slot->timeout_ms = sv->conf.on_finish_timeout_ms;
+	slot->kill_grace_ms = sv->conf.kill_grace_ms;
+	slot->output_max = sv->conf.output_max;
+	slot->uid = job->uid;
+	slot->gid = job->gid;
+	slot->argc = 3;
+	slot->envc = job->spec.envc + 5;
+	slot->argv_len = (uint32_t)argv_len;
+	slot->env_len = (uint32_t)(job->spec.env_len + vars_len);
+	slot->cwd_len = (uint32_t)cwd_len;
+	slot->pid = 0;
+	memcpy(slot->data, "/bin/sh\0-c", sizeof "/bin/sh" + sizeof "-c");
+	memcpy(slot->data + sizeof "/bin/sh" + sizeof "-c", cmd, cmd_len);
+	memcpy(slot->data + argv_len, job->spec.env, job->spec.env_len);
+	memcpy(slot->data + argv_len + job->spec.env_len, vars, vars_len);
+	memcpy(slot->data + argv_len + job->spec.env_len + vars_len,
+	       job->spec.cwd, cwd_len);
+	return need;
+}
+
 /* Records a job's final state and tells whoever waits for it: clients,
- * and jobs that depend on it. */
+ * jobs that depend on it, and its on-finish commands (own_hook: 1 the
+ * job has one, 0 not, -1 not known here). */
 static void
 jobs_record_final(struct supervisor *sv, uint64_t id,
-		  const struct job_result *r)
+		  const struct job_result *r, int own_hook)
 {
 	if (store_finish(sv->store, id, r) == -1)
 		log_warnx("store: job %llu: %s", (unsigned long long)id,
 			  store_error(sv->store));
 	watch_job_final(sv, id, r);
+	jobs_hooks_for(sv, id, own_hook);
 	if (sv->nwaiting > 0)
 		jobs_settle_dependents(sv, id);
 }
@@ -413,7 +516,7 @@ jobs_settle_one(struct supervisor *sv, uint64_t id)
 		r.end_ns = clock_real_ns();
 		log_info("job %llu: cancelled: %s", (unsigned long long)id,
 			 r.error);
-		jobs_record_final(sv, id, &r);
+		jobs_record_final(sv, id, &r, job.spec.on_finish != NULL);
 	} else if (v == JOB_DEPS_READY) {
 		next = job.spec.start_at_ns > clock_real_ns() ? JOB_SCHEDULED
 							      : JOB_QUEUED;
@@ -504,7 +607,7 @@ jobs_ended(struct supervisor *sv, uint64_t id, uint32_t attempt,
 	int rc;
 
 	if (why == 0 || !(run->retry_on & why) || attempt >= run->retries) {
-		jobs_record_final(sv, id, r);
+		jobs_record_final(sv, id, r, run->on_finish);
 		return;
 	}
 	delay_ms =
@@ -533,7 +636,7 @@ jobs_ended(struct supervisor *sv, uint64_t id, uint32_t attempt,
 	}
 	log_warnx("job %llu: cannot retry it: %s", (unsigned long long)id,
 		  rc == -1 ? store_error(sv->store) : "out of memory");
-	jobs_record_final(sv, id, r);
+	jobs_record_final(sv, id, r, run->on_finish);
 }
 
 /* A job interrupted by a crash: queued again while its policy allows. */
@@ -573,6 +676,7 @@ jobs_fill_slot(struct supervisor *sv, struct slot *slot,
 
 	if (need > sv->shm.slot_size - sizeof *slot)
 		return 0;
+	slot->flags = 0;
 	slot->job_id = job->id;
 	slot->attempt = attempt;
 	slot->timeout_ms = sp->timeout_ms;
@@ -628,8 +732,69 @@ jobs_refuse(struct supervisor *sv, struct store_job *job, const char *why)
 
 	snprintf(r.error, sizeof r.error, "%s", why);
 	log_warnx("job %llu: %s", (unsigned long long)job->id, why);
-	jobs_record_final(sv, job->id, &r);
+	jobs_record_final(sv, job->id, &r, job->spec.on_finish != NULL);
 	store_job_free(job);
+}
+
+/* On-finish commands go before jobs: they are few and short. */
+static void
+jobs_dispatch_hooks(struct supervisor *sv)
+{
+	struct jobs_hook h;
+	struct store_job job;
+	struct sv_worker *w;
+	struct slot *slot;
+	const char *cmd;
+	uint32_t s;
+
+	while (sv->hooks_head < sv->nhooks && !sv->stopping &&
+	       (w = jobs_pick_worker(sv)) != NULL) {
+		h = sv->hooks[sv->hooks_head++];
+		if (store_get(sv->store, h.id, &job) != 0)
+			continue; /* cleaned away meanwhile */
+		cmd = h.conf ? sv->conf.on_finish : job.spec.on_finish;
+		if (cmd == NULL || cmd[0] == '\0' ||
+		    (job.uid == 0 && geteuid() == 0 &&
+		     !sv->access.allow_root_jobs)) {
+			store_job_free(&job);
+			continue;
+		}
+		for (s = 0; w->slots[s].job_id != 0; s++)
+			;
+		slot = shm_slot(&sv->shm, (uint32_t)w->index, s);
+		if (jobs_fill_hook(sv, slot, &job, cmd) == 0) {
+			log_warnx("job %llu: its on-finish command does not "
+				  "fit a slot; not run",
+				  (unsigned long long)h.id);
+			store_job_free(&job);
+			continue;
+		}
+		store_job_free(&job);
+		w->slots[s] = (struct sv_slot){.job_id = h.id,
+					       .attempt = slot->attempt,
+					       .hook = true};
+		w->busy++;
+		slot->state = SLOT_SENT;
+		jobs_send(w, CH_S_RUN, s, h.id);
+	}
+}
+
+/* A hook's end: logged when it failed, nothing more. */
+static void
+jobs_hook_ended(struct supervisor *sv, uint64_t id, const struct job_result *r)
+{
+	char what[64];
+
+	if (r->state == JOB_SUCCEEDED)
+		return;
+	if (r->error[0] != '\0')
+		strlcpy(what, r->error, sizeof what);
+	else
+		job_describe_exit(r->exit_code, r->signal, what, sizeof what);
+	log_warnx("job %llu: on-finish command %s; its output is in "
+		  "%s/logs/%llu.hook",
+		  (unsigned long long)id, what, sv->conf.state_dir,
+		  (unsigned long long)id);
 }
 
 /* Hands queued jobs to free slots until one or the other runs out. */
@@ -644,6 +809,7 @@ jobs_dispatch(struct supervisor *sv)
 	uint32_t s;
 	int rc;
 
+	jobs_dispatch_hooks(sv);
 	while (!sv->stopping && !sv->store_full && runq_ready(sv->runq) > 0 &&
 	       (w = jobs_pick_worker(sv)) != NULL &&
 	       runq_pop(sv->runq, &e) == 0) {
@@ -688,7 +854,8 @@ jobs_dispatch(struct supervisor *sv)
 				     .priority = e.job.priority,
 				     .retries = job.spec.retries,
 				     .retry_on = job.spec.retry_on,
-				     .retry_delay_ms = job.spec.retry_delay_ms};
+				     .retry_delay_ms = job.spec.retry_delay_ms,
+				     .on_finish = job.spec.on_finish != NULL};
 		store_job_free(&job);
 		if (runq_started(sv->runq, e.queue, e.uid) == -1) {
 			log_warn("queue");
@@ -741,7 +908,7 @@ jobs_on_started(struct sv_worker *w, const struct ch_started *st)
 static void
 jobs_free_slot(struct sv_worker *w, uint32_t s, bool adopted)
 {
-	if (!adopted)
+	if (!adopted && !w->slots[s].hook)
 		runq_ended(w->sv->runq, w->slots[s].run.queue,
 			   w->slots[s].run.uid);
 	shm_slot(&w->sv->shm, (uint32_t)w->index, s)->state = SLOT_FREE;
@@ -773,6 +940,11 @@ jobs_on_done(struct sv_worker *w, const struct ch_slot *done)
 	r.error[sizeof r.error - 1] = '\0';
 	if (!job_state_final(r.state))
 		r.state = JOB_LOST;
+	if (s->hook) {
+		jobs_free_slot(w, done->slot, false);
+		jobs_hook_ended(w->sv, done->job_id, &r);
+		return;
+	}
 	run = s->run;
 	attempt = s->attempt;
 	jobs_free_slot(w, done->slot, false);
@@ -852,6 +1024,16 @@ jobs_worker_died(struct sv_worker *w)
 			continue;
 		slot = shm_slot(&sv->shm, (uint32_t)w->index, i);
 		adopted = false;
+		/* An on-finish command is not run again, nor watched. */
+		if (s->hook) {
+			if (slot->pid > 0)
+				kill(-slot->pid, SIGKILL);
+			log_warnx("job %llu: its worker died while its "
+				  "on-finish command ran",
+				  (unsigned long long)s->job_id);
+			jobs_free_slot(w, i, false);
+			continue;
+		}
 		switch (slot->state) {
 		case SLOT_SENT:
 		case SLOT_ACCEPTED:
@@ -993,7 +1175,7 @@ jobs_find_slot(const struct supervisor *sv, uint64_t id,
 		if (w->busy == 0)
 			continue;
 		for (s = 0; s < sv->shm.slots_per_worker; s++) {
-			if (w->slots[s].job_id == id) {
+			if (w->slots[s].job_id == id && !w->slots[s].hook) {
 				*worker = w;
 				*slot = s;
 				return id;
@@ -1066,7 +1248,7 @@ jobs_cancel(struct supervisor *sv, uint64_t id, enum job_state *state,
 		struct job_result r = {.state = JOB_CANCELLED,
 				       .exit_code = -1,
 				       .end_ns = clock_real_ns()};
-		jobs_record_final(sv, id, &r);
+		jobs_record_final(sv, id, &r, -1);
 		*state = JOB_CANCELLED;
 	}
 	return 0;
@@ -1140,15 +1322,16 @@ jobs_next_deadline(const struct supervisor *sv)
 static void
 jobs_remove_logs(void *arg, uint64_t id)
 {
+	static const char *const exts[] = {"out", "err", "hook"};
 	struct supervisor *sv = arg;
 	char path[PATH_MAX + 32];
+	size_t i;
 
-	snprintf(path, sizeof path, "%s/logs/%llu.out", sv->conf.state_dir,
-		 (unsigned long long)id);
-	unlink(path);
-	snprintf(path, sizeof path, "%s/logs/%llu.err", sv->conf.state_dir,
-		 (unsigned long long)id);
-	unlink(path);
+	for (i = 0; i < nitems(exts); i++) {
+		snprintf(path, sizeof path, "%s/logs/%llu.%s",
+			 sv->conf.state_dir, (unsigned long long)id, exts[i]);
+		unlink(path);
+	}
 }
 
 int
@@ -1288,7 +1471,8 @@ jobs_running_ids(const struct supervisor *sv, int queue, uint64_t **ids,
 		w = &sv->workers[i];
 		for (s = 0; w->slots != NULL && s < sv->shm.slots_per_worker;
 		     s++) {
-			if (w->slots[s].job_id != 0 && *n < cap &&
+			if (w->slots[s].job_id != 0 && !w->slots[s].hook &&
+			    *n < cap &&
 			    (queue == RUNQ_ALL ||
 			     w->slots[s].run.queue == queue))
 				(*ids)[(*n)++] = w->slots[s].job_id;

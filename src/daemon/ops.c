@@ -163,6 +163,10 @@ ops_job_json(struct supervisor *sv, const struct store_job *j, bool full)
 	json_object_set_new(o, "unique",
 			    j->spec.unique != NULL ? json_string(j->spec.unique)
 						   : json_null());
+	json_object_set_new(o, "on_finish",
+			    j->spec.on_finish != NULL
+				? json_string(j->spec.on_finish)
+				: json_null());
 	json_object_set_new(o, "attempts", json_array());
 	if (j->spec.retries > 0) {
 		json_object_set_new(o, "retry_delay_ms",

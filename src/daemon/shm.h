@@ -14,7 +14,7 @@
 
 #define SHM_MAGIC 0x666f7271u /* "forq" */
 /* Bump when the layout below changes. */
-#define SHM_VERSION 1
+#define SHM_VERSION 2
 #define SHM_LAST_EXIT_MAX 96
 
 enum sb_state {
@@ -66,8 +66,11 @@ enum slot_state {
 	SLOT_DONE,
 };
 
+#define SLOT_F_HOOK 1 /* a job's on-finish command, not a job */
+
 struct slot {
 	uint32_t state;
+	uint32_t flags; /* SLOT_F_* */
 	uint32_t attempt;
 	uint64_t job_id;
 	int64_t timeout_ms;

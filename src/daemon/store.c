@@ -49,8 +49,8 @@ static const char store_schema_v2[] =
     "CREATE INDEX jobs_uid_state ON jobs(uid, state, id);";
 
 /* 2 -> 3: queues, priorities, delayed starts, retries (the attempts
- * before the last, one row each), dependencies and unique keys (one job
- * not ended per user and key); the final states
+ * before the last, one row each), dependencies, unique keys (one job
+ * not ended per user and key) and on-finish commands; the final states
  * move up to make room for scheduled (2) and waiting (3), so that
  * "final" stays "state >= 4" for the partial indexes. */
 static const char store_schema_v3[] =
@@ -88,7 +88,8 @@ static const char store_schema_v3[] =
     "CREATE INDEX deps_dep ON deps(dep, job);"
     "ALTER TABLE jobs ADD COLUMN unique_key TEXT;"
     "CREATE UNIQUE INDEX jobs_unique ON jobs(uid, unique_key) "
-    "  WHERE unique_key IS NOT NULL AND state < 4;";
+    "  WHERE unique_key IS NOT NULL AND state < 4;"
+    "ALTER TABLE jobs ADD COLUMN on_finish TEXT;";
 
 _Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_SUCCEEDED == 4,
 	       "the store's SQL spells these states as numbers");

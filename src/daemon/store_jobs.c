@@ -15,7 +15,8 @@
 	"j.exit_code, "                                                        \
 	"j.signal, j.error, j.user_us, j.sys_us, j.maxrss_kb, j.worker, "      \
 	"j.cpu, j.attempt, j.queue, j.priority, j.start_at_ns, j.retries, "    \
-	"j.retry_delay_ms, j.retry_on, j.after_any, j.unique_key "             \
+	"j.retry_delay_ms, j.retry_on, j.after_any, j.unique_key, "            \
+	"j.on_finish "                                                         \
 	"FROM jobs j JOIN envs e ON e.id = j.env_id "
 
 const char *const store_sql[ST_COUNT] = {
@@ -29,9 +30,9 @@ const char *const store_sql[ST_COUNT] = {
 	"INSERT INTO jobs(state, name, uid, gid, argv, argc, "
 	"env_id, envc, cwd, timeout_ms, submit_ns, queue, priority, "
 	"start_at_ns, retries, retry_delay_ms, retry_on, after_any, "
-	"unique_key) VALUES "
+	"unique_key, on_finish) VALUES "
 	"(?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, "
-	"?15, ?16, ?17, ?18, ?19)",
+	"?15, ?16, ?17, ?18, ?19, ?20)",
     [ST_UNIQUE_FIND] = "SELECT id FROM jobs WHERE uid = ?1 AND "
 		       "unique_key = ?2 AND state < 4",
     [ST_RUNNING] = "UPDATE jobs SET state = 1, worker = ?2, cpu = ?3, "
@@ -262,6 +263,9 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 				 : j->start_at_ns > submit_ns ? JOB_SCHEDULED
 							      : JOB_QUEUED);
 		sqlite3_bind_int(s, 18, j->after_any);
+		if (j->on_finish != NULL)
+			sqlite3_bind_text(s, 20, j->on_finish, -1,
+					  SQLITE_STATIC);
 		sqlite3_bind_text(s, 12,
 				  j->queue != NULL ? j->queue : "default", -1,
 				  SQLITE_STATIC);
@@ -506,6 +510,7 @@ store_read_job(sqlite3_stmt *s, struct store_job *j)
 	j->spec.retry_on = (uint32_t)sqlite3_column_int64(s, 28);
 	j->spec.after_any = sqlite3_column_int(s, 29) != 0;
 	j->spec.unique = store_dup_text(s, 30);
+	j->spec.on_finish = store_dup_text(s, 31);
 }
 
 void
@@ -516,6 +521,7 @@ store_job_free(struct store_job *j)
 	free(j->spec.cwd);
 	free(j->spec.queue);
 	free(j->spec.unique);
+	free(j->spec.on_finish);
 	free(j->name);
 	memset(j, 0, sizeof *j);
 }

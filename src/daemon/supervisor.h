@@ -38,12 +38,14 @@ struct job_run {
 	uint32_t retries;
 	uint32_t retry_on; /* enum job_retry_on */
 	int64_t retry_delay_ms;
+	bool on_finish; /* it has a command to run once it has ended */
 };
 
 /* The supervisor's side of a slot it handed to a worker. */
 struct sv_slot {
 	uint64_t job_id; /* 0: free */
 	uint32_t attempt;
+	bool hook; /* the job's on-finish command runs here, not the job */
 	struct job_run run;
 	pid_t pid;        /* from STARTED */
 	int64_t start_ns; /* CLOCK_REALTIME, from STARTED */
@@ -136,7 +138,12 @@ struct supervisor {
 	size_t nfresh;
 	size_t fresh_cap;
 	uint64_t
-	    nwaiting;     /* jobs waiting for others (they live in the store) */
+	    nwaiting; /* jobs waiting for others (they live in the store) */
+	/* On-finish commands waiting to run: [hooks_head, nhooks). */
+	struct jobs_hook *hooks;
+	size_t hooks_head;
+	size_t nhooks;
+	size_t hooks_cap;
 	uint64_t *settle; /* ended jobs whose dependents to settle */
 	size_t nsettle;
 	size_t settle_cap;

@@ -248,10 +248,21 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	j->end = WK_END_NONE;
 	j->kill_at_ns = j->deadline_ns = 0;
 	j->out_fd = j->err_fd = -1;
-	if ((j->out_fd = worker_open_log(wk, j->job_id, "out", why,
-					 sizeof why)) == -1 ||
-	    (j->err_fd = worker_open_log(wk, j->job_id, "err", why,
-					 sizeof why)) == -1) {
+	/* A job's on-finish command writes both streams to ID.hook. */
+	if (j->slot->flags & SLOT_F_HOOK) {
+		if ((j->out_fd = worker_open_log(wk, j->job_id, "hook", why,
+						 sizeof why)) == -1 ||
+		    (j->err_fd = fcntl(j->out_fd, F_DUPFD_CLOEXEC, 3)) == -1) {
+			if (why[0] == '\0')
+				snprintf(why, sizeof why, "dup: %s",
+					 strerror(errno));
+			worker_fail_start(wk, j, why);
+			return;
+		}
+	} else if ((j->out_fd = worker_open_log(wk, j->job_id, "out", why,
+						sizeof why)) == -1 ||
+		   (j->err_fd = worker_open_log(wk, j->job_id, "err", why,
+						sizeof why)) == -1) {
 		worker_fail_start(wk, j, why);
 		return;
 	}

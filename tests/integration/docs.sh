@@ -11,7 +11,7 @@ done
 ok "forq(1), forqd(8), forqd.conf(5) render without warnings"
 
 keys=$(sed -n 's/^#\([a-z_]*\) =.*/\1/p' "$FORQ_SOURCE_DIR/conf/forqd.conf")
-[ "$(wc -l <<<"$keys")" -ge 42 ] || fail "conf/forqd.conf lists $(wc -l <<<"$keys") keys"
+[ "$(wc -l <<<"$keys")" -ge 44 ] || fail "conf/forqd.conf lists $(wc -l <<<"$keys") keys"
 for key in $keys; do
 	grep -q "$key" "$man/forqd.conf.5" || fail "forqd.conf(5) does not document $key"
 done

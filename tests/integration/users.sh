@@ -36,6 +36,11 @@ out=$(cd / && as "$A" submit -w -o -- sh -c 'id -u; id -G; echo "$HOME $USER $LO
 [ "$(sed -n 3p <<<"$out")" = "$(getent passwd "$A" | cut -d: -f6) $A $A" ] || fail "HOME/USER/LOGNAME: $out"
 ok "A's job ran as A: uid, groups (incl. $G), HOME, USER, LOGNAME"
 
+mkfifo -m 666 "$T/hookfifo"
+(cd / && as "$A" submit --on-finish "id -u >'$T/hookfifo'" -- true) >/dev/null
+[ "$(timeout 10 cat "$T/hookfifo")" = "$(id -u "$A")" ] || fail "A's on-finish command did not run as A"
+ok "A's on-finish command runs as A"
+
 id=$(cd / && as "$A" submit -- sh -c 'echo secret')
 as "$A" wait "$id"
 [ "$(stat -c '%U %a' "$T/state/logs/$id.out")" = "$A 600" ] || fail "log file: $(stat -c '%U %a' "$T/state/logs/$id.out")"
@@ -47,8 +52,8 @@ for cmd in "status $id" "wait $id" "logs $id" "cancel $id"; do
 	[[ $err == *"belongs to another user"* ]] || fail "B: forq $cmd said: $err"
 done
 [ "$(as "$B" list --json | jq '.jobs | length')" = 0 ] || fail "B sees jobs in list"
-[ "$(as "$A" list --json | jq '.jobs | length')" = 2 ] || fail "A does not see its 2 jobs"
-[ "$(fq list --json | jq '.jobs | length')" = 2 ] || fail "root does not see A's jobs"
+[ "$(as "$A" list --json | jq '.jobs | length')" = 3 ] || fail "A does not see its 3 jobs"
+[ "$(fq list --json | jq '.jobs | length')" = 3 ] || fail "root does not see A's jobs"
 fq status "$id" >/dev/null || fail "root cannot see A's job"
 ok "B cannot see, wait for, read or cancel A's job (exit 77, not permitted); root sees all"
 bjob=$(cd / && as "$B" submit -- true)
@@ -71,14 +76,14 @@ as "$A" wait --queue one
 as "$B" wait --queue one
 [ "$(tr '\n' ' ' <"$T/order")" = "A B A A A " ] || fail "fairness: $(tr '\n' ' ' <"$T/order")"
 ok "one user's four queued jobs do not hold back another's one: A B A A A"
-[ "$(fq list --user "$A" --limit 100 --json | jq '.jobs | length')" = 6 ] ||
+[ "$(fq list --user "$A" --limit 100 --json | jq '.jobs | length')" = 7 ] ||
 	fail "root: list --user $A: $(fq list --user "$A" --json | jq '.jobs | length')"
 rc=0; err=$(as "$B" list --user "$A" 2>&1) || rc=$?
 [ $rc -eq 77 ] || fail "B listed A's jobs: $rc $err"
 ok "list --user: root lists A's jobs; B may not (exit 77)"
 # B's two succeeded jobs go; A's six stay.
 [ "$(as "$B" clean --state succeeded)" = "removed 2 jobs" ] || fail "B's clean"
-[ "$(fq list --user "$A" --limit 100 --json | jq '.jobs | length')" = 6 ] ||
+[ "$(fq list --user "$A" --limit 100 --json | jq '.jobs | length')" = 7 ] ||
 	fail "B's clean touched A's jobs"
 rc=0; err=$(as "$B" clean --user "$A" 2>&1) || rc=$?
 [ $rc -eq 77 ] || fail "B cleaned A's jobs: $rc $err"
@@ -102,7 +107,7 @@ rc=0; err=$(as "$B" ping 2>&1) || rc=$?
 	fail "B not refused by allow_users: $rc $err"
 ok "allow_users: B is refused at connect (exit 77), the error names allow_users"
 as "$A" status "$bjob" >/dev/null || fail "A, in admin_group, cannot see B's job"
-[ "$(as "$A" list --limit 100 --json | jq '.jobs | length')" = 7 ] || fail "A does not list everyone's jobs"
+[ "$(as "$A" list --limit 100 --json | jq '.jobs | length')" = 8 ] || fail "A does not list everyone's jobs"
 ok "admin_group: A sees B's job and lists everyone's"
 
 printf 'sleep 30\nsleep 30\nsleep 30\nsleep 30\n' >"$T/four"
