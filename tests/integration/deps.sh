@@ -55,6 +55,11 @@ ok "--after x,y waits for both (one already done); a cancel propagates: $(field 
 # Unknown ids and malformed lists are refused; nothing is queued.
 rc=0; unknown=$(fq submit --after 999999 -- true 2>&1) || rc=$?
 [ $rc -eq 66 ] && [[ $unknown == *"--after 999999: no such job"* ]] || fail "unknown: $rc $unknown"
+# A job can name only jobs that exist, so never one submitted after
+# it: no cycle can form. The next id is refused like any unknown one.
+next=$(($(fq list --limit 1 --json | jq '.jobs[0].id') + 1))
+rc=0; out=$(fq submit --after "$next" -- true 2>&1) || rc=$?
+[ $rc -eq 66 ] || fail "--after the next id ($next): $rc $out"
 rc=0; out=$(fq submit --after "$x" --after-any "$y" -- true 2>&1) || rc=$?
 [ $rc -eq 64 ] || fail "--after with --after-any: $rc $out"
 rc=0; out=$(fq submit --after 3,x -- true 2>&1) || rc=$?

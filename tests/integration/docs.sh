@@ -24,3 +24,10 @@ for cmd in $cmds; do
 		fail "forq(1) does not document the $cmd command"
 done
 ok "forq(1) documents every command: $(echo $cmds)"
+
+opts=$({ "$FORQ" --help 2>&1 || true; } | grep -o -- '--[a-z][a-z-]*' | sort -u)
+for opt in $opts; do
+	grep -qF -- "$(sed 's/-/\\-/g' <<<"$opt")" "$man/forq.1" ||
+		fail "forq(1) does not document $opt"
+done
+ok "forq(1) documents every option forq --help lists ($(wc -w <<<"$opts"))"

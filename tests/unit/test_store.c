@@ -417,6 +417,41 @@ test_scheduled_queue_priority_and_filters(void **state)
 	assert_int_equal(store_set_priority(f->st, ids[0], 1), 1);
 }
 
+/* Deduplication: a key held by a job not ended stands for new jobs
+ * with it, in the same batch too; an ended job frees it. */
+static void
+test_unique_key(void **state)
+{
+	struct fixture *f = *state;
+	struct job_spec js[3] = {spec("a", "E=1"), spec("b", "E=1"),
+				 spec("c", "E=2")};
+	struct job_result done = {.state = JOB_SUCCEEDED, .end_ns = 9};
+	bool existing[3];
+	uint64_t ids[3], holder;
+
+	js[0].unique = js[1].unique = (char *)"k";
+	assert_int_equal(store_insert(f->st, js, 3, 1000, 100, 42, ids,
+				      existing),
+			 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_false(existing[0]);
+	assert_true(existing[1]);
+	assert_false(existing[2]);
+	assert_int_equal(ids[1], ids[0]);
+	assert_int_equal(count(f, "SELECT count(*) FROM jobs"), 2);
+	/* The environment is counted once per stored job only. */
+	assert_int_equal(count(f, "SELECT refs FROM envs WHERE data = "
+				  "x'453d3100'"),
+			 1);
+	/* Another user's key is another key. */
+	assert_int_equal(store_unique_holder(f->st, 1001, "k", &holder), 1);
+	assert_int_equal(store_unique_holder(f->st, 1000, "k", &holder), 0);
+	assert_int_equal(holder, ids[0]);
+	assert_int_equal(store_finish(f->st, ids[0], &done), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_unique_holder(f->st, 1000, "k", &holder), 1);
+}
+
 static int
 collect_paused(void *arg, const char *queue)
 {
@@ -560,6 +595,7 @@ main(void)
 		test_scheduled_queue_priority_and_filters, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_paused_queues_are_kept, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unique_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_2_is_migrated, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup,
