@@ -47,6 +47,11 @@ int cli_wait_for(struct forq_conn *conn, const char *op, json_t *which,
 		 bool progress, json_t **jobs);
 /* A user's name or number: 0, or -1 if there is no such user. */
 int cli_parse_user(const char *text, uid_t *uid);
+/* Option values: 0, or -1 after saying on stderr what was wrong. */
+int cli_opt_number(const char *opt, const char *arg, long long min,
+		   long long max, long long *out);
+int cli_opt_duration(const char *opt, const char *arg, int64_t *ms);
+int cli_opt_user(const char *opt, const char *arg, uid_t *uid);
 /* Copies a job's output descriptors to stdout and stderr. */
 int cli_print_output(struct forq_conn *conn, json_int_t id, bool out, bool err);
 

@@ -278,14 +278,9 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 			name = optarg;
 			break;
 		case 'p':
-			priority = strtonum(optarg, -1000, 1000, &why);
-			if (why != NULL) {
-				fprintf(stderr,
-					"forq: --priority %s: %s (-1000 to "
-					"1000)\n",
-					optarg, why);
+			if (cli_opt_number("--priority", optarg, -1000, 1000,
+					   &priority) == -1)
 				goto usage;
-			}
 			has_priority = true;
 			break;
 		case 'q':
@@ -300,30 +295,19 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 			}
 			break;
 		case OPT_IN:
-			if (units_parse_duration(optarg, &delay_ms, &why) ==
-			    -1) {
-				fprintf(stderr, "forq: --in %s: %s\n", optarg,
-					why);
+			if (cli_opt_duration("--in", optarg, &delay_ms) == -1)
 				goto usage;
-			}
 			start_at_ms = clock_real_ns() / NS_PER_MS + delay_ms;
 			break;
 		case OPT_RETRIES:
-			retries = strtonum(optarg, 0, 1000, &why);
-			if (why != NULL) {
-				fprintf(stderr,
-					"forq: --retries %s: %s (0 to 1000)\n",
-					optarg, why);
+			if (cli_opt_number("--retries", optarg, 0, 1000,
+					   &retries) == -1)
 				goto usage;
-			}
 			break;
 		case OPT_RETRY_DELAY:
-			if (units_parse_duration(optarg, &retry_delay, &why) ==
-			    -1) {
-				fprintf(stderr, "forq: --retry-delay %s: %s\n",
-					optarg, why);
+			if (cli_opt_duration("--retry-delay", optarg,
+					     &retry_delay) == -1)
 				goto usage;
-			}
 			break;
 		case OPT_AFTER:
 		case OPT_AFTER_ANY:
@@ -366,12 +350,9 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 			}
 			break;
 		case OPT_TIMEOUT:
-			if (units_parse_duration(optarg, &timeout_ms, &why) ==
-			    -1) {
-				fprintf(stderr, "forq: --timeout %s: %s\n",
-					optarg, why);
+			if (cli_opt_duration("--timeout", optarg,
+					     &timeout_ms) == -1)
 				goto usage;
-			}
 			break;
 		case OPT_CWD:
 			if (realpath(optarg, cwd) == NULL) {
@@ -627,12 +608,8 @@ cmd_list(struct cli *cli, int argc, char **argv)
 					    json_string(optarg));
 			break;
 		case 'u':
-			if (cli_parse_user(optarg, &uid) == -1) {
-				fprintf(stderr,
-					"forq: --user %s: no such user\n",
-					optarg);
+			if (cli_opt_user("--user", optarg, &uid) == -1)
 				return FORQ_EXIT_USAGE;
-			}
 			json_object_set_new(fields, "uid", json_integer(uid));
 			break;
 		case 'j':

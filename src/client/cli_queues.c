@@ -29,6 +29,40 @@ cli_parse_user(const char *text, uid_t *uid)
 }
 
 int
+cli_opt_number(const char *opt, const char *arg, long long min, long long max,
+	       long long *out)
+{
+	const char *why = NULL;
+
+	*out = strtonum(arg, min, max, &why);
+	if (why == NULL)
+		return 0;
+	fprintf(stderr, "forq: %s %s: %s (%lld to %lld)\n", opt, arg, why, min,
+		max);
+	return -1;
+}
+
+int
+cli_opt_duration(const char *opt, const char *arg, int64_t *ms)
+{
+	const char *why;
+
+	if (units_parse_duration(arg, ms, &why) == 0)
+		return 0;
+	fprintf(stderr, "forq: %s %s: %s\n", opt, arg, why);
+	return -1;
+}
+
+int
+cli_opt_user(const char *opt, const char *arg, uid_t *uid)
+{
+	if (cli_parse_user(arg, uid) == 0)
+		return 0;
+	fprintf(stderr, "forq: %s %s: no such user\n", opt, arg);
+	return -1;
+}
+
+int
 cmd_set(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -36,7 +70,6 @@ cmd_set(struct cli *cli, int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *why = NULL;
 	json_t *reply;
 	json_int_t id;
 	long long prio = 0;
@@ -47,14 +80,9 @@ cmd_set(struct cli *cli, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "p:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
-			prio = strtonum(optarg, -1000, 1000, &why);
-			if (why != NULL) {
-				fprintf(stderr,
-					"forq: --priority %s: %s (-1000 to "
-					"1000)\n",
-					optarg, why);
+			if (cli_opt_number("--priority", optarg, -1000, 1000,
+					   &prio) == -1)
 				return FORQ_EXIT_USAGE;
-			}
 			has_prio = true;
 			break;
 		case 'j':
@@ -214,7 +242,6 @@ cmd_clean(struct cli *cli, int argc, char **argv)
 	};
 	struct forq_conn *conn;
 	json_t *fields = json_object(), *reply, *out;
-	const char *why;
 	long long removed = 0;
 	int64_t ms;
 	uid_t uid;
@@ -229,9 +256,8 @@ cmd_clean(struct cli *cli, int argc, char **argv)
 					    json_string(optarg));
 			break;
 		case 'o':
-			if (units_parse_duration(optarg, &ms, &why) == -1) {
-				fprintf(stderr, "forq: --older-than %s: %s\n",
-					optarg, why);
+			if (cli_opt_duration("--older-than", optarg, &ms) ==
+			    -1) {
 				json_decref(fields);
 				return FORQ_EXIT_USAGE;
 			}
@@ -239,10 +265,7 @@ cmd_clean(struct cli *cli, int argc, char **argv)
 					    json_integer(ms));
 			break;
 		case 'u':
-			if (cli_parse_user(optarg, &uid) == -1) {
-				fprintf(stderr,
-					"forq: --user %s: no such user\n",
-					optarg);
+			if (cli_opt_user("--user", optarg, &uid) == -1) {
 				json_decref(fields);
 				return FORQ_EXIT_USAGE;
 			}

@@ -327,15 +327,6 @@ conf_set_number(struct conf_parse *ps, const struct conf_key *k,
 
 	switch (k->type) {
 	case CONF_UINT:
-		n = strtonum(value, k->min, k->max, &why);
-		if (why != NULL) {
-			conf_error(ps, "%s: \"%s\" is %s (%lld to %lld)",
-				   k->name, value, why, (long long)k->min,
-				   (long long)k->max);
-			return -1;
-		}
-		*(uint32_t *)out = (uint32_t)n;
-		return 0;
 	case CONF_INT:
 		n = strtonum(value, k->min, k->max, &why);
 		if (why != NULL) {
@@ -344,7 +335,10 @@ conf_set_number(struct conf_parse *ps, const struct conf_key *k,
 				   (long long)k->max);
 			return -1;
 		}
-		*(int32_t *)out = (int32_t)n;
+		if (k->type == CONF_INT)
+			*(int32_t *)out = (int32_t)n;
+		else
+			*(uint32_t *)out = (uint32_t)n;
 		return 0;
 	case CONF_SIZE:
 		if (units_parse_size(value, &size, &why) == -1) {

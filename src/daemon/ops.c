@@ -532,6 +532,34 @@ ops_add_deps(struct supervisor *sv, uint64_t id, bool any, json_t *job)
 	return 0;
 }
 
+/* Whose jobs a list or clean is about: a user their own; root and
+ * admin_group everyone's (-1), or one user's by "uid". */
+static json_t *
+ops_whose(struct supervisor *sv, struct client *c, const struct request *req,
+	  int64_t *uid)
+{
+	const json_t *v = json_object_get(req->root, "uid");
+	int64_t self = control_cred(c)->uid;
+
+	*uid = -1;
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > UINT32_MAX - 1)
+			return ops_error(req, FORQ_ERR_BAD_REQUEST,
+					 "\"uid\" must be a user id");
+		*uid = json_integer_value(v);
+	}
+	if (ops_is_admin(sv, c))
+		return NULL;
+	if (*uid >= 0 && *uid != self)
+		return ops_error(req, FORQ_ERR_NOT_PERMITTED,
+				 "only root or admin_group may %s another "
+				 "user's jobs",
+				 request_op_name(req->op));
+	*uid = self;
+	return NULL;
+}
+
 /* forq clean: ended jobs and their logs, a bounded batch a request so
  * that the loop never stalls; "more" asks the client to come again. */
 #define CLEAN_BATCH 10000
@@ -541,7 +569,6 @@ ops_clean(struct supervisor *sv, struct client *c, const struct request *req)
 {
 	const json_t *state = json_object_get(req->root, "state");
 	const json_t *older = json_object_get(req->root, "older_than_ms");
-	const json_t *uid = json_object_get(req->root, "uid");
 	struct store_filter f = {.state = -1, .uid = -1};
 	enum job_state s;
 	int64_t before = 0;
@@ -566,21 +593,8 @@ ops_clean(struct supervisor *sv, struct client *c, const struct request *req)
 		before =
 		    clock_real_ns() - json_integer_value(older) * NS_PER_MS;
 	}
-	if (uid != NULL && !json_is_null(uid)) {
-		if (!json_is_integer(uid) || json_integer_value(uid) < 0 ||
-		    json_integer_value(uid) > UINT32_MAX - 1)
-			return ops_error(req, FORQ_ERR_BAD_REQUEST,
-					 "\"uid\" must be a user id");
-		f.uid = json_integer_value(uid);
-	}
-	/* A user cleans their own jobs; an admin anyone's. */
-	if (!ops_is_admin(sv, c)) {
-		if (f.uid >= 0 && f.uid != (int64_t)control_cred(c)->uid)
-			return ops_error(req, FORQ_ERR_NOT_PERMITTED,
-					 "only root or admin_group cleans "
-					 "another user's jobs");
-		f.uid = control_cred(c)->uid;
-	}
+	if ((reply = ops_whose(sv, c, req, &f.uid)) != NULL)
+		return reply;
 	if ((n = jobs_clean(sv, &f, before, CLEAN_BATCH)) == -1)
 		return ops_store_error(sv, req);
 	reply = reply_ok(req->id);
@@ -650,12 +664,10 @@ ops_list(struct supervisor *sv, struct client *c, const struct request *req)
 {
 	const json_t *state = json_object_get(req->root, "state");
 	const json_t *limit = json_object_get(req->root, "limit");
-	const json_t *uid = json_object_get(req->root, "uid");
 	struct ops_list l = {.sv = sv};
 	struct store_filter f = {.state = -1, .uid = -1};
 	struct req_error err;
 	enum job_state s = JOB_QUEUED;
-	bool admin = ops_is_admin(sv, c);
 	json_int_t n = 20;
 	json_t *reply;
 
@@ -667,17 +679,8 @@ ops_list(struct supervisor *sv, struct client *c, const struct request *req)
 	if (request_string(req, "queue", &f.queue, &err) == -1 ||
 	    request_string(req, "name", &f.name, &err) == -1)
 		return ops_req_error(&err);
-	if (uid != NULL && !json_is_null(uid)) {
-		if (!json_is_integer(uid) || json_integer_value(uid) < 0 ||
-		    json_integer_value(uid) > UINT32_MAX - 1)
-			return ops_error(req, FORQ_ERR_BAD_REQUEST,
-					 "\"uid\" must be a user id");
-		f.uid = json_integer_value(uid);
-		if (!admin && f.uid != (int64_t)control_cred(c)->uid)
-			return ops_error(req, FORQ_ERR_NOT_PERMITTED,
-					 "only root or admin_group lists "
-					 "another user's jobs");
-	}
+	if ((reply = ops_whose(sv, c, req, &f.uid)) != NULL)
+		return reply;
 	if (limit != NULL && !json_is_null(limit)) {
 		if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
 		    json_integer_value(limit) > LIST_LIMIT_MAX)
@@ -691,8 +694,6 @@ ops_list(struct supervisor *sv, struct client *c, const struct request *req)
 	/* An admin lists everyone's jobs; a user their own. */
 	if (state != NULL && !json_is_null(state))
 		f.state = (int)s;
-	if (!admin)
-		f.uid = control_cred(c)->uid;
 	if (store_list(sv->store, &f, (uint32_t)n, ops_list_one, &l) == -1) {
 		json_decref(l.jobs);
 		return ops_store_error(sv, req);
