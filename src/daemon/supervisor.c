@@ -512,7 +512,7 @@ sv_run(struct supervisor *sv)
 {
 	char err[CONF_ERROR_MAX];
 	int cpus[CPU_SETSIZE];
-	bool committed;
+	bool committed, released;
 	size_t n;
 
 	if (cpus_plan(&sv->allowed, sv->conf.cpus, cpus, nitems(cpus), &n, err,
@@ -537,12 +537,15 @@ sv_run(struct supervisor *sv)
 		workers_flush_all(sv);
 		/* One commit for the whole turn; only then do replies go. */
 		committed = store_commit(sv->store) == 0;
+		/* Jobs submitted or released this turn may run once stored,
+		 * not before: a failed commit refuses them to their client.
+		 * (Settled before sv_store_failed, whose recount releases
+		 * waiting jobs again, into the next turn.) */
+		released = jobs_turn_committed(sv, committed);
 		if (!committed)
 			sv_store_failed(sv);
 		control_end_turn(sv, committed);
-		/* Jobs submitted this turn may run once stored, not before:
-		 * a failed commit refuses them to their client. */
-		if (jobs_turn_committed(sv, committed)) {
+		if (released) {
 			jobs_dispatch(sv);
 			workers_flush_all(sv);
 		}
