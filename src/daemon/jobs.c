@@ -821,9 +821,11 @@ jobs_dispatch(struct supervisor *sv)
 			break;
 		}
 		/* Cancelled or pruned while it waited, or queued again with
-		 * another priority (that entry is the one to take). */
+		 * another priority or as a later attempt (that entry is the
+		 * one to take). */
 		if (rc == 1 || job.state != JOB_QUEUED ||
-		    job.spec.priority != e.job.priority) {
+		    job.spec.priority != e.job.priority ||
+		    job.attempt != e.job.attempt) {
 			if (rc == 0)
 				store_job_free(&job);
 			continue;

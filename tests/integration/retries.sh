@@ -74,6 +74,19 @@ rc=0; out=$(fq retry "$sl" 2>&1) || rc=$?
 fq cancel "$sl" >/dev/null
 ok "forq retry runs an ended job again (attempt 2); a running one is refused: $out"
 
+# Cancelled while queued, then retried: it runs once, as attempt 2
+# (the queue's entry from before the cancel is stale, and skipped).
+fq pause
+id=$(fq submit -- sh -c "echo \$FORQ_JOB_ATTEMPT >>'$T/attempts'")
+fq cancel "$id" >/dev/null
+fq retry "$id" >/dev/null
+fq resume
+fq wait "$id" || fail "the retried job failed"
+[ "$(cat "$T/attempts")" = 2 ] || fail "ran as attempts: $(cat "$T/attempts" | tr '\n' ' ')"
+[ "$(field "$id" attempt)/$(fq status --json "$id" | jq -r '.job.attempts[0].state')" = "2/cancelled" ] ||
+	fail "status after cancel and retry"
+ok "a job cancelled while queued and retried runs once, as attempt 2"
+
 # A retry waiting for its time survives a restart.
 id=$(fq submit --retries 1 --retry-delay 2s -- sh -c "[ -e '$T/later' ] || { touch '$T/later'; exit 1; }")
 wait_log "job $id: attempt 1 of 2 exited 1; next in" 10
