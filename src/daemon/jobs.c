@@ -67,6 +67,10 @@ jobs_apply_queues(struct supervisor *sv)
 	uint32_t i;
 	int k;
 
+	/* A queue the conf no longer declares keeps its jobs, without a
+	 * limit of its own. */
+	for (k = 0; k < (int)runq_queues(sv->runq); k++)
+		runq_set_parallel(sv->runq, k, 0);
 	for (i = 0; i < sv->conf.nqueues; i++) {
 		cq = &sv->conf.queues[i];
 		if ((k = runq_queue(sv->runq, cq->name)) == -1)
@@ -1268,7 +1272,7 @@ jobs_queue_due(struct supervisor *sv)
 
 	while ((top = heap_top(&sv->due)) != NULL && top->at_ns <= now) {
 		d = *top;
-		if ((rc = store_due(sv->store, d.id)) == -1) {
+		if ((rc = store_due(sv->store, d.id, now)) == -1) {
 			log_warnx("store: job %llu: %s",
 				  (unsigned long long)d.id,
 				  store_error(sv->store));

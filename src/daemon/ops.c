@@ -732,6 +732,9 @@ ops_wait(struct supervisor *sv, struct client *c, const struct request *req)
 	    request_bool(req, "all", &all, &err) == -1 ||
 	    request_string(req, "queue", &queue, &err) == -1)
 		return ops_req_error(&err);
+	if (queue != NULL && runq_find(sv->runq, queue) == -1)
+		return ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
+				 "no queue named \"%s\"", queue);
 	if (all || queue != NULL) {
 		/* The client's jobs not ended yet, now: those submitted
 		 * later are not waited for. */

@@ -149,9 +149,10 @@ int store_deps(struct store *store, uint64_t job, uint64_t **ids,
 int store_release(struct store *store, uint64_t id, enum job_state state);
 /* Every waiting job's id; malloc'd. */
 int store_waiting(struct store *store, uint64_t **ids, size_t *n);
-/* A scheduled job's time has come: it is queued. 0 done, 1 it was not
- * scheduled (cancelled meanwhile), -1 error. */
-int store_due(struct store *store, uint64_t id);
+/* A scheduled job's time has come (its start time is now_ns or
+ * before): it is queued. 0 done, 1 it was not scheduled (cancelled
+ * meanwhile) or not yet due, -1 error. */
+int store_due(struct store *store, uint64_t id, int64_t now_ns);
 /* A waiting, scheduled or queued job's priority: 0, 1 if the job is
  * past those states, -1 error. */
 int store_set_priority(struct store *store, uint64_t id, int32_t priority);

@@ -48,7 +48,10 @@ const char *const store_sql[ST_COUNT] = {
 		   "start_at_ns FROM jobs WHERE state IN (0, 2) ORDER BY id",
     [ST_QUEUED_UID] = "SELECT uid, count(*) FROM jobs "
 		      "WHERE state IN (0, 2, 3) GROUP BY uid",
-    [ST_DUE] = "UPDATE jobs SET state = 0 WHERE id = ?1 AND state = 2",
+    /* An entry from before a cancel and a retry may come before the
+     * job's current start time: it then changes nothing. */
+    [ST_DUE] = "UPDATE jobs SET state = 0 WHERE id = ?1 AND state = 2 AND "
+	       "coalesce(start_at_ns, 0) <= ?2",
     [ST_SET_PRIORITY] = "UPDATE jobs SET priority = ?2 "
 			"WHERE id = ?1 AND state IN (0, 2, 3)",
     [ST_PAUSE] = "INSERT OR IGNORE INTO paused(queue) VALUES (?1)",
@@ -775,13 +778,14 @@ store_waiting(struct store *st, uint64_t **ids, size_t *n)
 }
 
 int
-store_due(struct store *st, uint64_t id)
+store_due(struct store *st, uint64_t id, int64_t now_ns)
 {
 	sqlite3_stmt *s = st->stmt[ST_DUE];
 
 	if (store_begin(st) == -1)
 		return -1;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int64(s, 2, now_ns);
 	return store_update_one(st, s, "queue scheduled job");
 }
 

@@ -97,6 +97,8 @@ rc=0; out=$(fq wait --all --json) || rc=$?
 [ $rc -eq 4 ] && [ "$(jq '.jobs | length' <<<"$out")" = 3 ] ||
 	fail "wait --all: $rc $out"
 [ "$(fq list --state running --json | jq '.jobs | length')" = 0 ] || fail "wait --all returned early"
+rc=0; out=$(fq wait --queue nope 2>&1) || rc=$?
+[ $rc -eq 65 ] && [[ $out == *'no queue named "nope"'* ]] || fail "wait --queue nope: $rc $out"
 ok "list --queue, --name; forq wait - (ids from submit --batch) and --all"
 
 # Delayed start: scheduled until then, on time.
@@ -146,3 +148,15 @@ start_forqd
 fq resume
 fq wait "$after"
 ok "drain waits for running jobs, starts none, and stays across a restart"
+
+# A reload that drops a queue's section: its jobs stay, without a limit
+# of their own, and new ones may not go to it.
+write_conf "cpus = $cpu" "slots = 4" "[queue gpu]" "priority = 5"
+mark_log
+kill -HUP "$FORQD_PID"
+wait_log 'configuration reloaded' 10
+[ "$(fq queues --json | jq -c '.queues[] | select(.name == "one") | [.declared, .parallel]')" = "[false,null]" ] ||
+	fail "queue one after its section went: $(fq queues --json | jq -c .queues)"
+rc=0; out=$(fq submit -q one -- true 2>&1) || rc=$?
+[ $rc -eq 65 ] || fail "submit to a dropped queue: $rc $out"
+ok "a reload without [queue one]: one keeps no limit and takes no new jobs"
