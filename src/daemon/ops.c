@@ -1,8 +1,10 @@
 /*
- * Request handlers: hello, ping, workers, submit, status, list, wait,
- * logs, cancel. Each checks its fields, acts through jobs.c and the
- * store, and shapes a reply; errors name what was wrong and, for
- * limits, which limit.
+ * Request handlers: hello, ping, workers, status, list, wait and logs,
+ * the dispatch to all of them, and what they share (errors, the job's
+ * JSON, who may see what). The requests that change jobs are in
+ * ops_jobs.c, those about queues in ops_queues.c. Each checks its
+ * fields, acts through jobs.c and the store, and shapes a reply; errors
+ * name what was wrong and, for limits, which limit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +17,7 @@
 #include "common/log.h"
 #include "daemon/control.h"
 #include "daemon/ops.h"
+#include "daemon/ops_impl.h"
 #include "daemon/request.h"
 #include "daemon/supervisor.h"
 #include "daemon/watch.h"
@@ -23,10 +26,7 @@
 
 #define LIST_LIMIT_MAX 100000
 
-static json_t *ops_error(const struct request *req, const char *code,
-			 const char *fmt, ...) __printflike(3, 4);
-
-static json_t *
+json_t *
 ops_error(const struct request *req, const char *code, const char *fmt, ...)
 {
 	char msg[512];
@@ -38,12 +38,8 @@ ops_error(const struct request *req, const char *code, const char *fmt, ...)
 	return reply_error(req->id, code, msg);
 }
 
-static json_t *ops_limit(const struct request *req, const char *limit,
-			 unsigned long long max, const char *fmt, ...)
-    __printflike(4, 5);
-
 /* An error naming the limit that was hit and its value. */
-static json_t *
+json_t *
 ops_limit(const struct request *req, const char *limit, unsigned long long max,
 	  const char *fmt, ...)
 {
@@ -56,25 +52,20 @@ ops_limit(const struct request *req, const char *limit, unsigned long long max,
 	return reply_limit(req->id, limit, max, msg);
 }
 
-static bool ops_may_touch(struct supervisor *sv, struct client *c,
-			  const struct store_job *job);
-static int ops_add_deps(struct supervisor *sv, uint64_t id, bool any,
-			json_t *job);
-
-static json_t *
+json_t *
 ops_store_error(struct supervisor *sv, const struct request *req)
 {
 	return ops_error(req, FORQ_ERR_INTERNAL, "job store: %s",
 			 store_error(sv->store));
 }
 
-static json_t *
+json_t *
 ops_req_error(const struct req_error *err)
 {
 	return reply_error(err->id, err->code, err->message);
 }
 
-static json_t *
+json_t *
 ops_time(int64_t ns)
 {
 	return ns > 0 ? json_real((double)ns / 1e9) : json_null();
@@ -263,171 +254,8 @@ ops_workers(struct supervisor *sv, const struct request *req)
 	return reply;
 }
 
-/* The jobs it waits for must exist, and be the client's own unless the
- * client is an admin. Only jobs that exist can be named, so no cycle
- * can form. */
-static json_t *
-ops_check_after(struct supervisor *sv, struct client *c,
-		const struct request *req, const struct job_spec *spec,
-		size_t i)
-{
-	struct store_job dep;
-	uint32_t k;
-	bool mine;
-	int rc;
-
-	for (k = 0; k < spec->nafter; k++) {
-		if ((rc = store_get(sv->store, spec->after[k], &dep)) == -1)
-			return ops_store_error(sv, req);
-		if (rc == 1)
-			return ops_error(req, FORQ_ERR_NOT_FOUND,
-					 "job %zu: --after %llu: no such job",
-					 i + 1,
-					 (unsigned long long)spec->after[k]);
-		mine = ops_may_touch(sv, c, &dep);
-		store_job_free(&dep);
-		if (!mine)
-			return ops_error(req, FORQ_ERR_NOT_PERMITTED,
-					 "job %zu: --after %llu: another "
-					 "user's job",
-					 i + 1,
-					 (unsigned long long)spec->after[k]);
-	}
-	return NULL;
-}
-
-/* The job's queue must be declared; what the job leaves out, the
- * queue's section gives. */
-static json_t *
-ops_queue_defaults(struct supervisor *sv, const struct request *req,
-		   struct job_spec *spec, size_t i)
-{
-	const char *name = spec->queue != NULL ? spec->queue : "default";
-	const struct conf_queue *q = conf_queue_find(&sv->conf, name);
-
-	if (q == NULL)
-		return ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
-				 "job %zu: no queue named \"%s\" in %s", i + 1,
-				 name,
-				 sv->conf.path[0] != '\0' ? sv->conf.path
-							  : "forqd.conf");
-	if (!spec->has_priority)
-		spec->priority = q->priority;
-	if (!spec->has_timeout)
-		spec->timeout_ms = q->timeout_ms;
-	if (!spec->has_retries)
-		spec->retries = q->retries;
-	if (!spec->has_retry_delay)
-		spec->retry_delay_ms = q->retry_delay_ms;
-	return NULL;
-}
-
-static json_t *
-ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
-{
-	const json_t *jobs = json_object_get(req->root, "jobs");
-	const json_t *defaults = json_object_get(req->root, "defaults");
-	const struct ucred *cred = control_cred(c);
-	struct job_spec *specs;
-	struct job_error err;
-	json_t *reply, *ids_json, *held;
-	uint64_t *ids, queued;
-	bool *existing;
-	size_t n, i, k;
-
-	if (sv->stopping)
-		return ops_error(req, FORQ_ERR_SHUTTING_DOWN,
-				 "forqd is stopping and takes no new jobs");
-	if (!json_is_array(jobs) || json_array_size(jobs) == 0)
-		return ops_error(req, FORQ_ERR_BAD_REQUEST,
-				 "\"jobs\" must be a non-empty array of jobs");
-	if (defaults != NULL && !json_is_object(defaults))
-		return ops_error(req, FORQ_ERR_BAD_REQUEST,
-				 "\"defaults\" must be an object");
-	n = json_array_size(jobs);
-	if (n > sv->limits.batch_max)
-		return ops_limit(req, "batch_max", sv->limits.batch_max,
-				 "%zu jobs in one request, over batch_max (%u)",
-				 n, sv->limits.batch_max);
-	if (sv->store_full)
-		return ops_error(req, FORQ_ERR_NO_SPACE,
-				 "%s is full: no job was queued; retry once "
-				 "there is room",
-				 sv->conf.state_dir);
-	if (cred->uid == 0 && geteuid() == 0 && !sv->access.allow_root_jobs)
-		return ops_error(req, FORQ_ERR_NOT_PERMITTED,
-				 "jobs may not run as root here "
-				 "(allow_root_jobs = no); submit them as "
-				 "another user");
-	queued = usercount_get(sv->queued_by_uid, cred->uid);
-	if (queued + n > sv->conf.queued_max_per_user)
-		return ops_limit(req, "queued_max_per_user",
-				 sv->conf.queued_max_per_user,
-				 "%llu jobs of uid %d queued; %zu more would "
-				 "pass queued_max_per_user (%u)",
-				 (unsigned long long)queued, (int)cred->uid, n,
-				 sv->conf.queued_max_per_user);
-	specs = calloc(n, sizeof *specs);
-	ids = calloc(n, sizeof *ids);
-	existing = calloc(n, sizeof *existing);
-	if (specs == NULL || ids == NULL || existing == NULL) {
-		free(specs);
-		free(ids);
-		free(existing);
-		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
-	}
-	for (i = 0; i < n; i++) {
-		if (job_spec_from_json(json_array_get(jobs, i), defaults,
-				       &sv->limits, &specs[i], &err) == 0) {
-			if ((reply = ops_queue_defaults(sv, req, &specs[i],
-							i)) != NULL ||
-			    (reply = ops_check_after(sv, c, req, &specs[i],
-						     i)) != NULL)
-				goto out;
-			continue;
-		}
-		reply = err.limit != NULL
-			    ? ops_limit(req, err.limit, err.max, "job %zu: %s",
-					i + 1, err.message)
-			    : ops_error(req, err.code, "job %zu: %s", i + 1,
-					err.message);
-		goto out;
-	}
-	if (jobs_submit(sv, specs, n, cred->uid, cred->gid, ids, existing) ==
-	    -1) {
-		reply = ops_error(req, FORQ_ERR_INTERNAL,
-				  "the job store refused the jobs: %s",
-				  store_error(sv->store));
-		goto out;
-	}
-	reply = reply_ok(req->id);
-	ids_json = json_array();
-	for (k = 0; k < n; k++)
-		json_array_append_new(ids_json,
-				      json_integer((json_int_t)ids[k]));
-	json_object_set_new(reply, "ids", ids_json);
-	/* The ids that stand for a job not stored: a job not ended held
-	 * its unique key. */
-	held = json_array();
-	for (k = 0; k < n; k++) {
-		if (existing[k])
-			json_array_append_new(held,
-					      json_integer((json_int_t)ids[k]));
-	}
-	json_object_set_new(reply, "existing", held);
-	log_debug("uid %d submitted %zu jobs, first %llu", (int)cred->uid, n,
-		  (unsigned long long)ids[0]);
-out:
-	for (k = 0; k < n; k++)
-		job_spec_free(&specs[k]);
-	free(specs);
-	free(ids);
-	free(existing);
-	return reply;
-}
-
 /* Root or a member of admin_group: sees and acts on every job. */
-static bool
+bool
 ops_is_admin(struct supervisor *sv, const struct client *c)
 {
 	struct access_peer peer;
@@ -437,14 +265,14 @@ ops_is_admin(struct supervisor *sv, const struct client *c)
 }
 
 /* A user sees and acts on their own jobs; an admin on everyone's. */
-static bool
+bool
 ops_may_touch(struct supervisor *sv, struct client *c,
 	      const struct store_job *job)
 {
 	return control_cred(c)->uid == job->uid || ops_is_admin(sv, c);
 }
 
-static json_t *
+json_t *
 ops_not_permitted(const struct request *req, uint64_t id)
 {
 	return ops_error(req, FORQ_ERR_NOT_PERMITTED,
@@ -452,7 +280,7 @@ ops_not_permitted(const struct request *req, uint64_t id)
 			 (unsigned long long)id);
 }
 
-static json_t *
+json_t *
 ops_not_found(const struct request *req, uint64_t id)
 {
 	return ops_error(req, FORQ_ERR_NOT_FOUND, "no such job: %llu",
@@ -461,7 +289,7 @@ ops_not_found(const struct request *req, uint64_t id)
 
 /* The job a request names, if it exists and the client may see it;
  * else the error reply. */
-static json_t *
+json_t *
 ops_get_job(struct supervisor *sv, struct client *c, const struct request *req,
 	    uint64_t id, struct store_job *job)
 {
@@ -475,33 +303,6 @@ ops_get_job(struct supervisor *sv, struct client *c, const struct request *req,
 		return ops_not_permitted(req, id);
 	}
 	return NULL;
-}
-
-static json_t *
-ops_status(struct supervisor *sv, struct client *c, const struct request *req)
-{
-	struct store_job job;
-	struct req_error err;
-	json_t *reply;
-	uint64_t id;
-	bool any;
-
-	if (request_job_id(req, "job", &id, &err) == -1)
-		return ops_req_error(&err);
-	if ((reply = ops_get_job(sv, c, req, id, &job)) != NULL)
-		return reply;
-	reply = reply_ok(req->id);
-	json_object_set_new(reply, "job", ops_job_json(sv, &job, true));
-	any = job.spec.after_any;
-	store_job_free(&job);
-	if (store_attempts(sv->store, id, ops_attempt_one,
-			   json_object_get(json_object_get(reply, "job"),
-					   "attempts")) == -1 ||
-	    ops_add_deps(sv, id, any, json_object_get(reply, "job")) == -1) {
-		json_decref(reply);
-		return ops_store_error(sv, req);
-	}
-	return reply;
 }
 
 /* "after": the jobs it waits (or waited) for, with their states. */
@@ -532,9 +333,36 @@ ops_add_deps(struct supervisor *sv, uint64_t id, bool any, json_t *job)
 	return 0;
 }
 
+static json_t *
+ops_status(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	struct store_job job;
+	struct req_error err;
+	json_t *reply;
+	uint64_t id;
+	bool any;
+
+	if (request_job_id(req, "job", &id, &err) == -1)
+		return ops_req_error(&err);
+	if ((reply = ops_get_job(sv, c, req, id, &job)) != NULL)
+		return reply;
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "job", ops_job_json(sv, &job, true));
+	any = job.spec.after_any;
+	store_job_free(&job);
+	if (store_attempts(sv->store, id, ops_attempt_one,
+			   json_object_get(json_object_get(reply, "job"),
+					   "attempts")) == -1 ||
+	    ops_add_deps(sv, id, any, json_object_get(reply, "job")) == -1) {
+		json_decref(reply);
+		return ops_store_error(sv, req);
+	}
+	return reply;
+}
+
 /* Whose jobs a list or clean is about: a user their own; root and
  * admin_group everyone's (-1), or one user's by "uid". */
-static json_t *
+json_t *
 ops_whose(struct supervisor *sv, struct client *c, const struct request *req,
 	  int64_t *uid)
 {
@@ -558,91 +386,6 @@ ops_whose(struct supervisor *sv, struct client *c, const struct request *req,
 				 request_op_name(req->op));
 	*uid = self;
 	return NULL;
-}
-
-/* forq clean: ended jobs and their logs, a bounded batch a request so
- * that the loop never stalls; "more" asks the client to come again. */
-#define CLEAN_BATCH 10000
-
-static json_t *
-ops_clean(struct supervisor *sv, struct client *c, const struct request *req)
-{
-	const json_t *state = json_object_get(req->root, "state");
-	const json_t *older = json_object_get(req->root, "older_than_ms");
-	struct store_filter f = {.state = -1, .uid = -1};
-	enum job_state s;
-	int64_t before = 0;
-	json_t *reply;
-	int n;
-
-	if (state != NULL && !json_is_null(state)) {
-		if (!json_is_string(state) ||
-		    job_state_parse(json_string_value(state), &s) == -1 ||
-		    !job_state_final(s))
-			return ops_error(req, FORQ_ERR_BAD_REQUEST,
-					 "\"state\" must be one of succeeded, "
-					 "failed, timed_out, cancelled, lost: "
-					 "only ended jobs are cleaned");
-		f.state = (int)s;
-	}
-	if (older != NULL && !json_is_null(older)) {
-		if (!json_is_integer(older) || json_integer_value(older) < 0)
-			return ops_error(req, FORQ_ERR_BAD_REQUEST,
-					 "\"older_than_ms\" must be an integer "
-					 "of 0 or more");
-		before =
-		    clock_real_ns() - json_integer_value(older) * NS_PER_MS;
-	}
-	if ((reply = ops_whose(sv, c, req, &f.uid)) != NULL)
-		return reply;
-	if ((n = jobs_clean(sv, &f, before, CLEAN_BATCH)) == -1)
-		return ops_store_error(sv, req);
-	reply = reply_ok(req->id);
-	json_object_set_new(reply, "removed", json_integer(n));
-	json_object_set_new(reply, "more", json_boolean(n == CLEAN_BATCH));
-	return reply;
-}
-
-/* forq retry: a job that has ended runs again, as its next attempt. */
-static json_t *
-ops_retry(struct supervisor *sv, struct client *c, const struct request *req)
-{
-	struct store_job job;
-	struct req_error err;
-	json_t *reply;
-	uint32_t attempt;
-	uint64_t id, holder = 0;
-	int rc;
-
-	if (request_job_id(req, "job", &id, &err) == -1)
-		return ops_req_error(&err);
-	if (sv->store_full)
-		return ops_error(req, FORQ_ERR_NO_SPACE,
-				 "%s is full: the job was not queued again",
-				 sv->conf.state_dir);
-	if ((reply = ops_get_job(sv, c, req, id, &job)) != NULL)
-		return reply;
-	attempt = job.attempt;
-	rc = job_state_final(job.state) ? jobs_retry(sv, &job, &holder) : 1;
-	if (rc == 2)
-		reply = ops_error(req, FORQ_ERR_DUPLICATE,
-				  "job %llu holds the unique key \"%s\" now; "
-				  "job %llu does not run again beside it",
-				  (unsigned long long)holder, job.spec.unique,
-				  (unsigned long long)id);
-	store_job_free(&job);
-	if (reply != NULL)
-		return reply;
-	if (rc == -1)
-		return ops_store_error(sv, req);
-	if (rc == 1)
-		return ops_error(req, FORQ_ERR_NOT_ENDED,
-				 "job %llu has not ended; only an ended job "
-				 "runs again",
-				 (unsigned long long)id);
-	reply = reply_ok(req->id);
-	json_object_set_new(reply, "attempt", json_integer(attempt + 2));
-	return reply;
 }
 
 struct ops_list {
@@ -705,7 +448,7 @@ ops_list(struct supervisor *sv, struct client *c, const struct request *req)
 
 /* Before the events of a wait for jobs the client did not name: how
  * many there are, for its progress bar. */
-static void
+void
 ops_push_waiting(struct client *c, const struct request *req, size_t n)
 {
 	json_t *msg = json_object();
@@ -839,201 +582,6 @@ ops_logs(struct supervisor *sv, struct client *c, const struct request *req)
 	    watch_add(sv, c, control_waiters(c), req->id, WATCH_FOLLOW, true,
 		      &id, 1, json_array()) == -1)
 		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
-	return reply;
-}
-
-static json_t *
-ops_cancel(struct supervisor *sv, struct client *c, const struct request *req)
-{
-	struct req_error err;
-	struct store_job job;
-	enum job_state state;
-	json_t *reply, *list, *item;
-	uint64_t *ids;
-	size_t n, i;
-	bool stopping;
-	int rc;
-
-	if (request_job_ids(req, "jobs", &ids, &n, sv->limits.batch_max,
-			    &err) == -1)
-		return ops_req_error(&err);
-	list = json_array();
-	for (i = 0; i < n; i++) {
-		item = json_pack("{s:I}", "id", (json_int_t)ids[i]);
-		if ((rc = store_get(sv->store, ids[i], &job)) == 0) {
-			bool mine = ops_may_touch(sv, c, &job);
-
-			store_job_free(&job);
-			if (!mine) {
-				json_object_set_new(item, "state", json_null());
-				json_object_set_new(item, "stopping",
-						    json_false());
-				json_object_set_new(
-				    item, "error",
-				    json_string(FORQ_ERR_NOT_PERMITTED));
-				json_array_append_new(list, item);
-				continue;
-			}
-		}
-		rc = jobs_cancel(sv, ids[i], &state, &stopping);
-		if (rc == -1) {
-			json_decref(item);
-			json_decref(list);
-			free(ids);
-			return ops_store_error(sv, req);
-		}
-		json_object_set_new(item, "state",
-				    rc == 1
-					? json_null()
-					: json_string(job_state_name(state)));
-		json_object_set_new(item, "stopping", json_boolean(stopping));
-		if (rc == 1)
-			json_object_set_new(item, "error",
-					    json_string(FORQ_ERR_NOT_FOUND));
-		json_array_append_new(list, item);
-	}
-	free(ids);
-	reply = reply_ok(req->id);
-	json_object_set_new(reply, "jobs", list);
-	return reply;
-}
-
-static json_t *
-ops_set(struct supervisor *sv, struct client *c, const struct request *req)
-{
-	const json_t *prio = json_object_get(req->root, "priority");
-	struct store_job job;
-	struct req_error err;
-	json_t *reply;
-	uint64_t id;
-	int rc;
-
-	if (request_job_id(req, "job", &id, &err) == -1)
-		return ops_req_error(&err);
-	if (!json_is_integer(prio) ||
-	    json_integer_value(prio) < -CONF_PRIORITY_MAX ||
-	    json_integer_value(prio) > CONF_PRIORITY_MAX)
-		return ops_error(req, FORQ_ERR_BAD_REQUEST,
-				 "\"priority\" must be an integer from %d to "
-				 "%d",
-				 -CONF_PRIORITY_MAX, CONF_PRIORITY_MAX);
-	if ((reply = ops_get_job(sv, c, req, id, &job)) != NULL)
-		return reply;
-	store_job_free(&job);
-	rc = jobs_set_priority(sv, id, (int32_t)json_integer_value(prio));
-	if (rc == -1)
-		return ops_store_error(sv, req);
-	if (rc == 1)
-		return ops_error(req, FORQ_ERR_NOT_PENDING,
-				 "job %llu has started already; only a job "
-				 "not yet started changes priority",
-				 (unsigned long long)id);
-	return reply_ok(req->id);
-}
-
-/* The queue a request names, RUNQ_ALL if none; -1 and *reply if it
- * names one that does not exist. */
-static int
-ops_queue_of(struct supervisor *sv, const struct request *req, json_t **reply)
-{
-	struct req_error err;
-	const char *name;
-	int q;
-
-	*reply = NULL;
-	if (request_string(req, "queue", &name, &err) == -1) {
-		*reply = ops_req_error(&err);
-		return -2;
-	}
-	if (name == NULL)
-		return RUNQ_ALL;
-	if ((q = runq_find(sv->runq, name)) == -1) {
-		*reply = ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
-				   "no queue named \"%s\"", name);
-		return -2;
-	}
-	return q;
-}
-
-/* pause, resume, drain: they change what every user's jobs do, so only
- * root and admin_group may. */
-static json_t *
-ops_pause(struct supervisor *sv, struct client *c, const struct request *req)
-{
-	struct req_error err;
-	json_t *reply, *done;
-	uint64_t *ids;
-	size_t n;
-	bool events;
-	int q;
-
-	if (!ops_is_admin(sv, c))
-		return ops_error(req, FORQ_ERR_NOT_PERMITTED,
-				 "only root or admin_group may %s queues",
-				 request_op_name(req->op));
-	if ((q = ops_queue_of(sv, req, &reply)) == -2)
-		return reply;
-	if (request_bool(req, "events", &events, &err) == -1)
-		return ops_req_error(&err);
-	if (jobs_set_paused(sv, q, req->op != REQ_RESUME) == -1)
-		return ops_store_error(sv, req);
-	if (req->op != REQ_DRAIN)
-		return reply_ok(req->id);
-	/* Drain: the reply comes when what runs now has ended. */
-	if (jobs_running_ids(sv, q, &ids, &n) == -1)
-		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
-	done = json_array();
-	if (n == 0) {
-		reply = reply_ok(req->id);
-		json_object_set_new(reply, "jobs", done);
-	} else {
-		if (events)
-			ops_push_waiting(c, req, n);
-		if (watch_add(sv, c, control_waiters(c), req->id, WATCH_WAIT,
-			      events, ids, n, done) == -1)
-			reply =
-			    ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
-	}
-	free(ids);
-	return reply;
-}
-
-static json_t *
-ops_queues(struct supervisor *sv, const struct request *req)
-{
-	const struct conf_queue *cq;
-	struct runq_info info;
-	json_t *reply, *list, *item;
-	size_t i;
-
-	list = json_array();
-	for (i = 0; i < runq_queues(sv->runq); i++) {
-		runq_info(sv->runq, (int)i, &info);
-		cq = conf_queue_find(&sv->conf, info.name);
-		item =
-		    json_pack("{s:s, s:b, s:I, s:I, s:b}", "name", info.name,
-			      "declared", cq != NULL, "queued",
-			      (json_int_t)info.ready, "running",
-			      (json_int_t)info.running, "paused", info.paused);
-		json_object_set_new(item, "parallel",
-				    info.parallel != 0
-					? json_integer(info.parallel)
-					: json_null());
-		json_object_set_new(item, "priority",
-				    json_integer(cq != NULL ? cq->priority
-							    : 0));
-		json_object_set_new(item, "timeout_ms",
-				    cq != NULL && cq->timeout_ms > 0
-					? json_integer(cq->timeout_ms)
-					: json_null());
-		json_array_append_new(list, item);
-	}
-	reply = reply_ok(req->id);
-	json_object_set_new(reply, "queues", list);
-	json_object_set_new(reply, "paused",
-			    json_boolean(runq_paused(sv->runq, RUNQ_ALL)));
-	json_object_set_new(reply, "scheduled",
-			    json_integer((json_int_t)sv->due.len));
 	return reply;
 }
 
