@@ -1,8 +1,9 @@
 /*
- * Inside the job store, shared by its two halves: store.c (the
- * database, its schema, transactions and the redo list that carries
- * acknowledged changes over a failed commit) and store_jobs.c (the
- * jobs: insert, state changes, reads, recovery, pruning).
+ * Inside the job store, shared by its parts: store.c (the database,
+ * its schema, transactions and the redo list that carries acknowledged
+ * changes over a failed commit), store_jobs.c (the jobs: insert, state
+ * changes, reads, recovery, pruning) and store_sched.c (what the
+ * scheduler needs of jobs not started yet).
  */
 #ifndef FORQ_STORE_IMPL_H
 #define FORQ_STORE_IMPL_H
@@ -98,6 +99,8 @@ int store_begin(struct store *st);
 int store_fail(struct store *st, const char *what);
 /* Steps a statement that returns no row, and resets it. */
 int store_step_done(struct store *st, sqlite3_stmt *s, const char *what);
+/* Steps an UPDATE of one job: 0 if it changed a row, 1 if none. */
+int store_update_one(struct store *st, sqlite3_stmt *s, const char *what);
 /* Keeps a change until its transaction commits (see struct redo). */
 int store_remember(struct store *st, const struct redo *r);
 
