@@ -1,8 +1,10 @@
 /*
  * The supervisor's side of jobs: accepting them into the store and the
- * queue, handing them to free slots, recording their ends, cancelling
- * them, and settling every job a dead worker had in flight so that none
- * vanishes and none that finished runs again.
+ * run queue, starting scheduled ones on time, handing them to free
+ * slots, recording their ends (or their next attempts), cancelling them,
+ * and retention. What follows a job's end (its dependents, its on-finish
+ * commands) is in jobs_after.c; the jobs of a worker that died, in
+ * jobs_orphans.c.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -21,15 +23,12 @@
 #include "common/path.h"
 #include "common/units.h"
 #include "daemon/sched.h"
+#include "daemon/jobs_impl.h"
 #include "daemon/supervisor.h"
 #include "daemon/watch.h"
 
 #define PRUNE_INTERVAL_NS (60 * NS_PER_SEC)
 #define PRUNE_BATCH 1000
-
-static void jobs_on_adopted_exit(struct ev_io *io, uint32_t events);
-static void jobs_settle_dependents(struct supervisor *sv, uint64_t ended);
-static void jobs_settle_one(struct supervisor *sv, uint64_t id);
 
 /* A scheduled job in the due heap: at its CLOCK_REALTIME start. */
 struct jobs_due {
@@ -80,7 +79,7 @@ jobs_apply_queues(struct supervisor *sv)
 	return 0;
 }
 
-static int
+int
 jobs_enqueue(struct supervisor *sv, int queue, uid_t uid, uint64_t id,
 	     int32_t priority, uint32_t attempt)
 {
@@ -101,7 +100,7 @@ struct runq_fresh {
 
 /* A job queued by a client's request: it joins the runq once the
  * turn's commit has stored it (jobs_turn_committed). */
-static int
+int
 jobs_fresh(struct supervisor *sv, int queue, uid_t uid, uint64_t id,
 	   int32_t priority, uint32_t attempt)
 {
@@ -145,7 +144,7 @@ jobs_turn_committed(struct supervisor *sv, bool committed)
 	return committed && n > 0;
 }
 
-static int
+int
 jobs_schedule(struct supervisor *sv, uint64_t id, int64_t at_ns)
 {
 	struct jobs_due d = {.at_ns = at_ns, .id = id};
@@ -267,31 +266,10 @@ jobs_init(struct supervisor *sv)
 	return 0;
 }
 
-/* Adopted jobs reaped this turn: the loop may still hold an event for
- * one of them (its pidfd and SIGCHLD can come in the same batch). */
-void
-jobs_end_turn(struct supervisor *sv)
-{
-	struct adopted *a;
-
-	while ((a = TAILQ_FIRST(&sv->adopted_gone)) != NULL) {
-		TAILQ_REMOVE(&sv->adopted_gone, a, entry);
-		free(a);
-	}
-}
-
 void
 jobs_free(struct supervisor *sv)
 {
-	struct adopted *a;
-
-	while ((a = TAILQ_FIRST(&sv->adopted)) != NULL) {
-		TAILQ_REMOVE(&sv->adopted, a, entry);
-		if (a->pidfd.fd != -1)
-			close(a->pidfd.fd);
-		free(a);
-	}
-	jobs_end_turn(sv);
+	jobs_orphans_free(sv);
 	runq_free(sv->runq);
 	sv->runq = NULL;
 	heap_free(&sv->due);
@@ -375,108 +353,10 @@ jobs_result_json(uint64_t id, const struct job_result *r)
 	return j;
 }
 
-/* On-finish commands: the job's own, then forqd.conf's, each run by a
- * worker as the job's user once the job has ended. They wait in memory
- * only: notifications, whose failure is logged and never fatal. */
-struct jobs_hook {
-	uint64_t id;
-	bool conf; /* forqd.conf's on_finish, else the job's own */
-};
-
-static void
-jobs_hook_add(struct supervisor *sv, uint64_t id, bool conf)
-{
-	struct jobs_hook *more;
-	size_t cap;
-
-	if (sv->hooks_head == sv->nhooks)
-		sv->hooks_head = sv->nhooks = 0;
-	if (sv->nhooks == sv->hooks_cap) {
-		cap = sv->hooks_cap != 0 ? sv->hooks_cap * 2 : 16;
-		if ((more = reallocarray(sv->hooks, cap, sizeof *more)) ==
-		    NULL) {
-			log_warn("job %llu: on-finish command",
-				 (unsigned long long)id);
-			return;
-		}
-		sv->hooks = more;
-		sv->hooks_cap = cap;
-	}
-	sv->hooks[sv->nhooks++] = (struct jobs_hook){.id = id, .conf = conf};
-}
-
-/* own: 1 the job has an on-finish command, 0 none, -1 not known here. */
-static void
-jobs_hooks_for(struct supervisor *sv, uint64_t id, int own)
-{
-	struct store_job job;
-
-	if (own == -1 && store_get(sv->store, id, &job) == 0) {
-		own = job.spec.on_finish != NULL;
-		store_job_free(&job);
-	}
-	if (own == 1)
-		jobs_hook_add(sv, id, false);
-	if (sv->conf.on_finish[0] != '\0')
-		jobs_hook_add(sv, id, true);
-}
-
-/* The hook's slot: /bin/sh -c CMD, in the job's directory, with the
- * job's environment and its end; 0 if that does not fit. */
-static size_t
-jobs_fill_hook(struct supervisor *sv, struct slot *slot,
-	       const struct store_job *job, const char *cmd)
-{
-	char vars[1024], code[16] = "", sig[16] = "";
-	size_t cmd_len = strlen(cmd) + 1, cwd_len = strlen(job->spec.cwd) + 1;
-	size_t argv_len = sizeof "/bin/sh" + sizeof "-c" + cmd_len, vars_len;
-	size_t need;
-	int n;
-
-	if (job->result.signal != 0)
-		snprintf(sig, sizeof sig, "%d", job->result.signal);
-	else if (job->result.exit_code >= 0)
-		snprintf(code, sizeof code, "%d", job->result.exit_code);
-	n = snprintf(vars, sizeof vars,
-		     "FORQ_JOB_STATE=%s%cFORQ_JOB_EXIT_CODE=%s%c"
-		     "FORQ_JOB_SIGNAL=%s%cFORQ_JOB_QUEUE=%s%cFORQ_JOB_NAME=%."
-		     "256s",
-		     job_state_name(job->state), 0, code, 0, sig, 0,
-		     job->spec.queue != NULL ? job->spec.queue : "default", 0,
-		     job->name != NULL ? job->name : "");
-	if (n < 0 || (size_t)n >= sizeof vars)
-		return 0;
-	vars_len = (size_t)n + 1;
-	need = argv_len + job->spec.env_len + vars_len + cwd_len;
-	if (need > sv->shm.slot_size - sizeof *slot)
-		return 0;
-	slot->flags = SLOT_F_HOOK;
-	slot->job_id = job->id;
-	slot->attempt = job->attempt;
-	slot->timeout_ms = sv->conf.on_finish_timeout_ms;
-	slot->kill_grace_ms = sv->conf.kill_grace_ms;
-	slot->output_max = sv->conf.output_max;
-	slot->uid = job->uid;
-	slot->gid = job->gid;
-	slot->argc = 3;
-	slot->envc = job->spec.envc + 5;
-	slot->argv_len = (uint32_t)argv_len;
-	slot->env_len = (uint32_t)(job->spec.env_len + vars_len);
-	slot->cwd_len = (uint32_t)cwd_len;
-	slot->pid = 0;
-	memcpy(slot->data, "/bin/sh\0-c", sizeof "/bin/sh" + sizeof "-c");
-	memcpy(slot->data + sizeof "/bin/sh" + sizeof "-c", cmd, cmd_len);
-	memcpy(slot->data + argv_len, job->spec.env, job->spec.env_len);
-	memcpy(slot->data + argv_len + job->spec.env_len, vars, vars_len);
-	memcpy(slot->data + argv_len + job->spec.env_len + vars_len,
-	       job->spec.cwd, cwd_len);
-	return need;
-}
-
 /* Records a job's final state and tells whoever waits for it: clients,
  * jobs that depend on it, and its on-finish commands (own_hook: 1 the
  * job has one, 0 not, -1 not known here). */
-static void
+void
 jobs_record_final(struct supervisor *sv, uint64_t id,
 		  const struct job_result *r, int own_hook)
 {
@@ -489,118 +369,9 @@ jobs_record_final(struct supervisor *sv, uint64_t id,
 		jobs_settle_dependents(sv, id);
 }
 
-/* A waiting job whose dependencies may have changed: it goes on, is
- * cancelled with the reason, or waits on. Its release joins the runq
- * after the turn's commit, as a submission does. */
-static void
-jobs_settle_one(struct supervisor *sv, uint64_t id)
-{
-	struct job_result r = {.state = JOB_CANCELLED, .exit_code = -1};
-	enum job_deps_verdict v;
-	enum job_state *states = NULL, next;
-	struct store_job job;
-	uint64_t *deps = NULL;
-	size_t n, culprit = 0;
-	int q;
-
-	if (store_get(sv->store, id, &job) != 0)
-		return;
-	if (job.state != JOB_WAITING ||
-	    store_deps(sv->store, id, &deps, &states, &n) == -1) {
-		store_job_free(&job);
-		return;
-	}
-	v = job_deps_verdict(job.spec.after_any, states, n, &culprit);
-	if (v == JOB_DEPS_FAIL) {
-		sv->nwaiting--;
-		usercount_add(sv->queued_by_uid, job.uid, -1);
-		snprintf(r.error, sizeof r.error, "dependency %llu %s",
-			 (unsigned long long)deps[culprit],
-			 job_state_name(states[culprit]));
-		r.end_ns = clock_real_ns();
-		log_info("job %llu: cancelled: %s", (unsigned long long)id,
-			 r.error);
-		jobs_record_final(sv, id, &r, job.spec.on_finish != NULL);
-	} else if (v == JOB_DEPS_READY) {
-		next = job.spec.start_at_ns > clock_real_ns() ? JOB_SCHEDULED
-							      : JOB_QUEUED;
-		if (store_release(sv->store, id, next) == 0) {
-			sv->nwaiting--;
-			q = jobs_queue_index(sv, job.spec.queue != NULL
-						     ? job.spec.queue
-						     : "default");
-			if ((next == JOB_SCHEDULED
-				 ? jobs_schedule(sv, id, job.spec.start_at_ns)
-			     : q == -1 ? -1
-				       : jobs_fresh(sv, q, job.uid, id,
-						    job.spec.priority,
-						    job.attempt)) == -1)
-				log_warn("job %llu: queue",
-					 (unsigned long long)id);
-		}
-	}
-	free(deps);
-	free(states);
-	store_job_free(&job);
-}
-
-/* The jobs waiting for one that ended, settled in turn: a worklist,
- * not recursion, so a long chain of failures cannot run out of stack. */
-static void
-jobs_settle_dependents(struct supervisor *sv, uint64_t ended)
-{
-	uint64_t *ids, *more, id;
-	size_t n, i, cap;
-
-	if (sv->nsettle == sv->settle_cap) {
-		cap = sv->settle_cap != 0 ? sv->settle_cap * 2 : 16;
-		if ((more = reallocarray(sv->settle, cap, sizeof *more)) ==
-		    NULL) {
-			log_warn("job %llu: dependents",
-				 (unsigned long long)ended);
-			return;
-		}
-		sv->settle = more;
-		sv->settle_cap = cap;
-	}
-	sv->settle[sv->nsettle++] = ended;
-	if (sv->settling)
-		return;
-	sv->settling = true;
-	while (sv->nsettle > 0) {
-		id = sv->settle[--sv->nsettle];
-		if (store_dependents(sv->store, id, &ids, &n) == -1) {
-			log_warnx("store: %s", store_error(sv->store));
-			continue;
-		}
-		for (i = 0; i < n; i++)
-			jobs_settle_one(sv, ids[i]);
-		free(ids);
-	}
-	sv->settling = false;
-}
-
-/* At start, and after a failed commit took back releases: every
- * waiting job is settled against what the store says now. */
-void
-jobs_settle_waiting(struct supervisor *sv)
-{
-	uint64_t *ids;
-	size_t n, i;
-
-	if (store_waiting(sv->store, &ids, &n) == -1) {
-		log_warnx("store: %s", store_error(sv->store));
-		return;
-	}
-	sv->nwaiting = n;
-	for (i = 0; i < n; i++)
-		jobs_settle_one(sv, ids[i]);
-	free(ids);
-}
-
 /* A started job's end: another attempt if its retry policy wants one
  * for this end, else its final state. */
-static void
+void
 jobs_ended(struct supervisor *sv, uint64_t id, uint32_t attempt,
 	   const struct job_run *run, int worker, int cpu,
 	   const struct job_result *r)
@@ -644,7 +415,7 @@ jobs_ended(struct supervisor *sv, uint64_t id, uint32_t attempt,
 }
 
 /* A job interrupted by a crash: queued again while its policy allows. */
-static void
+void
 jobs_interrupted(struct supervisor *sv, const struct sv_slot *s, int worker,
 		 int cpu, const char *why)
 {
@@ -700,7 +471,7 @@ jobs_fill_slot(struct supervisor *sv, struct slot *slot,
 	return need;
 }
 
-static struct sv_worker *
+struct sv_worker *
 jobs_pick_worker(struct supervisor *sv)
 {
 	struct sched_worker view[CPU_SETSIZE];
@@ -717,7 +488,7 @@ jobs_pick_worker(struct supervisor *sv)
 	return k == -1 ? NULL : &sv->workers[k];
 }
 
-static void
+void
 jobs_send(struct sv_worker *w, uint16_t type, uint32_t slot, uint64_t id)
 {
 	struct ch_slot msg = {.slot = slot, .job_id = id};
@@ -738,67 +509,6 @@ jobs_refuse(struct supervisor *sv, struct store_job *job, const char *why)
 	log_warnx("job %llu: %s", (unsigned long long)job->id, why);
 	jobs_record_final(sv, job->id, &r, job->spec.on_finish != NULL);
 	store_job_free(job);
-}
-
-/* On-finish commands go before jobs: they are few and short. */
-static void
-jobs_dispatch_hooks(struct supervisor *sv)
-{
-	struct jobs_hook h;
-	struct store_job job;
-	struct sv_worker *w;
-	struct slot *slot;
-	const char *cmd;
-	uint32_t s;
-
-	while (sv->hooks_head < sv->nhooks && !sv->stopping &&
-	       (w = jobs_pick_worker(sv)) != NULL) {
-		h = sv->hooks[sv->hooks_head++];
-		if (store_get(sv->store, h.id, &job) != 0)
-			continue; /* cleaned away meanwhile */
-		cmd = h.conf ? sv->conf.on_finish : job.spec.on_finish;
-		if (cmd == NULL || cmd[0] == '\0' ||
-		    (job.uid == 0 && geteuid() == 0 &&
-		     !sv->access.allow_root_jobs)) {
-			store_job_free(&job);
-			continue;
-		}
-		for (s = 0; w->slots[s].job_id != 0; s++)
-			;
-		slot = shm_slot(&sv->shm, (uint32_t)w->index, s);
-		if (jobs_fill_hook(sv, slot, &job, cmd) == 0) {
-			log_warnx("job %llu: its on-finish command does not "
-				  "fit a slot; not run",
-				  (unsigned long long)h.id);
-			store_job_free(&job);
-			continue;
-		}
-		store_job_free(&job);
-		w->slots[s] = (struct sv_slot){.job_id = h.id,
-					       .attempt = slot->attempt,
-					       .hook = true};
-		w->busy++;
-		slot->state = SLOT_SENT;
-		jobs_send(w, CH_S_RUN, s, h.id);
-	}
-}
-
-/* A hook's end: logged when it failed, nothing more. */
-static void
-jobs_hook_ended(struct supervisor *sv, uint64_t id, const struct job_result *r)
-{
-	char what[64];
-
-	if (r->state == JOB_SUCCEEDED)
-		return;
-	if (r->error[0] != '\0')
-		strlcpy(what, r->error, sizeof what);
-	else
-		job_describe_exit(r->exit_code, r->signal, what, sizeof what);
-	log_warnx("job %llu: on-finish command %s; its output is in "
-		  "%s/logs/%llu.hook",
-		  (unsigned long long)id, what, sv->conf.state_dir,
-		  (unsigned long long)id);
 }
 
 /* Hands queued jobs to free slots until one or the other runs out. */
@@ -911,7 +621,7 @@ jobs_on_started(struct sv_worker *w, const struct ch_started *st)
 }
 
 /* The slot's job left it; it ended unless adopted (it runs on). */
-static void
+void
 jobs_free_slot(struct sv_worker *w, uint32_t s, bool adopted)
 {
 	if (!adopted && !w->slots[s].hook)
@@ -957,218 +667,6 @@ jobs_on_done(struct sv_worker *w, const struct ch_slot *done)
 	jobs_ended(w->sv, done->job_id, attempt, &run, w->index, w->cpu, &r);
 }
 
-/* 0: forqd watches the job now; -1: it was gone, and is recorded. */
-static int
-jobs_adopt(struct sv_worker *w, const struct slot *slot, struct sv_slot *s)
-{
-	struct supervisor *sv = w->sv;
-	struct adopted *a;
-	int fd;
-
-	/* ENOSYS: no pidfds here; its SIGCHLD will come to us instead. */
-	fd = (int)syscall(SYS_pidfd_open, slot->pid, 0);
-	if ((fd == -1 && errno != ENOSYS) ||
-	    (a = calloc(1, sizeof *a)) == NULL) {
-		/* Gone already: it ended as the worker died, unrecorded. */
-		if (fd != -1)
-			close(fd);
-		struct job_result r = {.state = JOB_LOST,
-				       .exit_code = -1,
-				       .end_ns = clock_real_ns()};
-		snprintf(r.error, sizeof r.error,
-			 "its worker died as the job ended; result unknown");
-		log_warnx("job %llu (pid %d): its worker died as it ended; "
-			  "result unknown, marked lost",
-			  (unsigned long long)s->job_id, (int)slot->pid);
-		jobs_ended(sv, s->job_id, s->attempt, &s->run, w->index, w->cpu,
-			   &r);
-		return -1;
-	}
-	a->sv = sv;
-	a->job_id = s->job_id;
-	a->attempt = s->attempt;
-	a->run = s->run;
-	a->pid = slot->pid;
-	a->worker = w->index;
-	a->cpu = w->cpu;
-	a->start_ns = s->start_ns;
-	a->timeout_ms = slot->timeout_ms;
-	a->end = JOB_RUNNING;
-	if (slot->timeout_ms > 0)
-		a->deadline_ns = clock_mono_ns() +
-				 slot->timeout_ms * NS_PER_MS -
-				 (clock_real_ns() - s->start_ns);
-	ev_io_set(&a->pidfd, fd, jobs_on_adopted_exit, a);
-	if (fd != -1 && ev_add(&sv->loop, &a->pidfd, EPOLLIN) == -1)
-		fatal("epoll_ctl");
-	TAILQ_INSERT_TAIL(&sv->adopted, a, entry);
-	log_info("job %llu (pid %d) outlives worker %d; forqd watches it now",
-		 (unsigned long long)a->job_id, (int)a->pid, w->index);
-	if (s->cancel_sent) {
-		a->end = JOB_CANCELLED;
-		kill(-a->pid, SIGTERM);
-		a->kill_at_ns =
-		    clock_mono_ns() + sv->conf.kill_grace_ms * NS_PER_MS;
-	}
-	return 0;
-}
-
-/* Every job in flight on a dead worker ends recorded or goes back to
- * the queue: by how far the slot got, never by guessing. */
-void
-jobs_worker_died(struct sv_worker *w)
-{
-	struct supervisor *sv = w->sv;
-	struct slot *slot;
-	struct sv_slot *s;
-	uint32_t i;
-	bool adopted;
-
-	for (i = 0; i < sv->shm.slots_per_worker; i++) {
-		s = &w->slots[i];
-		if (s->job_id == 0)
-			continue;
-		slot = shm_slot(&sv->shm, (uint32_t)w->index, i);
-		adopted = false;
-		/* An on-finish command is not run again, nor watched. */
-		if (s->hook) {
-			if (slot->pid > 0)
-				kill(-slot->pid, SIGKILL);
-			log_warnx("job %llu: its worker died while its "
-				  "on-finish command ran",
-				  (unsigned long long)s->job_id);
-			jobs_free_slot(w, i, false);
-			continue;
-		}
-		switch (slot->state) {
-		case SLOT_SENT:
-		case SLOT_ACCEPTED:
-			/* It never forked: nothing ran. */
-			jobs_enqueue(sv, s->run.queue, s->run.uid, s->job_id,
-				     s->run.priority, s->attempt);
-			store_requeue(sv->store, s->job_id, s->attempt);
-			usercount_add(sv->queued_by_uid, s->run.uid, 1);
-			break;
-		case SLOT_SPAWNING:
-		case SLOT_SPAWNED:
-			if (slot->pid > 0) {
-				if (s->start_ns == 0)
-					s->start_ns = clock_real_ns();
-				adopted = jobs_adopt(w, slot, s) == 0;
-			} else {
-				jobs_interrupted(sv, s, w->index, w->cpu,
-						 "its worker died while "
-						 "starting it");
-			}
-			break;
-		case SLOT_EXITED:
-		case SLOT_DONE: {
-			struct job_result r = slot->result;
-
-			r.error[sizeof r.error - 1] = '\0';
-			if (!job_state_final(r.state))
-				r.state = JOB_LOST;
-			jobs_ended(sv, s->job_id, s->attempt, &s->run, w->index,
-				   w->cpu, &r);
-			break;
-		}
-		default:
-			jobs_interrupted(sv, s, w->index, w->cpu,
-					 "its worker died");
-			break;
-		}
-		jobs_free_slot(w, i, adopted);
-	}
-}
-
-static void
-jobs_adopted_reap(struct adopted *a)
-{
-	struct supervisor *sv = a->sv;
-	struct job_result r = {0};
-	struct rusage ru;
-	int status;
-	pid_t pid;
-
-	pid = wait4(a->pid, &status, WNOHANG, &ru);
-	if (pid == 0 || (pid == -1 && errno == EINTR))
-		return;
-	r.start_ns = a->start_ns;
-	r.end_ns = clock_real_ns();
-	if (pid == -1) {
-		r.state = JOB_LOST;
-		r.exit_code = -1;
-		snprintf(r.error, sizeof r.error, "wait4: %s", strerror(errno));
-	} else {
-		job_result_from_wait(&r, status, &ru);
-		r.state = a->end != JOB_RUNNING ? a->end
-			  : r.exit_code == 0    ? JOB_SUCCEEDED
-						: JOB_FAILED;
-		if (a->end == JOB_TIMED_OUT)
-			snprintf(r.error, sizeof r.error,
-				 "timed out after %lldms",
-				 (long long)a->timeout_ms);
-	}
-	if (a->pidfd.fd != -1) {
-		ev_del(&sv->loop, &a->pidfd);
-		close(a->pidfd.fd);
-		a->pidfd.fd = -1;
-	}
-	TAILQ_REMOVE(&sv->adopted, a, entry);
-	TAILQ_INSERT_TAIL(&sv->adopted_gone, a, entry);
-	runq_ended(sv->runq, a->run.queue, a->run.uid);
-	jobs_ended(sv, a->job_id, a->attempt, &a->run, a->worker, a->cpu, &r);
-}
-
-static void
-jobs_on_adopted_exit(struct ev_io *io, uint32_t events)
-{
-	jobs_adopted_reap(io->arg);
-}
-
-/* SIGCHLD: as subreaper forqd inherits whatever jobs leave behind.
- * Workers and adopted jobs are reaped by their own handlers (which need
- * their status and rusage); any other child is reaped here. */
-void
-jobs_reap_children(struct supervisor *sv)
-{
-	struct adopted *a;
-	siginfo_t si;
-	pid_t last = 0;
-	uint32_t i;
-	bool known;
-
-	for (;;) {
-		memset(&si, 0, sizeof si);
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
-		    si.si_pid == 0 || si.si_pid == last)
-			return; /* none left, or a handler could not reap it */
-		last = si.si_pid;
-		known = false;
-		for (i = 0; i < sv->workers_max && !known; i++) {
-			if (sv->workers[i].pid == si.si_pid) {
-				/* What its pidfd handler would do. */
-				workers_reap(&sv->workers[i]);
-				known = true;
-			}
-		}
-		if (known)
-			continue;
-		TAILQ_FOREACH (a, &sv->adopted, entry) {
-			if (a->pid == si.si_pid) {
-				jobs_adopted_reap(a);
-				known = true;
-				break;
-			}
-		}
-		if (!known) {
-			waitpid(si.si_pid, NULL, WNOHANG);
-			log_debug("reaped pid %d, left behind by a job",
-				  (int)si.si_pid);
-		}
-	}
-}
-
 static uint64_t
 jobs_find_slot(const struct supervisor *sv, uint64_t id,
 	       const struct sv_worker **worker, uint32_t *slot)
@@ -1209,7 +707,6 @@ jobs_cancel(struct supervisor *sv, uint64_t id, enum job_state *state,
 	const struct sv_worker *cw;
 	struct sv_worker *w;
 	struct store_job job;
-	struct adopted *a;
 	uint32_t s;
 	uid_t uid;
 	int rc;
@@ -1225,19 +722,10 @@ jobs_cancel(struct supervisor *sv, uint64_t id, enum job_state *state,
 		*stopping = true;
 		return 0;
 	}
-	TAILQ_FOREACH (a, &sv->adopted, entry) {
-		if (a->job_id == id) {
-			if (a->end == JOB_RUNNING) {
-				a->end = JOB_CANCELLED;
-				kill(-a->pid, SIGTERM);
-				a->kill_at_ns =
-				    clock_mono_ns() +
-				    sv->conf.kill_grace_ms * NS_PER_MS;
-			}
-			*state = JOB_RUNNING;
-			*stopping = true;
-			return 0;
-		}
+	if (jobs_orphans_cancel(sv, id)) {
+		*state = JOB_RUNNING;
+		*stopping = true;
+		return 0;
 	}
 	if ((rc = store_get(sv->store, id, &job)) != 0)
 		return rc;
@@ -1302,7 +790,6 @@ jobs_queue_due(struct supervisor *sv)
 int64_t
 jobs_next_deadline(const struct supervisor *sv)
 {
-	const struct adopted *a;
 	const struct jobs_due *d = heap_top(&sv->due);
 	int64_t next = sv->next_prune_ns, at;
 
@@ -1314,14 +801,9 @@ jobs_next_deadline(const struct supervisor *sv)
 		if (next == 0 || at < next)
 			next = at;
 	}
-
-	TAILQ_FOREACH (a, &sv->adopted, entry) {
-		at = a->kill_at_ns != 0      ? a->kill_at_ns
-		     : a->end == JOB_RUNNING ? a->deadline_ns
-					     : 0;
-		if (at != 0 && (next == 0 || at < next))
-			next = at;
-	}
+	at = jobs_orphans_deadline(sv);
+	if (at != 0 && (next == 0 || at < next))
+		next = at;
 	return next;
 }
 
@@ -1372,20 +854,7 @@ jobs_prune(struct supervisor *sv, int64_t now)
 void
 jobs_check(struct supervisor *sv, int64_t now)
 {
-	struct adopted *a;
-
-	TAILQ_FOREACH (a, &sv->adopted, entry) {
-		if (a->kill_at_ns != 0 && now >= a->kill_at_ns) {
-			kill(-a->pid, SIGKILL);
-			a->kill_at_ns = 0;
-		} else if (a->end == JOB_RUNNING && a->deadline_ns != 0 &&
-			   now >= a->deadline_ns) {
-			a->end = JOB_TIMED_OUT;
-			kill(-a->pid, SIGTERM);
-			a->kill_at_ns =
-			    now + sv->conf.kill_grace_ms * NS_PER_MS + 1;
-		}
-	}
+	jobs_orphans_check(sv, now);
 	if (sv->next_prune_ns == 0 || now >= sv->next_prune_ns)
 		jobs_prune(sv, now);
 	jobs_queue_due(sv);
@@ -1466,7 +935,6 @@ jobs_running_ids(const struct supervisor *sv, int queue, uint64_t **ids,
 		 size_t *n)
 {
 	const struct sv_worker *w;
-	const struct adopted *a;
 	size_t cap = runq_running(sv->runq) + 1;
 	uint32_t i, s;
 
@@ -1484,10 +952,7 @@ jobs_running_ids(const struct supervisor *sv, int queue, uint64_t **ids,
 				(*ids)[(*n)++] = w->slots[s].job_id;
 		}
 	}
-	TAILQ_FOREACH (a, &sv->adopted, entry) {
-		if (*n < cap && (queue == RUNQ_ALL || a->run.queue == queue))
-			(*ids)[(*n)++] = a->job_id;
-	}
+	jobs_orphans_ids(sv, queue, *ids, n, cap);
 	return 0;
 }
 
@@ -1495,7 +960,6 @@ jobs_running_ids(const struct supervisor *sv, int queue, uint64_t **ids,
 void
 jobs_kill_all(struct supervisor *sv)
 {
-	struct adopted *a;
 	uint32_t i, s;
 
 	for (i = 0; i < sv->workers_max; i++) {
@@ -1504,6 +968,5 @@ jobs_kill_all(struct supervisor *sv)
 				kill(-sv->workers[i].slots[s].pid, SIGKILL);
 		}
 	}
-	TAILQ_FOREACH (a, &sv->adopted, entry)
-		kill(-a->pid, SIGKILL);
+	jobs_orphans_kill_all(sv);
 }
