@@ -10,6 +10,9 @@
 #define FORQ_SOCKET_SYSTEM "/run/forq/forqd.sock"
 #define FORQ_SOCKET_USER_SUBPATH "forq/forqd.sock" /* under XDG_RUNTIME_DIR */
 
+/* A job's priority runs from -FORQ_PRIORITY_MAX to FORQ_PRIORITY_MAX. */
+#define FORQ_PRIORITY_MAX 1000
+
 /* Error codes, as in {"ok":false,"error":{"code":...,"message":...}}. */
 #define FORQ_ERR_BAD_REQUEST "bad_request"
 #define FORQ_ERR_UNKNOWN_OP "unknown_op"

@@ -80,8 +80,9 @@ cmd_set(struct cli *cli, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "p:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
-			if (cli_opt_number("--priority", optarg, -1000, 1000,
-					   &prio) == -1)
+			if (cli_opt_number("--priority", optarg,
+					   -FORQ_PRIORITY_MAX,
+					   FORQ_PRIORITY_MAX, &prio) == -1)
 				return FORQ_EXIT_USAGE;
 			has_prio = true;
 			break;

@@ -141,8 +141,9 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 			name = optarg;
 			break;
 		case 'p':
-			if (cli_opt_number("--priority", optarg, -1000, 1000,
-					   &priority) == -1)
+			if (cli_opt_number("--priority", optarg,
+					   -FORQ_PRIORITY_MAX,
+					   FORQ_PRIORITY_MAX, &priority) == -1)
 				goto usage;
 			has_priority = true;
 			break;

@@ -23,6 +23,7 @@
 #include "daemon/conf.h"
 #include "daemon/cpus.h"
 #include "daemon/job.h"
+#include "forq/protocol.h"
 
 enum conf_type {
 	CONF_STRING,
@@ -120,7 +121,7 @@ static const struct conf_key conf_keys[] = {
 /* The keys of a [queue NAME] section; offsets into struct conf_queue. */
 static const struct conf_key conf_queue_keys[] = {
     QKEY("parallel", parallel, CONF_UINT, 0, 1000000),
-    QKEY("priority", priority, CONF_INT, -CONF_PRIORITY_MAX, CONF_PRIORITY_MAX),
+    QKEY("priority", priority, CONF_INT, -FORQ_PRIORITY_MAX, FORQ_PRIORITY_MAX),
     QKEY("timeout", timeout_ms, CONF_DURATION, 0, 3650 * DAY_MS),
     QKEY("retries", retries, CONF_UINT, 0, JOB_RETRIES_MAX),
     QKEY("retry_delay", retry_delay_ms, CONF_DURATION, 0,

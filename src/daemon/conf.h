@@ -21,7 +21,6 @@
 /* [queue NAME] sections; "default" is always there, first. */
 #define CONF_QUEUES_MAX 64
 #define CONF_QUEUE_NAME_MAX 32
-#define CONF_PRIORITY_MAX 1000 /* priorities run from -1000 to 1000 */
 
 struct conf_queue {
 	char name[CONF_QUEUE_NAME_MAX + 1];

@@ -336,6 +336,19 @@ job_retry_on_format(unsigned bits, char *buf, size_t len)
 }
 
 int
+job_priority_from_json(const json_t *v, int32_t *priority,
+		       struct job_error *err)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < -FORQ_PRIORITY_MAX ||
+	    json_integer_value(v) > FORQ_PRIORITY_MAX)
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"priority\" must be an integer from %d to %d",
+				-FORQ_PRIORITY_MAX, FORQ_PRIORITY_MAX);
+	*priority = (int32_t)json_integer_value(v);
+	return 0;
+}
+
+int
 job_spec_from_json(const json_t *job, const json_t *defaults,
 		   const struct job_limits *limits, struct job_spec *spec,
 		   struct job_error *err)
@@ -441,16 +454,9 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 	}
 	priority = job_field(job, defaults, "priority");
 	if (priority != NULL && !json_is_null(priority)) {
-		if (!json_is_integer(priority) ||
-		    json_integer_value(priority) < -CONF_PRIORITY_MAX ||
-		    json_integer_value(priority) > CONF_PRIORITY_MAX) {
-			job_fail(err, FORQ_ERR_BAD_REQUEST,
-				 "\"priority\" must be an integer from %d to "
-				 "%d",
-				 -CONF_PRIORITY_MAX, CONF_PRIORITY_MAX);
+		if (job_priority_from_json(priority, &spec->priority, err) ==
+		    -1)
 			goto fail;
-		}
-		spec->priority = (int32_t)json_integer_value(priority);
 		spec->has_priority = true;
 	}
 	start_at = job_field(job, defaults, "start_at_ms");

@@ -102,6 +102,9 @@ int job_spec_from_json(const json_t *job, const json_t *defaults,
 		       const struct job_limits *limits, struct job_spec *spec,
 		       struct job_error *err);
 void job_spec_free(struct job_spec *spec);
+/* A priority as requests carry it: -FORQ_PRIORITY_MAX to the max. */
+int job_priority_from_json(const json_t *v, int32_t *priority,
+			   struct job_error *err);
 
 struct job_result;
 struct rusage;

@@ -324,26 +324,23 @@ ops_cancel(struct supervisor *sv, struct client *c, const struct request *req)
 json_t *
 ops_set(struct supervisor *sv, struct client *c, const struct request *req)
 {
-	const json_t *prio = json_object_get(req->root, "priority");
 	struct store_job job;
 	struct req_error err;
+	struct job_error jerr;
 	json_t *reply;
+	int32_t prio;
 	uint64_t id;
 	int rc;
 
 	if (request_job_id(req, "job", &id, &err) == -1)
 		return ops_req_error(&err);
-	if (!json_is_integer(prio) ||
-	    json_integer_value(prio) < -CONF_PRIORITY_MAX ||
-	    json_integer_value(prio) > CONF_PRIORITY_MAX)
-		return ops_error(req, FORQ_ERR_BAD_REQUEST,
-				 "\"priority\" must be an integer from %d to "
-				 "%d",
-				 -CONF_PRIORITY_MAX, CONF_PRIORITY_MAX);
+	if (job_priority_from_json(json_object_get(req->root, "priority"),
+				   &prio, &jerr) == -1)
+		return ops_error(req, jerr.code, "%s", jerr.message);
 	if ((reply = ops_get_job(sv, c, req, id, &job)) != NULL)
 		return reply;
 	store_job_free(&job);
-	rc = jobs_set_priority(sv, id, (int32_t)json_integer_value(prio));
+	rc = jobs_set_priority(sv, id, prio);
 	if (rc == -1)
 		return ops_store_error(sv, req);
 	if (rc == 1)
