@@ -37,6 +37,7 @@ enum conf_type {
 	CONF_DURABILITY,
 	CONF_BOOL,
 	CONF_INT,
+	CONF_RLIMIT, /* min: which enum job_rlimit */
 };
 
 struct conf_key {
@@ -91,6 +92,19 @@ static const struct conf_key conf_keys[] = {
     KEY("jobs", "on_finish", on_finish, CONF_STRING, 0, 0),
     KEY("jobs", "on_finish_timeout", on_finish_timeout_ms, CONF_DURATION, 100,
 	60 * 60 * 1000),
+    KEY("jobs", "umask", job_umask, CONF_MODE, 0, 0777),
+#define RLIMIT_KEY(name, which)                                                \
+	KEY("jobs", name, job_rlimits[which], CONF_RLIMIT, which, which)
+    RLIMIT_KEY("limit_core", JOB_RLIMIT_CORE),
+    RLIMIT_KEY("limit_cpu", JOB_RLIMIT_CPU),
+    RLIMIT_KEY("limit_data", JOB_RLIMIT_DATA),
+    RLIMIT_KEY("limit_fsize", JOB_RLIMIT_FSIZE),
+    RLIMIT_KEY("limit_memlock", JOB_RLIMIT_MEMLOCK),
+    RLIMIT_KEY("limit_nofile", JOB_RLIMIT_NOFILE),
+    RLIMIT_KEY("limit_nproc", JOB_RLIMIT_NPROC),
+    RLIMIT_KEY("limit_stack", JOB_RLIMIT_STACK),
+    RLIMIT_KEY("limit_as", JOB_RLIMIT_AS),
+#undef RLIMIT_KEY
     KEY("limits", "request_line_max", request_line_max, CONF_SIZE, 1024,
 	256 * 1024 * 1024),
     KEY("limits", "argv_max", argv_max, CONF_UINT, 1, 65536),
@@ -355,6 +369,13 @@ conf_set_number(struct conf_parse *ps, const struct conf_key *k,
 			return -1;
 		}
 		*(uint64_t *)out = size;
+		return 0;
+	case CONF_RLIMIT:
+		if (rlimits_parse((enum job_rlimit)k->min, value,
+				  (struct job_rlimit_value *)out, &why) == -1) {
+			conf_error(ps, "%s: %s: \"%s\"", k->name, why, value);
+			return -1;
+		}
 		return 0;
 	case CONF_MODE:
 		if (value[0] == '\0' ||
@@ -763,6 +784,8 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->retention_count = 100000;
 	c->crash_requeue_max = 3;
 	c->on_finish_timeout_ms = 60 * 1000;
+	c->job_umask = 022;
+	rlimits_defaults(c->job_rlimits);
 
 	c->request_line_max = 16 * 1024 * 1024;
 	c->argv_max = 4096;

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 
 #include "common/log.h"
+#include "daemon/rlimits.h"
 
 #define CONF_DEFAULT_PATH "/etc/forq/forqd.conf"
 #define CONF_FILE_MAX (1024 * 1024)
@@ -70,6 +71,8 @@ struct conf {
 	uint32_t crash_requeue_max;
 	char on_finish[1024]; /* run for every job that ends; "" none */
 	int64_t on_finish_timeout_ms;
+	uint32_t job_umask;
+	struct job_rlimit_value job_rlimits[JOB_RLIMIT_COUNT];
 
 	/* [limits] */
 	uint64_t request_line_max;
@@ -93,7 +96,7 @@ struct conf {
 	uint32_t nqueues;
 
 	/* Where each key was set, for errors found after parsing. */
-	int lines[48];
+	int lines[64];
 };
 
 /* Where forqd looks without -c: /etc/forq/forqd.conf for root, else

@@ -229,7 +229,8 @@ jobs_init(struct supervisor *sv)
 		log_warnx("store: %s", err);
 		return -1;
 	}
-	if (store_recover(sv->store, sv->conf.crash_requeue_max, &rec) == -1 ||
+	if (store_recover(sv->store, sv->conf.crash_requeue_max,
+			  clock_real_ns(), &rec) == -1 ||
 	    store_commit(sv->store) == -1) {
 		log_warnx("store recovery: %s", store_error(sv->store));
 		return -1;
@@ -276,6 +277,9 @@ jobs_free(struct supervisor *sv)
 	free(sv->fresh);
 	sv->fresh = NULL;
 	sv->nfresh = sv->fresh_cap = 0;
+	free(sv->starts);
+	sv->starts = NULL;
+	sv->nstarts = sv->starts_cap = 0;
 	free(sv->settle);
 	sv->settle = NULL;
 	sv->nsettle = sv->settle_cap = 0;
@@ -353,6 +357,9 @@ jobs_result_json(uint64_t id, const struct job_result *r)
 	return j;
 }
 
+static void jobs_announce_final(struct supervisor *sv, uint64_t id,
+				const struct job_result *r, int own_hook);
+
 /* Records a job's final state and tells whoever waits for it: clients,
  * jobs that depend on it, and its on-finish commands (own_hook: 1 the
  * job has one, 0 not, -1 not known here). */
@@ -363,6 +370,14 @@ jobs_record_final(struct supervisor *sv, uint64_t id,
 	if (store_finish(sv->store, id, r) == -1)
 		log_warnx("store: job %llu: %s", (unsigned long long)id,
 			  store_error(sv->store));
+	jobs_announce_final(sv, id, r, own_hook);
+}
+
+/* A final state recorded: whoever waits for it is told. */
+static void
+jobs_announce_final(struct supervisor *sv, uint64_t id,
+		    const struct job_result *r, int own_hook)
+{
 	watch_job_final(sv, id, r);
 	jobs_hooks_for(sv, id, own_hook);
 	if (sv->nwaiting > 0)
@@ -426,7 +441,8 @@ jobs_interrupted(struct supervisor *sv, const struct sv_slot *s, int worker,
 	if (attempt < sv->conf.crash_requeue_max) {
 		log_info("job %llu: %s; queued again (attempt %u)",
 			 (unsigned long long)id, why, attempt + 2);
-		if (store_requeue(sv->store, id, attempt + 1) == -1 ||
+		if (store_requeue(sv->store, id, attempt + 1, clock_real_ns(),
+				  why) == -1 ||
 		    jobs_enqueue(sv, s->run.queue, s->run.uid, id,
 				 s->run.priority, attempt + 1) == -1 ||
 		    usercount_add(sv->queued_by_uid, s->run.uid, 1) == -1)
@@ -439,6 +455,18 @@ jobs_interrupted(struct supervisor *sv, const struct sv_slot *s, int worker,
 	r.end_ns = clock_real_ns();
 	snprintf(r.error, sizeof r.error, "%s", why);
 	jobs_ended(sv, id, attempt, &s->run, worker, cpu, &r);
+}
+
+void
+jobs_fill_common(struct supervisor *sv, struct slot *slot,
+		 const struct store_job *job)
+{
+	slot->kill_grace_ms = sv->conf.kill_grace_ms;
+	slot->output_max = sv->conf.output_max;
+	slot->uid = job->uid;
+	slot->gid = job->gid;
+	slot->umask = sv->conf.job_umask;
+	rlimits_resolve(slot->rlimits, sv->conf.job_rlimits, sv->kernel_nproc);
 }
 
 static size_t
@@ -455,10 +483,7 @@ jobs_fill_slot(struct supervisor *sv, struct slot *slot,
 	slot->job_id = job->id;
 	slot->attempt = attempt;
 	slot->timeout_ms = sp->timeout_ms;
-	slot->kill_grace_ms = sv->conf.kill_grace_ms;
-	slot->output_max = sv->conf.output_max;
-	slot->uid = job->uid;
-	slot->gid = job->gid;
+	jobs_fill_common(sv, slot, job);
 	slot->argc = sp->argc;
 	slot->envc = sp->envc;
 	slot->argv_len = (uint32_t)sp->argv_len;
@@ -510,6 +535,10 @@ jobs_refuse(struct supervisor *sv, struct store_job *job, const char *why)
 	jobs_record_final(sv, job->id, &r, job->spec.on_finish != NULL);
 	store_job_free(job);
 }
+
+static int jobs_start_later(struct supervisor *sv, int worker, uint32_t slot);
+static void jobs_unstart(struct supervisor *sv, struct sv_worker *w,
+			 uint32_t s);
 
 /* Hands queued jobs to free slots until one or the other runs out. */
 void
@@ -585,10 +614,77 @@ jobs_dispatch(struct supervisor *sv)
 		w->busy++;
 		slot->state = SLOT_SENT;
 		if (store_mark_running(sv->store, e.job.id, w->index, w->cpu,
-				       e.job.attempt, clock_real_ns()) == -1)
-			log_warnx("store: %s", store_error(sv->store));
-		jobs_send(w, CH_S_RUN, s, e.job.id);
+				       e.job.attempt, clock_real_ns()) == -1 ||
+		    jobs_start_later(sv, w->index, s) == -1) {
+			log_warnx("job %llu: cannot mark it running: %s",
+				  (unsigned long long)e.job.id,
+				  store_error(sv->store));
+			jobs_unstart(sv, w, s);
+			break;
+		}
 	}
+}
+
+/* A start waits for the commit that marks its job running: a crash
+ * before that commit leaves the job queued and never started, a crash
+ * after it leaves a job recovery knows may have run. So an (id,
+ * attempt) pair runs at most once. */
+static int
+jobs_start_later(struct supervisor *sv, int worker, uint32_t slot)
+{
+	struct jobs_start *more;
+	size_t cap;
+
+	if (sv->nstarts == sv->starts_cap) {
+		cap = sv->starts_cap != 0 ? sv->starts_cap * 2 : 64;
+		if ((more = reallocarray(sv->starts, cap, sizeof *more)) ==
+		    NULL)
+			return -1;
+		sv->starts = more;
+		sv->starts_cap = cap;
+	}
+	sv->starts[sv->nstarts++] =
+	    (struct jobs_start){.worker = worker, .slot = slot};
+	return 0;
+}
+
+/* A dispatch taken back before its start was sent: the job is queued
+ * again as the same attempt, for it never ran. */
+static void
+jobs_unstart(struct supervisor *sv, struct sv_worker *w, uint32_t s)
+{
+	struct sv_slot slot = w->slots[s];
+
+	jobs_free_slot(w, s, false);
+	if (jobs_enqueue(sv, slot.run.queue, slot.run.uid, slot.job_id,
+			 slot.run.priority, slot.attempt) == -1 ||
+	    usercount_add(sv->queued_by_uid, slot.run.uid, 1) == -1)
+		log_warn("job %llu: queue", (unsigned long long)slot.job_id);
+}
+
+bool
+jobs_starts_committed(struct supervisor *sv, bool committed)
+{
+	const struct jobs_start *st;
+	struct sv_worker *w;
+	size_t i, n = sv->nstarts;
+
+	for (i = 0; i < n; i++) {
+		st = &sv->starts[i];
+		w = &sv->workers[st->worker];
+		if (committed)
+			jobs_send(w, CH_S_RUN, st->slot,
+				  w->slots[st->slot].job_id);
+		else
+			jobs_unstart(sv, w, st->slot);
+	}
+	sv->nstarts = 0;
+	if (sv->starts_cap > 4096) {
+		free(sv->starts);
+		sv->starts = NULL;
+		sv->starts_cap = 0;
+	}
+	return !committed && n > 0;
 }
 
 static struct sv_slot *
@@ -707,6 +803,7 @@ jobs_cancel(struct supervisor *sv, uint64_t id, enum job_state *state,
 	const struct sv_worker *cw;
 	struct sv_worker *w;
 	struct store_job job;
+	struct job_result r;
 	uint32_t s;
 	uid_t uid;
 	int rc;
@@ -732,19 +829,25 @@ jobs_cancel(struct supervisor *sv, uint64_t id, enum job_state *state,
 	*state = job.state;
 	uid = job.uid;
 	store_job_free(&job);
+	if (*state != JOB_QUEUED && *state != JOB_SCHEDULED &&
+	    *state != JOB_WAITING)
+		return 0;
+	r = (struct job_result){.state = JOB_CANCELLED,
+				.exit_code = -1,
+				.end_ns = clock_real_ns()};
+	/* Fails closed: a cancel not stored changes nothing. */
+	if (store_cancel(sv->store, id, r.end_ns) == -1) {
+		log_warnx("store: cancel of job %llu: %s",
+			  (unsigned long long)id, store_error(sv->store));
+		return -1;
+	}
 	if (*state == JOB_WAITING)
 		sv->nwaiting--;
-	if (*state == JOB_QUEUED || *state == JOB_SCHEDULED ||
-	    *state == JOB_WAITING) {
-		/* Its entry stays in the runq or the due heap; dispatch
-		 * and the timer skip it. */
-		usercount_add(sv->queued_by_uid, uid, -1);
-		struct job_result r = {.state = JOB_CANCELLED,
-				       .exit_code = -1,
-				       .end_ns = clock_real_ns()};
-		jobs_record_final(sv, id, &r, -1);
-		*state = JOB_CANCELLED;
-	}
+	/* Its entry stays in the runq or the due heap; dispatch and the
+	 * timer skip it. */
+	usercount_add(sv->queued_by_uid, uid, -1);
+	jobs_announce_final(sv, id, &r, -1);
+	*state = JOB_CANCELLED;
 	return 0;
 }
 
@@ -845,7 +948,7 @@ jobs_prune(struct supervisor *sv, int64_t now)
 			PRUNE_BATCH, jobs_remove_logs, sv);
 	if (n == -1)
 		log_warnx("retention: %s", store_error(sv->store));
-	else if (n > 0)
+	else
 		log_debug("retention: removed %d finished jobs", n);
 	sv->next_prune_ns =
 	    now + (n == PRUNE_BATCH ? NS_PER_SEC : PRUNE_INTERVAL_NS);

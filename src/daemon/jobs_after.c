@@ -92,10 +92,7 @@ jobs_fill_hook(struct supervisor *sv, struct slot *slot,
 	slot->job_id = job->id;
 	slot->attempt = job->attempt;
 	slot->timeout_ms = sv->conf.on_finish_timeout_ms;
-	slot->kill_grace_ms = sv->conf.kill_grace_ms;
-	slot->output_max = sv->conf.output_max;
-	slot->uid = job->uid;
-	slot->gid = job->gid;
+	jobs_fill_common(sv, slot, job);
 	slot->argc = 3;
 	slot->envc = job->spec.envc + 5;
 	slot->argv_len = (uint32_t)argv_len;

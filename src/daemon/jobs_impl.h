@@ -40,6 +40,12 @@ void jobs_ended(struct supervisor *sv, uint64_t id, uint32_t attempt,
  * allows, else lost. */
 void jobs_interrupted(struct supervisor *sv, const struct sv_slot *s,
 		      int worker, int cpu, const char *why);
+struct slot;
+struct store_job;
+/* What every slot says beside its command: who runs it, with which
+ * umask and limits, and how it is stopped. */
+void jobs_fill_common(struct supervisor *sv, struct slot *slot,
+		      const struct store_job *job);
 /* The least busy ready worker with a free slot, or NULL. */
 struct sv_worker *jobs_pick_worker(struct supervisor *sv);
 void jobs_send(struct sv_worker *w, uint16_t type, uint32_t slot, uint64_t id);

@@ -124,7 +124,8 @@ jobs_worker_died(struct sv_worker *w)
 			/* It never forked: nothing ran. */
 			jobs_enqueue(sv, s->run.queue, s->run.uid, s->job_id,
 				     s->run.priority, s->attempt);
-			store_requeue(sv->store, s->job_id, s->attempt);
+			store_requeue(sv->store, s->job_id, s->attempt, 0,
+				      NULL);
 			usercount_add(sv->queued_by_uid, s->run.uid, 1);
 			break;
 		case SLOT_SPAWNING:

@@ -135,6 +135,10 @@ main(int argc, char *argv[], char *envp[])
 		ready_fd = daemonize();
 	if (pidfile_write(pfh) == -1)
 		log_warn("pidfile %s", conf.pidfile);
+	/* The store holds every job's environment: what forqd makes is
+	 * its own (the pidfile above stays readable, as is usual). Jobs
+	 * get the umask of the conf. */
+	umask(077);
 	setproctitle("supervisor%s%s", conf_path != NULL ? " -c " : "",
 		     conf_path != NULL ? conf_path : "");
 

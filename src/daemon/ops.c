@@ -6,6 +6,8 @@
  * fields, acts through jobs.c and the store, and shapes a reply; errors
  * name what was wrong and, for limits, which limit.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -305,6 +307,25 @@ ops_get_job(struct supervisor *sv, struct client *c, const struct request *req,
 	return NULL;
 }
 
+json_t *
+ops_get_own_job(struct supervisor *sv, struct client *c,
+		const struct request *req, uint64_t id, struct store_job *job,
+		const char *what)
+{
+	uid_t uid = control_cred(c)->uid;
+	json_t *reply;
+
+	if ((reply = ops_get_job(sv, c, req, id, job)) != NULL)
+		return reply;
+	if (uid == job->uid || uid == 0)
+		return NULL;
+	store_job_free(job);
+	return ops_error(req, FORQ_ERR_NOT_PERMITTED,
+			 "job %llu belongs to another user: only its owner or "
+			 "root may %s it (admin_group may see and cancel it)",
+			 (unsigned long long)id, what);
+}
+
 /* "after": the jobs it waits (or waited) for, with their states. */
 static int
 ops_add_deps(struct supervisor *sv, uint64_t id, bool any, json_t *job)
@@ -531,14 +552,26 @@ ops_wait(struct supervisor *sv, struct client *c, const struct request *req)
 	return reply;
 }
 
+/* O_NONBLOCK: a FIFO planted here must not stall the supervisor; only
+ * a plain file is handed out. */
 static int
 ops_open_log(struct supervisor *sv, uint64_t id, const char *ext, bool create)
 {
 	char path[PATH_MAX + 32];
+	struct stat st;
+	int fd;
 
 	snprintf(path, sizeof path, "%s/logs/%llu.%s", sv->conf.state_dir,
 		 (unsigned long long)id, ext);
-	return open(path, O_RDONLY | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	fd = open(path,
+		  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+		      (create ? O_CREAT : 0),
+		  0600);
+	if (fd != -1 && (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static json_t *

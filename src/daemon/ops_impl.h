@@ -44,6 +44,11 @@ bool ops_may_touch(struct supervisor *sv, struct client *c,
 json_t *ops_get_job(struct supervisor *sv, struct client *c,
 		    const struct request *req, uint64_t id,
 		    struct store_job *job);
+/* As ops_get_job, for a request that makes the job run again or
+ * changes it: that stays with its owner and root, admin_group or not. */
+json_t *ops_get_own_job(struct supervisor *sv, struct client *c,
+			const struct request *req, uint64_t id,
+			struct store_job *job, const char *what);
 /* Whose jobs a list or clean is about (see ops.c). */
 json_t *ops_whose(struct supervisor *sv, struct client *c,
 		  const struct request *req, int64_t *uid);

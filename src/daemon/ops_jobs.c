@@ -240,7 +240,8 @@ ops_retry(struct supervisor *sv, struct client *c, const struct request *req)
 		return ops_error(req, FORQ_ERR_NO_SPACE,
 				 "%s is full: the job was not queued again",
 				 sv->conf.state_dir);
-	if ((reply = ops_get_job(sv, c, req, id, &job)) != NULL)
+	if ((reply = ops_get_own_job(sv, c, req, id, &job, "run again")) !=
+	    NULL)
 		return reply;
 	attempt = job.attempt;
 	rc = job_state_final(job.state) ? jobs_retry(sv, &job, &holder) : 1;
@@ -283,7 +284,14 @@ ops_cancel(struct supervisor *sv, struct client *c, const struct request *req)
 	list = json_array();
 	for (i = 0; i < n; i++) {
 		item = json_pack("{s:I}", "id", (json_int_t)ids[i]);
-		if ((rc = store_get(sv->store, ids[i], &job)) == 0) {
+		/* Whose it is must be known before anything is done to it. */
+		if ((rc = store_get(sv->store, ids[i], &job)) == -1) {
+			json_decref(item);
+			json_decref(list);
+			free(ids);
+			return ops_store_error(sv, req);
+		}
+		if (rc == 0) {
 			bool mine = ops_may_touch(sv, c, &job);
 
 			store_job_free(&job);
@@ -337,7 +345,7 @@ ops_set(struct supervisor *sv, struct client *c, const struct request *req)
 	if (job_priority_from_json(json_object_get(req->root, "priority"),
 				   &prio, &jerr) == -1)
 		return ops_error(req, jerr.code, "%s", jerr.message);
-	if ((reply = ops_get_job(sv, c, req, id, &job)) != NULL)
+	if ((reply = ops_get_own_job(sv, c, req, id, &job, "change")) != NULL)
 		return reply;
 	store_job_free(&job);
 	rc = jobs_set_priority(sv, id, prio);

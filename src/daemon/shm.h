@@ -10,11 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/rlimits.h"
 #include "daemon/store.h"
 
 #define SHM_MAGIC 0x666f7271u /* "forq" */
 /* Bump when the layout below changes. */
-#define SHM_VERSION 2
+#define SHM_VERSION 3
 #define SHM_LAST_EXIT_MAX 96
 
 enum sb_state {
@@ -78,6 +79,8 @@ struct slot {
 	uint64_t output_max;
 	uint32_t uid;
 	uint32_t gid;
+	uint32_t umask;
+	struct job_rlimit_value rlimits[JOB_RLIMIT_COUNT];
 	uint32_t argc;
 	uint32_t envc;
 	uint32_t argv_len;

@@ -1,8 +1,9 @@
-/* Starting a job with vfork + execve. */
+/* Starting a job: fork, then execve in the child. */
 #include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdbool.h>
@@ -15,6 +16,11 @@
 #include "daemon/spawn.h"
 
 #define SPAWN_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
+struct spawn_report {
+	int stage; /* enum spawn_stage */
+	int err;
+};
 
 enum spawn_stage {
 	SPAWN_STAGE_NONE,
@@ -127,23 +133,40 @@ spawn_path_of(char *const *envp)
 	return SPAWN_DEFAULT_PATH;
 }
 
-/* Runs in the vfork child: only async-signal-safe calls, no return.
- * Not inlined, so its locals live in its own frame below the parent's. */
-/* The descriptor limit jobs get: forqd's own soft limit as it started,
- * not the raised one, so that programs using select() keep working. */
-static struct rlimit spawn_nofile = {RLIM_INFINITY, RLIM_INFINITY};
-
-void
-spawn_set_nofile(const struct rlimit *rl)
+/* The job's limits, not forqd's: a limit that cannot be raised (forqd
+ * is not root) is kept at the most it may have. */
+static void
+spawn_limits(const struct slot *slot)
 {
-	spawn_nofile = *rl;
+	struct rlimit want, have;
+	int i;
+
+	umask((mode_t)slot->umask);
+	for (i = 0; i < JOB_RLIMIT_COUNT; i++) {
+		want.rlim_cur = slot->rlimits[i].soft;
+		want.rlim_max = slot->rlimits[i].hard;
+		if (setrlimit(rlimits_resource((enum job_rlimit)i), &want) ==
+			0 ||
+		    getrlimit(rlimits_resource((enum job_rlimit)i), &have) ==
+			-1)
+			continue;
+		if (want.rlim_max > have.rlim_max)
+			want.rlim_max = have.rlim_max;
+		if (want.rlim_cur > want.rlim_max)
+			want.rlim_cur = want.rlim_max;
+		(void)setrlimit(rlimits_resource((enum job_rlimit)i), &want);
+	}
 }
 
-static __attribute__((noreturn, noinline)) void
+/* Runs in the forked child, a copy of the worker: nothing it does, nor
+ * a user stopping it, can hold the worker up. No return. */
+static __attribute__((noreturn)) void
 spawn_child(const struct spawn_request *req, char **argv, char **envp,
-	    const char *cwd, const char *path, char *candidate, size_t candlen,
-	    volatile int *stage, volatile int *err)
+	    const char *cwd, const char *path, int report_fd)
 {
+	struct spawn_report report = {SPAWN_STAGE_NONE, 0};
+	char candidate[4096];
+	const size_t candlen = sizeof candidate;
 	static const int defaults[] = {SIGINT,  SIGHUP,  SIGPIPE, SIGTERM,
 				       SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2};
 	const char *p, *end;
@@ -152,7 +175,7 @@ spawn_child(const struct spawn_request *req, char **argv, char **envp,
 	int seen_eacces = 0;
 
 	*req->pid_out = getpid();
-	*stage = SPAWN_STAGE_SETUP;
+	report.stage = SPAWN_STAGE_SETUP;
 	for (i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
 		signal(defaults[i], SIG_DFL);
 	sigemptyset(&none);
@@ -161,11 +184,10 @@ spawn_child(const struct spawn_request *req, char **argv, char **envp,
 	    dup2(req->stdout_fd, STDOUT_FILENO) == -1 ||
 	    dup2(req->stderr_fd, STDERR_FILENO) == -1)
 		goto fail;
-	if (spawn_nofile.rlim_cur != RLIM_INFINITY)
-		(void)setrlimit(RLIMIT_NOFILE, &spawn_nofile);
+	spawn_limits(req->slot);
 	if (req->as != NULL) {
 		/* Groups, then gid, then uid, each checked; and no way back. */
-		*stage = SPAWN_STAGE_IDENTITY;
+		report.stage = SPAWN_STAGE_IDENTITY;
 		if (setgroups((size_t)req->as->ngroups, req->as->groups) ==
 			-1 ||
 		    setgid(req->as->gid) == -1 || setuid(req->as->uid) == -1)
@@ -177,10 +199,10 @@ spawn_child(const struct spawn_request *req, char **argv, char **envp,
 			goto fail;
 		}
 	}
-	*stage = SPAWN_STAGE_CHDIR;
+	report.stage = SPAWN_STAGE_CHDIR;
 	if (chdir(cwd) == -1)
 		goto fail;
-	*stage = SPAWN_STAGE_EXEC;
+	report.stage = SPAWN_STAGE_EXEC;
 	if (strchr(argv[0], '/') != NULL) {
 		execve(argv[0], argv, envp);
 		goto fail;
@@ -213,19 +235,23 @@ spawn_child(const struct spawn_request *req, char **argv, char **envp,
 	}
 	errno = seen_eacces ? EACCES : ENOENT;
 fail:
-	*err = errno;
+	/* The pipe closes on a successful exec; what comes through it is
+	 * a failure, so exit status 127 never has to mean two things. */
+	report.err = errno;
+	(void)!write(report_fd, &report, sizeof report);
 	_exit(127);
 }
 
 pid_t
-spawn_job(const struct spawn_request *req, char *why, size_t whylen)
+spawn_job(const struct spawn_request *req, int *report_fd, char *why,
+	  size_t whylen)
 {
 	const struct slot *slot = req->slot;
-	volatile int stage = SPAWN_STAGE_NONE, err = 0;
-	char **argv, **envp, candidate[4096], id_var[48], attempt_var[48];
+	char **argv, **envp, id_var[48], attempt_var[48];
 	char home[4200], user[300], logname[300], shell[4200];
 	char *ours[6] = {id_var, attempt_var, home, user, logname, shell};
 	const char *cwd, *path;
+	int report[2];
 	pid_t pid;
 
 	/* Like SLURM_JOB_ID: a job may want to know which one it is. */
@@ -251,39 +277,57 @@ spawn_job(const struct spawn_request *req, char *why, size_t whylen)
 	}
 	cwd = slot->data + slot->argv_len + slot->env_len;
 	path = spawn_path_of(envp);
-
-	pid = vfork();
+	if (pipe2(report, O_CLOEXEC) == -1) {
+		free(argv);
+		free(envp);
+		snprintf(why, whylen, "cannot make a pipe: %s",
+			 strerror(errno));
+		return -1;
+	}
+	pid = fork();
 	if (pid == 0)
-		spawn_child(req, argv, envp, cwd, path, candidate,
-			    sizeof candidate, &stage, &err);
+		spawn_child(req, argv, envp, cwd, path, report[1]);
 	free(argv);
 	free(envp);
+	close(report[1]);
 	if (pid == -1) {
+		close(report[0]);
 		snprintf(why, whylen, "cannot fork: %s", strerror(errno));
 		return -1;
 	}
-	if (err == 0)
-		return pid;
-	/* The child told us why it could not exec; it has exited 127. */
-	waitpid(pid, NULL, 0);
-	switch (stage) {
+	*report_fd = report[0];
+	return pid;
+}
+
+int
+spawn_failure(int report_fd, const struct slot *slot, char *why, size_t whylen)
+{
+	struct spawn_report r;
+	const char *cwd = slot->data + slot->argv_len + slot->env_len;
+	ssize_t n;
+
+	do
+		n = read(report_fd, &r, sizeof r);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof r)
+		return 0;
+	switch (r.stage) {
 	case SPAWN_STAGE_CHDIR:
 		snprintf(why, whylen, "cannot change to directory %s: %s", cwd,
-			 strerror(err));
+			 strerror(r.err));
 		break;
 	case SPAWN_STAGE_EXEC:
 		snprintf(why, whylen, "cannot execute %s: %s", slot->data,
-			 strerror(err));
+			 strerror(r.err));
 		break;
 	case SPAWN_STAGE_IDENTITY:
-		snprintf(why, whylen, "cannot become user %s (uid %u): %s",
-			 req->as->user, (unsigned)req->as->uid, strerror(err));
+		snprintf(why, whylen, "cannot become uid %u: %s",
+			 (unsigned)slot->uid, strerror(r.err));
 		break;
 	default:
 		snprintf(why, whylen, "cannot set up the job: %s",
-			 strerror(err));
+			 strerror(r.err));
 		break;
 	}
-	errno = err;
-	return -1;
+	return 1;
 }

@@ -1,10 +1,13 @@
 /*
- * Starting a job: vfork + execve, so the worker's address space is not
- * copied. The child moves to its own process group, gets default
- * signals, stdin from /dev/null and its output files, and the job's cwd
- * and environment; PATH is searched in the job's environment. A failed
- * exec is reported through memory shared with the suspended parent, so
- * "not found" never hides behind exit status 127.
+ * Starting a job: fork, then in the child its own process group,
+ * default signals, stdin from /dev/null and its output files, the job's
+ * limits and umask, its user, its cwd and environment; PATH is searched
+ * in the job's environment, as the job's user. The worker never waits
+ * for the child: not vfork, whose parent stays suspended until the
+ * exec, so that a user who stops their own child before its exec would
+ * freeze the worker and every job on it. A failed exec is reported
+ * through a close-on-exec pipe, so "not found" never hides behind exit
+ * status 127.
  */
 #ifndef FORQ_SPAWN_H
 #define FORQ_SPAWN_H
@@ -34,17 +37,19 @@ struct spawn_request {
 };
 
 /* Fills id from the password and group databases; -1 with why. Called
- * before the fork: NSS lookups are not safe in a vfork child. */
+ * before the fork, in the worker. */
 int spawn_identity_of(uid_t uid, struct spawn_identity *id, char *why,
 		      size_t whylen);
 void spawn_identity_free(struct spawn_identity *id);
 
-struct rlimit;
-/* The RLIMIT_NOFILE jobs start with (forqd raises its own). */
-void spawn_set_nofile(const struct rlimit *rl);
-
-/* Returns the child's pid, or -1 with why[] saying what failed (fork,
- * chdir, exec) and errno set. */
-pid_t spawn_job(const struct spawn_request *req, char *why, size_t whylen);
+/* Returns the child's pid and *report_fd, a pipe's read end to hand to
+ * spawn_failure once the child has exited; or -1 with why[] saying what
+ * failed (pipe, fork) and errno set. */
+pid_t spawn_job(const struct spawn_request *req, int *report_fd, char *why,
+		size_t whylen);
+/* After the child exited: 1 and why[] if it never got to exec (what
+ * failed: becoming the user, chdir, exec), 0 if it did. */
+int spawn_failure(int report_fd, const struct slot *slot, char *why,
+		  size_t whylen);
 
 #endif

@@ -1,4 +1,6 @@
 /* The SQLite job store: the database, its schema and transactions. */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +93,19 @@ static const char store_schema_v3[] =
     "  WHERE unique_key IS NOT NULL AND state < 4;"
     "ALTER TABLE jobs ADD COLUMN on_finish TEXT;";
 
+/* 3 -> 4: ids only grow. The jobs table's key alone would hand out the
+ * id of a deleted newest job again; meta.last_id remembers the highest
+ * id ever given. Jobs a crash recovery marked lost kept end_ns = 0,
+ * which made them the first to be pruned: they end now instead. */
+static const char store_schema_v4[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) "
+    "  WITHOUT ROWID;"
+    "INSERT INTO meta VALUES ('last_id', "
+    "  (SELECT coalesce(max(id), 0) FROM jobs));"
+    "UPDATE jobs SET end_ns = CAST((julianday('now') - 2440587.5) * "
+    "  86400000000000.0 AS INTEGER) "
+    "  WHERE state = 8 AND coalesce(end_ns, 0) = 0;";
+
 _Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_SUCCEEDED == 4,
 	       "the store's SQL spells these states as numbers");
 
@@ -182,6 +197,8 @@ store_migrate(struct store *st)
 		goto fail;
 	if (version < 3 && store_exec(st, store_schema_v3) == -1)
 		goto fail;
+	if (version < 4 && store_exec(st, store_schema_v4) == -1)
+		goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
 		 STORE_SCHEMA_VERSION);
 	if (store_exec(st, sql) == -1 || store_exec(st, "COMMIT") == -1)
@@ -190,6 +207,49 @@ store_migrate(struct store *st)
 fail:
 	store_exec(st, "ROLLBACK");
 	return -1;
+}
+
+/* The highest id ever given: the greater of what meta remembers and
+ * what the jobs table holds. */
+static int
+store_load_last_id(struct store *st)
+{
+	sqlite3_stmt *s = st->stmt[ST_LAST_ID];
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		st->last_id = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "last id");
+}
+
+static int
+store_private(const char *db, char *err, size_t errlen)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+	char path[4096 + 8];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < nitems(suffixes); i++) {
+		snprintf(path, sizeof path, "%s%s", db, suffixes[i]);
+		if (lstat(path, &st) == -1) {
+			if (errno == ENOENT)
+				continue;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(err, errlen, "%s is not a plain file", path);
+			return -1;
+		}
+		if ((st.st_mode & 077) != 0 && chmod(path, 0600) == -1) {
+			snprintf(err, errlen, "chmod %s: %s", path,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int
@@ -207,11 +267,17 @@ store_open(struct store **out, const char *dir, bool durable, char *err,
 	snprintf(path, sizeof path, "%s/jobs.db", dir);
 	if (sqlite3_open_v2(path, &st->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				SQLITE_OPEN_NOMUTEX,
+				SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
 			    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path,
 			 st->db != NULL ? sqlite3_errmsg(st->db)
 					: "cannot open");
+		store_close(st);
+		return -1;
+	}
+	/* Every job's environment is in there: the store is forqd's alone,
+	 * also when an older forqd made it with a wider mode. */
+	if (store_private(path, err, errlen) == -1) {
 		store_close(st);
 		return -1;
 	}
@@ -229,6 +295,8 @@ store_open(struct store **out, const char *dir, bool durable, char *err,
 			goto fail;
 		}
 	}
+	if (store_load_last_id(st) == -1)
+		goto fail;
 	*out = st;
 	return 0;
 fail:
@@ -282,12 +350,16 @@ store_commit(struct store *st)
 
 	if (!st->in_txn && !st->lost_txn)
 		return 0;
-	if (!st->lost_txn && store_exec(st, "COMMIT") == 0) {
+	/* A change that could not be written fails the whole turn: what
+	 * was acknowledged before is redone, nothing of the turn is told
+	 * stored. */
+	if (!st->lost_txn && !st->write_failed &&
+	    store_exec(st, "COMMIT") == 0) {
 		st->in_txn = false;
 		st->nredo = 0;
 		return 0;
 	}
-	st->in_txn = st->lost_txn = false;
+	st->in_txn = st->lost_txn = st->write_failed = false;
 	/* Keep the first error: it is the one to report. */
 	code = st->last_code;
 	memcpy(error, st->error, sizeof error);
@@ -312,6 +384,7 @@ store_full(const struct store *st)
 void
 store_rollback(struct store *st)
 {
+	st->write_failed = false;
 	if (!st->in_txn)
 		return;
 	st->in_txn = false;
@@ -326,8 +399,10 @@ store_step_done(struct store *st, sqlite3_stmt *s, const char *what)
 
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		st->write_failed = st->in_txn;
 		return store_fail(st, what);
+	}
 	return 0;
 }
 
@@ -368,15 +443,15 @@ store_replay(struct store *st)
 	for (i = 0; i < st->nredo && rc == 0; i++) {
 		r = &st->redo[i];
 		switch (r->op) {
-		case REDO_RUNNING:
-			rc = store_mark_running(st, r->id, r->worker, r->cpu,
-						r->attempt, r->start_ns);
-			break;
 		case REDO_FINISH:
 			rc = store_finish(st, r->id, &r->result);
 			break;
 		case REDO_REQUEUE:
-			rc = store_requeue(st, r->id, r->attempt);
+			rc = store_requeue(st, r->id, r->attempt,
+					   r->result.end_ns,
+					   r->result.error[0] != '\0'
+					       ? r->result.error
+					       : NULL);
 			break;
 		case REDO_RETRY:
 			rc = store_retry(st, r->id, &r->result, r->worker,

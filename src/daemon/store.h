@@ -16,7 +16,7 @@
 #include "daemon/job.h"
 
 /* Bump with a migration in store.c's store_migrate(). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 
@@ -58,8 +58,10 @@ int store_open(struct store **store, const char *dir, bool durable, char *err,
 void store_close(struct store *store);
 const char *store_error(struct store *store);
 
-/* Ends this turn's transaction; -1 if the commit failed (then nothing
- * of the turn is durable and the caller must not acknowledge it). */
+/* Ends this turn's transaction; -1 if the commit failed, or a write of
+ * the turn did (then nothing of the turn is durable and the caller
+ * must not acknowledge it; the changes already acknowledged, a job's
+ * end, are carried into the next transaction). */
 int store_commit(struct store *store);
 void store_rollback(struct store *store);
 bool store_dirty(const struct store *store);
@@ -79,7 +81,14 @@ int store_mark_running(struct store *store, uint64_t id, int worker, int cpu,
 		       uint32_t attempt, int64_t start_ns);
 int store_finish(struct store *store, uint64_t id,
 		 const struct job_result *result);
-int store_requeue(struct store *store, uint64_t id, uint32_t attempt);
+/* A job not started yet is cancelled at end_ns: 0, or -1 (and the
+ * turn's commit fails; the cancel is not carried out later). */
+int store_cancel(struct store *store, uint64_t id, int64_t end_ns);
+/* A running job that will not report its end runs again as attempt;
+ * the attempt before is kept as lost, ended at end_ns, with why (NULL:
+ * it never started, and attempt is the same again). */
+int store_requeue(struct store *store, uint64_t id, uint32_t attempt,
+		  int64_t end_ns, const char *why);
 /* Another attempt of a running job that ended with result (worker,
  * cpu: where it ran), or of a job that has ended (result NULL: its
  * recorded end): the attempt's end is kept in the attempts, and the
@@ -167,7 +176,7 @@ int store_queued_per_user(struct store *store,
 /* After a crash: running jobs are re-queued while their attempt count
  * is under requeue_max (or under their own retries when they are to be
  * retried after being lost), else marked lost. */
-int store_recover(struct store *store, uint32_t requeue_max,
+int store_recover(struct store *store, uint32_t requeue_max, int64_t now_ns,
 		  struct store_recovery *rec);
 /* Deletes up to max ended jobs, oldest first, in the filter's state
  * (an ended one, or any) and of its uid (or any), that ended before
@@ -177,8 +186,9 @@ int store_clean(struct store *store, const struct store_filter *filter,
 		int64_t end_before_ns, uint32_t max,
 		void (*fn)(void *arg, uint64_t id), void *arg);
 /* Deletes up to max finished jobs that ended before end_before_ns or
- * fall outside the newest keep_count finished jobs; fn sees each id
- * first (to remove its logs). Returns how many were deleted. */
+ * fall outside the newest keep_count finished jobs (the count is a hard
+ * bound on the store's size: it may take jobs younger than the age); fn sees
+ * each id first (to remove its logs). Returns how many were deleted. */
 int store_prune(struct store *store, int64_t end_before_ns, uint64_t keep_count,
 		uint32_t max, void (*fn)(void *arg, uint64_t id), void *arg);
 

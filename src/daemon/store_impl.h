@@ -52,6 +52,9 @@ enum store_stmt {
 	ST_PRUNE_CUTOFF,
 	ST_PRUNE_COUNT,
 	ST_DELETE,
+	ST_LAST_ID,
+	ST_SET_LAST_ID,
+	ST_ATTEMPT_LOST,
 	ST_COUNT,
 };
 
@@ -62,7 +65,6 @@ extern const char *const store_sql[ST_COUNT];
  * commits: when a commit fails (a full disk), these are applied again
  * in the next transaction, so no job's start or end is forgotten. */
 enum redo_op {
-	REDO_RUNNING,
 	REDO_FINISH,
 	REDO_REQUEUE,
 	REDO_RETRY, /* result: the attempt that ended; start_ns: when next */
@@ -84,12 +86,14 @@ struct store {
 	sqlite3_stmt *list[16]; /* store_list's, by filter; made when used */
 	sqlite3_stmt *clean[8]; /* store_clean's, likewise */
 	bool in_txn;
-	bool lost_txn; /* SQLite rolled back this turn's transaction */
+	bool lost_txn;     /* SQLite rolled back this turn's transaction */
+	bool write_failed; /* a write of this turn failed: commit fails */
 	bool replaying;
 	struct redo *redo;
 	size_t nredo;
 	size_t redo_cap;
-	int last_code; /* SQLite's result code of the last failure */
+	int last_code;    /* SQLite's result code of the last failure */
+	uint64_t last_id; /* the highest id ever given; ids only grow */
 	char error[256];
 };
 
@@ -97,7 +101,8 @@ struct store {
 int store_begin(struct store *st);
 /* Fills st->error with "what: sqlite's message"; returns -1. */
 int store_fail(struct store *st, const char *what);
-/* Steps a statement that returns no row, and resets it. */
+/* Steps a statement that returns no row, and resets it. A failure
+ * inside the turn's transaction fails the turn's commit. */
 int store_step_done(struct store *st, sqlite3_stmt *s, const char *what);
 /* Steps an UPDATE of one job: 0 if it changed a row, 1 if none. */
 int store_update_one(struct store *st, sqlite3_stmt *s, const char *what);

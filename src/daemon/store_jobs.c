@@ -29,11 +29,11 @@ const char *const store_sql[ST_COUNT] = {
 		     "RETURNING refs",
     [ST_ENV_DROP] = "DELETE FROM envs WHERE id = ?1",
     [ST_INSERT] =
-	"INSERT INTO jobs(state, name, uid, gid, argv, argc, "
+	"INSERT INTO jobs(id, state, name, uid, gid, argv, argc, "
 	"env_id, envc, cwd, timeout_ms, submit_ns, queue, priority, "
 	"start_at_ns, retries, retry_delay_ms, retry_on, after_any, "
 	"unique_key, on_finish) VALUES "
-	"(?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, "
+	"(?21, ?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, "
 	"?15, ?16, ?17, ?18, ?19, ?20)",
     [ST_UNIQUE_FIND] = "SELECT id FROM jobs WHERE uid = ?1 AND "
 		       "unique_key = ?2 AND state < 4",
@@ -93,8 +93,19 @@ const char *const store_sql[ST_COUNT] = {
 		       "WHERE state = 1",
     [ST_LOST] = "UPDATE jobs SET state = 8, end_ns = ?2, error = ?3 "
 		"WHERE id = ?1 AND state < 4",
+    /* A running attempt that will not report its end: kept as lost
+     * among the attempts before the job runs again. */
+    [ST_ATTEMPT_LOST] = "INSERT OR REPLACE INTO attempts(job, attempt, "
+			"state, start_ns, end_ns, error, worker, cpu) SELECT "
+			"id, attempt, 8, start_ns, ?2, ?3, worker, cpu FROM "
+			"jobs WHERE id = ?1 AND state = 1",
+    [ST_LAST_ID] = "SELECT max((SELECT coalesce(max(id), 0) FROM jobs), "
+		   "coalesce((SELECT value FROM meta WHERE key = 'last_id'), "
+		   "0))",
+    [ST_SET_LAST_ID] = "UPDATE meta SET value = ?1 WHERE key = 'last_id' "
+		       "AND value < ?1",
     [ST_PRUNE_AGE] = "SELECT id, env_id FROM jobs WHERE state >= 4 AND "
-		     "end_ns < ?1 ORDER BY end_ns LIMIT ?2",
+		     "end_ns > 0 AND end_ns < ?1 ORDER BY end_ns LIMIT ?2",
     [ST_PRUNE_CUTOFF] = "SELECT id FROM jobs WHERE state >= 4 "
 			"ORDER BY id DESC LIMIT 1 OFFSET ?1",
     [ST_PRUNE_COUNT] = "SELECT id, env_id FROM jobs WHERE state >= 4 AND "
@@ -280,9 +291,12 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 		sqlite3_bind_int64(s, 15, j->retries);
 		sqlite3_bind_int64(s, 16, j->retry_delay_ms);
 		sqlite3_bind_int64(s, 17, j->retry_on);
+		/* A refused turn leaves a gap: its ids are not given again
+		 * either. */
+		ids[i] = ++st->last_id;
+		sqlite3_bind_int64(s, 21, (int64_t)ids[i]);
 		if (store_step_done(st, s, "insert job") == -1)
 			return -1;
-		ids[i] = (uint64_t)sqlite3_last_insert_rowid(st->db);
 		if (store_insert_deps(st, ids[i], j) == -1)
 			return -1;
 	}
@@ -299,14 +313,10 @@ store_mark_running(struct store *st, uint64_t id, int worker, int cpu,
 		   uint32_t attempt, int64_t start_ns)
 {
 	sqlite3_stmt *s = st->stmt[ST_RUNNING];
-	struct redo r = {.op = REDO_RUNNING,
-			 .id = id,
-			 .worker = worker,
-			 .cpu = cpu,
-			 .attempt = attempt,
-			 .start_ns = start_ns};
 
-	if (store_begin(st) == -1 || store_remember(st, &r) == -1)
+	/* Not kept for a redo: a job starts only after the commit that
+	 * marks it running, so a failed commit means it did not start. */
+	if (store_begin(st) == -1)
 		return -1;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int(s, 2, worker);
@@ -335,13 +345,40 @@ store_finish(struct store *st, uint64_t id, const struct job_result *r)
 }
 
 int
-store_requeue(struct store *st, uint64_t id, uint32_t attempt)
+store_cancel(struct store *st, uint64_t id, int64_t end_ns)
 {
-	sqlite3_stmt *s = st->stmt[ST_REQUEUE];
+	sqlite3_stmt *s = st->stmt[ST_FINISH];
+	struct job_result r = {.state = JOB_CANCELLED, .end_ns = end_ns};
+
+	/* Not kept for a redo: a cancel that cannot be stored is refused
+	 * to its client, not carried out later. */
+	if (store_begin(st) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	store_bind_result(s, 2, &r);
+	return store_step_done(st, s, "cancel job");
+}
+
+int
+store_requeue(struct store *st, uint64_t id, uint32_t attempt, int64_t end_ns,
+	      const char *why)
+{
+	sqlite3_stmt *s = st->stmt[ST_ATTEMPT_LOST];
 	struct redo r = {.op = REDO_REQUEUE, .id = id, .attempt = attempt};
 
+	r.result.end_ns = end_ns;
+	if (why != NULL)
+		strlcpy(r.result.error, why, sizeof r.result.error);
 	if (store_begin(st) == -1 || store_remember(st, &r) == -1)
 		return -1;
+	if (why != NULL) {
+		sqlite3_bind_int64(s, 1, (int64_t)id);
+		sqlite3_bind_int64(s, 2, end_ns);
+		sqlite3_bind_text(s, 3, why, -1, SQLITE_TRANSIENT);
+		if (store_step_done(st, s, "record lost attempt") == -1)
+			return -1;
+	}
+	s = st->stmt[ST_REQUEUE];
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int64(s, 2, attempt);
 	return store_step_done(st, s, "requeue job");
@@ -364,6 +401,11 @@ store_bind_result(sqlite3_stmt *s, int first, const struct job_result *r)
 		sqlite3_bind_text(s, first + 5, r->error, -1, SQLITE_STATIC);
 }
 
+static int store_retry_steps(struct store *st, uint64_t id,
+			     const struct job_result *result, int worker,
+			     int cpu, uint32_t next_attempt,
+			     int64_t start_at_ns);
+
 int
 store_retry(struct store *st, uint64_t id, const struct job_result *result,
 	    int worker, int cpu, uint32_t next_attempt, int64_t start_at_ns)
@@ -374,13 +416,25 @@ store_retry(struct store *st, uint64_t id, const struct job_result *result,
 			  .cpu = cpu,
 			  .attempt = next_attempt,
 			  .start_ns = start_at_ns};
-	sqlite3_stmt *s;
 
 	if (result != NULL)
 		rd.result = *result;
 	if (store_begin(st) == -1 ||
 	    (result != NULL && store_remember(st, &rd) == -1))
 		return -1;
+	if (store_retry_steps(st, id, result, worker, cpu, next_attempt,
+			      start_at_ns) == -1)
+		return -1;
+	return sqlite3_changes(st->db) > 0 ? 0 : 1;
+}
+
+static int
+store_retry_steps(struct store *st, uint64_t id,
+		  const struct job_result *result, int worker, int cpu,
+		  uint32_t next_attempt, int64_t start_at_ns)
+{
+	sqlite3_stmt *s;
+
 	if (result != NULL) {
 		s = st->stmt[ST_ATTEMPT_ADD];
 		sqlite3_bind_int64(s, 1, (int64_t)id);
@@ -402,9 +456,7 @@ store_retry(struct store *st, uint64_t id, const struct job_result *result,
 	sqlite3_bind_int64(s, 3, next_attempt);
 	if (start_at_ns != 0)
 		sqlite3_bind_int64(s, 4, start_at_ns);
-	if (store_step_done(st, s, "retry job") == -1)
-		return -1;
-	return sqlite3_changes(st->db) > 0 ? 0 : 1;
+	return store_step_done(st, s, "retry job");
 }
 
 int
@@ -630,7 +682,7 @@ struct store_interrupted {
 };
 
 int
-store_recover(struct store *st, uint32_t requeue_max,
+store_recover(struct store *st, uint32_t requeue_max, int64_t now_ns,
 	      struct store_recovery *rec)
 {
 	sqlite3_stmt *s = st->stmt[ST_RUNNING_IDS], *lost = st->stmt[ST_LOST];
@@ -667,7 +719,9 @@ store_recover(struct store *st, uint32_t requeue_max,
 	}
 	for (i = 0; i < n && rc != -1; i++) {
 		if (jobs[i].again) {
-			rc = store_requeue(st, jobs[i].id, jobs[i].attempt + 1);
+			rc = store_requeue(st, jobs[i].id, jobs[i].attempt + 1,
+					   now_ns,
+					   "interrupted by a crash of forqd");
 			rec->requeued++;
 			continue;
 		}
@@ -679,7 +733,8 @@ store_recover(struct store *st, uint32_t requeue_max,
 			 "interrupted by a crash of forqd after %u attempts",
 			 jobs[i].attempt + 1);
 		sqlite3_bind_int64(lost, 1, (int64_t)jobs[i].id);
-		sqlite3_bind_int64(lost, 2, 0);
+		/* Its end is now, so retention keeps it as long as any. */
+		sqlite3_bind_int64(lost, 2, now_ns);
 		sqlite3_bind_text(lost, 3, why, -1, SQLITE_TRANSIENT);
 		rc = store_step_done(st, lost, "mark lost");
 		rec->lost++;
@@ -724,8 +779,16 @@ store_prune_with(struct store *st, sqlite3_stmt *s, uint32_t max,
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	/* Deleting the newest job must not free its id for the next. */
 	if (n > 0 && store_begin(st) == -1)
 		n = -1;
+	if (n > 0) {
+		sqlite3_bind_int64(st->stmt[ST_SET_LAST_ID], 1,
+				   (int64_t)st->last_id);
+		if (store_step_done(st, st->stmt[ST_SET_LAST_ID],
+				    "keep the last id") == -1)
+			n = -1;
+	}
 	for (i = 0; i < n; i++) {
 		fn(arg, (uint64_t)rows[i][0]);
 		if (store_delete(st, rows[i][0], rows[i][1]) == -1) {

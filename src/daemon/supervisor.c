@@ -63,7 +63,7 @@ sv_setup_signals(struct supervisor *sv)
 }
 
 /* Job output and the store are private: an existing state directory
- * that others may read is closed to them. */
+ * that its group or others may read is closed to them. */
 static int
 sv_state_dir(const char *dir)
 {
@@ -78,11 +78,11 @@ sv_state_dir(const char *dir)
 		log_warn("state_dir: %s", dir);
 		return -1;
 	}
-	if ((st.st_mode & 0007) != 0) {
+	if ((st.st_mode & 0077) != 0) {
 		log_warnx("state_dir: %s was open to others (mode %04o); "
 			  "closing it",
 			  dir, (unsigned)(st.st_mode & 07777));
-		if (chmod(dir, st.st_mode & 07770) == -1) {
+		if (chmod(dir, st.st_mode & 07700) == -1) {
 			log_warn("state_dir: chmod %s", dir);
 			return -1;
 		}
@@ -91,7 +91,7 @@ sv_state_dir(const char *dir)
 }
 
 /* Every client costs a descriptor: take the hard limit, as nginx's
- * worker_rlimit_nofile would, and give jobs the limit we were given. */
+ * worker_rlimit_nofile would. Jobs get [jobs] limit_nofile. */
 static void
 sv_raise_nofile(const struct conf *conf)
 {
@@ -101,7 +101,6 @@ sv_raise_nofile(const struct conf *conf)
 		log_warn("getrlimit(RLIMIT_NOFILE)");
 		return;
 	}
-	spawn_set_nofile(&rl);
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 		log_warn("setrlimit(RLIMIT_NOFILE)");
@@ -126,7 +125,8 @@ sv_reserve_make(const struct conf *conf)
 		unlink(path);
 		return 0;
 	}
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1)
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		       0600)) == -1)
 		return -1;
 	rc = posix_fallocate(fd, 0, (off_t)conf->state_reserve);
 	close(fd);
@@ -148,6 +148,13 @@ sv_store_failed(struct supervisor *sv)
 	log_warnx("store commit: %s", store_error(sv->store));
 	/* Submits of the turn were taken back: count from the store. */
 	jobs_recount(sv);
+	/* The ends already acknowledged wait in the next transaction: a
+	 * turn comes to commit them, sooner at first, then every second. */
+	sv->store_retry_ms = sv->store_retry_ms == 0 ? 50
+			     : sv->store_retry_ms >= 500
+				 ? 1000
+				 : sv->store_retry_ms * 2;
+	sv->store_retry_ns = clock_mono_ns() + sv->store_retry_ms * NS_PER_MS;
 	if (!store_full(sv->store) || sv->store_full)
 		return;
 	snprintf(path, sizeof path, "%s/reserve", sv->conf.state_dir);
@@ -195,6 +202,7 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	sv->allowed = *allowed;
 	sv->started_ns = clock_mono_ns();
 	sv->ready_fd = -1;
+	sv->kernel_nproc = rlimits_kernel_nproc(4096);
 	TAILQ_INIT(&sv->clients);
 	TAILQ_INIT(&sv->closed);
 	TAILQ_INIT(&sv->timed);
@@ -293,6 +301,8 @@ sv_update_timer(struct supervisor *sv)
 		next = at;
 	if (sv->store_full && (next == 0 || sv->next_space_check_ns < next))
 		next = sv->next_space_check_ns;
+	if (sv->store_retry_ns != 0 && (next == 0 || sv->store_retry_ns < next))
+		next = sv->store_retry_ns;
 	if (next == sv->timer_armed_ns)
 		return;
 	if (ev_timer_arm(sv->timer.fd, next) == -1)
@@ -329,6 +339,9 @@ sv_on_timer(struct ev_io *io, uint32_t events)
 	control_check(sv, now);
 	if (sv->store_full && now >= sv->next_space_check_ns)
 		sv_check_space(sv, now);
+	/* This turn's commit is the retry. */
+	if (sv->store_retry_ns != 0 && now >= sv->store_retry_ns)
+		sv->store_retry_ns = 0;
 	workers_check(sv, now);
 	jobs_check(sv, now);
 }
@@ -512,7 +525,7 @@ sv_run(struct supervisor *sv)
 {
 	char err[CONF_ERROR_MAX];
 	int cpus[CPU_SETSIZE];
-	bool committed, released;
+	bool committed, unstarted, again = false;
 	size_t n;
 
 	if (cpus_plan(&sv->allowed, sv->conf.cpus, cpus, nitems(cpus), &n, err,
@@ -523,32 +536,31 @@ sv_run(struct supervisor *sv)
 	workers_apply_plan(sv, cpus, n);
 	sv_update_timer(sv);
 	while (!sv->stopping || workers_live(sv) > 0) {
-		/* Starts marked after the last commit are committed by the
+		/* Jobs released by the last commit are dispatched by the
 		 * next turn, which then comes at once. */
-		if (ev_run_once(&sv->loop, store_dirty(sv->store) ? 0 : -1) ==
-		    -1)
+		if (ev_run_once(&sv->loop, again ? 0 : -1) == -1)
 			fatal("epoll_wait");
 		jobs_end_turn(sv);
 		jobs_dispatch(sv);
-		/* Workers start their jobs while the turn is made durable: a
-		 * start is acknowledged to no one, and a crash before the
-		 * commit leaves the job queued, to run again, as a crash
-		 * while it runs does. */
-		workers_flush_all(sv);
-		/* One commit for the whole turn; only then do replies go. */
+		/* One commit for the whole turn: submissions, ends, and the
+		 * running marks of the jobs dispatched. Only then do replies
+		 * go, and starts: see jobs_start_later. */
 		committed = store_commit(sv->store) == 0;
+		unstarted = jobs_starts_committed(sv, committed);
 		/* Jobs submitted or released this turn may run once stored,
 		 * not before: a failed commit refuses them to their client.
 		 * (Settled before sv_store_failed, whose recount releases
 		 * waiting jobs again, into the next turn.) */
-		released = jobs_turn_committed(sv, committed);
+		again = jobs_turn_committed(sv, committed);
 		if (!committed)
 			sv_store_failed(sv);
+		else if (!store_dirty(sv->store))
+			sv->store_retry_ms = 0;
+		workers_flush_all(sv);
 		control_end_turn(sv, committed);
-		if (released) {
-			jobs_dispatch(sv);
-			workers_flush_all(sv);
-		}
+		/* After a failed commit the next try waits for an event. */
+		if (unstarted)
+			again = false;
 		sv_check_ready(sv);
 		sv_update_timer(sv);
 	}

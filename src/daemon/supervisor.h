@@ -22,12 +22,19 @@
 #include "common/heap.h"
 #include "daemon/runq.h"
 #include "daemon/restart.h"
+#include "daemon/rlimits.h"
 #include "daemon/shm.h"
 #include "daemon/store.h"
 #include "daemon/usercount.h"
 
 struct supervisor;
 struct pidfh;
+
+/* A slot filled this turn, to be started after the commit. */
+struct jobs_start {
+	int worker;
+	uint32_t slot;
+};
 
 /* What the supervisor keeps of a job it started: where it came from,
  * and what to do if it fails. */
@@ -112,7 +119,9 @@ struct supervisor {
 	struct client_list timed;  /* mid-request, oldest line first */
 	uint32_t nclients;
 	struct access_policy access;
-	bool store_full; /* no room: no submits, no dispatch */
+	bool store_full;        /* no room: no submits, no dispatch */
+	int64_t store_retry_ns; /* a failed commit's retry; 0: none */
+	int64_t store_retry_ms; /* its backoff */
 	int64_t next_space_check_ns;
 	struct shm shm;
 	struct sv_worker *workers;
@@ -137,6 +146,11 @@ struct supervisor {
 	struct runq_fresh *fresh;
 	size_t nfresh;
 	size_t fresh_cap;
+	/* Jobs dispatched this turn: their starts go out once the turn's
+	 * commit has marked them running, never before. */
+	struct jobs_start *starts;
+	size_t nstarts;
+	size_t starts_cap;
 	uint64_t
 	    nwaiting; /* jobs waiting for others (they live in the store) */
 	/* On-finish commands waiting to run: [hooks_head, nhooks). */
@@ -150,6 +164,7 @@ struct supervisor {
 	bool settling;
 	struct usercount_tree *queued_by_uid;
 	struct job_limits limits;
+	uint64_t kernel_nproc; /* limit_nproc = kernel */
 	struct adopted_list adopted;
 	struct adopted_list adopted_gone; /* reaped; freed after the turn */
 	size_t sched_cursor;
@@ -196,6 +211,10 @@ void jobs_settle_waiting(struct supervisor *sv);
 int jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 		uid_t uid, gid_t gid, uint64_t *ids, bool *existing);
 void jobs_dispatch(struct supervisor *sv);
+/* After the turn's commit: the turn's dispatched jobs start if it
+ * stored their running marks, else go back to the queue (true: some
+ * did, so nothing more is dispatched this turn). */
+bool jobs_starts_committed(struct supervisor *sv, bool committed);
 /* After the turn's commit: the turn's submissions join the runq if it
  * stored them (true if any did), else they are forgotten. */
 bool jobs_turn_committed(struct supervisor *sv, bool committed);

@@ -46,6 +46,7 @@ struct wk_job {
 	struct ev_io pidfd; /* -1 where pidfds are missing: SIGCHLD tells */
 	int out_fd;
 	int err_fd;
+	int report_fd; /* the child's word on a failed exec; -1: none */
 	int64_t start_real_ns;
 	int64_t deadline_ns; /* timeout; 0: none */
 	int64_t kill_at_ns;  /* KILL after TERM; 0: none */
@@ -69,6 +70,7 @@ struct worker {
 	struct wk_job *jobs;
 	uint32_t running;
 	int devnull;
+	int logdir_fd; /* every output file is opened relative to it */
 	char logdir[PATH_MAX];
 	bool retiring;
 	bool done;
@@ -191,7 +193,9 @@ worker_finish(struct worker *wk, struct wk_job *j)
 		close(j->out_fd);
 	if (j->err_fd != -1)
 		close(j->err_fd);
-	j->out_fd = j->err_fd = -1;
+	if (j->report_fd != -1)
+		close(j->report_fd);
+	j->out_fd = j->err_fd = j->report_fd = -1;
 	j->active = false;
 	j->slot->state = SLOT_DONE;
 	wk->sb->jobs_done++;
@@ -212,20 +216,51 @@ worker_fail_start(struct worker *wk, struct wk_job *j, const char *why)
 	worker_finish(wk, j);
 }
 
+/* A job's output file in the logs directory, for writing. The
+ * directory is forqd's own, but a file in it must never lead elsewhere:
+ * no symlink is followed, a fresh file is made with O_EXCL, and one
+ * already there (made by forq logs -f, or by an earlier attempt) is
+ * used only if it is a plain file with one link, owned by forqd or by
+ * the job's user; then it is emptied. */
 static int
-worker_open_log(struct worker *wk, uint64_t id, const char *ext, char *why,
-		size_t whylen)
+worker_open_log(struct worker *wk, uint64_t id, uid_t owner, const char *ext,
+		char *why, size_t whylen)
 {
-	char path[PATH_MAX + 32];
+	char name[64];
+	struct stat st;
 	int fd;
 
-	snprintf(path, sizeof path, "%s/%llu.%s", wk->logdir,
-		 (unsigned long long)id, ext);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	snprintf(name, sizeof name, "%llu.%s", (unsigned long long)id, ext);
+	fd = openat(wk->logdir_fd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd != -1 || errno != EEXIST)
+		goto done;
+	fd = openat(wk->logdir_fd, name,
+		    O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1)
-		snprintf(why, whylen, "cannot open %s: %s", path,
+		goto done;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    (st.st_uid != geteuid() && st.st_uid != owner)) {
+		close(fd);
+		snprintf(why, whylen,
+			 "%s/%s is not a plain file of forqd's or the job's "
+			 "user; not writing to it",
+			 wk->logdir, name);
+		return -1;
+	}
+	if (ftruncate(fd, 0) == -1)
+		goto fail;
+done:
+	if (fd == -1)
+		snprintf(why, whylen, "cannot open %s/%s: %s", wk->logdir, name,
 			 strerror(errno));
 	return fd;
+fail:
+	snprintf(why, whylen, "%s/%s: %s", wk->logdir, name, strerror(errno));
+	close(fd);
+	return -1;
 }
 
 static void
@@ -247,11 +282,12 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	j->job_id = j->slot->job_id;
 	j->end = WK_END_NONE;
 	j->kill_at_ns = j->deadline_ns = 0;
-	j->out_fd = j->err_fd = -1;
+	j->out_fd = j->err_fd = j->report_fd = -1;
 	/* A job's on-finish command writes both streams to ID.hook. */
 	if (j->slot->flags & SLOT_F_HOOK) {
-		if ((j->out_fd = worker_open_log(wk, j->job_id, "hook", why,
-						 sizeof why)) == -1 ||
+		if ((j->out_fd = worker_open_log(wk, j->job_id, j->slot->uid,
+						 "hook", why, sizeof why)) ==
+			-1 ||
 		    (j->err_fd = fcntl(j->out_fd, F_DUPFD_CLOEXEC, 3)) == -1) {
 			if (why[0] == '\0')
 				snprintf(why, sizeof why, "dup: %s",
@@ -259,10 +295,12 @@ worker_run(struct worker *wk, uint32_t slot_no)
 			worker_fail_start(wk, j, why);
 			return;
 		}
-	} else if ((j->out_fd = worker_open_log(wk, j->job_id, "out", why,
-						sizeof why)) == -1 ||
-		   (j->err_fd = worker_open_log(wk, j->job_id, "err", why,
-						sizeof why)) == -1) {
+	} else if ((j->out_fd = worker_open_log(wk, j->job_id, j->slot->uid,
+						"out", why, sizeof why)) ==
+		       -1 ||
+		   (j->err_fd = worker_open_log(wk, j->job_id, j->slot->uid,
+						"err", why, sizeof why)) ==
+		       -1) {
 		worker_fail_start(wk, j, why);
 		return;
 	}
@@ -291,7 +329,7 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	j->slot->pid = 0;
 	j->slot->state = SLOT_SPAWNING;
 	j->start_real_ns = clock_real_ns();
-	j->pid = spawn_job(&req, why, sizeof why);
+	j->pid = spawn_job(&req, &j->report_fd, why, sizeof why);
 	if (req.as != NULL)
 		spawn_identity_free(&as);
 	if (j->pid == -1) {
@@ -304,7 +342,7 @@ worker_run(struct worker *wk, uint32_t slot_no)
 		/* Cannot watch it: take it back rather than lose track. */
 		snprintf(why, sizeof why, "cannot watch the job: %s",
 			 strerror(errno));
-		kill(-j->pid, SIGKILL);
+		kill(j->pid, SIGKILL);
 		waitpid(j->pid, NULL, 0);
 		worker_fail_start(wk, j, why);
 		return;
@@ -375,6 +413,14 @@ worker_job_check(struct wk_job *j)
 	case WK_END_NONE:
 		r->state = r->exit_code == 0 ? JOB_SUCCEEDED : JOB_FAILED;
 		break;
+	}
+	/* It never got to exec: it failed to start, and says why. */
+	if (j->report_fd != -1 &&
+	    spawn_failure(j->report_fd, j->slot, r->error, sizeof r->error)) {
+		r->state = JOB_FAILED;
+		r->start_ns = 0;
+		r->exit_code = -1;
+		r->signal = 0;
 	}
 	j->slot->state = SLOT_EXITED;
 	if (wait4(j->pid, NULL, WNOHANG, &ru) == j->pid)
@@ -666,6 +712,9 @@ worker_main(struct supervisor *sv, struct sv_worker *w, int chan_fd)
 	if ((wk.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
 		fatal("/dev/null");
 	snprintf(wk.logdir, sizeof wk.logdir, "%s/logs", sv->conf.state_dir);
+	if ((wk.logdir_fd = open(wk.logdir, O_RDONLY | O_DIRECTORY |
+						O_NOFOLLOW | O_CLOEXEC)) == -1)
+		fatal("%s", wk.logdir);
 	if ((wk.jobs = calloc(wk.slots, sizeof *wk.jobs)) == NULL)
 		fatal("jobs");
 	for (i = 0; i < wk.slots; i++) {
@@ -673,6 +722,7 @@ worker_main(struct supervisor *sv, struct sv_worker *w, int chan_fd)
 		wk.jobs[i].slot_no = i;
 		wk.jobs[i].slot = shm_slot(&sv->shm, (uint32_t)wk.index, i);
 		wk.jobs[i].pidfd.fd = -1;
+		wk.jobs[i].report_fd = -1;
 	}
 	wk.heartbeat_interval_ms = (uint32_t)sv->conf.heartbeat_interval_ms;
 	if (ev_timer_every(wk.heartbeat.fd,

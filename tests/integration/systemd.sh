@@ -155,7 +155,7 @@ wait_journal 'Main process exited, code=killed, status=9/KILL' 30 \
 ct forq ping >/dev/null || fail "forqd did not come back"
 new=$(ct systemctl show -P MainPID forqd.service)
 [ "$new" != "$main" ] && [ "$new" != 0 ] || fail "forqd not restarted (MainPID $new)"
-[ "$(ct forq status --json "$blocker" | sed -n 's/.*"attempt":\([0-9]*\).*/\1/p')" = 2 ] ||
+[ "$(ct forq status --json "$blocker" | jq -r .job.attempt)" = 2 ] ||
 	fail "the running job was not queued again: $(ct forq status "$blocker")"
 ct forq cancel "$blocker" >/dev/null
 ct forq wait $ids || fail "the queued jobs did not survive: $(ct forq list)"

@@ -109,6 +109,13 @@ ok "allow_users: B is refused at connect (exit 77), the error names allow_users"
 as "$A" status "$bjob" >/dev/null || fail "A, in admin_group, cannot see B's job"
 [ "$(as "$A" list --limit 100 --json | jq '.jobs | length')" = 8 ] || fail "A does not list everyone's jobs"
 ok "admin_group: A sees B's job and lists everyone's"
+for cmd in "retry $bjob" "set $bjob --priority 5"; do
+	rc=0; err=$(as "$A" $cmd 2>&1) || rc=$?
+	[ $rc -eq 77 ] && [[ $err == *"only its owner or root may"* ]] ||
+		fail "A, in admin_group, forq $cmd: exit $rc: $err"
+done
+[ "$(fq status --json "$bjob" | jq -r .job.attempt)" = 1 ] || fail "B's job ran again"
+ok "admin_group: A may not make B's job run again or change it (exit 77)"
 
 printf 'sleep 30\nsleep 30\nsleep 30\nsleep 30\n' >"$T/four"
 rc=0; err=$(cd / && as "$A" submit --batch "$T/four" 2>&1) || rc=$?

@@ -189,7 +189,7 @@ test_final_state_recorded_once(void **state)
 	assert_int_equal(store_finish(f->st, id, &cancelled), 0);
 	/* A late result, a requeue or a dispatch cannot undo it. */
 	assert_int_equal(store_finish(f->st, id, &late), 0);
-	assert_int_equal(store_requeue(f->st, id, 1), 0);
+	assert_int_equal(store_requeue(f->st, id, 1, 7, "lost"), 0);
 	assert_int_equal(store_mark_running(f->st, id, 0, 0, 0, 1), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(store_get(f->st, id, &j), 0);
@@ -277,7 +277,7 @@ test_recover_requeues_then_loses(void **state)
 	assert_int_equal(store_mark_running(f->st, fresh, 0, 0, 0, 1), 0);
 	assert_int_equal(store_mark_running(f->st, tired, 0, 0, 2, 1), 0);
 	assert_int_equal(store_commit(f->st), 0);
-	assert_int_equal(store_recover(f->st, 2, &rec), 0);
+	assert_int_equal(store_recover(f->st, 2, 777, &rec), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(rec.requeued, 1);
 	assert_int_equal(rec.lost, 1);
@@ -285,9 +285,16 @@ test_recover_requeues_then_loses(void **state)
 	assert_int_equal(j.state, JOB_QUEUED);
 	assert_int_equal(j.attempt, 1);
 	store_job_free(&j);
+	/* The interrupted attempt is kept, as lost, ended at recovery. */
+	assert_int_equal(count(f, "SELECT count(*) FROM attempts WHERE "
+				  "attempt = 0 AND state = 8 AND end_ns = 777 "
+				  "AND error LIKE '%crash of forqd%'"),
+			 1);
 	assert_int_equal(store_get(f->st, tired, &j), 0);
 	assert_int_equal(j.state, JOB_LOST);
 	assert_non_null(strstr(j.result.error, "crash of forqd"));
+	/* Ended when recovered: retention counts its age from then. */
+	assert_int_equal(j.result.end_ns, 777);
 	store_job_free(&j);
 	/* Oldest first: the re-queued job goes before the one behind it. */
 	assert_int_equal(store_pending(f->st, collect_queued, &s), 0);
@@ -341,6 +348,63 @@ test_prune_by_count_and_age(void **state)
 	assert_int_equal(store_get(f->st, ids[3], &j), 1);
 	/* The shared environment is still referenced by two jobs. */
 	assert_int_equal(count(f, "SELECT refs FROM envs"), 2);
+}
+
+static void
+test_lost_jobs_are_kept_for_the_retention_age(void **state)
+{
+	struct fixture *f = *state;
+	struct store_recovery rec;
+	struct seen s = {0};
+	uint64_t a = add(f->st, "a"), b = add(f->st, "b");
+
+	assert_int_equal(store_mark_running(f->st, a, 0, 0, 0, 1), 0);
+	assert_int_equal(store_mark_running(f->st, b, 0, 0, 0, 1), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_recover(f->st, 0, 1000000, &rec), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(rec.lost, 2);
+	/* An age cutoff before their recovery leaves both. */
+	assert_int_equal(store_prune(f->st, 999999, 0, 100, note_pruned, &s),
+			 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(store_prune(f->st, 1000001, 0, 100, note_pruned, &s),
+			 2);
+}
+
+static void
+test_ids_only_grow(void **state)
+{
+	struct fixture *f = *state;
+	struct job_result r = {.state = JOB_SUCCEEDED, .end_ns = 5};
+	struct store_filter all = {.state = -1, .uid = -1};
+	struct seen s = {0};
+	char err[256];
+	uint64_t first = add(f->st, "a"), second = add(f->st, "b"), third;
+
+	assert_int_equal(store_finish(f->st, second, &r), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	/* forq clean removes the newest job... */
+	assert_int_equal(store_clean(f->st, &all, 0, 10, note_pruned, &s), 1);
+	assert_int_equal(store_commit(f->st), 0);
+	/* ...and its id is not given again, not even after a reopen. */
+	store_close(f->st);
+	assert_int_equal(store_open(&f->st, f->dir, false, err, sizeof err), 0);
+	third = add(f->st, "c");
+	assert_true(third > second);
+	assert_true(second > first);
+	/* A turn that was not stored leaves a gap, never a reuse. */
+	{
+		struct job_spec sp = spec("d", "A=1");
+		uint64_t refused, fourth;
+
+		assert_int_equal(store_insert(f->st, &sp, 1, 1000, 100, 42,
+					      &refused, NULL),
+				 0);
+		store_rollback(f->st);
+		fourth = add(f->st, "e");
+		assert_true(fourth > refused);
+	}
 }
 
 struct pending_seen {
@@ -527,7 +591,7 @@ test_schema_2_is_migrated(void **state)
 				      "CREATE INDEX jobs_uid ON jobs(uid, id);"
 				      "CREATE INDEX jobs_uid_state ON "
 				      "jobs(uid, state, id);"
-				      "INSERT INTO envs VALUES (1, 0, 2, "
+				      "INSERT INTO envs VALUES (1, 0, 3, "
 				      "x'00');"
 				      "INSERT INTO jobs(id, state, uid, gid, "
 				      "argv, argc, env_id, "
@@ -536,7 +600,9 @@ test_schema_2_is_migrated(void **state)
 				      "(1, 0, 1000, 100, x'7100', 1, 1, 0, "
 				      "'/', 0, 1, NULL, NULL),"
 				      "(2, 3, 1000, 100, x'7100', 1, 1, 0, "
-				      "'/', 0, 1, 5, 1);"
+				      "'/', 0, 1, 5, 1),"
+				      "(3, 6, 1000, 100, x'7100', 1, 1, 0, "
+				      "'/', 0, 1, 0, NULL);"
 				      "PRAGMA user_version = 2;",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
@@ -551,6 +617,12 @@ test_schema_2_is_migrated(void **state)
 	assert_int_equal(j.state, JOB_FAILED);
 	assert_int_equal(j.result.exit_code, 1);
 	store_job_free(&j);
+	/* A job lost with no end time (schema 3 recovery) ends now. */
+	assert_int_equal(store_get(f->st, 3, &j), 0);
+	assert_int_equal(j.state, JOB_LOST);
+	assert_true(j.result.end_ns > (int64_t)1700000000 * 1000000000);
+	store_job_free(&j);
+	assert_int_equal(add(f->st, "next"), 4);
 	assert_int_equal(count(f, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 }
 
@@ -571,7 +643,7 @@ test_newer_schema_is_refused(void **state)
 	assert_int_equal(store_open(&other, f->dir, false, err, sizeof err),
 			 -1);
 	assert_non_null(strstr(err, "schema version 99, newer than this "
-				    "forqd's 3"));
+				    "forqd's 4"));
 }
 
 int
@@ -590,6 +662,10 @@ main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recover_requeues_then_loses,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_lost_jobs_are_kept_for_the_retention_age, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ids_only_grow, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_prune_by_count_and_age, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
