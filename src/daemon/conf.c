@@ -116,6 +116,8 @@ static const struct conf_key conf_keys[] = {
     KEY("limits", "queued_max_per_user", queued_max_per_user, CONF_UINT, 1,
 	100000000),
     KEY("limits", "connections_max", connections_max, CONF_UINT, 1, 1000000),
+    KEY("limits", "connections_reserved", connections_reserved, CONF_UINT, 0,
+	1000),
     KEY("limits", "connections_per_user_max", connections_per_user_max,
 	CONF_UINT, 1, 1000000),
     KEY("limits", "request_timeout", request_timeout_ms, CONF_DURATION, 100,
@@ -795,6 +797,7 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->name_max = 256;
 	c->queued_max_per_user = 100000;
 	c->connections_max = 1024;
+	c->connections_reserved = 4;
 	c->connections_per_user_max = 128;
 	c->request_timeout_ms = 30 * 1000;
 

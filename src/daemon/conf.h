@@ -83,6 +83,7 @@ struct conf {
 	uint32_t name_max;
 	uint32_t queued_max_per_user;
 	uint32_t connections_max;
+	uint32_t connections_reserved;
 	uint32_t connections_per_user_max;
 	int64_t request_timeout_ms;
 	/* [access] */

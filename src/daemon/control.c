@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/ratelimit.h"
 #include "common/units.h"
 #include "common/log.h"
 #include "daemon/access.h"
@@ -175,14 +176,42 @@ control_peer_groups(int fd, size_t *n)
 	return NULL;
 }
 
-/* Tells a client it may not stay, and why; it is closed once told. */
+/* Tells a client it may not stay, and why, and closes it at once: a
+ * fresh socket's buffer takes the short reply, and a flood of refused
+ * connections must not hold descriptors. One log line a second; the
+ * rest are counted (control_check tells the count). */
 static void
 control_refuse_with(struct client *c, json_t *reply, const char *why)
 {
-	log_warnx("refused uid %d (pid %d): %s", (int)c->cred.uid,
-		  (int)c->cred.pid, why);
-	control_push(c, reply);
-	c->closing = true;
+	struct supervisor *sv = c->sv;
+	char *text = json_dumps(reply, JSON_COMPACT);
+	size_t len;
+
+	json_decref(reply);
+	snprintf(sv->refused_last, sizeof sv->refused_last,
+		 "uid %d (pid %d): %s", (int)c->cred.uid, (int)c->cred.pid,
+		 why);
+	if (ratelimit_pass(&sv->refusals, clock_mono_ns()))
+		log_warnx("refused %s", sv->refused_last);
+	if (text != NULL) {
+		len = strlen(text);
+		text[len] = '\n';
+		(void)!send(c->io.fd, text, len + 1,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+		free(text);
+	}
+	control_close(c);
+}
+
+static void
+control_tell_refusals(struct supervisor *sv, int64_t now)
+{
+	uint64_t n = ratelimit_flush(&sv->refusals, now);
+
+	if (n > 0)
+		log_warnx("refused %llu more connections in the last second "
+			  "(the last: %s)",
+			  (unsigned long long)n, sv->refused_last);
 }
 
 static int
@@ -192,8 +221,9 @@ control_refuse(struct client *c)
 	struct access_peer peer;
 	const struct client *o;
 	const char *key;
-	char msg[192];
-	uint32_t mine = 0;
+	char msg[256];
+	uint32_t mine = 0, limit;
+	bool admin;
 
 	/* A user's own forqd serves that user alone, whatever the socket's
 	 * mode says. */
@@ -217,10 +247,27 @@ control_refuse(struct client *c)
 				    msg);
 		return -1;
 	}
-	if (sv->nclients > sv->conf.connections_max) {
-		snprintf(msg, sizeof msg,
-			 "%u connections open, connections_max is %u",
-			 sv->nclients - 1, sv->conf.connections_max);
+	/* The last connections_reserved are kept for root and admin_group,
+	 * so that an admin always gets in, as PostgreSQL keeps
+	 * superuser_reserved_connections. */
+	admin = access_is_admin(&sv->access, &peer);
+	limit = sv->conf.connections_max;
+	if (!admin)
+		limit -= sv->conf.connections_reserved < limit
+			     ? sv->conf.connections_reserved
+			     : limit - 1;
+	if (sv->nclients > limit) {
+		if (admin || limit == sv->conf.connections_max)
+			snprintf(msg, sizeof msg,
+				 "%u connections open, connections_max is %u",
+				 sv->nclients - 1, sv->conf.connections_max);
+		else
+			snprintf(msg, sizeof msg,
+				 "%u connections open, connections_max is %u, "
+				 "of which connections_reserved (%u) are kept "
+				 "for root and admin_group",
+				 sv->nclients - 1, sv->conf.connections_max,
+				 sv->conf.connections_max - limit);
 		control_refuse_with(c,
 				    reply_limit(NULL, "connections_max",
 						sv->conf.connections_max, msg),
@@ -551,10 +598,12 @@ int64_t
 control_next_deadline(const struct supervisor *sv)
 {
 	const struct client *c = TAILQ_FIRST(&sv->timed);
+	int64_t at = c == NULL ? 0
+			       : c->line_start_ns +
+				     sv->conf.request_timeout_ms * NS_PER_MS;
+	int64_t told = ratelimit_due(&sv->refusals);
 
-	return c == NULL
-		   ? 0
-		   : c->line_start_ns + sv->conf.request_timeout_ms * NS_PER_MS;
+	return told != 0 && (at == 0 || told < at) ? told : at;
 }
 
 void
@@ -563,6 +612,7 @@ control_check(struct supervisor *sv, int64_t now_ns)
 	char msg[160], limit[32];
 	struct client *c;
 
+	control_tell_refusals(sv, now_ns);
 	while ((c = TAILQ_FIRST(&sv->timed)) != NULL &&
 	       c->line_start_ns + sv->conf.request_timeout_ms * NS_PER_MS <=
 		   now_ns) {

@@ -203,6 +203,7 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	sv->started_ns = clock_mono_ns();
 	sv->ready_fd = -1;
 	sv->kernel_nproc = rlimits_kernel_nproc(4096);
+	ratelimit_init(&sv->refusals, NS_PER_SEC);
 	TAILQ_INIT(&sv->clients);
 	TAILQ_INIT(&sv->closed);
 	TAILQ_INIT(&sv->timed);

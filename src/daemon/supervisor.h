@@ -20,6 +20,7 @@
 #include "daemon/conf.h"
 #include "daemon/job.h"
 #include "common/heap.h"
+#include "common/ratelimit.h"
 #include "daemon/runq.h"
 #include "daemon/restart.h"
 #include "daemon/rlimits.h"
@@ -118,6 +119,8 @@ struct supervisor {
 	struct client_list closed; /* freed after the loop turn */
 	struct client_list timed;  /* mid-request, oldest line first */
 	uint32_t nclients;
+	struct ratelimit refusals; /* "refused" lines: one a second */
+	char refused_last[256];
 	struct access_policy access;
 	bool store_full;        /* no room: no submits, no dispatch */
 	int64_t store_retry_ns; /* a failed commit's retry; 0: none */

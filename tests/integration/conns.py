@@ -1,5 +1,6 @@
-"""conns.py SOCKET N: opens N connections to forqd at once, each sending
-a hello, then prints per connection "ok" or the limit that refused it."""
+"""conns.py SOCKET N [hold]: opens N connections to forqd at once, each
+sending a hello, then prints per connection "ok" or the limit that
+refused it; with "hold", keeps them open until its stdin ends."""
 import json
 import socket
 import sys
@@ -16,3 +17,6 @@ for _ in range(int(sys.argv[2])):
 for s in socks:
     line = s.makefile().readline()
     print(json.loads(line).get("error", {}).get("limit", "ok") if line else "closed")
+sys.stdout.flush()
+if len(sys.argv) > 3 and sys.argv[3] == "hold":
+    sys.stdin.read()
