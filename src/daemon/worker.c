@@ -50,6 +50,7 @@ struct wk_job {
 	int64_t start_real_ns;
 	int64_t deadline_ns; /* timeout; 0: none */
 	int64_t kill_at_ns;  /* KILL after TERM; 0: none */
+	bool kill_sent;
 	enum wk_end end;
 };
 
@@ -77,6 +78,9 @@ struct worker {
 };
 
 static void worker_on_job_exit(struct ev_io *io, uint32_t events);
+static void worker_scan_orphans(struct worker *wk, int sig);
+static uint64_t worker_output_used(const struct wk_job *j);
+static void worker_trim_output(const struct wk_job *j);
 static void worker_check_output(struct worker *wk, int64_t now);
 
 /* Test hook: FORQD_TEST_WORKER_FAULT=abort|config|garbage[:CPU] makes
@@ -141,6 +145,9 @@ worker_on_heartbeat(struct ev_io *io, uint32_t events)
 	ev_timer_drain(io->fd);
 	worker_beat(wk);
 	worker_check_output(wk, clock_mono_ns());
+	/* A process that left its job's group is the worker's child only
+	 * once its parent has exited, which tells the worker nothing. */
+	worker_scan_orphans(wk, SIGKILL);
 }
 
 static int
@@ -169,7 +176,121 @@ worker_arm_job_timer(struct worker *wk)
 		fatal("timerfd_settime");
 }
 
-/* TERM to the job's process group now, KILL after kill_grace. */
+/* The job a process came from, by the FORQ_JOB_ID its environment
+ * began with; 0 if none. */
+static uint64_t
+worker_job_of(pid_t pid, uid_t *uid)
+{
+	char path[64], env[32768], *p, *end;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d", (int)pid);
+	if (stat(path, &st) == -1)
+		return 0;
+	*uid = st.st_uid;
+	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, env, sizeof env - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	env[n] = '\0';
+	for (p = env; p < env + n; p += strlen(p) + 1) {
+		if (strncmp(p, "FORQ_JOB_ID=", 12) == 0)
+			return strtoull(p + 12, &end, 10);
+	}
+	return 0;
+}
+
+/* The worker's children that are not jobs it started: processes a job
+ * left behind or let escape its group. One of a running job stays with
+ * it (and gets sig only while the job is being stopped); any other is
+ * sent sig. Until jobs have cgroups, a process is known by its
+ * environment and its owner: one that hides them is spared only while
+ * a job of its owner runs here. */
+static void
+worker_scan_orphans(struct worker *wk, int sig)
+{
+	char path[64], list[4096], *p, *end;
+	const struct wk_job *owner;
+	uint64_t id;
+	uid_t uid = (uid_t)-1;
+	uint32_t i;
+	ssize_t n;
+	pid_t pid;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)getpid(),
+		 (int)getpid());
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	n = read(fd, list, sizeof list - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	list[n] = '\0';
+	for (p = list; *p != '\0'; p = end) {
+		pid = (pid_t)strtol(p, &end, 10);
+		if (end == p)
+			break;
+		for (i = 0; i < wk->slots; i++) {
+			if (wk->jobs[i].watched && wk->jobs[i].pid == pid)
+				break;
+		}
+		if (i < wk->slots || pid <= 0)
+			continue;
+		id = worker_job_of(pid, &uid);
+		owner = NULL;
+		for (i = 0; i < wk->slots; i++) {
+			if (wk->jobs[i].watched &&
+			    wk->jobs[i].slot->uid == uid &&
+			    (id == 0 || wk->jobs[i].job_id == id)) {
+				owner = &wk->jobs[i];
+				break;
+			}
+		}
+		if (owner == NULL) {
+			kill(pid, SIGKILL);
+			continue;
+		}
+		if (id == 0 || owner->end == WK_END_NONE)
+			continue;
+		kill(pid, owner->kill_sent ? SIGKILL : sig);
+	}
+}
+
+/* Orphans that have exited: reaped (a job's own exit is taken by
+ * worker_job_check), and what they left is looked at. */
+static void
+worker_reap_orphans(struct worker *wk)
+{
+	siginfo_t si;
+	uint32_t i;
+	bool reaped = false;
+
+	for (;;) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
+		    si.si_pid == 0)
+			break;
+		for (i = 0; i < wk->slots; i++) {
+			if (wk->jobs[i].watched && wk->jobs[i].pid == si.si_pid)
+				break;
+		}
+		if (i < wk->slots)
+			break; /* a job's: not ours to reap here */
+		waitpid(si.si_pid, NULL, WNOHANG);
+		reaped = true;
+	}
+	if (reaped)
+		worker_scan_orphans(wk, SIGKILL);
+}
+
+/* TERM to the job's process group now, KILL after kill_grace; the
+ * job's processes that left its group are found by the orphan scan. */
 static void
 worker_stop_job(struct wk_job *j, enum wk_end why, int64_t now)
 {
@@ -178,6 +299,7 @@ worker_stop_job(struct wk_job *j, enum wk_end why, int64_t now)
 	j->end = why;
 	if (kill(-j->pid, SIGTERM) == -1 && errno != ESRCH)
 		log_warn("job %llu: kill", (unsigned long long)j->job_id);
+	worker_scan_orphans(j->wk, SIGTERM);
 	j->kill_at_ns = now + j->slot->kill_grace_ms * NS_PER_MS;
 	if (j->kill_at_ns == now)
 		j->kill_at_ns = now + 1;
@@ -281,6 +403,7 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	j->active = true;
 	j->job_id = j->slot->job_id;
 	j->end = WK_END_NONE;
+	j->kill_sent = false;
 	j->kill_at_ns = j->deadline_ns = 0;
 	j->out_fd = j->err_fd = j->report_fd = -1;
 	/* A job's on-finish command writes both streams to ID.hook. */
@@ -422,6 +545,20 @@ worker_job_check(struct wk_job *j)
 		r->exit_code = -1;
 		r->signal = 0;
 	}
+	/* The job ends with its first process: what it left behind goes
+	 * too (killed while the leader is a zombie, so that its pid, the
+	 * group's id, cannot be another's yet). */
+	kill(-j->pid, SIGKILL);
+	if (j->slot->output_max != 0 &&
+	    worker_output_used(j) > j->slot->output_max) {
+		if (j->end == WK_END_NONE || j->end == WK_END_OUTPUT) {
+			r->state = JOB_FAILED;
+			snprintf(r->error, sizeof r->error,
+				 "output over output_max (%llu bytes)",
+				 (unsigned long long)j->slot->output_max);
+		}
+		worker_trim_output(j);
+	}
 	j->slot->state = SLOT_EXITED;
 	if (wait4(j->pid, NULL, WNOHANG, &ru) == j->pid)
 		job_result_set_usage(r, &ru);
@@ -433,6 +570,7 @@ worker_job_check(struct wk_job *j)
 	j->watched = false;
 	wk->running--;
 	worker_finish(wk, j);
+	worker_scan_orphans(wk, SIGKILL);
 	worker_arm_job_timer(wk);
 	if (wk->retiring && wk->running == 0)
 		wk->done = true;
@@ -460,6 +598,8 @@ worker_on_job_timer(struct ev_io *io, uint32_t events)
 		if (j->kill_at_ns != 0 && now >= j->kill_at_ns) {
 			kill(-j->pid, SIGKILL);
 			j->kill_at_ns = 0;
+			j->kill_sent = true;
+			worker_scan_orphans(wk, SIGKILL);
 		} else if (j->end == WK_END_NONE && j->deadline_ns != 0 &&
 			   now >= j->deadline_ns) {
 			worker_stop_job(j, WK_END_TIMEOUT, now);
@@ -468,12 +608,57 @@ worker_on_job_timer(struct ev_io *io, uint32_t events)
 	worker_arm_job_timer(wk);
 }
 
-/* A runaway job's output must not fill the disk. */
+/* What a job's output takes on disk: its size, or the blocks it holds
+ * if more (fallocate, with or without KEEP_SIZE). */
+static uint64_t
+worker_output_used(const struct wk_job *j)
+{
+	const int fds[2] = {j->out_fd, j->err_fd};
+	uint64_t used = 0, blocks;
+	struct stat st;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		/* A hook's two streams are one file. */
+		if (fds[i] == -1 || (i == 1 && (j->slot->flags & SLOT_F_HOOK)))
+			continue;
+		if (fstat(fds[i], &st) == -1)
+			continue;
+		blocks = (uint64_t)st.st_blocks * 512;
+		used += blocks > (uint64_t)st.st_size ? blocks
+						      : (uint64_t)st.st_size;
+	}
+	return used;
+}
+
+/* Over output_max: what was written past it is given back. */
+static void
+worker_trim_output(const struct wk_job *j)
+{
+	const int fds[2] = {j->out_fd, j->err_fd};
+	struct stat st;
+	off_t keep;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (fds[i] == -1 || fstat(fds[i], &st) == -1)
+			continue;
+		keep = (uint64_t)st.st_size > j->slot->output_max
+			   ? (off_t)j->slot->output_max
+			   : st.st_size;
+		/* Shrinking frees the blocks past the end, also those
+		 * fallocate kept beyond it. */
+		(void)!ftruncate(fds[i], keep + 1);
+		(void)!ftruncate(fds[i], keep);
+	}
+}
+
+/* A runaway job's output must not fill the disk, whichever of its
+ * processes writes it and however. */
 static void
 worker_check_output(struct worker *wk, int64_t now)
 {
 	struct wk_job *j;
-	struct stat out, err;
 	uint32_t i;
 
 	for (i = 0; i < wk->slots; i++) {
@@ -481,10 +666,7 @@ worker_check_output(struct worker *wk, int64_t now)
 		if (!j->active || !j->watched || j->end != WK_END_NONE ||
 		    j->slot->output_max == 0)
 			continue;
-		if (fstat(j->out_fd, &out) == -1 ||
-		    fstat(j->err_fd, &err) == -1)
-			continue;
-		if ((uint64_t)(out.st_size + err.st_size) > j->slot->output_max)
+		if (worker_output_used(j) > j->slot->output_max)
 			worker_stop_job(j, WK_END_OUTPUT, now);
 	}
 }
@@ -609,6 +791,7 @@ worker_on_signal(struct ev_io *io, uint32_t events)
 				if (wk->jobs[i].active)
 					worker_job_check(&wk->jobs[i]);
 			}
+			worker_reap_orphans(wk);
 		} else if (si.ssi_signo == SIGTERM) {
 			/* The supervisor is gone (or an operator said so):
 			 * nobody would record these jobs, so they end too. */
@@ -684,6 +867,10 @@ worker_main(struct supervisor *sv, struct sv_worker *w, int chan_fd)
 
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
 		log_warn("prctl(PR_SET_PDEATHSIG)");
+	/* A job's processes that leave its group (setsid, a double fork)
+	 * come back here when their parent exits, to be ended with it. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
 	if (getppid() != parent)
 		exit(0); /* the supervisor died before we asked */
 
