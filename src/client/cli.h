@@ -24,6 +24,9 @@ void cli_format_ms(const json_t *ms, char *buf, size_t len);
  * when killed, 127 when it could not start, 1 when lost. */
 int cli_job_exit_code(const json_t *job);
 void cli_print_jobs(FILE *out, const json_t *jobs);
+/* The same in parts, for a list that comes in pages. */
+void cli_print_jobs_header(FILE *out);
+void cli_print_jobs_rows(FILE *out, const json_t *jobs);
 void cli_print_status(FILE *out, const json_t *job);
 
 __dead void cli_die(const struct forq_error *err);

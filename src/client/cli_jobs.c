@@ -187,11 +187,7 @@ print_status(const json_t *reply)
 	cli_print_status(stdout, json_object_get(reply, "job"));
 }
 
-static void
-print_list(const json_t *reply)
-{
-	cli_print_jobs(stdout, json_object_get(reply, "jobs"));
-}
+static int list_pages(struct cli *cli, json_t *fields);
 
 int
 cmd_status(struct cli *cli, int argc, char **argv)
@@ -258,7 +254,55 @@ cmd_list(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		cli_usage();
-	return cli_show(cli, "list", fields, print_list);
+	return list_pages(cli, fields);
+}
+
+/* forqd answers a long list in pages of bounded size ("more"): each is
+ * asked for from the last id shown, until the limit is reached. The
+ * table is printed page by page; --json gathers them into one. */
+static int
+list_pages(struct cli *cli, json_t *fields)
+{
+	struct forq_conn *conn = cli_connect(cli);
+	json_int_t left = json_integer_value(json_object_get(fields, "limit"));
+	json_t *reply, *jobs, *all = NULL, *last;
+	bool more;
+
+	if (left <= 0)
+		left = 20;
+	if (!cli->json)
+		cli_print_jobs_header(stdout);
+	for (;;) {
+		json_object_set_new(fields, "limit", json_integer(left));
+		reply = cli_call(conn, "list", json_incref(fields));
+		jobs = json_object_get(reply, "jobs");
+		more = json_is_true(json_object_get(reply, "more")) &&
+		       json_array_size(jobs) > 0;
+		left -= (json_int_t)json_array_size(jobs);
+		last = json_array_get(jobs, json_array_size(jobs) - 1);
+		if (more && left > 0)
+			json_object_set_new(fields, "before",
+					    json_integer(json_integer_value(
+						json_object_get(last, "id"))));
+		if (cli->json && all == NULL) {
+			all = json_incref(reply);
+		} else if (cli->json) {
+			json_array_extend(json_object_get(all, "jobs"), jobs);
+		} else {
+			cli_print_jobs_rows(stdout, jobs);
+		}
+		json_decref(reply);
+		if (!more || left <= 0)
+			break;
+	}
+	forq_close(conn);
+	json_decref(fields);
+	if (all != NULL) {
+		json_object_del(all, "more");
+		cli_print_json(all);
+		json_decref(all);
+	}
+	return FORQ_EXIT_OK;
 }
 
 /* Ids on standard input, one or more a line (what submit prints). */

@@ -113,12 +113,24 @@ cli_join_argv(const json_t *argv, char *buf, size_t len)
 void
 cli_print_jobs(FILE *out, const json_t *jobs)
 {
+	cli_print_jobs_header(out);
+	cli_print_jobs_rows(out, jobs);
+}
+
+void
+cli_print_jobs_header(FILE *out)
+{
+	fprintf(out, "%-8s %-10s %-6s %-10s %4s %-16s %s\n", "ID", "STATE",
+		"EXIT", "QUEUE", "PRIO", "NAME", "COMMAND");
+}
+
+void
+cli_print_jobs_rows(FILE *out, const json_t *jobs)
+{
 	const json_t *j, *code, *sig;
 	char cmd[61], result[16];
 	size_t i;
 
-	fprintf(out, "%-8s %-10s %-6s %-10s %4s %-16s %s\n", "ID", "STATE",
-		"EXIT", "QUEUE", "PRIO", "NAME", "COMMAND");
 	json_array_foreach(jobs, i, j)
 	{
 		code = json_object_get(j, "exit_code");

@@ -87,6 +87,28 @@ buf_clear(struct buf *b)
 	b->scanned = 0;
 }
 
+void
+buf_shrink(struct buf *b, size_t keep)
+{
+	char *p;
+
+	if (b->cap <= keep || b->len > keep)
+		return;
+	if (b->len == 0) {
+		free(b->base);
+		b->base = b->data = NULL;
+		b->cap = 0;
+		b->scanned = 0;
+		return;
+	}
+	memmove(b->base, b->data, b->len);
+	b->data = b->base;
+	if ((p = realloc(b->base, keep)) == NULL)
+		return; /* the bigger block stays: still correct */
+	b->base = b->data = p;
+	b->cap = keep;
+}
+
 char *
 buf_find(struct buf *b, int c)
 {

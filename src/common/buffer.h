@@ -30,6 +30,9 @@ void buf_clear(struct buf *b);
 /* The first byte equal to c, or NULL (also when the buffer is empty).
  * Remembers how far it looked: use one delimiter per buffer. */
 char *buf_find(struct buf *b, int c);
+/* Gives back the room past keep bytes that a big line or reply made,
+ * once the live bytes fit in keep; the allocation goes when empty. */
+void buf_shrink(struct buf *b, size_t keep);
 /* read(2) into the spare room; returns what read returned. */
 ssize_t buf_read_fd(struct buf *b, int fd);
 /* write(2) the front; 0 when empty, -1 on error (EAGAIN included). */

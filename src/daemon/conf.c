@@ -120,6 +120,11 @@ static const struct conf_key conf_keys[] = {
 	1000),
     KEY("limits", "connections_per_user_max", connections_per_user_max,
 	CONF_UINT, 1, 1000000),
+    KEY("limits", "client_idle_timeout", client_idle_timeout_ms, CONF_DURATION,
+	100, 7 * DAY_MS),
+    KEY("limits", "client_backlog_max", client_backlog_max, CONF_SIZE,
+	64 * 1024, INT64_C(1) << 30),
+    KEY("limits", "client_waits_max", client_waits_max, CONF_UINT, 1, 1000000),
     KEY("limits", "request_timeout", request_timeout_ms, CONF_DURATION, 100,
 	60 * 60 * 1000),
     KEY("access", "allow_root_jobs", allow_root_jobs, CONF_BOOL, 0, 0),
@@ -800,6 +805,9 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->connections_reserved = 4;
 	c->connections_per_user_max = 128;
 	c->request_timeout_ms = 30 * 1000;
+	c->client_idle_timeout_ms = 10 * 60 * 1000;
+	c->client_backlog_max = 64 * 1024 * 1024;
+	c->client_waits_max = 64;
 
 	c->allow_root_jobs = 0;
 

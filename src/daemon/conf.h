@@ -86,6 +86,9 @@ struct conf {
 	uint32_t connections_reserved;
 	uint32_t connections_per_user_max;
 	int64_t request_timeout_ms;
+	int64_t client_idle_timeout_ms;
+	uint64_t client_backlog_max;
+	uint32_t client_waits_max;
 	/* [access] */
 	uint32_t allow_root_jobs; /* bool */
 	char admin_group[64];

@@ -23,8 +23,12 @@
 
 /* Stop reading a client's requests while this much reply is unsent. */
 #define CLIENT_OUT_HIGH (256 * 1024)
-#define CLIENT_OUT_MAX (64 * 1024 * 1024)
 #define CLIENT_FDS_MAX 8
+/* Lines of one client handled in one loop turn: a client pipelining
+ * requests waits for the next turn, the others do not wait for it. */
+#define CLIENT_LINES_PER_TURN 32
+/* What a buffer keeps once a big line or reply has gone. */
+#define CLIENT_BUF_KEEP (64 * 1024)
 
 struct fd_pass {
 	size_t offset; /* where in out the message carrying them starts */
@@ -48,9 +52,12 @@ struct client {
 	TAILQ_ENTRY(client) timed_entry;
 	int64_t line_start_ns; /* when the pending request began */
 	bool timed;            /* on sv->timed: request_timeout applies */
-	bool dirty;            /* has output to send at the end of the turn */
-	bool turn_marked;      /* out.len and npass noted for this turn */
-	size_t turn_mark;      /* out.len before this turn's replies */
+	TAILQ_ENTRY(client) idle_entry;
+	int64_t active_ns; /* its last request or read reply */
+	bool on_idle;      /* on sv->idle: client_idle_timeout applies */
+	bool dirty;        /* has output to send at the end of the turn */
+	bool turn_marked;  /* out.len and npass noted for this turn */
+	size_t turn_mark;  /* out.len before this turn's replies */
 	int turn_npass;
 	bool hello;
 	bool closing;    /* close once the output is flushed */
@@ -107,6 +114,30 @@ control_untime(struct client *c)
 	}
 }
 
+/* A client did something: client_idle_timeout starts again. Every
+ * client has the same timeout, so the list is in deadline order. */
+static void
+control_active(struct client *c)
+{
+	struct supervisor *sv = c->sv;
+
+	if (c->on_idle)
+		TAILQ_REMOVE(&sv->idle, c, idle_entry);
+	c->on_idle = c->io.fd != -1 && c->hello && !c->closing;
+	c->active_ns = clock_mono_ns();
+	if (c->on_idle)
+		TAILQ_INSERT_TAIL(&sv->idle, c, idle_entry);
+}
+
+static void
+control_unidle(struct client *c)
+{
+	if (c->on_idle) {
+		TAILQ_REMOVE(&c->sv->idle, c, idle_entry);
+		c->on_idle = false;
+	}
+}
+
 struct waiter_list *
 control_waiters(struct client *c)
 {
@@ -123,6 +154,7 @@ control_close(struct client *c)
 		return;
 	watch_client_gone(sv, &c->waiters);
 	control_untime(c);
+	control_unidle(c);
 	ev_del(&sv->loop, &c->io);
 	close(c->io.fd);
 	c->io.fd = -1;
@@ -315,7 +347,7 @@ control_accept(struct supervisor *sv, int fd)
 	TAILQ_INIT(&c->waiters);
 	/* One byte more than a line may hold, to tell "too long" apart. */
 	buf_init(&c->in, sv->conf.request_line_max + 1);
-	buf_init(&c->out, CLIENT_OUT_MAX);
+	buf_init(&c->out, sv->conf.client_backlog_max);
 	ev_io_set(&c->io, fd, control_on_event, c);
 	if (ev_add(&sv->loop, &c->io, EPOLLIN) == -1) {
 		log_warn("epoll_ctl");
@@ -375,9 +407,10 @@ control_push(struct client *c, json_t *msg)
 	len = strlen(text);
 	text[len] = '\n';
 	if (buf_append(&c->out, text, len + 1) == -1) {
-		log_warnx("client pid %d: reply backlog over %d bytes; "
-			  "dropping the client",
-			  (int)c->cred.pid, CLIENT_OUT_MAX);
+		log_warnx("client pid %d uid %d: %zu bytes of replies unread, "
+			  "client_backlog_max is %zu; dropping the client",
+			  (int)c->cred.pid, (int)c->cred.uid, c->out.len,
+			  c->out.max);
 		free(text);
 		control_close(c);
 		return;
@@ -455,6 +488,7 @@ control_write(struct client *c)
 				(size_t)--c->npass * sizeof c->pass[0]);
 		}
 		buf_consume(&c->out, (size_t)n);
+		buf_shrink(&c->out, CLIENT_BUF_KEEP);
 		for (i = 0; i < c->npass; i++)
 			c->pass[i].offset -= (size_t)n < c->pass[i].offset
 						 ? (size_t)n
@@ -514,10 +548,12 @@ control_process(struct client *c)
 	char msg[160];
 	char *nl;
 	size_t len;
+	int lines = 0;
 
 	if (c->discarding && !control_discard(c))
 		return;
-	while (c->io.fd != -1 && c->out.len < CLIENT_OUT_HIGH) {
+	while (c->io.fd != -1 && c->out.len < CLIENT_OUT_HIGH &&
+	       lines++ < CLIENT_LINES_PER_TURN) {
 		nl = buf_find(&c->in, '\n');
 		if (nl == NULL)
 			break;
@@ -526,8 +562,14 @@ control_process(struct client *c)
 		buf_consume(&c->in, len + 1);
 		/* The next request's clock starts with its first byte. */
 		control_untime(c);
+		if (c->io.fd != -1)
+			control_active(c);
 	}
-	if (c->io.fd == -1 || c->in.len < c->in.max)
+	if (c->io.fd == -1)
+		return;
+	/* A big line's room goes back once it is handled. */
+	buf_shrink(&c->in, CLIENT_BUF_KEEP);
+	if (c->in.len < c->in.max)
 		return;
 	/* The buffer holds request_line_max + 1 bytes and no newline. */
 	snprintf(msg, sizeof msg,
@@ -557,7 +599,10 @@ control_update_events(struct client *c)
 	 * their acknowledgements follow their own commit). */
 	if (!c->dirty && (c->out.len > 0 || buf_find(&c->in, '\n') != NULL))
 		want |= EPOLLOUT;
-	if (!c->closing && c->out.len < CLIENT_OUT_HIGH)
+	/* Not more input while lines wait for a turn or replies are not
+	 * read: a client that does not keep up holds up only itself. */
+	if (!c->closing && c->out.len < CLIENT_OUT_HIGH &&
+	    buf_find(&c->in, '\n') == NULL)
 		want |= EPOLLIN;
 	/* ev_mod ignores an unchanged set; an empty one is not allowed. */
 	if (want == 0)
@@ -601,9 +646,51 @@ control_next_deadline(const struct supervisor *sv)
 	int64_t at = c == NULL ? 0
 			       : c->line_start_ns +
 				     sv->conf.request_timeout_ms * NS_PER_MS;
-	int64_t told = ratelimit_due(&sv->refusals);
+	int64_t told = ratelimit_due(&sv->refusals), idle;
 
-	return told != 0 && (at == 0 || told < at) ? told : at;
+	if (told != 0 && (at == 0 || told < at))
+		at = told;
+	if ((c = TAILQ_FIRST(&sv->idle)) != NULL) {
+		idle =
+		    c->active_ns + sv->conf.client_idle_timeout_ms * NS_PER_MS;
+		if (at == 0 || idle < at)
+			at = idle;
+	}
+	return at;
+}
+
+/* Connections idle past client_idle_timeout are told so and closed;
+ * one that waits for a job, or has replies or a request in flight, is
+ * not idle. */
+static void
+control_check_idle(struct supervisor *sv, int64_t now_ns)
+{
+	char msg[160], limit[32];
+	struct client *c;
+
+	while ((c = TAILQ_FIRST(&sv->idle)) != NULL &&
+	       c->active_ns + sv->conf.client_idle_timeout_ms * NS_PER_MS <=
+		   now_ns) {
+		if (!TAILQ_EMPTY(&c->waiters) || c->out.len > 0 ||
+		    c->in.len > 0 || c->dirty) {
+			control_active(c);
+			continue;
+		}
+		control_unidle(c);
+		units_format_duration(sv->conf.client_idle_timeout_ms, limit,
+				      sizeof limit);
+		snprintf(msg, sizeof msg,
+			 "idle for client_idle_timeout (%s); closing", limit);
+		log_info("client pid %d uid %d: %s", (int)c->cred.pid,
+			 (int)c->cred.uid, msg);
+		control_push(c, reply_limit(NULL, "client_idle_timeout",
+					    (unsigned long long)
+						sv->conf.client_idle_timeout_ms,
+					    msg));
+		c->closing = true;
+		control_update_events(c);
+		control_time(c);
+	}
 }
 
 void
@@ -613,6 +700,7 @@ control_check(struct supervisor *sv, int64_t now_ns)
 	struct client *c;
 
 	control_tell_refusals(sv, now_ns);
+	control_check_idle(sv, now_ns);
 	while ((c = TAILQ_FIRST(&sv->timed)) != NULL &&
 	       c->line_start_ns + sv->conf.request_timeout_ms * NS_PER_MS <=
 		   now_ns) {

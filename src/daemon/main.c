@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <limits.h>
 #include <libutil.h>
@@ -93,6 +94,11 @@ main(int argc, char *argv[], char *envp[])
 	struct pidfh *pfh;
 	int ch, test = 0, detach = 0, verbose = 0, ready_fd = -1, rc;
 
+	/* Big buffers (a long request line, a big reply) are mapped and
+	 * unmapped, never left on the heap once freed: fixing the
+	 * threshold stops glibc from raising it after the first one. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 	setproctitle_init(argc, argv, envp);
 	log_init("forqd", LOG_LEVEL_INFO);
 	while ((ch = getopt(argc, argv, "c:dtvVh")) != -1) {

@@ -409,17 +409,33 @@ ops_whose(struct supervisor *sv, struct client *c, const struct request *req,
 	return NULL;
 }
 
+/* One list reply holds at most this much JSON; past it the client is
+ * told "more" and asks again from the last id (the CLI does). */
+#define LIST_REPLY_BYTES_MAX (1024 * 1024)
+
 struct ops_list {
 	struct supervisor *sv;
 	json_t *jobs;
+	size_t bytes;
+	bool more;
 };
 
 static int
 ops_list_one(void *arg, const struct store_job *job)
 {
 	struct ops_list *l = arg;
+	json_t *j = ops_job_json(l->sv, job, false);
+	size_t len = json_dumpb(j, NULL, 0, JSON_COMPACT) + 1;
 
-	json_array_append_new(l->jobs, ops_job_json(l->sv, job, false));
+	/* One job always goes, whatever its size: a page never stalls. */
+	if (json_array_size(l->jobs) > 0 &&
+	    l->bytes + len > LIST_REPLY_BYTES_MAX) {
+		json_decref(j);
+		l->more = true;
+		return 1;
+	}
+	l->bytes += len;
+	json_array_append_new(l->jobs, j);
 	return 0;
 }
 
@@ -441,7 +457,9 @@ ops_list(struct supervisor *sv, struct client *c, const struct request *req)
 		return ops_error(req, FORQ_ERR_BAD_REQUEST,
 				 "\"state\" must be one of " JOB_STATE_LIST);
 	if (request_string(req, "queue", &f.queue, &err) == -1 ||
-	    request_string(req, "name", &f.name, &err) == -1)
+	    request_string(req, "name", &f.name, &err) == -1 ||
+	    (json_object_get(req->root, "before") != NULL &&
+	     request_job_id(req, "before", &f.before, &err) == -1))
 		return ops_req_error(&err);
 	if ((reply = ops_whose(sv, c, req, &f.uid)) != NULL)
 		return reply;
@@ -464,6 +482,7 @@ ops_list(struct supervisor *sv, struct client *c, const struct request *req)
 	}
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "jobs", l.jobs);
+	json_object_set_new(reply, "more", json_boolean(l.more));
 	return reply;
 }
 
@@ -478,6 +497,24 @@ ops_push_waiting(struct client *c, const struct request *req, size_t n)
 		json_object_set(msg, "id", req->id);
 	json_object_set_new(msg, "waiting", json_integer((json_int_t)n));
 	control_push(c, msg);
+}
+
+/* A connection's pending waits are bounded: each costs memory, and
+ * every job end looks at them. */
+static json_t *
+ops_waits_full(struct supervisor *sv, struct client *c,
+	       const struct request *req)
+{
+	char msg[160];
+
+	if (watch_pending(control_waiters(c)) < sv->conf.client_waits_max)
+		return NULL;
+	snprintf(msg, sizeof msg,
+		 "this connection has %u waits pending, client_waits_max is "
+		 "%u",
+		 sv->conf.client_waits_max, sv->conf.client_waits_max);
+	return reply_limit(req->id, "client_waits_max",
+			   sv->conf.client_waits_max, msg);
 }
 
 static json_t *
@@ -499,6 +536,8 @@ ops_wait(struct supervisor *sv, struct client *c, const struct request *req)
 	if (queue != NULL && runq_find(sv->runq, queue) == -1)
 		return ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
 				 "no queue named \"%s\"", queue);
+	if ((reply = ops_waits_full(sv, c, req)) != NULL)
+		return reply;
 	if (all || queue != NULL) {
 		/* The client's jobs not ended yet, now: those submitted
 		 * later are not waited for. */
@@ -587,6 +626,8 @@ ops_logs(struct supervisor *sv, struct client *c, const struct request *req)
 	if (request_job_id(req, "job", &id, &err) == -1 ||
 	    request_bool(req, "follow", &follow, &err) == -1)
 		return ops_req_error(&err);
+	if (follow && (reply = ops_waits_full(sv, c, req)) != NULL)
+		return reply;
 	if ((reply = ops_get_job(sv, c, req, id, &job)) != NULL)
 		return reply;
 	final = job_state_final(job.state);

@@ -115,12 +115,13 @@ int store_get(struct store *store, uint64_t id, struct store_job *job);
 void store_job_free(struct store_job *job);
 
 /* What to list: state < 0 for any state, uid < 0 for any user, NULL
- * queue or name for any. */
+ * queue or name for any; before: only ids below it (0: any). */
 struct store_filter {
 	int state;
 	int64_t uid;
 	const char *queue;
 	const char *name;
+	uint64_t before;
 };
 
 /* Newest first, by index whatever the filter. Calls fn for each; stops

@@ -83,7 +83,7 @@ struct redo {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
-	sqlite3_stmt *list[16]; /* store_list's, by filter; made when used */
+	sqlite3_stmt *list[32]; /* store_list's, by filter; made when used */
 	sqlite3_stmt *clean[8]; /* store_clean's, likewise */
 	bool in_txn;
 	bool lost_txn;     /* SQLite rolled back this turn's transaction */

@@ -607,18 +607,20 @@ static sqlite3_stmt *
 store_list_stmt(struct store *st, const struct store_filter *f)
 {
 	unsigned mask = (f->state >= 0) | (f->uid >= 0) << 1 |
-			(f->queue != NULL) << 2 | (f->name != NULL) << 3;
+			(f->queue != NULL) << 2 | (f->name != NULL) << 3 |
+			(f->before != 0) << 4;
 	char sql[1024];
 
 	if (st->list[mask] != NULL)
 		return st->list[mask];
 	snprintf(sql, sizeof sql,
-		 "SELECT " JOB_COLUMNS "WHERE 1%s%s%s%s "
+		 "SELECT " JOB_COLUMNS "WHERE 1%s%s%s%s%s "
 		 "ORDER BY j.id DESC LIMIT ?1",
 		 mask & 1 ? " AND j.state = ?2" : "",
 		 mask & 2 ? " AND j.uid = ?3" : "",
 		 mask & 4 ? " AND j.queue = ?4" : "",
-		 mask & 8 ? " AND j.name = ?5" : "");
+		 mask & 8 ? " AND j.name = ?5" : "",
+		 mask & 16 ? " AND j.id < ?6" : "");
 	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 			       &st->list[mask], NULL) != SQLITE_OK) {
 		store_fail(st, "list jobs");
@@ -646,6 +648,8 @@ store_list(struct store *st, const struct store_filter *f, uint32_t limit,
 		sqlite3_bind_text(s, 4, f->queue, -1, SQLITE_STATIC);
 	if (f->name != NULL)
 		sqlite3_bind_text(s, 5, f->name, -1, SQLITE_STATIC);
+	if (f->before != 0)
+		sqlite3_bind_int64(s, 6, (int64_t)f->before);
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		store_read_job(s, &j);
 		stop = fn(arg, &j);

@@ -207,6 +207,7 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	TAILQ_INIT(&sv->clients);
 	TAILQ_INIT(&sv->closed);
 	TAILQ_INIT(&sv->timed);
+	TAILQ_INIT(&sv->idle);
 	sv_policy_from_conf(conf, &sv->policy);
 	ev_io_set(&sv->signals, -1, sv_on_signal, sv);
 	ev_io_set(&sv->timer, -1, sv_on_timer, sv);

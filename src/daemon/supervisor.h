@@ -118,6 +118,7 @@ struct supervisor {
 	struct client_list clients;
 	struct client_list closed; /* freed after the loop turn */
 	struct client_list timed;  /* mid-request, oldest line first */
+	struct client_list idle; /* after hello, least recently active first */
 	uint32_t nclients;
 	struct ratelimit refusals; /* "refused" lines: one a second */
 	char refused_last[256];

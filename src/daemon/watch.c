@@ -96,6 +96,17 @@ waiter_free(struct supervisor *sv, struct waiter *wt)
 	free(wt);
 }
 
+size_t
+watch_pending(const struct waiter_list *list)
+{
+	const struct waiter *wt;
+	size_t n = 0;
+
+	TAILQ_FOREACH (wt, list, by_client)
+		n++;
+	return n;
+}
+
 int
 watch_add(struct supervisor *sv, struct client *c, struct waiter_list *list,
 	  json_t *req_id, enum watch_mode mode, bool events,

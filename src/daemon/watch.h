@@ -34,6 +34,8 @@ int watch_add(struct supervisor *sv, struct client *c, struct waiter_list *list,
 void watch_job_final(struct supervisor *sv, uint64_t id,
 		     const struct job_result *r);
 void watch_client_gone(struct supervisor *sv, struct waiter_list *list);
+/* How many waits a client has pending. */
+size_t watch_pending(const struct waiter_list *list);
 void watch_free_all(struct supervisor *sv);
 
 /* control.c: how a waiter answers its client. */

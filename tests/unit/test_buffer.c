@@ -68,6 +68,41 @@ test_cap_is_hard(void **state)
 	buf_free(&b);
 }
 
+static void
+test_shrink_gives_back_a_big_lines_room(void **state)
+{
+	static char big[1 << 20];
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 2 << 20);
+	memset(big, 'x', sizeof big);
+	assert_int_equal(buf_append(&b, big, sizeof big), 0);
+	assert_true(b.cap >= sizeof big);
+	/* Still in use: kept. */
+	buf_shrink(&b, 4096);
+	assert_true(b.cap >= sizeof big);
+	buf_consume(&b, sizeof big - 3);
+	buf_shrink(&b, 4096);
+	assert_int_equal(b.cap, 4096);
+	assert_int_equal(b.len, 3);
+	assert_memory_equal(b.data, "xxx", 3);
+	/* Small enough already: kept, so that small lines cost nothing. */
+	buf_consume(&b, 3);
+	buf_shrink(&b, 4096);
+	assert_int_equal(b.cap, 4096);
+	/* Empty after a big one: the allocation goes. */
+	assert_int_equal(buf_append(&b, big, sizeof big), 0);
+	buf_consume(&b, sizeof big);
+	buf_shrink(&b, 4096);
+	assert_null(b.base);
+	assert_int_equal(b.cap, 0);
+	/* And it grows again as before. */
+	assert_int_equal(buf_append(&b, "ab", 2), 0);
+	assert_memory_equal(b.data, "ab", 2);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -75,6 +110,7 @@ main(void)
 	    cmocka_unit_test(test_lines_come_out_in_order),
 	    cmocka_unit_test(test_consume_moves_the_front_and_reserve_compacts),
 	    cmocka_unit_test(test_cap_is_hard),
+	    cmocka_unit_test(test_shrink_gives_back_a_big_lines_room),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
