@@ -659,6 +659,20 @@ control_next_deadline(const struct supervisor *sv)
 	return at;
 }
 
+/* A limit ends the connection: it is told which, then closed once it
+ * has read that (or request_timeout has passed). */
+static void
+control_tell_and_close(struct client *c, const char *limit,
+		       unsigned long long max, const char *msg)
+{
+	log_info("client pid %d uid %d: %s", (int)c->cred.pid, (int)c->cred.uid,
+		 msg);
+	control_push(c, reply_limit(NULL, limit, max, msg));
+	c->closing = true;
+	control_update_events(c);
+	control_time(c);
+}
+
 /* Connections idle past client_idle_timeout are told so and closed;
  * one that waits for a job, or has replies or a request in flight, is
  * not idle. */
@@ -681,15 +695,10 @@ control_check_idle(struct supervisor *sv, int64_t now_ns)
 				      sizeof limit);
 		snprintf(msg, sizeof msg,
 			 "idle for client_idle_timeout (%s); closing", limit);
-		log_info("client pid %d uid %d: %s", (int)c->cred.pid,
-			 (int)c->cred.uid, msg);
-		control_push(c, reply_limit(NULL, "client_idle_timeout",
-					    (unsigned long long)
-						sv->conf.client_idle_timeout_ms,
-					    msg));
-		c->closing = true;
-		control_update_events(c);
-		control_time(c);
+		control_tell_and_close(c, "client_idle_timeout",
+				       (unsigned long long)
+					   sv->conf.client_idle_timeout_ms,
+				       msg);
 	}
 }
 
@@ -716,17 +725,12 @@ control_check(struct supervisor *sv, int64_t now_ns)
 			 "%s within request_timeout (%s); closing",
 			 c->hello ? "request line not completed" : "no hello",
 			 limit);
-		log_info("client pid %d uid %d: %s", (int)c->cred.pid,
-			 (int)c->cred.uid, msg);
 		buf_clear(&c->in);
 		c->discarding = false;
-		control_push(c, reply_limit(NULL, "request_timeout",
-					    (unsigned long long)
-						sv->conf.request_timeout_ms,
-					    msg));
-		c->closing = true;
-		control_update_events(c);
-		control_time(c);
+		control_tell_and_close(c, "request_timeout",
+				       (unsigned long long)
+					   sv->conf.request_timeout_ms,
+				       msg);
 	}
 }
 
@@ -760,6 +764,13 @@ control_take_back(struct client *c, const char *why)
 		  "stored; told so",
 		  (int)c->cred.pid);
 	c->closing = true;
+}
+
+bool
+control_replies_due(const struct supervisor *sv)
+{
+	(void)sv;
+	return !TAILQ_EMPTY(&dirty);
 }
 
 void

@@ -22,6 +22,8 @@ void control_close_all(struct supervisor *sv);
  * the store's commit succeeded; if not, clients owed an acknowledgement
  * are dropped rather than told a lie), then frees closed clients. */
 void control_end_turn(struct supervisor *sv, bool committed);
+/* Some client has a reply or event to be sent this turn. */
+bool control_replies_due(const struct supervisor *sv);
 
 /* The earliest request_timeout deadline (0: none), and what is due. */
 int64_t control_next_deadline(const struct supervisor *sv);

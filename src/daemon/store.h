@@ -1,9 +1,9 @@
 /*
  * The job store: SQLite in WAL mode under the state directory, written
  * only by the supervisor. Writes of one loop turn share a transaction
- * that store_commit ends, so concurrent submitters share one fsync;
- * nothing is acknowledged before that commit. Every query is by key or
- * by index: none scans all jobs.
+ * that store_commit ends and store_sync makes durable, so concurrent
+ * submitters share one fsync; nothing is acknowledged before it. Every query is
+ * by key or by index: none scans all jobs.
  */
 #ifndef FORQ_STORE_H
 #define FORQ_STORE_H
@@ -63,6 +63,14 @@ const char *store_error(struct store *store);
  * must not acknowledge it; the changes already acknowledged, a job's
  * end, are carried into the next transaction). */
 int store_commit(struct store *store);
+/* Makes what was committed durable (durability = full): the commit
+ * only writes, so that a turn's starts go out before the disk is done
+ * (a crash of forqd keeps what was written; an (id, attempt) never runs
+ * twice), while its acknowledgements wait for this. -1 if the disk
+ * failed: what was committed may be lost. */
+int store_sync(struct store *store);
+/* Something committed is not yet synced. */
+bool store_unsynced(const struct store *store);
 void store_rollback(struct store *store);
 bool store_dirty(const struct store *store);
 /* The last failure was the disk's: full, or an I/O error writing. */

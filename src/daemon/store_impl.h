@@ -94,6 +94,11 @@ struct store {
 	size_t redo_cap;
 	int last_code;    /* SQLite's result code of the last failure */
 	uint64_t last_id; /* the highest id ever given; ids only grow */
+	bool durable;     /* store_sync makes commits durable */
+	bool unsynced;    /* committed since the last store_sync */
+	int wal_fd;       /* for store_sync; -1 until the first */
+	char wal_path[4096 + 8];
+	char dir_path[4096];
 	char error[256];
 };
 

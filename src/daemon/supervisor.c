@@ -522,6 +522,34 @@ sv_check_ready(struct supervisor *sv)
 	sv->ready_fd = -1;
 }
 
+/* What is committed is made durable before anything is told of it; a
+ * turn that tells nothing (jobs started and ended, no one waiting)
+ * leaves it to the next that does, or to the loop going idle: under
+ * load, many turns share one fsync. */
+static void
+sv_sync(struct supervisor *sv)
+{
+	if (store_sync(sv->store) == -1)
+		fatalx("store: %s; what was stored since the last sync may be "
+		       "lost, so nothing of it is acknowledged: stopping, as "
+		       "PostgreSQL does when fsync fails",
+		       store_error(sv->store));
+}
+
+/* One wait for events; before the loop sleeps, the disk catches up. */
+static int
+sv_wait(struct supervisor *sv, bool at_once)
+{
+	int n;
+
+	if (at_once || !store_unsynced(sv->store))
+		return ev_run_once(&sv->loop, at_once ? 0 : -1);
+	if ((n = ev_run_once(&sv->loop, 0)) != 0)
+		return n;
+	sv_sync(sv);
+	return ev_run_once(&sv->loop, -1);
+}
+
 int
 sv_run(struct supervisor *sv)
 {
@@ -540,7 +568,7 @@ sv_run(struct supervisor *sv)
 	while (!sv->stopping || workers_live(sv) > 0) {
 		/* Jobs released by the last commit are dispatched by the
 		 * next turn, which then comes at once. */
-		if (ev_run_once(&sv->loop, again ? 0 : -1) == -1)
+		if (sv_wait(sv, again) == -1)
 			fatal("epoll_wait");
 		jobs_end_turn(sv);
 		jobs_dispatch(sv);
@@ -558,7 +586,11 @@ sv_run(struct supervisor *sv)
 			sv_store_failed(sv);
 		else if (!store_dirty(sv->store))
 			sv->store_retry_ms = 0;
+		/* Starts go out once the commit is written; replies once it
+		 * is on disk. The fsync runs while workers start. */
 		workers_flush_all(sv);
+		if (control_replies_due(sv))
+			sv_sync(sv);
 		control_end_turn(sv, committed);
 		/* After a failed commit the next try waits for an event. */
 		if (unstarted)

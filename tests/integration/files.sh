@@ -8,11 +8,7 @@
 U=forqtestl$$
 useradd -M -s /bin/sh "$U"
 remove_user() {
-	if [ -n "$FORQD_PID" ]; then
-		kill -TERM "$FORQD_PID" 2>/dev/null || true
-		"$FORQ_PIDWAIT" "$FORQD_PID" 10000 || kill -KILL "$FORQD_PID" 2>/dev/null || true
-		FORQD_PID=
-	fi
+	stop_forqd_now
 	userdel "$U" 2>/dev/null || true
 }
 CLEANUP_HOOK=remove_user

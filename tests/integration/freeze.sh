@@ -10,11 +10,7 @@ useradd -M -s /bin/sh "$U"
 remove_user() {
 	touch "$T/stop-stopping" 2>/dev/null || true
 	pkill -CONT -u "$U" 2>/dev/null || true
-	if [ -n "$FORQD_PID" ]; then
-		kill -TERM "$FORQD_PID" 2>/dev/null || true
-		"$FORQ_PIDWAIT" "$FORQD_PID" 10000 || kill -KILL "$FORQD_PID" 2>/dev/null || true
-		FORQD_PID=
-	fi
+	stop_forqd_now
 	pkill -KILL -u "$U" 2>/dev/null || true
 	userdel "$U" 2>/dev/null || true
 }

@@ -23,10 +23,7 @@ log_has_sanitizer_report() {
 
 cleanup() {
 	local rc=$?
-	if [ -n "$FORQD_PID" ] && kill -0 "$FORQD_PID" 2>/dev/null; then
-		kill -TERM "$FORQD_PID" 2>/dev/null || true
-		"$FORQ_PIDWAIT" "$FORQD_PID" 10000 || kill -KILL "$FORQD_PID" 2>/dev/null || true
-	fi
+	stop_forqd_now
 	# A test's own undoing (users it made), after forqd is gone.
 	if [ -n "${CLEANUP_HOOK:-}" ]; then
 		"$CLEANUP_HOOK" || true
@@ -95,6 +92,16 @@ start_forqd() {
 	${FORQD_WRAP:-} "$FORQD" -c "$CONF" "$@" >>"$LOG" 2>&1 &
 	FORQD_PID=$!
 	wait_log 'ready: [0-9]+ of [0-9]+ workers' "${READY_SECS:-20}"
+}
+
+# For a cleanup hook that must undo things (users) only once forqd and
+# its jobs are gone: TERM, then KILL after 10 s.
+stop_forqd_now() {
+	if [ -n "$FORQD_PID" ]; then
+		kill -TERM "$FORQD_PID" 2>/dev/null || true
+		"$FORQ_PIDWAIT" "$FORQD_PID" 10000 || kill -KILL "$FORQD_PID" 2>/dev/null || true
+		FORQD_PID=
+	fi
 }
 
 stop_forqd() {

@@ -11,11 +11,7 @@ groupadd "$G"
 useradd -m -G "$G" -s /bin/sh "$A"
 useradd -m -s /bin/sh "$B"
 remove_users() {
-	if [ -n "$FORQD_PID" ]; then
-		kill -TERM "$FORQD_PID" 2>/dev/null || true
-		"$FORQ_PIDWAIT" "$FORQD_PID" 10000 || kill -KILL "$FORQD_PID" 2>/dev/null || true
-		FORQD_PID=
-	fi
+	stop_forqd_now
 	userdel -r "$A" 2>/dev/null || true
 	userdel -r "$B" 2>/dev/null || true
 	groupdel "$G" 2>/dev/null || true
