@@ -7,7 +7,7 @@ start_forqd
 
 ok1=$(fq submit -- echo one)
 bad=$(fq submit -- sh -c 'echo oops >&2; exit 1')
-live=$(fq submit -- sleep 30)
+live=$(fq submit -- sleep 600)
 fq wait "$ok1" || fail "ok1"
 fq wait "$bad" || true
 [ -f "$T/state/logs/$bad.err" ] || fail "no output file for $bad"
