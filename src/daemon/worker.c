@@ -569,8 +569,9 @@ worker_job_check(struct wk_job *j)
 	}
 	j->watched = false;
 	wk->running--;
+	/* What left the job's group is found by the next heartbeat's scan:
+	 * reading /proc for it at every end costs every job. */
 	worker_finish(wk, j);
-	worker_scan_orphans(wk, SIGKILL);
 	worker_arm_job_timer(wk);
 	if (wk->retiring && wk->running == 0)
 		wk->done = true;
