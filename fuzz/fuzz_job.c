@@ -5,7 +5,7 @@
 
 #include <jansson.h>
 
-#include "daemon/job.h"
+#include "core/job.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "daemon/request.h"
+#include "core/request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

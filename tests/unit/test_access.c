@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "daemon/access.h"
-#include "daemon/conf.h"
+#include "core/access.h"
+#include "core/conf.h"
 
 static char err[256];
 

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "daemon/conf.h"
-#include "daemon/cpus.h"
+#include "core/conf.h"
+#include "core/cpus.h"
 
 static struct conf conf;
 static char err[CONF_ERROR_MAX];

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/cpus.h"
+#include "core/cpus.h"
 
 static cpu_set_t
 set_of(const char *list)

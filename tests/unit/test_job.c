@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/job.h"
+#include "core/job.h"
 #include "forq/protocol.h"
 
 static const struct job_limits limits = {

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/request.h"
+#include "core/request.h"
 #include "forq/protocol.h"
 
 static struct request req;

@@ -8,7 +8,7 @@
 
 #include "common/clock.h"
 #include "common/compat.h"
-#include "daemon/restart.h"
+#include "core/restart.h"
 
 #define MS NS_PER_MS
 #define SEC NS_PER_SEC

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/rlimits.h"
+#include "core/rlimits.h"
 
 static void
 test_soft_and_hard(void **state)

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "common/heap.h"
-#include "daemon/runq.h"
+#include "core/runq.h"
 
 static void
 push(struct runq *q, int queue, uid_t uid, uint64_t id, int32_t prio)

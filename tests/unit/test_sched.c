@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/sched.h"
+#include "core/sched.h"
 
 static void
 test_least_busy_ready_worker_wins(void **state)

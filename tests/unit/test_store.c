@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "daemon/store.h"
+#include "store/store.h"
 
 struct fixture {
 	char dir[64];

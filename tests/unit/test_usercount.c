@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/usercount.h"
+#include "core/usercount.h"
 
 static void
 test_counts_per_user(void **state)

@@ -1,0 +1,133 @@
+/*
+ * The shared memory region, mapped once before the first worker is
+ * forked: a header and the scoreboard, one cache line aligned entry per
+ * possible worker. Each field has exactly one writing process; the
+ * other side only reads it to monitor.
+ */
+#ifndef FORQ_SHM_H
+#define FORQ_SHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/rlimits.h"
+#include "core/job.h"
+
+#define SHM_MAGIC 0x666f7271u /* "forq" */
+/* Bump when the layout below changes. */
+#define SHM_VERSION 3
+#define SHM_LAST_EXIT_MAX 96
+
+enum sb_state {
+	SB_EMPTY = 0, /* no worker planned here */
+	SB_STARTING,  /* forked, not yet ready */
+	SB_READY,
+	SB_RETIRING,   /* told to finish and exit */
+	SB_RESTARTING, /* dead, restart pending (backoff) */
+	SB_HELD,       /* crash loop: held, retried later */
+	SB_FAILED,     /* exited with the fatal configuration code */
+	SB_STOPPED,
+};
+
+struct sb_worker {
+	/* Written by the supervisor. */
+	int32_t pid;
+	int32_t cpu;
+	uint32_t state;
+	uint32_t restarts;
+	int64_t started_ns;  /* CLOCK_MONOTONIC */
+	int64_t retry_at_ns; /* RESTARTING, HELD: next start */
+	char last_exit[SHM_LAST_EXIT_MAX];
+
+	/* Written by the worker. */
+	int64_t heartbeat_ns; /* CLOCK_MONOTONIC */
+	uint64_t loops;       /* event loop turns */
+	uint64_t messages;    /* control messages received */
+	uint64_t jobs_started;
+	uint64_t jobs_done;
+} __attribute__((aligned(64)));
+
+/*
+ * A job slot. The supervisor fills a FREE slot and sends its number
+ * (RUN); from then the worker owns it and moves it on: ACCEPTED when it
+ * reads the message, SPAWNING before it forks (the child writes its own
+ * pid), SPAWNED, EXITED once the result is filled in (before the job is
+ * reaped), DONE once it is; then DONE goes back to
+ * the supervisor, which frees it. The message on the channel is the
+ * handoff, so the payload needs no lock; the state and pid let the
+ * supervisor settle a slot whose worker died.
+ */
+enum slot_state {
+	SLOT_FREE = 0,
+	SLOT_SENT,
+	SLOT_ACCEPTED,
+	SLOT_SPAWNING,
+	SLOT_SPAWNED,
+	SLOT_EXITED, /* result written, job being reaped */
+	SLOT_DONE,
+};
+
+#define SLOT_F_HOOK 1 /* a job's on-finish command, not a job */
+
+struct slot {
+	uint32_t state;
+	uint32_t flags; /* SLOT_F_* */
+	uint32_t attempt;
+	uint64_t job_id;
+	int64_t timeout_ms;
+	int64_t kill_grace_ms;
+	uint64_t output_max;
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t umask;
+	struct job_rlimit_value rlimits[JOB_RLIMIT_COUNT];
+	uint32_t argc;
+	uint32_t envc;
+	uint32_t argv_len;
+	uint32_t env_len;
+	uint32_t cwd_len;
+	int32_t pid;
+	struct job_result result;
+	char data[]; /* argv, then env, then cwd, NUL-separated */
+};
+
+struct shm_header {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t workers_max;
+	uint32_t slots_per_worker;
+	uint64_t slot_size;
+};
+
+struct shm {
+	void *base;
+	size_t size;
+	struct shm_header *header;
+	struct sb_worker *workers;
+	char *slots;
+	uint32_t slots_per_worker;
+	size_t slot_size;
+};
+
+/* slot_data: bytes each slot holds for argv, env and cwd. */
+int shm_create(struct shm *shm, uint32_t workers_max, uint32_t slots_per_worker,
+	       size_t slot_data);
+struct slot *shm_slot(const struct shm *shm, uint32_t worker, uint32_t slot);
+void shm_destroy(struct shm *shm);
+const char *sb_state_name(enum sb_state state);
+
+/* The heartbeat is read across processes: relaxed atomics suffice,
+ * since a reader only needs some recent value, not an ordering. */
+static inline void
+sb_set_heartbeat(struct sb_worker *sb, int64_t ns)
+{
+	__atomic_store_n(&sb->heartbeat_ns, ns, __ATOMIC_RELAXED);
+}
+
+static inline int64_t
+sb_heartbeat(const struct sb_worker *sb)
+{
+	return __atomic_load_n(&sb->heartbeat_ns, __ATOMIC_RELAXED);
+}
+
+#endif

@@ -1,0 +1,556 @@
+/* Job states and the validation of submitted jobs. */
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/compat.h"
+#include "core/conf.h"
+#include "core/job.h"
+#include "core/job.h"
+#include "forq/protocol.h"
+
+static const char *const job_state_names[JOB_STATE_COUNT] = {
+    [JOB_QUEUED] = "queued",       [JOB_RUNNING] = "running",
+    [JOB_SCHEDULED] = "scheduled", [JOB_WAITING] = "waiting",
+    [JOB_SUCCEEDED] = "succeeded", [JOB_FAILED] = "failed",
+    [JOB_TIMED_OUT] = "timed_out", [JOB_CANCELLED] = "cancelled",
+    [JOB_LOST] = "lost",
+};
+
+const char *
+job_state_name(enum job_state s)
+{
+	return (unsigned)s < JOB_STATE_COUNT ? job_state_names[s] : "unknown";
+}
+
+int
+job_state_parse(const char *name, enum job_state *s)
+{
+	int i;
+
+	for (i = 0; i < JOB_STATE_COUNT; i++) {
+		if (strcmp(name, job_state_names[i]) == 0) {
+			*s = (enum job_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+bool
+job_state_final(enum job_state s)
+{
+	return s >= JOB_SUCCEEDED;
+}
+
+/* (waiting ->) (scheduled ->) queued -> running -> final; any of the
+ * first three -> cancelled or lost; running -> queued when a crash
+ * interrupted it and the policy re-queues it. A final state is never
+ * left. */
+bool
+job_transition_allowed(enum job_state from, enum job_state to)
+{
+	switch (from) {
+	case JOB_WAITING:
+		return to == JOB_SCHEDULED || to == JOB_QUEUED ||
+		       to == JOB_CANCELLED || to == JOB_LOST;
+	case JOB_SCHEDULED:
+		return to == JOB_QUEUED || to == JOB_CANCELLED ||
+		       to == JOB_LOST;
+	case JOB_QUEUED:
+		return to == JOB_RUNNING || to == JOB_CANCELLED ||
+		       to == JOB_LOST;
+	case JOB_RUNNING:
+		return to != JOB_RUNNING;
+	default:
+		return false;
+	}
+}
+
+static int job_fail(struct job_error *err, const char *code, const char *fmt,
+		    ...) __printflike(3, 4);
+
+static int
+job_fail(struct job_error *err, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	err->limit = NULL;
+	err->max = 0;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+job_limit(struct job_error *err, const char *limit, unsigned long long max,
+	  const char *what)
+{
+	job_fail(err, FORQ_ERR_LIMIT, "%s over %s (%llu)", what, limit, max);
+	err->limit = limit;
+	err->max = max;
+	return -1;
+}
+
+/* A JSON string usable as a C string: no NUL inside. */
+static const char *
+job_cstring(const json_t *v, size_t *len)
+{
+	const char *s;
+
+	if (!json_is_string(v))
+		return NULL;
+	s = json_string_value(v);
+	*len = json_string_length(v);
+	return strlen(s) == *len ? s : NULL;
+}
+
+/* Packs an array of strings NUL-separated; -1 with err set. */
+static int
+job_pack(const json_t *array, const char *field, uint64_t bytes_max,
+	 const char *bytes_limit, bool need_equals, char **out, size_t *outlen,
+	 uint32_t *count, struct job_error *err)
+{
+	const json_t *v;
+	const char *s;
+	size_t i, len, total = 0;
+	char *p;
+
+	if (!json_is_array(array))
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"%s\" must be an array of strings", field);
+	json_array_foreach(array, i, v)
+	{
+		if ((s = job_cstring(v, &len)) == NULL)
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"%s\"[%zu] must be a string without "
+					"NUL",
+					field, i);
+		if (need_equals &&
+		    (len == 0 || s[0] == '=' || memchr(s, '=', len) == NULL))
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"%s\"[%zu] must look like NAME=VALUE",
+					field, i);
+		total += len + 1;
+		if (total > bytes_max)
+			return job_limit(err, bytes_limit, bytes_max, field);
+	}
+	if ((*out = malloc(total > 0 ? total : 1)) == NULL)
+		return job_fail(err, FORQ_ERR_INTERNAL, "out of memory");
+	p = *out;
+	json_array_foreach(array, i, v)
+	{
+		len = json_string_length(v);
+		memcpy(p, json_string_value(v), len + 1);
+		p += len + 1;
+	}
+	*outlen = total;
+	*count = (uint32_t)json_array_size(array);
+	return 0;
+}
+
+static const json_t *
+job_field(const json_t *job, const json_t *defaults, const char *key)
+{
+	const json_t *v = json_object_get(job, key);
+
+	if (v == NULL && defaults != NULL)
+		v = json_object_get(defaults, key);
+	return v;
+}
+
+static const char *const job_retry_names[] = {"exit", "signal", "timeout",
+					      "lost"};
+
+static int
+job_retry_fields(const json_t *job, const json_t *defaults,
+		 struct job_spec *spec, struct job_error *err)
+{
+	const json_t *v = job_field(job, defaults, "retries"), *e;
+	size_t i, k;
+
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > JOB_RETRIES_MAX)
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"retries\" must be an integer from 0 "
+					"to %d",
+					JOB_RETRIES_MAX);
+		spec->retries = (uint32_t)json_integer_value(v);
+		spec->has_retries = true;
+	}
+	v = job_field(job, defaults, "retry_delay_ms");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > JOB_RETRY_DELAY_MAX_MS)
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"retry_delay_ms\" must be an integer "
+					"from 0 to %lld (a day)",
+					(long long)JOB_RETRY_DELAY_MAX_MS);
+		spec->retry_delay_ms = json_integer_value(v);
+		spec->has_retry_delay = true;
+	}
+	v = job_field(job, defaults, "retry_on");
+	spec->retry_on = JOB_RETRY_ALL;
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_array(v))
+			goto bad_on;
+		spec->retry_on = 0;
+		json_array_foreach(v, i, e)
+		{
+			for (k = 0; k < nitems(job_retry_names); k++) {
+				if (json_is_string(e) &&
+				    strcmp(json_string_value(e),
+					   job_retry_names[k]) == 0)
+					break;
+			}
+			if (k == nitems(job_retry_names))
+				goto bad_on;
+			spec->retry_on |= 1U << k;
+		}
+	}
+	return 0;
+bad_on:
+	return job_fail(err, FORQ_ERR_BAD_REQUEST,
+			"\"retry_on\" must be an array of exit, signal, "
+			"timeout, lost");
+}
+
+static int
+job_after_fields(const json_t *job, const json_t *defaults,
+		 struct job_spec *spec, struct job_error *err)
+{
+	const json_t *v, *e;
+	size_t i, k;
+
+	v = job_field(job, defaults, "after_any");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_boolean(v))
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"after_any\" must be true or false");
+		spec->after_any = json_is_true(v);
+	}
+	v = job_field(job, defaults, "after");
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"after\" must be an array of job ids");
+	if (json_array_size(v) > JOB_AFTER_MAX)
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"after\" names %zu jobs; at most %d",
+				json_array_size(v), JOB_AFTER_MAX);
+	if (json_array_size(v) == 0)
+		return 0;
+	if ((spec->after = calloc(json_array_size(v), sizeof *spec->after)) ==
+	    NULL)
+		return job_fail(err, FORQ_ERR_INTERNAL, "out of memory");
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_integer(e) || json_integer_value(e) < 1)
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"after\" must be an array of job "
+					"ids");
+		/* Named twice is waited for once. */
+		for (k = 0; k < spec->nafter &&
+			    spec->after[k] != (uint64_t)json_integer_value(e);
+		     k++)
+			;
+		if (k == spec->nafter)
+			spec->after[spec->nafter++] =
+			    (uint64_t)json_integer_value(e);
+	}
+	return 0;
+}
+
+enum job_deps_verdict
+job_deps_verdict(bool after_any, const enum job_state *states, size_t n,
+		 size_t *culprit)
+{
+	size_t i;
+
+	/* A failure decides at once; waiting for the rest changes nothing. */
+	for (i = 0; !after_any && i < n; i++) {
+		if (job_state_final(states[i]) && states[i] != JOB_SUCCEEDED) {
+			*culprit = i;
+			return JOB_DEPS_FAIL;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (!job_state_final(states[i]))
+			return JOB_DEPS_WAIT;
+	}
+	return JOB_DEPS_READY;
+}
+
+unsigned
+job_retry_reason(enum job_state state, int signal)
+{
+	switch (state) {
+	case JOB_FAILED:
+		return signal != 0 ? JOB_RETRY_SIGNAL : JOB_RETRY_EXIT;
+	case JOB_TIMED_OUT:
+		return JOB_RETRY_TIMEOUT;
+	case JOB_LOST:
+		return JOB_RETRY_LOST;
+	default:
+		return 0;
+	}
+}
+
+int64_t
+job_retry_delay_ms(int64_t base_ms, uint32_t attempt, uint32_t jitter)
+{
+	int64_t d = base_ms;
+	uint32_t i;
+
+	for (i = 0; i < attempt && d < JOB_RETRY_DELAY_MAX_MS; i++)
+		d *= 2;
+	if (d > JOB_RETRY_DELAY_MAX_MS)
+		d = JOB_RETRY_DELAY_MAX_MS;
+	/* 0.8 to 1.2 of d */
+	return d * 4 / 5 + (int64_t)((double)d * 0.4 * jitter / UINT32_MAX);
+}
+
+void
+job_retry_on_format(unsigned bits, char *buf, size_t len)
+{
+	size_t k;
+
+	buf[0] = '\0';
+	for (k = 0; k < nitems(job_retry_names); k++) {
+		if (!(bits & (1U << k)))
+			continue;
+		if (buf[0] != '\0')
+			strlcat(buf, ",", len);
+		strlcat(buf, job_retry_names[k], len);
+	}
+}
+
+int
+job_priority_from_json(const json_t *v, int32_t *priority,
+		       struct job_error *err)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < -FORQ_PRIORITY_MAX ||
+	    json_integer_value(v) > FORQ_PRIORITY_MAX)
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"priority\" must be an integer from %d to %d",
+				-FORQ_PRIORITY_MAX, FORQ_PRIORITY_MAX);
+	*priority = (int32_t)json_integer_value(v);
+	return 0;
+}
+
+int
+job_spec_from_json(const json_t *job, const json_t *defaults,
+		   const struct job_limits *limits, struct job_spec *spec,
+		   struct job_error *err)
+{
+	static const char *const known[] =
+	    {"argv",     "env",      "cwd",         "name",    "timeout_ms",
+	     "queue",    "priority", "start_at_ms", "retries", "retry_delay_ms",
+	     "retry_on", "after",    "after_any",   "unique",  "on_finish"};
+	const json_t *argv, *env, *cwd, *name, *timeout, *queue, *priority,
+	    *start_at, *v2;
+	const char *key, *s;
+	json_t *v;
+	size_t len, i;
+
+	memset(spec, 0, sizeof *spec);
+	if (!json_is_object(job))
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"a job must be a JSON object");
+	json_object_foreach((json_t *)job, key, v)
+	{
+		for (i = 0; i < nitems(known); i++) {
+			if (strcmp(key, known[i]) == 0)
+				break;
+		}
+		if (i == nitems(known))
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"unknown job field \"%.64s\"", key);
+	}
+	argv = json_object_get(job, "argv");
+	if (!json_is_array(argv) || json_array_size(argv) == 0)
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"argv\" must be a non-empty array of "
+				"strings");
+	if (json_array_size(argv) > limits->argv_max)
+		return job_limit(err, "argv_max", limits->argv_max,
+				 "argument count");
+	if (job_pack(argv, "argv", limits->argv_bytes_max, "argv_bytes_max",
+		     false, &spec->argv, &spec->argv_len, &spec->argc,
+		     err) == -1)
+		goto fail;
+	if (spec->argv[0] == '\0') {
+		job_fail(err, FORQ_ERR_BAD_REQUEST, "\"argv\"[0] is empty");
+		goto fail;
+	}
+	env = job_field(job, defaults, "env");
+	if (env == NULL) {
+		if ((spec->env = calloc(1, 1)) == NULL) {
+			job_fail(err, FORQ_ERR_INTERNAL, "out of memory");
+			goto fail;
+		}
+	} else if (job_pack(env, "env", limits->env_bytes_max, "env_bytes_max",
+			    true, &spec->env, &spec->env_len, &spec->envc,
+			    err) == -1) {
+		goto fail;
+	}
+	cwd = job_field(job, defaults, "cwd");
+	if ((s = job_cstring(cwd, &len)) == NULL || s[0] != '/' ||
+	    len >= 4096) {
+		job_fail(err, FORQ_ERR_BAD_REQUEST,
+			 "\"cwd\" must be an absolute path (under 4096 bytes)");
+		goto fail;
+	}
+	spec->cwd = strdup(s);
+	name = json_object_get(job, "name");
+	if (name != NULL && !json_is_null(name)) {
+		if ((s = job_cstring(name, &len)) == NULL) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"name\" must be a string without NUL");
+			goto fail;
+		}
+		if (len > limits->name_max) {
+			job_limit(err, "name_max", limits->name_max,
+				  "job name");
+			goto fail;
+		}
+		spec->name = strdup(s);
+	}
+	timeout = job_field(job, defaults, "timeout_ms");
+	if (timeout != NULL && !json_is_null(timeout)) {
+		if (!json_is_integer(timeout) ||
+		    json_integer_value(timeout) < 0 ||
+		    json_integer_value(timeout) > INT64_C(1) << 40) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"timeout_ms\" must be an integer from 0 "
+				 "(none) "
+				 "to 2^40");
+			goto fail;
+		}
+		spec->timeout_ms = json_integer_value(timeout);
+		spec->has_timeout = true;
+	}
+	queue = job_field(job, defaults, "queue");
+	if (queue != NULL && !json_is_null(queue)) {
+		if ((s = job_cstring(queue, &len)) == NULL ||
+		    conf_queue_name_check(s) == -1) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"queue\" must be a queue's name: 1 to %d "
+				 "letters, digits, '_', '.' or '-'",
+				 CONF_QUEUE_NAME_MAX);
+			goto fail;
+		}
+		spec->queue = strdup(s);
+	}
+	priority = job_field(job, defaults, "priority");
+	if (priority != NULL && !json_is_null(priority)) {
+		if (job_priority_from_json(priority, &spec->priority, err) ==
+		    -1)
+			goto fail;
+		spec->has_priority = true;
+	}
+	start_at = job_field(job, defaults, "start_at_ms");
+	if (start_at != NULL && !json_is_null(start_at)) {
+		if (!json_is_integer(start_at) ||
+		    json_integer_value(start_at) < 0 ||
+		    json_integer_value(start_at) > JOB_START_AT_MS_MAX) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"start_at_ms\" must be a time in "
+				 "milliseconds since 1970, before the year "
+				 "10000");
+			goto fail;
+		}
+		spec->start_at_ns = json_integer_value(start_at) * NS_PER_MS;
+	}
+	if (job_retry_fields(job, defaults, spec, err) == -1 ||
+	    job_after_fields(job, defaults, spec, err) == -1)
+		goto fail;
+	v2 = job_field(job, defaults, "unique");
+	if (v2 != NULL && !json_is_null(v2)) {
+		if ((s = job_cstring(v2, &len)) == NULL || len == 0) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"unique\" must be a non-empty string "
+				 "without NUL");
+			goto fail;
+		}
+		if (len > limits->name_max) {
+			job_limit(err, "name_max", limits->name_max,
+				  "unique key");
+			goto fail;
+		}
+		spec->unique = strdup(s);
+	}
+	v2 = job_field(job, defaults, "on_finish");
+	if (v2 != NULL && !json_is_null(v2)) {
+		if ((s = job_cstring(v2, &len)) == NULL || len == 0) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"on_finish\" must be a non-empty command "
+				 "without NUL");
+			goto fail;
+		}
+		if (len + sizeof "/bin/sh\0-c\0" > limits->argv_bytes_max) {
+			job_limit(err, "argv_bytes_max", limits->argv_bytes_max,
+				  "on_finish command");
+			goto fail;
+		}
+		spec->on_finish = strdup(s);
+	}
+	return 0;
+fail:
+	job_spec_free(spec);
+	return -1;
+}
+
+void
+job_spec_free(struct job_spec *spec)
+{
+	free(spec->argv);
+	free(spec->env);
+	free(spec->cwd);
+	free(spec->name);
+	free(spec->queue);
+	free(spec->after);
+	free(spec->unique);
+	free(spec->on_finish);
+	memset(spec, 0, sizeof *spec);
+}
+
+void
+job_result_set_usage(struct job_result *r, const struct rusage *ru)
+{
+	r->user_us = ru->ru_utime.tv_sec * 1000000 + ru->ru_utime.tv_usec;
+	r->sys_us = ru->ru_stime.tv_sec * 1000000 + ru->ru_stime.tv_usec;
+	r->maxrss_kb = ru->ru_maxrss;
+}
+
+void
+job_result_from_wait(struct job_result *r, int status, const struct rusage *ru)
+{
+	r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	r->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	job_result_set_usage(r, ru);
+}
+
+void
+job_describe_exit(int exit_code, int signal, char *buf, size_t len)
+{
+	const char *abbrev;
+
+	if (signal > 0) {
+		abbrev = sigabbrev_np(signal);
+		snprintf(buf, len, "killed by signal %d (SIG%s)", signal,
+			 abbrev != NULL ? abbrev : "?");
+	} else {
+		snprintf(buf, len, "exited %d", exit_code);
+	}
+}

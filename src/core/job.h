@@ -1,0 +1,154 @@
+/*
+ * Jobs: their states, the rules between them, and the checked form of a
+ * submitted job. Pure functions, so the state machine and the validator
+ * are unit-tested without a daemon.
+ */
+#ifndef FORQ_JOB_H
+#define FORQ_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+/* The numbers are the store's: the final states are those from
+ * JOB_SUCCEEDED up. */
+enum job_state {
+	JOB_QUEUED = 0,
+	JOB_RUNNING = 1,
+	JOB_SCHEDULED = 2, /* to be queued at its start time */
+	JOB_WAITING = 3,   /* for the jobs it depends on */
+	JOB_SUCCEEDED = 4,
+	JOB_FAILED = 5,
+	JOB_TIMED_OUT = 6,
+	JOB_CANCELLED = 7,
+	JOB_LOST = 8,
+};
+#define JOB_STATE_COUNT 9
+/* Which ends a job is retried after (its retry_on). */
+enum job_retry_on {
+	JOB_RETRY_EXIT = 1,    /* a non-zero exit, or no start at all */
+	JOB_RETRY_SIGNAL = 2,  /* killed by a signal */
+	JOB_RETRY_TIMEOUT = 4, /* its timeout */
+	JOB_RETRY_LOST = 8,    /* interrupted by a crash */
+	JOB_RETRY_ALL = 15,
+};
+#define JOB_RETRIES_MAX 1000
+#define JOB_RETRY_DELAY_MAX_MS (INT64_C(24) * 60 * 60 * 1000)
+#define JOB_AFTER_MAX 256 /* jobs one job may wait for */
+
+/* 9999-12-31T23:59:59Z: the latest start_at_ms a job may carry. */
+#define JOB_START_AT_MS_MAX INT64_C(253402300799000)
+
+/* "queued, running, ..." for error messages. */
+#define JOB_STATE_LIST                                                         \
+	"queued, running, scheduled, waiting, succeeded, failed, timed_out, "  \
+	"cancelled, lost"
+
+const char *job_state_name(enum job_state s);
+int job_state_parse(const char *name, enum job_state *s);
+bool job_state_final(enum job_state s);
+bool job_transition_allowed(enum job_state from, enum job_state to);
+
+/* The limits a submission is checked against (conf [limits]). */
+struct job_limits {
+	uint32_t argv_max;       /* arguments per job */
+	uint64_t argv_bytes_max; /* their bytes, NULs included */
+	uint64_t env_bytes_max;  /* environment bytes, NULs included */
+	uint32_t batch_max;      /* jobs per submit request */
+	uint32_t name_max;       /* bytes of a job's name */
+};
+
+/* A submitted job, checked. Strings are packed NUL-separated. */
+struct job_spec {
+	char *argv; /* "prog\0arg1\0..." */
+	size_t argv_len;
+	uint32_t argc;
+	char *env; /* "K=V\0..." */
+	size_t env_len;
+	uint32_t envc;
+	char *cwd;
+	char *name;         /* NULL if none */
+	int64_t timeout_ms; /* 0: none */
+	bool has_timeout;   /* given, even as 0; else the queue's */
+	char *queue;        /* NULL: the default queue */
+	int32_t priority;
+	bool has_priority;   /* given; else the queue's */
+	int64_t start_at_ns; /* CLOCK_REALTIME; 0: at once */
+	uint32_t retries;    /* attempts after the first */
+	bool has_retries;
+	int64_t retry_delay_ms; /* before the first retry; doubles */
+	bool has_retry_delay;
+	uint32_t retry_on; /* enum job_retry_on bits */
+	uint64_t *after;   /* jobs to wait for; NULL if none */
+	uint32_t nafter;
+	bool after_any;  /* start once they end, whatever the outcome */
+	char *unique;    /* dedup key; NULL if none */
+	char *on_finish; /* run by /bin/sh -c once it has ended; NULL */
+};
+
+struct job_error {
+	const char *code;  /* protocol error code */
+	const char *limit; /* the conf key, when a limit was hit */
+	unsigned long long max;
+	char message[256];
+};
+
+/* Checks one job object; defaults (may be NULL) give env and cwd to
+ * jobs that do not carry their own. */
+int job_spec_from_json(const json_t *job, const json_t *defaults,
+		       const struct job_limits *limits, struct job_spec *spec,
+		       struct job_error *err);
+void job_spec_free(struct job_spec *spec);
+/* A priority as requests carry it: -FORQ_PRIORITY_MAX to the max. */
+int job_priority_from_json(const json_t *v, int32_t *priority,
+			   struct job_error *err);
+
+/* How a job (or one attempt of it) ended. */
+struct job_result {
+	enum job_state state;
+	int exit_code;
+	int signal;
+	int64_t start_ns; /* CLOCK_REALTIME */
+	int64_t end_ns;
+	int64_t user_us;
+	int64_t sys_us;
+	int64_t maxrss_kb;
+	char error[256];
+};
+
+struct rusage;
+/* Exit code or signal and resource use from wait4(2)'s status. */
+void job_result_from_wait(struct job_result *r, int status,
+			  const struct rusage *ru);
+void job_result_set_usage(struct job_result *r, const struct rusage *ru);
+
+/* The retry_on bit an end falls under; 0 for a success or a cancel,
+ * which are never retried. */
+unsigned job_retry_reason(enum job_state state, int signal);
+/* The wait before the retry that follows attempt (0: the first):
+ * base_ms doubled per attempt, capped at JOB_RETRY_DELAY_MAX_MS, then
+ * spread by up to 20% either way by jitter (uniform over uint32). */
+int64_t job_retry_delay_ms(int64_t base_ms, uint32_t attempt, uint32_t jitter);
+/* "exit,signal" for retry_on bits, into buf. */
+void job_retry_on_format(unsigned bits, char *buf, size_t len);
+
+/* What the states of the jobs a waiting job depends on mean for it. */
+enum job_deps_verdict {
+	JOB_DEPS_WAIT,  /* one of them has not ended */
+	JOB_DEPS_READY, /* it may run */
+	JOB_DEPS_FAIL,  /* one did not succeed, and it needed all to */
+};
+
+/* after_any: all ended is enough; else all must have succeeded. On
+ * JOB_DEPS_FAIL, *culprit is the index of the first that did not. */
+enum job_deps_verdict job_deps_verdict(bool after_any,
+				       const enum job_state *states, size_t n,
+				       size_t *culprit);
+
+/* "exited 3", "killed by SIGKILL", ... for a final job. */
+void job_describe_exit(int exit_code, int signal, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * The job store: SQLite in WAL mode under the state directory, written
+ * only by the supervisor. Writes of one loop turn share a transaction
+ * that store_commit ends and store_sync makes durable, so concurrent
+ * submitters share one fsync; nothing is acknowledged before it. Every query is
+ * by key or by index: none scans all jobs.
+ */
+#ifndef FORQ_STORE_H
+#define FORQ_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/job.h"
+
+/* Bump with a migration in store.c's store_migrate(). */
+#define STORE_SCHEMA_VERSION 4
+
+struct store;
+
+/* One job as stored; strings are owned and freed by store_job_free. */
+struct store_job {
+	uint64_t id;
+	enum job_state state;
+	char *name;
+	uid_t uid;
+	gid_t gid;
+	struct job_spec spec; /* argv, env, cwd, name, timeout, queue,
+				 priority, start_at */
+	int64_t submit_ns;
+	uint32_t attempt;
+	int worker;
+	int cpu;
+	struct job_result result;
+};
+
+struct store_recovery {
+	uint64_t requeued;
+	uint64_t lost;
+};
+
+int store_open(struct store **store, const char *dir, bool durable, char *err,
+	       size_t errlen);
+void store_close(struct store *store);
+const char *store_error(struct store *store);
+
+/* Ends this turn's transaction; -1 if the commit failed, or a write of
+ * the turn did (then nothing of the turn is durable and the caller
+ * must not acknowledge it; the changes already acknowledged, a job's
+ * end, are carried into the next transaction). */
+int store_commit(struct store *store);
+/* Makes what was committed durable (durability = full): the commit
+ * only writes, so that a turn's starts go out before the disk is done
+ * (a crash of forqd keeps what was written; an (id, attempt) never runs
+ * twice), while its acknowledgements wait for this. -1 if the disk
+ * failed: what was committed may be lost. */
+int store_sync(struct store *store);
+/* Something committed is not yet synced. */
+bool store_unsynced(const struct store *store);
+void store_rollback(struct store *store);
+bool store_dirty(const struct store *store);
+/* The last failure was the disk's: full, or an I/O error writing. */
+bool store_full(const struct store *store);
+
+/* Stores jobs, one id each in ids. A job whose unique key a job of the
+ * same user not ended yet holds is not stored: its id is that job's,
+ * and existing (when not NULL) says so. */
+int store_insert(struct store *store, const struct job_spec *specs, size_t n,
+		 uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids,
+		 bool *existing);
+/* The job not ended of this user that holds key: 0 and *id, 1 none. */
+int store_unique_holder(struct store *store, uid_t uid, const char *key,
+			uint64_t *id);
+int store_mark_running(struct store *store, uint64_t id, int worker, int cpu,
+		       uint32_t attempt, int64_t start_ns);
+int store_finish(struct store *store, uint64_t id,
+		 const struct job_result *result);
+/* A job not started yet is cancelled at end_ns: 0, or -1 (and the
+ * turn's commit fails; the cancel is not carried out later). */
+int store_cancel(struct store *store, uint64_t id, int64_t end_ns);
+/* A running job that will not report its end runs again as attempt;
+ * the attempt before is kept as lost, ended at end_ns, with why (NULL:
+ * it never started, and attempt is the same again). */
+int store_requeue(struct store *store, uint64_t id, uint32_t attempt,
+		  int64_t end_ns, const char *why);
+/* Another attempt of a running job that ended with result (worker,
+ * cpu: where it ran), or of a job that has ended (result NULL: its
+ * recorded end): the attempt's end is kept in the attempts, and the
+ * job is queued again as next_attempt, or scheduled for start_at_ns
+ * when that is not 0. 0 done, 1 the job was in neither state, -1. */
+int store_retry(struct store *store, uint64_t id,
+		const struct job_result *result, int worker, int cpu,
+		uint32_t next_attempt, int64_t start_at_ns);
+
+/* One attempt before a job's last (the last is the job's own). */
+struct store_attempt {
+	uint32_t attempt; /* 0: the first */
+	struct job_result result;
+	int worker;
+	int cpu;
+};
+
+int store_attempts(struct store *store, uint64_t id,
+		   int (*fn)(void *arg, const struct store_attempt *a),
+		   void *arg);
+
+/* 0 found, 1 no such job, -1 error. */
+int store_get(struct store *store, uint64_t id, struct store_job *job);
+void store_job_free(struct store_job *job);
+
+/* What to list: state < 0 for any state, uid < 0 for any user, NULL
+ * queue or name for any; before: only ids below it (0: any). */
+struct store_filter {
+	int state;
+	int64_t uid;
+	const char *queue;
+	const char *name;
+	uint64_t before;
+};
+
+/* Newest first, by index whatever the filter. Calls fn for each; stops
+ * early if fn returns non-zero. */
+int store_list(struct store *store, const struct store_filter *filter,
+	       uint32_t limit,
+	       int (*fn)(void *arg, const struct store_job *job), void *arg);
+/* A job not yet started, as the scheduler needs it. */
+struct store_pending {
+	uint64_t id;
+	enum job_state state; /* queued or scheduled */
+	uint32_t attempt;
+	uid_t uid;
+	const char *queue;
+	int32_t priority;
+	int64_t start_at_ns;
+};
+
+/* Every queued and scheduled job, oldest first. */
+int store_pending(struct store *store,
+		  int (*fn)(void *arg, const struct store_pending *job),
+		  void *arg);
+/* The ids of a user's jobs not ended yet (in one queue, unless NULL);
+ * *ids is malloc'd. */
+int store_unfinished(struct store *store, uid_t uid, const char *queue,
+		     uint64_t **ids, size_t *n);
+/* The jobs waiting for dep (some may have ended since). */
+int store_dependents(struct store *store, uint64_t dep, uint64_t **ids,
+		     size_t *n);
+/* The jobs job waits for, and their states, by id; both malloc'd. */
+int store_deps(struct store *store, uint64_t job, uint64_t **ids,
+	       enum job_state **states, size_t *n);
+/* A waiting job goes on, to state (queued or scheduled): 0, 1 if it was
+ * not waiting, -1 error. */
+int store_release(struct store *store, uint64_t id, enum job_state state);
+/* Every waiting job's id; malloc'd. */
+int store_waiting(struct store *store, uint64_t **ids, size_t *n);
+/* A scheduled job's time has come (its start time is now_ns or
+ * before): it is queued. 0 done, 1 it was not scheduled (cancelled
+ * meanwhile) or not yet due, -1 error. */
+int store_due(struct store *store, uint64_t id, int64_t now_ns);
+/* A waiting, scheduled or queued job's priority: 0, 1 if the job is
+ * past those states, -1 error. */
+int store_set_priority(struct store *store, uint64_t id, int32_t priority);
+/* Paused queues ("*": all of them), kept across restarts. */
+int store_set_paused(struct store *store, const char *queue, bool paused);
+int store_paused(struct store *store, int (*fn)(void *arg, const char *queue),
+		 void *arg);
+/* How many jobs each user has queued (a scan: for recounting only). */
+int store_queued_per_user(struct store *store,
+			  int (*fn)(void *arg, uid_t uid, uint64_t n),
+			  void *arg);
+/* After a crash: running jobs are re-queued while their attempt count
+ * is under requeue_max (or under their own retries when they are to be
+ * retried after being lost), else marked lost. */
+int store_recover(struct store *store, uint32_t requeue_max, int64_t now_ns,
+		  struct store_recovery *rec);
+/* Deletes up to max ended jobs, oldest first, in the filter's state
+ * (an ended one, or any) and of its uid (or any), that ended before
+ * end_before_ns (unless 0); fn sees each id first (to remove its logs).
+ * Returns how many were deleted: max means there may be more. */
+int store_clean(struct store *store, const struct store_filter *filter,
+		int64_t end_before_ns, uint32_t max,
+		void (*fn)(void *arg, uint64_t id), void *arg);
+/* Deletes up to max finished jobs that ended before end_before_ns or
+ * fall outside the newest keep_count finished jobs (the count is a hard
+ * bound on the store's size: it may take jobs younger than the age); fn sees
+ * each id first (to remove its logs). Returns how many were deleted. */
+int store_prune(struct store *store, int64_t end_before_ns, uint64_t keep_count,
+		uint32_t max, void (*fn)(void *arg, uint64_t id), void *arg);
+
+#endif

@@ -1,0 +1,871 @@
+/* The job store's jobs: insert, state changes, reads, recovery and
+ * pruning, each one prepared statement (their SQL is here for the
+ * whole store). What the scheduler reads and sets of jobs not started
+ * yet is in store_sched.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/compat.h"
+#include "store/store_impl.h"
+
+#define JOB_COLUMNS                                                            \
+	"j.id, j.state, j.name, j.uid, j.gid, j.argv, j.argc, e.data, "        \
+	"j.envc, "                                                             \
+	"j.cwd, j.timeout_ms, j.submit_ns, j.start_ns, j.end_ns, "             \
+	"j.exit_code, "                                                        \
+	"j.signal, j.error, j.user_us, j.sys_us, j.maxrss_kb, j.worker, "      \
+	"j.cpu, j.attempt, j.queue, j.priority, j.start_at_ns, j.retries, "    \
+	"j.retry_delay_ms, j.retry_on, j.after_any, j.unique_key, "            \
+	"j.on_finish "                                                         \
+	"FROM jobs j JOIN envs e ON e.id = j.env_id "
+
+const char *const store_sql[ST_COUNT] = {
+    [ST_ENV_FIND] = "SELECT id FROM envs WHERE hash = ?1 AND data = ?2",
+    [ST_ENV_INSERT] = "INSERT INTO envs(hash, refs, data) VALUES (?1, ?2, ?3)",
+    [ST_ENV_REF] = "UPDATE envs SET refs = refs + ?2 WHERE id = ?1",
+    [ST_ENV_UNREF] = "UPDATE envs SET refs = refs - ?2 WHERE id = ?1 "
+		     "RETURNING refs",
+    [ST_ENV_DROP] = "DELETE FROM envs WHERE id = ?1",
+    [ST_INSERT] =
+	"INSERT INTO jobs(id, state, name, uid, gid, argv, argc, "
+	"env_id, envc, cwd, timeout_ms, submit_ns, queue, priority, "
+	"start_at_ns, retries, retry_delay_ms, retry_on, after_any, "
+	"unique_key, on_finish) VALUES "
+	"(?21, ?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, "
+	"?15, ?16, ?17, ?18, ?19, ?20)",
+    [ST_UNIQUE_FIND] = "SELECT id FROM jobs WHERE uid = ?1 AND "
+		       "unique_key = ?2 AND state < 4",
+    [ST_RUNNING] = "UPDATE jobs SET state = 1, worker = ?2, cpu = ?3, "
+		   "attempt = ?4, start_ns = ?5 WHERE id = ?1 AND state = 0",
+    [ST_FINISH] = "UPDATE jobs SET state = ?2, exit_code = ?3, signal = ?4, "
+		  "start_ns = coalesce(?5, start_ns), end_ns = ?6, "
+		  "error = ?7, user_us = ?8, sys_us = ?9, maxrss_kb = ?10 "
+		  "WHERE id = ?1 AND state < 4",
+    [ST_REQUEUE] = "UPDATE jobs SET state = 0, attempt = ?2, worker = NULL, "
+		   "cpu = NULL WHERE id = ?1 AND state = 1",
+    [ST_GET] = "SELECT " JOB_COLUMNS "WHERE j.id = ?1",
+    [ST_PENDING] = "SELECT id, state, attempt, uid, queue, priority, "
+		   "start_at_ns FROM jobs WHERE state IN (0, 2) ORDER BY id",
+    [ST_QUEUED_UID] = "SELECT uid, count(*) FROM jobs "
+		      "WHERE state IN (0, 2, 3) GROUP BY uid",
+    /* An entry from before a cancel and a retry may come before the
+     * job's current start time: it then changes nothing. */
+    [ST_DUE] = "UPDATE jobs SET state = 0 WHERE id = ?1 AND state = 2 AND "
+	       "coalesce(start_at_ns, 0) <= ?2",
+    [ST_SET_PRIORITY] = "UPDATE jobs SET priority = ?2 "
+			"WHERE id = ?1 AND state IN (0, 2, 3)",
+    [ST_PAUSE] = "INSERT OR IGNORE INTO paused(queue) VALUES (?1)",
+    [ST_RESUME] = "DELETE FROM paused WHERE queue = ?1",
+    [ST_PAUSED] = "SELECT queue FROM paused",
+    [ST_ATTEMPT_ADD] = "INSERT OR REPLACE INTO attempts(job, attempt, "
+		       "state, exit_code, signal, start_ns, end_ns, error, "
+		       "worker, cpu) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+		       "?9, ?10)",
+    [ST_ATTEMPT_COPY] = "INSERT OR REPLACE INTO attempts(job, attempt, "
+			"state, exit_code, signal, start_ns, end_ns, error, "
+			"worker, cpu) SELECT id, attempt, state, exit_code, "
+			"signal, start_ns, end_ns, error, worker, cpu FROM "
+			"jobs WHERE id = ?1 AND state >= 4",
+    [ST_RETRY] = "UPDATE jobs SET state = ?2, attempt = ?3, "
+		 "start_at_ns = ?4, start_ns = NULL, end_ns = NULL, "
+		 "exit_code = NULL, signal = NULL, error = NULL, user_us = "
+		 "NULL, sys_us = NULL, maxrss_kb = NULL, worker = NULL, cpu = "
+		 "NULL WHERE id = ?1 AND (state = 1 OR state >= 4)",
+    [ST_ATTEMPTS] = "SELECT attempt, state, exit_code, signal, start_ns, "
+		    "end_ns, error, worker, cpu FROM attempts WHERE job = ?1 "
+		    "ORDER BY attempt",
+    [ST_ATTEMPTS_DROP] = "DELETE FROM attempts WHERE job = ?1",
+    [ST_DEP_ADD] = "INSERT OR IGNORE INTO deps(job, dep) VALUES (?1, ?2)",
+    [ST_DEPENDENTS] = "SELECT job FROM deps WHERE dep = ?1",
+    [ST_DEP_STATES] = "SELECT d.dep, j.state FROM deps d JOIN jobs j ON "
+		      "j.id = d.dep WHERE d.job = ?1 ORDER BY d.dep",
+    [ST_DEPS_DROP] = "DELETE FROM deps WHERE job = ?1",
+    [ST_RELEASE] = "UPDATE jobs SET state = ?2 WHERE id = ?1 AND state = 3",
+    [ST_WAITING_IDS] = "SELECT id FROM jobs WHERE state = 3",
+    [ST_UNFINISHED] = "SELECT id, queue FROM jobs WHERE uid = ?1 AND "
+		      "state < 4 ORDER BY id",
+    /* Queued again while under crash_requeue_max (?1), or under its
+     * own retries if it is to be retried when lost (retry_on & 8). */
+    [ST_RUNNING_IDS] = "SELECT id, attempt, attempt < max(?1, CASE WHEN "
+		       "retry_on & 8 THEN retries ELSE 0 END) FROM jobs "
+		       "WHERE state = 1",
+    [ST_LOST] = "UPDATE jobs SET state = 8, end_ns = ?2, error = ?3 "
+		"WHERE id = ?1 AND state < 4",
+    /* A running attempt that will not report its end: kept as lost
+     * among the attempts before the job runs again. */
+    [ST_ATTEMPT_LOST] = "INSERT OR REPLACE INTO attempts(job, attempt, "
+			"state, start_ns, end_ns, error, worker, cpu) SELECT "
+			"id, attempt, 8, start_ns, ?2, ?3, worker, cpu FROM "
+			"jobs WHERE id = ?1 AND state = 1",
+    [ST_LAST_ID] = "SELECT max((SELECT coalesce(max(id), 0) FROM jobs), "
+		   "coalesce((SELECT value FROM meta WHERE key = 'last_id'), "
+		   "0))",
+    [ST_SET_LAST_ID] = "UPDATE meta SET value = ?1 WHERE key = 'last_id' "
+		       "AND value < ?1",
+    [ST_PRUNE_AGE] = "SELECT id, env_id FROM jobs WHERE state >= 4 AND "
+		     "end_ns > 0 AND end_ns < ?1 ORDER BY end_ns LIMIT ?2",
+    [ST_PRUNE_CUTOFF] = "SELECT id FROM jobs WHERE state >= 4 "
+			"ORDER BY id DESC LIMIT 1 OFFSET ?1",
+    [ST_PRUNE_COUNT] = "SELECT id, env_id FROM jobs WHERE state >= 4 AND "
+		       "id <= ?1 ORDER BY id LIMIT ?2",
+    [ST_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+};
+
+static uint64_t
+store_hash(const char *data, size_t len)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)data[i];
+		h *= UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+/* Environments repeat (a batch shares one): stored once, counted. */
+static int
+store_env_ref(struct store *st, const char *env, size_t len, size_t refs,
+	      int64_t *env_id)
+{
+	sqlite3_stmt *s = st->stmt[ST_ENV_FIND];
+	int64_t hash = (int64_t)store_hash(env, len);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, hash);
+	sqlite3_bind_blob(s, 2, env, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	*env_id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(st, "find env");
+	if (*env_id != 0) {
+		s = st->stmt[ST_ENV_REF];
+		sqlite3_bind_int64(s, 1, *env_id);
+		sqlite3_bind_int64(s, 2, (int64_t)refs);
+		return store_step_done(st, s, "ref env");
+	}
+	s = st->stmt[ST_ENV_INSERT];
+	sqlite3_bind_int64(s, 1, hash);
+	sqlite3_bind_int64(s, 2, (int64_t)refs);
+	sqlite3_bind_blob(s, 3, env, (int)len, SQLITE_STATIC);
+	if (store_step_done(st, s, "insert env") == -1)
+		return -1;
+	*env_id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+static int
+store_insert_deps(struct store *st, uint64_t id, const struct job_spec *j)
+{
+	sqlite3_stmt *s = st->stmt[ST_DEP_ADD];
+	uint32_t k;
+
+	for (k = 0; k < j->nafter; k++) {
+		sqlite3_bind_int64(s, 1, (int64_t)id);
+		sqlite3_bind_int64(s, 2, (int64_t)j->after[k]);
+		if (store_step_done(st, s, "insert dependency") == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Drops count references to an environment, and it with the last. */
+static int
+store_env_unref(struct store *st, int64_t env_id, size_t count)
+{
+	sqlite3_stmt *s = st->stmt[ST_ENV_UNREF];
+	int rc, refs;
+
+	sqlite3_bind_int64(s, 1, env_id);
+	sqlite3_bind_int64(s, 2, (int64_t)count);
+	rc = sqlite3_step(s);
+	refs = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 1;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(st, "unref env");
+	if (refs > 0)
+		return 0;
+	s = st->stmt[ST_ENV_DROP];
+	sqlite3_bind_int64(s, 1, env_id);
+	return store_step_done(st, s, "drop env");
+}
+
+int
+store_unique_holder(struct store *st, uid_t uid, const char *key, uint64_t *id)
+{
+	sqlite3_stmt *s = st->stmt[ST_UNIQUE_FIND];
+	int rc;
+
+	sqlite3_bind_int64(s, 1, uid);
+	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : store_fail(st, "find unique key");
+}
+
+int
+store_insert(struct store *st, const struct job_spec *specs, size_t n,
+	     uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids,
+	     bool *existing)
+{
+	sqlite3_stmt *s = st->stmt[ST_INSERT];
+	const struct job_spec *j;
+	int64_t env_id = 0;
+	size_t i, same, skipped = 0;
+	int rc;
+
+	if (store_begin(st) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		j = &specs[i];
+		if (i == 0 || j->env_len != specs[i - 1].env_len ||
+		    memcmp(j->env, specs[i - 1].env, j->env_len) != 0) {
+			/* The run before counted jobs a key made needless. */
+			if (skipped > 0 &&
+			    store_env_unref(st, env_id, skipped) == -1)
+				return -1;
+			skipped = 0;
+			/* Count the run of jobs sharing this environment. */
+			for (same = i + 1;
+			     same < n && specs[same].env_len == j->env_len &&
+			     memcmp(specs[same].env, j->env, j->env_len) == 0;
+			     same++)
+				;
+			if (store_env_ref(st, j->env, j->env_len, same - i,
+					  &env_id) == -1)
+				return -1;
+		}
+		if (existing != NULL)
+			existing[i] = false;
+		/* A key still held by a job not ended: that job stands
+		 * for this one (and for the earlier of the same batch). */
+		if (j->unique != NULL) {
+			if ((rc = store_unique_holder(st, uid, j->unique,
+						      &ids[i])) == -1)
+				return -1;
+			if (rc == 0) {
+				if (existing != NULL)
+					existing[i] = true;
+				skipped++;
+				continue;
+			}
+			sqlite3_bind_text(s, 19, j->unique, -1, SQLITE_STATIC);
+		}
+		if (j->name != NULL)
+			sqlite3_bind_text(s, 1, j->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, uid);
+		sqlite3_bind_int64(s, 3, gid);
+		sqlite3_bind_blob(s, 4, j->argv, (int)j->argv_len,
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(s, 5, j->argc);
+		sqlite3_bind_int64(s, 6, env_id);
+		sqlite3_bind_int64(s, 7, j->envc);
+		sqlite3_bind_text(s, 8, j->cwd, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 9, j->timeout_ms);
+		sqlite3_bind_int64(s, 10, submit_ns);
+		sqlite3_bind_int(s, 11,
+				 j->nafter > 0                ? JOB_WAITING
+				 : j->start_at_ns > submit_ns ? JOB_SCHEDULED
+							      : JOB_QUEUED);
+		sqlite3_bind_int(s, 18, j->after_any);
+		if (j->on_finish != NULL)
+			sqlite3_bind_text(s, 20, j->on_finish, -1,
+					  SQLITE_STATIC);
+		sqlite3_bind_text(s, 12,
+				  j->queue != NULL ? j->queue : "default", -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_int(s, 13, j->priority);
+		if (j->start_at_ns > 0)
+			sqlite3_bind_int64(s, 14, j->start_at_ns);
+		sqlite3_bind_int64(s, 15, j->retries);
+		sqlite3_bind_int64(s, 16, j->retry_delay_ms);
+		sqlite3_bind_int64(s, 17, j->retry_on);
+		/* A refused turn leaves a gap: its ids are not given again
+		 * either. */
+		ids[i] = ++st->last_id;
+		sqlite3_bind_int64(s, 21, (int64_t)ids[i]);
+		if (store_step_done(st, s, "insert job") == -1)
+			return -1;
+		if (store_insert_deps(st, ids[i], j) == -1)
+			return -1;
+	}
+	if (skipped > 0 && store_env_unref(st, env_id, skipped) == -1)
+		return -1;
+	return 0;
+}
+
+static void store_bind_result(sqlite3_stmt *s, int first,
+			      const struct job_result *r);
+
+int
+store_mark_running(struct store *st, uint64_t id, int worker, int cpu,
+		   uint32_t attempt, int64_t start_ns)
+{
+	sqlite3_stmt *s = st->stmt[ST_RUNNING];
+
+	/* Not kept for a redo: a job starts only after the commit that
+	 * marks it running, so a failed commit means it did not start. */
+	if (store_begin(st) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int(s, 2, worker);
+	sqlite3_bind_int(s, 3, cpu);
+	sqlite3_bind_int64(s, 4, attempt);
+	sqlite3_bind_int64(s, 5, start_ns);
+	return store_step_done(st, s, "mark running");
+}
+
+int
+store_finish(struct store *st, uint64_t id, const struct job_result *r)
+{
+	sqlite3_stmt *s = st->stmt[ST_FINISH];
+	struct redo rd = {.op = REDO_FINISH, .id = id, .result = *r};
+
+	if (store_begin(st) == -1 || store_remember(st, &rd) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	store_bind_result(s, 2, r);
+	if (r->start_ns != 0) {
+		sqlite3_bind_int64(s, 8, r->user_us);
+		sqlite3_bind_int64(s, 9, r->sys_us);
+		sqlite3_bind_int64(s, 10, r->maxrss_kb);
+	}
+	return store_step_done(st, s, "finish job");
+}
+
+int
+store_cancel(struct store *st, uint64_t id, int64_t end_ns)
+{
+	sqlite3_stmt *s = st->stmt[ST_FINISH];
+	struct job_result r = {.state = JOB_CANCELLED, .end_ns = end_ns};
+
+	/* Not kept for a redo: a cancel that cannot be stored is refused
+	 * to its client, not carried out later. */
+	if (store_begin(st) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	store_bind_result(s, 2, &r);
+	return store_step_done(st, s, "cancel job");
+}
+
+int
+store_requeue(struct store *st, uint64_t id, uint32_t attempt, int64_t end_ns,
+	      const char *why)
+{
+	sqlite3_stmt *s = st->stmt[ST_ATTEMPT_LOST];
+	struct redo r = {.op = REDO_REQUEUE, .id = id, .attempt = attempt};
+
+	r.result.end_ns = end_ns;
+	if (why != NULL)
+		strlcpy(r.result.error, why, sizeof r.result.error);
+	if (store_begin(st) == -1 || store_remember(st, &r) == -1)
+		return -1;
+	if (why != NULL) {
+		sqlite3_bind_int64(s, 1, (int64_t)id);
+		sqlite3_bind_int64(s, 2, end_ns);
+		sqlite3_bind_text(s, 3, why, -1, SQLITE_TRANSIENT);
+		if (store_step_done(st, s, "record lost attempt") == -1)
+			return -1;
+	}
+	s = st->stmt[ST_REQUEUE];
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int64(s, 2, attempt);
+	return store_step_done(st, s, "requeue job");
+}
+
+/* Binds a result's fields from column first on: state, exit_code,
+ * signal, start_ns, end_ns, error. */
+static void
+store_bind_result(sqlite3_stmt *s, int first, const struct job_result *r)
+{
+	sqlite3_bind_int(s, first, (int)r->state);
+	if (r->signal == 0 && r->start_ns != 0)
+		sqlite3_bind_int(s, first + 1, r->exit_code);
+	if (r->signal != 0)
+		sqlite3_bind_int(s, first + 2, r->signal);
+	if (r->start_ns != 0)
+		sqlite3_bind_int64(s, first + 3, r->start_ns);
+	sqlite3_bind_int64(s, first + 4, r->end_ns);
+	if (r->error[0] != '\0')
+		sqlite3_bind_text(s, first + 5, r->error, -1, SQLITE_STATIC);
+}
+
+static int store_retry_steps(struct store *st, uint64_t id,
+			     const struct job_result *result, int worker,
+			     int cpu, uint32_t next_attempt,
+			     int64_t start_at_ns);
+
+int
+store_retry(struct store *st, uint64_t id, const struct job_result *result,
+	    int worker, int cpu, uint32_t next_attempt, int64_t start_at_ns)
+{
+	struct redo rd = {.op = REDO_RETRY,
+			  .id = id,
+			  .worker = worker,
+			  .cpu = cpu,
+			  .attempt = next_attempt,
+			  .start_ns = start_at_ns};
+
+	if (result != NULL)
+		rd.result = *result;
+	if (store_begin(st) == -1 ||
+	    (result != NULL && store_remember(st, &rd) == -1))
+		return -1;
+	if (store_retry_steps(st, id, result, worker, cpu, next_attempt,
+			      start_at_ns) == -1)
+		return -1;
+	return sqlite3_changes(st->db) > 0 ? 0 : 1;
+}
+
+static int
+store_retry_steps(struct store *st, uint64_t id,
+		  const struct job_result *result, int worker, int cpu,
+		  uint32_t next_attempt, int64_t start_at_ns)
+{
+	sqlite3_stmt *s;
+
+	if (result != NULL) {
+		s = st->stmt[ST_ATTEMPT_ADD];
+		sqlite3_bind_int64(s, 1, (int64_t)id);
+		sqlite3_bind_int64(s, 2, next_attempt - 1);
+		store_bind_result(s, 3, result);
+		if (worker >= 0) {
+			sqlite3_bind_int(s, 9, worker);
+			sqlite3_bind_int(s, 10, cpu);
+		}
+	} else {
+		s = st->stmt[ST_ATTEMPT_COPY];
+		sqlite3_bind_int64(s, 1, (int64_t)id);
+	}
+	if (store_step_done(st, s, "record attempt") == -1)
+		return -1;
+	s = st->stmt[ST_RETRY];
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int(s, 2, start_at_ns != 0 ? JOB_SCHEDULED : JOB_QUEUED);
+	sqlite3_bind_int64(s, 3, next_attempt);
+	if (start_at_ns != 0)
+		sqlite3_bind_int64(s, 4, start_at_ns);
+	return store_step_done(st, s, "retry job");
+}
+
+int
+store_attempts(struct store *st, uint64_t id,
+	       int (*fn)(void *, const struct store_attempt *), void *arg)
+{
+	sqlite3_stmt *s = st->stmt[ST_ATTEMPTS];
+	struct store_attempt a;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&a, 0, sizeof a);
+		a.attempt = (uint32_t)sqlite3_column_int64(s, 0);
+		a.result.state = (enum job_state)sqlite3_column_int(s, 1);
+		a.result.exit_code = sqlite3_column_type(s, 2) == SQLITE_NULL
+					 ? -1
+					 : sqlite3_column_int(s, 2);
+		a.result.signal = sqlite3_column_int(s, 3);
+		a.result.start_ns = sqlite3_column_int64(s, 4);
+		a.result.end_ns = sqlite3_column_int64(s, 5);
+		if (sqlite3_column_text(s, 6) != NULL)
+			strlcpy(a.result.error,
+				(const char *)sqlite3_column_text(s, 6),
+				sizeof a.result.error);
+		a.worker = sqlite3_column_type(s, 7) == SQLITE_NULL
+			       ? -1
+			       : sqlite3_column_int(s, 7);
+		a.cpu = sqlite3_column_type(s, 8) == SQLITE_NULL
+			    ? -1
+			    : sqlite3_column_int(s, 8);
+		if (fn(arg, &a) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		   ? 0
+		   : store_fail(st, "attempts");
+}
+
+static char *
+store_dup_text(sqlite3_stmt *s, int col)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+static char *
+store_dup_blob(sqlite3_stmt *s, int col, size_t *len)
+{
+	const void *b = sqlite3_column_blob(s, col);
+	char *p;
+
+	*len = (size_t)sqlite3_column_bytes(s, col);
+	if ((p = malloc(*len + 1)) == NULL)
+		return NULL;
+	if (*len > 0)
+		memcpy(p, b, *len);
+	p[*len] = '\0';
+	return p;
+}
+
+static void
+store_read_job(sqlite3_stmt *s, struct store_job *j)
+{
+	memset(j, 0, sizeof *j);
+	j->id = (uint64_t)sqlite3_column_int64(s, 0);
+	j->state = (enum job_state)sqlite3_column_int(s, 1);
+	j->name = store_dup_text(s, 2);
+	j->spec.name = j->name;
+	j->uid = (uid_t)sqlite3_column_int64(s, 3);
+	j->gid = (gid_t)sqlite3_column_int64(s, 4);
+	j->spec.argv = store_dup_blob(s, 5, &j->spec.argv_len);
+	j->spec.argc = (uint32_t)sqlite3_column_int(s, 6);
+	j->spec.env = store_dup_blob(s, 7, &j->spec.env_len);
+	j->spec.envc = (uint32_t)sqlite3_column_int(s, 8);
+	j->spec.cwd = store_dup_text(s, 9);
+	j->spec.timeout_ms = sqlite3_column_int64(s, 10);
+	j->submit_ns = sqlite3_column_int64(s, 11);
+	j->result.state = j->state;
+	j->result.start_ns = sqlite3_column_int64(s, 12);
+	j->result.end_ns = sqlite3_column_int64(s, 13);
+	j->result.exit_code = sqlite3_column_type(s, 14) == SQLITE_NULL
+				  ? -1
+				  : sqlite3_column_int(s, 14);
+	j->result.signal = sqlite3_column_int(s, 15);
+	if (sqlite3_column_text(s, 16) != NULL)
+		strlcpy(j->result.error,
+			(const char *)sqlite3_column_text(s, 16),
+			sizeof j->result.error);
+	j->result.user_us = sqlite3_column_int64(s, 17);
+	j->result.sys_us = sqlite3_column_int64(s, 18);
+	j->result.maxrss_kb = sqlite3_column_int64(s, 19);
+	j->worker = sqlite3_column_type(s, 20) == SQLITE_NULL
+			? -1
+			: sqlite3_column_int(s, 20);
+	j->cpu = sqlite3_column_type(s, 21) == SQLITE_NULL
+		     ? -1
+		     : sqlite3_column_int(s, 21);
+	j->attempt = (uint32_t)sqlite3_column_int64(s, 22);
+	j->spec.queue = store_dup_text(s, 23);
+	j->spec.priority = sqlite3_column_int(s, 24);
+	j->spec.start_at_ns = sqlite3_column_int64(s, 25);
+	j->spec.retries = (uint32_t)sqlite3_column_int64(s, 26);
+	j->spec.retry_delay_ms = sqlite3_column_int64(s, 27);
+	j->spec.retry_on = (uint32_t)sqlite3_column_int64(s, 28);
+	j->spec.after_any = sqlite3_column_int(s, 29) != 0;
+	j->spec.unique = store_dup_text(s, 30);
+	j->spec.on_finish = store_dup_text(s, 31);
+}
+
+void
+store_job_free(struct store_job *j)
+{
+	free(j->spec.argv);
+	free(j->spec.env);
+	free(j->spec.cwd);
+	free(j->spec.queue);
+	free(j->spec.unique);
+	free(j->spec.on_finish);
+	free(j->name);
+	memset(j, 0, sizeof *j);
+}
+
+int
+store_get(struct store *st, uint64_t id, struct store_job *j)
+{
+	sqlite3_stmt *s = st->stmt[ST_GET];
+	int rc;
+
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		store_read_job(s, j);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return store_fail(st, "get job");
+}
+
+/* One statement per combination of filters, made at first use. */
+static sqlite3_stmt *
+store_list_stmt(struct store *st, const struct store_filter *f)
+{
+	unsigned mask = (f->state >= 0) | (f->uid >= 0) << 1 |
+			(f->queue != NULL) << 2 | (f->name != NULL) << 3 |
+			(f->before != 0) << 4;
+	char sql[1024];
+
+	if (st->list[mask] != NULL)
+		return st->list[mask];
+	snprintf(sql, sizeof sql,
+		 "SELECT " JOB_COLUMNS "WHERE 1%s%s%s%s%s "
+		 "ORDER BY j.id DESC LIMIT ?1",
+		 mask & 1 ? " AND j.state = ?2" : "",
+		 mask & 2 ? " AND j.uid = ?3" : "",
+		 mask & 4 ? " AND j.queue = ?4" : "",
+		 mask & 8 ? " AND j.name = ?5" : "",
+		 mask & 16 ? " AND j.id < ?6" : "");
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &st->list[mask], NULL) != SQLITE_OK) {
+		store_fail(st, "list jobs");
+		return NULL;
+	}
+	return st->list[mask];
+}
+
+int
+store_list(struct store *st, const struct store_filter *f, uint32_t limit,
+	   int (*fn)(void *, const struct store_job *), void *arg)
+{
+	sqlite3_stmt *s = store_list_stmt(st, f);
+	struct store_job j;
+	int rc, stop = 0;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, limit);
+	if (f->state >= 0)
+		sqlite3_bind_int(s, 2, f->state);
+	if (f->uid >= 0)
+		sqlite3_bind_int64(s, 3, f->uid);
+	if (f->queue != NULL)
+		sqlite3_bind_text(s, 4, f->queue, -1, SQLITE_STATIC);
+	if (f->name != NULL)
+		sqlite3_bind_text(s, 5, f->name, -1, SQLITE_STATIC);
+	if (f->before != 0)
+		sqlite3_bind_int64(s, 6, (int64_t)f->before);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_read_job(s, &j);
+		stop = fn(arg, &j);
+		store_job_free(&j);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return stop || rc == SQLITE_DONE ? 0 : store_fail(st, "list jobs");
+}
+
+int
+store_queued_per_user(struct store *st, int (*fn)(void *, uid_t, uint64_t),
+		      void *arg)
+{
+	sqlite3_stmt *s = st->stmt[ST_QUEUED_UID];
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (fn(arg, (uid_t)sqlite3_column_int64(s, 0),
+		       (uint64_t)sqlite3_column_int64(s, 1)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		   ? 0
+		   : store_fail(st, "count queued jobs");
+}
+
+/* A job found running at start, and whether to queue it again. */
+struct store_interrupted {
+	uint64_t id;
+	uint32_t attempt;
+	bool again;
+};
+
+int
+store_recover(struct store *st, uint32_t requeue_max, int64_t now_ns,
+	      struct store_recovery *rec)
+{
+	sqlite3_stmt *s = st->stmt[ST_RUNNING_IDS], *lost = st->stmt[ST_LOST];
+	struct store_interrupted *jobs = NULL, *more;
+	size_t n = 0, cap = 0, i;
+	char why[128];
+	int rc;
+
+	memset(rec, 0, sizeof *rec);
+	/* Collect first: the statements below change what this one reads. */
+	sqlite3_bind_int64(s, 1, requeue_max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((more = reallocarray(jobs, cap, sizeof *more)) ==
+			    NULL) {
+				free(jobs);
+				sqlite3_reset(s);
+				snprintf(st->error, sizeof st->error,
+					 "out of memory");
+				return -1;
+			}
+			jobs = more;
+		}
+		jobs[n].id = (uint64_t)sqlite3_column_int64(s, 0);
+		jobs[n].attempt = (uint32_t)sqlite3_column_int64(s, 1);
+		jobs[n++].again = sqlite3_column_int(s, 2) != 0;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		free(jobs);
+		return store_fail(st, "running jobs");
+	}
+	for (i = 0; i < n && rc != -1; i++) {
+		if (jobs[i].again) {
+			rc = store_requeue(st, jobs[i].id, jobs[i].attempt + 1,
+					   now_ns,
+					   "interrupted by a crash of forqd");
+			rec->requeued++;
+			continue;
+		}
+		if (store_begin(st) == -1) {
+			rc = -1;
+			break;
+		}
+		snprintf(why, sizeof why,
+			 "interrupted by a crash of forqd after %u attempts",
+			 jobs[i].attempt + 1);
+		sqlite3_bind_int64(lost, 1, (int64_t)jobs[i].id);
+		/* Its end is now, so retention keeps it as long as any. */
+		sqlite3_bind_int64(lost, 2, now_ns);
+		sqlite3_bind_text(lost, 3, why, -1, SQLITE_TRANSIENT);
+		rc = store_step_done(st, lost, "mark lost");
+		rec->lost++;
+	}
+	free(jobs);
+	return rc == -1 ? -1 : 0;
+}
+
+static int
+store_delete(struct store *st, int64_t id, int64_t env_id)
+{
+	sqlite3_stmt *s = st->stmt[ST_DELETE];
+
+	sqlite3_bind_int64(s, 1, id);
+	if (store_step_done(st, s, "delete job") == -1)
+		return -1;
+	s = st->stmt[ST_ATTEMPTS_DROP];
+	sqlite3_bind_int64(s, 1, id);
+	if (store_step_done(st, s, "delete attempts") == -1)
+		return -1;
+	s = st->stmt[ST_DEPS_DROP];
+	sqlite3_bind_int64(s, 1, id);
+	if (store_step_done(st, s, "delete dependencies") == -1)
+		return -1;
+	return store_env_unref(st, env_id, 1);
+}
+
+/* Collects (id, env_id) rows of a prune query, then deletes them. */
+static int
+store_prune_with(struct store *st, sqlite3_stmt *s, uint32_t max,
+		 void (*fn)(void *, uint64_t), void *arg)
+{
+	int64_t(*rows)[2];
+	int n = 0, i, rc;
+
+	if ((rows = calloc(max > 0 ? max : 1, sizeof *rows)) == NULL)
+		return -1;
+	while ((uint32_t)n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		rows[n][0] = sqlite3_column_int64(s, 0);
+		rows[n][1] = sqlite3_column_int64(s, 1);
+		n++;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	/* Deleting the newest job must not free its id for the next. */
+	if (n > 0 && store_begin(st) == -1)
+		n = -1;
+	if (n > 0) {
+		sqlite3_bind_int64(st->stmt[ST_SET_LAST_ID], 1,
+				   (int64_t)st->last_id);
+		if (store_step_done(st, st->stmt[ST_SET_LAST_ID],
+				    "keep the last id") == -1)
+			n = -1;
+	}
+	for (i = 0; i < n; i++) {
+		fn(arg, (uint64_t)rows[i][0]);
+		if (store_delete(st, rows[i][0], rows[i][1]) == -1) {
+			n = -1;
+			break;
+		}
+	}
+	free(rows);
+	return n;
+}
+
+int
+store_clean(struct store *st, const struct store_filter *f,
+	    int64_t end_before_ns, uint32_t max, void (*fn)(void *, uint64_t),
+	    void *arg)
+{
+	unsigned mask =
+	    (f->state >= 0) | (f->uid >= 0) << 1 | (end_before_ns > 0) << 2;
+	sqlite3_stmt *s;
+	char sql[256];
+
+	if ((s = st->clean[mask]) == NULL) {
+		snprintf(sql, sizeof sql,
+			 "SELECT id, env_id FROM jobs WHERE state >= 4%s%s%s "
+			 "ORDER BY id LIMIT ?1",
+			 mask & 1 ? " AND state = ?2" : "",
+			 mask & 2 ? " AND uid = ?3" : "",
+			 mask & 4 ? " AND end_ns < ?4" : "");
+		if (sqlite3_prepare_v3(st->db, sql, -1,
+				       SQLITE_PREPARE_PERSISTENT,
+				       &st->clean[mask], NULL) != SQLITE_OK)
+			return store_fail(st, "clean jobs");
+		s = st->clean[mask];
+	}
+	sqlite3_bind_int64(s, 1, max);
+	if (f->state >= 0)
+		sqlite3_bind_int(s, 2, f->state);
+	if (f->uid >= 0)
+		sqlite3_bind_int64(s, 3, f->uid);
+	if (end_before_ns > 0)
+		sqlite3_bind_int64(s, 4, end_before_ns);
+	return store_prune_with(st, s, max, fn, arg);
+}
+
+int
+store_prune(struct store *st, int64_t end_before_ns, uint64_t keep_count,
+	    uint32_t max, void (*fn)(void *, uint64_t), void *arg)
+{
+	sqlite3_stmt *s;
+	int64_t cutoff = 0;
+	int n = 0, m;
+
+	if (end_before_ns > 0) {
+		s = st->stmt[ST_PRUNE_AGE];
+		sqlite3_bind_int64(s, 1, end_before_ns);
+		sqlite3_bind_int64(s, 2, max);
+		if ((n = store_prune_with(st, s, max, fn, arg)) == -1)
+			return -1;
+	}
+	if (keep_count == 0 || (uint32_t)n >= max)
+		return n;
+	s = st->stmt[ST_PRUNE_CUTOFF];
+	sqlite3_bind_int64(s, 1, (int64_t)keep_count);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		cutoff = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (cutoff == 0)
+		return n;
+	s = st->stmt[ST_PRUNE_COUNT];
+	sqlite3_bind_int64(s, 1, cutoff);
+	sqlite3_bind_int64(s, 2, max - (uint32_t)n);
+	if ((m = store_prune_with(st, s, max - (uint32_t)n, fn, arg)) == -1)
+		return -1;
+	return n + m;
+}

@@ -1,0 +1,235 @@
+/* The job store's side of the scheduler: the jobs not started yet
+ * (queued, scheduled, waiting, and what they wait for), start times,
+ * priorities and pauses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/compat.h"
+#include "store/store_impl.h"
+
+int
+store_pending(struct store *st, int (*fn)(void *, const struct store_pending *),
+	      void *arg)
+{
+	sqlite3_stmt *s = st->stmt[ST_PENDING];
+	struct store_pending p;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		p.id = (uint64_t)sqlite3_column_int64(s, 0);
+		p.state = (enum job_state)sqlite3_column_int(s, 1);
+		p.attempt = (uint32_t)sqlite3_column_int64(s, 2);
+		p.uid = (uid_t)sqlite3_column_int64(s, 3);
+		p.queue = (const char *)sqlite3_column_text(s, 4);
+		p.priority = sqlite3_column_int(s, 5);
+		p.start_at_ns = sqlite3_column_int64(s, 6);
+		if (p.queue == NULL)
+			p.queue = "default";
+		if (fn(arg, &p) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		   ? 0
+		   : store_fail(st, "pending jobs");
+}
+
+/* Steps an UPDATE of one job: 0 if it changed a row, 1 if none. */
+int
+store_update_one(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	if (store_step_done(st, s, what) == -1)
+		return -1;
+	return sqlite3_changes(st->db) > 0 ? 0 : 1;
+}
+
+int
+store_unfinished(struct store *st, uid_t uid, const char *queue, uint64_t **ids,
+		 size_t *n)
+{
+	sqlite3_stmt *s = st->stmt[ST_UNFINISHED];
+	const unsigned char *q;
+	uint64_t *more;
+	size_t cap = 64;
+	int rc;
+
+	*n = 0;
+	if ((*ids = calloc(cap, sizeof **ids)) == NULL)
+		goto oom;
+	sqlite3_bind_int64(s, 1, uid);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		q = sqlite3_column_text(s, 1);
+		if (queue != NULL &&
+		    (q == NULL || strcmp((const char *)q, queue) != 0))
+			continue;
+		if (*n == cap) {
+			cap *= 2;
+			if ((more = reallocarray(*ids, cap, sizeof *more)) ==
+			    NULL) {
+				sqlite3_reset(s);
+				goto oom;
+			}
+			*ids = more;
+		}
+		(*ids)[(*n)++] = (uint64_t)sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		return store_fail(st, "unfinished jobs");
+	}
+	return 0;
+oom:
+	free(*ids);
+	*ids = NULL;
+	snprintf(st->error, sizeof st->error, "out of memory");
+	return -1;
+}
+
+/* Collects the first column of a statement's rows as ids. */
+static int
+store_collect_ids(struct store *st, sqlite3_stmt *s, uint64_t **ids,
+		  enum job_state **states, size_t *n, const char *what)
+{
+	size_t cap = 0;
+	uint64_t *more;
+	enum job_state *smore;
+	int rc;
+
+	*ids = NULL;
+	if (states != NULL)
+		*states = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap != 0 ? cap * 2 : 16;
+			if ((more = reallocarray(*ids, cap, sizeof *more)) ==
+			    NULL)
+				goto oom;
+			*ids = more;
+			if (states != NULL) {
+				if ((smore = reallocarray(*states, cap,
+							  sizeof *smore)) ==
+				    NULL)
+					goto oom;
+				*states = smore;
+			}
+		}
+		(*ids)[*n] = (uint64_t)sqlite3_column_int64(s, 0);
+		if (states != NULL)
+			(*states)[*n] =
+			    (enum job_state)sqlite3_column_int(s, 1);
+		(*n)++;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	store_fail(st, what);
+	goto fail;
+oom:
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	snprintf(st->error, sizeof st->error, "out of memory");
+fail:
+	free(*ids);
+	*ids = NULL;
+	if (states != NULL) {
+		free(*states);
+		*states = NULL;
+	}
+	*n = 0;
+	return -1;
+}
+
+int
+store_dependents(struct store *st, uint64_t dep, uint64_t **ids, size_t *n)
+{
+	sqlite3_stmt *s = st->stmt[ST_DEPENDENTS];
+
+	sqlite3_bind_int64(s, 1, (int64_t)dep);
+	return store_collect_ids(st, s, ids, NULL, n, "dependents");
+}
+
+int
+store_deps(struct store *st, uint64_t job, uint64_t **ids,
+	   enum job_state **states, size_t *n)
+{
+	sqlite3_stmt *s = st->stmt[ST_DEP_STATES];
+
+	sqlite3_bind_int64(s, 1, (int64_t)job);
+	return store_collect_ids(st, s, ids, states, n, "dependencies");
+}
+
+int
+store_release(struct store *st, uint64_t id, enum job_state state)
+{
+	sqlite3_stmt *s = st->stmt[ST_RELEASE];
+
+	if (store_begin(st) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int(s, 2, (int)state);
+	return store_update_one(st, s, "release waiting job");
+}
+
+int
+store_waiting(struct store *st, uint64_t **ids, size_t *n)
+{
+	return store_collect_ids(st, st->stmt[ST_WAITING_IDS], ids, NULL, n,
+				 "waiting jobs");
+}
+
+int
+store_due(struct store *st, uint64_t id, int64_t now_ns)
+{
+	sqlite3_stmt *s = st->stmt[ST_DUE];
+
+	if (store_begin(st) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int64(s, 2, now_ns);
+	return store_update_one(st, s, "queue scheduled job");
+}
+
+int
+store_set_priority(struct store *st, uint64_t id, int32_t priority)
+{
+	sqlite3_stmt *s = st->stmt[ST_SET_PRIORITY];
+
+	if (store_begin(st) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int(s, 2, priority);
+	return store_update_one(st, s, "set priority");
+}
+
+int
+store_set_paused(struct store *st, const char *queue, bool paused)
+{
+	sqlite3_stmt *s = st->stmt[paused ? ST_PAUSE : ST_RESUME];
+
+	if (store_begin(st) == -1)
+		return -1;
+	sqlite3_bind_text(s, 1, queue, -1, SQLITE_TRANSIENT);
+	return store_step_done(st, s, paused ? "pause" : "resume");
+}
+
+int
+store_paused(struct store *st, int (*fn)(void *, const char *), void *arg)
+{
+	sqlite3_stmt *s = st->stmt[ST_PAUSED];
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (fn(arg, (const char *)sqlite3_column_text(s, 0)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		   ? 0
+		   : store_fail(st, "paused queues");
+}

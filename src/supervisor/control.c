@@ -1,0 +1,812 @@
+/* Client connections and the requests they carry. */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/ratelimit.h"
+#include "common/units.h"
+#include "common/log.h"
+#include "core/access.h"
+#include "supervisor/control.h"
+#include "supervisor/ops.h"
+#include "core/request.h"
+#include "supervisor/supervisor.h"
+#include "supervisor/watch.h"
+#include "forq/protocol.h"
+
+/* Stop reading a client's requests while this much reply is unsent. */
+#define CLIENT_OUT_HIGH (256 * 1024)
+#define CLIENT_FDS_MAX 8
+/* Lines of one client handled in one loop turn: a client pipelining
+ * requests waits for the next turn, the others do not wait for it. */
+#define CLIENT_LINES_PER_TURN 32
+/* What a buffer keeps once a big line or reply has gone. */
+#define CLIENT_BUF_KEEP (64 * 1024)
+
+struct fd_pass {
+	size_t offset; /* where in out the message carrying them starts */
+	int fds[2];
+	int n;
+};
+
+struct client {
+	TAILQ_ENTRY(client) entry;
+	TAILQ_ENTRY(client) dirty_entry;
+	struct supervisor *sv;
+	struct ev_io io;
+	struct buf in;
+	struct buf out;
+	struct fd_pass pass[CLIENT_FDS_MAX];
+	int npass;
+	struct ucred cred;
+	gid_t *groups; /* SO_PEERGROUPS: supplementary groups */
+	size_t ngroups;
+	struct waiter_list waiters;
+	TAILQ_ENTRY(client) timed_entry;
+	int64_t line_start_ns; /* when the pending request began */
+	bool timed;            /* on sv->timed: request_timeout applies */
+	TAILQ_ENTRY(client) idle_entry;
+	int64_t active_ns; /* its last request or read reply */
+	bool on_idle;      /* on sv->idle: client_idle_timeout applies */
+	bool dirty;        /* has output to send at the end of the turn */
+	bool turn_marked;  /* out.len and npass noted for this turn */
+	size_t turn_mark;  /* out.len before this turn's replies */
+	int turn_npass;
+	bool hello;
+	bool closing;    /* close once the output is flushed */
+	bool discarding; /* skipping the rest of an overlong line */
+};
+
+static TAILQ_HEAD(, client) dirty = TAILQ_HEAD_INITIALIZER(dirty);
+
+static void control_on_event(struct ev_io *io, uint32_t events);
+
+const struct ucred *
+control_cred(const struct client *c)
+{
+	return &c->cred;
+}
+
+void
+control_peer(const struct client *c, struct access_peer *out)
+{
+	out->uid = c->cred.uid;
+	out->gid = c->cred.gid;
+	out->groups = c->groups;
+	out->ngroups = c->ngroups;
+}
+
+/* request_timeout runs while a client owes us something: its hello, the
+ * rest of a request line, or reading the last reply of a closing
+ * connection. Every client has the same timeout, so the list is in
+ * deadline order. */
+static void
+control_time(struct client *c)
+{
+	struct supervisor *sv = c->sv;
+	bool want = c->io.fd != -1 &&
+		    (!c->hello || c->in.len > 0 || c->discarding || c->closing);
+
+	if (want == c->timed)
+		return;
+	if (want) {
+		c->line_start_ns = clock_mono_ns();
+		TAILQ_INSERT_TAIL(&sv->timed, c, timed_entry);
+	} else {
+		TAILQ_REMOVE(&sv->timed, c, timed_entry);
+	}
+	c->timed = want;
+}
+
+static void
+control_untime(struct client *c)
+{
+	if (c->timed) {
+		TAILQ_REMOVE(&c->sv->timed, c, timed_entry);
+		c->timed = false;
+	}
+}
+
+/* A client did something: client_idle_timeout starts again. Every
+ * client has the same timeout, so the list is in deadline order. */
+static void
+control_active(struct client *c)
+{
+	struct supervisor *sv = c->sv;
+
+	if (c->on_idle)
+		TAILQ_REMOVE(&sv->idle, c, idle_entry);
+	c->on_idle = c->io.fd != -1 && c->hello && !c->closing;
+	c->active_ns = clock_mono_ns();
+	if (c->on_idle)
+		TAILQ_INSERT_TAIL(&sv->idle, c, idle_entry);
+}
+
+static void
+control_unidle(struct client *c)
+{
+	if (c->on_idle) {
+		TAILQ_REMOVE(&c->sv->idle, c, idle_entry);
+		c->on_idle = false;
+	}
+}
+
+struct waiter_list *
+control_waiters(struct client *c)
+{
+	return &c->waiters;
+}
+
+static void
+control_close(struct client *c)
+{
+	struct supervisor *sv = c->sv;
+	int i;
+
+	if (c->io.fd == -1)
+		return;
+	watch_client_gone(sv, &c->waiters);
+	control_untime(c);
+	control_unidle(c);
+	ev_del(&sv->loop, &c->io);
+	close(c->io.fd);
+	c->io.fd = -1;
+	for (i = 0; i < c->npass; i++) {
+		close(c->pass[i].fds[0]);
+		if (c->pass[i].n > 1)
+			close(c->pass[i].fds[1]);
+	}
+	c->npass = 0;
+	if (c->dirty) {
+		TAILQ_REMOVE(&dirty, c, dirty_entry);
+		c->dirty = false;
+	}
+	TAILQ_REMOVE(&sv->clients, c, entry);
+	TAILQ_INSERT_TAIL(&sv->closed, c, entry);
+	sv->nclients--;
+}
+
+void
+control_close_all(struct supervisor *sv)
+{
+	struct client *c;
+
+	while ((c = TAILQ_FIRST(&sv->clients)) != NULL)
+		control_close(c);
+}
+
+/* The peer's supplementary groups as they were at connect time. */
+static gid_t *
+control_peer_groups(int fd, size_t *n)
+{
+	socklen_t len = 32 * sizeof(gid_t);
+	gid_t *groups = NULL, *more;
+	int tries;
+
+	*n = 0;
+	for (tries = 0; tries < 2; tries++) {
+		if ((more = realloc(groups, len > 0 ? len : 1)) == NULL)
+			break;
+		groups = more;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) ==
+		    0) {
+			*n = len / sizeof(gid_t);
+			return groups;
+		}
+		if (errno != ERANGE)
+			break;
+	}
+	log_warn("SO_PEERGROUPS");
+	free(groups);
+	return NULL;
+}
+
+/* Tells a client it may not stay, and why, and closes it at once: a
+ * fresh socket's buffer takes the short reply, and a flood of refused
+ * connections must not hold descriptors. One log line a second; the
+ * rest are counted (control_check tells the count). */
+static void
+control_refuse_with(struct client *c, json_t *reply, const char *why)
+{
+	struct supervisor *sv = c->sv;
+	char *text = json_dumps(reply, JSON_COMPACT);
+	size_t len;
+
+	json_decref(reply);
+	snprintf(sv->refused_last, sizeof sv->refused_last,
+		 "uid %d (pid %d): %s", (int)c->cred.uid, (int)c->cred.pid,
+		 why);
+	if (ratelimit_pass(&sv->refusals, clock_mono_ns()))
+		log_warnx("refused %s", sv->refused_last);
+	if (text != NULL) {
+		len = strlen(text);
+		text[len] = '\n';
+		(void)!send(c->io.fd, text, len + 1,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+		free(text);
+	}
+	control_close(c);
+}
+
+static void
+control_tell_refusals(struct supervisor *sv, int64_t now)
+{
+	uint64_t n = ratelimit_flush(&sv->refusals, now);
+
+	if (n > 0)
+		log_warnx("refused %llu more connections in the last second "
+			  "(the last: %s)",
+			  (unsigned long long)n, sv->refused_last);
+}
+
+static int
+control_refuse(struct client *c)
+{
+	struct supervisor *sv = c->sv;
+	struct access_peer peer;
+	const struct client *o;
+	const char *key;
+	char msg[256];
+	uint32_t mine = 0, limit;
+	bool admin;
+
+	/* A user's own forqd serves that user alone, whatever the socket's
+	 * mode says. */
+	if (geteuid() != 0 && c->cred.uid != geteuid()) {
+		snprintf(msg, sizeof msg, "this forqd serves uid %d only",
+			 (int)geteuid());
+		control_refuse_with(c,
+				    reply_error(NULL, FORQ_ERR_NOT_PERMITTED,
+						"this forqd serves its own "
+						"user only"),
+				    msg);
+		return -1;
+	}
+	control_peer(c, &peer);
+	if (access_may_connect(&sv->access, &peer, &key) == -1) {
+		snprintf(msg, sizeof msg, "uid %d may not use this forqd (%s)",
+			 (int)c->cred.uid, key);
+		control_refuse_with(c,
+				    reply_error(NULL, FORQ_ERR_NOT_PERMITTED,
+						msg),
+				    msg);
+		return -1;
+	}
+	/* The last connections_reserved are kept for root and admin_group,
+	 * so that an admin always gets in, as PostgreSQL keeps
+	 * superuser_reserved_connections. */
+	admin = access_is_admin(&sv->access, &peer);
+	limit = sv->conf.connections_max;
+	if (!admin)
+		limit -= sv->conf.connections_reserved < limit
+			     ? sv->conf.connections_reserved
+			     : limit - 1;
+	if (sv->nclients > limit) {
+		if (admin || limit == sv->conf.connections_max)
+			snprintf(msg, sizeof msg,
+				 "%u connections open, connections_max is %u",
+				 sv->nclients - 1, sv->conf.connections_max);
+		else
+			snprintf(msg, sizeof msg,
+				 "%u connections open, connections_max is %u, "
+				 "of which connections_reserved (%u) are kept "
+				 "for root and admin_group",
+				 sv->nclients - 1, sv->conf.connections_max,
+				 sv->conf.connections_max - limit);
+		control_refuse_with(c,
+				    reply_limit(NULL, "connections_max",
+						sv->conf.connections_max, msg),
+				    msg);
+		return -1;
+	}
+	TAILQ_FOREACH (o, &sv->clients, entry)
+		mine += o->cred.uid == c->cred.uid && !o->closing;
+	if (mine > sv->conf.connections_per_user_max) {
+		snprintf(msg, sizeof msg,
+			 "uid %d has %u connections open, "
+			 "connections_per_user_max is %u",
+			 (int)c->cred.uid, mine - 1,
+			 sv->conf.connections_per_user_max);
+		control_refuse_with(c,
+				    reply_limit(NULL,
+						"connections_per_user_max",
+						sv->conf
+						    .connections_per_user_max,
+						msg),
+				    msg);
+		return -1;
+	}
+	return 0;
+}
+
+void
+control_accept(struct supervisor *sv, int fd)
+{
+	socklen_t len = sizeof(struct ucred);
+	struct client *c;
+
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		log_warn("client");
+		close(fd);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) == -1) {
+		log_warn("SO_PEERCRED");
+		close(fd);
+		free(c);
+		return;
+	}
+	c->sv = sv;
+	TAILQ_INIT(&c->waiters);
+	/* One byte more than a line may hold, to tell "too long" apart. */
+	buf_init(&c->in, sv->conf.request_line_max + 1);
+	buf_init(&c->out, sv->conf.client_backlog_max);
+	ev_io_set(&c->io, fd, control_on_event, c);
+	if (ev_add(&sv->loop, &c->io, EPOLLIN) == -1) {
+		log_warn("epoll_ctl");
+		close(fd);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&sv->clients, c, entry);
+	sv->nclients++;
+	c->groups = control_peer_groups(fd, &c->ngroups);
+	if (control_refuse(c) == 0)
+		log_debug("client pid %d uid %d connected", (int)c->cred.pid,
+			  (int)c->cred.uid);
+	control_time(c);
+}
+
+static void
+control_mark_dirty(struct client *c)
+{
+	if (!c->dirty && c->io.fd != -1) {
+		c->dirty = true;
+		TAILQ_INSERT_TAIL(&dirty, c, dirty_entry);
+	}
+}
+
+/* Where this turn's replies begin: they are taken back if the turn
+ * cannot be stored. */
+static void
+control_turn_mark(struct client *c)
+{
+	if (c->turn_marked)
+		return;
+	c->turn_marked = true;
+	c->turn_mark = c->out.len;
+	c->turn_npass = c->npass;
+}
+
+void
+control_push(struct client *c, json_t *msg)
+{
+	char *text;
+	size_t len;
+
+	if (c->io.fd == -1) {
+		json_decref(msg);
+		return;
+	}
+	control_turn_mark(c);
+	text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (text == NULL) {
+		log_warnx("client pid %d: cannot encode reply",
+			  (int)c->cred.pid);
+		c->closing = true;
+		return;
+	}
+	len = strlen(text);
+	text[len] = '\n';
+	if (buf_append(&c->out, text, len + 1) == -1) {
+		log_warnx("client pid %d uid %d: %zu bytes of replies unread, "
+			  "client_backlog_max is %zu; dropping the client",
+			  (int)c->cred.pid, (int)c->cred.uid, c->out.len,
+			  c->out.max);
+		free(text);
+		control_close(c);
+		return;
+	}
+	free(text);
+	control_mark_dirty(c);
+}
+
+int
+control_push_fds(struct client *c, json_t *msg, const int *fds, int n)
+{
+	struct fd_pass *p;
+	int i;
+
+	if (c->npass == CLIENT_FDS_MAX || n < 1 || n > 2) {
+		json_decref(msg);
+		return -1;
+	}
+	control_turn_mark(c);
+	p = &c->pass[c->npass];
+	p->offset = c->out.len;
+	for (i = 0; i < n; i++) {
+		if ((p->fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) == -1) {
+			while (i-- > 0)
+				close(p->fds[i]);
+			json_decref(msg);
+			return -1;
+		}
+	}
+	p->n = n;
+	c->npass++;
+	control_push(c, msg);
+	return 0;
+}
+
+/* Writes what may go: up to the next message carrying descriptors, and
+ * that message with them attached to its first byte. */
+static int
+control_write(struct client *c)
+{
+	char control[CMSG_SPACE(2 * sizeof(int))];
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	struct fd_pass *p;
+	size_t len = c->out.len;
+	ssize_t n;
+	int i;
+
+	while (c->out.len > 0) {
+		memset(&mh, 0, sizeof mh);
+		p = c->npass > 0 ? &c->pass[0] : NULL;
+		len = p != NULL && p->offset > 0 ? p->offset : c->out.len;
+		iov.iov_base = c->out.data;
+		iov.iov_len = len;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if (p != NULL && p->offset == 0) {
+			mh.msg_control = control;
+			mh.msg_controllen = CMSG_SPACE(p->n * sizeof(int));
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(p->n * sizeof(int));
+			memcpy(CMSG_DATA(cm), p->fds, p->n * sizeof(int));
+		}
+		n = sendmsg(c->io.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		if (p != NULL && p->offset == 0) {
+			close(p->fds[0]);
+			if (p->n > 1)
+				close(p->fds[1]);
+			memmove(&c->pass[0], &c->pass[1],
+				(size_t)--c->npass * sizeof c->pass[0]);
+		}
+		buf_consume(&c->out, (size_t)n);
+		buf_shrink(&c->out, CLIENT_BUF_KEEP);
+		for (i = 0; i < c->npass; i++)
+			c->pass[i].offset -= (size_t)n < c->pass[i].offset
+						 ? (size_t)n
+						 : c->pass[i].offset;
+		if ((size_t)n < len)
+			return 0;
+	}
+	return 0;
+}
+
+static void
+control_handle_line(struct client *c, const char *line, size_t len)
+{
+	struct request req;
+	struct req_error err;
+	json_t *reply;
+
+	if (request_decode(line, len, &req, &err) == -1) {
+		control_push(c, reply_error(err.id, err.code, err.message));
+		request_free(&req);
+		return;
+	}
+	if (req.op != REQ_HELLO && !c->hello) {
+		reply =
+		    reply_error(req.id, FORQ_ERR_HELLO_REQUIRED,
+				"send {\"op\":\"hello\",\"version\":1} first");
+	} else {
+		c->hello = true;
+		reply = ops_handle(c->sv, c, &req);
+	}
+	if (reply != NULL)
+		control_push(c, reply);
+	request_free(&req);
+}
+
+/* Drops input up to the end of an overlong line; true when done. */
+static bool
+control_discard(struct client *c)
+{
+	char *nl = buf_find(&c->in, '\n');
+
+	if (nl == NULL) {
+		buf_clear(&c->in);
+		return false;
+	}
+	buf_consume(&c->in, (size_t)(nl - c->in.data) + 1);
+	c->discarding = false;
+	return true;
+}
+
+/* Handles every complete line buffered, unless replies back up. An
+ * overlong line gets an error naming the limit and is skipped; the
+ * connection carries on with the next line. */
+static void
+control_process(struct client *c)
+{
+	char msg[160];
+	char *nl;
+	size_t len;
+	int lines = 0;
+
+	if (c->discarding && !control_discard(c))
+		return;
+	while (c->io.fd != -1 && c->out.len < CLIENT_OUT_HIGH &&
+	       lines++ < CLIENT_LINES_PER_TURN) {
+		nl = buf_find(&c->in, '\n');
+		if (nl == NULL)
+			break;
+		len = (size_t)(nl - c->in.data);
+		control_handle_line(c, c->in.data, len);
+		buf_consume(&c->in, len + 1);
+		/* The next request's clock starts with its first byte. */
+		control_untime(c);
+		if (c->io.fd != -1)
+			control_active(c);
+	}
+	if (c->io.fd == -1)
+		return;
+	/* A big line's room goes back once it is handled. */
+	buf_shrink(&c->in, CLIENT_BUF_KEEP);
+	if (c->in.len < c->in.max)
+		return;
+	/* The buffer holds request_line_max + 1 bytes and no newline. */
+	snprintf(msg, sizeof msg,
+		 "request line longer than request_line_max (%llu bytes)",
+		 (unsigned long long)c->sv->conf.request_line_max);
+	control_push(c, reply_limit(NULL, "request_line_max",
+				    c->sv->conf.request_line_max, msg));
+	log_info("client pid %d uid %d: %s", (int)c->cred.pid, (int)c->cred.uid,
+		 msg);
+	c->discarding = true;
+	buf_clear(&c->in);
+}
+
+static void
+control_update_events(struct client *c)
+{
+	uint32_t want = 0;
+
+	if (c->io.fd == -1)
+		return;
+	if (c->closing && c->out.len == 0) {
+		control_close(c);
+		return;
+	}
+	/* Writable wakes us for pending output, and for lines held back
+	 * while replies were pending (they are answered next turn, so that
+	 * their acknowledgements follow their own commit). */
+	if (!c->dirty && (c->out.len > 0 || buf_find(&c->in, '\n') != NULL))
+		want |= EPOLLOUT;
+	/* Not more input while lines wait for a turn or replies are not
+	 * read: a client that does not keep up holds up only itself. */
+	if (!c->closing && c->out.len < CLIENT_OUT_HIGH &&
+	    buf_find(&c->in, '\n') == NULL)
+		want |= EPOLLIN;
+	/* ev_mod ignores an unchanged set; an empty one is not allowed. */
+	if (want == 0)
+		want = EPOLLOUT;
+	ev_mod(&c->sv->loop, &c->io, want);
+}
+
+static void
+control_on_event(struct ev_io *io, uint32_t events)
+{
+	struct client *c = io->arg;
+	ssize_t n;
+
+	if ((events & EPOLLOUT) && !c->dirty) {
+		if (control_write(c) == -1) {
+			control_close(c);
+			return;
+		}
+		control_process(c);
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		n = buf_read_fd(&c->in, io->fd);
+		if (n == -1 && errno != EAGAIN && errno != EINTR) {
+			control_close(c);
+			return;
+		}
+		control_process(c);
+		/* The client is done sending: answer what it sent, then close.
+		 */
+		if (n == 0)
+			c->closing = true;
+	}
+	control_update_events(c);
+	control_time(c);
+}
+
+int64_t
+control_next_deadline(const struct supervisor *sv)
+{
+	const struct client *c = TAILQ_FIRST(&sv->timed);
+	int64_t at = c == NULL ? 0
+			       : c->line_start_ns +
+				     sv->conf.request_timeout_ms * NS_PER_MS;
+	int64_t told = ratelimit_due(&sv->refusals), idle;
+
+	if (told != 0 && (at == 0 || told < at))
+		at = told;
+	if ((c = TAILQ_FIRST(&sv->idle)) != NULL) {
+		idle =
+		    c->active_ns + sv->conf.client_idle_timeout_ms * NS_PER_MS;
+		if (at == 0 || idle < at)
+			at = idle;
+	}
+	return at;
+}
+
+/* A limit ends the connection: it is told which, then closed once it
+ * has read that (or request_timeout has passed). */
+static void
+control_tell_and_close(struct client *c, const char *limit,
+		       unsigned long long max, const char *msg)
+{
+	log_info("client pid %d uid %d: %s", (int)c->cred.pid, (int)c->cred.uid,
+		 msg);
+	control_push(c, reply_limit(NULL, limit, max, msg));
+	c->closing = true;
+	control_update_events(c);
+	control_time(c);
+}
+
+/* Connections idle past client_idle_timeout are told so and closed;
+ * one that waits for a job, or has replies or a request in flight, is
+ * not idle. */
+static void
+control_check_idle(struct supervisor *sv, int64_t now_ns)
+{
+	char msg[160], limit[32];
+	struct client *c;
+
+	while ((c = TAILQ_FIRST(&sv->idle)) != NULL &&
+	       c->active_ns + sv->conf.client_idle_timeout_ms * NS_PER_MS <=
+		   now_ns) {
+		if (!TAILQ_EMPTY(&c->waiters) || c->out.len > 0 ||
+		    c->in.len > 0 || c->dirty) {
+			control_active(c);
+			continue;
+		}
+		control_unidle(c);
+		units_format_duration(sv->conf.client_idle_timeout_ms, limit,
+				      sizeof limit);
+		snprintf(msg, sizeof msg,
+			 "idle for client_idle_timeout (%s); closing", limit);
+		control_tell_and_close(c, "client_idle_timeout",
+				       (unsigned long long)
+					   sv->conf.client_idle_timeout_ms,
+				       msg);
+	}
+}
+
+void
+control_check(struct supervisor *sv, int64_t now_ns)
+{
+	char msg[160], limit[32];
+	struct client *c;
+
+	control_tell_refusals(sv, now_ns);
+	control_check_idle(sv, now_ns);
+	while ((c = TAILQ_FIRST(&sv->timed)) != NULL &&
+	       c->line_start_ns + sv->conf.request_timeout_ms * NS_PER_MS <=
+		   now_ns) {
+		control_untime(c);
+		if (c->closing) {
+			/* It does not even read why it is being closed. */
+			control_close(c);
+			continue;
+		}
+		units_format_duration(sv->conf.request_timeout_ms, limit,
+				      sizeof limit);
+		snprintf(msg, sizeof msg,
+			 "%s within request_timeout (%s); closing",
+			 c->hello ? "request line not completed" : "no hello",
+			 limit);
+		buf_clear(&c->in);
+		c->discarding = false;
+		control_tell_and_close(c, "request_timeout",
+				       (unsigned long long)
+					   sv->conf.request_timeout_ms,
+				       msg);
+	}
+}
+
+/* The turn could not be stored: its replies are taken back, and the
+ * client is told so in their place, then closed. */
+static void
+control_take_back(struct client *c, const char *why)
+{
+	char *text;
+	json_t *reply;
+	int i;
+
+	for (i = c->turn_npass; i < c->npass; i++) {
+		close(c->pass[i].fds[0]);
+		if (c->pass[i].n > 1)
+			close(c->pass[i].fds[1]);
+	}
+	c->npass = c->turn_npass;
+	c->out.len = c->turn_mark;
+	reply = reply_error(NULL,
+			    store_full(c->sv->store) ? FORQ_ERR_NO_SPACE
+						     : FORQ_ERR_INTERNAL,
+			    why);
+	text = json_dumps(reply, JSON_COMPACT);
+	json_decref(reply);
+	if (text == NULL || buf_append(&c->out, text, strlen(text)) == -1 ||
+	    buf_append(&c->out, "\n", 1) == -1)
+		log_warnx("client pid %d: cannot tell it", (int)c->cred.pid);
+	free(text);
+	log_warnx("client pid %d: its requests of this turn could not be "
+		  "stored; told so",
+		  (int)c->cred.pid);
+	c->closing = true;
+}
+
+bool
+control_replies_due(const struct supervisor *sv)
+{
+	(void)sv;
+	return !TAILQ_EMPTY(&dirty);
+}
+
+void
+control_end_turn(struct supervisor *sv, bool committed)
+{
+	char why[512];
+	struct client *c;
+
+	if (!committed)
+		snprintf(why, sizeof why,
+			 "forqd could not store what it was asked (%s); "
+			 "nothing of it was kept: %s",
+			 store_error(sv->store),
+			 store_full(sv->store) ? "retry once the state "
+						 "directory has room"
+					       : "retry later");
+
+	while ((c = TAILQ_FIRST(&dirty)) != NULL) {
+		TAILQ_REMOVE(&dirty, c, dirty_entry);
+		c->dirty = false;
+		if (!committed)
+			control_take_back(c, why);
+		c->turn_marked = false;
+		if (control_write(c) == -1) {
+			control_close(c);
+			continue;
+		}
+		control_update_events(c);
+		/* One told it is closing must read that within the limit. */
+		control_time(c);
+	}
+	while ((c = TAILQ_FIRST(&sv->closed)) != NULL) {
+		TAILQ_REMOVE(&sv->closed, c, entry);
+		free(c->groups);
+		buf_free(&c->in);
+		buf_free(&c->out);
+		free(c);
+	}
+}

@@ -1,0 +1,360 @@
+/*
+ * The requests that change jobs: submit, cancel, retry, set (priority)
+ * and clean.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "supervisor/control.h"
+#include "supervisor/ops_impl.h"
+#include "core/request.h"
+#include "supervisor/supervisor.h"
+#include "supervisor/watch.h"
+#include "forq/protocol.h"
+
+/* The jobs it waits for must exist, and be the client's own unless the
+ * client is an admin. Only jobs that exist can be named, so no cycle
+ * can form. */
+static json_t *
+ops_check_after(struct supervisor *sv, struct client *c,
+		const struct request *req, const struct job_spec *spec,
+		size_t i)
+{
+	struct store_job dep;
+	uint32_t k;
+	bool mine;
+	int rc;
+
+	for (k = 0; k < spec->nafter; k++) {
+		if ((rc = store_get(sv->store, spec->after[k], &dep)) == -1)
+			return ops_store_error(sv, req);
+		if (rc == 1)
+			return ops_error(req, FORQ_ERR_NOT_FOUND,
+					 "job %zu: --after %llu: no such job",
+					 i + 1,
+					 (unsigned long long)spec->after[k]);
+		mine = ops_may_touch(sv, c, &dep);
+		store_job_free(&dep);
+		if (!mine)
+			return ops_error(req, FORQ_ERR_NOT_PERMITTED,
+					 "job %zu: --after %llu: another "
+					 "user's job",
+					 i + 1,
+					 (unsigned long long)spec->after[k]);
+	}
+	return NULL;
+}
+
+/* The job's queue must be declared; what the job leaves out, the
+ * queue's section gives. */
+static json_t *
+ops_queue_defaults(struct supervisor *sv, const struct request *req,
+		   struct job_spec *spec, size_t i)
+{
+	const char *name = spec->queue != NULL ? spec->queue : "default";
+	const struct conf_queue *q = conf_queue_find(&sv->conf, name);
+
+	if (q == NULL)
+		return ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
+				 "job %zu: no queue named \"%s\" in %s", i + 1,
+				 name,
+				 sv->conf.path[0] != '\0' ? sv->conf.path
+							  : "forqd.conf");
+	if (!spec->has_priority)
+		spec->priority = q->priority;
+	if (!spec->has_timeout)
+		spec->timeout_ms = q->timeout_ms;
+	if (!spec->has_retries)
+		spec->retries = q->retries;
+	if (!spec->has_retry_delay)
+		spec->retry_delay_ms = q->retry_delay_ms;
+	return NULL;
+}
+
+json_t *
+ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	const json_t *jobs = json_object_get(req->root, "jobs");
+	const json_t *defaults = json_object_get(req->root, "defaults");
+	const struct ucred *cred = control_cred(c);
+	struct job_spec *specs;
+	struct job_error err;
+	json_t *reply, *ids_json, *held;
+	uint64_t *ids, queued;
+	bool *existing;
+	size_t n, i, k;
+
+	if (sv->stopping)
+		return ops_error(req, FORQ_ERR_SHUTTING_DOWN,
+				 "forqd is stopping and takes no new jobs");
+	if (!json_is_array(jobs) || json_array_size(jobs) == 0)
+		return ops_error(req, FORQ_ERR_BAD_REQUEST,
+				 "\"jobs\" must be a non-empty array of jobs");
+	if (defaults != NULL && !json_is_object(defaults))
+		return ops_error(req, FORQ_ERR_BAD_REQUEST,
+				 "\"defaults\" must be an object");
+	n = json_array_size(jobs);
+	if (n > sv->limits.batch_max)
+		return ops_limit(req, "batch_max", sv->limits.batch_max,
+				 "%zu jobs in one request, over batch_max (%u)",
+				 n, sv->limits.batch_max);
+	if (sv->store_full)
+		return ops_error(req, FORQ_ERR_NO_SPACE,
+				 "%s is full: no job was queued; retry once "
+				 "there is room",
+				 sv->conf.state_dir);
+	if (cred->uid == 0 && geteuid() == 0 && !sv->access.allow_root_jobs)
+		return ops_error(req, FORQ_ERR_NOT_PERMITTED,
+				 "jobs may not run as root here "
+				 "(allow_root_jobs = no); submit them as "
+				 "another user");
+	queued = usercount_get(sv->queued_by_uid, cred->uid);
+	if (queued + n > sv->conf.queued_max_per_user)
+		return ops_limit(req, "queued_max_per_user",
+				 sv->conf.queued_max_per_user,
+				 "%llu jobs of uid %d queued; %zu more would "
+				 "pass queued_max_per_user (%u)",
+				 (unsigned long long)queued, (int)cred->uid, n,
+				 sv->conf.queued_max_per_user);
+	specs = calloc(n, sizeof *specs);
+	ids = calloc(n, sizeof *ids);
+	existing = calloc(n, sizeof *existing);
+	if (specs == NULL || ids == NULL || existing == NULL) {
+		free(specs);
+		free(ids);
+		free(existing);
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		if (job_spec_from_json(json_array_get(jobs, i), defaults,
+				       &sv->limits, &specs[i], &err) == 0) {
+			if ((reply = ops_queue_defaults(sv, req, &specs[i],
+							i)) != NULL ||
+			    (reply = ops_check_after(sv, c, req, &specs[i],
+						     i)) != NULL)
+				goto out;
+			continue;
+		}
+		reply = err.limit != NULL
+			    ? ops_limit(req, err.limit, err.max, "job %zu: %s",
+					i + 1, err.message)
+			    : ops_error(req, err.code, "job %zu: %s", i + 1,
+					err.message);
+		goto out;
+	}
+	if (jobs_submit(sv, specs, n, cred->uid, cred->gid, ids, existing) ==
+	    -1) {
+		reply = ops_error(req, FORQ_ERR_INTERNAL,
+				  "the job store refused the jobs: %s",
+				  store_error(sv->store));
+		goto out;
+	}
+	reply = reply_ok(req->id);
+	ids_json = json_array();
+	for (k = 0; k < n; k++)
+		json_array_append_new(ids_json,
+				      json_integer((json_int_t)ids[k]));
+	json_object_set_new(reply, "ids", ids_json);
+	/* The ids that stand for a job not stored: a job not ended held
+	 * its unique key. */
+	held = json_array();
+	for (k = 0; k < n; k++) {
+		if (existing[k])
+			json_array_append_new(held,
+					      json_integer((json_int_t)ids[k]));
+	}
+	json_object_set_new(reply, "existing", held);
+	log_debug("uid %d submitted %zu jobs, first %llu", (int)cred->uid, n,
+		  (unsigned long long)ids[0]);
+out:
+	for (k = 0; k < n; k++)
+		job_spec_free(&specs[k]);
+	free(specs);
+	free(ids);
+	free(existing);
+	return reply;
+}
+
+/* forq clean: ended jobs and their logs, a bounded batch a request so
+ * that the loop never stalls; "more" asks the client to come again. */
+#define CLEAN_BATCH 10000
+
+json_t *
+ops_clean(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	const json_t *state = json_object_get(req->root, "state");
+	const json_t *older = json_object_get(req->root, "older_than_ms");
+	struct store_filter f = {.state = -1, .uid = -1};
+	enum job_state s;
+	int64_t before = 0;
+	json_t *reply;
+	int n;
+
+	if (state != NULL && !json_is_null(state)) {
+		if (!json_is_string(state) ||
+		    job_state_parse(json_string_value(state), &s) == -1 ||
+		    !job_state_final(s))
+			return ops_error(req, FORQ_ERR_BAD_REQUEST,
+					 "\"state\" must be one of succeeded, "
+					 "failed, timed_out, cancelled, lost: "
+					 "only ended jobs are cleaned");
+		f.state = (int)s;
+	}
+	if (older != NULL && !json_is_null(older)) {
+		if (!json_is_integer(older) || json_integer_value(older) < 0)
+			return ops_error(req, FORQ_ERR_BAD_REQUEST,
+					 "\"older_than_ms\" must be an integer "
+					 "of 0 or more");
+		before =
+		    clock_real_ns() - json_integer_value(older) * NS_PER_MS;
+	}
+	if ((reply = ops_whose(sv, c, req, &f.uid)) != NULL)
+		return reply;
+	if ((n = jobs_clean(sv, &f, before, CLEAN_BATCH)) == -1)
+		return ops_store_error(sv, req);
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "removed", json_integer(n));
+	json_object_set_new(reply, "more", json_boolean(n == CLEAN_BATCH));
+	return reply;
+}
+
+/* forq retry: a job that has ended runs again, as its next attempt. */
+json_t *
+ops_retry(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	struct store_job job;
+	struct req_error err;
+	json_t *reply;
+	uint32_t attempt;
+	uint64_t id, holder = 0;
+	int rc;
+
+	if (request_job_id(req, "job", &id, &err) == -1)
+		return ops_req_error(&err);
+	if (sv->store_full)
+		return ops_error(req, FORQ_ERR_NO_SPACE,
+				 "%s is full: the job was not queued again",
+				 sv->conf.state_dir);
+	if ((reply = ops_get_own_job(sv, c, req, id, &job, "run again")) !=
+	    NULL)
+		return reply;
+	attempt = job.attempt;
+	rc = job_state_final(job.state) ? jobs_retry(sv, &job, &holder) : 1;
+	if (rc == 2)
+		reply = ops_error(req, FORQ_ERR_DUPLICATE,
+				  "job %llu holds the unique key \"%s\" now; "
+				  "job %llu does not run again beside it",
+				  (unsigned long long)holder, job.spec.unique,
+				  (unsigned long long)id);
+	store_job_free(&job);
+	if (reply != NULL)
+		return reply;
+	if (rc == -1)
+		return ops_store_error(sv, req);
+	if (rc == 1)
+		return ops_error(req, FORQ_ERR_NOT_ENDED,
+				 "job %llu has not ended; only an ended job "
+				 "runs again",
+				 (unsigned long long)id);
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "attempt", json_integer(attempt + 2));
+	return reply;
+}
+
+json_t *
+ops_cancel(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	struct req_error err;
+	struct store_job job;
+	enum job_state state;
+	json_t *reply, *list, *item;
+	uint64_t *ids;
+	size_t n, i;
+	bool stopping;
+	int rc;
+
+	if (request_job_ids(req, "jobs", &ids, &n, sv->limits.batch_max,
+			    &err) == -1)
+		return ops_req_error(&err);
+	list = json_array();
+	for (i = 0; i < n; i++) {
+		item = json_pack("{s:I}", "id", (json_int_t)ids[i]);
+		/* Whose it is must be known before anything is done to it. */
+		if ((rc = store_get(sv->store, ids[i], &job)) == -1) {
+			json_decref(item);
+			json_decref(list);
+			free(ids);
+			return ops_store_error(sv, req);
+		}
+		if (rc == 0) {
+			bool mine = ops_may_touch(sv, c, &job);
+
+			store_job_free(&job);
+			if (!mine) {
+				json_object_set_new(item, "state", json_null());
+				json_object_set_new(item, "stopping",
+						    json_false());
+				json_object_set_new(
+				    item, "error",
+				    json_string(FORQ_ERR_NOT_PERMITTED));
+				json_array_append_new(list, item);
+				continue;
+			}
+		}
+		rc = jobs_cancel(sv, ids[i], &state, &stopping);
+		if (rc == -1) {
+			json_decref(item);
+			json_decref(list);
+			free(ids);
+			return ops_store_error(sv, req);
+		}
+		json_object_set_new(item, "state",
+				    rc == 1
+					? json_null()
+					: json_string(job_state_name(state)));
+		json_object_set_new(item, "stopping", json_boolean(stopping));
+		if (rc == 1)
+			json_object_set_new(item, "error",
+					    json_string(FORQ_ERR_NOT_FOUND));
+		json_array_append_new(list, item);
+	}
+	free(ids);
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "jobs", list);
+	return reply;
+}
+
+json_t *
+ops_set(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	struct store_job job;
+	struct req_error err;
+	struct job_error jerr;
+	json_t *reply;
+	int32_t prio;
+	uint64_t id;
+	int rc;
+
+	if (request_job_id(req, "job", &id, &err) == -1)
+		return ops_req_error(&err);
+	if (job_priority_from_json(json_object_get(req->root, "priority"),
+				   &prio, &jerr) == -1)
+		return ops_error(req, jerr.code, "%s", jerr.message);
+	if ((reply = ops_get_own_job(sv, c, req, id, &job, "change")) != NULL)
+		return reply;
+	store_job_free(&job);
+	rc = jobs_set_priority(sv, id, prio);
+	if (rc == -1)
+		return ops_store_error(sv, req);
+	if (rc == 1)
+		return ops_error(req, FORQ_ERR_NOT_PENDING,
+				 "job %llu has started already; only a job "
+				 "not yet started changes priority",
+				 (unsigned long long)id);
+	return reply_ok(req->id);
+}

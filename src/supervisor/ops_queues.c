@@ -1,0 +1,121 @@
+/* The requests about queues: queues, and pause, resume and drain. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "supervisor/control.h"
+#include "supervisor/ops_impl.h"
+#include "core/request.h"
+#include "supervisor/supervisor.h"
+#include "supervisor/watch.h"
+#include "forq/protocol.h"
+
+/* The queue a request names, RUNQ_ALL if none; -1 and *reply if it
+ * names one that does not exist. */
+static int
+ops_queue_of(struct supervisor *sv, const struct request *req, json_t **reply)
+{
+	struct req_error err;
+	const char *name;
+	int q;
+
+	*reply = NULL;
+	if (request_string(req, "queue", &name, &err) == -1) {
+		*reply = ops_req_error(&err);
+		return -2;
+	}
+	if (name == NULL)
+		return RUNQ_ALL;
+	if ((q = runq_find(sv->runq, name)) == -1) {
+		*reply = ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
+				   "no queue named \"%s\"", name);
+		return -2;
+	}
+	return q;
+}
+
+/* pause, resume, drain: they change what every user's jobs do, so only
+ * root and admin_group may. */
+json_t *
+ops_pause(struct supervisor *sv, struct client *c, const struct request *req)
+{
+	struct req_error err;
+	json_t *reply, *done;
+	uint64_t *ids;
+	size_t n;
+	bool events;
+	int q;
+
+	if (!ops_is_admin(sv, c))
+		return ops_error(req, FORQ_ERR_NOT_PERMITTED,
+				 "only root or admin_group may %s queues",
+				 request_op_name(req->op));
+	if ((q = ops_queue_of(sv, req, &reply)) == -2)
+		return reply;
+	if (request_bool(req, "events", &events, &err) == -1)
+		return ops_req_error(&err);
+	if (jobs_set_paused(sv, q, req->op != REQ_RESUME) == -1)
+		return ops_store_error(sv, req);
+	if (req->op != REQ_DRAIN)
+		return reply_ok(req->id);
+	/* Drain: the reply comes when what runs now has ended. */
+	if (jobs_running_ids(sv, q, &ids, &n) == -1)
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	done = json_array();
+	if (n == 0) {
+		reply = reply_ok(req->id);
+		json_object_set_new(reply, "jobs", done);
+	} else {
+		if (events)
+			ops_push_waiting(c, req, n);
+		if (watch_add(sv, c, control_waiters(c), req->id, WATCH_WAIT,
+			      events, ids, n, done) == -1)
+			reply =
+			    ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	}
+	free(ids);
+	return reply;
+}
+
+json_t *
+ops_queues(struct supervisor *sv, const struct request *req)
+{
+	const struct conf_queue *cq;
+	struct runq_info info;
+	json_t *reply, *list, *item;
+	size_t i;
+
+	list = json_array();
+	for (i = 0; i < runq_queues(sv->runq); i++) {
+		runq_info(sv->runq, (int)i, &info);
+		cq = conf_queue_find(&sv->conf, info.name);
+		item =
+		    json_pack("{s:s, s:b, s:I, s:I, s:b}", "name", info.name,
+			      "declared", cq != NULL, "queued",
+			      (json_int_t)info.ready, "running",
+			      (json_int_t)info.running, "paused", info.paused);
+		json_object_set_new(item, "parallel",
+				    info.parallel != 0
+					? json_integer(info.parallel)
+					: json_null());
+		json_object_set_new(item, "priority",
+				    json_integer(cq != NULL ? cq->priority
+							    : 0));
+		json_object_set_new(item, "timeout_ms",
+				    cq != NULL && cq->timeout_ms > 0
+					? json_integer(cq->timeout_ms)
+					: json_null());
+		json_array_append_new(list, item);
+	}
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "queues", list);
+	json_object_set_new(reply, "paused",
+			    json_boolean(runq_paused(sv->runq, RUNQ_ALL)));
+	json_object_set_new(reply, "scheduled",
+			    json_integer((json_int_t)sv->due.len));
+	return reply;
+}

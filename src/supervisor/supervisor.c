@@ -1,0 +1,621 @@
+/*
+ * The supervisor's loop: signals through a signalfd, one timerfd armed
+ * for the nearest deadline, the listener, the clients, one pidfd and one
+ * channel per worker. Stop, reload and readiness live here.
+ */
+#include <sys/signalfd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/path.h"
+#include "common/units.h"
+#include "supervisor/control.h"
+#include "core/cpus.h"
+#include "supervisor/daemonize.h"
+#include "supervisor/listener.h"
+#include "supervisor/notify.h"
+#include "worker/spawn.h"
+#include "supervisor/supervisor.h"
+#include "supervisor/watch.h"
+
+static void sv_on_signal(struct ev_io *io, uint32_t events);
+static void sv_on_timer(struct ev_io *io, uint32_t events);
+
+void
+sv_policy_from_conf(const struct conf *c, struct restart_policy *p)
+{
+	p->delay_ns = c->restart_delay_ms * NS_PER_MS;
+	p->delay_max_ns = c->restart_delay_max_ms * NS_PER_MS;
+	p->crash_loop_limit = c->crash_loop_limit;
+	p->crash_loop_window_ns = c->crash_loop_window_ms * NS_PER_MS;
+	p->crash_loop_hold_ns = c->crash_loop_hold_ms * NS_PER_MS;
+}
+
+static int
+sv_setup_signals(struct supervisor *sv)
+{
+	sigset_t mask;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		return -1;
+	if ((fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		return -1;
+	ev_io_set(&sv->signals, fd, sv_on_signal, sv);
+	return ev_add(&sv->loop, &sv->signals, EPOLLIN);
+}
+
+/* Job output and the store are private: an existing state directory
+ * that its group or others may read is closed to them. */
+static int
+sv_state_dir(const char *dir)
+{
+	char err[CONF_ERROR_MAX];
+	struct stat st;
+
+	if (path_mkdir_p(dir, 0700, err, sizeof err) == -1) {
+		log_warnx("state_dir: %s", err);
+		return -1;
+	}
+	if (stat(dir, &st) == -1) {
+		log_warn("state_dir: %s", dir);
+		return -1;
+	}
+	if ((st.st_mode & 0077) != 0) {
+		log_warnx("state_dir: %s was open to others (mode %04o); "
+			  "closing it",
+			  dir, (unsigned)(st.st_mode & 07777));
+		if (chmod(dir, st.st_mode & 07700) == -1) {
+			log_warn("state_dir: chmod %s", dir);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Every client costs a descriptor: take the hard limit, as nginx's
+ * worker_rlimit_nofile would. Jobs get [jobs] limit_nofile. */
+static void
+sv_raise_nofile(const struct conf *conf)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit(RLIMIT_NOFILE)");
+		return;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit(RLIMIT_NOFILE)");
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)conf->connections_max + 256)
+		log_warnx("RLIMIT_NOFILE is %llu: too low for connections_max "
+			  "(%u) and forqd's own descriptors",
+			  (unsigned long long)rl.rlim_cur,
+			  conf->connections_max);
+}
+
+/* The reserve: state_reserve bytes of state_dir held as a file, freed
+ * when the disk fills so that what is running can still be recorded. */
+static int
+sv_reserve_make(const struct conf *conf)
+{
+	char path[PATH_MAX + 16];
+	int fd, rc;
+
+	snprintf(path, sizeof path, "%s/reserve", conf->state_dir);
+	if (conf->state_reserve == 0) {
+		unlink(path);
+		return 0;
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		       0600)) == -1)
+		return -1;
+	rc = posix_fallocate(fd, 0, (off_t)conf->state_reserve);
+	close(fd);
+	if (rc != 0) {
+		unlink(path);
+		errno = rc;
+		return -1;
+	}
+	return 0;
+}
+
+/* A commit failed for want of room: free the reserve, take no new
+ * work, and look for room again every second. */
+static void
+sv_store_failed(struct supervisor *sv)
+{
+	char path[PATH_MAX + 16], size[32];
+
+	log_warnx("store commit: %s", store_error(sv->store));
+	/* Submits of the turn were taken back: count from the store. */
+	jobs_recount(sv);
+	/* The ends already acknowledged wait in the next transaction: a
+	 * turn comes to commit them, sooner at first, then every second. */
+	sv->store_retry_ms = sv->store_retry_ms == 0 ? 50
+			     : sv->store_retry_ms >= 500
+				 ? 1000
+				 : sv->store_retry_ms * 2;
+	sv->store_retry_ns = clock_mono_ns() + sv->store_retry_ms * NS_PER_MS;
+	if (!store_full(sv->store) || sv->store_full)
+		return;
+	snprintf(path, sizeof path, "%s/reserve", sv->conf.state_dir);
+	unlink(path);
+	units_format_size(sv->conf.state_reserve, size, sizeof size);
+	log_warnx("%s is full: freed its %s reserve to record running jobs; "
+		  "refusing submissions and holding queued jobs until there "
+		  "is room",
+		  sv->conf.state_dir, size);
+	sv->store_full = true;
+	sv->next_space_check_ns = clock_mono_ns() + NS_PER_SEC;
+}
+
+static void
+sv_check_space(struct supervisor *sv, int64_t now)
+{
+	uint64_t avail, want = 2 * sv->conf.state_reserve + (1 << 20);
+	char size[32];
+	struct statvfs vfs;
+
+	sv->next_space_check_ns = now + NS_PER_SEC;
+	if (statvfs(sv->conf.state_dir, &vfs) == -1)
+		return;
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (avail < want || sv_reserve_make(&sv->conf) == -1)
+		return;
+	units_format_size(avail, size, sizeof size);
+	log_info("%s has room again (%s free): taking submissions",
+		 sv->conf.state_dir, size);
+	sv->store_full = false;
+	sv->next_space_check_ns = 0;
+}
+
+int
+sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
+	const cpu_set_t *allowed)
+{
+	char err[CONF_ERROR_MAX];
+	long ncpu;
+	int fd;
+
+	memset(sv, 0, sizeof *sv);
+	sv->conf = *conf;
+	sv->conf_path = conf_path;
+	sv->allowed = *allowed;
+	sv->started_ns = clock_mono_ns();
+	sv->ready_fd = -1;
+	sv->kernel_nproc = rlimits_kernel_nproc(4096);
+	ratelimit_init(&sv->refusals, NS_PER_SEC);
+	TAILQ_INIT(&sv->clients);
+	TAILQ_INIT(&sv->closed);
+	TAILQ_INIT(&sv->timed);
+	TAILQ_INIT(&sv->idle);
+	sv_policy_from_conf(conf, &sv->policy);
+	ev_io_set(&sv->signals, -1, sv_on_signal, sv);
+	ev_io_set(&sv->timer, -1, sv_on_timer, sv);
+	ev_io_set(&sv->listener, -1, NULL, sv);
+
+	/* As many entries as the machine can have CPUs, so that a reload
+	 * widening the CPU list never needs a new mapping. */
+	ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	if (ncpu < CPU_COUNT(allowed))
+		ncpu = CPU_COUNT(allowed);
+	if (ncpu > CPU_SETSIZE)
+		ncpu = CPU_SETSIZE;
+	sv->workers_max = (uint32_t)ncpu;
+
+	if (conf_access_policy(conf, &sv->access, err, sizeof err) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	sv->limits = (struct job_limits){
+	    .argv_max = conf->argv_max,
+	    .argv_bytes_max = conf->argv_bytes_max,
+	    .env_bytes_max = conf->env_bytes_max,
+	    .batch_max = conf->batch_max,
+	    .name_max = conf->name_max,
+	};
+	if (sv_state_dir(conf->state_dir) == -1)
+		return -1;
+	if (sv_reserve_make(conf) == -1) {
+		log_warn("%s/reserve: cannot keep %llu bytes free",
+			 conf->state_dir,
+			 (unsigned long long)conf->state_reserve);
+		sv->store_full = true;
+		sv->next_space_check_ns = clock_mono_ns() + NS_PER_SEC;
+	}
+	sv_raise_nofile(conf);
+	if (shm_create(&sv->shm, sv->workers_max, conf->slots,
+		       conf->argv_bytes_max + conf->env_bytes_max + PATH_MAX) ==
+	    -1) {
+		log_warn("mmap shared memory");
+		return -1;
+	}
+	if (ev_loop_init(&sv->loop) == -1) {
+		log_warn("epoll_create1");
+		return -1;
+	}
+	if (sv_setup_signals(sv) == -1) {
+		log_warn("signals");
+		return -1;
+	}
+	if ((fd = ev_timer_open()) == -1) {
+		log_warn("timerfd_create");
+		return -1;
+	}
+	ev_io_set(&sv->timer, fd, sv_on_timer, sv);
+	if (ev_add(&sv->loop, &sv->timer, EPOLLIN) == -1) {
+		log_warn("epoll_ctl");
+		return -1;
+	}
+	if (listener_open(sv, err, sizeof err) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	if (workers_init(sv) == -1) {
+		log_warn("workers");
+		return -1;
+	}
+	if (jobs_init(sv) == -1)
+		return -1;
+	if ((sv->watchdog_ns = notify_watchdog_interval()) > 0)
+		sv->next_watchdog_ns = clock_mono_ns();
+	return 0;
+}
+
+void
+sv_update_timer(struct supervisor *sv)
+{
+	int64_t next = workers_next_deadline(sv), jobs = jobs_next_deadline(sv);
+	int64_t at;
+
+	if (jobs != 0 && (next == 0 || jobs < next))
+		next = jobs;
+	if (sv->stopping && !sv->killed_at_deadline &&
+	    (next == 0 || sv->stop_deadline_ns < next))
+		next = sv->stop_deadline_ns;
+	if (sv->listener_resume_ns != 0 &&
+	    (next == 0 || sv->listener_resume_ns < next))
+		next = sv->listener_resume_ns;
+	if (sv->next_watchdog_ns != 0 &&
+	    (next == 0 || sv->next_watchdog_ns < next))
+		next = sv->next_watchdog_ns;
+	at = control_next_deadline(sv);
+	if (at != 0 && (next == 0 || at < next))
+		next = at;
+	if (sv->store_full && (next == 0 || sv->next_space_check_ns < next))
+		next = sv->next_space_check_ns;
+	if (sv->store_retry_ns != 0 && (next == 0 || sv->store_retry_ns < next))
+		next = sv->store_retry_ns;
+	if (next == sv->timer_armed_ns)
+		return;
+	if (ev_timer_arm(sv->timer.fd, next) == -1)
+		fatal("timerfd_settime");
+	sv->timer_armed_ns = next;
+}
+
+static void
+sv_on_timer(struct ev_io *io, uint32_t events)
+{
+	struct supervisor *sv = io->arg;
+	char grace[32];
+	int64_t now = clock_mono_ns();
+
+	ev_timer_drain(io->fd);
+	sv->timer_armed_ns = 0;
+	if (sv->stopping && !sv->killed_at_deadline &&
+	    now >= sv->stop_deadline_ns) {
+		sv->killed_at_deadline = true;
+		units_format_duration(sv->conf.stop_grace_ms, grace,
+				      sizeof grace);
+		char why[64];
+		snprintf(why, sizeof why, "not stopped within stop_grace (%s)",
+			 grace);
+		workers_kill_all(sv, why);
+		jobs_kill_all(sv);
+	}
+	/* The loop turns, so the supervisor is alive: tell the watchdog. */
+	if (sv->next_watchdog_ns != 0 && now >= sv->next_watchdog_ns) {
+		notify_watchdog();
+		sv->next_watchdog_ns = now + sv->watchdog_ns;
+	}
+	listener_check(sv, now);
+	control_check(sv, now);
+	if (sv->store_full && now >= sv->next_space_check_ns)
+		sv_check_space(sv, now);
+	/* This turn's commit is the retry. */
+	if (sv->store_retry_ns != 0 && now >= sv->store_retry_ns)
+		sv->store_retry_ns = 0;
+	workers_check(sv, now);
+	jobs_check(sv, now);
+}
+
+static void
+sv_stop(struct supervisor *sv, const char *signame)
+{
+	char grace[32];
+
+	if (sv->stopping) {
+		log_warnx("%s again: killing the workers now", signame);
+		sv->killed_at_deadline = true;
+		workers_kill_all(sv, "second stop signal");
+		jobs_kill_all(sv);
+		return;
+	}
+	units_format_duration(sv->conf.stop_grace_ms, grace, sizeof grace);
+	log_info("%s received: stopping, giving workers up to %s", signame,
+		 grace);
+	notify_stopping();
+	sv->stopping = true;
+	sv->stop_deadline_ns =
+	    clock_mono_ns() + sv->conf.stop_grace_ms * NS_PER_MS;
+	listener_close(sv);
+	control_close_all(sv);
+	workers_retire_all(sv);
+}
+
+/* Settings bound to resources made at start keep their old value. */
+static void
+sv_keep_fixed(struct supervisor *sv, struct conf *next)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+		size_t size;
+	} fixed[] = {
+#define FIXED(m) {#m, offsetof(struct conf, m), sizeof(((struct conf *)0)->m)}
+	    FIXED(socket),     FIXED(socket_mode),    FIXED(socket_group),
+	    FIXED(state_dir),  FIXED(pidfile),        FIXED(slots),
+	    FIXED(durability), FIXED(argv_bytes_max), FIXED(env_bytes_max),
+#undef FIXED
+	};
+	size_t i;
+
+	for (i = 0; i < nitems(fixed); i++) {
+		if (memcmp((char *)&sv->conf + fixed[i].offset,
+			   (char *)next + fixed[i].offset, fixed[i].size) == 0)
+			continue;
+		log_warnx("%s: changing %s needs a restart; keeping the "
+			  "current value",
+			  next->path, fixed[i].name);
+		memcpy((char *)next + fixed[i].offset,
+		       (char *)&sv->conf + fixed[i].offset, fixed[i].size);
+	}
+}
+
+static void
+sv_reload(struct supervisor *sv)
+{
+	char err[CONF_ERROR_MAX], list[256];
+	struct access_policy access;
+	struct conf next;
+	cpu_set_t allowed, planned;
+	int cpus[CPU_SETSIZE];
+	size_t n, i;
+
+	notify_reloading();
+	log_info("SIGHUP received: reloading %s",
+		 sv->conf_path != NULL ? sv->conf_path : "(built-in defaults)");
+	conf_defaults(&next, geteuid(), getenv("XDG_RUNTIME_DIR"),
+		      getenv("XDG_STATE_HOME"), getenv("HOME"));
+	if (sched_getaffinity(0, sizeof allowed, &allowed) == -1)
+		allowed = sv->allowed;
+	if ((sv->conf_path != NULL &&
+	     conf_load_file(&next, sv->conf_path, err, sizeof err) == -1) ||
+	    conf_check(&next, &allowed, err, sizeof err) == -1 ||
+	    conf_access_policy(&next, &access, err, sizeof err) == -1 ||
+	    cpus_plan(&allowed, next.cpus, cpus, nitems(cpus), &n, err,
+		      sizeof err) == -1) {
+		log_warnx("%s", err);
+		log_warnx("reload failed; keeping the current configuration");
+		notify_ready();
+		return;
+	}
+	sv_keep_fixed(sv, &next);
+	sv->conf = next;
+	sv->access = access;
+	sv->allowed = allowed;
+	sv->limits.argv_max = next.argv_max;
+	sv->limits.batch_max = next.batch_max;
+	sv->limits.name_max = next.name_max;
+	log_set_level(next.log_level);
+	if (jobs_apply_queues(sv) == -1)
+		log_warn("queues");
+	sv_policy_from_conf(&next, &sv->policy);
+	workers_send_config(sv);
+	workers_apply_plan(sv, cpus, n);
+	workers_retry_held(sv);
+	CPU_ZERO(&planned);
+	for (i = 0; i < n; i++)
+		CPU_SET(cpus[i], &planned);
+	cpus_format(&planned, list, sizeof list);
+	log_info("configuration reloaded; workers on cpus %s", list);
+	notify_ready();
+}
+
+static void
+sv_on_signal(struct ev_io *io, uint32_t events)
+{
+	struct supervisor *sv = io->arg;
+	struct signalfd_siginfo si;
+
+	while (read(io->fd, &si, sizeof si) == sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+			sv_stop(sv, "SIGTERM");
+			break;
+		case SIGINT:
+			sv_stop(sv, "SIGINT");
+			break;
+		case SIGHUP:
+			if (!sv->stopping)
+				sv_reload(sv);
+			break;
+		case SIGCHLD:
+			jobs_reap_children(sv);
+			break;
+		}
+	}
+}
+
+/* STATUS= for systemctl status: sent only when it changes. */
+static void
+sv_update_status(struct supervisor *sv, uint32_t ready, uint32_t planned)
+{
+	char status[sizeof sv->status];
+	uint32_t i, running = 0;
+
+	for (i = 0; i < sv->workers_max; i++)
+		running += sv->workers[i].busy;
+	snprintf(status, sizeof status,
+		 "%u of %u workers ready, %zu jobs queued, %u running", ready,
+		 planned, runq_ready(sv->runq), running);
+	if (strcmp(status, sv->status) == 0)
+		return;
+	strlcpy(sv->status, status, sizeof sv->status);
+	notify_status("%s", status);
+}
+
+/* Ready once every planned worker is up, or held back by its policy. */
+static void
+sv_check_ready(struct supervisor *sv)
+{
+	const struct sv_worker *w;
+	uint32_t i, ready = workers_ready(sv), planned = 0;
+	bool settled = true;
+
+	for (i = 0; i < sv->workers_max; i++) {
+		w = &sv->workers[i];
+		if (!w->planned)
+			continue;
+		planned++;
+		if (w->sb->state != SB_READY && w->sb->state != SB_HELD &&
+		    w->sb->state != SB_FAILED)
+			settled = false;
+	}
+	sv_update_status(sv, ready, planned);
+	if (sv->announced || !settled || sv->stopping)
+		return;
+	sv->announced = true;
+	log_info("ready: %u of %u workers, listening on %s", ready, planned,
+		 sv->listen_path);
+	notify_ready();
+	daemonize_done(sv->ready_fd);
+	sv->ready_fd = -1;
+}
+
+/* What is committed is made durable before anything is told of it; a
+ * turn that tells nothing (jobs started and ended, no one waiting)
+ * leaves it to the next that does, or to the loop going idle: under
+ * load, many turns share one fsync. */
+static void
+sv_sync(struct supervisor *sv)
+{
+	if (store_sync(sv->store) == -1)
+		fatalx("store: %s; what was stored since the last sync may be "
+		       "lost, so nothing of it is acknowledged: stopping, as "
+		       "PostgreSQL does when fsync fails",
+		       store_error(sv->store));
+}
+
+/* One wait for events; before the loop sleeps, the disk catches up. */
+static int
+sv_wait(struct supervisor *sv, bool at_once)
+{
+	int n;
+
+	if (at_once || !store_unsynced(sv->store))
+		return ev_run_once(&sv->loop, at_once ? 0 : -1);
+	if ((n = ev_run_once(&sv->loop, 0)) != 0)
+		return n;
+	sv_sync(sv);
+	return ev_run_once(&sv->loop, -1);
+}
+
+int
+sv_run(struct supervisor *sv)
+{
+	char err[CONF_ERROR_MAX];
+	int cpus[CPU_SETSIZE];
+	bool committed, unstarted, again = false;
+	size_t n;
+
+	if (cpus_plan(&sv->allowed, sv->conf.cpus, cpus, nitems(cpus), &n, err,
+		      sizeof err) == -1) {
+		log_warnx("cpus: %s", err);
+		return -1;
+	}
+	workers_apply_plan(sv, cpus, n);
+	sv_update_timer(sv);
+	while (!sv->stopping || workers_live(sv) > 0) {
+		/* Jobs released by the last commit are dispatched by the
+		 * next turn, which then comes at once. */
+		if (sv_wait(sv, again) == -1)
+			fatal("epoll_wait");
+		jobs_end_turn(sv);
+		jobs_dispatch(sv);
+		/* One commit for the whole turn: submissions, ends, and the
+		 * running marks of the jobs dispatched. Only then do replies
+		 * go, and starts: see jobs_start_later. */
+		committed = store_commit(sv->store) == 0;
+		unstarted = jobs_starts_committed(sv, committed);
+		/* Jobs submitted or released this turn may run once stored,
+		 * not before: a failed commit refuses them to their client.
+		 * (Settled before sv_store_failed, whose recount releases
+		 * waiting jobs again, into the next turn.) */
+		again = jobs_turn_committed(sv, committed);
+		if (!committed)
+			sv_store_failed(sv);
+		else if (!store_dirty(sv->store))
+			sv->store_retry_ms = 0;
+		/* Starts go out once the commit is written; replies once it
+		 * is on disk. The fsync runs while workers start. */
+		workers_flush_all(sv);
+		if (control_replies_due(sv))
+			sv_sync(sv);
+		control_end_turn(sv, committed);
+		/* After a failed commit the next try waits for an event. */
+		if (unstarted)
+			again = false;
+		sv_check_ready(sv);
+		sv_update_timer(sv);
+	}
+	listener_close(sv);
+	log_info("stopped");
+	return 0;
+}
+
+void
+sv_free(struct supervisor *sv)
+{
+	listener_close(sv);
+	control_close_all(sv);
+	control_end_turn(sv, true);
+	watch_free_all(sv);
+	jobs_free(sv);
+	workers_free(sv);
+	if (sv->timer.fd != -1)
+		close(sv->timer.fd);
+	if (sv->signals.fd != -1)
+		close(sv->signals.fd);
+	ev_loop_close(&sv->loop);
+	shm_destroy(&sv->shm);
+}

@@ -1,0 +1,333 @@
+/* Starting a job: fork, then execve in the child. */
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "worker/spawn.h"
+
+#define SPAWN_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
+struct spawn_report {
+	int stage; /* enum spawn_stage */
+	int err;
+};
+
+enum spawn_stage {
+	SPAWN_STAGE_NONE,
+	SPAWN_STAGE_SETUP,
+	SPAWN_STAGE_IDENTITY,
+	SPAWN_STAGE_CHDIR,
+	SPAWN_STAGE_EXEC,
+};
+
+/* Splits a packed "a\0b\0" into a NULL-terminated vector. */
+static char **
+spawn_vector(const char *packed, uint32_t count)
+{
+	char **v = calloc(count + 1, sizeof *v);
+	uint32_t i;
+
+	if (v == NULL)
+		return NULL;
+	for (i = 0; i < count; i++) {
+		v[i] = (char *)packed;
+		packed += strlen(packed) + 1;
+	}
+	return v;
+}
+
+static bool
+spawn_same_name(const char *a, const char *b)
+{
+	size_t n = strcspn(a, "=");
+
+	return strncmp(a, b, n) == 0 && b[n] == '=';
+}
+
+/* The job's environment: ours first (FORQ_JOB_ID, and HOME, USER,
+ * LOGNAME, SHELL from the password database when it runs as another
+ * user), then the submitted one without the names we set, so that no
+ * name appears twice. */
+static char **
+spawn_environment(const char *packed, uint32_t count, char **ours, size_t n)
+{
+	char **v = calloc(count + n + 1, sizeof *v);
+	size_t i, k, out = 0;
+
+	if (v == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		v[out++] = ours[i];
+	for (i = 0; i < count; i++, packed += strlen(packed) + 1) {
+		for (k = 0; k < n && !spawn_same_name(ours[k], packed); k++)
+			;
+		if (k == n)
+			v[out++] = (char *)packed;
+	}
+	return v;
+}
+
+int
+spawn_identity_of(uid_t uid, struct spawn_identity *id, char *why,
+		  size_t whylen)
+{
+	struct passwd *pw;
+	int n = 64;
+
+	memset(id, 0, sizeof *id);
+	errno = 0;
+	if ((pw = getpwuid(uid)) == NULL) {
+		snprintf(why, whylen, "uid %u is not in the password database",
+			 (unsigned)uid);
+		return -1;
+	}
+	id->uid = uid;
+	id->gid = pw->pw_gid;
+	strlcpy(id->user, pw->pw_name, sizeof id->user);
+	strlcpy(id->home, pw->pw_dir, sizeof id->home);
+	strlcpy(id->shell, pw->pw_shell[0] ? pw->pw_shell : "/bin/sh",
+		sizeof id->shell);
+	for (;;) {
+		if ((id->groups = reallocarray(id->groups, (size_t)n,
+					       sizeof *id->groups)) == NULL) {
+			snprintf(why, whylen, "out of memory");
+			return -1;
+		}
+		id->ngroups = n;
+		if (getgrouplist(id->user, id->gid, id->groups, &id->ngroups) !=
+		    -1)
+			return 0;
+		if (id->ngroups <= n) {
+			snprintf(why, whylen, "cannot list the groups of %s",
+				 id->user);
+			return -1;
+		}
+		n = id->ngroups;
+	}
+}
+
+void
+spawn_identity_free(struct spawn_identity *id)
+{
+	free(id->groups);
+	id->groups = NULL;
+}
+
+static const char *
+spawn_path_of(char *const *envp)
+{
+	for (; *envp != NULL; envp++) {
+		if (strncmp(*envp, "PATH=", 5) == 0)
+			return *envp + 5;
+	}
+	return SPAWN_DEFAULT_PATH;
+}
+
+/* The job's limits, not forqd's: a limit that cannot be raised (forqd
+ * is not root) is kept at the most it may have. */
+static void
+spawn_limits(const struct slot *slot)
+{
+	struct rlimit want, have;
+	int i;
+
+	umask((mode_t)slot->umask);
+	for (i = 0; i < JOB_RLIMIT_COUNT; i++) {
+		want.rlim_cur = slot->rlimits[i].soft;
+		want.rlim_max = slot->rlimits[i].hard;
+		if (setrlimit(rlimits_resource((enum job_rlimit)i), &want) ==
+			0 ||
+		    getrlimit(rlimits_resource((enum job_rlimit)i), &have) ==
+			-1)
+			continue;
+		if (want.rlim_max > have.rlim_max)
+			want.rlim_max = have.rlim_max;
+		if (want.rlim_cur > want.rlim_max)
+			want.rlim_cur = want.rlim_max;
+		(void)setrlimit(rlimits_resource((enum job_rlimit)i), &want);
+	}
+}
+
+/* Runs in the forked child, a copy of the worker: nothing it does, nor
+ * a user stopping it, can hold the worker up. No return. */
+static __attribute__((noreturn)) void
+spawn_child(const struct spawn_request *req, char **argv, char **envp,
+	    const char *cwd, const char *path, int report_fd)
+{
+	struct spawn_report report = {SPAWN_STAGE_NONE, 0};
+	char candidate[4096];
+	const size_t candlen = sizeof candidate;
+	static const int defaults[] = {SIGINT,  SIGHUP,  SIGPIPE, SIGTERM,
+				       SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2};
+	const char *p, *end;
+	size_t i, dirlen, namelen;
+	sigset_t none;
+	int seen_eacces = 0;
+
+	*req->pid_out = getpid();
+	report.stage = SPAWN_STAGE_SETUP;
+	for (i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+		signal(defaults[i], SIG_DFL);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1 ||
+	    setpgid(0, 0) == -1 || dup2(req->stdin_fd, STDIN_FILENO) == -1 ||
+	    dup2(req->stdout_fd, STDOUT_FILENO) == -1 ||
+	    dup2(req->stderr_fd, STDERR_FILENO) == -1)
+		goto fail;
+	spawn_limits(req->slot);
+	if (req->as != NULL) {
+		/* Groups, then gid, then uid, each checked; and no way back. */
+		report.stage = SPAWN_STAGE_IDENTITY;
+		if (setgroups((size_t)req->as->ngroups, req->as->groups) ==
+			-1 ||
+		    setgid(req->as->gid) == -1 || setuid(req->as->uid) == -1)
+			goto fail;
+		if (getuid() != req->as->uid || geteuid() != req->as->uid ||
+		    getgid() != req->as->gid || getegid() != req->as->gid ||
+		    (req->as->uid != 0 && setuid(0) != -1)) {
+			errno = EPERM;
+			goto fail;
+		}
+	}
+	report.stage = SPAWN_STAGE_CHDIR;
+	if (chdir(cwd) == -1)
+		goto fail;
+	report.stage = SPAWN_STAGE_EXEC;
+	if (strchr(argv[0], '/') != NULL) {
+		execve(argv[0], argv, envp);
+		goto fail;
+	}
+	namelen = strlen(argv[0]);
+	for (p = path;; p = end + 1) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		dirlen = (size_t)(end - p);
+		if (dirlen == 0) {
+			candidate[0] = '.';
+			dirlen = 1;
+		} else if (dirlen + namelen + 2 <= candlen) {
+			memcpy(candidate, p, dirlen);
+		} else {
+			dirlen = 0;
+		}
+		if (dirlen > 0 && dirlen + namelen + 2 <= candlen) {
+			candidate[dirlen] = '/';
+			memcpy(candidate + dirlen + 1, argv[0], namelen + 1);
+			execve(candidate, argv, envp);
+			if (errno == EACCES)
+				seen_eacces = 1;
+			else if (errno != ENOENT && errno != ENOTDIR)
+				goto fail;
+		}
+		if (*end == '\0')
+			break;
+	}
+	errno = seen_eacces ? EACCES : ENOENT;
+fail:
+	/* The pipe closes on a successful exec; what comes through it is
+	 * a failure, so exit status 127 never has to mean two things. */
+	report.err = errno;
+	(void)!write(report_fd, &report, sizeof report);
+	_exit(127);
+}
+
+pid_t
+spawn_job(const struct spawn_request *req, int *report_fd, char *why,
+	  size_t whylen)
+{
+	const struct slot *slot = req->slot;
+	char **argv, **envp, id_var[48], attempt_var[48];
+	char home[4200], user[300], logname[300], shell[4200];
+	char *ours[6] = {id_var, attempt_var, home, user, logname, shell};
+	const char *cwd, *path;
+	int report[2];
+	pid_t pid;
+
+	/* Like SLURM_JOB_ID: a job may want to know which one it is. */
+	snprintf(id_var, sizeof id_var, "FORQ_JOB_ID=%llu",
+		 (unsigned long long)slot->job_id);
+	snprintf(attempt_var, sizeof attempt_var, "FORQ_JOB_ATTEMPT=%u",
+		 slot->attempt + 1);
+	if (req->as != NULL) {
+		snprintf(home, sizeof home, "HOME=%s", req->as->home);
+		snprintf(user, sizeof user, "USER=%s", req->as->user);
+		snprintf(logname, sizeof logname, "LOGNAME=%s", req->as->user);
+		snprintf(shell, sizeof shell, "SHELL=%s", req->as->shell);
+	}
+	argv = spawn_vector(slot->data, slot->argc);
+	envp = spawn_environment(slot->data + slot->argv_len, slot->envc, ours,
+				 req->as != NULL ? 6 : 2);
+	if (argv == NULL || envp == NULL) {
+		free(argv);
+		free(envp);
+		snprintf(why, whylen, "out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
+	cwd = slot->data + slot->argv_len + slot->env_len;
+	path = spawn_path_of(envp);
+	if (pipe2(report, O_CLOEXEC) == -1) {
+		free(argv);
+		free(envp);
+		snprintf(why, whylen, "cannot make a pipe: %s",
+			 strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0)
+		spawn_child(req, argv, envp, cwd, path, report[1]);
+	free(argv);
+	free(envp);
+	close(report[1]);
+	if (pid == -1) {
+		close(report[0]);
+		snprintf(why, whylen, "cannot fork: %s", strerror(errno));
+		return -1;
+	}
+	*report_fd = report[0];
+	return pid;
+}
+
+int
+spawn_failure(int report_fd, const struct slot *slot, char *why, size_t whylen)
+{
+	struct spawn_report r;
+	const char *cwd = slot->data + slot->argv_len + slot->env_len;
+	ssize_t n;
+
+	do
+		n = read(report_fd, &r, sizeof r);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof r)
+		return 0;
+	switch (r.stage) {
+	case SPAWN_STAGE_CHDIR:
+		snprintf(why, whylen, "cannot change to directory %s: %s", cwd,
+			 strerror(r.err));
+		break;
+	case SPAWN_STAGE_EXEC:
+		snprintf(why, whylen, "cannot execute %s: %s", slot->data,
+			 strerror(r.err));
+		break;
+	case SPAWN_STAGE_IDENTITY:
+		snprintf(why, whylen, "cannot become uid %u: %s",
+			 (unsigned)slot->uid, strerror(r.err));
+		break;
+	default:
+		snprintf(why, whylen, "cannot set up the job: %s",
+			 strerror(r.err));
+		break;
+	}
+	return 1;
+}

@@ -1,0 +1,946 @@
+/*
+ * A worker process: forked by the supervisor, pinned to one CPU, running
+ * its own event loop. It keeps its heartbeat in the scoreboard and
+ * answers the supervisor's control messages; jobs run here.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/buffer.h"
+#include "common/channel.h"
+#include "common/event.h"
+#include "common/shm.h"
+#include "forq/protocol.h"
+#include "worker/spawn.h"
+#include "worker/worker.h"
+
+#define WORKER_CHAN_FD 3
+#define WORKER_OUT_MAX (64 * 1024)
+
+enum wk_end {
+	WK_END_NONE,
+	WK_END_TIMEOUT,
+	WK_END_CANCEL,
+	WK_END_OUTPUT,
+};
+
+/* A job this worker runs, in the slot of the same number. */
+struct wk_job {
+	struct worker *wk;
+	struct slot *slot;
+	uint32_t slot_no;
+	bool active;
+	uint64_t job_id;
+	pid_t pid;
+	bool watched;       /* started, its exit not yet taken */
+	struct ev_io pidfd; /* -1 where pidfds are missing: SIGCHLD tells */
+	int out_fd;
+	int err_fd;
+	int report_fd; /* the child's word on a failed exec; -1: none */
+	int64_t start_real_ns;
+	int64_t deadline_ns; /* timeout; 0: none */
+	int64_t kill_at_ns;  /* KILL after TERM; 0: none */
+	bool kill_sent;
+	enum wk_end end;
+};
+
+struct worker {
+	int index;
+	int cpu;
+	struct sb_worker *sb;
+	const struct shm *shm;
+	struct ev_loop loop;
+	struct ev_io chan;
+	struct ev_io signals;
+	struct ev_io heartbeat;
+	struct ev_io job_timer;
+	struct ch_reader reader;
+	struct buf out;
+	uint32_t heartbeat_interval_ms;
+	uint32_t slots;
+	struct wk_job *jobs;
+	uint32_t running;
+	int devnull;
+	int logdir_fd; /* every output file is opened relative to it */
+	char logdir[PATH_MAX];
+	bool retiring;
+	bool done;
+};
+
+static void worker_on_job_exit(struct ev_io *io, uint32_t events);
+static void worker_scan_orphans(struct worker *wk, int sig);
+static uint64_t worker_output_used(const struct wk_job *j);
+static void worker_trim_output(const struct wk_job *j);
+static void worker_check_output(struct worker *wk, int64_t now);
+
+/* Test hook: FORQD_TEST_WORKER_FAULT=abort|config|garbage[:CPU] makes
+ * workers (on that CPU only, if given) crash at start, exit with the
+ * fatal configuration code, or send a malformed frame once ready, so
+ * that tests drive the restart policy through real processes. Returns
+ * true for "garbage". */
+static bool
+worker_test_fault(int cpu)
+{
+	const char *fault = getenv("FORQD_TEST_WORKER_FAULT");
+	const char *colon;
+	size_t kind_len;
+
+	if (fault == NULL || *fault == '\0')
+		return false;
+	colon = strchr(fault, ':');
+	kind_len = colon != NULL ? (size_t)(colon - fault) : strlen(fault);
+	if (colon != NULL && atoi(colon + 1) != cpu)
+		return false;
+	if (kind_len == 5 && strncmp(fault, "abort", 5) == 0)
+		abort();
+	if (kind_len == 6 && strncmp(fault, "config", 6) == 0)
+		exit(FORQ_EXIT_CONFIG);
+	return kind_len == 7 && strncmp(fault, "garbage", 7) == 0;
+}
+
+static void
+worker_flush(struct worker *wk)
+{
+	uint32_t want = EPOLLIN;
+
+	if (buf_write_fd(&wk->out, wk->chan.fd) == -1 && errno != EAGAIN) {
+		log_warn("write to supervisor");
+		wk->done = true;
+		return;
+	}
+	if (wk->out.len > 0)
+		want |= EPOLLOUT;
+	ev_mod(&wk->loop, &wk->chan, want);
+}
+
+static void
+worker_send(struct worker *wk, uint16_t type, const void *payload, size_t len)
+{
+	if (ch_queue(&wk->out, type, payload, len) == -1)
+		fatal("queue %s message", ch_type_name(type));
+	worker_flush(wk);
+}
+
+static void
+worker_beat(struct worker *wk)
+{
+	sb_set_heartbeat(wk->sb, clock_mono_ns());
+}
+
+static void
+worker_on_heartbeat(struct ev_io *io, uint32_t events)
+{
+	struct worker *wk = io->arg;
+
+	ev_timer_drain(io->fd);
+	worker_beat(wk);
+	worker_check_output(wk, clock_mono_ns());
+	/* A process that left its job's group is the worker's child only
+	 * once its parent has exited, which tells the worker nothing. */
+	worker_scan_orphans(wk, SIGKILL);
+}
+
+static int
+worker_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Arms the job timer for the nearest timeout or KILL escalation. */
+static void
+worker_arm_job_timer(struct worker *wk)
+{
+	int64_t next = 0, at;
+	uint32_t i;
+
+	for (i = 0; i < wk->slots; i++) {
+		if (!wk->jobs[i].active)
+			continue;
+		at = wk->jobs[i].kill_at_ns != 0      ? wk->jobs[i].kill_at_ns
+		     : wk->jobs[i].end == WK_END_NONE ? wk->jobs[i].deadline_ns
+						      : 0;
+		if (at != 0 && (next == 0 || at < next))
+			next = at;
+	}
+	if (ev_timer_arm(wk->job_timer.fd, next) == -1)
+		fatal("timerfd_settime");
+}
+
+/* The job a process came from, by the FORQ_JOB_ID its environment
+ * began with; 0 if none. */
+static uint64_t
+worker_job_of(pid_t pid, uid_t *uid)
+{
+	char path[64], env[32768], *p, *end;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d", (int)pid);
+	if (stat(path, &st) == -1)
+		return 0;
+	*uid = st.st_uid;
+	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, env, sizeof env - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	env[n] = '\0';
+	for (p = env; p < env + n; p += strlen(p) + 1) {
+		if (strncmp(p, "FORQ_JOB_ID=", 12) == 0)
+			return strtoull(p + 12, &end, 10);
+	}
+	return 0;
+}
+
+/* The worker's children that are not jobs it started: processes a job
+ * left behind or let escape its group. One of a running job stays with
+ * it (and gets sig only while the job is being stopped); any other is
+ * sent sig. Until jobs have cgroups, a process is known by its
+ * environment and its owner: one that hides them is spared only while
+ * a job of its owner runs here. */
+static void
+worker_scan_orphans(struct worker *wk, int sig)
+{
+	char path[64], list[4096], *p, *end;
+	const struct wk_job *owner;
+	uint64_t id;
+	uid_t uid = (uid_t)-1;
+	uint32_t i;
+	ssize_t n;
+	pid_t pid;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)getpid(),
+		 (int)getpid());
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	n = read(fd, list, sizeof list - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	list[n] = '\0';
+	for (p = list; *p != '\0'; p = end) {
+		pid = (pid_t)strtol(p, &end, 10);
+		if (end == p)
+			break;
+		for (i = 0; i < wk->slots; i++) {
+			if (wk->jobs[i].watched && wk->jobs[i].pid == pid)
+				break;
+		}
+		if (i < wk->slots || pid <= 0)
+			continue;
+		id = worker_job_of(pid, &uid);
+		owner = NULL;
+		for (i = 0; i < wk->slots; i++) {
+			if (wk->jobs[i].watched &&
+			    wk->jobs[i].slot->uid == uid &&
+			    (id == 0 || wk->jobs[i].job_id == id)) {
+				owner = &wk->jobs[i];
+				break;
+			}
+		}
+		if (owner == NULL) {
+			kill(pid, SIGKILL);
+			continue;
+		}
+		if (id == 0 || owner->end == WK_END_NONE)
+			continue;
+		kill(pid, owner->kill_sent ? SIGKILL : sig);
+	}
+}
+
+/* Orphans that have exited: reaped (a job's own exit is taken by
+ * worker_job_check), and what they left is looked at. */
+static void
+worker_reap_orphans(struct worker *wk)
+{
+	siginfo_t si;
+	uint32_t i;
+	bool reaped = false;
+
+	for (;;) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
+		    si.si_pid == 0)
+			break;
+		for (i = 0; i < wk->slots; i++) {
+			if (wk->jobs[i].watched && wk->jobs[i].pid == si.si_pid)
+				break;
+		}
+		if (i < wk->slots)
+			break; /* a job's: not ours to reap here */
+		waitpid(si.si_pid, NULL, WNOHANG);
+		reaped = true;
+	}
+	if (reaped)
+		worker_scan_orphans(wk, SIGKILL);
+}
+
+/* TERM to the job's process group now, KILL after kill_grace; the
+ * job's processes that left its group are found by the orphan scan. */
+static void
+worker_stop_job(struct wk_job *j, enum wk_end why, int64_t now)
+{
+	if (j->end != WK_END_NONE)
+		return;
+	j->end = why;
+	if (kill(-j->pid, SIGTERM) == -1 && errno != ESRCH)
+		log_warn("job %llu: kill", (unsigned long long)j->job_id);
+	worker_scan_orphans(j->wk, SIGTERM);
+	j->kill_at_ns = now + j->slot->kill_grace_ms * NS_PER_MS;
+	if (j->kill_at_ns == now)
+		j->kill_at_ns = now + 1;
+	worker_arm_job_timer(j->wk);
+}
+
+static void
+worker_finish(struct worker *wk, struct wk_job *j)
+{
+	struct ch_slot done = {.slot = j->slot_no, .job_id = j->job_id};
+
+	if (j->out_fd != -1)
+		close(j->out_fd);
+	if (j->err_fd != -1)
+		close(j->err_fd);
+	if (j->report_fd != -1)
+		close(j->report_fd);
+	j->out_fd = j->err_fd = j->report_fd = -1;
+	j->active = false;
+	j->slot->state = SLOT_DONE;
+	wk->sb->jobs_done++;
+	worker_send(wk, CH_W_DONE, &done, sizeof done);
+}
+
+/* A job that never started: the result says why. */
+static void
+worker_fail_start(struct worker *wk, struct wk_job *j, const char *why)
+{
+	struct job_result *r = &j->slot->result;
+
+	memset(r, 0, sizeof *r);
+	r->state = JOB_FAILED;
+	r->exit_code = -1;
+	r->end_ns = clock_real_ns();
+	strlcpy(r->error, why, sizeof r->error);
+	worker_finish(wk, j);
+}
+
+/* A job's output file in the logs directory, for writing. The
+ * directory is forqd's own, but a file in it must never lead elsewhere:
+ * no symlink is followed, a fresh file is made with O_EXCL, and one
+ * already there (made by forq logs -f, or by an earlier attempt) is
+ * used only if it is a plain file with one link, owned by forqd or by
+ * the job's user; then it is emptied. */
+static int
+worker_open_log(struct worker *wk, uint64_t id, uid_t owner, const char *ext,
+		char *why, size_t whylen)
+{
+	char name[64];
+	struct stat st;
+	int fd;
+
+	snprintf(name, sizeof name, "%llu.%s", (unsigned long long)id, ext);
+	fd = openat(wk->logdir_fd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd != -1 || errno != EEXIST)
+		goto done;
+	fd = openat(wk->logdir_fd, name,
+		    O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		goto done;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    (st.st_uid != geteuid() && st.st_uid != owner)) {
+		close(fd);
+		snprintf(why, whylen,
+			 "%s/%s is not a plain file of forqd's or the job's "
+			 "user; not writing to it",
+			 wk->logdir, name);
+		return -1;
+	}
+	if (ftruncate(fd, 0) == -1)
+		goto fail;
+done:
+	if (fd == -1)
+		snprintf(why, whylen, "cannot open %s/%s: %s", wk->logdir, name,
+			 strerror(errno));
+	return fd;
+fail:
+	snprintf(why, whylen, "%s/%s: %s", wk->logdir, name, strerror(errno));
+	close(fd);
+	return -1;
+}
+
+static void
+worker_run(struct worker *wk, uint32_t slot_no)
+{
+	struct wk_job *j = &wk->jobs[slot_no];
+	struct spawn_identity as;
+	struct spawn_request req;
+	struct ch_started started;
+	char why[256] = "";
+	int pidfd;
+
+	if (j->active)
+		fatalx("run for slot %u, which is busy", slot_no);
+	if (j->slot->state != SLOT_SENT)
+		fatalx("run for slot %u in state %u", slot_no, j->slot->state);
+	j->slot->state = SLOT_ACCEPTED;
+	j->active = true;
+	j->job_id = j->slot->job_id;
+	j->end = WK_END_NONE;
+	j->kill_sent = false;
+	j->kill_at_ns = j->deadline_ns = 0;
+	j->out_fd = j->err_fd = j->report_fd = -1;
+	/* A job's on-finish command writes both streams to ID.hook. */
+	if (j->slot->flags & SLOT_F_HOOK) {
+		if ((j->out_fd = worker_open_log(wk, j->job_id, j->slot->uid,
+						 "hook", why, sizeof why)) ==
+			-1 ||
+		    (j->err_fd = fcntl(j->out_fd, F_DUPFD_CLOEXEC, 3)) == -1) {
+			if (why[0] == '\0')
+				snprintf(why, sizeof why, "dup: %s",
+					 strerror(errno));
+			worker_fail_start(wk, j, why);
+			return;
+		}
+	} else if ((j->out_fd = worker_open_log(wk, j->job_id, j->slot->uid,
+						"out", why, sizeof why)) ==
+		       -1 ||
+		   (j->err_fd = worker_open_log(wk, j->job_id, j->slot->uid,
+						"err", why, sizeof why)) ==
+		       -1) {
+		worker_fail_start(wk, j, why);
+		return;
+	}
+	/* As root, a job runs as the user who submitted it, and its output
+	 * belongs to that user alone. */
+	req.as = NULL;
+	if (geteuid() == 0 && j->slot->uid != 0) {
+		if (spawn_identity_of(j->slot->uid, &as, why, sizeof why) ==
+			-1 ||
+		    fchown(j->out_fd, as.uid, as.gid) == -1 ||
+		    fchown(j->err_fd, as.uid, as.gid) == -1) {
+			if (why[0] == '\0')
+				snprintf(why, sizeof why, "chown output: %s",
+					 strerror(errno));
+			spawn_identity_free(&as);
+			worker_fail_start(wk, j, why);
+			return;
+		}
+		req.as = &as;
+	}
+	req.slot = j->slot;
+	req.stdin_fd = wk->devnull;
+	req.stdout_fd = j->out_fd;
+	req.stderr_fd = j->err_fd;
+	req.pid_out = &j->slot->pid;
+	j->slot->pid = 0;
+	j->slot->state = SLOT_SPAWNING;
+	j->start_real_ns = clock_real_ns();
+	j->pid = spawn_job(&req, &j->report_fd, why, sizeof why);
+	if (req.as != NULL)
+		spawn_identity_free(&as);
+	if (j->pid == -1) {
+		worker_fail_start(wk, j, why);
+		return;
+	}
+	j->slot->pid = j->pid;
+	j->slot->state = SLOT_SPAWNED;
+	if ((pidfd = worker_pidfd_open(j->pid)) == -1 && errno != ENOSYS) {
+		/* Cannot watch it: take it back rather than lose track. */
+		snprintf(why, sizeof why, "cannot watch the job: %s",
+			 strerror(errno));
+		kill(j->pid, SIGKILL);
+		waitpid(j->pid, NULL, 0);
+		worker_fail_start(wk, j, why);
+		return;
+	}
+	/* No pidfd_open (before Linux 5.3, or under valgrind): the job's
+	 * SIGCHLD says when to look. */
+	ev_io_set(&j->pidfd, pidfd, worker_on_job_exit, j);
+	if (pidfd != -1 && ev_add(&wk->loop, &j->pidfd, EPOLLIN) == -1)
+		fatal("epoll_ctl");
+	j->watched = true;
+	wk->running++;
+	wk->sb->jobs_started++;
+	if (j->slot->timeout_ms > 0) {
+		j->deadline_ns =
+		    clock_mono_ns() + j->slot->timeout_ms * NS_PER_MS;
+		worker_arm_job_timer(wk);
+	}
+	started = (struct ch_started){.slot = slot_no,
+				      .pid = j->pid,
+				      .job_id = j->job_id,
+				      .start_ns = j->start_real_ns};
+	worker_send(wk, CH_W_STARTED, &started, sizeof started);
+}
+
+/* The result is written into the slot before the job is reaped: a
+ * worker killed in between leaves a slot that says how the job ended
+ * (SLOT_EXITED), never one whose job is gone without a trace. */
+static void
+worker_job_check(struct wk_job *j)
+{
+	struct worker *wk = j->wk;
+	struct job_result *r = &j->slot->result;
+	struct rusage ru;
+	siginfo_t si;
+
+	if (!j->watched)
+		return;
+	/* Our own unreaped child: its pid cannot be reused yet. */
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
+	    -1) {
+		if (errno == EINTR)
+			return;
+		fatal("job %llu: waitid", (unsigned long long)j->job_id);
+	}
+	if (si.si_pid == 0)
+		return;
+	memset(r, 0, sizeof *r);
+	r->start_ns = j->start_real_ns;
+	r->end_ns = clock_real_ns();
+	r->exit_code = si.si_code == CLD_EXITED ? si.si_status : -1;
+	r->signal = si.si_code == CLD_EXITED ? 0 : si.si_status;
+	switch (j->end) {
+	case WK_END_TIMEOUT:
+		r->state = JOB_TIMED_OUT;
+		snprintf(r->error, sizeof r->error, "timed out after %lldms",
+			 (long long)j->slot->timeout_ms);
+		break;
+	case WK_END_CANCEL:
+		r->state = JOB_CANCELLED;
+		break;
+	case WK_END_OUTPUT:
+		r->state = JOB_FAILED;
+		snprintf(r->error, sizeof r->error,
+			 "output over output_max (%llu bytes)",
+			 (unsigned long long)j->slot->output_max);
+		break;
+	case WK_END_NONE:
+		r->state = r->exit_code == 0 ? JOB_SUCCEEDED : JOB_FAILED;
+		break;
+	}
+	/* It never got to exec: it failed to start, and says why. */
+	if (j->report_fd != -1 &&
+	    spawn_failure(j->report_fd, j->slot, r->error, sizeof r->error)) {
+		r->state = JOB_FAILED;
+		r->start_ns = 0;
+		r->exit_code = -1;
+		r->signal = 0;
+	}
+	/* The job ends with its first process: what it left behind goes
+	 * too (killed while the leader is a zombie, so that its pid, the
+	 * group's id, cannot be another's yet). */
+	kill(-j->pid, SIGKILL);
+	if (j->slot->output_max != 0 &&
+	    worker_output_used(j) > j->slot->output_max) {
+		if (j->end == WK_END_NONE || j->end == WK_END_OUTPUT) {
+			r->state = JOB_FAILED;
+			snprintf(r->error, sizeof r->error,
+				 "output over output_max (%llu bytes)",
+				 (unsigned long long)j->slot->output_max);
+		}
+		worker_trim_output(j);
+	}
+	j->slot->state = SLOT_EXITED;
+	if (wait4(j->pid, NULL, WNOHANG, &ru) == j->pid)
+		job_result_set_usage(r, &ru);
+	if (j->pidfd.fd != -1) {
+		ev_del(&wk->loop, &j->pidfd);
+		close(j->pidfd.fd);
+		j->pidfd.fd = -1;
+	}
+	j->watched = false;
+	wk->running--;
+	/* What left the job's group is found by the next heartbeat's scan:
+	 * reading /proc for it at every end costs every job. */
+	worker_finish(wk, j);
+	worker_arm_job_timer(wk);
+	if (wk->retiring && wk->running == 0)
+		wk->done = true;
+}
+
+static void
+worker_on_job_exit(struct ev_io *io, uint32_t events)
+{
+	worker_job_check(io->arg);
+}
+
+static void
+worker_on_job_timer(struct ev_io *io, uint32_t events)
+{
+	struct worker *wk = io->arg;
+	struct wk_job *j;
+	int64_t now = clock_mono_ns();
+	uint32_t i;
+
+	ev_timer_drain(io->fd);
+	for (i = 0; i < wk->slots; i++) {
+		j = &wk->jobs[i];
+		if (!j->active || !j->watched)
+			continue;
+		if (j->kill_at_ns != 0 && now >= j->kill_at_ns) {
+			kill(-j->pid, SIGKILL);
+			j->kill_at_ns = 0;
+			j->kill_sent = true;
+			worker_scan_orphans(wk, SIGKILL);
+		} else if (j->end == WK_END_NONE && j->deadline_ns != 0 &&
+			   now >= j->deadline_ns) {
+			worker_stop_job(j, WK_END_TIMEOUT, now);
+		}
+	}
+	worker_arm_job_timer(wk);
+}
+
+/* What a job's output takes on disk: its size, or the blocks it holds
+ * if more (fallocate, with or without KEEP_SIZE). */
+static uint64_t
+worker_output_used(const struct wk_job *j)
+{
+	const int fds[2] = {j->out_fd, j->err_fd};
+	uint64_t used = 0, blocks;
+	struct stat st;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		/* A hook's two streams are one file. */
+		if (fds[i] == -1 || (i == 1 && (j->slot->flags & SLOT_F_HOOK)))
+			continue;
+		if (fstat(fds[i], &st) == -1)
+			continue;
+		blocks = (uint64_t)st.st_blocks * 512;
+		used += blocks > (uint64_t)st.st_size ? blocks
+						      : (uint64_t)st.st_size;
+	}
+	return used;
+}
+
+/* Over output_max: what was written past it is given back. */
+static void
+worker_trim_output(const struct wk_job *j)
+{
+	const int fds[2] = {j->out_fd, j->err_fd};
+	struct stat st;
+	off_t keep;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (fds[i] == -1 || fstat(fds[i], &st) == -1)
+			continue;
+		keep = (uint64_t)st.st_size > j->slot->output_max
+			   ? (off_t)j->slot->output_max
+			   : st.st_size;
+		/* Shrinking frees the blocks past the end, also those
+		 * fallocate kept beyond it. */
+		(void)!ftruncate(fds[i], keep + 1);
+		(void)!ftruncate(fds[i], keep);
+	}
+}
+
+/* A runaway job's output must not fill the disk, whichever of its
+ * processes writes it and however. */
+static void
+worker_check_output(struct worker *wk, int64_t now)
+{
+	struct wk_job *j;
+	uint32_t i;
+
+	for (i = 0; i < wk->slots; i++) {
+		j = &wk->jobs[i];
+		if (!j->active || !j->watched || j->end != WK_END_NONE ||
+		    j->slot->output_max == 0)
+			continue;
+		if (worker_output_used(j) > j->slot->output_max)
+			worker_stop_job(j, WK_END_OUTPUT, now);
+	}
+}
+
+static void
+worker_cancel(struct worker *wk, const struct ch_slot *c)
+{
+	struct wk_job *j = &wk->jobs[c->slot];
+
+	/* The job may have ended while the cancel was on its way. */
+	if (!j->active || j->job_id != c->job_id || !j->watched)
+		return;
+	worker_stop_job(j, WK_END_CANCEL, clock_mono_ns());
+}
+
+static void
+worker_kill_jobs(struct worker *wk)
+{
+	uint32_t i;
+
+	for (i = 0; i < wk->slots; i++) {
+		if (wk->jobs[i].active && wk->jobs[i].watched)
+			kill(-wk->jobs[i].pid, SIGKILL);
+	}
+}
+
+static void
+worker_apply_config(struct worker *wk, const struct ch_config *cfg)
+{
+	if (cfg->heartbeat_interval_ms != wk->heartbeat_interval_ms) {
+		wk->heartbeat_interval_ms = cfg->heartbeat_interval_ms;
+		if (ev_timer_every(wk->heartbeat.fd,
+				   (int64_t)cfg->heartbeat_interval_ms *
+				       NS_PER_MS) == -1)
+			fatal("timerfd_settime");
+	}
+	/* The slot count is fixed at start: the shared memory is sized by it.
+	 */
+	(void)cfg->slots;
+}
+
+static void
+worker_handle(struct worker *wk, const struct ch_msg *msg)
+{
+	struct ch_config cfg;
+	struct ch_slot slot;
+
+	wk->sb->messages++;
+	switch (msg->hdr.type) {
+	case CH_S_CONFIG:
+		memcpy(&cfg, msg->payload, sizeof cfg);
+		worker_apply_config(wk, &cfg);
+		break;
+	case CH_S_RUN:
+	case CH_S_CANCEL:
+		memcpy(&slot, msg->payload, sizeof slot);
+		if (slot.slot >= wk->slots)
+			fatalx("%s for slot %u of %u",
+			       ch_type_name(msg->hdr.type), slot.slot,
+			       wk->slots);
+		if (msg->hdr.type == CH_S_RUN)
+			worker_run(wk, slot.slot);
+		else
+			worker_cancel(wk, &slot);
+		break;
+	case CH_S_RETIRE:
+		log_debug("retiring with %u jobs running", wk->running);
+		wk->retiring = true;
+		if (wk->running == 0)
+			wk->done = true;
+		break;
+	}
+}
+
+static void
+worker_on_channel(struct ev_io *io, uint32_t events)
+{
+	struct worker *wk = io->arg;
+	struct ch_msg msg;
+	char why[128];
+	ssize_t n;
+
+	if (events & EPOLLOUT)
+		worker_flush(wk);
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	n = ch_reader_fill(&wk->reader, io->fd);
+	if (n == 0) {
+		log_warnx("supervisor went away; exiting");
+		exit(0);
+	}
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		fatal("read from supervisor");
+	}
+	for (;;) {
+		switch (
+		    ch_next(&wk->reader, CH_TO_WORKER, &msg, why, sizeof why)) {
+		case CH_NEED_MORE:
+			return;
+		case CH_ERROR:
+			fatalx("malformed message from supervisor: %s", why);
+		case CH_MESSAGE:
+			worker_handle(wk, &msg);
+			break;
+		}
+	}
+}
+
+static void
+worker_on_signal(struct ev_io *io, uint32_t events)
+{
+	struct worker *wk = io->arg;
+	struct signalfd_siginfo si;
+	uint32_t i;
+
+	while (read(io->fd, &si, sizeof si) == sizeof si) {
+		if (si.ssi_signo == SIGCHLD) {
+			/* Signals merge: look at every job. */
+			for (i = 0; i < wk->slots; i++) {
+				if (wk->jobs[i].active)
+					worker_job_check(&wk->jobs[i]);
+			}
+			worker_reap_orphans(wk);
+		} else if (si.ssi_signo == SIGTERM) {
+			/* The supervisor is gone (or an operator said so):
+			 * nobody would record these jobs, so they end too. */
+			log_debug("terminated; killing %u jobs", wk->running);
+			worker_kill_jobs(wk);
+			wk->done = true;
+		}
+	}
+}
+
+/* Everything the supervisor left open that a worker has no use for is
+ * closed: its listener, the other workers' channels, its epoll set. */
+static void
+worker_detach_fds(int chan_fd)
+{
+	log_suspend();
+	if (chan_fd != WORKER_CHAN_FD) {
+		if (dup2(chan_fd, WORKER_CHAN_FD) == -1)
+			fatal("dup2");
+	}
+	closefrom(WORKER_CHAN_FD + 1);
+	if (fcntl(WORKER_CHAN_FD, F_SETFD, FD_CLOEXEC) == -1)
+		fatal("fcntl");
+	log_resume();
+}
+
+static void
+worker_setup_signals(struct worker *wk)
+{
+	sigset_t mask;
+	int fd;
+
+	/* The terminal's INT and HUP are for the supervisor to act on. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		fatal("sigprocmask");
+	if ((fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	ev_io_set(&wk->signals, fd, worker_on_signal, wk);
+	if (ev_add(&wk->loop, &wk->signals, EPOLLIN) == -1)
+		fatal("epoll_ctl");
+}
+
+void
+worker_main(const struct worker_args *args)
+{
+	struct worker wk = {.index = args->index,
+			    .cpu = args->cpu,
+			    .sb = args->sb,
+			    .shm = args->shm,
+			    .slots = args->shm->slots_per_worker};
+	int chan_fd = args->chan_fd;
+	struct ch_ready ready = {0};
+	pid_t parent = getppid();
+	cpu_set_t set;
+	char prefix[64];
+	bool garbage;
+	uint32_t i;
+	int fd;
+
+	snprintf(prefix, sizeof prefix, "worker %d cpu %d: ", wk.index, wk.cpu);
+	log_set_prefix(prefix);
+
+	/* Pin first, so everything after (and every job) runs there. */
+	CPU_ZERO(&set);
+	CPU_SET(wk.cpu, &set);
+	ready.pinned = sched_setaffinity(0, sizeof set, &set) == 0;
+	if (!ready.pinned)
+		log_warn("sched_setaffinity to cpu %d", wk.cpu);
+
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+		log_warn("prctl(PR_SET_PDEATHSIG)");
+	/* A job's processes that leave its group (setsid, a double fork)
+	 * come back here when their parent exits, to be ended with it. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
+	if (getppid() != parent)
+		exit(0); /* the supervisor died before we asked */
+
+	worker_detach_fds(chan_fd);
+	setproctitle("worker %d cpu %d", wk.index, wk.cpu);
+	garbage = worker_test_fault(wk.cpu);
+
+	if (ev_loop_init(&wk.loop) == -1)
+		fatal("epoll_create1");
+	ch_reader_init(&wk.reader);
+	buf_init(&wk.out, WORKER_OUT_MAX);
+	ev_io_set(&wk.chan, WORKER_CHAN_FD, worker_on_channel, &wk);
+	if (ev_add(&wk.loop, &wk.chan, EPOLLIN) == -1)
+		fatal("epoll_ctl");
+	worker_setup_signals(&wk);
+	if ((fd = ev_timer_open()) == -1)
+		fatal("timerfd_create");
+	ev_io_set(&wk.heartbeat, fd, worker_on_heartbeat, &wk);
+	if (ev_add(&wk.loop, &wk.heartbeat, EPOLLIN) == -1)
+		fatal("epoll_ctl");
+	if ((fd = ev_timer_open()) == -1)
+		fatal("timerfd_create");
+	ev_io_set(&wk.job_timer, fd, worker_on_job_timer, &wk);
+	if (ev_add(&wk.loop, &wk.job_timer, EPOLLIN) == -1)
+		fatal("epoll_ctl");
+	if ((wk.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+		fatal("/dev/null");
+	snprintf(wk.logdir, sizeof wk.logdir, "%s/logs", args->state_dir);
+	if ((wk.logdir_fd = open(wk.logdir, O_RDONLY | O_DIRECTORY |
+						O_NOFOLLOW | O_CLOEXEC)) == -1)
+		fatal("%s", wk.logdir);
+	if ((wk.jobs = calloc(wk.slots, sizeof *wk.jobs)) == NULL)
+		fatal("jobs");
+	for (i = 0; i < wk.slots; i++) {
+		wk.jobs[i].wk = &wk;
+		wk.jobs[i].slot_no = i;
+		wk.jobs[i].slot = shm_slot(args->shm, (uint32_t)wk.index, i);
+		wk.jobs[i].pidfd.fd = -1;
+		wk.jobs[i].report_fd = -1;
+	}
+	wk.heartbeat_interval_ms = args->heartbeat_interval_ms;
+	if (ev_timer_every(wk.heartbeat.fd,
+			   (int64_t)wk.heartbeat_interval_ms * NS_PER_MS) == -1)
+		fatal("timerfd_settime");
+	worker_beat(&wk);
+
+	ready.index = wk.index;
+	ready.cpu = wk.cpu;
+	ready.pid = (int32_t)getpid();
+	worker_send(&wk, CH_W_READY, &ready, sizeof ready);
+	if (garbage) {
+		struct ch_header bad = {.type = CH_W_READY, .version = 99};
+
+		buf_append(&wk.out, &bad, sizeof bad);
+		worker_flush(&wk);
+	}
+
+	while (!wk.done) {
+		if (ev_run_once(&wk.loop, -1) == -1)
+			fatal("epoll_wait");
+		wk.sb->loops++;
+	}
+	free(wk.jobs);
+	exit(0);
+}
