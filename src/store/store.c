@@ -1,475 +1,97 @@
-/* The SQLite job store: the database, its schema and transactions. */
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
+/*
+ * The job store, above its backends: the turn's commit contract and
+ * the redo list. Every call goes through the backend's table; what a
+ * backend cannot know (which changes were already acknowledged, and so
+ * must outlive a failed commit) is kept here.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "common/compat.h"
-#include "store/store_impl.h"
+#include "store/store.h"
 
-static const char store_schema[] =
-    "CREATE TABLE envs("
-    "  id INTEGER PRIMARY KEY,"
-    "  hash INTEGER NOT NULL,"
-    "  refs INTEGER NOT NULL,"
-    "  data BLOB NOT NULL);"
-    "CREATE INDEX envs_hash ON envs(hash);"
-    "CREATE TABLE jobs("
-    "  id INTEGER PRIMARY KEY,"
-    "  state INTEGER NOT NULL,"
-    "  name TEXT,"
-    "  uid INTEGER NOT NULL,"
-    "  gid INTEGER NOT NULL,"
-    "  argv BLOB NOT NULL,"
-    "  argc INTEGER NOT NULL,"
-    "  env_id INTEGER NOT NULL,"
-    "  envc INTEGER NOT NULL,"
-    "  cwd TEXT NOT NULL,"
-    "  timeout_ms INTEGER NOT NULL,"
-    "  submit_ns INTEGER NOT NULL,"
-    "  start_ns INTEGER,"
-    "  end_ns INTEGER,"
-    "  exit_code INTEGER,"
-    "  signal INTEGER,"
-    "  error TEXT,"
-    "  user_us INTEGER,"
-    "  sys_us INTEGER,"
-    "  maxrss_kb INTEGER,"
-    "  worker INTEGER,"
-    "  cpu INTEGER,"
-    "  attempt INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX jobs_state ON jobs(state, id);"
-    "CREATE INDEX jobs_final_end ON jobs(end_ns) WHERE state >= 2;"
-    "CREATE INDEX jobs_final_id ON jobs(id) WHERE state >= 2;";
+/* A change to a job already acknowledged, kept until its transaction
+ * commits: when a commit fails (a full disk), these are applied again
+ * in the next transaction, so no job's end is forgotten. */
+enum redo_op {
+	REDO_FINISH,
+	REDO_REQUEUE,
+	REDO_RETRY, /* result: the attempt that ended; start_ns: when next */
+};
 
-static const char store_schema_v2[] =
-    "CREATE INDEX jobs_uid ON jobs(uid, id);"
-    "CREATE INDEX jobs_uid_state ON jobs(uid, state, id);";
+struct redo {
+	enum redo_op op;
+	uint64_t id;
+	int worker;
+	int cpu;
+	uint32_t attempt;
+	int64_t start_ns;
+	struct job_result result;
+};
 
-/* 2 -> 3: queues, priorities, delayed starts, retries (the attempts
- * before the last, one row each), dependencies, unique keys (one job
- * not ended per user and key) and on-finish commands; the final states
- * move up to make room for scheduled (2) and waiting (3), so that
- * "final" stays "state >= 4" for the partial indexes. */
-static const char store_schema_v3[] =
-    "ALTER TABLE jobs ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';"
-    "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE jobs ADD COLUMN start_at_ns INTEGER;"
-    "DROP INDEX jobs_final_end;"
-    "DROP INDEX jobs_final_id;"
-    "UPDATE jobs SET state = state + 2 WHERE state >= 2;"
-    "CREATE INDEX jobs_final_end ON jobs(end_ns) WHERE state >= 4;"
-    "CREATE INDEX jobs_final_id ON jobs(id) WHERE state >= 4;"
-    "CREATE INDEX jobs_queue ON jobs(queue, id);"
-    "CREATE INDEX jobs_name ON jobs(name, id) WHERE name IS NOT NULL;"
-    "CREATE TABLE paused(queue TEXT PRIMARY KEY) WITHOUT ROWID;"
-    "ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE jobs ADD COLUMN retry_delay_ms INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE jobs ADD COLUMN retry_on INTEGER NOT NULL DEFAULT 0;"
-    "CREATE TABLE attempts("
-    "  job INTEGER NOT NULL,"
-    "  attempt INTEGER NOT NULL,"
-    "  state INTEGER NOT NULL,"
-    "  exit_code INTEGER,"
-    "  signal INTEGER,"
-    "  start_ns INTEGER,"
-    "  end_ns INTEGER,"
-    "  error TEXT,"
-    "  worker INTEGER,"
-    "  cpu INTEGER,"
-    "  PRIMARY KEY (job, attempt)) WITHOUT ROWID;"
-    "ALTER TABLE jobs ADD COLUMN after_any INTEGER NOT NULL DEFAULT 0;"
-    "CREATE TABLE deps("
-    "  job INTEGER NOT NULL,"
-    "  dep INTEGER NOT NULL,"
-    "  PRIMARY KEY (job, dep)) WITHOUT ROWID;"
-    "CREATE INDEX deps_dep ON deps(dep, job);"
-    "ALTER TABLE jobs ADD COLUMN unique_key TEXT;"
-    "CREATE UNIQUE INDEX jobs_unique ON jobs(uid, unique_key) "
-    "  WHERE unique_key IS NOT NULL AND state < 4;"
-    "ALTER TABLE jobs ADD COLUMN on_finish TEXT;";
-
-/* 3 -> 4: ids only grow. The jobs table's key alone would hand out the
- * id of a deleted newest job again; meta.last_id remembers the highest
- * id ever given. Jobs a crash recovery marked lost kept end_ns = 0,
- * which made them the first to be pruned: they end now instead. */
-static const char store_schema_v4[] =
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) "
-    "  WITHOUT ROWID;"
-    "INSERT INTO meta VALUES ('last_id', "
-    "  (SELECT coalesce(max(id), 0) FROM jobs));"
-    "UPDATE jobs SET end_ns = CAST((julianday('now') - 2440587.5) * "
-    "  86400000000000.0 AS INTEGER) "
-    "  WHERE state = 8 AND coalesce(end_ns, 0) = 0;";
-
-_Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_SUCCEEDED == 4,
-	       "the store's SQL spells these states as numbers");
-
-static int store_replay(struct store *st);
-static int store_open_wal(struct store *st);
-
-/* Notes a failure's code; SQLite may have rolled the transaction back
- * itself (a full disk, an I/O error), which fails the whole turn. */
-static void
-store_failed(struct store *st)
-{
-	st->last_code = sqlite3_extended_errcode(st->db);
-	if (st->in_txn && sqlite3_get_autocommit(st->db)) {
-		st->in_txn = false;
-		st->lost_txn = true;
-	}
-}
-
-int
-store_fail(struct store *st, const char *what)
-{
-	snprintf(st->error, sizeof st->error, "%s: %s", what,
-		 sqlite3_errmsg(st->db));
-	store_failed(st);
-	return -1;
-}
-
-const char *
-store_error(struct store *st)
-{
-	return st->error;
-}
-
-static int
-store_exec(struct store *st, const char *sql)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(st->error, sizeof st->error, "%s",
-			 msg != NULL ? msg : sqlite3_errmsg(st->db));
-		sqlite3_free(msg);
-		store_failed(st);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-store_user_version(struct store *st, int *version)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) !=
-	    SQLITE_OK)
-		return store_fail(st, "user_version");
-	rc = sqlite3_step(s);
-	*version = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "user_version");
-}
-
-/* Version 0 is a new file. A later schema adds a step here that moves
- * version N to N+1, inside the same transaction. */
-static int
-store_migrate(struct store *st)
-{
-	char sql[64];
-	int version;
-
-	if (store_user_version(st, &version) == -1)
-		return -1;
-	if (version == STORE_SCHEMA_VERSION)
-		return 0;
-	if (version > STORE_SCHEMA_VERSION) {
-		snprintf(st->error, sizeof st->error,
-			 "the store has schema version %d, newer than this "
-			 "forqd's "
-			 "%d",
-			 version, STORE_SCHEMA_VERSION);
-		return -1;
-	}
-	if (store_exec(st, "BEGIN IMMEDIATE") == -1)
-		return -1;
-	if (version == 0 && store_exec(st, store_schema) == -1)
-		goto fail;
-	/* 1 -> 2: a user lists only their own jobs, by index. */
-	if (version < 2 && store_exec(st, store_schema_v2) == -1)
-		goto fail;
-	if (version < 3 && store_exec(st, store_schema_v3) == -1)
-		goto fail;
-	if (version < 4 && store_exec(st, store_schema_v4) == -1)
-		goto fail;
-	snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
-		 STORE_SCHEMA_VERSION);
-	if (store_exec(st, sql) == -1 || store_exec(st, "COMMIT") == -1)
-		goto fail;
-	return 0;
-fail:
-	store_exec(st, "ROLLBACK");
-	return -1;
-}
-
-/* The highest id ever given: the greater of what meta remembers and
- * what the jobs table holds. */
-static int
-store_load_last_id(struct store *st)
-{
-	sqlite3_stmt *s = st->stmt[ST_LAST_ID];
-	int rc = sqlite3_step(s);
-
-	if (rc == SQLITE_ROW)
-		st->last_id = (uint64_t)sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "last id");
-}
-
-static int
-store_private(const char *db, char *err, size_t errlen)
-{
-	static const char *const suffixes[] = {"", "-wal", "-shm"};
-	char path[4096 + 8];
-	struct stat st;
-	size_t i;
-
-	for (i = 0; i < nitems(suffixes); i++) {
-		snprintf(path, sizeof path, "%s%s", db, suffixes[i]);
-		if (lstat(path, &st) == -1) {
-			if (errno == ENOENT)
-				continue;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return -1;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			snprintf(err, errlen, "%s is not a plain file", path);
-			return -1;
-		}
-		if ((st.st_mode & 077) != 0 && chmod(path, 0600) == -1) {
-			snprintf(err, errlen, "chmod %s: %s", path,
-				 strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
+struct store {
+	const struct store_ops *ops;
+	struct store_backend *be;
+	struct redo *redo;
+	size_t nredo;
+	size_t redo_cap;
+	bool replaying;
+	/* A failed commit's error and whether the disk was full: kept
+	 * over the replay that follows, which may fail in its own way. */
+	bool failed;
+	bool failed_full;
+	char error[256];
+};
 
 int
 store_open(struct store **out, const char *dir, bool durable, char *err,
 	   size_t errlen)
 {
 	struct store *st;
-	char path[4096];
-	int i;
 
 	if ((st = calloc(1, sizeof *st)) == NULL) {
-		snprintf(err, errlen, "store: %s", strerror(errno));
+		snprintf(err, errlen, "store: out of memory");
 		return -1;
 	}
-	st->wal_fd = -1;
-	snprintf(path, sizeof path, "%s/jobs.db", dir);
-	if (sqlite3_open_v2(path, &st->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
-			    NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path,
-			 st->db != NULL ? sqlite3_errmsg(st->db)
-					: "cannot open");
-		store_close(st);
+	st->ops = &store_sqlite_ops;
+	if (st->ops->open(&st->be, dir, durable, err, errlen) == -1) {
+		free(st);
 		return -1;
 	}
-	/* Every job's environment is in there: the store is forqd's alone,
-	 * also when an older forqd made it with a wider mode. */
-	if (store_private(path, err, errlen) == -1) {
-		store_close(st);
-		return -1;
-	}
-	/* Commits are written, not synced: store_sync makes them durable,
-	 * so that what a turn starts need not wait for the disk, only what
-	 * it acknowledges. */
-	st->durable = durable;
-	snprintf(st->wal_path, sizeof st->wal_path, "%s-wal", path);
-	snprintf(st->dir_path, sizeof st->dir_path, "%s", dir);
-	if (store_exec(st, "PRAGMA journal_mode = WAL") == -1 ||
-	    store_exec(st, "PRAGMA synchronous = NORMAL") == -1 ||
-	    store_exec(st, "PRAGMA busy_timeout = 0") == -1 ||
-	    store_migrate(st) == -1)
-		goto fail;
-	for (i = 0; i < ST_COUNT; i++) {
-		if (sqlite3_prepare_v3(st->db, store_sql[i], -1,
-				       SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
-				       NULL) != SQLITE_OK) {
-			store_fail(st, store_sql[i]);
-			goto fail;
-		}
-	}
-	if (store_load_last_id(st) == -1)
-		goto fail;
-	/* Its descriptor for store_sync, from the start: one less to make
-	 * (and to count) later. */
-	if (durable && store_open_wal(st) == -1 && errno != ENOENT)
-		goto fail;
 	*out = st;
 	return 0;
-fail:
-	snprintf(err, errlen, "%s: %s", path, st->error);
-	store_close(st);
-	return -1;
 }
 
 void
 store_close(struct store *st)
 {
-	int i;
-
 	if (st == NULL)
 		return;
-	if (st->in_txn)
-		store_exec(st, "ROLLBACK");
-	for (i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(st->stmt[i]);
-	for (i = 0; i < (int)nitems(st->list); i++)
-		sqlite3_finalize(st->list[i]);
-	for (i = 0; i < (int)nitems(st->clean); i++)
-		sqlite3_finalize(st->clean[i]);
-	sqlite3_close(st->db);
-	if (st->wal_fd != -1)
-		close(st->wal_fd);
+	st->ops->close(st->be);
 	free(st->redo);
 	free(st);
 }
 
-int
-store_begin(struct store *st)
+const char *
+store_error(struct store *st)
 {
-	if (st->in_txn)
-		return 0;
-	if (store_exec(st, "BEGIN") == -1)
-		return -1;
-	st->in_txn = true;
-	return 0;
-}
-
-bool
-store_dirty(const struct store *st)
-{
-	return st->in_txn;
-}
-
-int
-store_commit(struct store *st)
-{
-	char error[sizeof st->error];
-	int code;
-
-	if (!st->in_txn && !st->lost_txn)
-		return 0;
-	/* A change that could not be written fails the whole turn: what
-	 * was acknowledged before is redone, nothing of the turn is told
-	 * stored. */
-	if (!st->lost_txn && !st->write_failed &&
-	    store_exec(st, "COMMIT") == 0) {
-		st->in_txn = false;
-		st->nredo = 0;
-		st->unsynced = true;
-		return 0;
-	}
-	st->in_txn = st->lost_txn = st->write_failed = false;
-	/* Keep the first error: it is the one to report. */
-	code = st->last_code;
-	memcpy(error, st->error, sizeof error);
-	if (!sqlite3_get_autocommit(st->db))
-		store_exec(st, "ROLLBACK");
-	/* Open the next transaction with the changes already made, so that
-	 * reads see them and the next commit carries them. */
-	if (st->nredo > 0 && store_begin(st) == 0)
-		(void)store_replay(st);
-	st->last_code = code;
-	memcpy(st->error, error, sizeof error);
-	return -1;
-}
-
-/* The WAL, for store_sync; and its name made durable in the directory. */
-static int
-store_open_wal(struct store *st)
-{
-	int dir;
-
-	if ((st->wal_fd =
-		 open(st->wal_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		snprintf(st->error, sizeof st->error, "%s: %s", st->wal_path,
-			 strerror(errno));
-		return -1;
-	}
-	if ((dir = open(st->dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-		-1 ||
-	    fsync(dir) == -1) {
-		snprintf(st->error, sizeof st->error, "fsync %s: %s",
-			 st->dir_path, strerror(errno));
-		if (dir != -1)
-			close(dir);
-		return -1;
-	}
-	close(dir);
-	return 0;
-}
-
-int
-store_sync(struct store *st)
-{
-	if (!st->unsynced || !st->durable)
-		return 0;
-	if (st->wal_fd == -1 && store_open_wal(st) == -1)
-		return -1;
-	if (fdatasync(st->wal_fd) == -1) {
-		snprintf(st->error, sizeof st->error, "fdatasync %s: %s",
-			 st->wal_path, strerror(errno));
-		return -1;
-	}
-	st->unsynced = false;
-	return 0;
-}
-
-bool
-store_unsynced(const struct store *st)
-{
-	return st->unsynced && st->durable;
+	return st->failed ? st->error : st->ops->error(st->be);
 }
 
 bool
 store_full(const struct store *st)
 {
-	return st->last_code == SQLITE_FULL ||
-	       (st->last_code & 0xff) == SQLITE_IOERR;
+	return st->failed ? st->failed_full : st->ops->full(st->be);
 }
 
 void
 store_rollback(struct store *st)
 {
-	st->write_failed = false;
-	if (!st->in_txn)
-		return;
-	st->in_txn = false;
-	store_exec(st, "ROLLBACK");
+	st->ops->rollback(st->be);
 }
 
-/* Runs a statement that returns no rows, then resets it. */
-int
-store_step_done(struct store *st, sqlite3_stmt *s, const char *what)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		st->write_failed = st->in_txn;
-		return store_fail(st, what);
-	}
-	return 0;
-}
-
-int
+static int
 store_remember(struct store *st, const struct redo *r)
 {
 	struct redo *more;
@@ -479,12 +101,8 @@ store_remember(struct store *st, const struct redo *r)
 		return 0;
 	if (st->nredo == st->redo_cap) {
 		cap = st->redo_cap == 0 ? 64 : st->redo_cap * 2;
-		if ((more = reallocarray(st->redo, cap, sizeof *more)) ==
-		    NULL) {
-			snprintf(st->error, sizeof st->error,
-				 "out of memory for the redo list");
+		if ((more = reallocarray(st->redo, cap, sizeof *more)) == NULL)
 			return -1;
-		}
 		st->redo = more;
 		st->redo_cap = cap;
 	}
@@ -492,10 +110,57 @@ store_remember(struct store *st, const struct redo *r)
 	return 0;
 }
 
+int
+store_finish(struct store *st, uint64_t id, const struct job_result *result)
+{
+	struct redo r = {.op = REDO_FINISH, .id = id, .result = *result};
+
+	if (store_remember(st, &r) == -1)
+		return -1;
+	return st->ops->finish(st->be, id, result);
+}
+
+int
+store_requeue(struct store *st, uint64_t id, uint32_t attempt, int64_t end_ns,
+	      const char *why)
+{
+	struct redo r = {.op = REDO_REQUEUE, .id = id, .attempt = attempt};
+
+	r.result.end_ns = end_ns;
+	if (why != NULL)
+		strlcpy(r.result.error, why, sizeof r.result.error);
+	if (store_remember(st, &r) == -1)
+		return -1;
+	return st->ops->requeue(st->be, id, attempt, end_ns, why);
+}
+
+int
+store_retry(struct store *st, uint64_t id, const struct job_result *result,
+	    int worker, int cpu, uint32_t next_attempt, int64_t start_at_ns)
+{
+	struct redo r = {.op = REDO_RETRY,
+			 .id = id,
+			 .worker = worker,
+			 .cpu = cpu,
+			 .attempt = next_attempt,
+			 .start_ns = start_at_ns};
+
+	/* A retry by request (no result) is acknowledged only once its
+	 * commit succeeds: nothing to redo. */
+	if (result != NULL) {
+		r.result = *result;
+		if (store_remember(st, &r) == -1)
+			return -1;
+	}
+	return st->ops->retry(st->be, id, result, worker, cpu, next_attempt,
+			      start_at_ns);
+}
+
 /* After a failed commit: the acknowledged changes, once more, in a new
- * transaction. The updates are state-guarded, so applying one twice
- * changes nothing. */
-static int
+ * transaction (the backend's updates are state-guarded, so applying one
+ * twice changes nothing), so that reads see them and the next commit
+ * carries them. */
+static void
 store_replay(struct store *st)
 {
 	const struct redo *r;
@@ -503,7 +168,7 @@ store_replay(struct store *st)
 	int rc = 0;
 
 	st->replaying = true;
-	for (i = 0; i < st->nredo && rc == 0; i++) {
+	for (i = 0; i < st->nredo && rc != -1; i++) {
 		r = &st->redo[i];
 		switch (r->op) {
 		case REDO_FINISH:
@@ -523,5 +188,181 @@ store_replay(struct store *st)
 		}
 	}
 	st->replaying = false;
-	return rc;
+}
+
+int
+store_commit(struct store *st)
+{
+	if (st->ops->commit(st->be) == 0) {
+		st->nredo = 0;
+		st->failed = false;
+		return 0;
+	}
+	/* Keep the first error: it is the one to report. */
+	st->failed = true;
+	st->failed_full = st->ops->full(st->be);
+	strlcpy(st->error, st->ops->error(st->be), sizeof st->error);
+	if (st->nredo > 0)
+		store_replay(st);
+	return -1;
+}
+
+int
+store_sync(struct store *st)
+{
+	return st->ops->sync(st->be);
+}
+
+bool
+store_unsynced(const struct store *st)
+{
+	return st->ops->unsynced(st->be);
+}
+
+bool
+store_dirty(const struct store *st)
+{
+	return st->ops->dirty(st->be);
+}
+
+int
+store_insert(struct store *st, const struct job_spec *specs, size_t n,
+	     uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids,
+	     bool *existing)
+{
+	return st->ops->insert(st->be, specs, n, uid, gid, submit_ns, ids,
+			       existing);
+}
+
+int
+store_unique_holder(struct store *st, uid_t uid, const char *key, uint64_t *id)
+{
+	return st->ops->unique_holder(st->be, uid, key, id);
+}
+
+int
+store_mark_running(struct store *st, uint64_t id, int worker, int cpu,
+		   uint32_t attempt, int64_t start_ns)
+{
+	return st->ops->mark_running(st->be, id, worker, cpu, attempt,
+				     start_ns);
+}
+
+int
+store_cancel(struct store *st, uint64_t id, int64_t end_ns)
+{
+	return st->ops->cancel(st->be, id, end_ns);
+}
+
+int
+store_attempts(struct store *st, uint64_t id,
+	       int (*fn)(void *arg, const struct store_attempt *a), void *arg)
+{
+	return st->ops->attempts(st->be, id, fn, arg);
+}
+
+int
+store_get(struct store *st, uint64_t id, struct store_job *job)
+{
+	return st->ops->get(st->be, id, job);
+}
+
+int
+store_list(struct store *st, const struct store_filter *filter, uint32_t limit,
+	   int (*fn)(void *arg, const struct store_job *job), void *arg)
+{
+	return st->ops->list(st->be, filter, limit, fn, arg);
+}
+
+int
+store_pending(struct store *st,
+	      int (*fn)(void *arg, const struct store_pending *job), void *arg)
+{
+	return st->ops->pending(st->be, fn, arg);
+}
+
+int
+store_unfinished(struct store *st, uid_t uid, const char *queue, uint64_t **ids,
+		 size_t *n)
+{
+	return st->ops->unfinished(st->be, uid, queue, ids, n);
+}
+
+int
+store_dependents(struct store *st, uint64_t dep, uint64_t **ids, size_t *n)
+{
+	return st->ops->dependents(st->be, dep, ids, n);
+}
+
+int
+store_deps(struct store *st, uint64_t job, uint64_t **ids,
+	   enum job_state **states, size_t *n)
+{
+	return st->ops->deps(st->be, job, ids, states, n);
+}
+
+int
+store_release(struct store *st, uint64_t id, enum job_state state)
+{
+	return st->ops->release(st->be, id, state);
+}
+
+int
+store_waiting(struct store *st, uint64_t **ids, size_t *n)
+{
+	return st->ops->waiting(st->be, ids, n);
+}
+
+int
+store_due(struct store *st, uint64_t id, int64_t now_ns)
+{
+	return st->ops->due(st->be, id, now_ns);
+}
+
+int
+store_set_priority(struct store *st, uint64_t id, int32_t priority)
+{
+	return st->ops->set_priority(st->be, id, priority);
+}
+
+int
+store_set_paused(struct store *st, const char *queue, bool paused)
+{
+	return st->ops->set_paused(st->be, queue, paused);
+}
+
+int
+store_paused(struct store *st, int (*fn)(void *arg, const char *queue),
+	     void *arg)
+{
+	return st->ops->paused(st->be, fn, arg);
+}
+
+int
+store_queued_per_user(struct store *st,
+		      int (*fn)(void *arg, uid_t uid, uint64_t n), void *arg)
+{
+	return st->ops->queued_per_user(st->be, fn, arg);
+}
+
+int
+store_recover(struct store *st, uint32_t requeue_max, int64_t now_ns,
+	      struct store_recovery *rec)
+{
+	return st->ops->recover(st->be, requeue_max, now_ns, rec);
+}
+
+int
+store_clean(struct store *st, const struct store_filter *filter,
+	    int64_t end_before_ns, uint32_t max,
+	    void (*fn)(void *arg, uint64_t id), void *arg)
+{
+	return st->ops->clean(st->be, filter, end_before_ns, max, fn, arg);
+}
+
+int
+store_prune(struct store *st, int64_t end_before_ns, uint64_t keep_count,
+	    uint32_t max, void (*fn)(void *arg, uint64_t id), void *arg)
+{
+	return st->ops->prune(st->be, end_before_ns, keep_count, max, fn, arg);
 }

@@ -189,4 +189,86 @@ int store_clean(struct store *store, const struct store_filter *filter,
 int store_prune(struct store *store, int64_t end_before_ns, uint64_t keep_count,
 		uint32_t max, void (*fn)(void *arg, uint64_t id), void *arg);
 
+/*
+ * A store backend: the table of what a database does for forq, filled
+ * by each (SQLite now, PostgreSQL next), as Redis fills a
+ * ConnectionType. The store (store.c) calls only through it, and keeps
+ * above every backend the contract that nothing is acknowledged before
+ * its commit and that a failed commit redoes what was acknowledged.
+ * Each call has the meaning of the store_ function of the same name.
+ */
+struct store_backend;
+
+struct store_ops {
+	const char *name;
+	int (*open)(struct store_backend **be, const char *dir, bool durable,
+		    char *err, size_t errlen);
+	void (*close)(struct store_backend *be);
+	const char *(*error)(struct store_backend *be);
+	int (*commit)(struct store_backend *be);
+	int (*sync)(struct store_backend *be);
+	bool (*unsynced)(const struct store_backend *be);
+	void (*rollback)(struct store_backend *be);
+	bool (*dirty)(const struct store_backend *be);
+	bool (*full)(const struct store_backend *be);
+	int (*insert)(struct store_backend *be, const struct job_spec *specs,
+		      size_t n, uid_t uid, gid_t gid, int64_t submit_ns,
+		      uint64_t *ids, bool *existing);
+	int (*unique_holder)(struct store_backend *be, uid_t uid,
+			     const char *key, uint64_t *id);
+	int (*mark_running)(struct store_backend *be, uint64_t id, int worker,
+			    int cpu, uint32_t attempt, int64_t start_ns);
+	int (*finish)(struct store_backend *be, uint64_t id,
+		      const struct job_result *result);
+	int (*cancel)(struct store_backend *be, uint64_t id, int64_t end_ns);
+	int (*requeue)(struct store_backend *be, uint64_t id, uint32_t attempt,
+		       int64_t end_ns, const char *why);
+	int (*retry)(struct store_backend *be, uint64_t id,
+		     const struct job_result *result, int worker, int cpu,
+		     uint32_t next_attempt, int64_t start_at_ns);
+	int (*attempts)(struct store_backend *be, uint64_t id,
+			int (*fn)(void *arg, const struct store_attempt *a),
+			void *arg);
+	int (*get)(struct store_backend *be, uint64_t id,
+		   struct store_job *job);
+	int (*list)(struct store_backend *be, const struct store_filter *filter,
+		    uint32_t limit,
+		    int (*fn)(void *arg, const struct store_job *job),
+		    void *arg);
+	int (*pending)(struct store_backend *be,
+		       int (*fn)(void *arg, const struct store_pending *job),
+		       void *arg);
+	int (*unfinished)(struct store_backend *be, uid_t uid,
+			  const char *queue, uint64_t **ids, size_t *n);
+	int (*dependents)(struct store_backend *be, uint64_t dep,
+			  uint64_t **ids, size_t *n);
+	int (*deps)(struct store_backend *be, uint64_t job, uint64_t **ids,
+		    enum job_state **states, size_t *n);
+	int (*release)(struct store_backend *be, uint64_t id,
+		       enum job_state state);
+	int (*waiting)(struct store_backend *be, uint64_t **ids, size_t *n);
+	int (*due)(struct store_backend *be, uint64_t id, int64_t now_ns);
+	int (*set_priority)(struct store_backend *be, uint64_t id,
+			    int32_t priority);
+	int (*set_paused)(struct store_backend *be, const char *queue,
+			  bool paused);
+	int (*paused)(struct store_backend *be,
+		      int (*fn)(void *arg, const char *queue), void *arg);
+	int (*queued_per_user)(struct store_backend *be,
+			       int (*fn)(void *arg, uid_t uid, uint64_t n),
+			       void *arg);
+	int (*recover)(struct store_backend *be, uint32_t requeue_max,
+		       int64_t now_ns, struct store_recovery *rec);
+	int (*clean)(struct store_backend *be,
+		     const struct store_filter *filter, int64_t end_before_ns,
+		     uint32_t max, void (*fn)(void *arg, uint64_t id),
+		     void *arg);
+	int (*prune)(struct store_backend *be, int64_t end_before_ns,
+		     uint64_t keep_count, uint32_t max,
+		     void (*fn)(void *arg, uint64_t id), void *arg);
+};
+
+/* The backends there are. */
+extern const struct store_ops store_sqlite_ops;
+
 #endif

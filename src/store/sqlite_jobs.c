@@ -1,14 +1,14 @@
 /* The job store's jobs: insert, state changes, reads, recovery and
  * pruning, each one prepared statement (their SQL is here for the
  * whole store). What the scheduler reads and sets of jobs not started
- * yet is in store_sched.c. */
+ * yet is in sqlite_sched.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/compat.h"
-#include "store/store_impl.h"
+#include "store/sqlite.h"
 
 #define JOB_COLUMNS                                                            \
 	"j.id, j.state, j.name, j.uid, j.gid, j.argv, j.argc, e.data, "        \
@@ -21,7 +21,7 @@
 	"j.on_finish "                                                         \
 	"FROM jobs j JOIN envs e ON e.id = j.env_id "
 
-const char *const store_sql[ST_COUNT] = {
+const char *const sqlite_sql[ST_COUNT] = {
     [ST_ENV_FIND] = "SELECT id FROM envs WHERE hash = ?1 AND data = ?2",
     [ST_ENV_INSERT] = "INSERT INTO envs(hash, refs, data) VALUES (?1, ?2, ?3)",
     [ST_ENV_REF] = "UPDATE envs SET refs = refs + ?2 WHERE id = ?1",
@@ -114,7 +114,7 @@ const char *const store_sql[ST_COUNT] = {
 };
 
 static uint64_t
-store_hash(const char *data, size_t len)
+sqlite_hash(const char *data, size_t len)
 {
 	uint64_t h = UINT64_C(14695981039346656037);
 	size_t i;
@@ -128,11 +128,11 @@ store_hash(const char *data, size_t len)
 
 /* Environments repeat (a batch shares one): stored once, counted. */
 static int
-store_env_ref(struct store *st, const char *env, size_t len, size_t refs,
-	      int64_t *env_id)
+sqlite_env_ref(struct store_backend *st, const char *env, size_t len,
+	       size_t refs, int64_t *env_id)
 {
 	sqlite3_stmt *s = st->stmt[ST_ENV_FIND];
-	int64_t hash = (int64_t)store_hash(env, len);
+	int64_t hash = (int64_t)sqlite_hash(env, len);
 	int rc;
 
 	sqlite3_bind_int64(s, 1, hash);
@@ -142,25 +142,26 @@ store_env_ref(struct store *st, const char *env, size_t len, size_t refs,
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(st, "find env");
+		return sqlite_fail(st, "find env");
 	if (*env_id != 0) {
 		s = st->stmt[ST_ENV_REF];
 		sqlite3_bind_int64(s, 1, *env_id);
 		sqlite3_bind_int64(s, 2, (int64_t)refs);
-		return store_step_done(st, s, "ref env");
+		return sqlite_step_done(st, s, "ref env");
 	}
 	s = st->stmt[ST_ENV_INSERT];
 	sqlite3_bind_int64(s, 1, hash);
 	sqlite3_bind_int64(s, 2, (int64_t)refs);
 	sqlite3_bind_blob(s, 3, env, (int)len, SQLITE_STATIC);
-	if (store_step_done(st, s, "insert env") == -1)
+	if (sqlite_step_done(st, s, "insert env") == -1)
 		return -1;
 	*env_id = sqlite3_last_insert_rowid(st->db);
 	return 0;
 }
 
 static int
-store_insert_deps(struct store *st, uint64_t id, const struct job_spec *j)
+sqlite_insert_deps(struct store_backend *st, uint64_t id,
+		   const struct job_spec *j)
 {
 	sqlite3_stmt *s = st->stmt[ST_DEP_ADD];
 	uint32_t k;
@@ -168,7 +169,7 @@ store_insert_deps(struct store *st, uint64_t id, const struct job_spec *j)
 	for (k = 0; k < j->nafter; k++) {
 		sqlite3_bind_int64(s, 1, (int64_t)id);
 		sqlite3_bind_int64(s, 2, (int64_t)j->after[k]);
-		if (store_step_done(st, s, "insert dependency") == -1)
+		if (sqlite_step_done(st, s, "insert dependency") == -1)
 			return -1;
 	}
 	return 0;
@@ -176,7 +177,7 @@ store_insert_deps(struct store *st, uint64_t id, const struct job_spec *j)
 
 /* Drops count references to an environment, and it with the last. */
 static int
-store_env_unref(struct store *st, int64_t env_id, size_t count)
+sqlite_env_unref(struct store_backend *st, int64_t env_id, size_t count)
 {
 	sqlite3_stmt *s = st->stmt[ST_ENV_UNREF];
 	int rc, refs;
@@ -188,16 +189,17 @@ store_env_unref(struct store *st, int64_t env_id, size_t count)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(st, "unref env");
+		return sqlite_fail(st, "unref env");
 	if (refs > 0)
 		return 0;
 	s = st->stmt[ST_ENV_DROP];
 	sqlite3_bind_int64(s, 1, env_id);
-	return store_step_done(st, s, "drop env");
+	return sqlite_step_done(st, s, "drop env");
 }
 
 int
-store_unique_holder(struct store *st, uid_t uid, const char *key, uint64_t *id)
+sqlite_unique_holder(struct store_backend *st, uid_t uid, const char *key,
+		     uint64_t *id)
 {
 	sqlite3_stmt *s = st->stmt[ST_UNIQUE_FIND];
 	int rc;
@@ -211,13 +213,13 @@ store_unique_holder(struct store *st, uid_t uid, const char *key, uint64_t *id)
 	sqlite3_clear_bindings(s);
 	if (rc == SQLITE_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? 1 : store_fail(st, "find unique key");
+	return rc == SQLITE_DONE ? 1 : sqlite_fail(st, "find unique key");
 }
 
 int
-store_insert(struct store *st, const struct job_spec *specs, size_t n,
-	     uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids,
-	     bool *existing)
+sqlite_insert(struct store_backend *st, const struct job_spec *specs, size_t n,
+	      uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids,
+	      bool *existing)
 {
 	sqlite3_stmt *s = st->stmt[ST_INSERT];
 	const struct job_spec *j;
@@ -225,7 +227,7 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 	size_t i, same, skipped = 0;
 	int rc;
 
-	if (store_begin(st) == -1)
+	if (sqlite_begin(st) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		j = &specs[i];
@@ -233,7 +235,7 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 		    memcmp(j->env, specs[i - 1].env, j->env_len) != 0) {
 			/* The run before counted jobs a key made needless. */
 			if (skipped > 0 &&
-			    store_env_unref(st, env_id, skipped) == -1)
+			    sqlite_env_unref(st, env_id, skipped) == -1)
 				return -1;
 			skipped = 0;
 			/* Count the run of jobs sharing this environment. */
@@ -242,8 +244,8 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 			     memcmp(specs[same].env, j->env, j->env_len) == 0;
 			     same++)
 				;
-			if (store_env_ref(st, j->env, j->env_len, same - i,
-					  &env_id) == -1)
+			if (sqlite_env_ref(st, j->env, j->env_len, same - i,
+					   &env_id) == -1)
 				return -1;
 		}
 		if (existing != NULL)
@@ -251,8 +253,8 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 		/* A key still held by a job not ended: that job stands
 		 * for this one (and for the earlier of the same batch). */
 		if (j->unique != NULL) {
-			if ((rc = store_unique_holder(st, uid, j->unique,
-						      &ids[i])) == -1)
+			if ((rc = sqlite_unique_holder(st, uid, j->unique,
+						       &ids[i])) == -1)
 				return -1;
 			if (rc == 0) {
 				if (existing != NULL)
@@ -295,99 +297,94 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 		 * either. */
 		ids[i] = ++st->last_id;
 		sqlite3_bind_int64(s, 21, (int64_t)ids[i]);
-		if (store_step_done(st, s, "insert job") == -1)
+		if (sqlite_step_done(st, s, "insert job") == -1)
 			return -1;
-		if (store_insert_deps(st, ids[i], j) == -1)
+		if (sqlite_insert_deps(st, ids[i], j) == -1)
 			return -1;
 	}
-	if (skipped > 0 && store_env_unref(st, env_id, skipped) == -1)
+	if (skipped > 0 && sqlite_env_unref(st, env_id, skipped) == -1)
 		return -1;
 	return 0;
 }
 
-static void store_bind_result(sqlite3_stmt *s, int first,
-			      const struct job_result *r);
+static void sqlite_bind_result(sqlite3_stmt *s, int first,
+			       const struct job_result *r);
 
 int
-store_mark_running(struct store *st, uint64_t id, int worker, int cpu,
-		   uint32_t attempt, int64_t start_ns)
+sqlite_mark_running(struct store_backend *st, uint64_t id, int worker, int cpu,
+		    uint32_t attempt, int64_t start_ns)
 {
 	sqlite3_stmt *s = st->stmt[ST_RUNNING];
 
 	/* Not kept for a redo: a job starts only after the commit that
 	 * marks it running, so a failed commit means it did not start. */
-	if (store_begin(st) == -1)
+	if (sqlite_begin(st) == -1)
 		return -1;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int(s, 2, worker);
 	sqlite3_bind_int(s, 3, cpu);
 	sqlite3_bind_int64(s, 4, attempt);
 	sqlite3_bind_int64(s, 5, start_ns);
-	return store_step_done(st, s, "mark running");
+	return sqlite_step_done(st, s, "mark running");
 }
 
 int
-store_finish(struct store *st, uint64_t id, const struct job_result *r)
+sqlite_finish(struct store_backend *st, uint64_t id, const struct job_result *r)
 {
 	sqlite3_stmt *s = st->stmt[ST_FINISH];
-	struct redo rd = {.op = REDO_FINISH, .id = id, .result = *r};
 
-	if (store_begin(st) == -1 || store_remember(st, &rd) == -1)
+	if (sqlite_begin(st) == -1)
 		return -1;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
-	store_bind_result(s, 2, r);
+	sqlite_bind_result(s, 2, r);
 	if (r->start_ns != 0) {
 		sqlite3_bind_int64(s, 8, r->user_us);
 		sqlite3_bind_int64(s, 9, r->sys_us);
 		sqlite3_bind_int64(s, 10, r->maxrss_kb);
 	}
-	return store_step_done(st, s, "finish job");
+	return sqlite_step_done(st, s, "finish job");
 }
 
 int
-store_cancel(struct store *st, uint64_t id, int64_t end_ns)
+sqlite_cancel(struct store_backend *st, uint64_t id, int64_t end_ns)
 {
 	sqlite3_stmt *s = st->stmt[ST_FINISH];
 	struct job_result r = {.state = JOB_CANCELLED, .end_ns = end_ns};
 
 	/* Not kept for a redo: a cancel that cannot be stored is refused
 	 * to its client, not carried out later. */
-	if (store_begin(st) == -1)
+	if (sqlite_begin(st) == -1)
 		return -1;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
-	store_bind_result(s, 2, &r);
-	return store_step_done(st, s, "cancel job");
+	sqlite_bind_result(s, 2, &r);
+	return sqlite_step_done(st, s, "cancel job");
 }
 
 int
-store_requeue(struct store *st, uint64_t id, uint32_t attempt, int64_t end_ns,
-	      const char *why)
+sqlite_requeue(struct store_backend *st, uint64_t id, uint32_t attempt,
+	       int64_t end_ns, const char *why)
 {
 	sqlite3_stmt *s = st->stmt[ST_ATTEMPT_LOST];
-	struct redo r = {.op = REDO_REQUEUE, .id = id, .attempt = attempt};
 
-	r.result.end_ns = end_ns;
-	if (why != NULL)
-		strlcpy(r.result.error, why, sizeof r.result.error);
-	if (store_begin(st) == -1 || store_remember(st, &r) == -1)
+	if (sqlite_begin(st) == -1)
 		return -1;
 	if (why != NULL) {
 		sqlite3_bind_int64(s, 1, (int64_t)id);
 		sqlite3_bind_int64(s, 2, end_ns);
 		sqlite3_bind_text(s, 3, why, -1, SQLITE_TRANSIENT);
-		if (store_step_done(st, s, "record lost attempt") == -1)
+		if (sqlite_step_done(st, s, "record lost attempt") == -1)
 			return -1;
 	}
 	s = st->stmt[ST_REQUEUE];
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int64(s, 2, attempt);
-	return store_step_done(st, s, "requeue job");
+	return sqlite_step_done(st, s, "requeue job");
 }
 
 /* Binds a result's fields from column first on: state, exit_code,
  * signal, start_ns, end_ns, error. */
 static void
-store_bind_result(sqlite3_stmt *s, int first, const struct job_result *r)
+sqlite_bind_result(sqlite3_stmt *s, int first, const struct job_result *r)
 {
 	sqlite3_bind_int(s, first, (int)r->state);
 	if (r->signal == 0 && r->start_ns != 0)
@@ -401,37 +398,28 @@ store_bind_result(sqlite3_stmt *s, int first, const struct job_result *r)
 		sqlite3_bind_text(s, first + 5, r->error, -1, SQLITE_STATIC);
 }
 
-static int store_retry_steps(struct store *st, uint64_t id,
-			     const struct job_result *result, int worker,
-			     int cpu, uint32_t next_attempt,
-			     int64_t start_at_ns);
+static int sqlite_retry_steps(struct store_backend *st, uint64_t id,
+			      const struct job_result *result, int worker,
+			      int cpu, uint32_t next_attempt,
+			      int64_t start_at_ns);
 
 int
-store_retry(struct store *st, uint64_t id, const struct job_result *result,
-	    int worker, int cpu, uint32_t next_attempt, int64_t start_at_ns)
+sqlite_retry(struct store_backend *st, uint64_t id,
+	     const struct job_result *result, int worker, int cpu,
+	     uint32_t next_attempt, int64_t start_at_ns)
 {
-	struct redo rd = {.op = REDO_RETRY,
-			  .id = id,
-			  .worker = worker,
-			  .cpu = cpu,
-			  .attempt = next_attempt,
-			  .start_ns = start_at_ns};
-
-	if (result != NULL)
-		rd.result = *result;
-	if (store_begin(st) == -1 ||
-	    (result != NULL && store_remember(st, &rd) == -1))
+	if (sqlite_begin(st) == -1)
 		return -1;
-	if (store_retry_steps(st, id, result, worker, cpu, next_attempt,
-			      start_at_ns) == -1)
+	if (sqlite_retry_steps(st, id, result, worker, cpu, next_attempt,
+			       start_at_ns) == -1)
 		return -1;
 	return sqlite3_changes(st->db) > 0 ? 0 : 1;
 }
 
 static int
-store_retry_steps(struct store *st, uint64_t id,
-		  const struct job_result *result, int worker, int cpu,
-		  uint32_t next_attempt, int64_t start_at_ns)
+sqlite_retry_steps(struct store_backend *st, uint64_t id,
+		   const struct job_result *result, int worker, int cpu,
+		   uint32_t next_attempt, int64_t start_at_ns)
 {
 	sqlite3_stmt *s;
 
@@ -439,7 +427,7 @@ store_retry_steps(struct store *st, uint64_t id,
 		s = st->stmt[ST_ATTEMPT_ADD];
 		sqlite3_bind_int64(s, 1, (int64_t)id);
 		sqlite3_bind_int64(s, 2, next_attempt - 1);
-		store_bind_result(s, 3, result);
+		sqlite_bind_result(s, 3, result);
 		if (worker >= 0) {
 			sqlite3_bind_int(s, 9, worker);
 			sqlite3_bind_int(s, 10, cpu);
@@ -448,7 +436,7 @@ store_retry_steps(struct store *st, uint64_t id,
 		s = st->stmt[ST_ATTEMPT_COPY];
 		sqlite3_bind_int64(s, 1, (int64_t)id);
 	}
-	if (store_step_done(st, s, "record attempt") == -1)
+	if (sqlite_step_done(st, s, "record attempt") == -1)
 		return -1;
 	s = st->stmt[ST_RETRY];
 	sqlite3_bind_int64(s, 1, (int64_t)id);
@@ -456,12 +444,12 @@ store_retry_steps(struct store *st, uint64_t id,
 	sqlite3_bind_int64(s, 3, next_attempt);
 	if (start_at_ns != 0)
 		sqlite3_bind_int64(s, 4, start_at_ns);
-	return store_step_done(st, s, "retry job");
+	return sqlite_step_done(st, s, "retry job");
 }
 
 int
-store_attempts(struct store *st, uint64_t id,
-	       int (*fn)(void *, const struct store_attempt *), void *arg)
+sqlite_attempts(struct store_backend *st, uint64_t id,
+		int (*fn)(void *, const struct store_attempt *), void *arg)
 {
 	sqlite3_stmt *s = st->stmt[ST_ATTEMPTS];
 	struct store_attempt a;
@@ -495,11 +483,11 @@ store_attempts(struct store *st, uint64_t id,
 	sqlite3_clear_bindings(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE
 		   ? 0
-		   : store_fail(st, "attempts");
+		   : sqlite_fail(st, "attempts");
 }
 
 static char *
-store_dup_text(sqlite3_stmt *s, int col)
+sqlite_dup_text(sqlite3_stmt *s, int col)
 {
 	const unsigned char *t = sqlite3_column_text(s, col);
 
@@ -507,7 +495,7 @@ store_dup_text(sqlite3_stmt *s, int col)
 }
 
 static char *
-store_dup_blob(sqlite3_stmt *s, int col, size_t *len)
+sqlite_dup_blob(sqlite3_stmt *s, int col, size_t *len)
 {
 	const void *b = sqlite3_column_blob(s, col);
 	char *p;
@@ -522,20 +510,20 @@ store_dup_blob(sqlite3_stmt *s, int col, size_t *len)
 }
 
 static void
-store_read_job(sqlite3_stmt *s, struct store_job *j)
+sqlite_read_job(sqlite3_stmt *s, struct store_job *j)
 {
 	memset(j, 0, sizeof *j);
 	j->id = (uint64_t)sqlite3_column_int64(s, 0);
 	j->state = (enum job_state)sqlite3_column_int(s, 1);
-	j->name = store_dup_text(s, 2);
+	j->name = sqlite_dup_text(s, 2);
 	j->spec.name = j->name;
 	j->uid = (uid_t)sqlite3_column_int64(s, 3);
 	j->gid = (gid_t)sqlite3_column_int64(s, 4);
-	j->spec.argv = store_dup_blob(s, 5, &j->spec.argv_len);
+	j->spec.argv = sqlite_dup_blob(s, 5, &j->spec.argv_len);
 	j->spec.argc = (uint32_t)sqlite3_column_int(s, 6);
-	j->spec.env = store_dup_blob(s, 7, &j->spec.env_len);
+	j->spec.env = sqlite_dup_blob(s, 7, &j->spec.env_len);
 	j->spec.envc = (uint32_t)sqlite3_column_int(s, 8);
-	j->spec.cwd = store_dup_text(s, 9);
+	j->spec.cwd = sqlite_dup_text(s, 9);
 	j->spec.timeout_ms = sqlite3_column_int64(s, 10);
 	j->submit_ns = sqlite3_column_int64(s, 11);
 	j->result.state = j->state;
@@ -559,32 +547,19 @@ store_read_job(sqlite3_stmt *s, struct store_job *j)
 		     ? -1
 		     : sqlite3_column_int(s, 21);
 	j->attempt = (uint32_t)sqlite3_column_int64(s, 22);
-	j->spec.queue = store_dup_text(s, 23);
+	j->spec.queue = sqlite_dup_text(s, 23);
 	j->spec.priority = sqlite3_column_int(s, 24);
 	j->spec.start_at_ns = sqlite3_column_int64(s, 25);
 	j->spec.retries = (uint32_t)sqlite3_column_int64(s, 26);
 	j->spec.retry_delay_ms = sqlite3_column_int64(s, 27);
 	j->spec.retry_on = (uint32_t)sqlite3_column_int64(s, 28);
 	j->spec.after_any = sqlite3_column_int(s, 29) != 0;
-	j->spec.unique = store_dup_text(s, 30);
-	j->spec.on_finish = store_dup_text(s, 31);
-}
-
-void
-store_job_free(struct store_job *j)
-{
-	free(j->spec.argv);
-	free(j->spec.env);
-	free(j->spec.cwd);
-	free(j->spec.queue);
-	free(j->spec.unique);
-	free(j->spec.on_finish);
-	free(j->name);
-	memset(j, 0, sizeof *j);
+	j->spec.unique = sqlite_dup_text(s, 30);
+	j->spec.on_finish = sqlite_dup_text(s, 31);
 }
 
 int
-store_get(struct store *st, uint64_t id, struct store_job *j)
+sqlite_get(struct store_backend *st, uint64_t id, struct store_job *j)
 {
 	sqlite3_stmt *s = st->stmt[ST_GET];
 	int rc;
@@ -592,19 +567,19 @@ store_get(struct store *st, uint64_t id, struct store_job *j)
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
-		store_read_job(s, j);
+		sqlite_read_job(s, j);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc == SQLITE_ROW)
 		return 0;
 	if (rc == SQLITE_DONE)
 		return 1;
-	return store_fail(st, "get job");
+	return sqlite_fail(st, "get job");
 }
 
 /* One statement per combination of filters, made at first use. */
 static sqlite3_stmt *
-store_list_stmt(struct store *st, const struct store_filter *f)
+sqlite_list_stmt(struct store_backend *st, const struct store_filter *f)
 {
 	unsigned mask = (f->state >= 0) | (f->uid >= 0) << 1 |
 			(f->queue != NULL) << 2 | (f->name != NULL) << 3 |
@@ -623,17 +598,18 @@ store_list_stmt(struct store *st, const struct store_filter *f)
 		 mask & 16 ? " AND j.id < ?6" : "");
 	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 			       &st->list[mask], NULL) != SQLITE_OK) {
-		store_fail(st, "list jobs");
+		sqlite_fail(st, "list jobs");
 		return NULL;
 	}
 	return st->list[mask];
 }
 
 int
-store_list(struct store *st, const struct store_filter *f, uint32_t limit,
-	   int (*fn)(void *, const struct store_job *), void *arg)
+sqlite_list(struct store_backend *st, const struct store_filter *f,
+	    uint32_t limit, int (*fn)(void *, const struct store_job *),
+	    void *arg)
 {
-	sqlite3_stmt *s = store_list_stmt(st, f);
+	sqlite3_stmt *s = sqlite_list_stmt(st, f);
 	struct store_job j;
 	int rc, stop = 0;
 
@@ -651,18 +627,18 @@ store_list(struct store *st, const struct store_filter *f, uint32_t limit,
 	if (f->before != 0)
 		sqlite3_bind_int64(s, 6, (int64_t)f->before);
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		store_read_job(s, &j);
+		sqlite_read_job(s, &j);
 		stop = fn(arg, &j);
 		store_job_free(&j);
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	return stop || rc == SQLITE_DONE ? 0 : store_fail(st, "list jobs");
+	return stop || rc == SQLITE_DONE ? 0 : sqlite_fail(st, "list jobs");
 }
 
 int
-store_queued_per_user(struct store *st, int (*fn)(void *, uid_t, uint64_t),
-		      void *arg)
+sqlite_queued_per_user(struct store_backend *st,
+		       int (*fn)(void *, uid_t, uint64_t), void *arg)
 {
 	sqlite3_stmt *s = st->stmt[ST_QUEUED_UID];
 	int rc;
@@ -675,22 +651,22 @@ store_queued_per_user(struct store *st, int (*fn)(void *, uid_t, uint64_t),
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE
 		   ? 0
-		   : store_fail(st, "count queued jobs");
+		   : sqlite_fail(st, "count queued jobs");
 }
 
 /* A job found running at start, and whether to queue it again. */
-struct store_interrupted {
+struct sqlite_interrupted {
 	uint64_t id;
 	uint32_t attempt;
 	bool again;
 };
 
 int
-store_recover(struct store *st, uint32_t requeue_max, int64_t now_ns,
-	      struct store_recovery *rec)
+sqlite_recover(struct store_backend *st, uint32_t requeue_max, int64_t now_ns,
+	       struct store_recovery *rec)
 {
 	sqlite3_stmt *s = st->stmt[ST_RUNNING_IDS], *lost = st->stmt[ST_LOST];
-	struct store_interrupted *jobs = NULL, *more;
+	struct sqlite_interrupted *jobs = NULL, *more;
 	size_t n = 0, cap = 0, i;
 	char why[128];
 	int rc;
@@ -719,17 +695,17 @@ store_recover(struct store *st, uint32_t requeue_max, int64_t now_ns,
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE) {
 		free(jobs);
-		return store_fail(st, "running jobs");
+		return sqlite_fail(st, "running jobs");
 	}
 	for (i = 0; i < n && rc != -1; i++) {
 		if (jobs[i].again) {
-			rc = store_requeue(st, jobs[i].id, jobs[i].attempt + 1,
-					   now_ns,
-					   "interrupted by a crash of forqd");
+			rc = sqlite_requeue(st, jobs[i].id, jobs[i].attempt + 1,
+					    now_ns,
+					    "interrupted by a crash of forqd");
 			rec->requeued++;
 			continue;
 		}
-		if (store_begin(st) == -1) {
+		if (sqlite_begin(st) == -1) {
 			rc = -1;
 			break;
 		}
@@ -740,7 +716,7 @@ store_recover(struct store *st, uint32_t requeue_max, int64_t now_ns,
 		/* Its end is now, so retention keeps it as long as any. */
 		sqlite3_bind_int64(lost, 2, now_ns);
 		sqlite3_bind_text(lost, 3, why, -1, SQLITE_TRANSIENT);
-		rc = store_step_done(st, lost, "mark lost");
+		rc = sqlite_step_done(st, lost, "mark lost");
 		rec->lost++;
 	}
 	free(jobs);
@@ -748,28 +724,28 @@ store_recover(struct store *st, uint32_t requeue_max, int64_t now_ns,
 }
 
 static int
-store_delete(struct store *st, int64_t id, int64_t env_id)
+sqlite_delete(struct store_backend *st, int64_t id, int64_t env_id)
 {
 	sqlite3_stmt *s = st->stmt[ST_DELETE];
 
 	sqlite3_bind_int64(s, 1, id);
-	if (store_step_done(st, s, "delete job") == -1)
+	if (sqlite_step_done(st, s, "delete job") == -1)
 		return -1;
 	s = st->stmt[ST_ATTEMPTS_DROP];
 	sqlite3_bind_int64(s, 1, id);
-	if (store_step_done(st, s, "delete attempts") == -1)
+	if (sqlite_step_done(st, s, "delete attempts") == -1)
 		return -1;
 	s = st->stmt[ST_DEPS_DROP];
 	sqlite3_bind_int64(s, 1, id);
-	if (store_step_done(st, s, "delete dependencies") == -1)
+	if (sqlite_step_done(st, s, "delete dependencies") == -1)
 		return -1;
-	return store_env_unref(st, env_id, 1);
+	return sqlite_env_unref(st, env_id, 1);
 }
 
 /* Collects (id, env_id) rows of a prune query, then deletes them. */
 static int
-store_prune_with(struct store *st, sqlite3_stmt *s, uint32_t max,
-		 void (*fn)(void *, uint64_t), void *arg)
+sqlite_prune_with(struct store_backend *st, sqlite3_stmt *s, uint32_t max,
+		  void (*fn)(void *, uint64_t), void *arg)
 {
 	int64_t(*rows)[2];
 	int n = 0, i, rc;
@@ -784,18 +760,18 @@ store_prune_with(struct store *st, sqlite3_stmt *s, uint32_t max,
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	/* Deleting the newest job must not free its id for the next. */
-	if (n > 0 && store_begin(st) == -1)
+	if (n > 0 && sqlite_begin(st) == -1)
 		n = -1;
 	if (n > 0) {
 		sqlite3_bind_int64(st->stmt[ST_SET_LAST_ID], 1,
 				   (int64_t)st->last_id);
-		if (store_step_done(st, st->stmt[ST_SET_LAST_ID],
-				    "keep the last id") == -1)
+		if (sqlite_step_done(st, st->stmt[ST_SET_LAST_ID],
+				     "keep the last id") == -1)
 			n = -1;
 	}
 	for (i = 0; i < n; i++) {
 		fn(arg, (uint64_t)rows[i][0]);
-		if (store_delete(st, rows[i][0], rows[i][1]) == -1) {
+		if (sqlite_delete(st, rows[i][0], rows[i][1]) == -1) {
 			n = -1;
 			break;
 		}
@@ -805,9 +781,9 @@ store_prune_with(struct store *st, sqlite3_stmt *s, uint32_t max,
 }
 
 int
-store_clean(struct store *st, const struct store_filter *f,
-	    int64_t end_before_ns, uint32_t max, void (*fn)(void *, uint64_t),
-	    void *arg)
+sqlite_clean(struct store_backend *st, const struct store_filter *f,
+	     int64_t end_before_ns, uint32_t max, void (*fn)(void *, uint64_t),
+	     void *arg)
 {
 	unsigned mask =
 	    (f->state >= 0) | (f->uid >= 0) << 1 | (end_before_ns > 0) << 2;
@@ -824,7 +800,7 @@ store_clean(struct store *st, const struct store_filter *f,
 		if (sqlite3_prepare_v3(st->db, sql, -1,
 				       SQLITE_PREPARE_PERSISTENT,
 				       &st->clean[mask], NULL) != SQLITE_OK)
-			return store_fail(st, "clean jobs");
+			return sqlite_fail(st, "clean jobs");
 		s = st->clean[mask];
 	}
 	sqlite3_bind_int64(s, 1, max);
@@ -834,12 +810,13 @@ store_clean(struct store *st, const struct store_filter *f,
 		sqlite3_bind_int64(s, 3, f->uid);
 	if (end_before_ns > 0)
 		sqlite3_bind_int64(s, 4, end_before_ns);
-	return store_prune_with(st, s, max, fn, arg);
+	return sqlite_prune_with(st, s, max, fn, arg);
 }
 
 int
-store_prune(struct store *st, int64_t end_before_ns, uint64_t keep_count,
-	    uint32_t max, void (*fn)(void *, uint64_t), void *arg)
+sqlite_prune(struct store_backend *st, int64_t end_before_ns,
+	     uint64_t keep_count, uint32_t max, void (*fn)(void *, uint64_t),
+	     void *arg)
 {
 	sqlite3_stmt *s;
 	int64_t cutoff = 0;
@@ -849,7 +826,7 @@ store_prune(struct store *st, int64_t end_before_ns, uint64_t keep_count,
 		s = st->stmt[ST_PRUNE_AGE];
 		sqlite3_bind_int64(s, 1, end_before_ns);
 		sqlite3_bind_int64(s, 2, max);
-		if ((n = store_prune_with(st, s, max, fn, arg)) == -1)
+		if ((n = sqlite_prune_with(st, s, max, fn, arg)) == -1)
 			return -1;
 	}
 	if (keep_count == 0 || (uint32_t)n >= max)
@@ -865,7 +842,7 @@ store_prune(struct store *st, int64_t end_before_ns, uint64_t keep_count,
 	s = st->stmt[ST_PRUNE_COUNT];
 	sqlite3_bind_int64(s, 1, cutoff);
 	sqlite3_bind_int64(s, 2, max - (uint32_t)n);
-	if ((m = store_prune_with(st, s, max - (uint32_t)n, fn, arg)) == -1)
+	if ((m = sqlite_prune_with(st, s, max - (uint32_t)n, fn, arg)) == -1)
 		return -1;
 	return n + m;
 }

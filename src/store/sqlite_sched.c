@@ -6,11 +6,11 @@
 #include <string.h>
 
 #include "common/compat.h"
-#include "store/store_impl.h"
+#include "store/sqlite.h"
 
 int
-store_pending(struct store *st, int (*fn)(void *, const struct store_pending *),
-	      void *arg)
+sqlite_pending(struct store_backend *st,
+	       int (*fn)(void *, const struct store_pending *), void *arg)
 {
 	sqlite3_stmt *s = st->stmt[ST_PENDING];
 	struct store_pending p;
@@ -32,21 +32,21 @@ store_pending(struct store *st, int (*fn)(void *, const struct store_pending *),
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE
 		   ? 0
-		   : store_fail(st, "pending jobs");
+		   : sqlite_fail(st, "pending jobs");
 }
 
 /* Steps an UPDATE of one job: 0 if it changed a row, 1 if none. */
 int
-store_update_one(struct store *st, sqlite3_stmt *s, const char *what)
+sqlite_update_one(struct store_backend *st, sqlite3_stmt *s, const char *what)
 {
-	if (store_step_done(st, s, what) == -1)
+	if (sqlite_step_done(st, s, what) == -1)
 		return -1;
 	return sqlite3_changes(st->db) > 0 ? 0 : 1;
 }
 
 int
-store_unfinished(struct store *st, uid_t uid, const char *queue, uint64_t **ids,
-		 size_t *n)
+sqlite_unfinished(struct store_backend *st, uid_t uid, const char *queue,
+		  uint64_t **ids, size_t *n)
 {
 	sqlite3_stmt *s = st->stmt[ST_UNFINISHED];
 	const unsigned char *q;
@@ -79,7 +79,7 @@ store_unfinished(struct store *st, uid_t uid, const char *queue, uint64_t **ids,
 	if (rc != SQLITE_DONE) {
 		free(*ids);
 		*ids = NULL;
-		return store_fail(st, "unfinished jobs");
+		return sqlite_fail(st, "unfinished jobs");
 	}
 	return 0;
 oom:
@@ -91,8 +91,8 @@ oom:
 
 /* Collects the first column of a statement's rows as ids. */
 static int
-store_collect_ids(struct store *st, sqlite3_stmt *s, uint64_t **ids,
-		  enum job_state **states, size_t *n, const char *what)
+sqlite_collect_ids(struct store_backend *st, sqlite3_stmt *s, uint64_t **ids,
+		   enum job_state **states, size_t *n, const char *what)
 {
 	size_t cap = 0;
 	uint64_t *more;
@@ -128,7 +128,7 @@ store_collect_ids(struct store *st, sqlite3_stmt *s, uint64_t **ids,
 	sqlite3_clear_bindings(s);
 	if (rc == SQLITE_DONE)
 		return 0;
-	store_fail(st, what);
+	sqlite_fail(st, what);
 	goto fail;
 oom:
 	sqlite3_reset(s);
@@ -146,80 +146,82 @@ fail:
 }
 
 int
-store_dependents(struct store *st, uint64_t dep, uint64_t **ids, size_t *n)
+sqlite_dependents(struct store_backend *st, uint64_t dep, uint64_t **ids,
+		  size_t *n)
 {
 	sqlite3_stmt *s = st->stmt[ST_DEPENDENTS];
 
 	sqlite3_bind_int64(s, 1, (int64_t)dep);
-	return store_collect_ids(st, s, ids, NULL, n, "dependents");
+	return sqlite_collect_ids(st, s, ids, NULL, n, "dependents");
 }
 
 int
-store_deps(struct store *st, uint64_t job, uint64_t **ids,
-	   enum job_state **states, size_t *n)
+sqlite_deps(struct store_backend *st, uint64_t job, uint64_t **ids,
+	    enum job_state **states, size_t *n)
 {
 	sqlite3_stmt *s = st->stmt[ST_DEP_STATES];
 
 	sqlite3_bind_int64(s, 1, (int64_t)job);
-	return store_collect_ids(st, s, ids, states, n, "dependencies");
+	return sqlite_collect_ids(st, s, ids, states, n, "dependencies");
 }
 
 int
-store_release(struct store *st, uint64_t id, enum job_state state)
+sqlite_release(struct store_backend *st, uint64_t id, enum job_state state)
 {
 	sqlite3_stmt *s = st->stmt[ST_RELEASE];
 
-	if (store_begin(st) == -1)
+	if (sqlite_begin(st) == -1)
 		return -1;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int(s, 2, (int)state);
-	return store_update_one(st, s, "release waiting job");
+	return sqlite_update_one(st, s, "release waiting job");
 }
 
 int
-store_waiting(struct store *st, uint64_t **ids, size_t *n)
+sqlite_waiting(struct store_backend *st, uint64_t **ids, size_t *n)
 {
-	return store_collect_ids(st, st->stmt[ST_WAITING_IDS], ids, NULL, n,
-				 "waiting jobs");
+	return sqlite_collect_ids(st, st->stmt[ST_WAITING_IDS], ids, NULL, n,
+				  "waiting jobs");
 }
 
 int
-store_due(struct store *st, uint64_t id, int64_t now_ns)
+sqlite_due(struct store_backend *st, uint64_t id, int64_t now_ns)
 {
 	sqlite3_stmt *s = st->stmt[ST_DUE];
 
-	if (store_begin(st) == -1)
+	if (sqlite_begin(st) == -1)
 		return -1;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int64(s, 2, now_ns);
-	return store_update_one(st, s, "queue scheduled job");
+	return sqlite_update_one(st, s, "queue scheduled job");
 }
 
 int
-store_set_priority(struct store *st, uint64_t id, int32_t priority)
+sqlite_set_priority(struct store_backend *st, uint64_t id, int32_t priority)
 {
 	sqlite3_stmt *s = st->stmt[ST_SET_PRIORITY];
 
-	if (store_begin(st) == -1)
+	if (sqlite_begin(st) == -1)
 		return -1;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int(s, 2, priority);
-	return store_update_one(st, s, "set priority");
+	return sqlite_update_one(st, s, "set priority");
 }
 
 int
-store_set_paused(struct store *st, const char *queue, bool paused)
+sqlite_set_paused(struct store_backend *st, const char *queue, bool paused)
 {
 	sqlite3_stmt *s = st->stmt[paused ? ST_PAUSE : ST_RESUME];
 
-	if (store_begin(st) == -1)
+	if (sqlite_begin(st) == -1)
 		return -1;
 	sqlite3_bind_text(s, 1, queue, -1, SQLITE_TRANSIENT);
-	return store_step_done(st, s, paused ? "pause" : "resume");
+	return sqlite_step_done(st, s, paused ? "pause" : "resume");
 }
 
 int
-store_paused(struct store *st, int (*fn)(void *, const char *), void *arg)
+sqlite_paused(struct store_backend *st, int (*fn)(void *, const char *),
+	      void *arg)
 {
 	sqlite3_stmt *s = st->stmt[ST_PAUSED];
 	int rc;
@@ -231,5 +233,5 @@ store_paused(struct store *st, int (*fn)(void *, const char *), void *arg)
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE
 		   ? 0
-		   : store_fail(st, "paused queues");
+		   : sqlite_fail(st, "paused queues");
 }
