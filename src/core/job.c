@@ -554,3 +554,22 @@ job_describe_exit(int exit_code, int signal, char *buf, size_t len)
 		snprintf(buf, len, "exited %d", exit_code);
 	}
 }
+
+json_t *
+job_result_json(uint64_t id, const struct job_result *r)
+{
+	json_t *j = json_pack("{s:I, s:s}", "id", (json_int_t)id, "state",
+			      job_state_name(r->state));
+
+	json_object_set_new(j, "exit_code",
+			    r->signal == 0 && r->exit_code >= 0
+				? json_integer(r->exit_code)
+				: json_null());
+	json_object_set_new(j, "signal",
+			    r->signal != 0 ? json_integer(r->signal)
+					   : json_null());
+	json_object_set_new(j, "error",
+			    r->error[0] != '\0' ? json_string(r->error)
+						: json_null());
+	return j;
+}

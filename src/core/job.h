@@ -119,6 +119,10 @@ struct job_result {
 	char error[256];
 };
 
+/* A job's end as the protocol shows it: id, state, exit_code, signal,
+ * error. */
+json_t *job_result_json(uint64_t id, const struct job_result *r);
+
 struct rusage;
 /* Exit code or signal and resource use from wait4(2)'s status. */
 void job_result_from_wait(struct job_result *r, int status,

@@ -338,25 +338,6 @@ jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 	return 0;
 }
 
-json_t *
-jobs_result_json(uint64_t id, const struct job_result *r)
-{
-	json_t *j = json_pack("{s:I, s:s}", "id", (json_int_t)id, "state",
-			      job_state_name(r->state));
-
-	json_object_set_new(j, "exit_code",
-			    r->signal == 0 && r->exit_code >= 0
-				? json_integer(r->exit_code)
-				: json_null());
-	json_object_set_new(j, "signal",
-			    r->signal != 0 ? json_integer(r->signal)
-					   : json_null());
-	json_object_set_new(j, "error",
-			    r->error[0] != '\0' ? json_string(r->error)
-						: json_null());
-	return j;
-}
-
 static void jobs_announce_final(struct supervisor *sv, uint64_t id,
 				const struct job_result *r, int own_hook);
 

@@ -215,9 +215,10 @@ listener_on_accept(struct ev_io *io, uint32_t events)
 		case ENFILE:
 			log_warn("accept; pausing the listener for a second");
 			ev_del(&sv->loop, io);
+			/* The loop arms the timer for it at the end of
+			 * the turn. */
 			sv->listener_resume_ns =
 			    clock_mono_ns() + ACCEPT_BACKOFF_NS;
-			sv_update_timer(sv);
 			return;
 		default:
 			log_warn("accept");

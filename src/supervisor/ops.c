@@ -103,7 +103,7 @@ ops_retry_on(unsigned bits)
 static int
 ops_attempt_one(void *arg, const struct store_attempt *at)
 {
-	json_t *o = jobs_result_json(0, &at->result);
+	json_t *o = job_result_json(0, &at->result);
 
 	json_object_del(o, "id");
 	json_object_set_new(o, "attempt", json_integer(at->attempt + 1));
@@ -124,7 +124,7 @@ ops_job_json(struct supervisor *sv, const struct store_job *j, bool full)
 {
 	const struct sv_worker *w = NULL;
 	const struct sv_slot *s = jobs_find_running(sv, j->id, &w);
-	json_t *o = jobs_result_json(j->id, &j->result);
+	json_t *o = job_result_json(j->id, &j->result);
 
 	json_object_set_new(o, "name",
 			    j->name != NULL ? json_string(j->name)
@@ -566,8 +566,8 @@ ops_wait(struct supervisor *sv, struct client *c, const struct request *req)
 		}
 		if (job_state_final(job.state))
 			json_array_append_new(done,
-					      jobs_result_json(job.id,
-							       &job.result));
+					      job_result_json(job.id,
+							      &job.result));
 		else
 			pending[npending++] = job.id;
 		store_job_free(&job);
@@ -632,7 +632,7 @@ ops_logs(struct supervisor *sv, struct client *c, const struct request *req)
 		return reply;
 	final = job_state_final(job.state);
 	reply = reply_ok(req->id);
-	json_object_set_new(reply, "job", jobs_result_json(id, &job.result));
+	json_object_set_new(reply, "job", job_result_json(id, &job.result));
 	json_object_set_new(reply, "final", json_boolean(final));
 	store_job_free(&job);
 	/* A queued job has no output yet; to follow it, make the files the

@@ -31,6 +31,7 @@
 
 static void sv_on_signal(struct ev_io *io, uint32_t events);
 static void sv_on_timer(struct ev_io *io, uint32_t events);
+static void sv_update_timer(struct supervisor *sv);
 
 void
 sv_policy_from_conf(const struct conf *c, struct restart_policy *p)
@@ -281,7 +282,7 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	return 0;
 }
 
-void
+static void
 sv_update_timer(struct supervisor *sv)
 {
 	int64_t next = workers_next_deadline(sv), jobs = jobs_next_deadline(sv);

@@ -184,7 +184,6 @@ int sv_init(struct supervisor *sv, const struct conf *conf,
 	    const char *conf_path, const cpu_set_t *allowed);
 int sv_run(struct supervisor *sv);
 void sv_free(struct supervisor *sv);
-void sv_update_timer(struct supervisor *sv);
 
 /* workers.c */
 int workers_init(struct supervisor *sv);
@@ -258,6 +257,5 @@ int64_t jobs_next_deadline(const struct supervisor *sv);
 void jobs_check(struct supervisor *sv, int64_t now);
 void jobs_reap_children(struct supervisor *sv);
 void jobs_kill_all(struct supervisor *sv);
-json_t *jobs_result_json(uint64_t id, const struct job_result *r);
 
 #endif

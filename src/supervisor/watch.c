@@ -171,14 +171,14 @@ watch_job_final(struct supervisor *sv, uint64_t id, const struct job_result *r)
 		ref->watch = NULL;
 		wt = ref->waiter;
 		if (wt->mode == WATCH_FOLLOW || wt->events) {
-			msg = watch_message(wt, "job", jobs_result_json(id, r));
+			msg = watch_message(wt, "job", job_result_json(id, r));
 			json_object_set_new(msg, "event",
 					    json_string(wt->mode == WATCH_FOLLOW
 							    ? "ended"
 							    : "job_ended"));
 			control_push(wt->client, msg);
 		}
-		json_array_append_new(wt->results, jobs_result_json(id, r));
+		json_array_append_new(wt->results, job_result_json(id, r));
 		if (--wt->remaining > 0)
 			continue;
 		if (wt->mode == WATCH_WAIT) {

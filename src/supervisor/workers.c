@@ -340,7 +340,7 @@ workers_reap(struct sv_worker *w)
 	jobs_worker_died(w);
 	workers_after_death(w, si.si_code == CLD_EXITED ? si.si_status : -1,
 			    now);
-	sv_update_timer(w->sv);
+	/* Its restart's time is armed by the loop at the end of the turn. */
 }
 
 static void
