@@ -424,9 +424,7 @@ jobs_interrupted(struct supervisor *sv, const struct sv_slot *s, int worker,
 			 (unsigned long long)id, why, attempt + 2);
 		if (store_requeue(sv->store, id, attempt + 1, clock_real_ns(),
 				  why) == -1 ||
-		    jobs_enqueue(sv, s->run.queue, s->run.uid, id,
-				 s->run.priority, attempt + 1) == -1 ||
-		    usercount_add(sv->queued_by_uid, s->run.uid, 1) == -1)
+		    jobs_queue_again(sv, id, &s->run, attempt + 1) == -1)
 			log_warnx("job %llu: cannot queue it again",
 				  (unsigned long long)id);
 		return;
@@ -637,10 +635,20 @@ jobs_unstart(struct supervisor *sv, struct sv_worker *w, uint32_t s)
 	struct sv_slot slot = w->slots[s];
 
 	jobs_free_slot(w, s, false);
-	if (jobs_enqueue(sv, slot.run.queue, slot.run.uid, slot.job_id,
-			 slot.run.priority, slot.attempt) == -1 ||
-	    usercount_add(sv->queued_by_uid, slot.run.uid, 1) == -1)
-		log_warn("job %llu: queue", (unsigned long long)slot.job_id);
+	jobs_queue_again(sv, slot.job_id, &slot.run, slot.attempt);
+}
+
+int
+jobs_queue_again(struct supervisor *sv, uint64_t id, const struct job_run *run,
+		 uint32_t attempt)
+{
+	if (jobs_enqueue(sv, run->queue, run->uid, id, run->priority,
+			 attempt) == -1 ||
+	    usercount_add(sv->queued_by_uid, run->uid, 1) == -1) {
+		log_warn("job %llu: queue", (unsigned long long)id);
+		return -1;
+	}
+	return 0;
 }
 
 bool

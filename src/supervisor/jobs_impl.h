@@ -25,6 +25,10 @@ int jobs_enqueue(struct supervisor *sv, int queue, uid_t uid, uint64_t id,
 /* Into the run queue once the turn's commit has stored it. */
 int jobs_fresh(struct supervisor *sv, int queue, uid_t uid, uint64_t id,
 	       int32_t priority, uint32_t attempt);
+/* A job that left a slot unfinished back into its queue as attempt,
+ * counted as queued again: -1 (logged) when memory runs out. */
+int jobs_queue_again(struct supervisor *sv, uint64_t id,
+		     const struct job_run *run, uint32_t attempt);
 /* Into the heap of start times (CLOCK_REALTIME). */
 int jobs_schedule(struct supervisor *sv, uint64_t id, int64_t at_ns);
 /* Records a final state and tells whoever waits for it; own_hook: 1

@@ -122,11 +122,9 @@ jobs_worker_died(struct sv_worker *w)
 		case SLOT_SENT:
 		case SLOT_ACCEPTED:
 			/* It never forked: nothing ran. */
-			jobs_enqueue(sv, s->run.queue, s->run.uid, s->job_id,
-				     s->run.priority, s->attempt);
 			store_requeue(sv->store, s->job_id, s->attempt, 0,
 				      NULL);
-			usercount_add(sv->queued_by_uid, s->run.uid, 1);
+			jobs_queue_again(sv, s->job_id, &s->run, s->attempt);
 			break;
 		case SLOT_SPAWNING:
 		case SLOT_SPAWNED:

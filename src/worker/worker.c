@@ -84,7 +84,7 @@ struct worker {
 };
 
 static void worker_on_job_exit(struct ev_io *io, uint32_t events);
-static void worker_scan_orphans(struct worker *wk, int sig);
+static void worker_scan_orphans(struct worker *wk);
 static uint64_t worker_output_used(const struct wk_job *j);
 static void worker_trim_output(const struct wk_job *j);
 static void worker_check_output(struct worker *wk, int64_t now);
@@ -153,7 +153,7 @@ worker_on_heartbeat(struct ev_io *io, uint32_t events)
 	worker_check_output(wk, clock_mono_ns());
 	/* A process that left its job's group is the worker's child only
 	 * once its parent has exited, which tells the worker nothing. */
-	worker_scan_orphans(wk, SIGKILL);
+	worker_scan_orphans(wk);
 }
 
 static int
@@ -213,12 +213,12 @@ worker_job_of(pid_t pid, uid_t *uid)
 
 /* The worker's children that are not jobs it started: processes a job
  * left behind or let escape its group. One of a running job stays with
- * it (and gets sig only while the job is being stopped); any other is
- * sent sig. Until jobs have cgroups, a process is known by its
- * environment and its owner: one that hides them is spared only while
- * a job of its owner runs here. */
+ * it (and is signalled as the job's group is while the job is being
+ * stopped); any other is killed. Until jobs have cgroups, a process is
+ * known by its environment and its owner: one that hides them is
+ * spared only while a job of its owner runs here. */
 static void
-worker_scan_orphans(struct worker *wk, int sig)
+worker_scan_orphans(struct worker *wk)
 {
 	char path[64], list[4096], *p, *end;
 	const struct wk_job *owner;
@@ -264,7 +264,9 @@ worker_scan_orphans(struct worker *wk, int sig)
 		}
 		if (id == 0 || owner->end == WK_END_NONE)
 			continue;
-		kill(pid, owner->kill_sent ? SIGKILL : sig);
+		/* Its job is being stopped: as its group is, TERM, then
+		 * KILL once kill_grace is over. */
+		kill(pid, owner->kill_sent ? SIGKILL : SIGTERM);
 	}
 }
 
@@ -292,7 +294,7 @@ worker_reap_orphans(struct worker *wk)
 		reaped = true;
 	}
 	if (reaped)
-		worker_scan_orphans(wk, SIGKILL);
+		worker_scan_orphans(wk);
 }
 
 /* TERM to the job's process group now, KILL after kill_grace; the
@@ -305,7 +307,7 @@ worker_stop_job(struct wk_job *j, enum wk_end why, int64_t now)
 	j->end = why;
 	if (kill(-j->pid, SIGTERM) == -1 && errno != ESRCH)
 		log_warn("job %llu: kill", (unsigned long long)j->job_id);
-	worker_scan_orphans(j->wk, SIGTERM);
+	worker_scan_orphans(j->wk);
 	j->kill_at_ns = now + j->slot->kill_grace_ms * NS_PER_MS;
 	if (j->kill_at_ns == now)
 		j->kill_at_ns = now + 1;
@@ -606,7 +608,7 @@ worker_on_job_timer(struct ev_io *io, uint32_t events)
 			kill(-j->pid, SIGKILL);
 			j->kill_at_ns = 0;
 			j->kill_sent = true;
-			worker_scan_orphans(wk, SIGKILL);
+			worker_scan_orphans(wk);
 		} else if (j->end == WK_END_NONE && j->deadline_ns != 0 &&
 			   now >= j->deadline_ns) {
 			worker_stop_job(j, WK_END_TIMEOUT, now);
