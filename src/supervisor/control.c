@@ -1,4 +1,5 @@
 /* Client connections and the requests they carry. */
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -9,16 +10,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buffer.h"
 #include "common/clock.h"
 #include "common/ratelimit.h"
 #include "common/units.h"
 #include "common/log.h"
 #include "core/access.h"
-#include "supervisor/control.h"
-#include "supervisor/ops.h"
+#include "core/conf.h"
 #include "core/request.h"
-#include "supervisor/supervisor.h"
-#include "supervisor/watch.h"
+#include "supervisor/control.h"
 #include "forq/protocol.h"
 
 /* Stop reading a client's requests while this much reply is unsent. */
@@ -39,7 +39,7 @@ struct fd_pass {
 struct client {
 	TAILQ_ENTRY(client) entry;
 	TAILQ_ENTRY(client) dirty_entry;
-	struct supervisor *sv;
+	struct control *ctl;
 	struct ev_io io;
 	struct buf in;
 	struct buf out;
@@ -48,13 +48,12 @@ struct client {
 	struct ucred cred;
 	gid_t *groups; /* SO_PEERGROUPS: supplementary groups */
 	size_t ngroups;
-	struct waiter_list waiters;
 	TAILQ_ENTRY(client) timed_entry;
 	int64_t line_start_ns; /* when the pending request began */
-	bool timed;            /* on sv->timed: request_timeout applies */
+	bool timed;            /* on ctl->timed: request_timeout applies */
 	TAILQ_ENTRY(client) idle_entry;
 	int64_t active_ns; /* its last request or read reply */
-	bool on_idle;      /* on sv->idle: client_idle_timeout applies */
+	bool on_idle;      /* on ctl->idle: client_idle_timeout applies */
 	bool dirty;        /* has output to send at the end of the turn */
 	bool turn_marked;  /* out.len and npass noted for this turn */
 	size_t turn_mark;  /* out.len before this turn's replies */
@@ -64,7 +63,23 @@ struct client {
 	bool discarding; /* skipping the rest of an overlong line */
 };
 
-static TAILQ_HEAD(, client) dirty = TAILQ_HEAD_INITIALIZER(dirty);
+TAILQ_HEAD(client_list, client);
+
+struct control {
+	struct ev_loop *loop;
+	const struct conf *conf;
+	const struct access_policy *access;
+	struct control_cb cb;
+	struct client_list clients;
+	struct client_list closed; /* freed after the loop turn */
+	struct client_list timed;  /* mid-request, oldest line first */
+	struct client_list idle; /* after hello, least recently active first */
+	/* Clients with replies to send at the end of the turn. */
+	TAILQ_HEAD(, client) dirty;
+	uint32_t nclients;
+	struct ratelimit refusals; /* "refused" lines: one a second */
+	char refused_last[256];
+};
 
 static void control_on_event(struct ev_io *io, uint32_t events);
 
@@ -90,7 +105,7 @@ control_peer(const struct client *c, struct access_peer *out)
 static void
 control_time(struct client *c)
 {
-	struct supervisor *sv = c->sv;
+	struct control *ctl = c->ctl;
 	bool want = c->io.fd != -1 &&
 		    (!c->hello || c->in.len > 0 || c->discarding || c->closing);
 
@@ -98,9 +113,9 @@ control_time(struct client *c)
 		return;
 	if (want) {
 		c->line_start_ns = clock_mono_ns();
-		TAILQ_INSERT_TAIL(&sv->timed, c, timed_entry);
+		TAILQ_INSERT_TAIL(&ctl->timed, c, timed_entry);
 	} else {
-		TAILQ_REMOVE(&sv->timed, c, timed_entry);
+		TAILQ_REMOVE(&ctl->timed, c, timed_entry);
 	}
 	c->timed = want;
 }
@@ -109,7 +124,7 @@ static void
 control_untime(struct client *c)
 {
 	if (c->timed) {
-		TAILQ_REMOVE(&c->sv->timed, c, timed_entry);
+		TAILQ_REMOVE(&c->ctl->timed, c, timed_entry);
 		c->timed = false;
 	}
 }
@@ -119,43 +134,37 @@ control_untime(struct client *c)
 static void
 control_active(struct client *c)
 {
-	struct supervisor *sv = c->sv;
+	struct control *ctl = c->ctl;
 
 	if (c->on_idle)
-		TAILQ_REMOVE(&sv->idle, c, idle_entry);
+		TAILQ_REMOVE(&ctl->idle, c, idle_entry);
 	c->on_idle = c->io.fd != -1 && c->hello && !c->closing;
 	c->active_ns = clock_mono_ns();
 	if (c->on_idle)
-		TAILQ_INSERT_TAIL(&sv->idle, c, idle_entry);
+		TAILQ_INSERT_TAIL(&ctl->idle, c, idle_entry);
 }
 
 static void
 control_unidle(struct client *c)
 {
 	if (c->on_idle) {
-		TAILQ_REMOVE(&c->sv->idle, c, idle_entry);
+		TAILQ_REMOVE(&c->ctl->idle, c, idle_entry);
 		c->on_idle = false;
 	}
-}
-
-struct waiter_list *
-control_waiters(struct client *c)
-{
-	return &c->waiters;
 }
 
 static void
 control_close(struct client *c)
 {
-	struct supervisor *sv = c->sv;
+	struct control *ctl = c->ctl;
 	int i;
 
 	if (c->io.fd == -1)
 		return;
-	watch_client_gone(sv, &c->waiters);
+	ctl->cb.gone(ctl->cb.arg, c);
 	control_untime(c);
 	control_unidle(c);
-	ev_del(&sv->loop, &c->io);
+	ev_del(ctl->loop, &c->io);
 	close(c->io.fd);
 	c->io.fd = -1;
 	for (i = 0; i < c->npass; i++) {
@@ -165,20 +174,20 @@ control_close(struct client *c)
 	}
 	c->npass = 0;
 	if (c->dirty) {
-		TAILQ_REMOVE(&dirty, c, dirty_entry);
+		TAILQ_REMOVE(&c->ctl->dirty, c, dirty_entry);
 		c->dirty = false;
 	}
-	TAILQ_REMOVE(&sv->clients, c, entry);
-	TAILQ_INSERT_TAIL(&sv->closed, c, entry);
-	sv->nclients--;
+	TAILQ_REMOVE(&ctl->clients, c, entry);
+	TAILQ_INSERT_TAIL(&ctl->closed, c, entry);
+	ctl->nclients--;
 }
 
 void
-control_close_all(struct supervisor *sv)
+control_close_all(struct control *ctl)
 {
 	struct client *c;
 
-	while ((c = TAILQ_FIRST(&sv->clients)) != NULL)
+	while ((c = TAILQ_FIRST(&ctl->clients)) != NULL)
 		control_close(c);
 }
 
@@ -215,16 +224,16 @@ control_peer_groups(int fd, size_t *n)
 static void
 control_refuse_with(struct client *c, json_t *reply, const char *why)
 {
-	struct supervisor *sv = c->sv;
+	struct control *ctl = c->ctl;
 	char *text = json_dumps(reply, JSON_COMPACT);
 	size_t len;
 
 	json_decref(reply);
-	snprintf(sv->refused_last, sizeof sv->refused_last,
+	snprintf(ctl->refused_last, sizeof ctl->refused_last,
 		 "uid %d (pid %d): %s", (int)c->cred.uid, (int)c->cred.pid,
 		 why);
-	if (ratelimit_pass(&sv->refusals, clock_mono_ns()))
-		log_warnx("refused %s", sv->refused_last);
+	if (ratelimit_pass(&ctl->refusals, clock_mono_ns()))
+		log_warnx("refused %s", ctl->refused_last);
 	if (text != NULL) {
 		len = strlen(text);
 		text[len] = '\n';
@@ -236,20 +245,20 @@ control_refuse_with(struct client *c, json_t *reply, const char *why)
 }
 
 static void
-control_tell_refusals(struct supervisor *sv, int64_t now)
+control_tell_refusals(struct control *ctl, int64_t now)
 {
-	uint64_t n = ratelimit_flush(&sv->refusals, now);
+	uint64_t n = ratelimit_flush(&ctl->refusals, now);
 
 	if (n > 0)
 		log_warnx("refused %llu more connections in the last second "
 			  "(the last: %s)",
-			  (unsigned long long)n, sv->refused_last);
+			  (unsigned long long)n, ctl->refused_last);
 }
 
 static int
 control_refuse(struct client *c)
 {
-	struct supervisor *sv = c->sv;
+	struct control *ctl = c->ctl;
 	struct access_peer peer;
 	const struct client *o;
 	const char *key;
@@ -270,7 +279,7 @@ control_refuse(struct client *c)
 		return -1;
 	}
 	control_peer(c, &peer);
-	if (access_may_connect(&sv->access, &peer, &key) == -1) {
+	if (access_may_connect(ctl->access, &peer, &key) == -1) {
 		snprintf(msg, sizeof msg, "uid %d may not use this forqd (%s)",
 			 (int)c->cred.uid, key);
 		control_refuse_with(c,
@@ -282,43 +291,44 @@ control_refuse(struct client *c)
 	/* The last connections_reserved are kept for root and admin_group,
 	 * so that an admin always gets in, as PostgreSQL keeps
 	 * superuser_reserved_connections. */
-	admin = access_is_admin(&sv->access, &peer);
-	limit = sv->conf.connections_max;
+	admin = access_is_admin(ctl->access, &peer);
+	limit = ctl->conf->connections_max;
 	if (!admin)
-		limit -= sv->conf.connections_reserved < limit
-			     ? sv->conf.connections_reserved
+		limit -= ctl->conf->connections_reserved < limit
+			     ? ctl->conf->connections_reserved
 			     : limit - 1;
-	if (sv->nclients > limit) {
-		if (admin || limit == sv->conf.connections_max)
+	if (ctl->nclients > limit) {
+		if (admin || limit == ctl->conf->connections_max)
 			snprintf(msg, sizeof msg,
 				 "%u connections open, connections_max is %u",
-				 sv->nclients - 1, sv->conf.connections_max);
+				 ctl->nclients - 1, ctl->conf->connections_max);
 		else
 			snprintf(msg, sizeof msg,
 				 "%u connections open, connections_max is %u, "
 				 "of which connections_reserved (%u) are kept "
 				 "for root and admin_group",
-				 sv->nclients - 1, sv->conf.connections_max,
-				 sv->conf.connections_max - limit);
+				 ctl->nclients - 1, ctl->conf->connections_max,
+				 ctl->conf->connections_max - limit);
 		control_refuse_with(c,
 				    reply_limit(NULL, "connections_max",
-						sv->conf.connections_max, msg),
+						ctl->conf->connections_max,
+						msg),
 				    msg);
 		return -1;
 	}
-	TAILQ_FOREACH (o, &sv->clients, entry)
+	TAILQ_FOREACH (o, &ctl->clients, entry)
 		mine += o->cred.uid == c->cred.uid && !o->closing;
-	if (mine > sv->conf.connections_per_user_max) {
+	if (mine > ctl->conf->connections_per_user_max) {
 		snprintf(msg, sizeof msg,
 			 "uid %d has %u connections open, "
 			 "connections_per_user_max is %u",
 			 (int)c->cred.uid, mine - 1,
-			 sv->conf.connections_per_user_max);
+			 ctl->conf->connections_per_user_max);
 		control_refuse_with(c,
 				    reply_limit(NULL,
 						"connections_per_user_max",
-						sv->conf
-						    .connections_per_user_max,
+						ctl->conf
+						    ->connections_per_user_max,
 						msg),
 				    msg);
 		return -1;
@@ -327,7 +337,7 @@ control_refuse(struct client *c)
 }
 
 void
-control_accept(struct supervisor *sv, int fd)
+control_accept(struct control *ctl, int fd)
 {
 	socklen_t len = sizeof(struct ucred);
 	struct client *c;
@@ -343,20 +353,19 @@ control_accept(struct supervisor *sv, int fd)
 		free(c);
 		return;
 	}
-	c->sv = sv;
-	TAILQ_INIT(&c->waiters);
+	c->ctl = ctl;
 	/* One byte more than a line may hold, to tell "too long" apart. */
-	buf_init(&c->in, sv->conf.request_line_max + 1);
-	buf_init(&c->out, sv->conf.client_backlog_max);
+	buf_init(&c->in, ctl->conf->request_line_max + 1);
+	buf_init(&c->out, ctl->conf->client_backlog_max);
 	ev_io_set(&c->io, fd, control_on_event, c);
-	if (ev_add(&sv->loop, &c->io, EPOLLIN) == -1) {
+	if (ev_add(ctl->loop, &c->io, EPOLLIN) == -1) {
 		log_warn("epoll_ctl");
 		close(fd);
 		free(c);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&sv->clients, c, entry);
-	sv->nclients++;
+	TAILQ_INSERT_TAIL(&ctl->clients, c, entry);
+	ctl->nclients++;
 	c->groups = control_peer_groups(fd, &c->ngroups);
 	if (control_refuse(c) == 0)
 		log_debug("client pid %d uid %d connected", (int)c->cred.pid,
@@ -369,7 +378,7 @@ control_mark_dirty(struct client *c)
 {
 	if (!c->dirty && c->io.fd != -1) {
 		c->dirty = true;
-		TAILQ_INSERT_TAIL(&dirty, c, dirty_entry);
+		TAILQ_INSERT_TAIL(&c->ctl->dirty, c, dirty_entry);
 	}
 }
 
@@ -517,7 +526,7 @@ control_handle_line(struct client *c, const char *line, size_t len)
 				"send {\"op\":\"hello\",\"version\":1} first");
 	} else {
 		c->hello = true;
-		reply = ops_handle(c->sv, c, &req);
+		reply = c->ctl->cb.request(c->ctl->cb.arg, c, &req);
 	}
 	if (reply != NULL)
 		control_push(c, reply);
@@ -574,9 +583,9 @@ control_process(struct client *c)
 	/* The buffer holds request_line_max + 1 bytes and no newline. */
 	snprintf(msg, sizeof msg,
 		 "request line longer than request_line_max (%llu bytes)",
-		 (unsigned long long)c->sv->conf.request_line_max);
+		 (unsigned long long)c->ctl->conf->request_line_max);
 	control_push(c, reply_limit(NULL, "request_line_max",
-				    c->sv->conf.request_line_max, msg));
+				    c->ctl->conf->request_line_max, msg));
 	log_info("client pid %d uid %d: %s", (int)c->cred.pid, (int)c->cred.uid,
 		 msg);
 	c->discarding = true;
@@ -607,7 +616,7 @@ control_update_events(struct client *c)
 	/* ev_mod ignores an unchanged set; an empty one is not allowed. */
 	if (want == 0)
 		want = EPOLLOUT;
-	ev_mod(&c->sv->loop, &c->io, want);
+	ev_mod(c->ctl->loop, &c->io, want);
 }
 
 static void
@@ -640,19 +649,19 @@ control_on_event(struct ev_io *io, uint32_t events)
 }
 
 int64_t
-control_next_deadline(const struct supervisor *sv)
+control_next_deadline(const struct control *ctl)
 {
-	const struct client *c = TAILQ_FIRST(&sv->timed);
+	const struct client *c = TAILQ_FIRST(&ctl->timed);
 	int64_t at = c == NULL ? 0
 			       : c->line_start_ns +
-				     sv->conf.request_timeout_ms * NS_PER_MS;
-	int64_t told = ratelimit_due(&sv->refusals), idle;
+				     ctl->conf->request_timeout_ms * NS_PER_MS;
+	int64_t told = ratelimit_due(&ctl->refusals), idle;
 
 	if (told != 0 && (at == 0 || told < at))
 		at = told;
-	if ((c = TAILQ_FIRST(&sv->idle)) != NULL) {
-		idle =
-		    c->active_ns + sv->conf.client_idle_timeout_ms * NS_PER_MS;
+	if ((c = TAILQ_FIRST(&ctl->idle)) != NULL) {
+		idle = c->active_ns +
+		       ctl->conf->client_idle_timeout_ms * NS_PER_MS;
 		if (at == 0 || idle < at)
 			at = idle;
 	}
@@ -677,41 +686,41 @@ control_tell_and_close(struct client *c, const char *limit,
  * one that waits for a job, or has replies or a request in flight, is
  * not idle. */
 static void
-control_check_idle(struct supervisor *sv, int64_t now_ns)
+control_check_idle(struct control *ctl, int64_t now_ns)
 {
 	char msg[160], limit[32];
 	struct client *c;
 
-	while ((c = TAILQ_FIRST(&sv->idle)) != NULL &&
-	       c->active_ns + sv->conf.client_idle_timeout_ms * NS_PER_MS <=
+	while ((c = TAILQ_FIRST(&ctl->idle)) != NULL &&
+	       c->active_ns + ctl->conf->client_idle_timeout_ms * NS_PER_MS <=
 		   now_ns) {
-		if (!TAILQ_EMPTY(&c->waiters) || c->out.len > 0 ||
+		if (ctl->cb.waiting(ctl->cb.arg, c) || c->out.len > 0 ||
 		    c->in.len > 0 || c->dirty) {
 			control_active(c);
 			continue;
 		}
 		control_unidle(c);
-		units_format_duration(sv->conf.client_idle_timeout_ms, limit,
+		units_format_duration(ctl->conf->client_idle_timeout_ms, limit,
 				      sizeof limit);
 		snprintf(msg, sizeof msg,
 			 "idle for client_idle_timeout (%s); closing", limit);
 		control_tell_and_close(c, "client_idle_timeout",
 				       (unsigned long long)
-					   sv->conf.client_idle_timeout_ms,
+					   ctl->conf->client_idle_timeout_ms,
 				       msg);
 	}
 }
 
 void
-control_check(struct supervisor *sv, int64_t now_ns)
+control_check(struct control *ctl, int64_t now_ns)
 {
 	char msg[160], limit[32];
 	struct client *c;
 
-	control_tell_refusals(sv, now_ns);
-	control_check_idle(sv, now_ns);
-	while ((c = TAILQ_FIRST(&sv->timed)) != NULL &&
-	       c->line_start_ns + sv->conf.request_timeout_ms * NS_PER_MS <=
+	control_tell_refusals(ctl, now_ns);
+	control_check_idle(ctl, now_ns);
+	while ((c = TAILQ_FIRST(&ctl->timed)) != NULL &&
+	       c->line_start_ns + ctl->conf->request_timeout_ms * NS_PER_MS <=
 		   now_ns) {
 		control_untime(c);
 		if (c->closing) {
@@ -719,7 +728,7 @@ control_check(struct supervisor *sv, int64_t now_ns)
 			control_close(c);
 			continue;
 		}
-		units_format_duration(sv->conf.request_timeout_ms, limit,
+		units_format_duration(ctl->conf->request_timeout_ms, limit,
 				      sizeof limit);
 		snprintf(msg, sizeof msg,
 			 "%s within request_timeout (%s); closing",
@@ -729,7 +738,7 @@ control_check(struct supervisor *sv, int64_t now_ns)
 		c->discarding = false;
 		control_tell_and_close(c, "request_timeout",
 				       (unsigned long long)
-					   sv->conf.request_timeout_ms,
+					   ctl->conf->request_timeout_ms,
 				       msg);
 	}
 }
@@ -737,7 +746,7 @@ control_check(struct supervisor *sv, int64_t now_ns)
 /* The turn could not be stored: its replies are taken back, and the
  * client is told so in their place, then closed. */
 static void
-control_take_back(struct client *c, const char *why)
+control_take_back(struct client *c, const char *why, bool no_space)
 {
 	char *text;
 	json_t *reply;
@@ -750,10 +759,9 @@ control_take_back(struct client *c, const char *why)
 	}
 	c->npass = c->turn_npass;
 	c->out.len = c->turn_mark;
-	reply = reply_error(NULL,
-			    store_full(c->sv->store) ? FORQ_ERR_NO_SPACE
-						     : FORQ_ERR_INTERNAL,
-			    why);
+	reply =
+	    reply_error(NULL, no_space ? FORQ_ERR_NO_SPACE : FORQ_ERR_INTERNAL,
+			why);
 	text = json_dumps(reply, JSON_COMPACT);
 	json_decref(reply);
 	if (text == NULL || buf_append(&c->out, text, strlen(text)) == -1 ||
@@ -767,32 +775,30 @@ control_take_back(struct client *c, const char *why)
 }
 
 bool
-control_replies_due(const struct supervisor *sv)
+control_replies_due(const struct control *ctl)
 {
-	(void)sv;
-	return !TAILQ_EMPTY(&dirty);
+	return !TAILQ_EMPTY(&ctl->dirty);
 }
 
 void
-control_end_turn(struct supervisor *sv, bool committed)
+control_end_turn(struct control *ctl, const char *failure, bool no_space)
 {
 	char why[512];
 	struct client *c;
 
-	if (!committed)
+	if (failure != NULL)
 		snprintf(why, sizeof why,
 			 "forqd could not store what it was asked (%s); "
 			 "nothing of it was kept: %s",
-			 store_error(sv->store),
-			 store_full(sv->store) ? "retry once the state "
-						 "directory has room"
-					       : "retry later");
+			 failure,
+			 no_space ? "retry once the state directory has room"
+				  : "retry later");
 
-	while ((c = TAILQ_FIRST(&dirty)) != NULL) {
-		TAILQ_REMOVE(&dirty, c, dirty_entry);
+	while ((c = TAILQ_FIRST(&ctl->dirty)) != NULL) {
+		TAILQ_REMOVE(&ctl->dirty, c, dirty_entry);
 		c->dirty = false;
-		if (!committed)
-			control_take_back(c, why);
+		if (failure != NULL)
+			control_take_back(c, why, no_space);
 		c->turn_marked = false;
 		if (control_write(c) == -1) {
 			control_close(c);
@@ -802,11 +808,42 @@ control_end_turn(struct supervisor *sv, bool committed)
 		/* One told it is closing must read that within the limit. */
 		control_time(c);
 	}
-	while ((c = TAILQ_FIRST(&sv->closed)) != NULL) {
-		TAILQ_REMOVE(&sv->closed, c, entry);
+	while ((c = TAILQ_FIRST(&ctl->closed)) != NULL) {
+		TAILQ_REMOVE(&ctl->closed, c, entry);
 		free(c->groups);
 		buf_free(&c->in);
 		buf_free(&c->out);
 		free(c);
 	}
+}
+
+struct control *
+control_new(struct ev_loop *loop, const struct conf *conf,
+	    const struct access_policy *access, const struct control_cb *cb)
+{
+	struct control *ctl;
+
+	if ((ctl = calloc(1, sizeof *ctl)) == NULL)
+		return NULL;
+	ctl->loop = loop;
+	ctl->conf = conf;
+	ctl->access = access;
+	ctl->cb = *cb;
+	TAILQ_INIT(&ctl->clients);
+	TAILQ_INIT(&ctl->closed);
+	TAILQ_INIT(&ctl->timed);
+	TAILQ_INIT(&ctl->idle);
+	TAILQ_INIT(&ctl->dirty);
+	ratelimit_init(&ctl->refusals, NS_PER_SEC);
+	return ctl;
+}
+
+void
+control_free(struct control *ctl)
+{
+	if (ctl == NULL)
+		return;
+	control_close_all(ctl);
+	control_end_turn(ctl, NULL, false);
+	free(ctl);
 }

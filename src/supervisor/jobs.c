@@ -359,7 +359,7 @@ static void
 jobs_announce_final(struct supervisor *sv, uint64_t id,
 		    const struct job_result *r, int own_hook)
 {
-	watch_job_final(sv, id, r);
+	watch_job_final(sv->watch, id, r);
 	jobs_hooks_for(sv, id, own_hook);
 	if (sv->nwaiting > 0)
 		jobs_settle_dependents(sv, id);

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,14 +21,25 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/path.h"
-#include "supervisor/control.h"
+#include "core/conf.h"
 #include "supervisor/listener.h"
-#include "supervisor/supervisor.h"
 
 #define LISTEN_BACKLOG 512
 #define ACCEPT_BACKOFF_NS NS_PER_SEC
 
+struct listener {
+	struct ev_loop *loop;
+	struct ev_io io;
+	listener_accept_fn *accept;
+	void *arg;
+	bool owned;        /* we created the socket file: unlinked at close */
+	int64_t resume_ns; /* accept() backoff after EMFILE; 0: none */
+	char path[108];    /* the socket really listened on */
+};
+
 static void listener_on_accept(struct ev_io *io, uint32_t events);
+static int listener_bind(struct listener *l, const struct conf *c, char *err,
+			 size_t errlen);
 
 /* A socket file left by a forqd that died is removed; one that answers
  * belongs to a running forqd and is left alone. */
@@ -71,7 +83,7 @@ listener_claim_path(const struct sockaddr_un *sun, char *err, size_t errlen)
 /* Socket activation: systemd made the socket (its path, mode and group
  * come from forqd.socket) and passed it; it stays after forqd exits. */
 static int
-listener_adopt(struct supervisor *sv, int n, char *err, size_t errlen)
+listener_adopt(struct listener *l, int n, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
 	socklen_t len = sizeof sun;
@@ -97,25 +109,45 @@ listener_adopt(struct supervisor *sv, int n, char *err, size_t errlen)
 	memset(&sun, 0, sizeof sun);
 	if (getsockname(fd, (struct sockaddr *)&sun, &len) == 0 &&
 	    sun.sun_path[0] != '\0')
-		strlcpy(sv->listen_path, sun.sun_path, sizeof sv->listen_path);
+		strlcpy(l->path, sun.sun_path, sizeof l->path);
 	else
-		strlcpy(sv->listen_path, "(from systemd)",
-			sizeof sv->listen_path);
-	sv->listener_owned = false;
-	ev_io_set(&sv->listener, fd, listener_on_accept, sv);
-	if (ev_add(&sv->loop, &sv->listener, EPOLLIN) == -1) {
+		strlcpy(l->path, "(from systemd)", sizeof l->path);
+	l->owned = false;
+	ev_io_set(&l->io, fd, listener_on_accept, l);
+	if (ev_add(l->loop, &l->io, EPOLLIN) == -1) {
 		snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
 		return -1;
 	}
-	log_info("listening on %s, passed by systemd", sv->listen_path);
+	log_info("listening on %s, passed by systemd", l->path);
 	return 0;
 }
 
-int
-listener_open(struct supervisor *sv, char *err, size_t errlen)
+struct listener *
+listener_open(struct ev_loop *loop, const struct conf *c,
+	      listener_accept_fn *accept, void *arg, char *err, size_t errlen)
+{
+	struct listener *l;
+
+	if ((l = calloc(1, sizeof *l)) == NULL) {
+		snprintf(err, errlen, "listener: %s", strerror(errno));
+		return NULL;
+	}
+	l->loop = loop;
+	l->accept = accept;
+	l->arg = arg;
+	ev_io_set(&l->io, -1, listener_on_accept, l);
+	if (listener_bind(l, c, err, errlen) == -1) {
+		listener_close(l);
+		return NULL;
+	}
+	return l;
+}
+
+static int
+listener_bind(struct listener *l, const struct conf *c, char *err,
+	      size_t errlen)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	const struct conf *c = &sv->conf;
 	struct group *gr;
 	mode_t old;
 	int fd, n;
@@ -126,8 +158,8 @@ listener_open(struct supervisor *sv, char *err, size_t errlen)
 		return -1;
 	}
 	if (n > 0)
-		return listener_adopt(sv, n, err, errlen);
-	strlcpy(sv->listen_path, c->socket, sizeof sv->listen_path);
+		return listener_adopt(l, n, err, errlen);
+	strlcpy(l->path, c->socket, sizeof l->path);
 	if (strlcpy(sun.sun_path, c->socket, sizeof sun.sun_path) >=
 	    sizeof sun.sun_path) {
 		snprintf(err, errlen, "socket path too long: %s", c->socket);
@@ -151,8 +183,8 @@ listener_open(struct supervisor *sv, char *err, size_t errlen)
 		return -1;
 	}
 	umask(old);
-	sv->listener_owned = true;
-	ev_io_set(&sv->listener, fd, listener_on_accept, sv);
+	l->owned = true;
+	ev_io_set(&l->io, fd, listener_on_accept, l);
 	if (c->socket_group[0] != '\0') {
 		if ((gr = getgrnam(c->socket_group)) == NULL ||
 		    chown(sun.sun_path, (uid_t)-1, gr->gr_gid) == -1) {
@@ -172,38 +204,51 @@ listener_open(struct supervisor *sv, char *err, size_t errlen)
 		snprintf(err, errlen, "listen: %s", strerror(errno));
 		return -1;
 	}
-	if (ev_add(&sv->loop, &sv->listener, EPOLLIN) == -1) {
+	if (ev_add(l->loop, &l->io, EPOLLIN) == -1) {
 		snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-void
-listener_close(struct supervisor *sv)
+const char *
+listener_path(const struct listener *l)
 {
-	if (sv->listener.fd == -1)
+	return l->path;
+}
+
+void
+listener_stop(struct listener *l)
+{
+	if (l == NULL || l->io.fd == -1)
 		return;
-	if (sv->listener.events != 0)
-		ev_del(&sv->loop, &sv->listener);
-	close(sv->listener.fd);
-	sv->listener.fd = -1;
-	if (sv->listener_owned && unlink(sv->conf.socket) == -1 &&
-	    errno != ENOENT)
-		log_warn("unlink %s", sv->conf.socket);
-	sv->listener_owned = false;
+	if (l->io.events != 0)
+		ev_del(l->loop, &l->io);
+	close(l->io.fd);
+	l->io.fd = -1;
+	l->resume_ns = 0;
+	if (l->owned && unlink(l->path) == -1 && errno != ENOENT)
+		log_warn("unlink %s", l->path);
+	l->owned = false;
+}
+
+void
+listener_close(struct listener *l)
+{
+	listener_stop(l);
+	free(l);
 }
 
 static void
 listener_on_accept(struct ev_io *io, uint32_t events)
 {
-	struct supervisor *sv = io->arg;
+	struct listener *l = io->arg;
 	int fd;
 
 	for (;;) {
 		fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd != -1) {
-			control_accept(sv, fd);
+			l->accept(l->arg, fd);
 			continue;
 		}
 		switch (errno) {
@@ -214,11 +259,10 @@ listener_on_accept(struct ev_io *io, uint32_t events)
 		case EMFILE:
 		case ENFILE:
 			log_warn("accept; pausing the listener for a second");
-			ev_del(&sv->loop, io);
+			ev_del(l->loop, io);
 			/* The loop arms the timer for it at the end of
 			 * the turn. */
-			sv->listener_resume_ns =
-			    clock_mono_ns() + ACCEPT_BACKOFF_NS;
+			l->resume_ns = clock_mono_ns() + ACCEPT_BACKOFF_NS;
 			return;
 		default:
 			log_warn("accept");
@@ -227,13 +271,18 @@ listener_on_accept(struct ev_io *io, uint32_t events)
 	}
 }
 
-void
-listener_check(struct supervisor *sv, int64_t now)
+int64_t
+listener_next_deadline(const struct listener *l)
 {
-	if (sv->listener_resume_ns == 0 || now < sv->listener_resume_ns)
+	return l != NULL ? l->resume_ns : 0;
+}
+
+void
+listener_check(struct listener *l, int64_t now)
+{
+	if (l == NULL || l->resume_ns == 0 || now < l->resume_ns)
 		return;
-	sv->listener_resume_ns = 0;
-	if (sv->listener.fd != -1 &&
-	    ev_add(&sv->loop, &sv->listener, EPOLLIN) == -1)
+	l->resume_ns = 0;
+	if (l->io.fd != -1 && ev_add(l->loop, &l->io, EPOLLIN) == -1)
 		log_warn("epoll_ctl listener");
 }

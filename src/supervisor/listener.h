@@ -5,10 +5,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct supervisor;
+#include "common/event.h"
 
-int listener_open(struct supervisor *sv, char *err, size_t errlen);
-void listener_close(struct supervisor *sv);
-void listener_check(struct supervisor *sv, int64_t now_ns);
+struct conf;
+struct listener;
+
+/* Each accepted connection, non-blocking and close-on-exec. */
+typedef void listener_accept_fn(void *arg, int fd);
+
+/* NULL, with err, when the socket cannot be had. */
+struct listener *listener_open(struct ev_loop *loop, const struct conf *c,
+			       listener_accept_fn *accept, void *arg, char *err,
+			       size_t errlen);
+/* Stops accepting and removes the socket file it made; stays valid. */
+void listener_stop(struct listener *l);
+void listener_close(struct listener *l);
+/* Where it listens, for the log. */
+const char *listener_path(const struct listener *l);
+/* The end of an accept() backoff (monotonic), or 0. */
+int64_t listener_next_deadline(const struct listener *l);
+void listener_check(struct listener *l, int64_t now_ns);
 
 #endif

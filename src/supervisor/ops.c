@@ -507,7 +507,7 @@ ops_waits_full(struct supervisor *sv, struct client *c,
 {
 	char msg[160];
 
-	if (watch_pending(control_waiters(c)) < sv->conf.client_waits_max)
+	if (watch_pending(sv->watch, c) < sv->conf.client_waits_max)
 		return NULL;
 	snprintf(msg, sizeof msg,
 		 "this connection has %u waits pending, client_waits_max is "
@@ -579,9 +579,8 @@ ops_wait(struct supervisor *sv, struct client *c, const struct request *req)
 		if (events && (all || queue != NULL))
 			ops_push_waiting(c, req, npending);
 		/* The reply comes when the last one ends. */
-		if (watch_add(sv, c, control_waiters(c), req->id, WATCH_WAIT,
-			      events, pending, npending,
-			      json_incref(done)) == -1)
+		if (watch_add(sv->watch, c, req->id, WATCH_WAIT, events,
+			      pending, npending, json_incref(done)) == -1)
 			reply =
 			    ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
 	}
@@ -653,8 +652,8 @@ ops_logs(struct supervisor *sv, struct client *c, const struct request *req)
 	if (fds[1] != -1)
 		close(fds[1]);
 	if (reply == NULL && follow && !final &&
-	    watch_add(sv, c, control_waiters(c), req->id, WATCH_FOLLOW, true,
-		      &id, 1, json_array()) == -1)
+	    watch_add(sv->watch, c, req->id, WATCH_FOLLOW, true, &id, 1,
+		      json_array()) == -1)
 		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
 	return reply;
 }

@@ -72,8 +72,8 @@ ops_pause(struct supervisor *sv, struct client *c, const struct request *req)
 	} else {
 		if (events)
 			ops_push_waiting(c, req, n);
-		if (watch_add(sv, c, control_waiters(c), req->id, WATCH_WAIT,
-			      events, ids, n, done) == -1)
+		if (watch_add(sv->watch, c, req->id, WATCH_WAIT, events, ids, n,
+			      done) == -1)
 			reply =
 			    ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
 	}

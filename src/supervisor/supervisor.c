@@ -25,6 +25,7 @@
 #include "supervisor/daemonize.h"
 #include "supervisor/listener.h"
 #include "supervisor/notify.h"
+#include "supervisor/ops.h"
 #include "worker/spawn.h"
 #include "supervisor/supervisor.h"
 #include "supervisor/watch.h"
@@ -189,10 +190,44 @@ sv_check_space(struct supervisor *sv, int64_t now)
 	sv->next_space_check_ns = 0;
 }
 
+/* Control knows the transport; what a request means is ops', and what
+ * a client waited for, watch's. */
+static json_t *
+sv_on_request(void *arg, struct client *c, const struct request *req)
+{
+	return ops_handle(arg, c, req);
+}
+
+static bool
+sv_client_waiting(void *arg, struct client *c)
+{
+	struct supervisor *sv = arg;
+
+	return watch_pending(sv->watch, c) > 0;
+}
+
+static void
+sv_client_gone(void *arg, struct client *c)
+{
+	struct supervisor *sv = arg;
+
+	watch_client_gone(sv->watch, c);
+}
+
+static void
+sv_on_accept(void *arg, int fd)
+{
+	control_accept(arg, fd);
+}
+
 int
 sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	const cpu_set_t *allowed)
 {
+	struct control_cb control_cb = {.request = sv_on_request,
+					.waiting = sv_client_waiting,
+					.gone = sv_client_gone,
+					.arg = sv};
 	char err[CONF_ERROR_MAX];
 	long ncpu;
 	int fd;
@@ -204,15 +239,9 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	sv->started_ns = clock_mono_ns();
 	sv->ready_fd = -1;
 	sv->kernel_nproc = rlimits_kernel_nproc(4096);
-	ratelimit_init(&sv->refusals, NS_PER_SEC);
-	TAILQ_INIT(&sv->clients);
-	TAILQ_INIT(&sv->closed);
-	TAILQ_INIT(&sv->timed);
-	TAILQ_INIT(&sv->idle);
 	sv_policy_from_conf(conf, &sv->policy);
 	ev_io_set(&sv->signals, -1, sv_on_signal, sv);
 	ev_io_set(&sv->timer, -1, sv_on_timer, sv);
-	ev_io_set(&sv->listener, -1, NULL, sv);
 
 	/* As many entries as the machine can have CPUs, so that a reload
 	 * widening the CPU list never needs a new mapping. */
@@ -267,7 +296,15 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 		log_warn("epoll_ctl");
 		return -1;
 	}
-	if (listener_open(sv, err, sizeof err) == -1) {
+	if ((sv->watch = watch_new()) == NULL ||
+	    (sv->control = control_new(&sv->loop, &sv->conf, &sv->access,
+				       &control_cb)) == NULL) {
+		log_warn("clients");
+		return -1;
+	}
+	if ((sv->listener = listener_open(&sv->loop, &sv->conf, sv_on_accept,
+					  sv->control, err, sizeof err)) ==
+	    NULL) {
 		log_warnx("%s", err);
 		return -1;
 	}
@@ -293,13 +330,13 @@ sv_update_timer(struct supervisor *sv)
 	if (sv->stopping && !sv->killed_at_deadline &&
 	    (next == 0 || sv->stop_deadline_ns < next))
 		next = sv->stop_deadline_ns;
-	if (sv->listener_resume_ns != 0 &&
-	    (next == 0 || sv->listener_resume_ns < next))
-		next = sv->listener_resume_ns;
+	at = listener_next_deadline(sv->listener);
+	if (at != 0 && (next == 0 || at < next))
+		next = at;
 	if (sv->next_watchdog_ns != 0 &&
 	    (next == 0 || sv->next_watchdog_ns < next))
 		next = sv->next_watchdog_ns;
-	at = control_next_deadline(sv);
+	at = control_next_deadline(sv->control);
 	if (at != 0 && (next == 0 || at < next))
 		next = at;
 	if (sv->store_full && (next == 0 || sv->next_space_check_ns < next))
@@ -338,8 +375,8 @@ sv_on_timer(struct ev_io *io, uint32_t events)
 		notify_watchdog();
 		sv->next_watchdog_ns = now + sv->watchdog_ns;
 	}
-	listener_check(sv, now);
-	control_check(sv, now);
+	listener_check(sv->listener, now);
+	control_check(sv->control, now);
 	if (sv->store_full && now >= sv->next_space_check_ns)
 		sv_check_space(sv, now);
 	/* This turn's commit is the retry. */
@@ -368,8 +405,8 @@ sv_stop(struct supervisor *sv, const char *signame)
 	sv->stopping = true;
 	sv->stop_deadline_ns =
 	    clock_mono_ns() + sv->conf.stop_grace_ms * NS_PER_MS;
-	listener_close(sv);
-	control_close_all(sv);
+	listener_stop(sv->listener);
+	control_close_all(sv->control);
 	workers_retire_all(sv);
 }
 
@@ -517,7 +554,7 @@ sv_check_ready(struct supervisor *sv)
 		return;
 	sv->announced = true;
 	log_info("ready: %u of %u workers, listening on %s", ready, planned,
-		 sv->listen_path);
+		 listener_path(sv->listener));
 	notify_ready();
 	daemonize_done(sv->ready_fd);
 	sv->ready_fd = -1;
@@ -590,16 +627,18 @@ sv_run(struct supervisor *sv)
 		/* Starts go out once the commit is written; replies once it
 		 * is on disk. The fsync runs while workers start. */
 		workers_flush_all(sv);
-		if (control_replies_due(sv))
+		if (control_replies_due(sv->control))
 			sv_sync(sv);
-		control_end_turn(sv, committed);
+		control_end_turn(sv->control,
+				 committed ? NULL : store_error(sv->store),
+				 store_full(sv->store));
 		/* After a failed commit the next try waits for an event. */
 		if (unstarted)
 			again = false;
 		sv_check_ready(sv);
 		sv_update_timer(sv);
 	}
-	listener_close(sv);
+	listener_stop(sv->listener);
 	log_info("stopped");
 	return 0;
 }
@@ -607,10 +646,9 @@ sv_run(struct supervisor *sv)
 void
 sv_free(struct supervisor *sv)
 {
-	listener_close(sv);
-	control_close_all(sv);
-	control_end_turn(sv, true);
-	watch_free_all(sv);
+	listener_close(sv->listener);
+	control_free(sv->control);
+	watch_free(sv->watch);
 	jobs_free(sv);
 	workers_free(sv);
 	if (sv->timer.fd != -1)

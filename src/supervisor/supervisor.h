@@ -103,25 +103,15 @@ struct sv_worker {
 	struct restart_state restart;
 };
 
-struct client;
-TAILQ_HEAD(client_list, client);
-
 struct supervisor {
 	struct conf conf;
 	const char *conf_path; /* NULL: built-in defaults */
 	struct ev_loop loop;
 	struct ev_io signals;
 	struct ev_io timer;
-	struct ev_io listener;
-	bool listener_owned;        /* we created the socket file */
-	int64_t listener_resume_ns; /* accept() backoff after EMFILE */
-	struct client_list clients;
-	struct client_list closed; /* freed after the loop turn */
-	struct client_list timed;  /* mid-request, oldest line first */
-	struct client_list idle; /* after hello, least recently active first */
-	uint32_t nclients;
-	struct ratelimit refusals; /* "refused" lines: one a second */
-	char refused_last[256];
+	struct listener *listener;
+	struct control *control;
+	struct watch *watch;
 	struct access_policy access;
 	bool store_full;        /* no room: no submits, no dispatch */
 	int64_t store_retry_ns; /* a failed commit's retry; 0: none */
@@ -139,8 +129,7 @@ struct supervisor {
 	bool announced;      /* said READY once every worker came up */
 	int64_t watchdog_ns; /* interval of WATCHDOG=1; 0: none */
 	int64_t next_watchdog_ns;
-	char status[160];      /* STATUS= last told to systemd */
-	char listen_path[108]; /* the socket really listened on */
+	char status[160]; /* STATUS= last told to systemd */
 	int64_t timer_armed_ns;
 	struct store *store;
 	struct runq *runq; /* queued jobs, and the choice of the next */
@@ -173,7 +162,6 @@ struct supervisor {
 	struct adopted_list adopted_gone; /* reaped; freed after the turn */
 	size_t sched_cursor;
 	int64_t next_prune_ns;
-	struct watch_tree *watches;
 	struct pidfh *pidfh;
 	int ready_fd; /* -d: tells the waiting parent we are up */
 };

@@ -1,28 +1,42 @@
 /* Who waits for which job. */
+#include "common/compat.h"
+
+#include <sys/queue.h>
 #include <sys/tree.h>
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "supervisor/supervisor.h"
+#include "core/job.h"
+#include "supervisor/control.h"
 #include "supervisor/watch.h"
 
-struct watch_ref {
-	TAILQ_ENTRY(watch_ref) by_job;
-	struct waiter *waiter;
-	struct watch *watch;
-};
+struct waiter;
 
-struct watch {
-	RB_ENTRY(watch) node;
+/* One job's waiters. */
+struct watch_job {
+	RB_ENTRY(watch_job) node;
 	uint64_t job_id;
 	TAILQ_HEAD(, watch_ref) refs;
 };
 
+struct watch_ref {
+	TAILQ_ENTRY(watch_ref) by_job;
+	struct waiter *waiter;
+	struct watch_job *job;
+};
+
+/* One client's waits. */
+struct watch_peer {
+	RB_ENTRY(watch_peer) node;
+	struct client *client;
+	TAILQ_HEAD(, waiter) waiters;
+	size_t n;
+};
+
 struct waiter {
 	TAILQ_ENTRY(waiter) by_client;
-	struct client *client;
-	struct waiter_list *list;
+	struct watch_peer *peer;
 	json_t *req_id;
 	enum watch_mode mode;
 	bool events;
@@ -33,109 +47,146 @@ struct waiter {
 };
 
 static int
-watch_cmp(const struct watch *a, const struct watch *b)
+watch_job_cmp(const struct watch_job *a, const struct watch_job *b)
 {
 	return a->job_id < b->job_id ? -1 : a->job_id > b->job_id;
 }
 
-RB_HEAD(watch_tree, watch);
-RB_GENERATE_STATIC(watch_tree, watch, node, watch_cmp)
-
-static struct watch_tree *
-watch_tree(struct supervisor *sv)
+static int
+watch_peer_cmp(const struct watch_peer *a, const struct watch_peer *b)
 {
-	if (sv->watches == NULL &&
-	    (sv->watches = calloc(1, sizeof *sv->watches)) != NULL)
-		RB_INIT(sv->watches);
-	return sv->watches;
+	uintptr_t x = (uintptr_t)a->client, y = (uintptr_t)b->client;
+
+	return x < y ? -1 : x > y;
 }
 
-static struct watch *
-watch_get(struct supervisor *sv, uint64_t id, bool create)
-{
-	struct watch key = {.job_id = id}, *w;
-	struct watch_tree *tree = watch_tree(sv);
+RB_HEAD(watch_jobs, watch_job);
+RB_GENERATE_STATIC(watch_jobs, watch_job, node, watch_job_cmp)
+RB_HEAD(watch_peers, watch_peer);
+RB_GENERATE_STATIC(watch_peers, watch_peer, node, watch_peer_cmp)
 
-	if (tree == NULL)
-		return NULL;
-	if ((w = RB_FIND(watch_tree, tree, &key)) != NULL || !create)
-		return w;
+struct watch {
+	struct watch_jobs jobs;
+	struct watch_peers peers;
+};
+
+struct watch *
+watch_new(void)
+{
+	struct watch *w;
+
 	if ((w = calloc(1, sizeof *w)) == NULL)
 		return NULL;
-	w->job_id = id;
-	TAILQ_INIT(&w->refs);
-	RB_INSERT(watch_tree, tree, w);
+	RB_INIT(&w->jobs);
+	RB_INIT(&w->peers);
 	return w;
 }
 
-static void
-watch_unref(struct supervisor *sv, struct watch_ref *ref)
+static struct watch_job *
+watch_job_get(struct watch *w, uint64_t id, bool create)
 {
-	struct watch *w = ref->watch;
+	struct watch_job key = {.job_id = id}, *j;
 
-	if (w == NULL)
+	if ((j = RB_FIND(watch_jobs, &w->jobs, &key)) != NULL || !create)
+		return j;
+	if ((j = calloc(1, sizeof *j)) == NULL)
+		return NULL;
+	j->job_id = id;
+	TAILQ_INIT(&j->refs);
+	RB_INSERT(watch_jobs, &w->jobs, j);
+	return j;
+}
+
+static struct watch_peer *
+watch_peer_get(struct watch *w, struct client *c, bool create)
+{
+	struct watch_peer key = {.client = c}, *p;
+
+	if ((p = RB_FIND(watch_peers, &w->peers, &key)) != NULL || !create)
+		return p;
+	if ((p = calloc(1, sizeof *p)) == NULL)
+		return NULL;
+	p->client = c;
+	TAILQ_INIT(&p->waiters);
+	RB_INSERT(watch_peers, &w->peers, p);
+	return p;
+}
+
+static void
+watch_unref(struct watch *w, struct watch_ref *ref)
+{
+	struct watch_job *j = ref->job;
+
+	if (j == NULL)
 		return;
-	TAILQ_REMOVE(&w->refs, ref, by_job);
-	ref->watch = NULL;
-	if (TAILQ_EMPTY(&w->refs)) {
-		RB_REMOVE(watch_tree, sv->watches, w);
-		free(w);
+	TAILQ_REMOVE(&j->refs, ref, by_job);
+	ref->job = NULL;
+	if (TAILQ_EMPTY(&j->refs)) {
+		RB_REMOVE(watch_jobs, &w->jobs, j);
+		free(j);
 	}
 }
 
 static void
-waiter_free(struct supervisor *sv, struct waiter *wt)
+waiter_free(struct watch *w, struct waiter *wt)
 {
+	struct watch_peer *p = wt->peer;
 	size_t i;
 
 	for (i = 0; i < wt->nrefs; i++)
-		watch_unref(sv, &wt->refs[i]);
-	TAILQ_REMOVE(wt->list, wt, by_client);
+		watch_unref(w, &wt->refs[i]);
+	TAILQ_REMOVE(&p->waiters, wt, by_client);
+	if (--p->n == 0) {
+		RB_REMOVE(watch_peers, &w->peers, p);
+		free(p);
+	}
 	json_decref(wt->req_id);
 	json_decref(wt->results);
 	free(wt);
 }
 
 size_t
-watch_pending(const struct waiter_list *list)
+watch_pending(struct watch *w, struct client *c)
 {
-	const struct waiter *wt;
-	size_t n = 0;
+	struct watch_peer *p = watch_peer_get(w, c, false);
 
-	TAILQ_FOREACH (wt, list, by_client)
-		n++;
-	return n;
+	return p != NULL ? p->n : 0;
 }
 
 int
-watch_add(struct supervisor *sv, struct client *c, struct waiter_list *list,
-	  json_t *req_id, enum watch_mode mode, bool events,
-	  const uint64_t *ids, size_t n, json_t *done)
+watch_add(struct watch *w, struct client *c, json_t *req_id,
+	  enum watch_mode mode, bool events, const uint64_t *ids, size_t n,
+	  json_t *done)
 {
+	struct watch_peer *p;
+	struct watch_job *j;
 	struct waiter *wt;
-	struct watch *w;
 	size_t i;
 
-	wt = calloc(1, sizeof *wt + n * sizeof wt->refs[0]);
-	if (wt == NULL) {
+	if ((p = watch_peer_get(w, c, true)) == NULL ||
+	    (wt = calloc(1, sizeof *wt + n * sizeof wt->refs[0])) == NULL) {
+		if (p != NULL && p->n == 0) {
+			RB_REMOVE(watch_peers, &w->peers, p);
+			free(p);
+		}
 		json_decref(done);
 		return -1;
 	}
-	wt->client = c;
-	wt->list = list;
+	wt->peer = p;
 	wt->req_id = req_id != NULL ? json_incref(req_id) : NULL;
 	wt->mode = mode;
 	wt->events = events;
 	wt->results = done;
-	TAILQ_INSERT_TAIL(list, wt, by_client);
+	TAILQ_INSERT_TAIL(&p->waiters, wt, by_client);
+	p->n++;
 	for (i = 0; i < n; i++) {
-		if ((w = watch_get(sv, ids[i], true)) == NULL) {
-			waiter_free(sv, wt);
+		if ((j = watch_job_get(w, ids[i], true)) == NULL) {
+			waiter_free(w, wt);
 			return -1;
 		}
 		wt->refs[i].waiter = wt;
-		wt->refs[i].watch = w;
-		TAILQ_INSERT_TAIL(&w->refs, &wt->refs[i], by_job);
+		wt->refs[i].job = j;
+		TAILQ_INSERT_TAIL(&j->refs, &wt->refs[i], by_job);
 		wt->nrefs++;
 		wt->remaining++;
 	}
@@ -154,21 +205,21 @@ watch_message(struct waiter *wt, const char *key, json_t *value)
 }
 
 /* Each waiter names a job at most once (ops dedupe the ids), so the
- * refs in this watch belong to distinct waiters. */
+ * refs of one job belong to distinct waiters. */
 void
-watch_job_final(struct supervisor *sv, uint64_t id, const struct job_result *r)
+watch_job_final(struct watch *w, uint64_t id, const struct job_result *r)
 {
-	struct watch *w = watch_get(sv, id, false);
+	struct watch_job *j = watch_job_get(w, id, false);
 	struct watch_ref *ref;
 	struct waiter *wt;
 	json_t *msg;
 
-	if (w == NULL)
+	if (j == NULL)
 		return;
-	RB_REMOVE(watch_tree, sv->watches, w);
-	while ((ref = TAILQ_FIRST(&w->refs)) != NULL) {
-		TAILQ_REMOVE(&w->refs, ref, by_job);
-		ref->watch = NULL;
+	RB_REMOVE(watch_jobs, &w->jobs, j);
+	while ((ref = TAILQ_FIRST(&j->refs)) != NULL) {
+		TAILQ_REMOVE(&j->refs, ref, by_job);
+		ref->job = NULL;
 		wt = ref->waiter;
 		if (wt->mode == WATCH_FOLLOW || wt->events) {
 			msg = watch_message(wt, "job", job_result_json(id, r));
@@ -176,7 +227,7 @@ watch_job_final(struct supervisor *sv, uint64_t id, const struct job_result *r)
 					    json_string(wt->mode == WATCH_FOLLOW
 							    ? "ended"
 							    : "job_ended"));
-			control_push(wt->client, msg);
+			control_push(wt->peer->client, msg);
 		}
 		json_array_append_new(wt->results, job_result_json(id, r));
 		if (--wt->remaining > 0)
@@ -184,25 +235,32 @@ watch_job_final(struct supervisor *sv, uint64_t id, const struct job_result *r)
 		if (wt->mode == WATCH_WAIT) {
 			msg = watch_message(wt, "ok", json_true());
 			json_object_set(msg, "jobs", wt->results);
-			control_push(wt->client, msg);
+			control_push(wt->peer->client, msg);
 		}
-		waiter_free(sv, wt);
+		waiter_free(w, wt);
 	}
+	free(j);
+}
+
+void
+watch_client_gone(struct watch *w, struct client *c)
+{
+	struct watch_peer *p = watch_peer_get(w, c, false);
+	size_t n;
+
+	/* The last waiter_free frees the peer itself. */
+	for (n = p != NULL ? p->n : 0; n > 0; n--)
+		waiter_free(w, TAILQ_FIRST(&p->waiters));
+}
+
+void
+watch_free(struct watch *w)
+{
+	struct watch_peer *p;
+
+	if (w == NULL)
+		return;
+	while ((p = RB_MIN(watch_peers, &w->peers)) != NULL)
+		watch_client_gone(w, p->client);
 	free(w);
-}
-
-void
-watch_client_gone(struct supervisor *sv, struct waiter_list *list)
-{
-	struct waiter *wt;
-
-	while ((wt = TAILQ_FIRST(list)) != NULL)
-		waiter_free(sv, wt);
-}
-
-void
-watch_free_all(struct supervisor *sv)
-{
-	free(sv->watches);
-	sv->watches = NULL;
 }
