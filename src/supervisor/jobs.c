@@ -1,16 +1,10 @@
 /*
- * The supervisor's side of jobs: accepting them into the store and the
- * run queue, starting scheduled ones on time, handing them to free
- * slots, recording their ends (or their next attempts), cancelling them,
- * and retention. What follows a job's end (its dependents, its on-finish
- * commands) is in jobs_after.c; the jobs of a worker that died, in
- * jobs_orphans.c.
+ * The supervisor's side of jobs not on a worker: accepting them into the
+ * store and the run queue, starting scheduled ones on time, handing the
+ * next one out, recording ends (or next attempts), cancelling pending
+ * ones, and retention. What follows an end is left on worklists: the
+ * supervisor drains them at the end of the turn (see jobs.h).
  */
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,21 +13,53 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/heap.h"
 #include "common/log.h"
 #include "common/path.h"
 #include "common/units.h"
-#include "core/sched.h"
-#include "supervisor/jobs_impl.h"
-#include "supervisor/supervisor.h"
-#include "supervisor/watch.h"
+#include "core/conf.h"
+#include "core/runq.h"
+#include "core/usercount.h"
+#include "store/store.h"
+#include "supervisor/jobs.h"
 
 #define PRUNE_INTERVAL_NS (60 * NS_PER_SEC)
 #define PRUNE_BATCH 1000
+/* A worklist's room is given back once this much of it has gone. */
+#define JOBS_LIST_KEEP 4096
 
 /* A scheduled job in the due heap: at its CLOCK_REALTIME start. */
 struct jobs_due {
 	int64_t at_ns;
 	uint64_t id;
+};
+
+/* A job queued by a client's request or released from waiting: it joins
+ * the runq once the turn's commit has stored it, never before. */
+struct runq_fresh {
+	uint64_t id;
+	int queue;
+	uid_t uid;
+	int32_t priority;
+	uint32_t attempt;
+};
+
+struct jobs {
+	const struct conf *conf;
+	struct store *store;
+	struct runq *runq; /* queued jobs, and the choice of the next */
+	struct heap due;   /* scheduled jobs, soonest first */
+	struct usercount_tree *queued_by_uid;
+	uint64_t
+	    nwaiting; /* jobs waiting for others (they live in the store) */
+	int64_t next_prune_ns;
+	struct runq_fresh *fresh;
+	size_t nfresh, fresh_cap;
+	/* The worklists: [head, n) is what is left to drain. */
+	struct jobs_end *ends;
+	size_t ends_head, nends, ends_cap;
+	uint64_t *unsettled;
+	size_t unsettled_head, nunsettled, unsettled_cap;
 };
 
 static bool
@@ -44,23 +70,108 @@ jobs_due_before(const void *a, const void *b)
 	return x->at_ns != y->at_ns ? x->at_ns < y->at_ns : x->id < y->id;
 }
 
-int
-jobs_queue_index(struct supervisor *sv, const char *name)
+/* Appends to a growing array: -1 when memory runs out. */
+static int
+jobs_grow(void **items, size_t *cap, size_t n, size_t size)
+{
+	void *more;
+	size_t next;
+
+	if (n < *cap)
+		return 0;
+	next = *cap != 0 ? *cap * 2 : 64;
+	if ((more = reallocarray(*items, next, size)) == NULL)
+		return -1;
+	*items = more;
+	*cap = next;
+	return 0;
+}
+
+/* A drained worklist starts over, and a big one gives its room back. */
+static void
+jobs_list_drained(void **items, size_t *head, size_t *n, size_t *cap)
+{
+	*head = *n = 0;
+	if (*cap > JOBS_LIST_KEEP) {
+		free(*items);
+		*items = NULL;
+		*cap = 0;
+	}
+}
+
+static void
+jobs_push_end(struct jobs *j, uint64_t id, const struct job_result *r,
+	      int own_hook)
+{
+	if (jobs_grow((void **)&j->ends, &j->ends_cap, j->nends,
+		      sizeof *j->ends) == -1) {
+		log_warn("job %llu: its waiters and dependents",
+			 (unsigned long long)id);
+		return;
+	}
+	j->ends[j->nends++] =
+	    (struct jobs_end){.id = id, .own_hook = own_hook, .result = *r};
+}
+
+static void
+jobs_push_unsettled(struct jobs *j, uint64_t id)
+{
+	if (jobs_grow((void **)&j->unsettled, &j->unsettled_cap, j->nunsettled,
+		      sizeof *j->unsettled) == -1) {
+		log_warn("job %llu: its dependencies", (unsigned long long)id);
+		return;
+	}
+	j->unsettled[j->nunsettled++] = id;
+}
+
+bool
+jobs_next_end(struct jobs *j, struct jobs_end *end)
+{
+	if (j->ends_head == j->nends) {
+		jobs_list_drained((void **)&j->ends, &j->ends_head, &j->nends,
+				  &j->ends_cap);
+		return false;
+	}
+	*end = j->ends[j->ends_head++];
+	return true;
+}
+
+bool
+jobs_next_unsettled(struct jobs *j, uint64_t *id)
+{
+	if (j->unsettled_head == j->nunsettled) {
+		jobs_list_drained((void **)&j->unsettled, &j->unsettled_head,
+				  &j->nunsettled, &j->unsettled_cap);
+		return false;
+	}
+	*id = j->unsettled[j->unsettled_head++];
+	return true;
+}
+
+static const char *
+jobs_queue_name(const struct store_job *job)
+{
+	return job->spec.queue != NULL ? job->spec.queue : "default";
+}
+/* The runq index of a queue named in the store or the conf; a name
+ * the conf no longer declares gets a queue without limits. */
+static int
+jobs_queue_index(struct jobs *j, const char *name)
 {
 	int i;
 
-	if ((i = runq_find(sv->runq, name)) != -1)
+	if ((i = runq_find(j->runq, name)) != -1)
 		return i;
-	if ((i = runq_queue(sv->runq, name)) == -1)
+	if ((i = runq_queue(j->runq, name)) == -1)
 		return -1;
 	log_warnx("queue \"%s\" holds jobs but is not in %s; its jobs run "
 		  "without a limit of their own",
-		  name, sv->conf.path[0] != '\0' ? sv->conf.path : "the conf");
+		  name, j->conf->path[0] != '\0' ? j->conf->path : "the conf");
 	return i;
 }
 
 int
-jobs_apply_queues(struct supervisor *sv)
+jobs_apply_queues(struct jobs *j)
 {
 	const struct conf_queue *cq;
 	uint32_t i;
@@ -68,119 +179,99 @@ jobs_apply_queues(struct supervisor *sv)
 
 	/* A queue the conf no longer declares keeps its jobs, without a
 	 * limit of its own. */
-	for (k = 0; k < (int)runq_queues(sv->runq); k++)
-		runq_set_parallel(sv->runq, k, 0);
-	for (i = 0; i < sv->conf.nqueues; i++) {
-		cq = &sv->conf.queues[i];
-		if ((k = runq_queue(sv->runq, cq->name)) == -1)
+	for (k = 0; k < (int)runq_queues(j->runq); k++)
+		runq_set_parallel(j->runq, k, 0);
+	for (i = 0; i < j->conf->nqueues; i++) {
+		cq = &j->conf->queues[i];
+		if ((k = runq_queue(j->runq, cq->name)) == -1)
 			return -1;
-		runq_set_parallel(sv->runq, k, cq->parallel);
+		runq_set_parallel(j->runq, k, cq->parallel);
 	}
 	return 0;
 }
 
-int
-jobs_enqueue(struct supervisor *sv, int queue, uid_t uid, uint64_t id,
+/* Into the run queue now: -1 only when memory runs out. */
+static int
+jobs_enqueue(struct jobs *j, int queue, uid_t uid, uint64_t id,
 	     int32_t priority, uint32_t attempt)
 {
-	struct runq_job j = {.id = id,
+	struct runq_job e = {.id = id,
 			     .priority = priority,
 			     .attempt = attempt};
 
-	return runq_push(sv->runq, queue, uid, &j);
+	return runq_push(j->runq, queue, uid, &e);
 }
 
-struct runq_fresh {
-	uint64_t id;
-	int queue;
-	uid_t uid;
-	int32_t priority;
-	uint32_t attempt;
-};
-
-/* A job queued by a client's request: it joins the runq once the
- * turn's commit has stored it (jobs_turn_committed). */
-int
-jobs_fresh(struct supervisor *sv, int queue, uid_t uid, uint64_t id,
-	   int32_t priority, uint32_t attempt)
+/* Into the run queue once the turn's commit has stored it. */
+static int
+jobs_fresh(struct jobs *j, int queue, uid_t uid, uint64_t id, int32_t priority,
+	   uint32_t attempt)
 {
-	struct runq_fresh *more;
-	size_t cap;
-
-	if (sv->nfresh == sv->fresh_cap) {
-		cap = sv->fresh_cap != 0 ? sv->fresh_cap * 2 : 64;
-		if ((more = reallocarray(sv->fresh, cap, sizeof *more)) == NULL)
-			return -1;
-		sv->fresh = more;
-		sv->fresh_cap = cap;
-	}
-	sv->fresh[sv->nfresh++] = (struct runq_fresh){.id = id,
-						      .queue = queue,
-						      .uid = uid,
-						      .priority = priority,
-						      .attempt = attempt};
+	if (jobs_grow((void **)&j->fresh, &j->fresh_cap, j->nfresh,
+		      sizeof *j->fresh) == -1)
+		return -1;
+	j->fresh[j->nfresh++] = (struct runq_fresh){.id = id,
+						    .queue = queue,
+						    .uid = uid,
+						    .priority = priority,
+						    .attempt = attempt};
 	return 0;
 }
 
 bool
-jobs_turn_committed(struct supervisor *sv, bool committed)
+jobs_turn_committed(struct jobs *j, bool committed)
 {
 	const struct runq_fresh *f;
-	size_t i, n = sv->nfresh;
+	size_t i, n = j->nfresh;
 
 	for (i = 0; committed && i < n; i++) {
-		f = &sv->fresh[i];
-		if (jobs_enqueue(sv, f->queue, f->uid, f->id, f->priority,
+		f = &j->fresh[i];
+		if (jobs_enqueue(j, f->queue, f->uid, f->id, f->priority,
 				 f->attempt) == -1)
 			log_warn("job %llu: queue", (unsigned long long)f->id);
 	}
-	sv->nfresh = 0;
-	/* A batch's worth of room is given back once it has gone. */
-	if (sv->fresh_cap > 4096) {
-		free(sv->fresh);
-		sv->fresh = NULL;
-		sv->fresh_cap = 0;
-	}
+	jobs_list_drained((void **)&j->fresh, &i, &j->nfresh, &j->fresh_cap);
 	return committed && n > 0;
 }
 
-int
-jobs_schedule(struct supervisor *sv, uint64_t id, int64_t at_ns)
+/* Into the heap of start times (CLOCK_REALTIME). */
+static int
+jobs_schedule(struct jobs *j, uint64_t id, int64_t at_ns)
 {
 	struct jobs_due d = {.at_ns = at_ns, .id = id};
 
-	return heap_push(&sv->due, &d);
+	return heap_push(&j->due, &d);
 }
 
 static int
 jobs_load_pending(void *arg, const struct store_pending *p)
 {
-	struct supervisor *sv = arg;
+	struct jobs *j = arg;
 	int q;
 
-	if (usercount_add(sv->queued_by_uid, p->uid, 1) == -1)
+	if (usercount_add(j->queued_by_uid, p->uid, 1) == -1)
 		return -1;
 	if (p->state == JOB_SCHEDULED)
-		return jobs_schedule(sv, p->id, p->start_at_ns);
-	if ((q = jobs_queue_index(sv, p->queue)) == -1)
+		return jobs_schedule(j, p->id, p->start_at_ns);
+	if ((q = jobs_queue_index(j, p->queue)) == -1)
 		return -1;
-	return jobs_enqueue(sv, q, p->uid, p->id, p->priority, p->attempt);
+	return jobs_enqueue(j, q, p->uid, p->id, p->priority, p->attempt);
 }
 
 static int
 jobs_load_paused(void *arg, const char *queue)
 {
-	struct supervisor *sv = arg;
+	struct jobs *j = arg;
 	int q;
 
 	if (strcmp(queue, "*") == 0) {
-		runq_set_paused(sv->runq, RUNQ_ALL, true);
+		runq_set_paused(j->runq, RUNQ_ALL, true);
 		log_info("paused: no job starts until forq resume");
 		return 0;
 	}
-	if ((q = jobs_queue_index(sv, queue)) == -1)
+	if ((q = jobs_queue_index(j, queue)) == -1)
 		return -1;
-	runq_set_paused(sv->runq, q, true);
+	runq_set_paused(j->runq, q, true);
 	log_info("queue %s paused: none of its jobs starts until forq resume "
 		 "%s",
 		 queue, queue);
@@ -190,49 +281,58 @@ jobs_load_paused(void *arg, const char *queue)
 static int
 jobs_count_user(void *arg, uid_t uid, uint64_t n)
 {
-	struct supervisor *sv = arg;
+	struct jobs *j = arg;
 
-	return usercount_add(sv->queued_by_uid, uid, (int64_t)n);
+	return usercount_add(j->queued_by_uid, uid, (int64_t)n);
 }
 
 void
-jobs_recount(struct supervisor *sv)
+jobs_recount(struct jobs *j)
 {
-	usercount_clear(sv->queued_by_uid);
-	if (store_queued_per_user(sv->store, jobs_count_user, sv) == -1)
-		log_warnx("store: %s", store_error(sv->store));
-	jobs_settle_waiting(sv);
+	usercount_clear(j->queued_by_uid);
+	uint64_t *ids;
+	size_t n, i;
+
+	if (store_queued_per_user(j->store, jobs_count_user, j) == -1)
+		log_warnx("store: %s", store_error(j->store));
+	if (store_waiting(j->store, &ids, &n) == -1) {
+		log_warnx("store: %s", store_error(j->store));
+		return;
+	}
+	j->nwaiting = n;
+	j->unsettled_head = j->nunsettled = 0;
+	for (i = 0; i < n; i++)
+		jobs_push_unsettled(j, ids[i]);
+	free(ids);
+}
+
+struct jobs *
+jobs_new(const struct conf *conf, struct store *store)
+{
+	struct jobs *j;
+
+	if ((j = calloc(1, sizeof *j)) == NULL)
+		return NULL;
+	j->conf = conf;
+	j->store = store;
+	heap_init(&j->due, sizeof(struct jobs_due), jobs_due_before);
+	if ((j->runq = runq_new()) == NULL || jobs_apply_queues(j) == -1 ||
+	    (j->queued_by_uid = usercount_new()) == NULL) {
+		jobs_free(j);
+		return NULL;
+	}
+	return j;
 }
 
 int
-jobs_init(struct supervisor *sv)
+jobs_load(struct jobs *j)
 {
-	char err[512], logs[PATH_MAX];
 	struct store_recovery rec;
 
-	TAILQ_INIT(&sv->adopted);
-	TAILQ_INIT(&sv->adopted_gone);
-	heap_init(&sv->due, sizeof(struct jobs_due), jobs_due_before);
-	if ((sv->runq = runq_new()) == NULL || jobs_apply_queues(sv) == -1 ||
-	    (sv->queued_by_uid = usercount_new()) == NULL) {
-		log_warn("queue counts");
-		return -1;
-	}
-	snprintf(logs, sizeof logs, "%s/logs", sv->conf.state_dir);
-	if (path_mkdir_p(logs, 0700, err, sizeof err) == -1) {
-		log_warnx("%s", err);
-		return -1;
-	}
-	if (store_open(&sv->store, sv->conf.state_dir,
-		       sv->conf.durability == CONF_DURABILITY_FULL, err,
-		       sizeof err) == -1) {
-		log_warnx("store: %s", err);
-		return -1;
-	}
-	if (store_recover(sv->store, sv->conf.crash_requeue_max,
-			  clock_real_ns(), &rec) == -1 ||
-	    store_commit(sv->store) == -1) {
-		log_warnx("store recovery: %s", store_error(sv->store));
+	if (store_recover(j->store, j->conf->crash_requeue_max, clock_real_ns(),
+			  &rec) == -1 ||
+	    store_commit(j->store) == -1) {
+		log_warnx("store recovery: %s", store_error(j->store));
 		return -1;
 	}
 	if (rec.requeued + rec.lost > 0)
@@ -242,72 +342,53 @@ jobs_init(struct supervisor *sv)
 			  (unsigned long long)(rec.requeued + rec.lost),
 			  (unsigned long long)rec.requeued,
 			  (unsigned long long)rec.lost);
-	if (store_pending(sv->store, jobs_load_pending, sv) == -1 ||
-	    store_paused(sv->store, jobs_load_paused, sv) == -1) {
-		log_warnx("store: %s", store_error(sv->store));
+	if (store_pending(j->store, jobs_load_pending, j) == -1 ||
+	    store_paused(j->store, jobs_load_paused, j) == -1) {
+		log_warnx("store: %s", store_error(j->store));
 		return -1;
 	}
-	/* Counts from the store, waiting jobs too, and the dependencies
-	 * that ended while forqd was down. */
-	jobs_recount(sv);
-	if (store_commit(sv->store) == -1) {
-		log_warnx("store: %s", store_error(sv->store));
-		return -1;
-	}
-	jobs_turn_committed(sv, true);
-	if (sv->nwaiting > 0)
+	/* Counts from the store, waiting jobs too: the dependencies that
+	 * ended while forqd was down are settled as the worklist drains. */
+	jobs_recount(j);
+	if (j->nwaiting > 0)
 		log_info("%llu jobs waiting for others",
-			 (unsigned long long)sv->nwaiting);
-	if (runq_ready(sv->runq) + sv->due.len > 0)
-		log_info("%zu queued jobs, %zu scheduled", runq_ready(sv->runq),
-			 sv->due.len);
-	/* Jobs whose worker dies are inherited here, not by init. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
-		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
+			 (unsigned long long)j->nwaiting);
+	if (runq_ready(j->runq) + j->due.len > 0)
+		log_info("%zu queued jobs, %zu scheduled", runq_ready(j->runq),
+			 j->due.len);
 	return 0;
 }
 
 void
-jobs_free(struct supervisor *sv)
+jobs_free(struct jobs *j)
 {
-	jobs_orphans_free(sv);
-	runq_free(sv->runq);
-	sv->runq = NULL;
-	heap_free(&sv->due);
-	free(sv->fresh);
-	sv->fresh = NULL;
-	sv->nfresh = sv->fresh_cap = 0;
-	free(sv->starts);
-	sv->starts = NULL;
-	sv->nstarts = sv->starts_cap = 0;
-	free(sv->settle);
-	sv->settle = NULL;
-	sv->nsettle = sv->settle_cap = 0;
-	free(sv->hooks);
-	sv->hooks = NULL;
-	sv->hooks_head = sv->nhooks = sv->hooks_cap = 0;
-	usercount_free(sv->queued_by_uid);
-	sv->queued_by_uid = NULL;
-	store_close(sv->store);
-	sv->store = NULL;
+	if (j == NULL)
+		return;
+	runq_free(j->runq);
+	heap_free(&j->due);
+	free(j->fresh);
+	free(j->ends);
+	free(j->unsettled);
+	usercount_free(j->queued_by_uid);
+	free(j);
 }
 
 int
-jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
-	    uid_t uid, gid_t gid, uint64_t *ids, bool *existing)
+jobs_submit(struct jobs *j, const struct job_spec *specs, size_t n, uid_t uid,
+	    gid_t gid, uint64_t *ids, bool *existing)
 {
 	int64_t now = clock_real_ns();
 	size_t i, added = 0;
 	int q, rc;
 
-	if (store_insert(sv->store, specs, n, uid, gid, now, ids, existing) ==
+	if (store_insert(j->store, specs, n, uid, gid, now, ids, existing) ==
 	    -1) {
-		log_warnx("store: %s", store_error(sv->store));
+		log_warnx("store: %s", store_error(j->store));
 		return -1;
 	}
 	for (i = 0; i < n; i++)
 		added += !existing[i];
-	if (usercount_add(sv->queued_by_uid, uid, (int64_t)added) == -1) {
+	if (usercount_add(j->queued_by_uid, uid, (int64_t)added) == -1) {
 		log_warn("queue counts");
 		return -1;
 	}
@@ -317,19 +398,19 @@ jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 		/* As store_insert decided: waiting for other jobs, or later
 		 * than now is scheduled. */
 		if (specs[i].nafter > 0) {
-			sv->nwaiting++;
-			jobs_settle_one(sv, ids[i]);
+			j->nwaiting++;
+			jobs_push_unsettled(j, ids[i]);
 			continue;
 		}
 		if (specs[i].start_at_ns > now)
-			rc = jobs_schedule(sv, ids[i], specs[i].start_at_ns);
-		else if ((q = jobs_queue_index(sv, specs[i].queue != NULL
-						       ? specs[i].queue
-						       : "default")) == -1)
+			rc = jobs_schedule(j, ids[i], specs[i].start_at_ns);
+		else if ((q = jobs_queue_index(j, specs[i].queue != NULL
+						      ? specs[i].queue
+						      : "default")) == -1)
 			rc = -1;
 		else
-			rc = jobs_fresh(sv, q, uid, ids[i], specs[i].priority,
-					0);
+			rc =
+			    jobs_fresh(j, q, uid, ids[i], specs[i].priority, 0);
 		if (rc == -1) {
 			log_warn("queue");
 			return -1;
@@ -338,37 +419,22 @@ jobs_submit(struct supervisor *sv, const struct job_spec *specs, size_t n,
 	return 0;
 }
 
-static void jobs_announce_final(struct supervisor *sv, uint64_t id,
-				const struct job_result *r, int own_hook);
-
-/* Records a job's final state and tells whoever waits for it: clients,
- * jobs that depend on it, and its on-finish commands (own_hook: 1 the
- * job has one, 0 not, -1 not known here). */
+/* Whoever waits for it is told as the worklist drains: clients, its
+ * on-finish commands, and the jobs that depend on it. */
 void
-jobs_record_final(struct supervisor *sv, uint64_t id,
-		  const struct job_result *r, int own_hook)
+jobs_record_final(struct jobs *j, uint64_t id, const struct job_result *r,
+		  int own_hook)
 {
-	if (store_finish(sv->store, id, r) == -1)
+	if (store_finish(j->store, id, r) == -1)
 		log_warnx("store: job %llu: %s", (unsigned long long)id,
-			  store_error(sv->store));
-	jobs_announce_final(sv, id, r, own_hook);
-}
-
-/* A final state recorded: whoever waits for it is told. */
-static void
-jobs_announce_final(struct supervisor *sv, uint64_t id,
-		    const struct job_result *r, int own_hook)
-{
-	watch_job_final(sv->watch, id, r);
-	jobs_hooks_for(sv, id, own_hook);
-	if (sv->nwaiting > 0)
-		jobs_settle_dependents(sv, id);
+			  store_error(j->store));
+	jobs_push_end(j, id, r, own_hook);
 }
 
 /* A started job's end: another attempt if its retry policy wants one
  * for this end, else its final state. */
 void
-jobs_ended(struct supervisor *sv, uint64_t id, uint32_t attempt,
+jobs_ended(struct jobs *j, uint64_t id, uint32_t attempt,
 	   const struct job_run *run, int worker, int cpu,
 	   const struct job_result *r)
 {
@@ -378,19 +444,19 @@ jobs_ended(struct supervisor *sv, uint64_t id, uint32_t attempt,
 	int rc;
 
 	if (why == 0 || !(run->retry_on & why) || attempt >= run->retries) {
-		jobs_record_final(sv, id, r, run->on_finish);
+		jobs_record_final(j, id, r, run->on_finish);
 		return;
 	}
 	delay_ms =
 	    job_retry_delay_ms(run->retry_delay_ms, attempt, arc4random());
 	if (delay_ms > 0)
 		at = clock_real_ns() + delay_ms * NS_PER_MS;
-	rc = store_retry(sv->store, id, r, worker, cpu, attempt + 1, at);
+	rc = store_retry(j->store, id, r, worker, cpu, attempt + 1, at);
 	if (rc == 0 &&
-	    (at != 0 ? jobs_schedule(sv, id, at)
-		     : jobs_enqueue(sv, run->queue, run->uid, id, run->priority,
+	    (at != 0 ? jobs_schedule(j, id, at)
+		     : jobs_enqueue(j, run->queue, run->uid, id, run->priority,
 				    attempt + 1)) == 0 &&
-	    usercount_add(sv->queued_by_uid, run->uid, 1) == 0) {
+	    usercount_add(j->queued_by_uid, run->uid, 1) == 0) {
 		if (r->state == JOB_FAILED && r->error[0] == '\0')
 			job_describe_exit(r->exit_code, r->signal, what,
 					  sizeof what);
@@ -406,104 +472,37 @@ jobs_ended(struct supervisor *sv, uint64_t id, uint32_t attempt,
 		return;
 	}
 	log_warnx("job %llu: cannot retry it: %s", (unsigned long long)id,
-		  rc == -1 ? store_error(sv->store) : "out of memory");
-	jobs_record_final(sv, id, r, run->on_finish);
+		  rc == -1 ? store_error(j->store) : "out of memory");
+	jobs_record_final(j, id, r, run->on_finish);
 }
 
 /* A job interrupted by a crash: queued again while its policy allows. */
 void
-jobs_interrupted(struct supervisor *sv, const struct sv_slot *s, int worker,
-		 int cpu, const char *why)
+jobs_interrupted(struct jobs *j, uint64_t id, uint32_t attempt,
+		 const struct job_run *run, int worker, int cpu,
+		 const char *why)
 {
 	struct job_result r = {.state = JOB_LOST, .exit_code = -1};
-	uint64_t id = s->job_id;
-	uint32_t attempt = s->attempt;
 
-	if (attempt < sv->conf.crash_requeue_max) {
+	if (attempt < j->conf->crash_requeue_max) {
 		log_info("job %llu: %s; queued again (attempt %u)",
 			 (unsigned long long)id, why, attempt + 2);
-		if (store_requeue(sv->store, id, attempt + 1, clock_real_ns(),
+		if (store_requeue(j->store, id, attempt + 1, clock_real_ns(),
 				  why) == -1 ||
-		    jobs_queue_again(sv, id, &s->run, attempt + 1) == -1)
+		    jobs_queue_again(j, id, run, attempt + 1) == -1)
 			log_warnx("job %llu: cannot queue it again",
 				  (unsigned long long)id);
 		return;
 	}
 	log_warnx("job %llu: %s; lost (crash_requeue_max %u)",
-		  (unsigned long long)id, why, sv->conf.crash_requeue_max);
+		  (unsigned long long)id, why, j->conf->crash_requeue_max);
 	r.end_ns = clock_real_ns();
 	snprintf(r.error, sizeof r.error, "%s", why);
-	jobs_ended(sv, id, attempt, &s->run, worker, cpu, &r);
+	jobs_ended(j, id, attempt, run, worker, cpu, &r);
 }
 
 void
-jobs_fill_common(struct supervisor *sv, struct slot *slot,
-		 const struct store_job *job)
-{
-	slot->kill_grace_ms = sv->conf.kill_grace_ms;
-	slot->output_max = sv->conf.output_max;
-	slot->uid = job->uid;
-	slot->gid = job->gid;
-	slot->umask = sv->conf.job_umask;
-	rlimits_resolve(slot->rlimits, sv->conf.job_rlimits, sv->kernel_nproc);
-}
-
-static size_t
-jobs_fill_slot(struct supervisor *sv, struct slot *slot,
-	       const struct store_job *job, uint32_t attempt)
-{
-	const struct job_spec *sp = &job->spec;
-	size_t cwd_len = strlen(sp->cwd) + 1;
-	size_t need = sp->argv_len + sp->env_len + cwd_len;
-
-	if (need > sv->shm.slot_size - sizeof *slot)
-		return 0;
-	slot->flags = 0;
-	slot->job_id = job->id;
-	slot->attempt = attempt;
-	slot->timeout_ms = sp->timeout_ms;
-	jobs_fill_common(sv, slot, job);
-	slot->argc = sp->argc;
-	slot->envc = sp->envc;
-	slot->argv_len = (uint32_t)sp->argv_len;
-	slot->env_len = (uint32_t)sp->env_len;
-	slot->cwd_len = (uint32_t)cwd_len;
-	slot->pid = 0;
-	memcpy(slot->data, sp->argv, sp->argv_len);
-	memcpy(slot->data + sp->argv_len, sp->env, sp->env_len);
-	memcpy(slot->data + sp->argv_len + sp->env_len, sp->cwd, cwd_len);
-	return need;
-}
-
-struct sv_worker *
-jobs_pick_worker(struct supervisor *sv)
-{
-	struct sched_worker view[CPU_SETSIZE];
-	uint32_t i;
-	int k;
-
-	for (i = 0; i < sv->workers_max; i++) {
-		view[i].ready = sv->workers[i].pid != 0 &&
-				sv->workers[i].sb->state == SB_READY;
-		view[i].busy = sv->workers[i].busy;
-		view[i].slots = sv->shm.slots_per_worker;
-	}
-	k = sched_pick(view, sv->workers_max, &sv->sched_cursor);
-	return k == -1 ? NULL : &sv->workers[k];
-}
-
-void
-jobs_send(struct sv_worker *w, uint16_t type, uint32_t slot, uint64_t id)
-{
-	struct ch_slot msg = {.slot = slot, .job_id = id};
-
-	if (ch_queue(&w->out, type, &msg, sizeof msg) == -1)
-		log_warnx("worker %d: channel backlog full", w->index);
-}
-
-/* A queued job that will not run: failed with why, and freed. */
-static void
-jobs_refuse(struct supervisor *sv, struct store_job *job, const char *why)
+jobs_refuse(struct jobs *j, struct store_job *job, const char *why)
 {
 	struct job_result r = {.state = JOB_FAILED,
 			       .exit_code = -1,
@@ -511,338 +510,171 @@ jobs_refuse(struct supervisor *sv, struct store_job *job, const char *why)
 
 	snprintf(r.error, sizeof r.error, "%s", why);
 	log_warnx("job %llu: %s", (unsigned long long)job->id, why);
-	jobs_record_final(sv, job->id, &r, job->spec.on_finish != NULL);
+	jobs_record_final(j, job->id, &r, job->spec.on_finish != NULL);
 	store_job_free(job);
 }
 
-static int jobs_start_later(struct supervisor *sv, int worker, uint32_t slot);
-static void jobs_unstart(struct supervisor *sv, struct sv_worker *w,
-			 uint32_t s);
-
-/* Hands queued jobs to free slots until one or the other runs out. */
-void
-jobs_dispatch(struct supervisor *sv)
+enum jobs_take
+jobs_take(struct jobs *j, struct store_job *job, struct job_run *run)
 {
 	struct runq_pick e;
-	struct store_job job;
-	struct job_run run;
-	struct sv_worker *w;
-	struct slot *slot;
-	uint32_t s;
 	int rc;
 
-	jobs_dispatch_hooks(sv);
-	while (!sv->stopping && !sv->store_full && runq_ready(sv->runq) > 0 &&
-	       (w = jobs_pick_worker(sv)) != NULL &&
-	       runq_pop(sv->runq, &e) == 0) {
-		rc = store_get(sv->store, e.job.id, &job);
+	while (runq_pop(j->runq, &e) == 0) {
+		rc = store_get(j->store, e.job.id, job);
 		if (rc == -1) {
-			log_warnx("store: %s", store_error(sv->store));
-			jobs_enqueue(sv, e.queue, e.uid, e.job.id,
+			log_warnx("store: %s", store_error(j->store));
+			jobs_enqueue(j, e.queue, e.uid, e.job.id,
 				     e.job.priority, e.job.attempt);
-			break;
+			return JOBS_STORE_FAIL;
 		}
 		/* Cancelled or pruned while it waited, or queued again with
 		 * another priority or as a later attempt (that entry is the
 		 * one to take). */
-		if (rc == 1 || job.state != JOB_QUEUED ||
-		    job.spec.priority != e.job.priority ||
-		    job.attempt != e.job.attempt) {
+		if (rc == 1 || job->state != JOB_QUEUED ||
+		    job->spec.priority != e.job.priority ||
+		    job->attempt != e.job.attempt) {
 			if (rc == 0)
-				store_job_free(&job);
+				store_job_free(job);
 			continue;
 		}
 		/* It leaves the queue, to run or to fail unrun. */
-		usercount_add(sv->queued_by_uid, job.uid, -1);
-		/* Queued before a reload set allow_root_jobs = no. */
-		if (job.uid == 0 && geteuid() == 0 &&
-		    !sv->access.allow_root_jobs) {
-			jobs_refuse(sv, &job,
-				    "not run: jobs may not run as root here "
-				    "(allow_root_jobs = no)");
-			continue;
-		}
-		for (s = 0; w->slots[s].job_id != 0; s++)
-			;
-		slot = shm_slot(&sv->shm, (uint32_t)w->index, s);
-		if (jobs_fill_slot(sv, slot, &job, e.job.attempt) == 0) {
-			jobs_refuse(sv, &job,
-				    "job does not fit a slot (argv_bytes_max "
-				    "or "
-				    "env_bytes_max was raised after start)");
-			continue;
-		}
-		run =
+		usercount_add(j->queued_by_uid, job->uid, -1);
+		*run =
 		    (struct job_run){.queue = e.queue,
 				     .uid = e.uid,
 				     .priority = e.job.priority,
-				     .retries = job.spec.retries,
-				     .retry_on = job.spec.retry_on,
-				     .retry_delay_ms = job.spec.retry_delay_ms,
-				     .on_finish = job.spec.on_finish != NULL};
-		store_job_free(&job);
-		if (runq_started(sv->runq, e.queue, e.uid) == -1) {
-			log_warn("queue");
-			jobs_enqueue(sv, e.queue, e.uid, e.job.id,
-				     e.job.priority, e.job.attempt);
-			break;
-		}
-		w->slots[s] = (struct sv_slot){.job_id = e.job.id,
-					       .attempt = e.job.attempt,
-					       .run = run};
-		w->busy++;
-		slot->state = SLOT_SENT;
-		if (store_mark_running(sv->store, e.job.id, w->index, w->cpu,
-				       e.job.attempt, clock_real_ns()) == -1 ||
-		    jobs_start_later(sv, w->index, s) == -1) {
-			log_warnx("job %llu: cannot mark it running: %s",
-				  (unsigned long long)e.job.id,
-				  store_error(sv->store));
-			jobs_unstart(sv, w, s);
-			break;
-		}
+				     .retries = job->spec.retries,
+				     .retry_on = job->spec.retry_on,
+				     .retry_delay_ms = job->spec.retry_delay_ms,
+				     .on_finish = job->spec.on_finish != NULL};
+		return JOBS_TAKEN;
 	}
-}
-
-/* A start waits for the commit that marks its job running: a crash
- * before that commit leaves the job queued and never started, a crash
- * after it leaves a job recovery knows may have run. So an (id,
- * attempt) pair runs at most once. */
-static int
-jobs_start_later(struct supervisor *sv, int worker, uint32_t slot)
-{
-	struct jobs_start *more;
-	size_t cap;
-
-	if (sv->nstarts == sv->starts_cap) {
-		cap = sv->starts_cap != 0 ? sv->starts_cap * 2 : 64;
-		if ((more = reallocarray(sv->starts, cap, sizeof *more)) ==
-		    NULL)
-			return -1;
-		sv->starts = more;
-		sv->starts_cap = cap;
-	}
-	sv->starts[sv->nstarts++] =
-	    (struct jobs_start){.worker = worker, .slot = slot};
-	return 0;
-}
-
-/* A dispatch taken back before its start was sent: the job is queued
- * again as the same attempt, for it never ran. */
-static void
-jobs_unstart(struct supervisor *sv, struct sv_worker *w, uint32_t s)
-{
-	struct sv_slot slot = w->slots[s];
-
-	jobs_free_slot(w, s, false);
-	jobs_queue_again(sv, slot.job_id, &slot.run, slot.attempt);
+	return JOBS_NONE;
 }
 
 int
-jobs_queue_again(struct supervisor *sv, uint64_t id, const struct job_run *run,
+jobs_start(struct jobs *j, uint64_t id, uint32_t attempt,
+	   const struct job_run *run, int worker, int cpu)
+{
+	if (runq_started(j->runq, run->queue, run->uid) == -1) {
+		log_warn("queue");
+		jobs_queue_again(j, id, run, attempt);
+		return -1;
+	}
+	if (store_mark_running(j->store, id, worker, cpu, attempt,
+			       clock_real_ns()) == -1) {
+		log_warnx("job %llu: cannot mark it running: %s",
+			  (unsigned long long)id, store_error(j->store));
+		jobs_left_slot(j, run);
+		jobs_queue_again(j, id, run, attempt);
+		return -1;
+	}
+	return 0;
+}
+
+void
+jobs_left_slot(struct jobs *j, const struct job_run *run)
+{
+	runq_ended(j->runq, run->queue, run->uid);
+}
+
+int
+jobs_queue_again(struct jobs *j, uint64_t id, const struct job_run *run,
 		 uint32_t attempt)
 {
-	if (jobs_enqueue(sv, run->queue, run->uid, id, run->priority,
-			 attempt) == -1 ||
-	    usercount_add(sv->queued_by_uid, run->uid, 1) == -1) {
+	if (jobs_enqueue(j, run->queue, run->uid, id, run->priority, attempt) ==
+		-1 ||
+	    usercount_add(j->queued_by_uid, run->uid, 1) == -1) {
 		log_warn("job %llu: queue", (unsigned long long)id);
 		return -1;
 	}
 	return 0;
 }
 
-bool
-jobs_starts_committed(struct supervisor *sv, bool committed)
+void
+jobs_unrun(struct jobs *j, uint64_t id, uint32_t attempt,
+	   const struct job_run *run)
 {
-	const struct jobs_start *st;
-	struct sv_worker *w;
-	size_t i, n = sv->nstarts;
-
-	for (i = 0; i < n; i++) {
-		st = &sv->starts[i];
-		w = &sv->workers[st->worker];
-		if (committed)
-			jobs_send(w, CH_S_RUN, st->slot,
-				  w->slots[st->slot].job_id);
-		else
-			jobs_unstart(sv, w, st->slot);
-	}
-	sv->nstarts = 0;
-	if (sv->starts_cap > 4096) {
-		free(sv->starts);
-		sv->starts = NULL;
-		sv->starts_cap = 0;
-	}
-	return !committed && n > 0;
+	store_requeue(j->store, id, attempt, 0, NULL);
+	jobs_queue_again(j, id, run, attempt);
 }
 
-static struct sv_slot *
-jobs_slot_of(struct sv_worker *w, uint32_t s, uint64_t id, const char *what)
+uint64_t
+jobs_waiting(const struct jobs *j)
 {
-	if (s >= w->sv->shm.slots_per_worker || w->slots[s].job_id != id) {
-		log_warnx("worker %d (pid %d): %s for slot %u, job %llu, which "
-			  "it does not hold; replacing it",
-			  w->index, (int)w->pid, what, s,
-			  (unsigned long long)id);
-		w->killed_bad = true;
-		kill(w->pid, SIGKILL);
-		return NULL;
-	}
-	return &w->slots[s];
+	return j->nwaiting;
+}
+
+/* Its release joins the runq after the turn's commit, as a submission
+ * does. */
+void
+jobs_release(struct jobs *j, const struct store_job *job)
+{
+	enum job_state next = job->spec.start_at_ns > clock_real_ns()
+				  ? JOB_SCHEDULED
+				  : JOB_QUEUED;
+	int q;
+
+	if (store_release(j->store, job->id, next) != 0)
+		return;
+	j->nwaiting--;
+	q = jobs_queue_index(j, jobs_queue_name(job));
+	if ((next == JOB_SCHEDULED
+		 ? jobs_schedule(j, job->id, job->spec.start_at_ns)
+	     : q == -1 ? -1
+		       : jobs_fresh(j, q, job->uid, job->id, job->spec.priority,
+				    job->attempt)) == -1)
+		log_warn("job %llu: queue", (unsigned long long)job->id);
 }
 
 void
-jobs_on_started(struct sv_worker *w, const struct ch_started *st)
+jobs_fail_waiting(struct jobs *j, const struct store_job *job,
+		  const struct job_result *r)
 {
-	struct sv_slot *s = jobs_slot_of(w, st->slot, st->job_id, "started");
-
-	if (s == NULL)
-		return;
-	s->pid = st->pid;
-	s->start_ns = st->start_ns;
-	/* A cancel that came before the pid was known goes out now. */
-	if (s->cancel_sent)
-		jobs_send(w, CH_S_CANCEL, st->slot, st->job_id);
+	j->nwaiting--;
+	usercount_add(j->queued_by_uid, job->uid, -1);
+	jobs_record_final(j, job->id, r, job->spec.on_finish != NULL);
 }
 
-/* The slot's job left it; it ended unless adopted (it runs on). */
-void
-jobs_free_slot(struct sv_worker *w, uint32_t s, bool adopted)
+enum jobs_cancel
+jobs_cancel(struct jobs *j, uint64_t id, enum job_state *state)
 {
-	if (!adopted && !w->slots[s].hook)
-		runq_ended(w->sv->runq, w->slots[s].run.queue,
-			   w->slots[s].run.uid);
-	shm_slot(&w->sv->shm, (uint32_t)w->index, s)->state = SLOT_FREE;
-	w->slots[s] = (struct sv_slot){0};
-	w->busy--;
-}
-
-void
-jobs_on_done(struct sv_worker *w, const struct ch_slot *done)
-{
-	struct sv_slot *s = jobs_slot_of(w, done->slot, done->job_id, "done");
-	struct slot *slot;
-	struct job_result r;
-	struct job_run run;
-	uint32_t attempt;
-
-	if (s == NULL)
-		return;
-	slot = shm_slot(&w->sv->shm, (uint32_t)w->index, done->slot);
-	if (slot->state != SLOT_DONE) {
-		log_warnx("worker %d: done for slot %u in state %u; replacing "
-			  "it",
-			  w->index, done->slot, slot->state);
-		w->killed_bad = true;
-		kill(w->pid, SIGKILL);
-		return;
-	}
-	r = slot->result;
-	r.error[sizeof r.error - 1] = '\0';
-	if (!job_state_final(r.state))
-		r.state = JOB_LOST;
-	if (s->hook) {
-		jobs_free_slot(w, done->slot, false);
-		jobs_hook_ended(w->sv, done->job_id, &r);
-		return;
-	}
-	run = s->run;
-	attempt = s->attempt;
-	jobs_free_slot(w, done->slot, false);
-	jobs_ended(w->sv, done->job_id, attempt, &run, w->index, w->cpu, &r);
-}
-
-static uint64_t
-jobs_find_slot(const struct supervisor *sv, uint64_t id,
-	       const struct sv_worker **worker, uint32_t *slot)
-{
-	const struct sv_worker *w;
-	uint32_t i, s;
-
-	for (i = 0; i < sv->workers_max; i++) {
-		w = &sv->workers[i];
-		if (w->busy == 0)
-			continue;
-		for (s = 0; s < sv->shm.slots_per_worker; s++) {
-			if (w->slots[s].job_id == id && !w->slots[s].hook) {
-				*worker = w;
-				*slot = s;
-				return id;
-			}
-		}
-	}
-	return 0;
-}
-
-const struct sv_slot *
-jobs_find_running(const struct supervisor *sv, uint64_t id,
-		  const struct sv_worker **worker)
-{
-	uint32_t s;
-
-	if (jobs_find_slot(sv, id, worker, &s) == 0)
-		return NULL;
-	return &(*worker)->slots[s];
-}
-
-int
-jobs_cancel(struct supervisor *sv, uint64_t id, enum job_state *state,
-	    bool *stopping)
-{
-	const struct sv_worker *cw;
-	struct sv_worker *w;
 	struct store_job job;
 	struct job_result r;
-	uint32_t s;
 	uid_t uid;
 	int rc;
 
-	*stopping = false;
-	if (jobs_find_slot(sv, id, &cw, &s) != 0) {
-		w = &sv->workers[cw->index];
-		if (!w->slots[s].cancel_sent) {
-			w->slots[s].cancel_sent = true;
-			jobs_send(w, CH_S_CANCEL, s, id);
-		}
-		*state = JOB_RUNNING;
-		*stopping = true;
-		return 0;
-	}
-	if (jobs_orphans_cancel(sv, id)) {
-		*state = JOB_RUNNING;
-		*stopping = true;
-		return 0;
-	}
-	if ((rc = store_get(sv->store, id, &job)) != 0)
-		return rc;
+	if ((rc = store_get(j->store, id, &job)) != 0)
+		return rc == 1 ? JOBS_NO_SUCH_JOB : JOBS_CANCEL_FAIL;
 	*state = job.state;
 	uid = job.uid;
 	store_job_free(&job);
 	if (*state != JOB_QUEUED && *state != JOB_SCHEDULED &&
 	    *state != JOB_WAITING)
-		return 0;
+		return JOBS_NOT_PENDING;
 	r = (struct job_result){.state = JOB_CANCELLED,
 				.exit_code = -1,
 				.end_ns = clock_real_ns()};
 	/* Fails closed: a cancel not stored changes nothing. */
-	if (store_cancel(sv->store, id, r.end_ns) == -1) {
+	if (store_cancel(j->store, id, r.end_ns) == -1) {
 		log_warnx("store: cancel of job %llu: %s",
-			  (unsigned long long)id, store_error(sv->store));
-		return -1;
+			  (unsigned long long)id, store_error(j->store));
+		return JOBS_CANCEL_FAIL;
 	}
 	if (*state == JOB_WAITING)
-		sv->nwaiting--;
+		j->nwaiting--;
 	/* Its entry stays in the runq or the due heap; dispatch and the
 	 * timer skip it. */
-	usercount_add(sv->queued_by_uid, uid, -1);
-	jobs_announce_final(sv, id, &r, -1);
+	usercount_add(j->queued_by_uid, uid, -1);
+	jobs_push_end(j, id, &r, -1);
 	*state = JOB_CANCELLED;
-	return 0;
+	return JOBS_CANCELLED;
 }
 
 /* Scheduled jobs whose time has come join their queue. */
 static void
-jobs_queue_due(struct supervisor *sv)
+jobs_queue_due(struct jobs *j)
 {
 	const struct jobs_due *top;
 	struct jobs_due d;
@@ -850,26 +682,25 @@ jobs_queue_due(struct supervisor *sv)
 	int64_t now = clock_real_ns();
 	int q, rc;
 
-	while ((top = heap_top(&sv->due)) != NULL && top->at_ns <= now) {
+	while ((top = heap_top(&j->due)) != NULL && top->at_ns <= now) {
 		d = *top;
-		if ((rc = store_due(sv->store, d.id, now)) == -1) {
+		if ((rc = store_due(j->store, d.id, now)) == -1) {
 			log_warnx("store: job %llu: %s",
 				  (unsigned long long)d.id,
-				  store_error(sv->store));
+				  store_error(j->store));
 			return; /* the timer tries again */
 		}
-		heap_pop(&sv->due, &d);
+		heap_pop(&j->due, &d);
 		if (rc == 1)
 			continue; /* cancelled or pruned meanwhile */
-		if ((rc = store_get(sv->store, d.id, &job)) != 0) {
+		if ((rc = store_get(j->store, d.id, &job)) != 0) {
 			if (rc == -1)
-				log_warnx("store: %s", store_error(sv->store));
+				log_warnx("store: %s", store_error(j->store));
 			continue;
 		}
-		q = jobs_queue_index(sv, job.spec.queue != NULL ? job.spec.queue
-								: "default");
+		q = jobs_queue_index(j, jobs_queue_name(&job));
 		if (q == -1 ||
-		    jobs_enqueue(sv, q, job.uid, job.id, job.spec.priority,
+		    jobs_enqueue(j, q, job.uid, job.id, job.spec.priority,
 				 job.attempt) == -1)
 			log_warn("job %llu: queue", (unsigned long long)d.id);
 		else
@@ -880,10 +711,10 @@ jobs_queue_due(struct supervisor *sv)
 }
 
 int64_t
-jobs_next_deadline(const struct supervisor *sv)
+jobs_next_deadline(const struct jobs *j)
 {
-	const struct jobs_due *d = heap_top(&sv->due);
-	int64_t next = sv->next_prune_ns, at;
+	const struct jobs_due *d = heap_top(&j->due);
+	int64_t next = j->next_prune_ns, at;
 
 	/* Start times are wall-clock; the timer counts monotonic time. A
 	 * clock stepped forward is caught by the next wakeup, at the
@@ -893,9 +724,6 @@ jobs_next_deadline(const struct supervisor *sv)
 		if (next == 0 || at < next)
 			next = at;
 	}
-	at = jobs_orphans_deadline(sv);
-	if (at != 0 && (next == 0 || at < next))
-		next = at;
 	return next;
 }
 
@@ -903,91 +731,89 @@ static void
 jobs_remove_logs(void *arg, uint64_t id)
 {
 	static const char *const exts[] = {"out", "err", "hook"};
-	struct supervisor *sv = arg;
+	struct jobs *j = arg;
 	char path[PATH_MAX + 32];
 	size_t i;
 
 	for (i = 0; i < nitems(exts); i++) {
 		snprintf(path, sizeof path, "%s/logs/%llu.%s",
-			 sv->conf.state_dir, (unsigned long long)id, exts[i]);
+			 j->conf->state_dir, (unsigned long long)id, exts[i]);
 		unlink(path);
 	}
 }
 
 int
-jobs_clean(struct supervisor *sv, const struct store_filter *f,
-	   int64_t end_before_ns, uint32_t max)
+jobs_clean(struct jobs *j, const struct store_filter *f, int64_t end_before_ns,
+	   uint32_t max)
 {
-	return store_clean(sv->store, f, end_before_ns, max, jobs_remove_logs,
-			   sv);
+	return store_clean(j->store, f, end_before_ns, max, jobs_remove_logs,
+			   j);
 }
 
 /* Retention: a bounded batch of old jobs each run, so a large backlog
  * never stalls the loop; the next run is sooner while work remains. */
 static void
-jobs_prune(struct supervisor *sv, int64_t now)
+jobs_prune(struct jobs *j, int64_t now)
 {
 	int64_t before = 0;
 	int n;
 
-	if (sv->conf.retention_age_ms > 0)
+	if (j->conf->retention_age_ms > 0)
 		before =
-		    clock_real_ns() - sv->conf.retention_age_ms * NS_PER_MS;
-	n = store_prune(sv->store, before, sv->conf.retention_count,
-			PRUNE_BATCH, jobs_remove_logs, sv);
+		    clock_real_ns() - j->conf->retention_age_ms * NS_PER_MS;
+	n = store_prune(j->store, before, j->conf->retention_count, PRUNE_BATCH,
+			jobs_remove_logs, j);
 	if (n == -1)
-		log_warnx("retention: %s", store_error(sv->store));
+		log_warnx("retention: %s", store_error(j->store));
 	else
 		log_debug("retention: removed %d finished jobs", n);
-	sv->next_prune_ns =
+	j->next_prune_ns =
 	    now + (n == PRUNE_BATCH ? NS_PER_SEC : PRUNE_INTERVAL_NS);
 }
 
 void
-jobs_check(struct supervisor *sv, int64_t now)
+jobs_check(struct jobs *j, int64_t now)
 {
-	jobs_orphans_check(sv, now);
-	if (sv->next_prune_ns == 0 || now >= sv->next_prune_ns)
-		jobs_prune(sv, now);
-	jobs_queue_due(sv);
+	if (j->next_prune_ns == 0 || now >= j->next_prune_ns)
+		jobs_prune(j, now);
+	jobs_queue_due(j);
 }
 
 int
-jobs_set_paused(struct supervisor *sv, int queue, bool paused)
+jobs_set_paused(struct jobs *j, int queue, bool paused)
 {
 	struct runq_info info;
 	const char *name = "*";
 
 	if (queue != RUNQ_ALL) {
-		runq_info(sv->runq, queue, &info);
+		runq_info(j->runq, queue, &info);
 		name = info.name;
 	}
-	if (store_set_paused(sv->store, name, paused) == -1)
+	if (store_set_paused(j->store, name, paused) == -1)
 		return -1;
-	runq_set_paused(sv->runq, queue, paused);
+	runq_set_paused(j->runq, queue, paused);
 	log_info("%s%s %s", queue == RUNQ_ALL ? "all queues" : "queue ",
 		 queue == RUNQ_ALL ? "" : name, paused ? "paused" : "resumed");
 	return 0;
 }
 
 int
-jobs_set_priority(struct supervisor *sv, uint64_t id, int32_t priority)
+jobs_set_priority(struct jobs *j, uint64_t id, int32_t priority)
 {
 	struct store_job job;
 	int rc, q;
 
-	if ((rc = store_get(sv->store, id, &job)) != 0)
+	if ((rc = store_get(j->store, id, &job)) != 0)
 		return rc;
-	if ((rc = store_set_priority(sv->store, id, priority)) != 0) {
+	if ((rc = store_set_priority(j->store, id, priority)) != 0) {
 		store_job_free(&job);
 		return rc;
 	}
 	/* A queued job gets a new entry; the old one is skipped as stale
 	 * (its priority no longer matches the store's). */
 	if (job.state == JOB_QUEUED && job.spec.priority != priority) {
-		q = jobs_queue_index(sv, job.spec.queue != NULL ? job.spec.queue
-								: "default");
-		if (q == -1 || jobs_enqueue(sv, q, job.uid, id, priority,
+		q = jobs_queue_index(j, jobs_queue_name(&job));
+		if (q == -1 || jobs_enqueue(j, q, job.uid, id, priority,
 					    job.attempt) == -1)
 			rc = -1;
 	}
@@ -995,70 +821,46 @@ jobs_set_priority(struct supervisor *sv, uint64_t id, int32_t priority)
 	return rc;
 }
 
-int
-jobs_retry(struct supervisor *sv, const struct store_job *job, uint64_t *holder)
+enum jobs_retry
+jobs_retry(struct jobs *j, const struct store_job *job, uint64_t *holder)
 {
 	int rc, q;
 
 	/* Its key may be another's by now. */
 	if (job->spec.unique != NULL &&
-	    (rc = store_unique_holder(sv->store, job->uid, job->spec.unique,
+	    (rc = store_unique_holder(j->store, job->uid, job->spec.unique,
 				      holder)) != 1)
-		return rc == 0 ? 2 : -1;
-	if ((rc = store_retry(sv->store, job->id, NULL, -1, -1,
-			      job->attempt + 1, 0)) != 0)
-		return rc;
-	q = jobs_queue_index(sv, job->spec.queue != NULL ? job->spec.queue
-							 : "default");
+		return rc == 0 ? JOBS_RETRY_KEY_HELD : JOBS_RETRY_STORE_FAIL;
+	if ((rc = store_retry(j->store, job->id, NULL, -1, -1, job->attempt + 1,
+			      0)) != 0)
+		return rc == 1 ? JOBS_RETRY_NOT_ENDED : JOBS_RETRY_STORE_FAIL;
+	q = jobs_queue_index(j, jobs_queue_name(job));
 	if (q == -1 ||
-	    jobs_fresh(sv, q, job->uid, job->id, job->spec.priority,
+	    jobs_fresh(j, q, job->uid, job->id, job->spec.priority,
 		       job->attempt + 1) == -1 ||
-	    usercount_add(sv->queued_by_uid, job->uid, 1) == -1) {
+	    usercount_add(j->queued_by_uid, job->uid, 1) == -1) {
 		log_warn("job %llu: queue", (unsigned long long)job->id);
-		return -1;
+		return JOBS_RETRY_STORE_FAIL;
 	}
 	log_info("job %llu: run again by request, attempt %u",
 		 (unsigned long long)job->id, job->attempt + 2);
-	return 0;
+	return JOBS_RETRIED;
 }
 
-int
-jobs_running_ids(const struct supervisor *sv, int queue, uint64_t **ids,
-		 size_t *n)
+const struct runq *
+jobs_runq(const struct jobs *j)
 {
-	const struct sv_worker *w;
-	size_t cap = runq_running(sv->runq) + 1;
-	uint32_t i, s;
-
-	*n = 0;
-	if ((*ids = calloc(cap, sizeof **ids)) == NULL)
-		return -1;
-	for (i = 0; i < sv->workers_max; i++) {
-		w = &sv->workers[i];
-		for (s = 0; w->slots != NULL && s < sv->shm.slots_per_worker;
-		     s++) {
-			if (w->slots[s].job_id != 0 && !w->slots[s].hook &&
-			    *n < cap &&
-			    (queue == RUNQ_ALL ||
-			     w->slots[s].run.queue == queue))
-				(*ids)[(*n)++] = w->slots[s].job_id;
-		}
-	}
-	jobs_orphans_ids(sv, queue, *ids, n, cap);
-	return 0;
+	return j->runq;
 }
 
-/* Stop's last resort: no job may outlive forqd unrecorded. */
-void
-jobs_kill_all(struct supervisor *sv)
+size_t
+jobs_scheduled(const struct jobs *j)
 {
-	uint32_t i, s;
+	return j->due.len;
+}
 
-	for (i = 0; i < sv->workers_max; i++) {
-		for (s = 0; s < sv->shm.slots_per_worker; s++) {
-			if (sv->workers[i].slots[s].pid > 0)
-				kill(-sv->workers[i].slots[s].pid, SIGKILL);
-		}
-	}
-	jobs_orphans_kill_all(sv);
+uint64_t
+jobs_queued_by(const struct jobs *j, uid_t uid)
+{
+	return usercount_get(j->queued_by_uid, uid);
 }

@@ -11,9 +11,15 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "supervisor/control.h"
-#include "supervisor/ops_impl.h"
+#include "supervisor/ops_common.h"
+#include "supervisor/ops_jobs.h"
 #include "core/request.h"
-#include "supervisor/supervisor.h"
+#include "core/access.h"
+#include "core/conf.h"
+#include "core/runq.h"
+#include "store/store.h"
+#include "supervisor/jobs.h"
+#include "supervisor/running.h"
 #include "supervisor/watch.h"
 #include "forq/protocol.h"
 
@@ -21,9 +27,8 @@
  * client is an admin. Only jobs that exist can be named, so no cycle
  * can form. */
 static json_t *
-ops_check_after(struct supervisor *sv, struct client *c,
-		const struct request *req, const struct job_spec *spec,
-		size_t i)
+ops_check_after(struct ops *ops, struct client *c, const struct request *req,
+		const struct job_spec *spec, size_t i)
 {
 	struct store_job dep;
 	uint32_t k;
@@ -31,14 +36,14 @@ ops_check_after(struct supervisor *sv, struct client *c,
 	int rc;
 
 	for (k = 0; k < spec->nafter; k++) {
-		if ((rc = store_get(sv->store, spec->after[k], &dep)) == -1)
-			return ops_store_error(sv, req);
+		if ((rc = store_get(ops->d.store, spec->after[k], &dep)) == -1)
+			return ops_store_error(ops, req);
 		if (rc == 1)
 			return ops_error(req, FORQ_ERR_NOT_FOUND,
 					 "job %zu: --after %llu: no such job",
 					 i + 1,
 					 (unsigned long long)spec->after[k]);
-		mine = ops_may_touch(sv, c, &dep);
+		mine = ops_may_touch(ops, c, &dep);
 		store_job_free(&dep);
 		if (!mine)
 			return ops_error(req, FORQ_ERR_NOT_PERMITTED,
@@ -53,18 +58,19 @@ ops_check_after(struct supervisor *sv, struct client *c,
 /* The job's queue must be declared; what the job leaves out, the
  * queue's section gives. */
 static json_t *
-ops_queue_defaults(struct supervisor *sv, const struct request *req,
+ops_queue_defaults(struct ops *ops, const struct request *req,
 		   struct job_spec *spec, size_t i)
 {
 	const char *name = spec->queue != NULL ? spec->queue : "default";
-	const struct conf_queue *q = conf_queue_find(&sv->conf, name);
+	const struct conf_queue *q = conf_queue_find(ops->d.conf, name);
 
 	if (q == NULL)
 		return ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
 				 "job %zu: no queue named \"%s\" in %s", i + 1,
 				 name,
-				 sv->conf.path[0] != '\0' ? sv->conf.path
-							  : "forqd.conf");
+				 ops->d.conf->path[0] != '\0'
+				     ? ops->d.conf->path
+				     : "forqd.conf");
 	if (!spec->has_priority)
 		spec->priority = q->priority;
 	if (!spec->has_timeout)
@@ -77,7 +83,7 @@ ops_queue_defaults(struct supervisor *sv, const struct request *req,
 }
 
 json_t *
-ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
+ops_submit(struct ops *ops, struct client *c, const struct request *req)
 {
 	const json_t *jobs = json_object_get(req->root, "jobs");
 	const json_t *defaults = json_object_get(req->root, "defaults");
@@ -89,7 +95,7 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 	bool *existing;
 	size_t n, i, k;
 
-	if (sv->stopping)
+	if (ops->intake == OPS_STOPPING)
 		return ops_error(req, FORQ_ERR_SHUTTING_DOWN,
 				 "forqd is stopping and takes no new jobs");
 	if (!json_is_array(jobs) || json_array_size(jobs) == 0)
@@ -99,28 +105,28 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 		return ops_error(req, FORQ_ERR_BAD_REQUEST,
 				 "\"defaults\" must be an object");
 	n = json_array_size(jobs);
-	if (n > sv->limits.batch_max)
-		return ops_limit(req, "batch_max", sv->limits.batch_max,
+	if (n > ops->d.limits->batch_max)
+		return ops_limit(req, "batch_max", ops->d.limits->batch_max,
 				 "%zu jobs in one request, over batch_max (%u)",
-				 n, sv->limits.batch_max);
-	if (sv->store_full)
+				 n, ops->d.limits->batch_max);
+	if (ops->intake == OPS_FULL)
 		return ops_error(req, FORQ_ERR_NO_SPACE,
 				 "%s is full: no job was queued; retry once "
 				 "there is room",
-				 sv->conf.state_dir);
-	if (cred->uid == 0 && geteuid() == 0 && !sv->access.allow_root_jobs)
+				 ops->d.conf->state_dir);
+	if (cred->uid == 0 && geteuid() == 0 && !ops->d.access->allow_root_jobs)
 		return ops_error(req, FORQ_ERR_NOT_PERMITTED,
 				 "jobs may not run as root here "
 				 "(allow_root_jobs = no); submit them as "
 				 "another user");
-	queued = usercount_get(sv->queued_by_uid, cred->uid);
-	if (queued + n > sv->conf.queued_max_per_user)
+	queued = jobs_queued_by(ops->d.jobs, cred->uid);
+	if (queued + n > ops->d.conf->queued_max_per_user)
 		return ops_limit(req, "queued_max_per_user",
-				 sv->conf.queued_max_per_user,
+				 ops->d.conf->queued_max_per_user,
 				 "%llu jobs of uid %d queued; %zu more would "
 				 "pass queued_max_per_user (%u)",
 				 (unsigned long long)queued, (int)cred->uid, n,
-				 sv->conf.queued_max_per_user);
+				 ops->d.conf->queued_max_per_user);
 	specs = calloc(n, sizeof *specs);
 	ids = calloc(n, sizeof *ids);
 	existing = calloc(n, sizeof *existing);
@@ -132,10 +138,10 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 	}
 	for (i = 0; i < n; i++) {
 		if (job_spec_from_json(json_array_get(jobs, i), defaults,
-				       &sv->limits, &specs[i], &err) == 0) {
-			if ((reply = ops_queue_defaults(sv, req, &specs[i],
+				       ops->d.limits, &specs[i], &err) == 0) {
+			if ((reply = ops_queue_defaults(ops, req, &specs[i],
 							i)) != NULL ||
-			    (reply = ops_check_after(sv, c, req, &specs[i],
+			    (reply = ops_check_after(ops, c, req, &specs[i],
 						     i)) != NULL)
 				goto out;
 			continue;
@@ -147,11 +153,11 @@ ops_submit(struct supervisor *sv, struct client *c, const struct request *req)
 					err.message);
 		goto out;
 	}
-	if (jobs_submit(sv, specs, n, cred->uid, cred->gid, ids, existing) ==
-	    -1) {
+	if (jobs_submit(ops->d.jobs, specs, n, cred->uid, cred->gid, ids,
+			existing) == -1) {
 		reply = ops_error(req, FORQ_ERR_INTERNAL,
 				  "the job store refused the jobs: %s",
-				  store_error(sv->store));
+				  store_error(ops->d.store));
 		goto out;
 	}
 	reply = reply_ok(req->id);
@@ -185,7 +191,7 @@ out:
 #define CLEAN_BATCH 10000
 
 json_t *
-ops_clean(struct supervisor *sv, struct client *c, const struct request *req)
+ops_clean(struct ops *ops, struct client *c, const struct request *req)
 {
 	const json_t *state = json_object_get(req->root, "state");
 	const json_t *older = json_object_get(req->root, "older_than_ms");
@@ -213,10 +219,10 @@ ops_clean(struct supervisor *sv, struct client *c, const struct request *req)
 		before =
 		    clock_real_ns() - json_integer_value(older) * NS_PER_MS;
 	}
-	if ((reply = ops_whose(sv, c, req, &f.uid)) != NULL)
+	if ((reply = ops_whose(ops, c, req, &f.uid)) != NULL)
 		return reply;
-	if ((n = jobs_clean(sv, &f, before, CLEAN_BATCH)) == -1)
-		return ops_store_error(sv, req);
+	if ((n = jobs_clean(ops->d.jobs, &f, before, CLEAN_BATCH)) == -1)
+		return ops_store_error(ops, req);
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "removed", json_integer(n));
 	json_object_set_new(reply, "more", json_boolean(n == CLEAN_BATCH));
@@ -225,27 +231,28 @@ ops_clean(struct supervisor *sv, struct client *c, const struct request *req)
 
 /* forq retry: a job that has ended runs again, as its next attempt. */
 json_t *
-ops_retry(struct supervisor *sv, struct client *c, const struct request *req)
+ops_retry(struct ops *ops, struct client *c, const struct request *req)
 {
 	struct store_job job;
 	struct req_error err;
 	json_t *reply;
 	uint32_t attempt;
 	uint64_t id, holder = 0;
-	int rc;
+	enum jobs_retry rc;
 
 	if (request_job_id(req, "job", &id, &err) == -1)
 		return ops_req_error(&err);
-	if (sv->store_full)
+	if (ops->intake == OPS_FULL)
 		return ops_error(req, FORQ_ERR_NO_SPACE,
 				 "%s is full: the job was not queued again",
-				 sv->conf.state_dir);
-	if ((reply = ops_get_own_job(sv, c, req, id, &job, "run again")) !=
+				 ops->d.conf->state_dir);
+	if ((reply = ops_get_own_job(ops, c, req, id, &job, "run again")) !=
 	    NULL)
 		return reply;
 	attempt = job.attempt;
-	rc = job_state_final(job.state) ? jobs_retry(sv, &job, &holder) : 1;
-	if (rc == 2)
+	rc = job_state_final(job.state) ? jobs_retry(ops->d.jobs, &job, &holder)
+					: JOBS_RETRY_NOT_ENDED;
+	if (rc == JOBS_RETRY_KEY_HELD)
 		reply = ops_error(req, FORQ_ERR_DUPLICATE,
 				  "job %llu holds the unique key \"%s\" now; "
 				  "job %llu does not run again beside it",
@@ -254,9 +261,9 @@ ops_retry(struct supervisor *sv, struct client *c, const struct request *req)
 	store_job_free(&job);
 	if (reply != NULL)
 		return reply;
-	if (rc == -1)
-		return ops_store_error(sv, req);
-	if (rc == 1)
+	if (rc == JOBS_RETRY_STORE_FAIL)
+		return ops_store_error(ops, req);
+	if (rc == JOBS_RETRY_NOT_ENDED)
 		return ops_error(req, FORQ_ERR_NOT_ENDED,
 				 "job %llu has not ended; only an ended job "
 				 "runs again",
@@ -267,32 +274,33 @@ ops_retry(struct supervisor *sv, struct client *c, const struct request *req)
 }
 
 json_t *
-ops_cancel(struct supervisor *sv, struct client *c, const struct request *req)
+ops_cancel(struct ops *ops, struct client *c, const struct request *req)
 {
 	struct req_error err;
 	struct store_job job;
 	enum job_state state;
+	enum jobs_cancel cancel;
 	json_t *reply, *list, *item;
 	uint64_t *ids;
 	size_t n, i;
 	bool stopping;
 	int rc;
 
-	if (request_job_ids(req, "jobs", &ids, &n, sv->limits.batch_max,
+	if (request_job_ids(req, "jobs", &ids, &n, ops->d.limits->batch_max,
 			    &err) == -1)
 		return ops_req_error(&err);
 	list = json_array();
 	for (i = 0; i < n; i++) {
 		item = json_pack("{s:I}", "id", (json_int_t)ids[i]);
 		/* Whose it is must be known before anything is done to it. */
-		if ((rc = store_get(sv->store, ids[i], &job)) == -1) {
+		if ((rc = store_get(ops->d.store, ids[i], &job)) == -1) {
 			json_decref(item);
 			json_decref(list);
 			free(ids);
-			return ops_store_error(sv, req);
+			return ops_store_error(ops, req);
 		}
 		if (rc == 0) {
-			bool mine = ops_may_touch(sv, c, &job);
+			bool mine = ops_may_touch(ops, c, &job);
 
 			store_job_free(&job);
 			if (!mine) {
@@ -306,19 +314,27 @@ ops_cancel(struct supervisor *sv, struct client *c, const struct request *req)
 				continue;
 			}
 		}
-		rc = jobs_cancel(sv, ids[i], &state, &stopping);
-		if (rc == -1) {
+		/* A running job is stopped by its worker (or by forqd, if
+		 * adopted); its end comes later. */
+		stopping = running_cancel(ops->d.running, ids[i]);
+		if (stopping) {
+			state = JOB_RUNNING;
+			cancel = JOBS_NOT_PENDING;
+		} else {
+			cancel = jobs_cancel(ops->d.jobs, ids[i], &state);
+		}
+		if (cancel == JOBS_CANCEL_FAIL) {
 			json_decref(item);
 			json_decref(list);
 			free(ids);
-			return ops_store_error(sv, req);
+			return ops_store_error(ops, req);
 		}
 		json_object_set_new(item, "state",
-				    rc == 1
+				    cancel == JOBS_NO_SUCH_JOB
 					? json_null()
 					: json_string(job_state_name(state)));
 		json_object_set_new(item, "stopping", json_boolean(stopping));
-		if (rc == 1)
+		if (cancel == JOBS_NO_SUCH_JOB)
 			json_object_set_new(item, "error",
 					    json_string(FORQ_ERR_NOT_FOUND));
 		json_array_append_new(list, item);
@@ -330,7 +346,7 @@ ops_cancel(struct supervisor *sv, struct client *c, const struct request *req)
 }
 
 json_t *
-ops_set(struct supervisor *sv, struct client *c, const struct request *req)
+ops_set(struct ops *ops, struct client *c, const struct request *req)
 {
 	struct store_job job;
 	struct req_error err;
@@ -345,12 +361,12 @@ ops_set(struct supervisor *sv, struct client *c, const struct request *req)
 	if (job_priority_from_json(json_object_get(req->root, "priority"),
 				   &prio, &jerr) == -1)
 		return ops_error(req, jerr.code, "%s", jerr.message);
-	if ((reply = ops_get_own_job(sv, c, req, id, &job, "change")) != NULL)
+	if ((reply = ops_get_own_job(ops, c, req, id, &job, "change")) != NULL)
 		return reply;
 	store_job_free(&job);
-	rc = jobs_set_priority(sv, id, prio);
+	rc = jobs_set_priority(ops->d.jobs, id, prio);
 	if (rc == -1)
-		return ops_store_error(sv, req);
+		return ops_store_error(ops, req);
 	if (rc == 1)
 		return ops_error(req, FORQ_ERR_NOT_PENDING,
 				 "job %llu has started already; only a job "

@@ -8,16 +8,22 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "supervisor/control.h"
-#include "supervisor/ops_impl.h"
+#include "supervisor/ops_common.h"
+#include "supervisor/ops_queues.h"
 #include "core/request.h"
-#include "supervisor/supervisor.h"
+#include "core/access.h"
+#include "core/conf.h"
+#include "core/runq.h"
+#include "store/store.h"
+#include "supervisor/jobs.h"
+#include "supervisor/running.h"
 #include "supervisor/watch.h"
 #include "forq/protocol.h"
 
 /* The queue a request names, RUNQ_ALL if none; -1 and *reply if it
  * names one that does not exist. */
 static int
-ops_queue_of(struct supervisor *sv, const struct request *req, json_t **reply)
+ops_queue_of(struct ops *ops, const struct request *req, json_t **reply)
 {
 	struct req_error err;
 	const char *name;
@@ -30,7 +36,7 @@ ops_queue_of(struct supervisor *sv, const struct request *req, json_t **reply)
 	}
 	if (name == NULL)
 		return RUNQ_ALL;
-	if ((q = runq_find(sv->runq, name)) == -1) {
+	if ((q = runq_find(jobs_runq(ops->d.jobs), name)) == -1) {
 		*reply = ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
 				   "no queue named \"%s\"", name);
 		return -2;
@@ -41,7 +47,7 @@ ops_queue_of(struct supervisor *sv, const struct request *req, json_t **reply)
 /* pause, resume, drain: they change what every user's jobs do, so only
  * root and admin_group may. */
 json_t *
-ops_pause(struct supervisor *sv, struct client *c, const struct request *req)
+ops_pause(struct ops *ops, struct client *c, const struct request *req)
 {
 	struct req_error err;
 	json_t *reply, *done;
@@ -50,20 +56,20 @@ ops_pause(struct supervisor *sv, struct client *c, const struct request *req)
 	bool events;
 	int q;
 
-	if (!ops_is_admin(sv, c))
+	if (!ops_is_admin(ops, c))
 		return ops_error(req, FORQ_ERR_NOT_PERMITTED,
 				 "only root or admin_group may %s queues",
 				 request_op_name(req->op));
-	if ((q = ops_queue_of(sv, req, &reply)) == -2)
+	if ((q = ops_queue_of(ops, req, &reply)) == -2)
 		return reply;
 	if (request_bool(req, "events", &events, &err) == -1)
 		return ops_req_error(&err);
-	if (jobs_set_paused(sv, q, req->op != REQ_RESUME) == -1)
-		return ops_store_error(sv, req);
+	if (jobs_set_paused(ops->d.jobs, q, req->op != REQ_RESUME) == -1)
+		return ops_store_error(ops, req);
 	if (req->op != REQ_DRAIN)
 		return reply_ok(req->id);
 	/* Drain: the reply comes when what runs now has ended. */
-	if (jobs_running_ids(sv, q, &ids, &n) == -1)
+	if (running_ids(ops->d.running, q, &ids, &n) == -1)
 		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
 	done = json_array();
 	if (n == 0) {
@@ -72,8 +78,8 @@ ops_pause(struct supervisor *sv, struct client *c, const struct request *req)
 	} else {
 		if (events)
 			ops_push_waiting(c, req, n);
-		if (watch_add(sv->watch, c, req->id, WATCH_WAIT, events, ids, n,
-			      done) == -1)
+		if (watch_add(ops->d.watch, c, req->id, WATCH_WAIT, events, ids,
+			      n, done) == -1)
 			reply =
 			    ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
 	}
@@ -82,7 +88,7 @@ ops_pause(struct supervisor *sv, struct client *c, const struct request *req)
 }
 
 json_t *
-ops_queues(struct supervisor *sv, const struct request *req)
+ops_queues(struct ops *ops, const struct request *req)
 {
 	const struct conf_queue *cq;
 	struct runq_info info;
@@ -90,9 +96,9 @@ ops_queues(struct supervisor *sv, const struct request *req)
 	size_t i;
 
 	list = json_array();
-	for (i = 0; i < runq_queues(sv->runq); i++) {
-		runq_info(sv->runq, (int)i, &info);
-		cq = conf_queue_find(&sv->conf, info.name);
+	for (i = 0; i < runq_queues(jobs_runq(ops->d.jobs)); i++) {
+		runq_info(jobs_runq(ops->d.jobs), (int)i, &info);
+		cq = conf_queue_find(ops->d.conf, info.name);
 		item =
 		    json_pack("{s:s, s:b, s:I, s:I, s:b}", "name", info.name,
 			      "declared", cq != NULL, "queued",
@@ -114,8 +120,10 @@ ops_queues(struct supervisor *sv, const struct request *req)
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "queues", list);
 	json_object_set_new(reply, "paused",
-			    json_boolean(runq_paused(sv->runq, RUNQ_ALL)));
+			    json_boolean(
+				runq_paused(jobs_runq(ops->d.jobs), RUNQ_ALL)));
 	json_object_set_new(reply, "scheduled",
-			    json_integer((json_int_t)sv->due.len));
+			    json_integer(
+				(json_int_t)jobs_scheduled(ops->d.jobs)));
 	return reply;
 }

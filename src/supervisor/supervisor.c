@@ -3,8 +3,10 @@
  * for the nearest deadline, the listener, the clients, one pidfd and one
  * channel per worker. Stop, reload and readiness live here.
  */
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -20,29 +22,26 @@
 #include "common/log.h"
 #include "common/path.h"
 #include "common/units.h"
-#include "supervisor/control.h"
 #include "core/cpus.h"
+#include "core/runq.h"
+#include "store/store.h"
+#include "supervisor/adopted.h"
+#include "supervisor/after.h"
+#include "supervisor/control.h"
 #include "supervisor/daemonize.h"
+#include "supervisor/jobs.h"
 #include "supervisor/listener.h"
 #include "supervisor/notify.h"
 #include "supervisor/ops.h"
-#include "worker/spawn.h"
+#include "supervisor/ops_common.h"
+#include "supervisor/running.h"
 #include "supervisor/supervisor.h"
 #include "supervisor/watch.h"
+#include "supervisor/workers.h"
 
 static void sv_on_signal(struct ev_io *io, uint32_t events);
 static void sv_on_timer(struct ev_io *io, uint32_t events);
 static void sv_update_timer(struct supervisor *sv);
-
-void
-sv_policy_from_conf(const struct conf *c, struct restart_policy *p)
-{
-	p->delay_ns = c->restart_delay_ms * NS_PER_MS;
-	p->delay_max_ns = c->restart_delay_max_ms * NS_PER_MS;
-	p->crash_loop_limit = c->crash_loop_limit;
-	p->crash_loop_window_ns = c->crash_loop_window_ms * NS_PER_MS;
-	p->crash_loop_hold_ns = c->crash_loop_hold_ms * NS_PER_MS;
-}
 
 static int
 sv_setup_signals(struct supervisor *sv)
@@ -149,7 +148,7 @@ sv_store_failed(struct supervisor *sv)
 
 	log_warnx("store commit: %s", store_error(sv->store));
 	/* Submits of the turn were taken back: count from the store. */
-	jobs_recount(sv);
+	jobs_recount(sv->jobs);
 	/* The ends already acknowledged wait in the next transaction: a
 	 * turn comes to commit them, sooner at first, then every second. */
 	sv->store_retry_ms = sv->store_retry_ms == 0 ? 50
@@ -167,6 +166,7 @@ sv_store_failed(struct supervisor *sv)
 		  "is room",
 		  sv->conf.state_dir, size);
 	sv->store_full = true;
+	ops_set_intake(sv->ops, OPS_FULL);
 	sv->next_space_check_ns = clock_mono_ns() + NS_PER_SEC;
 }
 
@@ -187,6 +187,7 @@ sv_check_space(struct supervisor *sv, int64_t now)
 	log_info("%s has room again (%s free): taking submissions",
 		 sv->conf.state_dir, size);
 	sv->store_full = false;
+	ops_set_intake(sv->ops, OPS_OPEN);
 	sv->next_space_check_ns = 0;
 }
 
@@ -195,7 +196,9 @@ sv_check_space(struct supervisor *sv, int64_t now)
 static json_t *
 sv_on_request(void *arg, struct client *c, const struct request *req)
 {
-	return ops_handle(arg, c, req);
+	struct supervisor *sv = arg;
+
+	return ops_handle(sv->ops, c, req);
 }
 
 static bool
@@ -220,6 +223,127 @@ sv_on_accept(void *arg, int fd)
 	control_accept(arg, fd);
 }
 
+/* What a worker says of its slots is the running map's to settle. */
+static void
+sv_job_started(void *arg, int w, const struct ch_started *st)
+{
+	struct supervisor *sv = arg;
+
+	running_on_started(sv->running, w, st);
+}
+
+static void
+sv_job_done(void *arg, int w, const struct ch_slot *done)
+{
+	struct supervisor *sv = arg;
+
+	running_on_done(sv->running, w, done);
+}
+
+static void
+sv_worker_died(void *arg, int w)
+{
+	struct supervisor *sv = arg;
+
+	running_worker_died(sv->running, w);
+}
+
+/* The worklists jobs.c leaves: each end is told to its waiters, its
+ * on-finish commands and its dependents; a dependent cancelled for it
+ * is one more end on the same list, so a chain unwinds here, in a loop.
+ * Drained before the turn's commit, whose writes they are part of. */
+static void
+sv_drain(struct supervisor *sv)
+{
+	struct jobs_end end;
+	uint64_t id;
+	bool more = true;
+
+	while (more) {
+		more = false;
+		while (jobs_next_unsettled(sv->jobs, &id)) {
+			after_settle(sv->after, id);
+			more = true;
+		}
+		while (jobs_next_end(sv->jobs, &end)) {
+			watch_job_final(sv->watch, end.id, &end.result);
+			after_job_ended(sv->after, end.id, end.own_hook);
+			more = true;
+		}
+	}
+}
+
+/* The store, the state directory's logs and the modules over them;
+ * what a previous forqd left is settled and committed before any
+ * client is answered. */
+static int
+sv_open_jobs(struct supervisor *sv)
+{
+	struct workers_cb wcb;
+	struct ops_deps deps;
+	char err[CONF_ERROR_MAX], logs[PATH_MAX];
+
+	snprintf(logs, sizeof logs, "%s/logs", sv->conf.state_dir);
+	if (path_mkdir_p(logs, 0700, err, sizeof err) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	if (store_open(&sv->store, sv->conf.state_dir,
+		       sv->conf.durability == CONF_DURABILITY_FULL, err,
+		       sizeof err) == -1) {
+		log_warnx("store: %s", err);
+		return -1;
+	}
+	if ((sv->jobs = jobs_new(&sv->conf, sv->store)) == NULL ||
+	    (sv->adopted = adopted_new(&sv->loop, &sv->conf, sv->jobs)) ==
+		NULL) {
+		log_warn("jobs");
+		return -1;
+	}
+	/* The running map sits above the workers and is made after them:
+	 * their callbacks reach it through sv. */
+	wcb = (struct workers_cb){.started = sv_job_started,
+				  .done = sv_job_done,
+				  .died = sv_worker_died,
+				  .arg = sv};
+	if ((sv->workers = workers_new(&sv->loop, &sv->shm, &sv->conf, &wcb)) ==
+		NULL ||
+	    (sv->running = running_new(&sv->conf, &sv->access, &sv->shm,
+				       sv->workers, sv->jobs, sv->adopted)) ==
+		NULL ||
+	    (sv->after = after_new(&sv->conf, &sv->access, sv->store, sv->jobs,
+				   sv->running)) == NULL) {
+		log_warn("workers");
+		return -1;
+	}
+	deps = (struct ops_deps){.conf = &sv->conf,
+				 .access = &sv->access,
+				 .limits = &sv->limits,
+				 .store = sv->store,
+				 .jobs = sv->jobs,
+				 .running = sv->running,
+				 .watch = sv->watch,
+				 .workers = sv->workers};
+	if ((sv->ops = ops_new(&deps)) == NULL) {
+		log_warn("requests");
+		return -1;
+	}
+	if (sv->store_full)
+		ops_set_intake(sv->ops, OPS_FULL);
+	if (jobs_load(sv->jobs) == -1)
+		return -1;
+	sv_drain(sv);
+	if (store_commit(sv->store) == -1) {
+		log_warnx("store: %s", store_error(sv->store));
+		return -1;
+	}
+	jobs_turn_committed(sv->jobs, true);
+	/* Jobs whose worker dies are inherited here, not by init. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
+	return 0;
+}
+
 int
 sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	const cpu_set_t *allowed)
@@ -236,10 +360,7 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	sv->conf = *conf;
 	sv->conf_path = conf_path;
 	sv->allowed = *allowed;
-	sv->started_ns = clock_mono_ns();
 	sv->ready_fd = -1;
-	sv->kernel_nproc = rlimits_kernel_nproc(4096);
-	sv_policy_from_conf(conf, &sv->policy);
 	ev_io_set(&sv->signals, -1, sv_on_signal, sv);
 	ev_io_set(&sv->timer, -1, sv_on_timer, sv);
 
@@ -250,7 +371,6 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 		ncpu = CPU_COUNT(allowed);
 	if (ncpu > CPU_SETSIZE)
 		ncpu = CPU_SETSIZE;
-	sv->workers_max = (uint32_t)ncpu;
 
 	if (conf_access_policy(conf, &sv->access, err, sizeof err) == -1) {
 		log_warnx("%s", err);
@@ -273,7 +393,7 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 		sv->next_space_check_ns = clock_mono_ns() + NS_PER_SEC;
 	}
 	sv_raise_nofile(conf);
-	if (shm_create(&sv->shm, sv->workers_max, conf->slots,
+	if (shm_create(&sv->shm, (uint32_t)ncpu, conf->slots,
 		       conf->argv_bytes_max + conf->env_bytes_max + PATH_MAX) ==
 	    -1) {
 		log_warn("mmap shared memory");
@@ -308,11 +428,7 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 		log_warnx("%s", err);
 		return -1;
 	}
-	if (workers_init(sv) == -1) {
-		log_warn("workers");
-		return -1;
-	}
-	if (jobs_init(sv) == -1)
+	if (sv_open_jobs(sv) == -1)
 		return -1;
 	if ((sv->watchdog_ns = notify_watchdog_interval()) > 0)
 		sv->next_watchdog_ns = clock_mono_ns();
@@ -322,11 +438,14 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 static void
 sv_update_timer(struct supervisor *sv)
 {
-	int64_t next = workers_next_deadline(sv), jobs = jobs_next_deadline(sv);
-	int64_t at;
+	int64_t next = workers_next_deadline(sv->workers);
+	int64_t at = jobs_next_deadline(sv->jobs);
 
-	if (jobs != 0 && (next == 0 || jobs < next))
-		next = jobs;
+	if (at != 0 && (next == 0 || at < next))
+		next = at;
+	at = adopted_next_deadline(sv->adopted);
+	if (at != 0 && (next == 0 || at < next))
+		next = at;
 	if (sv->stopping && !sv->killed_at_deadline &&
 	    (next == 0 || sv->stop_deadline_ns < next))
 		next = sv->stop_deadline_ns;
@@ -367,8 +486,8 @@ sv_on_timer(struct ev_io *io, uint32_t events)
 		char why[64];
 		snprintf(why, sizeof why, "not stopped within stop_grace (%s)",
 			 grace);
-		workers_kill_all(sv, why);
-		jobs_kill_all(sv);
+		workers_kill_all(sv->workers, why);
+		running_kill_all(sv->running);
 	}
 	/* The loop turns, so the supervisor is alive: tell the watchdog. */
 	if (sv->next_watchdog_ns != 0 && now >= sv->next_watchdog_ns) {
@@ -382,8 +501,9 @@ sv_on_timer(struct ev_io *io, uint32_t events)
 	/* This turn's commit is the retry. */
 	if (sv->store_retry_ns != 0 && now >= sv->store_retry_ns)
 		sv->store_retry_ns = 0;
-	workers_check(sv, now);
-	jobs_check(sv, now);
+	workers_check(sv->workers, now);
+	adopted_check(sv->adopted, now);
+	jobs_check(sv->jobs, now);
 }
 
 static void
@@ -394,8 +514,8 @@ sv_stop(struct supervisor *sv, const char *signame)
 	if (sv->stopping) {
 		log_warnx("%s again: killing the workers now", signame);
 		sv->killed_at_deadline = true;
-		workers_kill_all(sv, "second stop signal");
-		jobs_kill_all(sv);
+		workers_kill_all(sv->workers, "second stop signal");
+		running_kill_all(sv->running);
 		return;
 	}
 	units_format_duration(sv->conf.stop_grace_ms, grace, sizeof grace);
@@ -403,11 +523,12 @@ sv_stop(struct supervisor *sv, const char *signame)
 		 grace);
 	notify_stopping();
 	sv->stopping = true;
+	ops_set_intake(sv->ops, OPS_STOPPING);
 	sv->stop_deadline_ns =
 	    clock_mono_ns() + sv->conf.stop_grace_ms * NS_PER_MS;
 	listener_stop(sv->listener);
 	control_close_all(sv->control);
-	workers_retire_all(sv);
+	workers_retire_all(sv->workers);
 }
 
 /* Settings bound to resources made at start keep their old value. */
@@ -475,18 +596,39 @@ sv_reload(struct supervisor *sv)
 	sv->limits.batch_max = next.batch_max;
 	sv->limits.name_max = next.name_max;
 	log_set_level(next.log_level);
-	if (jobs_apply_queues(sv) == -1)
+	if (jobs_apply_queues(sv->jobs) == -1)
 		log_warn("queues");
-	sv_policy_from_conf(&next, &sv->policy);
-	workers_send_config(sv);
-	workers_apply_plan(sv, cpus, n);
-	workers_retry_held(sv);
+	workers_reload(sv->workers, cpus, n);
 	CPU_ZERO(&planned);
 	for (i = 0; i < n; i++)
 		CPU_SET(cpus[i], &planned);
 	cpus_format(&planned, list, sizeof list);
 	log_info("configuration reloaded; workers on cpus %s", list);
 	notify_ready();
+}
+
+/* SIGCHLD: as subreaper forqd inherits whatever jobs leave behind.
+ * Workers and adopted jobs are reaped by their own modules (which need
+ * their status and rusage); any other child is reaped here. */
+static void
+sv_reap_children(struct supervisor *sv)
+{
+	siginfo_t si;
+	pid_t last = 0;
+
+	for (;;) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
+		    si.si_pid == 0 || si.si_pid == last)
+			return; /* none left, or a handler could not reap it */
+		last = si.si_pid;
+		if (workers_reap_pid(sv->workers, si.si_pid) ||
+		    adopted_reap_pid(sv->adopted, si.si_pid))
+			continue;
+		waitpid(si.si_pid, NULL, WNOHANG);
+		log_debug("reaped pid %d, left behind by a job",
+			  (int)si.si_pid);
+	}
 }
 
 static void
@@ -508,7 +650,7 @@ sv_on_signal(struct ev_io *io, uint32_t events)
 				sv_reload(sv);
 			break;
 		case SIGCHLD:
-			jobs_reap_children(sv);
+			sv_reap_children(sv);
 			break;
 		}
 	}
@@ -519,13 +661,11 @@ static void
 sv_update_status(struct supervisor *sv, uint32_t ready, uint32_t planned)
 {
 	char status[sizeof sv->status];
-	uint32_t i, running = 0;
 
-	for (i = 0; i < sv->workers_max; i++)
-		running += sv->workers[i].busy;
 	snprintf(status, sizeof status,
 		 "%u of %u workers ready, %zu jobs queued, %u running", ready,
-		 planned, runq_ready(sv->runq), running);
+		 planned, runq_ready(jobs_runq(sv->jobs)),
+		 running_busy(sv->running));
 	if (strcmp(status, sv->status) == 0)
 		return;
 	strlcpy(sv->status, status, sizeof sv->status);
@@ -536,19 +676,9 @@ sv_update_status(struct supervisor *sv, uint32_t ready, uint32_t planned)
 static void
 sv_check_ready(struct supervisor *sv)
 {
-	const struct sv_worker *w;
-	uint32_t i, ready = workers_ready(sv), planned = 0;
-	bool settled = true;
+	uint32_t planned, ready = workers_ready(sv->workers);
+	bool settled = workers_settled(sv->workers, &planned);
 
-	for (i = 0; i < sv->workers_max; i++) {
-		w = &sv->workers[i];
-		if (!w->planned)
-			continue;
-		planned++;
-		if (w->sb->state != SB_READY && w->sb->state != SB_HELD &&
-		    w->sb->state != SB_FAILED)
-			settled = false;
-	}
 	sv_update_status(sv, ready, planned);
 	if (sv->announced || !settled || sv->stopping)
 		return;
@@ -601,32 +731,39 @@ sv_run(struct supervisor *sv)
 		log_warnx("cpus: %s", err);
 		return -1;
 	}
-	workers_apply_plan(sv, cpus, n);
+	workers_apply_plan(sv->workers, cpus, n);
 	sv_update_timer(sv);
-	while (!sv->stopping || workers_live(sv) > 0) {
+	while (!sv->stopping || workers_live(sv->workers) > 0) {
 		/* Jobs released by the last commit are dispatched by the
 		 * next turn, which then comes at once. */
 		if (sv_wait(sv, again) == -1)
 			fatal("epoll_wait");
-		jobs_end_turn(sv);
-		jobs_dispatch(sv);
+		adopted_end_turn(sv->adopted);
+		sv_drain(sv);
+		if (!sv->stopping) {
+			after_dispatch_hooks(sv->after);
+			if (!sv->store_full)
+				running_dispatch(sv->running);
+			/* Jobs refused a slot ended just now. */
+			sv_drain(sv);
+		}
 		/* One commit for the whole turn: submissions, ends, and the
 		 * running marks of the jobs dispatched. Only then do replies
-		 * go, and starts: see jobs_start_later. */
+		 * go, and starts: see running_start_later. */
 		committed = store_commit(sv->store) == 0;
-		unstarted = jobs_starts_committed(sv, committed);
+		unstarted = running_starts_committed(sv->running, committed);
 		/* Jobs submitted or released this turn may run once stored,
 		 * not before: a failed commit refuses them to their client.
 		 * (Settled before sv_store_failed, whose recount releases
 		 * waiting jobs again, into the next turn.) */
-		again = jobs_turn_committed(sv, committed);
+		again = jobs_turn_committed(sv->jobs, committed);
 		if (!committed)
 			sv_store_failed(sv);
 		else if (!store_dirty(sv->store))
 			sv->store_retry_ms = 0;
 		/* Starts go out once the commit is written; replies once it
 		 * is on disk. The fsync runs while workers start. */
-		workers_flush_all(sv);
+		workers_flush_all(sv->workers);
 		if (control_replies_due(sv->control))
 			sv_sync(sv);
 		control_end_turn(sv->control,
@@ -647,10 +784,16 @@ void
 sv_free(struct supervisor *sv)
 {
 	listener_close(sv->listener);
+	/* Clients first: each one's waits go with it. */
 	control_free(sv->control);
 	watch_free(sv->watch);
-	jobs_free(sv);
-	workers_free(sv);
+	ops_free(sv->ops);
+	after_free(sv->after);
+	running_free(sv->running);
+	workers_free(sv->workers);
+	adopted_free(sv->adopted);
+	jobs_free(sv->jobs);
+	store_close(sv->store);
 	if (sv->timer.fd != -1)
 		close(sv->timer.fd);
 	if (sv->signals.fd != -1)

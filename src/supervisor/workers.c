@@ -18,12 +18,50 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/units.h"
-#include "supervisor/supervisor.h"
+#include "common/buffer.h"
+#include "common/channel.h"
+#include "common/shm.h"
+#include "core/conf.h"
+#include "core/restart.h"
+#include "supervisor/workers.h"
 #include "worker/worker.h"
 
 #define WORKER_OUT_MAX (64 * 1024)
 
+/* The supervisor's record of one worker, in the manner of nginx's
+ * ngx_process_t: an entry stays bound to its CPU across restarts. */
+struct sv_worker {
+	struct workers *ws;
+	struct sb_worker *sb;
+	int index;
+	int cpu;
+	bool planned;     /* the CPU plan wants a worker here */
+	bool retiring;    /* told to retire: not restarted */
+	bool killed_hung; /* we killed it for a stale heartbeat */
+	bool killed_bad;  /* we killed it for a malformed message */
+	pid_t pid;        /* 0 when no process */
+	struct ev_io pidfd;
+	struct ev_io chan;
+	struct ch_reader reader;
+	struct buf out;
+	int64_t started_ns;
+	int64_t retry_at_ns; /* 0: no restart pending */
+	struct restart_state restart;
+};
+
+struct workers {
+	struct ev_loop *loop;
+	struct shm *shm;
+	const struct conf *conf;
+	struct workers_cb cb;
+	struct restart_policy policy;
+	bool stopping; /* retired for good: none restarts */
+	struct sv_worker *w;
+	uint32_t max;
+};
+
 static void workers_on_exit(struct ev_io *io, uint32_t events);
+static void workers_reap(struct sv_worker *w);
 static void workers_on_message(struct ev_io *io, uint32_t events);
 
 static int
@@ -38,59 +76,88 @@ pidfd_send_signal(int pidfd, int sig)
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-int
-workers_init(struct supervisor *sv)
+static void
+workers_policy(struct workers *ws)
 {
+	const struct conf *c = ws->conf;
+
+	ws->policy = (struct restart_policy){
+	    .delay_ns = c->restart_delay_ms * NS_PER_MS,
+	    .delay_max_ns = c->restart_delay_max_ms * NS_PER_MS,
+	    .crash_loop_limit = c->crash_loop_limit,
+	    .crash_loop_window_ns = c->crash_loop_window_ms * NS_PER_MS,
+	    .crash_loop_hold_ns = c->crash_loop_hold_ms * NS_PER_MS,
+	};
+}
+
+struct workers *
+workers_new(struct ev_loop *loop, struct shm *shm, const struct conf *conf,
+	    const struct workers_cb *cb)
+{
+	struct workers *ws;
 	struct sv_worker *w;
 	uint32_t i;
 
-	sv->workers = calloc(sv->workers_max, sizeof *sv->workers);
-	if (sv->workers == NULL)
-		return -1;
-	for (i = 0; i < sv->workers_max; i++) {
-		w = &sv->workers[i];
-		w->sv = sv;
+	if ((ws = calloc(1, sizeof *ws)) == NULL)
+		return NULL;
+	ws->loop = loop;
+	ws->shm = shm;
+	ws->conf = conf;
+	ws->cb = *cb;
+	ws->max = shm->header->workers_max;
+	workers_policy(ws);
+	if ((ws->w = calloc(ws->max, sizeof *ws->w)) == NULL) {
+		free(ws);
+		return NULL;
+	}
+	for (i = 0; i < ws->max; i++) {
+		w = &ws->w[i];
+		w->ws = ws;
 		w->index = (int)i;
 		w->cpu = -1;
-		w->sb = &sv->shm.workers[i];
+		w->sb = &shm->workers[i];
 		ev_io_set(&w->pidfd, -1, workers_on_exit, w);
 		ev_io_set(&w->chan, -1, workers_on_message, w);
 		buf_init(&w->out, WORKER_OUT_MAX);
-		if (restart_state_init(&w->restart) == -1)
-			return -1;
-		w->slots = calloc(sv->shm.slots_per_worker, sizeof *w->slots);
-		if (w->slots == NULL)
-			return -1;
+		if (restart_state_init(&w->restart) == -1) {
+			workers_free(ws);
+			return NULL;
+		}
 	}
-	return 0;
+	return ws;
 }
 
 void
-workers_free(struct supervisor *sv)
+workers_free(struct workers *ws)
 {
 	uint32_t i;
 
-	if (sv->workers == NULL)
+	if (ws == NULL)
 		return;
-	for (i = 0; i < sv->workers_max; i++) {
-		restart_state_free(&sv->workers[i].restart);
-		buf_free(&sv->workers[i].out);
-		free(sv->workers[i].slots);
+	for (i = 0; i < ws->max; i++) {
+		restart_state_free(&ws->w[i].restart);
+		buf_free(&ws->w[i].out);
 	}
-	free(sv->workers);
-	sv->workers = NULL;
+	free(ws->w);
+	free(ws);
+}
+
+uint32_t
+workers_max(const struct workers *ws)
+{
+	return ws->max;
 }
 
 static void
 workers_close_fds(struct sv_worker *w)
 {
 	if (w->chan.fd != -1) {
-		ev_del(&w->sv->loop, &w->chan);
+		ev_del(w->ws->loop, &w->chan);
 		close(w->chan.fd);
 		w->chan.fd = -1;
 	}
 	if (w->pidfd.fd != -1) {
-		ev_del(&w->sv->loop, &w->pidfd);
+		ev_del(w->ws->loop, &w->pidfd);
 		close(w->pidfd.fd);
 		w->pidfd.fd = -1;
 	}
@@ -98,7 +165,7 @@ workers_close_fds(struct sv_worker *w)
 	buf_clear(&w->out);
 }
 
-void
+static void
 workers_flush(struct sv_worker *w)
 {
 	uint32_t want = EPOLLIN;
@@ -112,7 +179,7 @@ workers_flush(struct sv_worker *w)
 	}
 	if (w->out.len > 0)
 		want |= EPOLLOUT;
-	ev_mod(&w->sv->loop, &w->chan, want);
+	ev_mod(w->ws->loop, &w->chan, want);
 }
 
 static void
@@ -137,8 +204,8 @@ workers_send_config_to(struct sv_worker *w)
 {
 	struct ch_config cfg = {
 	    .heartbeat_interval_ms =
-		(uint32_t)w->sv->conf.heartbeat_interval_ms,
-	    .slots = w->sv->conf.slots,
+		(uint32_t)w->ws->conf->heartbeat_interval_ms,
+	    .slots = w->ws->conf->slots,
 	};
 
 	workers_send(w, CH_S_CONFIG, &cfg, sizeof cfg);
@@ -154,7 +221,7 @@ workers_set_state(struct sv_worker *w, enum sb_state state)
 static void
 workers_spawn(struct sv_worker *w)
 {
-	struct supervisor *sv = w->sv;
+	struct workers *ws = w->ws;
 	int pair[2], pidfd;
 	pid_t pid;
 
@@ -177,11 +244,11 @@ workers_spawn(struct sv_worker *w)
 		    .index = w->index,
 		    .cpu = w->cpu,
 		    .chan_fd = pair[1],
-		    .shm = &sv->shm,
+		    .shm = ws->shm,
 		    .sb = w->sb,
-		    .state_dir = sv->conf.state_dir,
+		    .state_dir = ws->conf->state_dir,
 		    .heartbeat_interval_ms =
-			(uint32_t)sv->conf.heartbeat_interval_ms,
+			(uint32_t)ws->conf->heartbeat_interval_ms,
 		};
 
 		close(pair[0]);
@@ -189,7 +256,8 @@ workers_spawn(struct sv_worker *w)
 	}
 	close(pair[1]);
 	/* No pidfd_open (before Linux 5.3, or under valgrind): SIGCHLD
-	 * tells of its death instead (jobs_reap_children). */
+	 * tells of its death instead (the supervisor routes it:
+	 * workers_reap_pid). */
 	if ((pidfd = pidfd_open(pid)) == -1 && errno != ENOSYS) {
 		/* Without a pidfd we cannot watch it: take it back now. */
 		log_warn("worker %d: pidfd_open", w->index);
@@ -205,8 +273,8 @@ workers_spawn(struct sv_worker *w)
 	w->pidfd.fd = pidfd;
 	w->chan.fd = pair[0];
 	ch_reader_init(&w->reader);
-	if ((pidfd != -1 && ev_add(&sv->loop, &w->pidfd, EPOLLIN) == -1) ||
-	    ev_add(&sv->loop, &w->chan, EPOLLIN) == -1)
+	if ((pidfd != -1 && ev_add(ws->loop, &w->pidfd, EPOLLIN) == -1) ||
+	    ev_add(ws->loop, &w->chan, EPOLLIN) == -1)
 		fatal("epoll_ctl");
 	w->sb->pid = pid;
 	w->sb->cpu = w->cpu;
@@ -218,7 +286,7 @@ workers_spawn(struct sv_worker *w)
 		  w->cpu);
 	return;
 retry:
-	w->retry_at_ns = clock_mono_ns() + sv->policy.delay_ns;
+	w->retry_at_ns = clock_mono_ns() + ws->policy.delay_ns;
 	w->sb->retry_at_ns = w->retry_at_ns;
 	workers_set_state(w, SB_RESTARTING);
 }
@@ -250,17 +318,17 @@ workers_describe_exit(const siginfo_t *si, char *buf, size_t len)
 static void
 workers_after_death(struct sv_worker *w, int exit_code, int64_t now)
 {
-	struct supervisor *sv = w->sv;
+	struct workers *ws = w->ws;
 	struct restart_decision d;
 	char hold[32], window[32];
 
-	if (sv->stopping || w->retiring || !w->planned) {
+	if (ws->stopping || w->retiring || !w->planned) {
 		/* Retired by a stop or by a reload that dropped its CPU. */
 		w->retiring = false;
 		workers_set_state(w, w->planned ? SB_STOPPED : SB_EMPTY);
 		return;
 	}
-	d = restart_decide(&sv->policy, &w->restart, w->started_ns, now,
+	d = restart_decide(&ws->policy, &w->restart, w->started_ns, now,
 			   exit_code);
 	switch (d.action) {
 	case RESTART_NOW:
@@ -278,9 +346,9 @@ workers_after_death(struct sv_worker *w, int exit_code, int64_t now)
 		w->retry_at_ns = d.at_ns;
 		w->sb->retry_at_ns = d.at_ns;
 		workers_set_state(w, SB_HELD);
-		units_format_duration(sv->conf.crash_loop_hold_ms, hold,
+		units_format_duration(ws->conf->crash_loop_hold_ms, hold,
 				      sizeof hold);
-		units_format_duration(sv->conf.crash_loop_window_ms, window,
+		units_format_duration(ws->conf->crash_loop_window_ms, window,
 				      sizeof window);
 		log_warnx("worker %d (cpu %d) is in a crash loop: %u deaths "
 			  "within %s; holding it for %s",
@@ -302,7 +370,7 @@ workers_on_exit(struct ev_io *io, uint32_t events)
 	workers_reap(io->arg);
 }
 
-void
+static void
 workers_reap(struct sv_worker *w)
 {
 	char how[SHM_LAST_EXIT_MAX], lived[32];
@@ -327,7 +395,7 @@ workers_reap(struct sv_worker *w)
 		strlcat(how, " (protocol error)", sizeof how);
 	units_format_duration((now - w->started_ns) / NS_PER_MS, lived,
 			      sizeof lived);
-	if (w->retiring || w->sv->stopping)
+	if (w->retiring || w->ws->stopping)
 		log_info("worker %d (pid %d, cpu %d) %s after %s", w->index,
 			 (int)w->pid, w->cpu, how, lived);
 	else
@@ -337,7 +405,7 @@ workers_reap(struct sv_worker *w)
 	w->sb->pid = 0;
 	w->pid = 0;
 	workers_close_fds(w);
-	jobs_worker_died(w);
+	w->ws->cb.died(w->ws->cb.arg, w->index);
 	workers_after_death(w, si.si_code == CLD_EXITED ? si.si_status : -1,
 			    now);
 	/* Its restart's time is armed by the loop at the end of the turn. */
@@ -379,14 +447,14 @@ workers_handle(struct sv_worker *w, const struct ch_msg *msg)
 		struct ch_started st;
 
 		memcpy(&st, msg->payload, sizeof st);
-		jobs_on_started(w, &st);
+		w->ws->cb.started(w->ws->cb.arg, w->index, &st);
 		break;
 	}
 	case CH_W_DONE: {
 		struct ch_slot done;
 
 		memcpy(&done, msg->payload, sizeof done);
-		jobs_on_done(w, &done);
+		w->ws->cb.done(w->ws->cb.arg, w->index, &done);
 		break;
 	}
 	}
@@ -407,7 +475,7 @@ workers_on_message(struct ev_io *io, uint32_t events)
 	n = ch_reader_fill(&w->reader, io->fd);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 		/* It is exiting; the pidfd tells the rest. */
-		ev_del(&w->sv->loop, io);
+		ev_del(w->ws->loop, io);
 		close(io->fd);
 		io->fd = -1;
 		return;
@@ -423,7 +491,7 @@ workers_on_message(struct ev_io *io, uint32_t events)
 				  w->index, (int)w->pid, why);
 			w->killed_bad = true;
 			workers_kill(w);
-			ev_del(&w->sv->loop, io);
+			ev_del(w->ws->loop, io);
 			close(io->fd);
 			io->fd = -1;
 			return;
@@ -435,25 +503,25 @@ workers_on_message(struct ev_io *io, uint32_t events)
 }
 
 static struct sv_worker *
-workers_find_planned(struct supervisor *sv, int cpu)
+workers_find_planned(struct workers *ws, int cpu)
 {
 	uint32_t i;
 
-	for (i = 0; i < sv->workers_max; i++) {
-		if (sv->workers[i].planned && sv->workers[i].cpu == cpu)
-			return &sv->workers[i];
+	for (i = 0; i < ws->max; i++) {
+		if (ws->w[i].planned && ws->w[i].cpu == cpu)
+			return &ws->w[i];
 	}
 	return NULL;
 }
 
 static struct sv_worker *
-workers_find_free(struct supervisor *sv)
+workers_find_free(struct workers *ws)
 {
 	uint32_t i;
 
-	for (i = 0; i < sv->workers_max; i++) {
-		if (!sv->workers[i].planned && sv->workers[i].pid == 0)
-			return &sv->workers[i];
+	for (i = 0; i < ws->max; i++) {
+		if (!ws->w[i].planned && ws->w[i].pid == 0)
+			return &ws->w[i];
 	}
 	return NULL;
 }
@@ -461,15 +529,15 @@ workers_find_free(struct supervisor *sv)
 /* Makes the set of workers follow a CPU plan: keeps those whose CPU is
  * still wanted, retires the others gracefully, starts the new ones. */
 void
-workers_apply_plan(struct supervisor *sv, const int *cpus, size_t n)
+workers_apply_plan(struct workers *ws, const int *cpus, size_t n)
 {
 	struct sv_worker *w;
 	uint32_t i;
 	size_t j;
 	bool wanted;
 
-	for (i = 0; i < sv->workers_max; i++) {
-		w = &sv->workers[i];
+	for (i = 0; i < ws->max; i++) {
+		w = &ws->w[i];
 		if (!w->planned)
 			continue;
 		wanted = false;
@@ -491,9 +559,9 @@ workers_apply_plan(struct supervisor *sv, const int *cpus, size_t n)
 		}
 	}
 	for (j = 0; j < n; j++) {
-		if (workers_find_planned(sv, cpus[j]) != NULL)
+		if (workers_find_planned(ws, cpus[j]) != NULL)
 			continue;
-		if ((w = workers_find_free(sv)) == NULL) {
+		if ((w = workers_find_free(ws)) == NULL) {
 			log_warnx("no free worker entry for cpu %d", cpus[j]);
 			continue;
 		}
@@ -510,17 +578,17 @@ workers_apply_plan(struct supervisor *sv, const int *cpus, size_t n)
 /* Timer work: restarts that are due, workers whose heartbeat is stale,
  * and the end of the stop grace period. */
 void
-workers_check(struct supervisor *sv, int64_t now)
+workers_check(struct workers *ws, int64_t now)
 {
 	char age[32], limit[32];
 	struct sv_worker *w;
-	int64_t beat, timeout = sv->conf.heartbeat_timeout_ms * NS_PER_MS;
+	int64_t beat, timeout = ws->conf->heartbeat_timeout_ms * NS_PER_MS;
 	uint32_t i;
 
-	for (i = 0; i < sv->workers_max; i++) {
-		w = &sv->workers[i];
+	for (i = 0; i < ws->max; i++) {
+		w = &ws->w[i];
 		if (w->pid == 0) {
-			if (w->planned && !sv->stopping &&
+			if (w->planned && !ws->stopping &&
 			    w->retry_at_ns != 0 && w->retry_at_ns <= now) {
 				w->sb->restarts++;
 				workers_spawn(w);
@@ -533,7 +601,7 @@ workers_check(struct supervisor *sv, int64_t now)
 		if (!w->killed_hung && now - beat > timeout) {
 			units_format_duration((now - beat) / NS_PER_MS, age,
 					      sizeof age);
-			units_format_duration(sv->conf.heartbeat_timeout_ms,
+			units_format_duration(ws->conf->heartbeat_timeout_ms,
 					      limit, sizeof limit);
 			log_warnx("worker %d (pid %d, cpu %d) is hung: no "
 				  "heartbeat for %s (heartbeat_timeout %s); "
@@ -546,17 +614,17 @@ workers_check(struct supervisor *sv, int64_t now)
 }
 
 int64_t
-workers_next_deadline(const struct supervisor *sv)
+workers_next_deadline(const struct workers *ws)
 {
 	const struct sv_worker *w;
 	int64_t next = 0, at,
-		timeout = sv->conf.heartbeat_timeout_ms * NS_PER_MS;
+		timeout = ws->conf->heartbeat_timeout_ms * NS_PER_MS;
 	uint32_t i;
 
-	for (i = 0; i < sv->workers_max; i++) {
-		w = &sv->workers[i];
+	for (i = 0; i < ws->max; i++) {
+		w = &ws->w[i];
 		at = 0;
-		if (w->pid == 0 && w->planned && !sv->stopping)
+		if (w->pid == 0 && w->planned && !ws->stopping)
 			at = w->retry_at_ns;
 		else if (w->pid != 0 && !w->killed_hung) {
 			at = sb_heartbeat(w->sb);
@@ -570,25 +638,26 @@ workers_next_deadline(const struct supervisor *sv)
 	return next;
 }
 
-void
-workers_send_config(struct supervisor *sv)
+static void
+workers_send_config(struct workers *ws)
 {
 	uint32_t i;
 
-	for (i = 0; i < sv->workers_max; i++) {
-		if (sv->workers[i].pid != 0)
-			workers_send_config_to(&sv->workers[i]);
+	for (i = 0; i < ws->max; i++) {
+		if (ws->w[i].pid != 0)
+			workers_send_config_to(&ws->w[i]);
 	}
 }
 
 void
-workers_retire_all(struct supervisor *sv)
+workers_retire_all(struct workers *ws)
 {
 	struct sv_worker *w;
 	uint32_t i;
 
-	for (i = 0; i < sv->workers_max; i++) {
-		w = &sv->workers[i];
+	ws->stopping = true;
+	for (i = 0; i < ws->max; i++) {
+		w = &ws->w[i];
 		w->retry_at_ns = 0;
 		if (w->pid == 0) {
 			if (w->planned)
@@ -602,29 +671,28 @@ workers_retire_all(struct supervisor *sv)
 }
 
 void
-workers_kill_all(struct supervisor *sv, const char *why)
+workers_kill_all(struct workers *ws, const char *why)
 {
 	uint32_t i;
 
-	for (i = 0; i < sv->workers_max; i++) {
-		if (sv->workers[i].pid == 0)
+	for (i = 0; i < ws->max; i++) {
+		if (ws->w[i].pid == 0)
 			continue;
 		log_warnx("worker %d (pid %d, cpu %d): %s; killing it",
-			  sv->workers[i].index, (int)sv->workers[i].pid,
-			  sv->workers[i].cpu, why);
-		workers_kill(&sv->workers[i]);
+			  ws->w[i].index, (int)ws->w[i].pid, ws->w[i].cpu, why);
+		workers_kill(&ws->w[i]);
 	}
 }
 
 /* After a reload: held and failed workers get a fresh chance. */
-void
-workers_retry_held(struct supervisor *sv)
+static void
+workers_retry_held(struct workers *ws)
 {
 	struct sv_worker *w;
 	uint32_t i;
 
-	for (i = 0; i < sv->workers_max; i++) {
-		w = &sv->workers[i];
+	for (i = 0; i < ws->max; i++) {
+		w = &ws->w[i];
 		restart_state_reset(&w->restart);
 		if (w->planned && w->pid == 0 &&
 		    (w->sb->state == SB_HELD || w->sb->state == SB_FAILED ||
@@ -636,33 +704,121 @@ workers_retry_held(struct supervisor *sv)
 }
 
 uint32_t
-workers_live(const struct supervisor *sv)
+workers_live(const struct workers *ws)
 {
 	uint32_t i, n = 0;
 
-	for (i = 0; i < sv->workers_max; i++)
-		n += sv->workers[i].pid != 0;
+	for (i = 0; i < ws->max; i++)
+		n += ws->w[i].pid != 0;
 	return n;
 }
 
 uint32_t
-workers_ready(const struct supervisor *sv)
+workers_ready(const struct workers *ws)
 {
 	uint32_t i, n = 0;
 
-	for (i = 0; i < sv->workers_max; i++)
-		n += sv->workers[i].pid != 0 &&
-		     sv->workers[i].sb->state == SB_READY;
+	for (i = 0; i < ws->max; i++)
+		n += ws->w[i].pid != 0 && ws->w[i].sb->state == SB_READY;
 	return n;
 }
 
 void
-workers_flush_all(struct supervisor *sv)
+workers_flush_all(struct workers *ws)
 {
 	uint32_t i;
 
-	for (i = 0; i < sv->workers_max; i++) {
-		if (sv->workers[i].out.len > 0)
-			workers_flush(&sv->workers[i]);
+	for (i = 0; i < ws->max; i++) {
+		if (ws->w[i].out.len > 0)
+			workers_flush(&ws->w[i]);
 	}
+}
+
+void
+workers_reload(struct workers *ws, const int *cpus, size_t n)
+{
+	workers_policy(ws);
+	workers_send_config(ws);
+	workers_apply_plan(ws, cpus, n);
+	workers_retry_held(ws);
+}
+
+bool
+workers_reap_pid(struct workers *ws, pid_t pid)
+{
+	uint32_t i;
+
+	for (i = 0; i < ws->max; i++) {
+		if (ws->w[i].pid == pid) {
+			/* What its pidfd handler would do. */
+			workers_reap(&ws->w[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+workers_settled(const struct workers *ws, uint32_t *planned)
+{
+	const struct sv_worker *w;
+	bool settled = true;
+	uint32_t i;
+
+	*planned = 0;
+	for (i = 0; i < ws->max; i++) {
+		w = &ws->w[i];
+		if (!w->planned)
+			continue;
+		(*planned)++;
+		if (w->sb->state != SB_READY && w->sb->state != SB_HELD &&
+		    w->sb->state != SB_FAILED)
+			settled = false;
+	}
+	return settled;
+}
+
+bool
+workers_is_ready(const struct workers *ws, int w)
+{
+	return ws->w[w].pid != 0 && ws->w[w].sb->state == SB_READY;
+}
+
+int
+workers_cpu(const struct workers *ws, int w)
+{
+	return ws->w[w].cpu;
+}
+
+void
+workers_queue(struct workers *ws, int w, uint16_t type, const void *payload,
+	      size_t len)
+{
+	if (ch_queue(&ws->w[w].out, type, payload, len) == -1)
+		log_warnx("worker %d: channel backlog full", w);
+}
+
+void
+workers_replace(struct workers *ws, int i, const char *why)
+{
+	struct sv_worker *w = &ws->w[i];
+
+	log_warnx("worker %d (pid %d): %s; replacing it", w->index, (int)w->pid,
+		  why);
+	w->killed_bad = true;
+	kill(w->pid, SIGKILL);
+}
+
+void
+workers_view(const struct workers *ws, int i, struct worker_view *v)
+{
+	const struct sv_worker *w = &ws->w[i];
+
+	*v = (struct worker_view){.index = w->index,
+				  .cpu = w->cpu,
+				  .pid = w->pid,
+				  .planned = w->planned,
+				  .started_ns = w->started_ns,
+				  .retry_at_ns = w->retry_at_ns,
+				  .sb = w->sb};
 }

@@ -1,0 +1,56 @@
+/*
+ * Jobs whose worker died under them: forqd, as the child subreaper that
+ * inherited them, watches each to its end through a pidfd (or SIGCHLD),
+ * enforces its timeout and its cancel, and records how it ended.
+ */
+#ifndef FORQ_ADOPTED_H
+#define FORQ_ADOPTED_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/event.h"
+
+struct adopted;
+struct conf;
+struct job_run;
+struct jobs;
+
+/* What is known of a job whose worker died while it ran. */
+struct adopted_job {
+	uint64_t id;
+	uint32_t attempt;
+	const struct job_run *run;
+	pid_t pid;
+	int worker;
+	int cpu;
+	int64_t start_ns; /* CLOCK_REALTIME */
+	int64_t timeout_ms;
+	bool cancel; /* a cancel was sent before its worker died */
+};
+
+struct adopted *adopted_new(struct ev_loop *loop, const struct conf *conf,
+			    struct jobs *jobs);
+void adopted_free(struct adopted *a);
+/* Watches the job from now on (true), or records it lost when it was
+ * gone already (false). */
+bool adopted_take(struct adopted *a, const struct adopted_job *job);
+/* Cancels an adopted job: true if id is one. */
+bool adopted_cancel(struct adopted *a, uint64_t id);
+/* The nearest timeout or kill (monotonic), or 0. */
+int64_t adopted_next_deadline(const struct adopted *a);
+void adopted_check(struct adopted *a, int64_t now_ns);
+size_t adopted_count(const struct adopted *a);
+/* Appends the ids of adopted jobs of a queue (or RUNQ_ALL), up to cap. */
+void adopted_ids(const struct adopted *a, int queue, uint64_t *ids, size_t *n,
+		 size_t cap);
+/* SIGCHLD for pid: true if it was an adopted job (now reaped). */
+bool adopted_reap_pid(struct adopted *a, pid_t pid);
+void adopted_kill_all(struct adopted *a);
+/* After the loop turn: frees what was reaped during it. */
+void adopted_end_turn(struct adopted *a);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * The supervisor's record of jobs that are not on a worker: the store's
+ * side of a submission, the run queue and the heap of start times, the
+ * per-user counts, the retry policy applied to an end, cancels of jobs
+ * not running, and retention. Nothing here knows of workers or clients:
+ * what follows a job's end is left on two worklists for the supervisor
+ * to drain at the end of the turn.
+ */
+#ifndef FORQ_JOBS_H
+#define FORQ_JOBS_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/job.h"
+
+struct conf;
+struct jobs;
+struct runq;
+struct store;
+struct store_filter;
+struct store_job;
+
+/* What the supervisor keeps of a job it started: where it came from,
+ * and what to do if it fails. */
+struct job_run {
+	int queue; /* runq index */
+	uid_t uid;
+	int32_t priority;
+	uint32_t retries;
+	uint32_t retry_on; /* enum job_retry_on */
+	int64_t retry_delay_ms;
+	bool on_finish; /* it has a command to run once it has ended */
+};
+
+/* A final state recorded this turn. */
+struct jobs_end {
+	uint64_t id;
+	int own_hook; /* 1 it has an on-finish command, 0 not, -1 unknown */
+	struct job_result result;
+};
+
+/* conf is read as it stands at each use (a reload changes it). */
+struct jobs *jobs_new(const struct conf *conf, struct store *store);
+void jobs_free(struct jobs *j);
+/* At start: what a previous forqd left running is settled, and what is
+ * pending is loaded; -1 (logged) if the store cannot be read. */
+int jobs_load(struct jobs *j);
+/* After a failed commit, and at start: the per-user queued counts and
+ * the waiting jobs from the store (each waiting job is settled again). */
+void jobs_recount(struct jobs *j);
+/* After a reload: the conf's queues and their limits. */
+int jobs_apply_queues(struct jobs *j);
+
+/* existing[i]: job i was not stored, another holding its unique key
+ * stands for it (ids[i] is that one's). */
+int jobs_submit(struct jobs *j, const struct job_spec *specs, size_t n,
+		uid_t uid, gid_t gid, uint64_t *ids, bool *existing);
+/* After the turn's commit: the turn's submissions and releases join the
+ * runq if it stored them (true if any did), else they are forgotten. */
+bool jobs_turn_committed(struct jobs *j, bool committed);
+
+/* The worklists: final states recorded (their waiters, hooks and
+ * dependents are told), and waiting jobs to be settled. */
+bool jobs_next_end(struct jobs *j, struct jobs_end *end);
+bool jobs_next_unsettled(struct jobs *j, uint64_t *id);
+
+enum jobs_take {
+	JOBS_TAKEN,      /* *job and *run: it leaves the queue */
+	JOBS_NONE,       /* nothing queued may start */
+	JOBS_STORE_FAIL, /* the store failed; the entry stays queued */
+};
+/* The next queued job to start, skipping entries gone stale. */
+enum jobs_take jobs_take(struct jobs *j, struct store_job *job,
+			 struct job_run *run);
+/* A taken job goes to a slot: its queue counts it running, and the
+ * store marks it so (-1: it did not; it is queued again). */
+int jobs_start(struct jobs *j, uint64_t id, uint32_t attempt,
+	       const struct job_run *run, int worker, int cpu);
+/* A taken job that will not run: failed with why (it is freed). */
+void jobs_refuse(struct jobs *j, struct store_job *job, const char *why);
+/* A job that left its slot unfinished goes back to its queue as
+ * attempt, counted as queued again: -1 (logged) if memory runs out. */
+int jobs_queue_again(struct jobs *j, uint64_t id, const struct job_run *run,
+		     uint32_t attempt);
+/* The same, for a job whose slot never forked it: nothing ran. */
+void jobs_unrun(struct jobs *j, uint64_t id, uint32_t attempt,
+		const struct job_run *run);
+/* A job left its slot for good: its queue has room again. */
+void jobs_left_slot(struct jobs *j, const struct job_run *run);
+
+/* Records a final state; own_hook as in struct jobs_end. */
+void jobs_record_final(struct jobs *j, uint64_t id, const struct job_result *r,
+		       int own_hook);
+/* A started job's end: its next attempt if its policy wants one, else
+ * its final state. */
+void jobs_ended(struct jobs *j, uint64_t id, uint32_t attempt,
+		const struct job_run *run, int worker, int cpu,
+		const struct job_result *r);
+/* A job a crash interrupted: queued again while crash_requeue_max
+ * allows, else lost. */
+void jobs_interrupted(struct jobs *j, uint64_t id, uint32_t attempt,
+		      const struct job_run *run, int worker, int cpu,
+		      const char *why);
+
+/* Waiting jobs: how many, and the two ways out of waiting. */
+uint64_t jobs_waiting(const struct jobs *j);
+void jobs_release(struct jobs *j, const struct store_job *job);
+void jobs_fail_waiting(struct jobs *j, const struct store_job *job,
+		       const struct job_result *r);
+
+enum jobs_cancel {
+	JOBS_CANCELLED,   /* it was pending: now cancelled */
+	JOBS_NOT_PENDING, /* it had started or ended: *state says which */
+	JOBS_NO_SUCH_JOB,
+	JOBS_CANCEL_FAIL, /* the store failed: nothing changed */
+};
+/* Cancels a job that has not started. */
+enum jobs_cancel jobs_cancel(struct jobs *j, uint64_t id,
+			     enum job_state *state);
+/* A queued or scheduled job's new priority: 0, 1 if it has started or
+ * ended, -1 on a store error. */
+int jobs_set_priority(struct jobs *j, uint64_t id, int32_t priority);
+enum jobs_retry {
+	JOBS_RETRIED,
+	JOBS_RETRY_NOT_ENDED, /* it had not ended after all */
+	JOBS_RETRY_KEY_HELD,  /* another job not ended holds its key */
+	JOBS_RETRY_STORE_FAIL,
+};
+/* An ended job runs again as its next attempt (*holder: who holds its
+ * unique key, for JOBS_RETRY_KEY_HELD). */
+enum jobs_retry jobs_retry(struct jobs *j, const struct store_job *job,
+			   uint64_t *holder);
+/* Pauses or resumes a queue (or RUNQ_ALL), durably. */
+int jobs_set_paused(struct jobs *j, int queue, bool paused);
+/* forq clean: up to max ended jobs, and their logs. */
+int jobs_clean(struct jobs *j, const struct store_filter *f,
+	       int64_t end_before_ns, uint32_t max);
+
+/* The queues as they stand, for those who show them. */
+const struct runq *jobs_runq(const struct jobs *j);
+size_t jobs_scheduled(const struct jobs *j);
+uint64_t jobs_queued_by(const struct jobs *j, uid_t uid);
+
+/* Start times and retention: the next deadline (monotonic, 0: none),
+ * and what is due. */
+int64_t jobs_next_deadline(const struct jobs *j);
+void jobs_check(struct jobs *j, int64_t now_ns);
+
+#endif

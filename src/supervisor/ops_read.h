@@ -1,0 +1,18 @@
+/* The requests that read: workers, status, list, wait, logs. */
+#ifndef FORQ_OPS_READ_H
+#define FORQ_OPS_READ_H
+
+#include <jansson.h>
+
+struct client;
+struct ops;
+struct request;
+
+json_t *ops_workers(struct ops *ops, const struct request *req);
+json_t *ops_status(struct ops *ops, struct client *c,
+		   const struct request *req);
+json_t *ops_list(struct ops *ops, struct client *c, const struct request *req);
+json_t *ops_wait(struct ops *ops, struct client *c, const struct request *req);
+json_t *ops_logs(struct ops *ops, struct client *c, const struct request *req);
+
+#endif

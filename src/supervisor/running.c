@@ -1,0 +1,639 @@
+/*
+ * Jobs on the workers' slots. A slot is filled here, in shared memory,
+ * and its number sent once the turn's commit has marked the job
+ * running; from then the worker moves it on, and tells of its start and
+ * its end. A slot whose worker died is settled by how far it got.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/channel.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/shm.h"
+#include "core/access.h"
+#include "core/conf.h"
+#include "core/rlimits.h"
+#include "core/runq.h"
+#include "core/sched.h"
+#include "store/store.h"
+#include "supervisor/adopted.h"
+#include "supervisor/jobs.h"
+#include "supervisor/running.h"
+#include "supervisor/workers.h"
+
+/* The supervisor's side of a slot it handed to a worker. */
+struct run_slot {
+	uint64_t job_id; /* 0: free */
+	uint32_t attempt;
+	bool hook; /* the job's on-finish command runs here, not the job */
+	struct job_run run;
+	pid_t pid;        /* from STARTED */
+	int64_t start_ns; /* CLOCK_REALTIME, from STARTED */
+	bool cancel_sent;
+};
+
+/* A slot filled this turn, to be started after the commit. */
+struct run_start {
+	int worker;
+	uint32_t slot;
+};
+
+struct running {
+	const struct conf *conf;
+	const struct access_policy *access;
+	const struct shm *shm;
+	struct workers *workers;
+	struct jobs *jobs;
+	struct adopted *adopted;
+	uint32_t nworkers;
+	uint32_t nslots;        /* per worker */
+	struct run_slot *slots; /* nworkers * nslots */
+	uint32_t *busy;         /* per worker */
+	size_t sched_cursor;
+	uint64_t kernel_nproc; /* limit_nproc = kernel */
+	/* Jobs dispatched this turn: their starts go out once the turn's
+	 * commit has marked them running, never before. */
+	struct run_start *starts;
+	size_t nstarts, starts_cap;
+};
+
+struct running *
+running_new(const struct conf *conf, const struct access_policy *access,
+	    const struct shm *shm, struct workers *workers, struct jobs *jobs,
+	    struct adopted *adopted)
+{
+	struct running *r;
+
+	if ((r = calloc(1, sizeof *r)) == NULL)
+		return NULL;
+	r->conf = conf;
+	r->access = access;
+	r->shm = shm;
+	r->workers = workers;
+	r->jobs = jobs;
+	r->adopted = adopted;
+	r->nworkers = workers_max(workers);
+	r->nslots = shm->slots_per_worker;
+	r->kernel_nproc = rlimits_kernel_nproc(4096);
+	r->slots = calloc((size_t)r->nworkers * r->nslots, sizeof *r->slots);
+	r->busy = calloc(r->nworkers, sizeof *r->busy);
+	if (r->slots == NULL || r->busy == NULL) {
+		running_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void
+running_free(struct running *r)
+{
+	if (r == NULL)
+		return;
+	free(r->slots);
+	free(r->busy);
+	free(r->starts);
+	free(r);
+}
+
+static struct run_slot *
+running_slot(const struct running *r, int w, uint32_t s)
+{
+	return &r->slots[(size_t)w * r->nslots + s];
+}
+
+static void
+running_send(struct running *r, int w, uint16_t type, uint32_t slot,
+	     uint64_t id)
+{
+	struct ch_slot msg = {.slot = slot, .job_id = id};
+
+	workers_queue(r->workers, w, type, &msg, sizeof msg);
+}
+
+/* What every slot says beside its command: who runs it, with which
+ * umask and limits, and how it is stopped. */
+static void
+running_fill_common(struct running *r, struct slot *slot,
+		    const struct store_job *job)
+{
+	slot->kill_grace_ms = r->conf->kill_grace_ms;
+	slot->output_max = r->conf->output_max;
+	slot->uid = job->uid;
+	slot->gid = job->gid;
+	slot->umask = r->conf->job_umask;
+	rlimits_resolve(slot->rlimits, r->conf->job_rlimits, r->kernel_nproc);
+}
+
+static size_t
+running_fill_slot(struct running *r, struct slot *slot,
+		  const struct store_job *job)
+{
+	const struct job_spec *sp = &job->spec;
+	size_t cwd_len = strlen(sp->cwd) + 1;
+	size_t need = sp->argv_len + sp->env_len + cwd_len;
+
+	if (need > r->shm->slot_size - sizeof *slot)
+		return 0;
+	slot->flags = 0;
+	slot->job_id = job->id;
+	slot->attempt = job->attempt;
+	slot->timeout_ms = sp->timeout_ms;
+	running_fill_common(r, slot, job);
+	slot->argc = sp->argc;
+	slot->envc = sp->envc;
+	slot->argv_len = (uint32_t)sp->argv_len;
+	slot->env_len = (uint32_t)sp->env_len;
+	slot->cwd_len = (uint32_t)cwd_len;
+	slot->pid = 0;
+	memcpy(slot->data, sp->argv, sp->argv_len);
+	memcpy(slot->data + sp->argv_len, sp->env, sp->env_len);
+	memcpy(slot->data + sp->argv_len + sp->env_len, sp->cwd, cwd_len);
+	return need;
+}
+
+/* The hook's slot: /bin/sh -c CMD, in the job's directory, with the
+ * job's environment and its end; 0 if that does not fit. */
+static size_t
+running_fill_hook(struct running *r, struct slot *slot,
+		  const struct store_job *job, const char *cmd)
+{
+	char vars[1024], code[16] = "", sig[16] = "";
+	size_t cmd_len = strlen(cmd) + 1, cwd_len = strlen(job->spec.cwd) + 1;
+	size_t argv_len = sizeof "/bin/sh" + sizeof "-c" + cmd_len, vars_len;
+	size_t need;
+	int n;
+
+	if (job->result.signal != 0)
+		snprintf(sig, sizeof sig, "%d", job->result.signal);
+	else if (job->result.exit_code >= 0)
+		snprintf(code, sizeof code, "%d", job->result.exit_code);
+	n = snprintf(vars, sizeof vars,
+		     "FORQ_JOB_STATE=%s%cFORQ_JOB_EXIT_CODE=%s%c"
+		     "FORQ_JOB_SIGNAL=%s%cFORQ_JOB_QUEUE=%s%cFORQ_JOB_NAME=%."
+		     "256s",
+		     job_state_name(job->state), 0, code, 0, sig, 0,
+		     job->spec.queue != NULL ? job->spec.queue : "default", 0,
+		     job->name != NULL ? job->name : "");
+	if (n < 0 || (size_t)n >= sizeof vars)
+		return 0;
+	vars_len = (size_t)n + 1;
+	need = argv_len + job->spec.env_len + vars_len + cwd_len;
+	if (need > r->shm->slot_size - sizeof *slot)
+		return 0;
+	slot->flags = SLOT_F_HOOK;
+	slot->job_id = job->id;
+	slot->attempt = job->attempt;
+	slot->timeout_ms = r->conf->on_finish_timeout_ms;
+	running_fill_common(r, slot, job);
+	slot->argc = 3;
+	slot->envc = job->spec.envc + 5;
+	slot->argv_len = (uint32_t)argv_len;
+	slot->env_len = (uint32_t)(job->spec.env_len + vars_len);
+	slot->cwd_len = (uint32_t)cwd_len;
+	slot->pid = 0;
+	memcpy(slot->data, "/bin/sh\0-c", sizeof "/bin/sh" + sizeof "-c");
+	memcpy(slot->data + sizeof "/bin/sh" + sizeof "-c", cmd, cmd_len);
+	memcpy(slot->data + argv_len, job->spec.env, job->spec.env_len);
+	memcpy(slot->data + argv_len + job->spec.env_len, vars, vars_len);
+	memcpy(slot->data + argv_len + job->spec.env_len + vars_len,
+	       job->spec.cwd, cwd_len);
+	return need;
+}
+
+int
+running_pick_worker(struct running *r)
+{
+	struct sched_worker view[CPU_SETSIZE];
+	uint32_t i;
+
+	for (i = 0; i < r->nworkers; i++) {
+		view[i].ready = workers_is_ready(r->workers, (int)i);
+		view[i].busy = r->busy[i];
+		view[i].slots = r->nslots;
+	}
+	return sched_pick(view, r->nworkers, &r->sched_cursor);
+}
+
+static uint32_t
+running_free_slot_of(const struct running *r, int w)
+{
+	uint32_t s;
+
+	for (s = 0; running_slot(r, w, s)->job_id != 0; s++)
+		;
+	return s;
+}
+
+/* The slot's job left it; it ended unless adopted (it runs on). */
+static void
+running_release(struct running *r, int w, uint32_t s, bool adopted)
+{
+	struct run_slot *rs = running_slot(r, w, s);
+
+	if (!adopted && !rs->hook)
+		jobs_left_slot(r->jobs, &rs->run);
+	shm_slot(r->shm, (uint32_t)w, s)->state = SLOT_FREE;
+	*rs = (struct run_slot){0};
+	r->busy[w]--;
+}
+
+/* A dispatch taken back before its start was sent: the job is queued
+ * again as the same attempt, for it never ran. */
+static void
+running_unstart(struct running *r, int w, uint32_t s)
+{
+	struct run_slot rs = *running_slot(r, w, s);
+
+	running_release(r, w, s, false);
+	jobs_queue_again(r->jobs, rs.job_id, &rs.run, rs.attempt);
+}
+
+/* A start waits for the commit that marks its job running: a crash
+ * before that commit leaves the job queued and never started, a crash
+ * after it leaves a job recovery knows may have run. So an (id,
+ * attempt) pair runs at most once. */
+static int
+running_start_later(struct running *r, int w, uint32_t slot)
+{
+	struct run_start *more;
+	size_t cap;
+
+	if (r->nstarts == r->starts_cap) {
+		cap = r->starts_cap != 0 ? r->starts_cap * 2 : 64;
+		if ((more = reallocarray(r->starts, cap, sizeof *more)) == NULL)
+			return -1;
+		r->starts = more;
+		r->starts_cap = cap;
+	}
+	r->starts[r->nstarts++] = (struct run_start){.worker = w, .slot = slot};
+	return 0;
+}
+
+void
+running_dispatch(struct running *r)
+{
+	struct store_job job;
+	struct job_run run;
+	struct slot *slot;
+	uint32_t s;
+	uint64_t id;
+	int w;
+
+	while (runq_ready(jobs_runq(r->jobs)) > 0 &&
+	       (w = running_pick_worker(r)) != -1 &&
+	       jobs_take(r->jobs, &job, &run) == JOBS_TAKEN) {
+		/* Queued before a reload set allow_root_jobs = no. */
+		if (job.uid == 0 && geteuid() == 0 &&
+		    !r->access->allow_root_jobs) {
+			jobs_refuse(r->jobs, &job,
+				    "not run: jobs may not run as root here "
+				    "(allow_root_jobs = no)");
+			continue;
+		}
+		s = running_free_slot_of(r, w);
+		slot = shm_slot(r->shm, (uint32_t)w, s);
+		if (running_fill_slot(r, slot, &job) == 0) {
+			jobs_refuse(r->jobs, &job,
+				    "job does not fit a slot (argv_bytes_max "
+				    "or env_bytes_max was raised after start)");
+			continue;
+		}
+		id = job.id;
+		*running_slot(r, w, s) =
+		    (struct run_slot){.job_id = id,
+				      .attempt = job.attempt,
+				      .run = run};
+		store_job_free(&job);
+		if (jobs_start(r->jobs, id, slot->attempt, &run, w,
+			       workers_cpu(r->workers, w)) == -1) {
+			*running_slot(r, w, s) = (struct run_slot){0};
+			break;
+		}
+		r->busy[w]++;
+		slot->state = SLOT_SENT;
+		if (running_start_later(r, w, s) == -1) {
+			log_warn("job %llu: start", (unsigned long long)id);
+			running_unstart(r, w, s);
+			break;
+		}
+	}
+}
+
+bool
+running_starts_committed(struct running *r, bool committed)
+{
+	const struct run_start *st;
+	size_t i, n = r->nstarts;
+
+	for (i = 0; i < n; i++) {
+		st = &r->starts[i];
+		if (committed)
+			running_send(r, st->worker, CH_S_RUN, st->slot,
+				     running_slot(r, st->worker, st->slot)
+					 ->job_id);
+		else
+			running_unstart(r, st->worker, st->slot);
+	}
+	r->nstarts = 0;
+	if (r->starts_cap > 4096) {
+		free(r->starts);
+		r->starts = NULL;
+		r->starts_cap = 0;
+	}
+	return !committed && n > 0;
+}
+
+int
+running_start_hook(struct running *r, int w, const struct store_job *job,
+		   const char *cmd)
+{
+	uint32_t s = running_free_slot_of(r, w);
+	struct slot *slot = shm_slot(r->shm, (uint32_t)w, s);
+
+	if (running_fill_hook(r, slot, job, cmd) == 0)
+		return -1;
+	*running_slot(r, w, s) = (struct run_slot){.job_id = job->id,
+						   .attempt = slot->attempt,
+						   .hook = true};
+	r->busy[w]++;
+	slot->state = SLOT_SENT;
+	running_send(r, w, CH_S_RUN, s, job->id);
+	return 0;
+}
+
+/* A worker that speaks of a slot it does not hold is replaced. */
+static struct run_slot *
+running_slot_of(struct running *r, int w, uint32_t s, uint64_t id,
+		const char *what)
+{
+	char why[128];
+
+	if (s >= r->nslots || running_slot(r, w, s)->job_id != id) {
+		snprintf(why, sizeof why,
+			 "%s for slot %u, job %llu, which it does not hold",
+			 what, s, (unsigned long long)id);
+		workers_replace(r->workers, w, why);
+		return NULL;
+	}
+	return running_slot(r, w, s);
+}
+
+void
+running_on_started(struct running *r, int w, const struct ch_started *st)
+{
+	struct run_slot *rs =
+	    running_slot_of(r, w, st->slot, st->job_id, "started");
+
+	if (rs == NULL)
+		return;
+	rs->pid = st->pid;
+	rs->start_ns = st->start_ns;
+	/* A cancel that came before the pid was known goes out now. */
+	if (rs->cancel_sent)
+		running_send(r, w, CH_S_CANCEL, st->slot, st->job_id);
+}
+
+/* A hook's end: logged when it failed, nothing more. */
+static void
+running_hook_ended(struct running *r, uint64_t id, const struct job_result *res)
+{
+	char what[64];
+
+	if (res->state == JOB_SUCCEEDED)
+		return;
+	if (res->error[0] != '\0')
+		strlcpy(what, res->error, sizeof what);
+	else
+		job_describe_exit(res->exit_code, res->signal, what,
+				  sizeof what);
+	log_warnx("job %llu: on-finish command %s; its output is in "
+		  "%s/logs/%llu.hook",
+		  (unsigned long long)id, what, r->conf->state_dir,
+		  (unsigned long long)id);
+}
+
+void
+running_on_done(struct running *r, int w, const struct ch_slot *done)
+{
+	struct run_slot *rs =
+	    running_slot_of(r, w, done->slot, done->job_id, "done");
+	struct slot *slot;
+	struct job_result res;
+	struct run_slot was;
+	char why[128];
+
+	if (rs == NULL)
+		return;
+	slot = shm_slot(r->shm, (uint32_t)w, done->slot);
+	if (slot->state != SLOT_DONE) {
+		snprintf(why, sizeof why, "done for slot %u in state %u",
+			 done->slot, slot->state);
+		workers_replace(r->workers, w, why);
+		return;
+	}
+	res = slot->result;
+	res.error[sizeof res.error - 1] = '\0';
+	if (!job_state_final(res.state))
+		res.state = JOB_LOST;
+	was = *rs;
+	running_release(r, w, done->slot, false);
+	if (was.hook)
+		running_hook_ended(r, done->job_id, &res);
+	else
+		jobs_ended(r->jobs, done->job_id, was.attempt, &was.run, w,
+			   workers_cpu(r->workers, w), &res);
+}
+
+/* Every job in flight on a dead worker ends recorded or goes back to
+ * the queue: by how far the slot got, never by guessing. */
+void
+running_worker_died(struct running *r, int w)
+{
+	int cpu = workers_cpu(r->workers, w);
+	struct slot *slot;
+	struct run_slot *rs;
+	uint32_t i;
+	bool adopted;
+
+	for (i = 0; i < r->nslots; i++) {
+		rs = running_slot(r, w, i);
+		if (rs->job_id == 0)
+			continue;
+		slot = shm_slot(r->shm, (uint32_t)w, i);
+		adopted = false;
+		/* An on-finish command is not run again, nor watched. */
+		if (rs->hook) {
+			if (slot->pid > 0)
+				kill(-slot->pid, SIGKILL);
+			log_warnx("job %llu: its worker died while its "
+				  "on-finish command ran",
+				  (unsigned long long)rs->job_id);
+			running_release(r, w, i, false);
+			continue;
+		}
+		switch (slot->state) {
+		case SLOT_SENT:
+		case SLOT_ACCEPTED:
+			/* It never forked: nothing ran. */
+			jobs_unrun(r->jobs, rs->job_id, rs->attempt, &rs->run);
+			break;
+		case SLOT_SPAWNING:
+		case SLOT_SPAWNED:
+			if (slot->pid > 0) {
+				struct adopted_job aj = {
+				    .id = rs->job_id,
+				    .attempt = rs->attempt,
+				    .run = &rs->run,
+				    .pid = slot->pid,
+				    .worker = w,
+				    .cpu = cpu,
+				    .start_ns = rs->start_ns != 0
+						    ? rs->start_ns
+						    : clock_real_ns(),
+				    .timeout_ms = slot->timeout_ms,
+				    .cancel = rs->cancel_sent,
+				};
+
+				adopted = adopted_take(r->adopted, &aj);
+			} else {
+				jobs_interrupted(r->jobs, rs->job_id,
+						 rs->attempt, &rs->run, w, cpu,
+						 "its worker died while "
+						 "starting it");
+			}
+			break;
+		case SLOT_EXITED:
+		case SLOT_DONE: {
+			struct job_result res = slot->result;
+
+			res.error[sizeof res.error - 1] = '\0';
+			if (!job_state_final(res.state))
+				res.state = JOB_LOST;
+			jobs_ended(r->jobs, rs->job_id, rs->attempt, &rs->run,
+				   w, cpu, &res);
+			break;
+		}
+		default:
+			jobs_interrupted(r->jobs, rs->job_id, rs->attempt,
+					 &rs->run, w, cpu, "its worker died");
+			break;
+		}
+		running_release(r, w, i, adopted);
+	}
+}
+
+static struct run_slot *
+running_lookup(const struct running *r, uint64_t id, int *worker,
+	       uint32_t *slot)
+{
+	struct run_slot *rs;
+	uint32_t i, s;
+
+	for (i = 0; i < r->nworkers; i++) {
+		if (r->busy[i] == 0)
+			continue;
+		for (s = 0; s < r->nslots; s++) {
+			rs = running_slot(r, (int)i, s);
+			if (rs->job_id == id && !rs->hook) {
+				*worker = (int)i;
+				*slot = s;
+				return rs;
+			}
+		}
+	}
+	return NULL;
+}
+
+bool
+running_find(const struct running *r, uint64_t id, struct running_where *where)
+{
+	const struct run_slot *rs;
+	uint32_t s;
+	int w;
+
+	if ((rs = running_lookup(r, id, &w, &s)) == NULL)
+		return false;
+	*where = (struct running_where){.worker = w,
+					.cpu = workers_cpu(r->workers, w),
+					.pid = rs->pid,
+					.start_ns = rs->start_ns};
+	return true;
+}
+
+bool
+running_cancel(struct running *r, uint64_t id)
+{
+	struct run_slot *rs;
+	uint32_t s;
+	int w;
+
+	if ((rs = running_lookup(r, id, &w, &s)) != NULL) {
+		if (!rs->cancel_sent) {
+			rs->cancel_sent = true;
+			running_send(r, w, CH_S_CANCEL, s, id);
+		}
+		return true;
+	}
+	return adopted_cancel(r->adopted, id);
+}
+
+int
+running_ids(const struct running *r, int queue, uint64_t **ids, size_t *n)
+{
+	const struct run_slot *rs;
+	size_t cap = runq_running(jobs_runq(r->jobs)) + 1;
+	uint32_t i, s;
+
+	*n = 0;
+	if ((*ids = calloc(cap, sizeof **ids)) == NULL)
+		return -1;
+	for (i = 0; i < r->nworkers; i++) {
+		for (s = 0; s < r->nslots; s++) {
+			rs = running_slot(r, (int)i, s);
+			if (rs->job_id != 0 && !rs->hook && *n < cap &&
+			    (queue == RUNQ_ALL || rs->run.queue == queue))
+				(*ids)[(*n)++] = rs->job_id;
+		}
+	}
+	adopted_ids(r->adopted, queue, *ids, n, cap);
+	return 0;
+}
+
+size_t
+running_on_worker(const struct running *r, int w, uint64_t *ids, size_t cap)
+{
+	size_t n = 0;
+	uint32_t s;
+
+	for (s = 0; s < r->nslots && n < cap; s++) {
+		if (running_slot(r, w, s)->job_id != 0)
+			ids[n++] = running_slot(r, w, s)->job_id;
+	}
+	return n;
+}
+
+uint32_t
+running_busy(const struct running *r)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < r->nworkers; i++)
+		n += r->busy[i];
+	return n;
+}
+
+void
+running_kill_all(struct running *r)
+{
+	size_t i;
+
+	for (i = 0; i < (size_t)r->nworkers * r->nslots; i++) {
+		if (r->slots[i].pid > 0)
+			kill(-r->slots[i].pid, SIGKILL);
+	}
+	adopted_kill_all(r->adopted);
+}

@@ -1,0 +1,73 @@
+/*
+ * Jobs on the workers' slots: handing queued jobs to free slots, the
+ * starts that wait for the turn's commit, what workers report of them
+ * (started, done), the slots of a worker that died, cancels and kills
+ * of running jobs. The jobs' records are jobs.c's, the processes
+ * workers.c's; this is the map between them.
+ */
+#ifndef FORQ_RUNNING_H
+#define FORQ_RUNNING_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct access_policy;
+struct adopted;
+struct ch_slot;
+struct ch_started;
+struct conf;
+struct jobs;
+struct running;
+struct shm;
+struct store_job;
+struct workers;
+
+struct running *running_new(const struct conf *conf,
+			    const struct access_policy *access,
+			    const struct shm *shm, struct workers *workers,
+			    struct jobs *jobs, struct adopted *adopted);
+void running_free(struct running *r);
+
+/* Hands queued jobs to free slots until one or the other runs out. */
+void running_dispatch(struct running *r);
+/* After the turn's commit: the turn's dispatched jobs start if it
+ * stored their running marks, else go back to the queue (true: some
+ * did, so nothing more is dispatched this turn). */
+bool running_starts_committed(struct running *r, bool committed);
+
+/* The least busy ready worker with a free slot, or -1. */
+int running_pick_worker(struct running *r);
+/* Runs a job's on-finish command cmd on worker w, as the job's user:
+ * -1 if it does not fit a slot. */
+int running_start_hook(struct running *r, int w, const struct store_job *job,
+		       const char *cmd);
+
+/* What workers report of their slots. */
+void running_on_started(struct running *r, int w, const struct ch_started *st);
+void running_on_done(struct running *r, int w, const struct ch_slot *done);
+void running_worker_died(struct running *r, int w);
+
+/* Where a running job is. */
+struct running_where {
+	int worker;
+	int cpu;
+	pid_t pid;        /* 0 until it has started */
+	int64_t start_ns; /* CLOCK_REALTIME; 0 until it has started */
+};
+bool running_find(const struct running *r, uint64_t id,
+		  struct running_where *where);
+/* Stops a running job as cancelled: false if it is not running. */
+bool running_cancel(struct running *r, uint64_t id);
+/* Ids of the jobs running in a queue (or RUNQ_ALL); *ids is malloc'd. */
+int running_ids(const struct running *r, int queue, uint64_t **ids, size_t *n);
+/* The jobs on worker w's slots (hooks too), up to cap. */
+size_t running_on_worker(const struct running *r, int w, uint64_t *ids,
+			 size_t cap);
+uint32_t running_busy(const struct running *r);
+/* Stop's last resort: no job may outlive forqd unrecorded. */
+void running_kill_all(struct running *r);
+
+#endif
