@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "common/channel.h"
+#include "ipc/channel.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

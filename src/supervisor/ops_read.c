@@ -12,7 +12,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "common/shm.h"
+#include "ipc/shm.h"
 #include "core/access.h"
 #include "core/conf.h"
 #include "core/request.h"

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/channel.h"
+#include "ipc/channel.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "common/shm.h"
+#include "ipc/shm.h"
 #include "core/access.h"
 #include "core/conf.h"
 #include "core/rlimits.h"

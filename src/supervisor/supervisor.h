@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "common/event.h"
-#include "common/shm.h"
+#include "ipc/shm.h"
 #include "core/access.h"
 #include "core/conf.h"
 #include "core/job.h"

@@ -14,7 +14,7 @@
 
 #include <sys/types.h>
 
-#include "common/shm.h"
+#include "ipc/shm.h"
 
 /* Who the job runs as, when forqd runs as root. */
 struct spawn_identity {

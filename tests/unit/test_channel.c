@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "common/channel.h"
+#include "ipc/channel.h"
 
 static struct ch_reader reader;
 static struct ch_msg msg;

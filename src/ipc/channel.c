@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/channel.h"
+#include "ipc/channel.h"
 #include "common/compat.h"
 
 static const struct ch_kind {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "common/compat.h"
-#include "common/shm.h"
+#include "ipc/shm.h"
 
 int
 shm_create(struct shm *shm, uint32_t workers_max, uint32_t slots_per_worker,
