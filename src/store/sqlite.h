@@ -105,8 +105,8 @@ bool sqlite_full(const struct store_backend *be);
 int sqlite_insert(struct store_backend *be, const struct job_spec *specs,
 		  size_t n, uid_t uid, gid_t gid, int64_t submit_ns,
 		  uint64_t *ids, bool *existing);
-int sqlite_unique_holder(struct store_backend *be, uid_t uid, const char *key,
-			 uint64_t *id);
+enum store_result sqlite_unique_holder(struct store_backend *be, uid_t uid,
+				       const char *key, uint64_t *id);
 int sqlite_mark_running(struct store_backend *be, uint64_t id, int worker,
 			int cpu, uint32_t attempt, int64_t start_ns);
 int sqlite_finish(struct store_backend *be, uint64_t id,
@@ -114,13 +114,15 @@ int sqlite_finish(struct store_backend *be, uint64_t id,
 int sqlite_cancel(struct store_backend *be, uint64_t id, int64_t end_ns);
 int sqlite_requeue(struct store_backend *be, uint64_t id, uint32_t attempt,
 		   int64_t end_ns, const char *why);
-int sqlite_retry(struct store_backend *be, uint64_t id,
-		 const struct job_result *result, int worker, int cpu,
-		 uint32_t next_attempt, int64_t start_at_ns);
+enum store_result sqlite_retry(struct store_backend *be, uint64_t id,
+			       const struct job_result *result, int worker,
+			       int cpu, uint32_t next_attempt,
+			       int64_t start_at_ns);
 int sqlite_attempts(struct store_backend *be, uint64_t id,
 		    int (*fn)(void *arg, const struct store_attempt *a),
 		    void *arg);
-int sqlite_get(struct store_backend *be, uint64_t id, struct store_job *job);
+enum store_result sqlite_get(struct store_backend *be, uint64_t id,
+			     struct store_job *job);
 int sqlite_list(struct store_backend *be, const struct store_filter *filter,
 		uint32_t limit,
 		int (*fn)(void *arg, const struct store_job *job), void *arg);
@@ -133,11 +135,13 @@ int sqlite_dependents(struct store_backend *be, uint64_t dep, uint64_t **ids,
 		      size_t *n);
 int sqlite_deps(struct store_backend *be, uint64_t job, uint64_t **ids,
 		enum job_state **states, size_t *n);
-int sqlite_release(struct store_backend *be, uint64_t id, enum job_state state);
+enum store_result sqlite_release(struct store_backend *be, uint64_t id,
+				 enum job_state state);
 int sqlite_waiting(struct store_backend *be, uint64_t **ids, size_t *n);
-int sqlite_due(struct store_backend *be, uint64_t id, int64_t now_ns);
-int sqlite_set_priority(struct store_backend *be, uint64_t id,
-			int32_t priority);
+enum store_result sqlite_due(struct store_backend *be, uint64_t id,
+			     int64_t now_ns);
+enum store_result sqlite_set_priority(struct store_backend *be, uint64_t id,
+				      int32_t priority);
 int sqlite_set_paused(struct store_backend *be, const char *queue, bool paused);
 int sqlite_paused(struct store_backend *be,
 		  int (*fn)(void *arg, const char *queue), void *arg);

@@ -197,7 +197,7 @@ sqlite_env_unref(struct store_backend *st, int64_t env_id, size_t count)
 	return sqlite_step_done(st, s, "drop env");
 }
 
-int
+enum store_result
 sqlite_unique_holder(struct store_backend *st, uid_t uid, const char *key,
 		     uint64_t *id)
 {
@@ -403,7 +403,7 @@ static int sqlite_retry_steps(struct store_backend *st, uint64_t id,
 			      int cpu, uint32_t next_attempt,
 			      int64_t start_at_ns);
 
-int
+enum store_result
 sqlite_retry(struct store_backend *st, uint64_t id,
 	     const struct job_result *result, int worker, int cpu,
 	     uint32_t next_attempt, int64_t start_at_ns)
@@ -558,7 +558,7 @@ sqlite_read_job(sqlite3_stmt *s, struct store_job *j)
 	j->spec.on_finish = sqlite_dup_text(s, 31);
 }
 
-int
+enum store_result
 sqlite_get(struct store_backend *st, uint64_t id, struct store_job *j)
 {
 	sqlite3_stmt *s = st->stmt[ST_GET];

@@ -165,7 +165,7 @@ sqlite_deps(struct store_backend *st, uint64_t job, uint64_t **ids,
 	return sqlite_collect_ids(st, s, ids, states, n, "dependencies");
 }
 
-int
+enum store_result
 sqlite_release(struct store_backend *st, uint64_t id, enum job_state state)
 {
 	sqlite3_stmt *s = st->stmt[ST_RELEASE];
@@ -184,7 +184,7 @@ sqlite_waiting(struct store_backend *st, uint64_t **ids, size_t *n)
 				  "waiting jobs");
 }
 
-int
+enum store_result
 sqlite_due(struct store_backend *st, uint64_t id, int64_t now_ns)
 {
 	sqlite3_stmt *s = st->stmt[ST_DUE];
@@ -196,7 +196,7 @@ sqlite_due(struct store_backend *st, uint64_t id, int64_t now_ns)
 	return sqlite_update_one(st, s, "queue scheduled job");
 }
 
-int
+enum store_result
 sqlite_set_priority(struct store_backend *st, uint64_t id, int32_t priority)
 {
 	sqlite3_stmt *s = st->stmt[ST_SET_PRIORITY];

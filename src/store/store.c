@@ -134,7 +134,7 @@ store_requeue(struct store *st, uint64_t id, uint32_t attempt, int64_t end_ns,
 	return st->ops->requeue(st->be, id, attempt, end_ns, why);
 }
 
-int
+enum store_result
 store_retry(struct store *st, uint64_t id, const struct job_result *result,
 	    int worker, int cpu, uint32_t next_attempt, int64_t start_at_ns)
 {
@@ -150,7 +150,7 @@ store_retry(struct store *st, uint64_t id, const struct job_result *result,
 	if (result != NULL) {
 		r.result = *result;
 		if (store_remember(st, &r) == -1)
-			return -1;
+			return STORE_FAILED;
 	}
 	return st->ops->retry(st->be, id, result, worker, cpu, next_attempt,
 			      start_at_ns);
@@ -234,7 +234,7 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 			       existing);
 }
 
-int
+enum store_result
 store_unique_holder(struct store *st, uid_t uid, const char *key, uint64_t *id)
 {
 	return st->ops->unique_holder(st->be, uid, key, id);
@@ -261,7 +261,7 @@ store_attempts(struct store *st, uint64_t id,
 	return st->ops->attempts(st->be, id, fn, arg);
 }
 
-int
+enum store_result
 store_get(struct store *st, uint64_t id, struct store_job *job)
 {
 	return st->ops->get(st->be, id, job);
@@ -301,7 +301,7 @@ store_deps(struct store *st, uint64_t job, uint64_t **ids,
 	return st->ops->deps(st->be, job, ids, states, n);
 }
 
-int
+enum store_result
 store_release(struct store *st, uint64_t id, enum job_state state)
 {
 	return st->ops->release(st->be, id, state);
@@ -313,13 +313,13 @@ store_waiting(struct store *st, uint64_t **ids, size_t *n)
 	return st->ops->waiting(st->be, ids, n);
 }
 
-int
+enum store_result
 store_due(struct store *st, uint64_t id, int64_t now_ns)
 {
 	return st->ops->due(st->be, id, now_ns);
 }
 
-int
+enum store_result
 store_set_priority(struct store *st, uint64_t id, int32_t priority)
 {
 	return st->ops->set_priority(st->be, id, priority);

@@ -20,6 +20,14 @@
 
 struct store;
 
+/* What a call about one job found, where "not there" is an answer and
+ * not a failure. */
+enum store_result {
+	STORE_FAILED = -1,  /* store_error() says why */
+	STORE_OK = 0,       /* found (and, for a change, changed) */
+	STORE_NO_MATCH = 1, /* no such job, or not in the state it needs */
+};
+
 /* One job as stored; strings are owned and freed by store_job_free. */
 struct store_job {
 	uint64_t id;
@@ -70,9 +78,9 @@ bool store_full(const struct store *store);
 int store_insert(struct store *store, const struct job_spec *specs, size_t n,
 		 uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids,
 		 bool *existing);
-/* The job not ended of this user that holds key: 0 and *id, 1 none. */
-int store_unique_holder(struct store *store, uid_t uid, const char *key,
-			uint64_t *id);
+/* The job not ended of this user that holds key: STORE_OK and *id. */
+enum store_result store_unique_holder(struct store *store, uid_t uid,
+				      const char *key, uint64_t *id);
 int store_mark_running(struct store *store, uint64_t id, int worker, int cpu,
 		       uint32_t attempt, int64_t start_ns);
 int store_finish(struct store *store, uint64_t id,
@@ -89,10 +97,11 @@ int store_requeue(struct store *store, uint64_t id, uint32_t attempt,
  * cpu: where it ran), or of a job that has ended (result NULL: its
  * recorded end): the attempt's end is kept in the attempts, and the
  * job is queued again as next_attempt, or scheduled for start_at_ns
- * when that is not 0. 0 done, 1 the job was in neither state, -1. */
-int store_retry(struct store *store, uint64_t id,
-		const struct job_result *result, int worker, int cpu,
-		uint32_t next_attempt, int64_t start_at_ns);
+ * when that is not 0 (STORE_NO_MATCH: the job was in neither state). */
+enum store_result store_retry(struct store *store, uint64_t id,
+			      const struct job_result *result, int worker,
+			      int cpu, uint32_t next_attempt,
+			      int64_t start_at_ns);
 
 /* One attempt before a job's last (the last is the job's own). */
 struct store_attempt {
@@ -106,8 +115,8 @@ int store_attempts(struct store *store, uint64_t id,
 		   int (*fn)(void *arg, const struct store_attempt *a),
 		   void *arg);
 
-/* 0 found, 1 no such job, -1 error. */
-int store_get(struct store *store, uint64_t id, struct store_job *job);
+enum store_result store_get(struct store *store, uint64_t id,
+			    struct store_job *job);
 void store_job_free(struct store_job *job);
 
 /* What to list: state < 0 for any state, uid < 0 for any user, NULL
@@ -150,18 +159,20 @@ int store_dependents(struct store *store, uint64_t dep, uint64_t **ids,
 /* The jobs job waits for, and their states, by id; both malloc'd. */
 int store_deps(struct store *store, uint64_t job, uint64_t **ids,
 	       enum job_state **states, size_t *n);
-/* A waiting job goes on, to state (queued or scheduled): 0, 1 if it was
- * not waiting, -1 error. */
-int store_release(struct store *store, uint64_t id, enum job_state state);
+/* A waiting job goes on, to state (queued or scheduled); STORE_NO_MATCH
+ * if it was not waiting. */
+enum store_result store_release(struct store *store, uint64_t id,
+				enum job_state state);
 /* Every waiting job's id; malloc'd. */
 int store_waiting(struct store *store, uint64_t **ids, size_t *n);
 /* A scheduled job's time has come (its start time is now_ns or
- * before): it is queued. 0 done, 1 it was not scheduled (cancelled
- * meanwhile) or not yet due, -1 error. */
-int store_due(struct store *store, uint64_t id, int64_t now_ns);
-/* A waiting, scheduled or queued job's priority: 0, 1 if the job is
- * past those states, -1 error. */
-int store_set_priority(struct store *store, uint64_t id, int32_t priority);
+ * before): it is queued; STORE_NO_MATCH if it was not scheduled
+ * (cancelled meanwhile) or is not yet due. */
+enum store_result store_due(struct store *store, uint64_t id, int64_t now_ns);
+/* A waiting, scheduled or queued job's priority; STORE_NO_MATCH if the
+ * job is past those states. */
+enum store_result store_set_priority(struct store *store, uint64_t id,
+				     int32_t priority);
 /* Paused queues ("*": all of them), kept across restarts. */
 int store_set_paused(struct store *store, const char *queue, bool paused);
 int store_paused(struct store *store, int (*fn)(void *arg, const char *queue),
@@ -214,8 +225,8 @@ struct store_ops {
 	int (*insert)(struct store_backend *be, const struct job_spec *specs,
 		      size_t n, uid_t uid, gid_t gid, int64_t submit_ns,
 		      uint64_t *ids, bool *existing);
-	int (*unique_holder)(struct store_backend *be, uid_t uid,
-			     const char *key, uint64_t *id);
+	enum store_result (*unique_holder)(struct store_backend *be, uid_t uid,
+					   const char *key, uint64_t *id);
 	int (*mark_running)(struct store_backend *be, uint64_t id, int worker,
 			    int cpu, uint32_t attempt, int64_t start_ns);
 	int (*finish)(struct store_backend *be, uint64_t id,
@@ -223,14 +234,15 @@ struct store_ops {
 	int (*cancel)(struct store_backend *be, uint64_t id, int64_t end_ns);
 	int (*requeue)(struct store_backend *be, uint64_t id, uint32_t attempt,
 		       int64_t end_ns, const char *why);
-	int (*retry)(struct store_backend *be, uint64_t id,
-		     const struct job_result *result, int worker, int cpu,
-		     uint32_t next_attempt, int64_t start_at_ns);
+	enum store_result (*retry)(struct store_backend *be, uint64_t id,
+				   const struct job_result *result, int worker,
+				   int cpu, uint32_t next_attempt,
+				   int64_t start_at_ns);
 	int (*attempts)(struct store_backend *be, uint64_t id,
 			int (*fn)(void *arg, const struct store_attempt *a),
 			void *arg);
-	int (*get)(struct store_backend *be, uint64_t id,
-		   struct store_job *job);
+	enum store_result (*get)(struct store_backend *be, uint64_t id,
+				 struct store_job *job);
 	int (*list)(struct store_backend *be, const struct store_filter *filter,
 		    uint32_t limit,
 		    int (*fn)(void *arg, const struct store_job *job),
@@ -244,12 +256,13 @@ struct store_ops {
 			  uint64_t **ids, size_t *n);
 	int (*deps)(struct store_backend *be, uint64_t job, uint64_t **ids,
 		    enum job_state **states, size_t *n);
-	int (*release)(struct store_backend *be, uint64_t id,
-		       enum job_state state);
+	enum store_result (*release)(struct store_backend *be, uint64_t id,
+				     enum job_state state);
 	int (*waiting)(struct store_backend *be, uint64_t **ids, size_t *n);
-	int (*due)(struct store_backend *be, uint64_t id, int64_t now_ns);
-	int (*set_priority)(struct store_backend *be, uint64_t id,
-			    int32_t priority);
+	enum store_result (*due)(struct store_backend *be, uint64_t id,
+				 int64_t now_ns);
+	enum store_result (*set_priority)(struct store_backend *be, uint64_t id,
+					  int32_t priority);
 	int (*set_paused)(struct store_backend *be, const char *queue,
 			  bool paused);
 	int (*paused)(struct store_backend *be,

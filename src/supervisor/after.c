@@ -91,7 +91,7 @@ after_job_ended(struct after *a, uint64_t id, int own)
 	uint64_t *ids;
 	size_t n, i;
 
-	if (own == -1 && store_get(a->store, id, &job) == 0) {
+	if (own == -1 && store_get(a->store, id, &job) == STORE_OK) {
 		own = job.spec.on_finish != NULL;
 		store_job_free(&job);
 	}
@@ -120,7 +120,7 @@ after_settle(struct after *a, uint64_t id)
 	uint64_t *deps = NULL;
 	size_t n, culprit = 0;
 
-	if (store_get(a->store, id, &job) != 0)
+	if (store_get(a->store, id, &job) != STORE_OK)
 		return;
 	if (job.state != JOB_WAITING ||
 	    store_deps(a->store, id, &deps, &states, &n) == -1) {
@@ -154,7 +154,7 @@ after_dispatch_hooks(struct after *a)
 
 	while (a->head < a->n && (w = running_pick_worker(a->running)) != -1) {
 		h = a->hooks[a->head++];
-		if (store_get(a->store, h.id, &job) != 0)
+		if (store_get(a->store, h.id, &job) != STORE_OK)
 			continue; /* cleaned away meanwhile */
 		cmd = h.conf ? a->conf->on_finish : job.spec.on_finish;
 		if (cmd != NULL && cmd[0] != '\0' &&

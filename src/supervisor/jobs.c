@@ -441,7 +441,7 @@ jobs_ended(struct jobs *j, uint64_t id, uint32_t attempt,
 	unsigned why = job_retry_reason(r->state, r->signal);
 	int64_t delay_ms, at = 0;
 	char what[64], wait[32];
-	int rc;
+	enum store_result found;
 
 	if (why == 0 || !(run->retry_on & why) || attempt >= run->retries) {
 		jobs_record_final(j, id, r, run->on_finish);
@@ -451,8 +451,8 @@ jobs_ended(struct jobs *j, uint64_t id, uint32_t attempt,
 	    job_retry_delay_ms(run->retry_delay_ms, attempt, arc4random());
 	if (delay_ms > 0)
 		at = clock_real_ns() + delay_ms * NS_PER_MS;
-	rc = store_retry(j->store, id, r, worker, cpu, attempt + 1, at);
-	if (rc == 0 &&
+	found = store_retry(j->store, id, r, worker, cpu, attempt + 1, at);
+	if (found == STORE_OK &&
 	    (at != 0 ? jobs_schedule(j, id, at)
 		     : jobs_enqueue(j, run->queue, run->uid, id, run->priority,
 				    attempt + 1)) == 0 &&
@@ -472,7 +472,9 @@ jobs_ended(struct jobs *j, uint64_t id, uint32_t attempt,
 		return;
 	}
 	log_warnx("job %llu: cannot retry it: %s", (unsigned long long)id,
-		  rc == -1 ? store_error(j->store) : "out of memory");
+		  found == STORE_FAILED     ? store_error(j->store)
+		  : found == STORE_NO_MATCH ? "it was not running"
+					    : "out of memory");
 	jobs_record_final(j, id, r, run->on_finish);
 }
 
@@ -518,11 +520,11 @@ enum jobs_take
 jobs_take(struct jobs *j, struct store_job *job, struct job_run *run)
 {
 	struct runq_pick e;
-	int rc;
+	enum store_result found;
 
 	while (runq_pop(j->runq, &e) == 0) {
-		rc = store_get(j->store, e.job.id, job);
-		if (rc == -1) {
+		found = store_get(j->store, e.job.id, job);
+		if (found == STORE_FAILED) {
 			log_warnx("store: %s", store_error(j->store));
 			jobs_enqueue(j, e.queue, e.uid, e.job.id,
 				     e.job.priority, e.job.attempt);
@@ -531,10 +533,10 @@ jobs_take(struct jobs *j, struct store_job *job, struct job_run *run)
 		/* Cancelled or pruned while it waited, or queued again with
 		 * another priority or as a later attempt (that entry is the
 		 * one to take). */
-		if (rc == 1 || job->state != JOB_QUEUED ||
+		if (found == STORE_NO_MATCH || job->state != JOB_QUEUED ||
 		    job->spec.priority != e.job.priority ||
 		    job->attempt != e.job.attempt) {
-			if (rc == 0)
+			if (found == STORE_OK)
 				store_job_free(job);
 			continue;
 		}
@@ -616,7 +618,7 @@ jobs_release(struct jobs *j, const struct store_job *job)
 				  : JOB_QUEUED;
 	int q;
 
-	if (store_release(j->store, job->id, next) != 0)
+	if (store_release(j->store, job->id, next) != STORE_OK)
 		return;
 	j->nwaiting--;
 	q = jobs_queue_index(j, jobs_queue_name(job));
@@ -642,11 +644,12 @@ jobs_cancel(struct jobs *j, uint64_t id, enum job_state *state)
 {
 	struct store_job job;
 	struct job_result r;
+	enum store_result found;
 	uid_t uid;
-	int rc;
 
-	if ((rc = store_get(j->store, id, &job)) != 0)
-		return rc == 1 ? JOBS_NO_SUCH_JOB : JOBS_CANCEL_FAIL;
+	if ((found = store_get(j->store, id, &job)) != STORE_OK)
+		return found == STORE_NO_MATCH ? JOBS_NO_SUCH_JOB
+					       : JOBS_CANCEL_FAIL;
 	*state = job.state;
 	uid = job.uid;
 	store_job_free(&job);
@@ -680,21 +683,22 @@ jobs_queue_due(struct jobs *j)
 	struct jobs_due d;
 	struct store_job job;
 	int64_t now = clock_real_ns();
-	int q, rc;
+	enum store_result found;
+	int q;
 
 	while ((top = heap_top(&j->due)) != NULL && top->at_ns <= now) {
 		d = *top;
-		if ((rc = store_due(j->store, d.id, now)) == -1) {
+		if ((found = store_due(j->store, d.id, now)) == STORE_FAILED) {
 			log_warnx("store: job %llu: %s",
 				  (unsigned long long)d.id,
 				  store_error(j->store));
 			return; /* the timer tries again */
 		}
 		heap_pop(&j->due, &d);
-		if (rc == 1)
+		if (found == STORE_NO_MATCH)
 			continue; /* cancelled or pruned meanwhile */
-		if ((rc = store_get(j->store, d.id, &job)) != 0) {
-			if (rc == -1)
+		if ((found = store_get(j->store, d.id, &job)) != STORE_OK) {
+			if (found == STORE_FAILED)
 				log_warnx("store: %s", store_error(j->store));
 			continue;
 		}
@@ -797,15 +801,16 @@ jobs_set_paused(struct jobs *j, int queue, bool paused)
 	return 0;
 }
 
-int
+enum store_result
 jobs_set_priority(struct jobs *j, uint64_t id, int32_t priority)
 {
 	struct store_job job;
-	int rc, q;
+	enum store_result rc;
+	int q;
 
-	if ((rc = store_get(j->store, id, &job)) != 0)
+	if ((rc = store_get(j->store, id, &job)) != STORE_OK)
 		return rc;
-	if ((rc = store_set_priority(j->store, id, priority)) != 0) {
+	if ((rc = store_set_priority(j->store, id, priority)) != STORE_OK) {
 		store_job_free(&job);
 		return rc;
 	}
@@ -815,7 +820,7 @@ jobs_set_priority(struct jobs *j, uint64_t id, int32_t priority)
 		q = jobs_queue_index(j, jobs_queue_name(&job));
 		if (q == -1 || jobs_enqueue(j, q, job.uid, id, priority,
 					    job.attempt) == -1)
-			rc = -1;
+			rc = STORE_FAILED;
 	}
 	store_job_free(&job);
 	return rc;
@@ -824,16 +829,19 @@ jobs_set_priority(struct jobs *j, uint64_t id, int32_t priority)
 enum jobs_retry
 jobs_retry(struct jobs *j, const struct store_job *job, uint64_t *holder)
 {
-	int rc, q;
+	enum store_result found;
+	int q;
 
 	/* Its key may be another's by now. */
 	if (job->spec.unique != NULL &&
-	    (rc = store_unique_holder(j->store, job->uid, job->spec.unique,
-				      holder)) != 1)
-		return rc == 0 ? JOBS_RETRY_KEY_HELD : JOBS_RETRY_STORE_FAIL;
-	if ((rc = store_retry(j->store, job->id, NULL, -1, -1, job->attempt + 1,
-			      0)) != 0)
-		return rc == 1 ? JOBS_RETRY_NOT_ENDED : JOBS_RETRY_STORE_FAIL;
+	    (found = store_unique_holder(j->store, job->uid, job->spec.unique,
+					 holder)) != STORE_NO_MATCH)
+		return found == STORE_OK ? JOBS_RETRY_KEY_HELD
+					 : JOBS_RETRY_STORE_FAIL;
+	if ((found = store_retry(j->store, job->id, NULL, -1, -1,
+				 job->attempt + 1, 0)) != STORE_OK)
+		return found == STORE_NO_MATCH ? JOBS_RETRY_NOT_ENDED
+					       : JOBS_RETRY_STORE_FAIL;
 	q = jobs_queue_index(j, jobs_queue_name(job));
 	if (q == -1 ||
 	    jobs_fresh(j, q, job->uid, job->id, job->spec.priority,

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "core/job.h"
+#include "store/store.h"
 
 struct conf;
 struct jobs;
@@ -121,9 +122,10 @@ enum jobs_cancel {
 /* Cancels a job that has not started. */
 enum jobs_cancel jobs_cancel(struct jobs *j, uint64_t id,
 			     enum job_state *state);
-/* A queued or scheduled job's new priority: 0, 1 if it has started or
- * ended, -1 on a store error. */
-int jobs_set_priority(struct jobs *j, uint64_t id, int32_t priority);
+/* A queued or scheduled job's new priority (STORE_NO_MATCH: it has
+ * started or ended). */
+enum store_result jobs_set_priority(struct jobs *j, uint64_t id,
+				    int32_t priority);
 enum jobs_retry {
 	JOBS_RETRIED,
 	JOBS_RETRY_NOT_ENDED, /* it had not ended after all */

@@ -111,11 +111,11 @@ json_t *
 ops_get_job(struct ops *ops, struct client *c, const struct request *req,
 	    uint64_t id, struct store_job *job)
 {
-	int rc;
+	enum store_result found;
 
-	if ((rc = store_get(ops->d.store, id, job)) != 0)
-		return rc == 1 ? ops_not_found(req, id)
-			       : ops_store_error(ops, req);
+	if ((found = store_get(ops->d.store, id, job)) != STORE_OK)
+		return found == STORE_NO_MATCH ? ops_not_found(req, id)
+					       : ops_store_error(ops, req);
 	if (!ops_may_touch(ops, c, job)) {
 		store_job_free(job);
 		return ops_not_permitted(req, id);

@@ -32,13 +32,14 @@ ops_check_after(struct ops *ops, struct client *c, const struct request *req,
 {
 	struct store_job dep;
 	uint32_t k;
+	enum store_result found;
 	bool mine;
-	int rc;
 
 	for (k = 0; k < spec->nafter; k++) {
-		if ((rc = store_get(ops->d.store, spec->after[k], &dep)) == -1)
+		if ((found = store_get(ops->d.store, spec->after[k], &dep)) ==
+		    STORE_FAILED)
 			return ops_store_error(ops, req);
-		if (rc == 1)
+		if (found == STORE_NO_MATCH)
 			return ops_error(req, FORQ_ERR_NOT_FOUND,
 					 "job %zu: --after %llu: no such job",
 					 i + 1,
@@ -284,7 +285,7 @@ ops_cancel(struct ops *ops, struct client *c, const struct request *req)
 	uint64_t *ids;
 	size_t n, i;
 	bool stopping;
-	int rc;
+	enum store_result found;
 
 	if (request_job_ids(req, "jobs", &ids, &n, ops->d.limits->batch_max,
 			    &err) == -1)
@@ -293,13 +294,14 @@ ops_cancel(struct ops *ops, struct client *c, const struct request *req)
 	for (i = 0; i < n; i++) {
 		item = json_pack("{s:I}", "id", (json_int_t)ids[i]);
 		/* Whose it is must be known before anything is done to it. */
-		if ((rc = store_get(ops->d.store, ids[i], &job)) == -1) {
+		if ((found = store_get(ops->d.store, ids[i], &job)) ==
+		    STORE_FAILED) {
 			json_decref(item);
 			json_decref(list);
 			free(ids);
 			return ops_store_error(ops, req);
 		}
-		if (rc == 0) {
+		if (found == STORE_OK) {
 			bool mine = ops_may_touch(ops, c, &job);
 
 			store_job_free(&job);
@@ -354,7 +356,7 @@ ops_set(struct ops *ops, struct client *c, const struct request *req)
 	json_t *reply;
 	int32_t prio;
 	uint64_t id;
-	int rc;
+	enum store_result rc;
 
 	if (request_job_id(req, "job", &id, &err) == -1)
 		return ops_req_error(&err);
@@ -365,9 +367,9 @@ ops_set(struct ops *ops, struct client *c, const struct request *req)
 		return reply;
 	store_job_free(&job);
 	rc = jobs_set_priority(ops->d.jobs, id, prio);
-	if (rc == -1)
+	if (rc == STORE_FAILED)
 		return ops_store_error(ops, req);
-	if (rc == 1)
+	if (rc == STORE_NO_MATCH)
 		return ops_error(req, FORQ_ERR_NOT_PENDING,
 				 "job %llu has started already; only a job "
 				 "not yet started changes priority",

@@ -374,7 +374,7 @@ ops_wait(struct ops *ops, struct client *c, const struct request *req)
 	size_t n, npending = 0, i;
 	const char *queue;
 	bool events, all;
-	int rc;
+	enum store_result found;
 
 	if (request_bool(req, "events", &events, &err) == -1 ||
 	    request_bool(req, "all", &all, &err) == -1 ||
@@ -401,9 +401,11 @@ ops_wait(struct ops *ops, struct client *c, const struct request *req)
 	}
 	done = json_array();
 	for (i = 0; i < n && reply == NULL; i++) {
-		if ((rc = store_get(ops->d.store, ids[i], &job)) != 0) {
-			reply = rc == 1 ? ops_not_found(req, ids[i])
-					: ops_store_error(ops, req);
+		if ((found = store_get(ops->d.store, ids[i], &job)) !=
+		    STORE_OK) {
+			reply = found == STORE_NO_MATCH
+				    ? ops_not_found(req, ids[i])
+				    : ops_store_error(ops, req);
 			break;
 		}
 		if (!ops_may_touch(ops, c, &job)) {

@@ -103,7 +103,7 @@ test_insert_and_get(void **state)
 			 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(ids[1], ids[0] + 1);
-	assert_int_equal(store_get(f->st, ids[0], &j), 0);
+	assert_int_equal(store_get(f->st, ids[0], &j), STORE_OK);
 	assert_int_equal(j.state, JOB_QUEUED);
 	assert_string_equal(j.name, "first");
 	assert_int_equal(j.uid, 1000);
@@ -113,11 +113,11 @@ test_insert_and_get(void **state)
 	assert_memory_equal(j.spec.env, "E=1", 4);
 	assert_string_equal(j.spec.cwd, "/tmp");
 	store_job_free(&j);
-	assert_int_equal(store_get(f->st, ids[2], &j), 0);
+	assert_int_equal(store_get(f->st, ids[2], &j), STORE_OK);
 	assert_int_equal(j.spec.timeout_ms, 1500);
 	assert_memory_equal(j.spec.env, "E=2", 4);
 	store_job_free(&j);
-	assert_int_equal(store_get(f->st, 999, &j), 1);
+	assert_int_equal(store_get(f->st, 999, &j), STORE_NO_MATCH);
 	/* Two environments stored for three jobs. */
 	assert_int_equal(count(f, "SELECT count(*) FROM envs"), 2);
 	assert_int_equal(count(f, "SELECT refs FROM envs WHERE data = "
@@ -137,7 +137,7 @@ test_rollback_forgets_the_turn(void **state)
 	assert_true(store_dirty(f->st));
 	store_rollback(f->st);
 	assert_false(store_dirty(f->st));
-	assert_int_equal(store_get(f->st, id, &j), 1);
+	assert_int_equal(store_get(f->st, id, &j), STORE_NO_MATCH);
 }
 
 static void
@@ -156,7 +156,7 @@ test_running_then_final(void **state)
 
 	assert_int_equal(store_mark_running(f->st, id, 1, 3, 0, 9), 0);
 	assert_int_equal(store_commit(f->st), 0);
-	assert_int_equal(store_get(f->st, id, &j), 0);
+	assert_int_equal(store_get(f->st, id, &j), STORE_OK);
 	assert_int_equal(j.state, JOB_RUNNING);
 	assert_int_equal(j.worker, 1);
 	assert_int_equal(j.cpu, 3);
@@ -164,7 +164,7 @@ test_running_then_final(void **state)
 	strcpy(r.error, "why");
 	assert_int_equal(store_finish(f->st, id, &r), 0);
 	assert_int_equal(store_commit(f->st), 0);
-	assert_int_equal(store_get(f->st, id, &j), 0);
+	assert_int_equal(store_get(f->st, id, &j), STORE_OK);
 	assert_int_equal(j.state, JOB_FAILED);
 	assert_int_equal(j.result.exit_code, 3);
 	assert_int_equal(j.result.start_ns, 10);
@@ -192,7 +192,7 @@ test_final_state_recorded_once(void **state)
 	assert_int_equal(store_requeue(f->st, id, 1, 7, "lost"), 0);
 	assert_int_equal(store_mark_running(f->st, id, 0, 0, 0, 1), 0);
 	assert_int_equal(store_commit(f->st), 0);
-	assert_int_equal(store_get(f->st, id, &j), 0);
+	assert_int_equal(store_get(f->st, id, &j), STORE_OK);
 	assert_int_equal(j.state, JOB_CANCELLED);
 	assert_int_equal(j.result.end_ns, 5);
 	assert_int_equal(j.attempt, 0);
@@ -281,7 +281,7 @@ test_recover_requeues_then_loses(void **state)
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(rec.requeued, 1);
 	assert_int_equal(rec.lost, 1);
-	assert_int_equal(store_get(f->st, fresh, &j), 0);
+	assert_int_equal(store_get(f->st, fresh, &j), STORE_OK);
 	assert_int_equal(j.state, JOB_QUEUED);
 	assert_int_equal(j.attempt, 1);
 	store_job_free(&j);
@@ -290,7 +290,7 @@ test_recover_requeues_then_loses(void **state)
 				  "attempt = 0 AND state = 8 AND end_ns = 777 "
 				  "AND error LIKE '%crash of forqd%'"),
 			 1);
-	assert_int_equal(store_get(f->st, tired, &j), 0);
+	assert_int_equal(store_get(f->st, tired, &j), STORE_OK);
 	assert_int_equal(j.state, JOB_LOST);
 	assert_non_null(strstr(j.result.error, "crash of forqd"));
 	/* Ended when recovered: retention counts its age from then. */
@@ -341,11 +341,11 @@ test_prune_by_count_and_age(void **state)
 	s.n = 0;
 	assert_int_equal(store_prune(f->st, 104, 0, 100, note_pruned, &s), 2);
 	assert_int_equal(store_commit(f->st), 0);
-	assert_int_equal(store_get(f->st, ids[4], &j), 0);
+	assert_int_equal(store_get(f->st, ids[4], &j), STORE_OK);
 	store_job_free(&j);
-	assert_int_equal(store_get(f->st, ids[5], &j), 0);
+	assert_int_equal(store_get(f->st, ids[5], &j), STORE_OK);
 	store_job_free(&j);
-	assert_int_equal(store_get(f->st, ids[3], &j), 1);
+	assert_int_equal(store_get(f->st, ids[3], &j), STORE_NO_MATCH);
 	/* The shared environment is still referenced by two jobs. */
 	assert_int_equal(count(f, "SELECT refs FROM envs"), 2);
 }
@@ -443,7 +443,7 @@ test_scheduled_queue_priority_and_filters(void **state)
 	assert_int_equal(store_insert(f->st, js, 2, 1000, 100, 42, ids, NULL),
 			 0);
 	assert_int_equal(store_commit(f->st), 0);
-	assert_int_equal(store_get(f->st, ids[0], &j), 0);
+	assert_int_equal(store_get(f->st, ids[0], &j), STORE_OK);
 	assert_int_equal(j.state, JOB_SCHEDULED);
 	assert_string_equal(j.spec.queue, "gpu");
 	assert_int_equal(j.spec.priority, 7);
@@ -469,17 +469,18 @@ test_scheduled_queue_priority_and_filters(void **state)
 	assert_int_equal(un[0], ids[0]);
 	free(un);
 	/* Priority changes while it waits; its time comes once. */
-	assert_int_equal(store_set_priority(f->st, ids[0], -3), 0);
-	assert_int_equal(store_due(f->st, ids[0], 999), 1); /* not yet */
-	assert_int_equal(store_due(f->st, ids[0], 1000), 0);
-	assert_int_equal(store_due(f->st, ids[0], 1000), 1);
+	assert_int_equal(store_set_priority(f->st, ids[0], -3), STORE_OK);
+	assert_int_equal(store_due(f->st, ids[0], 999),
+			 STORE_NO_MATCH); /* not yet */
+	assert_int_equal(store_due(f->st, ids[0], 1000), STORE_OK);
+	assert_int_equal(store_due(f->st, ids[0], 1000), STORE_NO_MATCH);
 	assert_int_equal(store_commit(f->st), 0);
-	assert_int_equal(store_get(f->st, ids[0], &j), 0);
+	assert_int_equal(store_get(f->st, ids[0], &j), STORE_OK);
 	assert_int_equal(j.state, JOB_QUEUED);
 	assert_int_equal(j.spec.priority, -3);
 	store_job_free(&j);
 	assert_int_equal(store_mark_running(f->st, ids[0], 0, 0, 0, 5), 0);
-	assert_int_equal(store_set_priority(f->st, ids[0], 1), 1);
+	assert_int_equal(store_set_priority(f->st, ids[0], 1), STORE_NO_MATCH);
 }
 
 /* Deduplication: a key held by a job not ended stands for new jobs
@@ -509,12 +510,15 @@ test_unique_key(void **state)
 				  "x'453d3100'"),
 			 1);
 	/* Another user's key is another key. */
-	assert_int_equal(store_unique_holder(f->st, 1001, "k", &holder), 1);
-	assert_int_equal(store_unique_holder(f->st, 1000, "k", &holder), 0);
+	assert_int_equal(store_unique_holder(f->st, 1001, "k", &holder),
+			 STORE_NO_MATCH);
+	assert_int_equal(store_unique_holder(f->st, 1000, "k", &holder),
+			 STORE_OK);
 	assert_int_equal(holder, ids[0]);
 	assert_int_equal(store_finish(f->st, ids[0], &done), 0);
 	assert_int_equal(store_commit(f->st), 0);
-	assert_int_equal(store_unique_holder(f->st, 1000, "k", &holder), 1);
+	assert_int_equal(store_unique_holder(f->st, 1000, "k", &holder),
+			 STORE_NO_MATCH);
 }
 
 static int
@@ -608,17 +612,17 @@ test_schema_2_is_migrated(void **state)
 			 SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(&f->st, f->dir, false, err, sizeof err), 0);
-	assert_int_equal(store_get(f->st, 1, &j), 0);
+	assert_int_equal(store_get(f->st, 1, &j), STORE_OK);
 	assert_int_equal(j.state, JOB_QUEUED);
 	assert_string_equal(j.spec.queue, "default");
 	assert_int_equal(j.spec.priority, 0);
 	store_job_free(&j);
-	assert_int_equal(store_get(f->st, 2, &j), 0);
+	assert_int_equal(store_get(f->st, 2, &j), STORE_OK);
 	assert_int_equal(j.state, JOB_FAILED);
 	assert_int_equal(j.result.exit_code, 1);
 	store_job_free(&j);
 	/* A job lost with no end time (schema 3 recovery) ends now. */
-	assert_int_equal(store_get(f->st, 3, &j), 0);
+	assert_int_equal(store_get(f->st, 3, &j), STORE_OK);
 	assert_int_equal(j.state, JOB_LOST);
 	assert_true(j.result.end_ns > (int64_t)1700000000 * 1000000000);
 	store_job_free(&j);
