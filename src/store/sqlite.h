@@ -87,9 +87,9 @@ int sqlite_fail(struct store_backend *st, const char *what);
  * inside the turn's transaction fails the turn's commit. */
 int sqlite_step_done(struct store_backend *st, sqlite3_stmt *s,
 		     const char *what);
-/* Steps an UPDATE of one job: 0 if it changed a row, 1 if none. */
-int sqlite_update_one(struct store_backend *st, sqlite3_stmt *s,
-		      const char *what);
+/* Steps an UPDATE of one job: STORE_NO_MATCH if it changed no row. */
+enum store_result sqlite_update_one(struct store_backend *st, sqlite3_stmt *s,
+				    const char *what);
 
 /* The backend's side of struct store_ops (store.h). */
 int sqlite_open(struct store_backend **be, const char *dir, bool durable,

@@ -212,8 +212,11 @@ sqlite_unique_holder(struct store_backend *st, uid_t uid, const char *key,
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? 1 : sqlite_fail(st, "find unique key");
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_NO_MATCH;
+	sqlite_fail(st, "find unique key");
+	return STORE_FAILED;
 }
 
 int
@@ -409,11 +412,11 @@ sqlite_retry(struct store_backend *st, uint64_t id,
 	     uint32_t next_attempt, int64_t start_at_ns)
 {
 	if (sqlite_begin(st) == -1)
-		return -1;
+		return STORE_FAILED;
 	if (sqlite_retry_steps(st, id, result, worker, cpu, next_attempt,
 			       start_at_ns) == -1)
-		return -1;
-	return sqlite3_changes(st->db) > 0 ? 0 : 1;
+		return STORE_FAILED;
+	return sqlite3_changes(st->db) > 0 ? STORE_OK : STORE_NO_MATCH;
 }
 
 static int
@@ -571,10 +574,11 @@ sqlite_get(struct store_backend *st, uint64_t id, struct store_job *j)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc == SQLITE_ROW)
-		return 0;
+		return STORE_OK;
 	if (rc == SQLITE_DONE)
-		return 1;
-	return sqlite_fail(st, "get job");
+		return STORE_NO_MATCH;
+	sqlite_fail(st, "get job");
+	return STORE_FAILED;
 }
 
 /* One statement per combination of filters, made at first use. */

@@ -35,13 +35,13 @@ sqlite_pending(struct store_backend *st,
 		   : sqlite_fail(st, "pending jobs");
 }
 
-/* Steps an UPDATE of one job: 0 if it changed a row, 1 if none. */
-int
+/* Steps an UPDATE of one job: STORE_NO_MATCH if it changed no row. */
+enum store_result
 sqlite_update_one(struct store_backend *st, sqlite3_stmt *s, const char *what)
 {
 	if (sqlite_step_done(st, s, what) == -1)
-		return -1;
-	return sqlite3_changes(st->db) > 0 ? 0 : 1;
+		return STORE_FAILED;
+	return sqlite3_changes(st->db) > 0 ? STORE_OK : STORE_NO_MATCH;
 }
 
 int
@@ -171,7 +171,7 @@ sqlite_release(struct store_backend *st, uint64_t id, enum job_state state)
 	sqlite3_stmt *s = st->stmt[ST_RELEASE];
 
 	if (sqlite_begin(st) == -1)
-		return -1;
+		return STORE_FAILED;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int(s, 2, (int)state);
 	return sqlite_update_one(st, s, "release waiting job");
@@ -190,7 +190,7 @@ sqlite_due(struct store_backend *st, uint64_t id, int64_t now_ns)
 	sqlite3_stmt *s = st->stmt[ST_DUE];
 
 	if (sqlite_begin(st) == -1)
-		return -1;
+		return STORE_FAILED;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int64(s, 2, now_ns);
 	return sqlite_update_one(st, s, "queue scheduled job");
@@ -202,7 +202,7 @@ sqlite_set_priority(struct store_backend *st, uint64_t id, int32_t priority)
 	sqlite3_stmt *s = st->stmt[ST_SET_PRIORITY];
 
 	if (sqlite_begin(st) == -1)
-		return -1;
+		return STORE_FAILED;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	sqlite3_bind_int(s, 2, priority);
 	return sqlite_update_one(st, s, "set priority");
