@@ -85,6 +85,7 @@ static const struct conf_key conf_keys[] = {
     KEY("jobs", "durability", durability, CONF_DURABILITY, 0, 0),
     KEY("jobs", "kill_grace", kill_grace_ms, CONF_DURATION, 0, 60 * 60 * 1000),
     KEY("jobs", "output_max", output_max, CONF_SIZE, 0, INT64_C(1) << 50),
+    KEY("jobs", "tasks_max", tasks_max, CONF_UINT, 0, 4194304),
     KEY("jobs", "retention_age", retention_age_ms, CONF_DURATION, 0,
 	3650 * DAY_MS),
     KEY("jobs", "retention_count", retention_count, CONF_UINT, 0, 1000000000),
@@ -787,6 +788,7 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->durability = CONF_DURABILITY_FULL;
 	c->kill_grace_ms = 5 * 1000;
 	c->output_max = UINT64_C(1) << 30;
+	c->tasks_max = 4096;
 	c->retention_age_ms = 7 * DAY_MS;
 	c->retention_count = 100000;
 	c->crash_requeue_max = 3;

@@ -66,6 +66,7 @@ struct conf {
 	uint32_t durability; /* enum conf_durability */
 	int64_t kill_grace_ms;
 	uint64_t output_max;
+	uint32_t tasks_max; /* processes in a job's cgroup; 0: no limit */
 	int64_t retention_age_ms;
 	uint32_t retention_count;
 	uint32_t crash_requeue_max;

@@ -115,7 +115,8 @@ struct job_result {
 	int64_t end_ns;
 	int64_t user_us;
 	int64_t sys_us;
-	int64_t maxrss_kb;
+	int64_t maxrss_kb; /* with a cgroup: the whole job's peak */
+	uint32_t procs;    /* with a cgroup: most processes at once */
 	char error[256];
 };
 

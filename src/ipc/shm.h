@@ -15,7 +15,7 @@
 
 #define SHM_MAGIC 0x666f7271u /* "forq" */
 /* Bump when the layout below changes. */
-#define SHM_VERSION 3
+#define SHM_VERSION 4
 #define SHM_LAST_EXIT_MAX 96
 
 enum sb_state {
@@ -77,6 +77,8 @@ struct slot {
 	int64_t timeout_ms;
 	int64_t kill_grace_ms;
 	uint64_t output_max;
+	uint64_t mem;       /* its cgroup's memory limit, bytes; 0: none */
+	uint64_t tasks_max; /* its cgroup's pids limit; 0: none */
 	uint32_t uid;
 	uint32_t gid;
 	uint32_t umask;

@@ -109,6 +109,10 @@ static const char store_schema_v4[] =
     "  86400000000000.0 AS INTEGER) "
     "  WHERE state = 8 AND coalesce(end_ns, 0) = 0;";
 
+/* 4 -> 5: with job cgroups, the most processes a job had at once. */
+static const char store_schema_v5[] =
+    "ALTER TABLE jobs ADD COLUMN procs INTEGER;";
+
 _Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_SUCCEEDED == 4,
 	       "the store's SQL spells these states as numbers");
 
@@ -201,6 +205,8 @@ sqlite_migrate(struct store_backend *st)
 	if (version < 3 && sqlite_exec(st, store_schema_v3) == -1)
 		goto fail;
 	if (version < 4 && sqlite_exec(st, store_schema_v4) == -1)
+		goto fail;
+	if (version < 5 && sqlite_exec(st, store_schema_v5) == -1)
 		goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
 		 STORE_SCHEMA_VERSION);

@@ -18,7 +18,7 @@
 	"j.signal, j.error, j.user_us, j.sys_us, j.maxrss_kb, j.worker, "      \
 	"j.cpu, j.attempt, j.queue, j.priority, j.start_at_ns, j.retries, "    \
 	"j.retry_delay_ms, j.retry_on, j.after_any, j.unique_key, "            \
-	"j.on_finish "                                                         \
+	"j.on_finish, j.procs "                                                \
 	"FROM jobs j JOIN envs e ON e.id = j.env_id "
 
 const char *const sqlite_sql[ST_COUNT] = {
@@ -41,7 +41,8 @@ const char *const sqlite_sql[ST_COUNT] = {
 		   "attempt = ?4, start_ns = ?5 WHERE id = ?1 AND state = 0",
     [ST_FINISH] = "UPDATE jobs SET state = ?2, exit_code = ?3, signal = ?4, "
 		  "start_ns = coalesce(?5, start_ns), end_ns = ?6, "
-		  "error = ?7, user_us = ?8, sys_us = ?9, maxrss_kb = ?10 "
+		  "error = ?7, user_us = ?8, sys_us = ?9, maxrss_kb = ?10, "
+		  "procs = ?11 "
 		  "WHERE id = ?1 AND state < 4",
     [ST_REQUEUE] = "UPDATE jobs SET state = 0, attempt = ?2, worker = NULL, "
 		   "cpu = NULL WHERE id = ?1 AND state = 1",
@@ -71,7 +72,8 @@ const char *const sqlite_sql[ST_COUNT] = {
     [ST_RETRY] = "UPDATE jobs SET state = ?2, attempt = ?3, "
 		 "start_at_ns = ?4, start_ns = NULL, end_ns = NULL, "
 		 "exit_code = NULL, signal = NULL, error = NULL, user_us = "
-		 "NULL, sys_us = NULL, maxrss_kb = NULL, worker = NULL, cpu = "
+		 "NULL, sys_us = NULL, maxrss_kb = NULL, procs = NULL, "
+		 "worker = NULL, cpu = "
 		 "NULL WHERE id = ?1 AND (state = 1 OR state >= 4)",
     [ST_ATTEMPTS] = "SELECT attempt, state, exit_code, signal, start_ns, "
 		    "end_ns, error, worker, cpu FROM attempts WHERE job = ?1 "
@@ -344,6 +346,8 @@ sqlite_finish(struct store_backend *st, uint64_t id, const struct job_result *r)
 		sqlite3_bind_int64(s, 8, r->user_us);
 		sqlite3_bind_int64(s, 9, r->sys_us);
 		sqlite3_bind_int64(s, 10, r->maxrss_kb);
+		if (r->procs > 0)
+			sqlite3_bind_int64(s, 11, r->procs);
 	}
 	return sqlite_step_done(st, s, "finish job");
 }
@@ -558,6 +562,7 @@ sqlite_read_job(sqlite3_stmt *s, struct store_job *j)
 	j->spec.retry_on = (uint32_t)sqlite3_column_int64(s, 28);
 	j->spec.after_any = sqlite3_column_int(s, 29) != 0;
 	j->spec.unique = sqlite_dup_text(s, 30);
+	j->result.procs = (uint32_t)sqlite3_column_int64(s, 32);
 	j->spec.on_finish = sqlite_dup_text(s, 31);
 }
 

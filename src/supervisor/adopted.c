@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "core/conf.h"
@@ -33,6 +34,7 @@ struct adoptee {
 	struct ev_io pidfd;
 	int worker;
 	int cpu;
+	uint32_t slot;
 	int64_t start_ns;
 	int64_t deadline_ns; /* monotonic; 0: no timeout */
 	int64_t kill_at_ns;
@@ -44,7 +46,10 @@ TAILQ_HEAD(adoptee_list, adoptee);
 struct adopted {
 	struct ev_loop *loop;
 	const struct conf *conf;
+	const struct cg_tree *cg;
 	struct jobs *jobs;
+	adopted_gone_fn *on_gone;
+	void *arg;
 	struct adoptee_list live;
 	/* Reaped this turn: the loop may still hold an event for one of
 	 * them (its pidfd and SIGCHLD can come in the same batch). */
@@ -55,7 +60,9 @@ struct adopted {
 static void adopted_on_exit(struct ev_io *io, uint32_t events);
 
 struct adopted *
-adopted_new(struct ev_loop *loop, const struct conf *conf, struct jobs *jobs)
+adopted_new(struct ev_loop *loop, const struct conf *conf,
+	    const struct cg_tree *cg, struct jobs *jobs, adopted_gone_fn *gone,
+	    void *arg)
 {
 	struct adopted *a;
 
@@ -63,7 +70,10 @@ adopted_new(struct ev_loop *loop, const struct conf *conf, struct jobs *jobs)
 		return NULL;
 	a->loop = loop;
 	a->conf = conf;
+	a->cg = cg;
 	a->jobs = jobs;
+	a->on_gone = gone;
+	a->arg = arg;
 	TAILQ_INIT(&a->live);
 	TAILQ_INIT(&a->gone);
 	return a;
@@ -97,12 +107,30 @@ adopted_free(struct adopted *a)
 	free(a);
 }
 
+/* sig to the job: its process group, and all of its cgroup (KILL: the
+ * cgroup's way, which catches what forks as it goes). */
+static void
+adopted_signal(const struct adoptee *e, int sig)
+{
+	const struct cg_tree *cg = e->owner->cg;
+	struct cg_slot s;
+
+	kill(-e->pid, sig);
+	if (cg->version == CG_NONE ||
+	    cg_slot_paths(cg, e->worker, e->slot, &s) == -1)
+		return;
+	if (sig == SIGKILL)
+		cg_slot_kill(&s);
+	else
+		cg_slot_signal(&s, sig);
+}
+
 /* Ends an adopted job as end: TERM now, KILL after kill_grace. */
 static void
 adopted_stop(struct adoptee *e, enum job_state end, int64_t now)
 {
 	e->end = end;
-	kill(-e->pid, SIGTERM);
+	adopted_signal(e, SIGTERM);
 	e->kill_at_ns = now + e->owner->conf->kill_grace_ms * NS_PER_MS + 1;
 }
 
@@ -139,6 +167,7 @@ adopted_take(struct adopted *a, const struct adopted_job *job)
 	e->pid = job->pid;
 	e->worker = job->worker;
 	e->cpu = job->cpu;
+	e->slot = job->slot;
 	e->start_ns = job->start_ns;
 	e->timeout_ms = job->timeout_ms;
 	e->end = JOB_RUNNING;
@@ -155,6 +184,19 @@ adopted_take(struct adopted *a, const struct adopted_job *job)
 	if (job->cancel)
 		adopted_stop(e, JOB_CANCELLED, clock_mono_ns());
 	return true;
+}
+
+/* The job's first process is gone: the rest of its cgroup goes too,
+ * and its slot may take a job again. */
+static void
+adopted_clear_slot(struct adopted *a, const struct adoptee *e)
+{
+	struct cg_slot s;
+
+	if (a->cg->version != CG_NONE &&
+	    cg_slot_paths(a->cg, e->worker, e->slot, &s) == 0)
+		cg_slot_kill(&s);
+	a->on_gone(a->arg, e->worker, e->slot);
 }
 
 static void
@@ -193,6 +235,7 @@ adopted_reap(struct adoptee *e)
 	TAILQ_REMOVE(&a->live, e, entry);
 	TAILQ_INSERT_TAIL(&a->gone, e, entry);
 	a->n--;
+	adopted_clear_slot(a, e);
 	jobs_left_slot(a->jobs, &e->run);
 	jobs_ended(a->jobs, e->job_id, e->attempt, &e->run, e->worker, e->cpu,
 		   &r);
@@ -257,7 +300,7 @@ adopted_check(struct adopted *a, int64_t now)
 
 	TAILQ_FOREACH (e, &a->live, entry) {
 		if (e->kill_at_ns != 0 && now >= e->kill_at_ns) {
-			kill(-e->pid, SIGKILL);
+			adopted_signal(e, SIGKILL);
 			e->kill_at_ns = 0;
 		} else if (e->end == JOB_RUNNING && e->deadline_ns != 0 &&
 			   now >= e->deadline_ns) {
@@ -290,5 +333,5 @@ adopted_kill_all(struct adopted *a)
 	struct adoptee *e;
 
 	TAILQ_FOREACH (e, &a->live, entry)
-		kill(-e->pid, SIGKILL);
+		adopted_signal(e, SIGKILL);
 }

@@ -15,6 +15,7 @@
 #include "common/event.h"
 
 struct adopted;
+struct cg_tree;
 struct conf;
 struct job_run;
 struct jobs;
@@ -29,11 +30,16 @@ struct adopted_job {
 	int cpu;
 	int64_t start_ns; /* CLOCK_REALTIME */
 	int64_t timeout_ms;
-	bool cancel; /* a cancel was sent before its worker died */
+	uint32_t slot; /* its slot, whose cgroup holds its processes */
+	bool cancel;   /* a cancel was sent before its worker died */
 };
 
+/* An adopted job has ended and its slot's cgroup is empty again. */
+typedef void adopted_gone_fn(void *arg, int worker, uint32_t slot);
+
 struct adopted *adopted_new(struct ev_loop *loop, const struct conf *conf,
-			    struct jobs *jobs);
+			    const struct cg_tree *cg, struct jobs *jobs,
+			    adopted_gone_fn *gone, void *arg);
 void adopted_free(struct adopted *a);
 /* Watches the job from now on (true), or records it lost when it was
  * gone already (false). */

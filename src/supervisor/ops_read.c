@@ -147,6 +147,11 @@ ops_job_json(struct ops *ops, const struct store_job *j, bool full)
 				    json_integer(j->result.sys_us));
 		json_object_set_new(o, "maxrss_kb",
 				    json_integer(j->result.maxrss_kb));
+		/* Known where the job had a cgroup. */
+		json_object_set_new(o, "procs",
+				    j->result.procs > 0
+					? json_integer(j->result.procs)
+					: json_null());
 	}
 	return o;
 }

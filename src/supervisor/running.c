@@ -34,6 +34,9 @@ struct run_slot {
 	pid_t pid;        /* from STARTED */
 	int64_t start_ns; /* CLOCK_REALTIME, from STARTED */
 	bool cancel_sent;
+	/* Its worker died and forqd watches its job (adopted.c): the slot
+	 * stays taken, for the job's processes are in its cgroup. */
+	bool adopted;
 };
 
 /* A slot filled this turn, to be started after the commit. */
@@ -122,6 +125,8 @@ running_fill_common(struct running *r, struct slot *slot,
 {
 	slot->kill_grace_ms = r->conf->kill_grace_ms;
 	slot->output_max = r->conf->output_max;
+	slot->mem = 0;
+	slot->tasks_max = r->conf->tasks_max;
 	slot->uid = job->uid;
 	slot->gid = job->gid;
 	slot->umask = r->conf->job_umask;
@@ -461,7 +466,7 @@ running_worker_died(struct running *r, int w)
 
 	for (i = 0; i < r->nslots; i++) {
 		rs = running_slot(r, w, i);
-		if (rs->job_id == 0)
+		if (rs->job_id == 0 || rs->adopted)
 			continue;
 		slot = shm_slot(r->shm, (uint32_t)w, i);
 		adopted = false;
@@ -495,6 +500,7 @@ running_worker_died(struct running *r, int w)
 						    ? rs->start_ns
 						    : clock_real_ns(),
 				    .timeout_ms = slot->timeout_ms,
+				    .slot = i,
 				    .cancel = rs->cancel_sent,
 				};
 
@@ -522,8 +528,23 @@ running_worker_died(struct running *r, int w)
 					 &rs->run, w, cpu, "its worker died");
 			break;
 		}
-		running_release(r, w, i, adopted);
+		if (adopted)
+			rs->adopted = true;
+		else
+			running_release(r, w, i, false);
 	}
+}
+
+void
+running_adopted_gone(struct running *r, int w, uint32_t s)
+{
+	struct run_slot *rs = running_slot(r, w, s);
+
+	if (!rs->adopted)
+		return;
+	shm_slot(r->shm, (uint32_t)w, s)->state = SLOT_FREE;
+	*rs = (struct run_slot){0};
+	r->busy[w]--;
 }
 
 static struct run_slot *
@@ -538,7 +559,7 @@ running_lookup(const struct running *r, uint64_t id, int *worker,
 			continue;
 		for (s = 0; s < r->nslots; s++) {
 			rs = running_slot(r, (int)i, s);
-			if (rs->job_id == id && !rs->hook) {
+			if (rs->job_id == id && !rs->hook && !rs->adopted) {
 				*worker = (int)i;
 				*slot = s;
 				return rs;
@@ -594,7 +615,8 @@ running_ids(const struct running *r, int queue, uint64_t **ids, size_t *n)
 	for (i = 0; i < r->nworkers; i++) {
 		for (s = 0; s < r->nslots; s++) {
 			rs = running_slot(r, (int)i, s);
-			if (rs->job_id != 0 && !rs->hook && *n < cap &&
+			if (rs->job_id != 0 && !rs->hook && !rs->adopted &&
+			    *n < cap &&
 			    (queue == RUNQ_ALL || rs->run.queue == queue))
 				(*ids)[(*n)++] = rs->job_id;
 		}
@@ -610,7 +632,8 @@ running_on_worker(const struct running *r, int w, uint64_t *ids, size_t cap)
 	uint32_t s;
 
 	for (s = 0; s < r->nslots && n < cap; s++) {
-		if (running_slot(r, w, s)->job_id != 0)
+		if (running_slot(r, w, s)->job_id != 0 &&
+		    !running_slot(r, w, s)->adopted)
 			ids[n++] = running_slot(r, w, s)->job_id;
 	}
 	return n;
@@ -632,7 +655,7 @@ running_kill_all(struct running *r)
 	size_t i;
 
 	for (i = 0; i < (size_t)r->nworkers * r->nslots; i++) {
-		if (r->slots[i].pid > 0)
+		if (r->slots[i].pid > 0 && !r->slots[i].adopted)
 			kill(-r->slots[i].pid, SIGKILL);
 	}
 	adopted_kill_all(r->adopted);

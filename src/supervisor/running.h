@@ -49,6 +49,8 @@ int running_start_hook(struct running *r, int w, const struct store_job *job,
 void running_on_started(struct running *r, int w, const struct ch_started *st);
 void running_on_done(struct running *r, int w, const struct ch_slot *done);
 void running_worker_died(struct running *r, int w);
+/* An adopted job of slot s of worker w ended: the slot is free. */
+void running_adopted_gone(struct running *r, int w, uint32_t s);
 
 /* Where a running job is. */
 struct running_where {

@@ -248,6 +248,52 @@ sv_worker_died(void *arg, int w)
 	running_worker_died(sv->running, w);
 }
 
+static void
+sv_adopted_gone(void *arg, int w, uint32_t s)
+{
+	struct supervisor *sv = arg;
+
+	running_adopted_gone(sv->running, w, s);
+}
+
+/* The jobs' cgroups: forqd's subtree, named after its state directory
+ * so that two forqds never share one. Under systemd, forqd's own
+ * cgroup is delegated to it (Delegate=yes); as root outside it, the
+ * subtree hangs from each hierarchy's root; an ordinary user outside
+ * systemd has none to write. */
+static void
+sv_cgroups(struct supervisor *sv)
+{
+	char err[PATH_MAX + 128], instance[32], dir[PATH_MAX];
+	bool delegated = getenv("INVOCATION_ID") != NULL;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const char *p;
+
+	if (realpath(sv->conf.state_dir, dir) == NULL)
+		strlcpy(dir, sv->conf.state_dir, sizeof dir);
+	for (p = dir; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	snprintf(instance, sizeof instance, "forq-%016llx",
+		 (unsigned long long)h);
+	if (!delegated && geteuid() != 0) {
+		sv->cg.version = CG_NONE;
+		log_info("job cgroups: none (not root, and no cgroup "
+			 "delegated by systemd); jobs run without one");
+		return;
+	}
+	cg_detect(&sv->cg, "/proc/self/mountinfo", "/proc/self/cgroup",
+		  delegated, instance, err, sizeof err);
+	if (sv->cg.version != CG_NONE &&
+	    cg_create(&sv->cg, err, sizeof err) == -1)
+		sv->cg.version = CG_NONE;
+	if (sv->cg.version == CG_NONE) {
+		log_warnx("job cgroups: none (%s); jobs run without one", err);
+		return;
+	}
+	log_info("job cgroups: %s, under %s", cg_version_name(sv->cg.version),
+		 sv->cg.base[CG_MEMORY]);
+}
+
 /* The worklists jobs.c leaves: each end is told to its waiters, its
  * on-finish commands and its dependents; a dependent cancelled for it
  * is one more end on the same list, so a chain unwinds here, in a loop.
@@ -295,8 +341,8 @@ sv_open_jobs(struct supervisor *sv)
 		return -1;
 	}
 	if ((sv->jobs = jobs_new(&sv->conf, sv->store)) == NULL ||
-	    (sv->adopted = adopted_new(&sv->loop, &sv->conf, sv->jobs)) ==
-		NULL) {
+	    (sv->adopted = adopted_new(&sv->loop, &sv->conf, &sv->cg, sv->jobs,
+				       sv_adopted_gone, sv)) == NULL) {
 		log_warn("jobs");
 		return -1;
 	}
@@ -306,8 +352,8 @@ sv_open_jobs(struct supervisor *sv)
 				  .done = sv_job_done,
 				  .died = sv_worker_died,
 				  .arg = sv};
-	if ((sv->workers = workers_new(&sv->loop, &sv->shm, &sv->conf, &wcb)) ==
-		NULL ||
+	if ((sv->workers = workers_new(&sv->loop, &sv->shm, &sv->cg, &sv->conf,
+				       &wcb)) == NULL ||
 	    (sv->running = running_new(&sv->conf, &sv->access, &sv->shm,
 				       sv->workers, sv->jobs, sv->adopted)) ==
 		NULL ||
@@ -393,6 +439,7 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 		sv->next_space_check_ns = clock_mono_ns() + NS_PER_SEC;
 	}
 	sv_raise_nofile(conf);
+	sv_cgroups(sv);
 	if (shm_create(&sv->shm, (uint32_t)ncpu, conf->slots,
 		       conf->argv_bytes_max + conf->env_bytes_max + PATH_MAX) ==
 	    -1) {
@@ -794,6 +841,8 @@ sv_free(struct supervisor *sv)
 	adopted_free(sv->adopted);
 	jobs_free(sv->jobs);
 	store_close(sv->store);
+	/* The workers are gone, and with them every job's processes. */
+	cg_destroy(&sv->cg);
 	if (sv->timer.fd != -1)
 		close(sv->timer.fd);
 	if (sv->signals.fd != -1)

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cgroup/cgroup.h"
 #include "common/event.h"
 #include "ipc/shm.h"
 #include "core/access.h"
@@ -31,6 +32,7 @@ struct supervisor {
 	struct ev_io timer;
 	int64_t timer_armed_ns;
 	struct shm shm;
+	struct cg_tree cg; /* the jobs' cgroups */
 	struct store *store;
 	struct listener *listener;
 	struct control *control;

@@ -52,6 +52,7 @@ struct sv_worker {
 struct workers {
 	struct ev_loop *loop;
 	struct shm *shm;
+	const struct cg_tree *cg;
 	const struct conf *conf;
 	struct workers_cb cb;
 	struct restart_policy policy;
@@ -91,8 +92,8 @@ workers_policy(struct workers *ws)
 }
 
 struct workers *
-workers_new(struct ev_loop *loop, struct shm *shm, const struct conf *conf,
-	    const struct workers_cb *cb)
+workers_new(struct ev_loop *loop, struct shm *shm, const struct cg_tree *cg,
+	    const struct conf *conf, const struct workers_cb *cb)
 {
 	struct workers *ws;
 	struct sv_worker *w;
@@ -102,6 +103,7 @@ workers_new(struct ev_loop *loop, struct shm *shm, const struct conf *conf,
 		return NULL;
 	ws->loop = loop;
 	ws->shm = shm;
+	ws->cg = cg;
 	ws->conf = conf;
 	ws->cb = *cb;
 	ws->max = shm->header->workers_max;
@@ -249,6 +251,7 @@ workers_spawn(struct sv_worker *w)
 		    .state_dir = ws->conf->state_dir,
 		    .heartbeat_interval_ms =
 			(uint32_t)ws->conf->heartbeat_interval_ms,
+		    .cg = ws->cg,
 		};
 
 		close(pair[0]);

@@ -15,6 +15,7 @@
 
 #include "common/event.h"
 
+struct cg_tree;
 struct ch_slot;
 struct ch_started;
 struct conf;
@@ -33,7 +34,7 @@ struct workers_cb {
 /* One entry per CPU the machine can have; conf is read as it stands at
  * each use (a reload changes it). */
 struct workers *workers_new(struct ev_loop *loop, struct shm *shm,
-			    const struct conf *conf,
+			    const struct cg_tree *cg, const struct conf *conf,
 			    const struct workers_cb *cb);
 void workers_free(struct workers *ws);
 uint32_t workers_max(const struct workers *ws);

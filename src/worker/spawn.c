@@ -24,6 +24,7 @@ struct spawn_report {
 
 enum spawn_stage {
 	SPAWN_STAGE_NONE,
+	SPAWN_STAGE_CGROUP,
 	SPAWN_STAGE_SETUP,
 	SPAWN_STAGE_IDENTITY,
 	SPAWN_STAGE_CHDIR,
@@ -175,6 +176,13 @@ spawn_child(const struct spawn_request *req, char **argv, char **envp,
 	int seen_eacces = 0;
 
 	*req->pid_out = getpid();
+	/* Into the slot's cgroup before anything else: all the job does,
+	 * and every process it makes, is the group's. */
+	report.stage = SPAWN_STAGE_CGROUP;
+	for (i = 0; i < (size_t)req->ncg_fds; i++) {
+		if (write(req->cg_fds[i], "0", 1) != 1)
+			goto fail;
+	}
 	report.stage = SPAWN_STAGE_SETUP;
 	for (i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
 		signal(defaults[i], SIG_DFL);
@@ -323,6 +331,10 @@ spawn_failure(int report_fd, const struct slot *slot, char *why, size_t whylen)
 	case SPAWN_STAGE_IDENTITY:
 		snprintf(why, whylen, "cannot become uid %u: %s",
 			 (unsigned)slot->uid, strerror(r.err));
+		break;
+	case SPAWN_STAGE_CGROUP:
+		snprintf(why, whylen, "cannot join its cgroup: %s",
+			 strerror(r.err));
 		break;
 	default:
 		snprintf(why, whylen, "cannot set up the job: %s",

@@ -33,7 +33,9 @@ struct spawn_request {
 	int stdin_fd;
 	int stdout_fd;
 	int stderr_fd;
-	int32_t *pid_out; /* the child writes its pid here first thing */
+	int32_t *pid_out;  /* the child writes its pid here first thing */
+	const int *cg_fds; /* cgroup.procs of the job's cgroup, to join */
+	int ncg_fds;
 };
 
 /* Fills id from the password and group databases; -1 with why. Called
@@ -48,7 +50,8 @@ void spawn_identity_free(struct spawn_identity *id);
 pid_t spawn_job(const struct spawn_request *req, int *report_fd, char *why,
 		size_t whylen);
 /* After the child exited: 1 and why[] if it never got to exec (what
- * failed: becoming the user, chdir, exec), 0 if it did. */
+ * failed: joining its cgroup, becoming the user, chdir, exec), 0 if it
+ * did. */
 int spawn_failure(int report_fd, const struct slot *slot, char *why,
 		  size_t whylen);
 

@@ -20,8 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/units.h"
 #include "common/buffer.h"
 #include "ipc/channel.h"
 #include "common/event.h"
@@ -58,6 +60,7 @@ struct wk_job {
 	int64_t kill_at_ns;  /* KILL after TERM; 0: none */
 	bool kill_sent;
 	enum wk_end end;
+	struct cg_slot cg; /* the slot's cgroup; CG_NONE: none */
 };
 
 struct worker {
@@ -81,6 +84,7 @@ struct worker {
 	char logdir[PATH_MAX];
 	bool retiring;
 	bool done;
+	bool cgroups; /* jobs run in their slot's cgroup */
 };
 
 static void worker_on_job_exit(struct ev_io *io, uint32_t events);
@@ -88,6 +92,7 @@ static void worker_scan_orphans(struct worker *wk);
 static uint64_t worker_output_used(const struct wk_job *j);
 static void worker_trim_output(const struct wk_job *j);
 static void worker_check_output(struct worker *wk, int64_t now);
+static void worker_cgroup_result(struct wk_job *j, struct job_result *r);
 
 /* Test hook: FORQD_TEST_WORKER_FAULT=abort|config|garbage[:CPU] makes
  * workers (on that CPU only, if given) crash at start, exit with the
@@ -143,6 +148,19 @@ worker_beat(struct worker *wk)
 	sb_set_heartbeat(wk->sb, clock_mono_ns());
 }
 
+/* How many processes a job has at once: v1 keeps no peak, so it is
+ * sampled, each heartbeat and as the job ends. */
+static void
+worker_sample_procs(struct worker *wk)
+{
+	uint32_t i;
+
+	for (i = 0; i < wk->slots; i++) {
+		if (wk->jobs[i].active && wk->jobs[i].watched)
+			cg_slot_count(&wk->jobs[i].cg);
+	}
+}
+
 static void
 worker_on_heartbeat(struct ev_io *io, uint32_t events)
 {
@@ -151,6 +169,10 @@ worker_on_heartbeat(struct ev_io *io, uint32_t events)
 	ev_timer_drain(io->fd);
 	worker_beat(wk);
 	worker_check_output(wk, clock_mono_ns());
+	if (wk->cgroups) {
+		worker_sample_procs(wk);
+		return;
+	}
 	/* A process that left its job's group is the worker's child only
 	 * once its parent has exited, which tells the worker nothing. */
 	worker_scan_orphans(wk);
@@ -293,21 +315,28 @@ worker_reap_orphans(struct worker *wk)
 		waitpid(si.si_pid, NULL, WNOHANG);
 		reaped = true;
 	}
-	if (reaped)
+	if (reaped && !wk->cgroups)
 		worker_scan_orphans(wk);
 }
 
-/* TERM to the job's process group now, KILL after kill_grace; the
- * job's processes that left its group are found by the orphan scan. */
+/* TERM to every process of the job now, KILL after kill_grace: all in
+ * its cgroup, or, without one, its process group and what the orphan
+ * scan finds of it. */
 static void
 worker_stop_job(struct wk_job *j, enum wk_end why, int64_t now)
 {
 	if (j->end != WK_END_NONE)
 		return;
 	j->end = why;
-	if (kill(-j->pid, SIGTERM) == -1 && errno != ESRCH)
+	/* The job's first process by its pid as well: until it has made
+	 * its group and joined its cgroup, neither names it. */
+	if (kill(j->pid, SIGTERM) == -1 && errno != ESRCH)
 		log_warn("job %llu: kill", (unsigned long long)j->job_id);
-	worker_scan_orphans(j->wk);
+	kill(-j->pid, SIGTERM);
+	if (j->wk->cgroups)
+		cg_slot_signal(&j->cg, SIGTERM);
+	else
+		worker_scan_orphans(j->wk);
 	j->kill_at_ns = now + j->slot->kill_grace_ms * NS_PER_MS;
 	if (j->kill_at_ns == now)
 		j->kill_at_ns = now + 1;
@@ -452,6 +481,18 @@ worker_run(struct worker *wk, uint32_t slot_no)
 		}
 		req.as = &as;
 	}
+	if (wk->cgroups &&
+	    cg_slot_prepare(&j->cg,
+			    &(struct cg_limits){.mem = j->slot->mem,
+						.tasks_max =
+						    j->slot->tasks_max},
+			    why, sizeof why) == -1) {
+		if (req.as != NULL)
+			spawn_identity_free(&as);
+		worker_fail_start(wk, j, why);
+		return;
+	}
+	req.cg_fds = cg_slot_join_fds(&j->cg, &req.ncg_fds);
 	req.slot = j->slot;
 	req.stdin_fd = wk->devnull;
 	req.stdout_fd = j->out_fd;
@@ -555,8 +596,11 @@ worker_job_check(struct wk_job *j)
 	}
 	/* The job ends with its first process: what it left behind goes
 	 * too (killed while the leader is a zombie, so that its pid, the
-	 * group's id, cannot be another's yet). */
+	 * group's id, cannot be another's yet), all of its cgroup with it,
+	 * as systemd's KillMode=control-group does. */
 	kill(-j->pid, SIGKILL);
+	if (wk->cgroups)
+		cg_slot_end(&j->cg);
 	if (j->slot->output_max != 0 &&
 	    worker_output_used(j) > j->slot->output_max) {
 		if (j->end == WK_END_NONE || j->end == WK_END_OUTPUT) {
@@ -570,6 +614,8 @@ worker_job_check(struct wk_job *j)
 	j->slot->state = SLOT_EXITED;
 	if (wait4(j->pid, NULL, WNOHANG, &ru) == j->pid)
 		job_result_set_usage(r, &ru);
+	if (wk->cgroups)
+		worker_cgroup_result(j, r);
 	if (j->pidfd.fd != -1) {
 		ev_del(&wk->loop, &j->pidfd);
 		close(j->pidfd.fd);
@@ -583,6 +629,37 @@ worker_job_check(struct wk_job *j)
 	worker_arm_job_timer(wk);
 	if (wk->retiring && wk->running == 0)
 		wk->done = true;
+}
+
+/* The whole job's use, all its processes', from its cgroup; and an
+ * OOM kill inside its limit is what failed it. */
+static void
+worker_cgroup_result(struct wk_job *j, struct job_result *r)
+{
+	char limit[32], peak[32];
+	struct cg_stats st;
+
+	cg_slot_stats(&j->cg, &st);
+	r->user_us = (int64_t)st.user_us;
+	r->sys_us = (int64_t)st.sys_us;
+	if (st.mem_peak > 0)
+		r->maxrss_kb = (int64_t)(st.mem_peak / 1024);
+	r->procs = (uint32_t)st.procs_peak;
+	/* Not for a job that never started, nor one stopped for its
+	 * timeout, a cancel or its output. */
+	if (st.oom_kills == 0 || r->state != JOB_FAILED || r->start_ns == 0 ||
+	    j->end != WK_END_NONE)
+		return;
+	units_format_size(st.mem_peak, peak, sizeof peak);
+	if (j->slot->mem != 0)
+		units_format_size(j->slot->mem, limit, sizeof limit);
+	else
+		strlcpy(limit, "none", sizeof limit);
+	snprintf(r->error, sizeof r->error,
+		 "out of memory: limit %s, peak %s (%llu process%s killed by "
+		 "the OOM killer)",
+		 limit, peak, (unsigned long long)st.oom_kills,
+		 st.oom_kills == 1 ? "" : "es");
 }
 
 static void
@@ -605,10 +682,14 @@ worker_on_job_timer(struct ev_io *io, uint32_t events)
 		if (!j->active || !j->watched)
 			continue;
 		if (j->kill_at_ns != 0 && now >= j->kill_at_ns) {
+			kill(j->pid, SIGKILL);
 			kill(-j->pid, SIGKILL);
 			j->kill_at_ns = 0;
 			j->kill_sent = true;
-			worker_scan_orphans(wk);
+			if (wk->cgroups)
+				cg_slot_kill(&j->cg);
+			else
+				worker_scan_orphans(wk);
 		} else if (j->end == WK_END_NONE && j->deadline_ns != 0 &&
 			   now >= j->deadline_ns) {
 			worker_stop_job(j, WK_END_TIMEOUT, now);
@@ -697,8 +778,10 @@ worker_kill_jobs(struct worker *wk)
 	uint32_t i;
 
 	for (i = 0; i < wk->slots; i++) {
-		if (wk->jobs[i].active && wk->jobs[i].watched)
+		if (wk->jobs[i].active && wk->jobs[i].watched) {
 			kill(-wk->jobs[i].pid, SIGKILL);
+			cg_slot_kill(&wk->jobs[i].cg);
+		}
 	}
 }
 
@@ -860,7 +943,7 @@ worker_main(const struct worker_args *args)
 	struct ch_ready ready = {0};
 	pid_t parent = getppid();
 	cpu_set_t set;
-	char prefix[64];
+	char prefix[64], why[PATH_MAX + 64];
 	bool garbage;
 	uint32_t i;
 	int fd;
@@ -920,7 +1003,12 @@ worker_main(const struct worker_args *args)
 		wk.jobs[i].slot = shm_slot(args->shm, (uint32_t)wk.index, i);
 		wk.jobs[i].pidfd.fd = -1;
 		wk.jobs[i].report_fd = -1;
+		if (args->cg != NULL && args->cg->version != CG_NONE &&
+		    cg_slot_open(args->cg, wk.index, i, &wk.jobs[i].cg, why,
+				 sizeof why) == -1)
+			fatalx("%s", why);
 	}
+	wk.cgroups = args->cg != NULL && args->cg->version != CG_NONE;
 	wk.heartbeat_interval_ms = args->heartbeat_interval_ms;
 	if (ev_timer_every(wk.heartbeat.fd,
 			   (int64_t)wk.heartbeat_interval_ms * NS_PER_MS) == -1)

@@ -11,6 +11,8 @@
 struct shm;
 struct sb_worker;
 
+struct cg_tree;
+
 struct worker_args {
 	int index;
 	int cpu;
@@ -19,6 +21,7 @@ struct worker_args {
 	struct sb_worker *sb;
 	const char *state_dir; /* its jobs' output goes to STATE_DIR/logs */
 	uint32_t heartbeat_interval_ms;
+	const struct cg_tree *cg; /* its slots' cgroups; NULL: none */
 };
 
 /* Runs in the forked child and never returns. */

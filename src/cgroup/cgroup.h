@@ -1,0 +1,157 @@
+/*
+ * Job cgroups. forqd has a subtree of its own in the cgroup hierarchy,
+ * named after its state directory so that two forqds never meet, and
+ * in it one group per worker slot: made once, reused job after job (a
+ * cgroup's mkdir and rmdir cost more than a job's fork), its counters
+ * reset or read as a baseline before each job. A job's processes are
+ * all in its slot's group, however they fork or setsid: that is how
+ * the whole tree is signalled, killed and accounted.
+ *
+ * cgroup v2 (one unified hierarchy) and v1 (a hierarchy per controller:
+ * memory, cpuacct, pids, freezer, cpuset) are both spoken; which one a
+ * host has is found at start, from /proc/self/mountinfo.
+ *
+ * The supervisor sets the subtree up (cg_detect, cg_create) and takes
+ * it down; a worker opens its slots' groups (cg_slot_open) and drives
+ * them job by job. Every path is taken from the tree, so tests point it
+ * at a fake cgroupfs directory.
+ */
+#ifndef FORQ_CGROUP_H
+#define FORQ_CGROUP_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum cg_version {
+	CG_NONE, /* no cgroup forqd may write: jobs run without one */
+	CG_V1,
+	CG_V2,
+};
+
+/* The controllers forq uses. On v1 each is a hierarchy (CG_CPU is
+ * cpuacct there); on v2 they share one directory, base[CG_MEMORY]. */
+enum cg_ctl {
+	CG_MEMORY,
+	CG_CPU,
+	CG_PIDS,
+	CG_FREEZER,
+	CG_CPUSET,
+	CG_NCTL,
+};
+
+/* A subtree's directories; "" for a v1 controller not mounted. */
+struct cg_tree {
+	enum cg_version version;
+	char base[CG_NCTL][PATH_MAX];
+	bool owned; /* made by cg_create: removed by cg_destroy */
+};
+
+const char *cg_version_name(enum cg_version v);
+
+/* --- the format of cgroup files (pure) --- */
+
+/* A number, or "max" (UINT64_MAX); -1 if neither. */
+int cg_parse_u64(const char *text, uint64_t *out);
+/* The value of key in "key value" lines (cpu.stat, memory.events,
+ * memory.oom_control, cpuacct.stat...); -1 if absent. */
+int cg_parse_keyed(const char *text, const char *key, uint64_t *out);
+/* The path of the cgroup of this process in /proc/self/cgroup's text:
+ * v2's "0::" line when ctl is NULL, else the v1 line naming ctl; -1 if
+ * none. */
+int cg_parse_self(const char *text, const char *ctl, char *path, size_t len);
+
+/* --- the supervisor's side --- */
+
+/* Where forqd's subtree goes: mountinfo and self_cgroup are the paths
+ * of /proc/self/mountinfo and /proc/self/cgroup (others in tests).
+ * delegated: forqd's own cgroup is its to divide (systemd's
+ * Delegate=yes); else, as root, the subtree hangs from each
+ * hierarchy's root. instance names it. t->version is CG_NONE, with why
+ * in err, where no hierarchy has what forq needs. */
+void cg_detect(struct cg_tree *t, const char *mountinfo,
+	       const char *self_cgroup, bool delegated, const char *instance,
+	       char *err, size_t errlen);
+/* Makes the subtree: -1 with err if it cannot be written (the caller
+ * then runs without). On v2 the controllers are handed down, and,
+ * delegated, forqd moves into a leaf of its own first. Processes a
+ * previous forqd left in the slots' groups are killed. */
+int cg_create(struct cg_tree *t, char *err, size_t errlen);
+/* Removes the slots' groups and the subtree, where they are empty. */
+void cg_destroy(struct cg_tree *t);
+
+/* --- a worker's side: one slot's group --- */
+
+/* What a job asks of its group. */
+struct cg_limits {
+	uint64_t mem;       /* bytes; 0: no limit */
+	uint64_t tasks_max; /* processes; 0: no limit */
+};
+
+/* What the group says of the job, since cg_slot_prepare. */
+struct cg_stats {
+	uint64_t user_us;
+	uint64_t sys_us;
+	uint64_t mem_peak;   /* bytes */
+	uint64_t oom_kills;  /* by the OOM killer inside the group's limit */
+	uint64_t procs_peak; /* most processes at once that were seen */
+};
+
+/* The files a slot reads or writes at every job, kept open. */
+enum cg_file_id {
+	CG_F_PEAK,     /* v1 memory.max_usage_in_bytes, v2 memory.peak */
+	CG_F_USAGE,    /* v1 memory.usage_in_bytes, v2 memory.current */
+	CG_F_OOM,      /* v1 memory.oom_control, v2 memory.events */
+	CG_F_CPU,      /* v1 cpuacct.usage, v2 cpu.stat */
+	CG_F_CPU_USER, /* v1 cpuacct.usage_user */
+	CG_F_CPU_SYS,  /* v1 cpuacct.usage_sys */
+	CG_F_FREEZE,   /* v1 freezer.state */
+	CG_F_KILL,     /* v2 cgroup.kill (Linux 5.14) */
+	CG_F_TASKS,    /* pids.current */
+	CG_NFILES,
+};
+
+struct cg_slot {
+	enum cg_version version;
+	char dir[CG_NCTL][PATH_MAX]; /* "" where the controller is missing */
+	int join[CG_NCTL];           /* cgroup.procs, for the child */
+	int njoin;
+	int fd[CG_NFILES];    /* -1: not open (missing, or paths only) */
+	bool memsw;           /* v1: swap is accounted (memsw files) */
+	bool plain;           /* not a cgroupfs: a test's fake */
+	struct cg_limits set; /* what the group has now */
+	uint64_t oom_base;    /* oom kills before this job */
+	uint64_t user_base, sys_base;
+	uint64_t procs_peak;
+};
+
+/* Where the group of slot s of worker w is, without opening it: enough
+ * to signal, kill or read it (from the supervisor, for a job whose
+ * worker died). */
+int cg_slot_paths(const struct cg_tree *t, int w, uint32_t s,
+		  struct cg_slot *slot);
+/* The group of slot s of worker w, made if missing; -1 with err. */
+int cg_slot_open(const struct cg_tree *t, int w, uint32_t s,
+		 struct cg_slot *slot, char *err, size_t errlen);
+void cg_slot_close(struct cg_slot *slot);
+/* Before a job: its limits, and counters that start from zero. */
+int cg_slot_prepare(struct cg_slot *slot, const struct cg_limits *lim,
+		    char *err, size_t errlen);
+/* The descriptors a child writes "0" to, to join the group: the write
+ * is the caller's (async-signal-safe, between fork and exec). */
+const int *cg_slot_join_fds(const struct cg_slot *slot, int *n);
+/* Every process in the group; sig to each. Returns how many. */
+size_t cg_slot_signal(struct cg_slot *slot, int sig);
+/* Kills every process in the group, including those forking as it
+ * runs (v2: cgroup.kill; v1: freeze, kill, thaw). */
+void cg_slot_kill(struct cg_slot *slot);
+/* Processes in the group now (0 on error). */
+size_t cg_slot_count(struct cg_slot *slot);
+/* The job's first process has exited: what is left of it is killed. */
+void cg_slot_end(struct cg_slot *slot);
+void cg_slot_stats(struct cg_slot *slot, struct cg_stats *st);
+
+#endif

@@ -1,0 +1,130 @@
+# Each job runs in its slot's cgroup, under a subtree forqd makes for
+# its state directory: the whole tree of a job is signalled, killed and
+# accounted through it, and its processes are limited by tasks_max.
+# Against the machine's real hierarchy (v1 or v2, whichever it has);
+# run as root, as forqd must be to make cgroups outside systemd.
+. "$(dirname "$0")/lib.sh"
+
+[ "$(id -u)" = 0 ] || fail "run as root: forqd makes job cgroups only as root or under systemd"
+
+write_conf "slots = 2" "[jobs]" "kill_grace = 500ms" "tasks_max = 24"
+start_forqd
+line=$(grep -m1 'job cgroups: ' "$LOG")
+[[ $line == *"job cgroups: cgroup v"[12]", under "* ]] || fail "no job cgroups: $line"
+base=${line##*, under }
+[ -d "$base" ] || fail "$base is not there"
+ok "forqd found $(sed 's/.*job cgroups: \(cgroup v[12]\).*/\1/' <<<"$line") and made $base"
+
+# gone PID WHAT: the process ends soon.
+gone() {
+	"$FORQ_PIDWAIT" "$1" 5000 || fail "$2 (pid $1) outlived its job: $(ps -o pid,stat,sid,args -p "$1" | tail -n +2)"
+}
+
+# The job is in a cgroup of forqd's subtree, in every hierarchy.
+id=$(fq submit -- cat /proc/self/cgroup)
+fq wait "$id" >/dev/null || fail "job $id failed"
+name=$(basename "$base")
+grep -qE ":/.*$name/w[0-9]+s[0-9]+$" "$T/state/logs/$id.out" || fail "job $id is not in a slot's cgroup: $(cat "$T/state/logs/$id.out")"
+ok "a job runs in its slot's cgroup: $(grep -m1 "$name" "$T/state/logs/$id.out")"
+
+# Cancelled: a grandchild in a session of its own, which ignores TERM,
+# goes with the job (KILL to the cgroup after kill_grace).
+mkfifo "$T/p1"
+id=$(fq submit -- sh -c "(setsid sh -c 'trap \"\" TERM; exec sleep 300' & echo \$! >'$T/p1'); exec sleep 300")
+escaped=$(cat "$T/p1")
+fq cancel "$id" >/dev/null
+fq wait "$id" >/dev/null 2>&1 || true
+[ "$(fq status --json "$id" | jq -r .job.state)" = cancelled ] || fail "job $id: $(fq status "$id")"
+gone "$escaped" "a setsid'd grandchild of a cancelled job"
+ok "cancel ends a setsid'd grandchild that ignores TERM"
+
+# When the first process exits, what is left in the cgroup is killed,
+# also a double-forked one whose parent is gone.
+rm -f "$T/p1"
+mkfifo "$T/p1"
+id=$(fq submit -- sh -c "( (sleep 300 & echo \$! >'$T/p1') & ); exit 0")
+left=$(cat "$T/p1")
+fq wait "$id" >/dev/null || fail "job $id failed"
+gone "$left" "a double-forked process left behind"
+ok "a job's end kills what is left in its cgroup"
+
+# CPU time of a child the job did not wait for is the job's.
+id=$(fq submit -- sh -c '( i=0; while [ $i -lt 300000 ]; do i=$((i + 1)); done & ); sleep 1.5')
+fq wait "$id" >/dev/null || fail "job $id failed"
+cpu=$(fq status --json "$id" | jq '.job.user_us + .job.sys_us')
+[ "$cpu" -ge 100000 ] || fail "job $id: $cpu µs of CPU: the child's time is missing"
+ok "CPU time of a child not waited for is counted: $((cpu / 1000)) ms"
+
+# Peak memory and processes are the whole job's.
+id=$(fq submit -- sh -c 'sleep 1 & sleep 1 & sleep 1 & head -c 50000000 /dev/zero | tail -c 1 >/dev/null; wait')
+fq wait "$id" >/dev/null || fail "job $id failed"
+st=$(fq status --json "$id")
+procs=$(jq .job.procs <<<"$st")
+[ "$procs" -ge 4 ] || fail "job $id: procs $procs, want at least 4"
+ok "the most processes a job had at once: $procs; its peak memory: $(jq .job.maxrss_kb <<<"$st") KiB"
+
+# tasks_max: a fork bomb stops at the limit, and the machine does not
+# notice.
+# (The shell gives up at the first fork that fails; what it started
+# ends with it.)
+: >"$T/bg"
+id=$(fq submit -- sh -c "for i in \$(seq 40); do sleep 5 & echo \$! >>'$T/bg'; done")
+fq wait "$id" >/dev/null 2>&1 || true
+started=$(wc -l <"$T/bg")
+[ -n "$started" ] && [ "$started" -lt 24 ] ||
+	fail "job $id started '$started' of 40 processes under tasks_max = 24"
+grep -qiE 'fork' "$T/state/logs/$id.err" || fail "job $id: no failed fork: $(cat "$T/state/logs/$id.err")"
+ok "tasks_max = 24: $started of 40 background processes started; then: $(grep -m1 -i fork "$T/state/logs/$id.err")"
+
+# A second forqd (its own state directory) has a subtree of its own,
+# and neither touches the other's.
+T2=$(mktemp -d /tmp/forq-test2.XXXXXX)
+cat >"$T2/forqd.conf" <<EOF
+[daemon]
+socket = $T2/forqd.sock
+pidfile = $T2/forqd.pid
+state_dir = $T2/state
+[access]
+allow_root_jobs = yes
+[workers]
+slots = 1
+EOF
+"$FORQD" -c "$T2/forqd.conf" >"$T2/log" 2>&1 &
+pid2=$!
+timeout 20 grep -m1 -q 'ready: ' <(tail -F "$T2/log" 2>/dev/null) || { cat "$T2/log" >&2; kill "$pid2"; fail "the second forqd did not start"; }
+base2=$(sed -n 's/.*job cgroups: .*, under //p' "$T2/log")
+[ -n "$base2" ] && [ "$base2" != "$base" ] || { kill "$pid2"; fail "second forqd's cgroups: '$base2' (first: $base)"; }
+rm -f "$T/p1"
+mkfifo "$T/p1"
+id=$(fq submit -- sh -c "echo up >'$T/p1'; exec sleep 300")
+cat "$T/p1" >/dev/null
+"$FORQ" -s "$T2/forqd.sock" submit -w -- true >/dev/null || { kill "$pid2"; fail "the second forqd's job failed"; }
+kill -TERM "$pid2"
+"$FORQ_PIDWAIT" "$pid2" 10000 || fail "the second forqd did not stop"
+[ ! -e "$base2" ] || fail "the second forqd left $base2"
+[ "$(fq status --json "$id" | jq -r .job.state)" = running ] || fail "the first forqd's job: $(fq status "$id")"
+rm -rf "$T2"
+fq cancel "$id" >/dev/null
+fq wait "$id" >/dev/null 2>&1 || true
+ok "two forqds: $(basename "$base") and $(basename "$base2"); stopping one leaves the other's jobs running"
+
+# A forqd killed with its workers leaves its jobs in their cgroups; the
+# next one, queuing them again, kills what is left so none runs twice.
+write_conf "slots = 2" "[jobs]" "crash_requeue_max = 0"
+rm -f "$T/p1"
+mkfifo "$T/p1"
+id=$(fq submit -- sh -c "echo \$\$ >'$T/p1'; exec sleep 300")
+orphan=$(cat "$T/p1")
+# shellcheck disable=SC2046
+kill -9 "$FORQD_PID" $(pgrep -P "$FORQD_PID")
+wait "$FORQD_PID" 2>/dev/null || true
+FORQD_PID=
+kill -0 "$orphan" 2>/dev/null || fail "the job died with forqd (it should outlive a kill -9)"
+start_forqd
+gone "$orphan" "a job left running by a forqd killed with -9"
+[ "$(fq status --json "$id" | jq -r .job.state)" = lost ] || fail "job $id: $(fq status "$id")"
+ok "a job a killed forqd left in its cgroup is ended by the next, and marked lost"
+
+stop_forqd
+[ ! -e "$base" ] || fail "forqd left $base behind"
+ok "a stopped forqd removes its subtree"

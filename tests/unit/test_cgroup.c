@@ -1,0 +1,385 @@
+/*
+ * Job cgroups against a fake cgroupfs: a directory with a mountinfo
+ * file naming mounts below it, a /proc/self/cgroup file, and the
+ * control files v1 and v2 groups have, as plain files.
+ */
+#include <sys/stat.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cgroup/cgroup.h"
+
+struct fake {
+	char root[PATH_MAX];
+	char mountinfo[PATH_MAX + 32];
+	char self[PATH_MAX + 32];
+};
+
+static void
+put(const char *dir, const char *file, const char *text)
+{
+	char path[PATH_MAX * 2];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+get(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[PATH_MAX * 2];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+static void
+mkdirs(const char *root, const char *sub)
+{
+	char path[PATH_MAX * 2];
+
+	snprintf(path, sizeof path, "%s/%s", root, sub);
+	assert_int_equal(mkdir(path, 0755), 0);
+}
+
+static int
+setup(void **state)
+{
+	struct fake *f = calloc(1, sizeof *f);
+
+	strcpy(f->root, "/tmp/forq-cgtest.XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	snprintf(f->mountinfo, sizeof f->mountinfo, "%s/mountinfo", f->root);
+	snprintf(f->self, sizeof f->self, "%s/self", f->root);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fake *f = *state;
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->root);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void
+test_formats(void **state)
+{
+	char path[256];
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(cg_parse_u64("max\n", &v), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(cg_parse_u64("67108864\n", &v), 0);
+	assert_int_equal(v, 67108864);
+	assert_int_equal(cg_parse_u64("-1", &v), -1);
+	assert_int_equal(cg_parse_u64("12x", &v), -1);
+	/* v2 cpu.stat, v1 memory.oom_control */
+	assert_int_equal(cg_parse_keyed("usage_usec 900\nuser_usec 700\n"
+					"system_usec 200\n",
+					"user_usec", &v),
+			 0);
+	assert_int_equal(v, 700);
+	assert_int_equal(cg_parse_keyed("usage_usec 900\nuser_usec 700\n",
+					"usec", &v),
+			 -1);
+	assert_int_equal(cg_parse_keyed("oom_kill_disable 0\nunder_oom 0\n"
+					"oom_kill 3\n",
+					"oom_kill", &v),
+			 0);
+	assert_int_equal(v, 3);
+	/* /proc/self/cgroup: v1 lines, comounted controllers, v2's 0:: */
+	assert_int_equal(cg_parse_self("4:memory:/a/b\n2:cpu,cpuacct:/c\n"
+				       "0::/user.slice/x.scope\n",
+				       "cpuacct", path, sizeof path),
+			 0);
+	assert_string_equal(path, "/c");
+	assert_int_equal(cg_parse_self("4:memory:/a/b\n0::/u/x.scope\n", NULL,
+				       path, sizeof path),
+			 0);
+	assert_string_equal(path, "/u/x.scope");
+	assert_int_equal(cg_parse_self("4:memory:/a/b\n", "pids", path,
+				       sizeof path),
+			 -1);
+}
+
+/* A hybrid host, as the CI machine: v1 controllers, an empty v2. */
+static void
+fake_hybrid(struct fake *f)
+{
+	static const char *const ctls[] = {"memory",  "cpuacct", "pids",
+					   "freezer", "cpuset",  "unified"};
+	char mi[8192] = "", line[PATH_MAX * 2];
+	size_t i;
+
+	for (i = 0; i < sizeof ctls / sizeof ctls[0]; i++) {
+		mkdirs(f->root, ctls[i]);
+		snprintf(line, sizeof line,
+			 "%zu 31 0:%zu / %s/%s rw,relatime - %s cgroup rw,%s\n",
+			 32 + i, 28 + i, f->root, ctls[i],
+			 strcmp(ctls[i], "unified") == 0 ? "cgroup2" : "cgroup",
+			 ctls[i]);
+		strcat(mi, line);
+	}
+	put(f->root, "mountinfo", mi);
+	put(f->root, "unified/cgroup.controllers", "\n");
+	put(f->root, "self", "4:memory:/svc\n3:pids:/svc\n0::/\n");
+	put(f->root, "cpuset/cpuset.cpus", "0-1\n");
+	put(f->root, "cpuset/cpuset.mems", "0\n");
+}
+
+static void
+test_detect_v1(void **state)
+{
+	struct fake *f = *state;
+	struct cg_tree t;
+	char want[PATH_MAX * 2], err[256];
+
+	fake_hybrid(f);
+	cg_detect(&t, f->mountinfo, f->self, false, "forq-1", err, sizeof err);
+	assert_int_equal(t.version, CG_V1);
+	snprintf(want, sizeof want, "%s/memory/forq-1", f->root);
+	assert_string_equal(t.base[CG_MEMORY], want);
+	snprintf(want, sizeof want, "%s/cpuacct/forq-1", f->root);
+	assert_string_equal(t.base[CG_CPU], want);
+	/* Delegated: below forqd's own group, controller by controller. */
+	mkdirs(f->root, "memory/svc");
+	mkdirs(f->root, "pids/svc");
+	cg_detect(&t, f->mountinfo, f->self, true, "forq-1", err, sizeof err);
+	/* No line for cpuacct and freezer in self: not enough. */
+	assert_int_equal(t.version, CG_NONE);
+	assert_non_null(strstr(err, "controllers"));
+}
+
+static void
+test_detect_v2_and_none(void **state)
+{
+	struct fake *f = *state;
+	struct cg_tree t;
+	char mi[PATH_MAX * 2], want[PATH_MAX * 2], err[256];
+
+	mkdirs(f->root, "v2");
+	snprintf(mi, sizeof mi,
+		 "41 31 0:38 / %s/v2 rw,relatime - cgroup2 cgroup2 rw\n",
+		 f->root);
+	put(f->root, "mountinfo", mi);
+	put(f->root, "self", "0::/\n");
+	put(f->root, "v2/cgroup.controllers", "cpuset cpu io memory pids\n");
+	cg_detect(&t, f->mountinfo, f->self, false, "forq-2", err, sizeof err);
+	assert_int_equal(t.version, CG_V2);
+	snprintf(want, sizeof want, "%s/v2/forq-2", f->root);
+	assert_string_equal(t.base[CG_MEMORY], want);
+	/* Without memory and pids handed down, v2 will not do. */
+	put(f->root, "v2/cgroup.controllers", "cpu io\n");
+	cg_detect(&t, f->mountinfo, f->self, false, "forq-2", err, sizeof err);
+	assert_int_equal(t.version, CG_NONE);
+	put(f->root, "mountinfo", "");
+	cg_detect(&t, f->mountinfo, f->self, false, "forq-2", err, sizeof err);
+	assert_int_equal(t.version, CG_NONE);
+}
+
+/* The files of a v1 slot's group in each controller. */
+static void
+fake_v1_slot(const struct cg_tree *t, const char *name)
+{
+	char dir[PATH_MAX * 2];
+	int i;
+
+	for (i = 0; i < CG_NCTL; i++) {
+		snprintf(dir, sizeof dir, "%s/%s", t->base[i], name);
+		assert_int_equal(mkdir(dir, 0755), 0);
+		put(dir, "cgroup.procs", "");
+	}
+	snprintf(dir, sizeof dir, "%s/%s", t->base[CG_CPUSET], name);
+	put(dir, "cpuset.cpus", "");
+	put(dir, "cpuset.mems", "");
+	snprintf(dir, sizeof dir, "%s/%s", t->base[CG_MEMORY], name);
+	put(dir, "memory.limit_in_bytes", "9223372036854771712\n");
+	put(dir, "memory.memsw.limit_in_bytes", "9223372036854771712\n");
+	put(dir, "memory.max_usage_in_bytes", "123456789\n");
+	put(dir, "memory.usage_in_bytes", "4096\n");
+	put(dir, "memory.oom_control",
+	    "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+	snprintf(dir, sizeof dir, "%s/%s", t->base[CG_CPU], name);
+	put(dir, "cpuacct.usage", "999999\n");
+	put(dir, "cpuacct.usage_user", "0\n");
+	put(dir, "cpuacct.usage_sys", "0\n");
+	snprintf(dir, sizeof dir, "%s/%s", t->base[CG_PIDS], name);
+	put(dir, "pids.max", "max\n");
+}
+
+static void
+test_v1_slot(void **state)
+{
+	struct fake *f = *state;
+	struct cg_limits lim = {.mem = 64 << 20, .tasks_max = 100};
+	struct cg_stats st;
+	struct cg_slot s;
+	struct cg_tree t;
+	char dir[PATH_MAX * 2], buf[64], err[256];
+	int n;
+
+	fake_hybrid(f);
+	cg_detect(&t, f->mountinfo, f->self, false, "forq-1", err, sizeof err);
+	assert_int_equal(t.version, CG_V1);
+	/* cgroupfs makes a group's files with it; here they are made. */
+	for (n = 0; n < CG_NCTL; n++)
+		assert_int_equal(mkdir(t.base[n], 0755), 0);
+	put(t.base[CG_CPUSET], "cpuset.cpus", "");
+	put(t.base[CG_CPUSET], "cpuset.mems", "");
+	assert_int_equal(cg_create(&t, err, sizeof err), 0);
+	/* A new cpuset group gets its parent's CPUs and nodes. */
+	get(t.base[CG_CPUSET], "cpuset.cpus", buf, sizeof buf);
+	assert_string_equal(buf, "0-1\n");
+	fake_v1_slot(&t, "w1s2");
+	assert_int_equal(cg_slot_open(&t, 1, 2, &s, err, sizeof err), 0);
+	cg_slot_join_fds(&s, &n);
+	assert_int_equal(n, 4); /* memory, cpuacct, pids, freezer */
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	snprintf(dir, sizeof dir, "%s/w1s2", t.base[CG_MEMORY]);
+	get(dir, "memory.limit_in_bytes", buf, sizeof buf);
+	assert_string_equal(buf, "67108864");
+	/* No swap beyond the limit. */
+	get(dir, "memory.memsw.limit_in_bytes", buf, sizeof buf);
+	assert_string_equal(buf, "67108864");
+	/* The last job's peak does not count in this one's. */
+	get(dir, "memory.max_usage_in_bytes", buf, sizeof buf);
+	assert_string_equal(buf, "0");
+	snprintf(dir, sizeof dir, "%s/w1s2", t.base[CG_PIDS]);
+	get(dir, "pids.max", buf, sizeof buf);
+	assert_string_equal(buf, "100");
+	snprintf(dir, sizeof dir, "%s/w1s2", t.base[CG_CPU]);
+	get(dir, "cpuacct.usage", buf, sizeof buf);
+	assert_string_equal(buf, "0");
+
+	/* The job ran: 1.5 s user, 0.25 s system, 64M peak, one OOM kill
+	 * (two were before it). */
+	put(dir, "cpuacct.usage_user", "1500000000\n");
+	put(dir, "cpuacct.usage_sys", "250000000\n");
+	snprintf(dir, sizeof dir, "%s/w1s2", t.base[CG_MEMORY]);
+	put(dir, "memory.max_usage_in_bytes", "67108864\n");
+	put(dir, "memory.oom_control",
+	    "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
+	snprintf(dir, sizeof dir, "%s/w1s2", t.base[CG_PIDS]);
+	put(dir, "cgroup.procs", "4242\n4243\n");
+	assert_int_equal(cg_slot_count(&s), 2);
+	cg_slot_stats(&s, &st);
+	assert_int_equal(st.user_us, 1500000);
+	assert_int_equal(st.sys_us, 250000);
+	assert_int_equal(st.mem_peak, 64 << 20);
+	assert_int_equal(st.oom_kills, 1);
+	assert_int_equal(st.procs_peak, 2);
+
+	/* No limit again: "-1" lifts it. */
+	lim.mem = 0;
+	lim.tasks_max = 0;
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	snprintf(dir, sizeof dir, "%s/w1s2", t.base[CG_MEMORY]);
+	get(dir, "memory.limit_in_bytes", buf, sizeof buf);
+	assert_string_equal(buf, "-1");
+	snprintf(dir, sizeof dir, "%s/w1s2", t.base[CG_PIDS]);
+	get(dir, "pids.max", buf, sizeof buf);
+	assert_string_equal(buf, "max");
+	cg_slot_close(&s);
+}
+
+static void
+test_v2_slot(void **state)
+{
+	struct fake *f = *state;
+	struct cg_limits lim = {.mem = 1 << 30, .tasks_max = 0};
+	struct cg_stats st;
+	struct cg_slot s;
+	struct cg_tree t;
+	char mi[PATH_MAX * 2], dir[PATH_MAX * 2], buf[64], err[256];
+	int n;
+
+	mkdirs(f->root, "v2");
+	snprintf(mi, sizeof mi,
+		 "41 31 0:38 / %s/v2 rw,relatime - cgroup2 cgroup2 rw\n",
+		 f->root);
+	put(f->root, "mountinfo", mi);
+	put(f->root, "self", "0::/\n");
+	put(f->root, "v2/cgroup.controllers", "cpu memory pids\n");
+	put(f->root, "v2/cgroup.subtree_control", "");
+	cg_detect(&t, f->mountinfo, f->self, false, "forq-3", err, sizeof err);
+	assert_int_equal(t.version, CG_V2);
+	mkdirs(f->root, "v2/forq-3");
+	put(t.base[CG_MEMORY], "cgroup.subtree_control", "");
+	assert_int_equal(cg_create(&t, err, sizeof err), 0);
+	/* The controllers go down to the slots' groups. */
+	get(t.base[CG_MEMORY], "cgroup.subtree_control", buf, sizeof buf);
+	assert_non_null(strstr(buf, "+"));
+	snprintf(dir, sizeof dir, "%s/w0s0", t.base[CG_MEMORY]);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	put(dir, "cgroup.procs", "");
+	put(dir, "memory.max", "max\n");
+	put(dir, "memory.swap.max", "max\n");
+	put(dir, "memory.oom.group", "0\n");
+	put(dir, "memory.peak", "5000\n");
+	put(dir, "memory.current", "4096\n");
+	put(dir, "memory.events", "low 0\nhigh 0\nmax 0\noom 1\noom_kill 1\n");
+	put(dir, "cpu.stat", "usage_usec 100\nuser_usec 60\nsystem_usec 40\n");
+	put(dir, "pids.max", "max\n");
+	assert_int_equal(cg_slot_open(&t, 0, 0, &s, err, sizeof err), 0);
+	cg_slot_join_fds(&s, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	get(dir, "memory.max", buf, sizeof buf);
+	assert_string_equal(buf, "1073741824");
+	get(dir, "memory.swap.max", buf, sizeof buf);
+	assert_string_equal(buf, "0");
+	get(dir, "memory.oom.group", buf, sizeof buf);
+	assert_string_equal(buf, "1");
+	/* Counters read as a baseline: what came before is not the job's. */
+	put(dir, "cpu.stat",
+	    "usage_usec 2100\nuser_usec 1560\nsystem_usec 540\n");
+	put(dir, "memory.events", "low 0\nhigh 0\nmax 2\noom 3\noom_kill 3\n");
+	put(dir, "memory.peak", "1073741824\n");
+	cg_slot_stats(&s, &st);
+	assert_int_equal(st.user_us, 1500);
+	assert_int_equal(st.sys_us, 500);
+	assert_int_equal(st.oom_kills, 2);
+	assert_int_equal(st.mem_peak, 1 << 30);
+	cg_slot_close(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_formats),
+	    cmocka_unit_test_setup_teardown(test_detect_v1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_detect_v2_and_none, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_v1_slot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_v2_slot, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
