@@ -54,6 +54,8 @@ int cli_parse_user(const char *text, uid_t *uid);
 int cli_opt_number(const char *opt, const char *arg, long long min,
 		   long long max, long long *out);
 int cli_opt_duration(const char *opt, const char *arg, int64_t *ms);
+/* A size: 64M, 2G (K, M, G, T are powers of 1024). */
+int cli_opt_size(const char *opt, const char *arg, uint64_t *bytes);
 int cli_opt_user(const char *opt, const char *arg, uid_t *uid);
 /* Copies a job's output descriptors to stdout and stderr. */
 int cli_print_output(struct forq_conn *conn, json_int_t id, bool out, bool err);

@@ -52,6 +52,17 @@ cli_opt_duration(const char *opt, const char *arg, int64_t *ms)
 }
 
 int
+cli_opt_size(const char *opt, const char *arg, uint64_t *bytes)
+{
+	const char *why;
+
+	if (units_parse_size(arg, bytes, &why) == 0)
+		return 0;
+	fprintf(stderr, "forq: %s %s: %s\n", opt, arg, why);
+	return -1;
+}
+
+int
 cli_opt_user(const char *opt, const char *arg, uid_t *uid)
 {
 	if (cli_parse_user(arg, uid) == 0)

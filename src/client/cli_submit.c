@@ -90,6 +90,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		OPT_AFTER_ANY,
 		OPT_UNIQUE,
 		OPT_ON_FINISH,
+		OPT_MEM,
 	};
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, 'n'},
@@ -105,6 +106,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	    {"unique", required_argument, NULL, OPT_UNIQUE},
 	    {"on-finish", required_argument, NULL, OPT_ON_FINISH},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"mem", required_argument, NULL, OPT_MEM},
 	    {"cwd", required_argument, NULL, OPT_CWD},
 	    {"env", required_argument, NULL, OPT_ENV},
 	    {"clean-env", no_argument, NULL, OPT_CLEAN},
@@ -120,6 +122,8 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	json_t *results;
 	struct forq_conn *conn;
 	int64_t timeout_ms = -1, start_at_ms = -1, delay_ms, retry_delay = -1;
+	uint64_t mem = 0;
+	bool has_mem = false;
 	long long retries = -1;
 	json_t *retry_on = NULL, *after = NULL;
 	int after_mode = 0; /* OPT_AFTER or OPT_AFTER_ANY once given */
@@ -213,6 +217,11 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 								  word));
 			}
 			break;
+		case OPT_MEM:
+			if (cli_opt_size("--mem", optarg, &mem) == -1)
+				goto usage;
+			has_mem = true;
+			break;
 		case OPT_TIMEOUT:
 			if (cli_opt_duration("--timeout", optarg,
 					     &timeout_ms) == -1)
@@ -268,6 +277,9 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	if (timeout_ms >= 0)
 		json_object_set_new(defaults, "timeout_ms",
 				    json_integer(timeout_ms));
+	if (has_mem)
+		json_object_set_new(defaults, "mem",
+				    json_integer((json_int_t)mem));
 	if (has_priority)
 		json_object_set_new(defaults, "priority",
 				    json_integer(priority));

@@ -21,6 +21,8 @@ cli_usage(void)
 		"      -n, --name NAME      a name to find it by\n"
 		"      --timeout DUR        TERM (then KILL) after DUR: 30s, "
 		"5m\n"
+		"      --mem SIZE           its memory limit: 64M, 2G (in its "
+		"cgroup)\n"
 		"      --cwd DIR            working directory (default: here)\n"
 		"      --env K=V            set a variable (repeatable)\n"
 		"      --clean-env          start from an empty environment\n"

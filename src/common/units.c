@@ -156,7 +156,11 @@ units_format_size(uint64_t bytes, char *buf, size_t len)
 	}
 	for (i = 0; i < sizeof units - 2 && v >= 1024 * 1024; i++)
 		v /= 1024;
-	snprintf(buf, len, "%.1f%c", v / 1024, units[i]);
+	/* A whole number of the unit reads as it is written: 64M. */
+	if (bytes % ((uint64_t)1024 << (10 * i)) == 0)
+		snprintf(buf, len, "%.0f%c", v / 1024, units[i]);
+	else
+		snprintf(buf, len, "%.1f%c", v / 1024, units[i]);
 }
 
 /* strptime with the whole text used up. */

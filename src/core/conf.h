@@ -30,7 +30,8 @@ struct conf_queue {
 	int64_t timeout_ms; /* for jobs submitted without one; 0: none */
 	uint32_t retries;   /* for jobs submitted without them */
 	int64_t retry_delay_ms;
-	int lines[6];
+	uint64_t mem; /* for jobs submitted without --mem; 0: none */
+	int lines[7];
 };
 
 enum conf_durability {
@@ -67,6 +68,7 @@ struct conf {
 	int64_t kill_grace_ms;
 	uint64_t output_max;
 	uint32_t tasks_max; /* processes in a job's cgroup; 0: no limit */
+	uint64_t mem_max;   /* the most --mem a job may ask; 0: any */
 	int64_t retention_age_ms;
 	uint32_t retention_count;
 	uint32_t crash_requeue_max;

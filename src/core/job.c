@@ -353,10 +353,14 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 		   const struct job_limits *limits, struct job_spec *spec,
 		   struct job_error *err)
 {
-	static const char *const known[] =
-	    {"argv",     "env",      "cwd",         "name",    "timeout_ms",
-	     "queue",    "priority", "start_at_ms", "retries", "retry_delay_ms",
-	     "retry_on", "after",    "after_any",   "unique",  "on_finish"};
+	static const char *const known[] = {"argv",       "env",
+					    "cwd",        "name",
+					    "timeout_ms", "queue",
+					    "priority",   "start_at_ms",
+					    "retries",    "retry_delay_ms",
+					    "retry_on",   "after",
+					    "after_any",  "unique",
+					    "on_finish",  "mem"};
 	const json_t *argv, *env, *cwd, *name, *timeout, *queue, *priority,
 	    *start_at, *v2;
 	const char *key, *s;
@@ -439,6 +443,18 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 		}
 		spec->timeout_ms = json_integer_value(timeout);
 		spec->has_timeout = true;
+	}
+	v2 = job_field(job, defaults, "mem");
+	if (v2 != NULL && !json_is_null(v2)) {
+		if (!json_is_integer(v2) || json_integer_value(v2) < 0 ||
+		    json_integer_value(v2) > INT64_C(1) << 50) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"mem\" must be a number of bytes from 0 "
+				 "(none) to 2^50");
+			goto fail;
+		}
+		spec->mem = (uint64_t)json_integer_value(v2);
+		spec->has_mem = true;
 	}
 	queue = job_field(job, defaults, "queue");
 	if (queue != NULL && !json_is_null(queue)) {

@@ -73,6 +73,8 @@ struct job_spec {
 	char *name;         /* NULL if none */
 	int64_t timeout_ms; /* 0: none */
 	bool has_timeout;   /* given, even as 0; else the queue's */
+	uint64_t mem;       /* its cgroup's memory limit, bytes; 0: none */
+	bool has_mem;       /* given, even as 0; else the queue's */
 	char *queue;        /* NULL: the default queue */
 	int32_t priority;
 	bool has_priority;   /* given; else the queue's */

@@ -113,6 +113,10 @@ static const char store_schema_v4[] =
 static const char store_schema_v5[] =
     "ALTER TABLE jobs ADD COLUMN procs INTEGER;";
 
+/* 5 -> 6: a job's memory limit (--mem). */
+static const char store_schema_v6[] =
+    "ALTER TABLE jobs ADD COLUMN mem INTEGER NOT NULL DEFAULT 0;";
+
 _Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_SUCCEEDED == 4,
 	       "the store's SQL spells these states as numbers");
 
@@ -207,6 +211,8 @@ sqlite_migrate(struct store_backend *st)
 	if (version < 4 && sqlite_exec(st, store_schema_v4) == -1)
 		goto fail;
 	if (version < 5 && sqlite_exec(st, store_schema_v5) == -1)
+		goto fail;
+	if (version < 6 && sqlite_exec(st, store_schema_v6) == -1)
 		goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
 		 STORE_SCHEMA_VERSION);

@@ -34,6 +34,7 @@ struct ops_deps {
 	struct running *running;
 	struct watch *watch;
 	const struct workers *workers;
+	bool cgroups; /* jobs run in cgroups: --mem can be kept */
 };
 
 /* Whether new jobs are taken. */

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/units.h"
 #include "supervisor/control.h"
 #include "supervisor/ops_common.h"
 #include "supervisor/ops_jobs.h"
@@ -56,6 +57,30 @@ ops_check_after(struct ops *ops, struct client *c, const struct request *req,
 	return NULL;
 }
 
+/* A memory limit is a cgroup's: never taken and then ignored. */
+static json_t *
+ops_check_mem(struct ops *ops, const struct request *req,
+	      const struct job_spec *spec, size_t i)
+{
+	char want[32], max[32];
+
+	if (spec->mem == 0)
+		return NULL;
+	units_format_size(spec->mem, want, sizeof want);
+	if (!ops->d.cgroups)
+		return ops_error(req, FORQ_ERR_UNSUPPORTED,
+				 "job %zu: --mem %s needs job cgroups, and "
+				 "this forqd has none (see its log at start)",
+				 i + 1, want);
+	if (ops->d.conf->mem_max != 0 && spec->mem > ops->d.conf->mem_max) {
+		units_format_size(ops->d.conf->mem_max, max, sizeof max);
+		return ops_limit(req, "mem_max", ops->d.conf->mem_max,
+				 "job %zu: --mem %s is over mem_max (%s)",
+				 i + 1, want, max);
+	}
+	return NULL;
+}
+
 /* The job's queue must be declared; what the job leaves out, the
  * queue's section gives. */
 static json_t *
@@ -80,7 +105,9 @@ ops_queue_defaults(struct ops *ops, const struct request *req,
 		spec->retries = q->retries;
 	if (!spec->has_retry_delay)
 		spec->retry_delay_ms = q->retry_delay_ms;
-	return NULL;
+	if (!spec->has_mem)
+		spec->mem = q->mem;
+	return ops_check_mem(ops, req, spec, i);
 }
 
 json_t *

@@ -125,6 +125,10 @@ ops_job_json(struct ops *ops, const struct store_job *j, bool full)
 	}
 	json_object_set_new(o, "uid", json_integer(j->uid));
 	json_object_set_new(o, "gid", json_integer(j->gid));
+	json_object_set_new(o, "mem",
+			    j->spec.mem > 0
+				? json_integer((json_int_t)j->spec.mem)
+				: json_null());
 	json_object_set_new(o, "timeout_ms",
 			    j->spec.timeout_ms > 0
 				? json_integer(j->spec.timeout_ms)

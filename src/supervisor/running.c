@@ -125,7 +125,7 @@ running_fill_common(struct running *r, struct slot *slot,
 {
 	slot->kill_grace_ms = r->conf->kill_grace_ms;
 	slot->output_max = r->conf->output_max;
-	slot->mem = 0;
+	slot->mem = job->spec.mem;
 	slot->tasks_max = r->conf->tasks_max;
 	slot->uid = job->uid;
 	slot->gid = job->gid;

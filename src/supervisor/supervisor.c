@@ -369,7 +369,8 @@ sv_open_jobs(struct supervisor *sv)
 				 .jobs = sv->jobs,
 				 .running = sv->running,
 				 .watch = sv->watch,
-				 .workers = sv->workers};
+				 .workers = sv->workers,
+				 .cgroups = sv->cg.version != CG_NONE};
 	if ((sv->ops = ops_new(&deps)) == NULL) {
 		log_warn("requests");
 		return -1;

@@ -7,7 +7,8 @@
 
 [ "$(id -u)" = 0 ] || fail "run as root: forqd makes job cgroups only as root or under systemd"
 
-write_conf "slots = 2" "[jobs]" "kill_grace = 500ms" "tasks_max = 24"
+write_conf "slots = 2" "[jobs]" "kill_grace = 500ms" "tasks_max = 24" "mem_max = 1G" \
+	"[queue small]" "mem = 32M"
 start_forqd
 line=$(grep -m1 'job cgroups: ' "$LOG")
 [[ $line == *"job cgroups: cgroup v"[12]", under "* ]] || fail "no job cgroups: $line"
@@ -76,6 +77,28 @@ started=$(wc -l <"$T/bg")
 grep -qiE 'fork' "$T/state/logs/$id.err" || fail "job $id: no failed fork: $(cat "$T/state/logs/$id.err")"
 ok "tasks_max = 24: $started of 40 background processes started; then: $(grep -m1 -i fork "$T/state/logs/$id.err")"
 
+# --mem: past it the OOM killer ends the job, which fails saying so; a
+# job's own kill -9 is a signal, not an OOM.
+id=$(fq submit --mem 64M -- sh -c 'x=$(head -c 400000000 /dev/zero | tr "\0" a); echo ${#x}')
+fq wait "$id" >/dev/null 2>&1 || true
+st=$(fq status --json "$id")
+[ "$(jq -r .job.state <<<"$st")" = failed ] && [[ "$(jq -r .job.error <<<"$st")" == "out of memory: limit 64M, peak 64M"* ]] ||
+	fail "a --mem 64M job taking 400 MB: $(jq -c '.job | {state, signal, error, maxrss_kb}' <<<"$st")"
+[ "$(jq -r .job.maxrss_kb <<<"$st")" -le $((64 * 1024 + 64)) ] || fail "peak over the limit: $(jq -r .job.maxrss_kb <<<"$st") KiB"
+ok "--mem 64M, 400 MB taken: $(jq -r .job.error <<<"$st")"
+id=$(fq submit --mem 64M -- sh -c 'kill -9 $$')
+fq wait "$id" >/dev/null 2>&1 || true
+st=$(fq status --json "$id")
+[ "$(jq -r .job.signal <<<"$st")" = 9 ] && [ "$(jq -r .job.error <<<"$st")" = null ] ||
+	fail "kill -9 of itself: $(jq -c '.job | {state, signal, error}' <<<"$st")"
+ok "a job's own kill -9 is signal 9, no out-of-memory error"
+rc=0; out=$(fq submit --mem 2G -- true 2>&1) || rc=$?
+[ $rc -ne 0 ] && [[ $out == *mem_max* ]] || fail "--mem 2G over mem_max = 1G: $rc $out"
+id=$(fq submit -q small -- true)
+fq wait "$id" >/dev/null || fail "job $id in queue small failed"
+[ "$(fq status --json "$id" | jq .job.mem)" = $((32 << 20)) ] || fail "queue small's mem: $(fq status --json "$id" | jq .job.mem)"
+ok "--mem over mem_max is refused ($out); a queue's mem is its jobs'"
+
 # A second forqd (its own state directory) has a subtree of its own,
 # and neither touches the other's.
 T2=$(mktemp -d /tmp/forq-test2.XXXXXX)
@@ -107,6 +130,24 @@ rm -rf "$T2"
 fq cancel "$id" >/dev/null
 fq wait "$id" >/dev/null 2>&1 || true
 ok "two forqds: $(basename "$base") and $(basename "$base2"); stopping one leaves the other's jobs running"
+
+# An ordinary user's forqd outside systemd has no cgroup to write: it
+# says so, runs jobs without, and refuses --mem rather than ignore it.
+T3=$(mktemp -d /tmp/forq-test3.XXXXXX)
+chown nobody "$T3"
+printf '%s\n' "[daemon]" "socket = $T3/forqd.sock" "pidfile = $T3/forqd.pid" \
+	"state_dir = $T3/state" "[workers]" "slots = 1" >"$T3/forqd.conf"
+runuser -u nobody -- "$FORQD" -c "$T3/forqd.conf" >"$T3/log" 2>&1 &
+pid3=$!
+timeout 20 grep -m1 -q 'ready: ' <(tail -F "$T3/log" 2>/dev/null) || { cat "$T3/log" >&2; kill "$pid3"; fail "nobody's forqd did not start"; }
+grep -q 'job cgroups: none' "$T3/log" || { kill "$pid3"; fail "nobody's forqd: $(grep 'job cgroups' "$T3/log")"; }
+rc=0; out=$(runuser -u nobody -- "$FORQ" -s "$T3/forqd.sock" submit --mem 64M -- true 2>&1) || rc=$?
+runuser -u nobody -- "$FORQ" -s "$T3/forqd.sock" submit -w -- true >/dev/null || { kill "$pid3"; fail "nobody's job failed"; }
+kill -TERM "$pid3"
+"$FORQ_PIDWAIT" "$pid3" 10000 || fail "nobody's forqd did not stop"
+rm -rf "$T3"
+[ $rc -ne 0 ] && [[ $out == *"needs job cgroups"* ]] || fail "--mem without cgroups: $rc $out"
+ok "without cgroups: said at start, jobs run, --mem refused: $out"
 
 # A forqd killed with its workers leaves its jobs in their cgroups; the
 # next one, queuing them again, kills what is left so none runs twice.

@@ -36,7 +36,7 @@ for i in $(seq 200); do
 done
 [ -n "$refused" ] || fail "200 submits on a full disk were all accepted"
 [[ $refused == *"full"* ]] || fail "the refusal does not say the disk is full: $refused"
-wait_log 'is full: freed its 4.0M reserve' 10
+wait_log 'is full: freed its 4M reserve' 10
 rc=0; out=$(fq submit -- true 2>&1) || rc=$?
 [ $rc -eq 75 ] && [[ $out == *"no job was queued"* ]] || fail "second submit: $rc $out"
 ok "a full state directory: submits refused with exit 75: $refused"
