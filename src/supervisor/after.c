@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "core/access.h"
@@ -65,21 +66,12 @@ after_free(struct after *a)
 static void
 after_hook_add(struct after *a, uint64_t id, bool conf)
 {
-	struct after_hook *more;
-	size_t cap;
-
 	if (a->head == a->n)
 		a->head = a->n = 0;
-	if (a->n == a->cap) {
-		cap = a->cap != 0 ? a->cap * 2 : 16;
-		if ((more = reallocarray(a->hooks, cap, sizeof *more)) ==
-		    NULL) {
-			log_warn("job %llu: on-finish command",
-				 (unsigned long long)id);
-			return;
-		}
-		a->hooks = more;
-		a->cap = cap;
+	if (array_reserve((void **)&a->hooks, &a->cap, a->n,
+			  sizeof *a->hooks) == -1) {
+		log_warn("job %llu: on-finish command", (unsigned long long)id);
+		return;
 	}
 	a->hooks[a->n++] = (struct after_hook){.id = id, .conf = conf};
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/clock.h"
 #include "common/heap.h"
 #include "common/log.h"
@@ -70,41 +71,20 @@ jobs_due_before(const void *a, const void *b)
 	return x->at_ns != y->at_ns ? x->at_ns < y->at_ns : x->id < y->id;
 }
 
-/* Appends to a growing array: -1 when memory runs out. */
-static int
-jobs_grow(void **items, size_t *cap, size_t n, size_t size)
-{
-	void *more;
-	size_t next;
-
-	if (n < *cap)
-		return 0;
-	next = *cap != 0 ? *cap * 2 : 64;
-	if ((more = reallocarray(*items, next, size)) == NULL)
-		return -1;
-	*items = more;
-	*cap = next;
-	return 0;
-}
-
-/* A drained worklist starts over, and a big one gives its room back. */
+/* A drained worklist starts over. */
 static void
 jobs_list_drained(void **items, size_t *head, size_t *n, size_t *cap)
 {
 	*head = *n = 0;
-	if (*cap > JOBS_LIST_KEEP) {
-		free(*items);
-		*items = NULL;
-		*cap = 0;
-	}
+	array_emptied(items, cap, JOBS_LIST_KEEP);
 }
 
 static void
 jobs_push_end(struct jobs *j, uint64_t id, const struct job_result *r,
 	      int own_hook)
 {
-	if (jobs_grow((void **)&j->ends, &j->ends_cap, j->nends,
-		      sizeof *j->ends) == -1) {
+	if (array_reserve((void **)&j->ends, &j->ends_cap, j->nends,
+			  sizeof *j->ends) == -1) {
 		log_warn("job %llu: its waiters and dependents",
 			 (unsigned long long)id);
 		return;
@@ -116,8 +96,8 @@ jobs_push_end(struct jobs *j, uint64_t id, const struct job_result *r,
 static void
 jobs_push_unsettled(struct jobs *j, uint64_t id)
 {
-	if (jobs_grow((void **)&j->unsettled, &j->unsettled_cap, j->nunsettled,
-		      sizeof *j->unsettled) == -1) {
+	if (array_reserve((void **)&j->unsettled, &j->unsettled_cap,
+			  j->nunsettled, sizeof *j->unsettled) == -1) {
 		log_warn("job %llu: its dependencies", (unsigned long long)id);
 		return;
 	}
@@ -207,8 +187,8 @@ static int
 jobs_fresh(struct jobs *j, int queue, uid_t uid, uint64_t id, int32_t priority,
 	   uint32_t attempt)
 {
-	if (jobs_grow((void **)&j->fresh, &j->fresh_cap, j->nfresh,
-		      sizeof *j->fresh) == -1)
+	if (array_reserve((void **)&j->fresh, &j->fresh_cap, j->nfresh,
+			  sizeof *j->fresh) == -1)
 		return -1;
 	j->fresh[j->nfresh++] = (struct runq_fresh){.id = id,
 						    .queue = queue,
@@ -230,7 +210,8 @@ jobs_turn_committed(struct jobs *j, bool committed)
 				 f->attempt) == -1)
 			log_warn("job %llu: queue", (unsigned long long)f->id);
 	}
-	jobs_list_drained((void **)&j->fresh, &i, &j->nfresh, &j->fresh_cap);
+	j->nfresh = 0;
+	array_emptied((void **)&j->fresh, &j->fresh_cap, JOBS_LIST_KEEP);
 	return committed && n > 0;
 }
 

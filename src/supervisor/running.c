@@ -10,20 +10,24 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ipc/channel.h"
+#include "common/array.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "ipc/shm.h"
 #include "core/access.h"
 #include "core/conf.h"
 #include "core/rlimits.h"
 #include "core/runq.h"
 #include "core/sched.h"
+#include "ipc/channel.h"
+#include "ipc/shm.h"
 #include "store/store.h"
 #include "supervisor/adopted.h"
 #include "supervisor/jobs.h"
 #include "supervisor/running.h"
 #include "supervisor/workers.h"
+
+/* A turn's starts past this give their room back once sent. */
+#define RUNNING_STARTS_KEEP 4096
 
 /* The supervisor's side of a slot it handed to a worker. */
 struct run_slot {
@@ -264,16 +268,9 @@ running_unstart(struct running *r, int w, uint32_t s)
 static int
 running_start_later(struct running *r, int w, uint32_t slot)
 {
-	struct run_start *more;
-	size_t cap;
-
-	if (r->nstarts == r->starts_cap) {
-		cap = r->starts_cap != 0 ? r->starts_cap * 2 : 64;
-		if ((more = reallocarray(r->starts, cap, sizeof *more)) == NULL)
-			return -1;
-		r->starts = more;
-		r->starts_cap = cap;
-	}
+	if (array_reserve((void **)&r->starts, &r->starts_cap, r->nstarts,
+			  sizeof *r->starts) == -1)
+		return -1;
 	r->starts[r->nstarts++] = (struct run_start){.worker = w, .slot = slot};
 	return 0;
 }
@@ -344,11 +341,7 @@ running_starts_committed(struct running *r, bool committed)
 			running_unstart(r, st->worker, st->slot);
 	}
 	r->nstarts = 0;
-	if (r->starts_cap > 4096) {
-		free(r->starts);
-		r->starts = NULL;
-		r->starts_cap = 0;
-	}
+	array_emptied((void **)&r->starts, &r->starts_cap, RUNNING_STARTS_KEEP);
 	return !committed && n > 0;
 }
 
