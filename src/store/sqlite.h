@@ -87,6 +87,10 @@ int sqlite_fail(struct store_backend *st, const char *what);
  * inside the turn's transaction fails the turn's commit. */
 int sqlite_step_done(struct store_backend *st, sqlite3_stmt *s,
 		     const char *what);
+/* A one-row SELECT's step: a row is STORE_OK, none STORE_NO_MATCH,
+ * anything else a failure of what. */
+enum store_result sqlite_found(struct store_backend *st, int rc,
+			       const char *what);
 /* Steps an UPDATE of one job: STORE_NO_MATCH if it changed no row. */
 enum store_result sqlite_update_one(struct store_backend *st, sqlite3_stmt *s,
 				    const char *what);

@@ -213,12 +213,7 @@ sqlite_unique_holder(struct store_backend *st, uid_t uid, const char *key,
 		*id = (uint64_t)sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	if (rc == SQLITE_ROW)
-		return STORE_OK;
-	if (rc == SQLITE_DONE)
-		return STORE_NO_MATCH;
-	sqlite_fail(st, "find unique key");
-	return STORE_FAILED;
+	return sqlite_found(st, rc, "find unique key");
 }
 
 int
@@ -580,12 +575,7 @@ sqlite_get(struct store_backend *st, uint64_t id, struct store_job *j)
 		sqlite_read_job(s, j);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	if (rc == SQLITE_ROW)
-		return STORE_OK;
-	if (rc == SQLITE_DONE)
-		return STORE_NO_MATCH;
-	sqlite_fail(st, "get job");
-	return STORE_FAILED;
+	return sqlite_found(st, rc, "get job");
 }
 
 /* One statement per combination of filters, made at first use. */

@@ -35,6 +35,17 @@ sqlite_pending(struct store_backend *st,
 		   : sqlite_fail(st, "pending jobs");
 }
 
+enum store_result
+sqlite_found(struct store_backend *st, int rc, const char *what)
+{
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_NO_MATCH;
+	sqlite_fail(st, what);
+	return STORE_FAILED;
+}
+
 /* Steps an UPDATE of one job: STORE_NO_MATCH if it changed no row. */
 enum store_result
 sqlite_update_one(struct store_backend *st, sqlite3_stmt *s, const char *what)
