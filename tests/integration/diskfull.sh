@@ -18,9 +18,11 @@ start_forqd
 running=$(fq submit -- sh -c "echo started; while [ ! -e '$T/go' ]; do sleep 0.05; done; echo done")
 fq submit -- true >"$T/acked"
 
-# Fill the disk, then submit until forqd says it is full.
-dd if=/dev/zero of="$T/state/filler" bs=64k 2>/dev/null || true
+# Fill the disk, then submit until forqd says it is full. (Marked
+# before the filling: the true job's end may be the first commit that
+# finds the disk full.)
 mark_log
+dd if=/dev/zero of="$T/state/filler" bs=64k 2>/dev/null || true
 refused=
 for i in $(seq 200); do
 	rc=0
