@@ -16,6 +16,12 @@ base=${line##*, under }
 [ -d "$base" ] || fail "$base is not there"
 ok "forqd found $(sed 's/.*job cgroups: \(cgroup v[12]\).*/\1/' <<<"$line") and made $base"
 
+# started FIFO: what the job wrote into FIFO once it ran (a job that
+# never starts fails the test with forqd's log, not a hang).
+started() {
+	timeout 20 cat "$1" || fail "the job did not start within 20 s: $(fq list --limit 3)"
+}
+
 # gone PID WHAT: the process ends soon.
 gone() {
 	"$FORQ_PIDWAIT" "$1" 5000 || fail "$2 (pid $1) outlived its job: $(ps -o pid,stat,sid,args -p "$1" | tail -n +2)"
@@ -32,7 +38,7 @@ ok "a job runs in its slot's cgroup: $(grep -m1 "$name" "$T/state/logs/$id.out")
 # goes with the job (KILL to the cgroup after kill_grace).
 mkfifo "$T/p1"
 id=$(fq submit -- sh -c "(setsid sh -c 'trap \"\" TERM; exec sleep 300' & echo \$! >'$T/p1'); exec sleep 300")
-escaped=$(cat "$T/p1")
+escaped=$(started "$T/p1")
 fq cancel "$id" >/dev/null
 fq wait "$id" >/dev/null 2>&1 || true
 [ "$(fq status --json "$id" | jq -r .job.state)" = cancelled ] || fail "job $id: $(fq status "$id")"
@@ -44,7 +50,7 @@ ok "cancel ends a setsid'd grandchild that ignores TERM"
 rm -f "$T/p1"
 mkfifo "$T/p1"
 id=$(fq submit -- sh -c "( (sleep 300 & echo \$! >'$T/p1') & ); exit 0")
-left=$(cat "$T/p1")
+left=$(started "$T/p1")
 fq wait "$id" >/dev/null || fail "job $id failed"
 gone "$left" "a double-forked process left behind"
 ok "a job's end kills what is left in its cgroup"
@@ -120,7 +126,7 @@ base2=$(sed -n 's/.*job cgroups: .*, under //p' "$T2/log")
 rm -f "$T/p1"
 mkfifo "$T/p1"
 id=$(fq submit -- sh -c "echo up >'$T/p1'; exec sleep 300")
-cat "$T/p1" >/dev/null
+started "$T/p1" >/dev/null
 "$FORQ" -s "$T2/forqd.sock" submit -w -- true >/dev/null || { kill "$pid2"; fail "the second forqd's job failed"; }
 kill -TERM "$pid2"
 "$FORQ_PIDWAIT" "$pid2" 10000 || fail "the second forqd did not stop"
@@ -155,7 +161,7 @@ write_conf "slots = 2" "[jobs]" "crash_requeue_max = 0"
 rm -f "$T/p1"
 mkfifo "$T/p1"
 id=$(fq submit -- sh -c "echo \$\$ >'$T/p1'; exec sleep 300")
-orphan=$(cat "$T/p1")
+orphan=$(started "$T/p1")
 # shellcheck disable=SC2046
 kill -9 "$FORQD_PID" $(pgrep -P "$FORQD_PID")
 wait "$FORQD_PID" 2>/dev/null || true
