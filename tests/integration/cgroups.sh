@@ -46,12 +46,14 @@ gone "$escaped" "a setsid'd grandchild of a cancelled job"
 ok "cancel ends a setsid'd grandchild that ignores TERM"
 
 # When the first process exits, what is left in the cgroup is killed,
-# also a double-forked one whose parent is gone.
+# also a double-forked one whose parent is gone. (The job waits for the
+# grandchild's word before it exits: its exit kills the grandchild, and
+# one killed before it wrote its pid would leave nothing to check.)
 rm -f "$T/p1"
 mkfifo "$T/p1"
-id=$(fq submit -- sh -c "( (sleep 300 & echo \$! >'$T/p1') & ); exit 0")
-left=$(started "$T/p1")
+id=$(fq submit --timeout 20s -- sh -c "( (sleep 300 & echo \$! >'$T/left'; echo >'$T/p1') & ); read _ <'$T/p1'; exit 0")
 fq wait "$id" >/dev/null || fail "job $id failed"
+left=$(cat "$T/left")
 gone "$left" "a double-forked process left behind"
 ok "a job's end kills what is left in its cgroup"
 
