@@ -12,6 +12,8 @@
 
 /* A job's priority runs from -FORQ_PRIORITY_MAX to FORQ_PRIORITY_MAX. */
 #define FORQ_PRIORITY_MAX 1000
+/* CPUs one job may ask for (CPU_SETSIZE, the most a cpu_set_t holds). */
+#define FORQ_CPUS_MAX 1024
 
 /* Error codes, as in {"ok":false,"error":{"code":...,"message":...}}. */
 #define FORQ_ERR_BAD_REQUEST "bad_request"

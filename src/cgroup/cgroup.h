@@ -82,13 +82,24 @@ void cg_detect(struct cg_tree *t, const char *mountinfo,
 int cg_create(struct cg_tree *t, char *err, size_t errlen);
 /* Removes the slots' groups and the subtree, where they are empty. */
 void cg_destroy(struct cg_tree *t);
+/* A made subtree can hold a job to CPUs of its own (the cpuset
+ * controller is there). */
+bool cg_has_cpuset(const struct cg_tree *t);
 
 /* --- a worker's side: one slot's group --- */
+
+/* A CPU list as cpuset.cpus has it, for any cpu_set_t. */
+#define CG_CPUS_LEN 4096
 
 /* What a job asks of its group. */
 struct cg_limits {
 	uint64_t mem;       /* bytes; 0: no limit */
 	uint64_t tasks_max; /* processes; 0: no limit */
+	/* Its CPUs as cpuset.cpus lists them ("3", "0-3"): written where
+	 * the job is in a cpuset, which on v1 is only when it has CPUs of
+	 * its own (gang); a one-CPU job is its worker's by affinity. */
+	const char *cpus;
+	bool gang;
 };
 
 /* What the group says of the job, since cg_slot_prepare. */
@@ -118,12 +129,16 @@ struct cg_slot {
 	enum cg_version version;
 	char dir[CG_NCTL][PATH_MAX]; /* "" where the controller is missing */
 	int join[CG_NCTL];           /* cgroup.procs, for the child */
-	int njoin;
-	int fd[CG_NFILES];    /* -1: not open (missing, or paths only) */
-	bool memsw;           /* v1: swap is accounted (memsw files) */
-	bool plain;           /* not a cgroupfs: a test's fake */
+	int njoin;                   /* without v1's cpuset, last in join */
+	bool join_cpuset;            /* this job joins v1's cpuset too */
+	int fd[CG_NFILES];           /* -1: not open (missing, or paths only) */
+	bool memsw;                  /* v1: swap is accounted (memsw files) */
+	bool plain;                  /* not a cgroupfs: a test's fake */
+	bool has_cpuset;      /* v2: the cpuset controller is the group's */
 	struct cg_limits set; /* what the group has now */
-	uint64_t oom_base;    /* oom kills before this job */
+	char set_cpus[CG_CPUS_LEN]; /* cpuset.cpus as last written; "": unknown
+				     */
+	uint64_t oom_base;          /* oom kills before this job */
 	uint64_t user_base, sys_base;
 	uint64_t procs_peak;
 };

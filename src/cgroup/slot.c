@@ -163,8 +163,8 @@ cg_slot_open(const struct cg_tree *t, int w, uint32_t s, struct cg_slot *slot,
 		    (t->version == CG_V1 && i == CG_CPUSET &&
 		     cg_cpuset_init(slot->dir[i]) == -1))
 			goto fail;
-		/* One job CPU is its worker's, by affinity: it joins the
-		 * cpuset only when it asks for more (not yet). */
+		/* One job CPU is its worker's, by affinity: a v1 job joins
+		 * the cpuset hierarchy only when it has CPUs of its own. */
 		if (i == CG_CPUSET)
 			continue;
 		snprintf(path, sizeof path, "%s/cgroup.procs", slot->dir[i]);
@@ -173,6 +173,13 @@ cg_slot_open(const struct cg_tree *t, int w, uint32_t s, struct cg_slot *slot,
 			goto fail;
 		if (t->version == CG_V2)
 			break;
+	}
+	if (t->version == CG_V1 && slot->dir[CG_CPUSET][0] != '\0') {
+		i = CG_CPUSET;
+		snprintf(path, sizeof path, "%s/cgroup.procs", slot->dir[i]);
+		if ((slot->join[slot->njoin] =
+			 open(path, O_WRONLY | O_CLOEXEC)) == -1)
+			goto fail;
 	}
 	for (i = 0; i < CG_NFILES; i++) {
 		if (files[i].name == NULL)
@@ -189,6 +196,8 @@ cg_slot_open(const struct cg_tree *t, int w, uint32_t s, struct cg_slot *slot,
 	}
 	slot->memsw =
 	    cg_exists(slot->dir[CG_MEMORY], "memory.memsw.limit_in_bytes");
+	slot->has_cpuset = t->version == CG_V2 &&
+			   cg_exists(slot->dir[CG_MEMORY], "cpuset.cpus");
 	slot->plain = fstatfs(slot->fd[CG_F_USAGE], &fs) == 0 &&
 		      fs.f_type != CGROUP_SUPER_MAGIC &&
 		      fs.f_type != CGROUP2_SUPER_MAGIC;
@@ -222,8 +231,22 @@ cg_slot_close(struct cg_slot *slot)
 const int *
 cg_slot_join_fds(const struct cg_slot *slot, int *n)
 {
-	*n = slot->njoin;
+	*n = slot->njoin + (slot->join_cpuset ? 1 : 0);
 	return slot->join;
+}
+
+/* cpuset.cpus in dir, written only when it changes. */
+static int
+cg_set_cpus(struct cg_slot *slot, const char *dir, const char *cpus)
+{
+	if (cpus == NULL || strcmp(cpus, slot->set_cpus) == 0)
+		return 0;
+	if (cg_write_at(dir, "cpuset.cpus", cpus) == -1) {
+		slot->set_cpus[0] = '\0';
+		return -1;
+	}
+	strlcpy(slot->set_cpus, cpus, sizeof slot->set_cpus);
+	return 0;
 }
 
 static void
@@ -272,6 +295,14 @@ cg_prepare_v1(struct cg_slot *slot, const struct cg_limits *lim)
 			return -1;
 		slot->set.tasks_max = lim->tasks_max;
 	}
+	slot->join_cpuset = lim->gang && slot->join[slot->njoin] != -1;
+	if (lim->gang &&
+	    (!slot->join_cpuset ||
+	     cg_set_cpus(slot, slot->dir[CG_CPUSET], lim->cpus) == -1)) {
+		if (!slot->join_cpuset)
+			errno = ENOTSUP;
+		return -1;
+	}
 	return 0;
 }
 
@@ -306,6 +337,14 @@ cg_prepare_v2(struct cg_slot *slot, const struct cg_limits *lim)
 		if (cg_write_at(dir, "pids.max", val) == -1)
 			return -1;
 		slot->set.tasks_max = lim->tasks_max;
+	}
+	/* Every job is in the group's cpuset: back to its worker's CPU
+	 * after a job that had more. */
+	if (slot->has_cpuset && cg_set_cpus(slot, dir, lim->cpus) == -1)
+		return -1;
+	if (lim->gang && !slot->has_cpuset) {
+		errno = ENOTSUP;
+		return -1;
 	}
 	return 0;
 }

@@ -246,6 +246,20 @@ cg_create(struct cg_tree *t, char *err, size_t errlen)
 	return 0;
 }
 
+bool
+cg_has_cpuset(const struct cg_tree *t)
+{
+	if (t->version == CG_V1)
+		return t->base[CG_CPUSET][0] != '\0';
+	char ctls[256];
+
+	/* v2: handed down to the slots' groups. */
+	return t->version == CG_V2 &&
+	       cg_read_at(t->base[CG_MEMORY], "cgroup.subtree_control", ctls,
+			  sizeof ctls) != -1 &&
+	       cg_has_word(ctls, "cpuset", ' ');
+}
+
 void
 cg_destroy(struct cg_tree *t)
 {

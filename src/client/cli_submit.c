@@ -91,6 +91,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		OPT_UNIQUE,
 		OPT_ON_FINISH,
 		OPT_MEM,
+		OPT_CPUS,
 	};
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, 'n'},
@@ -107,6 +108,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	    {"on-finish", required_argument, NULL, OPT_ON_FINISH},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"mem", required_argument, NULL, OPT_MEM},
+	    {"cpus", required_argument, NULL, OPT_CPUS},
 	    {"cwd", required_argument, NULL, OPT_CWD},
 	    {"env", required_argument, NULL, OPT_ENV},
 	    {"clean-env", no_argument, NULL, OPT_CLEAN},
@@ -124,6 +126,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	int64_t timeout_ms = -1, start_at_ms = -1, delay_ms, retry_delay = -1;
 	uint64_t mem = 0;
 	bool has_mem = false;
+	long long cpus = 0;
 	long long retries = -1;
 	json_t *retry_on = NULL, *after = NULL;
 	int after_mode = 0; /* OPT_AFTER or OPT_AFTER_ANY once given */
@@ -222,6 +225,11 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 				goto usage;
 			has_mem = true;
 			break;
+		case OPT_CPUS:
+			if (cli_opt_number("--cpus", optarg, 1, FORQ_CPUS_MAX,
+					   &cpus) == -1)
+				goto usage;
+			break;
 		case OPT_TIMEOUT:
 			if (cli_opt_duration("--timeout", optarg,
 					     &timeout_ms) == -1)
@@ -280,6 +288,8 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	if (has_mem)
 		json_object_set_new(defaults, "mem",
 				    json_integer((json_int_t)mem));
+	if (cpus > 0)
+		json_object_set_new(defaults, "cpus", json_integer(cpus));
 	if (has_priority)
 		json_object_set_new(defaults, "priority",
 				    json_integer(priority));

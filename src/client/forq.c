@@ -23,6 +23,7 @@ cli_usage(void)
 		"5m\n"
 		"      --mem SIZE           its memory limit: 64M, 2G (in its "
 		"cgroup)\n"
+		"      --cpus N             N CPUs of its own (whole workers)\n"
 		"      --cwd DIR            working directory (default: here)\n"
 		"      --env K=V            set a variable (repeatable)\n"
 		"      --clean-env          start from an empty environment\n"

@@ -150,6 +150,7 @@ static const struct conf_key conf_queue_keys[] = {
     QKEY("retry_delay", retry_delay_ms, CONF_DURATION, 0,
 	 JOB_RETRY_DELAY_MAX_MS),
     QKEY("mem", mem, CONF_SIZE, 0, INT64_C(1) << 50),
+    QKEY("cpus", cpus, CONF_UINT, 0, JOB_CPUS_MAX),
 };
 
 _Static_assert(nitems(conf_queue_keys) <=

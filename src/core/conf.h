@@ -30,8 +30,9 @@ struct conf_queue {
 	int64_t timeout_ms; /* for jobs submitted without one; 0: none */
 	uint32_t retries;   /* for jobs submitted without them */
 	int64_t retry_delay_ms;
-	uint64_t mem; /* for jobs submitted without --mem; 0: none */
-	int lines[7];
+	uint64_t mem;  /* for jobs submitted without --mem; 0: none */
+	uint32_t cpus; /* for jobs submitted without --cpus; 0: one */
+	int lines[8];
 };
 
 enum conf_durability {

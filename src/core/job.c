@@ -353,14 +353,11 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 		   const struct job_limits *limits, struct job_spec *spec,
 		   struct job_error *err)
 {
-	static const char *const known[] = {"argv",       "env",
-					    "cwd",        "name",
-					    "timeout_ms", "queue",
-					    "priority",   "start_at_ms",
-					    "retries",    "retry_delay_ms",
-					    "retry_on",   "after",
-					    "after_any",  "unique",
-					    "on_finish",  "mem"};
+	static const char *const known[] =
+	    {"argv",     "env",      "cwd",         "name",    "timeout_ms",
+	     "queue",    "priority", "start_at_ms", "retries", "retry_delay_ms",
+	     "retry_on", "after",    "after_any",   "unique",  "on_finish",
+	     "mem",      "cpus"};
 	const json_t *argv, *env, *cwd, *name, *timeout, *queue, *priority,
 	    *start_at, *v2;
 	const char *key, *s;
@@ -455,6 +452,18 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 		}
 		spec->mem = (uint64_t)json_integer_value(v2);
 		spec->has_mem = true;
+	}
+	v2 = job_field(job, defaults, "cpus");
+	if (v2 != NULL && !json_is_null(v2)) {
+		if (!json_is_integer(v2) || json_integer_value(v2) < 1 ||
+		    json_integer_value(v2) > JOB_CPUS_MAX) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"cpus\" must be an integer from 1 to %d",
+				 JOB_CPUS_MAX);
+			goto fail;
+		}
+		spec->cpus = (uint32_t)json_integer_value(v2);
+		spec->has_cpus = true;
 	}
 	queue = job_field(job, defaults, "queue");
 	if (queue != NULL && !json_is_null(queue)) {

@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include "forq/protocol.h"
+
 /* The numbers are the store's: the final states are those from
  * JOB_SUCCEEDED up. */
 enum job_state {
@@ -36,6 +38,7 @@ enum job_retry_on {
 	JOB_RETRY_ALL = 15,
 };
 #define JOB_RETRIES_MAX 1000
+#define JOB_CPUS_MAX FORQ_CPUS_MAX
 #define JOB_RETRY_DELAY_MAX_MS (INT64_C(24) * 60 * 60 * 1000)
 #define JOB_AFTER_MAX 256 /* jobs one job may wait for */
 
@@ -75,6 +78,8 @@ struct job_spec {
 	bool has_timeout;   /* given, even as 0; else the queue's */
 	uint64_t mem;       /* its cgroup's memory limit, bytes; 0: none */
 	bool has_mem;       /* given, even as 0; else the queue's */
+	uint32_t cpus;      /* CPUs it runs on; 0 or 1: its worker's one */
+	bool has_cpus;      /* given; else the queue's */
 	char *queue;        /* NULL: the default queue */
 	int32_t priority;
 	bool has_priority;   /* given; else the queue's */

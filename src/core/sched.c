@@ -1,4 +1,4 @@
-/* The choice of a worker for the next job. */
+/* The choice of a worker for the next job, and of a gang's workers. */
 #include "core/sched.h"
 
 int
@@ -9,7 +9,7 @@ sched_pick(const struct sched_worker *w, size_t n, size_t *cursor)
 
 	for (k = 0; k < n; k++) {
 		i = (*cursor + k) % n;
-		if (!w[i].ready || w[i].busy >= w[i].slots)
+		if (!w[i].ready || w[i].held || w[i].busy >= w[i].slots)
 			continue;
 		if (best == -1 || w[i].busy < w[best].busy)
 			best = (int)i;
@@ -17,4 +17,31 @@ sched_pick(const struct sched_worker *w, size_t n, size_t *cursor)
 	if (best != -1)
 		*cursor = ((size_t)best + 1) % n;
 	return best;
+}
+
+size_t
+sched_gang_pick(const struct sched_worker *w, size_t n, size_t want,
+		int *chosen)
+{
+	size_t i, k, got = 0;
+	int best;
+
+	/* want is a few workers: a pass per pick is cheaper than a sort. */
+	while (got < want) {
+		best = -1;
+		for (i = 0; i < n; i++) {
+			if (!w[i].ready || w[i].held)
+				continue;
+			for (k = 0; k < got && chosen[k] != (int)i; k++)
+				;
+			if (k < got)
+				continue;
+			if (best == -1 || w[i].busy < w[best].busy)
+				best = (int)i;
+		}
+		if (best == -1)
+			break;
+		chosen[got++] = best;
+	}
+	return got;
 }

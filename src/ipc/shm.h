@@ -7,6 +7,7 @@
 #ifndef FORQ_SHM_H
 #define FORQ_SHM_H
 
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,7 +16,7 @@
 
 #define SHM_MAGIC 0x666f7271u /* "forq" */
 /* Bump when the layout below changes. */
-#define SHM_VERSION 4
+#define SHM_VERSION 5
 #define SHM_LAST_EXIT_MAX 96
 
 enum sb_state {
@@ -79,6 +80,10 @@ struct slot {
 	uint64_t output_max;
 	uint64_t mem;       /* its cgroup's memory limit, bytes; 0: none */
 	uint64_t tasks_max; /* its cgroup's pids limit; 0: none */
+	/* A job with CPUs of its own (a gang of workers): their set, and
+	 * how many; ncpus 1: its worker's CPU, as every other job. */
+	uint32_t ncpus;
+	cpu_set_t cpus;
 	uint32_t uid;
 	uint32_t gid;
 	uint32_t umask;

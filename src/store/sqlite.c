@@ -117,6 +117,10 @@ static const char store_schema_v5[] =
 static const char store_schema_v6[] =
     "ALTER TABLE jobs ADD COLUMN mem INTEGER NOT NULL DEFAULT 0;";
 
+/* 6 -> 7: the CPUs a job asks for (--cpus). */
+static const char store_schema_v7[] =
+    "ALTER TABLE jobs ADD COLUMN cpus INTEGER NOT NULL DEFAULT 1;";
+
 _Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_SUCCEEDED == 4,
 	       "the store's SQL spells these states as numbers");
 
@@ -213,6 +217,8 @@ sqlite_migrate(struct store_backend *st)
 	if (version < 5 && sqlite_exec(st, store_schema_v5) == -1)
 		goto fail;
 	if (version < 6 && sqlite_exec(st, store_schema_v6) == -1)
+		goto fail;
+	if (version < 7 && sqlite_exec(st, store_schema_v7) == -1)
 		goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
 		 STORE_SCHEMA_VERSION);

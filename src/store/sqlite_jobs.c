@@ -18,7 +18,7 @@
 	"j.signal, j.error, j.user_us, j.sys_us, j.maxrss_kb, j.worker, "      \
 	"j.cpu, j.attempt, j.queue, j.priority, j.start_at_ns, j.retries, "    \
 	"j.retry_delay_ms, j.retry_on, j.after_any, j.unique_key, "            \
-	"j.on_finish, j.procs, j.mem "                                         \
+	"j.on_finish, j.procs, j.mem, j.cpus "                                 \
 	"FROM jobs j JOIN envs e ON e.id = j.env_id "
 
 const char *const sqlite_sql[ST_COUNT] = {
@@ -32,9 +32,9 @@ const char *const sqlite_sql[ST_COUNT] = {
 	"INSERT INTO jobs(id, state, name, uid, gid, argv, argc, "
 	"env_id, envc, cwd, timeout_ms, submit_ns, queue, priority, "
 	"start_at_ns, retries, retry_delay_ms, retry_on, after_any, "
-	"unique_key, on_finish, mem) VALUES "
+	"unique_key, on_finish, mem, cpus) VALUES "
 	"(?21, ?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, "
-	"?15, ?16, ?17, ?18, ?19, ?20, ?22)",
+	"?15, ?16, ?17, ?18, ?19, ?20, ?22, ?23)",
     [ST_UNIQUE_FIND] = "SELECT id FROM jobs WHERE uid = ?1 AND "
 		       "unique_key = ?2 AND state < 4",
     [ST_RUNNING] = "UPDATE jobs SET state = 1, worker = ?2, cpu = ?3, "
@@ -298,6 +298,7 @@ sqlite_insert(struct store_backend *st, const struct job_spec *specs, size_t n,
 		ids[i] = ++st->last_id;
 		sqlite3_bind_int64(s, 21, (int64_t)ids[i]);
 		sqlite3_bind_int64(s, 22, (int64_t)j->mem);
+		sqlite3_bind_int64(s, 23, j->cpus > 1 ? j->cpus : 1);
 		if (sqlite_step_done(st, s, "insert job") == -1)
 			return -1;
 		if (sqlite_insert_deps(st, ids[i], j) == -1)
@@ -560,6 +561,7 @@ sqlite_read_job(sqlite3_stmt *s, struct store_job *j)
 	j->spec.unique = sqlite_dup_text(s, 30);
 	j->result.procs = (uint32_t)sqlite3_column_int64(s, 32);
 	j->spec.mem = (uint64_t)sqlite3_column_int64(s, 33);
+	j->spec.cpus = (uint32_t)sqlite3_column_int64(s, 34);
 	j->spec.on_finish = sqlite_dup_text(s, 31);
 }
 

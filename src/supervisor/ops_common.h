@@ -35,6 +35,7 @@ struct ops_deps {
 	struct watch *watch;
 	const struct workers *workers;
 	bool cgroups; /* jobs run in cgroups: --mem can be kept */
+	bool cpusets; /* and in cpusets: --cpus above 1 can be kept */
 };
 
 /* Whether new jobs are taken. */

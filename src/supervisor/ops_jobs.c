@@ -22,6 +22,7 @@
 #include "supervisor/jobs.h"
 #include "supervisor/running.h"
 #include "supervisor/watch.h"
+#include "supervisor/workers.h"
 #include "forq/protocol.h"
 
 /* The jobs it waits for must exist, and be the client's own unless the
@@ -81,6 +82,31 @@ ops_check_mem(struct ops *ops, const struct request *req,
 	return NULL;
 }
 
+/* A job's CPUs are whole workers' (a gang): it may ask for no more than
+ * there are, and only where a cpuset holds it to them. */
+static json_t *
+ops_check_cpus(struct ops *ops, const struct request *req,
+	       const struct job_spec *spec, size_t i)
+{
+	uint32_t have = workers_max(ops->d.workers);
+
+	if (spec->cpus <= 1)
+		return NULL;
+	if (spec->cpus > have)
+		return ops_limit(req, "workers", have,
+				 "job %zu: --cpus %u is over workers (%u): "
+				 "this forqd runs jobs on %u CPUs, one worker "
+				 "each",
+				 i + 1, spec->cpus, have, have);
+	if (!ops->d.cpusets)
+		return ops_error(req, FORQ_ERR_UNSUPPORTED,
+				 "job %zu: --cpus %u needs job cgroups with "
+				 "the cpuset controller, and this forqd has "
+				 "none (see its log at start)",
+				 i + 1, spec->cpus);
+	return NULL;
+}
+
 /* The job's queue must be declared; what the job leaves out, the
  * queue's section gives. */
 static json_t *
@@ -89,6 +115,7 @@ ops_queue_defaults(struct ops *ops, const struct request *req,
 {
 	const char *name = spec->queue != NULL ? spec->queue : "default";
 	const struct conf_queue *q = conf_queue_find(ops->d.conf, name);
+	json_t *err;
 
 	if (q == NULL)
 		return ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
@@ -107,7 +134,13 @@ ops_queue_defaults(struct ops *ops, const struct request *req,
 		spec->retry_delay_ms = q->retry_delay_ms;
 	if (!spec->has_mem)
 		spec->mem = q->mem;
-	return ops_check_mem(ops, req, spec, i);
+	if (!spec->has_cpus)
+		spec->cpus = q->cpus;
+	if (spec->cpus == 0)
+		spec->cpus = 1;
+	if ((err = ops_check_mem(ops, req, spec, i)) != NULL)
+		return err;
+	return ops_check_cpus(ops, req, spec, i);
 }
 
 json_t *
@@ -393,6 +426,9 @@ ops_set(struct ops *ops, struct client *c, const struct request *req)
 	if ((reply = ops_get_own_job(ops, c, req, id, &job, "change")) != NULL)
 		return reply;
 	store_job_free(&job);
+	/* A gang held for its workers is queued again first: its place
+	 * follows its new priority. */
+	running_unhold(ops->d.running, id);
 	rc = jobs_set_priority(ops->d.jobs, id, prio);
 	if (rc == STORE_FAILED)
 		return ops_store_error(ops, req);

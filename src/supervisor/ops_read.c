@@ -129,6 +129,7 @@ ops_job_json(struct ops *ops, const struct store_job *j, bool full)
 			    j->spec.mem > 0
 				? json_integer((json_int_t)j->spec.mem)
 				: json_null());
+	json_object_set_new(o, "cpus", json_integer(j->spec.cpus));
 	json_object_set_new(o, "timeout_ms",
 			    j->spec.timeout_ms > 0
 				? json_integer(j->spec.timeout_ms)

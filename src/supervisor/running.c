@@ -3,6 +3,11 @@
  * and its number sent once the turn's commit has marked the job
  * running; from then the worker moves it on, and tells of its start and
  * its end. A slot whose worker died is settled by how far it got.
+ *
+ * A job with CPUs of its own is a gang (core/sched.h): taken from the
+ * queue, it is held here while the workers held for it empty, then runs
+ * in a slot of the first of them with all their CPUs; the others stay
+ * held, with no slot of theirs used, until it ends.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +46,16 @@ struct run_slot {
 	/* Its worker died and forqd watches its job (adopted.c): the slot
 	 * stays taken, for the job's processes are in its cgroup. */
 	bool adopted;
+	bool gang; /* the job has the CPUs of the workers it holds */
+};
+
+/* A gang taken from the queue, waiting for its workers to empty. It is
+ * still queued in the store: a crash forgets the hold, not the job. */
+struct run_gang {
+	struct store_job job;
+	struct job_run run;
+	uint32_t want; /* workers */
+	uint32_t have; /* held for it so far */
 };
 
 /* A slot filled this turn, to be started after the commit. */
@@ -60,6 +75,12 @@ struct running {
 	uint32_t nslots;        /* per worker */
 	struct run_slot *slots; /* nworkers * nslots */
 	uint32_t *busy;         /* per worker */
+	/* Per worker: the gang (job id) it is held for, waiting or
+	 * running; 0: none. */
+	uint64_t *held_by;
+	struct run_gang *gangs; /* in the order they were taken */
+	size_t ngangs;          /* fewer than nworkers: each holds one */
+	bool cpusets;           /* a gang's CPUs can be held to it */
 	size_t sched_cursor;
 	uint64_t kernel_nproc; /* limit_nproc = kernel */
 	/* Jobs dispatched this turn: their starts go out once the turn's
@@ -71,7 +92,7 @@ struct running {
 struct running *
 running_new(const struct conf *conf, const struct access_policy *access,
 	    const struct shm *shm, struct workers *workers, struct jobs *jobs,
-	    struct adopted *adopted)
+	    struct adopted *adopted, bool cpusets)
 {
 	struct running *r;
 
@@ -88,7 +109,11 @@ running_new(const struct conf *conf, const struct access_policy *access,
 	r->kernel_nproc = rlimits_kernel_nproc(4096);
 	r->slots = calloc((size_t)r->nworkers * r->nslots, sizeof *r->slots);
 	r->busy = calloc(r->nworkers, sizeof *r->busy);
-	if (r->slots == NULL || r->busy == NULL) {
+	r->held_by = calloc(r->nworkers, sizeof *r->held_by);
+	r->gangs = calloc(r->nworkers, sizeof *r->gangs);
+	r->cpusets = cpusets;
+	if (r->slots == NULL || r->busy == NULL || r->held_by == NULL ||
+	    r->gangs == NULL) {
 		running_free(r);
 		return NULL;
 	}
@@ -98,8 +123,14 @@ running_new(const struct conf *conf, const struct access_policy *access,
 void
 running_free(struct running *r)
 {
+	size_t i;
+
 	if (r == NULL)
 		return;
+	for (i = 0; i < r->ngangs; i++)
+		store_job_free(&r->gangs[i].job);
+	free(r->gangs);
+	free(r->held_by);
 	free(r->slots);
 	free(r->busy);
 	free(r->starts);
@@ -131,6 +162,7 @@ running_fill_common(struct running *r, struct slot *slot,
 	slot->output_max = r->conf->output_max;
 	slot->mem = job->spec.mem;
 	slot->tasks_max = r->conf->tasks_max;
+	slot->ncpus = 1;
 	slot->uid = job->uid;
 	slot->gid = job->gid;
 	slot->umask = r->conf->job_umask;
@@ -213,18 +245,38 @@ running_fill_hook(struct running *r, struct slot *slot,
 	return need;
 }
 
-int
-running_pick_worker(struct running *r)
+static void
+running_view(const struct running *r, struct sched_worker *view)
 {
-	struct sched_worker view[CPU_SETSIZE];
 	uint32_t i;
 
 	for (i = 0; i < r->nworkers; i++) {
 		view[i].ready = workers_is_ready(r->workers, (int)i);
+		view[i].held = r->held_by[i] != 0;
 		view[i].busy = r->busy[i];
 		view[i].slots = r->nslots;
 	}
+}
+
+int
+running_pick_worker(struct running *r)
+{
+	struct sched_worker view[CPU_SETSIZE];
+
+	running_view(r, view);
 	return sched_pick(view, r->nworkers, &r->sched_cursor);
+}
+
+/* The workers held for gang id go back to everyone's use. */
+static void
+running_unhold_workers(struct running *r, uint64_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->nworkers; i++) {
+		if (r->held_by[i] == id)
+			r->held_by[i] = 0;
+	}
 }
 
 static uint32_t
@@ -245,6 +297,8 @@ running_release(struct running *r, int w, uint32_t s, bool adopted)
 
 	if (!adopted && !rs->hook)
 		jobs_left_slot(r->jobs, &rs->run);
+	if (rs->gang)
+		running_unhold_workers(r, rs->job_id);
 	shm_slot(r->shm, (uint32_t)w, s)->state = SLOT_FREE;
 	*rs = (struct run_slot){0};
 	r->busy[w]--;
@@ -275,54 +329,219 @@ running_start_later(struct running *r, int w, uint32_t slot)
 	return 0;
 }
 
+/* Puts a taken job in a free slot of worker w, to start once the
+ * turn's commit has marked it running; a gang with the CPUs of every
+ * worker held for it. The job is freed. 0: placed, or refused (it
+ * failed); -1: it went back to the queue, and dispatch stops for this
+ * turn. */
+static int
+running_place(struct running *r, int w, struct store_job *job,
+	      const struct job_run *run, bool gang)
+{
+	struct slot *slot;
+	uint32_t s, i;
+	uint64_t id = job->id;
+
+	/* Queued before a reload set allow_root_jobs = no. */
+	if (job->uid == 0 && geteuid() == 0 && !r->access->allow_root_jobs) {
+		jobs_refuse(r->jobs, job,
+			    "not run: jobs may not run as root here "
+			    "(allow_root_jobs = no)");
+		goto refused;
+	}
+	s = running_free_slot_of(r, w);
+	slot = shm_slot(r->shm, (uint32_t)w, s);
+	if (running_fill_slot(r, slot, job) == 0) {
+		jobs_refuse(r->jobs, job,
+			    "job does not fit a slot (argv_bytes_max "
+			    "or env_bytes_max was raised after start)");
+		goto refused;
+	}
+	if (gang) {
+		CPU_ZERO(&slot->cpus);
+		for (i = 0; i < r->nworkers; i++) {
+			if (r->held_by[i] == id)
+				CPU_SET(workers_cpu(r->workers, (int)i),
+					&slot->cpus);
+		}
+		slot->ncpus = (uint32_t)CPU_COUNT(&slot->cpus);
+	}
+	*running_slot(r, w, s) = (struct run_slot){.job_id = id,
+						   .attempt = job->attempt,
+						   .run = *run,
+						   .gang = gang};
+	store_job_free(job);
+	if (jobs_start(r->jobs, id, slot->attempt, run, w,
+		       workers_cpu(r->workers, w)) == -1) {
+		*running_slot(r, w, s) = (struct run_slot){0};
+		if (gang)
+			running_unhold_workers(r, id);
+		return -1;
+	}
+	r->busy[w]++;
+	slot->state = SLOT_SENT;
+	if (running_start_later(r, w, s) == -1) {
+		log_warn("job %llu: start", (unsigned long long)id);
+		running_unstart(r, w, s);
+		return -1;
+	}
+	return 0;
+refused:
+	if (gang)
+		running_unhold_workers(r, id);
+	return 0;
+}
+
+/* Gang k leaves the list (its job is the caller's now). */
+static void
+running_gang_remove(struct running *r, size_t k)
+{
+	memmove(&r->gangs[k], &r->gangs[k + 1],
+		(r->ngangs - k - 1) * sizeof *r->gangs);
+	r->ngangs--;
+}
+
+/* Gang k goes back to its queue, as it was, and its workers to
+ * everyone: it is about to change, or may not start now. */
+static void
+running_gang_give_back(struct running *r, size_t k)
+{
+	struct run_gang *g = &r->gangs[k];
+
+	jobs_queue_again(r->jobs, g->job.id, &g->run, g->job.attempt);
+	running_unhold_workers(r, g->job.id);
+	store_job_free(&g->job);
+	running_gang_remove(r, k);
+}
+
+/* Holds more workers for gang k, if it lacks some and some are free;
+ * true once it holds all it wants and they are empty. */
+static bool
+running_gang_hold(struct running *r, struct run_gang *g)
+{
+	struct sched_worker view[CPU_SETSIZE];
+	int chosen[CPU_SETSIZE];
+	size_t got, i;
+
+	if (g->have < g->want) {
+		running_view(r, view);
+		got = sched_gang_pick(view, r->nworkers, g->want - g->have,
+				      chosen);
+		for (i = 0; i < got; i++)
+			r->held_by[chosen[i]] = g->job.id;
+		g->have += (uint32_t)got;
+		if (g->have < g->want)
+			return false;
+	}
+	for (i = 0; i < r->nworkers; i++) {
+		if (r->held_by[i] == g->job.id &&
+		    (r->busy[i] != 0 || !workers_is_ready(r->workers, (int)i)))
+			return false;
+	}
+	return true;
+}
+
+/* Starts gang k on the first of its workers if they are all free: -1
+ * if dispatch must stop for this turn. */
+static int
+running_gang_try(struct running *r, size_t k)
+{
+	struct run_gang g = r->gangs[k];
+	uint32_t w;
+
+	if (!running_gang_hold(r, &r->gangs[k]))
+		return 0;
+	running_gang_remove(r, k);
+	for (w = 0; r->held_by[w] != g.job.id; w++)
+		;
+	return running_place(r, (int)w, &g.job, &g.run, true);
+}
+
+/* The gangs taken earlier, in their order: a paused queue takes its
+ * back; the others hold what has come free, and start if they can. */
+static int
+running_gangs_advance(struct running *r)
+{
+	const struct runq *q = jobs_runq(r->jobs);
+	size_t k = 0, n;
+
+	while (k < r->ngangs) {
+		if (runq_paused(q, RUNQ_ALL) ||
+		    runq_paused(q, r->gangs[k].run.queue)) {
+			running_gang_give_back(r, k);
+			continue;
+		}
+		n = r->ngangs;
+		if (running_gang_try(r, k) == -1)
+			return -1;
+		if (r->ngangs == n)
+			k++;
+	}
+	return 0;
+}
+
+/* A taken job that wants CPUs of its own is held until its workers are
+ * free: -1 if dispatch must stop for this turn. */
+static int
+running_take_gang(struct running *r, struct store_job *job,
+		  const struct job_run *run)
+{
+	char why[160];
+
+	if (!r->cpusets || job->spec.cpus > r->nworkers) {
+		snprintf(why, sizeof why,
+			 !r->cpusets ? "not run: --cpus %u needs job cpusets, "
+				       "and this forqd has none"
+				     : "not run: --cpus %u is more than the "
+				       "%u workers this forqd has now",
+			 job->spec.cpus, r->nworkers);
+		jobs_refuse(r->jobs, job, why);
+		return 0;
+	}
+	if (r->ngangs == r->nworkers) {
+		/* Cannot be: each gang holds a worker. */
+		jobs_queue_again(r->jobs, job->id, run, job->attempt);
+		store_job_free(job);
+		return -1;
+	}
+	r->gangs[r->ngangs++] =
+	    (struct run_gang){.job = *job, .run = *run, .want = job->spec.cpus};
+	return running_gang_try(r, r->ngangs - 1);
+}
+
 void
 running_dispatch(struct running *r)
 {
 	struct store_job job;
 	struct job_run run;
-	struct slot *slot;
-	uint32_t s;
-	uint64_t id;
-	int w;
+	int w, rc;
 
+	if (r->ngangs > 0 && running_gangs_advance(r) == -1)
+		return;
 	while (runq_ready(jobs_runq(r->jobs)) > 0 &&
 	       (w = running_pick_worker(r)) != -1 &&
 	       jobs_take(r->jobs, &job, &run) == JOBS_TAKEN) {
-		/* Queued before a reload set allow_root_jobs = no. */
-		if (job.uid == 0 && geteuid() == 0 &&
-		    !r->access->allow_root_jobs) {
-			jobs_refuse(r->jobs, &job,
-				    "not run: jobs may not run as root here "
-				    "(allow_root_jobs = no)");
-			continue;
-		}
-		s = running_free_slot_of(r, w);
-		slot = shm_slot(r->shm, (uint32_t)w, s);
-		if (running_fill_slot(r, slot, &job) == 0) {
-			jobs_refuse(r->jobs, &job,
-				    "job does not fit a slot (argv_bytes_max "
-				    "or env_bytes_max was raised after start)");
-			continue;
-		}
-		id = job.id;
-		*running_slot(r, w, s) =
-		    (struct run_slot){.job_id = id,
-				      .attempt = job.attempt,
-				      .run = run};
-		store_job_free(&job);
-		if (jobs_start(r->jobs, id, slot->attempt, &run, w,
-			       workers_cpu(r->workers, w)) == -1) {
-			*running_slot(r, w, s) = (struct run_slot){0};
+		if (job.spec.cpus > 1)
+			rc = running_take_gang(r, &job, &run);
+		else
+			rc = running_place(r, w, &job, &run, false);
+		if (rc == -1)
 			break;
-		}
-		r->busy[w]++;
-		slot->state = SLOT_SENT;
-		if (running_start_later(r, w, s) == -1) {
-			log_warn("job %llu: start", (unsigned long long)id);
-			running_unstart(r, w, s);
-			break;
+	}
+}
+
+bool
+running_unhold(struct running *r, uint64_t id)
+{
+	size_t k;
+
+	for (k = 0; k < r->ngangs; k++) {
+		if (r->gangs[k].job.id == id) {
+			running_gang_give_back(r, k);
+			return true;
 		}
 	}
+	return false;
 }
 
 bool
@@ -342,6 +561,10 @@ running_starts_committed(struct running *r, bool committed)
 	}
 	r->nstarts = 0;
 	array_emptied((void **)&r->starts, &r->starts_cap, RUNNING_STARTS_KEEP);
+	/* The queued counts are taken again from the store, where held
+	 * gangs are queued: they go back to be counted once. */
+	while (!committed && r->ngangs > 0)
+		running_gang_give_back(r, 0);
 	return !committed && n > 0;
 }
 
@@ -535,6 +758,8 @@ running_adopted_gone(struct running *r, int w, uint32_t s)
 
 	if (!rs->adopted)
 		return;
+	if (rs->gang)
+		running_unhold_workers(r, rs->job_id);
 	shm_slot(r->shm, (uint32_t)w, s)->state = SLOT_FREE;
 	*rs = (struct run_slot){0};
 	r->busy[w]--;
@@ -585,6 +810,9 @@ running_cancel(struct running *r, uint64_t id)
 	uint32_t s;
 	int w;
 
+	/* A held gang is still queued: cancelled as such. */
+	if (running_unhold(r, id))
+		return false;
 	if ((rs = running_lookup(r, id, &w, &s)) != NULL) {
 		if (!rs->cancel_sent) {
 			rs->cancel_sent = true;
@@ -624,11 +852,17 @@ running_on_worker(const struct running *r, int w, uint64_t *ids, size_t cap)
 	size_t n = 0;
 	uint32_t s;
 
+	struct running_where where;
+
 	for (s = 0; s < r->nslots && n < cap; s++) {
 		if (running_slot(r, w, s)->job_id != 0 &&
 		    !running_slot(r, w, s)->adopted)
 			ids[n++] = running_slot(r, w, s)->job_id;
 	}
+	/* A gang runs on the CPUs of every worker it holds. */
+	if (n == 0 && n < cap && r->held_by[w] != 0 &&
+	    running_find(r, r->held_by[w], &where))
+		ids[n++] = r->held_by[w];
 	return n;
 }
 

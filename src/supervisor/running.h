@@ -25,14 +25,21 @@ struct shm;
 struct store_job;
 struct workers;
 
+/* cpusets: a job may have CPUs of its own (--cpus), held to them. */
 struct running *running_new(const struct conf *conf,
 			    const struct access_policy *access,
 			    const struct shm *shm, struct workers *workers,
-			    struct jobs *jobs, struct adopted *adopted);
+			    struct jobs *jobs, struct adopted *adopted,
+			    bool cpusets);
 void running_free(struct running *r);
 
-/* Hands queued jobs to free slots until one or the other runs out. */
+/* Hands queued jobs to free slots until one or the other runs out; a
+ * job with CPUs of its own is held until the workers held for it are
+ * free (core/sched.h). */
 void running_dispatch(struct running *r);
+/* A held job goes back to its queue before it is changed (cancelled,
+ * re-prioritised): false if it is not held. */
+bool running_unhold(struct running *r, uint64_t id);
 /* After the turn's commit: the turn's dispatched jobs start if it
  * stored their running marks, else go back to the queue (true: some
  * did, so nothing more is dispatched this turn). */
@@ -61,7 +68,8 @@ struct running_where {
 };
 bool running_find(const struct running *r, uint64_t id,
 		  struct running_where *where);
-/* Stops a running job as cancelled: false if it is not running. */
+/* Stops a running job as cancelled: false if it is not running (a held
+ * one goes back to its queue, to be cancelled there). */
 bool running_cancel(struct running *r, uint64_t id);
 /* Ids of the jobs running in a queue (or RUNQ_ALL); *ids is malloc'd. */
 int running_ids(const struct running *r, int queue, uint64_t **ids, size_t *n);

@@ -355,8 +355,8 @@ sv_open_jobs(struct supervisor *sv)
 	if ((sv->workers = workers_new(&sv->loop, &sv->shm, &sv->cg, &sv->conf,
 				       &wcb)) == NULL ||
 	    (sv->running = running_new(&sv->conf, &sv->access, &sv->shm,
-				       sv->workers, sv->jobs, sv->adopted)) ==
-		NULL ||
+				       sv->workers, sv->jobs, sv->adopted,
+				       cg_has_cpuset(&sv->cg))) == NULL ||
 	    (sv->after = after_new(&sv->conf, &sv->access, sv->store, sv->jobs,
 				   sv->running)) == NULL) {
 		log_warn("workers");
@@ -370,7 +370,8 @@ sv_open_jobs(struct supervisor *sv)
 				 .running = sv->running,
 				 .watch = sv->watch,
 				 .workers = sv->workers,
-				 .cgroups = sv->cg.version != CG_NONE};
+				 .cgroups = sv->cg.version != CG_NONE,
+				 .cpusets = cg_has_cpuset(&sv->cg)};
 	if ((sv->ops = ops_new(&deps)) == NULL) {
 		log_warn("requests");
 		return -1;

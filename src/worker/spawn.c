@@ -184,6 +184,11 @@ spawn_child(const struct spawn_request *req, char **argv, char **envp,
 			goto fail;
 	}
 	report.stage = SPAWN_STAGE_SETUP;
+	/* Its worker's CPU is inherited; a gang's CPUs are set (joining a
+	 * cpuset sets them too, but not everywhere: v2 keeps affinity). */
+	if (req->slot->ncpus > 1 && sched_setaffinity(0, sizeof req->slot->cpus,
+						      &req->slot->cpus) == -1)
+		goto fail;
 	for (i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
 		signal(defaults[i], SIG_DFL);
 	sigemptyset(&none);
@@ -255,9 +260,10 @@ spawn_job(const struct spawn_request *req, int *report_fd, char *why,
 	  size_t whylen)
 {
 	const struct slot *slot = req->slot;
-	char **argv, **envp, id_var[48], attempt_var[48];
+	char **argv, **envp, id_var[48], attempt_var[48], cpus_var[48];
 	char home[4200], user[300], logname[300], shell[4200];
-	char *ours[6] = {id_var, attempt_var, home, user, logname, shell};
+	char *ours[7] = {id_var, attempt_var, cpus_var, home,
+			 user,   logname,     shell};
 	const char *cwd, *path;
 	int report[2];
 	pid_t pid;
@@ -267,6 +273,8 @@ spawn_job(const struct spawn_request *req, int *report_fd, char *why,
 		 (unsigned long long)slot->job_id);
 	snprintf(attempt_var, sizeof attempt_var, "FORQ_JOB_ATTEMPT=%u",
 		 slot->attempt + 1);
+	snprintf(cpus_var, sizeof cpus_var, "FORQ_JOB_CPUS=%u",
+		 slot->ncpus > 1 ? slot->ncpus : 1);
 	if (req->as != NULL) {
 		snprintf(home, sizeof home, "HOME=%s", req->as->home);
 		snprintf(user, sizeof user, "USER=%s", req->as->user);
@@ -275,7 +283,7 @@ spawn_job(const struct spawn_request *req, int *report_fd, char *why,
 	}
 	argv = spawn_vector(slot->data, slot->argc);
 	envp = spawn_environment(slot->data + slot->argv_len, slot->envc, ours,
-				 req->as != NULL ? 6 : 2);
+				 req->as != NULL ? 7 : 3);
 	if (argv == NULL || envp == NULL) {
 		free(argv);
 		free(envp);

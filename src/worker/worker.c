@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/units.h"
+#include "core/cpus.h"
 #include "common/buffer.h"
 #include "ipc/channel.h"
 #include "common/event.h"
@@ -429,7 +430,7 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	struct spawn_identity as;
 	struct spawn_request req;
 	struct ch_started started;
-	char why[256] = "";
+	char why[256] = "", cpus[CG_CPUS_LEN];
 	int pidfd;
 
 	if (j->active)
@@ -481,11 +482,16 @@ worker_run(struct worker *wk, uint32_t slot_no)
 		}
 		req.as = &as;
 	}
+	if (j->slot->ncpus > 1)
+		cpus_format(&j->slot->cpus, cpus, sizeof cpus);
+	else
+		snprintf(cpus, sizeof cpus, "%d", wk->cpu);
 	if (wk->cgroups &&
 	    cg_slot_prepare(&j->cg,
 			    &(struct cg_limits){.mem = j->slot->mem,
-						.tasks_max =
-						    j->slot->tasks_max},
+						.tasks_max = j->slot->tasks_max,
+						.cpus = cpus,
+						.gang = j->slot->ncpus > 1},
 			    why, sizeof why) == -1) {
 		if (req.as != NULL)
 			spawn_identity_free(&as);

@@ -140,7 +140,8 @@ fq wait "$id" >/dev/null 2>&1 || true
 ok "two forqds: $(basename "$base") and $(basename "$base2"); stopping one leaves the other's jobs running"
 
 # An ordinary user's forqd outside systemd has no cgroup to write: it
-# says so, runs jobs without, and refuses --mem rather than ignore it.
+# says so, runs jobs without, and refuses --mem and --cpus rather than
+# ignore them.
 T3=$(mktemp -d /tmp/forq-test3.XXXXXX)
 chown nobody "$T3"
 printf '%s\n' "[daemon]" "socket = $T3/forqd.sock" "pidfile = $T3/forqd.pid" \
@@ -150,12 +151,14 @@ pid3=$!
 timeout 20 grep -m1 -q 'ready: ' <(tail -F "$T3/log" 2>/dev/null) || { cat "$T3/log" >&2; kill "$pid3"; fail "nobody's forqd did not start"; }
 grep -q 'job cgroups: none' "$T3/log" || { kill "$pid3"; fail "nobody's forqd: $(grep 'job cgroups' "$T3/log")"; }
 rc=0; out=$(runuser -u nobody -- "$FORQ" -s "$T3/forqd.sock" submit --mem 64M -- true 2>&1) || rc=$?
+rc2=0; out2=$(runuser -u nobody -- "$FORQ" -s "$T3/forqd.sock" submit --cpus 2 -- true 2>&1) || rc2=$?
 runuser -u nobody -- "$FORQ" -s "$T3/forqd.sock" submit -w -- true >/dev/null || { kill "$pid3"; fail "nobody's job failed"; }
 kill -TERM "$pid3"
 "$FORQ_PIDWAIT" "$pid3" 10000 || fail "nobody's forqd did not stop"
 rm -rf "$T3"
 [ $rc -ne 0 ] && [[ $out == *"needs job cgroups"* ]] || fail "--mem without cgroups: $rc $out"
-ok "without cgroups: said at start, jobs run, --mem refused: $out"
+[ $rc2 -ne 0 ] && [[ $out2 == *"needs job cgroups with the cpuset controller"* ]] || fail "--cpus 2 without cgroups: $rc2 $out2"
+ok "without cgroups: said at start, jobs run, --mem and --cpus 2 refused: $out; $out2"
 
 # A forqd killed with its workers leaves its jobs in their cgroups; the
 # next one, queuing them again, kills what is left so none runs twice.

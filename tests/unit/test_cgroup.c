@@ -305,6 +305,26 @@ test_v1_slot(void **state)
 	snprintf(dir, sizeof dir, "%s/w1s2", t.base[CG_PIDS]);
 	get(dir, "pids.max", buf, sizeof buf);
 	assert_string_equal(buf, "max");
+
+	/* A job with CPUs of its own joins the cpuset hierarchy too, its
+	 * CPUs written there; the next one-CPU job does not join it. */
+	assert_true(cg_has_cpuset(&t));
+	snprintf(dir, sizeof dir, "%s/w1s2", t.base[CG_CPUSET]);
+	lim = (struct cg_limits){.cpus = "1", .gang = false};
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	get(dir, "cpuset.cpus", buf, sizeof buf);
+	assert_string_equal(buf, "0-1\n"); /* its parent's, untouched */
+	lim = (struct cg_limits){.cpus = "0-1", .gang = true};
+	put(dir, "cpuset.cpus", "1\n");
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	get(dir, "cpuset.cpus", buf, sizeof buf);
+	assert_string_equal(buf, "0-1");
+	cg_slot_join_fds(&s, &n);
+	assert_int_equal(n, 5);
+	lim = (struct cg_limits){.cpus = "1", .gang = false};
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	cg_slot_join_fds(&s, &n);
+	assert_int_equal(n, 4);
 	cg_slot_close(&s);
 }
 
@@ -349,6 +369,13 @@ test_v2_slot(void **state)
 	assert_int_equal(cg_slot_open(&t, 0, 0, &s, err, sizeof err), 0);
 	cg_slot_join_fds(&s, &n);
 	assert_int_equal(n, 1);
+	/* No cpuset controller here: a gang cannot be held to its CPUs. */
+	assert_false(cg_has_cpuset(&t));
+	lim.gang = true;
+	lim.cpus = "0-1";
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), -1);
+	lim.gang = false;
+	lim.cpus = "0";
 	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
 	get(dir, "memory.max", buf, sizeof buf);
 	assert_string_equal(buf, "1073741824");
@@ -366,6 +393,25 @@ test_v2_slot(void **state)
 	assert_int_equal(st.sys_us, 500);
 	assert_int_equal(st.oom_kills, 2);
 	assert_int_equal(st.mem_peak, 1 << 30);
+	cg_slot_close(&s);
+
+	/* With cpuset handed down, every job's CPUs are written in the one
+	 * group: a gang's, then its worker's one again. */
+	put(t.base[CG_MEMORY], "cgroup.subtree_control",
+	    "cpuset cpu memory pids\n");
+	assert_true(cg_has_cpuset(&t));
+	put(dir, "cpuset.cpus", "");
+	assert_int_equal(cg_slot_open(&t, 0, 0, &s, err, sizeof err), 0);
+	lim = (struct cg_limits){.cpus = "0-3", .gang = true};
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	get(dir, "cpuset.cpus", buf, sizeof buf);
+	assert_string_equal(buf, "0-3");
+	cg_slot_join_fds(&s, &n);
+	assert_int_equal(n, 1);
+	lim = (struct cg_limits){.cpus = "2", .gang = false};
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	get(dir, "cpuset.cpus", buf, sizeof buf);
+	assert_string_equal(buf, "2");
 	cg_slot_close(&s);
 }
 

@@ -647,7 +647,7 @@ test_newer_schema_is_refused(void **state)
 	assert_int_equal(store_open(&other, f->dir, false, err, sizeof err),
 			 -1);
 	assert_non_null(strstr(err, "schema version 99, newer than this "
-				    "forqd's 6"));
+				    "forqd's 7"));
 }
 
 int
