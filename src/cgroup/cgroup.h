@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct job_result;
+
 enum cg_version {
 	CG_NONE, /* no cgroup forqd may write: jobs run without one */
 	CG_V1,
@@ -111,6 +113,16 @@ struct cg_stats {
 	uint64_t procs_peak; /* most processes at once that were seen */
 };
 
+/* What a job's counts are taken from: set by cg_slot_prepare, grown
+ * by the samples of cg_slot_count. A copy kept where the supervisor
+ * finds it (the job's shm slot) lets it account for a job whose worker
+ * died. */
+struct cg_base {
+	uint64_t oom_kills;       /* before this job */
+	uint64_t user_us, sys_us; /* v2: before this job (v1 resets) */
+	uint64_t procs_peak;      /* the job's, as far as seen */
+};
+
 /* The files a slot reads or writes at every job, kept open. */
 enum cg_file_id {
 	CG_F_PEAK,     /* v1 memory.max_usage_in_bytes, v2 memory.peak */
@@ -138,9 +150,7 @@ struct cg_slot {
 	struct cg_limits set; /* what the group has now */
 	char set_cpus[CG_CPUS_LEN]; /* cpuset.cpus as last written; "": unknown
 				     */
-	uint64_t oom_base;          /* oom kills before this job */
-	uint64_t user_base, sys_base;
-	uint64_t procs_peak;
+	struct cg_base base;
 };
 
 /* Where the group of slot s of worker w is, without opening it: enough
@@ -168,5 +178,11 @@ size_t cg_slot_count(struct cg_slot *slot);
 /* The job's first process has exited: what is left of it is killed. */
 void cg_slot_end(struct cg_slot *slot);
 void cg_slot_stats(struct cg_slot *slot, struct cg_stats *st);
+/* The job's end as its group tells it: the CPU, peak memory and
+ * processes of all of it; and, when oom_failed (it failed, and was not
+ * stopped by forqd) and the OOM killer struck in its group, an error
+ * that says so with its limit (mem, 0: none) and peak. */
+void cg_job_result(const struct cg_stats *st, uint64_t mem, bool oom_failed,
+		   struct job_result *r);
 
 #endif

@@ -20,6 +20,8 @@
 
 #include "cgroup/cgroup.h"
 #include "cgroup/fs.h"
+#include "common/units.h"
+#include "core/job.h"
 
 /* A v1 group's page cache past this, left by the last job, is given
  * back before the next starts (force_empty), so that it does not count
@@ -284,11 +286,11 @@ cg_prepare_v1(struct cg_slot *slot, const struct cg_limits *lim)
 	    used > CG_LEFTOVER_MAX)
 		(void)cg_write_at(mem, "memory.force_empty", "0");
 	if (cg_fd_write(slot, slot->fd[CG_F_PEAK], "0") == -1 ||
-	    cg_fd_keyed(slot->fd[CG_F_OOM], "oom_kill", &slot->oom_base) ==
-		-1 ||
+	    cg_fd_keyed(slot->fd[CG_F_OOM], "oom_kill",
+			&slot->base.oom_kills) == -1 ||
 	    cg_fd_write(slot, slot->fd[CG_F_CPU], "0") == -1)
 		return -1;
-	slot->user_base = slot->sys_base = 0;
+	slot->base.user_us = slot->base.sys_us = 0;
 	if (lim->tasks_max != slot->set.tasks_max) {
 		cg_fmt_limit(lim->tasks_max, val, sizeof val, "max");
 		if (cg_write_at(slot->dir[CG_PIDS], "pids.max", val) == -1)
@@ -326,11 +328,11 @@ cg_prepare_v2(struct cg_slot *slot, const struct cg_limits *lim)
 	/* Linux 6.12 resets the peak, as this descriptor sees it, on a
 	 * write; before, the peak is the group's since it was made. */
 	(void)cg_fd_write(slot, slot->fd[CG_F_PEAK], "reset");
-	if (cg_fd_keyed(slot->fd[CG_F_OOM], "oom_kill", &slot->oom_base) ==
-		-1 ||
+	if (cg_fd_keyed(slot->fd[CG_F_OOM], "oom_kill",
+			&slot->base.oom_kills) == -1 ||
 	    cg_fd_read(slot->fd[CG_F_CPU], stat, sizeof stat) == -1 ||
-	    cg_parse_keyed(stat, "user_usec", &slot->user_base) == -1 ||
-	    cg_parse_keyed(stat, "system_usec", &slot->sys_base) == -1)
+	    cg_parse_keyed(stat, "user_usec", &slot->base.user_us) == -1 ||
+	    cg_parse_keyed(stat, "system_usec", &slot->base.sys_us) == -1)
 		return -1;
 	if (lim->tasks_max != slot->set.tasks_max) {
 		cg_fmt_limit(lim->tasks_max, val, sizeof val, "max");
@@ -355,7 +357,7 @@ cg_slot_prepare(struct cg_slot *slot, const struct cg_limits *lim, char *err,
 {
 	int rc = 0;
 
-	slot->procs_peak = 0;
+	slot->base.procs_peak = 0;
 	if (slot->version == CG_V1)
 		rc = cg_prepare_v1(slot, lim);
 	else if (slot->version == CG_V2)
@@ -395,8 +397,8 @@ cg_slot_count(struct cg_slot *slot)
 	pid_t pids[CG_PIDS_MAX];
 	size_t n = cg_procs(slot, CG_PIDS, pids, CG_PIDS_MAX);
 
-	if (n > slot->procs_peak)
-		slot->procs_peak = n;
+	if (n > slot->base.procs_peak)
+		slot->base.procs_peak = n;
 	return n;
 }
 
@@ -412,8 +414,8 @@ cg_signal_all(struct cg_slot *slot, enum cg_ctl ctl, int sig, bool rounds)
 
 	for (round = 0; round < (rounds ? CG_KILL_ROUNDS : 1); round++) {
 		n = cg_procs(slot, ctl, now, CG_PIDS_MAX);
-		if (n > slot->procs_peak)
-			slot->procs_peak = n;
+		if (n > slot->base.procs_peak)
+			slot->base.procs_peak = n;
 		for (i = fresh = 0; i < n; i++) {
 			for (k = 0; k < nseen && seen[k] != now[i]; k++)
 				;
@@ -496,14 +498,14 @@ cg_slot_end(struct cg_slot *slot)
 	/* Nothing left (the first process, a zombie now, has left the
 	 * group): the common case costs one read of a number. */
 	if (cg_fd_u64(slot->fd[CG_F_TASKS], &tasks) == 0 && tasks == 0) {
-		if (slot->procs_peak == 0)
-			slot->procs_peak = 1;
+		if (slot->base.procs_peak == 0)
+			slot->base.procs_peak = 1;
 		return;
 	}
 	if (cg_slot_count(slot) > 0)
 		cg_slot_kill(slot);
-	if (slot->procs_peak == 0)
-		slot->procs_peak = 1;
+	if (slot->base.procs_peak == 0)
+		slot->base.procs_peak = 1;
 }
 
 void
@@ -520,21 +522,46 @@ cg_slot_stats(struct cg_slot *slot, struct cg_stats *st)
 			st->sys_us = v / 1000;
 		(void)cg_fd_u64(slot->fd[CG_F_PEAK], &st->mem_peak);
 		if (cg_fd_keyed(slot->fd[CG_F_OOM], "oom_kill", &v) == 0 &&
-		    v > slot->oom_base)
-			st->oom_kills = v - slot->oom_base;
+		    v > slot->base.oom_kills)
+			st->oom_kills = v - slot->base.oom_kills;
 	} else if (slot->version == CG_V2) {
 		if (cg_fd_read(slot->fd[CG_F_CPU], stat, sizeof stat) != -1) {
 			if (cg_parse_keyed(stat, "user_usec", &v) == 0 &&
-			    v > slot->user_base)
-				st->user_us = v - slot->user_base;
+			    v > slot->base.user_us)
+				st->user_us = v - slot->base.user_us;
 			if (cg_parse_keyed(stat, "system_usec", &v) == 0 &&
-			    v > slot->sys_base)
-				st->sys_us = v - slot->sys_base;
+			    v > slot->base.sys_us)
+				st->sys_us = v - slot->base.sys_us;
 		}
 		(void)cg_fd_u64(slot->fd[CG_F_PEAK], &st->mem_peak);
 		if (cg_fd_keyed(slot->fd[CG_F_OOM], "oom_kill", &v) == 0 &&
-		    v > slot->oom_base)
-			st->oom_kills = v - slot->oom_base;
+		    v > slot->base.oom_kills)
+			st->oom_kills = v - slot->base.oom_kills;
 	}
-	st->procs_peak = slot->procs_peak;
+	st->procs_peak = slot->base.procs_peak;
+}
+
+void
+cg_job_result(const struct cg_stats *st, uint64_t mem, bool oom_failed,
+	      struct job_result *r)
+{
+	char limit[32], peak[32];
+
+	r->user_us = (int64_t)st->user_us;
+	r->sys_us = (int64_t)st->sys_us;
+	if (st->mem_peak > 0)
+		r->maxrss_kb = (int64_t)(st->mem_peak / 1024);
+	r->procs = (uint32_t)st->procs_peak;
+	if (st->oom_kills == 0 || !oom_failed)
+		return;
+	units_format_size(st->mem_peak, peak, sizeof peak);
+	if (mem != 0)
+		units_format_size(mem, limit, sizeof limit);
+	else
+		strlcpy(limit, "none", sizeof limit);
+	snprintf(r->error, sizeof r->error,
+		 "out of memory: limit %s, peak %s (%llu process%s killed by "
+		 "the OOM killer)",
+		 limit, peak, (unsigned long long)st->oom_kills,
+		 st->oom_kills == 1 ? "" : "es");
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cgroup/cgroup.h"
 #include "core/rlimits.h"
 #include "core/job.h"
 
@@ -84,6 +85,9 @@ struct slot {
 	 * how many; ncpus 1: its worker's CPU, as every other job. */
 	uint32_t ncpus;
 	cpu_set_t cpus;
+	/* The worker's copy of what the job's cgroup counts start from:
+	 * the supervisor accounts with it for a job whose worker died. */
+	struct cg_base cg_base;
 	uint32_t uid;
 	uint32_t gid;
 	uint32_t umask;

@@ -36,6 +36,8 @@ struct adoptee {
 	int cpu;
 	uint32_t slot;
 	int64_t start_ns;
+	uint64_t mem;
+	struct cg_base cg_base;
 	int64_t deadline_ns; /* monotonic; 0: no timeout */
 	int64_t kill_at_ns;
 	int64_t timeout_ms;
@@ -125,6 +127,22 @@ adopted_signal(const struct adoptee *e, int sig)
 		cg_slot_signal(&s, sig);
 }
 
+/* Its processes now, for the most it had at once: nobody samples them
+ * each heartbeat any more (v1 keeps no peak of its own). */
+static void
+adopted_sample(struct adoptee *e)
+{
+	const struct cg_tree *cg = e->owner->cg;
+	struct cg_slot s;
+
+	if (cg->version == CG_NONE ||
+	    cg_slot_paths(cg, e->worker, e->slot, &s) == -1)
+		return;
+	s.base = e->cg_base;
+	cg_slot_count(&s);
+	e->cg_base = s.base;
+}
+
 /* Ends an adopted job as end: TERM now, KILL after kill_grace. */
 static void
 adopted_stop(struct adoptee *e, enum job_state end, int64_t now)
@@ -169,6 +187,9 @@ adopted_take(struct adopted *a, const struct adopted_job *job)
 	e->cpu = job->cpu;
 	e->slot = job->slot;
 	e->start_ns = job->start_ns;
+	e->mem = job->mem;
+	e->cg_base = job->cg_base;
+	adopted_sample(e);
 	e->timeout_ms = job->timeout_ms;
 	e->end = JOB_RUNNING;
 	if (job->timeout_ms > 0)
@@ -199,6 +220,29 @@ adopted_clear_slot(struct adopted *a, const struct adoptee *e)
 	a->on_gone(a->arg, e->worker, e->slot);
 }
 
+/* The whole job's use from its cgroup, as its worker would have told
+ * it: wait4 counts only the processes the job waited for. */
+static void
+adopted_account(const struct adoptee *e, struct job_result *r)
+{
+	const struct cg_tree *cg = e->owner->cg;
+	struct cg_stats st;
+	struct cg_slot s;
+	char err[256];
+
+	if (cg->version == CG_NONE ||
+	    cg_slot_open(cg, e->worker, e->slot, &s, err, sizeof err) == -1)
+		return;
+	s.base = e->cg_base;
+	cg_slot_count(&s);
+	cg_slot_stats(&s, &st);
+	cg_slot_close(&s);
+	if (st.procs_peak == 0)
+		st.procs_peak = 1; /* its first process, at least */
+	cg_job_result(&st, e->mem,
+		      r->state == JOB_FAILED && e->end == JOB_RUNNING, r);
+}
+
 static void
 adopted_reap(struct adoptee *e)
 {
@@ -226,6 +270,7 @@ adopted_reap(struct adoptee *e)
 			snprintf(r.error, sizeof r.error,
 				 "timed out after %lldms",
 				 (long long)e->timeout_ms);
+		adopted_account(e, &r);
 	}
 	if (e->pidfd.fd != -1) {
 		ev_del(a->loop, &e->pidfd);

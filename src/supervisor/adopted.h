@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cgroup/cgroup.h"
 #include "common/event.h"
 
 struct adopted;
@@ -30,8 +31,10 @@ struct adopted_job {
 	int cpu;
 	int64_t start_ns; /* CLOCK_REALTIME */
 	int64_t timeout_ms;
-	uint32_t slot; /* its slot, whose cgroup holds its processes */
-	bool cancel;   /* a cancel was sent before its worker died */
+	uint32_t slot;          /* its slot, whose cgroup holds its processes */
+	bool cancel;            /* a cancel was sent before its worker died */
+	uint64_t mem;           /* its memory limit; 0: none */
+	struct cg_base cg_base; /* its cgroup's counts start from these */
 };
 
 /* An adopted job has ended and its slot's cgroup is empty again. */

@@ -718,6 +718,8 @@ running_worker_died(struct running *r, int w)
 				    .timeout_ms = slot->timeout_ms,
 				    .slot = i,
 				    .cancel = rs->cancel_sent,
+				    .mem = slot->mem,
+				    .cg_base = slot->cg_base,
 				};
 
 				adopted = adopted_take(r->adopted, &aj);

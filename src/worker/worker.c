@@ -157,8 +157,10 @@ worker_sample_procs(struct worker *wk)
 	uint32_t i;
 
 	for (i = 0; i < wk->slots; i++) {
-		if (wk->jobs[i].active && wk->jobs[i].watched)
+		if (wk->jobs[i].active && wk->jobs[i].watched) {
 			cg_slot_count(&wk->jobs[i].cg);
+			wk->jobs[i].slot->cg_base = wk->jobs[i].cg.base;
+		}
 	}
 }
 
@@ -498,6 +500,7 @@ worker_run(struct worker *wk, uint32_t slot_no)
 		worker_fail_start(wk, j, why);
 		return;
 	}
+	j->slot->cg_base = j->cg.base;
 	req.cg_fds = cg_slot_join_fds(&j->cg, &req.ncg_fds);
 	req.slot = j->slot;
 	req.stdin_fd = wk->devnull;
@@ -642,30 +645,15 @@ worker_job_check(struct wk_job *j)
 static void
 worker_cgroup_result(struct wk_job *j, struct job_result *r)
 {
-	char limit[32], peak[32];
 	struct cg_stats st;
 
 	cg_slot_stats(&j->cg, &st);
-	r->user_us = (int64_t)st.user_us;
-	r->sys_us = (int64_t)st.sys_us;
-	if (st.mem_peak > 0)
-		r->maxrss_kb = (int64_t)(st.mem_peak / 1024);
-	r->procs = (uint32_t)st.procs_peak;
-	/* Not for a job that never started, nor one stopped for its
-	 * timeout, a cancel or its output. */
-	if (st.oom_kills == 0 || r->state != JOB_FAILED || r->start_ns == 0 ||
-	    j->end != WK_END_NONE)
-		return;
-	units_format_size(st.mem_peak, peak, sizeof peak);
-	if (j->slot->mem != 0)
-		units_format_size(j->slot->mem, limit, sizeof limit);
-	else
-		strlcpy(limit, "none", sizeof limit);
-	snprintf(r->error, sizeof r->error,
-		 "out of memory: limit %s, peak %s (%llu process%s killed by "
-		 "the OOM killer)",
-		 limit, peak, (unsigned long long)st.oom_kills,
-		 st.oom_kills == 1 ? "" : "es");
+	/* The OOM killer explains no job that never started, nor one
+	 * stopped for its timeout, a cancel or its output. */
+	cg_job_result(&st, j->slot->mem,
+		      r->state == JOB_FAILED && r->start_ns != 0 &&
+			  j->end == WK_END_NONE,
+		      r);
 }
 
 static void

@@ -64,6 +64,23 @@ cpu=$(fq status --json "$id" | jq '.job.user_us + .job.sys_us')
 [ "$cpu" -ge 100000 ] || fail "job $id: $cpu µs of CPU: the child's time is missing"
 ok "CPU time of a child not waited for is counted: $((cpu / 1000)) ms"
 
+# So is it when the job's worker dies under it and forqd, adopting the
+# job, accounts for it from the cgroup. (The grandchild burns, then lets
+# the job end; nothing waits for it.)
+rm -f "$T/p1" "$T/p2"
+mkfifo "$T/p1" "$T/p2"
+id=$(fq submit --timeout 60s -- sh -c "( (i=0; while [ \$i -lt 300000 ]; do i=\$((i + 1)); done; echo >'$T/p2') & ); echo up >'$T/p1'; read _ <'$T/p2'")
+started "$T/p1" >/dev/null
+w=$(fq status --json "$id" | jq .job.worker)
+kill -9 "$(worker_field "$w" pid)"
+fq wait "$id" >/dev/null || fail "adopted job $id failed: $(fq status "$id")"
+grep -q "job $id (pid [0-9]*) outlives worker $w" "$LOG" || fail "job $id was not adopted"
+st=$(fq status --json "$id")
+cpu=$(jq '.job.user_us + .job.sys_us' <<<"$st")
+[ "$cpu" -ge 100000 ] && [ "$(jq .job.procs <<<"$st")" -ge 2 ] ||
+	fail "adopted job $id: $(jq -c '.job | {user_us, sys_us, procs, maxrss_kb}' <<<"$st"): the grandchild's time is missing"
+ok "a job adopted after its worker's kill -9 is accounted from its cgroup: $((cpu / 1000)) ms, $(jq .job.procs <<<"$st") processes"
+
 # Peak memory and processes are the whole job's.
 id=$(fq submit -- sh -c 'sleep 1 & sleep 1 & sleep 1 & head -c 50000000 /dev/zero | tail -c 1 >/dev/null; wait')
 fq wait "$id" >/dev/null || fail "job $id failed"

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "cgroup/cgroup.h"
+#include "core/job.h"
 
 struct fake {
 	char root[PATH_MAX];
@@ -415,11 +416,46 @@ test_v2_slot(void **state)
 	cg_slot_close(&s);
 }
 
+/* A job's end from its group's counts; the OOM killer named only for a
+ * job that failed on its own. */
+static void
+test_job_result(void **state)
+{
+	struct cg_stats st = {.user_us = 1500,
+			      .sys_us = 500,
+			      .mem_peak = 64 << 20,
+			      .oom_kills = 1,
+			      .procs_peak = 3};
+	struct job_result r = {.state = JOB_FAILED, .maxrss_kb = 7};
+
+	cg_job_result(&st, 64 << 20, true, &r);
+	assert_int_equal(r.user_us, 1500);
+	assert_int_equal(r.sys_us, 500);
+	assert_int_equal(r.maxrss_kb, 64 * 1024);
+	assert_int_equal(r.procs, 3);
+	assert_string_equal(r.error, "out of memory: limit 64M, peak 64M (1 "
+				     "process killed by the OOM killer)");
+	r = (struct job_result){.state = JOB_FAILED};
+	st.oom_kills = 2;
+	cg_job_result(&st, 0, true, &r);
+	assert_string_equal(r.error, "out of memory: limit none, peak 64M (2 "
+				     "processes killed by the OOM killer)");
+	r = (struct job_result){.state = JOB_CANCELLED};
+	cg_job_result(&st, 0, false, &r);
+	assert_string_equal(r.error, "");
+	/* No peak known: the rusage's stays. */
+	st.mem_peak = 0;
+	r = (struct job_result){.maxrss_kb = 7};
+	cg_job_result(&st, 0, false, &r);
+	assert_int_equal(r.maxrss_kb, 7);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_formats),
+	    cmocka_unit_test(test_job_result),
 	    cmocka_unit_test_setup_teardown(test_detect_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_detect_v2_and_none, setup,
 					    teardown),
