@@ -556,6 +556,12 @@ jobs_start(struct jobs *j, uint64_t id, uint32_t attempt,
 	return 0;
 }
 
+int
+jobs_hold(struct jobs *j, const struct job_run *run)
+{
+	return runq_started(j->runq, run->queue, run->uid);
+}
+
 void
 jobs_left_slot(struct jobs *j, const struct job_run *run)
 {

@@ -81,6 +81,11 @@ enum jobs_take jobs_take(struct jobs *j, struct store_job *job,
  * store marks it so (-1: it did not; it is queued again). */
 int jobs_start(struct jobs *j, uint64_t id, uint32_t attempt,
 	       const struct job_run *run, int worker, int cpu);
+/* A taken job held to start later (a gang waiting for its workers):
+ * its queue counts it running from now, so that the queue's parallel
+ * limit still holds when it starts; jobs_left_slot undoes it. -1 if
+ * memory runs out. */
+int jobs_hold(struct jobs *j, const struct job_run *run);
 /* A taken job that will not run: failed with why (it is freed). */
 void jobs_refuse(struct jobs *j, struct store_job *job, const char *why);
 /* A job that left its slot unfinished goes back to its queue as

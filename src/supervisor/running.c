@@ -408,6 +408,7 @@ running_gang_give_back(struct running *r, size_t k)
 {
 	struct run_gang *g = &r->gangs[k];
 
+	jobs_left_slot(r->jobs, &g->run);
 	jobs_queue_again(r->jobs, g->job.id, &g->run, g->job.attempt);
 	running_unhold_workers(r, g->job.id);
 	store_job_free(&g->job);
@@ -423,6 +424,15 @@ running_gang_hold(struct running *r, struct run_gang *g)
 	int chosen[CPU_SETSIZE];
 	size_t got, i;
 
+	/* A held worker that died waits to be back; another ready one may
+	 * take its place meanwhile. */
+	for (i = 0; i < r->nworkers; i++) {
+		if (r->held_by[i] == g->job.id &&
+		    !workers_is_ready(r->workers, (int)i)) {
+			r->held_by[i] = 0;
+			g->have--;
+		}
+	}
 	if (g->have < g->want) {
 		running_view(r, view);
 		got = sched_gang_pick(view, r->nworkers, g->want - g->have,
@@ -434,8 +444,7 @@ running_gang_hold(struct running *r, struct run_gang *g)
 			return false;
 	}
 	for (i = 0; i < r->nworkers; i++) {
-		if (r->held_by[i] == g->job.id &&
-		    (r->busy[i] != 0 || !workers_is_ready(r->workers, (int)i)))
+		if (r->held_by[i] == g->job.id && r->busy[i] != 0)
 			return false;
 	}
 	return true;
@@ -452,6 +461,8 @@ running_gang_try(struct running *r, size_t k)
 	if (!running_gang_hold(r, &r->gangs[k]))
 		return 0;
 	running_gang_remove(r, k);
+	/* Counted in its queue again as it starts, as any job. */
+	jobs_left_slot(r->jobs, &g.run);
 	for (w = 0; r->held_by[w] != g.job.id; w++)
 		;
 	return running_place(r, (int)w, &g.job, &g.run, true);
@@ -500,6 +511,12 @@ running_take_gang(struct running *r, struct store_job *job,
 	}
 	if (r->ngangs == r->nworkers) {
 		/* Cannot be: each gang holds a worker. */
+		jobs_queue_again(r->jobs, job->id, run, job->attempt);
+		store_job_free(job);
+		return -1;
+	}
+	if (jobs_hold(r->jobs, run) == -1) {
+		log_warn("job %llu: queue", (unsigned long long)job->id);
 		jobs_queue_again(r->jobs, job->id, run, job->attempt);
 		store_job_free(job);
 		return -1;
