@@ -1,4 +1,6 @@
 /* Framing and validation of supervisor <-> worker messages. */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +19,7 @@ static const struct ch_kind {
     {CH_S_RETIRE, "retire", CH_TO_WORKER, 0},
     {CH_S_RUN, "run", CH_TO_WORKER, sizeof(struct ch_slot)},
     {CH_S_CANCEL, "cancel", CH_TO_WORKER, sizeof(struct ch_slot)},
+    {CH_S_ADOPT, "adopt", CH_TO_WORKER, sizeof(struct ch_adopt)},
     {CH_W_READY, "ready", CH_TO_SUPERVISOR, sizeof(struct ch_ready)},
     {CH_W_STARTED, "started", CH_TO_SUPERVISOR, sizeof(struct ch_started)},
     {CH_W_DONE, "done", CH_TO_SUPERVISOR, sizeof(struct ch_slot)},
@@ -74,6 +77,82 @@ ch_reader_fill(struct ch_reader *r, int fd)
 	if (n > 0)
 		r->len += (size_t)n;
 	return n;
+}
+
+ssize_t
+ch_reader_fill_fd(struct ch_reader *r, int fd, int *passed)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	size_t room = sizeof r->buf - r->len;
+	struct iovec iov = {.iov_base = r->buf + r->len, .iov_len = room};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl.buf,
+			    .msg_controllen = sizeof ctl.buf};
+	struct cmsghdr *c;
+	ssize_t n;
+	int got;
+
+	if (room == 0) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	if (n <= 0)
+		return n;
+	r->len += (size_t)n;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len != CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&got, CMSG_DATA(c), sizeof got);
+		if (*passed != -1)
+			close(*passed);
+		*passed = got;
+	}
+	return n;
+}
+
+int
+ch_send_fd(int sock, uint16_t type, const void *payload, size_t len, int passed)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	unsigned char frame[sizeof(struct ch_header) + CH_PAYLOAD_MAX];
+	struct iovec iov = {.iov_base = frame};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl.buf,
+			    .msg_controllen = sizeof ctl.buf};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if ((iov.iov_len =
+		 ch_encode(frame, sizeof frame, type, payload, len)) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&ctl, 0, sizeof ctl);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &passed, sizeof passed);
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+	if ((size_t)n != iov.iov_len) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return 0;
 }
 
 enum ch_status

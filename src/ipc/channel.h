@@ -15,7 +15,7 @@
 #include "common/buffer.h"
 
 /* Bump when a payload's layout or meaning changes. */
-#define CH_VERSION 1
+#define CH_VERSION 2
 #define CH_PAYLOAD_MAX 512
 #define CH_READ_MAX 8192
 
@@ -24,6 +24,9 @@ enum ch_type {
 	CH_S_RETIRE = 101, /* empty: finish the jobs, then exit 0 */
 	CH_S_RUN = 102,    /* struct ch_slot: run the job in this slot */
 	CH_S_CANCEL = 103, /* struct ch_slot: stop that job */
+	/* struct ch_adopt, and the new forqd's shm memfd beside it: to a
+	 * worker a dead forqd left with jobs (ipc/orphan.h) */
+	CH_S_ADOPT = 104,
 
 	CH_W_READY = 200,   /* struct ch_ready */
 	CH_W_STARTED = 201, /* struct ch_started */
@@ -45,14 +48,28 @@ struct ch_header {
 struct ch_config {
 	uint32_t heartbeat_interval_ms;
 	uint32_t slots;
+	uint32_t adopt_timeout_ms; /* alone, how long it keeps its jobs */
+	uint32_t pad;
+};
+
+struct ch_adopt {
+	int32_t index; /* its index here: it must be the same */
+	uint32_t slots;
+	uint32_t heartbeat_interval_ms;
+	uint32_t adopt_timeout_ms;
 };
 
 struct ch_ready {
 	int32_t index;
 	int32_t cpu;
 	int32_t pid;
-	int32_t pinned; /* 1 if sched_setaffinity succeeded */
+	int32_t pinned;  /* 1 if sched_setaffinity succeeded */
+	uint32_t held;   /* adopted: the slots it brought (jobs, ends) */
+	uint32_t flags;  /* CH_READY_ADOPTED */
+	int64_t born_ns; /* CLOCK_REALTIME: when it was forked */
 };
+
+#define CH_READY_ADOPTED 1
 
 struct ch_slot {
 	uint32_t slot;
@@ -90,6 +107,13 @@ void ch_reader_init(struct ch_reader *r);
 size_t ch_reader_feed(struct ch_reader *r, const void *data, size_t len);
 /* read(2) from fd into the reader; returns read's result. */
 ssize_t ch_reader_fill(struct ch_reader *r, int fd);
+/* The same through recvmsg(2), keeping a descriptor passed beside the
+ * bytes in *passed (closed first if one was kept already). */
+ssize_t ch_reader_fill_fd(struct ch_reader *r, int fd, int *passed);
+/* Sends one message with a descriptor beside it (SCM_RIGHTS): 0, or -1
+ * with errno; a short send is an error (the socket is new, and empty). */
+int ch_send_fd(int sock, uint16_t type, const void *payload, size_t len,
+	       int passed);
 /* Takes the next message off the front, checked for version, type and
  * exact size for the given receiving direction. */
 enum ch_status ch_next(struct ch_reader *r, enum ch_direction dir,

@@ -1,8 +1,10 @@
 /* The shared memory region: header and scoreboard. */
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/compat.h"
 #include "ipc/shm.h"
@@ -15,13 +17,20 @@ shm_create(struct shm *shm, uint32_t workers_max, uint32_t slots_per_worker,
 	size_t slot_size = (sizeof(struct slot) + slot_data + 63) & ~(size_t)63;
 	size_t size = board + slot_size * workers_max * slots_per_worker;
 	void *base;
+	int fd;
 
-	/* Anonymous and shared: inherited by every worker forked after.
+	/* A memfd, shared: inherited by every worker forked after, and
+	 * handed to a worker of a previous forqd that this one adopts.
 	 * Pages are only backed once a slot is used. */
-	base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (base == MAP_FAILED)
+	if ((fd = memfd_create("forq-shm", MFD_CLOEXEC)) == -1)
 		return -1;
+	if (ftruncate(fd, (off_t)size) == -1 ||
+	    (base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_NORESERVE, fd, 0)) == MAP_FAILED) {
+		close(fd);
+		return -1;
+	}
+	shm->fd = fd;
 	shm->base = base;
 	shm->size = size;
 	shm->header = base;
@@ -38,6 +47,41 @@ shm_create(struct shm *shm, uint32_t workers_max, uint32_t slots_per_worker,
 	return 0;
 }
 
+int
+shm_attach(struct shm *shm, int fd)
+{
+	struct shm_header *h;
+	struct stat st;
+	void *base;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	if ((size_t)st.st_size < sizeof *h) {
+		errno = EINVAL;
+		return -1;
+	}
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_NORESERVE, fd, 0);
+	if (base == MAP_FAILED)
+		return -1;
+	h = base;
+	if (h->magic != SHM_MAGIC || h->version != SHM_VERSION) {
+		munmap(base, (size_t)st.st_size);
+		errno = EPROTO;
+		return -1;
+	}
+	shm->fd = -1;
+	shm->base = base;
+	shm->size = (size_t)st.st_size;
+	shm->header = h;
+	shm->workers = (struct sb_worker *)base + 1;
+	shm->slots =
+	    (char *)base + sizeof(struct sb_worker) * (h->workers_max + 1);
+	shm->slots_per_worker = h->slots_per_worker;
+	shm->slot_size = h->slot_size;
+	return 0;
+}
+
 struct slot *
 shm_slot(const struct shm *shm, uint32_t worker, uint32_t slot)
 {
@@ -51,6 +95,8 @@ shm_destroy(struct shm *shm)
 {
 	if (shm->base != NULL)
 		munmap(shm->base, shm->size);
+	if (shm->fd > 0)
+		close(shm->fd);
 	memset(shm, 0, sizeof *shm);
 }
 

@@ -39,6 +39,8 @@ struct sb_worker {
 	uint32_t restarts;
 	int64_t started_ns;  /* CLOCK_MONOTONIC */
 	int64_t retry_at_ns; /* RESTARTING, HELD: next start */
+	int64_t adopted_ns;  /* CLOCK_REALTIME: taken on from a previous
+				forqd then; 0: forked by this one */
 	char last_exit[SHM_LAST_EXIT_MAX];
 
 	/* Written by the worker. */
@@ -71,6 +73,16 @@ enum slot_state {
 
 #define SLOT_F_HOOK 1 /* a job's on-finish command, not a job */
 
+/* The last end of a job in a slot, kept by the worker until the commit
+ * that records it: then the supervisor clears job_id. A worker whose
+ * forqd died before that has it as its evidence, to be told again. */
+struct slot_end {
+	uint64_t job_id; /* 0: none to keep; written last, read first */
+	uint32_t attempt;
+	uint32_t pad;
+	struct job_result result;
+};
+
 struct slot {
 	uint32_t state;
 	uint32_t flags; /* SLOT_F_* */
@@ -99,6 +111,7 @@ struct slot {
 	uint32_t cwd_len;
 	int32_t pid;
 	struct job_result result;
+	struct slot_end last;
 	char data[]; /* argv, then env, then cwd, NUL-separated */
 };
 
@@ -111,6 +124,7 @@ struct shm_header {
 };
 
 struct shm {
+	int fd; /* the memfd; -1 once attached from another's */
 	void *base;
 	size_t size;
 	struct shm_header *header;
@@ -123,6 +137,9 @@ struct shm {
 /* slot_data: bytes each slot holds for argv, env and cwd. */
 int shm_create(struct shm *shm, uint32_t workers_max, uint32_t slots_per_worker,
 	       size_t slot_data);
+/* Maps the region of a memfd another process made (a worker taken on
+ * by a new forqd): -1 with errno (EPROTO: another layout). */
+int shm_attach(struct shm *shm, int fd);
 struct slot *shm_slot(const struct shm *shm, uint32_t worker, uint32_t slot);
 void shm_destroy(struct shm *shm);
 const char *sb_state_name(enum sb_state state);

@@ -108,7 +108,7 @@ test_oversized_message_rejected_from_its_header(void **state)
 	ch_reader_feed(&reader, &hdr, sizeof hdr);
 	assert_int_equal(next_for_supervisor(), CH_ERROR);
 	assert_string_equal(why, "ready message of 1073741824 bytes (flags "
-				 "0), expected 16");
+				 "0), expected 32");
 }
 
 static void
@@ -124,7 +124,7 @@ test_truncated_payload_size_rejected(void **state)
 	ch_reader_feed(&reader, bytes, sizeof bytes);
 	assert_int_equal(next_for_supervisor(), CH_ERROR);
 	assert_string_equal(why,
-			    "ready message of 4 bytes (flags 0), expected 16");
+			    "ready message of 4 bytes (flags 0), expected 32");
 }
 
 static void
@@ -135,7 +135,7 @@ test_wrong_version_and_direction(void **state)
 	ch_reader_init(&reader);
 	ch_reader_feed(&reader, &hdr, sizeof hdr);
 	assert_int_equal(next_for_supervisor(), CH_ERROR);
-	assert_string_equal(why, "protocol version 9, expected 1");
+	assert_string_equal(why, "protocol version 9, expected 2");
 
 	/* A worker must not send the supervisor's message types. */
 	hdr.version = CH_VERSION;
