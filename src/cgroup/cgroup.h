@@ -80,8 +80,10 @@ void cg_detect(struct cg_tree *t, const char *mountinfo,
 /* Makes the subtree: -1 with err if it cannot be written (the caller
  * then runs without). On v2 the controllers are handed down, and,
  * delegated, forqd moves into a leaf of its own first. Processes a
- * previous forqd left in the slots' groups are killed. */
-int cg_create(struct cg_tree *t, char *err, size_t errlen);
+ * previous forqd left in the slots' groups are killed, but for those of
+ * the workers in keep (keep[w], w < nkeep: taken on, jobs and all). */
+int cg_create(struct cg_tree *t, const bool *keep, size_t nkeep, char *err,
+	      size_t errlen);
 /* Removes the slots' groups and the subtree, where they are empty. */
 void cg_destroy(struct cg_tree *t);
 /* A made subtree can hold a job to CPUs of its own (the cpuset

@@ -173,7 +173,7 @@ cg_enable(const char *dir)
 /* Kills what a dead forqd left in its slots' groups: their jobs are
  * queued again or recorded lost, and must not run twice. */
 static void
-cg_clear(const struct cg_tree *t)
+cg_clear(const struct cg_tree *t, const bool *keep, size_t nkeep)
 {
 	struct cg_slot s;
 	struct dirent *de;
@@ -186,6 +186,7 @@ cg_clear(const struct cg_tree *t)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_type != DT_DIR ||
 		    sscanf(de->d_name, "w%ds%u", &w, &slot) != 2 ||
+		    (w >= 0 && (size_t)w < nkeep && keep[w]) ||
 		    cg_slot_paths(t, w, slot, &s) == -1)
 			continue;
 		cg_slot_kill(&s);
@@ -194,7 +195,8 @@ cg_clear(const struct cg_tree *t)
 }
 
 int
-cg_create(struct cg_tree *t, char *err, size_t errlen)
+cg_create(struct cg_tree *t, const bool *keep, size_t nkeep, char *err,
+	  size_t errlen)
 {
 	char parent[PATH_MAX], leaf[PATH_MAX + 16], pid[32];
 	char *slash;
@@ -242,7 +244,7 @@ cg_create(struct cg_tree *t, char *err, size_t errlen)
 		return -1;
 	}
 	t->owned = true;
-	cg_clear(t);
+	cg_clear(t, keep, nkeep);
 	return 0;
 }
 

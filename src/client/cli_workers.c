@@ -52,6 +52,7 @@ cli_print_workers(FILE *out, const json_t *workers)
 {
 	const json_t *w;
 	char uptime[32], beat[32], pid[16], jobs[64];
+	const char *state;
 	size_t i;
 
 	fprintf(out, "%-6s %-8s %-4s %-11s %-8s %-9s %-9s %-12s %s\n", "WORKER",
@@ -68,11 +69,16 @@ cli_print_workers(FILE *out, const json_t *workers)
 		else
 			strlcpy(pid, "-", sizeof pid);
 		cli_format_ids(json_object_get(w, "jobs"), jobs, sizeof jobs);
+		/* A worker of the previous forqd, taken on with its jobs. */
+		state = cli_str(w, "state", "?");
+		if (strcmp(state, "ready") == 0 &&
+		    json_is_number(json_object_get(w, "adopted_at")))
+			state = "adopted";
 		fprintf(out,
 			"%-6lld %-8s %-4lld %-11s %-8lld %-9s %-9s %-12s %s\n",
-			cli_int(w, "worker"), pid, cli_int(w, "cpu"),
-			cli_str(w, "state", "?"), cli_int(w, "restarts"),
-			uptime, beat, jobs, cli_str(w, "last_exit", "-"));
+			cli_int(w, "worker"), pid, cli_int(w, "cpu"), state,
+			cli_int(w, "restarts"), uptime, beat, jobs,
+			cli_str(w, "last_exit", "-"));
 	}
 }
 

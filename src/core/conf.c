@@ -73,6 +73,7 @@ static const struct conf_key conf_keys[] = {
 	10, 60 * 1000),
     KEY("workers", "heartbeat_timeout", heartbeat_timeout_ms, CONF_DURATION,
 	100, 60 * 60 * 1000),
+    KEY("workers", "adopt_timeout", adopt_timeout_ms, CONF_DURATION, 0, DAY_MS),
     KEY("workers", "restart_delay", restart_delay_ms, CONF_DURATION, 1,
 	60 * 1000),
     KEY("workers", "restart_delay_max", restart_delay_max_ms, CONF_DURATION, 1,
@@ -782,6 +783,7 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->slots = 1;
 	c->heartbeat_interval_ms = 1000;
 	c->heartbeat_timeout_ms = 10 * 1000;
+	c->adopt_timeout_ms = 5 * 60 * 1000;
 	c->restart_delay_ms = 100;
 	c->restart_delay_max_ms = 10 * 1000;
 	c->crash_loop_limit = 5;

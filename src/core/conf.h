@@ -58,6 +58,7 @@ struct conf {
 	uint32_t slots;
 	int64_t heartbeat_interval_ms;
 	int64_t heartbeat_timeout_ms;
+	int64_t adopt_timeout_ms; /* a worker alone keeps its jobs this long */
 	int64_t restart_delay_ms;
 	int64_t restart_delay_max_ms;
 	uint32_t crash_loop_limit;

@@ -566,6 +566,57 @@ job_result_from_wait(struct job_result *r, int status, const struct rusage *ru)
 	job_result_set_usage(r, ru);
 }
 
+int
+job_result_to_text(const struct job_result *r, char *buf, size_t len)
+{
+	char error[sizeof r->error];
+	size_t i;
+	int n;
+
+	/* One line: the error's own newlines become spaces. */
+	strlcpy(error, r->error, sizeof error);
+	for (i = 0; error[i] != '\0'; i++) {
+		if (error[i] == '\n' || error[i] == '\r')
+			error[i] = ' ';
+	}
+	n = snprintf(buf, len, "%s %d %d %lld %lld %lld %lld %lld %u %s\n",
+		     job_state_name(r->state), r->exit_code, r->signal,
+		     (long long)r->start_ns, (long long)r->end_ns,
+		     (long long)r->user_us, (long long)r->sys_us,
+		     (long long)r->maxrss_kb, r->procs, error);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+job_result_from_text(const char *text, struct job_result *r)
+{
+	char state[16];
+	long long start, end, user, sys, rss;
+	const char *error;
+	size_t n;
+	int used = 0;
+
+	memset(r, 0, sizeof *r);
+	if (sscanf(text, "%15s %d %d %lld %lld %lld %lld %lld %u %n", state,
+		   &r->exit_code, &r->signal, &start, &end, &user, &sys, &rss,
+		   &r->procs, &used) < 9 ||
+	    used == 0 || job_state_parse(state, &r->state) == -1 ||
+	    !job_state_final(r->state))
+		return -1;
+	r->start_ns = start;
+	r->end_ns = end;
+	r->user_us = user;
+	r->sys_us = sys;
+	r->maxrss_kb = rss;
+	error = text + used;
+	n = strcspn(error, "\n");
+	if (n >= sizeof r->error)
+		n = sizeof r->error - 1;
+	memcpy(r->error, error, n);
+	r->error[n] = '\0';
+	return 0;
+}
+
 void
 job_describe_exit(int exit_code, int signal, char *buf, size_t len)
 {

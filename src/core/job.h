@@ -137,6 +137,13 @@ void job_result_from_wait(struct job_result *r, int status,
 			  const struct rusage *ru);
 void job_result_set_usage(struct job_result *r, const struct rusage *ru);
 
+/* A final result as one line of text, for a file that must outlive its
+ * writer: "state exit signal start end user sys maxrss procs error...";
+ * -1 if it does not fit. */
+int job_result_to_text(const struct job_result *r, char *buf, size_t len);
+/* Back from that text: -1 if it is not one (a final state, numbers). */
+int job_result_from_text(const char *text, struct job_result *r);
+
 /* The retry_on bit an end falls under; 0 for a success or a cancel,
  * which are never retried. */
 unsigned job_retry_reason(enum job_state state, int signal);

@@ -153,7 +153,8 @@ int sqlite_queued_per_user(struct store_backend *be,
 			   int (*fn)(void *arg, uid_t uid, uint64_t n),
 			   void *arg);
 int sqlite_recover(struct store_backend *be, uint32_t requeue_max,
-		   int64_t now_ns, struct store_recovery *rec);
+		   int64_t now_ns, const uint64_t *keep, size_t nkeep,
+		   struct store_recovery *rec);
 int sqlite_clean(struct store_backend *be, const struct store_filter *filter,
 		 int64_t end_before_ns, uint32_t max,
 		 void (*fn)(void *arg, uint64_t id), void *arg);

@@ -347,9 +347,9 @@ store_queued_per_user(struct store *st,
 
 int
 store_recover(struct store *st, uint32_t requeue_max, int64_t now_ns,
-	      struct store_recovery *rec)
+	      const uint64_t *keep, size_t nkeep, struct store_recovery *rec)
 {
-	return st->ops->recover(st->be, requeue_max, now_ns, rec);
+	return st->ops->recover(st->be, requeue_max, now_ns, keep, nkeep, rec);
 }
 
 int

@@ -183,8 +183,10 @@ int store_queued_per_user(struct store *store,
 			  void *arg);
 /* After a crash: running jobs are re-queued while their attempt count
  * is under requeue_max (or under their own retries when they are to be
- * retried after being lost), else marked lost. */
+ * retried after being lost), else marked lost; but not those in keep
+ * (ascending: jobs that run on, held by a worker this forqd adopted). */
 int store_recover(struct store *store, uint32_t requeue_max, int64_t now_ns,
+		  const uint64_t *keep, size_t nkeep,
 		  struct store_recovery *rec);
 /* Deletes up to max ended jobs, oldest first, in the filter's state
  * (an ended one, or any) and of its uid (or any), that ended before
@@ -271,7 +273,8 @@ struct store_ops {
 			       int (*fn)(void *arg, uid_t uid, uint64_t n),
 			       void *arg);
 	int (*recover)(struct store_backend *be, uint32_t requeue_max,
-		       int64_t now_ns, struct store_recovery *rec);
+		       int64_t now_ns, const uint64_t *keep, size_t nkeep,
+		       struct store_recovery *rec);
 	int (*clean)(struct store_backend *be,
 		     const struct store_filter *filter, int64_t end_before_ns,
 		     uint32_t max, void (*fn)(void *arg, uint64_t id),

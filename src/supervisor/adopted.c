@@ -143,6 +143,17 @@ adopted_sample(struct adoptee *e)
 	e->cg_base = s.base;
 }
 
+void
+adopted_kill(struct adopted *a, int worker, uint32_t slot, pid_t pid)
+{
+	struct cg_slot s;
+
+	kill(-pid, SIGKILL);
+	if (a->cg->version != CG_NONE &&
+	    cg_slot_paths(a->cg, worker, slot, &s) == 0)
+		cg_slot_kill(&s);
+}
+
 /* Ends an adopted job as end: TERM now, KILL after kill_grace. */
 static void
 adopted_stop(struct adoptee *e, enum job_state end, int64_t now)

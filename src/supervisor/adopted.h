@@ -37,6 +37,10 @@ struct adopted_job {
 	struct cg_base cg_base; /* its cgroup's counts start from these */
 };
 
+/* A job that cannot be watched to its end (its worker, not forqd's
+ * child, died): its process group and its slot's cgroup are killed. */
+void adopted_kill(struct adopted *a, int worker, uint32_t slot, pid_t pid);
+
 /* An adopted job has ended and its slot's cgroup is empty again. */
 typedef void adopted_gone_fn(void *arg, int worker, uint32_t slot);
 

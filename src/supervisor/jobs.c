@@ -22,6 +22,7 @@
 #include "core/runq.h"
 #include "core/usercount.h"
 #include "store/store.h"
+#include "ipc/orphan.h"
 #include "supervisor/jobs.h"
 
 #define PRUNE_INTERVAL_NS (60 * NS_PER_SEC)
@@ -305,17 +306,73 @@ jobs_new(const struct conf *conf, struct store *store)
 	return j;
 }
 
-int
-jobs_load(struct jobs *j)
+struct jobs_load_ends {
+	struct jobs *j;
+	const uint64_t *keep;
+	size_t nkeep;
+	uint64_t recorded;
+	int rc;
+};
+
+static int
+jobs_id_cmp(const void *a, const void *b)
 {
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* An end a worker wrote while no forqd ran: the job's real end, if the
+ * store still has that attempt running and no adopted worker holds it
+ * (one that does tells it itself). */
+static void
+jobs_load_end(void *arg, uint64_t id, uint32_t attempt,
+	      const struct job_result *r)
+{
+	struct jobs_load_ends *le = arg;
+	struct store_job job;
+	struct job_run run;
+	enum store_result found;
+
+	if (le->rc == -1 ||
+	    (le->nkeep > 0 &&
+	     bsearch(&id, le->keep, le->nkeep, sizeof id, jobs_id_cmp) != NULL))
+		return;
+	if ((found = store_get(le->j->store, id, &job)) == STORE_FAILED) {
+		le->rc = -1;
+		return;
+	}
+	if (found == STORE_NO_MATCH)
+		return;
+	if (job.state == JOB_RUNNING && job.attempt == attempt &&
+	    jobs_running_run(le->j, &job, &run) == 0) {
+		jobs_ended(le->j, id, attempt, &run, job.worker, job.cpu, r);
+		le->recorded++;
+	}
+	store_job_free(&job);
+}
+
+int
+jobs_load(struct jobs *j, const uint64_t *keep, size_t nkeep)
+{
+	struct jobs_load_ends le = {.j = j, .keep = keep, .nkeep = nkeep};
 	struct store_recovery rec;
 
-	if (store_recover(j->store, j->conf->crash_requeue_max, clock_real_ns(),
-			  &rec) == -1 ||
+	if (orphan_ends_each(j->conf->state_dir, jobs_load_end, &le) == -1)
+		log_warn("%s/" ORPHAN_ENDS_DIR, j->conf->state_dir);
+	if (le.rc == -1 ||
+	    store_recover(j->store, j->conf->crash_requeue_max, clock_real_ns(),
+			  keep, nkeep, &rec) == -1 ||
 	    store_commit(j->store) == -1) {
 		log_warnx("store recovery: %s", store_error(j->store));
 		return -1;
 	}
+	/* Written: the files have said all they had to. */
+	orphan_ends_clear(j->conf->state_dir);
+	if (le.recorded > 0)
+		log_info("recorded %llu job ends the workers of a previous "
+			 "forqd kept while it was gone",
+			 (unsigned long long)le.recorded);
 	if (rec.requeued + rec.lost > 0)
 		log_warnx("recovered %llu jobs left running by a previous "
 			  "forqd: "
@@ -497,6 +554,46 @@ jobs_refuse(struct jobs *j, struct store_job *job, const char *why)
 	store_job_free(job);
 }
 
+static void
+jobs_run_of(const struct store_job *job, int queue, struct job_run *run)
+{
+	*run = (struct job_run){.queue = queue,
+				.uid = job->uid,
+				.priority = job->spec.priority,
+				.retries = job->spec.retries,
+				.retry_on = job->spec.retry_on,
+				.retry_delay_ms = job->spec.retry_delay_ms,
+				.on_finish = job->spec.on_finish != NULL};
+}
+
+int
+jobs_running_run(struct jobs *j, const struct store_job *job,
+		 struct job_run *run)
+{
+	int q = jobs_queue_index(j, job->spec.queue != NULL ? job->spec.queue
+							    : "default");
+
+	if (q == -1)
+		return -1;
+	jobs_run_of(job, q, run);
+	return 0;
+}
+
+bool
+jobs_held(struct jobs *j, uint64_t id, uint32_t attempt, struct job_run *run)
+{
+	struct store_job job;
+	bool held;
+
+	if (store_get(j->store, id, &job) != STORE_OK)
+		return false;
+	held = job.state == JOB_RUNNING && job.attempt == attempt &&
+	       jobs_running_run(j, &job, run) == 0 &&
+	       runq_started(j->runq, run->queue, run->uid) == 0;
+	store_job_free(&job);
+	return held;
+}
+
 enum jobs_take
 jobs_take(struct jobs *j, struct store_job *job, struct job_run *run)
 {
@@ -523,14 +620,7 @@ jobs_take(struct jobs *j, struct store_job *job, struct job_run *run)
 		}
 		/* It leaves the queue, to run or to fail unrun. */
 		usercount_add(j->queued_by_uid, job->uid, -1);
-		*run =
-		    (struct job_run){.queue = e.queue,
-				     .uid = e.uid,
-				     .priority = e.job.priority,
-				     .retries = job->spec.retries,
-				     .retry_on = job->spec.retry_on,
-				     .retry_delay_ms = job->spec.retry_delay_ms,
-				     .on_finish = job->spec.on_finish != NULL};
+		jobs_run_of(job, e.queue, run);
 		return JOBS_TAKEN;
 	}
 	return JOBS_NONE;

@@ -47,9 +47,19 @@ struct jobs_end {
 /* conf is read as it stands at each use (a reload changes it). */
 struct jobs *jobs_new(const struct conf *conf, struct store *store);
 void jobs_free(struct jobs *j);
-/* At start: what a previous forqd left running is settled, and what is
- * pending is loaded; -1 (logged) if the store cannot be read. */
-int jobs_load(struct jobs *j);
+/* At start: what a previous forqd left running is settled (the ends its
+ * workers wrote while it was gone recorded; the jobs no adopted worker
+ * holds queued again or lost; keep: those one holds, ascending), and
+ * what is pending is loaded; -1 (logged) if the store cannot be read. */
+int jobs_load(struct jobs *j, const uint64_t *keep, size_t nkeep);
+/* A job a worker taken on holds: true, with its run record and its
+ * queue counting it, if the store has that attempt running; false if
+ * not (it was queued again or ended meanwhile). */
+bool jobs_held(struct jobs *j, uint64_t id, uint32_t attempt,
+	       struct job_run *run);
+/* A running job's run record, from the store's (its queue by name). */
+int jobs_running_run(struct jobs *j, const struct store_job *job,
+		     struct job_run *run);
 /* After a failed commit, and at start: the per-user queued counts and
  * the waiting jobs from the store (each waiting job is settled again). */
 void jobs_recount(struct jobs *j);

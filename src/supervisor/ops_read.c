@@ -199,6 +199,10 @@ ops_workers(struct ops *ops, const struct request *req)
 					? json_integer((w.retry_at_ns - now) /
 						       NS_PER_MS)
 					: json_null());
+		/* Taken on from a previous forqd, jobs and all: since. */
+		json_object_set_new(item, "adopted_at",
+				    w.pid != 0 ? ops_time(sb->adopted_ns)
+					       : json_null());
 		json_object_set_new(item, "last_exit",
 				    sb->last_exit[0]
 					? json_string(sb->last_exit)

@@ -47,6 +47,9 @@ struct run_slot {
 	 * stays taken, for the job's processes are in its cgroup. */
 	bool adopted;
 	bool gang; /* the job has the CPUs of the workers it holds */
+	/* A job a worker taken on brought, which the store says is not
+	 * running: stopped, and its end not recorded. */
+	bool stray;
 };
 
 /* A gang taken from the queue, waiting for its workers to empty. It is
@@ -56,6 +59,13 @@ struct run_gang {
 	struct job_run run;
 	uint32_t want; /* workers */
 	uint32_t have; /* held for it so far */
+};
+
+/* An end recorded this turn, whose evidence goes after the commit. */
+struct run_end {
+	int worker;
+	uint32_t slot;
+	uint64_t job_id;
 };
 
 /* A slot filled this turn, to be started after the commit. */
@@ -87,6 +97,10 @@ struct running {
 	 * commit has marked them running, never before. */
 	struct run_start *starts;
 	size_t nstarts, starts_cap;
+	/* Ends recorded and not yet committed: the slot's last end stays
+	 * the worker's evidence (struct slot_end) until the commit. */
+	struct run_end *ended;
+	size_t nended, ended_cap;
 };
 
 struct running *
@@ -134,6 +148,7 @@ running_free(struct running *r)
 	free(r->slots);
 	free(r->busy);
 	free(r->starts);
+	free(r->ended);
 	free(r);
 }
 
@@ -287,6 +302,43 @@ running_free_slot_of(const struct running *r, int w)
 	for (s = 0; running_slot(r, w, s)->job_id != 0; s++)
 		;
 	return s;
+}
+
+/* An end recorded: its evidence in the slot is dropped once the turn's
+ * commit has written it (running_ends_committed). */
+static void
+running_end_recorded(struct running *r, int w, uint32_t s, uint64_t id)
+{
+	if (array_reserve((void **)&r->ended, &r->ended_cap, r->nended,
+			  sizeof *r->ended) == -1)
+		return; /* kept: a worker taken on tells it again */
+	r->ended[r->nended++] =
+	    (struct run_end){.worker = w, .slot = s, .job_id = id};
+}
+
+/* After a commit: the ends it wrote need no evidence any more. The
+ * worker wrote the slot's last end before it told of it, and writes the
+ * next only after a job started after this commit: the exchange only
+ * guards against a reader of an older turn. */
+static void
+running_ends_committed(struct running *r)
+{
+	const struct run_end *e;
+	uint64_t id;
+	size_t i;
+
+	for (i = 0; i < r->nended; i++) {
+		e = &r->ended[i];
+		id = e->job_id;
+		__atomic_compare_exchange_n(&shm_slot(r->shm,
+						      (uint32_t)e->worker,
+						      e->slot)
+						 ->last.job_id,
+					    &id, 0, false, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED);
+	}
+	r->nended = 0;
+	array_emptied((void **)&r->ended, &r->ended_cap, RUNNING_STARTS_KEEP);
 }
 
 /* The slot's job left it; it ended unless adopted (it runs on). */
@@ -578,6 +630,10 @@ running_starts_committed(struct running *r, bool committed)
 	}
 	r->nstarts = 0;
 	array_emptied((void **)&r->starts, &r->starts_cap, RUNNING_STARTS_KEEP);
+	/* Ends not committed keep their slots until a commit writes them
+	 * (they are written again with the next transaction). */
+	if (committed)
+		running_ends_committed(r);
 	/* The queued counts are taken again from the store, where held
 	 * gangs are queued: they go back to be counted once. */
 	while (!committed && r->ngangs > 0)
@@ -678,12 +734,16 @@ running_on_done(struct running *r, int w, const struct ch_slot *done)
 	if (!job_state_final(res.state))
 		res.state = JOB_LOST;
 	was = *rs;
+	if (was.hook || was.stray) {
+		running_release(r, w, done->slot, false);
+		if (!was.stray)
+			running_hook_ended(r, done->job_id, &res);
+		return;
+	}
 	running_release(r, w, done->slot, false);
-	if (was.hook)
-		running_hook_ended(r, done->job_id, &res);
-	else
-		jobs_ended(r->jobs, done->job_id, was.attempt, &was.run, w,
-			   workers_cpu(r->workers, w), &res);
+	running_end_recorded(r, w, done->slot, done->job_id);
+	jobs_ended(r->jobs, done->job_id, was.attempt, &was.run, w,
+		   workers_cpu(r->workers, w), &res);
 }
 
 /* Every job in flight on a dead worker ends recorded or goes back to
@@ -721,7 +781,15 @@ running_worker_died(struct running *r, int w)
 			break;
 		case SLOT_SPAWNING:
 		case SLOT_SPAWNED:
-			if (slot->pid > 0) {
+			if (slot->pid > 0 && workers_foreign(r->workers, w)) {
+				/* Not forqd's child, nor will its processes
+				 * be: ended, and queued again. */
+				adopted_kill(r->adopted, w, i, slot->pid);
+				jobs_interrupted(r->jobs, rs->job_id,
+						 rs->attempt, &rs->run, w, cpu,
+						 "its worker, taken on from a "
+						 "previous forqd, died");
+			} else if (slot->pid > 0) {
 				struct adopted_job aj = {
 				    .id = rs->job_id,
 				    .attempt = rs->attempt,
@@ -767,6 +835,60 @@ running_worker_died(struct running *r, int w)
 			rs->adopted = true;
 		else
 			running_release(r, w, i, false);
+	}
+}
+
+/* An end a worker taken on kept for want of a commit: recorded now if
+ * the store still has that attempt running, else it was already. */
+static void
+running_take_end(struct running *r, int w, uint32_t s, struct slot *slot)
+{
+	struct job_result res = slot->last.result;
+	struct job_run run;
+
+	res.error[sizeof res.error - 1] = '\0';
+	if (!job_state_final(res.state) ||
+	    !jobs_held(r->jobs, slot->last.job_id, slot->last.attempt, &run)) {
+		slot->last.job_id = 0;
+		return;
+	}
+	jobs_left_slot(r->jobs, &run);
+	running_end_recorded(r, w, s, slot->last.job_id);
+	jobs_ended(r->jobs, slot->last.job_id, slot->last.attempt, &run, w,
+		   workers_cpu(r->workers, w), &res);
+}
+
+void
+running_take_worker(struct running *r, int w)
+{
+	struct run_slot *rs;
+	struct slot *slot;
+	uint32_t s;
+
+	for (s = 0; s < r->nslots; s++) {
+		slot = shm_slot(r->shm, (uint32_t)w, s);
+		if (slot->last.job_id != 0)
+			running_take_end(r, w, s, slot);
+		if (slot->state == SLOT_FREE)
+			continue;
+		rs = running_slot(r, w, s);
+		*rs = (struct run_slot){.job_id = slot->job_id,
+					.attempt = slot->attempt,
+					.pid = slot->pid};
+		r->busy[w]++;
+		if (jobs_held(r->jobs, slot->job_id, slot->attempt, &rs->run))
+			continue;
+		rs->stray = true;
+		rs->hook = true; /* not the job's record */
+		log_warnx("job %llu (attempt %u) runs on worker %d, which "
+			  "was taken on, but is not running by the store; "
+			  "stopping it",
+			  (unsigned long long)slot->job_id, slot->attempt + 1,
+			  w);
+		if (slot->state != SLOT_DONE) {
+			rs->cancel_sent = true;
+			running_send(r, w, CH_S_CANCEL, s, slot->job_id);
+		}
 	}
 }
 

@@ -56,6 +56,10 @@ int running_start_hook(struct running *r, int w, const struct store_job *job,
 void running_on_started(struct running *r, int w, const struct ch_started *st);
 void running_on_done(struct running *r, int w, const struct ch_slot *done);
 void running_worker_died(struct running *r, int w);
+/* Worker w, taken on from a previous forqd, brought the jobs in its
+ * slots: they are this forqd's now (its started and done messages
+ * follow). */
+void running_take_worker(struct running *r, int w);
 /* An adopted job of slot s of worker w ended: the slot is free. */
 void running_adopted_gone(struct running *r, int w, uint32_t s);
 

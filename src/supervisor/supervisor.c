@@ -24,6 +24,7 @@
 #include "common/units.h"
 #include "core/cpus.h"
 #include "core/runq.h"
+#include "ipc/orphan.h"
 #include "store/store.h"
 #include "supervisor/adopted.h"
 #include "supervisor/after.h"
@@ -34,6 +35,7 @@
 #include "supervisor/notify.h"
 #include "supervisor/ops.h"
 #include "supervisor/ops_common.h"
+#include "supervisor/orphans.h"
 #include "supervisor/running.h"
 #include "supervisor/supervisor.h"
 #include "supervisor/watch.h"
@@ -68,8 +70,10 @@ sv_setup_signals(struct supervisor *sv)
 static int
 sv_state_dir(const char *dir)
 {
-	char err[CONF_ERROR_MAX];
+	static const char *const subs[] = {ORPHAN_SOCK_DIR, ORPHAN_ENDS_DIR};
+	char err[CONF_ERROR_MAX], sub[PATH_MAX + 16];
 	struct stat st;
+	int i;
 
 	if (path_mkdir_p(dir, 0700, err, sizeof err) == -1) {
 		log_warnx("state_dir: %s", err);
@@ -85,6 +89,15 @@ sv_state_dir(const char *dir)
 			  dir, (unsigned)(st.st_mode & 07777));
 		if (chmod(dir, st.st_mode & 07700) == -1) {
 			log_warn("state_dir: chmod %s", dir);
+			return -1;
+		}
+	}
+	/* Where a worker whose forqd died waits, and writes the ends it
+	 * could not report (ipc/orphan.h). */
+	for (i = 0; i < 2; i++) {
+		snprintf(sub, sizeof sub, "%s/%s", dir, subs[i]);
+		if (mkdir(sub, 0700) == -1 && errno != EEXIST) {
+			log_warn("state_dir: %s", sub);
 			return -1;
 		}
 	}
@@ -266,6 +279,8 @@ sv_cgroups(struct supervisor *sv)
 {
 	char err[PATH_MAX + 128], instance[32], dir[PATH_MAX];
 	bool delegated = getenv("INVOCATION_ID") != NULL;
+	bool keep[CPU_SETSIZE] = {false};
+	size_t i;
 	uint64_t h = 0xcbf29ce484222325ULL;
 	const char *p;
 
@@ -283,8 +298,11 @@ sv_cgroups(struct supervisor *sv)
 	}
 	cg_detect(&sv->cg, "/proc/self/mountinfo", "/proc/self/cgroup",
 		  delegated, instance, err, sizeof err);
+	/* The jobs of workers taken on live in their slots' groups. */
+	for (i = 0; i < sv->norphans; i++)
+		keep[sv->orphans[i].index] = true;
 	if (sv->cg.version != CG_NONE &&
-	    cg_create(&sv->cg, err, sizeof err) == -1)
+	    cg_create(&sv->cg, keep, nitems(keep), err, sizeof err) == -1)
 		sv->cg.version = CG_NONE;
 	if (sv->cg.version == CG_NONE) {
 		log_warnx("job cgroups: none (%s); jobs run without one", err);
@@ -322,6 +340,50 @@ sv_drain(struct supervisor *sv)
 /* The store, the state directory's logs and the modules over them;
  * what a previous forqd left is settled and committed before any
  * client is answered. */
+static int
+sv_id_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The workers taken on, and their jobs, are this forqd's; the jobs
+ * they hold are kept running when the rest is recovered. */
+static int
+sv_take_orphans(struct supervisor *sv)
+{
+	const struct slot *slot;
+	uint64_t *keep;
+	size_t i, n = 0;
+	uint32_t s;
+	int rc;
+
+	if ((keep = calloc(2 * sv->norphans * sv->shm.slots_per_worker + 1,
+			   sizeof *keep)) == NULL) {
+		log_warn("workers");
+		return -1;
+	}
+	for (i = 0; i < sv->norphans; i++) {
+		workers_take(sv->workers, &sv->orphans[i]);
+		running_take_worker(sv->running, sv->orphans[i].index);
+		for (s = 0; s < sv->shm.slots_per_worker; s++) {
+			slot = shm_slot(&sv->shm,
+					(uint32_t)sv->orphans[i].index, s);
+			if (slot->state != SLOT_FREE)
+				keep[n++] = slot->job_id;
+			if (slot->last.job_id != 0)
+				keep[n++] = slot->last.job_id;
+		}
+	}
+	qsort(keep, n, sizeof *keep, sv_id_cmp);
+	rc = jobs_load(sv->jobs, keep, n);
+	free(keep);
+	free(sv->orphans);
+	sv->orphans = NULL;
+	return rc;
+}
+
 static int
 sv_open_jobs(struct supervisor *sv)
 {
@@ -378,7 +440,7 @@ sv_open_jobs(struct supervisor *sv)
 	}
 	if (sv->store_full)
 		ops_set_intake(sv->ops, OPS_FULL);
-	if (jobs_load(sv->jobs) == -1)
+	if (sv_take_orphans(sv) == -1)
 		return -1;
 	sv_drain(sv);
 	if (store_commit(sv->store) == -1) {
@@ -441,13 +503,21 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 		sv->next_space_check_ns = clock_mono_ns() + NS_PER_SEC;
 	}
 	sv_raise_nofile(conf);
-	sv_cgroups(sv);
 	if (shm_create(&sv->shm, (uint32_t)ncpu, conf->slots,
 		       conf->argv_bytes_max + conf->env_bytes_max + PATH_MAX) ==
 	    -1) {
 		log_warn("mmap shared memory");
 		return -1;
 	}
+	/* Before any cgroup is cleared, job recovered or worker forked:
+	 * what a previous forqd's workers still run is theirs to go on. */
+	if ((sv->orphans = calloc((size_t)ncpu, sizeof *sv->orphans)) == NULL) {
+		log_warn("workers");
+		return -1;
+	}
+	sv->norphans =
+	    orphans_adopt(&sv->conf, &sv->shm, sv->orphans, (size_t)ncpu);
+	sv_cgroups(sv);
 	if (ev_loop_init(&sv->loop) == -1) {
 		log_warn("epoll_create1");
 		return -1;
@@ -851,4 +921,5 @@ sv_free(struct supervisor *sv)
 		close(sv->signals.fd);
 	ev_loop_close(&sv->loop);
 	shm_destroy(&sv->shm);
+	free(sv->orphans);
 }

@@ -33,6 +33,10 @@ struct supervisor {
 	int64_t timer_armed_ns;
 	struct shm shm;
 	struct cg_tree cg; /* the jobs' cgroups */
+	/* Workers of a previous forqd taken on at start, until the
+	 * modules are made and told of them. */
+	struct orphan_found *orphans;
+	size_t norphans;
 	struct store *store;
 	struct listener *listener;
 	struct control *control;

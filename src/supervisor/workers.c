@@ -23,6 +23,7 @@
 #include "ipc/shm.h"
 #include "core/conf.h"
 #include "core/restart.h"
+#include "supervisor/orphans.h"
 #include "supervisor/workers.h"
 #include "worker/worker.h"
 
@@ -39,6 +40,7 @@ struct sv_worker {
 	bool retiring;    /* told to retire: not restarted */
 	bool killed_hung; /* we killed it for a stale heartbeat */
 	bool killed_bad;  /* we killed it for a malformed message */
+	bool foreign;     /* taken on from a previous forqd: not our child */
 	pid_t pid;        /* 0 when no process */
 	struct ev_io pidfd;
 	struct ev_io chan;
@@ -208,6 +210,7 @@ workers_send_config_to(struct sv_worker *w)
 	    .heartbeat_interval_ms =
 		(uint32_t)w->ws->conf->heartbeat_interval_ms,
 	    .slots = w->ws->conf->slots,
+	    .adopt_timeout_ms = (uint32_t)w->ws->conf->adopt_timeout_ms,
 	};
 
 	workers_send(w, CH_S_CONFIG, &cfg, sizeof cfg);
@@ -229,6 +232,7 @@ workers_spawn(struct sv_worker *w)
 
 	w->retry_at_ns = 0;
 	w->killed_hung = w->killed_bad = false;
+	w->foreign = false;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
 		       pair) == -1) {
 		log_warn("worker %d: socketpair", w->index);
@@ -251,6 +255,7 @@ workers_spawn(struct sv_worker *w)
 		    .state_dir = ws->conf->state_dir,
 		    .heartbeat_interval_ms =
 			(uint32_t)ws->conf->heartbeat_interval_ms,
+		    .adopt_timeout_ms = (uint32_t)ws->conf->adopt_timeout_ms,
 		    .cg = ws->cg,
 		};
 
@@ -383,15 +388,24 @@ workers_reap(struct sv_worker *w)
 	memset(&si, 0, sizeof si);
 	if (w->pid == 0)
 		return;
-	/* Our own unreaped child: its pid cannot be reused yet. */
-	if (waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOHANG) == -1) {
+	if (w->foreign) {
+		/* Its parent was the forqd that died: only its pidfd says
+		 * it is gone, and nothing of how. */
+		si.si_code = CLD_EXITED;
+		si.si_status = -1;
+		strlcpy(how,
+			"exited (a previous forqd's child: status unknown)",
+			sizeof how);
+	} else if (waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOHANG) == -1) {
+		/* Our own unreaped child: its pid cannot be reused yet. */
 		log_warn("worker %d: waitid", w->index);
 		return;
-	}
-	if (si.si_pid == 0)
+	} else if (si.si_pid == 0) {
 		return; /* not yet: the pidfd was readable for nothing */
+	} else {
+		workers_describe_exit(&si, how, sizeof how);
+	}
 	now = clock_mono_ns();
-	workers_describe_exit(&si, how, sizeof how);
 	if (w->killed_hung)
 		strlcat(how, " (hung)", sizeof how);
 	else if (w->killed_bad)
@@ -406,6 +420,7 @@ workers_reap(struct sv_worker *w)
 			  (int)w->pid, w->cpu, how, lived);
 	strlcpy(w->sb->last_exit, how, sizeof w->sb->last_exit);
 	w->sb->pid = 0;
+	w->sb->adopted_ns = 0;
 	w->pid = 0;
 	workers_close_fds(w);
 	w->ws->cb.died(w->ws->cb.arg, w->index);
@@ -527,6 +542,52 @@ workers_find_free(struct workers *ws)
 			return &ws->w[i];
 	}
 	return NULL;
+}
+
+void
+workers_take(struct workers *ws, const struct orphan_found *o)
+{
+	struct sv_worker *w = &ws->w[o->index];
+	int64_t now = clock_mono_ns();
+	int pidfd;
+
+	w->planned = true;
+	w->retiring = false;
+	w->foreign = true;
+	w->cpu = o->cpu;
+	w->pid = o->pid;
+	/* Its age is its own, not this forqd's. */
+	w->started_ns = now - (clock_real_ns() - o->born_ns);
+	restart_state_reset(&w->restart);
+	if ((pidfd = pidfd_open(o->pid)) != -1)
+		fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	w->pidfd.fd = pidfd;
+	w->chan.fd = o->chan;
+	ch_reader_init(&w->reader);
+	if ((pidfd != -1 && ev_add(ws->loop, &w->pidfd, EPOLLIN) == -1) ||
+	    ev_add(ws->loop, &w->chan, EPOLLIN) == -1)
+		fatal("epoll_ctl");
+	w->sb->pid = o->pid;
+	w->sb->cpu = o->cpu;
+	w->sb->started_ns = w->started_ns;
+	w->sb->retry_at_ns = 0;
+	w->sb->restarts = 0;
+	w->sb->adopted_ns = clock_real_ns();
+	w->sb->last_exit[0] = '\0';
+	workers_set_state(w, SB_READY);
+	workers_send_config_to(w);
+	log_info("worker %d (pid %d, cpu %d) of the previous forqd taken on, "
+		 "with %u jobs",
+		 w->index, (int)o->pid, o->cpu, o->held);
+	/* Gone already (no pidfd): its channel's end says so. */
+	if (pidfd == -1)
+		workers_reap(w);
+}
+
+bool
+workers_foreign(const struct workers *ws, int w)
+{
+	return ws->w[w].foreign;
 }
 
 /* Makes the set of workers follow a CPU plan: keeps those whose CPU is

@@ -16,6 +16,7 @@
 #include "common/event.h"
 
 struct cg_tree;
+struct orphan_found;
 struct ch_slot;
 struct ch_started;
 struct conf;
@@ -38,6 +39,13 @@ struct workers *workers_new(struct ev_loop *loop, struct shm *shm,
 			    const struct workers_cb *cb);
 void workers_free(struct workers *ws);
 uint32_t workers_max(const struct workers *ws);
+
+/* A worker of a previous forqd, taken on (orphans.h): entry o->index is
+ * it, planned for its CPU, ready. Before the first plan is applied. */
+void workers_take(struct workers *ws, const struct orphan_found *o);
+/* Worker w was taken on: not forqd's child, so the jobs it leaves if it
+ * dies are no child of forqd's either. */
+bool workers_foreign(const struct workers *ws, int w);
 
 /* Makes the set of workers follow a CPU plan: keeps those whose CPU is
  * still wanted, retires the others gracefully, starts the new ones. */

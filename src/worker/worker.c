@@ -3,6 +3,7 @@
  * its own event loop. It keeps its heartbeat in the scoreboard and
  * answers the supervisor's control messages; jobs run here.
  */
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -30,6 +31,7 @@
 #include "common/event.h"
 #include "ipc/shm.h"
 #include "forq/protocol.h"
+#include "worker/orphan.h"
 #include "worker/spawn.h"
 #include "worker/worker.h"
 
@@ -69,6 +71,7 @@ struct worker {
 	int cpu;
 	struct sb_worker *sb;
 	const struct shm *shm;
+	struct shm adopted_shm; /* the region of the forqd that adopted it */
 	struct ev_loop loop;
 	struct ev_io chan;
 	struct ev_io signals;
@@ -86,6 +89,17 @@ struct worker {
 	bool retiring;
 	bool done;
 	bool cgroups; /* jobs run in their slot's cgroup */
+	bool pinned;
+	int64_t born_ns; /* CLOCK_REALTIME */
+	char state_dir[PATH_MAX];
+	uint32_t adopt_timeout_ms;
+	/* Its forqd is gone, and it waits for the next (orphan.h); freed
+	 * after the turn that ends that. */
+	struct wk_orphan *orphan;
+	struct wk_orphan *orphan_over;
+	/* Killing its jobs as it exits: their ends are no real ends (the
+	 * next forqd queues them again). */
+	bool ending;
 };
 
 static void worker_on_job_exit(struct ev_io *io, uint32_t events);
@@ -94,6 +108,7 @@ static uint64_t worker_output_used(const struct wk_job *j);
 static void worker_trim_output(const struct wk_job *j);
 static void worker_check_output(struct worker *wk, int64_t now);
 static void worker_cgroup_result(struct wk_job *j, struct job_result *r);
+static void worker_orphan(struct worker *wk);
 
 /* Test hook: FORQD_TEST_WORKER_FAULT=abort|config|garbage[:CPU] makes
  * workers (on that CPU only, if given) crash at start, exit with the
@@ -125,9 +140,11 @@ worker_flush(struct worker *wk)
 {
 	uint32_t want = EPOLLIN;
 
+	if (wk->chan.fd == -1)
+		return; /* no forqd: the slots tell the next one */
 	if (buf_write_fd(&wk->out, wk->chan.fd) == -1 && errno != EAGAIN) {
 		log_warn("write to supervisor");
-		wk->done = true;
+		worker_orphan(wk);
 		return;
 	}
 	if (wk->out.len > 0)
@@ -138,6 +155,9 @@ worker_flush(struct worker *wk)
 static void
 worker_send(struct worker *wk, uint16_t type, const void *payload, size_t len)
 {
+	/* No forqd: what it would be told, the slots tell the next. */
+	if (wk->chan.fd == -1)
+		return;
 	if (ch_queue(&wk->out, type, payload, len) == -1)
 		fatal("queue %s message", ch_type_name(type));
 	worker_flush(wk);
@@ -359,6 +379,16 @@ worker_finish(struct worker *wk, struct wk_job *j)
 		close(j->report_fd);
 	j->out_fd = j->err_fd = j->report_fd = -1;
 	j->active = false;
+	if (!(j->slot->flags & SLOT_F_HOOK)) {
+		j->slot->last.attempt = j->slot->attempt;
+		j->slot->last.result = j->slot->result;
+		__atomic_store_n(&j->slot->last.job_id, j->job_id,
+				 __ATOMIC_RELEASE);
+		/* No forqd to tell: made durable first, for the next. */
+		if (wk->orphan != NULL && !wk->ending)
+			(void)wk_orphan_end(wk->orphan, j->job_id,
+					    j->slot->attempt, &j->slot->result);
+	}
 	j->slot->state = SLOT_DONE;
 	wk->sb->jobs_done++;
 	worker_send(wk, CH_W_DONE, &done, sizeof done);
@@ -792,6 +822,7 @@ worker_apply_config(struct worker *wk, const struct ch_config *cfg)
 	/* The slot count is fixed at start: the shared memory is sized by it.
 	 */
 	(void)cfg->slots;
+	wk->adopt_timeout_ms = cfg->adopt_timeout_ms;
 }
 
 static void
@@ -840,15 +871,12 @@ worker_on_channel(struct ev_io *io, uint32_t events)
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
 	n = ch_reader_fill(&wk->reader, io->fd);
-	if (n == 0) {
-		log_warnx("supervisor went away; exiting");
-		exit(0);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		worker_orphan(wk);
+		return;
 	}
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		fatal("read from supervisor");
-	}
+	if (n == -1)
+		return;
 	for (;;) {
 		switch (
 		    ch_next(&wk->reader, CH_TO_WORKER, &msg, why, sizeof why)) {
@@ -860,6 +888,187 @@ worker_on_channel(struct ev_io *io, uint32_t events)
 			worker_handle(wk, &msg);
 			break;
 		}
+	}
+}
+
+static void
+worker_send_ready(struct worker *wk, uint32_t held, uint32_t flags)
+{
+	struct ch_ready ready = {.index = wk->index,
+				 .cpu = wk->cpu,
+				 .pid = (int32_t)getpid(),
+				 .pinned = wk->pinned,
+				 .held = held,
+				 .flags = flags,
+				 .born_ns = wk->born_ns};
+
+	worker_send(wk, CH_W_READY, &ready, sizeof ready);
+}
+
+/* A job running here (an on-finish command is none). */
+static bool
+worker_runs(const struct wk_job *j)
+{
+	return j->active && !(j->slot->flags & SLOT_F_HOOK);
+}
+
+/* An end no commit has recorded yet (struct slot_end). */
+static bool
+worker_unrecorded(const struct wk_job *j)
+{
+	return __atomic_load_n(&j->slot->last.job_id, __ATOMIC_ACQUIRE) != 0;
+}
+
+static void
+worker_abandoned(void *arg)
+{
+	struct worker *wk = arg;
+
+	log_warnx("no forqd took this worker on within adopt_timeout: ending "
+		  "%u jobs, which the next forqd queues again",
+		  wk->running);
+	wk->ending = true;
+	worker_kill_jobs(wk);
+	wk->orphan_over = wk->orphan;
+	wk->orphan = NULL;
+	wk->done = true;
+}
+
+/* The next forqd takes this worker on: its slots move into that forqd's
+ * shared memory, at the same places, and its channel is the new one. */
+static bool
+worker_adopted(void *arg, const struct ch_adopt *adopt, int shm_fd, int conn)
+{
+	struct worker *wk = arg;
+	const size_t head = sizeof(struct slot);
+	struct sb_worker *sb;
+	struct shm next;
+	struct slot *to;
+	size_t data;
+	uint32_t i, held = 0;
+
+	if (shm_attach(&next, shm_fd) == -1) {
+		log_warn("not adopted: its shared memory");
+		close(shm_fd);
+		close(conn);
+		return false;
+	}
+	close(shm_fd);
+	if (adopt->index != wk->index || adopt->slots != wk->slots ||
+	    next.header->workers_max <= (uint32_t)wk->index ||
+	    next.slots_per_worker != wk->slots) {
+		log_warnx("not adopted: offered index %d with %u slots (this "
+			  "worker: %d with %u)",
+			  adopt->index, adopt->slots, wk->index, wk->slots);
+		shm_destroy(&next);
+		close(conn);
+		return false;
+	}
+	data = (next.slot_size < wk->shm->slot_size ? next.slot_size
+						    : wk->shm->slot_size) -
+	       head;
+	for (i = 0; i < wk->slots; i++) {
+		to = shm_slot(&next, (uint32_t)wk->index, i);
+		if (worker_runs(&wk->jobs[i])) {
+			memcpy(to, wk->jobs[i].slot, head + data);
+			held++;
+		} else {
+			to->state = SLOT_FREE;
+			to->last = wk->jobs[i].slot->last;
+		}
+		held += worker_unrecorded(&wk->jobs[i]);
+		wk->jobs[i].slot = to;
+	}
+	sb = &next.workers[wk->index];
+	sb->heartbeat_ns = wk->sb->heartbeat_ns;
+	sb->loops = wk->sb->loops;
+	sb->messages = wk->sb->messages;
+	sb->jobs_started = wk->sb->jobs_started;
+	sb->jobs_done = wk->sb->jobs_done;
+	wk->sb = sb;
+	/* The dead forqd's region goes: its own workers map it still. */
+	munmap(wk->shm->base, wk->shm->size);
+	wk->adopted_shm = next;
+	wk->shm = &wk->adopted_shm;
+	ev_io_set(&wk->chan, conn, worker_on_channel, wk);
+	if (ev_add(&wk->loop, &wk->chan, EPOLLIN) == -1)
+		fatal("epoll_ctl");
+	wk->heartbeat_interval_ms = adopt->heartbeat_interval_ms;
+	if (ev_timer_every(wk->heartbeat.fd,
+			   (int64_t)adopt->heartbeat_interval_ms * NS_PER_MS) ==
+	    -1)
+		fatal("timerfd_settime");
+	wk->adopt_timeout_ms = adopt->adopt_timeout_ms;
+	wk->orphan_over = wk->orphan;
+	wk->orphan = NULL;
+	log_info("taken on by a new forqd with %u jobs", held);
+	worker_send_ready(wk, held, CH_READY_ADOPTED);
+	/* The running jobs' starts, told as they would have been (the ends
+	 * nobody recorded are in the slots). */
+	for (i = 0; i < wk->slots; i++) {
+		struct wk_job *j = &wk->jobs[i];
+		struct ch_started st = {.slot = i,
+					.pid = (int32_t)j->pid,
+					.job_id = j->job_id,
+					.start_ns = j->start_real_ns};
+
+		if (worker_runs(j))
+			worker_send(wk, CH_W_STARTED, &st, sizeof st);
+	}
+	return true;
+}
+
+/* The supervisor is gone. A worker with nothing of its own goes too;
+ * one with jobs keeps them for the next forqd (orphan.h), which is how
+ * they live through a crash or a restart of forqd. An on-finish command
+ * is not a job: it ends here. */
+static void
+worker_orphan(struct worker *wk)
+{
+	struct wk_orphan_cb cb = {.adopted = worker_adopted,
+				  .abandoned = worker_abandoned,
+				  .arg = wk};
+	struct wk_job *j;
+	char grace[32];
+	uint32_t i, held = 0;
+
+	if (wk->chan.fd != -1) {
+		ev_del(&wk->loop, &wk->chan);
+		close(wk->chan.fd);
+		wk->chan.fd = -1;
+	}
+	buf_clear(&wk->out);
+	ch_reader_init(&wk->reader);
+	if (wk->orphan != NULL || wk->done)
+		return;
+	for (i = 0; i < wk->slots; i++) {
+		j = &wk->jobs[i];
+		if (j->active && (j->slot->flags & SLOT_F_HOOK) && j->watched) {
+			kill(-j->pid, SIGKILL);
+			cg_slot_kill(&j->cg);
+		}
+		held += worker_runs(j) + worker_unrecorded(j);
+	}
+	if (held == 0) {
+		log_info("supervisor went away; exiting");
+		exit(0);
+	}
+	if (wk->adopt_timeout_ms == 0 ||
+	    (wk->orphan = wk_orphan_new(&wk->loop, wk->state_dir, wk->index,
+					wk->adopt_timeout_ms, &cb)) == NULL) {
+		worker_abandoned(wk);
+		return;
+	}
+	units_format_duration(wk->adopt_timeout_ms, grace, sizeof grace);
+	log_warnx("supervisor went away; keeping %u jobs for the next forqd "
+		  "for up to %s",
+		  held, grace);
+	for (i = 0; i < wk->slots; i++) {
+		j = &wk->jobs[i];
+		if (worker_unrecorded(j))
+			(void)wk_orphan_end(wk->orphan, j->slot->last.job_id,
+					    j->slot->last.attempt,
+					    &j->slot->last.result);
 	}
 }
 
@@ -882,6 +1091,7 @@ worker_on_signal(struct ev_io *io, uint32_t events)
 			/* The supervisor is gone (or an operator said so):
 			 * nobody would record these jobs, so they end too. */
 			log_debug("terminated; killing %u jobs", wk->running);
+			wk->ending = true;
 			worker_kill_jobs(wk);
 			wk->done = true;
 		}
@@ -932,9 +1142,10 @@ worker_main(const struct worker_args *args)
 			    .cpu = args->cpu,
 			    .sb = args->sb,
 			    .shm = args->shm,
-			    .slots = args->shm->slots_per_worker};
+			    .slots = args->shm->slots_per_worker,
+			    .born_ns = clock_real_ns(),
+			    .adopt_timeout_ms = args->adopt_timeout_ms};
 	int chan_fd = args->chan_fd;
-	struct ch_ready ready = {0};
 	pid_t parent = getppid();
 	cpu_set_t set;
 	char prefix[64], why[PATH_MAX + 64];
@@ -948,12 +1159,12 @@ worker_main(const struct worker_args *args)
 	/* Pin first, so everything after (and every job) runs there. */
 	CPU_ZERO(&set);
 	CPU_SET(wk.cpu, &set);
-	ready.pinned = sched_setaffinity(0, sizeof set, &set) == 0;
-	if (!ready.pinned)
+	wk.pinned = sched_setaffinity(0, sizeof set, &set) == 0;
+	if (!wk.pinned)
 		log_warn("sched_setaffinity to cpu %d", wk.cpu);
 
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
-		log_warn("prctl(PR_SET_PDEATHSIG)");
+	/* No parent-death signal: a worker with jobs outlives its forqd,
+	 * told of its death by the channel closing. */
 	/* A job's processes that leave its group (setsid, a double fork)
 	 * come back here when their parent exits, to be ended with it. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
@@ -1003,16 +1214,14 @@ worker_main(const struct worker_args *args)
 			fatalx("%s", why);
 	}
 	wk.cgroups = args->cg != NULL && args->cg->version != CG_NONE;
+	strlcpy(wk.state_dir, args->state_dir, sizeof wk.state_dir);
 	wk.heartbeat_interval_ms = args->heartbeat_interval_ms;
 	if (ev_timer_every(wk.heartbeat.fd,
 			   (int64_t)wk.heartbeat_interval_ms * NS_PER_MS) == -1)
 		fatal("timerfd_settime");
 	worker_beat(&wk);
 
-	ready.index = wk.index;
-	ready.cpu = wk.cpu;
-	ready.pid = (int32_t)getpid();
-	worker_send(&wk, CH_W_READY, &ready, sizeof ready);
+	worker_send_ready(&wk, 0, 0);
 	if (garbage) {
 		struct ch_header bad = {.type = CH_W_READY, .version = 99};
 
@@ -1024,7 +1233,12 @@ worker_main(const struct worker_args *args)
 		if (ev_run_once(&wk.loop, -1) == -1)
 			fatal("epoll_wait");
 		wk.sb->loops++;
+		if (wk.orphan_over != NULL) {
+			wk_orphan_free(wk.orphan_over);
+			wk.orphan_over = NULL;
+		}
 	}
+	wk_orphan_free(wk.orphan);
 	free(wk.jobs);
 	exit(0);
 }

@@ -21,7 +21,8 @@ struct worker_args {
 	struct sb_worker *sb;
 	const char *state_dir; /* its jobs' output goes to STATE_DIR/logs */
 	uint32_t heartbeat_interval_ms;
-	const struct cg_tree *cg; /* its slots' cgroups; NULL: none */
+	uint32_t adopt_timeout_ms; /* alone, how long it keeps its jobs */
+	const struct cg_tree *cg;  /* its slots' cgroups; NULL: none */
 };
 
 /* Runs in the forked child and never returns. */

@@ -3,7 +3,8 @@
 # across forq clean and restarts.
 . "$(dirname "$0")/lib.sh"
 
-# Two running jobs, forqd killed, no requeue: both end lost, and the
+# Two running jobs, forqd killed with its workers (a worker alone would
+# keep them for the next forqd), no requeue: both end lost, and the
 # first retention pass after the restart keeps them.
 write_conf "slots = 2" "[daemon]" "log_level = debug" "[jobs]" "crash_requeue_max = 0" "retention_age = 1h"
 start_forqd
@@ -11,7 +12,8 @@ mkfifo "$T/a" "$T/b"
 a=$(fq submit -- sh -c "echo up >'$T/a'; exec sleep 60")
 b=$(fq submit -- sh -c "echo up >'$T/b'; exec sleep 60")
 timeout 10 cat "$T/a" "$T/b" >/dev/null || fail "the two jobs did not start"
-kill -9 "$FORQD_PID"
+# shellcheck disable=SC2046
+kill -9 "$FORQD_PID" $(pgrep -P "$FORQD_PID")
 wait "$FORQD_PID" 2>/dev/null || true
 FORQD_PID=
 before=$(date +%s)

@@ -98,13 +98,15 @@ fq wait "$id" || fail "the retry after a restart failed"
 [ "$(field "$id" attempt)" = 2 ] || fail "attempt $(field "$id" attempt)"
 ok "a scheduled retry survives a restart of forqd and runs"
 
-# Lost in a crash of forqd: --retry-on lost runs it again, though
+# Lost in a crash of forqd with its workers (a worker alone would keep
+# it for the next forqd): --retry-on lost runs it again, though
 # crash_requeue_max = 0 would mark it lost.
 mkfifo "$T/fifo"
 id=$(fq submit --retries 1 --retry-on lost -- sh -c "[ -e '$T/again' ] && exit 0; touch '$T/again'; echo up >'$T/fifo'; sleep 30")
 timeout 10 cat "$T/fifo" >/dev/null || fail "the job did not start"
 pid=$(field "$id" pid)
-kill -9 "$FORQD_PID"
+# shellcheck disable=SC2046
+kill -9 "$FORQD_PID" $(pgrep -P "$FORQD_PID")
 wait "$FORQD_PID" 2>/dev/null || true
 FORQD_PID=
 kill -9 -- "-$pid" 2>/dev/null || true

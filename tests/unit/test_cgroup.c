@@ -253,7 +253,7 @@ test_v1_slot(void **state)
 		assert_int_equal(mkdir(t.base[n], 0755), 0);
 	put(t.base[CG_CPUSET], "cpuset.cpus", "");
 	put(t.base[CG_CPUSET], "cpuset.mems", "");
-	assert_int_equal(cg_create(&t, err, sizeof err), 0);
+	assert_int_equal(cg_create(&t, NULL, 0, err, sizeof err), 0);
 	/* A new cpuset group gets its parent's CPUs and nodes. */
 	get(t.base[CG_CPUSET], "cpuset.cpus", buf, sizeof buf);
 	assert_string_equal(buf, "0-1\n");
@@ -352,7 +352,7 @@ test_v2_slot(void **state)
 	assert_int_equal(t.version, CG_V2);
 	mkdirs(f->root, "v2/forq-3");
 	put(t.base[CG_MEMORY], "cgroup.subtree_control", "");
-	assert_int_equal(cg_create(&t, err, sizeof err), 0);
+	assert_int_equal(cg_create(&t, NULL, 0, err, sizeof err), 0);
 	/* The controllers go down to the slots' groups. */
 	get(t.base[CG_MEMORY], "cgroup.subtree_control", buf, sizeof buf);
 	assert_non_null(strstr(buf, "+"));

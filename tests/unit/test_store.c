@@ -264,6 +264,35 @@ count_user(void *arg, uid_t uid, uint64_t n)
 	return 0;
 }
 
+/* A job a worker this forqd adopted still runs: recovery leaves it be. */
+static void
+test_recover_keeps_adopted(void **state)
+{
+	struct fixture *f = *state;
+	struct store_recovery rec;
+	struct store_job j;
+	uint64_t a = add(f->st, "a"), b = add(f->st, "b"), c = add(f->st, "c");
+	uint64_t keep[2] = {a, c};
+
+	assert_int_equal(store_mark_running(f->st, a, 0, 0, 0, 1), 0);
+	assert_int_equal(store_mark_running(f->st, b, 0, 0, 0, 1), 0);
+	assert_int_equal(store_mark_running(f->st, c, 1, 1, 0, 1), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_recover(f->st, 2, 777, keep, 2, &rec), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(rec.requeued, 1);
+	assert_int_equal(store_get(f->st, a, &j), STORE_OK);
+	assert_int_equal(j.state, JOB_RUNNING);
+	store_job_free(&j);
+	assert_int_equal(store_get(f->st, b, &j), STORE_OK);
+	assert_int_equal(j.state, JOB_QUEUED);
+	store_job_free(&j);
+	assert_int_equal(store_get(f->st, c, &j), STORE_OK);
+	assert_int_equal(j.state, JOB_RUNNING);
+	assert_int_equal(j.attempt, 0);
+	store_job_free(&j);
+}
+
 static void
 test_recover_requeues_then_loses(void **state)
 {
@@ -277,7 +306,7 @@ test_recover_requeues_then_loses(void **state)
 	assert_int_equal(store_mark_running(f->st, fresh, 0, 0, 0, 1), 0);
 	assert_int_equal(store_mark_running(f->st, tired, 0, 0, 2, 1), 0);
 	assert_int_equal(store_commit(f->st), 0);
-	assert_int_equal(store_recover(f->st, 2, 777, &rec), 0);
+	assert_int_equal(store_recover(f->st, 2, 777, NULL, 0, &rec), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(rec.requeued, 1);
 	assert_int_equal(rec.lost, 1);
@@ -361,7 +390,7 @@ test_lost_jobs_are_kept_for_the_retention_age(void **state)
 	assert_int_equal(store_mark_running(f->st, a, 0, 0, 0, 1), 0);
 	assert_int_equal(store_mark_running(f->st, b, 0, 0, 0, 1), 0);
 	assert_int_equal(store_commit(f->st), 0);
-	assert_int_equal(store_recover(f->st, 0, 1000000, &rec), 0);
+	assert_int_equal(store_recover(f->st, 0, 1000000, NULL, 0, &rec), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(rec.lost, 2);
 	/* An age cutoff before their recovery leaves both. */
@@ -678,6 +707,8 @@ main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_unique_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_2_is_migrated, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_recover_keeps_adopted, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup,
 					    teardown),
