@@ -96,6 +96,9 @@ ops_job_json(struct ops *ops, const struct store_job *j, bool full)
 					 ? j->result.end_ns
 					 : 0));
 	json_object_set_new(o, "attempt", json_integer(j->attempt + 1));
+	/* Running on, after a crash of forqd, on a worker taken on. */
+	if (running && at.taken_on)
+		json_object_set_new(o, "adopted", json_true());
 	json_object_set_new(o, "queue",
 			    json_string(j->spec.queue != NULL ? j->spec.queue
 							      : "default"));

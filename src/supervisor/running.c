@@ -50,6 +50,7 @@ struct run_slot {
 	/* A job a worker taken on brought, which the store says is not
 	 * running: stopped, and its end not recorded. */
 	bool stray;
+	bool taken_on; /* brought by a worker of a previous forqd */
 };
 
 /* A gang taken from the queue, waiting for its workers to empty. It is
@@ -874,7 +875,8 @@ running_take_worker(struct running *r, int w)
 		rs = running_slot(r, w, s);
 		*rs = (struct run_slot){.job_id = slot->job_id,
 					.attempt = slot->attempt,
-					.pid = slot->pid};
+					.pid = slot->pid,
+					.taken_on = true};
 		r->busy[w]++;
 		if (jobs_held(r->jobs, slot->job_id, slot->attempt, &rs->run))
 			continue;
@@ -940,7 +942,8 @@ running_find(const struct running *r, uint64_t id, struct running_where *where)
 	*where = (struct running_where){.worker = w,
 					.cpu = workers_cpu(r->workers, w),
 					.pid = rs->pid,
-					.start_ns = rs->start_ns};
+					.start_ns = rs->start_ns,
+					.taken_on = rs->taken_on};
 	return true;
 }
 

@@ -69,6 +69,7 @@ struct running_where {
 	int cpu;
 	pid_t pid;        /* 0 until it has started */
 	int64_t start_ns; /* CLOCK_REALTIME; 0 until it has started */
+	bool taken_on;    /* it lived through a crash of forqd */
 };
 bool running_find(const struct running *r, uint64_t id,
 		  struct running_where *where);

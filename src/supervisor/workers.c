@@ -492,10 +492,14 @@ workers_on_message(struct ev_io *io, uint32_t events)
 		return;
 	n = ch_reader_fill(&w->reader, io->fd);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
-		/* It is exiting; the pidfd tells the rest. */
+		/* It is exiting; the pidfd tells the rest (or SIGCHLD). */
 		ev_del(w->ws->loop, io);
 		close(io->fd);
 		io->fd = -1;
+		/* Neither comes for one that is not our child, without a
+		 * pidfd: it is gone as far as forqd can tell. */
+		if (w->foreign && w->pidfd.fd == -1)
+			workers_reap(w);
 		return;
 	}
 	for (;;) {
@@ -549,6 +553,7 @@ workers_take(struct workers *ws, const struct orphan_found *o)
 {
 	struct sv_worker *w = &ws->w[o->index];
 	int64_t now = clock_mono_ns();
+	bool gone;
 	int pidfd;
 
 	w->planned = true;
@@ -561,6 +566,7 @@ workers_take(struct workers *ws, const struct orphan_found *o)
 	restart_state_reset(&w->restart);
 	if ((pidfd = pidfd_open(o->pid)) != -1)
 		fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	gone = pidfd == -1 && errno == ESRCH;
 	w->pidfd.fd = pidfd;
 	w->chan.fd = o->chan;
 	ch_reader_init(&w->reader);
@@ -579,8 +585,9 @@ workers_take(struct workers *ws, const struct orphan_found *o)
 	log_info("worker %d (pid %d, cpu %d) of the previous forqd taken on, "
 		 "with %u jobs",
 		 w->index, (int)o->pid, o->cpu, o->held);
-	/* Gone already (no pidfd): its channel's end says so. */
-	if (pidfd == -1)
+	/* Gone already. (Without pidfds at all, the end of its channel
+	 * tells of its death: workers_on_message.) */
+	if (gone)
 		workers_reap(w);
 }
 

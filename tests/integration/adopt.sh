@@ -34,6 +34,7 @@ start_forqd
 grep -qE "worker [0-9]+ \(pid $wa, cpu [0-9]+\) of the previous forqd taken on, with 1 jobs" "$LOG" ||
 	fail "worker pid $wa was not taken on"
 [ "$(state "$a")" = running ] && [ "$(state "$b")" = running ] || fail "after the restart: job $a $(state "$a"), job $b $(state "$b")"
+fq status "$a" | grep -qE '^adopted +true$' || fail "forq status $a does not say it was adopted: $(fq status "$a")"
 fq workers | grep -qE "^[0-9]+ +$wa +[0-9]+ +adopted " || fail "forq workers does not show pid $wa as adopted: $(fq workers)"
 [ "$(workers_json | jq "[.[] | select(.pid == $wa) | .adopted_at | numbers] | length")" = 1 ] ||
 	fail "no adopted_at for pid $wa: $(workers_json)"
