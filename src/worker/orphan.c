@@ -144,11 +144,20 @@ static void
 wk_orphan_on_accept(struct ev_io *io, uint32_t events)
 {
 	struct wk_orphan *o = io->arg;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
 	int fd;
 
 	if ((fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
 	    -1)
 		return;
+	/* Only a forqd of its own user takes it on (the directory's mode
+	 * says so already; this does not lean on it). */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    cred.uid != geteuid()) {
+		close(fd);
+		return;
+	}
 	/* The newest forqd is the one to answer: an earlier try that did
 	 * not finish is dropped. */
 	wk_orphan_drop_conn(o);
