@@ -26,7 +26,12 @@ struct wk_orphan {
 	int passed; /* the memfd that came with it; -1: none yet */
 	struct ev_io timer;
 	int ends_fd; /* STATE/ends */
-	bool over;   /* adopted or abandoned: nothing more is done */
+	int64_t timeout_ms;
+	/* Its forqd is gone: an adoption is taken (one that came before is
+	 * held until then, so that a forqd restarted at once finds it). */
+	bool alone;
+	bool pending; /* an adoption waits, read whole, out of the loop */
+	struct ch_adopt adopt;
 };
 
 static void wk_orphan_on_accept(struct ev_io *io, uint32_t events);
@@ -45,12 +50,40 @@ wk_orphan_drop_conn(struct wk_orphan *o)
 		close(o->passed);
 		o->passed = -1;
 	}
+	o->pending = false;
 	ch_reader_init(&o->reader);
+}
+
+/* The adoption that was read goes to the worker: taken, the worker is
+ * no longer alone and the next loss of its forqd starts over. */
+static void
+wk_orphan_deliver(struct wk_orphan *o)
+{
+	int conn = o->conn.fd, shm_fd = o->passed;
+
+	o->conn.fd = -1;
+	o->passed = -1;
+	o->pending = false;
+	ch_reader_init(&o->reader);
+	if (!o->cb.adopted(o->cb.arg, &o->adopt, shm_fd, conn))
+		return;
+	o->alone = false;
+	(void)ev_timer_arm(o->timer.fd, 0);
+}
+
+void
+wk_orphan_alone(struct wk_orphan *o, int64_t timeout_ms)
+{
+	o->alone = true;
+	(void)ev_timer_arm(o->timer.fd,
+			   clock_mono_ns() + timeout_ms * NS_PER_MS + 1);
+	if (o->pending)
+		wk_orphan_deliver(o);
 }
 
 struct wk_orphan *
 wk_orphan_new(struct ev_loop *loop, const char *state_dir, int index,
-	      int64_t timeout_ms, const struct wk_orphan_cb *cb)
+	      const struct wk_orphan_cb *cb)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char dir[4200];
@@ -94,9 +127,7 @@ wk_orphan_new(struct ev_loop *loop, const char *state_dir, int index,
 	if ((fd = ev_timer_open()) == -1)
 		goto fail_sock;
 	ev_io_set(&o->timer, fd, wk_orphan_on_timer, o);
-	if (ev_add(loop, &o->timer, EPOLLIN) == -1 ||
-	    ev_timer_arm(fd, clock_mono_ns() + timeout_ms * NS_PER_MS + 1) ==
-		-1)
+	if (ev_add(loop, &o->timer, EPOLLIN) == -1)
 		goto fail_sock;
 	return o;
 fail_sock:
@@ -172,14 +203,10 @@ static void
 wk_orphan_on_conn(struct ev_io *io, uint32_t events)
 {
 	struct wk_orphan *o = io->arg;
-	struct ch_adopt adopt;
 	struct ch_msg msg;
 	char why[128];
 	ssize_t n;
-	int conn, shm_fd;
 
-	if (o->over)
-		return;
 	n = ch_reader_fill_fd(&o->reader, io->fd, &o->passed);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 		wk_orphan_drop_conn(o);
@@ -202,13 +229,13 @@ wk_orphan_on_conn(struct ev_io *io, uint32_t events)
 		wk_orphan_drop_conn(o);
 		return;
 	}
-	memcpy(&adopt, msg.payload, sizeof adopt);
-	conn = o->conn.fd;
-	shm_fd = o->passed;
+	memcpy(&o->adopt, msg.payload, sizeof o->adopt);
 	ev_del(o->loop, &o->conn);
-	o->conn.fd = -1;
-	o->passed = -1;
-	o->over = o->cb.adopted(o->cb.arg, &adopt, shm_fd, conn);
+	o->pending = true;
+	/* Its forqd may be gone without the worker knowing yet: it knows
+	 * once its loop reads the end of the channel. */
+	if (o->alone)
+		wk_orphan_deliver(o);
 }
 
 static void
@@ -217,8 +244,8 @@ wk_orphan_on_timer(struct ev_io *io, uint32_t events)
 	struct wk_orphan *o = io->arg;
 
 	ev_timer_drain(io->fd);
-	if (o->over)
+	if (!o->alone)
 		return;
-	o->over = true;
+	o->alone = false;
 	o->cb.abandoned(o->cb.arg);
 }

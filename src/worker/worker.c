@@ -93,10 +93,10 @@ struct worker {
 	int64_t born_ns; /* CLOCK_REALTIME */
 	char state_dir[PATH_MAX];
 	uint32_t adopt_timeout_ms;
-	/* Its forqd is gone, and it waits for the next (orphan.h); freed
-	 * after the turn that ends that. */
+	/* Where a next forqd finds it (orphan.h); alone: its own forqd is
+	 * gone, and it waits for the next. */
 	struct wk_orphan *orphan;
-	struct wk_orphan *orphan_over;
+	bool alone;
 	/* Killing its jobs as it exits: their ends are no real ends (the
 	 * next forqd queues them again). */
 	bool ending;
@@ -385,7 +385,7 @@ worker_finish(struct worker *wk, struct wk_job *j)
 		__atomic_store_n(&j->slot->last.job_id, j->job_id,
 				 __ATOMIC_RELEASE);
 		/* No forqd to tell: made durable first, for the next. */
-		if (wk->orphan != NULL && !wk->ending)
+		if (wk->alone && !wk->ending)
 			(void)wk_orphan_end(wk->orphan, j->job_id,
 					    j->slot->attempt, &j->slot->result);
 	}
@@ -929,8 +929,6 @@ worker_abandoned(void *arg)
 		  wk->running);
 	wk->ending = true;
 	worker_kill_jobs(wk);
-	wk->orphan_over = wk->orphan;
-	wk->orphan = NULL;
 	wk->done = true;
 }
 
@@ -999,8 +997,7 @@ worker_adopted(void *arg, const struct ch_adopt *adopt, int shm_fd, int conn)
 	    -1)
 		fatal("timerfd_settime");
 	wk->adopt_timeout_ms = adopt->adopt_timeout_ms;
-	wk->orphan_over = wk->orphan;
-	wk->orphan = NULL;
+	wk->alone = false;
 	log_info("taken on by a new forqd with %u jobs", held);
 	worker_send_ready(wk, held, CH_READY_ADOPTED);
 	/* The running jobs' starts, told as they would have been (the ends
@@ -1025,9 +1022,6 @@ worker_adopted(void *arg, const struct ch_adopt *adopt, int shm_fd, int conn)
 static void
 worker_orphan(struct worker *wk)
 {
-	struct wk_orphan_cb cb = {.adopted = worker_adopted,
-				  .abandoned = worker_abandoned,
-				  .arg = wk};
 	struct wk_job *j;
 	char grace[32];
 	uint32_t i, held = 0;
@@ -1039,7 +1033,7 @@ worker_orphan(struct worker *wk)
 	}
 	buf_clear(&wk->out);
 	ch_reader_init(&wk->reader);
-	if (wk->orphan != NULL || wk->done)
+	if (wk->alone || wk->done)
 		return;
 	for (i = 0; i < wk->slots; i++) {
 		j = &wk->jobs[i];
@@ -1051,14 +1045,14 @@ worker_orphan(struct worker *wk)
 	}
 	if (held == 0) {
 		log_info("supervisor went away; exiting");
+		wk_orphan_free(wk->orphan);
 		exit(0);
 	}
-	if (wk->adopt_timeout_ms == 0 ||
-	    (wk->orphan = wk_orphan_new(&wk->loop, wk->state_dir, wk->index,
-					wk->adopt_timeout_ms, &cb)) == NULL) {
+	if (wk->adopt_timeout_ms == 0 || wk->orphan == NULL) {
 		worker_abandoned(wk);
 		return;
 	}
+	wk->alone = true;
 	units_format_duration(wk->adopt_timeout_ms, grace, sizeof grace);
 	log_warnx("supervisor went away; keeping %u jobs for the next forqd "
 		  "for up to %s",
@@ -1070,6 +1064,8 @@ worker_orphan(struct worker *wk)
 					    j->slot->last.attempt,
 					    &j->slot->last.result);
 	}
+	/* Last: a forqd that is already waiting takes it on now. */
+	wk_orphan_alone(wk->orphan, wk->adopt_timeout_ms);
 }
 
 static void
@@ -1221,6 +1217,14 @@ worker_main(const struct worker_args *args)
 		fatal("timerfd_settime");
 	worker_beat(&wk);
 
+	/* Listening from now: a forqd restarted at once after this one
+	 * died may connect before this worker has read its channel's end. */
+	wk.orphan = wk_orphan_new(&wk.loop, wk.state_dir, wk.index,
+				  &(struct wk_orphan_cb){
+				      .adopted = worker_adopted,
+				      .abandoned = worker_abandoned,
+				      .arg = &wk,
+				  });
 	worker_send_ready(&wk, 0, 0);
 	if (garbage) {
 		struct ch_header bad = {.type = CH_W_READY, .version = 99};
@@ -1233,10 +1237,6 @@ worker_main(const struct worker_args *args)
 		if (ev_run_once(&wk.loop, -1) == -1)
 			fatal("epoll_wait");
 		wk.sb->loops++;
-		if (wk.orphan_over != NULL) {
-			wk_orphan_free(wk.orphan_over);
-			wk.orphan_over = NULL;
-		}
 	}
 	wk_orphan_free(wk.orphan);
 	free(wk.jobs);

@@ -2,7 +2,9 @@
 # alone, then of forqd and all its workers at once. Every job writes
 # "ID ATTEMPT" when it runs. Afterwards: no (id, attempt) pair ran
 # twice, no job recorded succeeded ran again after it, and every
-# acknowledged job is there and ended.
+# acknowledged job is there and ended; with forqd alone killed, its
+# workers are taken on by the next, so each job that killed it ran
+# once, as attempt 1.
 . "$(dirname "$0")/lib.sh"
 
 KILLS=${FORQ_CHAOS_KILLS:-20}
@@ -72,6 +74,17 @@ chaos() {
 	[ -z "$again" ] || fail "$name: succeeded jobs ran again (id ran-attempt recorded-attempt): $again"
 	local never=$(sort -k1,1 "$T/hist" | join - "$T/final" | awk '$2 == $3 { print $1 }' | sort -u | wc -l)
 	[ "$never" = "$(wc -l <"$T/final")" ] || fail "$name: $(($(wc -l <"$T/final") - never)) jobs recorded succeeded never ran as that attempt"
+	# forqd alone killed: its workers keep the jobs, and the next forqd
+	# takes them on; each job that killed forqd ran once, as attempt 1.
+	if [ "$with_workers" = 0 ]; then
+		local killers=$(awk "NR % $((JOBS / KILLS)) == 0" "$T/batch-ids" | tr '\n' ' ')
+		local kept=$(jq --argjson ids "[${killers// /,}0]" \
+			'[.jobs[] | select(.id as $i | $ids | index($i)) | select(.state == "succeeded" and .attempt == 1)] | length' "$T/list")
+		[ "$kept" = "$KILLS" ] ||
+			fail "$name: $kept of the $KILLS jobs that killed forqd lived through it (succeeded, attempt 1): $(jq -c --argjson ids "[${killers// /,}0]" '[.jobs[] | select(.id as $i | $ids | index($i)) | {id, state, attempt}]' "$T/list")"
+		local taken=$(grep -c 'of the previous forqd taken on' "$LOG" || true)
+		ok "$name: the $KILLS jobs that killed forqd each ran once, attempt 1 ($taken workers taken on)"
+	fi
 	local states=$(jq -r '[.jobs[].state] | group_by(.) | map("\(.[0]) \(length)") | join(", ")' "$T/list")
 	local runs=$(wc -l <"$T/hist")
 	ok "$name: $kills kill -9s, $n acknowledged jobs all present and ended ($states); $runs runs, no (id, attempt) twice"
