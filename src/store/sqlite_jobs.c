@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/compat.h"
 #include "store/sqlite.h"
 
@@ -664,14 +665,6 @@ struct sqlite_interrupted {
 	bool again;
 };
 
-static int
-sqlite_id_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int
 sqlite_recover(struct store_backend *st, uint32_t requeue_max, int64_t now_ns,
 	       const uint64_t *keep, size_t nkeep, struct store_recovery *rec)
@@ -699,8 +692,7 @@ sqlite_recover(struct store_backend *st, uint32_t requeue_max, int64_t now_ns,
 			jobs = more;
 		}
 		jobs[n].id = (uint64_t)sqlite3_column_int64(s, 0);
-		if (nkeep > 0 && bsearch(&jobs[n].id, keep, nkeep, sizeof *keep,
-					 sqlite_id_cmp) != NULL)
+		if (array_has_id(keep, nkeep, jobs[n].id))
 			continue;
 		jobs[n].attempt = (uint32_t)sqlite3_column_int64(s, 1);
 		jobs[n++].again = sqlite3_column_int(s, 2) != 0;

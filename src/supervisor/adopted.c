@@ -18,6 +18,7 @@
 
 #include "cgroup/cgroup.h"
 #include "common/clock.h"
+#include "common/compat.h"
 #include "common/log.h"
 #include "core/conf.h"
 #include "core/runq.h"
@@ -170,7 +171,7 @@ adopted_take(struct adopted *a, const struct adopted_job *job)
 	int fd;
 
 	/* ENOSYS: no pidfds here; its SIGCHLD will come to us instead. */
-	fd = (int)syscall(SYS_pidfd_open, job->pid, 0);
+	fd = sys_pidfd_open(job->pid);
 	if ((fd == -1 && errno != ENOSYS) ||
 	    (e = calloc(1, sizeof *e)) == NULL) {
 		/* Gone already: it ended as the worker died, unrecorded. */

@@ -314,14 +314,6 @@ struct jobs_load_ends {
 	int rc;
 };
 
-static int
-jobs_id_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* An end a worker wrote while no forqd ran: the job's real end, if the
  * store still has that attempt running and no adopted worker holds it
  * (one that does tells it itself). */
@@ -334,9 +326,7 @@ jobs_load_end(void *arg, uint64_t id, uint32_t attempt,
 	struct job_run run;
 	enum store_result found;
 
-	if (le->rc == -1 ||
-	    (le->nkeep > 0 &&
-	     bsearch(&id, le->keep, le->nkeep, sizeof id, jobs_id_cmp) != NULL))
+	if (le->rc == -1 || array_has_id(le->keep, le->nkeep, id))
 		return;
 	if ((found = store_get(le->j->store, id, &job)) == STORE_FAILED) {
 		le->rc = -1;

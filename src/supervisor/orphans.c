@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/compat.h"
 #include "common/log.h"
 #include "core/conf.h"
 #include "ipc/channel.h"
@@ -93,7 +94,7 @@ orphans_end(pid_t pid, int index)
 	log_warnx("worker %d (pid %d) of a previous forqd cannot be taken "
 		  "on; ending it and its jobs, which are queued again",
 		  index, (int)pid);
-	p.fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	p.fd = sys_pidfd_open(pid);
 	if (kill(pid, SIGTERM) == -1 || p.fd == -1) {
 		if (p.fd != -1)
 			close(p.fd);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/path.h"
@@ -340,14 +341,6 @@ sv_drain(struct supervisor *sv)
 /* The store, the state directory's logs and the modules over them;
  * what a previous forqd left is settled and committed before any
  * client is answered. */
-static int
-sv_id_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* The workers taken on, and their jobs, are this forqd's; the jobs
  * they hold are kept running when the rest is recovered. */
 static int
@@ -376,7 +369,7 @@ sv_take_orphans(struct supervisor *sv)
 				keep[n++] = slot->last.job_id;
 		}
 	}
-	qsort(keep, n, sizeof *keep, sv_id_cmp);
+	array_sort_ids(keep, n);
 	rc = jobs_load(sv->jobs, keep, n);
 	free(keep);
 	free(sv->orphans);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/compat.h"
 #include "common/log.h"
 #include "common/units.h"
 #include "common/buffer.h"
@@ -66,12 +67,6 @@ struct workers {
 static void workers_on_exit(struct ev_io *io, uint32_t events);
 static void workers_reap(struct sv_worker *w);
 static void workers_on_message(struct ev_io *io, uint32_t events);
-
-static int
-pidfd_open(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
 
 static int
 pidfd_send_signal(int pidfd, int sig)
@@ -266,7 +261,7 @@ workers_spawn(struct sv_worker *w)
 	/* No pidfd_open (before Linux 5.3, or under valgrind): SIGCHLD
 	 * tells of its death instead (the supervisor routes it:
 	 * workers_reap_pid). */
-	if ((pidfd = pidfd_open(pid)) == -1 && errno != ENOSYS) {
+	if ((pidfd = sys_pidfd_open(pid)) == -1 && errno != ENOSYS) {
 		/* Without a pidfd we cannot watch it: take it back now. */
 		log_warn("worker %d: pidfd_open", w->index);
 		kill(pid, SIGKILL);
@@ -564,7 +559,7 @@ workers_take(struct workers *ws, const struct orphan_found *o)
 	/* Its age is its own, not this forqd's. */
 	w->started_ns = now - (clock_real_ns() - o->born_ns);
 	restart_state_reset(&w->restart);
-	if ((pidfd = pidfd_open(o->pid)) != -1)
+	if ((pidfd = sys_pidfd_open(o->pid)) != -1)
 		fcntl(pidfd, F_SETFD, FD_CLOEXEC);
 	gone = pidfd == -1 && errno == ESRCH;
 	w->pidfd.fd = pidfd;

@@ -23,6 +23,7 @@
 
 #include "cgroup/cgroup.h"
 #include "common/clock.h"
+#include "common/compat.h"
 #include "common/log.h"
 #include "common/units.h"
 #include "core/cpus.h"
@@ -199,12 +200,6 @@ worker_on_heartbeat(struct ev_io *io, uint32_t events)
 	/* A process that left its job's group is the worker's child only
 	 * once its parent has exited, which tells the worker nothing. */
 	worker_scan_orphans(wk);
-}
-
-static int
-worker_pidfd_open(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
 /* Arms the job timer for the nearest timeout or KILL escalation. */
@@ -549,7 +544,7 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	}
 	j->slot->pid = j->pid;
 	j->slot->state = SLOT_SPAWNED;
-	if ((pidfd = worker_pidfd_open(j->pid)) == -1 && errno != ENOSYS) {
+	if ((pidfd = sys_pidfd_open(j->pid)) == -1 && errno != ENOSYS) {
 		/* Cannot watch it: take it back rather than lose track. */
 		snprintf(why, sizeof why, "cannot watch the job: %s",
 			 strerror(errno));
