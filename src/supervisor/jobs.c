@@ -578,8 +578,7 @@ jobs_held(struct jobs *j, uint64_t id, uint32_t attempt, struct job_run *run)
 	if (store_get(j->store, id, &job) != STORE_OK)
 		return false;
 	held = job.state == JOB_RUNNING && job.attempt == attempt &&
-	       jobs_running_run(j, &job, run) == 0 &&
-	       runq_started(j->runq, run->queue, run->uid) == 0;
+	       jobs_running_run(j, &job, run) == 0;
 	store_job_free(&job);
 	return held;
 }

@@ -52,9 +52,9 @@ void jobs_free(struct jobs *j);
  * holds queued again or lost; keep: those one holds, ascending), and
  * what is pending is loaded; -1 (logged) if the store cannot be read. */
 int jobs_load(struct jobs *j, const uint64_t *keep, size_t nkeep);
-/* A job a worker taken on holds: true, with its run record and its
- * queue counting it, if the store has that attempt running; false if
- * not (it was queued again or ended meanwhile). */
+/* A job a worker taken on holds: true, with its run record, if the
+ * store has that attempt running; false if not (it was queued again or
+ * ended meanwhile). */
 bool jobs_held(struct jobs *j, uint64_t id, uint32_t attempt,
 	       struct job_run *run);
 /* A running job's run record, from the store's (its queue by name). */

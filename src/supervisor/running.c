@@ -853,7 +853,6 @@ running_take_end(struct running *r, int w, uint32_t s, struct slot *slot)
 		slot->last.job_id = 0;
 		return;
 	}
-	jobs_left_slot(r->jobs, &run);
 	running_end_recorded(r, w, s, slot->last.job_id);
 	jobs_ended(r->jobs, slot->last.job_id, slot->last.attempt, &run, w,
 		   workers_cpu(r->workers, w), &res);
@@ -878,7 +877,9 @@ running_take_worker(struct running *r, int w)
 					.pid = slot->pid,
 					.taken_on = true};
 		r->busy[w]++;
-		if (jobs_held(r->jobs, slot->job_id, slot->attempt, &rs->run))
+		/* Its queue counts it running, as a job started here. */
+		if (jobs_held(r->jobs, slot->job_id, slot->attempt, &rs->run) &&
+		    jobs_hold(r->jobs, &rs->run) == 0)
 			continue;
 		rs->stray = true;
 		rs->hook = true; /* not the job's record */
