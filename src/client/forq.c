@@ -71,6 +71,9 @@ cli_usage(void)
 		"  drain [QUEUE]            pause, and return once running "
 		"jobs end\n"
 		"  workers                  the workers and the jobs they run\n"
+		"  shutdown [--kill-jobs|--drain]\n"
+		"                           stop forqd; running jobs stay "
+		"for the next\n"
 		"  ping                     check that forqd answers\n"
 		"\n"
 		"Every command takes --json. The socket is -s, else "
@@ -205,15 +208,79 @@ cmd_workers(struct cli *cli, int argc, char **argv)
 	return cli_show(cli, "workers", NULL, print_workers);
 }
 
+static void
+print_shutdown(const json_t *reply)
+{
+	const char *how = json_string_value(json_object_get(reply, "jobs"));
+	json_int_t n = json_integer_value(json_object_get(reply, "running"));
+
+	if (how == NULL)
+		how = "?";
+	if (strcmp(how, "leave") == 0)
+		printf("forqd is stopping; %lld running jobs keep running for "
+		       "the next forqd to take on\n",
+		       (long long)n);
+	else if (strcmp(how, "drain") == 0)
+		printf("forqd is stopping once its %lld running jobs have "
+		       "ended (or stop_grace has passed)\n",
+		       (long long)n);
+	else
+		printf("forqd is stopping; its %lld running jobs are stopped "
+		       "and queued again\n",
+		       (long long)n);
+}
+
+/* shutdown [--kill-jobs|--drain]: by default running jobs stay, for the
+ * next forqd, as at a restart. */
+static int
+cmd_shutdown(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"kill-jobs", no_argument, NULL, 'k'},
+	    {"drain", no_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *how = NULL;
+	int ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'k':
+		case 'd':
+			if (how != NULL) {
+				fprintf(stderr, "forq: shutdown: --kill-jobs "
+						"and --drain exclude each "
+						"other\n");
+				return FORQ_EXIT_USAGE;
+			}
+			how = ch == 'k' ? "kill" : "drain";
+			break;
+		case 'j':
+			cli->json = 1;
+			break;
+		default:
+			cli_usage();
+		}
+	}
+	if (optind != argc)
+		cli_usage();
+	return cli_show(cli, "shutdown",
+			json_pack("{s:s}", "jobs", how != NULL ? how : "leave"),
+			print_shutdown);
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(struct cli *, int, char **);
 } commands[] = {
-    {"submit", cmd_submit},   {"status", cmd_status}, {"list", cmd_list},
-    {"wait", cmd_wait},       {"logs", cmd_logs},     {"cancel", cmd_cancel},
-    {"workers", cmd_workers}, {"ping", cmd_ping},     {"set", cmd_set},
-    {"pause", cmd_pause},     {"resume", cmd_pause},  {"drain", cmd_pause},
-    {"queues", cmd_queues},   {"retry", cmd_retry},   {"clean", cmd_clean},
+    {"submit", cmd_submit},     {"status", cmd_status}, {"list", cmd_list},
+    {"wait", cmd_wait},         {"logs", cmd_logs},     {"cancel", cmd_cancel},
+    {"workers", cmd_workers},   {"ping", cmd_ping},     {"set", cmd_set},
+    {"pause", cmd_pause},       {"resume", cmd_pause},  {"drain", cmd_pause},
+    {"queues", cmd_queues},     {"retry", cmd_retry},   {"clean", cmd_clean},
+    {"shutdown", cmd_shutdown},
 };
 
 int

@@ -9,12 +9,15 @@
 #include "forq/protocol.h"
 
 static const char *const req_op_names[] = {
-    [REQ_HELLO] = "hello",   [REQ_PING] = "ping",     [REQ_WORKERS] = "workers",
-    [REQ_SUBMIT] = "submit", [REQ_STATUS] = "status", [REQ_LIST] = "list",
-    [REQ_WAIT] = "wait",     [REQ_LOGS] = "logs",     [REQ_CANCEL] = "cancel",
-    [REQ_SET] = "set",       [REQ_PAUSE] = "pause",   [REQ_RESUME] = "resume",
-    [REQ_DRAIN] = "drain",   [REQ_QUEUES] = "queues", [REQ_RETRY] = "retry",
-    [REQ_CLEAN] = "clean",
+    [REQ_HELLO] = "hello",       [REQ_PING] = "ping",
+    [REQ_WORKERS] = "workers",   [REQ_SUBMIT] = "submit",
+    [REQ_STATUS] = "status",     [REQ_LIST] = "list",
+    [REQ_WAIT] = "wait",         [REQ_LOGS] = "logs",
+    [REQ_CANCEL] = "cancel",     [REQ_SET] = "set",
+    [REQ_PAUSE] = "pause",       [REQ_RESUME] = "resume",
+    [REQ_DRAIN] = "drain",       [REQ_QUEUES] = "queues",
+    [REQ_RETRY] = "retry",       [REQ_CLEAN] = "clean",
+    [REQ_SHUTDOWN] = "shutdown",
 };
 
 const char *

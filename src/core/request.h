@@ -29,6 +29,7 @@ enum req_op {
 	REQ_QUEUES,
 	REQ_RETRY,
 	REQ_CLEAN,
+	REQ_SHUTDOWN,
 };
 
 struct request {

@@ -42,7 +42,9 @@ struct adoptee {
 	int64_t deadline_ns; /* monotonic; 0: no timeout */
 	int64_t kill_at_ns;
 	int64_t timeout_ms;
-	enum job_state end; /* JOB_RUNNING until we stop it */
+	/* JOB_RUNNING until we stop it; JOB_LOST: forqd's stop did, and
+	 * the job goes back to its queue. */
+	enum job_state end;
 };
 TAILQ_HEAD(adoptee_list, adoptee);
 
@@ -214,7 +216,9 @@ adopted_take(struct adopted *a, const struct adopted_job *job)
 	a->n++;
 	log_info("job %llu (pid %d) outlives worker %d; forqd watches it now",
 		 (unsigned long long)e->job_id, (int)e->pid, job->worker);
-	if (job->cancel)
+	if (job->interrupt)
+		adopted_stop(e, JOB_LOST, clock_mono_ns());
+	else if (job->cancel)
 		adopted_stop(e, JOB_CANCELLED, clock_mono_ns());
 	return true;
 }
@@ -275,9 +279,9 @@ adopted_reap(struct adoptee *e)
 		snprintf(r.error, sizeof r.error, "wait4: %s", strerror(errno));
 	} else {
 		job_result_from_wait(&r, status, &ru);
-		r.state = e->end != JOB_RUNNING ? e->end
-			  : r.exit_code == 0    ? JOB_SUCCEEDED
-						: JOB_FAILED;
+		r.state = e->end != JOB_RUNNING && e->end != JOB_LOST ? e->end
+			  : r.exit_code == 0 ? JOB_SUCCEEDED
+					     : JOB_FAILED;
 		if (e->end == JOB_TIMED_OUT)
 			snprintf(r.error, sizeof r.error,
 				 "timed out after %lldms",
@@ -294,8 +298,12 @@ adopted_reap(struct adoptee *e)
 	a->n--;
 	adopted_clear_slot(a, e);
 	jobs_left_slot(a->jobs, &e->run);
-	jobs_ended(a->jobs, e->job_id, e->attempt, &e->run, e->worker, e->cpu,
-		   &r);
+	if (e->end == JOB_LOST && r.exit_code != 0)
+		jobs_interrupted(a->jobs, e->job_id, e->attempt, &e->run,
+				 e->worker, e->cpu, "stopped by forqd's stop");
+	else
+		jobs_ended(a->jobs, e->job_id, e->attempt, &e->run, e->worker,
+			   e->cpu, &r);
 }
 
 static void
@@ -381,6 +389,18 @@ adopted_ids(const struct adopted *a, int queue, uint64_t *ids, size_t *n,
 	TAILQ_FOREACH (e, &a->live, entry) {
 		if (*n < cap && (queue == RUNQ_ALL || e->run.queue == queue))
 			ids[(*n)++] = e->job_id;
+	}
+}
+
+void
+adopted_stop_all(struct adopted *a)
+{
+	struct adoptee *e;
+	int64_t now = clock_mono_ns();
+
+	TAILQ_FOREACH (e, &a->live, entry) {
+		if (e->end == JOB_RUNNING)
+			adopted_stop(e, JOB_LOST, now);
 	}
 }
 

@@ -33,6 +33,7 @@ struct adopted_job {
 	int64_t timeout_ms;
 	uint32_t slot;          /* its slot, whose cgroup holds its processes */
 	bool cancel;            /* a cancel was sent before its worker died */
+	bool interrupt;         /* stopped by forqd's stop: queued again */
 	uint64_t mem;           /* its memory limit; 0: none */
 	struct cg_base cg_base; /* its cgroup's counts start from these */
 };
@@ -62,6 +63,9 @@ void adopted_ids(const struct adopted *a, int queue, uint64_t *ids, size_t *n,
 		 size_t cap);
 /* SIGCHLD for pid: true if it was an adopted job (now reaped). */
 bool adopted_reap_pid(struct adopted *a, pid_t pid);
+/* forqd stops: each job TERM now, KILL after kill_grace, and queued
+ * again as interrupted unless it succeeded meanwhile. */
+void adopted_stop_all(struct adopted *a);
 void adopted_kill_all(struct adopted *a);
 /* After the loop turn: frees what was reaped during it. */
 void adopted_end_turn(struct adopted *a);

@@ -5,6 +5,7 @@
  * in ops_jobs.c, those about queues in ops_queues.c; what they share in
  * ops_common.c.
  */
+#include <string.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -15,9 +16,49 @@
 #include "supervisor/ops_jobs.h"
 #include "supervisor/ops_queues.h"
 #include "supervisor/ops_read.h"
+#include "supervisor/running.h"
 #include "supervisor/workers.h"
 #include "forq/protocol.h"
 #include "version.h"
+
+/* forq shutdown: root's or admin_group's; what becomes of running jobs
+ * is said, never guessed. */
+static json_t *
+ops_shutdown(struct ops *ops, struct client *c, const struct request *req)
+{
+	static const char *const names[] = {[OPS_STOP_LEAVE] = "leave",
+					    [OPS_STOP_DRAIN] = "drain",
+					    [OPS_STOP_KILL] = "kill"};
+	struct req_error err;
+	const char *jobs;
+	json_t *reply;
+	size_t how;
+
+	if (!ops_is_admin(ops, c))
+		return ops_error(req, FORQ_ERR_NOT_PERMITTED,
+				 "only root or admin_group may stop forqd");
+	if (request_string(req, "jobs", &jobs, &err) == -1)
+		return ops_req_error(&err);
+	for (how = 0; jobs != NULL && how < nitems(names); how++) {
+		if (strcmp(jobs, names[how]) == 0)
+			break;
+	}
+	if (jobs == NULL)
+		how = OPS_STOP_LEAVE;
+	else if (how == nitems(names))
+		return ops_error(req, FORQ_ERR_BAD_REQUEST,
+				 "jobs: \"%s\" is not leave, drain or kill",
+				 jobs);
+	if (ops->intake == OPS_STOPPING)
+		return ops_error(req, FORQ_ERR_SHUTTING_DOWN,
+				 "forqd is already stopping");
+	ops->d.stop(ops->d.stop_arg, (enum ops_stop)how);
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "jobs", json_string(names[how]));
+	json_object_set_new(reply, "running",
+			    json_integer(running_busy(ops->d.running)));
+	return reply;
+}
 
 json_t *
 ops_handle(struct ops *ops, struct client *c, const struct request *req)
@@ -72,6 +113,8 @@ ops_handle(struct ops *ops, struct client *c, const struct request *req)
 		return ops_pause(ops, c, req);
 	case REQ_QUEUES:
 		return ops_queues(ops, req);
+	case REQ_SHUTDOWN:
+		return ops_shutdown(ops, c, req);
 	}
 	return reply_error(req->id, FORQ_ERR_INTERNAL, "unhandled op");
 }

@@ -23,6 +23,22 @@ struct store;
 struct watch;
 struct workers;
 
+/* How forqd stops, by signal or by forq shutdown. */
+enum ops_stop {
+	/* Running jobs stay with their workers for the next forqd to take
+	 * on (a restart, an upgrade): the default. */
+	OPS_STOP_LEAVE,
+	/* Running jobs end as they will, within stop_grace. */
+	OPS_STOP_DRAIN,
+	/* Running jobs are stopped (TERM, then KILL after kill_grace) and
+	 * queued again, as interrupted: a shutdown of the machine. */
+	OPS_STOP_KILL,
+};
+
+/* Told to the supervisor, which acts on it after the turn, once the
+ * reply is out: forq shutdown. */
+typedef void ops_stop_fn(void *arg, enum ops_stop how);
+
 /* What the handlers act through; the pointers stay the supervisor's
  * (conf, access and limits change in place at a reload). */
 struct ops_deps {
@@ -36,6 +52,8 @@ struct ops_deps {
 	const struct workers *workers;
 	bool cgroups; /* jobs run in cgroups: --mem can be kept */
 	bool cpusets; /* and in cpusets: --cpus above 1 can be kept */
+	ops_stop_fn *stop;
+	void *stop_arg;
 };
 
 /* Whether new jobs are taken. */

@@ -43,6 +43,9 @@ struct run_slot {
 	pid_t pid;        /* from STARTED */
 	int64_t start_ns; /* CLOCK_REALTIME, from STARTED */
 	bool cancel_sent;
+	/* Stopped by forqd's stop: its end queues it again, unless it
+	 * succeeded first. */
+	bool interrupt;
 	/* Its worker died and forqd watches its job (adopted.c): the slot
 	 * stays taken, for the job's processes are in its cgroup. */
 	bool adopted;
@@ -743,8 +746,13 @@ running_on_done(struct running *r, int w, const struct ch_slot *done)
 	}
 	running_release(r, w, done->slot, false);
 	running_end_recorded(r, w, done->slot, done->job_id);
-	jobs_ended(r->jobs, done->job_id, was.attempt, &was.run, w,
-		   workers_cpu(r->workers, w), &res);
+	if (was.interrupt && res.state != JOB_SUCCEEDED)
+		jobs_interrupted(r->jobs, done->job_id, was.attempt, &was.run,
+				 w, workers_cpu(r->workers, w),
+				 "stopped by forqd's stop");
+	else
+		jobs_ended(r->jobs, done->job_id, was.attempt, &was.run, w,
+			   workers_cpu(r->workers, w), &res);
 }
 
 /* Every job in flight on a dead worker ends recorded or goes back to
@@ -804,6 +812,7 @@ running_worker_died(struct running *r, int w)
 				    .timeout_ms = slot->timeout_ms,
 				    .slot = i,
 				    .cancel = rs->cancel_sent,
+				    .interrupt = rs->interrupt,
 				    .mem = slot->mem,
 				    .cg_base = slot->cg_base,
 				};
@@ -1018,6 +1027,42 @@ running_busy(const struct running *r)
 
 	for (i = 0; i < r->nworkers; i++)
 		n += r->busy[i];
+	return n;
+}
+
+void
+running_interrupt_all(struct running *r)
+{
+	struct run_slot *rs;
+	uint32_t i, s;
+
+	for (i = 0; i < r->nworkers; i++) {
+		for (s = 0; s < r->nslots && r->busy[i] > 0; s++) {
+			rs = running_slot(r, (int)i, s);
+			if (rs->job_id == 0 || rs->hook || rs->adopted)
+				continue;
+			rs->interrupt = true;
+			if (!rs->cancel_sent)
+				running_send(r, (int)i, CH_S_CANCEL, s,
+					     rs->job_id);
+			rs->cancel_sent = true;
+		}
+	}
+	adopted_stop_all(r->adopted);
+}
+
+uint32_t
+running_let_go(struct running *r)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < r->nworkers; i++) {
+		if (r->busy[i] > 0) {
+			workers_let_go(r->workers, (int)i);
+			n++;
+		}
+	}
+	adopted_stop_all(r->adopted);
 	return n;
 }
 

@@ -82,6 +82,14 @@ int running_ids(const struct running *r, int queue, uint64_t **ids, size_t *n);
 size_t running_on_worker(const struct running *r, int w, uint64_t *ids,
 			 size_t cap);
 uint32_t running_busy(const struct running *r);
+/* forqd stops with its jobs: each is stopped as a cancel stops it, and
+ * queued again as interrupted. */
+void running_interrupt_all(struct running *r);
+/* forqd stops and leaves its jobs running: the workers that have some
+ * are let go, to be taken on by the next forqd; jobs whose worker died
+ * have nobody to keep them, and are stopped and queued again. Returns
+ * how many workers were let go. */
+uint32_t running_let_go(struct running *r);
 /* Stop's last resort: no job may outlive forqd unrecorded. */
 void running_kill_all(struct running *r);
 

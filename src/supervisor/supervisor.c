@@ -33,6 +33,7 @@
 #include "supervisor/daemonize.h"
 #include "supervisor/jobs.h"
 #include "supervisor/listener.h"
+#include "supervisor/manager.h"
 #include "supervisor/notify.h"
 #include "supervisor/ops.h"
 #include "supervisor/ops_common.h"
@@ -377,6 +378,15 @@ sv_take_orphans(struct supervisor *sv)
 	return rc;
 }
 
+static void
+sv_on_shutdown(void *arg, enum ops_stop how)
+{
+	struct supervisor *sv = arg;
+
+	sv->stop_asked = true;
+	sv->stop_asked_how = how;
+}
+
 static int
 sv_open_jobs(struct supervisor *sv)
 {
@@ -426,7 +436,9 @@ sv_open_jobs(struct supervisor *sv)
 				 .watch = sv->watch,
 				 .workers = sv->workers,
 				 .cgroups = sv->cg.version != CG_NONE,
-				 .cpusets = cg_has_cpuset(&sv->cg)};
+				 .cpusets = cg_has_cpuset(&sv->cg),
+				 .stop = sv_on_shutdown,
+				 .stop_arg = sv};
 	if ((sv->ops = ops_new(&deps)) == NULL) {
 		log_warn("requests");
 		return -1;
@@ -581,6 +593,18 @@ sv_update_timer(struct supervisor *sv)
 	sv->timer_armed_ns = next;
 }
 
+/* Stop's last resort. Workers let go are not this forqd's any more,
+ * nor their jobs: only what it still holds is killed. */
+static void
+sv_kill_all(struct supervisor *sv, const char *why)
+{
+	workers_kill_all(sv->workers, why);
+	if (sv->stop_how == OPS_STOP_LEAVE)
+		adopted_kill_all(sv->adopted);
+	else
+		running_kill_all(sv->running);
+}
+
 static void
 sv_on_timer(struct ev_io *io, uint32_t events)
 {
@@ -598,8 +622,7 @@ sv_on_timer(struct ev_io *io, uint32_t events)
 		char why[64];
 		snprintf(why, sizeof why, "not stopped within stop_grace (%s)",
 			 grace);
-		workers_kill_all(sv->workers, why);
-		running_kill_all(sv->running);
+		sv_kill_all(sv, why);
 	}
 	/* The loop turns, so the supervisor is alive: tell the watchdog. */
 	if (sv->next_watchdog_ns != 0 && now >= sv->next_watchdog_ns) {
@@ -619,28 +642,61 @@ sv_on_timer(struct ev_io *io, uint32_t events)
 }
 
 static void
-sv_stop(struct supervisor *sv, const char *signame)
+sv_stop(struct supervisor *sv, enum ops_stop how, const char *why)
 {
+	static const char *const what[] =
+	    {[OPS_STOP_LEAVE] = "running jobs stay for the next forqd",
+	     [OPS_STOP_DRAIN] = "running jobs may end",
+	     [OPS_STOP_KILL] = "running jobs are stopped and queued again"};
 	char grace[32];
 
 	if (sv->stopping) {
-		log_warnx("%s again: killing the workers now", signame);
+		log_warnx("%s again: killing what is left now", why);
 		sv->killed_at_deadline = true;
-		workers_kill_all(sv->workers, "second stop signal");
-		running_kill_all(sv->running);
+		sv_kill_all(sv, "second stop signal");
 		return;
 	}
+	/* Nobody would take them on: stopped, and recorded so, now. */
+	if (how == OPS_STOP_LEAVE && sv->conf.adopt_timeout_ms == 0)
+		how = OPS_STOP_KILL;
 	units_format_duration(sv->conf.stop_grace_ms, grace, sizeof grace);
-	log_info("%s received: stopping, giving workers up to %s", signame,
-		 grace);
+	log_info("%s: stopping (%s; %u running, stop_grace %s)", why, what[how],
+		 running_busy(sv->running), grace);
 	notify_stopping();
 	sv->stopping = true;
+	sv->stop_how = how;
 	ops_set_intake(sv->ops, OPS_STOPPING);
 	sv->stop_deadline_ns =
 	    clock_mono_ns() + sv->conf.stop_grace_ms * NS_PER_MS;
 	listener_stop(sv->listener);
 	control_close_all(sv->control);
-	workers_retire_all(sv->workers);
+	switch (how) {
+	case OPS_STOP_LEAVE:
+		/* Idle workers are retired as at any stop. */
+		sv->left_workers = running_let_go(sv->running) > 0;
+		workers_retire_all(sv->workers);
+		break;
+	case OPS_STOP_KILL:
+		running_interrupt_all(sv->running);
+		workers_retire_all(sv->workers);
+		break;
+	case OPS_STOP_DRAIN:
+		workers_retire_all(sv->workers);
+		break;
+	}
+}
+
+/* A stop signal: running jobs are left for the next forqd, unless the
+ * machine is going down, when they would not outlive it. */
+static void
+sv_stop_signal(struct supervisor *sv, const char *signame)
+{
+	char why[64];
+	bool down = !sv->stopping && manager_stopping();
+
+	snprintf(why, sizeof why, "%s received%s", signame,
+		 down ? " as the system shuts down" : "");
+	sv_stop(sv, down ? OPS_STOP_KILL : OPS_STOP_LEAVE, why);
 }
 
 /* Settings bound to resources made at start keep their old value. */
@@ -752,10 +808,10 @@ sv_on_signal(struct ev_io *io, uint32_t events)
 	while (read(io->fd, &si, sizeof si) == sizeof si) {
 		switch (si.ssi_signo) {
 		case SIGTERM:
-			sv_stop(sv, "SIGTERM");
+			sv_stop_signal(sv, "SIGTERM");
 			break;
 		case SIGINT:
-			sv_stop(sv, "SIGINT");
+			sv_stop_signal(sv, "SIGINT");
 			break;
 		case SIGHUP:
 			if (!sv->stopping)
@@ -845,7 +901,8 @@ sv_run(struct supervisor *sv)
 	}
 	workers_apply_plan(sv->workers, cpus, n);
 	sv_update_timer(sv);
-	while (!sv->stopping || workers_live(sv->workers) > 0) {
+	while (!sv->stopping || workers_live(sv->workers) > 0 ||
+	       adopted_count(sv->adopted) > 0) {
 		/* Jobs released by the last commit are dispatched by the
 		 * next turn, which then comes at once. */
 		if (sv_wait(sv, again) == -1)
@@ -884,6 +941,10 @@ sv_run(struct supervisor *sv)
 		/* After a failed commit the next try waits for an event. */
 		if (unstarted)
 			again = false;
+		if (sv->stop_asked) {
+			sv->stop_asked = false;
+			sv_stop(sv, sv->stop_asked_how, "forq shutdown");
+		}
 		sv_check_ready(sv);
 		sv_update_timer(sv);
 	}
@@ -906,8 +967,11 @@ sv_free(struct supervisor *sv)
 	adopted_free(sv->adopted);
 	jobs_free(sv->jobs);
 	store_close(sv->store);
-	/* The workers are gone, and with them every job's processes. */
-	cg_destroy(&sv->cg);
+	/* The workers are gone, and with them every job's processes; or
+	 * some were let go, and their slots' groups, open in them, stay
+	 * (an empty one could be removed from under its worker). */
+	if (!sv->left_workers)
+		cg_destroy(&sv->cg);
 	if (sv->timer.fd != -1)
 		close(sv->timer.fd);
 	if (sv->signals.fd != -1)

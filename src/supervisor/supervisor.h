@@ -18,6 +18,7 @@
 #include "core/access.h"
 #include "core/conf.h"
 #include "core/job.h"
+#include "supervisor/ops_common.h"
 
 struct pidfh;
 
@@ -52,6 +53,12 @@ struct supervisor {
 	int64_t store_retry_ms; /* its backoff */
 	int64_t next_space_check_ns;
 	bool stopping;
+	enum ops_stop stop_how;
+	/* Workers were let go with their jobs: their cgroups stay. */
+	bool left_workers;
+	/* forq shutdown's, acted on once its turn is over */
+	bool stop_asked;
+	enum ops_stop stop_asked_how;
 	bool killed_at_deadline;
 	int64_t stop_deadline_ns;
 	bool announced;      /* said READY once every worker came up */

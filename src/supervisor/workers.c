@@ -737,6 +737,23 @@ workers_retire_all(struct workers *ws)
 }
 
 void
+workers_let_go(struct workers *ws, int index)
+{
+	struct sv_worker *w = &ws->w[index];
+
+	if (w->pid == 0)
+		return;
+	/* Its scoreboard entry stays as it is: shared memory a next forqd
+	 * reads when it takes the worker on. */
+	workers_flush(w);
+	log_debug("worker %d (pid %d, cpu %d): let go, with its jobs", w->index,
+		  (int)w->pid, w->cpu);
+	workers_close_fds(w);
+	w->pid = 0;
+	w->retry_at_ns = 0;
+}
+
+void
 workers_kill_all(struct workers *ws, const char *why)
 {
 	uint32_t i;

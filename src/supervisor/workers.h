@@ -55,6 +55,10 @@ void workers_apply_plan(struct workers *ws, const int *cpus, size_t n);
 void workers_reload(struct workers *ws, const int *cpus, size_t n);
 /* Stop: every worker is told to retire, none restarts. */
 void workers_retire_all(struct workers *ws);
+/* forqd goes and leaves worker index with its jobs: it sees its channel
+ * close and keeps them for the next forqd (worker/orphan.h). It is not
+ * waited for, nor restarted. */
+void workers_let_go(struct workers *ws, int index);
 void workers_kill_all(struct workers *ws, const char *why);
 /* Restarts due and hung workers (by heartbeat): the next deadline
  * (monotonic, 0: none), and what is due. */

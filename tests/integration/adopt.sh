@@ -100,3 +100,72 @@ fq wait "$d" >/dev/null || fail "job $d after adopt_timeout: $(fq status "$d")"
 [ "$(fq status --json "$d" | jq .job.attempt)" = 2 ] || fail "job $d: attempt $(fq status --json "$d" | jq .job.attempt)"
 ok "past adopt_timeout (1s) the worker ended job $d and exited; the next forqd ran it again as attempt 2"
 stop_forqd
+
+# SIGTERM (systemctl stop or restart) leaves running jobs for the next
+# forqd, as a crash does, but says so, and idle workers exit.
+write_conf "slots = 2"
+start_forqd
+: >"$T/runs"
+a=$(fq submit -- sh -c "echo a >>'$T/runs'; echo up >'$T/up'; read _ <'$T/go'")
+timeout 20 cat "$T/up" >/dev/null || fail "job $a did not start"
+b=$(fq submit -- sh -c "echo b >>'$T/runs'; echo up >'$T/up'; read _ <'$T/go2'")
+timeout 20 cat "$T/up" >/dev/null || fail "job $b did not start"
+wa=$(worker_of "$a")
+wb=$(worker_of "$b")
+idle=$(workers_json | jq -r "[.[] | select(.pid != $wa and .pid != $wb) | .pid] | join(\" \")")
+mark_log
+stop_forqd || fail "forqd exited $? on TERM"
+grep -qE "SIGTERM received: stopping \(running jobs stay for the next forqd; 2 running" "$LOG" ||
+	fail "the stop did not say it leaves the jobs: $(tail -5 "$LOG")"
+kill -0 "$wa" && kill -0 "$wb" || fail "workers with jobs died with forqd"
+for pid in $idle; do
+	"$FORQ_PIDWAIT" "$pid" 5000 || fail "idle worker $pid outlived forqd"
+done
+start_forqd
+[ "$(state "$a")" = running ] && [ "$(state "$b")" = running ] || fail "after TERM and a new forqd: job $a $(state "$a"), job $b $(state "$b")"
+timeout 20 sh -c "echo go >'$T/go'; echo go >'$T/go2'" || fail "the jobs no longer wait"
+fq wait "$a" "$b" >/dev/null || fail "jobs $a $b: $(fq status "$a") $(fq status "$b")"
+[ "$(fq status --json "$a" | jq .job.attempt)" = 1 ] && [ "$(fq status --json "$b" | jq .job.attempt)" = 1 ] ||
+	fail "attempts after TERM: $(fq status --json "$a" | jq .job.attempt), $(fq status --json "$b" | jq .job.attempt)"
+[ "$(sort "$T/runs" | tr '\n' ' ')" = "a b " ] || fail "the jobs ran: $(sort "$T/runs" | tr '\n' ' ')"
+ok "SIGTERM and a new forqd: jobs $a and $b kept running on workers $wa and $wb, each ran once, succeeded as attempt 1; idle workers exited"
+
+# forq shutdown --kill-jobs: the jobs are stopped (TERM) and queued
+# again; the next forqd runs them as attempt 2.
+: >"$T/runs"
+c=$(fq submit -- sh -c "echo c\$FORQ_JOB_ATTEMPT >>'$T/runs'; [ \$FORQ_JOB_ATTEMPT = 1 ] || exit 0; trap 'echo term >>\"$T/runs\"; exit 1' TERM; echo up >'$T/up'; sleep 300 & wait")
+timeout 20 cat "$T/up" >/dev/null || fail "job $c did not start"
+w=$(worker_of "$c")
+out=$(fq shutdown --kill-jobs) || fail "forq shutdown --kill-jobs"
+[ "$out" = "forqd is stopping; its 1 running jobs are stopped and queued again" ] || fail "forq shutdown said: $out"
+"$FORQ_PIDWAIT" "$FORQD_PID" 10000 || fail "forqd did not stop"
+wait "$FORQD_PID" || fail "forqd exited $? after forq shutdown --kill-jobs"
+FORQD_PID=
+"$FORQ_PIDWAIT" "$w" 5000 || fail "worker $w outlived forq shutdown --kill-jobs"
+grep -q "job $c: stopped by forqd's stop; queued again (attempt 2)" "$LOG" || fail "job $c not queued again: $(tail -5 "$LOG")"
+start_forqd
+fq wait "$c" >/dev/null || fail "job $c: $(fq status "$c")"
+[ "$(fq status --json "$c" | jq .job.attempt)" = 2 ] || fail "job $c: attempt $(fq status --json "$c" | jq .job.attempt)"
+[ "$(tr '\n' ' ' <"$T/runs")" = "c1 term c2 " ] || fail "job $c ran: $(tr '\n' ' ' <"$T/runs")"
+ok "forq shutdown --kill-jobs: job $c got TERM, was queued again, and the next forqd ran it as attempt 2"
+
+# forq shutdown --drain: forqd takes nothing new, and stops once what
+# runs has ended.
+d=$(fq submit -- sh -c "echo up >'$T/up'; read _ <'$T/go'")
+timeout 20 cat "$T/up" >/dev/null || fail "job $d did not start"
+out=$(fq shutdown --drain) || fail "forq shutdown --drain"
+[[ $out == "forqd is stopping once its 1 running jobs have ended"* ]] || fail "forq shutdown said: $out"
+rc=0
+err=$(fq submit -- true 2>&1) || rc=$?
+[ $rc -ne 0 ] || fail "a job was taken while draining"
+kill -0 "$FORQD_PID" || fail "forqd stopped before its job ended"
+timeout 20 sh -c "echo go >'$T/go'" || fail "job $d no longer waits"
+"$FORQ_PIDWAIT" "$FORQD_PID" 10000 || fail "forqd did not stop once job $d ended"
+FORQD_PID=
+start_forqd
+[ "$(state "$d")" = succeeded ] && [ "$(fq status --json "$d" | jq .job.attempt)" = 1 ] || fail "job $d: $(fq status "$d")"
+rc=0
+err=$(fq shutdown --drain --kill-jobs 2>&1) || rc=$?
+[ $rc = 64 ] || fail "--drain --kill-jobs: exit $rc: $err"
+ok "forq shutdown --drain: forqd stopped once job $d ended (succeeded, attempt 1); --drain with --kill-jobs refused"
+stop_forqd

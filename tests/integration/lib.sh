@@ -95,10 +95,12 @@ start_forqd() {
 }
 
 # For a cleanup hook that must undo things (users) only once forqd and
-# its jobs are gone: TERM, then KILL after 10 s.
+# its jobs are gone: forq shutdown --kill-jobs (TERM alone would leave
+# running jobs for a next forqd), then KILL after 10 s.
 stop_forqd_now() {
 	if [ -n "$FORQD_PID" ]; then
-		kill -TERM "$FORQD_PID" 2>/dev/null || true
+		timeout 5 "$FORQ" -s "$SOCK" shutdown --kill-jobs >/dev/null 2>&1 ||
+			kill -TERM "$FORQD_PID" 2>/dev/null || true
 		"$FORQ_PIDWAIT" "$FORQD_PID" 10000 || kill -KILL "$FORQD_PID" 2>/dev/null || true
 		FORQD_PID=
 	fi

@@ -70,11 +70,14 @@ listener=$!
 LOG_SAVE=$LOG
 LOG=$T/nspawn.notes
 wait_log '^LISTENING$' 10
-NOTIFY_SOCKET=$T/nspawn.sock unshare -m --propagation private bash "$T/boot.sh" >"$T/console.log" 2>&1 &
-booter=$!
+LOG=$LOG_SAVE
+booter=
 container_down() {
-	kill "$booter" "$listener" 2>/dev/null || true
-	"$FORQ_PIDWAIT" "$booter" 20000 || kill -9 "$booter" 2>/dev/null || true
+	kill "$listener" 2>/dev/null || true
+	if [ -n "$booter" ]; then
+		kill "$booter" 2>/dev/null || true
+		"$FORQ_PIDWAIT" "$booter" 20000 || kill -9 "$booter" 2>/dev/null || true
+	fi
 	local base
 	for base in /sys/fs/cgroup /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
 		[ -d "$base/$CG" ] && find "$base/$CG" -depth -type d -exec rmdir {} + 2>/dev/null
@@ -82,14 +85,24 @@ container_down() {
 	return 0
 }
 CLEANUP_HOOK=container_down
-wait_log '^READY=1' 120 || true
-LOG=$LOG_SAVE
-nspawn=$(pgrep -P "$booter" -x systemd-nspawn || echo "$booter")
-pid1=$(pgrep -P "$nspawn" | head -n 1)
-[ -n "$pid1" ] || fail "the container did not boot: $(tail -20 "$T/console.log")"
 ct() { nsenter -t "$pid1" -a -- "$@"; }
-state=$(ct systemctl is-system-running --wait) || true
-[ "$state" = running ] || fail "the container's systemd is $state: $(ct systemctl --failed --no-legend)"
+# Boots the container (again: the root filesystem keeps what the last
+# boot wrote) and waits until its systemd is running.
+boot_container() {
+	LOG=$T/nspawn.notes
+	mark_log
+	NOTIFY_SOCKET=$T/nspawn.sock unshare -m --propagation private bash "$T/boot.sh" >>"$T/console.log" 2>&1 &
+	booter=$!
+	wait_log '^READY=1' 120
+	LOG=$LOG_SAVE
+	nspawn=$(pgrep -P "$booter" -x systemd-nspawn || echo "$booter")
+	pid1=$(pgrep -P "$nspawn" | head -n 1)
+	[ -n "$pid1" ] || fail "the container did not boot: $(tail -20 "$T/console.log")"
+	local state
+	state=$(ct systemctl is-system-running --wait) || true
+	[ "$state" = running ] || fail "the container's systemd is $state: $(ct systemctl --failed --no-legend)"
+}
+boot_container
 ok "Debian $SUITE booted in systemd-nspawn: systemd is running"
 
 ct dpkg -i /root/forq.deb >"$T/dpkg.log" 2>&1 || fail "dpkg -i: $(cat "$T/dpkg.log")"
@@ -146,7 +159,9 @@ ct systemctl reload forqd.service || fail "reload"
 [ "$(ct forq workers | wc -l)" = 2 ] || fail "the reloaded conf (cpus = 0) is not in effect: $(ct forq workers)"
 ok "systemctl reload: MainPID $main kept, the changed conf applied"
 
-# Queued jobs survive systemd's restart of a killed forqd.
+# kill -9 of forqd: systemd starts it again (Restart=on-failure), the
+# running job lives on in its worker (KillMode=process) and is taken on,
+# queued jobs run.
 blocker=$(cu forq submit -- sleep 300)
 ids=$(cu sh -c 'for i in 1 2 3; do forq submit -- true; done')
 wait_journal 'Main process exited, code=killed, status=9/KILL' 30 \
@@ -155,11 +170,30 @@ wait_journal 'Main process exited, code=killed, status=9/KILL' 30 \
 ct forq ping >/dev/null || fail "forqd did not come back"
 new=$(ct systemctl show -P MainPID forqd.service)
 [ "$new" != "$main" ] && [ "$new" != 0 ] || fail "forqd not restarted (MainPID $new)"
-[ "$(ct forq status --json "$blocker" | jq -r .job.attempt)" = 2 ] ||
-	fail "the running job was not queued again: $(ct forq status "$blocker")"
+st=$(ct forq status --json "$blocker")
+[ "$(jq -r .job.state <<<"$st")" = running ] && [ "$(jq .job.attempt <<<"$st")" = 1 ] &&
+	[ "$(jq .job.adopted <<<"$st")" = true ] || fail "the running job was not taken on: $(jq -c .job <<<"$st")"
 ct forq cancel "$blocker" >/dev/null
 ct forq wait $ids || fail "the queued jobs did not survive: $(ct forq list)"
-ok "kill -9 of forqd: systemd restarted it (MainPID $main -> $new); the running job queued again, queued jobs $(echo $ids) ran"
+ok "kill -9 of forqd: systemd restarted it (MainPID $main -> $new); the running job was taken on (attempt 1), queued jobs $(echo $ids) ran"
+
+# systemctl restart during a running job: the job runs on, is taken on
+# by the new forqd, and ends once, as attempt 1.
+ct mkfifo -m 666 /var/tmp/up /var/tmp/go
+job=$(cu forq submit -- sh -c 'echo run >>/var/tmp/runs; echo up >/var/tmp/up; read _ </var/tmp/go')
+ct timeout 20 cat /var/tmp/up >/dev/null || fail "job $job did not start"
+main=$(ct systemctl show -P MainPID forqd.service)
+ct systemctl restart forqd.service || fail "systemctl restart: $(ct journalctl -b -u forqd --no-pager | tail -15)"
+new=$(ct systemctl show -P MainPID forqd.service)
+[ "$new" != "$main" ] || fail "systemctl restart kept MainPID $main"
+st=$(ct forq status --json "$job")
+[ "$(jq -r .job.state <<<"$st")" = running ] && [ "$(jq .job.adopted <<<"$st")" = true ] ||
+	fail "after systemctl restart: $(jq -c .job <<<"$st")"
+ct timeout 20 sh -c 'echo go >/var/tmp/go' || fail "job $job no longer waits"
+ct forq wait "$job" >/dev/null || fail "job $job: $(ct forq status "$job")"
+[ "$(ct forq status --json "$job" | jq .job.attempt)" = 1 ] || fail "job $job: attempt $(ct forq status --json "$job" | jq .job.attempt)"
+[ "$(ct cat /var/tmp/runs)" = run ] || fail "job $job ran: $(ct cat /var/tmp/runs | tr '\n' ' ')"
+ok "systemctl restart during job $job (MainPID $main -> $new): it ran on, was taken on, ended once, succeeded as attempt 1"
 
 # A supervisor that stops answering is killed by the watchdog.
 ct mkdir -p /etc/systemd/system/forqd.service.d
@@ -183,8 +217,27 @@ ct forq ping >/dev/null || fail "no answer after enable --now forqd"
 ct systemctl stop forqd.service forqd.socket
 ok "systemctl enable --now forqd starts it"
 
-ct journalctl -b -u forqd.service -p warning..warning --no-pager -o cat | grep -q "recovered" ||
+ct journalctl -b -u forqd.service -p warning..warning --no-pager -o cat | grep -q "supervisor went away; keeping 1 jobs for the next forqd" ||
 	fail "no warning-priority line from forqd in the journal"
 ct journalctl -b -u forqd.service -p info..info --no-pager -o cat | grep -q "ready: " ||
 	fail "no info-priority line from forqd in the journal"
-ok "the journal has forqd's lines at their priorities (warning: recovered jobs, info: ready)"
+ok "the journal has forqd's lines at their priorities (warning: a worker kept its job for the next forqd, info: ready)"
+
+# A shutdown of the machine is told apart from a restart: forqd stops
+# its running job (it would not outlive the machine) and queues it
+# again; after the next boot it runs, as attempt 2.
+ct systemctl start forqd.socket
+job=$(cu forq submit -- sh -c 'echo "$FORQ_JOB_ATTEMPT" >>/var/tmp/attempts; [ "$FORQ_JOB_ATTEMPT" = 1 ] || exit 0; echo up >/var/tmp/up; exec sleep 300')
+ct timeout 20 cat /var/tmp/up >/dev/null || fail "job $job did not start"
+ct systemctl poweroff || fail "systemctl poweroff"
+"$FORQ_PIDWAIT" "$booter" 120000 || fail "the container did not power off: $(tail -20 "$T/console.log")"
+wait "$booter" || true
+booter=
+boot_container
+ct forq wait "$job" >/dev/null || fail "job $job after the reboot: $(ct forq status "$job")"
+[ "$(ct cat /var/tmp/attempts | tr '\n' ' ')" = "1 2 " ] || fail "job $job ran as attempts: $(ct cat /var/tmp/attempts | tr '\n' ' ')"
+ct journalctl -b -1 -u forqd.service --no-pager -o cat | grep -q "SIGTERM received as the system shuts down: stopping (running jobs are stopped and queued again; 1 running" ||
+	fail "forqd did not tell the shutdown from a restart: $(ct journalctl -b -1 -u forqd.service --no-pager -o cat | tail -8)"
+ct journalctl -b -1 -u forqd.service --no-pager -o cat | grep -q "job $job: stopped by forqd's stop; queued again (attempt 2)" ||
+	fail "job $job was not queued again at the shutdown"
+ok "systemctl poweroff during job $job: forqd saw the shutdown, stopped and queued the job again; after the reboot it ran as attempt 2"
