@@ -11,6 +11,12 @@
  * memory, cpuacct, pids, freezer, cpuset) are both spoken; which one a
  * host has is found at start, from /proc/self/mountinfo.
  *
+ * Under systemd the subtree is in a scope of its own, apart from
+ * forqd.service's cgroup, with forqd's workers: a restart of the
+ * service must find its cgroup as systemd left it (on v2 systemd cannot
+ * start a unit whose cgroup hands controllers down), and what the
+ * workers run outlives forqd.
+ *
  * The supervisor sets the subtree up (cg_detect, cg_create) and takes
  * it down; a worker opens its slots' groups (cg_slot_open) and drives
  * them job by job. Every path is taken from the tree, so tests point it
@@ -45,11 +51,20 @@ enum cg_ctl {
 	CG_NCTL,
 };
 
+/* The hierarchies a process is moved into to be in forqd's scope: the
+ * unified one and, on v1, systemd's own (name=systemd). */
+#define CG_JOIN_MAX 2
+
 /* A subtree's directories; "" for a v1 controller not mounted. */
 struct cg_tree {
 	enum cg_version version;
 	char base[CG_NCTL][PATH_MAX];
 	bool owned; /* made by cg_create: removed by cg_destroy */
+	/* Under a scope of the service manager's (cg_detect_at): its path,
+	 * and the directories a worker joins to live in it; "": none. */
+	char scope[PATH_MAX];
+	char join[CG_JOIN_MAX][PATH_MAX];
+	int njoin;
 };
 
 const char *cg_version_name(enum cg_version v);
@@ -77,6 +92,21 @@ int cg_parse_self(const char *text, const char *ctl, char *path, size_t len);
 void cg_detect(struct cg_tree *t, const char *mountinfo,
 	       const char *self_cgroup, bool delegated, const char *instance,
 	       char *err, size_t errlen);
+/* The same, for a subtree in the cgroup at path (a scope made for forqd
+ * by the service manager, delegated), in every hierarchy where the
+ * manager made it; in the others (v1 controllers it does not handle) at
+ * their root. */
+void cg_detect_at(struct cg_tree *t, const char *mountinfo, const char *path,
+		  const char *instance, char *err, size_t errlen);
+/* Moves pid into the scope (a worker, when the subtree is in one): on
+ * v2 into a leaf of it, as no process may stay beside the groups it
+ * hands controllers to. 0 when there is no scope. */
+int cg_join_scope(const struct cg_tree *t, pid_t pid);
+/* The first process, the one that keeps the scope, moves into that leaf
+ * (made here): before cg_create hands controllers down. Also without a
+ * hierarchy forqd may write (version CG_NONE): the scope is where the
+ * workers live, for them to outlive forqd's unit. */
+int cg_scope_enter(const struct cg_tree *t, pid_t keeper);
 /* Makes the subtree: -1 with err if it cannot be written (the caller
  * then runs without). On v2 the controllers are handed down, and,
  * delegated, forqd moves into a leaf of its own first. Processes a

@@ -271,6 +271,30 @@ sv_adopted_gone(void *arg, int w, uint32_t s)
 	running_adopted_gone(sv->running, w, s);
 }
 
+/* Under systemd, the workers and the jobs' cgroups go in a scope of
+ * their own (manager.h says why), named as the subtree is. Without it
+ * (a manager that refuses), forqd's own cgroup serves, as it is
+ * delegated too; but then, on cgroup v2, a restart with jobs still
+ * running fails (systemd cannot put the new forqd in a cgroup that
+ * hands controllers down), and forqd says so. */
+static int
+sv_scope(struct supervisor *sv, const char *instance)
+{
+	char unit[64], err[PATH_MAX + 128];
+
+	snprintf(unit, sizeof unit, "%s.scope", instance);
+	if (manager_scope(unit, &sv->scope, err, sizeof err) == -1) {
+		log_warnx("no scope of its own for the workers and jobs (%s): "
+			  "they share forqd's cgroup, and on cgroup v2 a "
+			  "restart with jobs running will fail",
+			  err);
+		return -1;
+	}
+	log_info("workers and jobs in %s (%s)%s", unit, sv->scope.cgroup,
+		 sv->scope.existed ? ", as a previous forqd left it" : "");
+	return 0;
+}
+
 /* The jobs' cgroups: forqd's subtree, named after its state directory
  * so that two forqds never share one. Under systemd, forqd's own
  * cgroup is delegated to it (Delegate=yes); as root outside it, the
@@ -298,8 +322,15 @@ sv_cgroups(struct supervisor *sv)
 			 "delegated by systemd); jobs run without one");
 		return;
 	}
-	cg_detect(&sv->cg, "/proc/self/mountinfo", "/proc/self/cgroup",
-		  delegated, instance, err, sizeof err);
+	if (delegated && sv_scope(sv, instance) == 0) {
+		cg_detect_at(&sv->cg, "/proc/self/mountinfo", sv->scope.cgroup,
+			     instance, err, sizeof err);
+		if (cg_scope_enter(&sv->cg, sv->scope.keeper) == -1)
+			log_warn("%s: the scope's keeper (pid %d)",
+				 sv->scope.cgroup, (int)sv->scope.keeper);
+	} else
+		cg_detect(&sv->cg, "/proc/self/mountinfo", "/proc/self/cgroup",
+			  delegated, instance, err, sizeof err);
 	/* The jobs of workers taken on live in their slots' groups. */
 	for (i = 0; i < sv->norphans; i++)
 		keep[sv->orphans[i].index] = true;
@@ -472,6 +503,7 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	int fd;
 
 	memset(sv, 0, sizeof *sv);
+	sv->scope = (struct manager_scope){.keeper = -1, .keeper_fd = -1};
 	sv->conf = *conf;
 	sv->conf_path = conf_path;
 	sv->allowed = *allowed;
@@ -967,6 +999,7 @@ sv_free(struct supervisor *sv)
 	adopted_free(sv->adopted);
 	jobs_free(sv->jobs);
 	store_close(sv->store);
+	manager_scope_close(&sv->scope);
 	/* The workers are gone, and with them every job's processes; or
 	 * some were let go, and their slots' groups, open in them, stay
 	 * (an empty one could be removed from under its worker). */

@@ -18,6 +18,7 @@
 #include "core/access.h"
 #include "core/conf.h"
 #include "core/job.h"
+#include "supervisor/manager.h"
 #include "supervisor/ops_common.h"
 
 struct pidfh;
@@ -33,7 +34,8 @@ struct supervisor {
 	struct ev_io timer;
 	int64_t timer_armed_ns;
 	struct shm shm;
-	struct cg_tree cg; /* the jobs' cgroups */
+	struct cg_tree cg;          /* the jobs' cgroups */
+	struct manager_scope scope; /* where the workers and cg live */
 	/* Workers of a previous forqd taken on at start, until the
 	 * modules are made and told of them. */
 	struct orphan_found *orphans;

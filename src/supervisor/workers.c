@@ -258,6 +258,11 @@ workers_spawn(struct sv_worker *w)
 		worker_main(&args);
 	}
 	close(pair[1]);
+	/* Into forqd's scope before it is told anything, so that what it
+	 * runs starts there: it outlives forqd.service's stop. */
+	if (cg_join_scope(ws->cg, pid) == -1)
+		log_warn("worker %d (pid %d): into %s", w->index, (int)pid,
+			 ws->cg->scope);
 	/* No pidfd_open (before Linux 5.3, or under valgrind): SIGCHLD
 	 * tells of its death instead (the supervisor routes it:
 	 * workers_reap_pid). */

@@ -182,6 +182,9 @@ ok "kill -9 of forqd: systemd restarted it (MainPID $main -> $new); the running 
 ct mkfifo -m 666 /var/tmp/up /var/tmp/go
 job=$(cu forq submit -- sh -c 'echo run >>/var/tmp/runs; echo up >/var/tmp/up; read _ </var/tmp/go')
 ct timeout 20 cat /var/tmp/up >/dev/null || fail "job $job did not start"
+jobpid=$(ct forq status --json "$job" | jq .job.pid)
+ct grep -qE '^[0-9]+:(name=systemd)?:/system.slice/forq-[0-9a-f]+\.scope/' "/proc/$jobpid/cgroup" ||
+	fail "job $job (pid $jobpid) is not in forqd's scope: $(ct cat "/proc/$jobpid/cgroup")"
 main=$(ct systemctl show -P MainPID forqd.service)
 ct systemctl restart forqd.service || fail "systemctl restart: $(ct journalctl -b -u forqd --no-pager | tail -15)"
 new=$(ct systemctl show -P MainPID forqd.service)
@@ -193,7 +196,7 @@ ct timeout 20 sh -c 'echo go >/var/tmp/go' || fail "job $job no longer waits"
 ct forq wait "$job" >/dev/null || fail "job $job: $(ct forq status "$job")"
 [ "$(ct forq status --json "$job" | jq .job.attempt)" = 1 ] || fail "job $job: attempt $(ct forq status --json "$job" | jq .job.attempt)"
 [ "$(ct cat /var/tmp/runs)" = run ] || fail "job $job ran: $(ct cat /var/tmp/runs | tr '\n' ' ')"
-ok "systemctl restart during job $job (MainPID $main -> $new): it ran on, was taken on, ended once, succeeded as attempt 1"
+ok "systemctl restart during job $job (MainPID $main -> $new): it ran on in forqd's scope, was taken on, ended once, succeeded as attempt 1"
 
 # A supervisor that stops answering is killed by the watchdog.
 ct mkdir -p /etc/systemd/system/forqd.service.d
@@ -217,7 +220,8 @@ ct forq ping >/dev/null || fail "no answer after enable --now forqd"
 ct systemctl stop forqd.service forqd.socket
 ok "systemctl enable --now forqd starts it"
 
-ct journalctl -b -u forqd.service -p warning..warning --no-pager -o cat | grep -q "supervisor went away; keeping 1 jobs for the next forqd" ||
+# The workers' lines are their scope's.
+ct journalctl -b -u forqd.service -u 'forq-*.scope' -p warning..warning --no-pager -o cat | grep -q "supervisor went away; keeping 1 jobs for the next forqd" ||
 	fail "no warning-priority line from forqd in the journal"
 ct journalctl -b -u forqd.service -p info..info --no-pager -o cat | grep -q "ready: " ||
 	fail "no info-priority line from forqd in the journal"

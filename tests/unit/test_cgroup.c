@@ -204,6 +204,66 @@ test_detect_v2_and_none(void **state)
 	assert_int_equal(t.version, CG_NONE);
 }
 
+/* Under a scope of systemd's: the subtree in it where the manager made
+ * it, at the root where not (v1 freezer, cpuset); a worker joins the
+ * scope in systemd's own hierarchies, on v2 in a leaf. */
+static void
+test_detect_scope(void **state)
+{
+	static const char scope[] = "/system.slice/forq-9.scope";
+	static const char *const in_scope[] = {"memory", "cpuacct", "pids",
+					       "unified", "systemd"};
+	struct fake *f = *state;
+	struct cg_tree t;
+	char mi[8192], line[PATH_MAX * 2], want[PATH_MAX * 2], buf[64];
+	char err[256];
+	size_t i;
+
+	fake_hybrid(f);
+	mkdirs(f->root, "systemd");
+	get(f->root, "mountinfo", mi, sizeof mi);
+	snprintf(line, sizeof line,
+		 "50 31 0:60 / %s/systemd rw,relatime - cgroup cgroup "
+		 "rw,xattr,name=systemd\n",
+		 f->root);
+	strcat(mi, line);
+	put(f->root, "mountinfo", mi);
+	for (i = 0; i < sizeof in_scope / sizeof in_scope[0]; i++) {
+		snprintf(line, sizeof line, "%s/system.slice", in_scope[i]);
+		mkdirs(f->root, line);
+		snprintf(line, sizeof line, "%s%s", in_scope[i], scope);
+		mkdirs(f->root, line);
+	}
+	cg_detect_at(&t, f->mountinfo, scope, "forq-9", err, sizeof err);
+	assert_int_equal(t.version, CG_V1);
+	assert_string_equal(t.scope, scope);
+	snprintf(want, sizeof want, "%s/memory%s/forq-9", f->root, scope);
+	assert_string_equal(t.base[CG_MEMORY], want);
+	snprintf(want, sizeof want, "%s/freezer/forq-9", f->root);
+	assert_string_equal(t.base[CG_FREEZER], want);
+	assert_int_equal(t.njoin, 2);
+	snprintf(want, sizeof want, "%s/unified%s/workers", f->root, scope);
+	assert_string_equal(t.join[0], want);
+	snprintf(want, sizeof want, "%s/systemd%s", f->root, scope);
+	assert_string_equal(t.join[1], want);
+	/* A cgroupfs has the files of a directory made: the fake, made. */
+	snprintf(line, sizeof line, "unified%s/workers", scope);
+	mkdirs(f->root, line);
+	put(t.join[0], "cgroup.procs", "");
+	put(t.join[1], "cgroup.procs", "");
+	assert_int_equal(cg_scope_enter(&t, 4242), 0);
+	get(t.join[0], "cgroup.procs", buf, sizeof buf);
+	assert_string_equal(buf, "4242");
+	assert_int_equal(cg_join_scope(&t, 4343), 0);
+	get(t.join[1], "cgroup.procs", buf, sizeof buf);
+	assert_string_equal(buf, "4343");
+
+	/* Without a scope, nobody joins anything. */
+	cg_detect(&t, f->mountinfo, f->self, false, "forq-1", err, sizeof err);
+	assert_int_equal(t.njoin, 0);
+	assert_int_equal(cg_join_scope(&t, 4444), 0);
+}
+
 /* The files of a v1 slot's group in each controller. */
 static void
 fake_v1_slot(const struct cg_tree *t, const char *name)
@@ -459,6 +519,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_detect_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_detect_v2_and_none, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_detect_scope, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_v1_slot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_v2_slot, setup, teardown),
 	};
