@@ -14,8 +14,14 @@
 
 #include "common/buffer.h"
 
-/* Bump when a payload's layout or meaning changes. */
-#define CH_VERSION 2
+/* Bump when a payload's layout or meaning changes. FORQ_LAYOUT_NEXT
+ * builds the test forqd of a later layout, whose workers a forqd of
+ * this one cannot take on (tests/integration/upgrade.sh). */
+#ifdef FORQ_LAYOUT_NEXT
+#define CH_VERSION 203
+#else
+#define CH_VERSION 3
+#endif
 #define CH_PAYLOAD_MAX 512
 #define CH_READ_MAX 8192
 

@@ -10,7 +10,9 @@
 
 #include "common/log.h"
 #include "core/job.h"
+#include "ipc/channel.h"
 #include "ipc/orphan.h"
+#include "ipc/shm.h"
 
 int
 orphan_sock_path(const char *state_dir, int index, char *buf, size_t len)
@@ -33,6 +35,61 @@ orphan_sock_index(const char *name)
 	if (strcmp(end, ".sock") != 0 || v < 0 || v > 65535)
 		return -1;
 	return (int)v;
+}
+
+void
+orphan_greeting(char *buf, size_t len, int index, int cpu)
+{
+	snprintf(buf, len, "forq worker %d %d %u %u\n", index, cpu,
+		 (unsigned)CH_VERSION, (unsigned)SHM_VERSION);
+}
+
+int
+orphan_greeting_parse(const char *line, struct orphan_greeting *g)
+{
+	int used = 0;
+
+	if (sscanf(line, "forq worker %d %d %u %u%n", &g->index, &g->cpu,
+		   &g->ch, &g->shm, &used) != 4 ||
+	    line[used] != '\n' || g->index < 0)
+		return -1;
+	return 0;
+}
+
+bool
+orphan_layout_same(unsigned ch, unsigned shm)
+{
+	return ch == CH_VERSION && shm == SHM_VERSION;
+}
+
+char
+orphan_drain_parse(const char *line, struct orphan_drain_line *l)
+{
+	unsigned long long i;
+	unsigned a, slot;
+	int pid, used = 0;
+
+	memset(l, 0, sizeof *l);
+	if (sscanf(line, "draining %llu%n", &i, &used) == 1 &&
+	    line[used] == '\n') {
+		l->id = i;
+		return 'n';
+	}
+	used = 0;
+	if (sscanf(line, "job %llu %u %u %d%n", &i, &a, &slot, &pid, &used) ==
+		4 &&
+	    line[used] == '\n') {
+		*l = (struct orphan_drain_line){i, a, slot, pid};
+		return 'j';
+	}
+	used = 0;
+	if (sscanf(line, "end %llu %u%n", &i, &a, &used) == 2 &&
+	    line[used] == '\n') {
+		l->id = i;
+		l->attempt = a;
+		return 'e';
+	}
+	return 0;
 }
 
 int
@@ -122,8 +179,38 @@ orphan_ends_each(const char *state_dir,
 	return 0;
 }
 
+int
+orphan_end_read(const char *state_dir, uint64_t id, uint32_t attempt,
+		struct job_result *r)
+{
+	char path[4300], text[512];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/" ORPHAN_ENDS_DIR "/%" PRIu64 ".%u",
+		 state_dir, id, attempt);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, text, sizeof text - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	return job_result_from_text(text, r);
+}
+
 void
-orphan_ends_clear(const char *state_dir)
+orphan_end_remove(const char *state_dir, uint64_t id, uint32_t attempt)
+{
+	char path[4300];
+
+	snprintf(path, sizeof path, "%s/" ORPHAN_ENDS_DIR "/%" PRIu64 ".%u",
+		 state_dir, id, attempt);
+	(void)unlink(path);
+}
+
+void
+orphan_ends_clear(const char *state_dir, bool tmp_too)
 {
 	char dir[4200];
 	struct dirent *de;
@@ -141,7 +228,7 @@ orphan_ends_clear(const char *state_dir)
 			len = strlen(de->d_name);
 			/* Ends, and the half-written ones a crash left. */
 			if (orphan_end_name(de->d_name, &id, &attempt) == 0 ||
-			    (de->d_name[0] == '.' && len > 5 &&
+			    (tmp_too && de->d_name[0] == '.' && len > 5 &&
 			     strcmp(de->d_name + len - 4, ".tmp") == 0))
 				(void)unlinkat(dirfd(d), de->d_name, 0);
 		}

@@ -108,6 +108,7 @@ sb_state_name(enum sb_state state)
 	    [SB_READY] = "ready",           [SB_RETIRING] = "retiring",
 	    [SB_RESTARTING] = "restarting", [SB_HELD] = "crash-loop",
 	    [SB_FAILED] = "failed",         [SB_STOPPED] = "stopped",
+	    [SB_DRAINING] = "draining",
 	};
 
 	return state < nitems(names) ? names[state] : "unknown";

@@ -16,8 +16,12 @@
 #include "core/job.h"
 
 #define SHM_MAGIC 0x666f7271u /* "forq" */
-/* Bump when the layout below changes. */
-#define SHM_VERSION 5
+/* Bump when the layout below changes (FORQ_LAYOUT_NEXT: channel.h). */
+#ifdef FORQ_LAYOUT_NEXT
+#define SHM_VERSION 1005
+#else
+#define SHM_VERSION 6
+#endif
 #define SHM_LAST_EXIT_MAX 96
 
 enum sb_state {
@@ -29,6 +33,8 @@ enum sb_state {
 	SB_HELD,       /* crash loop: held, retried later */
 	SB_FAILED,     /* exited with the fatal configuration code */
 	SB_STOPPED,
+	SB_DRAINING, /* a worker of another layout holds its CPU to its
+		      * jobs' end: none is started here until then */
 };
 
 struct sb_worker {

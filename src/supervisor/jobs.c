@@ -312,6 +312,13 @@ struct jobs_load_ends {
 	size_t nkeep;
 	uint64_t recorded;
 	int rc;
+	/* The files read, to be removed once the store has them: not those
+	 * of kept jobs, whose workers may be writing them now. */
+	struct jobs_end_file {
+		uint64_t id;
+		uint32_t attempt;
+	} * done;
+	size_t ndone, cap;
 };
 
 /* An end a worker wrote while no forqd ran: the job's real end, if the
@@ -328,10 +335,15 @@ jobs_load_end(void *arg, uint64_t id, uint32_t attempt,
 
 	if (le->rc == -1 || array_has_id(le->keep, le->nkeep, id))
 		return;
-	if ((found = store_get(le->j->store, id, &job)) == STORE_FAILED) {
+	if ((found = store_get(le->j->store, id, &job)) == STORE_FAILED ||
+	    array_reserve((void **)&le->done, &le->cap, le->ndone + 1,
+			  sizeof *le->done) == -1) {
+		if (found != STORE_FAILED && found != STORE_NO_MATCH)
+			store_job_free(&job);
 		le->rc = -1;
 		return;
 	}
+	le->done[le->ndone++] = (struct jobs_end_file){id, attempt};
 	if (found == STORE_NO_MATCH)
 		return;
 	if (job.state == JOB_RUNNING && job.attempt == attempt &&
@@ -347,6 +359,7 @@ jobs_load(struct jobs *j, const uint64_t *keep, size_t nkeep)
 {
 	struct jobs_load_ends le = {.j = j, .keep = keep, .nkeep = nkeep};
 	struct store_recovery rec;
+	size_t i;
 
 	if (orphan_ends_each(j->conf->state_dir, jobs_load_end, &le) == -1)
 		log_warn("%s/" ORPHAN_ENDS_DIR, j->conf->state_dir);
@@ -355,10 +368,16 @@ jobs_load(struct jobs *j, const uint64_t *keep, size_t nkeep)
 			  keep, nkeep, &rec) == -1 ||
 	    store_commit(j->store) == -1) {
 		log_warnx("store recovery: %s", store_error(j->store));
+		free(le.done);
 		return -1;
 	}
 	/* Written: the files have said all they had to. */
-	orphan_ends_clear(j->conf->state_dir);
+	if (nkeep == 0)
+		orphan_ends_clear(j->conf->state_dir, true);
+	for (i = 0; i < le.ndone; i++)
+		orphan_end_remove(j->conf->state_dir, le.done[i].id,
+				  le.done[i].attempt);
+	free(le.done);
 	if (le.recorded > 0)
 		log_info("recorded %llu job ends the workers of a previous "
 			 "forqd kept while it was gone",

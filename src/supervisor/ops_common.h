@@ -17,6 +17,7 @@
 struct access_policy;
 struct conf;
 struct job_limits;
+struct draining;
 struct jobs;
 struct running;
 struct store;
@@ -48,6 +49,7 @@ struct ops_deps {
 	struct store *store;
 	struct jobs *jobs;
 	struct running *running;
+	struct draining *draining;
 	struct watch *watch;
 	const struct workers *workers;
 	bool cgroups; /* jobs run in cgroups: --mem can be kept */

@@ -13,6 +13,7 @@
 #include "common/units.h"
 #include "supervisor/control.h"
 #include "supervisor/ops_common.h"
+#include "supervisor/draining.h"
 #include "supervisor/ops_jobs.h"
 #include "core/request.h"
 #include "core/access.h"
@@ -378,7 +379,8 @@ ops_cancel(struct ops *ops, struct client *c, const struct request *req)
 		}
 		/* A running job is stopped by its worker (or by forqd, if
 		 * adopted); its end comes later. */
-		stopping = running_cancel(ops->d.running, ids[i]);
+		stopping = running_cancel(ops->d.running, ids[i]) ||
+			   draining_cancel(ops->d.draining, ids[i]);
 		if (stopping) {
 			state = JOB_RUNNING;
 			cancel = JOBS_NOT_PENDING;

@@ -21,6 +21,7 @@
 #include "supervisor/control.h"
 #include "supervisor/jobs.h"
 #include "supervisor/ops_common.h"
+#include "supervisor/draining.h"
 #include "supervisor/ops_read.h"
 #include "supervisor/running.h"
 #include "supervisor/watch.h"
@@ -194,7 +195,8 @@ ops_workers(struct ops *ops, const struct request *req)
 						       NS_PER_MS)
 					: json_null());
 		json_object_set_new(item, "heartbeat_age_ms",
-				    w.pid != 0 && beat >= w.started_ns
+				    w.pid != 0 && beat >= w.started_ns &&
+					    sb->state != SB_DRAINING
 					? json_integer((now - beat) / NS_PER_MS)
 					: json_null());
 		json_object_set_new(item, "retry_in_ms",
@@ -211,8 +213,11 @@ ops_workers(struct ops *ops, const struct request *req)
 					? json_string(sb->last_exit)
 					: json_null());
 		jobs = json_array();
-		n = running_on_worker(ops->d.running, (int)i, ids,
-				      ops->d.conf->slots);
+		n = sb->state == SB_DRAINING
+			? draining_on_worker(ops->d.draining, (int)i, ids,
+					     ops->d.conf->slots)
+			: running_on_worker(ops->d.running, (int)i, ids,
+					    ops->d.conf->slots);
 		for (s = 0; s < n; s++)
 			json_array_append_new(jobs,
 					      json_integer((json_int_t)ids[s]));

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -108,6 +109,76 @@ orphans_end(pid_t pid, int index)
 	close(p.fd);
 }
 
+/* A line, to its '\n', within the deadline: read a byte at a time, so
+ * that what follows stays in the socket. */
+static int
+orphans_read_line(int fd, char *buf, size_t len, int64_t deadline)
+{
+	size_t n = 0;
+
+	while (n + 1 < len) {
+		if (orphans_read(fd, buf + n, 1, deadline) == -1)
+			return -1;
+		if (buf[n++] == '\n') {
+			buf[n] = '\0';
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A worker of another layout runs its jobs to their end for this forqd,
+ * which learns them here; its lines go on on fd (draining.c). */
+static int
+orphans_drain(int fd, const struct orphan_greeting *hello, pid_t pid,
+	      struct orphan_found *found)
+{
+	int64_t deadline = clock_mono_ns() + ORPHANS_ANSWER_MS * NS_PER_MS;
+	struct orphan_drain_line l;
+	char line[ORPHAN_LINE_MAX];
+	struct orphan_job *jobs = NULL;
+	size_t n = 0, want;
+
+	if (write(fd, ORPHAN_DRAIN, sizeof ORPHAN_DRAIN - 1) !=
+		(ssize_t)(sizeof ORPHAN_DRAIN - 1) ||
+	    orphans_read_line(fd, line, sizeof line, deadline) == -1 ||
+	    orphan_drain_parse(line, &l) != 'n' || l.id > 4096 ||
+	    (jobs = calloc(l.id + 1, sizeof *jobs)) == NULL)
+		goto fail;
+	for (want = l.id; n < want; n++) {
+		if (orphans_read_line(fd, line, sizeof line, deadline) == -1 ||
+		    orphan_drain_parse(line, &l) != 'j')
+			goto fail;
+		jobs[n] = (struct orphan_job){.id = l.id,
+					      .attempt = l.attempt,
+					      .slot = l.slot,
+					      .pid = l.pid};
+	}
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+		goto fail;
+	log_warnx("worker %d (pid %d, cpu %d) of a previous forqd speaks "
+		  "another layout (channel %u, shared memory %u; this forqd "
+		  "%u, %u): it cannot be taken on, and drains: its %zu jobs "
+		  "run to their end",
+		  hello->index, (int)pid, hello->cpu, hello->ch, hello->shm,
+		  (unsigned)CH_VERSION, (unsigned)SHM_VERSION, n);
+	*found = (struct orphan_found){.index = hello->index,
+				       .cpu = hello->cpu,
+				       .pid = pid,
+				       .chan = fd,
+				       .drain = true,
+				       .jobs = jobs,
+				       .njobs = n};
+	return 0;
+fail:
+	free(jobs);
+	log_warnx("worker %d (pid %d) of another layout did not drain",
+		  hello->index, (int)pid);
+	close(fd);
+	orphans_end(pid, hello->index);
+	return -1;
+}
+
 static int
 orphans_take(const struct conf *conf, const struct shm *shm, int index,
 	     const char *path, struct orphan_found *found)
@@ -120,7 +191,8 @@ orphans_take(const struct conf *conf, const struct shm *shm, int index,
 	    .adopt_timeout_ms = (uint32_t)conf->adopt_timeout_ms,
 	};
 	struct ch_ready ready = {0};
-	char why[160] = "";
+	struct orphan_greeting hello;
+	char why[160] = "", line[ORPHAN_LINE_MAX];
 	struct ucred cred;
 	socklen_t len = sizeof cred;
 	int fd;
@@ -147,6 +219,19 @@ orphans_take(const struct conf *conf, const struct shm *shm, int index,
 		orphans_end(cred.pid, index);
 		return -1;
 	}
+	if (orphans_read_line(fd, line, sizeof line,
+			      clock_mono_ns() +
+				  ORPHANS_ANSWER_MS * NS_PER_MS) == -1 ||
+	    orphan_greeting_parse(line, &hello) == -1 || hello.index != index) {
+		log_warnx("worker %d (pid %d): no greeting it could be told "
+			  "by",
+			  index, (int)cred.pid);
+		close(fd);
+		orphans_end(cred.pid, index);
+		return -1;
+	}
+	if (!orphan_layout_same(hello.ch, hello.shm))
+		return orphans_drain(fd, &hello, cred.pid, found);
 	if (ch_send_fd(fd, CH_S_ADOPT, &adopt, sizeof adopt, shm->fd) == -1 ||
 	    orphans_answer(fd, &ready, why, sizeof why) == -1 ||
 	    ready.index != index || ready.pid != cred.pid) {

@@ -832,8 +832,15 @@ running_worker_died(struct running *r, int w)
 			res.error[sizeof res.error - 1] = '\0';
 			if (!job_state_final(res.state))
 				res.state = JOB_LOST;
-			jobs_ended(r->jobs, rs->job_id, rs->attempt, &rs->run,
-				   w, cpu, &res);
+			/* Stopped by forqd's stop, its worker dying as it
+			 * ended: queued again, as if its DONE had come. */
+			if (rs->interrupt && res.state != JOB_SUCCEEDED)
+				jobs_interrupted(r->jobs, rs->job_id,
+						 rs->attempt, &rs->run, w, cpu,
+						 "stopped by forqd's stop");
+			else
+				jobs_ended(r->jobs, rs->job_id, rs->attempt,
+					   &rs->run, w, cpu, &res);
 			break;
 		}
 		default:

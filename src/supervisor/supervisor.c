@@ -31,6 +31,7 @@
 #include "supervisor/after.h"
 #include "supervisor/control.h"
 #include "supervisor/daemonize.h"
+#include "supervisor/draining.h"
 #include "supervisor/jobs.h"
 #include "supervisor/listener.h"
 #include "supervisor/manager.h"
@@ -380,16 +381,25 @@ sv_take_orphans(struct supervisor *sv)
 {
 	const struct slot *slot;
 	uint64_t *keep;
-	size_t i, n = 0;
+	size_t i, k, n = 0, cap = 1;
 	uint32_t s;
 	int rc;
 
-	if ((keep = calloc(2 * sv->norphans * sv->shm.slots_per_worker + 1,
-			   sizeof *keep)) == NULL) {
+	for (i = 0; i < sv->norphans; i++)
+		cap += sv->orphans[i].drain
+			   ? sv->orphans[i].njobs
+			   : 2 * (size_t)sv->shm.slots_per_worker;
+	if ((keep = calloc(cap, sizeof *keep)) == NULL) {
 		log_warn("workers");
 		return -1;
 	}
 	for (i = 0; i < sv->norphans; i++) {
+		/* A drained worker's jobs run on; not its slots here. */
+		if (sv->orphans[i].drain) {
+			for (k = 0; k < sv->orphans[i].njobs; k++)
+				keep[n++] = sv->orphans[i].jobs[k].id;
+			continue;
+		}
 		workers_take(sv->workers, &sv->orphans[i]);
 		running_take_worker(sv->running, sv->orphans[i].index);
 		for (s = 0; s < sv->shm.slots_per_worker; s++) {
@@ -404,6 +414,13 @@ sv_take_orphans(struct supervisor *sv)
 	array_sort_ids(keep, n);
 	rc = jobs_load(sv->jobs, keep, n);
 	free(keep);
+	for (i = 0; i < sv->norphans; i++) {
+		if (sv->orphans[i].drain && rc == 0)
+			draining_add(sv->draining, &sv->orphans[i]);
+		free(sv->orphans[i].jobs);
+		if (sv->orphans[i].drain && sv->orphans[i].chan != -1)
+			close(sv->orphans[i].chan);
+	}
 	free(sv->orphans);
 	sv->orphans = NULL;
 	return rc;
@@ -450,6 +467,8 @@ sv_open_jobs(struct supervisor *sv)
 				  .arg = sv};
 	if ((sv->workers = workers_new(&sv->loop, &sv->shm, &sv->cg, &sv->conf,
 				       &wcb)) == NULL ||
+	    (sv->draining = draining_new(&sv->loop, &sv->conf, &sv->cg,
+					 sv->jobs, sv->workers)) == NULL ||
 	    (sv->running = running_new(&sv->conf, &sv->access, &sv->shm,
 				       sv->workers, sv->jobs, sv->adopted,
 				       cg_has_cpuset(&sv->cg))) == NULL ||
@@ -464,6 +483,7 @@ sv_open_jobs(struct supervisor *sv)
 				 .store = sv->store,
 				 .jobs = sv->jobs,
 				 .running = sv->running,
+				 .draining = sv->draining,
 				 .watch = sv->watch,
 				 .workers = sv->workers,
 				 .cgroups = sv->cg.version != CG_NONE,
@@ -602,6 +622,9 @@ sv_update_timer(struct supervisor *sv)
 	at = adopted_next_deadline(sv->adopted);
 	if (at != 0 && (next == 0 || at < next))
 		next = at;
+	at = draining_next_deadline(sv->draining);
+	if (at != 0 && (next == 0 || at < next))
+		next = at;
 	if (sv->stopping && !sv->killed_at_deadline &&
 	    (next == 0 || sv->stop_deadline_ns < next))
 		next = sv->stop_deadline_ns;
@@ -631,6 +654,8 @@ static void
 sv_kill_all(struct supervisor *sv, const char *why)
 {
 	workers_kill_all(sv->workers, why);
+	if (sv->stop_how != OPS_STOP_LEAVE)
+		draining_end_all(sv->draining, true);
 	if (sv->stop_how == OPS_STOP_LEAVE)
 		adopted_kill_all(sv->adopted);
 	else
@@ -670,6 +695,7 @@ sv_on_timer(struct ev_io *io, uint32_t events)
 		sv->store_retry_ns = 0;
 	workers_check(sv->workers, now);
 	adopted_check(sv->adopted, now);
+	draining_check(sv->draining, now);
 	jobs_check(sv->jobs, now);
 }
 
@@ -705,11 +731,14 @@ sv_stop(struct supervisor *sv, enum ops_stop how, const char *why)
 	switch (how) {
 	case OPS_STOP_LEAVE:
 		/* Idle workers are retired as at any stop. */
-		sv->left_workers = running_let_go(sv->running) > 0;
+		sv->left_workers = running_let_go(sv->running) > 0 ||
+				   draining_workers(sv->draining) > 0;
+		draining_leave_all(sv->draining);
 		workers_retire_all(sv->workers);
 		break;
 	case OPS_STOP_KILL:
 		running_interrupt_all(sv->running);
+		draining_end_all(sv->draining, false);
 		workers_retire_all(sv->workers);
 		break;
 	case OPS_STOP_DRAIN:
@@ -932,9 +961,12 @@ sv_run(struct supervisor *sv)
 		return -1;
 	}
 	workers_apply_plan(sv->workers, cpus, n);
+	/* Settled already if every CPU is held by a draining worker. */
+	sv_check_ready(sv);
 	sv_update_timer(sv);
 	while (!sv->stopping || workers_live(sv->workers) > 0 ||
-	       adopted_count(sv->adopted) > 0) {
+	       adopted_count(sv->adopted) > 0 ||
+	       draining_workers(sv->draining) > 0) {
 		/* Jobs released by the last commit are dispatched by the
 		 * next turn, which then comes at once. */
 		if (sv_wait(sv, again) == -1)
@@ -953,6 +985,7 @@ sv_run(struct supervisor *sv)
 		 * go, and starts: see running_start_later. */
 		committed = store_commit(sv->store) == 0;
 		unstarted = running_starts_committed(sv->running, committed);
+		draining_committed(sv->draining, committed);
 		/* Jobs submitted or released this turn may run once stored,
 		 * not before: a failed commit refuses them to their client.
 		 * (Settled before sv_store_failed, whose recount releases
@@ -995,6 +1028,7 @@ sv_free(struct supervisor *sv)
 	ops_free(sv->ops);
 	after_free(sv->after);
 	running_free(sv->running);
+	draining_free(sv->draining);
 	workers_free(sv->workers);
 	adopted_free(sv->adopted);
 	jobs_free(sv->jobs);

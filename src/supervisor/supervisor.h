@@ -47,6 +47,7 @@ struct supervisor {
 	struct workers *workers;
 	struct jobs *jobs;
 	struct adopted *adopted;
+	struct draining *draining;
 	struct running *running;
 	struct after *after;
 	struct ops *ops;

@@ -42,7 +42,10 @@ struct sv_worker {
 	bool killed_hung; /* we killed it for a stale heartbeat */
 	bool killed_bad;  /* we killed it for a malformed message */
 	bool foreign;     /* taken on from a previous forqd: not our child */
-	pid_t pid;        /* 0 when no process */
+	/* A worker of another layout drains here (draining.c): none is
+	 * started in its place until it is done. */
+	bool drain_held;
+	pid_t pid; /* 0 when no process */
 	struct ev_io pidfd;
 	struct ev_io chan;
 	struct ch_reader reader;
@@ -228,6 +231,10 @@ workers_spawn(struct sv_worker *w)
 	w->retry_at_ns = 0;
 	w->killed_hung = w->killed_bad = false;
 	w->foreign = false;
+	if (w->drain_held) {
+		workers_set_state(w, SB_DRAINING);
+		return;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
 		       pair) == -1) {
 		log_warn("worker %d: socketpair", w->index);
@@ -591,6 +598,36 @@ workers_take(struct workers *ws, const struct orphan_found *o)
 		workers_reap(w);
 }
 
+void
+workers_hold_for_drain(struct workers *ws, int index, int cpu, pid_t pid)
+{
+	struct sv_worker *w = &ws->w[index];
+
+	w->drain_held = true;
+	w->cpu = cpu;
+	w->started_ns = clock_mono_ns();
+	w->sb->pid = pid;
+	w->sb->cpu = cpu;
+	w->sb->started_ns = 0;
+	w->sb->adopted_ns = clock_real_ns();
+	workers_set_state(w, SB_DRAINING);
+}
+
+void
+workers_release_drain(struct workers *ws, int index)
+{
+	struct sv_worker *w = &ws->w[index];
+
+	if (!w->drain_held)
+		return;
+	w->drain_held = false;
+	w->sb->pid = 0;
+	if (w->planned && w->pid == 0 && !ws->stopping)
+		workers_spawn(w);
+	else
+		workers_set_state(w, w->planned ? SB_STOPPED : SB_EMPTY);
+}
+
 bool
 workers_foreign(const struct workers *ws, int w)
 {
@@ -860,7 +897,7 @@ workers_settled(const struct workers *ws, uint32_t *planned)
 			continue;
 		(*planned)++;
 		if (w->sb->state != SB_READY && w->sb->state != SB_HELD &&
-		    w->sb->state != SB_FAILED)
+		    w->sb->state != SB_FAILED && w->sb->state != SB_DRAINING)
 			settled = false;
 	}
 	return settled;
@@ -904,7 +941,8 @@ workers_view(const struct workers *ws, int i, struct worker_view *v)
 
 	*v = (struct worker_view){.index = w->index,
 				  .cpu = w->cpu,
-				  .pid = w->pid,
+				  /* A draining one's is not our worker's. */
+				  .pid = w->drain_held ? w->sb->pid : w->pid,
 				  .planned = w->planned,
 				  .started_ns = w->started_ns,
 				  .retry_at_ns = w->retry_at_ns,

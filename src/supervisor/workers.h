@@ -45,6 +45,11 @@ uint32_t workers_max(const struct workers *ws);
 void workers_take(struct workers *ws, const struct orphan_found *o);
 /* Worker w was taken on: not forqd's child, so the jobs it leaves if it
  * dies are no child of forqd's either. */
+/* Worker index is a previous forqd's of another layout, draining
+ * (draining.c): shown as such, and nothing started in its place until
+ * workers_release_drain, when it is gone. */
+void workers_hold_for_drain(struct workers *ws, int index, int cpu, pid_t pid);
+void workers_release_drain(struct workers *ws, int index);
 bool workers_foreign(const struct workers *ws, int w);
 
 /* Makes the set of workers follow a CPU plan: keeps those whose CPU is

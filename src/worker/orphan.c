@@ -32,6 +32,12 @@ struct wk_orphan {
 	bool alone;
 	bool pending; /* an adoption waits, read whole, out of the loop */
 	struct ch_adopt adopt;
+	int index, cpu;
+	/* A forqd of another layout asked for a drain (held, as an
+	 * adoption is, until the worker is alone), or one is under way:
+	 * no deadline then. */
+	bool drain_pending;
+	bool draining;
 };
 
 static void wk_orphan_on_accept(struct ev_io *io, uint32_t events);
@@ -54,6 +60,24 @@ wk_orphan_drop_conn(struct wk_orphan *o)
 	ch_reader_init(&o->reader);
 }
 
+/* A drain: the connection is the worker's, to report its jobs on. */
+static void
+wk_orphan_deliver_drain(struct wk_orphan *o)
+{
+	int conn = o->conn.fd;
+
+	o->conn.fd = -1;
+	o->drain_pending = false;
+	ch_reader_init(&o->reader);
+	if (o->passed != -1) {
+		close(o->passed);
+		o->passed = -1;
+	}
+	o->draining = true;
+	(void)ev_timer_arm(o->timer.fd, 0);
+	o->cb.drain(o->cb.arg, conn);
+}
+
 /* The adoption that was read goes to the worker: taken, the worker is
  * no longer alone and the next loss of its forqd starts over. */
 static void
@@ -68,6 +92,7 @@ wk_orphan_deliver(struct wk_orphan *o)
 	if (!o->cb.adopted(o->cb.arg, &o->adopt, shm_fd, conn))
 		return;
 	o->alone = false;
+	o->draining = false;
 	(void)ev_timer_arm(o->timer.fd, 0);
 }
 
@@ -77,12 +102,14 @@ wk_orphan_alone(struct wk_orphan *o, int64_t timeout_ms)
 	o->alone = true;
 	(void)ev_timer_arm(o->timer.fd,
 			   clock_mono_ns() + timeout_ms * NS_PER_MS + 1);
-	if (o->pending)
+	if (o->drain_pending)
+		wk_orphan_deliver_drain(o);
+	else if (o->pending)
 		wk_orphan_deliver(o);
 }
 
 struct wk_orphan *
-wk_orphan_new(struct ev_loop *loop, const char *state_dir, int index,
+wk_orphan_new(struct ev_loop *loop, const char *state_dir, int index, int cpu,
 	      const struct wk_orphan_cb *cb)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -97,6 +124,8 @@ wk_orphan_new(struct ev_loop *loop, const char *state_dir, int index,
 	o->loop = loop;
 	o->cb = *cb;
 	o->passed = -1;
+	o->index = index;
+	o->cpu = cpu;
 	o->ends_fd = -1;
 	ev_io_set(&o->listen, -1, wk_orphan_on_accept, o);
 	ev_io_set(&o->conn, -1, wk_orphan_on_conn, o);
@@ -175,6 +204,7 @@ static void
 wk_orphan_on_accept(struct ev_io *io, uint32_t events)
 {
 	struct wk_orphan *o = io->arg;
+	char hello[ORPHAN_LINE_MAX];
 	struct ucred cred;
 	socklen_t len = sizeof cred;
 	int fd;
@@ -192,6 +222,14 @@ wk_orphan_on_accept(struct ev_io *io, uint32_t events)
 	/* The newest forqd is the one to answer: an earlier try that did
 	 * not finish is dropped. */
 	wk_orphan_drop_conn(o);
+	o->drain_pending = false;
+	/* Who it is, in words every layout reads: a small first write on
+	 * a new socket, which its buffer takes whole. */
+	orphan_greeting(hello, sizeof hello, o->index, o->cpu);
+	if (write(fd, hello, strlen(hello)) != (ssize_t)strlen(hello)) {
+		close(fd);
+		return;
+	}
 	ev_io_set(&o->conn, fd, wk_orphan_on_conn, o);
 	if (ev_add(o->loop, &o->conn, EPOLLIN) == -1) {
 		close(fd);
@@ -212,6 +250,18 @@ wk_orphan_on_conn(struct ev_io *io, uint32_t events)
 		wk_orphan_drop_conn(o);
 		return;
 	}
+	/* A forqd of another layout: no channel message, a line. */
+	if (o->reader.len >= sizeof ORPHAN_DRAIN - 1 &&
+	    memcmp(o->reader.buf, ORPHAN_DRAIN, sizeof ORPHAN_DRAIN - 1) == 0) {
+		ev_del(o->loop, &o->conn);
+		o->drain_pending = true;
+		if (o->alone)
+			wk_orphan_deliver_drain(o);
+		return;
+	}
+	if (o->reader.len < sizeof ORPHAN_DRAIN - 1 &&
+	    memcmp(o->reader.buf, ORPHAN_DRAIN, o->reader.len) == 0)
+		return; /* the rest of the line is on its way */
 	switch (ch_next(&o->reader, CH_TO_WORKER, &msg, why, sizeof why)) {
 	case CH_NEED_MORE:
 		return;
@@ -244,7 +294,7 @@ wk_orphan_on_timer(struct ev_io *io, uint32_t events)
 	struct wk_orphan *o = io->arg;
 
 	ev_timer_drain(io->fd);
-	if (!o->alone)
+	if (!o->alone || o->draining)
 		return;
 	o->alone = false;
 	o->cb.abandoned(o->cb.arg);

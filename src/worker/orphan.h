@@ -31,13 +31,19 @@ struct wk_orphan_cb {
 			int conn);
 	/* adopt_timeout has passed with no forqd. */
 	void (*abandoned)(void *arg);
+	/* A forqd of another layout asks the worker to run its jobs to
+	 * their end (ipc/orphan.h says how it reports them): conn is the
+	 * callee's. Again for each later forqd that asks. No deadline
+	 * holds from then. */
+	void (*drain)(void *arg, int conn);
 	void *arg;
 };
 
 /* Listens for a next forqd; NULL (logged) if the socket cannot be
  * made. */
 struct wk_orphan *wk_orphan_new(struct ev_loop *loop, const char *state_dir,
-				int index, const struct wk_orphan_cb *cb);
+				int index, int cpu,
+				const struct wk_orphan_cb *cb);
 /* The worker's forqd is gone: an adoption is taken from now (one held
  * is delivered at once), for up to timeout_ms. */
 void wk_orphan_alone(struct wk_orphan *o, int64_t timeout_ms);

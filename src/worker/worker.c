@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@
 #include "common/buffer.h"
 #include "ipc/channel.h"
 #include "common/event.h"
+#include "ipc/orphan.h"
 #include "ipc/shm.h"
 #include "forq/protocol.h"
 #include "worker/orphan.h"
@@ -101,9 +104,15 @@ struct worker {
 	/* Killing its jobs as it exits: their ends are no real ends (the
 	 * next forqd queues them again). */
 	bool ending;
+	/* Runs its jobs to their end for a forqd of another layout, telling
+	 * it of each on drain_fd (ipc/orphan.h), and exits with the last. */
+	bool draining;
+	int drain_fd;
 };
 
 static void worker_on_job_exit(struct ev_io *io, uint32_t events);
+static void worker_drain_say(struct worker *wk, const char *fmt, ...)
+    __printflike(2, 3);
 static void worker_scan_orphans(struct worker *wk);
 static uint64_t worker_output_used(const struct wk_job *j);
 static void worker_trim_output(const struct wk_job *j);
@@ -380,9 +389,13 @@ worker_finish(struct worker *wk, struct wk_job *j)
 		__atomic_store_n(&j->slot->last.job_id, j->job_id,
 				 __ATOMIC_RELEASE);
 		/* No forqd to tell: made durable first, for the next. */
-		if (wk->alone && !wk->ending)
-			(void)wk_orphan_end(wk->orphan, j->job_id,
-					    j->slot->attempt, &j->slot->result);
+		if (wk->alone && !wk->ending &&
+		    wk_orphan_end(wk->orphan, j->job_id, j->slot->attempt,
+				  &j->slot->result) == 0 &&
+		    wk->draining)
+			worker_drain_say(wk, "end %llu %u\n",
+					 (unsigned long long)j->job_id,
+					 j->slot->attempt);
 	}
 	j->slot->state = SLOT_DONE;
 	wk->sb->jobs_done++;
@@ -661,7 +674,7 @@ worker_job_check(struct wk_job *j)
 	 * reading /proc for it at every end costs every job. */
 	worker_finish(wk, j);
 	worker_arm_job_timer(wk);
-	if (wk->retiring && wk->running == 0)
+	if ((wk->retiring || wk->draining) && wk->running == 0)
 		wk->done = true;
 }
 
@@ -914,6 +927,65 @@ worker_unrecorded(const struct wk_job *j)
 	return __atomic_load_n(&j->slot->last.job_id, __ATOMIC_ACQUIRE) != 0;
 }
 
+/* A line to the forqd this worker drains for. Lost if that forqd is
+ * gone: the next one asks again, and the ends are in STATE/ends. */
+static void
+worker_drain_say(struct worker *wk, const char *fmt, ...)
+{
+	char line[ORPHAN_LINE_MAX];
+	va_list ap;
+	int n;
+
+	if (wk->drain_fd == -1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof line &&
+	    write(wk->drain_fd, line, (size_t)n) != n) {
+		close(wk->drain_fd);
+		wk->drain_fd = -1;
+	}
+}
+
+/* A forqd of another layout cannot take this worker on (an upgrade
+ * across a layout change): the jobs run to their end, as nginx's old
+ * workers finish theirs on a binary upgrade, and no deadline holds. */
+static void
+worker_drain(void *arg, int conn)
+{
+	struct worker *wk = arg;
+	struct timeval tv = {.tv_sec = 5};
+	uint32_t i, n = 0;
+
+	if (wk->drain_fd != -1)
+		close(wk->drain_fd);
+	wk->drain_fd = conn;
+	wk->draining = true;
+	/* Lines are small; a forqd that does not read them for seconds
+	 * is given up on, not waited for. */
+	if (fcntl(conn, F_SETFL, 0) == -1 ||
+	    setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1) {
+		close(conn);
+		wk->drain_fd = -1;
+	}
+	for (i = 0; i < wk->slots; i++)
+		n += worker_runs(&wk->jobs[i]);
+	log_info("a forqd of another layout drains this worker: its %u jobs "
+		 "run to their end",
+		 n);
+	worker_drain_say(wk, "draining %u\n", n);
+	for (i = 0; i < wk->slots; i++) {
+		if (worker_runs(&wk->jobs[i]))
+			worker_drain_say(wk, "job %llu %u %u %d\n",
+					 (unsigned long long)wk->jobs[i].job_id,
+					 wk->jobs[i].slot->attempt, i,
+					 (int)wk->jobs[i].pid);
+	}
+	if (n == 0)
+		wk->done = true;
+}
+
 static void
 worker_abandoned(void *arg)
 {
@@ -993,6 +1065,12 @@ worker_adopted(void *arg, const struct ch_adopt *adopt, int shm_fd, int conn)
 		fatal("timerfd_settime");
 	wk->adopt_timeout_ms = adopt->adopt_timeout_ms;
 	wk->alone = false;
+	/* A forqd of this layout again, after one that drained it. */
+	wk->draining = false;
+	if (wk->drain_fd != -1) {
+		close(wk->drain_fd);
+		wk->drain_fd = -1;
+	}
 	log_info("taken on by a new forqd with %u jobs", held);
 	worker_send_ready(wk, held, CH_READY_ADOPTED);
 	/* The running jobs' starts, told as they would have been (the ends
@@ -1135,7 +1213,8 @@ worker_main(const struct worker_args *args)
 			    .shm = args->shm,
 			    .slots = args->shm->slots_per_worker,
 			    .born_ns = clock_real_ns(),
-			    .adopt_timeout_ms = args->adopt_timeout_ms};
+			    .adopt_timeout_ms = args->adopt_timeout_ms,
+			    .drain_fd = -1};
 	int chan_fd = args->chan_fd;
 	pid_t parent = getppid();
 	cpu_set_t set;
@@ -1214,10 +1293,11 @@ worker_main(const struct worker_args *args)
 
 	/* Listening from now: a forqd restarted at once after this one
 	 * died may connect before this worker has read its channel's end. */
-	wk.orphan = wk_orphan_new(&wk.loop, wk.state_dir, wk.index,
+	wk.orphan = wk_orphan_new(&wk.loop, wk.state_dir, wk.index, wk.cpu,
 				  &(struct wk_orphan_cb){
 				      .adopted = worker_adopted,
 				      .abandoned = worker_abandoned,
+				      .drain = worker_drain,
 				      .arg = &wk,
 				  });
 	worker_send_ready(&wk, 0, 0);

@@ -22,10 +22,8 @@ worker_of() {
 write_conf "slots = 2"
 start_forqd
 mkfifo "$T/up" "$T/go" "$T/go2"
-a=$(fq submit -- sh -c "echo a >>'$T/runs'; echo up >'$T/up'; read _ <'$T/go'")
-timeout 20 cat "$T/up" >/dev/null || fail "job $a did not start"
-b=$(fq submit -- sh -c "echo b >>'$T/runs'; echo up >'$T/up'; read _ <'$T/go2'; exit 3")
-timeout 20 cat "$T/up" >/dev/null || fail "job $b did not start"
+a=$(start_held a "read _ <'$T/go'")
+b=$(start_held b "read _ <'$T/go2'; exit 3")
 wa=$(worker_of "$a")
 wb=$(worker_of "$b")
 crash
@@ -38,16 +36,7 @@ fq status "$a" | grep -qE '^adopted +true$' || fail "forq status $a does not say
 fq workers | grep -qE "^[0-9]+ +$wa +[0-9]+ +adopted " || fail "forq workers does not show pid $wa as adopted: $(fq workers)"
 [ "$(workers_json | jq "[.[] | select(.pid == $wa) | .adopted_at | numbers] | length")" = 1 ] ||
 	fail "no adopted_at for pid $wa: $(workers_json)"
-timeout 20 sh -c "echo go >'$T/go'; echo go >'$T/go2'" || fail "the jobs no longer wait"
-fq wait "$a" >/dev/null || fail "job $a: $(fq status "$a")"
-rc=0
-fq wait "$b" >/dev/null || rc=$?
-st=$(fq status --json "$b")
-[ "$(jq -r .job.state <<<"$st")" = failed ] && [ "$(jq .job.exit_code <<<"$st")" = 3 ] ||
-	fail "job $b: $(jq -c .job <<<"$st")"
-[ "$(fq status --json "$a" | jq .job.attempt)" = 1 ] && [ "$(jq .job.attempt <<<"$st")" = 1 ] ||
-	fail "attempts: $(fq status --json "$a" | jq .job.attempt), $(jq .job.attempt <<<"$st")"
-[ "$(sort "$T/runs" | tr '\n' ' ')" = "a b " ] || fail "the jobs ran: $(sort "$T/runs" | tr '\n' ' ')"
+let_go_two "$a" "$b" "a b"
 ok "two jobs live through kill -9 of forqd: taken on with worker pids $wa and $wb, each ran once, attempt 1, succeeded and failed (exit 3)"
 
 # The workers taken on take new jobs as any worker.
@@ -59,8 +48,7 @@ ok "the workers taken on run new jobs"
 # worker before anything else; the next forqd records it as it was,
 # even when the worker is gone too (killed here once the file is in).
 : >"$T/runs"
-c=$(fq submit -- sh -c "echo c >>'$T/runs'; echo up >'$T/up'; read _ <'$T/go'; exit 5")
-timeout 20 cat "$T/up" >/dev/null || fail "job $c did not start"
+c=$(start_held c "read _ <'$T/go'; exit 5")
 w=$(worker_of "$c")
 crash
 inotifywait -t 20 -e moved_to --include "/$c\.0\$" "$T/state/ends" >/dev/null 2>"$T/inotify" &
@@ -106,10 +94,8 @@ stop_forqd
 write_conf "slots = 2"
 start_forqd
 : >"$T/runs"
-a=$(fq submit -- sh -c "echo a >>'$T/runs'; echo up >'$T/up'; read _ <'$T/go'")
-timeout 20 cat "$T/up" >/dev/null || fail "job $a did not start"
-b=$(fq submit -- sh -c "echo b >>'$T/runs'; echo up >'$T/up'; read _ <'$T/go2'")
-timeout 20 cat "$T/up" >/dev/null || fail "job $b did not start"
+a=$(start_held a "read _ <'$T/go'")
+b=$(start_held b "read _ <'$T/go2'")
 wa=$(worker_of "$a")
 wb=$(worker_of "$b")
 idle=$(workers_json | jq -r "[.[] | select(.pid != $wa and .pid != $wb) | .pid] | join(\" \")")

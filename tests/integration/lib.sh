@@ -149,3 +149,29 @@ need_cpus() {
 	local n=$(allowed_cpus | wc -l)
 	[ "$n" -ge "$1" ] || fail "this test needs $1 allowed CPUs, the machine gives $n"
 }
+
+# start_held NAME SCRIPT: a job that appends NAME to $T/runs, says so
+# on the fifo $T/up, then runs SCRIPT (sh); its id, once it has started.
+start_held() {
+	local id
+	id=$(fq submit -- sh -c "echo $1 >>'$T/runs'; echo up >'$T/up'; $2")
+	timeout 20 cat "$T/up" >/dev/null || fail "job $id ($1) did not start"
+	echo "$id"
+}
+
+# let_go_two A B RUNS: jobs A and B of the adoption tests wait on
+# $T/go and $T/go2, B then exits 3. Both are let go; A must succeed and
+# B fail with exit 3, both as attempt 1, and $T/runs hold RUNS (its
+# lines sorted, joined by spaces): each job ran once.
+let_go_two() {
+	local a=$1 b=$2 runs=$3 st
+	timeout 20 sh -c "echo go >'$T/go'; echo go >'$T/go2'" || fail "the jobs no longer wait"
+	fq wait "$a" >/dev/null || fail "job $a: $(fq status "$a")"
+	fq wait "$b" >/dev/null || true
+	st=$(fq status --json "$b")
+	[ "$(jq -r .job.state <<<"$st")" = failed ] && [ "$(jq .job.exit_code <<<"$st")" = 3 ] ||
+		fail "job $b: $(jq -c .job <<<"$st")"
+	[ "$(fq status --json "$a" | jq .job.attempt)" = 1 ] && [ "$(jq .job.attempt <<<"$st")" = 1 ] ||
+		fail "attempts: $(fq status --json "$a" | jq .job.attempt), $(jq .job.attempt <<<"$st")"
+	[ "$(sort "$T/runs" | tr '\n' ' ')" = "$runs " ] || fail "the jobs ran: $(sort "$T/runs" | tr '\n' ' ')"
+}

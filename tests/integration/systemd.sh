@@ -108,7 +108,8 @@ ok "Debian $SUITE booted in systemd-nspawn: systemd is running"
 ct dpkg -i /root/forq.deb >"$T/dpkg.log" 2>&1 || fail "dpkg -i: $(cat "$T/dpkg.log")"
 ct getent group forq >/dev/null || fail "the package did not create the forq group"
 [ "$(ct systemctl is-enabled forqd.service 2>&1)" = disabled ] || fail "forqd enabled by the package"
-ct man -P cat forq 2>/dev/null | grep -q "submit and follow jobs" || fail "man forq does not work"
+ct man -P cat forq >"$T/man" 2>/dev/null || true
+grep -q "submit and follow jobs" "$T/man" || fail "man forq does not work"
 ok "the .deb installs: forq group created, man forq works, forqd ready to enable"
 
 # The journal as the event source, from a cursor taken before the
@@ -135,6 +136,13 @@ ct forq ping >/dev/null || fail "forq ping through the socket"
 status=$(ct systemctl show -P StatusText forqd.service)
 [[ $status == *"workers ready"* ]] || fail "StatusText: $status"
 ok "socket activation: the first forq ping started forqd; StatusText \"$status\""
+scope=$(ct systemctl list-units --type=scope --state=active --no-legend --plain 'forq-*' | awk '{ print $1 }')
+[[ $scope == forq-*.scope ]] || fail "no scope of forqd's: $(ct systemctl list-units --type=scope --no-legend)"
+[[ " $(ct systemctl show -P Before "$scope") " == *" forqd.service "* ]] ||
+	fail "$scope is not ordered before forqd.service: $(ct systemctl show -P Before "$scope")"
+[ "$(ct systemctl show -P Delegate "$scope")" = yes ] || fail "$scope is not delegated"
+[ "$(ct systemctl show -P ControlGroup forqd.service)" != "$(ct systemctl show -P ControlGroup "$scope")" ] || fail "scope and service share a cgroup"
+ok "the workers live in $scope, delegated, ordered before forqd.service"
 
 # A user of the forq group (the socket's group) submits; the job runs
 # as that user. Root's jobs are refused by the shipped conf.
@@ -221,9 +229,13 @@ ct systemctl stop forqd.service forqd.socket
 ok "systemctl enable --now forqd starts it"
 
 # The workers' lines are their scope's.
-ct journalctl -b -u forqd.service -u 'forq-*.scope' -p warning..warning --no-pager -o cat | grep -q "supervisor went away; keeping 1 jobs for the next forqd" ||
+# Read whole, then searched: grep -q in the pipe would cut journalctl
+# short, and pipefail take its SIGPIPE for a failure.
+ct journalctl -b -u forqd.service -u 'forq-*.scope' -p warning..warning --no-pager -o cat >"$T/warnings"
+grep -q "supervisor went away; keeping 1 jobs for the next forqd" "$T/warnings" ||
 	fail "no warning-priority line from forqd in the journal"
-ct journalctl -b -u forqd.service -p info..info --no-pager -o cat | grep -q "ready: " ||
+ct journalctl -b -u forqd.service -p info..info --no-pager -o cat >"$T/infos"
+grep -q "ready: " "$T/infos" ||
 	fail "no info-priority line from forqd in the journal"
 ok "the journal has forqd's lines at their priorities (warning: a worker kept its job for the next forqd, info: ready)"
 
@@ -238,10 +250,12 @@ ct systemctl poweroff || fail "systemctl poweroff"
 wait "$booter" || true
 booter=
 boot_container
-ct forq wait "$job" >/dev/null || fail "job $job after the reboot: $(ct forq status "$job")"
+ct forq wait "$job" >/dev/null ||
+	fail "job $job after the reboot: $(ct forq status "$job"); the shutdown: $(ct journalctl -b -1 --no-pager -o short -u forqd.service -u 'forq-*.scope' | tail -25)"
 [ "$(ct cat /var/tmp/attempts | tr '\n' ' ')" = "1 2 " ] || fail "job $job ran as attempts: $(ct cat /var/tmp/attempts | tr '\n' ' ')"
-ct journalctl -b -1 -u forqd.service --no-pager -o cat | grep -q "SIGTERM received as the system shuts down: stopping (running jobs are stopped and queued again; 1 running" ||
-	fail "forqd did not tell the shutdown from a restart: $(ct journalctl -b -1 -u forqd.service --no-pager -o cat | tail -8)"
-ct journalctl -b -1 -u forqd.service --no-pager -o cat | grep -q "job $job: stopped by forqd's stop; queued again (attempt 2)" ||
+ct journalctl -b -1 -u forqd.service --no-pager -o cat >"$T/lastboot"
+grep -q "SIGTERM received as the system shuts down: stopping (running jobs are stopped and queued again; 1 running" "$T/lastboot" ||
+	fail "forqd did not tell the shutdown from a restart: $(tail -8 "$T/lastboot")"
+grep -q "job $job: stopped by forqd's stop; queued again (attempt 2)" "$T/lastboot" ||
 	fail "job $job was not queued again at the shutdown"
 ok "systemctl poweroff during job $job: forqd saw the shutdown, stopped and queued the job again; after the reboot it ran as attempt 2"
