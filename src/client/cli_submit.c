@@ -88,6 +88,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		OPT_RETRY_ON,
 		OPT_AFTER,
 		OPT_AFTER_ANY,
+		OPT_AFTER_FAIL,
 		OPT_UNIQUE,
 		OPT_ON_FINISH,
 		OPT_MEM,
@@ -104,6 +105,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	    {"retry-on", required_argument, NULL, OPT_RETRY_ON},
 	    {"after", required_argument, NULL, OPT_AFTER},
 	    {"after-any", required_argument, NULL, OPT_AFTER_ANY},
+	    {"after-fail", required_argument, NULL, OPT_AFTER_FAIL},
 	    {"unique", required_argument, NULL, OPT_UNIQUE},
 	    {"on-finish", required_argument, NULL, OPT_ON_FINISH},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -129,7 +131,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	long long cpus = 0;
 	long long retries = -1;
 	json_t *retry_on = NULL, *after = NULL;
-	int after_mode = 0; /* OPT_AFTER or OPT_AFTER_ANY once given */
+	int after_mode = 0; /* OPT_AFTER, _ANY or _FAIL once given */
 	json_int_t dep;
 	char *list, *word;
 	const char *queue = NULL, *unique = NULL, *on_finish = NULL;
@@ -182,9 +184,11 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_AFTER:
 		case OPT_AFTER_ANY:
+		case OPT_AFTER_FAIL:
 			if (after_mode != 0 && after_mode != ch) {
-				fprintf(stderr, "forq: --after and --after-any "
-						"do not go together\n");
+				fprintf(stderr, "forq: --after, --after-any "
+						"and --after-fail do not go "
+						"together\n");
 				goto usage;
 			}
 			after_mode = ch;
@@ -314,6 +318,8 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		json_object_set_new(defaults, "after", after);
 		json_object_set_new(defaults, "after_any",
 				    json_boolean(after_mode == OPT_AFTER_ANY));
+		json_object_set_new(defaults, "after_fail",
+				    json_boolean(after_mode == OPT_AFTER_FAIL));
 	}
 	if (batch != NULL) {
 		jobs = read_batch(batch);

@@ -201,6 +201,7 @@ cli_print_status(FILE *out, const json_t *job)
 					   "retry_delay_ms",
 					   "retry_on",
 					   "after_any",
+					   "after_fail",
 					   "unique",
 					   "on_finish"};
 	const json_t *v, *a;

@@ -44,6 +44,8 @@ cli_usage(void)
 		"      --retry-on LIST      exit,signal,timeout,lost (all)\n"
 		"      --after ID,...       start once these have succeeded\n"
 		"      --after-any ID,...   start once these have ended\n"
+		"      --after-fail ID,...  start once these have ended, none "
+		"succeeded\n"
 		"      --unique KEY         not if a job of mine with KEY has "
 		"not ended\n"
 		"      --on-finish CMD      run CMD (sh -c) once it has "

@@ -231,12 +231,28 @@ job_after_fields(const json_t *job, const json_t *defaults,
 	const json_t *v, *e;
 	size_t i, k;
 
-	v = job_field(job, defaults, "after_any");
-	if (v != NULL && !json_is_null(v)) {
+	static const struct {
+		const char *key;
+		enum job_after mode;
+	} modes[] = {{"after_any", JOB_AFTER_ANY},
+		     {"after_fail", JOB_AFTER_FAIL}};
+
+	spec->after_mode = JOB_AFTER_OK;
+	for (i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		v = job_field(job, defaults, modes[i].key);
+		if (v == NULL || json_is_null(v))
+			continue;
 		if (!json_is_boolean(v))
 			return job_fail(err, FORQ_ERR_BAD_REQUEST,
-					"\"after_any\" must be true or false");
-		spec->after_any = json_is_true(v);
+					"\"%s\" must be true or false",
+					modes[i].key);
+		if (!json_is_true(v))
+			continue;
+		if (spec->after_mode != JOB_AFTER_OK)
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"after_any\" and \"after_fail\" "
+					"exclude each other");
+		spec->after_mode = modes[i].mode;
 	}
 	v = job_field(job, defaults, "after");
 	if (v == NULL || json_is_null(v))
@@ -271,15 +287,25 @@ job_after_fields(const json_t *job, const json_t *defaults,
 	return 0;
 }
 
+enum job_after
+job_after_of(int v)
+{
+	return v == JOB_AFTER_ANY    ? JOB_AFTER_ANY
+	       : v == JOB_AFTER_FAIL ? JOB_AFTER_FAIL
+				     : JOB_AFTER_OK;
+}
+
 enum job_deps_verdict
-job_deps_verdict(bool after_any, const enum job_state *states, size_t n,
+job_deps_verdict(enum job_after mode, const enum job_state *states, size_t n,
 		 size_t *culprit)
 {
 	size_t i;
 
-	/* A failure decides at once; waiting for the rest changes nothing. */
-	for (i = 0; !after_any && i < n; i++) {
-		if (job_state_final(states[i]) && states[i] != JOB_SUCCEEDED) {
+	/* An outcome that decides does so at once; waiting for the rest
+	 * changes nothing. */
+	for (i = 0; mode != JOB_AFTER_ANY && i < n; i++) {
+		if (job_state_final(states[i]) &&
+		    (states[i] == JOB_SUCCEEDED) == (mode == JOB_AFTER_FAIL)) {
 			*culprit = i;
 			return JOB_DEPS_FAIL;
 		}
@@ -357,7 +383,7 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 	    {"argv",     "env",      "cwd",         "name",    "timeout_ms",
 	     "queue",    "priority", "start_at_ms", "retries", "retry_delay_ms",
 	     "retry_on", "after",    "after_any",   "unique",  "on_finish",
-	     "mem",      "cpus"};
+	     "mem",      "cpus",     "after_fail"};
 	const json_t *argv, *env, *cwd, *name, *timeout, *queue, *priority,
 	    *start_at, *v2;
 	const char *key, *s;

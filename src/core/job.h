@@ -65,6 +65,15 @@ struct job_limits {
 };
 
 /* A submitted job, checked. Strings are packed NUL-separated. */
+/* What a job with dependencies waits for: --after, --after-any,
+ * --after-fail (Slurm's afterok, afterany, afternotok). The numbers are
+ * stored. */
+enum job_after {
+	JOB_AFTER_OK = 0,   /* all succeeded */
+	JOB_AFTER_ANY = 1,  /* all ended, whatever the outcome */
+	JOB_AFTER_FAIL = 2, /* all ended, none succeeded */
+};
+
 struct job_spec {
 	char *argv; /* "prog\0arg1\0..." */
 	size_t argv_len;
@@ -91,8 +100,8 @@ struct job_spec {
 	uint32_t retry_on; /* enum job_retry_on bits */
 	uint64_t *after;   /* jobs to wait for; NULL if none */
 	uint32_t nafter;
-	bool after_any;  /* start once they end, whatever the outcome */
-	char *unique;    /* dedup key; NULL if none */
+	enum job_after after_mode; /* what of them it waits for */
+	char *unique;              /* dedup key; NULL if none */
 	char *on_finish; /* run by /bin/sh -c once it has ended; NULL */
 };
 
@@ -158,12 +167,14 @@ void job_retry_on_format(unsigned bits, char *buf, size_t len);
 enum job_deps_verdict {
 	JOB_DEPS_WAIT,  /* one of them has not ended */
 	JOB_DEPS_READY, /* it may run */
-	JOB_DEPS_FAIL,  /* one did not succeed, and it needed all to */
+	JOB_DEPS_FAIL,  /* what it waits for can no longer come */
 };
 
-/* after_any: all ended is enough; else all must have succeeded. On
- * JOB_DEPS_FAIL, *culprit is the index of the first that did not. */
-enum job_deps_verdict job_deps_verdict(bool after_any,
+/* The stored number back; an unknown one reads as JOB_AFTER_OK. */
+enum job_after job_after_of(int v);
+/* By mode; on JOB_DEPS_FAIL, *culprit is the index of the first that
+ * decided it: one that did not succeed (OK), or one that did (FAIL). */
+enum job_deps_verdict job_deps_verdict(enum job_after mode,
 				       const enum job_state *states, size_t n,
 				       size_t *culprit);
 

@@ -121,6 +121,11 @@ static const char store_schema_v6[] =
 static const char store_schema_v7[] =
     "ALTER TABLE jobs ADD COLUMN cpus INTEGER NOT NULL DEFAULT 1;";
 
+/* 7 -> 8: what a job waits for of its dependencies, now one of three
+ * (--after-fail); 0 and 1 keep their meaning. */
+static const char store_schema_v8[] =
+    "ALTER TABLE jobs RENAME COLUMN after_any TO after_mode;";
+
 _Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_SUCCEEDED == 4,
 	       "the store's SQL spells these states as numbers");
 
@@ -219,6 +224,8 @@ sqlite_migrate(struct store_backend *st)
 	if (version < 6 && sqlite_exec(st, store_schema_v6) == -1)
 		goto fail;
 	if (version < 7 && sqlite_exec(st, store_schema_v7) == -1)
+		goto fail;
+	if (version < 8 && sqlite_exec(st, store_schema_v8) == -1)
 		goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
 		 STORE_SCHEMA_VERSION);

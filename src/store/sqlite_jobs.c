@@ -18,7 +18,7 @@
 	"j.exit_code, "                                                        \
 	"j.signal, j.error, j.user_us, j.sys_us, j.maxrss_kb, j.worker, "      \
 	"j.cpu, j.attempt, j.queue, j.priority, j.start_at_ns, j.retries, "    \
-	"j.retry_delay_ms, j.retry_on, j.after_any, j.unique_key, "            \
+	"j.retry_delay_ms, j.retry_on, j.after_mode, j.unique_key, "           \
 	"j.on_finish, j.procs, j.mem, j.cpus "                                 \
 	"FROM jobs j JOIN envs e ON e.id = j.env_id "
 
@@ -32,7 +32,7 @@ const char *const sqlite_sql[ST_COUNT] = {
     [ST_INSERT] =
 	"INSERT INTO jobs(id, state, name, uid, gid, argv, argc, "
 	"env_id, envc, cwd, timeout_ms, submit_ns, queue, priority, "
-	"start_at_ns, retries, retry_delay_ms, retry_on, after_any, "
+	"start_at_ns, retries, retry_delay_ms, retry_on, after_mode, "
 	"unique_key, on_finish, mem, cpus) VALUES "
 	"(?21, ?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, "
 	"?15, ?16, ?17, ?18, ?19, ?20, ?22, ?23)",
@@ -281,7 +281,7 @@ sqlite_insert(struct store_backend *st, const struct job_spec *specs, size_t n,
 				 j->nafter > 0                ? JOB_WAITING
 				 : j->start_at_ns > submit_ns ? JOB_SCHEDULED
 							      : JOB_QUEUED);
-		sqlite3_bind_int(s, 18, j->after_any);
+		sqlite3_bind_int(s, 18, (int)j->after_mode);
 		if (j->on_finish != NULL)
 			sqlite3_bind_text(s, 20, j->on_finish, -1,
 					  SQLITE_STATIC);
@@ -558,7 +558,7 @@ sqlite_read_job(sqlite3_stmt *s, struct store_job *j)
 	j->spec.retries = (uint32_t)sqlite3_column_int64(s, 26);
 	j->spec.retry_delay_ms = sqlite3_column_int64(s, 27);
 	j->spec.retry_on = (uint32_t)sqlite3_column_int64(s, 28);
-	j->spec.after_any = sqlite3_column_int(s, 29) != 0;
+	j->spec.after_mode = job_after_of(sqlite3_column_int(s, 29));
 	j->spec.unique = sqlite_dup_text(s, 30);
 	j->result.procs = (uint32_t)sqlite3_column_int64(s, 32);
 	j->spec.mem = (uint64_t)sqlite3_column_int64(s, 33);

@@ -119,7 +119,7 @@ after_settle(struct after *a, uint64_t id)
 		store_job_free(&job);
 		return;
 	}
-	v = job_deps_verdict(job.spec.after_any, states, n, &culprit);
+	v = job_deps_verdict(job.spec.after_mode, states, n, &culprit);
 	if (v == JOB_DEPS_FAIL) {
 		snprintf(r.error, sizeof r.error, "dependency %llu %s",
 			 (unsigned long long)deps[culprit],

@@ -239,7 +239,7 @@ ops_workers(struct ops *ops, const struct request *req)
 
 /* "after": the jobs it waits (or waited) for, with their states. */
 static int
-ops_add_deps(struct ops *ops, uint64_t id, bool any, json_t *job)
+ops_add_deps(struct ops *ops, uint64_t id, enum job_after mode, json_t *job)
 {
 	enum job_state *states;
 	uint64_t *ids;
@@ -258,7 +258,10 @@ ops_add_deps(struct ops *ops, uint64_t id, bool any, json_t *job)
 							job_state_name(
 							    states[i])));
 		json_object_set_new(job, "after", after);
-		json_object_set_new(job, "after_any", json_boolean(any));
+		json_object_set_new(job, "after_any",
+				    json_boolean(mode == JOB_AFTER_ANY));
+		json_object_set_new(job, "after_fail",
+				    json_boolean(mode == JOB_AFTER_FAIL));
 	}
 	free(ids);
 	free(states);
@@ -272,7 +275,7 @@ ops_status(struct ops *ops, struct client *c, const struct request *req)
 	struct req_error err;
 	json_t *reply;
 	uint64_t id;
-	bool any;
+	enum job_after mode;
 
 	if (request_job_id(req, "job", &id, &err) == -1)
 		return ops_req_error(&err);
@@ -280,12 +283,12 @@ ops_status(struct ops *ops, struct client *c, const struct request *req)
 		return reply;
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "job", ops_job_json(ops, &job, true));
-	any = job.spec.after_any;
+	mode = job.spec.after_mode;
 	store_job_free(&job);
 	if (store_attempts(ops->d.store, id, ops_attempt_one,
 			   json_object_get(json_object_get(reply, "job"),
 					   "attempts")) == -1 ||
-	    ops_add_deps(ops, id, any, json_object_get(reply, "job")) == -1) {
+	    ops_add_deps(ops, id, mode, json_object_get(reply, "job")) == -1) {
 		json_decref(reply);
 		return ops_store_error(ops, req);
 	}

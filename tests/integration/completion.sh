@@ -30,6 +30,6 @@ complete_words() {
 	fail "queues: $(complete_words forq -s "$SOCK" submit -q "")"
 [ "$(complete_words forq -s "$SOCK" status "")" = "$id " ] ||
 	fail "ids: $(complete_words forq -s "$SOCK" status "")"
-[[ "$(complete_words forq submit --after-)" == "--after-any " ]] ||
+[[ "$(complete_words forq submit --after-)" == "--after-any --after-fail " ]] ||
 	fail "--after-: $(complete_words forq submit --after-)"
 ok "commands, options, states, queues ($(complete_words forq -s "$SOCK" pause "")) and ids from forqd"

@@ -1,6 +1,6 @@
 # Dependencies: --after waits for success, a failure or cancel cancels
 # what depends on it (down the chain, with the reason), --after-any
-# waits for any end; unknown and foreign ids are refused; waiting jobs
+# waits for any end, --after-fail for ends none of which succeeded; unknown and foreign ids are refused; waiting jobs
 # survive a restart and can be cancelled.
 . "$(dirname "$0")/lib.sh"
 
@@ -37,6 +37,27 @@ rc=0; fq wait "$c" || rc=$?
 	fail "c: $(field "$c" state)/$(field "$c" error)"
 fq wait "$any" || fail "--after-any did not run after a failure"
 ok "a failed job cancels what waits for it, down the chain: $(field "$c" error); --after-any runs"
+
+# --after-fail: runs once all have ended and none succeeded; a success
+# cancels it, with the reason.
+f1=$(fq submit -- sh -c 'sleep 0.2; exit 2')
+f2=$(fq submit -- sh -c 'sleep 10')
+s1=$(fq submit -- sh -c 'sleep 0.2')
+onfail=$(fq submit --after-fail "$f1,$f2" -- true)
+notrun=$(fq submit --after-fail "$f1,$s1" -- true)
+[ "$(field "$onfail" state)" = waiting ] || fail "onfail: $(field "$onfail" state)"
+[ "$(fq status --json "$onfail" | jq .job.after_fail)" = true ] || fail "status does not say after_fail"
+fq wait "$f1" >/dev/null || true
+[ "$(field "$onfail" state)" = waiting ] || fail "onfail ran with $f2 still running: $(field "$onfail" state)"
+fq cancel "$f2" >/dev/null
+fq wait "$onfail" || fail "--after-fail did not run once both had failed: $(fq status "$onfail")"
+before "$(field "$f2" ended_at)" "$(field "$onfail" started_at)" || fail "onfail did not wait for $f2"
+rc=0; fq wait "$notrun" || rc=$?
+[ "$(field "$notrun" state)/$(field "$notrun" error)" = "cancelled/dependency $s1 succeeded" ] ||
+	fail "notrun: $(field "$notrun" state)/$(field "$notrun" error)"
+rc=0; out=$(fq submit --after-any "$f1" --after-fail "$f1" -- true 2>&1) || rc=$?
+[ $rc -eq 64 ] && [[ $out == *"do not go together"* ]] || fail "--after-any with --after-fail: $rc $out"
+ok "--after-fail runs once its dependencies failed (exit 2, cancelled); one that succeeded cancels it: $(field "$notrun" error)"
 
 # Several dependencies, one already ended; and one cancelled.
 x=$(fq submit -- true)

@@ -228,24 +228,39 @@ test_dependency_verdicts(void **state)
 	enum job_state mixed[] = {JOB_TIMED_OUT, JOB_LOST, JOB_SUCCEEDED};
 	size_t culprit = 99;
 
-	assert_int_equal(job_deps_verdict(false, ok2, 2, &culprit),
+	assert_int_equal(job_deps_verdict(JOB_AFTER_OK, ok2, 2, &culprit),
 			 JOB_DEPS_READY);
-	assert_int_equal(job_deps_verdict(false, wait, 2, &culprit),
+	assert_int_equal(job_deps_verdict(JOB_AFTER_OK, wait, 2, &culprit),
 			 JOB_DEPS_WAIT);
 	/* A failure cancels the dependent without waiting for the rest. */
-	assert_int_equal(job_deps_verdict(false, failed, 3, &culprit),
+	assert_int_equal(job_deps_verdict(JOB_AFTER_OK, failed, 3, &culprit),
 			 JOB_DEPS_FAIL);
 	assert_int_equal(culprit, 2);
-	assert_int_equal(job_deps_verdict(false, cancelled, 2, &culprit),
+	assert_int_equal(job_deps_verdict(JOB_AFTER_OK, cancelled, 2, &culprit),
 			 JOB_DEPS_FAIL);
 	assert_int_equal(culprit, 0);
 	/* --after-any: every end will do, once all have ended. */
-	assert_int_equal(job_deps_verdict(true, mixed, 3, &culprit),
+	assert_int_equal(job_deps_verdict(JOB_AFTER_ANY, mixed, 3, &culprit),
 			 JOB_DEPS_READY);
-	assert_int_equal(job_deps_verdict(true, failed, 3, &culprit),
+	assert_int_equal(job_deps_verdict(JOB_AFTER_ANY, failed, 3, &culprit),
 			 JOB_DEPS_WAIT);
-	assert_int_equal(job_deps_verdict(true, NULL, 0, &culprit),
+	assert_int_equal(job_deps_verdict(JOB_AFTER_ANY, NULL, 0, &culprit),
 			 JOB_DEPS_READY);
+	/* --after-fail: all ended and none succeeded; a success decides at
+	 * once, as a failure does for --after. */
+	enum job_state bad2[] = {JOB_FAILED, JOB_TIMED_OUT};
+	enum job_state bad_wait[] = {JOB_CANCELLED, JOB_RUNNING};
+	assert_int_equal(job_deps_verdict(JOB_AFTER_FAIL, bad2, 2, &culprit),
+			 JOB_DEPS_READY);
+	assert_int_equal(job_deps_verdict(JOB_AFTER_FAIL, bad_wait, 2,
+					  &culprit),
+			 JOB_DEPS_WAIT);
+	assert_int_equal(job_deps_verdict(JOB_AFTER_FAIL, failed, 3, &culprit),
+			 JOB_DEPS_FAIL);
+	assert_int_equal(culprit, 1);
+	assert_int_equal(job_deps_verdict(JOB_AFTER_FAIL, mixed, 3, &culprit),
+			 JOB_DEPS_FAIL);
+	assert_int_equal(culprit, 2);
 }
 
 static void
@@ -280,9 +295,19 @@ test_retry_and_after_fields(void **state)
 	assert_int_equal(spec.nafter, 2);
 	assert_int_equal(spec.after[0], 4);
 	assert_int_equal(spec.after[1], 2);
-	assert_true(spec.after_any);
+	assert_int_equal(spec.after_mode, JOB_AFTER_ANY);
 	assert_string_equal(spec.unique, "k");
 	job_spec_free(&spec);
+	assert_int_equal(check("{\"argv\":[\"a\"],\"cwd\":\"/\","
+			       "\"after\":[4],\"after_fail\":true}",
+			       NULL),
+			 0);
+	assert_int_equal(spec.after_mode, JOB_AFTER_FAIL);
+	job_spec_free(&spec);
+	expect_error("{\"argv\":[\"a\"],\"cwd\":\"/\",\"after\":[4],"
+		     "\"after_any\":true,\"after_fail\":true}",
+		     FORQ_ERR_BAD_REQUEST,
+		     "\"after_any\" and \"after_fail\" exclude each other");
 	assert_int_equal(check("{\"argv\":[\"a\"],\"cwd\":\"/\"}", NULL), 0);
 	assert_int_equal(spec.retry_on, JOB_RETRY_ALL);
 	job_spec_free(&spec);

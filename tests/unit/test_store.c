@@ -675,8 +675,10 @@ test_newer_schema_is_refused(void **state)
 	sqlite3_close(db);
 	assert_int_equal(store_open(&other, f->dir, false, err, sizeof err),
 			 -1);
-	assert_non_null(strstr(err, "schema version 99, newer than this "
-				    "forqd's 7"));
+	snprintf(path, sizeof path,
+		 "schema version 99, newer than this forqd's %d",
+		 STORE_SCHEMA_VERSION);
+	assert_non_null(strstr(err, path));
 }
 
 int
