@@ -24,6 +24,11 @@ for cmd in $cmds; do
 		fail "forq(1) does not document the $cmd command"
 done
 ok "forq(1) documents every command: $(echo $cmds)"
+line=$(sed -n '/^Commands: /,/lists their options/p' "$FORQ_SOURCE_DIR/README.md" | tr '\n' ' ')
+for cmd in $cmds; do
+	[[ $line == *"\`$cmd\`"* ]] || fail "the README's list of commands misses $cmd: $line"
+done
+ok "the README names every command"
 
 opts=$({ "$FORQ" --help 2>&1 || true; } | grep -o -- '--[a-z][a-z-]*' | sort -u)
 for opt in $opts; do
