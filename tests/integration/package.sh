@@ -11,7 +11,9 @@ for f in ./usr/sbin/forqd ./usr/bin/forq ./etc/forq/forqd.conf \
 	./usr/lib/systemd/user/forqd.service ./usr/lib/systemd/user/forqd.socket \
 	./usr/lib/sysusers.d/forq.conf ./usr/share/man/man1/forq.1 \
 	./usr/share/man/man5/forqd.conf.5 ./usr/share/man/man8/forqd.8 \
-	./usr/share/bash-completion/completions/forq; do
+	./usr/share/bash-completion/completions/forq \
+	./usr/share/zsh/vendor-completions/_forq \
+	./usr/share/fish/vendor_completions.d/forq.fish; do
 	grep -qxF "$f" <<<"$contents" || fail "$f is not in the package"
 done
 mkdir "$T/ctl"
@@ -19,7 +21,7 @@ dpkg-deb -e "$deb" "$T/ctl"
 [ "$(cat "$T/ctl/conffiles")" = /etc/forq/forqd.conf ] || fail "conffiles: $(cat "$T/ctl/conffiles")"
 grep -q "systemd-sysusers forq.conf" "$T/ctl/postinst" || fail "postinst does not create the group"
 grep -q "^Depends:.*libsqlite3" "$T/ctl/control" || fail "no library dependencies"
-ok "$(basename "$deb"): binaries, units, sysusers, man pages, bash completion, conffile, postinst"
+ok "$(basename "$deb"): binaries, units, sysusers, man pages, bash, zsh and fish completion, conffile, postinst"
 
 # cmake --install never overwrites a changed conf.
 dest=$T/dest
