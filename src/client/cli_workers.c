@@ -168,42 +168,17 @@ cli_print_jobs_rows(FILE *out, const json_t *jobs)
 void
 cli_print_status(FILE *out, const json_t *job)
 {
-	static const char *const keys[] = {"id",
-					   "name",
-					   "state",
-					   "exit_code",
-					   "signal",
-					   "error",
-					   "argv",
-					   "cwd",
-					   "uid",
-					   "gid",
-					   "queue",
-					   "priority",
-					   "submitted_at",
-					   "start_at",
-					   "started_at",
-					   "ended_at",
-					   "timeout_ms",
-					   "mem",
-					   "cpus",
-					   "attempt",
-					   "worker",
-					   "cpu",
-					   "pid",
-					   "adopted",
-					   "user_us",
-					   "sys_us",
-					   "maxrss_kb",
-					   "procs",
-					   "env_count",
-					   "retries",
-					   "retry_delay_ms",
-					   "retry_on",
-					   "after_any",
-					   "after_fail",
-					   "unique",
-					   "on_finish"};
+	static const char *const keys[] =
+	    {"id",           "name",      "state",      "exit_code",
+	     "signal",       "error",     "argv",       "cwd",
+	     "uid",          "gid",       "queue",      "priority",
+	     "submitted_at", "start_at",  "started_at", "ended_at",
+	     "timeout_ms",   "mem",       "cpus",       "attempt",
+	     "worker",       "cpu",       "pid",        "adopted",
+	     "adopted_at",   "user_us",   "sys_us",     "maxrss_kb",
+	     "procs",        "env_count", "retries",    "retry_delay_ms",
+	     "retry_on",     "after_any", "after_fail", "unique",
+	     "on_finish"};
 	const json_t *v, *a;
 	char *text, what[64];
 	size_t i;

@@ -126,6 +126,11 @@ static const char store_schema_v7[] =
 static const char store_schema_v8[] =
     "ALTER TABLE jobs RENAME COLUMN after_any TO after_mode;";
 
+/* 8 -> 9: when a job's attempt was taken on by a next forqd, as it ran
+ * on through a restart (forq status says so after its end too). */
+static const char store_schema_v9[] =
+    "ALTER TABLE jobs ADD COLUMN adopted_ns INTEGER;";
+
 _Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_SUCCEEDED == 4,
 	       "the store's SQL spells these states as numbers");
 
@@ -226,6 +231,8 @@ sqlite_migrate(struct store_backend *st)
 	if (version < 7 && sqlite_exec(st, store_schema_v7) == -1)
 		goto fail;
 	if (version < 8 && sqlite_exec(st, store_schema_v8) == -1)
+		goto fail;
+	if (version < 9 && sqlite_exec(st, store_schema_v9) == -1)
 		goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
 		 STORE_SCHEMA_VERSION);
@@ -502,6 +509,7 @@ const struct store_ops store_sqlite_ops = {
     .mark_running = sqlite_mark_running,
     .finish = sqlite_finish,
     .cancel = sqlite_cancel,
+    .adopted = sqlite_adopted,
     .requeue = sqlite_requeue,
     .retry = sqlite_retry,
     .attempts = sqlite_attempts,

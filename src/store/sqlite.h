@@ -55,6 +55,7 @@ enum sqlite_stmt {
 	ST_LAST_ID,
 	ST_SET_LAST_ID,
 	ST_ATTEMPT_LOST,
+	ST_ADOPTED,
 	ST_COUNT,
 };
 
@@ -116,6 +117,8 @@ int sqlite_mark_running(struct store_backend *be, uint64_t id, int worker,
 int sqlite_finish(struct store_backend *be, uint64_t id,
 		  const struct job_result *result);
 int sqlite_cancel(struct store_backend *be, uint64_t id, int64_t end_ns);
+int sqlite_adopted(struct store_backend *be, uint64_t id, uint32_t attempt,
+		   int64_t ns);
 int sqlite_requeue(struct store_backend *be, uint64_t id, uint32_t attempt,
 		   int64_t end_ns, const char *why);
 enum store_result sqlite_retry(struct store_backend *be, uint64_t id,

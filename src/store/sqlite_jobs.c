@@ -19,7 +19,7 @@
 	"j.signal, j.error, j.user_us, j.sys_us, j.maxrss_kb, j.worker, "      \
 	"j.cpu, j.attempt, j.queue, j.priority, j.start_at_ns, j.retries, "    \
 	"j.retry_delay_ms, j.retry_on, j.after_mode, j.unique_key, "           \
-	"j.on_finish, j.procs, j.mem, j.cpus "                                 \
+	"j.on_finish, j.procs, j.mem, j.cpus, j.adopted_ns "                   \
 	"FROM jobs j JOIN envs e ON e.id = j.env_id "
 
 const char *const sqlite_sql[ST_COUNT] = {
@@ -39,14 +39,15 @@ const char *const sqlite_sql[ST_COUNT] = {
     [ST_UNIQUE_FIND] = "SELECT id FROM jobs WHERE uid = ?1 AND "
 		       "unique_key = ?2 AND state < 4",
     [ST_RUNNING] = "UPDATE jobs SET state = 1, worker = ?2, cpu = ?3, "
-		   "attempt = ?4, start_ns = ?5 WHERE id = ?1 AND state = 0",
+		   "attempt = ?4, start_ns = ?5, adopted_ns = NULL "
+		   "WHERE id = ?1 AND state = 0",
     [ST_FINISH] = "UPDATE jobs SET state = ?2, exit_code = ?3, signal = ?4, "
 		  "start_ns = coalesce(?5, start_ns), end_ns = ?6, "
 		  "error = ?7, user_us = ?8, sys_us = ?9, maxrss_kb = ?10, "
 		  "procs = ?11 "
 		  "WHERE id = ?1 AND state < 4",
     [ST_REQUEUE] = "UPDATE jobs SET state = 0, attempt = ?2, worker = NULL, "
-		   "cpu = NULL WHERE id = ?1 AND state = 1",
+		   "cpu = NULL, adopted_ns = NULL WHERE id = ?1 AND state = 1",
     [ST_GET] = "SELECT " JOB_COLUMNS "WHERE j.id = ?1",
     [ST_PENDING] = "SELECT id, state, attempt, uid, queue, priority, "
 		   "start_at_ns FROM jobs WHERE state IN (0, 2) ORDER BY id",
@@ -102,6 +103,9 @@ const char *const sqlite_sql[ST_COUNT] = {
 			"state, start_ns, end_ns, error, worker, cpu) SELECT "
 			"id, attempt, 8, start_ns, ?2, ?3, worker, cpu FROM "
 			"jobs WHERE id = ?1 AND state = 1",
+    /* That attempt runs on in a worker a next forqd took on. */
+    [ST_ADOPTED] = "UPDATE jobs SET adopted_ns = coalesce(adopted_ns, ?3) "
+		   "WHERE id = ?1 AND attempt = ?2 AND state = 1",
     [ST_LAST_ID] = "SELECT max((SELECT coalesce(max(id), 0) FROM jobs), "
 		   "coalesce((SELECT value FROM meta WHERE key = 'last_id'), "
 		   "0))",
@@ -366,6 +370,20 @@ sqlite_cancel(struct store_backend *st, uint64_t id, int64_t end_ns)
 }
 
 int
+sqlite_adopted(struct store_backend *st, uint64_t id, uint32_t attempt,
+	       int64_t ns)
+{
+	sqlite3_stmt *s = st->stmt[ST_ADOPTED];
+
+	if (sqlite_begin(st) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	sqlite3_bind_int64(s, 2, attempt);
+	sqlite3_bind_int64(s, 3, ns);
+	return sqlite_step_done(st, s, "mark job adopted");
+}
+
+int
 sqlite_requeue(struct store_backend *st, uint64_t id, uint32_t attempt,
 	       int64_t end_ns, const char *why)
 {
@@ -563,6 +581,7 @@ sqlite_read_job(sqlite3_stmt *s, struct store_job *j)
 	j->result.procs = (uint32_t)sqlite3_column_int64(s, 32);
 	j->spec.mem = (uint64_t)sqlite3_column_int64(s, 33);
 	j->spec.cpus = (uint32_t)sqlite3_column_int64(s, 34);
+	j->adopted_ns = sqlite3_column_int64(s, 35);
 	j->spec.on_finish = sqlite_dup_text(s, 31);
 }
 

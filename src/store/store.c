@@ -255,6 +255,12 @@ store_cancel(struct store *st, uint64_t id, int64_t end_ns)
 }
 
 int
+store_adopted(struct store *st, uint64_t id, uint32_t attempt, int64_t ns)
+{
+	return st->ops->adopted(st->be, id, attempt, ns);
+}
+
+int
 store_attempts(struct store *st, uint64_t id,
 	       int (*fn)(void *arg, const struct store_attempt *a), void *arg)
 {

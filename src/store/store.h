@@ -16,7 +16,7 @@
 #include "core/job.h"
 
 /* Bump with a migration in store.c's store_migrate(). */
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 struct store;
 
@@ -42,6 +42,7 @@ struct store_job {
 	int worker;
 	int cpu;
 	struct job_result result;
+	int64_t adopted_ns; /* CLOCK_REALTIME; 0: this attempt was not */
 };
 
 struct store_recovery {
@@ -72,6 +73,11 @@ bool store_dirty(const struct store *store);
 /* The last failure was the disk's: full, or an I/O error writing. */
 bool store_full(const struct store *store);
 
+/* Attempt attempt of running job id runs on in a worker this forqd took
+ * on from a previous one (at ns, CLOCK_REALTIME; the first time counts).
+ * Not kept for a redo: a mark a failed commit loses costs only what
+ * status says. */
+int store_adopted(struct store *st, uint64_t id, uint32_t attempt, int64_t ns);
 /* Stores jobs, one id each in ids. A job whose unique key a job of the
  * same user not ended yet holds is not stored: its id is that job's,
  * and existing (when not NULL) says so. */
@@ -234,6 +240,8 @@ struct store_ops {
 	int (*finish)(struct store_backend *be, uint64_t id,
 		      const struct job_result *result);
 	int (*cancel)(struct store_backend *be, uint64_t id, int64_t end_ns);
+	int (*adopted)(struct store_backend *be, uint64_t id, uint32_t attempt,
+		       int64_t ns);
 	int (*requeue)(struct store_backend *be, uint64_t id, uint32_t attempt,
 		       int64_t end_ns, const char *why);
 	enum store_result (*retry)(struct store_backend *be, uint64_t id,

@@ -599,6 +599,9 @@ jobs_held(struct jobs *j, uint64_t id, uint32_t attempt, struct job_run *run)
 	held = job.state == JOB_RUNNING && job.attempt == attempt &&
 	       jobs_running_run(j, &job, run) == 0;
 	store_job_free(&job);
+	if (held && store_adopted(j->store, id, attempt, clock_real_ns()) == -1)
+		log_warnx("job %llu: cannot mark it taken on: %s",
+			  (unsigned long long)id, store_error(j->store));
 	return held;
 }
 

@@ -97,9 +97,12 @@ ops_job_json(struct ops *ops, const struct store_job *j, bool full)
 					 ? j->result.end_ns
 					 : 0));
 	json_object_set_new(o, "attempt", json_integer(j->attempt + 1));
-	/* Running on, after a crash of forqd, on a worker taken on. */
-	if (running && at.taken_on)
+	/* Ran on through a restart or crash of forqd, in a worker the
+	 * next one took on. */
+	if ((running && at.taken_on) || j->adopted_ns != 0) {
 		json_object_set_new(o, "adopted", json_true());
+		json_object_set_new(o, "adopted_at", ops_time(j->adopted_ns));
+	}
 	json_object_set_new(o, "queue",
 			    json_string(j->spec.queue != NULL ? j->spec.queue
 							      : "default"));

@@ -37,6 +37,11 @@ fq workers | grep -qE "^[0-9]+ +$wa +[0-9]+ +adopted " || fail "forq workers doe
 [ "$(workers_json | jq "[.[] | select(.pid == $wa) | .adopted_at | numbers] | length")" = 1 ] ||
 	fail "no adopted_at for pid $wa: $(workers_json)"
 let_go_two "$a" "$b" "a b"
+for id in $a $b; do
+	st=$(fq status --json "$id")
+	[ "$(jq .job.adopted <<<"$st")" = true ] && jq -en "$(jq .job.adopted_at <<<"$st") > 0" >/dev/null ||
+		fail "job $id, ended, does not say it was taken on: $(jq -c .job <<<"$st")"
+done
 ok "two jobs live through kill -9 of forqd: taken on with worker pids $wa and $wb, each ran once, attempt 1, succeeded and failed (exit 3)"
 
 # The workers taken on take new jobs as any worker.

@@ -291,6 +291,24 @@ test_recover_keeps_adopted(void **state)
 	assert_int_equal(j.state, JOB_RUNNING);
 	assert_int_equal(j.attempt, 0);
 	store_job_free(&j);
+
+	/* Taken on: said, the first time kept, and only of that attempt. */
+	assert_int_equal(store_adopted(f->st, a, 0, 500), 0);
+	assert_int_equal(store_adopted(f->st, a, 0, 900), 0);
+	assert_int_equal(store_adopted(f->st, c, 1, 500), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_get(f->st, a, &j), STORE_OK);
+	assert_int_equal(j.adopted_ns, 500);
+	store_job_free(&j);
+	assert_int_equal(store_get(f->st, c, &j), STORE_OK);
+	assert_int_equal(j.adopted_ns, 0);
+	store_job_free(&j);
+	/* A next attempt was not. */
+	assert_int_equal(store_requeue(f->st, a, 1, 600, "lost"), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_get(f->st, a, &j), STORE_OK);
+	assert_int_equal(j.adopted_ns, 0);
+	store_job_free(&j);
 }
 
 static void
