@@ -205,6 +205,12 @@ size_t cg_slot_signal(struct cg_slot *slot, int sig);
 /* Kills every process in the group, including those forking as it
  * runs (v2: cgroup.kill; v1: freeze, kill, thaw). */
 void cg_slot_kill(struct cg_slot *slot);
+/* sig to a job that is no worker's child any more (its worker died, or
+ * is another forqd's): its process group (pid > 0), and all of slot s
+ * of worker w (KILL: the cgroup's way, which catches what forks as it
+ * goes). */
+void cg_job_signal(const struct cg_tree *t, int w, uint32_t s, pid_t pid,
+		   int sig);
 /* Processes in the group now (0 on error). */
 size_t cg_slot_count(struct cg_slot *slot);
 /* The job's first process has exited: what is left of it is killed. */

@@ -565,3 +565,18 @@ cg_job_result(const struct cg_stats *st, uint64_t mem, bool oom_failed,
 		 limit, peak, (unsigned long long)st->oom_kills,
 		 st->oom_kills == 1 ? "" : "es");
 }
+
+void
+cg_job_signal(const struct cg_tree *t, int w, uint32_t s, pid_t pid, int sig)
+{
+	struct cg_slot slot;
+
+	if (pid > 0)
+		kill(-pid, sig);
+	if (t->version == CG_NONE || cg_slot_paths(t, w, s, &slot) == -1)
+		return;
+	if (sig == SIGKILL)
+		cg_slot_kill(&slot);
+	else
+		cg_slot_signal(&slot, sig);
+}

@@ -140,20 +140,36 @@ orphan_end_write(int dirfd, uint64_t id, uint32_t attempt,
 	return 0;
 }
 
+/* An end file's job result: 0, or -1 if it is missing or not one. */
+static int
+orphan_end_read_at(int dirfd, const char *name, struct job_result *r)
+{
+	char text[512];
+	ssize_t n;
+	int fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, text, sizeof text - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	return job_result_from_text(text, r);
+}
+
 int
 orphan_ends_each(const char *state_dir,
 		 void (*fn)(void *arg, uint64_t id, uint32_t attempt,
 			    const struct job_result *r),
 		 void *arg)
 {
-	char dir[4200], text[512];
+	char dir[4200];
 	struct job_result r;
 	struct dirent *de;
 	uint64_t id;
 	uint32_t attempt;
-	ssize_t n;
 	DIR *d;
-	int fd;
 
 	snprintf(dir, sizeof dir, "%s/" ORPHAN_ENDS_DIR, state_dir);
 	if ((d = opendir(dir)) == NULL)
@@ -161,14 +177,7 @@ orphan_ends_each(const char *state_dir,
 	while ((de = readdir(d)) != NULL) {
 		if (orphan_end_name(de->d_name, &id, &attempt) == -1)
 			continue;
-		fd = openat(dirfd(d), de->d_name,
-			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		n = fd == -1 ? -1 : read(fd, text, sizeof text - 1);
-		if (fd != -1)
-			close(fd);
-		if (n > 0)
-			text[n] = '\0';
-		if (n <= 0 || job_result_from_text(text, &r) == -1) {
+		if (orphan_end_read_at(dirfd(d), de->d_name, &r) == -1) {
 			log_warnx("%s/%s: not a job's end; left out", dir,
 				  de->d_name);
 			continue;
@@ -183,20 +192,11 @@ int
 orphan_end_read(const char *state_dir, uint64_t id, uint32_t attempt,
 		struct job_result *r)
 {
-	char path[4300], text[512];
-	ssize_t n;
-	int fd;
+	char path[4300];
 
 	snprintf(path, sizeof path, "%s/" ORPHAN_ENDS_DIR "/%" PRIu64 ".%u",
 		 state_dir, id, attempt);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, text, sizeof text - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	text[n] = '\0';
-	return job_result_from_text(text, r);
+	return orphan_end_read_at(AT_FDCWD, path, r);
 }
 
 void

@@ -117,17 +117,7 @@ adopted_free(struct adopted *a)
 static void
 adopted_signal(const struct adoptee *e, int sig)
 {
-	const struct cg_tree *cg = e->owner->cg;
-	struct cg_slot s;
-
-	kill(-e->pid, sig);
-	if (cg->version == CG_NONE ||
-	    cg_slot_paths(cg, e->worker, e->slot, &s) == -1)
-		return;
-	if (sig == SIGKILL)
-		cg_slot_kill(&s);
-	else
-		cg_slot_signal(&s, sig);
+	cg_job_signal(e->owner->cg, e->worker, e->slot, e->pid, sig);
 }
 
 /* Its processes now, for the most it had at once: nobody samples them
@@ -149,12 +139,7 @@ adopted_sample(struct adoptee *e)
 void
 adopted_kill(struct adopted *a, int worker, uint32_t slot, pid_t pid)
 {
-	struct cg_slot s;
-
-	kill(-pid, SIGKILL);
-	if (a->cg->version != CG_NONE &&
-	    cg_slot_paths(a->cg, worker, slot, &s) == 0)
-		cg_slot_kill(&s);
+	cg_job_signal(a->cg, worker, slot, pid, SIGKILL);
 }
 
 /* Ends an adopted job as end: TERM now, KILL after kill_grace. */
@@ -298,12 +283,8 @@ adopted_reap(struct adoptee *e)
 	a->n--;
 	adopted_clear_slot(a, e);
 	jobs_left_slot(a->jobs, &e->run);
-	if (e->end == JOB_LOST && r.exit_code != 0)
-		jobs_interrupted(a->jobs, e->job_id, e->attempt, &e->run,
-				 e->worker, e->cpu, "stopped by forqd's stop");
-	else
-		jobs_ended(a->jobs, e->job_id, e->attempt, &e->run, e->worker,
-			   e->cpu, &r);
+	jobs_ended_stopped(a->jobs, e->job_id, e->attempt, &e->run, e->worker,
+			   e->cpu, &r, e->end == JOB_LOST);
 }
 
 static void

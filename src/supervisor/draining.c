@@ -120,21 +120,10 @@ draining_free(struct draining *d)
 	free(d);
 }
 
-/* Its processes: through its slot's cgroup, else its process group. */
 static void
 drain_job_signal(const struct drainer *dr, const struct drain_job *j, int sig)
 {
-	struct cg_slot s;
-
-	if (dr->owner->cg->version != CG_NONE &&
-	    cg_slot_paths(dr->owner->cg, dr->index, j->at.slot, &s) == 0) {
-		if (sig == SIGKILL)
-			cg_slot_kill(&s);
-		else
-			cg_slot_signal(&s, sig);
-	}
-	if (j->at.pid > 0)
-		kill(-j->at.pid, sig);
+	cg_job_signal(dr->owner->cg, dr->index, j->at.slot, j->at.pid, sig);
 }
 
 static void

@@ -551,6 +551,18 @@ jobs_interrupted(struct jobs *j, uint64_t id, uint32_t attempt,
 }
 
 void
+jobs_ended_stopped(struct jobs *j, uint64_t id, uint32_t attempt,
+		   const struct job_run *run, int worker, int cpu,
+		   const struct job_result *r, bool stopped)
+{
+	if (stopped && r->state != JOB_SUCCEEDED)
+		jobs_interrupted(j, id, attempt, run, worker, cpu,
+				 "stopped by forqd's stop");
+	else
+		jobs_ended(j, id, attempt, run, worker, cpu, r);
+}
+
+void
 jobs_refuse(struct jobs *j, struct store_job *job, const char *why)
 {
 	struct job_result r = {.state = JOB_FAILED,

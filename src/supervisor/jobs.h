@@ -116,6 +116,11 @@ void jobs_record_final(struct jobs *j, uint64_t id, const struct job_result *r,
 void jobs_ended(struct jobs *j, uint64_t id, uint32_t attempt,
 		const struct job_run *run, int worker, int cpu,
 		const struct job_result *r);
+/* The end of a job, which forqd's own stop stopped if stopped: then it
+ * is queued again as interrupted, unless it succeeded first. */
+void jobs_ended_stopped(struct jobs *j, uint64_t id, uint32_t attempt,
+			const struct job_run *run, int worker, int cpu,
+			const struct job_result *r, bool stopped);
 /* A job a crash interrupted: queued again while crash_requeue_max
  * allows, else lost. */
 void jobs_interrupted(struct jobs *j, uint64_t id, uint32_t attempt,

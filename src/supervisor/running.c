@@ -746,13 +746,8 @@ running_on_done(struct running *r, int w, const struct ch_slot *done)
 	}
 	running_release(r, w, done->slot, false);
 	running_end_recorded(r, w, done->slot, done->job_id);
-	if (was.interrupt && res.state != JOB_SUCCEEDED)
-		jobs_interrupted(r->jobs, done->job_id, was.attempt, &was.run,
-				 w, workers_cpu(r->workers, w),
-				 "stopped by forqd's stop");
-	else
-		jobs_ended(r->jobs, done->job_id, was.attempt, &was.run, w,
-			   workers_cpu(r->workers, w), &res);
+	jobs_ended_stopped(r->jobs, done->job_id, was.attempt, &was.run, w,
+			   workers_cpu(r->workers, w), &res, was.interrupt);
 }
 
 /* Every job in flight on a dead worker ends recorded or goes back to
@@ -833,14 +828,10 @@ running_worker_died(struct running *r, int w)
 			if (!job_state_final(res.state))
 				res.state = JOB_LOST;
 			/* Stopped by forqd's stop, its worker dying as it
-			 * ended: queued again, as if its DONE had come. */
-			if (rs->interrupt && res.state != JOB_SUCCEEDED)
-				jobs_interrupted(r->jobs, rs->job_id,
-						 rs->attempt, &rs->run, w, cpu,
-						 "stopped by forqd's stop");
-			else
-				jobs_ended(r->jobs, rs->job_id, rs->attempt,
-					   &rs->run, w, cpu, &res);
+			 * ended: as if its DONE had come. */
+			jobs_ended_stopped(r->jobs, rs->job_id, rs->attempt,
+					   &rs->run, w, cpu, &res,
+					   rs->interrupt);
 			break;
 		}
 		default:
@@ -964,6 +955,17 @@ running_find(const struct running *r, uint64_t id, struct running_where *where)
 	return true;
 }
 
+/* Its worker stops it (TERM, KILL after kill_grace), once; before its
+ * pid is known, STARTED sends it again. */
+static void
+running_stop_slot(struct running *r, int w, uint32_t s, struct run_slot *rs)
+{
+	if (rs->cancel_sent)
+		return;
+	rs->cancel_sent = true;
+	running_send(r, w, CH_S_CANCEL, s, rs->job_id);
+}
+
 bool
 running_cancel(struct running *r, uint64_t id)
 {
@@ -975,10 +977,7 @@ running_cancel(struct running *r, uint64_t id)
 	if (running_unhold(r, id))
 		return false;
 	if ((rs = running_lookup(r, id, &w, &s)) != NULL) {
-		if (!rs->cancel_sent) {
-			rs->cancel_sent = true;
-			running_send(r, w, CH_S_CANCEL, s, id);
-		}
+		running_stop_slot(r, w, s, rs);
 		return true;
 	}
 	return adopted_cancel(r->adopted, id);
@@ -1049,10 +1048,7 @@ running_interrupt_all(struct running *r)
 			if (rs->job_id == 0 || rs->hook || rs->adopted)
 				continue;
 			rs->interrupt = true;
-			if (!rs->cancel_sent)
-				running_send(r, (int)i, CH_S_CANCEL, s,
-					     rs->job_id);
-			rs->cancel_sent = true;
+			running_stop_slot(r, (int)i, s, rs);
 		}
 	}
 	adopted_stop_all(r->adopted);
