@@ -22,7 +22,7 @@ function __forq_queues
         string match -ar '"name":"[^"]*"' | string replace -r '"name":"([^"]*)"' '$1'
 end
 
-set -l cmds submit status list wait logs cancel set retry clean queues pause resume drain workers shutdown ping
+set -l cmds submit status list wait logs cancel set retry clean queues pause resume drain workers nodes shutdown ping
 set -l nocmd "not __fish_seen_subcommand_from $cmds"
 
 complete -c forq -f
@@ -43,6 +43,7 @@ complete -c forq -n $nocmd -a pause -d 'start no more jobs'
 complete -c forq -n $nocmd -a resume -d 'start jobs again'
 complete -c forq -n $nocmd -a drain -d 'pause, and wait until idle'
 complete -c forq -n $nocmd -a workers -d 'the workers and their jobs'
+complete -c forq -n $nocmd -a nodes -d "the cluster's nodes, their leases and load"
 complete -c forq -n $nocmd -a shutdown -d 'stop forqd'
 complete -c forq -n $nocmd -a ping -d 'check that forqd answers'
 

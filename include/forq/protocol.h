@@ -30,6 +30,7 @@
 #define FORQ_ERR_NOT_ENDED "not_ended"         /* retry of a job not ended */
 #define FORQ_ERR_DUPLICATE "duplicate"     /* its unique key is another's now */
 #define FORQ_ERR_UNSUPPORTED "unsupported" /* not on this host: --mem */
+#define FORQ_ERR_UNAVAILABLE "unavailable" /* the cluster's database */
 #define FORQ_ERR_INTERNAL "internal"
 
 /* Exit codes of the forq CLI, from sysexits(3) so that they stay clear

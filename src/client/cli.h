@@ -18,6 +18,8 @@ struct cli {
 
 /* The table `forq workers` prints, from the reply's "workers" array. */
 void cli_print_workers(FILE *out, const json_t *workers);
+/* forq nodes: one line per node of the cluster. */
+void cli_print_nodes(FILE *out, const json_t *nodes);
 /* A duration given in milliseconds, or "-" for null. */
 void cli_format_ms(const json_t *ms, char *buf, size_t len);
 /* The exit status a job's end maps to: its own exit code, 128+signal

@@ -82,6 +82,36 @@ cli_print_workers(FILE *out, const json_t *workers)
 	}
 }
 
+void
+cli_print_nodes(FILE *out, const json_t *nodes)
+{
+	const json_t *n;
+	char age[32], name[80];
+	const char *state;
+	size_t i;
+
+	fprintf(out, "%-24s %-8s %-9s %-4s %-5s %-7s %-8s %s\n", "NODE",
+		"STATE", "LEASE AGE", "CPUS", "SLOTS", "RUNNING", "PID",
+		"HOST");
+	json_array_foreach(nodes, i, n)
+	{
+		cli_format_ms(json_object_get(n, "lease_age_ms"), age,
+			      sizeof age);
+		/* Up by its own word, but past its lease: taken for dead. */
+		state = cli_str(n, "state", "?");
+		if (strcmp(state, "up") == 0 &&
+		    !json_is_true(json_object_get(n, "alive")))
+			state = "lost";
+		snprintf(name, sizeof name, "%s%s", cli_str(n, "node", "?"),
+			 json_is_true(json_object_get(n, "self")) ? " (this)"
+								  : "");
+		fprintf(out, "%-24s %-8s %-9s %-4lld %-5lld %-7lld %-8lld %s\n",
+			name, state, age, cli_int(n, "cpus"),
+			cli_int(n, "slots"), cli_int(n, "running"),
+			cli_int(n, "pid"), cli_str(n, "host", "?"));
+	}
+}
+
 int
 cli_job_exit_code(const json_t *job)
 {

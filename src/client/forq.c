@@ -73,6 +73,8 @@ cli_usage(void)
 		"  drain [QUEUE]            pause, and return once running "
 		"jobs end\n"
 		"  workers                  the workers and the jobs they run\n"
+		"  nodes                    the cluster's nodes, their leases "
+		"and load\n"
 		"  shutdown [--kill-jobs|--drain]\n"
 		"                           stop forqd; running jobs stay "
 		"for the next\n"
@@ -211,6 +213,21 @@ cmd_workers(struct cli *cli, int argc, char **argv)
 }
 
 static void
+print_nodes(const json_t *reply)
+{
+	cli_print_nodes(stdout, json_object_get(reply, "nodes"));
+}
+
+static int
+cmd_nodes(struct cli *cli, int argc, char **argv)
+{
+	cli_options_json(cli, argc, argv);
+	if (optind != argc)
+		cli_usage();
+	return cli_show(cli, "nodes", NULL, print_nodes);
+}
+
+static void
 print_shutdown(const json_t *reply)
 {
 	const char *how = json_string_value(json_object_get(reply, "jobs"));
@@ -282,7 +299,7 @@ static const struct command {
     {"workers", cmd_workers},   {"ping", cmd_ping},     {"set", cmd_set},
     {"pause", cmd_pause},       {"resume", cmd_pause},  {"drain", cmd_pause},
     {"queues", cmd_queues},     {"retry", cmd_retry},   {"clean", cmd_clean},
-    {"shutdown", cmd_shutdown},
+    {"shutdown", cmd_shutdown}, {"nodes", cmd_nodes},
 };
 
 int

@@ -57,7 +57,8 @@ forq_error_exit_code(const struct forq_error *err)
 			return FORQ_EXIT_NO_SUCH_JOB;
 		if (strcmp(err->code, FORQ_ERR_NOT_PERMITTED) == 0)
 			return FORQ_EXIT_NOT_PERMITTED;
-		if (strcmp(err->code, FORQ_ERR_NO_SPACE) == 0)
+		if (strcmp(err->code, FORQ_ERR_NO_SPACE) == 0 ||
+		    strcmp(err->code, FORQ_ERR_UNAVAILABLE) == 0)
 			return FORQ_EXIT_TEMPFAIL;
 		if (strcmp(err->code, FORQ_ERR_INTERNAL) == 0 ||
 		    strcmp(err->code, FORQ_ERR_SHUTTING_DOWN) == 0)

@@ -38,6 +38,7 @@ enum conf_type {
 	CONF_BOOL,
 	CONF_INT,
 	CONF_RLIMIT, /* min: which enum job_rlimit */
+	CONF_BACKEND,
 };
 
 struct conf_key {
@@ -134,6 +135,10 @@ static const struct conf_key conf_keys[] = {
     KEY("access", "admin_group", admin_group, CONF_STRING, 0, 0),
     KEY("access", "allow_users", allow_users, CONF_STRING, 0, 0),
     KEY("access", "deny_users", deny_users, CONF_STRING, 0, 0),
+    KEY("store", "backend", backend, CONF_BACKEND, 0, 0),
+    KEY("store", "dsn", dsn, CONF_STRING, 0, 0),
+    KEY("store", "node", node, CONF_STRING, 0, 0),
+    KEY("store", "lease", lease_ms, CONF_DURATION, 2000, 60 * 60 * 1000),
 };
 
 #define QKEY(name, member, type, min, max)                                     \
@@ -159,7 +164,7 @@ _Static_assert(nitems(conf_queue_keys) <=
 	       "struct conf_queue lines[] too small for its keys");
 
 static const char *const conf_sections[] = {"daemon", "workers", "jobs",
-					    "limits", "access"};
+					    "limits", "access",  "store"};
 
 _Static_assert(nitems(conf_keys) <= nitems(((struct conf *)0)->lines),
 	       "struct conf lines[] too small for the key table");
@@ -204,6 +209,18 @@ conf_queue_name_check(const char *name)
 	size_t len = strlen(name);
 
 	if (len == 0 || len > CONF_QUEUE_NAME_MAX ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789_.-") != len)
+		return -1;
+	return 0;
+}
+
+int
+conf_node_name_check(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > CONF_NODE_NAME_MAX ||
 	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			 "0123456789_.-") != len)
 		return -1;
@@ -455,6 +472,17 @@ conf_set(struct conf_parse *ps, void *base, const struct conf_key *k,
 					 ? CONF_DURABILITY_FULL
 					 : CONF_DURABILITY_NORMAL;
 		return 0;
+	case CONF_BACKEND:
+		if (strcmp(value, "sqlite") == 0)
+			*(uint32_t *)field = CONF_BACKEND_SQLITE;
+		else if (strcmp(value, "postgresql") == 0)
+			*(uint32_t *)field = CONF_BACKEND_POSTGRESQL;
+		else {
+			conf_error(ps, "%s: \"%s\" is not sqlite or postgresql",
+				   k->name, value);
+			return -1;
+		}
+		return 0;
 	case CONF_LOG_LEVEL:
 		if (log_level_parse(value, &level) == -1) {
 			conf_error(ps,
@@ -494,7 +522,8 @@ conf_handler(void *user, const char *section, const char *name,
 	if (section[0] == '\0') {
 		conf_error(ps,
 			   "\"%s\" is outside a section ([daemon], "
-			   "[workers], [jobs], [limits], [access] or "
+			   "[workers], [jobs], [limits], [access], [store] "
+			   "or "
 			   "[queue NAME])",
 			   name);
 		return 0;
@@ -594,6 +623,15 @@ conf_check_relations(const struct conf *c, const char *file, char *err,
 		line = MAX(conf_key_line(c, "restart_delay_max"),
 			   conf_key_line(c, "restart_delay"));
 		conf_format_error(err, errlen, file, line, msg);
+		return -1;
+	}
+	if (c->node[0] != '\0' && conf_node_name_check(c->node) == -1) {
+		snprintf(msg, sizeof msg,
+			 "node: \"%s\" is not 1 to %d letters, digits, '_', "
+			 "'.' or '-'",
+			 c->node, CONF_NODE_NAME_MAX);
+		conf_format_error(err, errlen, file, conf_key_line(c, "node"),
+				  msg);
 		return -1;
 	}
 	return 0;
@@ -817,6 +855,10 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->client_waits_max = 64;
 
 	c->allow_root_jobs = 0;
+
+	c->backend = CONF_BACKEND_SQLITE;
+	strlcpy(c->dsn, "host=/run/postgresql dbname=forq", sizeof c->dsn);
+	c->lease_ms = 30 * 1000;
 
 	c->nqueues = 1;
 	conf_queue_defaults(&c->queues[0], "default");

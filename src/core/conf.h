@@ -35,6 +35,16 @@ struct conf_queue {
 	int lines[8];
 };
 
+/* Where the queue lives: this host's own file, or a database that
+ * several hosts share. */
+enum conf_backend {
+	CONF_BACKEND_SQLITE = 0,
+	CONF_BACKEND_POSTGRESQL = 1,
+};
+
+/* A node's name in a cluster: what forq nodes and a job's "node" show. */
+#define CONF_NODE_NAME_MAX 63
+
 enum conf_durability {
 	CONF_DURABILITY_NORMAL = 0, /* survives a crash of forqd */
 	CONF_DURABILITY_FULL = 1,   /* survives a power cut too: fsync */
@@ -100,6 +110,12 @@ struct conf {
 	char allow_users[1024];
 	char deny_users[1024];
 
+	/* [store] */
+	uint32_t backend;                  /* enum conf_backend */
+	char dsn[1024];                    /* a libpq connection string */
+	char node[CONF_NODE_NAME_MAX + 1]; /* "": the host name */
+	int64_t lease_ms;
+
 	/* [queue NAME] */
 	struct conf_queue queues[CONF_QUEUES_MAX];
 	uint32_t nqueues;
@@ -127,6 +143,8 @@ int conf_check(const struct conf *c, const cpu_set_t *allowed, char *err,
 /* The queue of that name, or NULL. */
 const struct conf_queue *conf_queue_find(const struct conf *c,
 					 const char *name);
+/* 0 if name may name a node: 1 to CONF_NODE_NAME_MAX of [A-Za-z0-9_.-]. */
+int conf_node_name_check(const char *name);
 /* 0 if name may name a queue: 1 to CONF_QUEUE_NAME_MAX of [A-Za-z0-9_.-]. */
 int conf_queue_name_check(const char *name);
 struct access_policy;

@@ -17,7 +17,7 @@ static const char *const req_op_names[] = {
     [REQ_PAUSE] = "pause",       [REQ_RESUME] = "resume",
     [REQ_DRAIN] = "drain",       [REQ_QUEUES] = "queues",
     [REQ_RETRY] = "retry",       [REQ_CLEAN] = "clean",
-    [REQ_SHUTDOWN] = "shutdown",
+    [REQ_SHUTDOWN] = "shutdown", [REQ_NODES] = "nodes",
 };
 
 const char *

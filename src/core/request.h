@@ -30,6 +30,7 @@ enum req_op {
 	REQ_RETRY,
 	REQ_CLEAN,
 	REQ_SHUTDOWN,
+	REQ_NODES,
 };
 
 struct request {

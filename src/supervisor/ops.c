@@ -60,12 +60,36 @@ ops_shutdown(struct ops *ops, struct client *c, const struct request *req)
 	return reply;
 }
 
+/* The requests about jobs and queues, which a cluster node does not
+ * serve from its own host's store. */
+static bool
+ops_on_jobs(enum req_op op)
+{
+	switch (op) {
+	case REQ_HELLO:
+	case REQ_PING:
+	case REQ_WORKERS:
+	case REQ_SHUTDOWN:
+	case REQ_NODES:
+		return false;
+	default:
+		return true;
+	}
+}
+
 json_t *
 ops_handle(struct ops *ops, struct client *c, const struct request *req)
 {
 	const struct ucred *cred = control_cred(c);
 	json_t *reply;
 
+	if (ops->d.node != NULL && ops_on_jobs(req->op))
+		return ops_error(req, FORQ_ERR_UNSUPPORTED,
+				 "%s: jobs on a shared PostgreSQL queue are "
+				 "not "
+				 "taken yet; this node only joins the cluster "
+				 "(forq nodes)",
+				 request_op_name(req->op));
 	switch (req->op) {
 	case REQ_HELLO:
 		reply = reply_ok(req->id);
@@ -115,6 +139,8 @@ ops_handle(struct ops *ops, struct client *c, const struct request *req)
 		return ops_queues(ops, req);
 	case REQ_SHUTDOWN:
 		return ops_shutdown(ops, c, req);
+	case REQ_NODES:
+		return ops_nodes(ops, c, req);
 	}
 	return reply_error(req->id, FORQ_ERR_INTERNAL, "unhandled op");
 }

@@ -22,6 +22,8 @@
 #include "supervisor/jobs.h"
 #include "supervisor/ops_common.h"
 #include "supervisor/draining.h"
+#include "supervisor/later.h"
+#include "supervisor/node.h"
 #include "supervisor/ops_read.h"
 #include "supervisor/running.h"
 #include "supervisor/watch.h"
@@ -237,7 +239,55 @@ ops_workers(struct ops *ops, const struct request *req)
 	json_object_set_new(reply, "queued",
 			    json_integer((json_int_t)runq_ready(
 				jobs_runq(ops->d.jobs))));
+	if (ops->d.node != NULL)
+		json_object_set_new(reply, "store", node_self(ops->d.node));
 	return reply;
+}
+
+struct ops_nodes_ask {
+	struct ops *ops;
+	struct later_reply *reply;
+};
+
+static void
+ops_nodes_done(void *arg, json_t *rows, const char *err)
+{
+	struct ops_nodes_ask *ask = arg;
+	json_t *reply;
+
+	if (rows == NULL) {
+		reply = reply_error(later_req_id(ask->reply),
+				    FORQ_ERR_UNAVAILABLE, err);
+	} else {
+		reply = reply_ok(later_req_id(ask->reply));
+		json_object_set_new(reply, "nodes", rows);
+	}
+	later_answer(ask->ops->d.later, ask->reply, reply);
+	free(ask);
+}
+
+json_t *
+ops_nodes(struct ops *ops, struct client *c, const struct request *req)
+{
+	struct ops_nodes_ask *ask;
+	const char *why;
+	char msg[300];
+
+	if (ops->d.node == NULL)
+		return ops_error(req, FORQ_ERR_UNSUPPORTED,
+				 "this forqd is not a node of a cluster "
+				 "([store] backend = sqlite)");
+	if ((ask = malloc(sizeof *ask)) == NULL ||
+	    (ask->reply = later_add(ops->d.later, c, req->id)) == NULL) {
+		free(ask);
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	}
+	ask->ops = ops;
+	if (node_list(ops->d.node, ops_nodes_done, ask, &why) == -1) {
+		snprintf(msg, sizeof msg, "database unreachable: %s", why);
+		ops_nodes_done(ask, NULL, msg);
+	}
+	return NULL;
 }
 
 /* "after": the jobs it waits (or waited) for, with their states. */

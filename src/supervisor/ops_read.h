@@ -13,6 +13,8 @@ json_t *ops_status(struct ops *ops, struct client *c,
 		   const struct request *req);
 json_t *ops_list(struct ops *ops, struct client *c, const struct request *req);
 json_t *ops_wait(struct ops *ops, struct client *c, const struct request *req);
+/* forq nodes: the cluster's nodes, answered once the database has. */
+json_t *ops_nodes(struct ops *ops, struct client *c, const struct request *req);
 json_t *ops_logs(struct ops *ops, struct client *c, const struct request *req);
 
 #endif

@@ -20,12 +20,14 @@
 
 #include "common/array.h"
 #include "common/clock.h"
+#include "common/compat.h"
 #include "common/log.h"
 #include "common/path.h"
 #include "common/units.h"
 #include "core/cpus.h"
 #include "core/runq.h"
 #include "ipc/orphan.h"
+#include "store/pg_schema.h"
 #include "store/store.h"
 #include "supervisor/adopted.h"
 #include "supervisor/after.h"
@@ -33,8 +35,10 @@
 #include "supervisor/daemonize.h"
 #include "supervisor/draining.h"
 #include "supervisor/jobs.h"
+#include "supervisor/later.h"
 #include "supervisor/listener.h"
 #include "supervisor/manager.h"
+#include "supervisor/node.h"
 #include "supervisor/notify.h"
 #include "supervisor/ops.h"
 #include "supervisor/ops_common.h"
@@ -43,6 +47,10 @@
 #include "supervisor/supervisor.h"
 #include "supervisor/watch.h"
 #include "supervisor/workers.h"
+#include "version.h"
+
+/* How long forqd waits at start for the cluster's database. */
+#define SV_JOIN_TIMEOUT_S 10
 
 static void sv_on_signal(struct ev_io *io, uint32_t events);
 static void sv_on_timer(struct ev_io *io, uint32_t events);
@@ -222,7 +230,8 @@ sv_client_waiting(void *arg, struct client *c)
 {
 	struct supervisor *sv = arg;
 
-	return watch_pending(sv->watch, c) > 0;
+	return watch_pending(sv->watch, c) > 0 ||
+	       later_pending(sv->later, c) > 0;
 }
 
 static void
@@ -231,6 +240,65 @@ sv_client_gone(void *arg, struct client *c)
 	struct supervisor *sv = arg;
 
 	watch_client_gone(sv->watch, c);
+	later_client_gone(sv->later, c);
+}
+
+static uint32_t
+sv_busy(void *arg)
+{
+	struct supervisor *sv = arg;
+
+	return sv->running != NULL ? running_busy(sv->running) : 0;
+}
+
+/* backend = postgresql: the cluster is joined before anything else is
+ * started, so that a database that cannot be reached, or is of a newer
+ * schema, stops forqd at once with the reason. */
+static int
+sv_join_cluster(struct supervisor *sv)
+{
+	struct node_cb cb = {.busy = sv_busy, .arg = sv};
+	char err[CONF_ERROR_MAX], name[CONF_NODE_NAME_MAX + 1], host[256];
+	struct pg_node_info info;
+	int cpus[CPU_SETSIZE];
+	int64_t epoch;
+	size_t ncpus;
+
+	if (gethostname(host, sizeof host) == -1)
+		strlcpy(host, "localhost", sizeof host);
+	host[sizeof host - 1] = '\0';
+	strlcpy(name, sv->conf.node[0] != '\0' ? sv->conf.node : host,
+		sizeof name);
+	if (conf_node_name_check(name) == -1) {
+		log_warnx("[store] node: the host name \"%s\" cannot name "
+			  "a node: set node in forqd.conf",
+			  host);
+		return -1;
+	}
+	if (cpus_plan(&sv->allowed, sv->conf.cpus, cpus, nitems(cpus), &ncpus,
+		      err, sizeof err) == -1)
+		ncpus = 0;
+	info = (struct pg_node_info){.name = name,
+				     .host = host,
+				     .version = FORQ_VERSION,
+				     .pid = getpid(),
+				     .cpus = (uint32_t)ncpus,
+				     .slots = sv->conf.slots,
+				     .lease_ms = sv->conf.lease_ms};
+	if (pg_schema_join(sv->conf.dsn, SV_JOIN_TIMEOUT_S, &info, &epoch, err,
+			   sizeof err) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	if ((sv->node = node_new(&sv->loop, &sv->conf, name, epoch, &cb)) ==
+	    NULL) {
+		log_warn("node");
+		return -1;
+	}
+	log_info("node %s: joined the cluster as epoch %lld", name,
+		 (long long)epoch);
+	node_start(sv->node);
+	return 0;
 }
 
 static void
@@ -486,6 +554,8 @@ sv_open_jobs(struct supervisor *sv)
 				 .draining = sv->draining,
 				 .watch = sv->watch,
 				 .workers = sv->workers,
+				 .node = sv->node,
+				 .later = sv->later,
 				 .cgroups = sv->cg.version != CG_NONE,
 				 .cpusets = cg_has_cpuset(&sv->cg),
 				 .stop = sv_on_shutdown,
@@ -592,7 +662,11 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 		log_warn("epoll_ctl");
 		return -1;
 	}
+	if (sv->conf.backend == CONF_BACKEND_POSTGRESQL &&
+	    sv_join_cluster(sv) == -1)
+		return -1;
 	if ((sv->watch = watch_new()) == NULL ||
+	    (sv->later = later_new()) == NULL ||
 	    (sv->control = control_new(&sv->loop, &sv->conf, &sv->access,
 				       &control_cb)) == NULL) {
 		log_warn("clients");
@@ -724,6 +798,8 @@ sv_stop(struct supervisor *sv, enum ops_stop how, const char *why)
 	sv->stopping = true;
 	sv->stop_how = how;
 	ops_set_intake(sv->ops, OPS_STOPPING);
+	if (sv->node != NULL)
+		node_leave(sv->node);
 	sv->stop_deadline_ns =
 	    clock_mono_ns() + sv->conf.stop_grace_ms * NS_PER_MS;
 	listener_stop(sv->listener);
@@ -1025,7 +1101,9 @@ sv_free(struct supervisor *sv)
 	/* Clients first: each one's waits go with it. */
 	control_free(sv->control);
 	watch_free(sv->watch);
+	later_free(sv->later);
 	ops_free(sv->ops);
+	node_free(sv->node);
 	after_free(sv->after);
 	running_free(sv->running);
 	draining_free(sv->draining);

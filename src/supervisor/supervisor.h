@@ -51,6 +51,8 @@ struct supervisor {
 	struct running *running;
 	struct after *after;
 	struct ops *ops;
+	struct later *later;    /* replies waiting on the database */
+	struct node *node;      /* backend = postgresql: this cluster node */
 	bool store_full;        /* no room: no submits, no dispatch */
 	int64_t store_retry_ns; /* a failed commit's retry; 0: none */
 	int64_t store_retry_ms; /* its backoff */

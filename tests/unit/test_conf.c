@@ -133,11 +133,33 @@ test_unknown_section_even_when_empty(void **state)
 }
 
 static void
+test_store(void **state)
+{
+	assert_int_equal(load("[store]\nbackend = postgresql\n"
+			      "dsn = host=/tmp/pg dbname=q\nnode = n-1.a\n"
+			      "lease = 5s\n"),
+			 0);
+	assert_int_equal(conf.backend, CONF_BACKEND_POSTGRESQL);
+	assert_string_equal(conf.dsn, "host=/tmp/pg dbname=q");
+	assert_string_equal(conf.node, "n-1.a");
+	assert_int_equal(conf.lease_ms, 5000);
+	expect_error("[store]\nbackend = mysql\n",
+		     "t.conf:2: backend: \"mysql\" is not sqlite or "
+		     "postgresql");
+	expect_error("[store]\nlease = 1s\n",
+		     "t.conf:2: lease: 1s is out of range (2.0s to 1h0m)");
+	expect_error("[store]\n\nnode = a b\n",
+		     "t.conf:3: node: \"a b\" is not 1 to 63 letters, "
+		     "digits, '_', '.' or '-'");
+}
+
+static void
 test_key_outside_section(void **state)
 {
 	expect_error("slots = 2\n", "t.conf:1: \"slots\" is outside a section "
 				    "([daemon], [workers], [jobs], "
-				    "[limits], [access] or [queue NAME])");
+				    "[limits], [access], [store] or [queue "
+				    "NAME])");
 }
 
 static void
@@ -323,7 +345,7 @@ test_shipped_conf_documents_the_defaults(void **state)
 		}
 	}
 	fclose(f);
-	assert_int_equal(keys, 63);
+	assert_int_equal(keys, 67);
 	conf_defaults(&defaults, 0, NULL, NULL, NULL);
 	conf_defaults(&shipped, 0, NULL, NULL, NULL);
 	assert_int_equal(conf_load_string(&shipped, "forqd.conf", text,
@@ -347,6 +369,7 @@ main(void)
 	    cmocka_unit_test(test_unknown_key_names_its_line),
 	    cmocka_unit_test(test_unknown_section_even_when_empty),
 	    cmocka_unit_test(test_key_outside_section),
+	    cmocka_unit_test(test_store),
 	    cmocka_unit_test(test_queues),
 	    cmocka_unit_test(test_syntax_error),
 	    cmocka_unit_test(test_duplicate_key),

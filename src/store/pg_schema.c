@@ -1,0 +1,207 @@
+/*
+ * The cluster schema, created and migrated by whichever forqd starts
+ * first; each step runs in its own transaction and moves
+ * forq_meta.schema one version on, so a forqd stopped half-way leaves a
+ * database the next one carries on from.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "common/compat.h"
+#include "store/pg_schema.h"
+
+/* Any fixed number: forqd's own, for pg_advisory_lock. */
+#define PG_SCHEMA_LOCK "7301"
+
+/* migrations[i] takes the schema from version i to i + 1. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the nodes. Times are the server's: nodes' clocks never
+     * decide who is alive. */
+    "CREATE TABLE forq_nodes ("
+    " name text PRIMARY KEY,"
+    " epoch bigint NOT NULL,"
+    " host text NOT NULL,"
+    " pid integer NOT NULL,"
+    " version text NOT NULL,"
+    " cpus integer NOT NULL,"
+    " slots integer NOT NULL,"
+    " running integer NOT NULL DEFAULT 0,"
+    " state text NOT NULL," /* up, or stopped once it said goodbye */
+    " lease_ms bigint NOT NULL,"
+    " started_at timestamptz NOT NULL,"
+    " renewed_at timestamptz NOT NULL,"
+    " lease_until timestamptz NOT NULL)",
+};
+
+_Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,
+	       "a migration for each schema version");
+
+static int
+pg_exec(PGconn *conn, const char *sql, int n, const char *const *values,
+	PGresult **out, char *err, size_t errlen)
+{
+	PGresult *res;
+	ExecStatusType st;
+	const char *msg;
+
+	res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
+	st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		snprintf(err, errlen, "%s",
+			 msg != NULL ? msg : PQerrorMessage(conn));
+		PQclear(res);
+		return -1;
+	}
+	if (out != NULL)
+		*out = res;
+	else
+		PQclear(res);
+	return 0;
+}
+
+static int
+pg_schema_version(PGconn *conn, long *version, char *err, size_t errlen)
+{
+	PGresult *res;
+
+	if (pg_exec(conn,
+		    "CREATE TABLE IF NOT EXISTS forq_meta ("
+		    " key text PRIMARY KEY, value text NOT NULL)",
+		    0, NULL, NULL, err, errlen) == -1 ||
+	    pg_exec(conn, "SELECT value FROM forq_meta WHERE key = 'schema'", 0,
+		    NULL, &res, err, errlen) == -1)
+		return -1;
+	*version =
+	    PQntuples(res) == 0 ? 0 : strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_schema_migrate(PGconn *conn, char *err, size_t errlen)
+{
+	char why[256], v[16];
+	const char *values[1] = {v};
+	long version;
+
+	if (pg_schema_version(conn, &version, err, errlen) == -1)
+		return -1;
+	if (version > PG_SCHEMA_VERSION) {
+		snprintf(err, errlen,
+			 "the database's schema is version %ld, newer than "
+			 "this forqd's (%d): upgrade forqd on this host",
+			 version, PG_SCHEMA_VERSION);
+		return -1;
+	}
+	for (; version < PG_SCHEMA_VERSION; version++) {
+		snprintf(v, sizeof v, "%ld", version + 1);
+		if (pg_exec(conn, "BEGIN", 0, NULL, NULL, err, errlen) == -1)
+			return -1;
+		if (pg_exec(conn, migrations[version], 0, NULL, NULL, why,
+			    sizeof why) == -1 ||
+		    pg_exec(conn,
+			    "INSERT INTO forq_meta (key, value) "
+			    "VALUES ('schema', $1) ON CONFLICT (key) "
+			    "DO UPDATE SET value = excluded.value",
+			    1, values, NULL, why, sizeof why) == -1 ||
+		    pg_exec(conn, "COMMIT", 0, NULL, NULL, why, sizeof why) ==
+			-1) {
+			(void)pg_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+			snprintf(err, errlen, "schema version %ld: %s",
+				 version + 1, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A name held by a forqd on another host whose lease still runs is
+ * that forqd's: two nodes of one name would take each other's jobs for
+ * their own. The same host's forqd, restarted, takes the name on. */
+static int
+pg_node_register(PGconn *conn, const struct pg_node_info *node, int64_t *epoch,
+		 char *err, size_t errlen)
+{
+	char pid[16], cpus[16], slots[16], lease[32];
+	const char *values[] = {node->name, node->host, pid,  node->version,
+				cpus,       slots,      lease};
+	PGresult *res;
+
+	snprintf(pid, sizeof pid, "%d", (int)node->pid);
+	snprintf(cpus, sizeof cpus, "%u", node->cpus);
+	snprintf(slots, sizeof slots, "%u", node->slots);
+	snprintf(lease, sizeof lease, "%lld", (long long)node->lease_ms);
+	if (pg_exec(conn,
+		    "SELECT host, ceil(extract(epoch FROM lease_until - "
+		    "now()))::bigint FROM forq_nodes WHERE name = $1 AND "
+		    "state = 'up' AND lease_until > now() AND host <> $2",
+		    2, values, &res, err, errlen) == -1)
+		return -1;
+	if (PQntuples(res) > 0) {
+		snprintf(err, errlen,
+			 "node name \"%s\" is held by the forqd on host %s "
+			 "(its lease runs %ss more): give this host another "
+			 "[store] node",
+			 node->name, PQgetvalue(res, 0, 0),
+			 PQgetvalue(res, 0, 1));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	if (pg_exec(conn,
+		    "INSERT INTO forq_nodes (name, epoch, host, pid, version, "
+		    "cpus, slots, running, state, lease_ms, started_at, "
+		    "renewed_at, lease_until) VALUES ($1, 1, $2, $3, $4, $5, "
+		    "$6, 0, 'up', $7::bigint, now(), now(), now() + $7::bigint "
+		    "* interval "
+		    "'1 millisecond') ON CONFLICT (name) DO UPDATE SET "
+		    "epoch = forq_nodes.epoch + 1, host = excluded.host, "
+		    "pid = excluded.pid, version = excluded.version, "
+		    "cpus = excluded.cpus, slots = excluded.slots, "
+		    "running = 0, state = 'up', lease_ms = excluded.lease_ms, "
+		    "started_at = now(), renewed_at = now(), "
+		    "lease_until = excluded.lease_until RETURNING epoch",
+		    7, values, &res, err, errlen) == -1)
+		return -1;
+	*epoch = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+int
+pg_schema_join(const char *dsn, int timeout_s, const struct pg_node_info *node,
+	       int64_t *epoch, char *err, size_t errlen)
+{
+	char timeout[16], why[512];
+	const char *keys[] = {"dbname", "connect_timeout", "application_name",
+			      NULL};
+	const char *values[] = {dsn, timeout, "forqd", NULL};
+	PGconn *conn;
+	int rc = -1;
+
+	snprintf(timeout, sizeof timeout, "%d", timeout_s);
+	conn = PQconnectdbParams(keys, values, 1);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+		snprintf(err, errlen, "cannot reach the database: %s",
+			 conn != NULL ? PQerrorMessage(conn) : "out of memory");
+		err[strcspn(err, "\n")] = '\0';
+		PQfinish(conn);
+		return -1;
+	}
+	/* Two forqd starting at once would both create the tables. */
+	if (pg_exec(conn, "SELECT pg_advisory_lock(" PG_SCHEMA_LOCK ")", 0,
+		    NULL, NULL, why, sizeof why) == -1)
+		snprintf(err, errlen, "database: %s", why);
+	else if (pg_schema_migrate(conn, why, sizeof why) == -1)
+		snprintf(err, errlen, "database: %s", why);
+	else if (pg_node_register(conn, node, epoch, why, sizeof why) == -1)
+		snprintf(err, errlen, "database: %s", why);
+	else
+		rc = 0;
+	PQfinish(conn); /* and with it the advisory lock */
+	return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * Replies that wait for the database: a request whose answer needs a
+ * round trip to a store across the network is answered when the rows
+ * come, in a later turn. Each such reply is a token that the client's
+ * going away voids, so an answer never reaches a closed client.
+ */
+#ifndef FORQ_LATER_H
+#define FORQ_LATER_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct client;
+struct later;
+struct later_reply;
+
+struct later *later_new(void);
+void later_free(struct later *l);
+/* A reply owed to client c for the request of id req_id (kept). */
+struct later_reply *later_add(struct later *l, struct client *c,
+			      json_t *req_id);
+json_t *later_req_id(const struct later_reply *r);
+/* The reply is sent (reply is taken) if its client is still there,
+ * and the token is gone. */
+void later_answer(struct later *l, struct later_reply *r, json_t *reply);
+void later_client_gone(struct later *l, struct client *c);
+/* How many replies a client is owed. */
+size_t later_pending(const struct later *l, const struct client *c);
+
+#endif

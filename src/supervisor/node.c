@@ -1,0 +1,372 @@
+/*
+ * The node's lease. A renewal only counts if the row still carries this
+ * node's epoch and the lease had not run out on the server's clock: a
+ * node that comes back after others took it for dead finds the renewal
+ * refused, says so, and joins again under a new epoch. By its own
+ * clock it counts the lease from when the last renewal that held was
+ * sent, which is never later than the server's view of it.
+ */
+#include <sys/param.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/compat.h"
+#include "common/event.h"
+#include "common/log.h"
+#include "core/conf.h"
+#include "store/pg.h"
+#include "supervisor/node.h"
+#include "version.h"
+
+struct node {
+	struct ev_loop *loop;
+	const struct conf *conf;
+	struct node_cb cb;
+	char name[CONF_NODE_NAME_MAX + 1];
+	char host[256];
+	int64_t epoch;
+	struct pg *pg;
+	struct ev_io timer_io;
+	int timer;
+	bool renewing;      /* a renewal is in flight */
+	bool rejoining;     /* a join under a new epoch is in flight */
+	int64_t renew_sent; /* monotonic: when the one in flight went */
+	int64_t renewed;    /* monotonic: when the last that held went */
+	bool lease_run_out; /* told once */
+	bool leaving;
+};
+
+struct node_query {
+	struct node *n;
+	node_rows_fn *fn;
+	void *arg;
+};
+
+static void node_renew(struct node *n);
+
+static void
+node_join_done(void *arg, const PGresult *res, const char *err)
+{
+	struct node *n = arg;
+
+	n->rejoining = false;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1) {
+		log_warnx("node %s: cannot join again: %s", n->name,
+			  res != NULL ? pg_result_why(res) : err);
+		return;
+	}
+	n->epoch = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	n->renewed = n->renew_sent;
+	n->lease_run_out = false;
+	log_warnx("node %s: joined again as epoch %lld", n->name,
+		  (long long)n->epoch);
+}
+
+/* The lease was lost: this node's claims are void, and it starts anew. */
+static void
+node_rejoin(struct node *n)
+{
+	char pid[16], slots[16], lease[32], epoch[32];
+	const char *values[] = {n->name, n->host, pid,  FORQ_VERSION,
+				slots,   lease,   epoch};
+
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	snprintf(slots, sizeof slots, "%u", n->conf->slots);
+	snprintf(lease, sizeof lease, "%lld", (long long)n->conf->lease_ms);
+	snprintf(epoch, sizeof epoch, "%lld", (long long)n->epoch);
+	n->renew_sent = clock_mono_ns();
+	if (pg_send(n->pg,
+		    "UPDATE forq_nodes SET epoch = epoch + 1, host = $2, "
+		    "pid = $3, version = $4, slots = $5, state = 'up', "
+		    "lease_ms = $6::bigint, renewed_at = now(), lease_until = "
+		    "now() + $6::bigint * interval '1 millisecond' WHERE name "
+		    "= $1 AND "
+		    "epoch = $7 RETURNING epoch",
+		    7, values, node_join_done, n) == 0) {
+		n->rejoining = true;
+		(void)pg_sync(n->pg); /* a failure answers node_join_done */
+	}
+}
+
+static void
+node_renew_done(void *arg, const PGresult *res, const char *err)
+{
+	struct node *n = arg;
+
+	n->renewing = false;
+	if (res == NULL) {
+		log_debug("node %s: renewal unanswered: %s", n->name, err);
+		return;
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("node %s: cannot renew the lease: %s", n->name,
+			  pg_result_why(res));
+		return;
+	}
+	if (PQntuples(res) == 1) {
+		n->renewed = n->renew_sent;
+		if (n->lease_run_out)
+			log_info("node %s: lease renewed", n->name);
+		n->lease_run_out = false;
+		return;
+	}
+	log_warnx("node %s: the lease was lost (the other nodes took this "
+		  "node for dead): joining again",
+		  n->name);
+	node_rejoin(n);
+}
+
+static void
+node_renew(struct node *n)
+{
+	char epoch[32], running[16];
+	const char *values[] = {n->name, epoch, running};
+
+	if (n->renewing || n->rejoining || n->leaving || !pg_is_up(n->pg))
+		return;
+	snprintf(epoch, sizeof epoch, "%lld", (long long)n->epoch);
+	snprintf(running, sizeof running, "%u", n->cb.busy(n->cb.arg));
+	n->renew_sent = clock_mono_ns();
+	if (pg_send(n->pg,
+		    "UPDATE forq_nodes SET renewed_at = now(), lease_until = "
+		    "now() + lease_ms * interval '1 millisecond', running = $3 "
+		    "WHERE name = $1 AND epoch = $2 AND state = 'up' AND "
+		    "lease_until > now() RETURNING epoch",
+		    3, values, node_renew_done, n) == 0) {
+		n->renewing = true;
+		(void)pg_sync(n->pg); /* a failure answers node_renew_done */
+	}
+}
+
+static void
+node_check_lease(struct node *n)
+{
+	if (n->lease_run_out ||
+	    clock_mono_ns() - n->renewed < n->conf->lease_ms * NS_PER_MS)
+		return;
+	n->lease_run_out = true;
+	log_warnx("node %s: the lease ran out (not renewed for %llds: %s)",
+		  n->name, (long long)(n->conf->lease_ms / 1000),
+		  pg_is_up(n->pg) ? "the database is slow" : pg_why(n->pg));
+}
+
+static void
+node_tick(struct ev_io *io, uint32_t events)
+{
+	struct node *n = io->arg;
+
+	(void)events;
+	ev_timer_drain(n->timer);
+	node_check_lease(n);
+	node_renew(n);
+}
+
+static void
+node_up(void *arg)
+{
+	struct node *n = arg;
+
+	log_info("node %s: database connected", n->name);
+	node_renew(n);
+}
+
+static void
+node_down(void *arg, const char *why)
+{
+	struct node *n = arg;
+
+	log_warnx("node %s: database unreachable: %s; trying again", n->name,
+		  why);
+}
+
+static const struct pg_hooks node_hooks = {
+    .up = node_up,
+    .down = node_down,
+};
+
+struct node *
+node_new(struct ev_loop *loop, const struct conf *conf, const char *name,
+	 int64_t epoch, const struct node_cb *cb)
+{
+	struct node *n;
+	char app[64];
+
+	if ((n = calloc(1, sizeof *n)) == NULL)
+		return NULL;
+	n->loop = loop;
+	n->conf = conf;
+	n->cb = *cb;
+	n->epoch = epoch;
+	n->timer = -1;
+	strlcpy(n->name, name, sizeof n->name);
+	if (gethostname(n->host, sizeof n->host) == -1)
+		strlcpy(n->host, "?", sizeof n->host);
+	n->renewed = clock_mono_ns(); /* pg_schema_join just renewed it */
+	snprintf(app, sizeof app, "forqd %s", name);
+	/* A server silent for half a lease is as good as gone. */
+	if ((n->pg = pg_new(loop, conf->dsn, app, conf->lease_ms / 2,
+			    &node_hooks, n)) == NULL ||
+	    (n->timer = ev_timer_open()) == -1) {
+		node_free(n);
+		return NULL;
+	}
+	ev_io_set(&n->timer_io, n->timer, node_tick, n);
+	if (ev_add(loop, &n->timer_io, EPOLLIN) == -1) {
+		node_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+void
+node_free(struct node *n)
+{
+	if (n == NULL)
+		return;
+	pg_free(n->pg);
+	if (n->timer != -1) {
+		(void)ev_del(n->loop, &n->timer_io);
+		close(n->timer);
+	}
+	free(n);
+}
+
+void
+node_start(struct node *n)
+{
+	int64_t every = MAX(n->conf->lease_ms / 3, 500) * NS_PER_MS;
+
+	(void)ev_timer_every(n->timer, every);
+	pg_start(n->pg);
+}
+
+static void
+node_leave_done(void *arg, const PGresult *res, const char *err)
+{
+	struct node *n = arg;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+		log_debug("node %s: could not say it stopped: %s", n->name,
+			  res != NULL ? pg_result_why(res) : err);
+}
+
+void
+node_leave(struct node *n)
+{
+	char epoch[32];
+	const char *values[] = {n->name, epoch};
+
+	if (n->leaving)
+		return;
+	n->leaving = true;
+	snprintf(epoch, sizeof epoch, "%lld", (long long)n->epoch);
+	if (pg_send(n->pg,
+		    "UPDATE forq_nodes SET state = 'stopped', running = 0, "
+		    "renewed_at = now() WHERE name = $1 AND epoch = $2",
+		    2, values, node_leave_done, n) == 0)
+		(void)pg_sync(n->pg);
+}
+
+json_t *
+node_self(const struct node *n)
+{
+	json_t *o;
+
+	o = json_pack("{s:s, s:s, s:I, s:b, s:I}", "backend", "postgresql",
+		      "node", n->name, "epoch", (json_int_t)n->epoch,
+		      "connected", pg_is_up(n->pg), "lease_renewed_ms_ago",
+		      (json_int_t)((clock_mono_ns() - n->renewed) / NS_PER_MS));
+	json_object_set_new(o, "why",
+			    pg_is_up(n->pg) ? json_null()
+					    : json_string(pg_why(n->pg)));
+	return o;
+}
+
+static json_t *
+node_value(const PGresult *res, int row, int col, bool number)
+{
+	if (PQgetisnull(res, row, col))
+		return json_null();
+	if (number)
+		return json_integer(
+		    strtoll(PQgetvalue(res, row, col), NULL, 10));
+	return json_string(PQgetvalue(res, row, col));
+}
+
+static void
+node_list_done(void *arg, const PGresult *res, const char *err)
+{
+	static const char *const names[] = {
+	    "node",  "host",       "epoch",    "pid",   "version",
+	    "cpus",  "slots",      "running",  "state", "lease_age_ms",
+	    "alive", "started_at", "lease_ms",
+	};
+	static const bool numbers[] = {false, false, true, true,  false,
+				       true,  true,  true, false, true,
+				       false, true,  true};
+	struct node_query *q = arg;
+	json_t *rows, *row;
+	int i, c;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		q->fn(q->arg, NULL, res != NULL ? pg_result_why(res) : err);
+		free(q);
+		return;
+	}
+	rows = json_array();
+	for (i = 0; i < PQntuples(res); i++) {
+		row = json_object();
+		for (c = 0; c < (int)nitems(names); c++) {
+			if (strcmp(names[c], "alive") == 0)
+				json_object_set_new(row, "alive",
+						    json_boolean(
+							PQgetvalue(res, i,
+								   c)[0] ==
+							't'));
+			else
+				json_object_set_new(row, names[c],
+						    node_value(res, i, c,
+							       numbers[c]));
+		}
+		json_object_set_new(row, "self",
+				    json_boolean(strcmp(PQgetvalue(res, i, 0),
+							q->n->name) == 0));
+		json_array_append_new(rows, row);
+	}
+	q->fn(q->arg, rows, NULL);
+	free(q);
+}
+
+int
+node_list(struct node *n, node_rows_fn *fn, void *arg, const char **err)
+{
+	struct node_query *q;
+
+	if (!pg_is_up(n->pg)) {
+		*err = pg_why(n->pg);
+		return -1;
+	}
+	if ((q = malloc(sizeof *q)) == NULL) {
+		*err = "out of memory";
+		return -1;
+	}
+	*q = (struct node_query){.n = n, .fn = fn, .arg = arg};
+	if (pg_send(n->pg,
+		    "SELECT name, host, epoch, pid, version, cpus, slots, "
+		    "running, state, (extract(epoch FROM now() - renewed_at) "
+		    "* 1000)::bigint, state = 'up' AND lease_until > now(), "
+		    "extract(epoch FROM started_at)::bigint, lease_ms "
+		    "FROM forq_nodes ORDER BY name",
+		    0, NULL, node_list_done, q) == -1) {
+		free(q);
+		*err = pg_why(n->pg);
+		return -1;
+	}
+	(void)pg_sync(n->pg); /* a failure answers through fn at once */
+	return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * This forqd as a node of a cluster that shares one PostgreSQL: its
+ * connection, its lease (renewed on the server's clock, a third of the
+ * lease apart), and what it can tell of the other nodes. It never
+ * blocks: every statement goes through the loop (store/pg.h), and an
+ * answer that is late only delays what waits for it.
+ */
+#ifndef FORQ_NODE_H
+#define FORQ_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct conf;
+struct ev_loop;
+struct node;
+
+struct node_cb {
+	/* Jobs running here now, for the others to see. */
+	uint32_t (*busy)(void *arg);
+	void *arg;
+};
+
+/* name and epoch: as pg_schema_join registered them at start-up. */
+struct node *node_new(struct ev_loop *loop, const struct conf *conf,
+		      const char *name, int64_t epoch,
+		      const struct node_cb *cb);
+void node_free(struct node *n);
+void node_start(struct node *n);
+/* forqd stops: the node says so (a stopped node is not rescued from);
+ * best effort, its lease says the rest. */
+void node_leave(struct node *n);
+
+/* This node, for forq workers: name, epoch, whether the database is
+ * reachable (and if not, why), how long since the lease was renewed. */
+json_t *node_self(const struct node *n);
+
+/* Every node, for forq nodes: rows (an array, taken) or err. */
+typedef void node_rows_fn(void *arg, json_t *rows, const char *err);
+/* -1 (err: why, fn not called) if the database is not reachable now;
+ * fn may be called before this returns. */
+int node_list(struct node *n, node_rows_fn *fn, void *arg, const char **err);
+
+#endif
