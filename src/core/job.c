@@ -657,6 +657,83 @@ job_describe_exit(int exit_code, int signal, char *buf, size_t len)
 	}
 }
 
+static json_t *
+job_unpack(const char *packed, uint32_t count)
+{
+	json_t *a = json_array();
+	uint32_t i;
+
+	for (i = 0; i < count; i++) {
+		json_array_append_new(a, json_string(packed));
+		packed += strlen(packed) + 1;
+	}
+	return a;
+}
+
+json_t *
+job_spec_to_json(const struct job_spec *spec)
+{
+	json_t *j = json_object(), *a;
+	uint32_t i;
+	size_t k;
+
+	json_object_set_new(j, "argv", job_unpack(spec->argv, spec->argc));
+	json_object_set_new(j, "env", job_unpack(spec->env, spec->envc));
+	json_object_set_new(j, "cwd", json_string(spec->cwd));
+	if (spec->name != NULL)
+		json_object_set_new(j, "name", json_string(spec->name));
+	if (spec->has_timeout)
+		json_object_set_new(j, "timeout_ms",
+				    json_integer(spec->timeout_ms));
+	if (spec->has_mem)
+		json_object_set_new(j, "mem",
+				    json_integer((json_int_t)spec->mem));
+	if (spec->has_cpus)
+		json_object_set_new(j, "cpus", json_integer(spec->cpus));
+	if (spec->queue != NULL)
+		json_object_set_new(j, "queue", json_string(spec->queue));
+	if (spec->has_priority)
+		json_object_set_new(j, "priority",
+				    json_integer(spec->priority));
+	if (spec->start_at_ns > 0)
+		json_object_set_new(j, "start_at_ms",
+				    json_integer(spec->start_at_ns /
+						 NS_PER_MS));
+	if (spec->has_retries)
+		json_object_set_new(j, "retries", json_integer(spec->retries));
+	if (spec->has_retry_delay)
+		json_object_set_new(j, "retry_delay_ms",
+				    json_integer(spec->retry_delay_ms));
+	if (spec->retry_on != JOB_RETRY_ALL) {
+		a = json_array();
+		for (k = 0; k < nitems(job_retry_names); k++) {
+			if (spec->retry_on & (1U << k))
+				json_array_append_new(a,
+						      json_string(
+							  job_retry_names[k]));
+		}
+		json_object_set_new(j, "retry_on", a);
+	}
+	if (spec->nafter > 0) {
+		a = json_array();
+		for (i = 0; i < spec->nafter; i++)
+			json_array_append_new(a,
+					      json_integer(
+						  (json_int_t)spec->after[i]));
+		json_object_set_new(j, "after", a);
+		if (spec->after_mode == JOB_AFTER_ANY)
+			json_object_set_new(j, "after_any", json_true());
+		else if (spec->after_mode == JOB_AFTER_FAIL)
+			json_object_set_new(j, "after_fail", json_true());
+	}
+	if (spec->unique != NULL)
+		json_object_set_new(j, "unique", json_string(spec->unique));
+	if (spec->on_finish != NULL)
+		json_object_set_new(j, "on_finish",
+				    json_string(spec->on_finish));
+	return j;
+}
+
 json_t *
 job_result_json(uint64_t id, const struct job_result *r)
 {

@@ -118,6 +118,10 @@ int job_spec_from_json(const json_t *job, const json_t *defaults,
 		       const struct job_limits *limits, struct job_spec *spec,
 		       struct job_error *err);
 void job_spec_free(struct job_spec *spec);
+/* The job object job_spec_from_json reads back as the same spec, with
+ * the values the spec holds as given (has_* set) and no defaults: how
+ * a cluster node hands a job to the node that runs it. */
+json_t *job_spec_to_json(const struct job_spec *spec);
 /* A priority as requests carry it: -FORQ_PRIORITY_MAX to the max. */
 int job_priority_from_json(const json_t *v, int32_t *priority,
 			   struct job_error *err);

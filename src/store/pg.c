@@ -181,8 +181,16 @@ pg_fail(struct pg *pg, const char *fmt, ...)
 }
 
 static void
+pg_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+static void
 pg_connected(struct pg *pg)
 {
+	PQsetNoticeProcessor(pg->conn, pg_notice, NULL);
 	if (PQsetnonblocking(pg->conn, 1) == -1 ||
 	    PQenterPipelineMode(pg->conn) != 1) {
 		pg_fail(pg, "%s", PQerrorMessage(pg->conn));

@@ -34,6 +34,72 @@ static const char *const migrations[] = {
     " started_at timestamptz NOT NULL,"
     " renewed_at timestamptz NOT NULL,"
     " lease_until timestamptz NOT NULL)",
+    /* 1 -> 2: the jobs. forq_jobs holds those not ended, so that a
+     * claim's scan stays short however long the history grows; an end
+     * moves its job to forq_history. A claim is a number from a
+     * sequence, written with the node's name: every later write of
+     * the node about the job names it, so that a node taken for dead
+     * cannot overwrite what another made of the job since. */
+    "CREATE SEQUENCE forq_job_ids;"
+    "CREATE SEQUENCE forq_claims;"
+    "CREATE TABLE forq_jobs ("
+    " id bigint PRIMARY KEY DEFAULT nextval('forq_job_ids'),"
+    " state smallint NOT NULL,"
+    " queue text NOT NULL,"
+    " priority integer NOT NULL,"
+    " uid integer NOT NULL,"
+    " gid integer NOT NULL,"
+    " user_name text NOT NULL,"
+    " name text,"
+    " spec text NOT NULL,"
+    " submit_node text NOT NULL,"
+    " submitted_at timestamptz NOT NULL DEFAULT now(),"
+    " start_at timestamptz,"
+    " attempt integer NOT NULL DEFAULT 0,"
+    " node text,"
+    " claim bigint,"
+    " claimed_at timestamptz,"
+    " started_at timestamptz,"
+    " worker integer,"
+    " cpu integer,"
+    " cancel boolean NOT NULL DEFAULT false);"
+    "CREATE INDEX forq_jobs_ready ON forq_jobs (priority DESC, id)"
+    " WHERE state = 0;"
+    "CREATE INDEX forq_jobs_node ON forq_jobs (node) WHERE node IS NOT NULL;"
+    "CREATE TABLE forq_history ("
+    " id bigint PRIMARY KEY,"
+    " state smallint NOT NULL,"
+    " queue text NOT NULL,"
+    " priority integer NOT NULL,"
+    " uid integer NOT NULL,"
+    " gid integer NOT NULL,"
+    " user_name text NOT NULL,"
+    " name text,"
+    " spec text NOT NULL,"
+    " submit_node text NOT NULL,"
+    " submitted_at timestamptz NOT NULL,"
+    " attempt integer NOT NULL,"
+    " node text,"
+    " worker integer,"
+    " cpu integer,"
+    " started_at timestamptz,"
+    " ended_at timestamptz NOT NULL,"
+    " exit_code integer,"
+    " signal integer,"
+    " error text,"
+    " user_us bigint,"
+    " sys_us bigint,"
+    " maxrss_kb bigint,"
+    " procs integer,"
+    " out_tail bytea," /* the output's last bytes, for the other nodes */
+    " err_tail bytea);"
+    "CREATE INDEX forq_history_ended ON forq_history (ended_at);"
+    /* A submission's key: the same submission sent again after a
+     * commit whose answer was lost finds the ids it got. */
+    "CREATE TABLE forq_submissions ("
+    " key text PRIMARY KEY,"
+    " ids bigint[] NOT NULL,"
+    " at timestamptz NOT NULL DEFAULT now())",
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,
@@ -47,7 +113,10 @@ pg_exec(PGconn *conn, const char *sql, int n, const char *const *values,
 	ExecStatusType st;
 	const char *msg;
 
-	res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
+	/* A migration is several statements: only the simple protocol
+	 * takes them. */
+	res = n == 0 ? PQexec(conn, sql)
+		     : PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
 	st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -172,6 +241,14 @@ pg_node_register(PGconn *conn, const struct pg_node_info *node, int64_t *epoch,
 	return 0;
 }
 
+/* The server's notices ("already exists, skipping") are not news. */
+static void
+pg_schema_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 int
 pg_schema_join(const char *dsn, int timeout_s, const struct pg_node_info *node,
 	       int64_t *epoch, char *err, size_t errlen)
@@ -192,6 +269,7 @@ pg_schema_join(const char *dsn, int timeout_s, const struct pg_node_info *node,
 		PQfinish(conn);
 		return -1;
 	}
+	PQsetNoticeProcessor(conn, pg_schema_notice, NULL);
 	/* Two forqd starting at once would both create the tables. */
 	if (pg_exec(conn, "SELECT pg_advisory_lock(" PG_SCHEMA_LOCK ")", 0,
 		    NULL, NULL, why, sizeof why) == -1)

@@ -314,6 +314,70 @@ sqlite_insert(struct store_backend *st, const struct job_spec *specs, size_t n,
 	return 0;
 }
 
+static int sqlite_delete(struct store_backend *st, int64_t id, int64_t env_id);
+
+/* The cluster's id is not this store's to give: the last id given
+ * stays what it was, or moves up to it, so that ids only grow. */
+int
+sqlite_insert_as(struct store_backend *st, const struct job_spec *spec,
+		 uint64_t id, uint32_t attempt, uid_t uid, gid_t gid,
+		 int64_t submit_ns)
+{
+	uint64_t last = st->last_id, got;
+	char sql[128];
+	int rc;
+
+	if (spec->unique != NULL || spec->nafter > 0) {
+		snprintf(st->error, sizeof st->error,
+			 "job %llu: a claimed job carries no unique key and "
+			 "no dependency",
+			 (unsigned long long)id);
+		return -1;
+	}
+	if (sqlite_begin(st) == -1 ||
+	    (rc = (int)sqlite_forget(st, id)) == STORE_FAILED)
+		return -1;
+	st->last_id = id - 1;
+	rc = sqlite_insert(st, spec, 1, uid, gid, submit_ns, &got, NULL);
+	st->last_id = last > id ? last : id;
+	if (rc == -1)
+		return -1;
+	if (attempt > 0) {
+		snprintf(sql, sizeof sql,
+			 "UPDATE jobs SET attempt = %u WHERE id = %llu",
+			 attempt, (unsigned long long)id);
+		if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			return sqlite_fail(st, "set the attempt");
+	}
+	return 0;
+}
+
+enum store_result
+sqlite_forget(struct store_backend *st, uint64_t id)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t env_id;
+	int rc;
+
+	if (sqlite3_prepare_v3(st->db, "SELECT env_id FROM jobs WHERE id = ?1",
+			       -1, 0, &s, NULL) != SQLITE_OK)
+		return (enum store_result)sqlite_fail(st,
+						      "find a job to forget");
+	sqlite3_bind_int64(s, 1, (int64_t)id);
+	rc = sqlite3_step(s);
+	env_id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		return STORE_NO_MATCH;
+	if (rc != SQLITE_ROW)
+		return (enum store_result)sqlite_fail(st,
+						      "find a job to forget");
+	if (sqlite_begin(st) == -1 ||
+	    sqlite_delete(st, (int64_t)id, env_id) == -1)
+		return STORE_FAILED;
+	return STORE_OK;
+}
+
 static void sqlite_bind_result(sqlite3_stmt *s, int first,
 			       const struct job_result *r);
 

@@ -234,6 +234,20 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 			       existing);
 }
 
+int
+store_insert_as(struct store *st, const struct job_spec *spec, uint64_t id,
+		uint32_t attempt, uid_t uid, gid_t gid, int64_t submit_ns)
+{
+	return st->ops->insert_as(st->be, spec, id, attempt, uid, gid,
+				  submit_ns);
+}
+
+enum store_result
+store_forget(struct store *st, uint64_t id)
+{
+	return st->ops->forget(st->be, id);
+}
+
 enum store_result
 store_unique_holder(struct store *st, uid_t uid, const char *key, uint64_t *id)
 {

@@ -84,6 +84,16 @@ int store_adopted(struct store *st, uint64_t id, uint32_t attempt, int64_t ns);
 int store_insert(struct store *store, const struct job_spec *specs, size_t n,
 		 uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids,
 		 bool *existing);
+/* A job of a cluster's queue that this node claimed, stored under the
+ * cluster's id and attempt, queued (spec without unique key or
+ * dependencies: the cluster's database kept those). A stale row of the
+ * same id (an end that was never recorded there) is replaced. */
+int store_insert_as(struct store *store, const struct job_spec *spec,
+		    uint64_t id, uint32_t attempt, uid_t uid, gid_t gid,
+		    int64_t submit_ns);
+/* A job is gone from this store (its record is the cluster's now):
+ * STORE_NO_MATCH if there is no such job. */
+enum store_result store_forget(struct store *store, uint64_t id);
 /* The job not ended of this user that holds key: STORE_OK and *id. */
 enum store_result store_unique_holder(struct store *store, uid_t uid,
 				      const char *key, uint64_t *id);
@@ -233,6 +243,10 @@ struct store_ops {
 	int (*insert)(struct store_backend *be, const struct job_spec *specs,
 		      size_t n, uid_t uid, gid_t gid, int64_t submit_ns,
 		      uint64_t *ids, bool *existing);
+	int (*insert_as)(struct store_backend *be, const struct job_spec *spec,
+			 uint64_t id, uint32_t attempt, uid_t uid, gid_t gid,
+			 int64_t submit_ns);
+	enum store_result (*forget)(struct store_backend *be, uint64_t id);
 	enum store_result (*unique_holder)(struct store_backend *be, uid_t uid,
 					   const char *key, uint64_t *id);
 	int (*mark_running)(struct store_backend *be, uint64_t id, int worker,

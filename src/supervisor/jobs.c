@@ -55,6 +55,9 @@ struct jobs {
 	uint64_t
 	    nwaiting; /* jobs waiting for others (they live in the store) */
 	int64_t next_prune_ns;
+	/* A cluster node's store is an outbox: an ended job leaves it once
+	 * the cluster has its end, never by retention. */
+	bool outbox;
 	struct runq_fresh *fresh;
 	size_t nfresh, fresh_cap;
 	/* The worklists: [head, n) is what is left to drain. */
@@ -462,6 +465,35 @@ jobs_submit(struct jobs *j, const struct job_spec *specs, size_t n, uid_t uid,
 			log_warn("queue");
 			return -1;
 		}
+	}
+	return 0;
+}
+
+void
+jobs_set_outbox(struct jobs *j)
+{
+	j->outbox = true;
+}
+
+int
+jobs_claimed(struct jobs *j, const struct store_job *job)
+{
+	int q = jobs_queue_index(j, job->spec.queue != NULL ? job->spec.queue
+							    : "default");
+
+	if (q == -1)
+		return -1;
+	if (store_insert_as(j->store, &job->spec, job->id, job->attempt,
+			    job->uid, job->gid, job->submit_ns) == -1) {
+		log_warnx("job %llu: store: %s", (unsigned long long)job->id,
+			  store_error(j->store));
+		return -1;
+	}
+	if (usercount_add(j->queued_by_uid, job->uid, 1) == -1 ||
+	    jobs_fresh(j, q, job->uid, job->id, job->spec.priority,
+		       job->attempt) == -1) {
+		log_warn("queue");
+		return -1;
 	}
 	return 0;
 }
@@ -878,7 +910,7 @@ jobs_prune(struct jobs *j, int64_t now)
 void
 jobs_check(struct jobs *j, int64_t now)
 {
-	if (j->next_prune_ns == 0 || now >= j->next_prune_ns)
+	if (!j->outbox && (j->next_prune_ns == 0 || now >= j->next_prune_ns))
 		jobs_prune(j, now);
 	jobs_queue_due(j);
 }

@@ -70,6 +70,12 @@ int jobs_apply_queues(struct jobs *j);
  * stands for it (ids[i] is that one's). */
 int jobs_submit(struct jobs *j, const struct job_spec *specs, size_t n,
 		uid_t uid, gid_t gid, uint64_t *ids, bool *existing);
+/* A cluster node: its store keeps ended jobs until the cluster has
+ * them, not by retention. */
+void jobs_set_outbox(struct jobs *j);
+/* A job this node claimed from the cluster: stored here, and queued
+ * once the turn's commit has it (-1: it is not, and is given back). */
+int jobs_claimed(struct jobs *j, const struct store_job *job);
 /* After the turn's commit: the turn's submissions and releases join the
  * runq if it stored them (true if any did), else they are forgotten. */
 bool jobs_turn_committed(struct jobs *j, bool committed);

@@ -79,6 +79,18 @@ later_answer(struct later *l, struct later_reply *r, json_t *reply)
 	later_unlink(l, r);
 }
 
+struct client *
+later_client(const struct later_reply *r)
+{
+	return r->client;
+}
+
+void
+later_drop(struct later *l, struct later_reply *r)
+{
+	later_unlink(l, r);
+}
+
 void
 later_client_gone(struct later *l, struct client *c)
 {

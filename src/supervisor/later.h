@@ -24,6 +24,10 @@ json_t *later_req_id(const struct later_reply *r);
 /* The reply is sent (reply is taken) if its client is still there,
  * and the token is gone. */
 void later_answer(struct later *l, struct later_reply *r, json_t *reply);
+/* The client owed it, or NULL if it went away. */
+struct client *later_client(const struct later_reply *r);
+/* The token goes, and no reply: the client is answered another way. */
+void later_drop(struct later *l, struct later_reply *r);
 void later_client_gone(struct later *l, struct client *c);
 /* How many replies a client is owed. */
 size_t later_pending(const struct later *l, const struct client *c);

@@ -118,6 +118,8 @@ node_renew_done(void *arg, const PGresult *res, const char *err)
 	log_warnx("node %s: the lease was lost (the other nodes took this "
 		  "node for dead): joining again",
 		  n->name);
+	if (n->cb.lost != NULL)
+		n->cb.lost(n->cb.arg);
 	node_rejoin(n);
 }
 
@@ -152,7 +154,11 @@ node_check_lease(struct node *n)
 	n->lease_run_out = true;
 	log_warnx("node %s: the lease ran out (not renewed for %llds: %s)",
 		  n->name, (long long)(n->conf->lease_ms / 1000),
-		  pg_is_up(n->pg) ? "the database is slow" : pg_why(n->pg));
+		  pg_is_up(n->pg) ? "no answer in time" : pg_why(n->pg));
+	/* By this node's clock, which counts from before the server's:
+	 * its jobs stop before any other node may take them on. */
+	if (n->cb.lost != NULL)
+		n->cb.lost(n->cb.arg);
 }
 
 static void
@@ -173,6 +179,8 @@ node_up(void *arg)
 
 	log_info("node %s: database connected", n->name);
 	node_renew(n);
+	if (n->cb.up != NULL)
+		n->cb.up(n->cb.arg);
 }
 
 static void
@@ -234,6 +242,12 @@ node_free(struct node *n)
 		close(n->timer);
 	}
 	free(n);
+}
+
+struct pg *
+node_pg(struct node *n)
+{
+	return n->pg;
 }
 
 void

@@ -16,10 +16,15 @@
 struct conf;
 struct ev_loop;
 struct node;
+struct pg;
 
 struct node_cb {
 	/* Jobs running here now, for the others to see. */
 	uint32_t (*busy)(void *arg);
+	/* The database is reachable (again). */
+	void (*up)(void *arg);
+	/* The lease was found lost: the others took this node for dead. */
+	void (*lost)(void *arg);
 	void *arg;
 };
 
@@ -29,6 +34,8 @@ struct node *node_new(struct ev_loop *loop, const struct conf *conf,
 		      const struct node_cb *cb);
 void node_free(struct node *n);
 void node_start(struct node *n);
+/* The node's connection, for the statements of its shared queue. */
+struct pg *node_pg(struct node *n);
 /* forqd stops: the node says so (a stopped node is not rescued from);
  * best effort, its lease says the rest. */
 void node_leave(struct node *n);

@@ -12,6 +12,7 @@
 #include "core/request.h"
 #include "supervisor/control.h"
 #include "supervisor/ops.h"
+#include "supervisor/ops_cluster.h"
 #include "supervisor/ops_common.h"
 #include "supervisor/ops_jobs.h"
 #include "supervisor/ops_queues.h"
@@ -83,13 +84,8 @@ ops_handle(struct ops *ops, struct client *c, const struct request *req)
 	const struct ucred *cred = control_cred(c);
 	json_t *reply;
 
-	if (ops->d.node != NULL && ops_on_jobs(req->op))
-		return ops_error(req, FORQ_ERR_UNSUPPORTED,
-				 "%s: jobs on a shared PostgreSQL queue are "
-				 "not "
-				 "taken yet; this node only joins the cluster "
-				 "(forq nodes)",
-				 request_op_name(req->op));
+	if (ops->d.cluster != NULL && ops_on_jobs(req->op))
+		return opsc_handle(ops, c, req);
 	switch (req->op) {
 	case REQ_HELLO:
 		reply = reply_ok(req->id);

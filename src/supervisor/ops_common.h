@@ -52,10 +52,11 @@ struct ops_deps {
 	struct draining *draining;
 	struct watch *watch;
 	const struct workers *workers;
-	struct node *node;   /* NULL: this host alone (backend = sqlite) */
-	struct later *later; /* replies that wait on the database */
-	bool cgroups;        /* jobs run in cgroups: --mem can be kept */
-	bool cpusets;        /* and in cpusets: --cpus above 1 can be kept */
+	struct node *node;       /* NULL: this host alone (backend = sqlite) */
+	struct later *later;     /* replies that wait on the database */
+	struct cluster *cluster; /* the node's shared queue, with node */
+	bool cgroups;            /* jobs run in cgroups: --mem can be kept */
+	bool cpusets; /* and in cpusets: --cpus above 1 can be kept */
 	ops_stop_fn *stop;
 	void *stop_arg;
 };

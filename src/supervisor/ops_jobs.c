@@ -145,17 +145,17 @@ ops_queue_defaults(struct ops *ops, const struct request *req,
 }
 
 json_t *
-ops_submit(struct ops *ops, struct client *c, const struct request *req)
+ops_submit_specs(struct ops *ops, struct client *c, const struct request *req,
+		 struct job_spec **out, size_t *count)
 {
 	const json_t *jobs = json_object_get(req->root, "jobs");
 	const json_t *defaults = json_object_get(req->root, "defaults");
 	const struct ucred *cred = control_cred(c);
 	struct job_spec *specs;
 	struct job_error err;
-	json_t *reply, *ids_json, *held;
-	uint64_t *ids, queued;
-	bool *existing;
-	size_t n, i, k;
+	json_t *reply;
+	uint64_t queued;
+	size_t n, i;
 
 	if (ops->intake == OPS_STOPPING)
 		return ops_error(req, FORQ_ERR_SHUTTING_DOWN,
@@ -189,15 +189,8 @@ ops_submit(struct ops *ops, struct client *c, const struct request *req)
 				 "pass queued_max_per_user (%u)",
 				 (unsigned long long)queued, (int)cred->uid, n,
 				 ops->d.conf->queued_max_per_user);
-	specs = calloc(n, sizeof *specs);
-	ids = calloc(n, sizeof *ids);
-	existing = calloc(n, sizeof *existing);
-	if (specs == NULL || ids == NULL || existing == NULL) {
-		free(specs);
-		free(ids);
-		free(existing);
+	if ((specs = calloc(n, sizeof *specs)) == NULL)
 		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
-	}
 	for (i = 0; i < n; i++) {
 		if (job_spec_from_json(json_array_get(jobs, i), defaults,
 				       ops->d.limits, &specs[i], &err) == 0) {
@@ -205,7 +198,7 @@ ops_submit(struct ops *ops, struct client *c, const struct request *req)
 							i)) != NULL ||
 			    (reply = ops_check_after(ops, c, req, &specs[i],
 						     i)) != NULL)
-				goto out;
+				goto fail;
 			continue;
 		}
 		reply = err.limit != NULL
@@ -213,6 +206,42 @@ ops_submit(struct ops *ops, struct client *c, const struct request *req)
 					i + 1, err.message)
 			    : ops_error(req, err.code, "job %zu: %s", i + 1,
 					err.message);
+		goto fail;
+	}
+	*out = specs;
+	*count = n;
+	return NULL;
+fail:
+	ops_specs_free(specs, n);
+	return reply;
+}
+
+void
+ops_specs_free(struct job_spec *specs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		job_spec_free(&specs[i]);
+	free(specs);
+}
+
+json_t *
+ops_submit(struct ops *ops, struct client *c, const struct request *req)
+{
+	const struct ucred *cred = control_cred(c);
+	struct job_spec *specs;
+	json_t *reply, *ids_json, *held;
+	uint64_t *ids;
+	bool *existing;
+	size_t n, k;
+
+	if ((reply = ops_submit_specs(ops, c, req, &specs, &n)) != NULL)
+		return reply;
+	ids = calloc(n, sizeof *ids);
+	existing = calloc(n, sizeof *existing);
+	if (ids == NULL || existing == NULL) {
+		reply = ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (jobs_submit(ops->d.jobs, specs, n, cred->uid, cred->gid, ids,
@@ -240,9 +269,7 @@ ops_submit(struct ops *ops, struct client *c, const struct request *req)
 	log_debug("uid %d submitted %zu jobs, first %llu", (int)cred->uid, n,
 		  (unsigned long long)ids[0]);
 out:
-	for (k = 0; k < n; k++)
-		job_spec_free(&specs[k]);
-	free(specs);
+	ops_specs_free(specs, n);
 	free(ids);
 	free(existing);
 	return reply;

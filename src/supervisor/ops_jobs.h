@@ -2,6 +2,8 @@
 #ifndef FORQ_OPS_JOBS_H
 #define FORQ_OPS_JOBS_H
 
+#include <stddef.h>
+
 #include <jansson.h>
 
 struct client;
@@ -10,6 +12,13 @@ struct request;
 
 json_t *ops_submit(struct ops *ops, struct client *c,
 		   const struct request *req);
+struct job_spec;
+/* A submit's jobs, checked and given their queue's defaults: NULL and
+ * *specs (freed by ops_specs_free), or the error reply. */
+json_t *ops_submit_specs(struct ops *ops, struct client *c,
+			 const struct request *req, struct job_spec **specs,
+			 size_t *n);
+void ops_specs_free(struct job_spec *specs, size_t n);
 json_t *ops_cancel(struct ops *ops, struct client *c,
 		   const struct request *req);
 json_t *ops_retry(struct ops *ops, struct client *c, const struct request *req);

@@ -78,7 +78,7 @@ ops_attempt_one(void *arg, const struct store_attempt *at)
 }
 
 /* A job as status and list show it. */
-static json_t *
+json_t *
 ops_job_json(struct ops *ops, const struct store_job *j, bool full)
 {
 	struct running_where at;

@@ -2,12 +2,17 @@
 #ifndef FORQ_OPS_READ_H
 #define FORQ_OPS_READ_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 struct client;
 struct ops;
 struct request;
 
+struct store_job;
+/* A job as status (full) and list show it. */
+json_t *ops_job_json(struct ops *ops, const struct store_job *j, bool full);
 json_t *ops_workers(struct ops *ops, const struct request *req);
 json_t *ops_status(struct ops *ops, struct client *c,
 		   const struct request *req);

@@ -31,6 +31,7 @@
 #include "store/store.h"
 #include "supervisor/adopted.h"
 #include "supervisor/after.h"
+#include "supervisor/cluster.h"
 #include "supervisor/control.h"
 #include "supervisor/daemonize.h"
 #include "supervisor/draining.h"
@@ -251,13 +252,104 @@ sv_busy(void *arg)
 	return sv->running != NULL ? running_busy(sv->running) : 0;
 }
 
-/* backend = postgresql: the cluster is joined before anything else is
- * started, so that a database that cannot be reached, or is of a newer
- * schema, stops forqd at once with the reason. */
+static void
+sv_node_lost(void *arg)
+{
+	struct supervisor *sv = arg;
+
+	if (sv->cluster != NULL)
+		cluster_lease_lost(sv->cluster);
+}
+
+static void
+sv_node_up(void *arg)
+{
+	struct supervisor *sv = arg;
+
+	if (sv->cluster != NULL)
+		cluster_up(sv->cluster);
+}
+
+/* How many jobs this node runs at once: a slot each. */
+static uint32_t
+sv_room(void *arg)
+{
+	struct supervisor *sv = arg;
+
+	if (sv->stopping || sv->store_full)
+		return 0;
+	return workers_ready(sv->workers) * sv->conf.slots;
+}
+
+static int
+sv_claimed(void *arg, const struct store_job *job)
+{
+	struct supervisor *sv = arg;
+
+	return jobs_claimed(sv->jobs, job);
+}
+
+/* Asked on some node: a job that runs here, or is queued here. */
+static void
+sv_cluster_cancel(void *arg, uint64_t id)
+{
+	struct supervisor *sv = arg;
+	enum job_state state;
+
+	if (!running_cancel(sv->running, id))
+		(void)jobs_cancel(sv->jobs, id, &state);
+}
+
+static bool
+sv_wanted(void *arg, uint64_t id)
+{
+	struct supervisor *sv = arg;
+
+	return watch_wanted(sv->watch, id);
+}
+
+static int
+sv_waited(void *arg, uint64_t **ids, size_t *n)
+{
+	struct supervisor *sv = arg;
+
+	return watch_jobs_waited(sv->watch, ids, n);
+}
+
+static void
+sv_ended_elsewhere(void *arg, uint64_t id, const struct job_result *r)
+{
+	struct supervisor *sv = arg;
+
+	watch_job_final(sv->watch, id, r);
+}
+
+static int
+sv_open_cluster(struct supervisor *sv)
+{
+	struct cluster_cb cb = {.room = sv_room,
+				.claimed = sv_claimed,
+				.cancel = sv_cluster_cancel,
+				.wanted = sv_wanted,
+				.waited = sv_waited,
+				.ended = sv_ended_elsewhere,
+				.arg = sv};
+
+	jobs_set_outbox(sv->jobs);
+	if ((sv->cluster =
+		 cluster_new(&sv->loop, &sv->conf, &sv->limits, sv->store,
+			     node_pg(sv->node), sv->node_name, &cb)) == NULL) {
+		log_warn("cluster");
+		return -1;
+	}
+	return cluster_load(sv->cluster);
+}
+
+/* backend = postgresql: the cluster's schema made or migrated, and
+ * this node registered under a new epoch. */
 static int
 sv_join_cluster(struct supervisor *sv)
 {
-	struct node_cb cb = {.busy = sv_busy, .arg = sv};
 	char err[CONF_ERROR_MAX], name[CONF_NODE_NAME_MAX + 1], host[256];
 	struct pg_node_info info;
 	int cpus[CPU_SETSIZE];
@@ -290,13 +382,27 @@ sv_join_cluster(struct supervisor *sv)
 		log_warnx("%s", err);
 		return -1;
 	}
-	if ((sv->node = node_new(&sv->loop, &sv->conf, name, epoch, &cb)) ==
-	    NULL) {
+	log_info("node %s: joined the cluster as epoch %lld", name,
+		 (long long)epoch);
+	strlcpy(sv->node_name, name, sizeof sv->node_name);
+	sv->node_epoch = epoch;
+	return 0;
+}
+
+/* The node's life on the loop: its lease, its connection. */
+static int
+sv_start_node(struct supervisor *sv)
+{
+	struct node_cb cb = {.busy = sv_busy,
+			     .up = sv_node_up,
+			     .lost = sv_node_lost,
+			     .arg = sv};
+
+	if ((sv->node = node_new(&sv->loop, &sv->conf, sv->node_name,
+				 sv->node_epoch, &cb)) == NULL) {
 		log_warn("node");
 		return -1;
 	}
-	log_info("node %s: joined the cluster as epoch %lld", name,
-		 (long long)epoch);
 	node_start(sv->node);
 	return 0;
 }
@@ -433,6 +539,8 @@ sv_drain(struct supervisor *sv)
 		}
 		while (jobs_next_end(sv->jobs, &end)) {
 			watch_job_final(sv->watch, end.id, &end.result);
+			if (sv->cluster != NULL)
+				cluster_ended(sv->cluster, end.id);
 			after_job_ended(sv->after, end.id, end.own_hook);
 			more = true;
 		}
@@ -545,6 +653,8 @@ sv_open_jobs(struct supervisor *sv)
 		log_warn("workers");
 		return -1;
 	}
+	if (sv->node != NULL && sv_open_cluster(sv) == -1)
+		return -1;
 	deps = (struct ops_deps){.conf = &sv->conf,
 				 .access = &sv->access,
 				 .limits = &sv->limits,
@@ -556,6 +666,7 @@ sv_open_jobs(struct supervisor *sv)
 				 .workers = sv->workers,
 				 .node = sv->node,
 				 .later = sv->later,
+				 .cluster = sv->cluster,
 				 .cgroups = sv->cg.version != CG_NONE,
 				 .cpusets = cg_has_cpuset(&sv->cg),
 				 .stop = sv_on_shutdown,
@@ -622,6 +733,11 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	};
 	if (sv_state_dir(conf->state_dir) == -1)
 		return -1;
+	/* Before anything is made: a database that cannot be reached, or
+	 * is of a newer schema, stops forqd at once with the reason. */
+	if (conf->backend == CONF_BACKEND_POSTGRESQL &&
+	    sv_join_cluster(sv) == -1)
+		return -1;
 	if (sv_reserve_make(conf) == -1) {
 		log_warn("%s/reserve: cannot keep %llu bytes free",
 			 conf->state_dir,
@@ -663,7 +779,7 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 		return -1;
 	}
 	if (sv->conf.backend == CONF_BACKEND_POSTGRESQL &&
-	    sv_join_cluster(sv) == -1)
+	    sv_start_node(sv) == -1)
 		return -1;
 	if ((sv->watch = watch_new()) == NULL ||
 	    (sv->later = later_new()) == NULL ||
@@ -1051,7 +1167,8 @@ sv_run(struct supervisor *sv)
 		sv_drain(sv);
 		if (!sv->stopping) {
 			after_dispatch_hooks(sv->after);
-			if (!sv->store_full)
+			if (!sv->store_full &&
+			    (sv->cluster == NULL || cluster_ready(sv->cluster)))
 				running_dispatch(sv->running);
 			/* Jobs refused a slot ended just now. */
 			sv_drain(sv);
@@ -1079,6 +1196,10 @@ sv_run(struct supervisor *sv)
 		control_end_turn(sv->control,
 				 committed ? NULL : store_error(sv->store),
 				 store_full(sv->store));
+		/* The turn's ends are on this node's disk: now the cluster's
+		 * record may have them. */
+		if (sv->cluster != NULL)
+			cluster_end_turn(sv->cluster);
 		/* After a failed commit the next try waits for an event. */
 		if (unstarted)
 			again = false;
@@ -1103,6 +1224,7 @@ sv_free(struct supervisor *sv)
 	watch_free(sv->watch);
 	later_free(sv->later);
 	ops_free(sv->ops);
+	cluster_free(sv->cluster);
 	node_free(sv->node);
 	after_free(sv->after);
 	running_free(sv->running);

@@ -51,8 +51,11 @@ struct supervisor {
 	struct running *running;
 	struct after *after;
 	struct ops *ops;
-	struct later *later;    /* replies waiting on the database */
-	struct node *node;      /* backend = postgresql: this cluster node */
+	struct later *later;     /* replies waiting on the database */
+	struct node *node;       /* backend = postgresql: this cluster node */
+	struct cluster *cluster; /* and its shared queue */
+	char node_name[64];
+	int64_t node_epoch;
 	bool store_full;        /* no room: no submits, no dispatch */
 	int64_t store_retry_ns; /* a failed commit's retry; 0: none */
 	int64_t store_retry_ms; /* its backoff */

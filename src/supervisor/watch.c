@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "core/job.h"
 #include "supervisor/control.h"
 #include "supervisor/watch.h"
@@ -206,6 +207,32 @@ watch_message(struct waiter *wt, const char *key, json_t *value)
 
 /* Each waiter names a job at most once (ops dedupe the ids), so the
  * refs of one job belong to distinct waiters. */
+int
+watch_jobs_waited(const struct watch *w, uint64_t **ids, size_t *n)
+{
+	struct watch_job *j;
+	size_t cap = 0;
+
+	*ids = NULL;
+	*n = 0;
+	RB_FOREACH (j, watch_jobs, (struct watch_jobs *)&w->jobs) {
+		if (array_reserve((void **)ids, &cap, *n, sizeof **ids) == -1) {
+			free(*ids);
+			*ids = NULL;
+			*n = 0;
+			return -1;
+		}
+		(*ids)[(*n)++] = j->job_id;
+	}
+	return 0;
+}
+
+bool
+watch_wanted(const struct watch *w, uint64_t id)
+{
+	return watch_job_get((struct watch *)w, id, false) != NULL;
+}
+
 void
 watch_job_final(struct watch *w, uint64_t id, const struct job_result *r)
 {

@@ -30,6 +30,10 @@ int watch_add(struct watch *w, struct client *c, json_t *req_id,
 	      enum watch_mode mode, bool events, const uint64_t *ids, size_t n,
 	      json_t *done);
 void watch_job_final(struct watch *w, uint64_t id, const struct job_result *r);
+/* Every job someone waits for; *ids is malloc'd. */
+int watch_jobs_waited(const struct watch *w, uint64_t **ids, size_t *n);
+/* Someone waits for job id. */
+bool watch_wanted(const struct watch *w, uint64_t id);
 void watch_client_gone(struct watch *w, struct client *c);
 /* How many waits a client has pending. */
 size_t watch_pending(struct watch *w, struct client *c);

@@ -120,6 +120,37 @@ test_valid_job_packs_its_strings(void **state)
 	assert_int_equal(spec.timeout_ms, 500);
 }
 
+/* A spec written out and read back is the same spec: how a cluster node
+ * hands a job to the node that runs it. */
+static void
+test_spec_round_trips_through_json(void **state)
+{
+	const char *text =
+	    "{\"argv\":[\"sh\",\"-c\",\"x\"],\"env\":[\"A=1\",\"B=\"],"
+	    "\"cwd\":\"/t\",\"name\":\"n\",\"timeout_ms\":0,\"mem\":4096,"
+	    "\"cpus\":2,\"queue\":\"q\",\"priority\":-3,"
+	    "\"start_at_ms\":1700000000000,\"retries\":2,"
+	    "\"retry_delay_ms\":10,\"retry_on\":[\"exit\",\"lost\"],"
+	    "\"after\":[4,5],\"after_fail\":true,\"unique\":\"k\","
+	    "\"on_finish\":\"true\"}";
+	json_t *in = json_loads(text, 0, NULL), *out;
+
+	assert_int_equal(check(text, NULL), 0);
+	out = job_spec_to_json(&spec);
+	assert_true(json_equal(in, out));
+	json_decref(out);
+	job_spec_free(&spec);
+	/* Only what was given: a bare job stays bare. */
+	assert_int_equal(check("{\"argv\":[\"true\"],\"cwd\":\"/\"}", NULL), 0);
+	out = job_spec_to_json(&spec);
+	json_decref(in);
+	in = json_loads("{\"argv\":[\"true\"],\"env\":[],\"cwd\":\"/\"}", 0,
+			NULL);
+	assert_true(json_equal(in, out));
+	json_decref(in);
+	json_decref(out);
+}
+
 static void
 test_defaults_fill_missing_fields(void **state)
 {
@@ -335,6 +366,8 @@ main(void)
 	    cmocka_unit_test(test_transitions),
 	    cmocka_unit_test(test_state_names_round_trip),
 	    cmocka_unit_test_teardown(test_valid_job_packs_its_strings,
+				      teardown),
+	    cmocka_unit_test_teardown(test_spec_round_trips_through_json,
 				      teardown),
 	    cmocka_unit_test_teardown(test_defaults_fill_missing_fields,
 				      teardown),

@@ -454,6 +454,48 @@ test_ids_only_grow(void **state)
 	}
 }
 
+/* A cluster node's store: jobs under the cluster's ids and attempts,
+ * which move its own ids on, and gone once the cluster has their end. */
+static void
+test_claimed_jobs_keep_the_clusters_id(void **state)
+{
+	struct fixture *f = *state;
+	struct job_result r = {.state = JOB_SUCCEEDED, .end_ns = 5};
+	struct job_spec s = spec("c", "A=1");
+	struct store_job j;
+	uint64_t mine;
+
+	assert_int_equal(store_insert_as(f->st, &s, 500, 2, 1000, 100, 7), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_get(f->st, 500, &j), STORE_OK);
+	assert_int_equal(j.state, JOB_QUEUED);
+	assert_int_equal(j.attempt, 2);
+	assert_int_equal(j.uid, 1000);
+	assert_string_equal(j.spec.argv, "c");
+	store_job_free(&j);
+	/* Ids only grow: past the cluster's too. */
+	mine = add(f->st, "a");
+	assert_true(mine > 500);
+	/* Claimed again (a stale row of the same id): replaced. */
+	assert_int_equal(store_insert_as(f->st, &s, 500, 3, 1000, 100, 7), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_get(f->st, 500, &j), STORE_OK);
+	assert_int_equal(j.attempt, 3);
+	store_job_free(&j);
+	assert_int_equal(store_finish(f->st, 500, &r), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_forget(f->st, 500), STORE_OK);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_get(f->st, 500, &j), STORE_NO_MATCH);
+	assert_int_equal(store_forget(f->st, 500), STORE_NO_MATCH);
+	/* Its environment went with it; the other job's stays. */
+	assert_int_equal(count(f, "SELECT count(*) FROM envs"), 1);
+	/* The cluster keeps unique keys and dependencies, not a node. */
+	s.unique = (char *)"k";
+	assert_int_equal(store_insert_as(f->st, &s, 501, 0, 1000, 100, 7), -1);
+	store_rollback(f->st);
+}
+
 struct pending_seen {
 	struct store_pending p[4];
 	int n;
@@ -719,6 +761,8 @@ main(void)
 		test_lost_jobs_are_kept_for_the_retention_age, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ids_only_grow, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_claimed_jobs_keep_the_clusters_id, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prune_by_count_and_age, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(

@@ -1,0 +1,1686 @@
+/*
+ * The shared queue. Each statement goes through the node's pipelined
+ * connection with a small context that its answer frees. What must not
+ * be lost across a lost connection is kept here until answered: a
+ * submission (sent again under the same key, which the database
+ * remembers, so a commit whose answer was lost is not made twice) and
+ * an end (sent again; the claim in its WHERE clause makes a second
+ * delivery a no-op).
+ */
+#include <sys/param.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <pwd.h>
+
+#include "common/array.h"
+#include "common/clock.h"
+#include "common/compat.h"
+#include "common/event.h"
+#include "common/log.h"
+#include "core/conf.h"
+#include "core/job.h"
+#include "store/pg.h"
+#include "store/store.h"
+#include "supervisor/cluster.h"
+
+/* Jobs one claim takes at most: a claim holds row locks while it runs. */
+#define CLUSTER_CLAIM_MAX 256
+/* Output kept in the database at a job's end, for forq logs elsewhere. */
+#define CLUSTER_TAIL_BYTES (64 * 1024)
+
+/* A job this node claimed, and the claim's number. */
+struct cl_claim {
+	uint64_t id;
+	int64_t claim;
+};
+
+/* An end to record, until the database has it. */
+struct cl_end {
+	uint64_t id;
+	bool sent;
+};
+
+struct cl_submit {
+	struct cluster *cl;
+	struct cl_submit *next;
+	char key[96];
+	char *specs, *queues, *priorities, *names, *starts;
+	char uid[16], gid[16];
+	char *user;
+	cluster_ids_fn *fn;
+	void *arg;
+	bool sent;
+	bool failed;   /* a statement of the batch failed: err holds why */
+	bool existing; /* the key was there: its ids are asked for */
+	char *ids;     /* the ids, as the statement before COMMIT gave them */
+	char err[256];
+};
+
+struct cluster {
+	const struct conf *conf;
+	const struct job_limits *limits;
+	struct store *store;
+	struct pg *pg;
+	char node[CONF_NODE_NAME_MAX + 1];
+	struct cluster_cb cb;
+	struct cl_claim *claims;
+	size_t nclaims, claims_cap;
+	bool claims_known; /* this node's claims were read since up */
+	bool rescuing;     /* lost nodes' jobs are being queued again */
+	bool giving_back;  /* this node's, its lease lost */
+	bool claiming;
+	bool claim_again;
+	struct cl_end *ends;
+	size_t nends, ends_cap;
+	char *announce; /* ids recorded ended this turn, comma separated */
+	size_t announce_len, announce_cap;
+	struct cl_submit *subs;
+	bool submitted; /* jobs were queued this turn: the others are told */
+	bool room;      /* jobs ended here this turn: more may be claimed */
+	uint64_t seq;
+	struct ev_loop *loop;
+	struct pg *listen; /* LISTEN's own connection, never in a transaction */
+	struct ev_io timer_io;
+	int timer;
+	char boot[48]; /* this forqd's run: a submission key's prefix */
+};
+
+static void cluster_send_ends(struct cluster *cl);
+
+/* A text[] literal of NUL-terminated strings (NULL: SQL NULL). */
+static int
+cl_array_add(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t need = (s != NULL ? strlen(s) * 2 : 4) + 4;
+	char *p;
+
+	if (*len + need + 2 > *cap) {
+		size_t ncap = MAX(*cap * 2, *len + need + 64);
+
+		if ((p = realloc(*buf, ncap)) == NULL)
+			return -1;
+		*buf = p;
+		*cap = ncap;
+	}
+	p = *buf + *len;
+	if (*len > 1)
+		*p++ = ',';
+	if (s == NULL) {
+		memcpy(p, "NULL", 4);
+		p += 4;
+	} else {
+		*p++ = '"';
+		for (; *s != '\0'; s++) {
+			if (*s == '"' || *s == '\\')
+				*p++ = '\\';
+			*p++ = *s;
+		}
+		*p++ = '"';
+	}
+	*p = '\0';
+	*len = (size_t)(p - *buf);
+	return 0;
+}
+
+static char *
+cl_array_start(size_t *len, size_t *cap)
+{
+	char *b = malloc(64);
+
+	if (b != NULL) {
+		memcpy(b, "{", 2);
+		*len = 1;
+		*cap = 64;
+	}
+	return b;
+}
+
+static int
+cl_array_end(char **buf, size_t *len, size_t *cap)
+{
+	char *p;
+
+	if (*len + 2 > *cap) {
+		if ((p = realloc(*buf, *len + 2)) == NULL)
+			return -1;
+		*buf = p;
+	}
+	(*buf)[(*len)++] = '}';
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+static const char *
+cl_why(const PGresult *res, const char *err)
+{
+	return res != NULL ? pg_result_why(res) : err;
+}
+
+static bool
+cl_ok(const PGresult *res)
+{
+	return res != NULL && (PQresultStatus(res) == PGRES_COMMAND_OK ||
+			       PQresultStatus(res) == PGRES_TUPLES_OK);
+}
+
+/* --- claims ------------------------------------------------------- */
+
+static int64_t
+cl_claim_of(const struct cluster *cl, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nclaims; i++) {
+		if (cl->claims[i].id == id)
+			return cl->claims[i].claim;
+	}
+	return -1;
+}
+
+static int
+cl_claim_add(struct cluster *cl, uint64_t id, int64_t claim)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nclaims; i++) {
+		if (cl->claims[i].id == id) {
+			cl->claims[i].claim = claim;
+			return 0;
+		}
+	}
+	if (array_reserve((void **)&cl->claims, &cl->claims_cap, cl->nclaims,
+			  sizeof *cl->claims) == -1)
+		return -1;
+	cl->claims[cl->nclaims++] = (struct cl_claim){id, claim};
+	return 0;
+}
+
+static void
+cl_claim_drop(struct cluster *cl, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nclaims; i++) {
+		if (cl->claims[i].id == id) {
+			cl->claims[i] = cl->claims[--cl->nclaims];
+			return;
+		}
+	}
+}
+
+static void
+cl_give_back_done(void *arg, const PGresult *res, const char *err)
+{
+	uint64_t *id = arg;
+
+	if (!cl_ok(res))
+		log_warnx("job %llu: cannot give it back to the cluster: %s",
+			  (unsigned long long)*id, cl_why(res, err));
+	free(id);
+}
+
+/* A claimed job this node will not run goes back to the queue. */
+static void
+cl_give_back(struct cluster *cl, uint64_t id, int64_t claim)
+{
+	char sid[24], sclaim[24];
+	const char *values[] = {sid, sclaim, cl->node};
+	uint64_t *ctx;
+
+	if ((ctx = malloc(sizeof *ctx)) == NULL)
+		return;
+	*ctx = id;
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	snprintf(sclaim, sizeof sclaim, "%lld", (long long)claim);
+	if (pg_send(cl->pg,
+		    "UPDATE forq_jobs SET state = 0, node = NULL, claim = "
+		    "NULL, claimed_at = NULL WHERE id = $1 AND claim = $2 AND "
+		    "node = $3",
+		    3, values, cl_give_back_done, ctx) == -1) {
+		free(ctx);
+		return;
+	}
+	(void)pg_sync(cl->pg);
+}
+
+/* The spec a claim brought, made a job of this node: it runs as the
+ * submitter's name here, whatever uid that name has on the node that
+ * took it; a name unknown here refuses the job. */
+static int
+cl_job_of_row(struct cluster *cl, const PGresult *res, int row,
+	      struct store_job *job, char *why, size_t whylen)
+{
+	struct job_error err;
+	struct passwd *pw;
+	json_t *spec;
+	const char *user = PQgetvalue(res, row, 4);
+
+	memset(job, 0, sizeof *job);
+	job->id = strtoull(PQgetvalue(res, row, 0), NULL, 10);
+	job->attempt = (uint32_t)strtoul(PQgetvalue(res, row, 1), NULL, 10);
+	job->submit_ns = strtoll(PQgetvalue(res, row, 6), NULL, 10);
+	job->state = JOB_QUEUED;
+	job->worker = job->cpu = -1;
+	if ((spec = json_loads(PQgetvalue(res, row, 5), 0, NULL)) == NULL) {
+		snprintf(why, whylen, "its spec is not JSON");
+		return -1;
+	}
+	if (job_spec_from_json(spec, NULL, cl->limits, &job->spec, &err) ==
+	    -1) {
+		json_decref(spec);
+		snprintf(why, whylen, "its spec is refused here: %s",
+			 err.message);
+		return -1;
+	}
+	json_decref(spec);
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(why, whylen, "no user \"%s\" on node %s", user,
+			 cl->node);
+		job_spec_free(&job->spec);
+		return -1;
+	}
+	job->uid = pw->pw_uid;
+	job->gid = pw->pw_gid;
+	job->name = job->spec.name;
+	return 0;
+}
+
+static void cl_refuse(struct cluster *cl, uint64_t id, int64_t claim,
+		      const char *why);
+
+static void
+cl_claim_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cluster *cl = arg;
+	struct store_job job;
+	char why[300];
+	uint64_t id;
+	int64_t claim;
+	int i, n;
+
+	cl->claiming = false;
+	if (!cl_ok(res)) {
+		log_warnx("cluster: claim failed: %s", cl_why(res, err));
+		return;
+	}
+	n = PQntuples(res);
+	for (i = 0; i < n; i++) {
+		id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+		claim = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+		if (cl_claim_add(cl, id, claim) == -1) {
+			cl_give_back(cl, id, claim);
+			continue;
+		}
+		if (cl_job_of_row(cl, res, i, &job, why, sizeof why) == -1) {
+			cl_refuse(cl, id, claim, why);
+			continue;
+		}
+		if (cl->cb.claimed(cl->cb.arg, &job) == -1) {
+			cl_claim_drop(cl, id);
+			cl_give_back(cl, id, claim);
+		}
+		job_spec_free(&job.spec);
+	}
+	log_debug("cluster: claimed %d jobs", n);
+	/* A full batch: there may be more. */
+	if (n == CLUSTER_CLAIM_MAX || cl->claim_again) {
+		cl->claim_again = false;
+		cluster_poll(cl);
+	}
+}
+
+/* The queues this node knows, as a text[] literal. */
+static char *
+cl_known_queues(struct cluster *cl)
+{
+	size_t len, cap;
+	uint32_t i;
+	char *b = cl_array_start(&len, &cap);
+
+	for (i = 0; b != NULL && i < cl->conf->nqueues; i++) {
+		if (cl_array_add(&b, &len, &cap, cl->conf->queues[i].name) ==
+		    -1) {
+			free(b);
+			return NULL;
+		}
+	}
+	if (b != NULL && cl_array_end(&b, &len, &cap) == -1) {
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+void
+cluster_poll(struct cluster *cl)
+{
+	char limit[16], *queues;
+	const char *values[3];
+	uint32_t room;
+
+	if (!pg_is_up(cl->pg) || !cl->claims_known)
+		return;
+	if (cl->claiming) {
+		cl->claim_again = true;
+		return;
+	}
+	/* What it holds counts from its claim on, queued or not yet. */
+	if ((room = cl->cb.room(cl->cb.arg)) <= cl->nclaims)
+		return;
+	room -= (uint32_t)cl->nclaims;
+	if ((queues = cl_known_queues(cl)) == NULL)
+		return;
+	snprintf(limit, sizeof limit, "%u", MIN(room, CLUSTER_CLAIM_MAX));
+	values[0] = cl->node;
+	values[1] = queues;
+	values[2] = limit;
+	/* SKIP LOCKED: nodes claiming at once take different jobs, and
+	 * none waits for another's claim to commit. */
+	if (pg_send(cl->pg,
+		    "WITH c AS (SELECT id FROM forq_jobs WHERE state = 0 AND "
+		    "queue = ANY($2::text[]) ORDER BY priority DESC, id "
+		    "LIMIT $3 FOR UPDATE SKIP LOCKED) "
+		    "UPDATE forq_jobs j SET state = 1, node = $1, claim = "
+		    "nextval('forq_claims'), claimed_at = now() FROM c "
+		    "WHERE j.id = c.id RETURNING j.id, j.attempt, j.uid, "
+		    "j.gid, j.user_name, j.spec, (extract(epoch FROM "
+		    "j.submitted_at) * 1e9)::bigint, j.claim",
+		    3, values, cl_claim_done, cl) == 0) {
+		cl->claiming = true;
+		(void)pg_sync(cl->pg);
+	}
+	free(queues);
+}
+
+/* --- ends --------------------------------------------------------- */
+
+static void
+cl_announce(struct cluster *cl, uint64_t id)
+{
+	char num[24];
+	int len =
+	    snprintf(num, sizeof num, "%s%llu", cl->announce_len > 0 ? "," : "",
+		     (unsigned long long)id);
+
+	/* A NOTIFY payload holds under 8000 bytes: past it, the others
+	 * learn of the rest by their poll. */
+	if (cl->announce_len + (size_t)len >= 7900)
+		return;
+	if (cl->announce_len + (size_t)len + 1 > cl->announce_cap) {
+		size_t cap = MAX(cl->announce_cap * 2, 256);
+		char *p = realloc(cl->announce, cap);
+
+		if (p == NULL)
+			return;
+		cl->announce = p;
+		cl->announce_cap = cap;
+	}
+	memcpy(cl->announce + cl->announce_len, num, (size_t)len + 1);
+	cl->announce_len += (size_t)len;
+}
+
+/* The hex escape of bytea's text form. */
+static char *
+cl_tail_hex(const char *state_dir, uint64_t id, const char *ext)
+{
+	static const char digits[] = "0123456789abcdef";
+	char path[PATH_MAX + 32], *buf, *hex;
+	struct stat st;
+	ssize_t n;
+	off_t from;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/logs/%llu.%s", state_dir,
+		 (unsigned long long)id, ext);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (buf = malloc(CLUSTER_TAIL_BYTES)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	from = st.st_size > CLUSTER_TAIL_BYTES ? st.st_size - CLUSTER_TAIL_BYTES
+					       : 0;
+	n = pread(fd, buf, CLUSTER_TAIL_BYTES, from);
+	close(fd);
+	if (n < 0 || (hex = malloc((size_t)n * 2 + 3)) == NULL) {
+		free(buf);
+		return NULL;
+	}
+	hex[0] = '\\';
+	hex[1] = 'x';
+	for (ssize_t i = 0; i < n; i++) {
+		hex[2 + i * 2] = digits[(unsigned char)buf[i] >> 4];
+		hex[3 + i * 2] = digits[(unsigned char)buf[i] & 15];
+	}
+	hex[2 + n * 2] = '\0';
+	free(buf);
+	return hex;
+}
+
+struct cl_end_ctx {
+	struct cluster *cl;
+	uint64_t id;
+};
+
+static void
+cl_end_drop(struct cluster *cl, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nends; i++) {
+		if (cl->ends[i].id == id) {
+			cl->ends[i] = cl->ends[--cl->nends];
+			return;
+		}
+	}
+}
+
+static void
+cl_end_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_end_ctx *ctx = arg;
+	struct cluster *cl = ctx->cl;
+	size_t i;
+
+	if (res == NULL) {
+		/* Sent again once connected: the claim makes it once. */
+		for (i = 0; i < cl->nends; i++) {
+			if (cl->ends[i].id == ctx->id)
+				cl->ends[i].sent = false;
+		}
+		free(ctx);
+		return;
+	}
+	if (!cl_ok(res)) {
+		log_warnx("job %llu: the cluster did not take its end: %s",
+			  (unsigned long long)ctx->id, pg_result_why(res));
+		for (i = 0; i < cl->nends; i++) {
+			if (cl->ends[i].id == ctx->id)
+				cl->ends[i].sent = false;
+		}
+		free(ctx);
+		return;
+	}
+	if (PQntuples(res) == 0)
+		log_warnx("job %llu: its end is not the cluster's record: "
+			  "the job was no longer this node's (its lease was "
+			  "lost, or it was recorded before)",
+			  (unsigned long long)ctx->id);
+	else
+		cl_announce(cl, ctx->id);
+	cl_claim_drop(cl, ctx->id);
+	cl_end_drop(cl, ctx->id);
+	/* The database has it: this node's copy may go. */
+	if (store_forget(cl->store, ctx->id) == STORE_FAILED)
+		log_warnx("store: %s", store_error(cl->store));
+	free(ctx);
+}
+
+#define NS_TEXT(buf, ns)                                                       \
+	(snprintf(buf, sizeof buf, "%lld", (long long)(ns)), buf)
+
+static void
+cl_send_end(struct cluster *cl, struct cl_end *e)
+{
+	char sid[24], sclaim[24], state[8], attempt[16], worker[16], cpu[16],
+	    start[24], end[24], code[16], sig[16], user[24], sys[24], rss[24],
+	    procs[16];
+	const char *values[18];
+	struct store_job job;
+	struct cl_end_ctx *ctx;
+	char *out, *errt;
+	int64_t claim = cl_claim_of(cl, e->id);
+
+	if (store_get(cl->store, e->id, &job) != STORE_OK) {
+		cl_end_drop(cl, e->id);
+		return;
+	}
+	if ((ctx = malloc(sizeof *ctx)) == NULL) {
+		store_job_free(&job);
+		return;
+	}
+	*ctx = (struct cl_end_ctx){cl, e->id};
+	out = cl_tail_hex(cl->conf->state_dir, e->id, "out");
+	errt = cl_tail_hex(cl->conf->state_dir, e->id, "err");
+	values[0] = NS_TEXT(sid, (int64_t)e->id);
+	values[1] = NS_TEXT(sclaim, claim);
+	values[2] = cl->node;
+	values[3] = NS_TEXT(state, job.state);
+	values[4] = NS_TEXT(attempt, job.attempt);
+	values[5] = job.worker >= 0 ? NS_TEXT(worker, job.worker) : NULL;
+	values[6] = job.cpu >= 0 ? NS_TEXT(cpu, job.cpu) : NULL;
+	values[7] = job.result.start_ns > 0
+			? NS_TEXT(start, job.result.start_ns)
+			: NULL;
+	values[8] = NS_TEXT(end, job.result.end_ns > 0 ? job.result.end_ns
+						       : clock_real_ns());
+	values[9] = job.result.signal == 0 && job.result.exit_code >= 0
+			? NS_TEXT(code, job.result.exit_code)
+			: NULL;
+	values[10] =
+	    job.result.signal != 0 ? NS_TEXT(sig, job.result.signal) : NULL;
+	values[11] = job.result.error[0] != '\0' ? job.result.error : NULL;
+	values[12] = NS_TEXT(user, job.result.user_us);
+	values[13] = NS_TEXT(sys, job.result.sys_us);
+	values[14] = NS_TEXT(rss, job.result.maxrss_kb);
+	values[15] =
+	    job.result.procs > 0 ? NS_TEXT(procs, job.result.procs) : NULL;
+	values[16] = out;
+	values[17] = errt;
+	/* One statement: the job leaves the live table and enters the
+	 * history, if the claim is still this node's. */
+	if (pg_send(cl->pg,
+		    "WITH j AS (DELETE FROM forq_jobs WHERE id = $1 AND "
+		    "claim = $2 AND node = $3 RETURNING *) "
+		    "INSERT INTO forq_history (id, state, queue, priority, "
+		    "uid, gid, user_name, name, spec, submit_node, "
+		    "submitted_at, attempt, node, worker, cpu, started_at, "
+		    "ended_at, exit_code, signal, error, user_us, sys_us, "
+		    "maxrss_kb, procs, out_tail, err_tail) SELECT id, "
+		    "$4::smallint, queue, priority, uid, gid, user_name, name, "
+		    "spec, submit_node, submitted_at, $5::integer, node, "
+		    "$6::integer, $7::integer, to_timestamp($8::bigint / 1e9), "
+		    "to_timestamp($9::bigint / 1e9), $10::integer, "
+		    "$11::integer, $12, $13::bigint, $14::bigint, "
+		    "$15::bigint, $16::integer, $17::bytea, $18::bytea FROM j "
+		    "RETURNING id",
+		    18, values, cl_end_done, ctx) == -1) {
+		free(ctx);
+	} else {
+		e->sent = true;
+		(void)pg_sync(cl->pg);
+	}
+	free(out);
+	free(errt);
+	store_job_free(&job);
+}
+
+static void
+cluster_send_ends(struct cluster *cl)
+{
+	size_t i;
+
+	/* Only once the claims are known: an end names its claim. */
+	for (i = 0; i < cl->nends && pg_is_up(cl->pg) && cl->claims_known;
+	     i++) {
+		if (!cl->ends[i].sent)
+			cl_send_end(cl, &cl->ends[i]);
+	}
+}
+
+void
+cluster_ended(struct cluster *cl, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nends; i++) {
+		if (cl->ends[i].id == id)
+			return;
+	}
+	if (array_reserve((void **)&cl->ends, &cl->ends_cap, cl->nends,
+			  sizeof *cl->ends) == -1) {
+		log_warn("job %llu: its end waits for a restart",
+			 (unsigned long long)id);
+		return;
+	}
+	cl->ends[cl->nends++] = (struct cl_end){.id = id};
+	cl->room = true;
+}
+
+static void
+cl_refuse_done(void *arg, const PGresult *res, const char *err)
+{
+	uint64_t *id = arg;
+
+	if (!cl_ok(res))
+		log_warnx("job %llu: cannot record it failed: %s",
+			  (unsigned long long)*id, cl_why(res, err));
+	free(id);
+}
+
+/* A claimed job that cannot run here, for a reason no other node would
+ * see otherwise (its user, its spec): it fails, saying why. */
+static void
+cl_refuse(struct cluster *cl, uint64_t id, int64_t claim, const char *why)
+{
+	char sid[24], sclaim[24];
+	const char *values[] = {sid, sclaim, cl->node, why};
+	uint64_t *ctx;
+
+	log_warnx("job %llu: %s", (unsigned long long)id, why);
+	cl_claim_drop(cl, id);
+	if ((ctx = malloc(sizeof *ctx)) == NULL)
+		return;
+	*ctx = id;
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	snprintf(sclaim, sizeof sclaim, "%lld", (long long)claim);
+	if (pg_send(cl->pg,
+		    "WITH j AS (DELETE FROM forq_jobs WHERE id = $1 AND "
+		    "claim = $2 AND node = $3 RETURNING *) "
+		    "INSERT INTO forq_history (id, state, queue, priority, "
+		    "uid, gid, user_name, name, spec, submit_node, "
+		    "submitted_at, attempt, node, ended_at, error) SELECT id, "
+		    "5, queue, priority, uid, gid, user_name, name, spec, "
+		    "submit_node, submitted_at, attempt, node, now(), $4 "
+		    "FROM j",
+		    4, values, cl_refuse_done, ctx) == -1) {
+		free(ctx);
+		return;
+	}
+	(void)pg_sync(cl->pg);
+}
+
+static void
+cl_notified(void *arg, const PGresult *res, const char *err)
+{
+	(void)arg;
+	if (!cl_ok(res))
+		log_debug("cluster: NOTIFY: %s", cl_why(res, err));
+}
+
+void
+cluster_end_turn(struct cluster *cl)
+{
+	const char *values[1];
+
+	cluster_send_ends(cl);
+	if (cl->room) {
+		cl->room = false;
+		cluster_poll(cl);
+	}
+	if (!pg_is_up(cl->pg))
+		return;
+	/* At most one NOTIFY a turn for each kind: each takes a lock held
+	 * to its commit. */
+	if (cl->submitted &&
+	    pg_send(cl->pg, "SELECT pg_notify('forq_jobs', '')", 0, NULL,
+		    cl_notified, NULL) == 0)
+		(void)pg_sync(cl->pg);
+	cl->submitted = false;
+	if (cl->announce_len == 0)
+		return;
+	values[0] = cl->announce;
+	if (pg_send(cl->pg, "SELECT pg_notify('forq_ended', $1)", 1, values,
+		    cl_notified, NULL) == 0)
+		(void)pg_sync(cl->pg);
+	cl->announce_len = 0;
+}
+
+/* --- nodes that stopped renewing their lease ------------------------ */
+
+struct cl_rescue {
+	struct cluster *cl;
+	bool own; /* this node's own jobs, its lease lost */
+};
+
+static void
+cl_rescue_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_rescue *r = arg;
+	struct cluster *cl = r->cl;
+	long again, gone;
+	char *ids, *p, *word;
+
+	if (r->own)
+		cl->giving_back = false;
+	else
+		cl->rescuing = false;
+	if (!cl_ok(res) || PQntuples(res) != 1) {
+		log_warnx("cluster: %s: %s",
+			  r->own ? "cannot give this node's jobs back"
+				 : "cannot take on the jobs of lost nodes",
+			  cl_why(res, err));
+		free(r);
+		return;
+	}
+	again = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	gone = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	if (again + gone > 0)
+		log_warnx("cluster: %s: %ld queued again, %ld ended (lost past "
+			  "crash_requeue_max, or cancelled)",
+			  r->own ? "this node's jobs, its lease lost"
+				 : "jobs of nodes whose lease ran out",
+			  again, gone);
+	if (again > 0)
+		cl->submitted = true;
+	if (!PQgetisnull(res, 0, 2) &&
+	    (ids = strdup(PQgetvalue(res, 0, 2))) != NULL) {
+		for (p = ids; (word = strsep(&p, ",")) != NULL;)
+			cl_announce(cl, strtoull(word, NULL, 10));
+		free(ids);
+	}
+	free(r);
+}
+
+/*
+ * A node's running jobs go back to the queue, as their next attempt, or
+ * end lost past crash_requeue_max, or cancelled if a cancel was asked:
+ * those of every node whose lease ran out a fifth of a lease ago (own
+ * false), or this node's own (own true: its lease was lost). The claim
+ * goes with them, so that what the node they were taken from says of
+ * them later is refused.
+ */
+static void
+cl_rescue(struct cluster *cl, bool own)
+{
+	char max[16];
+	const char *values[] = {max, own ? cl->node : NULL};
+	struct cl_rescue *r;
+
+	if (!pg_is_up(cl->pg) || (own ? cl->giving_back : cl->rescuing))
+		return;
+	if ((r = malloc(sizeof *r)) == NULL)
+		return;
+	*r = (struct cl_rescue){cl, own};
+	snprintf(max, sizeof max, "%u", cl->conf->crash_requeue_max);
+	if (pg_send(cl->pg,
+		    "WITH r AS (SELECT j.id FROM forq_jobs j JOIN forq_nodes n "
+		    "ON n.name = j.node WHERE j.state = 1 AND (j.node = $2 OR "
+		    "($2::text IS NULL AND n.lease_until < now() - n.lease_ms "
+		    "/ 5 * interval '1 millisecond')) FOR UPDATE OF j SKIP "
+		    "LOCKED), gone AS (DELETE FROM forq_jobs j USING r WHERE "
+		    "j.id = r.id AND (j.cancel OR j.attempt >= $1::integer) "
+		    "RETURNING j.*), hist AS (INSERT INTO forq_history (id, "
+		    "state, queue, priority, uid, gid, user_name, name, spec, "
+		    "submit_node, submitted_at, attempt, node, started_at, "
+		    "ended_at, error) SELECT id, CASE WHEN cancel THEN 7 ELSE "
+		    "8 END, queue, priority, uid, gid, user_name, name, spec, "
+		    "submit_node, submitted_at, attempt, node, started_at, "
+		    "now(), 'node ' || node || ' stopped renewing its lease' "
+		    "FROM gone RETURNING id), again AS (UPDATE forq_jobs j SET "
+		    "state = 0, node = NULL, claim = NULL, claimed_at = NULL, "
+		    "started_at = NULL, worker = NULL, cpu = NULL, attempt = "
+		    "j.attempt + 1 FROM r WHERE j.id = r.id AND NOT j.cancel "
+		    "AND j.attempt < $1::integer RETURNING j.id) SELECT "
+		    "(SELECT count(*) FROM again), (SELECT count(*) FROM "
+		    "hist), "
+		    "(SELECT string_agg(id::text, ',') FROM hist)",
+		    2, values, cl_rescue_done, r) == -1) {
+		free(r);
+		return;
+	}
+	if (own)
+		cl->giving_back = true;
+	else
+		cl->rescuing = true;
+	(void)pg_sync(cl->pg);
+}
+
+void
+cluster_lease_lost(struct cluster *cl)
+{
+	size_t i, n = cl->nclaims;
+	uint64_t *ids;
+
+	/* Queued again first: the ends of the jobs stopped here come
+	 * after it, on the same connection, and find no claim. */
+	cl_rescue(cl, true);
+	if ((ids = calloc(n > 0 ? n : 1, sizeof *ids)) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		ids[i] = cl->claims[i].id;
+	cl->nclaims = 0;
+	log_warnx("cluster: the lease was lost: stopping the %zu jobs this "
+		  "node holds (the others run them)",
+		  n);
+	for (i = 0; i < n; i++)
+		cl->cb.cancel(cl->cb.arg, ids[i]);
+	free(ids);
+}
+
+bool
+cluster_ready(const struct cluster *cl)
+{
+	return cl->claims_known;
+}
+
+/* --- the node's claims, after a (re)connect ------------------------ */
+
+static int
+cl_unclaimed_one(void *arg, const struct store_job *job)
+{
+	struct cluster *cl = arg;
+
+	if (cl_claim_of(cl, job->id) < 0) {
+		log_warnx("job %llu: no longer this node's (its lease was lost "
+			  "meanwhile): stopped here",
+			  (unsigned long long)job->id);
+		cl->cb.cancel(cl->cb.arg, job->id);
+	}
+	return 0;
+}
+
+/* Jobs this node's store holds that the cluster gave to another since
+ * (a previous forqd of this node lost its lease): stopped, never run. */
+static void
+cl_drop_unclaimed(struct cluster *cl)
+{
+	static const int states[] = {JOB_QUEUED, JOB_RUNNING, JOB_SCHEDULED};
+	struct store_filter f = {.uid = -1};
+	size_t i;
+
+	for (i = 0; i < nitems(states); i++) {
+		f.state = states[i];
+		if (store_list(cl->store, &f, UINT32_MAX, cl_unclaimed_one,
+			       cl) == -1)
+			log_warnx("store: %s", store_error(cl->store));
+	}
+}
+
+static void
+cl_mine_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cluster *cl = arg;
+	struct store_job job;
+	uint64_t id;
+	int64_t claim;
+	int i;
+
+	if (!cl_ok(res)) {
+		log_warnx("cluster: cannot read this node's claims: %s",
+			  cl_why(res, err));
+		return;
+	}
+	cl->nclaims = 0;
+	for (i = 0; i < PQntuples(res); i++) {
+		id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+		claim = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		/* Claimed, and then forqd died before its store had it:
+		 * it never ran. */
+		if (store_get(cl->store, id, &job) != STORE_OK) {
+			log_info("job %llu: claimed by a previous forqd that "
+				 "never ran it: given back",
+				 (unsigned long long)id);
+			cl_give_back(cl, id, claim);
+			continue;
+		}
+		store_job_free(&job);
+		(void)cl_claim_add(cl, id, claim);
+	}
+	cl->claims_known = true;
+	cl_drop_unclaimed(cl);
+	cluster_send_ends(cl);
+	cluster_poll(cl);
+}
+
+static void
+cl_listen_done(void *arg, const PGresult *res, const char *err)
+{
+	(void)arg;
+	if (!cl_ok(res))
+		log_warnx("cluster: LISTEN failed: %s", cl_why(res, err));
+}
+
+/* --- submissions --------------------------------------------------- */
+
+static void cl_submit_send(struct cl_submit *s);
+
+static void
+cl_submit_free(struct cl_submit *s)
+{
+	struct cl_submit **p;
+
+	for (p = &s->cl->subs; *p != NULL; p = &(*p)->next) {
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	}
+	free(s->specs);
+	free(s->queues);
+	free(s->priorities);
+	free(s->names);
+	free(s->starts);
+	free(s->user);
+	free(s->ids);
+	free(s);
+}
+
+static void
+cl_submit_answer(struct cl_submit *s, const char *text)
+{
+	uint64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	const char *p;
+	char *end;
+
+	/* "{1,2,3}" */
+	for (p = text; *p != '\0' && *p != '}'; p++) {
+		if (*p < '0' || *p > '9')
+			continue;
+		if (array_reserve((void **)&ids, &cap, n, sizeof *ids) == -1) {
+			s->fn(s->arg, NULL, 0, "out of memory");
+			free(ids);
+			return;
+		}
+		ids[n++] = strtoull(p, &end, 10);
+		p = end - 1;
+	}
+	s->fn(s->arg, ids, n, NULL);
+	free(ids);
+}
+
+static void
+cl_sub_step(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_submit *s = arg;
+
+	if (res == NULL) {
+		s->sent = false;
+		return;
+	}
+	if (cl_ok(res) && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 1) {
+		free(s->ids);
+		s->ids = strdup(PQgetvalue(res, 0, 0));
+	}
+	if (!cl_ok(res) && !s->failed) {
+		s->failed = true;
+		/* Its key is there: sent before, committed, and the answer
+		 * lost. Its ids are asked for. */
+		if (strcmp(pg_sqlstate(res), "23505") == 0)
+			s->existing = true;
+		strlcpy(s->err, pg_result_why(res), sizeof s->err);
+	}
+}
+
+static void
+cl_sub_existing(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_submit *s = arg;
+
+	if (res == NULL) {
+		s->sent = false;
+		return;
+	}
+	if (cl_ok(res) && PQntuples(res) == 1)
+		cl_submit_answer(s, PQgetvalue(res, 0, 0));
+	else
+		s->fn(s->arg, NULL, 0, cl_why(res, err));
+	cl_submit_free(s);
+}
+
+static void
+cl_sub_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_submit *s = arg;
+	const char *values[1];
+
+	if (res == NULL) {
+		s->sent = false;
+		return;
+	}
+	if (s->existing) {
+		s->failed = false;
+		s->existing = false;
+		values[0] = s->key;
+		if (pg_send(s->cl->pg,
+			    "SELECT ids FROM forq_submissions WHERE key = $1",
+			    1, values, cl_sub_existing, s) == 0)
+			(void)pg_sync(s->cl->pg);
+		else
+			s->sent = false;
+		return;
+	}
+	if (s->failed)
+		s->fn(s->arg, NULL, 0, s->err);
+	else if (cl_ok(res) && s->ids != NULL)
+		cl_submit_answer(s, s->ids);
+	else
+		s->fn(s->arg, NULL, 0, cl_why(res, err));
+	s->cl->submitted = true;
+	cl_submit_free(s);
+}
+
+static void
+cl_submit_send(struct cl_submit *s)
+{
+	const char *key[] = {s->key};
+	const char *values[] = {s->key,   s->specs,   s->queues, s->priorities,
+				s->names, s->starts,  s->uid,    s->gid,
+				s->user,  s->cl->node};
+	struct pg *pg = s->cl->pg;
+
+	s->failed = s->existing = false;
+	/* The key first: a second delivery stops there. The jobs keep
+	 * the order they were given in, and so their ids. The commit's
+	 * answer carries the ids. */
+	if (pg_send(pg, "BEGIN", 0, NULL, cl_sub_step, s) == -1)
+		return;
+	s->sent = true;
+	(void)pg_send(pg,
+		      "INSERT INTO forq_submissions (key, ids) VALUES ($1, "
+		      "'{}')",
+		      1, key, cl_sub_step, s);
+	(void)pg_send(pg,
+		      "WITH x AS (SELECT * FROM unnest($2::text[], "
+		      "$3::text[], $4::integer[], $5::text[], $6::bigint[]) "
+		      "WITH ORDINALITY AS t(spec, queue, priority, name, "
+		      "start_ms, n)), ins AS (INSERT INTO forq_jobs (state, "
+		      "queue, priority, uid, gid, user_name, name, spec, "
+		      "submit_node, start_at) SELECT CASE WHEN start_ms > "
+		      "extract(epoch FROM now()) * 1000 THEN 2 ELSE 0 END, "
+		      "queue, priority, $7::integer, $8::integer, $9, name, "
+		      "spec, $10, CASE WHEN start_ms > 0 THEN "
+		      "to_timestamp(start_ms / 1000.0) END FROM x ORDER BY n "
+		      "RETURNING id) UPDATE forq_submissions SET ids = "
+		      "(SELECT array_agg(id ORDER BY id) FROM ins) WHERE key "
+		      "= $1 RETURNING ids",
+		      10, values, cl_sub_step, s);
+	(void)pg_send(pg, "COMMIT", 0, NULL, cl_sub_done, s);
+	(void)pg_sync(pg);
+}
+
+int
+cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
+	       uid_t uid, gid_t gid, const char *user, cluster_ids_fn *fn,
+	       void *arg)
+{
+	size_t l[5], c[5];
+	char num[32], *text;
+	struct cl_submit *s;
+	struct job_spec eff;
+	json_t *j;
+	size_t i;
+	int rc = 0;
+
+	if (!pg_is_up(cl->pg))
+		return -1;
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return -1;
+	s->cl = cl;
+	s->fn = fn;
+	s->arg = arg;
+	snprintf(s->key, sizeof s->key, "%s:%llu", cl->boot,
+		 (unsigned long long)++cl->seq);
+	snprintf(s->uid, sizeof s->uid, "%d", (int)uid);
+	snprintf(s->gid, sizeof s->gid, "%d", (int)gid);
+	s->user = strdup(user);
+	s->specs = cl_array_start(&l[0], &c[0]);
+	s->queues = cl_array_start(&l[1], &c[1]);
+	s->priorities = cl_array_start(&l[2], &c[2]);
+	s->names = cl_array_start(&l[3], &c[3]);
+	s->starts = cl_array_start(&l[4], &c[4]);
+	if (s->user == NULL || s->specs == NULL || s->queues == NULL ||
+	    s->priorities == NULL || s->names == NULL || s->starts == NULL)
+		rc = -1;
+	for (i = 0; rc == 0 && i < n; i++) {
+		/* What the queue's defaults made of it is what runs,
+		 * wherever it runs. */
+		eff = specs[i];
+		eff.has_priority = eff.has_timeout = eff.has_retries = true;
+		eff.has_retry_delay = eff.has_mem = eff.has_cpus = true;
+		j = job_spec_to_json(&eff);
+		text = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		if (text == NULL) {
+			rc = -1;
+			break;
+		}
+		rc |= cl_array_add(&s->specs, &l[0], &c[0], text);
+		free(text);
+		rc |= cl_array_add(&s->queues, &l[1], &c[1],
+				   specs[i].queue != NULL ? specs[i].queue
+							  : "default");
+		snprintf(num, sizeof num, "%d", specs[i].priority);
+		rc |= cl_array_add(&s->priorities, &l[2], &c[2], num);
+		rc |= cl_array_add(&s->names, &l[3], &c[3], specs[i].name);
+		snprintf(num, sizeof num, "%lld",
+			 (long long)(specs[i].start_at_ns / NS_PER_MS));
+		rc |= cl_array_add(&s->starts, &l[4], &c[4], num);
+	}
+	if (rc == 0 && (cl_array_end(&s->specs, &l[0], &c[0]) == -1 ||
+			cl_array_end(&s->queues, &l[1], &c[1]) == -1 ||
+			cl_array_end(&s->priorities, &l[2], &c[2]) == -1 ||
+			cl_array_end(&s->names, &l[3], &c[3]) == -1 ||
+			cl_array_end(&s->starts, &l[4], &c[4]) == -1))
+		rc = -1;
+	s->next = cl->subs;
+	cl->subs = s;
+	if (rc == -1) {
+		cl_submit_free(s);
+		return -1;
+	}
+	cl_submit_send(s);
+	return 0;
+}
+
+/* --- reads --------------------------------------------------------- */
+
+/* The columns a read gives, from the live table or the history alike. */
+#define CL_JOB_COLUMNS                                                         \
+	"id, state, uid, gid, spec, (extract(epoch FROM submitted_at) * "      \
+	"1e9)::bigint, attempt, worker, cpu, (extract(epoch FROM "             \
+	"started_at) * 1e9)::bigint, (extract(epoch FROM ended_at) * "         \
+	"1e9)::bigint, exit_code, signal, error, user_us, sys_us, maxrss_kb, " \
+	"procs, node"
+#define CL_LIVE_COLUMNS                                                        \
+	"id, state, uid, gid, spec, (extract(epoch FROM submitted_at) * "      \
+	"1e9)::bigint, attempt, worker, cpu, (extract(epoch FROM "             \
+	"started_at) * 1e9)::bigint, NULL::bigint, NULL::integer, "            \
+	"NULL::integer, NULL::text, NULL::bigint, NULL::bigint, "              \
+	"NULL::bigint, "                                                       \
+	"NULL::integer, node"
+
+static long long
+cl_int(const PGresult *res, int row, int col, long long none)
+{
+	return PQgetisnull(res, row, col)
+		   ? none
+		   : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static int
+cl_read_job(struct cluster *cl, const PGresult *res, int row,
+	    struct store_job *job)
+{
+	struct job_limits any = *cl->limits;
+	struct job_error err;
+	json_t *spec;
+
+	memset(job, 0, sizeof *job);
+	job->id = (uint64_t)cl_int(res, row, 0, 0);
+	job->state = (enum job_state)cl_int(res, row, 1, 0);
+	job->uid = (uid_t)cl_int(res, row, 2, 0);
+	job->gid = (gid_t)cl_int(res, row, 3, 0);
+	job->submit_ns = cl_int(res, row, 5, 0);
+	job->attempt = (uint32_t)cl_int(res, row, 6, 0);
+	job->worker = (int)cl_int(res, row, 7, -1);
+	job->cpu = (int)cl_int(res, row, 8, -1);
+	job->result.state = job->state;
+	job->result.start_ns = cl_int(res, row, 9, 0);
+	job->result.end_ns = cl_int(res, row, 10, 0);
+	job->result.exit_code = (int)cl_int(res, row, 11, -1);
+	job->result.signal = (int)cl_int(res, row, 12, 0);
+	if (!PQgetisnull(res, row, 13))
+		strlcpy(job->result.error, PQgetvalue(res, row, 13),
+			sizeof job->result.error);
+	job->result.user_us = cl_int(res, row, 14, 0);
+	job->result.sys_us = cl_int(res, row, 15, 0);
+	job->result.maxrss_kb = cl_int(res, row, 16, 0);
+	job->result.procs = (uint32_t)cl_int(res, row, 17, 0);
+	/* Another node's limits may be wider: a read shows any spec. */
+	any.argv_max = UINT32_MAX;
+	any.argv_bytes_max = any.env_bytes_max = UINT64_MAX;
+	any.name_max = UINT32_MAX;
+	if ((spec = json_loads(PQgetvalue(res, row, 4), 0, NULL)) == NULL ||
+	    job_spec_from_json(spec, NULL, &any, &job->spec, &err) == -1) {
+		json_decref(spec);
+		return -1;
+	}
+	json_decref(spec);
+	job->name = job->spec.name;
+	return 0;
+}
+
+struct cl_read {
+	struct cluster *cl;
+	cluster_job_fn *fn;
+	void *arg;
+	bool list;
+};
+
+static void
+cl_read_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_read *r = arg;
+	struct store_job job;
+	int i;
+
+	if (!cl_ok(res)) {
+		r->fn(r->arg, NULL, NULL, cl_why(res, err));
+		free(r);
+		return;
+	}
+	for (i = 0; i < PQntuples(res); i++) {
+		if (cl_read_job(r->cl, res, i, &job) == -1)
+			continue;
+		r->fn(r->arg, &job,
+		      PQgetisnull(res, i, 18) ? NULL : PQgetvalue(res, i, 18),
+		      NULL);
+		job_spec_free(&job.spec);
+		if (!r->list)
+			break;
+	}
+	if (r->list || PQntuples(res) == 0)
+		r->fn(r->arg, NULL, NULL, NULL);
+	free(r);
+}
+
+static int
+cl_read(struct cluster *cl, const char *sql, int n, const char *const *values,
+	bool list, cluster_job_fn *fn, void *arg)
+{
+	struct cl_read *r;
+
+	if (!pg_is_up(cl->pg) || (r = malloc(sizeof *r)) == NULL)
+		return -1;
+	*r = (struct cl_read){cl, fn, arg, list};
+	if (pg_send(cl->pg, sql, n, values, cl_read_done, r) == -1) {
+		free(r);
+		return -1;
+	}
+	(void)pg_sync(cl->pg);
+	return 0;
+}
+
+int
+cluster_get(struct cluster *cl, uint64_t id, cluster_job_fn *fn, void *arg)
+{
+	char sid[24];
+	const char *values[] = {sid};
+
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	return cl_read(cl,
+		       "SELECT " CL_LIVE_COLUMNS
+		       " FROM forq_jobs WHERE id = $1 "
+		       "UNION ALL SELECT " CL_JOB_COLUMNS
+		       " FROM forq_history WHERE id = $1",
+		       1, values, false, fn, arg);
+}
+
+int
+cluster_list(struct cluster *cl, const struct store_filter *f, uint32_t limit,
+	     cluster_job_fn *fn, void *arg)
+{
+	char state[8], uid[24], before[24], lim[16];
+	const char *values[6];
+
+	snprintf(state, sizeof state, "%d", f->state);
+	snprintf(uid, sizeof uid, "%lld", (long long)f->uid);
+	snprintf(before, sizeof before, "%llu", (unsigned long long)f->before);
+	snprintf(lim, sizeof lim, "%u", limit);
+	values[0] = state;
+	values[1] = uid;
+	values[2] = f->queue;
+	values[3] = f->name;
+	values[4] = before;
+	values[5] = lim;
+	return cl_read(cl,
+		       "(SELECT " CL_LIVE_COLUMNS
+		       " FROM forq_jobs WHERE ($1::integer < 0 "
+		       "OR state = $1::integer) AND ($2::integer < 0 OR uid = "
+		       "$2::integer) AND ($3::text IS NULL OR queue = $3) AND "
+		       "($4::text "
+		       "IS NULL OR name = $4) AND ($5::bigint = 0 OR id < "
+		       "$5::bigint) "
+		       "ORDER BY id DESC LIMIT $6::integer) UNION ALL "
+		       "(SELECT " CL_JOB_COLUMNS
+		       " FROM forq_history WHERE ($1::integer < 0 OR state = "
+		       "$1::integer) "
+		       "AND ($2::integer < 0 OR uid = $2::integer) AND "
+		       "($3::text IS NULL "
+		       "OR queue = $3) AND ($4::text IS NULL OR name = $4) AND "
+		       "($5::bigint = 0 OR id < $5::bigint) ORDER BY id DESC "
+		       "LIMIT "
+		       "$6::integer) ORDER BY 1 DESC LIMIT $6::integer",
+		       6, values, true, fn, arg);
+}
+
+/* --- cancels ------------------------------------------------------- */
+
+struct cl_cancel {
+	struct cluster *cl;
+	cluster_cancel_fn *fn;
+	void *arg;
+	uint64_t id;
+};
+
+static void
+cl_cancel_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_cancel *c = arg;
+	const char *what;
+
+	if (!cl_ok(res)) {
+		c->fn(c->arg, CLUSTER_NO_SUCH_JOB, cl_why(res, err));
+		free(c);
+		return;
+	}
+	what = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "none";
+	if (strcmp(what, "cancelled") == 0) {
+		cl_announce(c->cl, c->id);
+		c->fn(c->arg, CLUSTER_CANCELLED, NULL);
+	} else if (strcmp(what, "asked") == 0) {
+		c->fn(c->arg, CLUSTER_ASKED, NULL);
+	} else if (strcmp(what, "ended") == 0) {
+		c->fn(c->arg, CLUSTER_NOT_PENDING, NULL);
+	} else {
+		c->fn(c->arg, CLUSTER_NO_SUCH_JOB, NULL);
+	}
+	free(c);
+}
+
+int
+cluster_cancel(struct cluster *cl, uint64_t id, int64_t uid,
+	       cluster_cancel_fn *fn, void *arg)
+{
+	char sid[24], suid[24];
+	const char *values[] = {sid, suid};
+	struct cl_cancel *c;
+
+	if (!pg_is_up(cl->pg) || (c = malloc(sizeof *c)) == NULL)
+		return -1;
+	*c = (struct cl_cancel){cl, fn, arg, id};
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	snprintf(suid, sizeof suid, "%lld", (long long)uid);
+	/* Not started: into the history as cancelled. Running: its node
+	 * is told, by a NOTIFY now and by its poll else. */
+	if (pg_send(cl->pg,
+		    "WITH gone AS (DELETE FROM forq_jobs WHERE id = $1 AND "
+		    "state <> 1 AND ($2::integer < 0 OR uid = $2::integer) "
+		    "RETURNING *), moved AS (INSERT INTO forq_history (id, "
+		    "state, queue, priority, uid, gid, user_name, name, spec, "
+		    "submit_node, submitted_at, attempt, ended_at) SELECT id, "
+		    "7, queue, priority, uid, gid, user_name, name, spec, "
+		    "submit_node, submitted_at, attempt, now() FROM gone "
+		    "RETURNING id), asked AS (UPDATE forq_jobs SET cancel = "
+		    "true WHERE id = $1 AND state = 1 AND ($2::integer < 0 OR "
+		    "uid = $2::integer) RETURNING id, node, pg_notify("
+		    "'forq_cancel', node || ':' || id)) SELECT 'cancelled' "
+		    "FROM moved UNION ALL SELECT 'asked' FROM asked UNION ALL "
+		    "SELECT 'ended' FROM forq_history WHERE id = $1 AND "
+		    "($2::integer < 0 OR uid = $2::integer)",
+		    2, values, cl_cancel_done, c) == -1) {
+		free(c);
+		return -1;
+	}
+	(void)pg_sync(cl->pg);
+	return 0;
+}
+
+static void
+cl_asked_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cluster *cl = arg;
+	uint64_t id;
+	int i;
+
+	if (!cl_ok(res)) {
+		log_debug("cluster: cancels: %s", cl_why(res, err));
+		return;
+	}
+	for (i = 0; i < PQntuples(res); i++) {
+		id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+		if (cl_claim_of(cl, id) >= 0)
+			cl->cb.cancel(cl->cb.arg, id);
+	}
+}
+
+/* Cancels asked of this node's jobs, a NOTIFY missed or not. */
+static void
+cl_check_cancels(struct cluster *cl)
+{
+	const char *values[] = {cl->node};
+
+	if (cl->nclaims == 0 || !pg_is_up(cl->pg))
+		return;
+	if (pg_send(cl->pg,
+		    "SELECT id FROM forq_jobs WHERE node = $1 AND cancel", 1,
+		    values, cl_asked_done, cl) == 0)
+		(void)pg_sync(cl->pg);
+}
+
+/* --- ends elsewhere ------------------------------------------------ */
+
+static void
+cl_ended_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cluster *cl = arg;
+	struct store_job job;
+	int i;
+
+	if (!cl_ok(res))
+		return;
+	for (i = 0; i < PQntuples(res); i++) {
+		if (cl_read_job(cl, res, i, &job) == -1)
+			continue;
+		cl->cb.ended(cl->cb.arg, job.id, &job.result);
+		job_spec_free(&job.spec);
+	}
+	(void)err;
+}
+
+/* The ends among ids (a bigint[] literal) are told to their waiters. */
+static void
+cl_ask_ended(struct cluster *cl, const char *ids)
+{
+	const char *values[] = {ids};
+
+	if (!pg_is_up(cl->pg))
+		return;
+	if (pg_send(cl->pg,
+		    "SELECT " CL_JOB_COLUMNS " FROM forq_history WHERE id = "
+		    "ANY($1::bigint[])",
+		    1, values, cl_ended_done, cl) == 0)
+		(void)pg_sync(cl->pg);
+}
+
+static void
+cl_check_waits(struct cluster *cl)
+{
+	uint64_t *ids;
+	size_t n, i, len, cap;
+	char num[24], *list;
+
+	if (cl->cb.waited(cl->cb.arg, &ids, &n) == -1 || n == 0)
+		return;
+	list = cl_array_start(&len, &cap);
+	for (i = 0; list != NULL && i < n; i++) {
+		snprintf(num, sizeof num, "%llu", (unsigned long long)ids[i]);
+		if (cl_array_add(&list, &len, &cap, num) == -1) {
+			free(list);
+			list = NULL;
+		}
+	}
+	free(ids);
+	if (list != NULL && cl_array_end(&list, &len, &cap) == 0)
+		cl_ask_ended(cl, list);
+	free(list);
+}
+
+void
+cluster_notify(struct cluster *cl, const char *channel, const char *payload)
+{
+	char *list, *p, *word, *colon, *wanted = NULL;
+	size_t len = 0, cap = 0;
+	uint64_t id;
+
+	if (strcmp(channel, "forq_jobs") == 0) {
+		cluster_poll(cl);
+		return;
+	}
+	if (strcmp(channel, "forq_cancel") == 0) {
+		/* "node:id" */
+		if ((colon = strrchr(payload, ':')) == NULL ||
+		    (size_t)(colon - payload) != strlen(cl->node) ||
+		    strncmp(payload, cl->node, strlen(cl->node)) != 0)
+			return;
+		id = strtoull(colon + 1, NULL, 10);
+		if (cl_claim_of(cl, id) >= 0)
+			cl->cb.cancel(cl->cb.arg, id);
+		return;
+	}
+	if (strcmp(channel, "forq_ended") != 0 ||
+	    (list = strdup(payload)) == NULL)
+		return;
+	wanted = cl_array_start(&len, &cap);
+	for (p = list; wanted != NULL && (word = strsep(&p, ",")) != NULL;) {
+		id = strtoull(word, NULL, 10);
+		if (id == 0 || !cl->cb.wanted(cl->cb.arg, id))
+			continue;
+		if (cl_array_add(&wanted, &len, &cap, word) == -1) {
+			free(wanted);
+			wanted = NULL;
+		}
+	}
+	free(list);
+	if (wanted != NULL && len > 1 && cl_array_end(&wanted, &len, &cap) == 0)
+		cl_ask_ended(cl, wanted);
+	free(wanted);
+}
+
+/* --- life ---------------------------------------------------------- */
+
+void
+cluster_up(struct cluster *cl)
+{
+	const char *values[] = {cl->node};
+	struct cl_submit *s;
+	size_t i;
+
+	cl->claims_known = false;
+	cl->claiming = false;
+	for (i = 0; i < cl->nends; i++)
+		cl->ends[i].sent = false;
+	if (pg_send(cl->pg,
+		    "SELECT id, claim FROM forq_jobs WHERE node = $1 AND "
+		    "state = 1",
+		    1, values, cl_mine_done, cl) == 0)
+		(void)pg_sync(cl->pg);
+	for (s = cl->subs; s != NULL; s = s->next) {
+		if (!s->sent)
+			cl_submit_send(s);
+	}
+}
+
+static void
+cl_tick(struct ev_io *io, uint32_t events)
+{
+	struct cluster *cl = io->arg;
+
+	(void)events;
+	ev_timer_drain(cl->timer);
+	/* The fallback of the NOTIFYs: a poll a second. */
+	cl_rescue(cl, false);
+	cluster_poll(cl);
+	cl_check_cancels(cl);
+	cl_check_waits(cl);
+}
+
+static void
+cl_listen_up(void *arg)
+{
+	struct cluster *cl = arg;
+
+	if (pg_send(cl->listen, "LISTEN forq_jobs", 0, NULL, cl_listen_done,
+		    cl) == 0 &&
+	    pg_send(cl->listen, "LISTEN forq_ended", 0, NULL, cl_listen_done,
+		    cl) == 0 &&
+	    pg_send(cl->listen, "LISTEN forq_cancel", 0, NULL, cl_listen_done,
+		    cl) == 0)
+		(void)pg_sync(cl->listen);
+	/* What was said while nobody listened is looked at now. */
+	cluster_poll(cl);
+	cl_check_cancels(cl);
+}
+
+static void
+cl_listen_down(void *arg, const char *why)
+{
+	(void)arg;
+	log_debug("cluster: LISTEN connection lost: %s", why);
+}
+
+static void
+cl_listen_notify(void *arg, const char *channel, const char *payload)
+{
+	cluster_notify(arg, channel, payload);
+}
+
+static const struct pg_hooks cl_listen_hooks = {
+    .up = cl_listen_up,
+    .down = cl_listen_down,
+    .notify = cl_listen_notify,
+};
+
+static int
+cl_load_one(void *arg, const struct store_job *job)
+{
+	cluster_ended(arg, job->id);
+	return 0;
+}
+
+int
+cluster_load(struct cluster *cl)
+{
+	struct store_filter f = {.uid = -1};
+	int s;
+
+	/* Ended here, and not yet the cluster's record: a previous forqd
+	 * stopped before the database had them. */
+	for (s = JOB_SUCCEEDED; s < JOB_STATE_COUNT; s++) {
+		f.state = s;
+		if (store_list(cl->store, &f, UINT32_MAX, cl_load_one, cl) ==
+		    -1)
+			return -1;
+	}
+	if (cl->nends > 0)
+		log_info("cluster: %zu ends of a previous forqd to record",
+			 cl->nends);
+	return 0;
+}
+
+struct cluster *
+cluster_new(struct ev_loop *loop, const struct conf *conf,
+	    const struct job_limits *limits, struct store *store, struct pg *pg,
+	    const char *node, const struct cluster_cb *cb)
+{
+	struct cluster *cl;
+	char app[64];
+
+	if ((cl = calloc(1, sizeof *cl)) == NULL)
+		return NULL;
+	cl->loop = loop;
+	cl->conf = conf;
+	cl->limits = limits;
+	cl->store = store;
+	cl->pg = pg;
+	cl->cb = *cb;
+	cl->timer = -1;
+	strlcpy(cl->node, node, sizeof cl->node);
+	snprintf(cl->boot, sizeof cl->boot, "%s:%d:%lld", node, (int)getpid(),
+		 (long long)clock_real_ns());
+	snprintf(app, sizeof app, "forqd %s listen", node);
+	if ((cl->listen = pg_new(loop, conf->dsn, app, 0, &cl_listen_hooks,
+				 cl)) == NULL ||
+	    (cl->timer = ev_timer_open()) == -1) {
+		cluster_free(cl);
+		return NULL;
+	}
+	ev_io_set(&cl->timer_io, cl->timer, cl_tick, cl);
+	if (ev_add(loop, &cl->timer_io, EPOLLIN) == -1 ||
+	    ev_timer_every(cl->timer, NS_PER_SEC) == -1) {
+		cluster_free(cl);
+		return NULL;
+	}
+	pg_start(cl->listen);
+	return cl;
+}
+
+void
+cluster_free(struct cluster *cl)
+{
+	if (cl == NULL)
+		return;
+	while (cl->subs != NULL)
+		cl_submit_free(cl->subs);
+	pg_free(cl->listen);
+	if (cl->timer != -1) {
+		(void)ev_del(cl->loop, &cl->timer_io);
+		close(cl->timer);
+	}
+	free(cl->claims);
+	free(cl->ends);
+	free(cl->announce);
+	free(cl);
+}

@@ -1,0 +1,112 @@
+/*
+ * The shared queue of a cluster, on the node's PostgreSQL connection:
+ * submissions go into it, this node claims from it what it has room
+ * for, and the ends of the jobs it ran go back into it. A claimed job
+ * becomes a queued job of this node's own store, which runs it as it
+ * runs any job, and which keeps its end, durably, until the cluster's
+ * database has it: the node's store is its outbox, so an end survives
+ * a crash of forqd or of the database. Reads that clients ask for go
+ * to the database and are answered when its rows come.
+ */
+#ifndef FORQ_CLUSTER_H
+#define FORQ_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct conf;
+struct job_limits;
+struct job_result;
+struct job_spec;
+struct pg;
+struct store;
+struct store_filter;
+struct store_job;
+struct cluster;
+
+struct cluster_cb {
+	/* Jobs this node can run at once now (0: none, it is stopping or
+	 * its disk is full): it claims up to that, less what it holds. */
+	uint32_t (*room)(void *arg);
+	/* A claimed job, to be queued here: -1 if it cannot be (it is
+	 * given back to the cluster). */
+	int (*claimed)(void *arg, const struct store_job *job);
+	/* A job that runs here is to be cancelled (asked on another node). */
+	void (*cancel)(void *arg, uint64_t id);
+	/* Jobs that ended on another node: whoever waits here for them
+	 * is told. wanted says whether anyone does. */
+	bool (*wanted)(void *arg, uint64_t id);
+	/* Every job waited for here (*ids malloc'd): looked at once a
+	 * second, a NOTIFY missed or not. */
+	int (*waited)(void *arg, uint64_t **ids, size_t *n);
+	void (*ended)(void *arg, uint64_t id, const struct job_result *r);
+	void *arg;
+};
+
+struct ev_loop;
+
+/* pg: the node's connection (statements); LISTEN gets one of its own. */
+struct cluster *cluster_new(struct ev_loop *loop, const struct conf *conf,
+			    const struct job_limits *limits,
+			    struct store *store, struct pg *pg,
+			    const char *node, const struct cluster_cb *cb);
+void cluster_free(struct cluster *cl);
+/* The connection is up (again): what was not answered is sent again,
+ * and the queue is looked at at once. */
+void cluster_up(struct cluster *cl);
+/* A NOTIFY on the LISTEN connection. */
+void cluster_notify(struct cluster *cl, const char *channel,
+		    const char *payload);
+/* Whenever room may have come (and once a second by itself): claims
+ * what fits. */
+void cluster_poll(struct cluster *cl);
+/* End of a loop turn: the turn's ends go out, with one NOTIFY. */
+void cluster_end_turn(struct cluster *cl);
+
+/* This node's lease was lost (others may have taken its jobs on): its
+ * claimed jobs are queued again in the cluster and stopped here. */
+void cluster_lease_lost(struct cluster *cl);
+/* The node's claims are known since it connected: until then it
+ * starts nothing (what its store holds may be another's by now). */
+bool cluster_ready(const struct cluster *cl);
+
+/* The ends this node's store holds that the cluster has not recorded
+ * yet (left by a previous forqd): sent once connected. */
+int cluster_load(struct cluster *cl);
+/* A job that ran here ended for good: recorded in the cluster. */
+void cluster_ended(struct cluster *cl, uint64_t id);
+
+typedef void cluster_ids_fn(void *arg, const uint64_t *ids, size_t n,
+			    const char *err);
+/* Jobs submitted through this node, as uid/gid (user: the name they
+ * run as on the node that claims them); fn gets their ids once the
+ * database has committed them, or err. -1: not connected. */
+int cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
+		   uid_t uid, gid_t gid, const char *user, cluster_ids_fn *fn,
+		   void *arg);
+
+/* A job as the database has it; node: where it runs or ran (NULL:
+ * nowhere yet). job NULL and err NULL: no such job. */
+typedef void cluster_job_fn(void *arg, const struct store_job *job,
+			    const char *node, const char *err);
+int cluster_get(struct cluster *cl, uint64_t id, cluster_job_fn *fn, void *arg);
+/* Jobs newest first, as store_list; fn is called for each, then once
+ * with job NULL (err: why it stopped short). */
+int cluster_list(struct cluster *cl, const struct store_filter *filter,
+		 uint32_t limit, cluster_job_fn *fn, void *arg);
+
+enum cluster_cancel {
+	CLUSTER_CANCELLED, /* it had not started: cancelled */
+	CLUSTER_ASKED,     /* it runs on a node, which is asked to */
+	CLUSTER_NOT_PENDING,
+	CLUSTER_NO_SUCH_JOB,
+};
+typedef void cluster_cancel_fn(void *arg, enum cluster_cancel how,
+			       const char *err);
+/* Cancels a job, as uid (-1: anyone's). */
+int cluster_cancel(struct cluster *cl, uint64_t id, int64_t uid,
+		   cluster_cancel_fn *fn, void *arg);
+
+#endif

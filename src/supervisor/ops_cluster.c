@@ -1,0 +1,532 @@
+/*
+ * The requests of a cluster node that the shared queue answers:
+ * submit, status, list, wait and cancel. Each checks what it can at
+ * once, asks the database, and answers in a later turn through an
+ * owed reply (later.h), which a client that went away voids. The
+ * reply's shape is the one-host reply's, with where the job runs.
+ */
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/compat.h"
+#include "common/log.h"
+#include "core/job.h"
+#include "core/request.h"
+#include "store/store.h"
+#include "supervisor/cluster.h"
+#include "supervisor/control.h"
+#include "supervisor/later.h"
+#include "supervisor/ops_cluster.h"
+#include "supervisor/ops_common.h"
+#include "supervisor/ops_jobs.h"
+#include "supervisor/ops_read.h"
+#include "supervisor/watch.h"
+#include "forq/protocol.h"
+
+#define LIST_LIMIT_MAX 100000
+
+/* What an answer from the database needs to be replied with. */
+struct ask {
+	struct ops *ops;
+	struct later_reply *reply;
+	json_t *req; /* the request's root, kept */
+	uid_t uid;   /* the client's */
+	bool admin;  /* it sees and acts on every job */
+	size_t left; /* answers still to come */
+	json_t *acc; /* what the answers so far made */
+	json_t *done;
+	uint64_t *ids;
+	size_t nids;
+	uint64_t id; /* status: the job asked about */
+	bool events; /* wait: an event per job */
+	bool failed;
+};
+
+static struct ask *
+ask_new(struct ops *ops, struct client *c, const struct request *req)
+{
+	struct ask *a;
+
+	if ((a = calloc(1, sizeof *a)) == NULL)
+		return NULL;
+	if ((a->reply = later_add(ops->d.later, c, req->id)) == NULL) {
+		free(a);
+		return NULL;
+	}
+	a->ops = ops;
+	a->req = json_incref(req->root);
+	a->uid = control_cred(c)->uid;
+	a->admin = ops_is_admin(ops, c);
+	return a;
+}
+
+static void
+ask_answer(struct ask *a, json_t *reply)
+{
+	later_answer(a->ops->d.later, a->reply, reply);
+	json_decref(a->req);
+	json_decref(a->acc);
+	json_decref(a->done);
+	free(a->ids);
+	free(a);
+}
+
+static json_t *ask_error(struct ask *a, const char *code, const char *fmt, ...)
+    __printflike(3, 4);
+
+static json_t *
+ask_error(struct ask *a, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return reply_error(later_req_id(a->reply), code, msg);
+}
+
+static bool
+ask_may_touch(const struct ask *a, const struct store_job *job)
+{
+	return a->admin || job->uid == a->uid;
+}
+
+/* --- submit -------------------------------------------------------- */
+
+static void
+opsc_submitted(void *arg, const uint64_t *ids, size_t n, const char *err)
+{
+	struct ask *a = arg;
+	json_t *reply, *list;
+	size_t i;
+
+	if (ids == NULL) {
+		ask_answer(a, ask_error(a, FORQ_ERR_UNAVAILABLE,
+					"the cluster did not take the jobs: %s",
+					err));
+		return;
+	}
+	reply = reply_ok(later_req_id(a->reply));
+	list = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(list, json_integer((json_int_t)ids[i]));
+	json_object_set_new(reply, "ids", list);
+	json_object_set_new(reply, "existing", json_array());
+	log_debug("uid %d submitted %zu jobs to the cluster, first %llu",
+		  (int)a->uid, n, n > 0 ? (unsigned long long)ids[0] : 0ULL);
+	ask_answer(a, reply);
+}
+
+static json_t *
+opsc_submit(struct ops *ops, struct client *c, const struct request *req)
+{
+	const struct ucred *cred = control_cred(c);
+	struct job_spec *specs;
+	struct passwd *pw;
+	struct ask *a;
+	json_t *reply;
+	size_t n, i;
+
+	if ((reply = ops_submit_specs(ops, c, req, &specs, &n)) != NULL)
+		return reply;
+	for (i = 0; i < n && reply == NULL; i++) {
+		if (specs[i].unique != NULL || specs[i].nafter > 0)
+			reply = ops_error(req, FORQ_ERR_UNSUPPORTED,
+					  "job %zu: unique keys and "
+					  "dependencies are not kept across "
+					  "a cluster yet",
+					  i + 1);
+	}
+	/* The node that runs it looks the name up: uids may differ. */
+	if (reply == NULL && (pw = getpwuid(cred->uid)) == NULL)
+		reply = ops_error(req, FORQ_ERR_NOT_PERMITTED,
+				  "uid %d has no name here, and a cluster runs "
+				  "jobs as a user's name",
+				  (int)cred->uid);
+	if (reply == NULL && (a = ask_new(ops, c, req)) == NULL)
+		reply = ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	if (reply == NULL &&
+	    cluster_submit(ops->d.cluster, specs, n, cred->uid, cred->gid,
+			   pw->pw_name, opsc_submitted, a) == -1)
+		opsc_submitted(a, NULL, 0, "the database cannot be reached");
+	ops_specs_free(specs, n);
+	return reply;
+}
+
+/* --- status -------------------------------------------------------- */
+
+static json_t *
+opsc_job_json(struct ask *a, const struct store_job *job, const char *node,
+	      bool full)
+{
+	json_t *o = ops_job_json(a->ops, job, full);
+
+	json_object_set_new(o, "node",
+			    node != NULL ? json_string(node) : json_null());
+	return o;
+}
+
+static void
+opsc_status_job(void *arg, const struct store_job *job, const char *node,
+		const char *err)
+{
+	struct ask *a = arg;
+	json_t *reply;
+	uint64_t id = a->id;
+
+	if (err != NULL) {
+		ask_answer(a, ask_error(a, FORQ_ERR_UNAVAILABLE,
+					"the cluster's database: %s", err));
+		return;
+	}
+	if (job == NULL || !ask_may_touch(a, job)) {
+		ask_answer(a,
+			   job == NULL
+			       ? ask_error(a, FORQ_ERR_NOT_FOUND, "no job %llu",
+					   (unsigned long long)id)
+			       : ask_error(a, FORQ_ERR_NOT_PERMITTED,
+					   "job %llu belongs to another "
+					   "user",
+					   (unsigned long long)id));
+		return;
+	}
+	reply = reply_ok(later_req_id(a->reply));
+	json_object_set_new(reply, "job", opsc_job_json(a, job, node, true));
+	ask_answer(a, reply);
+}
+
+static json_t *
+opsc_status(struct ops *ops, struct client *c, const struct request *req)
+{
+	struct req_error err;
+	struct ask *a;
+	uint64_t id;
+
+	if (request_job_id(req, "job", &id, &err) == -1)
+		return ops_req_error(&err);
+	if ((a = ask_new(ops, c, req)) == NULL)
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	a->id = id;
+	if (cluster_get(ops->d.cluster, id, opsc_status_job, a) == -1)
+		opsc_status_job(a, NULL, NULL, "it cannot be reached now");
+	return NULL;
+}
+
+/* --- list ---------------------------------------------------------- */
+
+static void
+opsc_list_job(void *arg, const struct store_job *job, const char *node,
+	      const char *err)
+{
+	struct ask *a = arg;
+	json_t *reply;
+
+	if (job != NULL) {
+		json_array_append_new(a->acc,
+				      opsc_job_json(a, job, node, false));
+		return;
+	}
+	if (err != NULL) {
+		ask_answer(a, ask_error(a, FORQ_ERR_UNAVAILABLE,
+					"the cluster's database: %s", err));
+		return;
+	}
+	reply = reply_ok(later_req_id(a->reply));
+	json_object_set(reply, "jobs", a->acc);
+	json_object_set_new(reply, "more", json_false());
+	ask_answer(a, reply);
+}
+
+static json_t *
+opsc_list(struct ops *ops, struct client *c, const struct request *req)
+{
+	const json_t *state = json_object_get(req->root, "state");
+	const json_t *limit = json_object_get(req->root, "limit");
+	struct store_filter f = {.state = -1, .uid = -1};
+	struct req_error err;
+	enum job_state s = JOB_QUEUED;
+	json_int_t n = 20;
+	struct ask *a;
+	json_t *reply;
+
+	if (state != NULL && !json_is_null(state) &&
+	    (!json_is_string(state) ||
+	     job_state_parse(json_string_value(state), &s) == -1))
+		return ops_error(req, FORQ_ERR_BAD_REQUEST,
+				 "\"state\" must be one of " JOB_STATE_LIST);
+	if (request_string(req, "queue", &f.queue, &err) == -1 ||
+	    request_string(req, "name", &f.name, &err) == -1 ||
+	    (json_object_get(req->root, "before") != NULL &&
+	     request_job_id(req, "before", &f.before, &err) == -1))
+		return ops_req_error(&err);
+	if ((reply = ops_whose(ops, c, req, &f.uid)) != NULL)
+		return reply;
+	if (limit != NULL && !json_is_null(limit)) {
+		if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
+		    json_integer_value(limit) > LIST_LIMIT_MAX)
+			return ops_error(req, FORQ_ERR_BAD_REQUEST,
+					 "\"limit\" must be an integer from 1 "
+					 "to %d",
+					 LIST_LIMIT_MAX);
+		n = json_integer_value(limit);
+	}
+	if (state != NULL && !json_is_null(state))
+		f.state = (int)s;
+	if ((a = ask_new(ops, c, req)) == NULL)
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	a->acc = json_array();
+	if (cluster_list(ops->d.cluster, &f, (uint32_t)n, opsc_list_job, a) ==
+	    -1)
+		opsc_list_job(a, NULL, NULL, "it cannot be reached now");
+	return NULL;
+}
+
+/* --- wait ---------------------------------------------------------- */
+
+/* Once waited for, each job is looked at again: one that ended between
+ * the first look and the wait is told to it now (its NOTIFY came when
+ * nobody waited yet). */
+static void
+opsc_recheck(void *arg, const struct store_job *job, const char *node,
+	     const char *err)
+{
+	struct ops *ops = arg;
+
+	(void)node;
+	(void)err;
+	if (job != NULL && job_state_final(job->state))
+		watch_job_final(ops->d.watch, job->id, &job->result);
+}
+
+/* Whether each exists, may be seen, and has ended; then a wait for
+ * those that have not. */
+static void
+opsc_wait_job(void *arg, const struct store_job *job, const char *node,
+	      const char *err)
+{
+	struct ask *a = arg;
+
+	(void)node;
+	if (err != NULL && !a->failed) {
+		a->failed = true;
+		json_decref(a->done);
+		a->done = ask_error(a, FORQ_ERR_UNAVAILABLE,
+				    "the cluster's database: %s", err);
+	} else if (job == NULL && err == NULL && !a->failed) {
+		a->failed = true;
+		json_decref(a->done);
+		a->done =
+		    ask_error(a, FORQ_ERR_NOT_FOUND, "no job %llu",
+			      (unsigned long long)a->ids[a->nids - a->left]);
+	} else if (job != NULL && !ask_may_touch(a, job) && !a->failed) {
+		a->failed = true;
+		json_decref(a->done);
+		a->done = ask_error(a, FORQ_ERR_NOT_PERMITTED,
+				    "job %llu belongs to another user",
+				    (unsigned long long)job->id);
+	} else if (job != NULL && job_state_final(job->state)) {
+		json_array_append_new(a->acc,
+				      job_result_json(job->id, &job->result));
+	}
+	if (--a->left > 0)
+		return;
+	if (a->failed) {
+		json_t *reply = a->done;
+
+		a->done = NULL;
+		ask_answer(a, reply);
+		return;
+	}
+	/* All looked at: the wait, on those not yet ended. */
+	{
+		struct ops *ops = a->ops;
+		struct client *c = later_client(a->reply);
+		json_t *reply, *id = json_incref(later_req_id(a->reply));
+		json_t *results = a->acc;
+		uint64_t *pending = a->ids;
+		size_t npending = 0, i, k;
+
+		a->acc = NULL;
+		for (i = 0; i < a->nids; i++) {
+			for (k = 0; k < json_array_size(results); k++) {
+				if ((uint64_t)json_integer_value(
+					json_object_get(json_array_get(results,
+								       k),
+							"id")) == a->ids[i])
+					break;
+			}
+			if (k == json_array_size(results))
+				pending[npending++] = a->ids[i];
+		}
+		a->ids = NULL;
+		if (c == NULL) {
+			/* It went away: nothing to wait for. */
+			ask_answer(a, json_null());
+		} else if (npending == 0) {
+			reply = reply_ok(id);
+			json_object_set(reply, "jobs", results);
+			ask_answer(a, reply);
+		} else {
+			later_drop(a->ops->d.later, a->reply);
+			a->reply = NULL;
+			if (watch_add(ops->d.watch, c, id, WATCH_WAIT,
+				      a->events, pending, npending,
+				      json_incref(results)) == -1)
+				control_push(c,
+					     reply_error(id, FORQ_ERR_INTERNAL,
+							 "out of memory"));
+			for (i = 0; i < npending; i++)
+				(void)cluster_get(ops->d.cluster, pending[i],
+						  opsc_recheck, ops);
+			json_decref(a->req);
+			free(a);
+		}
+		json_decref(results);
+		json_decref(id);
+		free(pending);
+	}
+}
+
+static json_t *
+opsc_wait(struct ops *ops, struct client *c, const struct request *req)
+{
+	struct req_error err;
+	bool events, all;
+	const char *queue;
+	struct ask *a;
+	uint64_t *ids;
+	size_t n, i;
+
+	if (request_bool(req, "events", &events, &err) == -1 ||
+	    request_bool(req, "all", &all, &err) == -1 ||
+	    request_string(req, "queue", &queue, &err) == -1)
+		return ops_req_error(&err);
+	if (all || queue != NULL)
+		return ops_error(req, FORQ_ERR_UNSUPPORTED,
+				 "wait --all and --queue are not kept across "
+				 "a cluster yet: name the jobs");
+	if (request_job_ids(req, "jobs", &ids, &n, ops->d.limits->batch_max,
+			    &err) == -1)
+		return ops_req_error(&err);
+	if ((a = ask_new(ops, c, req)) == NULL) {
+		free(ids);
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	}
+	a->ids = ids;
+	a->nids = n;
+	a->left = n;
+	a->events = events;
+	a->acc = json_array();
+	for (i = 0; i < n; i++) {
+		if (cluster_get(ops->d.cluster, ids[i], opsc_wait_job, a) == -1)
+			opsc_wait_job(a, NULL, NULL,
+				      "it cannot be reached now");
+	}
+	return NULL;
+}
+
+/* --- cancel -------------------------------------------------------- */
+
+static void
+opsc_cancelled(void *arg, enum cluster_cancel how, const char *err)
+{
+	struct ask *a = arg;
+	size_t i = a->nids - a->left;
+	json_t *item = json_pack("{s:I}", "id", (json_int_t)a->ids[i]);
+
+	if (err != NULL && !a->failed) {
+		a->failed = true;
+		a->done = ask_error(a, FORQ_ERR_UNAVAILABLE,
+				    "the cluster's database: %s", err);
+	}
+	switch (how) {
+	case CLUSTER_CANCELLED:
+		json_object_set_new(item, "state", json_string("queued"));
+		json_object_set_new(item, "stopping", json_false());
+		break;
+	case CLUSTER_ASKED:
+		json_object_set_new(item, "state", json_string("running"));
+		json_object_set_new(item, "stopping", json_true());
+		break;
+	case CLUSTER_NOT_PENDING:
+		json_object_set_new(item, "state", json_string("ended"));
+		json_object_set_new(item, "stopping", json_false());
+		break;
+	case CLUSTER_NO_SUCH_JOB:
+		json_object_set_new(item, "state", json_null());
+		json_object_set_new(item, "stopping", json_false());
+		json_object_set_new(item, "error",
+				    json_string(FORQ_ERR_NOT_FOUND));
+		break;
+	}
+	json_array_append_new(a->acc, item);
+	if (--a->left > 0)
+		return;
+	if (a->failed) {
+		json_t *reply = a->done;
+
+		a->done = NULL;
+		ask_answer(a, reply);
+		return;
+	}
+	item = reply_ok(later_req_id(a->reply));
+	json_object_set(item, "jobs", a->acc);
+	ask_answer(a, item);
+}
+
+static json_t *
+opsc_cancel(struct ops *ops, struct client *c, const struct request *req)
+{
+	struct req_error err;
+	struct ask *a;
+	uint64_t *ids;
+	size_t n, i;
+
+	if (request_job_ids(req, "jobs", &ids, &n, ops->d.limits->batch_max,
+			    &err) == -1)
+		return ops_req_error(&err);
+	if ((a = ask_new(ops, c, req)) == NULL) {
+		free(ids);
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	}
+	a->ids = ids;
+	a->nids = n;
+	a->left = n;
+	a->acc = json_array();
+	/* Another user's job is not found, as far as this user can tell. */
+	for (i = 0; i < n; i++) {
+		if (cluster_cancel(ops->d.cluster, ids[i],
+				   a->admin ? -1 : (int64_t)a->uid,
+				   opsc_cancelled, a) == -1)
+			opsc_cancelled(a, CLUSTER_NO_SUCH_JOB,
+				       "it cannot be reached now");
+	}
+	return NULL;
+}
+
+/* Every request a cluster node takes: its shared queue answers those
+ * about jobs; those it does not keep across nodes yet are refused. */
+json_t *
+opsc_handle(struct ops *ops, struct client *c, const struct request *req)
+{
+	switch (req->op) {
+	case REQ_SUBMIT:
+		return opsc_submit(ops, c, req);
+	case REQ_STATUS:
+		return opsc_status(ops, c, req);
+	case REQ_LIST:
+		return opsc_list(ops, c, req);
+	case REQ_WAIT:
+		return opsc_wait(ops, c, req);
+	case REQ_CANCEL:
+		return opsc_cancel(ops, c, req);
+	default:
+		return ops_error(req, FORQ_ERR_UNSUPPORTED,
+				 "%s: not kept across a cluster yet",
+				 request_op_name(req->op));
+	}
+}
