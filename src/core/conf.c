@@ -139,6 +139,7 @@ static const struct conf_key conf_keys[] = {
     KEY("store", "dsn", dsn, CONF_STRING, 0, 0),
     KEY("store", "node", node, CONF_STRING, 0, 0),
     KEY("store", "lease", lease_ms, CONF_DURATION, 2000, 60 * 60 * 1000),
+    KEY("store", "cluster_key", cluster_key, CONF_PATH, 0, 0),
 };
 
 #define QKEY(name, member, type, min, max)                                     \
@@ -859,6 +860,12 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->backend = CONF_BACKEND_SQLITE;
 	strlcpy(c->dsn, "host=/run/postgresql dbname=forq", sizeof c->dsn);
 	c->lease_ms = 30 * 1000;
+	if (euid == 0)
+		strlcpy(c->cluster_key, "/etc/forq/cluster.key",
+			sizeof c->cluster_key);
+	else
+		snprintf(c->cluster_key, sizeof c->cluster_key,
+			 "%s/cluster.key", c->state_dir);
 
 	c->nqueues = 1;
 	conf_queue_defaults(&c->queues[0], "default");

@@ -115,6 +115,7 @@ struct conf {
 	char dsn[1024];                    /* a libpq connection string */
 	char node[CONF_NODE_NAME_MAX + 1]; /* "": the host name */
 	int64_t lease_ms;
+	char cluster_key[PATH_MAX]; /* the key job specs are signed with */
 
 	/* [queue NAME] */
 	struct conf_queue queues[CONF_QUEUES_MAX];

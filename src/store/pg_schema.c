@@ -100,6 +100,9 @@ static const char *const migrations[] = {
     " key text PRIMARY KEY,"
     " ids bigint[] NOT NULL,"
     " at timestamptz NOT NULL DEFAULT now())",
+    /* 2 -> 3: each spec's signature, by the node that took it. */
+    "ALTER TABLE forq_jobs ADD COLUMN sig text NOT NULL DEFAULT '';"
+    "ALTER TABLE forq_history ADD COLUMN sig text NOT NULL DEFAULT ''",
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,

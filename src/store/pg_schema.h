@@ -11,7 +11,7 @@
 #include <sys/types.h>
 
 /* Bump with a migration in pg_schema.c. */
-#define PG_SCHEMA_VERSION 2
+#define PG_SCHEMA_VERSION 3
 
 /* What a node says of itself when it joins. */
 struct pg_node_info {

@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "core/conf.h"
 #include "core/job.h"
+#include "core/sign.h"
 #include "store/pg.h"
 #include "store/store.h"
 #include "supervisor/cluster.h"
@@ -51,7 +52,7 @@ struct cl_submit {
 	struct cluster *cl;
 	struct cl_submit *next;
 	char key[96];
-	char *specs, *queues, *priorities, *names, *starts;
+	char *specs, *queues, *priorities, *names, *starts, *sigs;
 	char uid[16], gid[16];
 	char *user;
 	cluster_ids_fn *fn;
@@ -90,6 +91,8 @@ struct cluster {
 	struct ev_io timer_io;
 	int timer;
 	char boot[48]; /* this forqd's run: a submission key's prefix */
+	unsigned char key[SIGN_KEY_MAX];
+	size_t keylen;
 };
 
 static void cluster_send_ends(struct cluster *cl);
@@ -319,6 +322,16 @@ cl_claim_done(void *arg, const PGresult *res, const char *err)
 			cl_give_back(cl, id, claim);
 			continue;
 		}
+		if (!sign_spec_holds(cl->key, cl->keylen, PQgetvalue(res, i, 4),
+				     PQgetvalue(res, i, 8),
+				     PQgetvalue(res, i, 5),
+				     PQgetvalue(res, i, 9))) {
+			cl_refuse(cl, id, claim,
+				  "its signature does not hold: not run (its "
+				  "spec, user or queue was written outside "
+				  "forqd, or under another cluster_key)");
+			continue;
+		}
 		if (cl_job_of_row(cl, res, i, &job, why, sizeof why) == -1) {
 			cl_refuse(cl, id, claim, why);
 			continue;
@@ -392,7 +405,7 @@ cluster_poll(struct cluster *cl)
 		    "nextval('forq_claims'), claimed_at = now() FROM c "
 		    "WHERE j.id = c.id RETURNING j.id, j.attempt, j.uid, "
 		    "j.gid, j.user_name, j.spec, (extract(epoch FROM "
-		    "j.submitted_at) * 1e9)::bigint, j.claim",
+		    "j.submitted_at) * 1e9)::bigint, j.claim, j.queue, j.sig",
 		    3, values, cl_claim_done, cl) == 0) {
 		cl->claiming = true;
 		(void)pg_sync(cl->pg);
@@ -940,6 +953,7 @@ cl_submit_free(struct cl_submit *s)
 	free(s->priorities);
 	free(s->names);
 	free(s->starts);
+	free(s->sigs);
 	free(s->user);
 	free(s->ids);
 	free(s);
@@ -1045,9 +1059,9 @@ static void
 cl_submit_send(struct cl_submit *s)
 {
 	const char *key[] = {s->key};
-	const char *values[] = {s->key,   s->specs,   s->queues, s->priorities,
-				s->names, s->starts,  s->uid,    s->gid,
-				s->user,  s->cl->node};
+	const char *values[] = {s->key,   s->specs,    s->queues, s->priorities,
+				s->names, s->starts,   s->uid,    s->gid,
+				s->user,  s->cl->node, s->sigs};
 	struct pg *pg = s->cl->pg;
 
 	s->failed = s->existing = false;
@@ -1063,19 +1077,19 @@ cl_submit_send(struct cl_submit *s)
 		      1, key, cl_sub_step, s);
 	(void)pg_send(pg,
 		      "WITH x AS (SELECT * FROM unnest($2::text[], "
-		      "$3::text[], $4::integer[], $5::text[], $6::bigint[]) "
-		      "WITH ORDINALITY AS t(spec, queue, priority, name, "
-		      "start_ms, n)), ins AS (INSERT INTO forq_jobs (state, "
-		      "queue, priority, uid, gid, user_name, name, spec, "
-		      "submit_node, start_at) SELECT CASE WHEN start_ms > "
-		      "extract(epoch FROM now()) * 1000 THEN 2 ELSE 0 END, "
-		      "queue, priority, $7::integer, $8::integer, $9, name, "
-		      "spec, $10, CASE WHEN start_ms > 0 THEN "
-		      "to_timestamp(start_ms / 1000.0) END FROM x ORDER BY n "
-		      "RETURNING id) UPDATE forq_submissions SET ids = "
+		      "$3::text[], $4::integer[], $5::text[], $6::bigint[], "
+		      "$11::text[]) WITH ORDINALITY AS t(spec, queue, "
+		      "priority, name, start_ms, sig, n)), ins AS (INSERT INTO "
+		      "forq_jobs (state, queue, priority, uid, gid, user_name, "
+		      "name, spec, submit_node, start_at, sig) SELECT CASE "
+		      "WHEN start_ms > extract(epoch FROM now()) * 1000 THEN 2 "
+		      "ELSE 0 END, queue, priority, $7::integer, $8::integer, "
+		      "$9, name, spec, $10, CASE WHEN start_ms > 0 THEN "
+		      "to_timestamp(start_ms / 1000.0) END, sig FROM x ORDER "
+		      "BY n RETURNING id) UPDATE forq_submissions SET ids = "
 		      "(SELECT array_agg(id ORDER BY id) FROM ins) WHERE key "
 		      "= $1 RETURNING ids",
-		      10, values, cl_sub_step, s);
+		      11, values, cl_sub_step, s);
 	(void)pg_send(pg, "COMMIT", 0, NULL, cl_sub_done, s);
 	(void)pg_sync(pg);
 }
@@ -1085,8 +1099,9 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 	       uid_t uid, gid_t gid, const char *user, cluster_ids_fn *fn,
 	       void *arg)
 {
-	size_t l[5], c[5];
-	char num[32], *text;
+	size_t l[6], c[6];
+	char num[32], *text, sig[SIGN_HEX_LEN];
+	const char *queue;
 	struct cl_submit *s;
 	struct job_spec eff;
 	json_t *j;
@@ -1110,8 +1125,10 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 	s->priorities = cl_array_start(&l[2], &c[2]);
 	s->names = cl_array_start(&l[3], &c[3]);
 	s->starts = cl_array_start(&l[4], &c[4]);
+	s->sigs = cl_array_start(&l[5], &c[5]);
 	if (s->user == NULL || s->specs == NULL || s->queues == NULL ||
-	    s->priorities == NULL || s->names == NULL || s->starts == NULL)
+	    s->priorities == NULL || s->names == NULL || s->starts == NULL ||
+	    s->sigs == NULL)
 		rc = -1;
 	for (i = 0; rc == 0 && i < n; i++) {
 		/* What the queue's defaults made of it is what runs,
@@ -1126,11 +1143,14 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 			rc = -1;
 			break;
 		}
+		queue = specs[i].queue != NULL ? specs[i].queue : "default";
+		/* Signed as stored: the node that runs it checks these
+		 * very bytes. */
+		rc |= sign_spec(cl->key, cl->keylen, user, queue, text, sig);
+		rc |= cl_array_add(&s->sigs, &l[5], &c[5], sig);
 		rc |= cl_array_add(&s->specs, &l[0], &c[0], text);
 		free(text);
-		rc |= cl_array_add(&s->queues, &l[1], &c[1],
-				   specs[i].queue != NULL ? specs[i].queue
-							  : "default");
+		rc |= cl_array_add(&s->queues, &l[1], &c[1], queue);
 		snprintf(num, sizeof num, "%d", specs[i].priority);
 		rc |= cl_array_add(&s->priorities, &l[2], &c[2], num);
 		rc |= cl_array_add(&s->names, &l[3], &c[3], specs[i].name);
@@ -1142,7 +1162,8 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 			cl_array_end(&s->queues, &l[1], &c[1]) == -1 ||
 			cl_array_end(&s->priorities, &l[2], &c[2]) == -1 ||
 			cl_array_end(&s->names, &l[3], &c[3]) == -1 ||
-			cl_array_end(&s->starts, &l[4], &c[4]) == -1))
+			cl_array_end(&s->starts, &l[4], &c[4]) == -1 ||
+			cl_array_end(&s->sigs, &l[5], &c[5]) == -1))
 		rc = -1;
 	s->next = cl->subs;
 	cl->subs = s;
@@ -1633,7 +1654,8 @@ cluster_load(struct cluster *cl)
 struct cluster *
 cluster_new(struct ev_loop *loop, const struct conf *conf,
 	    const struct job_limits *limits, struct store *store, struct pg *pg,
-	    const char *node, const struct cluster_cb *cb)
+	    const char *node, const unsigned char *key, size_t keylen,
+	    const struct cluster_cb *cb)
 {
 	struct cluster *cl;
 	char app[64];
@@ -1647,6 +1669,8 @@ cluster_new(struct ev_loop *loop, const struct conf *conf,
 	cl->pg = pg;
 	cl->cb = *cb;
 	cl->timer = -1;
+	memcpy(cl->key, key, keylen);
+	cl->keylen = keylen;
 	strlcpy(cl->node, node, sizeof cl->node);
 	snprintf(cl->boot, sizeof cl->boot, "%s:%d:%lld", node, (int)getpid(),
 		 (long long)clock_real_ns());
@@ -1682,5 +1706,6 @@ cluster_free(struct cluster *cl)
 	free(cl->claims);
 	free(cl->ends);
 	free(cl->announce);
+	explicit_bzero(cl->key, sizeof cl->key);
 	free(cl);
 }

@@ -47,11 +47,14 @@ struct cluster_cb {
 
 struct ev_loop;
 
-/* pg: the node's connection (statements); LISTEN gets one of its own. */
+/* pg: the node's connection (statements); LISTEN gets one of its own.
+ * key: the cluster's, which signs the specs submitted here and checks
+ * those claimed (core/sign.h). */
 struct cluster *cluster_new(struct ev_loop *loop, const struct conf *conf,
 			    const struct job_limits *limits,
 			    struct store *store, struct pg *pg,
-			    const char *node, const struct cluster_cb *cb);
+			    const char *node, const unsigned char *key,
+			    size_t keylen, const struct cluster_cb *cb);
 void cluster_free(struct cluster *cl);
 /* The connection is up (again): what was not answered is sent again,
  * and the queue is looked at at once. */

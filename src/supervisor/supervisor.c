@@ -25,6 +25,7 @@
 #include "common/path.h"
 #include "common/units.h"
 #include "core/cpus.h"
+#include "core/sign.h"
 #include "core/runq.h"
 #include "ipc/orphan.h"
 #include "store/pg_schema.h"
@@ -336,9 +337,11 @@ sv_open_cluster(struct supervisor *sv)
 				.arg = sv};
 
 	jobs_set_outbox(sv->jobs);
-	if ((sv->cluster =
-		 cluster_new(&sv->loop, &sv->conf, &sv->limits, sv->store,
-			     node_pg(sv->node), sv->node_name, &cb)) == NULL) {
+	sv->cluster = cluster_new(&sv->loop, &sv->conf, &sv->limits, sv->store,
+				  node_pg(sv->node), sv->node_name,
+				  sv->cluster_key, sv->cluster_keylen, &cb);
+	explicit_bzero(sv->cluster_key, sizeof sv->cluster_key);
+	if (sv->cluster == NULL) {
 		log_warn("cluster");
 		return -1;
 	}
@@ -365,6 +368,11 @@ sv_join_cluster(struct supervisor *sv)
 		log_warnx("[store] node: the host name \"%s\" cannot name "
 			  "a node: set node in forqd.conf",
 			  host);
+		return -1;
+	}
+	if (sign_key_load(sv->conf.cluster_key, geteuid(), sv->cluster_key,
+			  &sv->cluster_keylen, err, sizeof err) == -1) {
+		log_warnx("[store] cluster_key: %s", err);
 		return -1;
 	}
 	if (cpus_plan(&sv->allowed, sv->conf.cpus, cpus, nitems(cpus), &ncpus,

@@ -29,12 +29,16 @@ cluster_cleanup() {
 }
 CLEANUP_HOOK=cluster_cleanup
 
+# The key every node signs specs with: one file, root's alone.
+(umask 077 && head -c 32 /dev/urandom >"$T/cluster.key")
+
 store_section() {
 	echo "[store]"
 	echo "backend = postgresql"
 	echo "dsn = ${DSN:-$PG_DSN}"
 	echo "node = $1"
 	echo "lease = ${LEASE:-2s}"
+	echo "cluster_key = ${KEY:-$T/cluster.key}"
 }
 
 # with_log FILE CMD...: lib.sh's log waits, on another forqd's log.
@@ -60,6 +64,22 @@ ok "a database that cannot be reached stops forqd at start, saying so"
 
 pg_start
 pg_make_db
+
+# Without the cluster's key (or with one others may read): no start.
+write_conf
+KEY=$T/nokey store_section a >>"$CONF"
+rc=0
+timeout 30 "$FORQD" -c "$CONF" >>"$LOG" 2>&1 || rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "forqd started without a cluster key (rc $rc)"
+grep -q "cluster_key: $T/nokey: No such file or directory (make it" "$LOG" || fail "no reason: $(tail -n 2 "$LOG")"
+cp "$T/cluster.key" "$T/openkey" && chmod 0644 "$T/openkey"
+write_conf
+KEY=$T/openkey store_section a >>"$CONF"
+rc=0
+timeout 30 "$FORQD" -c "$CONF" >>"$LOG" 2>&1 || rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "forqd started with a key others may read (rc $rc)"
+grep -q "readable by nobody else" "$LOG" || fail "no reason: $(tail -n 2 "$LOG")"
+ok "without the cluster's key, or with one others may read, forqd does not start"
 
 write_conf
 store_section a >>"$CONF"
@@ -169,6 +189,16 @@ by_node=$(pg_sql "SELECT node || '=' || count(*) FROM forq_history WHERE id >= $
 [[ $by_node == "a="*" b="* ]] || fail "not run on both nodes: $by_node"
 [ "$(pg_sql "SELECT count(*) FROM forq_jobs")" = 0 ] || fail "jobs left in the live table"
 ok "2000 jobs through one node ran exactly once in all, on both nodes ($by_node)"
+
+# Whoever writes the database without the key cannot make a node run
+# anything: a job put in by hand, and one changed to run as root.
+pg_sql "INSERT INTO forq_jobs (state, queue, priority, uid, gid, user_name, spec, submit_node, sig) VALUES (0, 'default', 0, 0, 0, 'root', '{\"argv\":[\"touch\",\"$T/pwned\"],\"env\":[],\"cwd\":\"/\"}', 'elsewhere', 'forged')"
+pg_sql "SELECT pg_notify('forq_jobs', '')" >/dev/null
+timeout 10 bash -c "until [ \"\$(\"$PG_BIN/psql\" -X -h '$PG_DIR' -U postgres -d forq -At -c \"SELECT count(*) FROM forq_history WHERE submit_node = 'elsewhere' AND state = 5 AND error LIKE 'its signature does not hold%'\")\" = 1 ]; do sleep 0.2; done" ||
+	fail "the forged job was not refused: $(pg_sql "SELECT id, state, node, error FROM forq_history WHERE submit_node = 'elsewhere'")"
+[ ! -e "$T/pwned" ] || fail "the forged job ran"
+grep -hq 'its signature does not hold' "$LOG" "$B_LOG" || fail "the refusal is not logged"
+ok "a job written into the database without the key is refused, not run, and logged"
 
 # A cancel asked on one node reaches the job where it runs.
 id=$(fq submit -- sleep 60)
