@@ -55,7 +55,8 @@ struct pg {
 	int64_t retry_ms;
 	int64_t retry_at_ns;
 	int64_t answer_timeout_ns;
-	struct pg_entry *q; /* a ring: head is the oldest */
+	int64_t progress_ns; /* when the last answer came */
+	struct pg_entry *q;  /* a ring: head is the oldest */
 	size_t head, count, cap;
 	char why[256];
 };
@@ -95,6 +96,17 @@ pg_watch(struct pg *pg, uint32_t events)
 	pg->io_added = true;
 }
 
+/* A deep pipeline is answered one statement after another: the server
+ * is silent only if nothing came since the oldest was sent, or since
+ * the last answer. */
+static int64_t
+pg_waiting_since(const struct pg *pg)
+{
+	int64_t sent = pg->q[pg->head].sent_ns;
+
+	return pg->progress_ns > sent ? pg->progress_ns : sent;
+}
+
 static void
 pg_arm(struct pg *pg)
 {
@@ -103,7 +115,7 @@ pg_arm(struct pg *pg)
 	if (pg->state == PG_DOWN)
 		deadline = pg->retry_at_ns;
 	else if (pg->count > 0 && pg->answer_timeout_ns > 0)
-		deadline = pg->q[pg->head].sent_ns + pg->answer_timeout_ns;
+		deadline = pg_waiting_since(pg) + pg->answer_timeout_ns;
 	(void)ev_timer_arm(pg->timer, deadline);
 }
 
@@ -318,6 +330,7 @@ pg_results(struct pg *pg)
 		if (e->res == NULL)
 			break;
 		done = pg_pop(pg);
+		pg->progress_ns = clock_mono_ns();
 		done.cb(done.arg, done.res, NULL);
 		PQclear(done.res);
 	}
@@ -364,9 +377,9 @@ pg_timer_cb(struct ev_io *io, uint32_t events)
 		pg_connect(pg);
 	} else if (pg->state == PG_UP && pg->count > 0 &&
 		   pg->answer_timeout_ns > 0 &&
-		   now >= pg->q[pg->head].sent_ns + pg->answer_timeout_ns) {
-		pg_fail(pg, "no answer from the server for %llds",
-			(long long)(pg->answer_timeout_ns / NS_PER_SEC));
+		   now >= pg_waiting_since(pg) + pg->answer_timeout_ns) {
+		pg_fail(pg, "no answer from the server for %lldms",
+			(long long)(pg->answer_timeout_ns / NS_PER_MS));
 	} else {
 		pg_arm(pg);
 	}

@@ -33,6 +33,10 @@
 
 /* Jobs one claim takes at most: a claim holds row locks while it runs. */
 #define CLUSTER_CLAIM_MAX 256
+/* Seconds between two looks at the ends of every job waited for here. */
+#define CLUSTER_WAITS_POLL 10
+/* What a node holds, queued or running, against what it runs at once. */
+#define CLUSTER_AHEAD 2
 /* Output kept in the database at a job's end, for forq logs elsewhere. */
 #define CLUSTER_TAIL_BYTES (64 * 1024)
 
@@ -90,6 +94,7 @@ struct cluster {
 	struct pg *listen; /* LISTEN's own connection, never in a transaction */
 	struct ev_io timer_io;
 	int timer;
+	unsigned ticks;
 	char boot[48]; /* this forqd's run: a submission key's prefix */
 	unsigned char key[SIGN_KEY_MAX];
 	size_t keylen;
@@ -385,8 +390,11 @@ cluster_poll(struct cluster *cl)
 		cl->claim_again = true;
 		return;
 	}
-	/* What it holds counts from its claim on, queued or not yet. */
-	if ((room = cl->cb.room(cl->cb.arg)) <= cl->nclaims)
+	/* What it holds counts from its claim on, queued or not yet. It
+	 * holds up to twice what it runs at once: a slot that comes free
+	 * finds a job here, not a round trip away, and a job waits behind
+	 * at most one other. */
+	if ((room = CLUSTER_AHEAD * cl->cb.room(cl->cb.arg)) <= cl->nclaims)
 		return;
 	room -= (uint32_t)cl->nclaims;
 	if ((queues = cl_known_queues(cl)) == NULL)
@@ -1310,6 +1318,37 @@ cluster_get(struct cluster *cl, uint64_t id, cluster_job_fn *fn, void *arg)
 }
 
 int
+cluster_get_many(struct cluster *cl, const uint64_t *ids, size_t n,
+		 cluster_job_fn *fn, void *arg)
+{
+	size_t len, cap, i;
+	char num[24], *list;
+	const char *values[1];
+	int rc = -1;
+
+	list = cl_array_start(&len, &cap);
+	for (i = 0; list != NULL && i < n; i++) {
+		snprintf(num, sizeof num, "%llu", (unsigned long long)ids[i]);
+		if (cl_array_add(&list, &len, &cap, num) == -1) {
+			free(list);
+			list = NULL;
+		}
+	}
+	if (list != NULL && cl_array_end(&list, &len, &cap) == 0) {
+		values[0] = list;
+		rc = cl_read(cl,
+			     "SELECT " CL_LIVE_COLUMNS " FROM forq_jobs WHERE "
+			     "id = ANY($1::bigint[]) UNION ALL "
+			     "SELECT " CL_JOB_COLUMNS
+			     " FROM forq_history WHERE id = "
+			     "ANY($1::bigint[])",
+			     1, values, true, fn, arg);
+	}
+	free(list);
+	return rc;
+}
+
+int
 cluster_list(struct cluster *cl, const struct store_filter *f, uint32_t limit,
 	     cluster_job_fn *fn, void *arg)
 {
@@ -1581,11 +1620,14 @@ cl_tick(struct ev_io *io, uint32_t events)
 
 	(void)events;
 	ev_timer_drain(cl->timer);
-	/* The fallback of the NOTIFYs: a poll a second. */
+	/* The fallback of the NOTIFYs: a poll a second; the waits, which
+	 * can be many, once every CLUSTER_WAITS_POLL seconds (a NOTIFY
+	 * missed while LISTEN was down is made up for when it is back). */
 	cl_rescue(cl, false);
 	cluster_poll(cl);
 	cl_check_cancels(cl);
-	cl_check_waits(cl);
+	if (++cl->ticks % CLUSTER_WAITS_POLL == 0)
+		cl_check_waits(cl);
 }
 
 static void
@@ -1603,6 +1645,7 @@ cl_listen_up(void *arg)
 	/* What was said while nobody listened is looked at now. */
 	cluster_poll(cl);
 	cl_check_cancels(cl);
+	cl_check_waits(cl);
 }
 
 static void

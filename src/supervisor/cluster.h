@@ -95,6 +95,9 @@ int cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 typedef void cluster_job_fn(void *arg, const struct store_job *job,
 			    const char *node, const char *err);
 int cluster_get(struct cluster *cl, uint64_t id, cluster_job_fn *fn, void *arg);
+/* Those of ids there are, in no order, as cluster_list gives them. */
+int cluster_get_many(struct cluster *cl, const uint64_t *ids, size_t n,
+		     cluster_job_fn *fn, void *arg);
 /* Jobs newest first, as store_list; fn is called for each, then once
  * with job NULL (err: why it stopped short). */
 int cluster_list(struct cluster *cl, const struct store_filter *filter,

@@ -41,6 +41,7 @@ struct ask {
 	uint64_t *ids;
 	size_t nids;
 	uint64_t id; /* status: the job asked about */
+	bool *seen;  /* wait: which of ids the database has */
 	bool events; /* wait: an event per job */
 	bool failed;
 };
@@ -71,6 +72,7 @@ ask_answer(struct ask *a, json_t *reply)
 	json_decref(a->acc);
 	json_decref(a->done);
 	free(a->ids);
+	free(a->seen);
 	free(a);
 }
 
@@ -287,9 +289,9 @@ opsc_list(struct ops *ops, struct client *c, const struct request *req)
 
 /* --- wait ---------------------------------------------------------- */
 
-/* Once waited for, each job is looked at again: one that ended between
- * the first look and the wait is told to it now (its NOTIFY came when
- * nobody waited yet). */
+/* Once waited for, the jobs are looked at again: one that ended
+ * between the first look and the wait is told to it now (its NOTIFY
+ * came when nobody waited yet). */
 static void
 opsc_recheck(void *arg, const struct store_job *job, const char *node,
 	     const char *err)
@@ -302,93 +304,94 @@ opsc_recheck(void *arg, const struct store_job *job, const char *node,
 		watch_job_final(ops->d.watch, job->id, &job->result);
 }
 
-/* Whether each exists, may be seen, and has ended; then a wait for
- * those that have not. */
+#define OPSC_RUNNING (UINT64_C(1) << 63)
+
+/* One look at every job waited for: each must exist and be the
+ * client's to see; those ended go in the reply, the wait is for the
+ * others. */
 static void
 opsc_wait_job(void *arg, const struct store_job *job, const char *node,
 	      const char *err)
 {
 	struct ask *a = arg;
+	struct ops *ops = a->ops;
+	struct client *c;
+	json_t *reply, *id;
+	uint64_t *pending;
+	size_t npending = 0, i;
 
 	(void)node;
+	if (job != NULL) {
+		if (!ask_may_touch(a, job) && !a->failed) {
+			a->failed = true;
+			a->done = ask_error(a, FORQ_ERR_NOT_PERMITTED,
+					    "job %llu belongs to another user",
+					    (unsigned long long)job->id);
+		}
+		if (job_state_final(job->state))
+			json_array_append_new(a->acc,
+					      job_result_json(job->id,
+							      &job->result));
+		/* Named twice, waited for once. */
+		for (i = 0; i < a->nids; i++) {
+			if ((a->ids[i] & ~OPSC_RUNNING) != job->id ||
+			    a->seen[i])
+				continue;
+			a->seen[i] = true;
+			if (!job_state_final(job->state) && npending++ == 0)
+				a->ids[i] |= OPSC_RUNNING;
+		}
+		return;
+	}
 	if (err != NULL && !a->failed) {
 		a->failed = true;
-		json_decref(a->done);
 		a->done = ask_error(a, FORQ_ERR_UNAVAILABLE,
 				    "the cluster's database: %s", err);
-	} else if (job == NULL && err == NULL && !a->failed) {
-		a->failed = true;
-		json_decref(a->done);
-		a->done =
-		    ask_error(a, FORQ_ERR_NOT_FOUND, "no job %llu",
-			      (unsigned long long)a->ids[a->nids - a->left]);
-	} else if (job != NULL && !ask_may_touch(a, job) && !a->failed) {
-		a->failed = true;
-		json_decref(a->done);
-		a->done = ask_error(a, FORQ_ERR_NOT_PERMITTED,
-				    "job %llu belongs to another user",
-				    (unsigned long long)job->id);
-	} else if (job != NULL && job_state_final(job->state)) {
-		json_array_append_new(a->acc,
-				      job_result_json(job->id, &job->result));
 	}
-	if (--a->left > 0)
-		return;
+	for (i = 0; i < a->nids && !a->failed; i++) {
+		if (!a->seen[i]) {
+			a->failed = true;
+			a->done =
+			    ask_error(a, FORQ_ERR_NOT_FOUND, "no job %llu",
+				      (unsigned long long)a->ids[i]);
+		}
+	}
 	if (a->failed) {
-		json_t *reply = a->done;
-
+		reply = a->done;
 		a->done = NULL;
 		ask_answer(a, reply);
 		return;
 	}
-	/* All looked at: the wait, on those not yet ended. */
-	{
-		struct ops *ops = a->ops;
-		struct client *c = later_client(a->reply);
-		json_t *reply, *id = json_incref(later_req_id(a->reply));
-		json_t *results = a->acc;
-		uint64_t *pending = a->ids;
-		size_t npending = 0, i, k;
-
-		a->acc = NULL;
-		for (i = 0; i < a->nids; i++) {
-			for (k = 0; k < json_array_size(results); k++) {
-				if ((uint64_t)json_integer_value(
-					json_object_get(json_array_get(results,
-								       k),
-							"id")) == a->ids[i])
-					break;
-			}
-			if (k == json_array_size(results))
-				pending[npending++] = a->ids[i];
-		}
-		a->ids = NULL;
-		if (c == NULL) {
-			/* It went away: nothing to wait for. */
-			ask_answer(a, json_null());
-		} else if (npending == 0) {
-			reply = reply_ok(id);
-			json_object_set(reply, "jobs", results);
-			ask_answer(a, reply);
-		} else {
-			later_drop(a->ops->d.later, a->reply);
-			a->reply = NULL;
-			if (watch_add(ops->d.watch, c, id, WATCH_WAIT,
-				      a->events, pending, npending,
-				      json_incref(results)) == -1)
-				control_push(c,
-					     reply_error(id, FORQ_ERR_INTERNAL,
-							 "out of memory"));
-			for (i = 0; i < npending; i++)
-				(void)cluster_get(ops->d.cluster, pending[i],
-						  opsc_recheck, ops);
-			json_decref(a->req);
-			free(a);
-		}
-		json_decref(results);
-		json_decref(id);
-		free(pending);
+	c = later_client(a->reply);
+	id = json_incref(later_req_id(a->reply));
+	pending = a->ids;
+	for (i = 0; i < a->nids; i++) {
+		if (pending[i] & OPSC_RUNNING)
+			pending[npending++] = pending[i] & ~OPSC_RUNNING;
 	}
+	if (c == NULL || npending == 0) {
+		/* Gone, or nothing to wait for. */
+		reply = c == NULL ? json_null() : reply_ok(id);
+		if (c != NULL)
+			json_object_set(reply, "jobs", a->acc);
+		ask_answer(a, reply);
+		json_decref(id);
+		return;
+	}
+	later_drop(ops->d.later, a->reply);
+	if (watch_add(ops->d.watch, c, id, WATCH_WAIT, a->events, pending,
+		      npending, json_incref(a->acc)) == -1)
+		control_push(c, reply_error(id, FORQ_ERR_INTERNAL,
+					    "out of memory"));
+	else
+		(void)cluster_get_many(ops->d.cluster, pending, npending,
+				       opsc_recheck, ops);
+	json_decref(id);
+	json_decref(a->req);
+	json_decref(a->acc);
+	free(a->ids);
+	free(a->seen);
+	free(a);
 }
 
 static json_t *
@@ -399,7 +402,7 @@ opsc_wait(struct ops *ops, struct client *c, const struct request *req)
 	const char *queue;
 	struct ask *a;
 	uint64_t *ids;
-	size_t n, i;
+	size_t n;
 
 	if (request_bool(req, "events", &events, &err) == -1 ||
 	    request_bool(req, "all", &all, &err) == -1 ||
@@ -412,20 +415,19 @@ opsc_wait(struct ops *ops, struct client *c, const struct request *req)
 	if (request_job_ids(req, "jobs", &ids, &n, ops->d.limits->batch_max,
 			    &err) == -1)
 		return ops_req_error(&err);
-	if ((a = ask_new(ops, c, req)) == NULL) {
+	if ((a = ask_new(ops, c, req)) == NULL ||
+	    (a->seen = calloc(n > 0 ? n : 1, sizeof *a->seen)) == NULL) {
+		if (a != NULL)
+			ask_answer(a, json_null());
 		free(ids);
 		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
 	}
 	a->ids = ids;
 	a->nids = n;
-	a->left = n;
 	a->events = events;
 	a->acc = json_array();
-	for (i = 0; i < n; i++) {
-		if (cluster_get(ops->d.cluster, ids[i], opsc_wait_job, a) == -1)
-			opsc_wait_job(a, NULL, NULL,
-				      "it cannot be reached now");
-	}
+	if (cluster_get_many(ops->d.cluster, ids, n, opsc_wait_job, a) == -1)
+		opsc_wait_job(a, NULL, NULL, "it cannot be reached now");
 	return NULL;
 }
 
