@@ -82,6 +82,7 @@ struct cluster {
 	bool giving_back;  /* this node's, its lease lost */
 	bool claiming;
 	bool claim_again;
+	PGresult *claim_rows; /* the claim in flight's, until its commit */
 	struct cl_end *ends;
 	size_t nends, ends_cap;
 	char *announce; /* ids recorded ended this turn, comma separated */
@@ -304,10 +305,33 @@ cl_job_of_row(struct cluster *cl, const PGresult *res, int row,
 static void cl_refuse(struct cluster *cl, uint64_t id, int64_t claim,
 		      const char *why);
 
+/* The claim's rows, kept until its COMMIT is answered: a job is this
+ * node's only once that commit is. */
 static void
-cl_claim_done(void *arg, const PGresult *res, const char *err)
+cl_claim_rows(void *arg, const PGresult *res, const char *err)
 {
 	struct cluster *cl = arg;
+
+	if (cl_ok(res))
+		cl->claim_rows =
+		    PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+	else if (res != NULL)
+		log_warnx("cluster: claim failed: %s", cl_why(res, err));
+}
+
+static void
+cl_claim_step(void *arg, const PGresult *res, const char *err)
+{
+	(void)arg;
+	(void)res;
+	(void)err;
+}
+
+static void
+cl_claim_done(void *arg, const PGresult *commit, const char *err)
+{
+	struct cluster *cl = arg;
+	PGresult *res = cl->claim_rows;
 	struct store_job job;
 	char why[300];
 	uint64_t id;
@@ -315,8 +339,14 @@ cl_claim_done(void *arg, const PGresult *res, const char *err)
 	int i, n;
 
 	cl->claiming = false;
-	if (!cl_ok(res)) {
-		log_warnx("cluster: claim failed: %s", cl_why(res, err));
+	cl->claim_rows = NULL;
+	/* Not committed, or not known to be: nothing is run. What was
+	 * claimed all the same is found and given back once connected. */
+	if (!cl_ok(commit) || res == NULL) {
+		if (commit != NULL && !cl_ok(commit))
+			log_warnx("cluster: claim failed: %s",
+				  cl_why(commit, err));
+		PQclear(res);
 		return;
 	}
 	n = PQntuples(res);
@@ -347,6 +377,7 @@ cl_claim_done(void *arg, const PGresult *res, const char *err)
 		}
 		job_spec_free(&job.spec);
 	}
+	PQclear(res);
 	log_debug("cluster: claimed %d jobs", n);
 	/* A full batch: there may be more. */
 	if (n == CLUSTER_CLAIM_MAX || cl->claim_again) {
@@ -404,20 +435,30 @@ cluster_poll(struct cluster *cl)
 	values[1] = queues;
 	values[2] = limit;
 	/* SKIP LOCKED: nodes claiming at once take different jobs, and
-	 * none waits for another's claim to commit. */
-	if (pg_send(cl->pg,
-		    "WITH c AS (SELECT id FROM forq_jobs WHERE state = 0 AND "
-		    "queue = ANY($2::text[]) ORDER BY priority DESC, id "
-		    "LIMIT $3 FOR UPDATE SKIP LOCKED) "
-		    "UPDATE forq_jobs j SET state = 1, node = $1, claim = "
-		    "nextval('forq_claims'), claimed_at = now() FROM c "
-		    "WHERE j.id = c.id RETURNING j.id, j.attempt, j.uid, "
-		    "j.gid, j.user_name, j.spec, (extract(epoch FROM "
-		    "j.submitted_at) * 1e9)::bigint, j.claim, j.queue, j.sig",
-		    3, values, cl_claim_done, cl) == 0) {
-		cl->claiming = true;
-		(void)pg_sync(cl->pg);
-	}
+	 * none waits for another's claim to commit. The plan is the ready
+	 * index read in order, stopped at the limit: with the statistics
+	 * of a table that just filled, the planner would rather sort every
+	 * queued job for each claim. */
+	if (pg_send(cl->pg, "BEGIN", 0, NULL, cl_claim_step, cl) == -1)
+		goto out;
+	cl->claiming = true;
+	(void)pg_send(cl->pg, "SET LOCAL enable_bitmapscan = off", 0, NULL,
+		      cl_claim_step, cl);
+	(void)pg_send(cl->pg, "SET LOCAL enable_sort = off", 0, NULL,
+		      cl_claim_step, cl);
+	(void)pg_send(cl->pg,
+		      "WITH c AS (SELECT id FROM forq_jobs WHERE state = 0 AND "
+		      "queue = ANY($2::text[]) ORDER BY priority DESC, id "
+		      "LIMIT $3 FOR UPDATE SKIP LOCKED) "
+		      "UPDATE forq_jobs j SET state = 1, node = $1, claim = "
+		      "nextval('forq_claims'), claimed_at = now() FROM c "
+		      "WHERE j.id = c.id RETURNING j.id, j.attempt, j.uid, "
+		      "j.gid, j.user_name, j.spec, (extract(epoch FROM "
+		      "j.submitted_at) * 1e9)::bigint, j.claim, j.queue, j.sig",
+		      3, values, cl_claim_rows, cl);
+	(void)pg_send(cl->pg, "COMMIT", 0, NULL, cl_claim_done, cl);
+	(void)pg_sync(cl->pg);
+out:
 	free(queues);
 }
 
@@ -1749,6 +1790,7 @@ cluster_free(struct cluster *cl)
 	free(cl->claims);
 	free(cl->ends);
 	free(cl->announce);
+	PQclear(cl->claim_rows);
 	explicit_bzero(cl->key, sizeof cl->key);
 	free(cl);
 }
