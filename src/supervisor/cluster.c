@@ -33,6 +33,11 @@
 
 /* Jobs one claim takes at most: a claim holds row locks while it runs. */
 #define CLUSTER_CLAIM_MAX 256
+/* Seconds between two rounds of retention in the database, and the
+ * most rows one round deletes (the next comes sooner while more are
+ * due). */
+#define CLUSTER_PRUNE_EVERY 60
+#define CLUSTER_PRUNE_BATCH 10000
 /* Seconds between two looks at the ends of every job waited for here. */
 #define CLUSTER_WAITS_POLL 10
 /* What a node holds, queued or running, against what it runs at once. */
@@ -96,6 +101,8 @@ struct cluster {
 	struct ev_io timer_io;
 	int timer;
 	unsigned ticks;
+	int ticks_to_prune;
+	bool pruning;
 	char boot[48]; /* this forqd's run: a submission key's prefix */
 	unsigned char key[SIGN_KEY_MAX];
 	size_t keylen;
@@ -1655,6 +1662,70 @@ cluster_up(struct cluster *cl)
 }
 
 static void
+cl_prune_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cluster *cl = arg;
+	int i, n;
+
+	cl->pruning = false;
+	if (!cl_ok(res)) {
+		log_warnx("cluster: retention: %s", cl_why(res, err));
+		return;
+	}
+	n = PQntuples(res);
+	for (i = 0; i < n; i++) {
+		if (strcmp(PQgetvalue(res, i, 1), "t") == 0)
+			cl->cb.pruned(cl->cb.arg,
+				      strtoull(PQgetvalue(res, i, 0), NULL, 10));
+	}
+	if (n > 0)
+		log_debug("cluster: retention: %d ended jobs removed", n);
+	/* More due: the next round soon. */
+	if (n == CLUSTER_PRUNE_BATCH)
+		cl->ticks_to_prune = 1;
+}
+
+/*
+ * Retention, as on one host (retention_age, retention_count), over the
+ * history. Each node removes the jobs it ran (their output files are
+ * its own) and those no node ran; the rows of nodes gone for longer
+ * than retention_age, any node. Submission keys go after a day: a
+ * submission is sent again within seconds, never a day later.
+ */
+static void
+cl_prune(struct cluster *cl)
+{
+	char age[24], count[24], batch[16];
+	const char *values[] = {cl->node, age, count, batch};
+
+	if (cl->pruning || !pg_is_up(cl->pg))
+		return;
+	snprintf(age, sizeof age, "%lld", (long long)cl->conf->retention_age_ms);
+	snprintf(count, sizeof count, "%u", cl->conf->retention_count);
+	snprintf(batch, sizeof batch, "%d", CLUSTER_PRUNE_BATCH);
+	if (pg_send(cl->pg,
+		    "WITH cut AS (SELECT id FROM forq_history ORDER BY id DESC "
+		    "OFFSET $3::bigint LIMIT 1), old AS (SELECT h.id FROM "
+		    "forq_history h LEFT JOIN forq_nodes n ON n.name = h.node "
+		    "WHERE (h.node = $1 OR h.node IS NULL OR n.name IS NULL OR "
+		    "($2::bigint > 0 AND n.renewed_at < now() - $2::bigint * "
+		    "interval '1 millisecond')) AND (($2::bigint > 0 AND "
+		    "h.ended_at < now() - $2::bigint * interval "
+		    "'1 millisecond') OR ($3::bigint > 0 AND h.id <= (SELECT "
+		    "id FROM cut))) LIMIT $4::integer FOR UPDATE OF h SKIP "
+		    "LOCKED) DELETE FROM forq_history h USING old WHERE h.id "
+		    "= old.id RETURNING h.id, h.node = $1",
+		    4, values, cl_prune_done, cl) == -1)
+		return;
+	cl->pruning = true;
+	(void)pg_send(cl->pg,
+		      "DELETE FROM forq_submissions WHERE at < now() - "
+		      "interval '1 day'",
+		      0, NULL, cl_claim_step, cl);
+	(void)pg_sync(cl->pg);
+}
+
+static void
 cl_tick(struct ev_io *io, uint32_t events)
 {
 	struct cluster *cl = io->arg;
@@ -1669,6 +1740,10 @@ cl_tick(struct ev_io *io, uint32_t events)
 	cl_check_cancels(cl);
 	if (++cl->ticks % CLUSTER_WAITS_POLL == 0)
 		cl_check_waits(cl);
+	if (--cl->ticks_to_prune <= 0) {
+		cl->ticks_to_prune = CLUSTER_PRUNE_EVERY;
+		cl_prune(cl);
+	}
 }
 
 static void

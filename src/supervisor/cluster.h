@@ -42,6 +42,9 @@ struct cluster_cb {
 	 * second, a NOTIFY missed or not. */
 	int (*waited)(void *arg, uint64_t **ids, size_t *n);
 	void (*ended)(void *arg, uint64_t id, const struct job_result *r);
+	/* A job this node ran left the history by retention: its output
+	 * files, kept here till then, go. */
+	void (*pruned)(void *arg, uint64_t id);
 	void *arg;
 };
 

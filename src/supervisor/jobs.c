@@ -863,7 +863,7 @@ jobs_next_deadline(const struct jobs *j)
 	return next;
 }
 
-static void
+void
 jobs_remove_logs(void *arg, uint64_t id)
 {
 	static const char *const exts[] = {"out", "err", "hook"};

@@ -164,6 +164,8 @@ enum jobs_retry jobs_retry(struct jobs *j, const struct store_job *job,
 			   uint64_t *holder);
 /* Pauses or resumes a queue (or RUNQ_ALL), durably. */
 int jobs_set_paused(struct jobs *j, int queue, bool paused);
+/* A job's output files go (arg: the jobs). */
+void jobs_remove_logs(void *arg, uint64_t id);
 /* forq clean: up to max ended jobs, and their logs. */
 int jobs_clean(struct jobs *j, const struct store_filter *f,
 	       int64_t end_before_ns, uint32_t max);

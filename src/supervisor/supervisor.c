@@ -325,6 +325,14 @@ sv_ended_elsewhere(void *arg, uint64_t id, const struct job_result *r)
 	watch_job_final(sv->watch, id, r);
 }
 
+static void
+sv_pruned(void *arg, uint64_t id)
+{
+	struct supervisor *sv = arg;
+
+	jobs_remove_logs(sv->jobs, id);
+}
+
 static int
 sv_open_cluster(struct supervisor *sv)
 {
@@ -334,6 +342,7 @@ sv_open_cluster(struct supervisor *sv)
 				.wanted = sv_wanted,
 				.waited = sv_waited,
 				.ended = sv_ended_elsewhere,
+				.pruned = sv_pruned,
 				.arg = sv};
 
 	jobs_set_outbox(sv->jobs);

@@ -316,6 +316,19 @@ timeout 10 bash -c "while [ \"\$(\"$FORQ\" -s '$SOCK' nodes --json | jq -r '.nod
 	fail "b not stopped: $(fq nodes --json)"
 ok "a node that stops is listed stopped"
 
+# Retention, over the history: a's own jobs and their output files, and
+# those of b, stopped for longer than retention_age.
+stop_forqd
+[ -n "$(ls "$T/state/logs")" ] || fail "a kept no output files"
+write_conf
+store_section a >>"$CONF"
+printf '[jobs]\nretention_age = 1s\n' >>"$CONF"
+start_forqd
+timeout 15 bash -c "until [ \"\$(\"$PG_BIN/psql\" -X -h '$PG_DIR' -U postgres -d forq -At -c 'SELECT count(*) FROM forq_history')\" = 0 ]; do sleep 0.3; done" ||
+	fail "history left: $(pg_sql "SELECT node, count(*) FROM forq_history GROUP BY node")"
+[ -z "$(ls "$T/state/logs")" ] || fail "output files left: $(ls "$T/state/logs" | head)"
+ok "retention empties the history, and a's output files with its jobs"
+
 # A database of a newer schema is refused at start.
 stop_forqd
 pg_sql "UPDATE forq_meta SET value = '999' WHERE key = 'schema'"
