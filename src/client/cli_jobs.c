@@ -548,6 +548,12 @@ cmd_logs(struct cli *cli, int argc, char **argv)
 			close(fds[1]);
 		}
 	} else if (fds[0] != -1) {
+		/* A cluster's job that ran on another node: what is here,
+		 * and where the rest is. */
+		if (json_is_string(json_object_get(reply, "elsewhere")))
+			fprintf(stderr, "forq: %s\n",
+				json_string_value(
+				    json_object_get(reply, "elsewhere")));
 		if (f && !json_is_true(json_object_get(reply, "final")))
 			follow(conn, fds, out, err);
 		else {

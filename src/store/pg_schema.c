@@ -103,6 +103,9 @@ static const char *const migrations[] = {
     /* 2 -> 3: each spec's signature, by the node that took it. */
     "ALTER TABLE forq_jobs ADD COLUMN sig text NOT NULL DEFAULT '';"
     "ALTER TABLE forq_history ADD COLUMN sig text NOT NULL DEFAULT ''",
+    /* 3 -> 4: where a node keeps its jobs' output, for forq logs on
+     * another node to say. */
+    "ALTER TABLE forq_nodes ADD COLUMN state_dir text NOT NULL DEFAULT ''",
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,
@@ -199,8 +202,8 @@ pg_node_register(PGconn *conn, const struct pg_node_info *node, int64_t *epoch,
 		 char *err, size_t errlen)
 {
 	char pid[16], cpus[16], slots[16], lease[32];
-	const char *values[] = {node->name, node->host, pid,  node->version,
-				cpus,       slots,      lease};
+	const char *values[] = {node->name, node->host, pid,   node->version,
+				cpus,       slots,      lease, node->state_dir};
 	PGresult *res;
 
 	snprintf(pid, sizeof pid, "%d", (int)node->pid);
@@ -227,17 +230,19 @@ pg_node_register(PGconn *conn, const struct pg_node_info *node, int64_t *epoch,
 	if (pg_exec(conn,
 		    "INSERT INTO forq_nodes (name, epoch, host, pid, version, "
 		    "cpus, slots, running, state, lease_ms, started_at, "
-		    "renewed_at, lease_until) VALUES ($1, 1, $2, $3, $4, $5, "
+		    "renewed_at, lease_until, state_dir) VALUES ($1, 1, $2, "
+		    "$3, $4, $5, "
 		    "$6, 0, 'up', $7::bigint, now(), now(), now() + $7::bigint "
 		    "* interval "
-		    "'1 millisecond') ON CONFLICT (name) DO UPDATE SET "
+		    "'1 millisecond', $8) ON CONFLICT (name) DO UPDATE SET "
 		    "epoch = forq_nodes.epoch + 1, host = excluded.host, "
 		    "pid = excluded.pid, version = excluded.version, "
 		    "cpus = excluded.cpus, slots = excluded.slots, "
 		    "running = 0, state = 'up', lease_ms = excluded.lease_ms, "
 		    "started_at = now(), renewed_at = now(), "
-		    "lease_until = excluded.lease_until RETURNING epoch",
-		    7, values, &res, err, errlen) == -1)
+		    "lease_until = excluded.lease_until, state_dir = "
+		    "excluded.state_dir RETURNING epoch",
+		    8, values, &res, err, errlen) == -1)
 		return -1;
 	*epoch = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);

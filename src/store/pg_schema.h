@@ -11,13 +11,14 @@
 #include <sys/types.h>
 
 /* Bump with a migration in pg_schema.c. */
-#define PG_SCHEMA_VERSION 3
+#define PG_SCHEMA_VERSION 4
 
 /* What a node says of itself when it joins. */
 struct pg_node_info {
 	const char *name;
 	const char *host; /* the host name, which may differ from name */
 	const char *version;
+	const char *state_dir;
 	pid_t pid;
 	uint32_t cpus;
 	uint32_t slots;

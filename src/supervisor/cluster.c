@@ -1434,6 +1434,79 @@ cluster_list(struct cluster *cl, const struct store_filter *f, uint32_t limit,
 		       6, values, true, fn, arg);
 }
 
+/* --- output -------------------------------------------------------- */
+
+struct cl_logs {
+	struct cluster *cl;
+	cluster_logs_fn *fn;
+	void *arg;
+};
+
+static void
+cl_logs_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_logs *l = arg;
+	struct cluster_output o = {0};
+	unsigned char *out = NULL, *errt = NULL;
+	struct store_job job;
+
+	if (!cl_ok(res)) {
+		l->fn(l->arg, NULL, NULL, cl_why(res, err));
+	} else if (PQntuples(res) == 0 ||
+		   cl_read_job(l->cl, res, 0, &job) == -1) {
+		l->fn(l->arg, NULL, NULL, NULL);
+	} else {
+		o.node =
+		    PQgetisnull(res, 0, 18) ? NULL : PQgetvalue(res, 0, 18);
+		o.ran_here = o.node != NULL && strcmp(o.node, l->cl->node) == 0;
+		o.state_dir =
+		    PQgetisnull(res, 0, 21) ? NULL : PQgetvalue(res, 0, 21);
+		if (!PQgetisnull(res, 0, 19))
+			out = PQunescapeBytea((const unsigned char *)
+						  PQgetvalue(res, 0, 19),
+					      &o.out_len);
+		if (!PQgetisnull(res, 0, 20))
+			errt = PQunescapeBytea((const unsigned char *)
+						   PQgetvalue(res, 0, 20),
+					       &o.err_len);
+		o.out = out;
+		o.err = errt;
+		o.kept = !PQgetisnull(res, 0, 19);
+		l->fn(l->arg, &job, &o, NULL);
+		job_spec_free(&job.spec);
+		PQfreemem(out);
+		PQfreemem(errt);
+	}
+	free(l);
+}
+
+int
+cluster_output(struct cluster *cl, uint64_t id, cluster_logs_fn *fn, void *arg)
+{
+	char sid[24];
+	const char *values[] = {sid};
+	struct cl_logs *l;
+
+	if (!pg_is_up(cl->pg) || (l = malloc(sizeof *l)) == NULL)
+		return -1;
+	*l = (struct cl_logs){cl, fn, arg};
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	if (pg_send(cl->pg,
+		    "SELECT " CL_LIVE_COLUMNS ", NULL::bytea, NULL::bytea, "
+		    "(SELECT state_dir FROM forq_nodes WHERE name = node) "
+		    "FROM forq_jobs WHERE id = $1 UNION ALL "
+		    "SELECT " CL_JOB_COLUMNS
+		    ", out_tail, err_tail, (SELECT state_dir "
+		    "FROM forq_nodes WHERE name = node) FROM forq_history "
+		    "WHERE id = $1",
+		    1, values, cl_logs_done, l) == -1) {
+		free(l);
+		return -1;
+	}
+	(void)pg_sync(cl->pg);
+	return 0;
+}
+
 /* --- cancels ------------------------------------------------------- */
 
 struct cl_cancel {
@@ -1676,7 +1749,8 @@ cl_prune_done(void *arg, const PGresult *res, const char *err)
 	for (i = 0; i < n; i++) {
 		if (strcmp(PQgetvalue(res, i, 1), "t") == 0)
 			cl->cb.pruned(cl->cb.arg,
-				      strtoull(PQgetvalue(res, i, 0), NULL, 10));
+				      strtoull(PQgetvalue(res, i, 0), NULL,
+					       10));
 	}
 	if (n > 0)
 		log_debug("cluster: retention: %d ended jobs removed", n);
@@ -1700,7 +1774,8 @@ cl_prune(struct cluster *cl)
 
 	if (cl->pruning || !pg_is_up(cl->pg))
 		return;
-	snprintf(age, sizeof age, "%lld", (long long)cl->conf->retention_age_ms);
+	snprintf(age, sizeof age, "%lld",
+		 (long long)cl->conf->retention_age_ms);
 	snprintf(count, sizeof count, "%u", cl->conf->retention_count);
 	snprintf(batch, sizeof batch, "%d", CLUSTER_PRUNE_BATCH);
 	if (pg_send(cl->pg,

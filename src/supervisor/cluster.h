@@ -106,6 +106,22 @@ int cluster_get_many(struct cluster *cl, const uint64_t *ids, size_t n,
 int cluster_list(struct cluster *cl, const struct store_filter *filter,
 		 uint32_t limit, cluster_job_fn *fn, void *arg);
 
+/* Where a job's output is: node ran it (NULL: none yet); on this node
+ * its files are in the state directory; elsewhere, once it has ended,
+ * the database kept the last bytes of each (kept: it did). */
+struct cluster_output {
+	const char *node;
+	const char *state_dir; /* the node's, as it said */
+	bool ran_here;
+	bool kept;
+	const unsigned char *out, *err;
+	size_t out_len, err_len;
+};
+typedef void cluster_logs_fn(void *arg, const struct store_job *job,
+			     const struct cluster_output *o, const char *err);
+int cluster_output(struct cluster *cl, uint64_t id, cluster_logs_fn *fn,
+		   void *arg);
+
 enum cluster_cancel {
 	CLUSTER_CANCELLED, /* it had not started: cancelled */
 	CLUSTER_ASKED,     /* it runs on a node, which is asked to */

@@ -79,6 +79,20 @@ later_answer(struct later *l, struct later_reply *r, json_t *reply)
 	later_unlink(l, r);
 }
 
+int
+later_answer_fds(struct later *l, struct later_reply *r, json_t *reply,
+		 const int *fds, int n)
+{
+	int rc = 0;
+
+	if (r->client != NULL)
+		rc = control_push_fds(r->client, reply, fds, n);
+	else
+		json_decref(reply);
+	later_unlink(l, r);
+	return rc;
+}
+
 struct client *
 later_client(const struct later_reply *r)
 {

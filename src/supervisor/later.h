@@ -26,6 +26,10 @@ json_t *later_req_id(const struct later_reply *r);
 void later_answer(struct later *l, struct later_reply *r, json_t *reply);
 /* The client owed it, or NULL if it went away. */
 struct client *later_client(const struct later_reply *r);
+/* The same, the reply carrying n descriptors (dup'ed; -1 if they could
+ * not be passed, and the reply is not sent). */
+int later_answer_fds(struct later *l, struct later_reply *r, json_t *reply,
+		     const int *fds, int n);
 /* The token goes, and no reply: the client is answered another way. */
 void later_drop(struct later *l, struct later_reply *r);
 void later_client_gone(struct later *l, struct client *c);

@@ -5,7 +5,11 @@
  * owed reply (later.h), which a client that went away voids. The
  * reply's shape is the one-host reply's, with where the job runs.
  */
+#include <sys/mman.h>
+
+#include <limits.h>
 #include <pwd.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,10 +68,12 @@ ask_new(struct ops *ops, struct client *c, const struct request *req)
 	return a;
 }
 
+/* reply NULL: the token was answered another way. */
 static void
 ask_answer(struct ask *a, json_t *reply)
 {
-	later_answer(a->ops->d.later, a->reply, reply);
+	if (a->reply != NULL)
+		later_answer(a->ops->d.later, a->reply, reply);
 	json_decref(a->req);
 	json_decref(a->acc);
 	json_decref(a->done);
@@ -431,6 +437,136 @@ opsc_wait(struct ops *ops, struct client *c, const struct request *req)
 	return NULL;
 }
 
+/* --- logs ---------------------------------------------------------- */
+
+/* The bytes the database kept, as a file the client reads as it reads
+ * a local one. */
+static int
+opsc_memfd(const char *name, const unsigned char *data, size_t len)
+{
+	ssize_t n;
+	size_t off = 0;
+	int fd;
+
+	if ((fd = memfd_create(name, MFD_CLOEXEC)) == -1)
+		return -1;
+	while (off < len && (n = write(fd, data + off, len - off)) > 0)
+		off += (size_t)n;
+	if (off < len || lseek(fd, 0, SEEK_SET) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+opsc_logs_job(void *arg, const struct store_job *job,
+	      const struct cluster_output *o, const char *err)
+{
+	struct ask *a = arg;
+	struct ops *ops = a->ops;
+	struct client *c = later_client(a->reply);
+	bool final, follow = a->events;
+	int fds[2] = {-1, -1};
+	json_t *reply;
+	char where[PATH_MAX + 128];
+
+	if (err != NULL || job == NULL || !ask_may_touch(a, job)) {
+		ask_answer(a,
+			   err != NULL ? ask_error(a, FORQ_ERR_UNAVAILABLE,
+						   "the cluster's database: "
+						   "%s",
+						   err)
+			   : job == NULL
+			       ? ask_error(a, FORQ_ERR_NOT_FOUND, "no job %llu",
+					   (unsigned long long)a->id)
+			       : ask_error(a, FORQ_ERR_NOT_PERMITTED,
+					   "job %llu belongs to another "
+					   "user",
+					   (unsigned long long)a->id));
+		return;
+	}
+	final = job_state_final(job->state);
+	reply = reply_ok(later_req_id(a->reply));
+	json_object_set_new(reply, "job",
+			    job_result_json(job->id, &job->result));
+	json_object_set_new(reply, "final", json_boolean(final));
+	json_object_set_new(reply, "node",
+			    o->node != NULL ? json_string(o->node)
+					    : json_null());
+	if (o->node == NULL || o->ran_here) {
+		/* Here, or nowhere yet: the files, as on one host. */
+		fds[0] = ops_open_log(ops, job->id, "out", follow && !final);
+		fds[1] = ops_open_log(ops, job->id, "err", follow && !final);
+	} else {
+		if (follow && !final) {
+			ask_answer(a, ask_error(a, FORQ_ERR_UNSUPPORTED,
+						"job %llu runs on node %s: "
+						"follow it there",
+						(unsigned long long)job->id,
+						o->node));
+			return;
+		}
+		/* The last bytes the database kept, and where the rest is. */
+		fds[0] = opsc_memfd("forq-out", o->out, o->out_len);
+		fds[1] = opsc_memfd("forq-err", o->err, o->err_len);
+		snprintf(where, sizeof where,
+			 "job %llu ran on node %s: its whole output is there, "
+			 "in %s/logs/%llu.out and .err%s",
+			 (unsigned long long)job->id, o->node,
+			 o->state_dir != NULL && o->state_dir[0] != '\0'
+			     ? o->state_dir
+			     : "its state_dir",
+			 (unsigned long long)job->id,
+			 !final    ? " (it has not ended: nothing is kept yet)"
+			 : o->kept ? " (here: the last 64 KiB of each)"
+				   : "");
+		json_object_set_new(reply, "elsewhere", json_string(where));
+	}
+	if (fds[0] == -1 || fds[1] == -1) {
+		if (fds[0] != -1)
+			close(fds[0]);
+		if (fds[1] != -1)
+			close(fds[1]);
+		json_object_set_new(reply, "fds", json_integer(0));
+		ask_answer(a, reply);
+		return;
+	}
+	json_object_set_new(reply, "fds", json_integer(2));
+	if (c != NULL && follow && !final &&
+	    watch_add(ops->d.watch, c, later_req_id(a->reply), WATCH_FOLLOW,
+		      true, &job->id, 1, json_array()) == -1)
+		log_warnx("job %llu: cannot follow it: out of memory",
+			  (unsigned long long)job->id);
+	if (later_answer_fds(ops->d.later, a->reply, reply, fds, 2) == -1)
+		log_warnx("job %llu: cannot pass its output files",
+			  (unsigned long long)job->id);
+	a->reply = NULL;
+	close(fds[0]);
+	close(fds[1]);
+	ask_answer(a, NULL);
+}
+
+static json_t *
+opsc_logs(struct ops *ops, struct client *c, const struct request *req)
+{
+	struct req_error err;
+	struct ask *a;
+	bool follow;
+	uint64_t id;
+
+	if (request_job_id(req, "job", &id, &err) == -1 ||
+	    request_bool(req, "follow", &follow, &err) == -1)
+		return ops_req_error(&err);
+	if ((a = ask_new(ops, c, req)) == NULL)
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	a->id = id;
+	a->events = follow;
+	if (cluster_output(ops->d.cluster, id, opsc_logs_job, a) == -1)
+		opsc_logs_job(a, NULL, NULL, "it cannot be reached now");
+	return NULL;
+}
+
 /* --- cancel -------------------------------------------------------- */
 
 static void
@@ -526,6 +662,8 @@ opsc_handle(struct ops *ops, struct client *c, const struct request *req)
 		return opsc_wait(ops, c, req);
 	case REQ_CANCEL:
 		return opsc_cancel(ops, c, req);
+	case REQ_LOGS:
+		return opsc_logs(ops, c, req);
 	default:
 		return ops_error(req, FORQ_ERR_UNSUPPORTED,
 				 "%s: not kept across a cluster yet",

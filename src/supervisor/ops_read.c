@@ -519,7 +519,7 @@ ops_wait(struct ops *ops, struct client *c, const struct request *req)
 
 /* O_NONBLOCK: a FIFO planted here must not stall the supervisor; only
  * a plain file is handed out. */
-static int
+int
 ops_open_log(struct ops *ops, uint64_t id, const char *ext, bool create)
 {
 	char path[PATH_MAX + 32];

@@ -390,6 +390,7 @@ sv_join_cluster(struct supervisor *sv)
 	info = (struct pg_node_info){.name = name,
 				     .host = host,
 				     .version = FORQ_VERSION,
+				     .state_dir = sv->conf.state_dir,
 				     .pid = getpid(),
 				     .cpus = (uint32_t)ncpus,
 				     .slots = sv->conf.slots,

@@ -177,6 +177,23 @@ st=$("$FORQ" -s "$B/sock" status --json "$id")
 "$FORQ" -s "$B/sock" list | grep -q "^$id .*succeeded" || fail "list from b: $("$FORQ" -s "$B/sock" list)"
 ok "a job submitted through a runs once, and b sees it ended, with its node"
 
+# Output: on the node that ran it, the files; on another, the last
+# 64 KiB the database kept, and where the rest is.
+id=$(fq submit -- sh -c 'head -c 100000 /dev/zero | tr "\\0" x; echo; echo err >&2')
+fq wait "$id" >/dev/null || fail "job $id: $(fq status "$id")"
+ran=$(fq status --json "$id" | jq -r .job.node)
+[ "$ran" = a ] && here=$SOCK there=$B/sock || { here=$B/sock; there=$SOCK; }
+"$FORQ" -s "$here" logs --stdout "$id" >"$T/out.here" 2>"$T/err.here"
+[ "$(wc -c <"$T/out.here")" = 100001 ] || fail "on $ran: $(wc -c <"$T/out.here") bytes"
+"$FORQ" -s "$there" logs --stdout "$id" >"$T/out.there" 2>"$T/err.there"
+[ "$(wc -c <"$T/out.there")" = 65536 ] && cmp -s "$T/out.there" <(tail -c 65536 "$T/out.here") ||
+	fail "elsewhere: $(wc -c <"$T/out.there") bytes"
+grep -q "job $id ran on node $ran: its whole output is there, in .*/logs/$id.out and .err (here: the last 64 KiB of each)" "$T/err.there" ||
+	fail "no word of where: $(cat "$T/err.there")"
+st=$("$FORQ" -s "$there" logs --stderr "$id" 2>&1) || true
+[ "$(tail -n 1 <<<"$st")" = err ] || fail "stderr elsewhere: $st; here: $("$FORQ" -s "$here" logs --stderr "$id" 2>&1)"
+ok "forq logs: the whole output on node $ran, the last 64 KiB on the other, saying where the rest is"
+
 : >"$T/runs"
 seq 2000 | sed "s|.*|echo \$FORQ_JOB_ID >>$T/runs|" >"$T/batch"
 ids=$(fq submit --batch "$T/batch" | tr '\n' ' ')
