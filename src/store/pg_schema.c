@@ -257,16 +257,14 @@ pg_schema_notice(void *arg, const char *message)
 	(void)message;
 }
 
-int
-pg_schema_join(const char *dsn, int timeout_s, const struct pg_node_info *node,
-	       int64_t *epoch, char *err, size_t errlen)
+PGconn *
+pg_schema_open(const char *dsn, int timeout_s, char *err, size_t errlen)
 {
 	char timeout[16], why[512];
 	const char *keys[] = {"dbname", "connect_timeout", "application_name",
 			      NULL};
 	const char *values[] = {dsn, timeout, "forqd", NULL};
 	PGconn *conn;
-	int rc = -1;
 
 	snprintf(timeout, sizeof timeout, "%d", timeout_s);
 	conn = PQconnectdbParams(keys, values, 1);
@@ -275,19 +273,34 @@ pg_schema_join(const char *dsn, int timeout_s, const struct pg_node_info *node,
 			 conn != NULL ? PQerrorMessage(conn) : "out of memory");
 		err[strcspn(err, "\n")] = '\0';
 		PQfinish(conn);
-		return -1;
+		return NULL;
 	}
 	PQsetNoticeProcessor(conn, pg_schema_notice, NULL);
 	/* Two forqd starting at once would both create the tables. */
 	if (pg_exec(conn, "SELECT pg_advisory_lock(" PG_SCHEMA_LOCK ")", 0,
-		    NULL, NULL, why, sizeof why) == -1)
+		    NULL, NULL, why, sizeof why) == -1 ||
+	    pg_schema_migrate(conn, why, sizeof why) == -1) {
 		snprintf(err, errlen, "database: %s", why);
-	else if (pg_schema_migrate(conn, why, sizeof why) == -1)
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+int
+pg_schema_join(const char *dsn, int timeout_s, const struct pg_node_info *node,
+	       int64_t *epoch, char *err, size_t errlen)
+{
+	char why[512];
+	PGconn *conn;
+	int rc = 0;
+
+	if ((conn = pg_schema_open(dsn, timeout_s, err, errlen)) == NULL)
+		return -1;
+	if (pg_node_register(conn, node, epoch, why, sizeof why) == -1) {
 		snprintf(err, errlen, "database: %s", why);
-	else if (pg_node_register(conn, node, epoch, why, sizeof why) == -1)
-		snprintf(err, errlen, "database: %s", why);
-	else
-		rc = 0;
+		rc = -1;
+	}
 	PQfinish(conn); /* and with it the advisory lock */
 	return rc;
 }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <libpq-fe.h>
+
 /* Bump with a migration in pg_schema.c. */
 #define PG_SCHEMA_VERSION 4
 
@@ -32,6 +34,10 @@ struct pg_node_info {
  * database that cannot be reached, of a schema newer than this forqd
  * knows, or where a live forqd on another host holds the node's name.
  */
+/* Connected (within timeout_s), the schema made or migrated, and held
+ * by its advisory lock until PQfinish: NULL and why in err. */
+PGconn *pg_schema_open(const char *dsn, int timeout_s, char *err,
+		       size_t errlen);
 int pg_schema_join(const char *dsn, int timeout_s,
 		   const struct pg_node_info *node, int64_t *epoch, char *err,
 		   size_t errlen);

@@ -17,6 +17,8 @@
 #include "core/conf.h"
 #include "supervisor/daemonize.h"
 #include "supervisor/supervisor.h"
+#include "core/sign.h"
+#include "store/pg_import.h"
 #include "version.h"
 
 static __dead void
@@ -24,12 +26,17 @@ usage(void)
 {
 	fprintf(stderr,
 		"usage: forqd [-c conf] [-t] [-d] [-v] [-V]\n"
+		"       forqd [-c conf] --import-sqlite STATE_DIR\n"
 		"  -c conf  configuration file (default %s;\n"
 		"           for other users ~/.config/forq/forqd.conf)\n"
 		"  -t       check the configuration and exit\n"
 		"  -d       detach into the background\n"
 		"  -v       log debug messages\n"
-		"  -V       print the version and exit\n",
+		"  -V       print the version and exit\n"
+		"  --import-sqlite STATE_DIR\n"
+		"           move a one-host forqd's jobs into the cluster's\n"
+		"           database ([store] backend = postgresql), and "
+		"exit\n",
 		CONF_DEFAULT_PATH);
 	exit(64);
 }
@@ -63,6 +70,48 @@ bad:
 	exit(FORQ_EXIT_CONFIG);
 }
 
+/* forqd --import-sqlite: once, in the foreground, then exit. */
+static int
+import_sqlite(const struct conf *conf, const char *dir)
+{
+	unsigned char key[SIGN_KEY_MAX];
+	struct pg_import_counts n;
+	char err[1024], host[256];
+	const char *node = conf->node;
+	size_t keylen;
+	int rc;
+
+	if (conf->backend != CONF_BACKEND_POSTGRESQL) {
+		fprintf(stderr, "forqd: --import-sqlite moves jobs into the "
+				"cluster's database: set [store] backend = "
+				"postgresql and its dsn\n");
+		return FORQ_EXIT_CONFIG;
+	}
+	if (sign_key_load(conf->cluster_key, geteuid(), key, &keylen, err,
+			  sizeof err) == -1) {
+		fprintf(stderr, "forqd: [store] cluster_key: %s\n", err);
+		return FORQ_EXIT_CONFIG;
+	}
+	if (node[0] == '\0') {
+		if (gethostname(host, sizeof host) == -1)
+			strlcpy(host, "localhost", sizeof host);
+		host[sizeof host - 1] = '\0';
+		node = host;
+	}
+	rc = pg_import_sqlite(conf->dsn, dir, key, keylen, node, &n, err,
+			      sizeof err);
+	explicit_bzero(key, sizeof key);
+	if (rc == -1) {
+		fprintf(stderr, "forqd: --import-sqlite %s: %s\n", dir, err);
+		return 1;
+	}
+	printf("forqd: imported from %s: %llu queued, %llu ended; its store "
+	       "is now %s\n",
+	       dir, (unsigned long long)n.queued, (unsigned long long)n.ended,
+	       n.moved_to);
+	return 0;
+}
+
 static struct pidfh *
 open_pidfile(const char *path)
 {
@@ -93,6 +142,11 @@ main(int argc, char *argv[], char *envp[])
 	char conf_abs[PATH_MAX];
 	struct pidfh *pfh;
 	int ch, test = 0, detach = 0, verbose = 0, ready_fd = -1, rc;
+	static const struct option longopts[] = {
+	    {"import-sqlite", required_argument, NULL, 'I'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *import_dir = NULL;
 
 	/* Big buffers (a long request line, a big reply) are mapped and
 	 * unmapped, never left on the heap once freed: fixing the
@@ -101,8 +155,12 @@ main(int argc, char *argv[], char *envp[])
 	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 	setproctitle_init(argc, argv, envp);
 	log_init("forqd", LOG_LEVEL_INFO);
-	while ((ch = getopt(argc, argv, "c:dtvVh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dtvVh", longopts, NULL)) !=
+	       -1) {
 		switch (ch) {
+		case 'I':
+			import_dir = optarg;
+			break;
 		case 'c':
 			conf_path = optarg;
 			break;
@@ -135,6 +193,8 @@ main(int argc, char *argv[], char *envp[])
 		return 0;
 	}
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : conf.log_level);
+	if (import_dir != NULL)
+		return import_sqlite(&conf, import_dir);
 
 	pfh = open_pidfile(conf.pidfile);
 	if (detach)

@@ -90,6 +90,36 @@ grep -q 'node a: joined the cluster as epoch 1' "$LOG" || fail "node a did not j
 	fail "the tables are not the forq role's"
 ok "forqd made the schema, owned by its role, and joined"
 
+# A one-host forqd's store moved into the cluster: its ended jobs
+# keep their ends, its queued ones run on a node, each once, under the
+# same ids; the store's file is renamed, so nothing runs twice.
+S=$T/solo
+mkdir -p "$S"
+printf '[daemon]\nsocket = %s/sock\npidfile = %s/pid\nstate_dir = %s/state\n[access]\nallow_root_jobs = yes\n' "$S" "$S" "$S" >"$S/conf"
+"$FORQD" -c "$S/conf" >>"$S/log" 2>&1 &
+S_PID=$!
+with_log "$S/log" wait_log 'ready: ' 20
+done_id=$("$FORQ" -s "$S/sock" submit --wait -- sh -c 'echo solo; exit 3' | head -n 1 || true)
+"$FORQ" -s "$S/sock" pause >/dev/null
+q1=$("$FORQ" -s "$S/sock" submit -- sh -c "echo q1 >>$T/solo.runs")
+q2=$("$FORQ" -s "$S/sock" submit -p 5 -- sh -c "echo q2 >>$T/solo.runs")
+"$FORQ" -s "$S/sock" shutdown >/dev/null
+"$FORQ_PIDWAIT" "$S_PID" 10000 || fail "the one-host forqd did not stop"
+"$FORQD" -c "$CONF" --import-sqlite "$S/state" >"$T/import.out" 2>&1 || fail "import: $(cat "$T/import.out")"
+grep -q "imported from $S/state: 2 queued, 1 ended; its store is now $S/state/jobs.db.imported-" "$T/import.out" ||
+	fail "import said: $(cat "$T/import.out")"
+[ ! -e "$S/state/jobs.db" ] || fail "the one-host store is still there"
+fq wait "$q1" "$q2" >/dev/null || fail "imported jobs: $(fq status "$q1"; fq status "$q2")"
+[ "$(sort "$T/solo.runs" | tr '\n' ' ')" = "q1 q2 " ] || fail "runs: $(cat "$T/solo.runs")"
+st=$(fq status --json 1)
+[ "$(jq -r .job.state <<<"$st")" = failed ] && [ "$(jq .job.exit_code <<<"$st")" = 3 ] ||
+	fail "the ended job: $st"
+rc=0
+"$FORQD" -c "$CONF" --import-sqlite "$S/state" >"$T/import.out" 2>&1 || rc=$?
+[ $rc -ne 0 ] && grep -q 'jobs.db: No such file or directory' "$T/import.out" ||
+	fail "a second import: rc $rc: $(cat "$T/import.out")"
+ok "--import-sqlite moves a one-host store in: its ended job kept, its queued ones run once, same ids"
+
 {
 	echo "[daemon]"
 	echo "socket = $B/sock"
