@@ -1,0 +1,545 @@
+/*
+ * What clients ask of the shared queue: submissions (one pipelined
+ * transaction under a key, sent again after a reconnect, so that a
+ * commit whose answer was lost is found and not made twice), reads of
+ * one job, of several or of a page, a job's output kept in the
+ * database, and cancels. Each answer comes to its callback in a later
+ * turn.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/array.h"
+#include "common/clock.h"
+#include "common/compat.h"
+#include "common/log.h"
+#include "core/job.h"
+#include "core/sign.h"
+#include "store/pg.h"
+#include "store/store.h"
+#include "supervisor/cluster_int.h"
+
+/* --- submissions --------------------------------------------------- */
+
+void
+cl_submit_free(struct cl_submit *s)
+{
+	struct cl_submit **p;
+
+	for (p = &s->cl->subs; *p != NULL; p = &(*p)->next) {
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	}
+	free(s->specs);
+	free(s->queues);
+	free(s->priorities);
+	free(s->names);
+	free(s->starts);
+	free(s->sigs);
+	free(s->user);
+	free(s->ids);
+	free(s);
+}
+
+static void
+cl_submit_answer(struct cl_submit *s, const char *text)
+{
+	uint64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	const char *p;
+	char *end;
+
+	/* "{1,2,3}" */
+	for (p = text; *p != '\0' && *p != '}'; p++) {
+		if (*p < '0' || *p > '9')
+			continue;
+		if (array_reserve((void **)&ids, &cap, n, sizeof *ids) == -1) {
+			s->fn(s->arg, NULL, 0, "out of memory");
+			free(ids);
+			return;
+		}
+		ids[n++] = strtoull(p, &end, 10);
+		p = end - 1;
+	}
+	s->fn(s->arg, ids, n, NULL);
+	free(ids);
+}
+
+static void
+cl_sub_step(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_submit *s = arg;
+
+	if (res == NULL) {
+		s->sent = false;
+		return;
+	}
+	if (cl_ok(res) && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 1) {
+		free(s->ids);
+		s->ids = strdup(PQgetvalue(res, 0, 0));
+	}
+	if (!cl_ok(res) && !s->failed) {
+		s->failed = true;
+		/* Its key is there: sent before, committed, and the answer
+		 * lost. Its ids are asked for. */
+		if (strcmp(pg_sqlstate(res), "23505") == 0)
+			s->existing = true;
+		strlcpy(s->err, pg_result_why(res), sizeof s->err);
+	}
+}
+
+static void
+cl_sub_existing(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_submit *s = arg;
+
+	if (res == NULL) {
+		s->sent = false;
+		return;
+	}
+	if (cl_ok(res) && PQntuples(res) == 1)
+		cl_submit_answer(s, PQgetvalue(res, 0, 0));
+	else
+		s->fn(s->arg, NULL, 0, cl_why(res, err));
+	cl_submit_free(s);
+}
+
+static void
+cl_sub_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_submit *s = arg;
+	const char *values[1];
+
+	if (res == NULL) {
+		s->sent = false;
+		return;
+	}
+	if (s->existing) {
+		s->failed = false;
+		s->existing = false;
+		values[0] = s->key;
+		if (pg_send(s->cl->pg,
+			    "SELECT ids FROM forq_submissions WHERE key = $1",
+			    1, values, cl_sub_existing, s) == 0)
+			(void)pg_sync(s->cl->pg);
+		else
+			s->sent = false;
+		return;
+	}
+	if (s->failed)
+		s->fn(s->arg, NULL, 0, s->err);
+	else if (cl_ok(res) && s->ids != NULL)
+		cl_submit_answer(s, s->ids);
+	else
+		s->fn(s->arg, NULL, 0, cl_why(res, err));
+	s->cl->submitted = true;
+	cl_submit_free(s);
+}
+
+void
+cl_submit_send(struct cl_submit *s)
+{
+	const char *key[] = {s->key};
+	const char *values[] = {s->key,   s->specs,    s->queues, s->priorities,
+				s->names, s->starts,   s->uid,    s->gid,
+				s->user,  s->cl->node, s->sigs};
+	struct pg *pg = s->cl->pg;
+
+	s->failed = s->existing = false;
+	/* The key first: a second delivery stops there. The jobs keep
+	 * the order they were given in, and so their ids. The commit's
+	 * answer carries the ids. */
+	if (pg_send(pg, "BEGIN", 0, NULL, cl_sub_step, s) == -1)
+		return;
+	s->sent = true;
+	(void)pg_send(pg,
+		      "INSERT INTO forq_submissions (key, ids) VALUES ($1, "
+		      "'{}')",
+		      1, key, cl_sub_step, s);
+	(void)pg_send(pg,
+		      "WITH x AS (SELECT * FROM unnest($2::text[], "
+		      "$3::text[], $4::integer[], $5::text[], $6::bigint[], "
+		      "$11::text[]) WITH ORDINALITY AS t(spec, queue, "
+		      "priority, name, start_ms, sig, n)), ins AS (INSERT INTO "
+		      "forq_jobs (state, queue, priority, uid, gid, user_name, "
+		      "name, spec, submit_node, start_at, sig) SELECT CASE "
+		      "WHEN start_ms > extract(epoch FROM now()) * 1000 THEN 2 "
+		      "ELSE 0 END, queue, priority, $7::integer, $8::integer, "
+		      "$9, name, spec, $10, CASE WHEN start_ms > 0 THEN "
+		      "to_timestamp(start_ms / 1000.0) END, sig FROM x ORDER "
+		      "BY n RETURNING id) UPDATE forq_submissions SET ids = "
+		      "(SELECT array_agg(id ORDER BY id) FROM ins) WHERE key "
+		      "= $1 RETURNING ids",
+		      11, values, cl_sub_step, s);
+	(void)pg_send(pg, "COMMIT", 0, NULL, cl_sub_done, s);
+	(void)pg_sync(pg);
+}
+
+int
+cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
+	       uid_t uid, gid_t gid, const char *user, cluster_ids_fn *fn,
+	       void *arg)
+{
+	size_t l[6], c[6];
+	char num[32], *text, sig[SIGN_HEX_LEN];
+	const char *queue;
+	struct cl_submit *s;
+	struct job_spec eff;
+	json_t *j;
+	size_t i;
+	int rc = 0;
+
+	if (!pg_is_up(cl->pg))
+		return -1;
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return -1;
+	s->cl = cl;
+	s->fn = fn;
+	s->arg = arg;
+	snprintf(s->key, sizeof s->key, "%s:%llu", cl->boot,
+		 (unsigned long long)++cl->seq);
+	snprintf(s->uid, sizeof s->uid, "%d", (int)uid);
+	snprintf(s->gid, sizeof s->gid, "%d", (int)gid);
+	s->user = strdup(user);
+	s->specs = cl_array_start(&l[0], &c[0]);
+	s->queues = cl_array_start(&l[1], &c[1]);
+	s->priorities = cl_array_start(&l[2], &c[2]);
+	s->names = cl_array_start(&l[3], &c[3]);
+	s->starts = cl_array_start(&l[4], &c[4]);
+	s->sigs = cl_array_start(&l[5], &c[5]);
+	if (s->user == NULL || s->specs == NULL || s->queues == NULL ||
+	    s->priorities == NULL || s->names == NULL || s->starts == NULL ||
+	    s->sigs == NULL)
+		rc = -1;
+	for (i = 0; rc == 0 && i < n; i++) {
+		/* What the queue's defaults made of it is what runs,
+		 * wherever it runs. */
+		eff = specs[i];
+		eff.has_priority = eff.has_timeout = eff.has_retries = true;
+		eff.has_retry_delay = eff.has_mem = eff.has_cpus = true;
+		j = job_spec_to_json(&eff);
+		text = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		if (text == NULL) {
+			rc = -1;
+			break;
+		}
+		queue = specs[i].queue != NULL ? specs[i].queue : "default";
+		/* Signed as stored: the node that runs it checks these
+		 * very bytes. */
+		rc |= sign_spec(cl->key, cl->keylen, user, queue, text, sig);
+		rc |= cl_array_add(&s->sigs, &l[5], &c[5], sig);
+		rc |= cl_array_add(&s->specs, &l[0], &c[0], text);
+		free(text);
+		rc |= cl_array_add(&s->queues, &l[1], &c[1], queue);
+		snprintf(num, sizeof num, "%d", specs[i].priority);
+		rc |= cl_array_add(&s->priorities, &l[2], &c[2], num);
+		rc |= cl_array_add(&s->names, &l[3], &c[3], specs[i].name);
+		snprintf(num, sizeof num, "%lld",
+			 (long long)(specs[i].start_at_ns / NS_PER_MS));
+		rc |= cl_array_add(&s->starts, &l[4], &c[4], num);
+	}
+	if (rc == 0 && (cl_array_end(&s->specs, &l[0], &c[0]) == -1 ||
+			cl_array_end(&s->queues, &l[1], &c[1]) == -1 ||
+			cl_array_end(&s->priorities, &l[2], &c[2]) == -1 ||
+			cl_array_end(&s->names, &l[3], &c[3]) == -1 ||
+			cl_array_end(&s->starts, &l[4], &c[4]) == -1 ||
+			cl_array_end(&s->sigs, &l[5], &c[5]) == -1))
+		rc = -1;
+	s->next = cl->subs;
+	cl->subs = s;
+	if (rc == -1) {
+		cl_submit_free(s);
+		return -1;
+	}
+	cl_submit_send(s);
+	return 0;
+}
+
+/* --- reads --------------------------------------------------------- */
+
+struct cl_read {
+	struct cluster *cl;
+	cluster_job_fn *fn;
+	void *arg;
+	bool list;
+};
+
+static void
+cl_read_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_read *r = arg;
+	struct store_job job;
+	int i;
+
+	if (!cl_ok(res)) {
+		r->fn(r->arg, NULL, NULL, cl_why(res, err));
+		free(r);
+		return;
+	}
+	for (i = 0; i < PQntuples(res); i++) {
+		if (cl_read_job(r->cl, res, i, &job) == -1)
+			continue;
+		r->fn(r->arg, &job,
+		      PQgetisnull(res, i, 18) ? NULL : PQgetvalue(res, i, 18),
+		      NULL);
+		job_spec_free(&job.spec);
+		if (!r->list)
+			break;
+	}
+	if (r->list || PQntuples(res) == 0)
+		r->fn(r->arg, NULL, NULL, NULL);
+	free(r);
+}
+
+static int
+cl_read(struct cluster *cl, const char *sql, int n, const char *const *values,
+	bool list, cluster_job_fn *fn, void *arg)
+{
+	struct cl_read *r;
+
+	if (!pg_is_up(cl->pg) || (r = malloc(sizeof *r)) == NULL)
+		return -1;
+	*r = (struct cl_read){cl, fn, arg, list};
+	if (pg_send(cl->pg, sql, n, values, cl_read_done, r) == -1) {
+		free(r);
+		return -1;
+	}
+	(void)pg_sync(cl->pg);
+	return 0;
+}
+
+int
+cluster_get(struct cluster *cl, uint64_t id, cluster_job_fn *fn, void *arg)
+{
+	char sid[24];
+	const char *values[] = {sid};
+
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	return cl_read(cl,
+		       "SELECT " CL_LIVE_COLUMNS
+		       " FROM forq_jobs WHERE id = $1 "
+		       "UNION ALL SELECT " CL_JOB_COLUMNS
+		       " FROM forq_history WHERE id = $1",
+		       1, values, false, fn, arg);
+}
+
+int
+cluster_get_many(struct cluster *cl, const uint64_t *ids, size_t n,
+		 cluster_job_fn *fn, void *arg)
+{
+	size_t len, cap, i;
+	char num[24], *list;
+	const char *values[1];
+	int rc = -1;
+
+	list = cl_array_start(&len, &cap);
+	for (i = 0; list != NULL && i < n; i++) {
+		snprintf(num, sizeof num, "%llu", (unsigned long long)ids[i]);
+		if (cl_array_add(&list, &len, &cap, num) == -1) {
+			free(list);
+			list = NULL;
+		}
+	}
+	if (list != NULL && cl_array_end(&list, &len, &cap) == 0) {
+		values[0] = list;
+		rc = cl_read(cl,
+			     "SELECT " CL_LIVE_COLUMNS " FROM forq_jobs WHERE "
+			     "id = ANY($1::bigint[]) UNION ALL "
+			     "SELECT " CL_JOB_COLUMNS
+			     " FROM forq_history WHERE id = "
+			     "ANY($1::bigint[])",
+			     1, values, true, fn, arg);
+	}
+	free(list);
+	return rc;
+}
+
+int
+cluster_list(struct cluster *cl, const struct store_filter *f, uint32_t limit,
+	     cluster_job_fn *fn, void *arg)
+{
+	char state[8], uid[24], before[24], lim[16];
+	const char *values[6];
+
+	snprintf(state, sizeof state, "%d", f->state);
+	snprintf(uid, sizeof uid, "%lld", (long long)f->uid);
+	snprintf(before, sizeof before, "%llu", (unsigned long long)f->before);
+	snprintf(lim, sizeof lim, "%u", limit);
+	values[0] = state;
+	values[1] = uid;
+	values[2] = f->queue;
+	values[3] = f->name;
+	values[4] = before;
+	values[5] = lim;
+	return cl_read(cl,
+		       "(SELECT " CL_LIVE_COLUMNS
+		       " FROM forq_jobs WHERE ($1::integer < 0 "
+		       "OR state = $1::integer) AND ($2::integer < 0 OR uid = "
+		       "$2::integer) AND ($3::text IS NULL OR queue = $3) AND "
+		       "($4::text "
+		       "IS NULL OR name = $4) AND ($5::bigint = 0 OR id < "
+		       "$5::bigint) "
+		       "ORDER BY id DESC LIMIT $6::integer) UNION ALL "
+		       "(SELECT " CL_JOB_COLUMNS
+		       " FROM forq_history WHERE ($1::integer < 0 OR state = "
+		       "$1::integer) "
+		       "AND ($2::integer < 0 OR uid = $2::integer) AND "
+		       "($3::text IS NULL "
+		       "OR queue = $3) AND ($4::text IS NULL OR name = $4) AND "
+		       "($5::bigint = 0 OR id < $5::bigint) ORDER BY id DESC "
+		       "LIMIT "
+		       "$6::integer) ORDER BY 1 DESC LIMIT $6::integer",
+		       6, values, true, fn, arg);
+}
+
+/* --- output -------------------------------------------------------- */
+
+struct cl_logs {
+	struct cluster *cl;
+	cluster_logs_fn *fn;
+	void *arg;
+};
+
+static void
+cl_logs_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_logs *l = arg;
+	struct cluster_output o = {0};
+	unsigned char *out = NULL, *errt = NULL;
+	struct store_job job;
+
+	if (!cl_ok(res)) {
+		l->fn(l->arg, NULL, NULL, cl_why(res, err));
+	} else if (PQntuples(res) == 0 ||
+		   cl_read_job(l->cl, res, 0, &job) == -1) {
+		l->fn(l->arg, NULL, NULL, NULL);
+	} else {
+		o.node =
+		    PQgetisnull(res, 0, 18) ? NULL : PQgetvalue(res, 0, 18);
+		o.ran_here = o.node != NULL && strcmp(o.node, l->cl->node) == 0;
+		o.state_dir =
+		    PQgetisnull(res, 0, 21) ? NULL : PQgetvalue(res, 0, 21);
+		if (!PQgetisnull(res, 0, 19))
+			out = PQunescapeBytea((const unsigned char *)
+						  PQgetvalue(res, 0, 19),
+					      &o.out_len);
+		if (!PQgetisnull(res, 0, 20))
+			errt = PQunescapeBytea((const unsigned char *)
+						   PQgetvalue(res, 0, 20),
+					       &o.err_len);
+		o.out = out;
+		o.err = errt;
+		o.kept = !PQgetisnull(res, 0, 19);
+		l->fn(l->arg, &job, &o, NULL);
+		job_spec_free(&job.spec);
+		PQfreemem(out);
+		PQfreemem(errt);
+	}
+	free(l);
+}
+
+int
+cluster_output(struct cluster *cl, uint64_t id, cluster_logs_fn *fn, void *arg)
+{
+	char sid[24];
+	const char *values[] = {sid};
+	struct cl_logs *l;
+
+	if (!pg_is_up(cl->pg) || (l = malloc(sizeof *l)) == NULL)
+		return -1;
+	*l = (struct cl_logs){cl, fn, arg};
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	if (pg_send(cl->pg,
+		    "SELECT " CL_LIVE_COLUMNS ", NULL::bytea, NULL::bytea, "
+		    "(SELECT state_dir FROM forq_nodes WHERE name = node) "
+		    "FROM forq_jobs WHERE id = $1 UNION ALL "
+		    "SELECT " CL_JOB_COLUMNS
+		    ", out_tail, err_tail, (SELECT state_dir "
+		    "FROM forq_nodes WHERE name = node) FROM forq_history "
+		    "WHERE id = $1",
+		    1, values, cl_logs_done, l) == -1) {
+		free(l);
+		return -1;
+	}
+	(void)pg_sync(cl->pg);
+	return 0;
+}
+
+/* --- cancels ------------------------------------------------------- */
+
+struct cl_cancel {
+	struct cluster *cl;
+	cluster_cancel_fn *fn;
+	void *arg;
+	uint64_t id;
+};
+
+static void
+cl_cancel_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_cancel *c = arg;
+	const char *what;
+
+	if (!cl_ok(res)) {
+		c->fn(c->arg, CLUSTER_NO_SUCH_JOB, cl_why(res, err));
+		free(c);
+		return;
+	}
+	what = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "none";
+	if (strcmp(what, "cancelled") == 0) {
+		cl_announce(c->cl, c->id);
+		c->fn(c->arg, CLUSTER_CANCELLED, NULL);
+	} else if (strcmp(what, "asked") == 0) {
+		c->fn(c->arg, CLUSTER_ASKED, NULL);
+	} else if (strcmp(what, "ended") == 0) {
+		c->fn(c->arg, CLUSTER_NOT_PENDING, NULL);
+	} else {
+		c->fn(c->arg, CLUSTER_NO_SUCH_JOB, NULL);
+	}
+	free(c);
+}
+
+int
+cluster_cancel(struct cluster *cl, uint64_t id, int64_t uid,
+	       cluster_cancel_fn *fn, void *arg)
+{
+	char sid[24], suid[24];
+	const char *values[] = {sid, suid};
+	struct cl_cancel *c;
+
+	if (!pg_is_up(cl->pg) || (c = malloc(sizeof *c)) == NULL)
+		return -1;
+	*c = (struct cl_cancel){cl, fn, arg, id};
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	snprintf(suid, sizeof suid, "%lld", (long long)uid);
+	/* Not started: into the history as cancelled. Running: its node
+	 * is told, by a NOTIFY now and by its poll else. */
+	if (pg_send(cl->pg,
+		    "WITH gone AS (DELETE FROM forq_jobs WHERE id = $1 AND "
+		    "state <> 1 AND ($2::integer < 0 OR uid = $2::integer) "
+		    "RETURNING *), moved AS (INSERT INTO forq_history (id, "
+		    "state, queue, priority, uid, gid, user_name, name, spec, "
+		    "submit_node, submitted_at, attempt, ended_at) SELECT id, "
+		    "7, queue, priority, uid, gid, user_name, name, spec, "
+		    "submit_node, submitted_at, attempt, now() FROM gone "
+		    "RETURNING id), asked AS (UPDATE forq_jobs SET cancel = "
+		    "true WHERE id = $1 AND state = 1 AND ($2::integer < 0 OR "
+		    "uid = $2::integer) RETURNING id, node, pg_notify("
+		    "'forq_cancel', node || ':' || id)) SELECT 'cancelled' "
+		    "FROM moved UNION ALL SELECT 'asked' FROM asked UNION ALL "
+		    "SELECT 'ended' FROM forq_history WHERE id = $1 AND "
+		    "($2::integer < 0 OR uid = $2::integer)",
+		    2, values, cl_cancel_done, c) == -1) {
+		free(c);
+		return -1;
+	}
+	(void)pg_sync(cl->pg);
+	return 0;
+}

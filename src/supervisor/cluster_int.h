@@ -1,0 +1,131 @@
+/*
+ * The shared queue's own state, for its two halves: cluster.c, the
+ * node's work (claims, ends, leases, retention, wake-ups), and
+ * cluster_ask.c, what clients ask of the database (submissions, reads,
+ * cancels, output); cluster_sql.c has what both say to the database.
+ * Nothing outside them includes this.
+ */
+#ifndef FORQ_CLUSTER_INT_H
+#define FORQ_CLUSTER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "common/event.h"
+#include "core/conf.h"
+#include "core/sign.h"
+#include "supervisor/cluster.h"
+
+struct store_job;
+
+/* Jobs one claim takes at most: a claim holds row locks while it runs. */
+#define CLUSTER_CLAIM_MAX 256
+/* Seconds between two rounds of retention in the database, and the
+ * most rows one round deletes (the next comes sooner while more are
+ * due). */
+#define CLUSTER_PRUNE_EVERY 60
+#define CLUSTER_PRUNE_BATCH 10000
+/* Seconds between two looks at the ends of every job waited for here. */
+#define CLUSTER_WAITS_POLL 10
+/* What a node holds, queued or running, against what it runs at once. */
+#define CLUSTER_AHEAD 2
+/* Output kept in the database at a job's end, for forq logs elsewhere. */
+#define CLUSTER_TAIL_BYTES (64 * 1024)
+
+/* A job this node claimed, and the claim's number. */
+struct cl_claim {
+	uint64_t id;
+	int64_t claim;
+};
+
+/* An end to record, until the database has it. */
+struct cl_end {
+	uint64_t id;
+	bool sent;
+};
+
+struct cl_submit {
+	struct cluster *cl;
+	struct cl_submit *next;
+	char key[96];
+	char *specs, *queues, *priorities, *names, *starts, *sigs;
+	char uid[16], gid[16];
+	char *user;
+	cluster_ids_fn *fn;
+	void *arg;
+	bool sent;
+	bool failed;   /* a statement of the batch failed: err holds why */
+	bool existing; /* the key was there: its ids are asked for */
+	char *ids;     /* the ids, as the statement before COMMIT gave them */
+	char err[256];
+};
+
+struct cluster {
+	const struct conf *conf;
+	const struct job_limits *limits;
+	struct store *store;
+	struct pg *pg;
+	char node[CONF_NODE_NAME_MAX + 1];
+	struct cluster_cb cb;
+	struct cl_claim *claims;
+	size_t nclaims, claims_cap;
+	bool claims_known; /* this node's claims were read since up */
+	bool rescuing;     /* lost nodes' jobs are being queued again */
+	bool giving_back;  /* this node's, its lease lost */
+	bool claiming;
+	bool claim_again;
+	PGresult *claim_rows; /* the claim in flight's, until its commit */
+	struct cl_end *ends;
+	size_t nends, ends_cap;
+	char *announce; /* ids recorded ended this turn, comma separated */
+	size_t announce_len, announce_cap;
+	struct cl_submit *subs;
+	bool submitted; /* jobs were queued this turn: the others are told */
+	bool room;      /* jobs ended here this turn: more may be claimed */
+	uint64_t seq;
+	struct ev_loop *loop;
+	struct pg *listen; /* LISTEN's own connection, never in a transaction */
+	struct ev_io timer_io;
+	int timer;
+	unsigned ticks;
+	int ticks_to_prune;
+	bool pruning;
+	char boot[48]; /* this forqd's run: a submission key's prefix */
+	unsigned char key[SIGN_KEY_MAX];
+	size_t keylen;
+};
+
+/* The columns a read gives, from the live table or the history alike. */
+#define CL_JOB_COLUMNS                                                         \
+	"id, state, uid, gid, spec, (extract(epoch FROM submitted_at) * "      \
+	"1e9)::bigint, attempt, worker, cpu, (extract(epoch FROM "             \
+	"started_at) * 1e9)::bigint, (extract(epoch FROM ended_at) * "         \
+	"1e9)::bigint, exit_code, signal, error, user_us, sys_us, maxrss_kb, " \
+	"procs, node"
+#define CL_LIVE_COLUMNS                                                        \
+	"id, state, uid, gid, spec, (extract(epoch FROM submitted_at) * "      \
+	"1e9)::bigint, attempt, worker, cpu, (extract(epoch FROM "             \
+	"started_at) * 1e9)::bigint, NULL::bigint, NULL::integer, "            \
+	"NULL::integer, NULL::text, NULL::bigint, NULL::bigint, "              \
+	"NULL::bigint, "                                                       \
+	"NULL::integer, node"
+
+/* cluster_sql.c: text[] literals built a string at a time, a result's
+ * verdicts, a job as a row has it, and this turn's ends to announce. */
+char *cl_array_start(size_t *len, size_t *cap);
+int cl_array_add(char **buf, size_t *len, size_t *cap, const char *s);
+int cl_array_end(char **buf, size_t *len, size_t *cap);
+const char *cl_why(const PGresult *res, const char *err);
+bool cl_ok(const PGresult *res);
+int cl_read_job(struct cluster *cl, const PGresult *res, int row,
+		struct store_job *job);
+void cl_announce(struct cluster *cl, uint64_t id);
+
+/* cluster_ask.c: submissions in flight, sent (again) and let go. */
+void cl_submit_send(struct cl_submit *s);
+void cl_submit_free(struct cl_submit *s);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * What both halves of the shared queue say to the database, and read
+ * back: text[] literals (a NULL element is SQL's NULL), a result's
+ * verdicts, a job as a row of either table has it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/param.h>
+
+#include <jansson.h>
+
+#include "common/compat.h"
+#include "core/job.h"
+#include "store/pg.h"
+#include "store/store.h"
+#include "supervisor/cluster_int.h"
+
+/* A text[] literal of NUL-terminated strings (NULL: SQL NULL). */
+int
+cl_array_add(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t need = (s != NULL ? strlen(s) * 2 : 4) + 4;
+	char *p;
+
+	if (*len + need + 2 > *cap) {
+		size_t ncap = MAX(*cap * 2, *len + need + 64);
+
+		if ((p = realloc(*buf, ncap)) == NULL)
+			return -1;
+		*buf = p;
+		*cap = ncap;
+	}
+	p = *buf + *len;
+	if (*len > 1)
+		*p++ = ',';
+	if (s == NULL) {
+		memcpy(p, "NULL", 4);
+		p += 4;
+	} else {
+		*p++ = '"';
+		for (; *s != '\0'; s++) {
+			if (*s == '"' || *s == '\\')
+				*p++ = '\\';
+			*p++ = *s;
+		}
+		*p++ = '"';
+	}
+	*p = '\0';
+	*len = (size_t)(p - *buf);
+	return 0;
+}
+
+char *
+cl_array_start(size_t *len, size_t *cap)
+{
+	char *b = malloc(64);
+
+	if (b != NULL) {
+		memcpy(b, "{", 2);
+		*len = 1;
+		*cap = 64;
+	}
+	return b;
+}
+
+int
+cl_array_end(char **buf, size_t *len, size_t *cap)
+{
+	char *p;
+
+	if (*len + 2 > *cap) {
+		if ((p = realloc(*buf, *len + 2)) == NULL)
+			return -1;
+		*buf = p;
+	}
+	(*buf)[(*len)++] = '}';
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+const char *
+cl_why(const PGresult *res, const char *err)
+{
+	return res != NULL ? pg_result_why(res) : err;
+}
+
+bool
+cl_ok(const PGresult *res)
+{
+	return res != NULL && (PQresultStatus(res) == PGRES_COMMAND_OK ||
+			       PQresultStatus(res) == PGRES_TUPLES_OK);
+}
+
+static long long
+cl_int(const PGresult *res, int row, int col, long long none)
+{
+	return PQgetisnull(res, row, col)
+		   ? none
+		   : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+int
+cl_read_job(struct cluster *cl, const PGresult *res, int row,
+	    struct store_job *job)
+{
+	struct job_limits any = *cl->limits;
+	struct job_error err;
+	json_t *spec;
+
+	memset(job, 0, sizeof *job);
+	job->id = (uint64_t)cl_int(res, row, 0, 0);
+	job->state = (enum job_state)cl_int(res, row, 1, 0);
+	job->uid = (uid_t)cl_int(res, row, 2, 0);
+	job->gid = (gid_t)cl_int(res, row, 3, 0);
+	job->submit_ns = cl_int(res, row, 5, 0);
+	job->attempt = (uint32_t)cl_int(res, row, 6, 0);
+	job->worker = (int)cl_int(res, row, 7, -1);
+	job->cpu = (int)cl_int(res, row, 8, -1);
+	job->result.state = job->state;
+	job->result.start_ns = cl_int(res, row, 9, 0);
+	job->result.end_ns = cl_int(res, row, 10, 0);
+	job->result.exit_code = (int)cl_int(res, row, 11, -1);
+	job->result.signal = (int)cl_int(res, row, 12, 0);
+	if (!PQgetisnull(res, row, 13))
+		strlcpy(job->result.error, PQgetvalue(res, row, 13),
+			sizeof job->result.error);
+	job->result.user_us = cl_int(res, row, 14, 0);
+	job->result.sys_us = cl_int(res, row, 15, 0);
+	job->result.maxrss_kb = cl_int(res, row, 16, 0);
+	job->result.procs = (uint32_t)cl_int(res, row, 17, 0);
+	/* Another node's limits may be wider: a read shows any spec. */
+	any.argv_max = UINT32_MAX;
+	any.argv_bytes_max = any.env_bytes_max = UINT64_MAX;
+	any.name_max = UINT32_MAX;
+	if ((spec = json_loads(PQgetvalue(res, row, 4), 0, NULL)) == NULL ||
+	    job_spec_from_json(spec, NULL, &any, &job->spec, &err) == -1) {
+		json_decref(spec);
+		return -1;
+	}
+	json_decref(spec);
+	job->name = job->spec.name;
+	return 0;
+}
+
+void
+cl_announce(struct cluster *cl, uint64_t id)
+{
+	char num[24];
+	int len =
+	    snprintf(num, sizeof num, "%s%llu", cl->announce_len > 0 ? "," : "",
+		     (unsigned long long)id);
+
+	/* A NOTIFY payload holds under 8000 bytes: past it, the others
+	 * learn of the rest by their poll. */
+	if (cl->announce_len + (size_t)len >= 7900)
+		return;
+	if (cl->announce_len + (size_t)len + 1 > cl->announce_cap) {
+		size_t cap = MAX(cl->announce_cap * 2, 256);
+		char *p = realloc(cl->announce, cap);
+
+		if (p == NULL)
+			return;
+		cl->announce = p;
+		cl->announce_cap = cap;
+	}
+	memcpy(cl->announce + cl->announce_len, num, (size_t)len + 1);
+	cl->announce_len += (size_t)len;
+}
