@@ -106,6 +106,8 @@ static const char *const migrations[] = {
     /* 3 -> 4: where a node keeps its jobs' output, for forq logs on
      * another node to say. */
     "ALTER TABLE forq_nodes ADD COLUMN state_dir text NOT NULL DEFAULT ''",
+    /* 4 -> 5: scheduled jobs, found by their time when it comes. */
+    "CREATE INDEX forq_jobs_due ON forq_jobs (start_at) WHERE state = 2",
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,

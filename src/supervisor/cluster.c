@@ -153,6 +153,8 @@ cl_job_of_row(struct cluster *cl, const PGresult *res, int row,
 	job->uid = pw->pw_uid;
 	job->gid = pw->pw_gid;
 	job->name = job->spec.name;
+	/* The cluster held it until its time: here it runs now. */
+	job->spec.start_at_ns = 0;
 	return 0;
 }
 
@@ -375,6 +377,53 @@ cl_end_drop(struct cluster *cl, uint64_t id)
 	}
 }
 
+struct cl_whose {
+	struct cluster *cl;
+	uint64_t id;
+};
+
+static void
+cl_whose_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_whose *w = arg;
+	bool ours = cl_ok(res) && PQntuples(res) == 1 &&
+		    strcmp(PQgetvalue(res, 0, 0), w->cl->node) == 0;
+
+	(void)err;
+	if (res != NULL && cl_ok(res) && !ours) {
+		log_warnx("job %llu: its end here is not the cluster's record: "
+			  "the job was no longer this node's (its lease was "
+			  "lost); its output here goes",
+			  (unsigned long long)w->id);
+		w->cl->cb.pruned(w->cl->cb.arg, w->id);
+	}
+	free(w);
+}
+
+/* An end the database did not take: recorded before by this node (a
+ * commit whose answer was lost), or the job is another node's now,
+ * whose record the output files here are not part of. */
+static void
+cl_whose_end(struct cluster *cl, uint64_t id)
+{
+	char sid[24];
+	const char *values[] = {sid};
+	struct cl_whose *w;
+
+	if ((w = malloc(sizeof *w)) == NULL)
+		return;
+	*w = (struct cl_whose){cl, id};
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	if (pg_send(cl->pg,
+		    "SELECT node FROM forq_history WHERE id = $1 UNION ALL "
+		    "SELECT node FROM forq_jobs WHERE id = $1",
+		    1, values, cl_whose_done, w) == -1) {
+		free(w);
+		return;
+	}
+	(void)pg_sync(cl->pg);
+}
+
 static void
 cl_end_done(void *arg, const PGresult *res, const char *err)
 {
@@ -402,10 +451,7 @@ cl_end_done(void *arg, const PGresult *res, const char *err)
 		return;
 	}
 	if (PQntuples(res) == 0)
-		log_warnx("job %llu: its end is not the cluster's record: "
-			  "the job was no longer this node's (its lease was "
-			  "lost, or it was recorded before)",
-			  (unsigned long long)ctx->id);
+		cl_whose_end(cl, ctx->id);
 	else
 		cl_announce(cl, ctx->id);
 	cl_claim_drop(cl, ctx->id);
@@ -1033,6 +1079,39 @@ cl_prune(struct cluster *cl)
 }
 
 static void
+cl_due_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cluster *cl = arg;
+
+	cl->queuing_due = false;
+	if (!cl_ok(res)) {
+		log_warnx("cluster: scheduled jobs: %s", cl_why(res, err));
+		return;
+	}
+	/* Queued now: every node is told, this one claims at once. */
+	if (PQntuples(res) > 0) {
+		cl->submitted = true;
+		cluster_poll(cl);
+	}
+}
+
+/* Scheduled jobs whose time has come are queued, by whichever node
+ * looks first (the others find nothing left to do). */
+static void
+cl_queue_due(struct cluster *cl)
+{
+	if (cl->queuing_due || !pg_is_up(cl->pg))
+		return;
+	if (pg_send(cl->pg,
+		    "UPDATE forq_jobs SET state = 0 WHERE state = 2 AND "
+		    "start_at <= now() RETURNING id",
+		    0, NULL, cl_due_done, cl) == 0) {
+		cl->queuing_due = true;
+		(void)pg_sync(cl->pg);
+	}
+}
+
+static void
 cl_tick(struct ev_io *io, uint32_t events)
 {
 	struct cluster *cl = io->arg;
@@ -1043,6 +1122,7 @@ cl_tick(struct ev_io *io, uint32_t events)
 	 * can be many, once every CLUSTER_WAITS_POLL seconds (a NOTIFY
 	 * missed while LISTEN was down is made up for when it is back). */
 	cl_rescue(cl, false);
+	cl_queue_due(cl);
 	cluster_poll(cl);
 	cl_check_cancels(cl);
 	if (++cl->ticks % CLUSTER_WAITS_POLL == 0)

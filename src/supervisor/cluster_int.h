@@ -93,7 +93,8 @@ struct cluster {
 	unsigned ticks;
 	int ticks_to_prune;
 	bool pruning;
-	char boot[48]; /* this forqd's run: a submission key's prefix */
+	bool queuing_due; /* scheduled jobs are being queued */
+	char boot[48];    /* this forqd's run: a submission key's prefix */
 	unsigned char key[SIGN_KEY_MAX];
 	size_t keylen;
 };

@@ -237,6 +237,15 @@ by_node=$(pg_sql "SELECT node || '=' || count(*) FROM forq_history WHERE id >= $
 [ "$(pg_sql "SELECT count(*) FROM forq_jobs")" = 0 ] || fail "jobs left in the live table"
 ok "2000 jobs through one node ran exactly once in all, on both nodes ($by_node)"
 
+# A later start holds across the cluster: scheduled until its time.
+t0=$(now_ms)
+id=$(fq submit --in 2s -- true)
+[ "$("$FORQ" -s "$B/sock" status --json "$id" | jq -r .job.state)" = scheduled ] || fail "job $id: $(fq status "$id")"
+timeout 10 "$FORQ" -s "$B/sock" wait "$id" >/dev/null || fail "job $id: $(fq status "$id")"
+t1=$(now_ms)
+[ $((t1 - t0)) -ge 1900 ] || fail "job $id ran after $((t1 - t0))ms"
+ok "submit --in 2s: scheduled on every node, run $((t1 - t0))ms later"
+
 # Whoever writes the database without the key cannot make a node run
 # anything: a job put in by hand, and one changed to run as root.
 pg_sql "INSERT INTO forq_jobs (state, queue, priority, uid, gid, user_name, spec, submit_node, sig) VALUES (0, 'default', 0, 0, 0, 'root', '{\"argv\":[\"touch\",\"$T/pwned\"],\"env\":[],\"cwd\":\"/\"}', 'elsewhere', 'forged')"
