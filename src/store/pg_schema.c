@@ -108,6 +108,9 @@ static const char *const migrations[] = {
     "ALTER TABLE forq_nodes ADD COLUMN state_dir text NOT NULL DEFAULT ''",
     /* 4 -> 5: scheduled jobs, found by their time when it comes. */
     "CREATE INDEX forq_jobs_due ON forq_jobs (start_at) WHERE state = 2",
+    /* 5 -> 6: what runs of each queue, counted at each claim of a
+     * queue with a parallel limit. */
+    "CREATE INDEX forq_jobs_running ON forq_jobs (queue) WHERE state = 1",
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,

@@ -168,11 +168,18 @@ cl_claim_rows(void *arg, const PGresult *res, const char *err)
 {
 	struct cluster *cl = arg;
 
-	if (cl_ok(res))
-		cl->claim_rows =
+	if (cl_ok(res) && cl->nclaim_rows < nitems(cl->claim_rows))
+		cl->claim_rows[cl->nclaim_rows++] =
 		    PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
-	else if (res != NULL)
+	else if (res != NULL && !cl_ok(res))
 		log_warnx("cluster: claim failed: %s", cl_why(res, err));
+}
+
+static void
+cl_claim_rows_clear(struct cluster *cl)
+{
+	while (cl->nclaim_rows > 0)
+		PQclear(cl->claim_rows[--cl->nclaim_rows]);
 }
 
 static void
@@ -183,29 +190,15 @@ cl_claim_step(void *arg, const PGresult *res, const char *err)
 	(void)err;
 }
 
-static void
-cl_claim_done(void *arg, const PGresult *commit, const char *err)
+static int
+cl_claim_take(struct cluster *cl, const PGresult *res)
 {
-	struct cluster *cl = arg;
-	PGresult *res = cl->claim_rows;
 	struct store_job job;
 	char why[300];
 	uint64_t id;
 	int64_t claim;
-	int i, n;
+	int i, n = PQntuples(res);
 
-	cl->claiming = false;
-	cl->claim_rows = NULL;
-	/* Not committed, or not known to be: nothing is run. What was
-	 * claimed all the same is found and given back once connected. */
-	if (!cl_ok(commit) || res == NULL) {
-		if (commit != NULL && !cl_ok(commit))
-			log_warnx("cluster: claim failed: %s",
-				  cl_why(commit, err));
-		PQclear(res);
-		return;
-	}
-	n = PQntuples(res);
 	for (i = 0; i < n; i++) {
 		id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
 		claim = strtoll(PQgetvalue(res, i, 7), NULL, 10);
@@ -233,24 +226,49 @@ cl_claim_done(void *arg, const PGresult *commit, const char *err)
 		}
 		job_spec_free(&job.spec);
 	}
-	PQclear(res);
+	return n;
+}
+
+static void
+cl_claim_done(void *arg, const PGresult *commit, const char *err)
+{
+	struct cluster *cl = arg;
+	size_t k;
+	int n = 0;
+
+	cl->claiming = false;
+	/* Not committed, or not known to be: nothing is run. What was
+	 * claimed all the same is found and given back once connected. */
+	if (!cl_ok(commit)) {
+		if (commit != NULL)
+			log_warnx("cluster: claim failed: %s",
+				  cl_why(commit, err));
+		cl_claim_rows_clear(cl);
+		return;
+	}
+	for (k = 0; k < cl->nclaim_rows; k++)
+		n += cl_claim_take(cl, cl->claim_rows[k]);
+	cl_claim_rows_clear(cl);
 	log_debug("cluster: claimed %d jobs", n);
 	/* A full batch: there may be more. */
-	if (n == CLUSTER_CLAIM_MAX || cl->claim_again) {
+	if (n >= CLUSTER_CLAIM_MAX || cl->claim_again) {
 		cl->claim_again = false;
 		cluster_poll(cl);
 	}
 }
 
-/* The queues this node knows, as a text[] literal. */
+/* The queues this node knows with no parallel limit (limited false),
+ * or those with one, as a text[] literal. */
 static char *
-cl_known_queues(struct cluster *cl)
+cl_queues(struct cluster *cl, bool limited)
 {
 	size_t len, cap;
 	uint32_t i;
 	char *b = cl_array_start(&len, &cap);
 
 	for (i = 0; b != NULL && i < cl->conf->nqueues; i++) {
+		if ((cl->conf->queues[i].parallel > 0) != limited)
+			continue;
 		if (cl_array_add(&b, &len, &cap, cl->conf->queues[i].name) ==
 		    -1) {
 			free(b);
@@ -264,12 +282,19 @@ cl_known_queues(struct cluster *cl)
 	return b;
 }
 
+#define CL_CLAIM_SET                                                           \
+	"UPDATE forq_jobs j SET state = 1, node = $1, claim = "                \
+	"nextval('forq_claims'), claimed_at = now() FROM c WHERE j.id = "      \
+	"c.id RETURNING j.id, j.attempt, j.uid, j.gid, j.user_name, j.spec, "  \
+	"(extract(epoch FROM j.submitted_at) * 1e9)::bigint, j.claim, "        \
+	"j.queue, j.sig"
+
 void
 cluster_poll(struct cluster *cl)
 {
-	char limit[16], *queues;
-	const char *values[3];
-	uint32_t room;
+	char limit[16], parallel[16], *queues;
+	const char *values[4];
+	uint32_t room, i;
 
 	if (!pg_is_up(cl->pg) || !cl->claims_known)
 		return;
@@ -284,7 +309,7 @@ cluster_poll(struct cluster *cl)
 	if ((room = CLUSTER_AHEAD * cl->cb.room(cl->cb.arg)) <= cl->nclaims)
 		return;
 	room -= (uint32_t)cl->nclaims;
-	if ((queues = cl_known_queues(cl)) == NULL)
+	if ((queues = cl_queues(cl, false)) == NULL)
 		return;
 	snprintf(limit, sizeof limit, "%u", MIN(room, CLUSTER_CLAIM_MAX));
 	values[0] = cl->node;
@@ -305,13 +330,31 @@ cluster_poll(struct cluster *cl)
 	(void)pg_send(cl->pg,
 		      "WITH c AS (SELECT id FROM forq_jobs WHERE state = 0 AND "
 		      "queue = ANY($2::text[]) ORDER BY priority DESC, id "
-		      "LIMIT $3 FOR UPDATE SKIP LOCKED) "
-		      "UPDATE forq_jobs j SET state = 1, node = $1, claim = "
-		      "nextval('forq_claims'), claimed_at = now() FROM c "
-		      "WHERE j.id = c.id RETURNING j.id, j.attempt, j.uid, "
-		      "j.gid, j.user_name, j.spec, (extract(epoch FROM "
-		      "j.submitted_at) * 1e9)::bigint, j.claim, j.queue, j.sig",
+		      "LIMIT $3 FOR UPDATE SKIP LOCKED) " CL_CLAIM_SET,
 		      3, values, cl_claim_rows, cl);
+	/* A queue's parallel limit holds across the nodes: its claims
+	 * take turns under a lock of the queue's, held to their commit,
+	 * and count what runs anywhere (claimed is running). */
+	for (i = 0; i < cl->conf->nqueues; i++) {
+		if (cl->conf->queues[i].parallel == 0)
+			continue;
+		snprintf(parallel, sizeof parallel, "%u",
+			 cl->conf->queues[i].parallel);
+		values[1] = cl->conf->queues[i].name;
+		values[3] = parallel;
+		(void)pg_send(cl->pg,
+			      "SELECT pg_advisory_xact_lock(" CL_QUEUE_LOCK
+			      ", hashtext($1))",
+			      1, &values[1], cl_claim_step, cl);
+		(void)pg_send(cl->pg,
+			      "WITH c AS (SELECT id FROM forq_jobs WHERE state "
+			      "= 0 AND queue = $2 ORDER BY priority DESC, id "
+			      "LIMIT greatest(0, least($3::integer, "
+			      "$4::integer - (SELECT count(*) FROM forq_jobs "
+			      "WHERE queue = $2 AND state = 1))) FOR UPDATE "
+			      "SKIP LOCKED) " CL_CLAIM_SET,
+			      4, values, cl_claim_rows, cl);
+	}
 	(void)pg_send(cl->pg, "COMMIT", 0, NULL, cl_claim_done, cl);
 	(void)pg_sync(cl->pg);
 out:
@@ -1252,7 +1295,7 @@ cluster_free(struct cluster *cl)
 	free(cl->claims);
 	free(cl->ends);
 	free(cl->announce);
-	PQclear(cl->claim_rows);
+	cl_claim_rows_clear(cl);
 	explicit_bzero(cl->key, sizeof cl->key);
 	free(cl);
 }

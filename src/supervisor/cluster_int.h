@@ -77,7 +77,10 @@ struct cluster {
 	bool giving_back;  /* this node's, its lease lost */
 	bool claiming;
 	bool claim_again;
-	PGresult *claim_rows; /* the claim in flight's, until its commit */
+	/* The claim in flight's rows (one statement for the queues with no
+	 * limit, one for each with one), until its commit. */
+	PGresult *claim_rows[CONF_QUEUES_MAX + 1];
+	size_t nclaim_rows;
 	struct cl_end *ends;
 	size_t nends, ends_cap;
 	char *announce; /* ids recorded ended this turn, comma separated */
@@ -113,6 +116,10 @@ struct cluster {
 	"NULL::integer, NULL::text, NULL::bigint, NULL::bigint, "              \
 	"NULL::bigint, "                                                       \
 	"NULL::integer, node"
+
+/* pg_advisory_xact_lock's first key for a queue's claims (the second:
+ * the hash of its name), forqd's own. */
+#define CL_QUEUE_LOCK "7302"
 
 /* cluster_sql.c: text[] literals built a string at a time, a result's
  * verdicts, a job as a row has it, and this turn's ends to announce. */

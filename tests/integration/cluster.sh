@@ -39,6 +39,8 @@ store_section() {
 	echo "node = $1"
 	echo "lease = ${LEASE:-2s}"
 	echo "cluster_key = ${KEY:-$T/cluster.key}"
+	echo "[queue one]"
+	echo "parallel = 1"
 }
 
 # with_log FILE CMD...: lib.sh's log waits, on another forqd's log.
@@ -236,6 +238,13 @@ by_node=$(pg_sql "SELECT node || '=' || count(*) FROM forq_history WHERE id >= $
 [[ $by_node == "a="*" b="* ]] || fail "not run on both nodes: $by_node"
 [ "$(pg_sql "SELECT count(*) FROM forq_jobs")" = 0 ] || fail "jobs left in the live table"
 ok "2000 jobs through one node ran exactly once in all, on both nodes ($by_node)"
+
+# A queue's parallel limit holds across the nodes: one of its jobs at a
+# time, whichever node runs it (a second at once would find the lock
+# directory taken, and fail).
+ids=$(seq 8 | sed "s|.*|mkdir $T/one.lock \\|\\| exit 9; sleep 0.2; rmdir $T/one.lock|" | fq submit -q one --batch - | tr '\n' ' ')
+timeout 30 "$FORQ" -s "$B/sock" wait $ids >/dev/null || fail "queue one: $(fq list --queue one)"
+ok "parallel = 1 holds across both nodes: 8 jobs of the queue, one at a time, all succeeded"
 
 # A later start holds across the cluster: scheduled until its time.
 t0=$(now_ms)
