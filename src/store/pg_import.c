@@ -77,11 +77,10 @@ imp_one(void *arg, const struct store_job *job)
 		im->failed = true;
 		return 1;
 	}
-	if (!final && (job->spec.unique != NULL || job->spec.nafter > 0)) {
+	if (!final && job->spec.nafter > 0) {
 		snprintf(im->why, sizeof im->why,
-			 "job %llu has a unique key or dependencies, not kept "
-			 "across a cluster yet: cancel it or let it end, then "
-			 "import",
+			 "job %llu has dependencies, not kept across a "
+			 "cluster yet: cancel it or let it end, then import",
 			 (unsigned long long)job->id);
 		im->failed = true;
 		return 1;
@@ -126,6 +125,7 @@ imp_one(void *arg, const struct store_job *job)
 	values[12] = sig;
 	/* The queued: when to start. The ended: how they ended. */
 	values[13] = imp_time(start, sizeof start, job->spec.start_at_ns);
+	values[14] = job->spec.unique;
 	if (final) {
 		values[13] =
 		    imp_time(started, sizeof started, job->result.start_ns);
@@ -152,12 +152,11 @@ imp_one(void *arg, const struct store_job *job)
 				   "priority, uid, "
 				   "gid, user_name, name, spec, submit_node, "
 				   "submitted_at, "
-				   "attempt, sig, start_at) VALUES ($1, $2, "
-				   "$3, $4, $5, $6, "
-				   "$7, $8, $9, $10, "
+				   "attempt, sig, start_at, unique_key) VALUES "
+				   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
 				   "to_timestamp($11::float8), $12, $13, "
-				   "to_timestamp($14::float8))",
-				   14, NULL, values, NULL, NULL, 0);
+				   "to_timestamp($14::float8), $15)",
+				   15, NULL, values, NULL, NULL, 0);
 	else
 		res = PQexecParams(im->conn,
 				   "INSERT INTO forq_history (id, state, "

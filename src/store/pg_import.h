@@ -14,8 +14,8 @@ struct pg_import_counts {
 
 /* The store of state directory dir, into the database of dsn, each
  * spec signed with key as submitted through node; all or nothing. A
- * store with jobs running or waiting, or whose jobs have unique keys or
- * dependencies not ended, is refused, as is a job whose uid has no
+ * store with jobs running or waiting, or whose jobs not ended have
+ * dependencies, is refused, as is a job whose uid has no
  * name here or whose id the cluster has given already. -1 and why in
  * err. */
 int pg_import_sqlite(const char *dsn, const char *dir, const unsigned char *key,

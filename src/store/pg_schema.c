@@ -111,6 +111,14 @@ static const char *const migrations[] = {
     /* 5 -> 6: what runs of each queue, counted at each claim of a
      * queue with a parallel limit. */
     "CREATE INDEX forq_jobs_running ON forq_jobs (queue) WHERE state = 1",
+    /* 6 -> 7: unique keys, held by a user's jobs not ended (the live
+     * table's only), and which of a submission's ids stood for a job
+     * that held its key. */
+    "ALTER TABLE forq_jobs ADD COLUMN unique_key text;"
+    "CREATE UNIQUE INDEX forq_jobs_unique ON forq_jobs (uid, unique_key)"
+    " WHERE unique_key IS NOT NULL;"
+    "ALTER TABLE forq_submissions ADD COLUMN existing bigint[] NOT NULL"
+    " DEFAULT '{}'",
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,

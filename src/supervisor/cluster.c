@@ -153,8 +153,11 @@ cl_job_of_row(struct cluster *cl, const PGresult *res, int row,
 	job->uid = pw->pw_uid;
 	job->gid = pw->pw_gid;
 	job->name = job->spec.name;
-	/* The cluster held it until its time: here it runs now. */
+	/* The cluster held it until its time, and holds its key: here it
+	 * runs now, keyless. */
 	job->spec.start_at_ns = 0;
+	free(job->spec.unique);
+	job->spec.unique = NULL;
 	return 0;
 }
 

@@ -84,8 +84,10 @@ int cluster_load(struct cluster *cl);
 /* A job that ran here ended for good: recorded in the cluster. */
 void cluster_ended(struct cluster *cl, uint64_t id);
 
-typedef void cluster_ids_fn(void *arg, const uint64_t *ids, size_t n,
-			    const char *err);
+/* existing[i]: ids[i] is a job not ended of the same user that held
+ * job i's unique key, which was not stored. */
+typedef void cluster_ids_fn(void *arg, const uint64_t *ids,
+			    const bool *existing, size_t n, const char *err);
 /* Jobs submitted through this node, as uid/gid (user: the name they
  * run as on the node that claims them); fn gets their ids once the
  * database has committed them, or err. -1: not connected. */

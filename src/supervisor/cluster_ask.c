@@ -43,31 +43,61 @@ cl_submit_free(struct cl_submit *s)
 	free(s->sigs);
 	free(s->user);
 	free(s->ids);
+	free(s->held);
+	free(s->uniques);
 	free(s);
 }
 
-static void
-cl_submit_answer(struct cl_submit *s, const char *text)
+/* "{1,2,3}" into ids; -1 on a NULL (a key taken by a submission
+ * committed at the same moment: not known here). */
+static int
+cl_ids_parse(const char *text, uint64_t **ids, size_t *n)
 {
-	uint64_t *ids = NULL;
-	size_t n = 0, cap = 0;
+	size_t cap = 0;
 	const char *p;
 	char *end;
 
-	/* "{1,2,3}" */
+	*ids = NULL;
+	*n = 0;
 	for (p = text; *p != '\0' && *p != '}'; p++) {
+		if (*p == 'N')
+			return -1;
 		if (*p < '0' || *p > '9')
 			continue;
-		if (array_reserve((void **)&ids, &cap, n, sizeof *ids) == -1) {
-			s->fn(s->arg, NULL, 0, "out of memory");
-			free(ids);
-			return;
-		}
-		ids[n++] = strtoull(p, &end, 10);
+		if (array_reserve((void **)ids, &cap, *n, sizeof **ids) == -1)
+			return -1;
+		(*ids)[(*n)++] = strtoull(p, &end, 10);
 		p = end - 1;
 	}
-	s->fn(s->arg, ids, n, NULL);
+	return 0;
+}
+
+static void
+cl_submit_answer(struct cl_submit *s, const char *text, const char *held)
+{
+	uint64_t *ids, *ex = NULL;
+	size_t n, nex = 0, i, k;
+	bool *existing = NULL;
+
+	if (cl_ids_parse(text, &ids, &n) == -1 ||
+	    (held != NULL && cl_ids_parse(held, &ex, &nex) == -1) ||
+	    (existing = calloc(n > 0 ? n : 1, sizeof *existing)) == NULL) {
+		s->fn(s->arg, NULL, NULL, 0,
+		      "a unique key was taken at the same moment by another "
+		      "submission: submit again");
+		free(ids);
+		free(ex);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < nex && ex[k] != ids[i]; k++)
+			;
+		existing[i] = k < nex;
+	}
+	s->fn(s->arg, ids, existing, n, NULL);
 	free(ids);
+	free(ex);
+	free(existing);
 }
 
 static void
@@ -80,9 +110,11 @@ cl_sub_step(void *arg, const PGresult *res, const char *err)
 		return;
 	}
 	if (cl_ok(res) && PQresultStatus(res) == PGRES_TUPLES_OK &&
-	    PQntuples(res) == 1) {
+	    PQntuples(res) == 1 && PQnfields(res) == 2) {
 		free(s->ids);
+		free(s->held);
 		s->ids = strdup(PQgetvalue(res, 0, 0));
+		s->held = strdup(PQgetvalue(res, 0, 1));
 	}
 	if (!cl_ok(res) && !s->failed) {
 		s->failed = true;
@@ -104,9 +136,10 @@ cl_sub_existing(void *arg, const PGresult *res, const char *err)
 		return;
 	}
 	if (cl_ok(res) && PQntuples(res) == 1)
-		cl_submit_answer(s, PQgetvalue(res, 0, 0));
+		cl_submit_answer(s, PQgetvalue(res, 0, 0),
+				 PQgetvalue(res, 0, 1));
 	else
-		s->fn(s->arg, NULL, 0, cl_why(res, err));
+		s->fn(s->arg, NULL, NULL, 0, cl_why(res, err));
 	cl_submit_free(s);
 }
 
@@ -125,7 +158,8 @@ cl_sub_done(void *arg, const PGresult *res, const char *err)
 		s->existing = false;
 		values[0] = s->key;
 		if (pg_send(s->cl->pg,
-			    "SELECT ids FROM forq_submissions WHERE key = $1",
+			    "SELECT ids, existing FROM forq_submissions WHERE "
+			    "key = $1",
 			    1, values, cl_sub_existing, s) == 0)
 			(void)pg_sync(s->cl->pg);
 		else
@@ -133,11 +167,11 @@ cl_sub_done(void *arg, const PGresult *res, const char *err)
 		return;
 	}
 	if (s->failed)
-		s->fn(s->arg, NULL, 0, s->err);
+		s->fn(s->arg, NULL, NULL, 0, s->err);
 	else if (cl_ok(res) && s->ids != NULL)
-		cl_submit_answer(s, s->ids);
+		cl_submit_answer(s, s->ids, s->held);
 	else
-		s->fn(s->arg, NULL, 0, cl_why(res, err));
+		s->fn(s->arg, NULL, NULL, 0, cl_why(res, err));
 	s->cl->submitted = true;
 	cl_submit_free(s);
 }
@@ -148,7 +182,7 @@ cl_submit_send(struct cl_submit *s)
 	const char *key[] = {s->key};
 	const char *values[] = {s->key,   s->specs,    s->queues, s->priorities,
 				s->names, s->starts,   s->uid,    s->gid,
-				s->user,  s->cl->node, s->sigs};
+				s->user,  s->cl->node, s->sigs,   s->uniques};
 	struct pg *pg = s->cl->pg;
 
 	s->failed = s->existing = false;
@@ -162,21 +196,38 @@ cl_submit_send(struct cl_submit *s)
 		      "INSERT INTO forq_submissions (key, ids) VALUES ($1, "
 		      "'{}')",
 		      1, key, cl_sub_step, s);
-	(void)pg_send(pg,
-		      "WITH x AS (SELECT * FROM unnest($2::text[], "
-		      "$3::text[], $4::integer[], $5::text[], $6::bigint[], "
-		      "$11::text[]) WITH ORDINALITY AS t(spec, queue, "
-		      "priority, name, start_ms, sig, n)), ins AS (INSERT INTO "
-		      "forq_jobs (state, queue, priority, uid, gid, user_name, "
-		      "name, spec, submit_node, start_at, sig) SELECT CASE "
-		      "WHEN start_ms > extract(epoch FROM now()) * 1000 THEN 2 "
-		      "ELSE 0 END, queue, priority, $7::integer, $8::integer, "
-		      "$9, name, spec, $10, CASE WHEN start_ms > 0 THEN "
-		      "to_timestamp(start_ms / 1000.0) END, sig FROM x ORDER "
-		      "BY n RETURNING id) UPDATE forq_submissions SET ids = "
-		      "(SELECT array_agg(id ORDER BY id) FROM ins) WHERE key "
-		      "= $1 RETURNING ids",
-		      11, values, cl_sub_step, s);
+	/* A unique key held by a job not ended of the same user (before,
+	 * or earlier in the batch) stands for the job, which is not
+	 * stored; the rest keep the order they were given in, and so
+	 * their ids. */
+	(void)pg_send(
+	    pg,
+	    "WITH x AS (SELECT * FROM unnest($2::text[], $3::text[], "
+	    "$4::integer[], $5::text[], $6::bigint[], $11::text[], "
+	    "$12::text[]) WITH ORDINALITY AS t(spec, queue, priority, name, "
+	    "start_ms, sig, uniq, n)), held AS (SELECT x.n, j.id FROM x JOIN "
+	    "forq_jobs j ON j.uid = $7::integer AND j.unique_key = x.uniq), "
+	    "ins AS (INSERT INTO forq_jobs (state, queue, priority, uid, gid, "
+	    "user_name, name, spec, submit_node, start_at, sig, unique_key) "
+	    "SELECT CASE WHEN start_ms > extract(epoch FROM now()) * 1000 "
+	    "THEN 2 ELSE 0 END, queue, priority, $7::integer, $8::integer, "
+	    "$9, name, spec, $10, CASE WHEN start_ms > 0 THEN "
+	    "to_timestamp(start_ms / 1000.0) END, sig, uniq FROM x WHERE "
+	    "x.n NOT IN (SELECT n FROM held) ORDER BY n ON CONFLICT (uid, "
+	    "unique_key) WHERE unique_key IS NOT NULL DO NOTHING RETURNING "
+	    "id, unique_key), plain AS (SELECT id, row_number() OVER (ORDER "
+	    "BY id) AS k FROM ins WHERE unique_key IS NULL), xplain AS "
+	    "(SELECT n, row_number() OVER (ORDER BY n) AS k FROM x WHERE "
+	    "uniq IS NULL), mapped AS (SELECT xp.n, p.id, false AS ex FROM "
+	    "xplain xp JOIN plain p USING (k) UNION ALL SELECT x.n, "
+	    "coalesce(h.id, i.id), h.id IS NOT NULL OR x.n > (SELECT "
+	    "min(x2.n) FROM x x2 WHERE x2.uniq = x.uniq) FROM x LEFT JOIN "
+	    "held h USING (n) LEFT JOIN ins i ON i.unique_key = x.uniq "
+	    "WHERE x.uniq IS NOT NULL) UPDATE forq_submissions SET ids = "
+	    "(SELECT array_agg(id ORDER BY n) FROM mapped), existing = "
+	    "coalesce((SELECT array_agg(id ORDER BY n) FROM mapped WHERE ex), "
+	    "'{}') WHERE key = $1 RETURNING ids, existing",
+	    12, values, cl_sub_step, s);
 	(void)pg_send(pg, "COMMIT", 0, NULL, cl_sub_done, s);
 	(void)pg_sync(pg);
 }
@@ -186,7 +237,7 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 	       uid_t uid, gid_t gid, const char *user, cluster_ids_fn *fn,
 	       void *arg)
 {
-	size_t l[6], c[6];
+	size_t l[7], c[7];
 	char num[32], *text, sig[SIGN_HEX_LEN];
 	const char *queue;
 	struct cl_submit *s;
@@ -213,9 +264,10 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 	s->names = cl_array_start(&l[3], &c[3]);
 	s->starts = cl_array_start(&l[4], &c[4]);
 	s->sigs = cl_array_start(&l[5], &c[5]);
+	s->uniques = cl_array_start(&l[6], &c[6]);
 	if (s->user == NULL || s->specs == NULL || s->queues == NULL ||
 	    s->priorities == NULL || s->names == NULL || s->starts == NULL ||
-	    s->sigs == NULL)
+	    s->sigs == NULL || s->uniques == NULL)
 		rc = -1;
 	for (i = 0; rc == 0 && i < n; i++) {
 		/* What the queue's defaults made of it is what runs,
@@ -238,6 +290,7 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 		rc |= cl_array_add(&s->specs, &l[0], &c[0], text);
 		free(text);
 		rc |= cl_array_add(&s->queues, &l[1], &c[1], queue);
+		rc |= cl_array_add(&s->uniques, &l[6], &c[6], specs[i].unique);
 		snprintf(num, sizeof num, "%d", specs[i].priority);
 		rc |= cl_array_add(&s->priorities, &l[2], &c[2], num);
 		rc |= cl_array_add(&s->names, &l[3], &c[3], specs[i].name);
@@ -250,7 +303,8 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 			cl_array_end(&s->priorities, &l[2], &c[2]) == -1 ||
 			cl_array_end(&s->names, &l[3], &c[3]) == -1 ||
 			cl_array_end(&s->starts, &l[4], &c[4]) == -1 ||
-			cl_array_end(&s->sigs, &l[5], &c[5]) == -1))
+			cl_array_end(&s->sigs, &l[5], &c[5]) == -1 ||
+			cl_array_end(&s->uniques, &l[6], &c[6]) == -1))
 		rc = -1;
 	s->next = cl->subs;
 	cl->subs = s;

@@ -51,7 +51,7 @@ struct cl_submit {
 	struct cluster *cl;
 	struct cl_submit *next;
 	char key[96];
-	char *specs, *queues, *priorities, *names, *starts, *sigs;
+	char *specs, *queues, *priorities, *names, *starts, *sigs, *uniques;
 	char uid[16], gid[16];
 	char *user;
 	cluster_ids_fn *fn;
@@ -60,6 +60,7 @@ struct cl_submit {
 	bool failed;   /* a statement of the batch failed: err holds why */
 	bool existing; /* the key was there: its ids are asked for */
 	char *ids;     /* the ids, as the statement before COMMIT gave them */
+	char *held;    /* and those of them that stood for a held key */
 	char err[256];
 };
 

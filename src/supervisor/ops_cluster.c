@@ -106,10 +106,11 @@ ask_may_touch(const struct ask *a, const struct store_job *job)
 /* --- submit -------------------------------------------------------- */
 
 static void
-opsc_submitted(void *arg, const uint64_t *ids, size_t n, const char *err)
+opsc_submitted(void *arg, const uint64_t *ids, const bool *existing, size_t n,
+	       const char *err)
 {
 	struct ask *a = arg;
-	json_t *reply, *list;
+	json_t *reply, *list, *held;
 	size_t i;
 
 	if (ids == NULL) {
@@ -120,10 +121,17 @@ opsc_submitted(void *arg, const uint64_t *ids, size_t n, const char *err)
 	}
 	reply = reply_ok(later_req_id(a->reply));
 	list = json_array();
-	for (i = 0; i < n; i++)
+	held = json_array();
+	for (i = 0; i < n; i++) {
 		json_array_append_new(list, json_integer((json_int_t)ids[i]));
+		if (existing[i])
+			json_array_append_new(held,
+					      json_integer((json_int_t)ids[i]));
+	}
 	json_object_set_new(reply, "ids", list);
-	json_object_set_new(reply, "existing", json_array());
+	/* The ids that stand for a job not stored: a job not ended held
+	 * its unique key. */
+	json_object_set_new(reply, "existing", held);
 	log_debug("uid %d submitted %zu jobs to the cluster, first %llu",
 		  (int)a->uid, n, n > 0 ? (unsigned long long)ids[0] : 0ULL);
 	ask_answer(a, reply);
@@ -142,11 +150,10 @@ opsc_submit(struct ops *ops, struct client *c, const struct request *req)
 	if ((reply = ops_submit_specs(ops, c, req, &specs, &n)) != NULL)
 		return reply;
 	for (i = 0; i < n && reply == NULL; i++) {
-		if (specs[i].unique != NULL || specs[i].nafter > 0)
+		if (specs[i].nafter > 0)
 			reply = ops_error(req, FORQ_ERR_UNSUPPORTED,
-					  "job %zu: unique keys and "
-					  "dependencies are not kept across "
-					  "a cluster yet",
+					  "job %zu: dependencies are not kept "
+					  "across a cluster yet",
 					  i + 1);
 	}
 	/* The node that runs it looks the name up: uids may differ. */
@@ -160,7 +167,8 @@ opsc_submit(struct ops *ops, struct client *c, const struct request *req)
 	if (reply == NULL &&
 	    cluster_submit(ops->d.cluster, specs, n, cred->uid, cred->gid,
 			   pw->pw_name, opsc_submitted, a) == -1)
-		opsc_submitted(a, NULL, 0, "the database cannot be reached");
+		opsc_submitted(a, NULL, NULL, 0,
+			       "the database cannot be reached");
 	ops_specs_free(specs, n);
 	return reply;
 }

@@ -246,6 +246,18 @@ ids=$(seq 8 | sed "s|.*|mkdir $T/one.lock \\|\\| exit 9; sleep 0.2; rmdir $T/one
 timeout 30 "$FORQ" -s "$B/sock" wait $ids >/dev/null || fail "queue one: $(fq list --queue one)"
 ok "parallel = 1 holds across both nodes: 8 jobs of the queue, one at a time, all succeeded"
 
+# A unique key holds across the nodes while its job has not ended.
+u1=$(fq submit --unique nightly -- sleep 2)
+u2=$("$FORQ" -s "$B/sock" submit --unique nightly -- true)
+[ "$u1" = "$u2" ] || fail "the key did not hold across nodes: $u1, $u2"
+[ "$("$FORQ" -s "$B/sock" submit --json --unique nightly -- true | jq -c .existing)" = "[$u1]" ] ||
+	fail "not said to be another's"
+fq wait "$u1" >/dev/null || fail "job $u1: $(fq status "$u1")"
+u3=$("$FORQ" -s "$B/sock" submit --unique nightly -- true)
+[ "$u3" != "$u1" ] || fail "the key was not let go when its job ended"
+fq wait "$u3" >/dev/null || fail "job $u3: $(fq status "$u3")"
+ok "--unique holds across the nodes while its job runs, and is let go at its end"
+
 # A later start holds across the cluster: scheduled until its time.
 t0=$(now_ms)
 id=$(fq submit --in 2s -- true)
@@ -391,7 +403,10 @@ printf '[jobs]\nretention_age = 1s\n' >>"$CONF"
 start_forqd
 timeout 15 bash -c "until [ \"\$(\"$PG_BIN/psql\" -X -h '$PG_DIR' -U postgres -d forq -At -c 'SELECT count(*) FROM forq_history')\" = 0 ]; do sleep 0.3; done" ||
 	fail "history left: $(pg_sql "SELECT node, count(*) FROM forq_history GROUP BY node")"
-[ -z "$(ls "$T/state/logs")" ] || fail "output files left: $(ls "$T/state/logs" | head)"
+# The node removes the files once the deletion's answer is in: after
+# the rows are gone, so looked for until then.
+timeout 10 bash -c "until [ -z \"\$(ls '$T/state/logs')\" ]; do sleep 0.2; done" ||
+	fail "output files left: $(ls "$T/state/logs" | head -n 5)"
 ok "retention empties the history, and a's output files with its jobs"
 
 # A database of a newer schema is refused at start.
