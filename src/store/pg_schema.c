@@ -20,105 +20,105 @@
 static const char *const migrations[] = {
     /* 0 -> 1: the nodes. Times are the server's: nodes' clocks never
      * decide who is alive. */
-    "CREATE TABLE forq_nodes ("
-    " name text PRIMARY KEY,"
-    " epoch bigint NOT NULL,"
-    " host text NOT NULL,"
-    " pid integer NOT NULL,"
-    " version text NOT NULL,"
-    " cpus integer NOT NULL,"
-    " slots integer NOT NULL,"
-    " running integer NOT NULL DEFAULT 0,"
-    " state text NOT NULL," /* up, or stopped once it said goodbye */
-    " lease_ms bigint NOT NULL,"
-    " started_at timestamptz NOT NULL,"
-    " renewed_at timestamptz NOT NULL,"
-    " lease_until timestamptz NOT NULL)",
+    ("CREATE TABLE forq_nodes ("
+     " name text PRIMARY KEY,"
+     " epoch bigint NOT NULL,"
+     " host text NOT NULL,"
+     " pid integer NOT NULL,"
+     " version text NOT NULL,"
+     " cpus integer NOT NULL,"
+     " slots integer NOT NULL,"
+     " running integer NOT NULL DEFAULT 0,"
+     " state text NOT NULL," /* up, or stopped once it said goodbye */
+     " lease_ms bigint NOT NULL,"
+     " started_at timestamptz NOT NULL,"
+     " renewed_at timestamptz NOT NULL,"
+     " lease_until timestamptz NOT NULL)"),
     /* 1 -> 2: the jobs. forq_jobs holds those not ended, so that a
      * claim's scan stays short however long the history grows; an end
      * moves its job to forq_history. A claim is a number from a
      * sequence, written with the node's name: every later write of
      * the node about the job names it, so that a node taken for dead
      * cannot overwrite what another made of the job since. */
-    "CREATE SEQUENCE forq_job_ids;"
-    "CREATE SEQUENCE forq_claims;"
-    "CREATE TABLE forq_jobs ("
-    " id bigint PRIMARY KEY DEFAULT nextval('forq_job_ids'),"
-    " state smallint NOT NULL,"
-    " queue text NOT NULL,"
-    " priority integer NOT NULL,"
-    " uid integer NOT NULL,"
-    " gid integer NOT NULL,"
-    " user_name text NOT NULL,"
-    " name text,"
-    " spec text NOT NULL,"
-    " submit_node text NOT NULL,"
-    " submitted_at timestamptz NOT NULL DEFAULT now(),"
-    " start_at timestamptz,"
-    " attempt integer NOT NULL DEFAULT 0,"
-    " node text,"
-    " claim bigint,"
-    " claimed_at timestamptz,"
-    " started_at timestamptz,"
-    " worker integer,"
-    " cpu integer,"
-    " cancel boolean NOT NULL DEFAULT false);"
-    "CREATE INDEX forq_jobs_ready ON forq_jobs (priority DESC, id)"
-    " WHERE state = 0;"
-    "CREATE INDEX forq_jobs_node ON forq_jobs (node) WHERE node IS NOT NULL;"
-    "CREATE TABLE forq_history ("
-    " id bigint PRIMARY KEY,"
-    " state smallint NOT NULL,"
-    " queue text NOT NULL,"
-    " priority integer NOT NULL,"
-    " uid integer NOT NULL,"
-    " gid integer NOT NULL,"
-    " user_name text NOT NULL,"
-    " name text,"
-    " spec text NOT NULL,"
-    " submit_node text NOT NULL,"
-    " submitted_at timestamptz NOT NULL,"
-    " attempt integer NOT NULL,"
-    " node text,"
-    " worker integer,"
-    " cpu integer,"
-    " started_at timestamptz,"
-    " ended_at timestamptz NOT NULL,"
-    " exit_code integer,"
-    " signal integer,"
-    " error text,"
-    " user_us bigint,"
-    " sys_us bigint,"
-    " maxrss_kb bigint,"
-    " procs integer,"
-    " out_tail bytea," /* the output's last bytes, for the other nodes */
-    " err_tail bytea);"
-    "CREATE INDEX forq_history_ended ON forq_history (ended_at);"
-    /* A submission's key: the same submission sent again after a
-     * commit whose answer was lost finds the ids it got. */
-    "CREATE TABLE forq_submissions ("
-    " key text PRIMARY KEY,"
-    " ids bigint[] NOT NULL,"
-    " at timestamptz NOT NULL DEFAULT now())",
+    ("CREATE SEQUENCE forq_job_ids;"
+     "CREATE SEQUENCE forq_claims;"
+     "CREATE TABLE forq_jobs ("
+     " id bigint PRIMARY KEY DEFAULT nextval('forq_job_ids'),"
+     " state smallint NOT NULL,"
+     " queue text NOT NULL,"
+     " priority integer NOT NULL,"
+     " uid integer NOT NULL,"
+     " gid integer NOT NULL,"
+     " user_name text NOT NULL,"
+     " name text,"
+     " spec text NOT NULL,"
+     " submit_node text NOT NULL,"
+     " submitted_at timestamptz NOT NULL DEFAULT now(),"
+     " start_at timestamptz,"
+     " attempt integer NOT NULL DEFAULT 0,"
+     " node text,"
+     " claim bigint,"
+     " claimed_at timestamptz,"
+     " started_at timestamptz,"
+     " worker integer,"
+     " cpu integer,"
+     " cancel boolean NOT NULL DEFAULT false);"
+     "CREATE INDEX forq_jobs_ready ON forq_jobs (priority DESC, id)"
+     " WHERE state = 0;"
+     "CREATE INDEX forq_jobs_node ON forq_jobs (node) WHERE node IS NOT NULL;"
+     "CREATE TABLE forq_history ("
+     " id bigint PRIMARY KEY,"
+     " state smallint NOT NULL,"
+     " queue text NOT NULL,"
+     " priority integer NOT NULL,"
+     " uid integer NOT NULL,"
+     " gid integer NOT NULL,"
+     " user_name text NOT NULL,"
+     " name text,"
+     " spec text NOT NULL,"
+     " submit_node text NOT NULL,"
+     " submitted_at timestamptz NOT NULL,"
+     " attempt integer NOT NULL,"
+     " node text,"
+     " worker integer,"
+     " cpu integer,"
+     " started_at timestamptz,"
+     " ended_at timestamptz NOT NULL,"
+     " exit_code integer,"
+     " signal integer,"
+     " error text,"
+     " user_us bigint,"
+     " sys_us bigint,"
+     " maxrss_kb bigint,"
+     " procs integer,"
+     " out_tail bytea," /* the output's last bytes, for the other nodes */
+     " err_tail bytea);"
+     "CREATE INDEX forq_history_ended ON forq_history (ended_at);"
+     /* A submission's key: the same submission sent again after a
+      * commit whose answer was lost finds the ids it got. */
+     "CREATE TABLE forq_submissions ("
+     " key text PRIMARY KEY,"
+     " ids bigint[] NOT NULL,"
+     " at timestamptz NOT NULL DEFAULT now())"),
     /* 2 -> 3: each spec's signature, by the node that took it. */
-    "ALTER TABLE forq_jobs ADD COLUMN sig text NOT NULL DEFAULT '';"
-    "ALTER TABLE forq_history ADD COLUMN sig text NOT NULL DEFAULT ''",
+    ("ALTER TABLE forq_jobs ADD COLUMN sig text NOT NULL DEFAULT '';"
+     "ALTER TABLE forq_history ADD COLUMN sig text NOT NULL DEFAULT ''"),
     /* 3 -> 4: where a node keeps its jobs' output, for forq logs on
      * another node to say. */
-    "ALTER TABLE forq_nodes ADD COLUMN state_dir text NOT NULL DEFAULT ''",
+    ("ALTER TABLE forq_nodes ADD COLUMN state_dir text NOT NULL DEFAULT ''"),
     /* 4 -> 5: scheduled jobs, found by their time when it comes. */
-    "CREATE INDEX forq_jobs_due ON forq_jobs (start_at) WHERE state = 2",
+    ("CREATE INDEX forq_jobs_due ON forq_jobs (start_at) WHERE state = 2"),
     /* 5 -> 6: what runs of each queue, counted at each claim of a
      * queue with a parallel limit. */
-    "CREATE INDEX forq_jobs_running ON forq_jobs (queue) WHERE state = 1",
+    ("CREATE INDEX forq_jobs_running ON forq_jobs (queue) WHERE state = 1"),
     /* 6 -> 7: unique keys, held by a user's jobs not ended (the live
      * table's only), and which of a submission's ids stood for a job
      * that held its key. */
-    "ALTER TABLE forq_jobs ADD COLUMN unique_key text;"
-    "CREATE UNIQUE INDEX forq_jobs_unique ON forq_jobs (uid, unique_key)"
-    " WHERE unique_key IS NOT NULL;"
-    "ALTER TABLE forq_submissions ADD COLUMN existing bigint[] NOT NULL"
-    " DEFAULT '{}'",
+    ("ALTER TABLE forq_jobs ADD COLUMN unique_key text;"
+     "CREATE UNIQUE INDEX forq_jobs_unique ON forq_jobs (uid, unique_key)"
+     " WHERE unique_key IS NOT NULL;"
+     "ALTER TABLE forq_submissions ADD COLUMN existing bigint[] NOT NULL"
+     " DEFAULT '{}'"),
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,
