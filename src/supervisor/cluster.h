@@ -124,6 +124,23 @@ typedef void cluster_logs_fn(void *arg, const struct store_job *job,
 int cluster_output(struct cluster *cl, uint64_t id, cluster_logs_fn *fn,
 		   void *arg);
 
+/* The jobs not ended of uid (in queue, unless NULL), oldest first:
+ * what forq wait --all waits for. */
+typedef void cluster_ids_only_fn(void *arg, const uint64_t *ids, size_t n,
+				 const char *err);
+int cluster_unfinished(struct cluster *cl, uid_t uid, const char *queue,
+		       cluster_ids_only_fn *fn, void *arg);
+
+/* Each queue's jobs not ended, across the nodes (queues with none are
+ * not there). */
+struct cluster_queue_load {
+	const char *queue;
+	uint64_t queued, running, scheduled;
+};
+typedef void cluster_load_fn(void *arg, const struct cluster_queue_load *q,
+			     size_t n, const char *err);
+int cluster_queues(struct cluster *cl, cluster_load_fn *fn, void *arg);
+
 enum cluster_cancel {
 	CLUSTER_CANCELLED, /* it had not started: cancelled */
 	CLUSTER_ASKED,     /* it runs on a node, which is asked to */

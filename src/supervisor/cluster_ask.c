@@ -453,6 +453,125 @@ cluster_list(struct cluster *cl, const struct store_filter *f, uint32_t limit,
 		       6, values, true, fn, arg);
 }
 
+struct cl_ids {
+	cluster_ids_only_fn *fn;
+	void *arg;
+};
+
+static void
+cl_unfinished_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_ids *q = arg;
+	uint64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	int i;
+
+	if (!cl_ok(res)) {
+		q->fn(q->arg, NULL, 0, cl_why(res, err));
+		free(q);
+		return;
+	}
+	for (i = 0; i < PQntuples(res); i++) {
+		if (array_reserve((void **)&ids, &cap, n, sizeof *ids) == -1) {
+			q->fn(q->arg, NULL, 0, "out of memory");
+			free(ids);
+			free(q);
+			return;
+		}
+		ids[n++] = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+	}
+	q->fn(q->arg, ids, n, NULL);
+	free(ids);
+	free(q);
+}
+
+int
+cluster_unfinished(struct cluster *cl, uid_t uid, const char *queue,
+		   cluster_ids_only_fn *fn, void *arg)
+{
+	char suid[16];
+	const char *values[] = {suid, queue};
+	struct cl_ids *q;
+
+	if (!pg_is_up(cl->pg) || (q = malloc(sizeof *q)) == NULL)
+		return -1;
+	*q = (struct cl_ids){fn, arg};
+	snprintf(suid, sizeof suid, "%d", (int)uid);
+	if (pg_send(cl->pg,
+		    "SELECT id FROM forq_jobs WHERE uid = $1::integer AND "
+		    "($2::text IS NULL OR queue = $2) ORDER BY id",
+		    2, values, cl_unfinished_done, q) == -1) {
+		free(q);
+		return -1;
+	}
+	(void)pg_sync(cl->pg);
+	return 0;
+}
+
+struct cl_load {
+	cluster_load_fn *fn;
+	void *arg;
+};
+
+static void
+cl_queues_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_load *l = arg;
+	struct cluster_queue_load *q;
+	int i, n;
+
+	if (!cl_ok(res)) {
+		l->fn(l->arg, NULL, 0, cl_why(res, err));
+		free(l);
+		return;
+	}
+	n = PQntuples(res);
+	if ((q = calloc(n > 0 ? (size_t)n : 1, sizeof *q)) == NULL) {
+		l->fn(l->arg, NULL, 0, "out of memory");
+		free(l);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		q[i] =
+		    (struct cluster_queue_load){.queue = PQgetvalue(res, i, 0),
+						.queued =
+						    strtoull(PQgetvalue(res, i,
+									1),
+							     NULL, 10),
+						.running =
+						    strtoull(PQgetvalue(res, i,
+									2),
+							     NULL, 10),
+						.scheduled =
+						    strtoull(PQgetvalue(res, i,
+									3),
+							     NULL, 10)};
+	l->fn(l->arg, q, (size_t)n, NULL);
+	free(q);
+	free(l);
+}
+
+int
+cluster_queues(struct cluster *cl, cluster_load_fn *fn, void *arg)
+{
+	struct cl_load *l;
+
+	if (!pg_is_up(cl->pg) || (l = malloc(sizeof *l)) == NULL)
+		return -1;
+	*l = (struct cl_load){fn, arg};
+	if (pg_send(cl->pg,
+		    "SELECT queue, count(*) FILTER (WHERE state = 0), "
+		    "count(*) FILTER (WHERE state = 1), count(*) FILTER "
+		    "(WHERE state = 2) FROM forq_jobs GROUP BY queue ORDER BY "
+		    "queue",
+		    0, NULL, cl_queues_done, l) == -1) {
+		free(l);
+		return -1;
+	}
+	(void)pg_sync(cl->pg);
+	return 0;
+}
+
 /* --- output -------------------------------------------------------- */
 
 struct cl_logs {

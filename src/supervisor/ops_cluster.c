@@ -17,6 +17,7 @@
 
 #include "common/compat.h"
 #include "common/log.h"
+#include "core/conf.h"
 #include "core/job.h"
 #include "core/request.h"
 #include "store/store.h"
@@ -408,6 +409,46 @@ opsc_wait_job(void *arg, const struct store_job *job, const char *node,
 	free(a);
 }
 
+/* wait --all, --queue: the client's jobs not ended now (those
+ * submitted later are not waited for), then as for named jobs. */
+static void
+opsc_wait_mine(void *arg, const uint64_t *ids, size_t n, const char *err)
+{
+	struct ask *a = arg;
+	struct client *c = later_client(a->reply);
+	json_t *msg;
+
+	if (ids == NULL) {
+		ask_answer(a, ask_error(a, FORQ_ERR_UNAVAILABLE,
+					"the cluster's database: %s", err));
+		return;
+	}
+	if (n == 0) {
+		msg = reply_ok(later_req_id(a->reply));
+		json_object_set_new(msg, "jobs", json_array());
+		ask_answer(a, msg);
+		return;
+	}
+	if ((a->ids = calloc(n, sizeof *a->ids)) == NULL ||
+	    (a->seen = calloc(n, sizeof *a->seen)) == NULL) {
+		ask_answer(a, ask_error(a, FORQ_ERR_INTERNAL, "out of memory"));
+		return;
+	}
+	memcpy(a->ids, ids, n * sizeof *ids);
+	a->nids = n;
+	/* How many, first, as on one host: forq wait --all shows it. */
+	if (a->events && c != NULL) {
+		msg = json_object();
+		json_object_set(msg, "id", later_req_id(a->reply));
+		json_object_set_new(msg, "waiting",
+				    json_integer((json_int_t)n));
+		control_push(c, msg);
+	}
+	if (cluster_get_many(a->ops->d.cluster, a->ids, n, opsc_wait_job, a) ==
+	    -1)
+		opsc_wait_job(a, NULL, NULL, "it cannot be reached now");
+}
+
 static json_t *
 opsc_wait(struct ops *ops, struct client *c, const struct request *req)
 {
@@ -422,10 +463,20 @@ opsc_wait(struct ops *ops, struct client *c, const struct request *req)
 	    request_bool(req, "all", &all, &err) == -1 ||
 	    request_string(req, "queue", &queue, &err) == -1)
 		return ops_req_error(&err);
-	if (all || queue != NULL)
-		return ops_error(req, FORQ_ERR_UNSUPPORTED,
-				 "wait --all and --queue are not kept across "
-				 "a cluster yet: name the jobs");
+	if (queue != NULL && conf_queue_find(ops->d.conf, queue) == NULL)
+		return ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
+				 "no queue named \"%s\"", queue);
+	if (all || queue != NULL) {
+		if ((a = ask_new(ops, c, req)) == NULL)
+			return ops_error(req, FORQ_ERR_INTERNAL,
+					 "out of memory");
+		a->events = events;
+		a->acc = json_array();
+		if (cluster_unfinished(ops->d.cluster, a->uid, queue,
+				       opsc_wait_mine, a) == -1)
+			opsc_wait_mine(a, NULL, 0, "it cannot be reached now");
+		return NULL;
+	}
 	if (request_job_ids(req, "jobs", &ids, &n, ops->d.limits->batch_max,
 			    &err) == -1)
 		return ops_req_error(&err);
@@ -442,6 +493,84 @@ opsc_wait(struct ops *ops, struct client *c, const struct request *req)
 	a->acc = json_array();
 	if (cluster_get_many(ops->d.cluster, ids, n, opsc_wait_job, a) == -1)
 		opsc_wait_job(a, NULL, NULL, "it cannot be reached now");
+	return NULL;
+}
+
+/* --- queues -------------------------------------------------------- */
+
+static void
+opsc_queues_load(void *arg, const struct cluster_queue_load *q, size_t n,
+		 const char *err)
+{
+	struct ask *a = arg;
+	const struct conf *conf = a->ops->d.conf;
+	const struct conf_queue *cq;
+	json_t *reply, *list, *item;
+	uint64_t scheduled = 0;
+	size_t i, k;
+
+	if (q == NULL) {
+		ask_answer(a, ask_error(a, FORQ_ERR_UNAVAILABLE,
+					"the cluster's database: %s", err));
+		return;
+	}
+	list = json_array();
+	/* This node's queues, then those only others declare. */
+	for (i = 0; i < conf->nqueues + n; i++) {
+		const char *name;
+		uint64_t queued = 0, running = 0;
+
+		if (i < conf->nqueues) {
+			name = conf->queues[i].name;
+		} else {
+			name = q[i - conf->nqueues].queue;
+			if (conf_queue_find(conf, name) != NULL)
+				continue;
+		}
+		for (k = 0; k < n; k++) {
+			if (strcmp(q[k].queue, name) == 0) {
+				queued = q[k].queued;
+				running = q[k].running;
+			}
+		}
+		cq = conf_queue_find(conf, name);
+		item = json_pack("{s:s, s:b, s:I, s:I, s:b}", "name", name,
+				 "declared", cq != NULL, "queued",
+				 (json_int_t)queued, "running",
+				 (json_int_t)running, "paused", 0);
+		json_object_set_new(item, "parallel",
+				    cq != NULL && cq->parallel != 0
+					? json_integer(cq->parallel)
+					: json_null());
+		json_object_set_new(item, "priority",
+				    json_integer(cq != NULL ? cq->priority
+							    : 0));
+		json_object_set_new(item, "timeout_ms",
+				    cq != NULL && cq->timeout_ms > 0
+					? json_integer(cq->timeout_ms)
+					: json_null());
+		json_array_append_new(list, item);
+	}
+	for (k = 0; k < n; k++)
+		scheduled += q[k].scheduled;
+	reply = reply_ok(later_req_id(a->reply));
+	json_object_set_new(reply, "queues", list);
+	json_object_set_new(reply, "paused", json_false());
+	json_object_set_new(reply, "scheduled",
+			    json_integer((json_int_t)scheduled));
+	ask_answer(a, reply);
+}
+
+/* forq queues on a cluster node: the load of every node, by queue. */
+static json_t *
+opsc_queues(struct ops *ops, struct client *c, const struct request *req)
+{
+	struct ask *a;
+
+	if ((a = ask_new(ops, c, req)) == NULL)
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	if (cluster_queues(ops->d.cluster, opsc_queues_load, a) == -1)
+		opsc_queues_load(a, NULL, 0, "it cannot be reached now");
 	return NULL;
 }
 
@@ -672,6 +801,8 @@ opsc_handle(struct ops *ops, struct client *c, const struct request *req)
 		return opsc_cancel(ops, c, req);
 	case REQ_LOGS:
 		return opsc_logs(ops, c, req);
+	case REQ_QUEUES:
+		return opsc_queues(ops, c, req);
 	default:
 		return ops_error(req, FORQ_ERR_UNSUPPORTED,
 				 "%s: not kept across a cluster yet",

@@ -258,6 +258,17 @@ u3=$("$FORQ" -s "$B/sock" submit --unique nightly -- true)
 fq wait "$u3" >/dev/null || fail "job $u3: $(fq status "$u3")"
 ok "--unique holds across the nodes while its job runs, and is let go at its end"
 
+# The load by queue, and a wait for all of one's jobs, from either node.
+ids=$(for i in 1 2 3; do echo "sleep 1"; done | fq submit --batch - | tr '\n' ' ')
+q=$("$FORQ" -s "$B/sock" queues --json)
+[ "$(jq '.queues[] | select(.name == "default") | .queued + .running' <<<"$q")" = 3 ] &&
+	[ "$(jq '.queues[] | select(.name == "one") | .parallel' <<<"$q")" = 1 ] || fail "queues: $q"
+"$FORQ" -s "$B/sock" wait --all >/dev/null || fail "wait --all: $(fq list)"
+for id in $ids; do
+	[ "$(fq status --json "$id" | jq -r .job.state)" = succeeded ] || fail "job $id: $(fq status "$id")"
+done
+ok "forq queues shows every node's load; wait --all on b waits for jobs submitted through a"
+
 # A later start holds across the cluster: scheduled until its time.
 t0=$(now_ms)
 id=$(fq submit --in 2s -- true)
