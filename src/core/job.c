@@ -657,7 +657,7 @@ job_describe_exit(int exit_code, int signal, char *buf, size_t len)
 	}
 }
 
-static json_t *
+json_t *
 job_unpack(const char *packed, uint32_t count)
 {
 	json_t *a = json_array();

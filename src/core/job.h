@@ -122,6 +122,8 @@ void job_spec_free(struct job_spec *spec);
  * the values the spec holds as given (has_* set) and no defaults: how
  * a cluster node hands a job to the node that runs it. */
 json_t *job_spec_to_json(const struct job_spec *spec);
+/* NUL-separated strings (argv, env) as a JSON array. */
+json_t *job_unpack(const char *packed, uint32_t count);
 /* A priority as requests carry it: -FORQ_PRIORITY_MAX to the max. */
 int job_priority_from_json(const json_t *v, int32_t *priority,
 			   struct job_error *err);

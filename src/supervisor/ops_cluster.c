@@ -27,11 +27,10 @@
 #include "supervisor/ops_cluster.h"
 #include "supervisor/ops_common.h"
 #include "supervisor/ops_jobs.h"
+#include "supervisor/ops_queues.h"
 #include "supervisor/ops_read.h"
 #include "supervisor/watch.h"
 #include "forq/protocol.h"
-
-#define LIST_LIMIT_MAX 100000
 
 /* What an answer from the database needs to be replied with. */
 struct ask {
@@ -261,43 +260,17 @@ opsc_list_job(void *arg, const struct store_job *job, const char *node,
 static json_t *
 opsc_list(struct ops *ops, struct client *c, const struct request *req)
 {
-	const json_t *state = json_object_get(req->root, "state");
-	const json_t *limit = json_object_get(req->root, "limit");
-	struct store_filter f = {.state = -1, .uid = -1};
-	struct req_error err;
-	enum job_state s = JOB_QUEUED;
-	json_int_t n = 20;
+	struct store_filter f;
 	struct ask *a;
 	json_t *reply;
+	uint32_t n;
 
-	if (state != NULL && !json_is_null(state) &&
-	    (!json_is_string(state) ||
-	     job_state_parse(json_string_value(state), &s) == -1))
-		return ops_error(req, FORQ_ERR_BAD_REQUEST,
-				 "\"state\" must be one of " JOB_STATE_LIST);
-	if (request_string(req, "queue", &f.queue, &err) == -1 ||
-	    request_string(req, "name", &f.name, &err) == -1 ||
-	    (json_object_get(req->root, "before") != NULL &&
-	     request_job_id(req, "before", &f.before, &err) == -1))
-		return ops_req_error(&err);
-	if ((reply = ops_whose(ops, c, req, &f.uid)) != NULL)
+	if ((reply = ops_list_filter(ops, c, req, &f, &n)) != NULL)
 		return reply;
-	if (limit != NULL && !json_is_null(limit)) {
-		if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
-		    json_integer_value(limit) > LIST_LIMIT_MAX)
-			return ops_error(req, FORQ_ERR_BAD_REQUEST,
-					 "\"limit\" must be an integer from 1 "
-					 "to %d",
-					 LIST_LIMIT_MAX);
-		n = json_integer_value(limit);
-	}
-	if (state != NULL && !json_is_null(state))
-		f.state = (int)s;
 	if ((a = ask_new(ops, c, req)) == NULL)
 		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
 	a->acc = json_array();
-	if (cluster_list(ops->d.cluster, &f, (uint32_t)n, opsc_list_job, a) ==
-	    -1)
+	if (cluster_list(ops->d.cluster, &f, n, opsc_list_job, a) == -1)
 		opsc_list_job(a, NULL, NULL, "it cannot be reached now");
 	return NULL;
 }
@@ -505,7 +478,7 @@ opsc_queues_load(void *arg, const struct cluster_queue_load *q, size_t n,
 	struct ask *a = arg;
 	const struct conf *conf = a->ops->d.conf;
 	const struct conf_queue *cq;
-	json_t *reply, *list, *item;
+	json_t *reply, *list;
 	uint64_t scheduled = 0;
 	size_t i, k;
 
@@ -534,22 +507,11 @@ opsc_queues_load(void *arg, const struct cluster_queue_load *q, size_t n,
 			}
 		}
 		cq = conf_queue_find(conf, name);
-		item = json_pack("{s:s, s:b, s:I, s:I, s:b}", "name", name,
-				 "declared", cq != NULL, "queued",
-				 (json_int_t)queued, "running",
-				 (json_int_t)running, "paused", 0);
-		json_object_set_new(item, "parallel",
-				    cq != NULL && cq->parallel != 0
-					? json_integer(cq->parallel)
-					: json_null());
-		json_object_set_new(item, "priority",
-				    json_integer(cq != NULL ? cq->priority
-							    : 0));
-		json_object_set_new(item, "timeout_ms",
-				    cq != NULL && cq->timeout_ms > 0
-					? json_integer(cq->timeout_ms)
-					: json_null());
-		json_array_append_new(list, item);
+		json_array_append_new(list,
+				      ops_queue_json(name, cq, queued, running,
+						     false,
+						     cq != NULL ? cq->parallel
+								: 0));
 	}
 	for (k = 0; k < n; k++)
 		scheduled += q[k].scheduled;

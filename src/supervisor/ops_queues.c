@@ -88,34 +88,42 @@ ops_pause(struct ops *ops, struct client *c, const struct request *req)
 }
 
 json_t *
+ops_queue_json(const char *name, const struct conf_queue *cq, uint64_t queued,
+	       uint64_t running, bool paused, uint32_t parallel)
+{
+	json_t *item;
+
+	item = json_pack("{s:s, s:b, s:I, s:I, s:b}", "name", name, "declared",
+			 cq != NULL, "queued", (json_int_t)queued, "running",
+			 (json_int_t)running, "paused", paused);
+	json_object_set_new(item, "parallel",
+			    parallel != 0 ? json_integer(parallel)
+					  : json_null());
+	json_object_set_new(item, "priority",
+			    json_integer(cq != NULL ? cq->priority : 0));
+	json_object_set_new(item, "timeout_ms",
+			    cq != NULL && cq->timeout_ms > 0
+				? json_integer(cq->timeout_ms)
+				: json_null());
+	return item;
+}
+
+json_t *
 ops_queues(struct ops *ops, const struct request *req)
 {
 	const struct conf_queue *cq;
 	struct runq_info info;
-	json_t *reply, *list, *item;
+	json_t *reply, *list;
 	size_t i;
 
 	list = json_array();
 	for (i = 0; i < runq_queues(jobs_runq(ops->d.jobs)); i++) {
 		runq_info(jobs_runq(ops->d.jobs), (int)i, &info);
 		cq = conf_queue_find(ops->d.conf, info.name);
-		item =
-		    json_pack("{s:s, s:b, s:I, s:I, s:b}", "name", info.name,
-			      "declared", cq != NULL, "queued",
-			      (json_int_t)info.ready, "running",
-			      (json_int_t)info.running, "paused", info.paused);
-		json_object_set_new(item, "parallel",
-				    info.parallel != 0
-					? json_integer(info.parallel)
-					: json_null());
-		json_object_set_new(item, "priority",
-				    json_integer(cq != NULL ? cq->priority
-							    : 0));
-		json_object_set_new(item, "timeout_ms",
-				    cq != NULL && cq->timeout_ms > 0
-					? json_integer(cq->timeout_ms)
-					: json_null());
-		json_array_append_new(list, item);
+		json_array_append_new(list,
+				      ops_queue_json(info.name, cq, info.ready,
+						     info.running, info.paused,
+						     info.parallel));
 	}
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "queues", list);

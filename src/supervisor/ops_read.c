@@ -33,19 +33,6 @@
 #define LIST_LIMIT_MAX 100000
 
 static json_t *
-ops_argv(const char *packed, uint32_t argc)
-{
-	json_t *a = json_array();
-	uint32_t i;
-
-	for (i = 0; i < argc; i++) {
-		json_array_append_new(a, json_string(packed));
-		packed += strlen(packed) + 1;
-	}
-	return a;
-}
-
-static json_t *
 ops_retry_on(unsigned bits)
 {
 	char list[64], *p, *word;
@@ -88,7 +75,7 @@ ops_job_json(struct ops *ops, const struct store_job *j, bool full)
 	json_object_set_new(o, "name",
 			    j->name != NULL ? json_string(j->name)
 					    : json_null());
-	json_object_set_new(o, "argv", ops_argv(j->spec.argv, j->spec.argc));
+	json_object_set_new(o, "argv", job_unpack(j->spec.argv, j->spec.argc));
 	json_object_set_new(o, "submitted_at", ops_time(j->submit_ns));
 	json_object_set_new(o, "started_at",
 			    ops_time(running && at.start_ns != 0
@@ -379,43 +366,56 @@ ops_list_one(void *arg, const struct store_job *job)
 }
 
 json_t *
-ops_list(struct ops *ops, struct client *c, const struct request *req)
+ops_list_filter(struct ops *ops, struct client *c, const struct request *req,
+		struct store_filter *f, uint32_t *limit)
 {
 	const json_t *state = json_object_get(req->root, "state");
-	const json_t *limit = json_object_get(req->root, "limit");
-	struct ops_list l = {.ops = ops};
-	struct store_filter f = {.state = -1, .uid = -1};
+	const json_t *max = json_object_get(req->root, "limit");
 	struct req_error err;
 	enum job_state s = JOB_QUEUED;
-	json_int_t n = 20;
 	json_t *reply;
 
+	*f = (struct store_filter){.state = -1, .uid = -1};
+	*limit = 20;
 	if (state != NULL && !json_is_null(state) &&
 	    (!json_is_string(state) ||
 	     job_state_parse(json_string_value(state), &s) == -1))
 		return ops_error(req, FORQ_ERR_BAD_REQUEST,
 				 "\"state\" must be one of " JOB_STATE_LIST);
-	if (request_string(req, "queue", &f.queue, &err) == -1 ||
-	    request_string(req, "name", &f.name, &err) == -1 ||
+	if (request_string(req, "queue", &f->queue, &err) == -1 ||
+	    request_string(req, "name", &f->name, &err) == -1 ||
 	    (json_object_get(req->root, "before") != NULL &&
-	     request_job_id(req, "before", &f.before, &err) == -1))
+	     request_job_id(req, "before", &f->before, &err) == -1))
 		return ops_req_error(&err);
-	if ((reply = ops_whose(ops, c, req, &f.uid)) != NULL)
+	/* An admin lists everyone's jobs; a user their own. */
+	if ((reply = ops_whose(ops, c, req, &f->uid)) != NULL)
 		return reply;
-	if (limit != NULL && !json_is_null(limit)) {
-		if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
-		    json_integer_value(limit) > LIST_LIMIT_MAX)
+	if (max != NULL && !json_is_null(max)) {
+		if (!json_is_integer(max) || json_integer_value(max) < 1 ||
+		    json_integer_value(max) > LIST_LIMIT_MAX)
 			return ops_error(req, FORQ_ERR_BAD_REQUEST,
 					 "\"limit\" must be an integer from 1 "
 					 "to %d",
 					 LIST_LIMIT_MAX);
-		n = json_integer_value(limit);
+		*limit = (uint32_t)json_integer_value(max);
 	}
-	l.jobs = json_array();
-	/* An admin lists everyone's jobs; a user their own. */
 	if (state != NULL && !json_is_null(state))
-		f.state = (int)s;
-	if (store_list(ops->d.store, &f, (uint32_t)n, ops_list_one, &l) == -1) {
+		f->state = (int)s;
+	return NULL;
+}
+
+json_t *
+ops_list(struct ops *ops, struct client *c, const struct request *req)
+{
+	struct ops_list l = {.ops = ops};
+	struct store_filter f;
+	uint32_t n;
+	json_t *reply;
+
+	if ((reply = ops_list_filter(ops, c, req, &f, &n)) != NULL)
+		return reply;
+	l.jobs = json_array();
+	if (store_list(ops->d.store, &f, n, ops_list_one, &l) == -1) {
 		json_decref(l.jobs);
 		return ops_store_error(ops, req);
 	}

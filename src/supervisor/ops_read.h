@@ -3,6 +3,7 @@
 #define FORQ_OPS_READ_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -16,6 +17,11 @@ json_t *ops_job_json(struct ops *ops, const struct store_job *j, bool full);
 json_t *ops_workers(struct ops *ops, const struct request *req);
 json_t *ops_status(struct ops *ops, struct client *c,
 		   const struct request *req);
+struct store_filter;
+/* A list request's filter and limit, checked: NULL, or the error. */
+json_t *ops_list_filter(struct ops *ops, struct client *c,
+			const struct request *req, struct store_filter *f,
+			uint32_t *limit);
 json_t *ops_list(struct ops *ops, struct client *c, const struct request *req);
 json_t *ops_wait(struct ops *ops, struct client *c, const struct request *req);
 /* forq nodes: the cluster's nodes, answered once the database has. */
