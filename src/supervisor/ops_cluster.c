@@ -21,7 +21,7 @@
 #include "core/job.h"
 #include "core/request.h"
 #include "store/store.h"
-#include "supervisor/cluster.h"
+#include "cluster/cluster.h"
 #include "supervisor/control.h"
 #include "supervisor/later.h"
 #include "supervisor/ops_cluster.h"

@@ -23,7 +23,7 @@
 #include "supervisor/ops_common.h"
 #include "supervisor/draining.h"
 #include "supervisor/later.h"
-#include "supervisor/node.h"
+#include "cluster/node.h"
 #include "supervisor/ops_read.h"
 #include "supervisor/running.h"
 #include "supervisor/watch.h"

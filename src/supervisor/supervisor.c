@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster/cluster.h"
+#include "cluster/node.h"
 #include "common/array.h"
 #include "common/clock.h"
 #include "common/compat.h"
@@ -25,14 +27,11 @@
 #include "common/path.h"
 #include "common/units.h"
 #include "core/cpus.h"
-#include "core/sign.h"
 #include "core/runq.h"
 #include "ipc/orphan.h"
-#include "store/pg_schema.h"
 #include "store/store.h"
 #include "supervisor/adopted.h"
 #include "supervisor/after.h"
-#include "supervisor/cluster.h"
 #include "supervisor/control.h"
 #include "supervisor/daemonize.h"
 #include "supervisor/draining.h"
@@ -40,7 +39,6 @@
 #include "supervisor/later.h"
 #include "supervisor/listener.h"
 #include "supervisor/manager.h"
-#include "supervisor/node.h"
 #include "supervisor/notify.h"
 #include "supervisor/ops.h"
 #include "supervisor/ops_common.h"
@@ -347,64 +345,12 @@ sv_open_cluster(struct supervisor *sv)
 
 	jobs_set_outbox(sv->jobs);
 	sv->cluster = cluster_new(&sv->loop, &sv->conf, &sv->limits, sv->store,
-				  node_pg(sv->node), sv->node_name,
-				  sv->cluster_key, sv->cluster_keylen, &cb);
-	explicit_bzero(sv->cluster_key, sizeof sv->cluster_key);
+				  sv->node, &cb);
 	if (sv->cluster == NULL) {
 		log_warn("cluster");
 		return -1;
 	}
 	return cluster_load(sv->cluster);
-}
-
-/* backend = postgresql: the cluster's schema made or migrated, and
- * this node registered under a new epoch. */
-static int
-sv_join_cluster(struct supervisor *sv)
-{
-	char err[CONF_ERROR_MAX], name[CONF_NODE_NAME_MAX + 1], host[256];
-	struct pg_node_info info;
-	int cpus[CPU_SETSIZE];
-	int64_t epoch;
-	size_t ncpus;
-
-	if (gethostname(host, sizeof host) == -1)
-		strlcpy(host, "localhost", sizeof host);
-	host[sizeof host - 1] = '\0';
-	strlcpy(name, sv->conf.node[0] != '\0' ? sv->conf.node : host,
-		sizeof name);
-	if (conf_node_name_check(name) == -1) {
-		log_warnx("[store] node: the host name \"%s\" cannot name "
-			  "a node: set node in forqd.conf",
-			  host);
-		return -1;
-	}
-	if (sign_key_load(sv->conf.cluster_key, geteuid(), sv->cluster_key,
-			  &sv->cluster_keylen, err, sizeof err) == -1) {
-		log_warnx("[store] cluster_key: %s", err);
-		return -1;
-	}
-	if (cpus_plan(&sv->allowed, sv->conf.cpus, cpus, nitems(cpus), &ncpus,
-		      err, sizeof err) == -1)
-		ncpus = 0;
-	info = (struct pg_node_info){.name = name,
-				     .host = host,
-				     .version = FORQ_VERSION,
-				     .state_dir = sv->conf.state_dir,
-				     .pid = getpid(),
-				     .cpus = (uint32_t)ncpus,
-				     .slots = sv->conf.slots,
-				     .lease_ms = sv->conf.lease_ms};
-	if (pg_schema_join(sv->conf.dsn, SV_JOIN_TIMEOUT_S, &info, &epoch, err,
-			   sizeof err) == -1) {
-		log_warnx("%s", err);
-		return -1;
-	}
-	log_info("node %s: joined the cluster as epoch %lld", name,
-		 (long long)epoch);
-	strlcpy(sv->node_name, name, sizeof sv->node_name);
-	sv->node_epoch = epoch;
-	return 0;
 }
 
 /* The node's life on the loop: its lease, its connection. */
@@ -416,13 +362,25 @@ sv_start_node(struct supervisor *sv)
 			     .lost = sv_node_lost,
 			     .arg = sv};
 
-	if ((sv->node = node_new(&sv->loop, &sv->conf, sv->node_name,
-				 sv->node_epoch, &cb)) == NULL) {
+	if (node_start(sv->node, &sv->loop, &cb) == -1) {
 		log_warn("node");
 		return -1;
 	}
-	node_start(sv->node);
 	return 0;
+}
+
+/* The CPUs this node offers the cluster, as forq nodes shows them. */
+static uint32_t
+sv_node_cpus(const struct supervisor *sv)
+{
+	char err[CONF_ERROR_MAX];
+	int cpus[CPU_SETSIZE];
+	size_t n;
+
+	if (cpus_plan(&sv->allowed, sv->conf.cpus, cpus, nitems(cpus), &n, err,
+		      sizeof err) == -1)
+		return 0;
+	return (uint32_t)n;
 }
 
 static void
@@ -754,7 +712,8 @@ sv_init(struct supervisor *sv, const struct conf *conf, const char *conf_path,
 	/* Before anything is made: a database that cannot be reached, or
 	 * is of a newer schema, stops forqd at once with the reason. */
 	if (conf->backend == CONF_BACKEND_POSTGRESQL &&
-	    sv_join_cluster(sv) == -1)
+	    (sv->node = node_join(conf, sv_node_cpus(sv), SV_JOIN_TIMEOUT_S)) ==
+		NULL)
 		return -1;
 	if (sv_reserve_make(conf) == -1) {
 		log_warn("%s/reserve: cannot keep %llu bytes free",

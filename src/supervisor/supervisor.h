@@ -18,7 +18,6 @@
 #include "core/access.h"
 #include "core/conf.h"
 #include "core/job.h"
-#include "core/sign.h"
 #include "supervisor/manager.h"
 #include "supervisor/ops_common.h"
 
@@ -55,14 +54,9 @@ struct supervisor {
 	struct later *later;     /* replies waiting on the database */
 	struct node *node;       /* backend = postgresql: this cluster node */
 	struct cluster *cluster; /* and its shared queue */
-	char node_name[64];
-	int64_t node_epoch;
-	/* Read at start, handed to the cluster, then wiped here. */
-	unsigned char cluster_key[SIGN_KEY_MAX];
-	size_t cluster_keylen;
-	bool store_full;        /* no room: no submits, no dispatch */
-	int64_t store_retry_ns; /* a failed commit's retry; 0: none */
-	int64_t store_retry_ms; /* its backoff */
+	bool store_full;         /* no room: no submits, no dispatch */
+	int64_t store_retry_ns;  /* a failed commit's retry; 0: none */
+	int64_t store_retry_ms;  /* its backoff */
 	int64_t next_space_check_ns;
 	bool stopping;
 	enum ops_stop stop_how;

@@ -20,6 +20,7 @@ struct conf;
 struct job_limits;
 struct job_result;
 struct job_spec;
+struct node;
 struct pg;
 struct store;
 struct store_filter;
@@ -55,9 +56,8 @@ struct ev_loop;
  * those claimed (core/sign.h). */
 struct cluster *cluster_new(struct ev_loop *loop, const struct conf *conf,
 			    const struct job_limits *limits,
-			    struct store *store, struct pg *pg,
-			    const char *node, const unsigned char *key,
-			    size_t keylen, const struct cluster_cb *cb);
+			    struct store *store, struct node *node,
+			    const struct cluster_cb *cb);
 void cluster_free(struct cluster *cl);
 /* The connection is up (again): what was not answered is sent again,
  * and the queue is looked at at once. */

@@ -9,6 +9,7 @@
 #define FORQ_NODE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -28,12 +29,20 @@ struct node_cb {
 	void *arg;
 };
 
-/* name and epoch: as pg_schema_join registered them at start-up. */
-struct node *node_new(struct ev_loop *loop, const struct conf *conf,
-		      const char *name, int64_t epoch,
-		      const struct node_cb *cb);
+/* At start, before anything runs: the node's name (conf, else the host
+ * name), the cluster key read, the schema made or migrated and this
+ * node registered under a new epoch, waiting up to join_timeout_s for
+ * the database. NULL, the reason logged, if any of it fails: forqd
+ * does not start. cpus: what this node offers, for forq nodes. */
+struct node *node_join(const struct conf *conf, uint32_t cpus,
+		       int join_timeout_s);
 void node_free(struct node *n);
-void node_start(struct node *n);
+/* The node's life on the loop: its connection, its lease. */
+int node_start(struct node *n, struct ev_loop *loop, const struct node_cb *cb);
+const char *node_name(const struct node *n);
+/* The cluster key, copied into key (at most size bytes) and wiped
+ * here: the length copied. */
+size_t node_take_key(struct node *n, unsigned char *key, size_t size);
 /* The node's connection, for the statements of its shared queue. */
 struct pg *node_pg(struct node *n);
 /* forqd stops: the node says so (a stopped node is not rescued from);

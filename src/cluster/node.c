@@ -18,8 +18,10 @@
 #include "common/event.h"
 #include "common/log.h"
 #include "core/conf.h"
+#include "core/sign.h"
+#include "store/pg_schema.h"
 #include "store/pg.h"
-#include "supervisor/node.h"
+#include "cluster/node.h"
 #include "version.h"
 
 struct node {
@@ -29,6 +31,10 @@ struct node {
 	char name[CONF_NODE_NAME_MAX + 1];
 	char host[256];
 	int64_t epoch;
+	/* Read at the join, so a bad key file stops forqd at once; handed
+	 * to the shared queue, then wiped here. */
+	unsigned char key[SIGN_KEY_MAX];
+	size_t keylen;
 	struct pg *pg;
 	struct ev_io timer_io;
 	int timer;
@@ -198,37 +204,96 @@ static const struct pg_hooks node_hooks = {
 };
 
 struct node *
-node_new(struct ev_loop *loop, const struct conf *conf, const char *name,
-	 int64_t epoch, const struct node_cb *cb)
+node_join(const struct conf *conf, uint32_t cpus, int join_timeout_s)
 {
+	char err[CONF_ERROR_MAX];
+	struct pg_node_info info;
 	struct node *n;
+
+	if ((n = calloc(1, sizeof *n)) == NULL) {
+		log_warn("node");
+		return NULL;
+	}
+	n->conf = conf;
+	n->timer = -1;
+	if (gethostname(n->host, sizeof n->host) == -1)
+		strlcpy(n->host, "localhost", sizeof n->host);
+	n->host[sizeof n->host - 1] = '\0';
+	strlcpy(n->name, conf->node[0] != '\0' ? conf->node : n->host,
+		sizeof n->name);
+	if (conf_node_name_check(n->name) == -1) {
+		log_warnx("[store] node: the host name \"%s\" cannot name "
+			  "a node: set node in forqd.conf",
+			  n->host);
+		goto fail;
+	}
+	if (sign_key_load(conf->cluster_key, geteuid(), n->key, &n->keylen, err,
+			  sizeof err) == -1) {
+		log_warnx("[store] cluster_key: %s", err);
+		goto fail;
+	}
+	info = (struct pg_node_info){.name = n->name,
+				     .host = n->host,
+				     .version = FORQ_VERSION,
+				     .state_dir = conf->state_dir,
+				     .pid = getpid(),
+				     .cpus = cpus,
+				     .slots = conf->slots,
+				     .lease_ms = conf->lease_ms};
+	if (pg_schema_join(conf->dsn, join_timeout_s, &info, &n->epoch, err,
+			   sizeof err) == -1) {
+		log_warnx("%s", err);
+		goto fail;
+	}
+	n->renewed = clock_mono_ns(); /* pg_schema_join just renewed it */
+	log_info("node %s: joined the cluster as epoch %lld", n->name,
+		 (long long)n->epoch);
+	return n;
+fail:
+	node_free(n);
+	return NULL;
+}
+
+int
+node_start(struct node *n, struct ev_loop *loop, const struct node_cb *cb)
+{
 	char app[64];
 
-	if ((n = calloc(1, sizeof *n)) == NULL)
-		return NULL;
 	n->loop = loop;
-	n->conf = conf;
 	n->cb = *cb;
-	n->epoch = epoch;
-	n->timer = -1;
-	strlcpy(n->name, name, sizeof n->name);
-	if (gethostname(n->host, sizeof n->host) == -1)
-		strlcpy(n->host, "?", sizeof n->host);
-	n->renewed = clock_mono_ns(); /* pg_schema_join just renewed it */
-	snprintf(app, sizeof app, "forqd %s", name);
+	snprintf(app, sizeof app, "forqd %s", n->name);
 	/* A server silent for half a lease is as good as gone. */
-	if ((n->pg = pg_new(loop, conf->dsn, app, conf->lease_ms / 2,
+	if ((n->pg = pg_new(loop, n->conf->dsn, app, n->conf->lease_ms / 2,
 			    &node_hooks, n)) == NULL ||
-	    (n->timer = ev_timer_open()) == -1) {
-		node_free(n);
-		return NULL;
-	}
+	    (n->timer = ev_timer_open()) == -1)
+		return -1;
 	ev_io_set(&n->timer_io, n->timer, node_tick, n);
 	if (ev_add(loop, &n->timer_io, EPOLLIN) == -1) {
-		node_free(n);
-		return NULL;
+		close(n->timer);
+		n->timer = -1;
+		return -1;
 	}
-	return n;
+	(void)ev_timer_every(n->timer,
+			     MAX(n->conf->lease_ms / 3, 500) * NS_PER_MS);
+	pg_start(n->pg);
+	return 0;
+}
+
+const char *
+node_name(const struct node *n)
+{
+	return n->name;
+}
+
+size_t
+node_take_key(struct node *n, unsigned char *key, size_t size)
+{
+	size_t len = MIN(n->keylen, size);
+
+	memcpy(key, n->key, len);
+	explicit_bzero(n->key, sizeof n->key);
+	n->keylen = 0;
+	return len;
 }
 
 void
@@ -237,6 +302,7 @@ node_free(struct node *n)
 	if (n == NULL)
 		return;
 	pg_free(n->pg);
+	explicit_bzero(n->key, sizeof n->key);
 	if (n->timer != -1) {
 		(void)ev_del(n->loop, &n->timer_io);
 		close(n->timer);
@@ -248,15 +314,6 @@ struct pg *
 node_pg(struct node *n)
 {
 	return n->pg;
-}
-
-void
-node_start(struct node *n)
-{
-	int64_t every = MAX(n->conf->lease_ms / 3, 500) * NS_PER_MS;
-
-	(void)ev_timer_every(n->timer, every);
-	pg_start(n->pg);
 }
 
 static void

@@ -29,7 +29,8 @@
 #include "core/sign.h"
 #include "store/pg.h"
 #include "store/store.h"
-#include "supervisor/cluster_int.h"
+#include "cluster/cluster_int.h"
+#include "cluster/node.h"
 
 static void cluster_send_ends(struct cluster *cl);
 
@@ -1245,9 +1246,8 @@ cluster_load(struct cluster *cl)
 
 struct cluster *
 cluster_new(struct ev_loop *loop, const struct conf *conf,
-	    const struct job_limits *limits, struct store *store, struct pg *pg,
-	    const char *node, const unsigned char *key, size_t keylen,
-	    const struct cluster_cb *cb)
+	    const struct job_limits *limits, struct store *store,
+	    struct node *node, const struct cluster_cb *cb)
 {
 	struct cluster *cl;
 	char app[64];
@@ -1258,15 +1258,14 @@ cluster_new(struct ev_loop *loop, const struct conf *conf,
 	cl->conf = conf;
 	cl->limits = limits;
 	cl->store = store;
-	cl->pg = pg;
+	cl->pg = node_pg(node);
 	cl->cb = *cb;
 	cl->timer = -1;
-	memcpy(cl->key, key, keylen);
-	cl->keylen = keylen;
-	strlcpy(cl->node, node, sizeof cl->node);
-	snprintf(cl->boot, sizeof cl->boot, "%s:%d:%lld", node, (int)getpid(),
-		 (long long)clock_real_ns());
-	snprintf(app, sizeof app, "forqd %s listen", node);
+	cl->keylen = node_take_key(node, cl->key, sizeof cl->key);
+	strlcpy(cl->node, node_name(node), sizeof cl->node);
+	snprintf(cl->boot, sizeof cl->boot, "%s:%d:%lld", cl->node,
+		 (int)getpid(), (long long)clock_real_ns());
+	snprintf(app, sizeof app, "forqd %s listen", cl->node);
 	if ((cl->listen = pg_new(loop, conf->dsn, app, 0, &cl_listen_hooks,
 				 cl)) == NULL ||
 	    (cl->timer = ev_timer_open()) == -1) {

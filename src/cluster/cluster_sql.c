@@ -14,7 +14,7 @@
 #include "core/job.h"
 #include "store/pg.h"
 #include "store/store.h"
-#include "supervisor/cluster_int.h"
+#include "cluster/cluster_int.h"
 
 /* A text[] literal of NUL-terminated strings (NULL: SQL NULL). */
 int

@@ -17,7 +17,7 @@
 #include "common/event.h"
 #include "core/conf.h"
 #include "core/sign.h"
-#include "supervisor/cluster.h"
+#include "cluster/cluster.h"
 
 struct store_job;
 

@@ -20,7 +20,7 @@
 #include "core/sign.h"
 #include "store/pg.h"
 #include "store/store.h"
-#include "supervisor/cluster_int.h"
+#include "cluster/cluster_int.h"
 
 /* --- submissions --------------------------------------------------- */
 
