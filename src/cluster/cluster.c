@@ -159,6 +159,10 @@ cl_job_of_row(struct cluster *cl, const PGresult *res, int row,
 	job->spec.start_at_ns = 0;
 	free(job->spec.unique);
 	job->spec.unique = NULL;
+	/* And it waited there for its dependencies: they are settled. */
+	free(job->spec.after);
+	job->spec.after = NULL;
+	job->spec.nafter = 0;
 	return 0;
 }
 
@@ -696,6 +700,7 @@ cluster_end_turn(struct cluster *cl)
 	if (pg_send(cl->pg, "SELECT pg_notify('forq_ended', $1)", 1, values,
 		    cl_notified, NULL) == 0)
 		(void)pg_sync(cl->pg);
+	cl_settle_ended(cl, cl->announce);
 	cl->announce_len = 0;
 }
 
@@ -975,21 +980,14 @@ static void
 cl_check_waits(struct cluster *cl)
 {
 	uint64_t *ids;
-	size_t n, i, len, cap;
-	char num[24], *list;
+	size_t n;
+	char *list;
 
 	if (cl->cb.waited(cl->cb.arg, &ids, &n) == -1 || n == 0)
 		return;
-	list = cl_array_start(&len, &cap);
-	for (i = 0; list != NULL && i < n; i++) {
-		snprintf(num, sizeof num, "%llu", (unsigned long long)ids[i]);
-		if (cl_array_add(&list, &len, &cap, num) == -1) {
-			free(list);
-			list = NULL;
-		}
-	}
+	list = cl_ids_text(ids, n);
 	free(ids);
-	if (list != NULL && cl_array_end(&list, &len, &cap) == 0)
+	if (list != NULL)
 		cl_ask_ended(cl, list);
 	free(list);
 }
@@ -1057,6 +1055,9 @@ cluster_up(struct cluster *cl)
 		if (!s->sent)
 			cl_submit_send(s);
 	}
+	/* Ends announced while it was away found no dependents. */
+	cl->settling = false;
+	cl_settle_sweep(cl);
 }
 
 static void
@@ -1167,13 +1168,16 @@ cl_tick(struct ev_io *io, uint32_t events)
 	ev_timer_drain(cl->timer);
 	/* The fallback of the NOTIFYs: a poll a second; the waits, which
 	 * can be many, once every CLUSTER_WAITS_POLL seconds (a NOTIFY
-	 * missed while LISTEN was down is made up for when it is back). */
+	 * missed while LISTEN was down is made up for when it is back);
+	 * the waiting jobs every CLUSTER_SETTLE_EVERY. */
 	cl_rescue(cl, false);
 	cl_queue_due(cl);
 	cluster_poll(cl);
 	cl_check_cancels(cl);
 	if (++cl->ticks % CLUSTER_WAITS_POLL == 0)
 		cl_check_waits(cl);
+	if (cl->ticks % CLUSTER_SETTLE_EVERY == 0)
+		cl_settle_sweep(cl);
 	if (--cl->ticks_to_prune <= 0) {
 		cl->ticks_to_prune = CLUSTER_PRUNE_EVERY;
 		cl_prune(cl);
@@ -1297,6 +1301,7 @@ cluster_free(struct cluster *cl)
 	free(cl->claims);
 	free(cl->ends);
 	free(cl->announce);
+	free(cl->pending);
 	cl_claim_rows_clear(cl);
 	explicit_bzero(cl->key, sizeof cl->key);
 	free(cl);

@@ -45,6 +45,9 @@ cl_submit_free(struct cl_submit *s)
 	free(s->ids);
 	free(s->held);
 	free(s->uniques);
+	free(s->afters);
+	free(s->modes);
+	free(s->deps);
 	free(s);
 }
 
@@ -166,11 +169,15 @@ cl_sub_done(void *arg, const PGresult *res, const char *err)
 			s->sent = false;
 		return;
 	}
-	if (s->failed)
+	if (s->failed) {
 		s->fn(s->arg, NULL, NULL, 0, s->err);
-	else if (cl_ok(res) && s->ids != NULL)
+	} else if (cl_ok(res) && s->ids != NULL) {
 		cl_submit_answer(s, s->ids, s->held);
-	else
+		/* What they wait for may have ended while they were being
+		 * committed, its end looking for dependents not there yet. */
+		if (s->deps != NULL)
+			cl_settle_ended(s->cl, s->deps);
+	} else
 		s->fn(s->arg, NULL, NULL, 0, cl_why(res, err));
 	s->cl->submitted = true;
 	cl_submit_free(s);
@@ -180,9 +187,11 @@ void
 cl_submit_send(struct cl_submit *s)
 {
 	const char *key[] = {s->key};
-	const char *values[] = {s->key,   s->specs,    s->queues, s->priorities,
-				s->names, s->starts,   s->uid,    s->gid,
-				s->user,  s->cl->node, s->sigs,   s->uniques};
+	const char *values[] = {s->key,        s->specs, s->queues,
+				s->priorities, s->names, s->starts,
+				s->uid,        s->gid,   s->user,
+				s->cl->node,   s->sigs,  s->uniques,
+				s->afters,     s->modes};
 	struct pg *pg = s->cl->pg;
 
 	s->failed = s->existing = false;
@@ -204,15 +213,18 @@ cl_submit_send(struct cl_submit *s)
 	    pg,
 	    "WITH x AS (SELECT * FROM unnest($2::text[], $3::text[], "
 	    "$4::integer[], $5::text[], $6::bigint[], $11::text[], "
-	    "$12::text[]) WITH ORDINALITY AS t(spec, queue, priority, name, "
-	    "start_ms, sig, uniq, n)), held AS (SELECT x.n, j.id FROM x JOIN "
+	    "$12::text[], $13::text[], $14::smallint[]) WITH ORDINALITY AS "
+	    "t(spec, queue, priority, name, start_ms, sig, uniq, after, mode, "
+	    "n)), held AS (SELECT x.n, j.id FROM x JOIN "
 	    "forq_jobs j ON j.uid = $7::integer AND j.unique_key = x.uniq), "
 	    "ins AS (INSERT INTO forq_jobs (state, queue, priority, uid, gid, "
-	    "user_name, name, spec, submit_node, start_at, sig, unique_key) "
-	    "SELECT CASE WHEN start_ms > extract(epoch FROM now()) * 1000 "
-	    "THEN 2 ELSE 0 END, queue, priority, $7::integer, $8::integer, "
-	    "$9, name, spec, $10, CASE WHEN start_ms > 0 THEN "
-	    "to_timestamp(start_ms / 1000.0) END, sig, uniq FROM x WHERE "
+	    "user_name, name, spec, submit_node, start_at, sig, unique_key, "
+	    "after_ids, after_mode) SELECT CASE WHEN after <> '{}' THEN 3 "
+	    "WHEN start_ms > extract(epoch FROM now()) * 1000 THEN 2 ELSE 0 "
+	    "END, queue, priority, $7::integer, $8::integer, $9, name, spec, "
+	    "$10, CASE WHEN start_ms > 0 THEN to_timestamp(start_ms / "
+	    "1000.0) END, sig, uniq, CASE WHEN after <> '{}' THEN "
+	    "after::bigint[] END, mode FROM x WHERE "
 	    "x.n NOT IN (SELECT n FROM held) ORDER BY n ON CONFLICT (uid, "
 	    "unique_key) WHERE unique_key IS NOT NULL DO NOTHING RETURNING "
 	    "id, unique_key), plain AS (SELECT id, row_number() OVER (ORDER "
@@ -227,9 +239,27 @@ cl_submit_send(struct cl_submit *s)
 	    "(SELECT array_agg(id ORDER BY n) FROM mapped), existing = "
 	    "coalesce((SELECT array_agg(id ORDER BY n) FROM mapped WHERE ex), "
 	    "'{}') WHERE key = $1 RETURNING ids, existing",
-	    12, values, cl_sub_step, s);
+	    14, values, cl_sub_step, s);
 	(void)pg_send(pg, "COMMIT", 0, NULL, cl_sub_done, s);
 	(void)pg_sync(pg);
+}
+
+static int
+cl_submit_deps(struct cl_submit *s, const struct job_spec *spec)
+{
+	size_t len = s->deps != NULL ? strlen(s->deps) : 0;
+	char *p;
+	uint32_t k;
+
+	for (k = 0; k < spec->nafter; k++) {
+		if ((p = realloc(s->deps, len + 24)) == NULL)
+			return -1;
+		s->deps = p;
+		len +=
+		    (size_t)snprintf(p + len, 24, "%s%llu", len > 0 ? "," : "",
+				     (unsigned long long)spec->after[k]);
+	}
+	return 0;
 }
 
 int
@@ -237,8 +267,8 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 	       uid_t uid, gid_t gid, const char *user, cluster_ids_fn *fn,
 	       void *arg)
 {
-	size_t l[7], c[7];
-	char num[32], *text, sig[SIGN_HEX_LEN];
+	size_t l[9], c[9];
+	char num[32], *text, *after, sig[SIGN_HEX_LEN];
 	const char *queue;
 	struct cl_submit *s;
 	struct job_spec eff;
@@ -265,9 +295,12 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 	s->starts = cl_array_start(&l[4], &c[4]);
 	s->sigs = cl_array_start(&l[5], &c[5]);
 	s->uniques = cl_array_start(&l[6], &c[6]);
+	s->afters = cl_array_start(&l[7], &c[7]);
+	s->modes = cl_array_start(&l[8], &c[8]);
 	if (s->user == NULL || s->specs == NULL || s->queues == NULL ||
 	    s->priorities == NULL || s->names == NULL || s->starts == NULL ||
-	    s->sigs == NULL || s->uniques == NULL)
+	    s->sigs == NULL || s->uniques == NULL || s->afters == NULL ||
+	    s->modes == NULL)
 		rc = -1;
 	for (i = 0; rc == 0 && i < n; i++) {
 		/* What the queue's defaults made of it is what runs,
@@ -297,6 +330,16 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 		snprintf(num, sizeof num, "%lld",
 			 (long long)(specs[i].start_at_ns / NS_PER_MS));
 		rc |= cl_array_add(&s->starts, &l[4], &c[4], num);
+		if ((after = cl_ids_text(specs[i].after, specs[i].nafter)) ==
+		    NULL) {
+			rc = -1;
+			break;
+		}
+		rc |= cl_array_add(&s->afters, &l[7], &c[7], after);
+		free(after);
+		rc |= cl_submit_deps(s, &specs[i]);
+		snprintf(num, sizeof num, "%d", (int)specs[i].after_mode);
+		rc |= cl_array_add(&s->modes, &l[8], &c[8], num);
 	}
 	if (rc == 0 && (cl_array_end(&s->specs, &l[0], &c[0]) == -1 ||
 			cl_array_end(&s->queues, &l[1], &c[1]) == -1 ||
@@ -304,7 +347,9 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 			cl_array_end(&s->names, &l[3], &c[3]) == -1 ||
 			cl_array_end(&s->starts, &l[4], &c[4]) == -1 ||
 			cl_array_end(&s->sigs, &l[5], &c[5]) == -1 ||
-			cl_array_end(&s->uniques, &l[6], &c[6]) == -1))
+			cl_array_end(&s->uniques, &l[6], &c[6]) == -1 ||
+			cl_array_end(&s->afters, &l[7], &c[7]) == -1 ||
+			cl_array_end(&s->modes, &l[8], &c[8]) == -1))
 		rc = -1;
 	s->next = cl->subs;
 	cl->subs = s;
@@ -388,20 +433,11 @@ int
 cluster_get_many(struct cluster *cl, const uint64_t *ids, size_t n,
 		 cluster_job_fn *fn, void *arg)
 {
-	size_t len, cap, i;
-	char num[24], *list;
 	const char *values[1];
+	char *list;
 	int rc = -1;
 
-	list = cl_array_start(&len, &cap);
-	for (i = 0; list != NULL && i < n; i++) {
-		snprintf(num, sizeof num, "%llu", (unsigned long long)ids[i]);
-		if (cl_array_add(&list, &len, &cap, num) == -1) {
-			free(list);
-			list = NULL;
-		}
-	}
-	if (list != NULL && cl_array_end(&list, &len, &cap) == 0) {
+	if ((list = cl_ids_text(ids, n)) != NULL) {
 		values[0] = list;
 		rc = cl_read(cl,
 			     "SELECT " CL_LIVE_COLUMNS " FROM forq_jobs WHERE "

@@ -32,6 +32,14 @@ struct store_job;
 #define CLUSTER_WAITS_POLL 10
 /* What a node holds, queued or running, against what it runs at once. */
 #define CLUSTER_AHEAD 2
+/* Waiting jobs one sweep looks at, and seconds between two sweeps. */
+#define CLUSTER_SETTLE_PAGE 500
+#define CLUSTER_SETTLE_EVERY 5
+/* Bytes of ended ids kept for the next look while one is out; past
+ * them, a sweep. */
+#define CLUSTER_SETTLE_PENDING_MAX 8192
+#define CL_STR_(x) #x
+#define CL_STR(x) CL_STR_(x)
 /* Output kept in the database at a job's end, for forq logs elsewhere. */
 #define CLUSTER_TAIL_BYTES (64 * 1024)
 
@@ -52,6 +60,8 @@ struct cl_submit {
 	struct cl_submit *next;
 	char key[96];
 	char *specs, *queues, *priorities, *names, *starts, *sigs, *uniques;
+	char *afters, *modes;
+	char *deps; /* every job the batch waits for, "1,2,3"; NULL: none */
 	char uid[16], gid[16];
 	char *user;
 	cluster_ids_fn *fn;
@@ -97,8 +107,14 @@ struct cluster {
 	unsigned ticks;
 	int ticks_to_prune;
 	bool pruning;
-	bool queuing_due; /* scheduled jobs are being queued */
-	char boot[48];    /* this forqd's run: a submission key's prefix */
+	bool queuing_due;    /* scheduled jobs are being queued */
+	bool settling;       /* waiting jobs are being looked at */
+	bool settle_again;   /* and another look was asked for meanwhile */
+	bool sweeping;       /* the look in flight is a page of the sweep */
+	uint64_t sweep_from; /* the sweep's next page starts past this id */
+	char *pending;       /* ids ended while a look was out: "1,2,3" */
+	size_t pending_len, pending_cap;
+	char boot[48]; /* this forqd's run: a submission key's prefix */
 	unsigned char key[SIGN_KEY_MAX];
 	size_t keylen;
 };
@@ -127,11 +143,18 @@ struct cluster {
 char *cl_array_start(size_t *len, size_t *cap);
 int cl_array_add(char **buf, size_t *len, size_t *cap, const char *s);
 int cl_array_end(char **buf, size_t *len, size_t *cap);
+/* ids as a bigint[] literal ("{}" for none); NULL: out of memory. */
+char *cl_ids_text(const uint64_t *ids, size_t n);
 const char *cl_why(const PGresult *res, const char *err);
 bool cl_ok(const PGresult *res);
 int cl_read_job(struct cluster *cl, const PGresult *res, int row,
 		struct store_job *job);
 void cl_announce(struct cluster *cl, uint64_t id);
+
+/* cluster_after.c: the dependents of jobs that ended ("1,2,3"), and
+ * every waiting job, a page at a time, looked at. */
+void cl_settle_ended(struct cluster *cl, const char *ids);
+void cl_settle_sweep(struct cluster *cl);
 
 /* cluster_ask.c: submissions in flight, sent (again) and let go. */
 void cl_submit_send(struct cl_submit *s);

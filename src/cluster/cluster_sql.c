@@ -79,6 +79,27 @@ cl_array_end(char **buf, size_t *len, size_t *cap)
 	return 0;
 }
 
+char *
+cl_ids_text(const uint64_t *ids, size_t n)
+{
+	size_t len, cap, i;
+	char num[24], *list;
+
+	list = cl_array_start(&len, &cap);
+	for (i = 0; list != NULL && i < n; i++) {
+		snprintf(num, sizeof num, "%llu", (unsigned long long)ids[i]);
+		if (cl_array_add(&list, &len, &cap, num) == -1) {
+			free(list);
+			return NULL;
+		}
+	}
+	if (list != NULL && cl_array_end(&list, &len, &cap) == -1) {
+		free(list);
+		return NULL;
+	}
+	return list;
+}
+
 const char *
 cl_why(const PGresult *res, const char *err)
 {

@@ -119,6 +119,16 @@ static const char *const migrations[] = {
      " WHERE unique_key IS NOT NULL;"
      "ALTER TABLE forq_submissions ADD COLUMN existing bigint[] NOT NULL"
      " DEFAULT '{}'"),
+    /* 7 -> 8: dependencies. A waiting job names the jobs it waits for
+     * (found, when one of them ends, through the array's index; and
+     * all of them, a page at a time, by id) and what of them it waits
+     * for (enum job_after). */
+    ("ALTER TABLE forq_jobs ADD COLUMN after_ids bigint[];"
+     "ALTER TABLE forq_jobs ADD COLUMN after_mode smallint NOT NULL"
+     " DEFAULT 0;"
+     "CREATE INDEX forq_jobs_waiting ON forq_jobs USING gin (after_ids)"
+     " WHERE state = 3;"
+     "CREATE INDEX forq_jobs_waiting_ids ON forq_jobs (id) WHERE state = 3"),
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,

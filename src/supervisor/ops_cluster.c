@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/compat.h"
 #include "common/log.h"
 #include "core/conf.h"
@@ -48,6 +49,12 @@ struct ask {
 	bool *seen;  /* wait: which of ids the database has */
 	bool events; /* wait: an event per job */
 	bool failed;
+	/* submit with dependencies: the jobs, until those they wait for
+	 * are found; who submits them. */
+	struct job_spec *specs;
+	size_t nspecs;
+	gid_t gid;
+	char *user;
 };
 
 static struct ask *
@@ -79,6 +86,9 @@ ask_answer(struct ask *a, json_t *reply)
 	json_decref(a->done);
 	free(a->ids);
 	free(a->seen);
+	if (a->specs != NULL)
+		ops_specs_free(a->specs, a->nspecs);
+	free(a->user);
 	free(a);
 }
 
@@ -137,6 +147,101 @@ opsc_submitted(void *arg, const uint64_t *ids, const bool *existing, size_t n,
 	ask_answer(a, reply);
 }
 
+static void
+opsc_submit_send(struct ask *a)
+{
+	if (cluster_submit(a->ops->d.cluster, a->specs, a->nspecs, a->uid,
+			   a->gid, a->user, opsc_submitted, a) == -1)
+		opsc_submitted(a, NULL, NULL, 0,
+			       "the database cannot be reached");
+}
+
+/* Which job of the batch names dep first, for the error. */
+static size_t
+opsc_naming(const struct ask *a, uint64_t dep)
+{
+	size_t i;
+	uint32_t k;
+
+	for (i = 0; i < a->nspecs; i++) {
+		for (k = 0; k < a->specs[i].nafter; k++) {
+			if (a->specs[i].after[k] == dep)
+				return i + 1;
+		}
+	}
+	return 0;
+}
+
+/* The jobs they wait for, as on one host: each must exist, and be the
+ * client's own unless it is an admin; only jobs that exist can be
+ * named, so no cycle can form. */
+static void
+opsc_dep_found(void *arg, const struct store_job *job, const char *node,
+	       const char *err)
+{
+	struct ask *a = arg;
+	size_t i;
+
+	(void)node;
+	if (job != NULL) {
+		for (i = 0; i < a->nids && a->ids[i] != job->id; i++)
+			;
+		if (i < a->nids)
+			a->seen[i] = true;
+		if (!ask_may_touch(a, job) && a->done == NULL)
+			a->done = ask_error(a, FORQ_ERR_NOT_PERMITTED,
+					    "job %zu: --after %llu: another "
+					    "user's job",
+					    opsc_naming(a, job->id),
+					    (unsigned long long)job->id);
+		return;
+	}
+	if (err != NULL) {
+		ask_answer(a, ask_error(a, FORQ_ERR_UNAVAILABLE,
+					"the cluster's database: %s", err));
+		return;
+	}
+	for (i = 0; a->done == NULL && i < a->nids; i++) {
+		if (!a->seen[i])
+			a->done =
+			    ask_error(a, FORQ_ERR_NOT_FOUND,
+				      "job %zu: --after %llu: no such job",
+				      opsc_naming(a, a->ids[i]),
+				      (unsigned long long)a->ids[i]);
+	}
+	if (a->done != NULL) {
+		ask_answer(a, json_incref(a->done));
+		return;
+	}
+	opsc_submit_send(a);
+}
+
+/* Every job the batch waits for, once each. */
+static int
+opsc_deps_of(struct ask *a)
+{
+	size_t i, k, cap = 0;
+	uint32_t d;
+
+	for (i = 0; i < a->nspecs; i++) {
+		for (d = 0; d < a->specs[i].nafter; d++) {
+			for (k = 0;
+			     k < a->nids && a->ids[k] != a->specs[i].after[d];
+			     k++)
+				;
+			if (k < a->nids)
+				continue;
+			if (array_reserve((void **)&a->ids, &cap, a->nids,
+					  sizeof *a->ids) == -1)
+				return -1;
+			a->ids[a->nids++] = a->specs[i].after[d];
+		}
+	}
+	if (a->nids > 0 && (a->seen = calloc(a->nids, sizeof *a->seen)) == NULL)
+		return -1;
+	return 0;
+}
+
 static json_t *
 opsc_submit(struct ops *ops, struct client *c, const struct request *req)
 {
@@ -145,32 +250,36 @@ opsc_submit(struct ops *ops, struct client *c, const struct request *req)
 	struct passwd *pw;
 	struct ask *a;
 	json_t *reply;
-	size_t n, i;
+	size_t n;
 
 	if ((reply = ops_submit_specs(ops, c, req, &specs, &n)) != NULL)
 		return reply;
-	for (i = 0; i < n && reply == NULL; i++) {
-		if (specs[i].nafter > 0)
-			reply = ops_error(req, FORQ_ERR_UNSUPPORTED,
-					  "job %zu: dependencies are not kept "
-					  "across a cluster yet",
-					  i + 1);
-	}
 	/* The node that runs it looks the name up: uids may differ. */
-	if (reply == NULL && (pw = getpwuid(cred->uid)) == NULL)
-		reply = ops_error(req, FORQ_ERR_NOT_PERMITTED,
-				  "uid %d has no name here, and a cluster runs "
-				  "jobs as a user's name",
-				  (int)cred->uid);
-	if (reply == NULL && (a = ask_new(ops, c, req)) == NULL)
-		reply = ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
-	if (reply == NULL &&
-	    cluster_submit(ops->d.cluster, specs, n, cred->uid, cred->gid,
-			   pw->pw_name, opsc_submitted, a) == -1)
+	if ((pw = getpwuid(cred->uid)) == NULL) {
+		ops_specs_free(specs, n);
+		return ops_error(req, FORQ_ERR_NOT_PERMITTED,
+				 "uid %d has no name here, and a cluster runs "
+				 "jobs as a user's name",
+				 (int)cred->uid);
+	}
+	if ((a = ask_new(ops, c, req)) == NULL) {
+		ops_specs_free(specs, n);
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	}
+	a->specs = specs;
+	a->nspecs = n;
+	a->gid = cred->gid;
+	if ((a->user = strdup(pw->pw_name)) == NULL || opsc_deps_of(a) == -1) {
+		ask_answer(a, ask_error(a, FORQ_ERR_INTERNAL, "out of memory"));
+		return NULL;
+	}
+	if (a->nids == 0)
+		opsc_submit_send(a);
+	else if (cluster_get_many(ops->d.cluster, a->ids, a->nids,
+				  opsc_dep_found, a) == -1)
 		opsc_submitted(a, NULL, NULL, 0,
 			       "the database cannot be reached");
-	ops_specs_free(specs, n);
-	return reply;
+	return NULL;
 }
 
 /* --- status -------------------------------------------------------- */

@@ -195,9 +195,7 @@ ops_submit_specs(struct ops *ops, struct client *c, const struct request *req,
 		if (job_spec_from_json(json_array_get(jobs, i), defaults,
 				       ops->d.limits, &specs[i], &err) == 0) {
 			if ((reply = ops_queue_defaults(ops, req, &specs[i],
-							i)) != NULL ||
-			    (reply = ops_check_after(ops, c, req, &specs[i],
-						     i)) != NULL)
+							i)) != NULL)
 				goto fail;
 			continue;
 		}
@@ -238,6 +236,13 @@ ops_submit(struct ops *ops, struct client *c, const struct request *req)
 
 	if ((reply = ops_submit_specs(ops, c, req, &specs, &n)) != NULL)
 		return reply;
+	for (k = 0; k < n; k++) {
+		if ((reply = ops_check_after(ops, c, req, &specs[k], k)) !=
+		    NULL) {
+			ops_specs_free(specs, n);
+			return reply;
+		}
+	}
 	ids = calloc(n, sizeof *ids);
 	existing = calloc(n, sizeof *existing);
 	if (ids == NULL || existing == NULL) {

@@ -14,7 +14,9 @@ json_t *ops_submit(struct ops *ops, struct client *c,
 		   const struct request *req);
 struct job_spec;
 /* A submit's jobs, checked and given their queue's defaults: NULL and
- * *specs (freed by ops_specs_free), or the error reply. */
+ * *specs (freed by ops_specs_free), or the error reply. The jobs they
+ * wait for are the caller's to find: in this node's store, or in the
+ * cluster's database. */
 json_t *ops_submit_specs(struct ops *ops, struct client *c,
 			 const struct request *req, struct job_spec **specs,
 			 size_t *n);

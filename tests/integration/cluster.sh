@@ -258,6 +258,42 @@ u3=$("$FORQ" -s "$B/sock" submit --unique nightly -- true)
 fq wait "$u3" >/dev/null || fail "job $u3: $(fq status "$u3")"
 ok "--unique holds across the nodes while its job runs, and is let go at its end"
 
+# Dependencies hold across the nodes: a job waits, wherever it was
+# submitted, for jobs that run on any node; a failure cancels its
+# dependents down a chain; --after-fail and --after-any as on one host.
+st() { "$FORQ" -s "$1" status --json "$2" | jq -r "$3"; }
+d1=$(fq submit -- sh -c "sleep 1; touch $T/dep1")
+d2=$("$FORQ" -s "$B/sock" submit --after "$d1" -- test -e "$T/dep1")
+[ "$(st "$SOCK" "$d2" .job.state)" = waiting ] || fail "job $d2: $(fq status "$d2")"
+f1=$("$FORQ" -s "$B/sock" submit -- sh -c "sleep 0.5; exit 3")
+f2=$(fq submit --after "$f1" -- touch "$T/f2")
+f3=$("$FORQ" -s "$B/sock" submit --after "$f2" -- touch "$T/f3")
+f4=$(fq submit --after-fail "$f1" -- true)
+f5=$("$FORQ" -s "$B/sock" submit --after-any "$f1" -- true)
+timeout 30 "$FORQ" -s "$B/sock" wait "$d2" "$f3" "$f4" "$f5" >/dev/null 2>&1 || true
+[ "$(st "$B/sock" "$d2" .job.state)" = succeeded ] || fail "job $d2: $(fq status "$d2")"
+[ "$(jq -n "$(st "$SOCK" "$d2" .job.started_at) >= $(st "$SOCK" "$d1" .job.ended_at)")" = true ] ||
+	fail "job $d2 started before $d1 ended"
+[ "$(st "$SOCK" "$f2" .job.state)" = cancelled ] &&
+	[ "$(st "$SOCK" "$f2" .job.error)" = "dependency $f1 failed" ] || fail "job $f2: $(fq status "$f2")"
+[ "$(st "$B/sock" "$f3" .job.state)" = cancelled ] &&
+	[ "$(st "$B/sock" "$f3" .job.error)" = "dependency $f2 cancelled" ] || fail "job $f3: $(fq status "$f3")"
+[ ! -e "$T/f2" ] && [ ! -e "$T/f3" ] || fail "a job whose dependency failed ran"
+[ "$(st "$SOCK" "$f4" .job.state)" = succeeded ] && [ "$(st "$SOCK" "$f5" .job.state)" = succeeded ] ||
+	fail "--after-fail $f4: $(fq status "$f4"); --after-any $f5: $(fq status "$f5")"
+ok "--after across the nodes: $d2 ran once $d1 had; a failure cancelled $f2 and then $f3; --after-fail and --after-any ran"
+
+# A dependency that ended before its dependent came: it goes on at once,
+# not at the next look at every waiting job (5 s apart).
+t0=$(now_ms)
+late=$("$FORQ" -s "$B/sock" submit --after "$d1" -- true)
+timeout 10 "$FORQ" -s "$SOCK" wait "$late" >/dev/null || fail "job $late: $(fq status "$late")"
+t1=$(now_ms)
+[ $((t1 - t0)) -lt 3000 ] || fail "job $late waited $((t1 - t0))ms for a dependency that had ended"
+out=$(fq submit --after 987654321 -- true 2>&1) && fail "a dependency that does not exist was taken"
+grep -q -- "--after 987654321: no such job" <<<"$out" || fail "no reason: $out"
+ok "a dependency already ended lets its dependent go at once ($((t1 - t0))ms); one that does not exist is refused"
+
 # The load by queue, and a wait for all of one's jobs, from either node.
 ids=$(for i in 1 2 3; do echo "sleep 1"; done | fq submit --batch - | tr '\n' ' ')
 q=$("$FORQ" -s "$B/sock" queues --json)
