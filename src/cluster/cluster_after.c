@@ -178,14 +178,12 @@ cl_settle_rows(void *arg, const PGresult *res, const char *err)
 		    "state = 3 RETURNING id), f AS (SELECT * FROM "
 		    "unnest($2::bigint[], $3::text[]) AS t(id, why)), gone AS "
 		    "(DELETE FROM forq_jobs j USING f WHERE j.id = f.id AND "
-		    "j.state = 3 RETURNING j.*, f.why), moved AS (INSERT INTO "
-		    "forq_history (id, state, queue, priority, uid, gid, "
-		    "user_name, name, spec, submit_node, submitted_at, "
-		    "attempt, ended_at, error) SELECT id, 7, queue, priority, "
-		    "uid, gid, user_name, name, spec, submit_node, "
-		    "submitted_at, attempt, now(), why FROM gone RETURNING "
-		    "id) SELECT (SELECT count(*) FROM r), coalesce((SELECT "
-		    "string_agg(id::text, ',') FROM moved), '')",
+		    "j.state = 3 RETURNING j.*, f.why), moved AS "
+		    "(" CL_TO_HISTORY("7", "why") " RETURNING id) SELECT "
+						  "(SELECT count(*) FROM r), "
+						  "coalesce((SELECT "
+						  "string_agg(id::text, ',') "
+						  "FROM moved), '')",
 		    3, values, cl_settled, cl) == 0)
 		(void)pg_sync(cl->pg);
 	else

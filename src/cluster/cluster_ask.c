@@ -733,18 +733,20 @@ cluster_cancel(struct cluster *cl, uint64_t id, int64_t uid,
 	if (pg_send(cl->pg,
 		    "WITH gone AS (DELETE FROM forq_jobs WHERE id = $1 AND "
 		    "state <> 1 AND ($2::integer < 0 OR uid = $2::integer) "
-		    "RETURNING *), moved AS (INSERT INTO forq_history (id, "
-		    "state, queue, priority, uid, gid, user_name, name, spec, "
-		    "submit_node, submitted_at, attempt, ended_at) SELECT id, "
-		    "7, queue, priority, uid, gid, user_name, name, spec, "
-		    "submit_node, submitted_at, attempt, now() FROM gone "
-		    "RETURNING id), asked AS (UPDATE forq_jobs SET cancel = "
-		    "true WHERE id = $1 AND state = 1 AND ($2::integer < 0 OR "
-		    "uid = $2::integer) RETURNING id, node, pg_notify("
-		    "'forq_cancel', node || ':' || id)) SELECT 'cancelled' "
-		    "FROM moved UNION ALL SELECT 'asked' FROM asked UNION ALL "
-		    "SELECT 'ended' FROM forq_history WHERE id = $1 AND "
-		    "($2::integer < 0 OR uid = $2::integer)",
+		    "RETURNING *), moved AS (" CL_TO_HISTORY(
+			"7", "NULL") " RETURNING id), asked AS (UPDATE "
+				     "forq_jobs SET cancel = "
+				     "true WHERE id = $1 AND state = 1 AND "
+				     "($2::integer < 0 OR "
+				     "uid = $2::integer) RETURNING id, node, "
+				     "pg_notify("
+				     "'forq_cancel', node || ':' || id)) "
+				     "SELECT 'cancelled' "
+				     "FROM moved UNION ALL SELECT 'asked' FROM "
+				     "asked UNION ALL "
+				     "SELECT 'ended' FROM forq_history WHERE "
+				     "id = $1 AND "
+				     "($2::integer < 0 OR uid = $2::integer)",
 		    2, values, cl_cancel_done, c) == -1) {
 		free(c);
 		return -1;

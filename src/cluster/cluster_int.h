@@ -134,6 +134,19 @@ struct cluster {
 	"NULL::bigint, "                                                       \
 	"NULL::integer, node"
 
+/* What a job keeps, the same columns in the live table and the history,
+ * when it moves from one to the other (an end, a retry): its spec with
+ * its signature, so that it can run again as it was signed. */
+#define CL_JOB_KEPT                                                            \
+	"id, queue, priority, uid, gid, user_name, name, spec, sig, "          \
+	"submit_node, submitted_at"
+/* A job leaving the live table (as rows named "gone") for the history,
+ * in state st, at now(), with error why (SQL expressions). */
+#define CL_TO_HISTORY(st, why)                                                 \
+	"INSERT INTO forq_history (" CL_JOB_KEPT ", node, attempt, "           \
+	"started_at, state, ended_at, error) SELECT " CL_JOB_KEPT              \
+	", node, attempt, started_at, " st ", now(), " why " FROM gone"
+
 /* pg_advisory_xact_lock's first key for a queue's claims (the second:
  * the hash of its name), forqd's own. */
 #define CL_QUEUE_LOCK "7302"
