@@ -154,6 +154,9 @@ cl_job_of_row(struct cluster *cl, const PGresult *res, int row,
 	job->uid = pw->pw_uid;
 	job->gid = pw->pw_gid;
 	job->name = job->spec.name;
+	/* forq set changes the column, not the spec as signed. */
+	job->spec.priority =
+	    (int32_t)strtol(PQgetvalue(res, row, 10), NULL, 10);
 	/* The cluster held it until its time, and holds its key: here it
 	 * runs now, keyless. */
 	job->spec.start_at_ns = 0;
@@ -290,12 +293,21 @@ cl_queues(struct cluster *cl, bool limited)
 	return b;
 }
 
+/* The jobs c names, claimed; the output files of an earlier run of
+ * theirs that this node was to delete (they were retried) are kept: the
+ * run about to start here writes them anew. */
 #define CL_CLAIM_SET                                                           \
-	"UPDATE forq_jobs j SET state = 1, node = $1, claim = "                \
+	", claimed AS (UPDATE forq_jobs j SET state = 1, node = $1, claim = "  \
 	"nextval('forq_claims'), claimed_at = now() FROM c WHERE j.id = "      \
 	"c.id RETURNING j.id, j.attempt, j.uid, j.gid, j.user_name, j.spec, "  \
 	"(extract(epoch FROM j.submitted_at) * 1e9)::bigint, j.claim, "        \
-	"j.queue, j.sig"
+	"j.queue, j.sig, j.priority), kept AS (DELETE FROM forq_cleaned f "    \
+	"USING claimed WHERE f.node = $1 AND f.id = claimed.id) SELECT * "     \
+	"FROM claimed"
+/* No claim of a paused queue's jobs, or of any while all are paused. */
+#define CL_NOT_PAUSED                                                          \
+	"NOT EXISTS (SELECT 1 FROM forq_queues p WHERE p.paused AND p.name "   \
+	"IN ('', forq_jobs.queue))"
 
 void
 cluster_poll(struct cluster *cl)
@@ -337,7 +349,8 @@ cluster_poll(struct cluster *cl)
 		      cl_claim_step, cl);
 	(void)pg_send(cl->pg,
 		      "WITH c AS (SELECT id FROM forq_jobs WHERE state = 0 AND "
-		      "queue = ANY($2::text[]) ORDER BY priority DESC, id "
+		      "queue = ANY($2::text[]) AND " CL_NOT_PAUSED " ORDER BY "
+		      "priority DESC, id "
 		      "LIMIT $3 FOR UPDATE SKIP LOCKED) " CL_CLAIM_SET,
 		      3, values, cl_claim_rows, cl);
 	/* A queue's parallel limit holds across the nodes: its claims
@@ -356,7 +369,8 @@ cluster_poll(struct cluster *cl)
 			      1, &values[1], cl_claim_step, cl);
 		(void)pg_send(cl->pg,
 			      "WITH c AS (SELECT id FROM forq_jobs WHERE state "
-			      "= 0 AND queue = $2 ORDER BY priority DESC, id "
+			      "= 0 AND queue = $2 AND " CL_NOT_PAUSED " ORDER "
+			      "BY priority DESC, id "
 			      "LIMIT greatest(0, least($3::integer, "
 			      "$4::integer - (SELECT count(*) FROM forq_jobs "
 			      "WHERE queue = $2 AND state = 1))) FOR UPDATE "
@@ -413,6 +427,7 @@ cl_tail_hex(const char *state_dir, uint64_t id, const char *ext)
 struct cl_end_ctx {
 	struct cluster *cl;
 	uint64_t id;
+	struct job_result result; /* for whoever waits here */
 };
 
 static void
@@ -501,10 +516,15 @@ cl_end_done(void *arg, const PGresult *res, const char *err)
 		free(ctx);
 		return;
 	}
-	if (PQntuples(res) == 0)
+	if (PQntuples(res) == 0) {
 		cl_whose_end(cl, ctx->id);
-	else
+	} else {
 		cl_announce(cl, ctx->id);
+		/* Told only now, so that what they read next anywhere in
+		 * the cluster shows the end they were told of. */
+		if (cl->cb.wanted(cl->cb.arg, ctx->id))
+			cl->cb.ended(cl->cb.arg, ctx->id, &ctx->result);
+	}
 	cl_claim_drop(cl, ctx->id);
 	cl_end_drop(cl, ctx->id);
 	/* The database has it: this node's copy may go. */
@@ -536,7 +556,7 @@ cl_send_end(struct cluster *cl, struct cl_end *e)
 		store_job_free(&job);
 		return;
 	}
-	*ctx = (struct cl_end_ctx){cl, e->id};
+	*ctx = (struct cl_end_ctx){cl, e->id, job.result};
 	out = cl_tail_hex(cl->conf->state_dir, e->id, "out");
 	errt = cl_tail_hex(cl->conf->state_dir, e->id, "err");
 	values[0] = NS_TEXT(sid, (int64_t)e->id);
@@ -1182,8 +1202,11 @@ cl_prune(struct cluster *cl)
 		    "h.ended_at < now() - $2::bigint * interval "
 		    "'1 millisecond') OR ($3::bigint > 0 AND h.id <= (SELECT "
 		    "id FROM cut))) LIMIT $4::integer FOR UPDATE OF h SKIP "
-		    "LOCKED) DELETE FROM forq_history h USING old WHERE h.id "
-		    "= old.id RETURNING h.id, h.node = $1",
+		    "LOCKED), pruned AS (DELETE FROM forq_history h USING old "
+		    "WHERE h.id = old.id RETURNING h.id, h.node = $1 AS mine), "
+		    "cleaned AS (DELETE FROM forq_cleaned WHERE node = $1 "
+		    "RETURNING id) SELECT id, mine FROM pruned UNION ALL "
+		    "SELECT id, true FROM cleaned",
 		    4, values, cl_prune_done, cl) == -1)
 		return;
 	cl->pruning = true;

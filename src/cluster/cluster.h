@@ -36,8 +36,9 @@ struct cluster_cb {
 	int (*claimed)(void *arg, const struct store_job *job);
 	/* A job that runs here is to be cancelled (asked on another node). */
 	void (*cancel)(void *arg, uint64_t id);
-	/* Jobs that ended on another node: whoever waits here for them
-	 * is told. wanted says whether anyone does. */
+	/* Jobs that ended, here or on another node, once the database
+	 * has their end: whoever waits here for them is told. wanted says
+	 * whether anyone does. */
 	bool (*wanted)(void *arg, uint64_t id);
 	/* Every job waited for here (*ids malloc'd): looked at once a
 	 * second, a NOTIFY missed or not. */
@@ -124,33 +125,60 @@ typedef void cluster_logs_fn(void *arg, const struct store_job *job,
 int cluster_output(struct cluster *cl, uint64_t id, cluster_logs_fn *fn,
 		   void *arg);
 
-/* The jobs not ended of uid (in queue, unless NULL), oldest first:
- * what forq wait --all waits for. */
+/* The jobs not ended of uid (-1: anyone's; in queue, unless NULL;
+ * only those claimed by some node, if claimed), oldest first: what forq
+ * wait --all waits for, and forq drain. */
 typedef void cluster_ids_only_fn(void *arg, const uint64_t *ids, size_t n,
 				 const char *err);
-int cluster_unfinished(struct cluster *cl, uid_t uid, const char *queue,
-		       cluster_ids_only_fn *fn, void *arg);
+int cluster_unfinished(struct cluster *cl, int64_t uid, const char *queue,
+		       bool claimed, cluster_ids_only_fn *fn, void *arg);
 
-/* Each queue's jobs not ended, across the nodes (queues with none are
- * not there). */
+/* Each queue's jobs not ended, across the nodes, and whether it is
+ * paused (queues with neither are not there; "" stands for all of
+ * them, paused or not). */
 struct cluster_queue_load {
 	const char *queue;
 	uint64_t queued, running, scheduled;
+	bool paused;
 };
 typedef void cluster_load_fn(void *arg, const struct cluster_queue_load *q,
 			     size_t n, const char *err);
 int cluster_queues(struct cluster *cl, cluster_load_fn *fn, void *arg);
 
-enum cluster_cancel {
-	CLUSTER_CANCELLED, /* it had not started: cancelled */
-	CLUSTER_ASKED,     /* it runs on a node, which is asked to */
-	CLUSTER_NOT_PENDING,
+/* What a change a client asked for came to. */
+enum cluster_outcome {
+	CLUSTER_DONE,        /* a cancel before the job started, a retry,
+				a change, a clean (n: how many), a pause */
+	CLUSTER_ASKED,       /* cancel: it runs on a node, which is asked to */
+	CLUSTER_NOT_PENDING, /* cancel, set: it runs or ended; retry: it
+				has not ended */
 	CLUSTER_NO_SUCH_JOB,
+	CLUSTER_KEY_HELD, /* retry: a job not ended holds its unique key */
+	CLUSTER_FAILED,   /* err says why */
 };
-typedef void cluster_cancel_fn(void *arg, enum cluster_cancel how,
+/* n: retry, the attempt now queued (0: the first); clean, the number
+ * removed. */
+typedef void cluster_change_fn(void *arg, enum cluster_outcome how, int64_t n,
 			       const char *err);
-/* Cancels a job, as uid (-1: anyone's). */
+
+/* Each acts as uid (-1: on anyone's jobs); -1: not connected. */
 int cluster_cancel(struct cluster *cl, uint64_t id, int64_t uid,
-		   cluster_cancel_fn *fn, void *arg);
+		   cluster_change_fn *fn, void *arg);
+/* An ended job queued again, as its next attempt. */
+int cluster_retry(struct cluster *cl, uint64_t id, int64_t uid,
+		  cluster_change_fn *fn, void *arg);
+/* A job not claimed yet takes another priority. */
+int cluster_set_priority(struct cluster *cl, uint64_t id, int64_t uid,
+			 int32_t priority, cluster_change_fn *fn, void *arg);
+/* Ended jobs out of the history: at most limit of them, in state
+ * (-1: any), ended before before_ns (0: whenever). Their output files
+ * go too, on the node that ran each (this one now, the others at their
+ * next round of retention). */
+int cluster_clean(struct cluster *cl, int state, int64_t uid, int64_t before_ns,
+		  uint32_t limit, cluster_change_fn *fn, void *arg);
+/* No node claims the queue's jobs while it is paused; jobs a node
+ * claimed already run. */
+int cluster_pause(struct cluster *cl, const char *queue, bool paused,
+		  cluster_change_fn *fn, void *arg);
 
 #endif

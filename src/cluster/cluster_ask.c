@@ -522,21 +522,22 @@ cl_unfinished_done(void *arg, const PGresult *res, const char *err)
 }
 
 int
-cluster_unfinished(struct cluster *cl, uid_t uid, const char *queue,
-		   cluster_ids_only_fn *fn, void *arg)
+cluster_unfinished(struct cluster *cl, int64_t uid, const char *queue,
+		   bool claimed, cluster_ids_only_fn *fn, void *arg)
 {
-	char suid[16];
-	const char *values[] = {suid, queue};
+	char suid[24];
+	const char *values[] = {suid, queue, claimed ? "true" : "false"};
 	struct cl_ids *q;
 
 	if (!pg_is_up(cl->pg) || (q = malloc(sizeof *q)) == NULL)
 		return -1;
 	*q = (struct cl_ids){fn, arg};
-	snprintf(suid, sizeof suid, "%d", (int)uid);
+	snprintf(suid, sizeof suid, "%lld", (long long)uid);
 	if (pg_send(cl->pg,
-		    "SELECT id FROM forq_jobs WHERE uid = $1::integer AND "
-		    "($2::text IS NULL OR queue = $2) ORDER BY id",
-		    2, values, cl_unfinished_done, q) == -1) {
+		    "SELECT id FROM forq_jobs WHERE ($1::integer < 0 OR uid = "
+		    "$1::integer) AND ($2::text IS NULL OR queue = $2) AND "
+		    "(NOT $3::boolean OR state = 1) ORDER BY id",
+		    3, values, cl_unfinished_done, q) == -1) {
 		free(q);
 		return -1;
 	}
@@ -567,21 +568,13 @@ cl_queues_done(void *arg, const PGresult *res, const char *err)
 		free(l);
 		return;
 	}
-	for (i = 0; i < n; i++)
-		q[i] =
-		    (struct cluster_queue_load){.queue = PQgetvalue(res, i, 0),
-						.queued =
-						    strtoull(PQgetvalue(res, i,
-									1),
-							     NULL, 10),
-						.running =
-						    strtoull(PQgetvalue(res, i,
-									2),
-							     NULL, 10),
-						.scheduled =
-						    strtoull(PQgetvalue(res, i,
-									3),
-							     NULL, 10)};
+	for (i = 0; i < n; i++) {
+		q[i].queue = PQgetvalue(res, i, 0);
+		q[i].queued = strtoull(PQgetvalue(res, i, 1), NULL, 10);
+		q[i].running = strtoull(PQgetvalue(res, i, 2), NULL, 10);
+		q[i].scheduled = strtoull(PQgetvalue(res, i, 3), NULL, 10);
+		q[i].paused = strcmp(PQgetvalue(res, i, 4), "t") == 0;
+	}
 	l->fn(l->arg, q, (size_t)n, NULL);
 	free(q);
 	free(l);
@@ -596,10 +589,13 @@ cluster_queues(struct cluster *cl, cluster_load_fn *fn, void *arg)
 		return -1;
 	*l = (struct cl_load){fn, arg};
 	if (pg_send(cl->pg,
-		    "SELECT queue, count(*) FILTER (WHERE state = 0), "
-		    "count(*) FILTER (WHERE state = 1), count(*) FILTER "
-		    "(WHERE state = 2) FROM forq_jobs GROUP BY queue ORDER BY "
-		    "queue",
+		    "SELECT coalesce(j.queue, p.name), coalesce(j.queued, 0), "
+		    "coalesce(j.running, 0), coalesce(j.scheduled, 0), "
+		    "coalesce(p.paused, false) FROM (SELECT queue, count(*) "
+		    "FILTER (WHERE state = 0) AS queued, count(*) FILTER "
+		    "(WHERE state = 1) AS running, count(*) FILTER (WHERE "
+		    "state = 2) AS scheduled FROM forq_jobs GROUP BY queue) j "
+		    "FULL JOIN forq_queues p ON p.name = j.queue ORDER BY 1",
 		    0, NULL, cl_queues_done, l) == -1) {
 		free(l);
 		return -1;
@@ -634,18 +630,18 @@ cl_logs_done(void *arg, const PGresult *res, const char *err)
 		    PQgetisnull(res, 0, 18) ? NULL : PQgetvalue(res, 0, 18);
 		o.ran_here = o.node != NULL && strcmp(o.node, l->cl->node) == 0;
 		o.state_dir =
-		    PQgetisnull(res, 0, 21) ? NULL : PQgetvalue(res, 0, 21);
-		if (!PQgetisnull(res, 0, 19))
-			out = PQunescapeBytea((const unsigned char *)
-						  PQgetvalue(res, 0, 19),
-					      &o.out_len);
+		    PQgetisnull(res, 0, 22) ? NULL : PQgetvalue(res, 0, 22);
 		if (!PQgetisnull(res, 0, 20))
+			out = PQunescapeBytea((const unsigned char *)
+						  PQgetvalue(res, 0, 20),
+					      &o.out_len);
+		if (!PQgetisnull(res, 0, 21))
 			errt = PQunescapeBytea((const unsigned char *)
-						   PQgetvalue(res, 0, 20),
+						   PQgetvalue(res, 0, 21),
 					       &o.err_len);
 		o.out = out;
 		o.err = errt;
-		o.kept = !PQgetisnull(res, 0, 19);
+		o.kept = !PQgetisnull(res, 0, 20);
 		l->fn(l->arg, &job, &o, NULL);
 		job_spec_free(&job.spec);
 		PQfreemem(out);
@@ -675,80 +671,6 @@ cluster_output(struct cluster *cl, uint64_t id, cluster_logs_fn *fn, void *arg)
 		    "WHERE id = $1",
 		    1, values, cl_logs_done, l) == -1) {
 		free(l);
-		return -1;
-	}
-	(void)pg_sync(cl->pg);
-	return 0;
-}
-
-/* --- cancels ------------------------------------------------------- */
-
-struct cl_cancel {
-	struct cluster *cl;
-	cluster_cancel_fn *fn;
-	void *arg;
-	uint64_t id;
-};
-
-static void
-cl_cancel_done(void *arg, const PGresult *res, const char *err)
-{
-	struct cl_cancel *c = arg;
-	const char *what;
-
-	if (!cl_ok(res)) {
-		c->fn(c->arg, CLUSTER_NO_SUCH_JOB, cl_why(res, err));
-		free(c);
-		return;
-	}
-	what = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "none";
-	if (strcmp(what, "cancelled") == 0) {
-		cl_announce(c->cl, c->id);
-		c->fn(c->arg, CLUSTER_CANCELLED, NULL);
-	} else if (strcmp(what, "asked") == 0) {
-		c->fn(c->arg, CLUSTER_ASKED, NULL);
-	} else if (strcmp(what, "ended") == 0) {
-		c->fn(c->arg, CLUSTER_NOT_PENDING, NULL);
-	} else {
-		c->fn(c->arg, CLUSTER_NO_SUCH_JOB, NULL);
-	}
-	free(c);
-}
-
-int
-cluster_cancel(struct cluster *cl, uint64_t id, int64_t uid,
-	       cluster_cancel_fn *fn, void *arg)
-{
-	char sid[24], suid[24];
-	const char *values[] = {sid, suid};
-	struct cl_cancel *c;
-
-	if (!pg_is_up(cl->pg) || (c = malloc(sizeof *c)) == NULL)
-		return -1;
-	*c = (struct cl_cancel){cl, fn, arg, id};
-	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
-	snprintf(suid, sizeof suid, "%lld", (long long)uid);
-	/* Not started: into the history as cancelled. Running: its node
-	 * is told, by a NOTIFY now and by its poll else. */
-	if (pg_send(cl->pg,
-		    "WITH gone AS (DELETE FROM forq_jobs WHERE id = $1 AND "
-		    "state <> 1 AND ($2::integer < 0 OR uid = $2::integer) "
-		    "RETURNING *), moved AS (" CL_TO_HISTORY(
-			"7", "NULL") " RETURNING id), asked AS (UPDATE "
-				     "forq_jobs SET cancel = "
-				     "true WHERE id = $1 AND state = 1 AND "
-				     "($2::integer < 0 OR "
-				     "uid = $2::integer) RETURNING id, node, "
-				     "pg_notify("
-				     "'forq_cancel', node || ':' || id)) "
-				     "SELECT 'cancelled' "
-				     "FROM moved UNION ALL SELECT 'asked' FROM "
-				     "asked UNION ALL "
-				     "SELECT 'ended' FROM forq_history WHERE "
-				     "id = $1 AND "
-				     "($2::integer < 0 OR uid = $2::integer)",
-		    2, values, cl_cancel_done, c) == -1) {
-		free(c);
 		return -1;
 	}
 	(void)pg_sync(cl->pg);

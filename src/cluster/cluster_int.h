@@ -119,20 +119,21 @@ struct cluster {
 	size_t keylen;
 };
 
-/* The columns a read gives, from the live table or the history alike. */
+/* The columns a read gives, from the live table or the history alike
+ * (cl_read_job reads them; node is column 18). */
 #define CL_JOB_COLUMNS                                                         \
 	"id, state, uid, gid, spec, (extract(epoch FROM submitted_at) * "      \
 	"1e9)::bigint, attempt, worker, cpu, (extract(epoch FROM "             \
 	"started_at) * 1e9)::bigint, (extract(epoch FROM ended_at) * "         \
 	"1e9)::bigint, exit_code, signal, error, user_us, sys_us, maxrss_kb, " \
-	"procs, node"
+	"procs, node, priority"
 #define CL_LIVE_COLUMNS                                                        \
 	"id, state, uid, gid, spec, (extract(epoch FROM submitted_at) * "      \
 	"1e9)::bigint, attempt, worker, cpu, (extract(epoch FROM "             \
 	"started_at) * 1e9)::bigint, NULL::bigint, NULL::integer, "            \
 	"NULL::integer, NULL::text, NULL::bigint, NULL::bigint, "              \
 	"NULL::bigint, "                                                       \
-	"NULL::integer, node"
+	"NULL::integer, node, priority"
 
 /* What a job keeps, the same columns in the live table and the history,
  * when it moves from one to the other (an end, a retry): its spec with

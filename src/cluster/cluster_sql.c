@@ -161,6 +161,8 @@ cl_read_job(struct cluster *cl, const PGresult *res, int row,
 	}
 	json_decref(spec);
 	job->name = job->spec.name;
+	/* forq set changes the column, not the spec as signed. */
+	job->spec.priority = (int32_t)cl_int(res, row, 19, 0);
 	return 0;
 }
 

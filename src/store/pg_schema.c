@@ -129,6 +129,17 @@ static const char *const migrations[] = {
      "CREATE INDEX forq_jobs_waiting ON forq_jobs USING gin (after_ids)"
      " WHERE state = 3;"
      "CREATE INDEX forq_jobs_waiting_ids ON forq_jobs (id) WHERE state = 3"),
+    /* 8 -> 9: queues paused across the cluster (no node claims their
+     * jobs), and the output files a node is to delete, of jobs that
+     * left the history by forq clean or retry rather than by its own
+     * retention. */
+    ("CREATE TABLE forq_queues ("
+     " name text PRIMARY KEY,"
+     " paused boolean NOT NULL DEFAULT false);"
+     "CREATE TABLE forq_cleaned ("
+     " node text NOT NULL,"
+     " id bigint NOT NULL);"
+     "CREATE INDEX forq_cleaned_node ON forq_cleaned (node)"),
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,

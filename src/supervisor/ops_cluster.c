@@ -48,6 +48,7 @@ struct ask {
 	uint64_t id; /* status: the job asked about */
 	bool *seen;  /* wait: which of ids the database has */
 	bool events; /* wait: an event per job */
+	bool drain;  /* pause: and wait for what runs */
 	bool failed;
 	/* submit with dependencies: the jobs, until those they wait for
 	 * are found; who submits them. */
@@ -554,7 +555,7 @@ opsc_wait(struct ops *ops, struct client *c, const struct request *req)
 					 "out of memory");
 		a->events = events;
 		a->acc = json_array();
-		if (cluster_unfinished(ops->d.cluster, a->uid, queue,
+		if (cluster_unfinished(ops->d.cluster, a->uid, queue, false,
 				       opsc_wait_mine, a) == -1)
 			opsc_wait_mine(a, NULL, 0, "it cannot be reached now");
 		return NULL;
@@ -589,6 +590,7 @@ opsc_queues_load(void *arg, const struct cluster_queue_load *q, size_t n,
 	const struct conf_queue *cq;
 	json_t *reply, *list;
 	uint64_t scheduled = 0;
+	bool all_paused = false;
 	size_t i, k;
 
 	if (q == NULL) {
@@ -601,32 +603,38 @@ opsc_queues_load(void *arg, const struct cluster_queue_load *q, size_t n,
 	for (i = 0; i < conf->nqueues + n; i++) {
 		const char *name;
 		uint64_t queued = 0, running = 0;
+		bool paused;
 
 		if (i < conf->nqueues) {
 			name = conf->queues[i].name;
 		} else {
 			name = q[i - conf->nqueues].queue;
-			if (conf_queue_find(conf, name) != NULL)
+			if (name[0] == '\0' ||
+			    conf_queue_find(conf, name) != NULL)
 				continue;
 		}
+		paused = false;
 		for (k = 0; k < n; k++) {
 			if (strcmp(q[k].queue, name) == 0) {
 				queued = q[k].queued;
 				running = q[k].running;
+				paused = q[k].paused;
 			}
 		}
 		cq = conf_queue_find(conf, name);
 		json_array_append_new(list,
 				      ops_queue_json(name, cq, queued, running,
-						     false,
+						     paused,
 						     cq != NULL ? cq->parallel
 								: 0));
 	}
-	for (k = 0; k < n; k++)
+	for (k = 0; k < n; k++) {
 		scheduled += q[k].scheduled;
+		all_paused |= q[k].queue[0] == '\0' && q[k].paused;
+	}
 	reply = reply_ok(later_req_id(a->reply));
 	json_object_set_new(reply, "queues", list);
-	json_object_set_new(reply, "paused", json_false());
+	json_object_set_new(reply, "paused", json_boolean(all_paused));
 	json_object_set_new(reply, "scheduled",
 			    json_integer((json_int_t)scheduled));
 	ask_answer(a, reply);
@@ -778,7 +786,7 @@ opsc_logs(struct ops *ops, struct client *c, const struct request *req)
 /* --- cancel -------------------------------------------------------- */
 
 static void
-opsc_cancelled(void *arg, enum cluster_cancel how, const char *err)
+opsc_cancelled(void *arg, enum cluster_outcome how, int64_t n, const char *err)
 {
 	struct ask *a = arg;
 	size_t i = a->nids - a->left;
@@ -789,8 +797,9 @@ opsc_cancelled(void *arg, enum cluster_cancel how, const char *err)
 		a->done = ask_error(a, FORQ_ERR_UNAVAILABLE,
 				    "the cluster's database: %s", err);
 	}
+	(void)n;
 	switch (how) {
-	case CLUSTER_CANCELLED:
+	case CLUSTER_DONE:
 		json_object_set_new(item, "state", json_string("queued"));
 		json_object_set_new(item, "stopping", json_false());
 		break;
@@ -802,7 +811,7 @@ opsc_cancelled(void *arg, enum cluster_cancel how, const char *err)
 		json_object_set_new(item, "state", json_string("ended"));
 		json_object_set_new(item, "stopping", json_false());
 		break;
-	case CLUSTER_NO_SUCH_JOB:
+	default:
 		json_object_set_new(item, "state", json_null());
 		json_object_set_new(item, "stopping", json_false());
 		json_object_set_new(item, "error",
@@ -848,9 +857,211 @@ opsc_cancel(struct ops *ops, struct client *c, const struct request *req)
 		if (cluster_cancel(ops->d.cluster, ids[i],
 				   a->admin ? -1 : (int64_t)a->uid,
 				   opsc_cancelled, a) == -1)
-			opsc_cancelled(a, CLUSTER_NO_SUCH_JOB,
+			opsc_cancelled(a, CLUSTER_FAILED, 0,
 				       "it cannot be reached now");
 	}
+	return NULL;
+}
+
+/* --- retry, set, clean ----------------------------------------------- */
+
+/* Retry and set: as on one host, only the job's owner or root. */
+static int64_t
+opsc_owner_or_root(const struct ask *a)
+{
+	return a->uid == 0 ? -1 : (int64_t)a->uid;
+}
+
+static json_t *
+opsc_change_error(struct ask *a, enum cluster_outcome how, const char *err)
+{
+	if (how == CLUSTER_NO_SUCH_JOB)
+		return ask_error(a, FORQ_ERR_NOT_FOUND,
+				 "no such job: %llu (or another user's)",
+				 (unsigned long long)a->id);
+	return ask_error(a, FORQ_ERR_UNAVAILABLE, "the cluster's database: %s",
+			 err != NULL ? err : "no answer");
+}
+
+static void
+opsc_retried(void *arg, enum cluster_outcome how, int64_t n, const char *err)
+{
+	struct ask *a = arg;
+	json_t *reply;
+
+	switch (how) {
+	case CLUSTER_DONE:
+		reply = reply_ok(later_req_id(a->reply));
+		/* As one host says it: counted from 1, the one now queued. */
+		json_object_set_new(reply, "attempt", json_integer(n + 1));
+		break;
+	case CLUSTER_NOT_PENDING:
+		reply = ask_error(a, FORQ_ERR_NOT_ENDED,
+				  "job %llu has not ended; only an ended job "
+				  "runs again",
+				  (unsigned long long)a->id);
+		break;
+	case CLUSTER_KEY_HELD:
+		reply = ask_error(a, FORQ_ERR_DUPLICATE,
+				  "a job not ended holds the unique key of job "
+				  "%llu now; job %llu does not run again "
+				  "beside it",
+				  (unsigned long long)a->id,
+				  (unsigned long long)a->id);
+		break;
+	default:
+		reply = opsc_change_error(a, how, err);
+		break;
+	}
+	ask_answer(a, reply);
+}
+
+static json_t *
+opsc_retry(struct ops *ops, struct client *c, const struct request *req)
+{
+	struct req_error err;
+	struct ask *a;
+	uint64_t id;
+
+	if (request_job_id(req, "job", &id, &err) == -1)
+		return ops_req_error(&err);
+	if ((a = ask_new(ops, c, req)) == NULL)
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	a->id = id;
+	if (cluster_retry(ops->d.cluster, id, opsc_owner_or_root(a),
+			  opsc_retried, a) == -1)
+		opsc_retried(a, CLUSTER_FAILED, 0, "it cannot be reached now");
+	return NULL;
+}
+
+static void
+opsc_priority_set(void *arg, enum cluster_outcome how, int64_t n,
+		  const char *err)
+{
+	struct ask *a = arg;
+
+	(void)n;
+	if (how == CLUSTER_DONE)
+		ask_answer(a, reply_ok(later_req_id(a->reply)));
+	else if (how == CLUSTER_NOT_PENDING)
+		ask_answer(a, ask_error(a, FORQ_ERR_NOT_PENDING,
+					"job %llu has been claimed by a node "
+					"or has ended; only a job not yet "
+					"claimed changes priority",
+					(unsigned long long)a->id));
+	else
+		ask_answer(a, opsc_change_error(a, how, err));
+}
+
+static json_t *
+opsc_set(struct ops *ops, struct client *c, const struct request *req)
+{
+	struct req_error err;
+	struct job_error jerr;
+	struct ask *a;
+	int32_t prio;
+	uint64_t id;
+
+	if (request_job_id(req, "job", &id, &err) == -1)
+		return ops_req_error(&err);
+	if (job_priority_from_json(json_object_get(req->root, "priority"),
+				   &prio, &jerr) == -1)
+		return ops_error(req, jerr.code, "%s", jerr.message);
+	if ((a = ask_new(ops, c, req)) == NULL)
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	a->id = id;
+	if (cluster_set_priority(ops->d.cluster, id, opsc_owner_or_root(a),
+				 prio, opsc_priority_set, a) == -1)
+		opsc_priority_set(a, CLUSTER_FAILED, 0,
+				  "it cannot be reached now");
+	return NULL;
+}
+
+static void
+opsc_cleaned(void *arg, enum cluster_outcome how, int64_t n, const char *err)
+{
+	struct ask *a = arg;
+	json_t *reply;
+
+	if (how != CLUSTER_DONE) {
+		ask_answer(a, opsc_change_error(a, CLUSTER_FAILED, err));
+		return;
+	}
+	reply = reply_ok(later_req_id(a->reply));
+	json_object_set_new(reply, "removed", json_integer(n));
+	json_object_set_new(reply, "more", json_boolean(n == CLEAN_BATCH));
+	ask_answer(a, reply);
+}
+
+static json_t *
+opsc_clean(struct ops *ops, struct client *c, const struct request *req)
+{
+	struct store_filter f;
+	struct ask *a;
+	int64_t before;
+	json_t *reply;
+
+	if ((reply = ops_clean_filter(ops, c, req, &f, &before)) != NULL)
+		return reply;
+	if ((a = ask_new(ops, c, req)) == NULL)
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	if (cluster_clean(ops->d.cluster, f.state, f.uid, before, CLEAN_BATCH,
+			  opsc_cleaned, a) == -1)
+		opsc_cleaned(a, CLUSTER_FAILED, 0, "it cannot be reached now");
+	return NULL;
+}
+
+/* --- pause, resume, drain -------------------------------------------- */
+
+static void
+opsc_paused(void *arg, enum cluster_outcome how, int64_t n, const char *err)
+{
+	struct ask *a = arg;
+	const char *queue;
+
+	(void)n;
+	if (how != CLUSTER_DONE) {
+		ask_answer(a, opsc_change_error(a, CLUSTER_FAILED, err));
+		return;
+	}
+	if (!a->drain) {
+		ask_answer(a, reply_ok(later_req_id(a->reply)));
+		return;
+	}
+	/* Drain: the reply comes when what the nodes claimed of it has
+	 * ended (a pause stops the claims, not what was claimed). */
+	queue = json_string_value(json_object_get(a->req, "queue"));
+	a->acc = json_array();
+	if (cluster_unfinished(a->ops->d.cluster, -1, queue, true,
+			       opsc_wait_mine, a) == -1)
+		opsc_wait_mine(a, NULL, 0, "it cannot be reached now");
+}
+
+static json_t *
+opsc_pause(struct ops *ops, struct client *c, const struct request *req)
+{
+	struct req_error err;
+	const char *queue;
+	struct ask *a;
+	bool events;
+
+	if (!ops_is_admin(ops, c))
+		return ops_error(req, FORQ_ERR_NOT_PERMITTED,
+				 "only root or admin_group may %s queues",
+				 request_op_name(req->op));
+	if (request_string(req, "queue", &queue, &err) == -1 ||
+	    request_bool(req, "events", &events, &err) == -1)
+		return ops_req_error(&err);
+	if (queue != NULL && conf_queue_find(ops->d.conf, queue) == NULL)
+		return ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
+				 "no queue named \"%s\"", queue);
+	if ((a = ask_new(ops, c, req)) == NULL)
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	a->events = events;
+	a->drain = req->op == REQ_DRAIN;
+	if (cluster_pause(ops->d.cluster, queue, req->op != REQ_RESUME,
+			  opsc_paused, a) == -1)
+		opsc_paused(a, CLUSTER_FAILED, 0, "it cannot be reached now");
 	return NULL;
 }
 
@@ -874,6 +1085,16 @@ opsc_handle(struct ops *ops, struct client *c, const struct request *req)
 		return opsc_logs(ops, c, req);
 	case REQ_QUEUES:
 		return opsc_queues(ops, c, req);
+	case REQ_RETRY:
+		return opsc_retry(ops, c, req);
+	case REQ_SET:
+		return opsc_set(ops, c, req);
+	case REQ_CLEAN:
+		return opsc_clean(ops, c, req);
+	case REQ_PAUSE:
+	case REQ_RESUME:
+	case REQ_DRAIN:
+		return opsc_pause(ops, c, req);
 	default:
 		return ops_error(req, FORQ_ERR_UNSUPPORTED,
 				 "%s: not kept across a cluster yet",

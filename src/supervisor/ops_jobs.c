@@ -282,19 +282,17 @@ out:
 
 /* forq clean: ended jobs and their logs, a bounded batch a request so
  * that the loop never stalls; "more" asks the client to come again. */
-#define CLEAN_BATCH 10000
 
 json_t *
-ops_clean(struct ops *ops, struct client *c, const struct request *req)
+ops_clean_filter(struct ops *ops, struct client *c, const struct request *req,
+		 struct store_filter *f, int64_t *before)
 {
 	const json_t *state = json_object_get(req->root, "state");
 	const json_t *older = json_object_get(req->root, "older_than_ms");
-	struct store_filter f = {.state = -1, .uid = -1};
 	enum job_state s;
-	int64_t before = 0;
-	json_t *reply;
-	int n;
 
+	*f = (struct store_filter){.state = -1, .uid = -1};
+	*before = 0;
 	if (state != NULL && !json_is_null(state)) {
 		if (!json_is_string(state) ||
 		    job_state_parse(json_string_value(state), &s) == -1 ||
@@ -303,17 +301,28 @@ ops_clean(struct ops *ops, struct client *c, const struct request *req)
 					 "\"state\" must be one of succeeded, "
 					 "failed, timed_out, cancelled, lost: "
 					 "only ended jobs are cleaned");
-		f.state = (int)s;
+		f->state = (int)s;
 	}
 	if (older != NULL && !json_is_null(older)) {
 		if (!json_is_integer(older) || json_integer_value(older) < 0)
 			return ops_error(req, FORQ_ERR_BAD_REQUEST,
 					 "\"older_than_ms\" must be an integer "
 					 "of 0 or more");
-		before =
+		*before =
 		    clock_real_ns() - json_integer_value(older) * NS_PER_MS;
 	}
-	if ((reply = ops_whose(ops, c, req, &f.uid)) != NULL)
+	return ops_whose(ops, c, req, &f->uid);
+}
+
+json_t *
+ops_clean(struct ops *ops, struct client *c, const struct request *req)
+{
+	struct store_filter f;
+	int64_t before;
+	json_t *reply;
+	int n;
+
+	if ((reply = ops_clean_filter(ops, c, req, &f, &before)) != NULL)
 		return reply;
 	if ((n = jobs_clean(ops->d.jobs, &f, before, CLEAN_BATCH)) == -1)
 		return ops_store_error(ops, req);

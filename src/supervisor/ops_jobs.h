@@ -26,5 +26,13 @@ json_t *ops_cancel(struct ops *ops, struct client *c,
 json_t *ops_retry(struct ops *ops, struct client *c, const struct request *req);
 json_t *ops_set(struct ops *ops, struct client *c, const struct request *req);
 json_t *ops_clean(struct ops *ops, struct client *c, const struct request *req);
+/* Ended jobs one clean removes at most ("more": true if it did). */
+#define CLEAN_BATCH 10000
+struct store_filter;
+/* What a clean is asked to remove: the state, whose, ended before when
+ * (0: whenever); NULL, or the error reply. */
+json_t *ops_clean_filter(struct ops *ops, struct client *c,
+			 const struct request *req, struct store_filter *f,
+			 int64_t *before);
 
 #endif

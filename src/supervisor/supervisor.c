@@ -316,7 +316,7 @@ sv_waited(void *arg, uint64_t **ids, size_t *n)
 }
 
 static void
-sv_ended_elsewhere(void *arg, uint64_t id, const struct job_result *r)
+sv_cluster_ended(void *arg, uint64_t id, const struct job_result *r)
 {
 	struct supervisor *sv = arg;
 
@@ -339,7 +339,7 @@ sv_open_cluster(struct supervisor *sv)
 				.cancel = sv_cluster_cancel,
 				.wanted = sv_wanted,
 				.waited = sv_waited,
-				.ended = sv_ended_elsewhere,
+				.ended = sv_cluster_ended,
 				.pruned = sv_pruned,
 				.arg = sv};
 
@@ -514,9 +514,12 @@ sv_drain(struct supervisor *sv)
 			more = true;
 		}
 		while (jobs_next_end(sv->jobs, &end)) {
-			watch_job_final(sv->watch, end.id, &end.result);
+			/* A cluster node's waiters hear of it once the
+			 * database has it (cluster_cb.ended). */
 			if (sv->cluster != NULL)
 				cluster_ended(sv->cluster, end.id);
+			else
+				watch_job_final(sv->watch, end.id, &end.result);
 			after_job_ended(sv->after, end.id, end.own_hook);
 			more = true;
 		}

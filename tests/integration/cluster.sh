@@ -294,6 +294,49 @@ out=$(fq submit --after 987654321 -- true 2>&1) && fail "a dependency that does 
 grep -q -- "--after 987654321: no such job" <<<"$out" || fail "no reason: $out"
 ok "a dependency already ended lets its dependent go at once ($((t1 - t0))ms); one that does not exist is refused"
 
+# Queues paused across the nodes: no node claims their jobs; a job's
+# priority changes while it waits; resumed, it runs; drain answers once
+# what the nodes claimed has ended.
+"$FORQ" -s "$SOCK" pause || fail "pause"
+[ "$("$FORQ" -s "$B/sock" queues --json | jq .paused)" = true ] || fail "b does not see the pause"
+p1=$("$FORQ" -s "$B/sock" submit -- touch "$T/p1")
+"$FORQ" -s "$B/sock" set "$p1" --priority 7 || fail "set through b"
+rc=0; timeout 2 "$FORQ" -s "$SOCK" wait "$p1" >/dev/null 2>&1 || rc=$?
+[ $rc = 124 ] && [ ! -e "$T/p1" ] || fail "a job of a paused cluster ran (rc $rc): $(fq status "$p1")"
+[ "$(st "$SOCK" "$p1" .job.priority)" = 7 ] || fail "priority: $(fq status --json "$p1")"
+"$FORQ" -s "$B/sock" resume || fail "resume"
+timeout 10 "$FORQ" -s "$SOCK" wait "$p1" >/dev/null || fail "job $p1 after resume: $(fq status "$p1")"
+out=$(fq set "$p1" --priority 1 2>&1) && fail "set took an ended job"
+grep -q "only a job not yet claimed changes priority" <<<"$out" || fail "set of an ended job: $out"
+r1=$(fq submit -- sleep 1)
+timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$SOCK' status --json $r1 | jq -r .job.state)\" = running ]; do sleep 0.1; done" ||
+	fail "job $r1 did not start"
+"$FORQ" -s "$B/sock" drain >/dev/null || fail "drain"
+[ "$(st "$SOCK" "$r1" .job.state)" = succeeded ] || fail "drain answered before job $r1 ended: $(fq status "$r1")"
+[ "$("$FORQ" -s "$SOCK" queues --json | jq .paused)" = true ] || fail "drain did not pause"
+"$FORQ" -s "$SOCK" resume || fail "resume after drain"
+ok "pause on a holds on b too (a job stayed queued, its priority changed to 7), resume ran it; drain through b waited for $r1, running on $(st "$SOCK" "$r1" .job.node)"
+
+# An ended job runs again through any node, as its next attempt, as it
+# was signed; one not ended does not; clean empties the history.
+rt=$(fq submit -- sh -c "test -e $T/rt || { touch $T/rt; exit 4; }")
+"$FORQ" -s "$SOCK" wait "$rt" >/dev/null 2>&1 || true
+[ "$(st "$SOCK" "$rt" .job.state)" = failed ] || fail "job $rt: $(fq status "$rt")"
+out=$("$FORQ" -s "$B/sock" retry "$rt") || fail "retry through b"
+[ "$out" = "$rt attempt 2" ] || fail "retry said: $out"
+timeout 10 "$FORQ" -s "$SOCK" wait "$rt" >/dev/null || fail "job $rt retried: $(fq status "$rt")"
+[ "$(st "$B/sock" "$rt" .job.attempt)" = 2 ] || fail "attempt of $rt: $(fq status --json "$rt")"
+s1=$(fq submit -- sleep 5)
+out=$("$FORQ" -s "$B/sock" retry "$s1" 2>&1) && fail "retry took a job not ended"
+grep -q "has not ended" <<<"$out" || fail "retry of a job not ended: $out"
+fq cancel "$s1" >/dev/null
+"$FORQ" -s "$SOCK" wait "$s1" >/dev/null 2>&1 || true
+n=$("$FORQ" -s "$B/sock" clean --json | jq .removed)
+[ "$n" -gt 0 ] || fail "clean removed $n"
+out=$(fq status "$rt" 2>&1) && fail "job $rt is still there after clean: $out"
+[ "$(pg_sql "SELECT count(*) FROM forq_history")" = 0 ] || fail "the history after clean: $(pg_sql "SELECT count(*) FROM forq_history")"
+ok "retry through b ran $rt again as attempt 2; a job not ended is refused; clean removed $n ended jobs of every node"
+
 # The load by queue, and a wait for all of one's jobs, from either node.
 ids=$(for i in 1 2 3; do echo "sleep 1"; done | fq submit --batch - | tr '\n' ' ')
 q=$("$FORQ" -s "$B/sock" queues --json)

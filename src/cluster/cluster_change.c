@@ -1,0 +1,239 @@
+/*
+ * What clients change in the shared queue: cancels, retries, a queued
+ * job's priority, the history cleaned, queues paused. Each is one
+ * statement, answered by rows of (outcome, number), so that a change
+ * either happened whole or not at all, whichever node asked for it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/compat.h"
+#include "common/log.h"
+#include "core/job.h"
+#include "store/pg.h"
+#include "cluster/cluster_int.h"
+
+/* What a change does once it is answered, besides telling its asker. */
+enum cl_after {
+	CL_AFTER_NONE,
+	CL_AFTER_ENDED,   /* the job ended (cancelled): announced */
+	CL_AFTER_CLEANED, /* this node's files of the ids in column 2 go */
+	CL_AFTER_QUEUED,  /* a job was queued: the nodes are told */
+};
+
+struct cl_change {
+	struct cluster *cl;
+	cluster_change_fn *fn;
+	void *arg;
+	uint64_t id;
+	enum cl_after after;
+};
+
+static const struct {
+	const char *word;
+	enum cluster_outcome how;
+} cl_outcomes[] = {
+    {"done", CLUSTER_DONE},
+    {"asked", CLUSTER_ASKED},
+    {"not_pending", CLUSTER_NOT_PENDING},
+};
+
+static void
+cl_cleaned_files(struct cluster *cl, const char *ids)
+{
+	char *list, *word, *save;
+
+	if ((list = strdup(ids)) == NULL)
+		return;
+	for (word = strtok_r(list, ",", &save); word != NULL;
+	     word = strtok_r(NULL, ",", &save))
+		cl->cb.pruned(cl->cb.arg, strtoull(word, NULL, 10));
+	free(list);
+}
+
+static void
+cl_change_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_change *c = arg;
+	enum cluster_outcome how = CLUSTER_NO_SUCH_JOB;
+	int64_t n = 0;
+	size_t i;
+
+	if (!cl_ok(res)) {
+		/* Only a retry inserts under a unique key. */
+		if (res != NULL && strcmp(pg_sqlstate(res), "23505") == 0)
+			c->fn(c->arg, CLUSTER_KEY_HELD, 0, NULL);
+		else
+			c->fn(c->arg, CLUSTER_FAILED, 0, cl_why(res, err));
+		free(c);
+		return;
+	}
+	if (PQntuples(res) > 0) {
+		for (i = 0; i < nitems(cl_outcomes); i++) {
+			if (strcmp(PQgetvalue(res, 0, 0),
+				   cl_outcomes[i].word) == 0)
+				how = cl_outcomes[i].how;
+		}
+		n = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	}
+	if (how == CLUSTER_DONE) {
+		switch (c->after) {
+		case CL_AFTER_ENDED:
+			cl_announce(c->cl, c->id);
+			break;
+		case CL_AFTER_CLEANED:
+			cl_cleaned_files(c->cl, PQgetvalue(res, 0, 2));
+			break;
+		case CL_AFTER_QUEUED:
+			c->cl->submitted = true;
+			c->cl->room = true;
+			break;
+		case CL_AFTER_NONE:
+			break;
+		}
+	}
+	c->fn(c->arg, how, n, NULL);
+	free(c);
+}
+
+static int
+cl_change(struct cluster *cl, const char *sql, int n, const char *const *values,
+	  uint64_t id, enum cl_after after, cluster_change_fn *fn, void *arg)
+{
+	struct cl_change *c;
+
+	if (!pg_is_up(cl->pg) || (c = malloc(sizeof *c)) == NULL)
+		return -1;
+	*c = (struct cl_change){cl, fn, arg, id, after};
+	if (pg_send(cl->pg, sql, n, values, cl_change_done, c) == -1) {
+		free(c);
+		return -1;
+	}
+	(void)pg_sync(cl->pg);
+	return 0;
+}
+
+/* A job's uid is $2 in each (-1: anyone's). */
+#define CL_WHOSE "($2::integer < 0 OR uid = $2::integer)"
+
+/* clang-format off */
+static const char cl_cancel_sql[] =
+    "WITH gone AS (DELETE FROM forq_jobs WHERE id = $1 AND state <> 1 AND "
+    CL_WHOSE " RETURNING *), "
+    "moved AS (" CL_TO_HISTORY("7", "NULL") " RETURNING id), "
+    "asked AS (UPDATE forq_jobs SET cancel = true WHERE id = $1 AND "
+    "state = 1 AND " CL_WHOSE " RETURNING pg_notify('forq_cancel', node "
+    "|| ':' || id)) "
+    "SELECT 'done', 0 FROM moved UNION ALL SELECT 'asked', 0 FROM asked "
+    "UNION ALL SELECT 'not_pending', 0 FROM forq_history WHERE id = $1 "
+    "AND " CL_WHOSE;
+
+static const char cl_retry_sql[] =
+    "WITH gone AS (DELETE FROM forq_history WHERE id = $1 AND " CL_WHOSE
+    " RETURNING *), "
+    "back AS (INSERT INTO forq_jobs (" CL_JOB_KEPT ", state, attempt, "
+    "unique_key) SELECT " CL_JOB_KEPT ", 0, attempt + 1, "
+    "spec::json->>'unique' FROM gone RETURNING attempt), "
+    "files AS (INSERT INTO forq_cleaned (node, id) SELECT node, id FROM "
+    "gone WHERE node IS NOT NULL) "
+    "SELECT 'done', attempt FROM back UNION ALL SELECT 'not_pending', 0 "
+    "FROM forq_jobs WHERE id = $1 AND " CL_WHOSE;
+
+static const char cl_set_sql[] =
+    "WITH s AS (UPDATE forq_jobs SET priority = $3::integer WHERE id = $1 "
+    "AND state <> 1 AND " CL_WHOSE " RETURNING id) "
+    "SELECT 'done', 0 FROM s UNION ALL SELECT 'not_pending', 0 FROM "
+    "forq_jobs WHERE id = $1 AND state = 1 AND " CL_WHOSE " UNION ALL "
+    "SELECT 'not_pending', 0 FROM forq_history WHERE id = $1 AND " CL_WHOSE;
+
+static const char cl_clean_sql[] =
+    "WITH gone AS (DELETE FROM forq_history WHERE id IN (SELECT id FROM "
+    "forq_history WHERE ($1::integer < 0 OR state = $1::integer) AND "
+    CL_WHOSE " AND ($3::bigint = 0 OR ended_at < to_timestamp($3::bigint "
+    "/ 1e9)) LIMIT $4::integer) RETURNING id, node), "
+    "files AS (INSERT INTO forq_cleaned (node, id) SELECT node, id FROM "
+    "gone WHERE node IS NOT NULL AND node <> $5) "
+    "SELECT 'done', count(*), coalesce(string_agg(id::text, ',') FILTER "
+    "(WHERE node = $5), '') FROM gone";
+/* clang-format on */
+
+int
+cluster_cancel(struct cluster *cl, uint64_t id, int64_t uid,
+	       cluster_change_fn *fn, void *arg)
+{
+	char sid[24], suid[24];
+	const char *values[] = {sid, suid};
+
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	snprintf(suid, sizeof suid, "%lld", (long long)uid);
+	/* Not started: into the history as cancelled. Running: its node
+	 * is told, by a NOTIFY now and by its poll else. */
+	return cl_change(cl, cl_cancel_sql, 2, values, id, CL_AFTER_ENDED, fn,
+			 arg);
+}
+
+int
+cluster_retry(struct cluster *cl, uint64_t id, int64_t uid,
+	      cluster_change_fn *fn, void *arg)
+{
+	char sid[24], suid[24];
+	const char *values[] = {sid, suid};
+
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	snprintf(suid, sizeof suid, "%lld", (long long)uid);
+	/* Back into the live table as it was signed, its unique key held
+	 * again (a job not ended that holds it now refuses the retry);
+	 * its last run's output files go from the node that ran it. */
+	return cl_change(cl, cl_retry_sql, 2, values, id, CL_AFTER_QUEUED, fn,
+			 arg);
+}
+
+int
+cluster_set_priority(struct cluster *cl, uint64_t id, int64_t uid,
+		     int32_t priority, cluster_change_fn *fn, void *arg)
+{
+	char sid[24], suid[24], prio[16];
+	const char *values[] = {sid, suid, prio};
+
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	snprintf(suid, sizeof suid, "%lld", (long long)uid);
+	snprintf(prio, sizeof prio, "%d", (int)priority);
+	/* Claims order by the column; the node that claims the job runs
+	 * it at that priority (cl_job_of_row), whatever the spec says. */
+	return cl_change(cl, cl_set_sql, 3, values, id, CL_AFTER_NONE, fn, arg);
+}
+
+int
+cluster_clean(struct cluster *cl, int state, int64_t uid, int64_t before_ns,
+	      uint32_t limit, cluster_change_fn *fn, void *arg)
+{
+	char sstate[8], suid[24], before[24], lim[16];
+	const char *values[] = {sstate, suid, before, lim, cl->node};
+
+	snprintf(sstate, sizeof sstate, "%d", state);
+	snprintf(suid, sizeof suid, "%lld", (long long)uid);
+	snprintf(before, sizeof before, "%lld", (long long)before_ns);
+	snprintf(lim, sizeof lim, "%u", limit);
+	/* This node's files go now; each other node's at its next round
+	 * of retention, which reads forq_cleaned. */
+	return cl_change(cl, cl_clean_sql, 5, values, 0, CL_AFTER_CLEANED, fn,
+			 arg);
+}
+
+int
+cluster_pause(struct cluster *cl, const char *queue, bool paused,
+	      cluster_change_fn *fn, void *arg)
+{
+	const char *values[] = {queue != NULL ? queue : "",
+				paused ? "true" : "false"};
+
+	/* "" stands for every queue. */
+	return cl_change(cl,
+			 "INSERT INTO forq_queues (name, paused) VALUES ($1, "
+			 "$2::boolean) ON CONFLICT (name) DO UPDATE SET paused "
+			 "= excluded.paused RETURNING 'done', 0",
+			 2, values, 0, paused ? CL_AFTER_NONE : CL_AFTER_QUEUED,
+			 fn, arg);
+}
