@@ -55,6 +55,14 @@ struct node_query {
 static void node_renew(struct node *n);
 
 static void
+node_held(struct node *n)
+{
+	if (n->cb.renewed != NULL)
+		n->cb.renewed(n->cb.arg,
+			      n->renewed + n->conf->lease_ms * NS_PER_MS);
+}
+
+static void
 node_join_done(void *arg, const PGresult *res, const char *err)
 {
 	struct node *n = arg;
@@ -69,6 +77,7 @@ node_join_done(void *arg, const PGresult *res, const char *err)
 	n->epoch = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	n->renewed = n->renew_sent;
 	n->lease_run_out = false;
+	node_held(n);
 	log_warnx("node %s: joined again as epoch %lld", n->name,
 		  (long long)n->epoch);
 }
@@ -116,6 +125,7 @@ node_renew_done(void *arg, const PGresult *res, const char *err)
 	}
 	if (PQntuples(res) == 1) {
 		n->renewed = n->renew_sent;
+		node_held(n);
 		if (n->lease_run_out)
 			log_info("node %s: lease renewed", n->name);
 		n->lease_run_out = false;
@@ -275,6 +285,7 @@ node_start(struct node *n, struct ev_loop *loop, const struct node_cb *cb)
 	}
 	(void)ev_timer_every(n->timer,
 			     MAX(n->conf->lease_ms / 3, 500) * NS_PER_MS);
+	node_held(n); /* as the join left it */
 	pg_start(n->pg);
 	return 0;
 }

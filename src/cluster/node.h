@@ -26,6 +26,9 @@ struct node_cb {
 	void (*up)(void *arg);
 	/* The lease was found lost: the others took this node for dead. */
 	void (*lost)(void *arg);
+	/* The lease holds until then (CLOCK_MONOTONIC, by this node's
+	 * count, which is never later than the server's) unless renewed. */
+	void (*renewed)(void *arg, int64_t until_ns);
 	void *arg;
 };
 

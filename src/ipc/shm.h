@@ -18,9 +18,9 @@
 #define SHM_MAGIC 0x666f7271u /* "forq" */
 /* Bump when the layout below changes (FORQ_LAYOUT_NEXT: channel.h). */
 #ifdef FORQ_LAYOUT_NEXT
-#define SHM_VERSION 1005
+#define SHM_VERSION 1006
 #else
-#define SHM_VERSION 6
+#define SHM_VERSION 7
 #endif
 #define SHM_LAST_EXIT_MAX 96
 
@@ -127,6 +127,11 @@ struct shm_header {
 	uint32_t workers_max;
 	uint32_t slots_per_worker;
 	uint64_t slot_size;
+	/* Written by the supervisor of a cluster node: when its lease runs
+	 * out (CLOCK_MONOTONIC) unless renewed; 0 on one host. A worker
+	 * left alone keeps its jobs no longer: after it, another node may
+	 * run them. */
+	int64_t lease_until_ns;
 };
 
 struct shm {
@@ -162,6 +167,18 @@ static inline int64_t
 sb_heartbeat(const struct sb_worker *sb)
 {
 	return __atomic_load_n(&sb->heartbeat_ns, __ATOMIC_RELAXED);
+}
+
+static inline void
+shm_set_lease_until(struct shm_header *h, int64_t ns)
+{
+	__atomic_store_n(&h->lease_until_ns, ns, __ATOMIC_RELAXED);
+}
+
+static inline int64_t
+shm_lease_until(const struct shm_header *h)
+{
+	return __atomic_load_n(&h->lease_until_ns, __ATOMIC_RELAXED);
 }
 
 #endif

@@ -260,6 +260,16 @@ sv_node_lost(void *arg)
 		cluster_lease_lost(sv->cluster);
 }
 
+/* For the workers, should this forqd die: they keep their jobs no
+ * longer than the lease (shm.h). */
+static void
+sv_node_renewed(void *arg, int64_t until_ns)
+{
+	struct supervisor *sv = arg;
+
+	shm_set_lease_until(sv->shm.header, until_ns);
+}
+
 static void
 sv_node_up(void *arg)
 {
@@ -360,6 +370,7 @@ sv_start_node(struct supervisor *sv)
 	struct node_cb cb = {.busy = sv_busy,
 			     .up = sv_node_up,
 			     .lost = sv_node_lost,
+			     .renewed = sv_node_renewed,
 			     .arg = sv};
 
 	if (node_start(sv->node, &sv->loop, &cb) == -1) {

@@ -991,8 +991,9 @@ worker_abandoned(void *arg)
 {
 	struct worker *wk = arg;
 
-	log_warnx("no forqd took this worker on within adopt_timeout: ending "
-		  "%u jobs, which the next forqd queues again",
+	log_warnx("no forqd took this worker on in time (adopt_timeout, or "
+		  "the node's lease in a cluster): ending %u jobs, which the "
+		  "next forqd queues again",
 		  wk->running);
 	wk->ending = true;
 	worker_kill_jobs(wk);
@@ -1088,6 +1089,23 @@ worker_adopted(void *arg, const struct ch_adopt *adopt, int shm_fd, int conn)
 	return true;
 }
 
+/* How long a worker alone keeps its jobs: adopt_timeout, and on a
+ * cluster node no longer than the node's lease, after which another
+ * node may run them (shm.h); 0: not at all. */
+static uint32_t
+worker_keep_ms(const struct worker *wk)
+{
+	int64_t until = shm_lease_until(wk->shm->header), left;
+
+	if (until == 0)
+		return wk->adopt_timeout_ms;
+	left = (until - clock_mono_ns()) / NS_PER_MS;
+	if (left <= 0)
+		return 0;
+	return left < wk->adopt_timeout_ms ? (uint32_t)left
+					   : wk->adopt_timeout_ms;
+}
+
 /* The supervisor is gone. A worker with nothing of its own goes too;
  * one with jobs keeps them for the next forqd (orphan.h), which is how
  * they live through a crash or a restart of forqd. An on-finish command
@@ -1097,7 +1115,7 @@ worker_orphan(struct worker *wk)
 {
 	struct wk_job *j;
 	char grace[32];
-	uint32_t i, held = 0;
+	uint32_t i, held = 0, keep_ms;
 
 	if (wk->chan.fd != -1) {
 		ev_del(&wk->loop, &wk->chan);
@@ -1121,15 +1139,19 @@ worker_orphan(struct worker *wk)
 		wk_orphan_free(wk->orphan);
 		exit(0);
 	}
-	if (wk->adopt_timeout_ms == 0 || wk->orphan == NULL) {
+	keep_ms = worker_keep_ms(wk);
+	if (keep_ms == 0 || wk->orphan == NULL) {
 		worker_abandoned(wk);
 		return;
 	}
 	wk->alone = true;
-	units_format_duration(wk->adopt_timeout_ms, grace, sizeof grace);
+	units_format_duration(keep_ms, grace, sizeof grace);
 	log_warnx("supervisor went away; keeping %u jobs for the next forqd "
-		  "for up to %s",
-		  held, grace);
+		  "for up to %s%s",
+		  held, grace,
+		  keep_ms < wk->adopt_timeout_ms
+		      ? ", when the node's lease in the cluster runs out"
+		      : "");
 	for (i = 0; i < wk->slots; i++) {
 		j = &wk->jobs[i];
 		if (worker_unrecorded(j))
@@ -1138,7 +1160,7 @@ worker_orphan(struct worker *wk)
 					    &j->slot->last.result);
 	}
 	/* Last: a forqd that is already waiting takes it on now. */
-	wk_orphan_alone(wk->orphan, wk->adopt_timeout_ms);
+	wk_orphan_alone(wk->orphan, keep_ms);
 }
 
 static void

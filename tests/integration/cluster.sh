@@ -43,6 +43,16 @@ store_section() {
 	echo "parallel = 1"
 }
 
+# start_b: node b's forqd, in the background, ready (as its log says
+# from this start on).
+start_b() {
+	local mark
+	mark=$(stat -c %s "$B_LOG" 2>/dev/null || echo 0)
+	"$FORQD" -c "$B/conf" >>"$B_LOG" 2>&1 &
+	B_PID=$!
+	LOG=$B_LOG LOG_MARK=$mark wait_log 'ready: [0-9]+ of [0-9]+ workers' 20
+}
+
 # with_log FILE CMD...: lib.sh's log waits, on another forqd's log.
 with_log() {
 	local save=$LOG mark=$LOG_MARK rc=0
@@ -134,9 +144,7 @@ ok "--import-sqlite moves a one-host store in: its ended job kept, its queued on
 	echo "slots = 2"
 	store_section b
 } >"$B/conf"
-"$FORQD" -c "$B/conf" >>"$B_LOG" 2>&1 &
-B_PID=$!
-with_log "$B_LOG" wait_log 'ready: [0-9]+ of [0-9]+ workers' 20
+start_b
 
 nodes=$(fq nodes --json)
 [ "$(jq -r '[.nodes[].node] | join(",")' <<<"$nodes")" = a,b ] || fail "nodes: $nodes"
@@ -453,9 +461,7 @@ ok "kill -9 of node b and its workers: its jobs ($on_b) queued again $((t1 - t0)
 # Node b back, then stopped past its lease with its jobs running: a
 # runs them again; b, running again, finds its lease lost and stops
 # its own, whose ends the database refuses. One success each.
-"$FORQD" -c "$B/conf" >>"$B_LOG" 2>&1 &
-B_PID=$!
-with_log "$B_LOG" wait_log 'ready: [0-9]+ of [0-9]+ workers' 20
+start_b
 : >"$T/done"
 out=$(b_jobs_running 6 4)
 on_b=$(grep -v '^all ' <<<"$out" | tr '\n' ' ')
@@ -477,7 +483,44 @@ timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$B/sock' workers --json | jq '[.w
 [ "$(pg_sql "SELECT count(*) FROM forq_jobs")" = 0 ] || fail "left: $(pg_sql "SELECT id, state, node FROM forq_jobs")"
 ok "node b stopped past its lease: its jobs ($on_b) succeeded once, on a; b stopped its own"
 
-# A node that stops says so.
+# forqd of node b dies alone (kill -9): its workers, left without it,
+# keep their jobs only until b's lease runs out (2 s), not for
+# adopt_timeout (5 min), so that no job runs on b and on a at once.
+ids=$(seq 6 | sed "s|.*|[ \$FORQ_JOB_ATTEMPT -gt 1 ] \&\& exit 0; echo \$\$ >$T/pid.\$FORQ_JOB_ID; exec sleep 60|" | fq submit --batch - | tr '\n' ' ')
+timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$SOCK' list --state running --json --limit 100 | jq '.jobs | length')\" = 6 ]; do sleep 0.1; done" ||
+	fail "the jobs did not all start: $(fq list)"
+on_b=
+for id in $ids; do
+	[ "$(fq status --json "$id" | jq -r .job.node)" = b ] && on_b="$on_b $id"
+done
+[ -n "$on_b" ] || fail "no job ran on b"
+B_MARK=$(stat -c %s "$B_LOG")
+t0=$(now_ms)
+kill -KILL "$B_PID"
+"$FORQ_PIDWAIT" "$B_PID" 5000 || true
+B_PID=
+save_mark=$LOG_MARK
+LOG=$B_LOG LOG_MARK=$B_MARK wait_log "keeping [0-9]+ jobs for the next forqd for up to [0-9.]+m?s, when the node's lease in the cluster runs out" 10
+LOG_MARK=$save_mark
+for id in $on_b; do
+	"$FORQ_PIDWAIT" "$(cat "$T/pid.$id")" 5000 || fail "job $id of b still runs $(($(now_ms) - t0))ms after its forqd died"
+done
+t1=$(now_ms)
+[ $((t1 - t0)) -lt 3000 ] || fail "b's workers kept their jobs for $((t1 - t0))ms, past the lease (2s)"
+for id in $ids; do
+	[[ " $on_b " == *" $id "* ]] || fq cancel "$id" >/dev/null
+done
+timeout 20 "$FORQ" -s "$SOCK" wait $on_b >/dev/null || fail "jobs not finished: $(fq list)"
+for id in $on_b; do
+	st=$(fq status --json "$id")
+	[ "$(jq -r .job.node <<<"$st")" = a ] && [ "$(jq .job.attempt <<<"$st")" = 2 ] ||
+		fail "job $id of b: $(jq -c .job <<<"$st")"
+done
+ok "kill -9 of b's forqd alone: its workers stopped its jobs ($on_b) $((t1 - t0))ms after, by the lease, not adopt_timeout; a ran them again"
+
+# A node that stops says so (b again, which records its old workers'
+# ends as ends the cluster no longer has a claim for).
+start_b
 stop_b
 timeout 10 bash -c "while [ \"\$(\"$FORQ\" -s '$SOCK' nodes --json | jq -r '.nodes[] | select(.node == \"b\") | .state')\" != stopped ]; do sleep 0.2; done" ||
 	fail "b not stopped: $(fq nodes --json)"
