@@ -44,6 +44,8 @@ struct node {
 	int64_t renewed;    /* monotonic: when the last that held went */
 	bool lease_run_out; /* told once */
 	bool leaving;
+	bool left;           /* the goodbye was answered, or failed */
+	int64_t leave_until; /* monotonic: how long forqd waits for it */
 };
 
 struct node_query {
@@ -332,6 +334,7 @@ node_leave_done(void *arg, const PGresult *res, const char *err)
 {
 	struct node *n = arg;
 
+	n->left = true;
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
 		log_debug("node %s: could not say it stopped: %s", n->name,
 			  res != NULL ? pg_result_why(res) : err);
@@ -346,12 +349,22 @@ node_leave(struct node *n)
 	if (n->leaving)
 		return;
 	n->leaving = true;
+	n->leave_until = clock_mono_ns() + NODE_LEAVE_WAIT_MS * NS_PER_MS;
 	snprintf(epoch, sizeof epoch, "%lld", (long long)n->epoch);
 	if (pg_send(n->pg,
 		    "UPDATE forq_nodes SET state = 'stopped', running = 0, "
 		    "renewed_at = now() WHERE name = $1 AND epoch = $2",
 		    2, values, node_leave_done, n) == 0)
 		(void)pg_sync(n->pg);
+	else
+		n->left = true;
+}
+
+bool
+node_leaving(const struct node *n)
+{
+	return n->leaving && !n->left && pg_is_up(n->pg) &&
+	       clock_mono_ns() < n->leave_until;
 }
 
 json_t *

@@ -49,8 +49,11 @@ size_t node_take_key(struct node *n, unsigned char *key, size_t size);
 /* The node's connection, for the statements of its shared queue. */
 struct pg *node_pg(struct node *n);
 /* forqd stops: the node says so (a stopped node is not rescued from);
- * best effort, its lease says the rest. */
+ * best effort, its lease says the rest. node_leaving: the goodbye is
+ * on its way, for at most NODE_LEAVE_WAIT_MS: forqd waits for it. */
+#define NODE_LEAVE_WAIT_MS 1000
 void node_leave(struct node *n);
+bool node_leaving(const struct node *n);
 
 /* This node, for forq workers: name, epoch, whether the database is
  * reachable (and if not, why), how long since the lease was renewed. */

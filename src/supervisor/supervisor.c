@@ -1149,7 +1149,8 @@ sv_run(struct supervisor *sv)
 	sv_update_timer(sv);
 	while (!sv->stopping || workers_live(sv->workers) > 0 ||
 	       adopted_count(sv->adopted) > 0 ||
-	       draining_workers(sv->draining) > 0) {
+	       draining_workers(sv->draining) > 0 ||
+	       (sv->node != NULL && node_leaving(sv->node))) {
 		/* Jobs released by the last commit are dispatched by the
 		 * next turn, which then comes at once. */
 		if (sv_wait(sv, again) == -1)
