@@ -293,21 +293,54 @@ cl_queues(struct cluster *cl, bool limited)
 	return b;
 }
 
-/* The jobs c names, claimed; the output files of an earlier run of
- * theirs that this node was to delete (they were retried) are kept: the
- * run about to start here writes them anew. */
-#define CL_CLAIM_SET                                                           \
-	", claimed AS (UPDATE forq_jobs j SET state = 1, node = $1, claim = "  \
-	"nextval('forq_claims'), claimed_at = now() FROM c WHERE j.id = "      \
-	"c.id RETURNING j.id, j.attempt, j.uid, j.gid, j.user_name, j.spec, "  \
+/* clang-format off */
+/*
+ * A claim of up to lim jobs among those queued where cond holds (SQL
+ * expressions), as one host orders them (core/runq.h): higher priority
+ * first; on a tie, the user with fewer jobs running, counting each
+ * job taken in this claim as one more; then the user served longest
+ * ago; then the older job. Users are found one at a time through an
+ * index (a skip scan), each with at most lim candidates, so a claim
+ * never reads every queued job. SKIP LOCKED: nodes claiming at once
+ * take different jobs, and none waits for another's claim to commit;
+ * a row another claim committed meanwhile fails state = 0 and is not
+ * taken. The output files of an earlier run of a claimed job that this
+ * node was to delete (it was retried) are kept: the run about to start
+ * here writes them anew.
+ */
+#define CL_CLAIM(cond, lim)                                                    \
+	"WITH RECURSIVE u AS ((SELECT uid FROM forq_jobs WHERE state = 0 "     \
+	"AND " cond " ORDER BY uid LIMIT 1) UNION ALL "                        \
+	"SELECT (SELECT uid FROM forq_jobs WHERE state = 0 AND " cond " AND "  \
+	"uid > u.uid ORDER BY uid LIMIT 1) FROM u WHERE "                      \
+	"u.uid IS NOT NULL), "                                                 \
+	"cand AS (SELECT j.id, j.priority, row_number() OVER (PARTITION BY "   \
+	"u.uid ORDER BY j.priority DESC, j.id) + (SELECT count(*) FROM "       \
+	"forq_jobs r WHERE r.state = 1 AND r.uid = u.uid) AS turn, "           \
+	"coalesce(s.at, '-infinity') AS served FROM u LEFT JOIN forq_served "  \
+	"s ON s.uid = u.uid CROSS JOIN LATERAL (SELECT id, priority FROM "     \
+	"forq_jobs WHERE state = 0 AND uid = u.uid AND " cond " "              \
+	"ORDER BY priority DESC, id LIMIT " lim ") j WHERE "                   \
+	"u.uid IS NOT NULL), "                                                 \
+	"c AS (SELECT j.id FROM (SELECT id FROM cand ORDER BY priority DESC, " \
+	"turn, served, id LIMIT " lim ") k JOIN forq_jobs j ON j.id = k.id "   \
+	"WHERE j.state = 0 FOR UPDATE OF j SKIP LOCKED), "                     \
+	"claimed AS (UPDATE forq_jobs j SET state = 1, node = $1, claim = "    \
+	"nextval('forq_claims'), claimed_at = now() FROM c WHERE j.id = c.id " \
+	"RETURNING j.id, j.attempt, j.uid, j.gid, j.user_name, j.spec, "       \
 	"(extract(epoch FROM j.submitted_at) * 1e9)::bigint, j.claim, "        \
-	"j.queue, j.sig, j.priority), kept AS (DELETE FROM forq_cleaned f "    \
-	"USING claimed WHERE f.node = $1 AND f.id = claimed.id) SELECT * "     \
-	"FROM claimed"
-/* No claim of a paused queue's jobs, or of any while all are paused. */
-#define CL_NOT_PAUSED                                                          \
+	"j.queue, j.sig, j.priority), "                                        \
+	"kept AS (DELETE FROM forq_cleaned f USING claimed WHERE f.node = $1 " \
+	"AND f.id = claimed.id), "                                             \
+	"turns AS (INSERT INTO forq_served (uid, at) SELECT DISTINCT uid, "    \
+	"now() FROM claimed ON CONFLICT (uid) DO UPDATE SET at = excluded.at) "\
+	"SELECT * FROM claimed"
+/* Of the queues named (an expression), those not paused, nor all
+ * queues: read once a claim, not for each job. */
+#define CL_NOT_PAUSED(q)                                                       \
 	"NOT EXISTS (SELECT 1 FROM forq_queues p WHERE p.paused AND p.name "   \
-	"IN ('', forq_jobs.queue))"
+	"IN ('', " q "))"
+/* clang-format on */
 
 void
 cluster_poll(struct cluster *cl)
@@ -323,10 +356,10 @@ cluster_poll(struct cluster *cl)
 		return;
 	}
 	/* What it holds counts from its claim on, queued or not yet. It
-	 * holds up to twice what it runs at once: a slot that comes free
-	 * finds a job here, not a round trip away, and a job waits behind
-	 * at most one other. */
-	if ((room = CLUSTER_AHEAD * cl->cb.room(cl->cb.arg)) <= cl->nclaims)
+	 * holds no more than it runs at once: a job claimed ahead would
+	 * wait here behind long ones while another node's slot is free.
+	 * A slot that comes free claims in the turn of the end. */
+	if ((room = cl->cb.room(cl->cb.arg)) <= cl->nclaims)
 		return;
 	room -= (uint32_t)cl->nclaims;
 	if ((queues = cl_queues(cl, false)) == NULL)
@@ -335,23 +368,20 @@ cluster_poll(struct cluster *cl)
 	values[0] = cl->node;
 	values[1] = queues;
 	values[2] = limit;
-	/* SKIP LOCKED: nodes claiming at once take different jobs, and
-	 * none waits for another's claim to commit. The plan is the ready
-	 * index read in order, stopped at the limit: with the statistics
-	 * of a table that just filled, the planner would rather sort every
-	 * queued job for each claim. */
+	/* A claim is short and runs often: compiling it (JIT) would cost
+	 * more than running it. */
 	if (pg_send(cl->pg, "BEGIN", 0, NULL, cl_claim_step, cl) == -1)
 		goto out;
 	cl->claiming = true;
 	(void)pg_send(cl->pg, "SET LOCAL enable_bitmapscan = off", 0, NULL,
 		      cl_claim_step, cl);
-	(void)pg_send(cl->pg, "SET LOCAL enable_sort = off", 0, NULL,
-		      cl_claim_step, cl);
+	(void)pg_send(cl->pg, "SET LOCAL jit = off", 0, NULL, cl_claim_step,
+		      cl);
 	(void)pg_send(cl->pg,
-		      "WITH c AS (SELECT id FROM forq_jobs WHERE state = 0 AND "
-		      "queue = ANY($2::text[]) AND " CL_NOT_PAUSED " ORDER BY "
-		      "priority DESC, id "
-		      "LIMIT $3 FOR UPDATE SKIP LOCKED) " CL_CLAIM_SET,
+		      CL_CLAIM("queue = ANY(ARRAY(SELECT q FROM "
+			       "unnest($2::text[]) q WHERE " CL_NOT_PAUSED(
+				   "q") "))",
+			       "$3::integer"),
 		      3, values, cl_claim_rows, cl);
 	/* A queue's parallel limit holds across the nodes: its claims
 	 * take turns under a lock of the queue's, held to their commit,
@@ -368,13 +398,11 @@ cluster_poll(struct cluster *cl)
 			      ", hashtext($1))",
 			      1, &values[1], cl_claim_step, cl);
 		(void)pg_send(cl->pg,
-			      "WITH c AS (SELECT id FROM forq_jobs WHERE state "
-			      "= 0 AND queue = $2 AND " CL_NOT_PAUSED " ORDER "
-			      "BY priority DESC, id "
-			      "LIMIT greatest(0, least($3::integer, "
-			      "$4::integer - (SELECT count(*) FROM forq_jobs "
-			      "WHERE queue = $2 AND state = 1))) FOR UPDATE "
-			      "SKIP LOCKED) " CL_CLAIM_SET,
+			      CL_CLAIM("queue = $2 AND " CL_NOT_PAUSED("$2"),
+				       "greatest(0, least($3::integer, "
+				       "$4::integer - (SELECT count(*) FROM "
+				       "forq_jobs WHERE queue = $2 AND state = "
+				       "1)))"),
 			      4, values, cl_claim_rows, cl);
 	}
 	(void)pg_send(cl->pg, "COMMIT", 0, NULL, cl_claim_done, cl);

@@ -30,8 +30,6 @@ struct store_job;
 #define CLUSTER_PRUNE_BATCH 10000
 /* Seconds between two looks at the ends of every job waited for here. */
 #define CLUSTER_WAITS_POLL 10
-/* What a node holds, queued or running, against what it runs at once. */
-#define CLUSTER_AHEAD 2
 /* Waiting jobs one sweep looks at, and seconds between two sweeps. */
 #define CLUSTER_SETTLE_PAGE 500
 #define CLUSTER_SETTLE_EVERY 5

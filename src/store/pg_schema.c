@@ -140,6 +140,16 @@ static const char *const migrations[] = {
      " node text NOT NULL,"
      " id bigint NOT NULL);"
      "CREATE INDEX forq_cleaned_node ON forq_cleaned (node)"),
+    /* 9 -> 10: fairness between users, as on one host: a claim reads
+     * each user's best jobs (found a user at a time through the first
+     * index), counts what each runs (the second), and on a tie serves
+     * the user served longest ago (the table). */
+    ("CREATE INDEX forq_jobs_user_ready ON forq_jobs (uid, priority DESC, id)"
+     " WHERE state = 0;"
+     "CREATE INDEX forq_jobs_user_running ON forq_jobs (uid) WHERE state = 1;"
+     "CREATE TABLE forq_served ("
+     " uid integer PRIMARY KEY,"
+     " at timestamptz NOT NULL)"),
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,

@@ -22,10 +22,13 @@ stop_b() {
 		B_PID=
 	fi
 }
+# A second user, for fairness between users.
+U=forqtestu$$
 cluster_cleanup() {
 	kill -CONT "$B_PID" 2>/dev/null || true
 	stop_b
 	pg_cleanup
+	userdel "$U" 2>/dev/null || true
 }
 CLEANUP_HOOK=cluster_cleanup
 
@@ -95,6 +98,7 @@ ok "without the cluster's key, or with one others may read, forqd does not start
 
 write_conf
 store_section a >>"$CONF"
+sed -i 's/^\[daemon\]$/[daemon]\nsocket_mode = 0666/' "$CONF"
 start_forqd
 grep -q 'node a: joined the cluster as epoch 1' "$LOG" || fail "node a did not join"
 [ "$(pg_sql "SELECT value FROM forq_meta WHERE key = 'schema'")" -ge 1 ] || fail "no schema version"
@@ -302,6 +306,25 @@ out=$(fq submit --after 987654321 -- true 2>&1) && fail "a dependency that does 
 grep -q -- "--after 987654321: no such job" <<<"$out" || fail "no reason: $out"
 ok "a dependency already ended lets its dependent go at once ($((t1 - t0))ms); one that does not exist is refused"
 
+# Fairness between users, as on one host: another user's one job is
+# not held back behind one user's many of the same priority (queue one
+# runs a job at a time, across the nodes).
+useradd -M -s /bin/sh "$U"
+chmod 755 "$T"
+fq pause one
+install -m 666 /dev/null "$T/order"
+ids=
+for i in 1 2 3 4; do
+	ids="$ids $("$FORQ" -s "$B/sock" submit -q one -- sh -c "echo A >>$T/order")"
+done
+uid_job=$(cd / && runuser -u "$U" -- env -u FORQ_SOCKET "$FORQ" -s "$SOCK" submit -q one -- sh -c "echo B >>$T/order") ||
+	fail "$U could not submit"
+fq resume one
+timeout 30 "$FORQ" -s "$SOCK" wait $ids "$uid_job" >/dev/null || fail "queue one: $(fq list --queue one)"
+order=$(tr '\n' ' ' <"$T/order")
+[[ "$order" == "B A A A A " || "$order" == "A B A A A " ]] || fail "fairness across the nodes: $order"
+ok "one user's four queued jobs do not hold back another's one, across the nodes: $order"
+
 # Queues paused across the nodes: no node claims their jobs; a job's
 # priority changes while it waits; resumed, it runs; drain answers once
 # what the nodes claimed has ended.
@@ -487,8 +510,9 @@ ok "node b stopped past its lease: its jobs ($on_b) succeeded once, on a; b stop
 # keep their jobs only until b's lease runs out (2 s), not for
 # adopt_timeout (5 min), so that no job runs on b and on a at once.
 ids=$(seq 6 | sed "s|.*|[ \$FORQ_JOB_ATTEMPT -gt 1 ] \&\& exit 0; echo \$\$ >$T/pid.\$FORQ_JOB_ID; exec sleep 60|" | fq submit --batch - | tr '\n' ' ')
-timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$SOCK' list --state running --json --limit 100 | jq '.jobs | length')\" = 6 ]; do sleep 0.1; done" ||
-	fail "the jobs did not all start: $(fq list)"
+for id in $ids; do
+	timeout 10 bash -c "until [ -s '$T/pid.$id' ]; do sleep 0.1; done" || fail "job $id did not start: $(fq list)"
+done
 on_b=
 for id in $ids; do
 	[ "$(fq status --json "$id" | jq -r .job.node)" = b ] && on_b="$on_b $id"
@@ -523,7 +547,7 @@ ok "kill -9 of b's forqd alone: its workers stopped its jobs ($on_b) $((t1 - t0)
 start_b
 stop_b
 timeout 10 bash -c "while [ \"\$(\"$FORQ\" -s '$SOCK' nodes --json | jq -r '.nodes[] | select(.node == \"b\") | .state')\" != stopped ]; do sleep 0.2; done" ||
-	fail "b not stopped: $(fq nodes --json)"
+	fail "b not stopped: $(fq nodes --json); b: $(tail -n 15 "$B_LOG")"
 ok "a node that stops is listed stopped"
 
 # Retention, over the history: a's own jobs and their output files, and
