@@ -368,15 +368,9 @@ cluster_poll(struct cluster *cl)
 	values[0] = cl->node;
 	values[1] = queues;
 	values[2] = limit;
-	/* A claim is short and runs often: compiling it (JIT) would cost
-	 * more than running it. */
 	if (pg_send(cl->pg, "BEGIN", 0, NULL, cl_claim_step, cl) == -1)
 		goto out;
 	cl->claiming = true;
-	(void)pg_send(cl->pg, "SET LOCAL enable_bitmapscan = off", 0, NULL,
-		      cl_claim_step, cl);
-	(void)pg_send(cl->pg, "SET LOCAL jit = off", 0, NULL, cl_claim_step,
-		      cl);
 	(void)pg_send(cl->pg,
 		      CL_CLAIM("queue = ANY(ARRAY(SELECT q FROM "
 			       "unnest($2::text[]) q WHERE " CL_NOT_PAUSED(
@@ -537,6 +531,9 @@ cl_end_done(void *arg, const PGresult *res, const char *err)
 	if (!cl_ok(res)) {
 		log_warnx("job %llu: the cluster did not take its end: %s",
 			  (unsigned long long)ctx->id, pg_result_why(res));
+		/* Its transaction was the turn's: the others go again, each
+		 * in one of its own, so that one cannot hold back the rest. */
+		cl->ends_alone = true;
 		for (i = 0; i < cl->nends; i++) {
 			if (cl->ends[i].id == ctx->id)
 				cl->ends[i].sent = false;
@@ -631,7 +628,6 @@ cl_send_end(struct cluster *cl, struct cl_end *e)
 		free(ctx);
 	} else {
 		e->sent = true;
-		(void)pg_sync(cl->pg);
 	}
 	free(out);
 	free(errt);
@@ -641,14 +637,24 @@ cl_send_end(struct cluster *cl, struct cl_end *e)
 static void
 cluster_send_ends(struct cluster *cl)
 {
-	size_t i;
+	size_t i, sent = 0;
+	bool alone = cl->ends_alone;
 
-	/* Only once the claims are known: an end names its claim. */
+	/* Only once the claims are known: an end names its claim. The
+	 * turn's ends commit together, unless one was refused lately. */
+	cl->ends_alone = false;
 	for (i = 0; i < cl->nends && pg_is_up(cl->pg) && cl->claims_known;
 	     i++) {
-		if (!cl->ends[i].sent)
-			cl_send_end(cl, &cl->ends[i]);
+		if (cl->ends[i].sent)
+			continue;
+		cl_send_end(cl, &cl->ends[i]);
+		if (cl->ends[i].sent && (alone || ++sent == CLUSTER_ENDS_MAX)) {
+			(void)pg_sync(cl->pg);
+			sent = 0;
+		}
 	}
+	if (sent > 0)
+		(void)pg_sync(cl->pg);
 }
 
 void

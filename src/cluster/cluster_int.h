@@ -38,6 +38,8 @@ struct store_job;
 #define CLUSTER_SETTLE_PENDING_MAX 8192
 #define CL_STR_(x) #x
 #define CL_STR(x) CL_STR_(x)
+/* Ends committed together at most, in one turn's transaction. */
+#define CLUSTER_ENDS_MAX 256
 /* Output kept in the database at a job's end, for forq logs elsewhere. */
 #define CLUSTER_TAIL_BYTES (64 * 1024)
 
@@ -92,7 +94,8 @@ struct cluster {
 	size_t nclaim_rows;
 	struct cl_end *ends;
 	size_t nends, ends_cap;
-	char *announce; /* ids recorded ended this turn, comma separated */
+	bool ends_alone; /* one was refused: each commits on its own */
+	char *announce;  /* ids recorded ended this turn, comma separated */
 	size_t announce_len, announce_cap;
 	struct cl_submit *subs;
 	bool submitted; /* jobs were queued this turn: the others are told */

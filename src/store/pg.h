@@ -54,7 +54,9 @@ size_t pg_in_flight(const struct pg *pg);
 
 /* Sends one statement with text parameters (values[i] NULL: SQL NULL);
  * its answer comes to cb once the batch it belongs to is closed by
- * pg_sync. -1 if the connection is not up (cb is not called). */
+ * pg_sync. -1 if the connection is not up (cb is not called). sql is a
+ * string constant: it is prepared once a connection, known by its
+ * address. */
 int pg_send(struct pg *pg, const char *sql, int n, const char *const *values,
 	    pg_cb cb, void *arg);
 /* Closes the batch: the statements since the last one form one

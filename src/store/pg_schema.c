@@ -150,6 +150,9 @@ static const char *const migrations[] = {
      "CREATE TABLE forq_served ("
      " uid integer PRIMARY KEY,"
      " at timestamptz NOT NULL)"),
+    /* 10 -> 11: claims read the ready jobs by user now; an index no
+     * statement reads costs every submission and claim its upkeep. */
+    ("DROP INDEX forq_jobs_ready"),
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,

@@ -45,10 +45,11 @@ struct ask {
 	json_t *done;
 	uint64_t *ids;
 	size_t nids;
-	uint64_t id; /* status: the job asked about */
-	bool *seen;  /* wait: which of ids the database has */
-	bool events; /* wait: an event per job */
-	bool drain;  /* pause: and wait for what runs */
+	uint64_t id;  /* status: the job asked about */
+	bool *seen;   /* wait: which of ids the database has */
+	size_t *byid; /* wait: the indexes of ids, in the order of the ids */
+	bool events;  /* wait: an event per job */
+	bool drain;   /* pause: and wait for what runs */
 	bool failed;
 	/* submit with dependencies: the jobs, until those they wait for
 	 * are found; who submits them. */
@@ -87,6 +88,7 @@ ask_answer(struct ask *a, json_t *reply)
 	json_decref(a->done);
 	free(a->ids);
 	free(a->seen);
+	free(a->byid);
 	if (a->specs != NULL)
 		ops_specs_free(a->specs, a->nspecs);
 	free(a->user);
@@ -407,6 +409,41 @@ opsc_recheck(void *arg, const struct store_job *job, const char *node,
 /* One look at every job waited for: each must exist and be the
  * client's to see; those ended go in the reply, the wait is for the
  * others. */
+/* The rows come in no order, as many as the ids: each finds its ids
+ * by a binary search, not a pass over them all. */
+static int
+opsc_by_id(const void *x, const void *y, void *arg)
+{
+	const uint64_t *ids = arg;
+	uint64_t a = ids[*(const size_t *)x] & ~OPSC_RUNNING;
+	uint64_t b = ids[*(const size_t *)y] & ~OPSC_RUNNING;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The first place in byid of id, or nids if it is not there. */
+static size_t
+opsc_first_of(struct ask *a, uint64_t id)
+{
+	size_t lo = 0, hi = a->nids, mid;
+
+	if (a->byid == NULL) {
+		if ((a->byid = calloc(a->nids, sizeof *a->byid)) == NULL)
+			return a->nids;
+		for (mid = 0; mid < a->nids; mid++)
+			a->byid[mid] = mid;
+		qsort_r(a->byid, a->nids, sizeof *a->byid, opsc_by_id, a->ids);
+	}
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((a->ids[a->byid[mid]] & ~OPSC_RUNNING) < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static void
 opsc_wait_job(void *arg, const struct store_job *job, const char *node,
 	      const char *err)
@@ -416,7 +453,7 @@ opsc_wait_job(void *arg, const struct store_job *job, const char *node,
 	struct client *c;
 	json_t *reply, *id;
 	uint64_t *pending;
-	size_t npending = 0, i;
+	size_t npending = 0, i, k;
 
 	(void)node;
 	if (job != NULL) {
@@ -431,13 +468,15 @@ opsc_wait_job(void *arg, const struct store_job *job, const char *node,
 					      job_result_json(job->id,
 							      &job->result));
 		/* Named twice, waited for once. */
-		for (i = 0; i < a->nids; i++) {
-			if ((a->ids[i] & ~OPSC_RUNNING) != job->id ||
-			    a->seen[i])
+		for (i = opsc_first_of(a, job->id); i < a->nids; i++) {
+			k = a->byid[i];
+			if ((a->ids[k] & ~OPSC_RUNNING) != job->id)
+				break;
+			if (a->seen[k])
 				continue;
-			a->seen[i] = true;
+			a->seen[k] = true;
 			if (!job_state_final(job->state) && npending++ == 0)
-				a->ids[i] |= OPSC_RUNNING;
+				a->ids[k] |= OPSC_RUNNING;
 		}
 		return;
 	}
