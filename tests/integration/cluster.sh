@@ -542,6 +542,60 @@ for id in $on_b; do
 done
 ok "kill -9 of b's forqd alone: its workers stopped its jobs ($on_b) $((t1 - t0))ms after, by the lease, not adopt_timeout; a ran them again"
 
+# A partition: b, alive and running jobs, loses the database (its own
+# role, forq_b, is refused by pg_hba and its sessions ended; the
+# database is on a Unix socket, which no network namespace cuts). By
+# its own clock it stops its jobs when its lease runs out; a runs them
+# again only after that, never beside them; healed, b finds its lease
+# lost, joins again, and no job succeeds twice.
+pg_sql "CREATE ROLE forq_b LOGIN IN ROLE forq" >/dev/null
+sed -i "s|^dsn = .*|dsn = $PG_DSN|; s|user=forq\$|user=forq_b|" "$B/conf"
+grep -q "user=forq_b" "$B/conf" || fail "b's conf: $(cat "$B/conf")"
+start_b
+: >"$T/overlap"
+job='echo $$ >'"$T"'/part.$FORQ_JOB_ID.$FORQ_JOB_ATTEMPT; if [ "$FORQ_JOB_ATTEMPT" -gt 1 ]; then kill -0 "$(cat '"$T"'/part.$FORQ_JOB_ID.1)" 2>/dev/null \&\& echo $FORQ_JOB_ID >>'"$T"'/overlap; exit 0; fi; exec sleep 60'
+ids=$(seq 6 | sed "s|.*|$job|" | fq submit --batch - | tr '\n' ' ')
+for id in $ids; do
+	timeout 10 bash -c "until [ -s '$T/part.$id.1' ]; do sleep 0.1; done" || fail "job $id did not start: $(fq list)"
+done
+on_b=
+for id in $ids; do
+	if [ "$(fq status --json "$id" | jq -r .job.node)" = b ]; then
+		on_b="$on_b $id"
+	else
+		fq cancel "$id" >/dev/null
+	fi
+done
+[ -n "$on_b" ] || fail "no job ran on b"
+B_MARK=$(stat -c %s "$B_LOG")
+sed -i '1i local all forq_b reject' "$PG_DIR/data/pg_hba.conf"
+pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" reload >/dev/null
+pg_sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'forq_b'" >/dev/null
+t0=$(now_ms)
+save_mark=$LOG_MARK
+LOG=$B_LOG LOG_MARK=$B_MARK wait_log 'node b: the lease ran out' 10
+LOG_MARK=$save_mark
+timeout 30 "$FORQ" -s "$SOCK" wait $on_b >/dev/null || fail "b's jobs not run again: $(fq list)"
+t1=$(now_ms)
+[ ! -s "$T/overlap" ] || fail "jobs ran on a while their copies still ran on b: $(cat "$T/overlap")"
+for id in $on_b; do
+	[ -s "$T/part.$id.2" ] || fail "job $id did not run again"
+	[ "$(pg_sql "SELECT state || ',' || node || ',' || attempt FROM forq_history WHERE id = $id")" = 4,a,1 ] ||
+		fail "job $id: $(pg_sql "SELECT state, node, attempt, error FROM forq_history WHERE id = $id")"
+done
+sed -i '1d' "$PG_DIR/data/pg_hba.conf"
+pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" reload >/dev/null
+LOG=$B_LOG LOG_MARK=$B_MARK wait_log 'node b: (the lease was lost|joined again as epoch)' 20
+LOG_MARK=$save_mark
+timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$B/sock' workers --json | jq '[.workers[].jobs[]] | length')\" = 0 ]; do sleep 0.2; done" ||
+	fail "b still runs jobs: $("$FORQ" -s "$B/sock" workers)"
+for id in $on_b; do
+	[ "$(pg_sql "SELECT count(*) FROM forq_history WHERE id = $id AND state = 4")" = 1 ] || fail "job $id: $(pg_sql "SELECT * FROM forq_history WHERE id = $id")"
+done
+stop_b
+sed -i "s|user=forq_b|user=forq|" "$B/conf"
+ok "b cut off from the database: it stopped its jobs ($on_b) when its lease ran out, a ran them again after, never beside them ($((t1 - t0))ms); healed, b joined again and nothing succeeded twice"
+
 # A node that stops says so (b again, which records its old workers'
 # ends as ends the cluster no longer has a claim for).
 start_b
