@@ -450,6 +450,10 @@ struct cl_end_ctx {
 	struct cluster *cl;
 	uint64_t id;
 	struct job_result result; /* for whoever waits here */
+	bool again;               /* queued again in the cluster, not ended */
+	int64_t delay_ms;         /* before that next attempt */
+	uint32_t attempt;         /* the one that ended */
+	uint32_t retries;
 };
 
 static void
@@ -543,7 +547,16 @@ cl_end_done(void *arg, const PGresult *res, const char *err)
 	}
 	if (PQntuples(res) == 0) {
 		cl_whose_end(cl, ctx->id);
+	} else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+		log_info("job %llu: attempt %u of %u %s; queued again in the "
+			 "cluster, in %lldms",
+			 (unsigned long long)ctx->id, ctx->attempt + 1,
+			 ctx->retries + 1, job_state_name(ctx->result.state),
+			 (long long)ctx->delay_ms);
+		cl->submitted = true;
 	} else {
+		if (ctx->again) /* cancelled while it ran */
+			ctx->result.state = JOB_CANCELLED;
 		cl_announce(cl, ctx->id);
 		/* Told only now, so that what they read next anywhere in
 		 * the cluster shows the end they were told of. */
@@ -560,6 +573,37 @@ cl_end_done(void *arg, const PGresult *res, const char *err)
 
 #define NS_TEXT(buf, ns)                                                       \
 	(snprintf(buf, sizeof buf, "%lld", (long long)(ns)), buf)
+
+/* clang-format off */
+static const char cl_again_sql[] =
+    "WITH again AS (UPDATE forq_jobs SET state = CASE WHEN $4::bigint > 0 "
+    "THEN 2 ELSE 0 END, start_at = CASE WHEN $4::bigint > 0 THEN now() + "
+    "$4::bigint * interval '1 millisecond' END, node = NULL, claim = NULL, "
+    "claimed_at = NULL, started_at = NULL, worker = NULL, cpu = NULL, "
+    "attempt = attempt + 1 WHERE id = $1 AND claim = $2 AND node = $3 AND "
+    "NOT cancel RETURNING id), "
+    "gone AS (DELETE FROM forq_jobs WHERE id = $1 AND claim = $2 AND node "
+    "= $3 AND cancel RETURNING *), "
+    "moved AS (" CL_TO_HISTORY("7", "NULL") " RETURNING id) "
+    "SELECT id, true FROM again UNION ALL SELECT id, false FROM moved";
+/* clang-format on */
+
+/* An attempt that calls for another: back into the cluster's queue,
+ * scheduled after its delay (the next due poll queues it). */
+static void
+cl_send_again(struct cluster *cl, struct cl_end *e, int64_t claim,
+	      struct cl_end_ctx *ctx)
+{
+	char sid[24], sclaim[24], delay[24];
+	const char *values[] = {NS_TEXT(sid, (int64_t)e->id),
+				NS_TEXT(sclaim, claim), cl->node,
+				NS_TEXT(delay, ctx->delay_ms)};
+
+	if (pg_send(cl->pg, cl_again_sql, 4, values, cl_end_done, ctx) == -1)
+		free(ctx);
+	else
+		e->sent = true;
+}
 
 static void
 cl_send_end(struct cluster *cl, struct cl_end *e)
@@ -581,7 +625,24 @@ cl_send_end(struct cluster *cl, struct cl_end *e)
 		store_job_free(&job);
 		return;
 	}
-	*ctx = (struct cl_end_ctx){cl, e->id, job.result};
+	*ctx = (struct cl_end_ctx){
+	    .cl = cl,
+	    .id = e->id,
+	    .result = job.result,
+	    .again = job_retry_wanted(&job.result, job.spec.retry_on,
+				      job.attempt, job.spec.retries),
+	    .attempt = job.attempt,
+	    .retries = job.spec.retries,
+	};
+	if (ctx->again) {
+		/* Its retry is the cluster's: any node may run the next
+		 * attempt, after the delay, unless a cancel was asked. */
+		ctx->delay_ms = job_retry_delay_ms(job.spec.retry_delay_ms,
+						   job.attempt, arc4random());
+		cl_send_again(cl, e, claim, ctx);
+		store_job_free(&job);
+		return;
+	}
 	out = cl_tail_hex(cl->conf->state_dir, e->id, "out");
 	errt = cl_tail_hex(cl->conf->state_dir, e->id, "err");
 	values[0] = NS_TEXT(sid, (int64_t)e->id);
@@ -623,7 +684,7 @@ cl_send_end(struct cluster *cl, struct cl_end *e)
 		    "to_timestamp($9::bigint / 1e9), $10::integer, "
 		    "$11::integer, $12, $13::bigint, $14::bigint, "
 		    "$15::bigint, $16::integer, $17::bytea, $18::bytea FROM j "
-		    "RETURNING id",
+		    "RETURNING id, false",
 		    18, values, cl_end_done, ctx) == -1) {
 		free(ctx);
 	} else {

@@ -332,6 +332,15 @@ job_retry_reason(enum job_state state, int signal)
 	}
 }
 
+bool
+job_retry_wanted(const struct job_result *r, uint32_t retry_on,
+		 uint32_t attempt, uint32_t retries)
+{
+	unsigned why = job_retry_reason(r->state, r->signal);
+
+	return why != 0 && (retry_on & why) && attempt < retries;
+}
+
 int64_t
 job_retry_delay_ms(int64_t base_ms, uint32_t attempt, uint32_t jitter)
 {

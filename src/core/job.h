@@ -162,6 +162,10 @@ int job_result_from_text(const char *text, struct job_result *r);
 /* The retry_on bit an end falls under; 0 for a success or a cancel,
  * which are never retried. */
 unsigned job_retry_reason(enum job_state state, int signal);
+/* Whether an end of attempt (0: the first) calls for another, by the
+ * job's retry_on and retries. */
+bool job_retry_wanted(const struct job_result *r, uint32_t retry_on,
+		      uint32_t attempt, uint32_t retries);
 /* The wait before the retry that follows attempt (0: the first):
  * base_ms doubled per attempt, capped at JOB_RETRY_DELAY_MAX_MS, then
  * spread by up to 20% either way by jitter (uniform over uint32). */

@@ -89,7 +89,7 @@ after_job_ended(struct after *a, uint64_t id, int own)
 	}
 	if (own == 1)
 		after_hook_add(a, id, false);
-	if (a->conf->on_finish[0] != '\0')
+	if (own != JOBS_NO_HOOKS && a->conf->on_finish[0] != '\0')
 		after_hook_add(a, id, true);
 	if (jobs_waiting(a->jobs) == 0)
 		return;

@@ -20,7 +20,8 @@ struct after *after_new(const struct conf *conf,
 			struct jobs *jobs, struct running *running);
 void after_free(struct after *a);
 /* A job reached its final state: its on-finish commands queue (own: 1
- * it has one, 0 not, -1 not known here), its dependents are settled. */
+ * it has one, 0 not, -1 not known here, JOBS_NO_HOOKS none: it is not
+ * its last end), its dependents are settled. */
 void after_job_ended(struct after *a, uint64_t id, int own);
 /* A waiting job whose dependencies may have changed: it goes on, is
  * cancelled with the reason, or waits on. */

@@ -517,12 +517,20 @@ jobs_ended(struct jobs *j, uint64_t id, uint32_t attempt,
 	   const struct job_run *run, int worker, int cpu,
 	   const struct job_result *r)
 {
-	unsigned why = job_retry_reason(r->state, r->signal);
+	bool again = job_retry_wanted(r, run->retry_on, attempt, run->retries);
 	int64_t delay_ms, at = 0;
 	char what[64], wait[32];
 	enum store_result found;
 
-	if (why == 0 || !(run->retry_on & why) || attempt >= run->retries) {
+	/* On a cluster node the end goes to the cluster, which queues the
+	 * next attempt for any node to run; its on-finish commands wait
+	 * for the last. */
+	if (j->outbox) {
+		jobs_record_final(j, id, r,
+				  again ? JOBS_NO_HOOKS : run->on_finish);
+		return;
+	}
+	if (!again) {
 		jobs_record_final(j, id, r, run->on_finish);
 		return;
 	}

@@ -40,9 +40,11 @@ struct job_run {
 /* A final state recorded this turn. */
 struct jobs_end {
 	uint64_t id;
-	int own_hook; /* 1 it has an on-finish command, 0 not, -1 unknown */
+	int own_hook; /* 1 it has an on-finish command, 0 not, -1 unknown,
+			 JOBS_NO_HOOKS none runs (another attempt follows) */
 	struct job_result result;
 };
+#define JOBS_NO_HOOKS (-2)
 
 /* conf is read as it stands at each use (a reload changes it). */
 struct jobs *jobs_new(const struct conf *conf, struct store *store);

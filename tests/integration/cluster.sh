@@ -306,6 +306,17 @@ out=$(fq submit --after 987654321 -- true 2>&1) && fail "a dependency that does 
 grep -q -- "--after 987654321: no such job" <<<"$out" || fail "no reason: $out"
 ok "a dependency already ended lets its dependent go at once ($((t1 - t0))ms); one that does not exist is refused"
 
+# Retries are the cluster's: a failed attempt goes back to the shared
+# queue, scheduled after its delay, for any node to run; the last
+# attempt's end is the job's.
+rj=$(fq submit --retries 2 --retry-delay 2s -- sh -c "echo \$FORQ_JOB_ATTEMPT >>$T/rj.\$FORQ_JOB_ID; [ \$FORQ_JOB_ATTEMPT -ge 3 ]")
+timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$B/sock' status --json $rj | jq -c '[.job.state, .job.attempt]')\" = '[\"scheduled\",2]' ]; do sleep 0.1; done" ||
+	fail "the retry of job $rj is not in the cluster: $("$FORQ" -s "$B/sock" status --json "$rj" | jq -c .job)"
+timeout 20 "$FORQ" -s "$B/sock" wait "$rj" >/dev/null || fail "job $rj: $(fq status --json "$rj" | jq -c .job)"
+[ "$(tr '\n' ' ' <"$T/rj.$rj")" = "1 2 3 " ] && [ "$(st "$SOCK" "$rj" .job.attempt)" = 3 ] ||
+	fail "job $rj ran: $(cat "$T/rj.$rj"); $(fq status --json "$rj" | jq -c .job)"
+ok "a failed attempt is queued again in the cluster (seen scheduled, attempt 2, from b); job $rj succeeded at attempt 3"
+
 # Fairness between users, as on one host: another user's one job is
 # not held back behind one user's many of the same priority (queue one
 # runs a job at a time, across the nodes).

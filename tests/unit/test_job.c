@@ -310,6 +310,25 @@ test_retry_reasons(void **state)
 	assert_string_equal(buf, "exit,lost");
 }
 
+/* The one decision both a host and a cluster node take at an end. */
+static void
+test_retry_wanted(void **state)
+{
+	struct job_result failed = {.state = JOB_FAILED, .exit_code = 1};
+	struct job_result killed = {.state = JOB_FAILED, .signal = 9};
+	struct job_result ok = {.state = JOB_SUCCEEDED};
+	struct job_result cancelled = {.state = JOB_CANCELLED, .signal = 15};
+
+	(void)state;
+	assert_true(job_retry_wanted(&failed, JOB_RETRY_EXIT, 0, 1));
+	assert_false(job_retry_wanted(&failed, JOB_RETRY_EXIT, 1, 1));
+	assert_false(job_retry_wanted(&failed, JOB_RETRY_SIGNAL, 0, 3));
+	assert_true(job_retry_wanted(&killed, JOB_RETRY_SIGNAL, 2, 3));
+	assert_false(job_retry_wanted(&ok, ~0u, 0, 3));
+	assert_false(job_retry_wanted(&cancelled, ~0u, 0, 3));
+	assert_false(job_retry_wanted(&failed, ~0u, 0, 0));
+}
+
 static void
 test_retry_and_after_fields(void **state)
 {
@@ -363,6 +382,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_final_states),
+	    cmocka_unit_test(test_retry_wanted),
 	    cmocka_unit_test(test_transitions),
 	    cmocka_unit_test(test_state_names_round_trip),
 	    cmocka_unit_test_teardown(test_valid_job_packs_its_strings,
