@@ -554,6 +554,10 @@ cl_end_done(void *arg, const PGresult *res, const char *err)
 			 ctx->retries + 1, job_state_name(ctx->result.state),
 			 (long long)ctx->delay_ms);
 		cl->submitted = true;
+		/* Its output is the last attempt's, on the node that runs
+		 * it: this one's files go (before this node could claim it
+		 * again, which the next answers would bring). */
+		cl->cb.pruned(cl->cb.arg, ctx->id);
 	} else {
 		if (ctx->again) /* cancelled while it ran */
 			ctx->result.state = JOB_CANCELLED;

@@ -24,12 +24,12 @@
 
 /* Each waiting job with what it waits for: the ids in its order, and
  * their states (-1: in neither table, cleaned away; it drops out, as on
- * one host). */
+ * one host; a job left waiting for none goes on). */
 #define CL_SETTLE_ROWS(waiting)                                                \
 	"SELECT j.id, j.after_mode, string_agg(d.id::text, ',' ORDER BY "      \
 	"d.n), string_agg(coalesce(l.state, h.state, -1)::text, ',' ORDER "    \
-	"BY d.n) FROM (" waiting ") j CROSS JOIN LATERAL "                     \
-	"unnest(j.after_ids) WITH ORDINALITY AS d(id, n) LEFT JOIN "           \
+	"BY d.n) FROM (" waiting ") j LEFT JOIN LATERAL "                      \
+	"unnest(j.after_ids) WITH ORDINALITY AS d(id, n) ON true LEFT JOIN "   \
 	"forq_jobs l ON l.id = d.id LEFT JOIN forq_history h ON h.id = d.id "  \
 	"GROUP BY j.id, j.after_mode ORDER BY j.id"
 

@@ -6,6 +6,8 @@
  * Then the store's file is renamed, so that neither a one-host forqd
  * nor this host's node runs its jobs a second time.
  */
+#include <sys/param.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -25,6 +27,7 @@
 #include "store/store.h"
 
 struct import {
+	struct store *st;
 	PGconn *conn;
 	const unsigned char *key;
 	size_t keylen;
@@ -39,6 +42,23 @@ static char *
 imp_num(char *buf, size_t len, long long v)
 {
 	snprintf(buf, len, "%lld", v);
+	return buf;
+}
+
+/* ids as a bigint[] literal (JOB_AFTER_MAX of them fit in len). */
+static char *
+imp_ids(char *buf, size_t len, const uint64_t *ids, uint32_t n)
+{
+	size_t at = 0;
+	uint32_t i;
+
+	at += (size_t)snprintf(buf, len, "{");
+	for (i = 0; i < n && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%llu",
+				       i > 0 ? "," : "",
+				       (unsigned long long)ids[i]);
+	if (at < len)
+		snprintf(buf + at, len - at, "}");
 	return buf;
 }
 
@@ -57,7 +77,11 @@ imp_one(void *arg, const struct store_job *job)
 	struct import *im = arg;
 	char id[24], state[8], prio[16], uid[16], gid[16], attempt[16],
 	    submit[40], start[40], started[40], ended[40], code[16], sig_n[16],
-	    user_us[24], sys_us[24], rss[24], sig[SIGN_HEX_LEN];
+	    user_us[24], sys_us[24], rss[24], sig[SIGN_HEX_LEN], mode[8],
+	    after[JOB_AFTER_MAX * 21 + 3];
+	uint64_t *deps;
+	enum job_state *dep_states;
+	size_t ndeps;
 	const char *queue =
 	    job->spec.queue != NULL ? job->spec.queue : "default";
 	const char *values[21];
@@ -68,20 +92,12 @@ imp_one(void *arg, const struct store_job *job)
 	json_t *j;
 	bool final = job_state_final(job->state);
 
-	if (job->state == JOB_RUNNING || job->state == JOB_WAITING) {
+	if (job->state == JOB_RUNNING) {
 		snprintf(im->why, sizeof im->why,
 			 "job %llu is %s: stop the one-host forqd once its "
 			 "jobs have ended (forq wait --all), then import",
 			 (unsigned long long)job->id,
 			 job_state_name(job->state));
-		im->failed = true;
-		return 1;
-	}
-	if (!final && job->spec.nafter > 0) {
-		snprintf(im->why, sizeof im->why,
-			 "job %llu has dependencies, not kept across a "
-			 "cluster yet: cancel it or let it end, then import",
-			 (unsigned long long)job->id);
 		im->failed = true;
 		return 1;
 	}
@@ -126,6 +142,27 @@ imp_one(void *arg, const struct store_job *job)
 	/* The queued: when to start. The ended: how they ended. */
 	values[13] = imp_time(start, sizeof start, job->spec.start_at_ns);
 	values[14] = job->spec.unique;
+	/* A waiting job waits on in the cluster, for jobs imported with it
+	 * (the nodes' look at the waiting jobs settles it); what it waits
+	 * for is in the store's list of dependencies, not in its spec. */
+	values[15] = NULL;
+	if (job->state == JOB_WAITING) {
+		if (store_deps(im->st, job->id, &deps, &dep_states, &ndeps) ==
+		    -1) {
+			snprintf(im->why, sizeof im->why,
+				 "job %llu: its dependencies: %s",
+				 (unsigned long long)job->id,
+				 store_error(im->st));
+			im->failed = true;
+			free(text);
+			return 1;
+		}
+		values[15] = imp_ids(after, sizeof after, deps,
+				     (uint32_t)MIN(ndeps, JOB_AFTER_MAX));
+		free(deps);
+		free(dep_states);
+	}
+	values[16] = imp_num(mode, sizeof mode, job->spec.after_mode);
 	if (final) {
 		values[13] =
 		    imp_time(started, sizeof started, job->result.start_ns);
@@ -152,11 +189,12 @@ imp_one(void *arg, const struct store_job *job)
 				   "priority, uid, "
 				   "gid, user_name, name, spec, submit_node, "
 				   "submitted_at, "
-				   "attempt, sig, start_at, unique_key) VALUES "
+				   "attempt, sig, start_at, unique_key, "
+				   "after_ids, after_mode) VALUES "
 				   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
 				   "to_timestamp($11::float8), $12, $13, "
-				   "to_timestamp($14::float8), $15)",
-				   15, NULL, values, NULL, NULL, 0);
+				   "to_timestamp($14::float8), $15, $16, $17)",
+				   17, NULL, values, NULL, NULL, 0);
 	else
 		res = PQexecParams(im->conn,
 				   "INSERT INTO forq_history (id, state, "
@@ -246,6 +284,7 @@ pg_import_sqlite(const char *dsn, const char *dir, const unsigned char *key,
 	}
 	if (store_open(&st, dir, true, err, errlen) == -1)
 		return -1;
+	im.st = st;
 	/* Everything checked before anything is moved. */
 	im.check_only = true;
 	if (store_list(st, &all, UINT32_MAX, imp_one, &im) == -1) {

@@ -119,14 +119,16 @@ done_id=$("$FORQ" -s "$S/sock" submit --wait -- sh -c 'echo solo; exit 3' | head
 "$FORQ" -s "$S/sock" pause >/dev/null
 q1=$("$FORQ" -s "$S/sock" submit -- sh -c "echo q1 >>$T/solo.runs")
 q2=$("$FORQ" -s "$S/sock" submit -p 5 -- sh -c "echo q2 >>$T/solo.runs")
+w1=$("$FORQ" -s "$S/sock" submit --after "$q1" -- sh -c "echo w1 >>$T/solo.runs")
 "$FORQ" -s "$S/sock" shutdown >/dev/null
 "$FORQ_PIDWAIT" "$S_PID" 10000 || fail "the one-host forqd did not stop"
 "$FORQD" -c "$CONF" --import-sqlite "$S/state" >"$T/import.out" 2>&1 || fail "import: $(cat "$T/import.out")"
-grep -q "imported from $S/state: 2 queued, 1 ended; its store is now $S/state/jobs.db.imported-" "$T/import.out" ||
+grep -q "imported from $S/state: 3 queued, 1 ended; its store is now $S/state/jobs.db.imported-" "$T/import.out" ||
 	fail "import said: $(cat "$T/import.out")"
 [ ! -e "$S/state/jobs.db" ] || fail "the one-host store is still there"
-fq wait "$q1" "$q2" >/dev/null || fail "imported jobs: $(fq status "$q1"; fq status "$q2")"
-[ "$(sort "$T/solo.runs" | tr '\n' ' ')" = "q1 q2 " ] || fail "runs: $(cat "$T/solo.runs")"
+fq wait "$q1" "$q2" "$w1" >/dev/null || fail "imported jobs: $(fq status "$q1"; fq status "$q2"; fq status "$w1")"
+[ "$(sort "$T/solo.runs" | tr '\n' ' ')" = "q1 q2 w1 " ] && [ "$(grep -n . "$T/solo.runs" | grep -E ':(q1|w1)$' | cut -d: -f2 | tr '\n' ' ')" = "q1 w1 " ] ||
+	fail "runs: $(cat "$T/solo.runs")"
 st=$(fq status --json 1)
 [ "$(jq -r .job.state <<<"$st")" = failed ] && [ "$(jq .job.exit_code <<<"$st")" = 3 ] ||
 	fail "the ended job: $st"
@@ -134,7 +136,7 @@ rc=0
 "$FORQD" -c "$CONF" --import-sqlite "$S/state" >"$T/import.out" 2>&1 || rc=$?
 [ $rc -ne 0 ] && grep -q 'jobs.db: No such file or directory' "$T/import.out" ||
 	fail "a second import: rc $rc: $(cat "$T/import.out")"
-ok "--import-sqlite moves a one-host store in: its ended job kept, its queued ones run once, same ids"
+ok "--import-sqlite moves a one-host store in: its ended job kept, its queued ones run once, same ids, the waiting one after its dependency"
 
 {
 	echo "[daemon]"
@@ -628,7 +630,7 @@ timeout 15 bash -c "until [ \"\$(\"$PG_BIN/psql\" -X -h '$PG_DIR' -U postgres -d
 # The node removes the files once the deletion's answer is in: after
 # the rows are gone, so looked for until then.
 timeout 10 bash -c "until [ -z \"\$(ls '$T/state/logs')\" ]; do sleep 0.2; done" ||
-	fail "output files left: $(ls "$T/state/logs" | head -n 5)"
+	fail "output files left: $(ls "$T/state/logs" | head -n 5); cleaned: $(pg_sql "SELECT node, id FROM forq_cleaned" | tr "\n" " ")"
 ok "retention empties the history, and a's output files with its jobs"
 
 # A database of a newer schema is refused at start.
