@@ -166,6 +166,21 @@ int cl_read_job(struct cluster *cl, const PGresult *res, int row,
 		struct store_job *job);
 void cl_announce(struct cluster *cl, uint64_t id);
 
+/* A statement whose answer nobody reads (a failed one fails its
+ * transaction, whose last statement says so). */
+void cl_no_answer(void *arg, const PGresult *res, const char *err);
+
+/* cluster_claim.c: the claim a job of this node's has (-1: none), let
+ * go of once its end is recorded; the claim's rows dropped; this node's
+ * claims, read after a (re)connect. */
+int64_t cl_claim_of(const struct cluster *cl, uint64_t id);
+void cl_claim_drop(struct cluster *cl, uint64_t id);
+void cl_claim_rows_clear(struct cluster *cl);
+void cl_mine_done(void *arg, const PGresult *res, const char *err);
+
+/* cluster_end.c: the ends not sent yet, sent. */
+void cl_send_ends(struct cluster *cl);
+
 /* cluster_after.c: the dependents of jobs that ended ("1,2,3"), and
  * every waiting job, a page at a time, looked at. */
 void cl_settle_ended(struct cluster *cl, const char *ids);

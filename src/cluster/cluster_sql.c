@@ -190,3 +190,11 @@ cl_announce(struct cluster *cl, uint64_t id)
 	memcpy(cl->announce + cl->announce_len, num, (size_t)len + 1);
 	cl->announce_len += (size_t)len;
 }
+
+void
+cl_no_answer(void *arg, const PGresult *res, const char *err)
+{
+	(void)arg;
+	(void)res;
+	(void)err;
+}

@@ -38,6 +38,8 @@ struct node {
 	struct pg *pg;
 	struct ev_io timer_io;
 	int timer;
+	struct ev_io deadline_io; /* when its jobs must stop, if not renewed */
+	int deadline;
 	bool renewing;      /* a renewal is in flight */
 	bool rejoining;     /* a join under a new epoch is in flight */
 	int64_t renew_sent; /* monotonic: when the one in flight went */
@@ -56,12 +58,28 @@ struct node_query {
 
 static void node_renew(struct node *n);
 
+/*
+ * When this node's jobs must stop unless the lease is renewed: a fifth
+ * of the lease before it runs out by this node's count (never later
+ * than the server's), so that they have stopped (TERM, and what
+ * survives it the kill_grace after) by the time another node may take
+ * them on, a fifth after it runs out.
+ */
+static int64_t
+node_stop_at(const struct node *n)
+{
+	int64_t lease = n->conf->lease_ms * NS_PER_MS;
+
+	return n->renewed + lease - lease / 5;
+}
+
 static void
 node_held(struct node *n)
 {
+	if (n->deadline != -1)
+		(void)ev_timer_arm(n->deadline, node_stop_at(n));
 	if (n->cb.renewed != NULL)
-		n->cb.renewed(n->cb.arg,
-			      n->renewed + n->conf->lease_ms * NS_PER_MS);
+		n->cb.renewed(n->cb.arg, node_stop_at(n));
 }
 
 static void
@@ -166,12 +184,14 @@ node_renew(struct node *n)
 static void
 node_check_lease(struct node *n)
 {
-	if (n->lease_run_out ||
-	    clock_mono_ns() - n->renewed < n->conf->lease_ms * NS_PER_MS)
+	if (n->lease_run_out || clock_mono_ns() < node_stop_at(n))
 		return;
 	n->lease_run_out = true;
-	log_warnx("node %s: the lease ran out (not renewed for %llds: %s)",
-		  n->name, (long long)(n->conf->lease_ms / 1000),
+	log_warnx("node %s: the lease ran out (not renewed for %lldms of "
+		  "%lldms, its jobs stop now: %s)",
+		  n->name,
+		  (long long)((clock_mono_ns() - n->renewed) / NS_PER_MS),
+		  (long long)n->conf->lease_ms,
 		  pg_is_up(n->pg) ? "no answer in time" : pg_why(n->pg));
 	/* By this node's clock, which counts from before the server's:
 	 * its jobs stop before any other node may take them on. */
@@ -188,6 +208,16 @@ node_tick(struct ev_io *io, uint32_t events)
 	ev_timer_drain(n->timer);
 	node_check_lease(n);
 	node_renew(n);
+}
+
+static void
+node_on_deadline(struct ev_io *io, uint32_t events)
+{
+	struct node *n = io->arg;
+
+	(void)events;
+	ev_timer_drain(n->deadline);
+	node_check_lease(n);
 }
 
 static void
@@ -227,7 +257,7 @@ node_join(const struct conf *conf, uint32_t cpus, int join_timeout_s)
 		return NULL;
 	}
 	n->conf = conf;
-	n->timer = -1;
+	n->timer = n->deadline = -1;
 	if (gethostname(n->host, sizeof n->host) == -1)
 		strlcpy(n->host, "localhost", sizeof n->host);
 	n->host[sizeof n->host - 1] = '\0';
@@ -285,6 +315,14 @@ node_start(struct node *n, struct ev_loop *loop, const struct node_cb *cb)
 		n->timer = -1;
 		return -1;
 	}
+	if ((n->deadline = ev_timer_open()) == -1)
+		return -1;
+	ev_io_set(&n->deadline_io, n->deadline, node_on_deadline, n);
+	if (ev_add(loop, &n->deadline_io, EPOLLIN) == -1) {
+		close(n->deadline);
+		n->deadline = -1;
+		return -1;
+	}
 	(void)ev_timer_every(n->timer,
 			     MAX(n->conf->lease_ms / 3, 500) * NS_PER_MS);
 	node_held(n); /* as the join left it */
@@ -319,6 +357,10 @@ node_free(struct node *n)
 	if (n->timer != -1) {
 		(void)ev_del(n->loop, &n->timer_io);
 		close(n->timer);
+	}
+	if (n->deadline != -1) {
+		(void)ev_del(n->loop, &n->deadline_io);
+		close(n->deadline);
 	}
 	free(n);
 }

@@ -1,0 +1,494 @@
+/*
+ * The shared queue, the node's claims: what it takes (fairly, as one
+ * host orders its queue, and no more than it can run at once), how a
+ * claimed job becomes a job of this node's store, what it gives back or
+ * refuses, and what it finds of its own after a reconnect. A job is
+ * this node's only once the claim's COMMIT is answered.
+ */
+#include <sys/param.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pwd.h>
+
+#include "common/array.h"
+#include "common/compat.h"
+#include "common/log.h"
+#include "core/conf.h"
+#include "core/job.h"
+#include "core/sign.h"
+#include "store/pg.h"
+#include "store/store.h"
+#include "cluster/cluster_int.h"
+
+int64_t
+cl_claim_of(const struct cluster *cl, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nclaims; i++) {
+		if (cl->claims[i].id == id)
+			return cl->claims[i].claim;
+	}
+	return -1;
+}
+
+static int
+cl_claim_add(struct cluster *cl, uint64_t id, int64_t claim)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nclaims; i++) {
+		if (cl->claims[i].id == id) {
+			cl->claims[i].claim = claim;
+			return 0;
+		}
+	}
+	if (array_reserve((void **)&cl->claims, &cl->claims_cap, cl->nclaims,
+			  sizeof *cl->claims) == -1)
+		return -1;
+	cl->claims[cl->nclaims++] = (struct cl_claim){id, claim};
+	return 0;
+}
+
+void
+cl_claim_drop(struct cluster *cl, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nclaims; i++) {
+		if (cl->claims[i].id == id) {
+			cl->claims[i] = cl->claims[--cl->nclaims];
+			return;
+		}
+	}
+}
+
+static void
+cl_give_back_done(void *arg, const PGresult *res, const char *err)
+{
+	uint64_t *id = arg;
+
+	if (!cl_ok(res))
+		log_warnx("job %llu: cannot give it back to the cluster: %s",
+			  (unsigned long long)*id, cl_why(res, err));
+	free(id);
+}
+
+/* A claimed job this node will not run goes back to the queue. */
+static void
+cl_give_back(struct cluster *cl, uint64_t id, int64_t claim)
+{
+	char sid[24], sclaim[24];
+	const char *values[] = {sid, sclaim, cl->node};
+	uint64_t *ctx;
+
+	if ((ctx = malloc(sizeof *ctx)) == NULL)
+		return;
+	*ctx = id;
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	snprintf(sclaim, sizeof sclaim, "%lld", (long long)claim);
+	if (pg_send(cl->pg,
+		    "UPDATE forq_jobs SET state = 0, node = NULL, claim = "
+		    "NULL, claimed_at = NULL WHERE id = $1 AND claim = $2 AND "
+		    "node = $3",
+		    3, values, cl_give_back_done, ctx) == -1) {
+		free(ctx);
+		return;
+	}
+	(void)pg_sync(cl->pg);
+}
+
+/* The spec a claim brought, made a job of this node: it runs as the
+ * submitter's name here, whatever uid that name has on the node that
+ * took it; a name unknown here refuses the job. */
+static int
+cl_job_of_row(struct cluster *cl, const PGresult *res, int row,
+	      struct store_job *job, char *why, size_t whylen)
+{
+	struct job_error err;
+	struct passwd *pw;
+	json_t *spec;
+	const char *user = PQgetvalue(res, row, 4);
+
+	memset(job, 0, sizeof *job);
+	job->id = strtoull(PQgetvalue(res, row, 0), NULL, 10);
+	job->attempt = (uint32_t)strtoul(PQgetvalue(res, row, 1), NULL, 10);
+	job->submit_ns = strtoll(PQgetvalue(res, row, 6), NULL, 10);
+	job->state = JOB_QUEUED;
+	job->worker = job->cpu = -1;
+	if ((spec = json_loads(PQgetvalue(res, row, 5), 0, NULL)) == NULL) {
+		snprintf(why, whylen, "its spec is not JSON");
+		return -1;
+	}
+	if (job_spec_from_json(spec, NULL, cl->limits, &job->spec, &err) ==
+	    -1) {
+		json_decref(spec);
+		snprintf(why, whylen, "its spec is refused here: %s",
+			 err.message);
+		return -1;
+	}
+	json_decref(spec);
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(why, whylen, "no user \"%s\" on node %s", user,
+			 cl->node);
+		job_spec_free(&job->spec);
+		return -1;
+	}
+	job->uid = pw->pw_uid;
+	job->gid = pw->pw_gid;
+	job->name = job->spec.name;
+	/* forq set changes the column, not the spec as signed. */
+	job->spec.priority =
+	    (int32_t)strtol(PQgetvalue(res, row, 10), NULL, 10);
+	/* The cluster held it until its time, and holds its key: here it
+	 * runs now, keyless. */
+	job->spec.start_at_ns = 0;
+	free(job->spec.unique);
+	job->spec.unique = NULL;
+	/* And it waited there for its dependencies: they are settled. */
+	free(job->spec.after);
+	job->spec.after = NULL;
+	job->spec.nafter = 0;
+	return 0;
+}
+
+static void cl_refuse(struct cluster *cl, uint64_t id, int64_t claim,
+		      const char *why);
+
+/* The claim's rows, kept until its COMMIT is answered: a job is this
+ * node's only once that commit is. */
+static void
+cl_claim_rows(void *arg, const PGresult *res, const char *err)
+{
+	struct cluster *cl = arg;
+
+	if (cl_ok(res) && cl->nclaim_rows < nitems(cl->claim_rows))
+		cl->claim_rows[cl->nclaim_rows++] =
+		    PQcopyResult(res, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+	else if (res != NULL && !cl_ok(res))
+		log_warnx("cluster: claim failed: %s", cl_why(res, err));
+}
+
+void
+cl_claim_rows_clear(struct cluster *cl)
+{
+	while (cl->nclaim_rows > 0)
+		PQclear(cl->claim_rows[--cl->nclaim_rows]);
+}
+
+static int
+cl_claim_take(struct cluster *cl, const PGresult *res)
+{
+	struct store_job job;
+	char why[300];
+	uint64_t id;
+	int64_t claim;
+	int i, n = PQntuples(res);
+
+	for (i = 0; i < n; i++) {
+		id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+		claim = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+		if (cl_claim_add(cl, id, claim) == -1) {
+			cl_give_back(cl, id, claim);
+			continue;
+		}
+		if (!sign_spec_holds(cl->key, cl->keylen, PQgetvalue(res, i, 4),
+				     PQgetvalue(res, i, 8),
+				     PQgetvalue(res, i, 5),
+				     PQgetvalue(res, i, 9))) {
+			cl_refuse(cl, id, claim,
+				  "its signature does not hold: not run (its "
+				  "spec, user or queue was written outside "
+				  "forqd, or under another cluster_key)");
+			continue;
+		}
+		if (cl_job_of_row(cl, res, i, &job, why, sizeof why) == -1) {
+			cl_refuse(cl, id, claim, why);
+			continue;
+		}
+		if (cl->cb.claimed(cl->cb.arg, &job) == -1) {
+			cl_claim_drop(cl, id);
+			cl_give_back(cl, id, claim);
+		}
+		job_spec_free(&job.spec);
+	}
+	return n;
+}
+
+static void
+cl_claim_done(void *arg, const PGresult *commit, const char *err)
+{
+	struct cluster *cl = arg;
+	size_t k;
+	int n = 0;
+
+	cl->claiming = false;
+	/* Not committed, or not known to be: nothing is run. What was
+	 * claimed all the same is found and given back once connected. */
+	if (!cl_ok(commit)) {
+		if (commit != NULL)
+			log_warnx("cluster: claim failed: %s",
+				  cl_why(commit, err));
+		cl_claim_rows_clear(cl);
+		return;
+	}
+	for (k = 0; k < cl->nclaim_rows; k++)
+		n += cl_claim_take(cl, cl->claim_rows[k]);
+	cl_claim_rows_clear(cl);
+	log_debug("cluster: claimed %d jobs", n);
+	/* A full batch: there may be more. */
+	if (n >= CLUSTER_CLAIM_MAX || cl->claim_again) {
+		cl->claim_again = false;
+		cluster_poll(cl);
+	}
+}
+
+/* The queues this node knows with no parallel limit (limited false),
+ * or those with one, as a text[] literal. */
+static char *
+cl_queues(struct cluster *cl, bool limited)
+{
+	size_t len, cap;
+	uint32_t i;
+	char *b = cl_array_start(&len, &cap);
+
+	for (i = 0; b != NULL && i < cl->conf->nqueues; i++) {
+		if ((cl->conf->queues[i].parallel > 0) != limited)
+			continue;
+		if (cl_array_add(&b, &len, &cap, cl->conf->queues[i].name) ==
+		    -1) {
+			free(b);
+			return NULL;
+		}
+	}
+	if (b != NULL && cl_array_end(&b, &len, &cap) == -1) {
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* clang-format off */
+/*
+ * A claim of up to lim jobs among those queued where cond holds (SQL
+ * expressions), as one host orders them (core/runq.h): higher priority
+ * first; on a tie, the user with fewer jobs running, counting each
+ * job taken in this claim as one more; then the user served longest
+ * ago; then the older job. Users are found one at a time through an
+ * index (a skip scan), each with at most lim candidates, so a claim
+ * never reads every queued job. SKIP LOCKED: nodes claiming at once
+ * take different jobs, and none waits for another's claim to commit;
+ * a row another claim committed meanwhile fails state = 0 and is not
+ * taken. The output files of an earlier run of a claimed job that this
+ * node was to delete (it was retried) are kept: the run about to start
+ * here writes them anew.
+ */
+#define CL_CLAIM(cond, lim)                                                    \
+	"WITH RECURSIVE u AS ((SELECT uid FROM forq_jobs WHERE state = 0 "     \
+	"AND " cond " ORDER BY uid LIMIT 1) UNION ALL "                        \
+	"SELECT (SELECT uid FROM forq_jobs WHERE state = 0 AND " cond " AND "  \
+	"uid > u.uid ORDER BY uid LIMIT 1) FROM u WHERE "                      \
+	"u.uid IS NOT NULL), "                                                 \
+	"cand AS (SELECT j.id, j.priority, row_number() OVER (PARTITION BY "   \
+	"u.uid ORDER BY j.priority DESC, j.id) + (SELECT count(*) FROM "       \
+	"forq_jobs r WHERE r.state = 1 AND r.uid = u.uid) AS turn, "           \
+	"coalesce(s.at, '-infinity') AS served FROM u LEFT JOIN forq_served "  \
+	"s ON s.uid = u.uid CROSS JOIN LATERAL (SELECT id, priority FROM "     \
+	"forq_jobs WHERE state = 0 AND uid = u.uid AND " cond " "              \
+	"ORDER BY priority DESC, id LIMIT " lim ") j WHERE "                   \
+	"u.uid IS NOT NULL), "                                                 \
+	"c AS (SELECT j.id FROM (SELECT id FROM cand ORDER BY priority DESC, " \
+	"turn, served, id LIMIT " lim ") k JOIN forq_jobs j ON j.id = k.id "   \
+	"WHERE j.state = 0 FOR UPDATE OF j SKIP LOCKED), "                     \
+	"claimed AS (UPDATE forq_jobs j SET state = 1, node = $1, claim = "    \
+	"nextval('forq_claims'), claimed_at = now() FROM c WHERE j.id = c.id " \
+	"RETURNING j.id, j.attempt, j.uid, j.gid, j.user_name, j.spec, "       \
+	"(extract(epoch FROM j.submitted_at) * 1e9)::bigint, j.claim, "        \
+	"j.queue, j.sig, j.priority), "                                        \
+	"kept AS (DELETE FROM forq_cleaned f USING claimed WHERE f.node = $1 " \
+	"AND f.id = claimed.id), "                                             \
+	"turns AS (INSERT INTO forq_served (uid, at) SELECT DISTINCT uid, "    \
+	"now() FROM claimed ON CONFLICT (uid) DO UPDATE SET at = excluded.at) "\
+	"SELECT * FROM claimed"
+/* Of the queues named (an expression), those not paused, nor all
+ * queues: read once a claim, not for each job. */
+#define CL_NOT_PAUSED(q)                                                       \
+	"NOT EXISTS (SELECT 1 FROM forq_queues p WHERE p.paused AND p.name "   \
+	"IN ('', " q "))"
+/* clang-format on */
+
+void
+cluster_poll(struct cluster *cl)
+{
+	char limit[16], parallel[16], *queues;
+	const char *values[4];
+	uint32_t room, i;
+
+	if (!pg_is_up(cl->pg) || !cl->claims_known)
+		return;
+	if (cl->claiming) {
+		cl->claim_again = true;
+		return;
+	}
+	/* What it holds counts from its claim on, queued or not yet. It
+	 * holds no more than it runs at once: a job claimed ahead would
+	 * wait here behind long ones while another node's slot is free.
+	 * A slot that comes free claims in the turn of the end. */
+	if ((room = cl->cb.room(cl->cb.arg)) <= cl->nclaims)
+		return;
+	room -= (uint32_t)cl->nclaims;
+	if ((queues = cl_queues(cl, false)) == NULL)
+		return;
+	snprintf(limit, sizeof limit, "%u", MIN(room, CLUSTER_CLAIM_MAX));
+	values[0] = cl->node;
+	values[1] = queues;
+	values[2] = limit;
+	if (pg_send(cl->pg, "BEGIN", 0, NULL, cl_no_answer, cl) == -1)
+		goto out;
+	cl->claiming = true;
+	(void)pg_send(cl->pg,
+		      CL_CLAIM("queue = ANY(ARRAY(SELECT q FROM "
+			       "unnest($2::text[]) q WHERE " CL_NOT_PAUSED(
+				   "q") "))",
+			       "$3::integer"),
+		      3, values, cl_claim_rows, cl);
+	/* A queue's parallel limit holds across the nodes: its claims
+	 * take turns under a lock of the queue's, held to their commit,
+	 * and count what runs anywhere (claimed is running). */
+	for (i = 0; i < cl->conf->nqueues; i++) {
+		if (cl->conf->queues[i].parallel == 0)
+			continue;
+		snprintf(parallel, sizeof parallel, "%u",
+			 cl->conf->queues[i].parallel);
+		values[1] = cl->conf->queues[i].name;
+		values[3] = parallel;
+		(void)pg_send(cl->pg,
+			      "SELECT pg_advisory_xact_lock(" CL_QUEUE_LOCK
+			      ", hashtext($1))",
+			      1, &values[1], cl_no_answer, cl);
+		(void)pg_send(cl->pg,
+			      CL_CLAIM("queue = $2 AND " CL_NOT_PAUSED("$2"),
+				       "greatest(0, least($3::integer, "
+				       "$4::integer - (SELECT count(*) FROM "
+				       "forq_jobs WHERE queue = $2 AND state = "
+				       "1)))"),
+			      4, values, cl_claim_rows, cl);
+	}
+	(void)pg_send(cl->pg, "COMMIT", 0, NULL, cl_claim_done, cl);
+	(void)pg_sync(cl->pg);
+out:
+	free(queues);
+}
+
+static void
+cl_refuse_done(void *arg, const PGresult *res, const char *err)
+{
+	uint64_t *id = arg;
+
+	if (!cl_ok(res))
+		log_warnx("job %llu: cannot record it failed: %s",
+			  (unsigned long long)*id, cl_why(res, err));
+	free(id);
+}
+
+/* A claimed job that cannot run here, for a reason no other node would
+ * see otherwise (its user, its spec): it fails, saying why. */
+static void
+cl_refuse(struct cluster *cl, uint64_t id, int64_t claim, const char *why)
+{
+	char sid[24], sclaim[24];
+	const char *values[] = {sid, sclaim, cl->node, why};
+	uint64_t *ctx;
+
+	log_warnx("job %llu: %s", (unsigned long long)id, why);
+	cl_claim_drop(cl, id);
+	if ((ctx = malloc(sizeof *ctx)) == NULL)
+		return;
+	*ctx = id;
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	snprintf(sclaim, sizeof sclaim, "%lld", (long long)claim);
+	if (pg_send(cl->pg,
+		    "WITH gone AS (DELETE FROM forq_jobs WHERE id = $1 AND "
+		    "claim = $2 AND node = $3 RETURNING *) " CL_TO_HISTORY("5",
+									   "$"
+									   "4"),
+		    4, values, cl_refuse_done, ctx) == -1) {
+		free(ctx);
+		return;
+	}
+	(void)pg_sync(cl->pg);
+}
+
+/* --- the node's claims, after a (re)connect ------------------------ */
+
+static int
+cl_unclaimed_one(void *arg, const struct store_job *job)
+{
+	struct cluster *cl = arg;
+
+	if (cl_claim_of(cl, job->id) < 0) {
+		log_warnx("job %llu: no longer this node's (its lease was lost "
+			  "meanwhile): stopped here",
+			  (unsigned long long)job->id);
+		cl->cb.cancel(cl->cb.arg, job->id);
+	}
+	return 0;
+}
+
+/* Jobs this node's store holds that the cluster gave to another since
+ * (a previous forqd of this node lost its lease): stopped, never run. */
+static void
+cl_drop_unclaimed(struct cluster *cl)
+{
+	static const int states[] = {JOB_QUEUED, JOB_RUNNING, JOB_SCHEDULED};
+	struct store_filter f = {.uid = -1};
+	size_t i;
+
+	for (i = 0; i < nitems(states); i++) {
+		f.state = states[i];
+		if (store_list(cl->store, &f, UINT32_MAX, cl_unclaimed_one,
+			       cl) == -1)
+			log_warnx("store: %s", store_error(cl->store));
+	}
+}
+
+void
+cl_mine_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cluster *cl = arg;
+	struct store_job job;
+	uint64_t id;
+	int64_t claim;
+	int i;
+
+	if (!cl_ok(res)) {
+		log_warnx("cluster: cannot read this node's claims: %s",
+			  cl_why(res, err));
+		return;
+	}
+	cl->nclaims = 0;
+	for (i = 0; i < PQntuples(res); i++) {
+		id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+		claim = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		/* Claimed, and then forqd died before its store had it:
+		 * it never ran. */
+		if (store_get(cl->store, id, &job) != STORE_OK) {
+			log_info("job %llu: claimed by a previous forqd that "
+				 "never ran it: given back",
+				 (unsigned long long)id);
+			cl_give_back(cl, id, claim);
+			continue;
+		}
+		store_job_free(&job);
+		(void)cl_claim_add(cl, id, claim);
+	}
+	cl->claims_known = true;
+	cl_drop_unclaimed(cl);
+	cl_send_ends(cl);
+	cluster_poll(cl);
+}
