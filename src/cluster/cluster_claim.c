@@ -489,6 +489,6 @@ cl_mine_done(void *arg, const PGresult *res, const char *err)
 	}
 	cl->claims_known = true;
 	cl_drop_unclaimed(cl);
-	cl_send_ends(cl);
+	/* The ends kept meanwhile go at the end of this turn. */
 	cluster_poll(cl);
 }

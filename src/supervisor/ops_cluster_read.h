@@ -1,11 +1,10 @@
 /*
- * What the two halves of a cluster node's requests share (ops_cluster.c
- * the reads and the dispatch, ops_cluster_change.c what changes the
- * queue): the owed answer of one request, and how it is given. Nothing
- * else includes this.
+ * A cluster node's requests that read the shared queue, and the owed
+ * answer of one request, which those that change it (ops_cluster.c)
+ * give the same way. Nothing but ops_cluster.c includes this.
  */
-#ifndef FORQ_OPS_CLUSTER_INT_H
-#define FORQ_OPS_CLUSTER_INT_H
+#ifndef FORQ_OPS_CLUSTER_READ_H
+#define FORQ_OPS_CLUSTER_READ_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -58,17 +57,13 @@ bool opsc_ask_may_touch(const struct ask *a, const struct store_job *job);
 /* wait --all, --queue, and drain: the jobs ids names, waited for. */
 void opsc_wait_mine(void *arg, const uint64_t *ids, size_t n, const char *err);
 
-/* ops_cluster_change.c */
-json_t *opsc_submit(struct ops *ops, struct client *c,
+/* The reads: the reply, or NULL when it comes later. */
+json_t *opsc_status(struct ops *ops, struct client *c,
 		    const struct request *req);
-json_t *opsc_cancel(struct ops *ops, struct client *c,
+json_t *opsc_list(struct ops *ops, struct client *c, const struct request *req);
+json_t *opsc_wait(struct ops *ops, struct client *c, const struct request *req);
+json_t *opsc_queues(struct ops *ops, struct client *c,
 		    const struct request *req);
-json_t *opsc_retry(struct ops *ops, struct client *c,
-		   const struct request *req);
-json_t *opsc_set(struct ops *ops, struct client *c, const struct request *req);
-json_t *opsc_clean(struct ops *ops, struct client *c,
-		   const struct request *req);
-json_t *opsc_pause(struct ops *ops, struct client *c,
-		   const struct request *req);
+json_t *opsc_logs(struct ops *ops, struct client *c, const struct request *req);
 
 #endif
