@@ -330,11 +330,9 @@ opsc_wait_job(void *arg, const struct store_job *job, const char *node,
 		(void)cluster_get_many(ops->d.cluster, pending, npending,
 				       opsc_recheck, ops);
 	json_decref(id);
-	json_decref(a->req);
-	json_decref(a->acc);
-	free(a->ids);
-	free(a->seen);
-	free(a);
+	/* The watch answers now: the ask only goes. */
+	a->reply = NULL;
+	opsc_ask_answer(a, NULL);
 }
 
 /* wait --all, --queue: the client's jobs not ended now (those

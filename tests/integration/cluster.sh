@@ -211,6 +211,9 @@ pg_start
 wait_log 'node a: database connected' 15
 [ "$(fq workers --json | jq .store.connected)" = true ] || fail "workers: $(fq workers --json | jq -c .store)"
 [ "$(fq nodes --json | jq '.nodes | length')" = 2 ] || fail "nodes after: $(fq nodes --json)"
+# b too, for what follows (it tries again up to 2 s apart).
+timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$B/sock' workers --json | jq .store.connected)\" = true ]; do sleep 0.1; done" ||
+	fail "b did not reconnect: $("$FORQ" -s "$B/sock" workers --json | jq -c .store)"
 ok "a restart of PostgreSQL: forqd answers meanwhile, says so, and reconnects by itself"
 
 # Jobs: submitted through one node, run by whichever node claims them,
