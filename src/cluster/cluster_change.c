@@ -159,50 +159,54 @@ static const char cl_clean_sql[] =
     "(WHERE node = $5), '') FROM gone";
 /* clang-format on */
 
+/* A change of one job, as uid: $1 its id, $2 the uid, $3 extra (if
+ * not NULL). */
+static int
+cl_change_job(struct cluster *cl, const char *sql, uint64_t id, int64_t uid,
+	      const char *extra, enum cl_after after, cluster_change_fn *fn,
+	      void *arg)
+{
+	char sid[24], suid[24];
+	const char *values[] = {sid, suid, extra};
+
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	snprintf(suid, sizeof suid, "%lld", (long long)uid);
+	return cl_change(cl, sql, extra != NULL ? 3 : 2, values, id, after, fn,
+			 arg);
+}
+
 int
 cluster_cancel(struct cluster *cl, uint64_t id, int64_t uid,
 	       cluster_change_fn *fn, void *arg)
 {
-	char sid[24], suid[24];
-	const char *values[] = {sid, suid};
-
-	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
-	snprintf(suid, sizeof suid, "%lld", (long long)uid);
 	/* Not started: into the history as cancelled. Running: its node
 	 * is told, by a NOTIFY now and by its poll else. */
-	return cl_change(cl, cl_cancel_sql, 2, values, id, CL_AFTER_ENDED, fn,
-			 arg);
+	return cl_change_job(cl, cl_cancel_sql, id, uid, NULL, CL_AFTER_ENDED,
+			     fn, arg);
 }
 
 int
 cluster_retry(struct cluster *cl, uint64_t id, int64_t uid,
 	      cluster_change_fn *fn, void *arg)
 {
-	char sid[24], suid[24];
-	const char *values[] = {sid, suid};
-
-	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
-	snprintf(suid, sizeof suid, "%lld", (long long)uid);
 	/* Back into the live table as it was signed, its unique key held
 	 * again (a job not ended that holds it now refuses the retry);
 	 * its last run's output files go from the node that ran it. */
-	return cl_change(cl, cl_retry_sql, 2, values, id, CL_AFTER_QUEUED, fn,
-			 arg);
+	return cl_change_job(cl, cl_retry_sql, id, uid, NULL, CL_AFTER_QUEUED,
+			     fn, arg);
 }
 
 int
 cluster_set_priority(struct cluster *cl, uint64_t id, int64_t uid,
 		     int32_t priority, cluster_change_fn *fn, void *arg)
 {
-	char sid[24], suid[24], prio[16];
-	const char *values[] = {sid, suid, prio};
+	char prio[16];
 
-	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
-	snprintf(suid, sizeof suid, "%lld", (long long)uid);
 	snprintf(prio, sizeof prio, "%d", (int)priority);
 	/* Claims order by the column; the node that claims the job runs
 	 * it at that priority (cl_job_of_row), whatever the spec says. */
-	return cl_change(cl, cl_set_sql, 3, values, id, CL_AFTER_NONE, fn, arg);
+	return cl_change_job(cl, cl_set_sql, id, uid, prio, CL_AFTER_NONE, fn,
+			     arg);
 }
 
 int
