@@ -129,7 +129,7 @@ after_settle(struct after *a, uint64_t id)
 			 r.error);
 		jobs_fail_waiting(a->jobs, &job, &r);
 	} else if (v == JOB_DEPS_READY) {
-		jobs_release(a->jobs, &job);
+		jobs_deps_met(a->jobs, &job);
 	}
 	free(deps);
 	free(states);

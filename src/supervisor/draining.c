@@ -295,8 +295,8 @@ draining_add(struct draining *d, struct orphan_found *o)
 		j = &dr->jobs[dr->njobs];
 		j->at = o->jobs[i];
 		/* Its queue counts it running, as a job started here. */
-		if (jobs_held(d->jobs, j->at.id, j->at.attempt, &j->run) &&
-		    jobs_hold(d->jobs, &j->run) == 0) {
+		if (jobs_adoptable(d->jobs, j->at.id, j->at.attempt, &j->run) &&
+		    jobs_keep_slot(d->jobs, &j->run) == 0) {
 			dr->njobs++;
 			continue;
 		}

@@ -641,7 +641,8 @@ jobs_running_run(struct jobs *j, const struct store_job *job,
 }
 
 bool
-jobs_held(struct jobs *j, uint64_t id, uint32_t attempt, struct job_run *run)
+jobs_adoptable(struct jobs *j, uint64_t id, uint32_t attempt,
+	       struct job_run *run)
 {
 	struct store_job job;
 	bool held;
@@ -710,7 +711,7 @@ jobs_start(struct jobs *j, uint64_t id, uint32_t attempt,
 }
 
 int
-jobs_hold(struct jobs *j, const struct job_run *run)
+jobs_keep_slot(struct jobs *j, const struct job_run *run)
 {
 	return runq_started(j->runq, run->queue, run->uid);
 }
@@ -751,7 +752,7 @@ jobs_waiting(const struct jobs *j)
 /* Its release joins the runq after the turn's commit, as a submission
  * does. */
 void
-jobs_release(struct jobs *j, const struct store_job *job)
+jobs_deps_met(struct jobs *j, const struct store_job *job)
 {
 	enum job_state next = job->spec.start_at_ns > clock_real_ns()
 				  ? JOB_SCHEDULED

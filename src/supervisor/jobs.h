@@ -57,8 +57,8 @@ int jobs_load(struct jobs *j, const uint64_t *keep, size_t nkeep);
 /* A job a worker taken on holds: true, with its run record, if the
  * store has that attempt running; false if not (it was queued again or
  * ended meanwhile). */
-bool jobs_held(struct jobs *j, uint64_t id, uint32_t attempt,
-	       struct job_run *run);
+bool jobs_adoptable(struct jobs *j, uint64_t id, uint32_t attempt,
+		    struct job_run *run);
 /* A running job's run record, from the store's (its queue by name). */
 int jobs_running_run(struct jobs *j, const struct store_job *job,
 		     struct job_run *run);
@@ -103,7 +103,7 @@ int jobs_start(struct jobs *j, uint64_t id, uint32_t attempt,
  * its queue counts it running from now, so that the queue's parallel
  * limit still holds when it starts; jobs_left_slot undoes it. -1 if
  * memory runs out. */
-int jobs_hold(struct jobs *j, const struct job_run *run);
+int jobs_keep_slot(struct jobs *j, const struct job_run *run);
 /* A taken job that will not run: failed with why (it is freed). */
 void jobs_refuse(struct jobs *j, struct store_job *job, const char *why);
 /* A job that left its slot unfinished goes back to its queue as
@@ -137,7 +137,7 @@ void jobs_interrupted(struct jobs *j, uint64_t id, uint32_t attempt,
 
 /* Waiting jobs: how many, and the two ways out of waiting. */
 uint64_t jobs_waiting(const struct jobs *j);
-void jobs_release(struct jobs *j, const struct store_job *job);
+void jobs_deps_met(struct jobs *j, const struct store_job *job);
 void jobs_fail_waiting(struct jobs *j, const struct store_job *job,
 		       const struct job_result *r);
 

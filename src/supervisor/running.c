@@ -571,7 +571,7 @@ running_take_gang(struct running *r, struct store_job *job,
 		store_job_free(job);
 		return -1;
 	}
-	if (jobs_hold(r->jobs, run) == -1) {
+	if (jobs_keep_slot(r->jobs, run) == -1) {
 		log_warn("job %llu: queue", (unsigned long long)job->id);
 		jobs_queue_again(r->jobs, job->id, run, job->attempt);
 		store_job_free(job);
@@ -856,7 +856,8 @@ running_take_end(struct running *r, int w, uint32_t s, struct slot *slot)
 
 	res.error[sizeof res.error - 1] = '\0';
 	if (!job_state_final(res.state) ||
-	    !jobs_held(r->jobs, slot->last.job_id, slot->last.attempt, &run)) {
+	    !jobs_adoptable(r->jobs, slot->last.job_id, slot->last.attempt,
+			    &run)) {
 		slot->last.job_id = 0;
 		return;
 	}
@@ -885,8 +886,9 @@ running_take_worker(struct running *r, int w)
 					.taken_on = true};
 		r->busy[w]++;
 		/* Its queue counts it running, as a job started here. */
-		if (jobs_held(r->jobs, slot->job_id, slot->attempt, &rs->run) &&
-		    jobs_hold(r->jobs, &rs->run) == 0)
+		if (jobs_adoptable(r->jobs, slot->job_id, slot->attempt,
+				   &rs->run) &&
+		    jobs_keep_slot(r->jobs, &rs->run) == 0)
 			continue;
 		rs->stray = true;
 		rs->hook = true; /* not the job's record */
