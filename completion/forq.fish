@@ -22,7 +22,7 @@ function __forq_queues
         string match -ar '"name":"[^"]*"' | string replace -r '"name":"([^"]*)"' '$1'
 end
 
-set -l cmds submit status list wait logs cancel set retry clean queues pause resume drain workers nodes shutdown ping
+set -l cmds submit status list wait logs cancel hold release set retry clean queues pause resume drain workers nodes shutdown ping
 set -l nocmd "not __fish_seen_subcommand_from $cmds"
 
 complete -c forq -f
@@ -35,6 +35,8 @@ complete -c forq -n $nocmd -a list -d 'jobs, newest first'
 complete -c forq -n $nocmd -a wait -d 'wait for jobs to end'
 complete -c forq -n $nocmd -a logs -d "a job's output"
 complete -c forq -n $nocmd -a cancel -d 'cancel queued or running jobs'
+complete -c forq -n $nocmd -a hold -d 'keep jobs not started from starting'
+complete -c forq -n $nocmd -a release -d 'let held jobs start'
 complete -c forq -n $nocmd -a set -d 'reprioritise a job not started yet'
 complete -c forq -n $nocmd -a retry -d 'run ended jobs again'
 complete -c forq -n $nocmd -a clean -d 'remove ended jobs'
@@ -69,11 +71,12 @@ complete -c forq -n $sub -l after-any -x -a '(__forq_ids)' -d 'once these ended'
 complete -c forq -n $sub -l after-fail -x -a '(__forq_ids)' -d 'once these ended, none succeeded'
 complete -c forq -n $sub -l unique -x -d 'not if a job with this key has not ended'
 complete -c forq -n $sub -l on-finish -x -d 'run once it has ended'
+complete -c forq -n $sub -l hold -d 'held until forq release'
 complete -c forq -n $sub -s w -l wait -d 'wait for it'
 complete -c forq -n $sub -s o -l output -d 'print its output'
 complete -c forq -n $sub -l batch -r -F -d 'one job per line of a file'
 
-set -l ids "__fish_seen_subcommand_from status wait logs cancel retry set"
+set -l ids "__fish_seen_subcommand_from status wait logs cancel hold release retry set"
 complete -c forq -n $ids -a '(__forq_ids)' -d job
 complete -c forq -n "__fish_seen_subcommand_from logs" -s f -d 'follow it'
 complete -c forq -n "__fish_seen_subcommand_from logs" -l stdout -d 'its stdout only'
@@ -82,7 +85,7 @@ complete -c forq -n "__fish_seen_subcommand_from set" -l priority -x -d 'its new
 complete -c forq -n "__fish_seen_subcommand_from wait" -l all -d 'every job not ended'
 complete -c forq -n "__fish_seen_subcommand_from wait" -l queue -x -a '(__forq_queues)' -d "a queue's jobs"
 
-set -l states 'scheduled waiting queued running succeeded failed timed_out cancelled lost'
+set -l states 'scheduled waiting held queued running succeeded failed timed_out cancelled lost'
 complete -c forq -n "__fish_seen_subcommand_from list clean" -l state -x -a $states -d 'in this state'
 complete -c forq -n "__fish_seen_subcommand_from list clean" -l user -x -a '(__fish_complete_users)' -d "a user's jobs"
 complete -c forq -n "__fish_seen_subcommand_from list" -l queue -x -a '(__forq_queues)' -d "a queue's jobs"

@@ -28,6 +28,7 @@
 #define FORQ_ERR_UNKNOWN_QUEUE "unknown_queue" /* not in forqd.conf */
 #define FORQ_ERR_NOT_PENDING "not_pending"     /* it has started already */
 #define FORQ_ERR_NOT_ENDED "not_ended"         /* retry of a job not ended */
+#define FORQ_ERR_NOT_HELD "not_held"           /* release of a job not held */
 #define FORQ_ERR_DUPLICATE "duplicate"     /* its unique key is another's now */
 #define FORQ_ERR_UNSUPPORTED "unsupported" /* not on this host: --mem */
 #define FORQ_ERR_UNAVAILABLE "unavailable" /* the cluster's database */

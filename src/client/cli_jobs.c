@@ -1,5 +1,5 @@
-/* forq status, list, wait, logs and cancel, and the waits and output
- * that submit --wait shares. */
+/* forq status, list, wait, logs, cancel, hold and release, and the waits and
+ * output that submit --wait shares. */
 #include <sys/inotify.h>
 
 #include <errno.h>
@@ -570,44 +570,75 @@ cmd_logs(struct cli *cli, int argc, char **argv)
 	return FORQ_EXIT_OK;
 }
 
-int
-cmd_cancel(struct cli *cli, int argc, char **argv)
+/* cancel, hold, release ID...: a line per job, the state it is in now
+ * (or "stopping"); a job it could not act on says why on stderr, and
+ * the exit status is the last such reason's. */
+static int
+cli_each_job(struct cli *cli, const char *op, int argc, char **argv)
 {
 	struct forq_conn *conn;
 	json_t *reply, *j;
+	const char *state, *error;
 	size_t i;
 	int status = FORQ_EXIT_OK;
 
 	cli_options_json(cli, argc, argv);
 	conn = cli_connect(cli);
-	reply = cli_call(conn, "cancel",
+	reply = cli_call(conn, op,
 			 json_pack("{s:o}", "jobs", many_ids(argc, argv)));
 	forq_close(conn);
 	json_array_foreach(json_object_get(reply, "jobs"), i, j)
 	{
 		long long id = json_integer_value(json_object_get(j, "id"));
-		const char *state =
-		    json_string_value(json_object_get(j, "state"));
 
-		if (state == NULL &&
-		    json_string_value(json_object_get(j, "error")) != NULL &&
-		    strcmp(json_string_value(json_object_get(j, "error")),
-			   FORQ_ERR_NOT_PERMITTED) == 0) {
+		state = json_string_value(json_object_get(j, "state"));
+		error = json_string_value(json_object_get(j, "error"));
+		if (error == NULL) {
+			if (!cli->json)
+				printf("%lld %s\n", id,
+				       json_is_true(
+					   json_object_get(j, "stopping"))
+					   ? "stopping"
+					   : state);
+		} else if (strcmp(error, FORQ_ERR_NOT_PERMITTED) == 0) {
 			fprintf(stderr,
 				"forq: job %lld belongs to another user\n", id);
 			status = FORQ_EXIT_NOT_PERMITTED;
-		} else if (state == NULL) {
+		} else if (strcmp(error, FORQ_ERR_NOT_PENDING) == 0) {
+			fprintf(stderr,
+				"forq: job %lld is %s: only a job not started "
+				"is held\n",
+				id, state);
+			status = FORQ_EXIT_INVALID;
+		} else if (strcmp(error, FORQ_ERR_NOT_HELD) == 0) {
+			fprintf(stderr, "forq: job %lld is %s, not held\n", id,
+				state);
+			status = FORQ_EXIT_INVALID;
+		} else {
 			fprintf(stderr, "forq: no such job: %lld\n", id);
 			status = FORQ_EXIT_NO_SUCH_JOB;
-		} else if (!cli->json) {
-			printf("%lld %s\n", id,
-			       json_is_true(json_object_get(j, "stopping"))
-				   ? "stopping"
-				   : state);
 		}
 	}
 	if (cli->json)
 		cli_print_json(reply);
 	json_decref(reply);
 	return status;
+}
+
+int
+cmd_cancel(struct cli *cli, int argc, char **argv)
+{
+	return cli_each_job(cli, "cancel", argc, argv);
+}
+
+int
+cmd_hold(struct cli *cli, int argc, char **argv)
+{
+	return cli_each_job(cli, "hold", argc, argv);
+}
+
+int
+cmd_release(struct cli *cli, int argc, char **argv)
+{
+	return cli_each_job(cli, "release", argc, argv);
 }

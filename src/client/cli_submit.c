@@ -93,6 +93,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		OPT_ON_FINISH,
 		OPT_MEM,
 		OPT_CPUS,
+		OPT_HOLD,
 	};
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, 'n'},
@@ -108,6 +109,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	    {"after-fail", required_argument, NULL, OPT_AFTER_FAIL},
 	    {"unique", required_argument, NULL, OPT_UNIQUE},
 	    {"on-finish", required_argument, NULL, OPT_ON_FINISH},
+	    {"hold", no_argument, NULL, OPT_HOLD},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"mem", required_argument, NULL, OPT_MEM},
 	    {"cpus", required_argument, NULL, OPT_CPUS},
@@ -127,7 +129,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	struct forq_conn *conn;
 	int64_t timeout_ms = -1, start_at_ms = -1, delay_ms, retry_delay = -1;
 	uint64_t mem = 0;
-	bool has_mem = false;
+	bool has_mem = false, hold = false;
 	long long cpus = 0;
 	long long retries = -1;
 	json_t *retry_on = NULL, *after = NULL;
@@ -211,6 +213,9 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_ON_FINISH:
 			on_finish = optarg;
+			break;
+		case OPT_HOLD:
+			hold = true;
 			break;
 		case OPT_RETRY_ON:
 			/* The daemon checks the words. */
@@ -314,6 +319,8 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	if (on_finish != NULL)
 		json_object_set_new(defaults, "on_finish",
 				    json_string(on_finish));
+	if (hold)
+		json_object_set_new(defaults, "hold", json_true());
 	if (after != NULL) {
 		json_object_set_new(defaults, "after", after);
 		json_object_set_new(defaults, "after_any",

@@ -50,6 +50,7 @@ cli_usage(void)
 		"not ended\n"
 		"      --on-finish CMD      run CMD (sh -c) once it has "
 		"ended\n"
+		"      --hold               held: it starts once released\n"
 		"  status ID                everything known about a job\n"
 		"  list [--state S] [--queue Q] [--name N] [--user U] "
 		"[--limit N]\n"
@@ -58,6 +59,9 @@ cli_usage(void)
 		"first failure\n"
 		"  logs [-f] [--stdout|--stderr] ID   a job's output\n"
 		"  cancel ID...             cancel queued or running jobs\n"
+		"  hold ID...               keep jobs not started from "
+		"starting\n"
+		"  release ID...            let held jobs start\n"
 		"  set ID --priority N      reprioritise a job not started "
 		"yet\n"
 		"  retry ID...              run ended jobs again, as a new "
@@ -299,7 +303,8 @@ static const struct command {
     {"workers", cmd_workers},   {"ping", cmd_ping},     {"set", cmd_set},
     {"pause", cmd_pause},       {"resume", cmd_pause},  {"drain", cmd_pause},
     {"queues", cmd_queues},     {"retry", cmd_retry},   {"clean", cmd_clean},
-    {"shutdown", cmd_shutdown}, {"nodes", cmd_nodes},
+    {"shutdown", cmd_shutdown}, {"nodes", cmd_nodes},   {"hold", cmd_hold},
+    {"release", cmd_release},
 };
 
 int

@@ -137,8 +137,11 @@ cl_rescue(struct cluster *cl, bool own)
 		    "LOCKED), gone AS (DELETE FROM forq_jobs j USING r WHERE "
 		    "j.id = r.id AND (j.cancel OR j.attempt >= $1::integer) "
 		    "RETURNING j.*), hist AS (" CL_TO_HISTORY("CASE WHEN "
-							      "cancel THEN 7 "
-							      "ELSE 8 END",
+							      "cancel "
+							      "THEN"
+							      " " CL_CANCELLED
+							      " ELSE " CL_LOST
+							      " END",
 							      "'node ' || node "
 							      "|| ' stopped "
 							      "renewing its "

@@ -179,11 +179,12 @@ cl_settle_rows(void *arg, const PGresult *res, const char *err)
 		    "unnest($2::bigint[], $3::text[]) AS t(id, why)), gone AS "
 		    "(DELETE FROM forq_jobs j USING f WHERE j.id = f.id AND "
 		    "j.state = 3 RETURNING j.*, f.why), moved AS "
-		    "(" CL_TO_HISTORY("7", "why") " RETURNING id) SELECT "
-						  "(SELECT count(*) FROM r), "
-						  "coalesce((SELECT "
-						  "string_agg(id::text, ',') "
-						  "FROM moved), '')",
+		    "(" CL_TO_HISTORY(CL_CANCELLED,
+				      "why") " RETURNING id) SELECT "
+					     "(SELECT count(*) FROM r), "
+					     "coalesce((SELECT "
+					     "string_agg(id::text, ',') "
+					     "FROM moved), '')",
 		    3, values, cl_settled, cl) == 0)
 		(void)pg_sync(cl->pg);
 	else

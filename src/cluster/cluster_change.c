@@ -122,7 +122,7 @@ cl_change(struct cluster *cl, const char *sql, int n, const char *const *values,
 static const char cl_cancel_sql[] =
     "WITH gone AS (DELETE FROM forq_jobs WHERE id = $1 AND state <> 1 AND "
     CL_WHOSE " RETURNING *), "
-    "moved AS (" CL_TO_HISTORY("7", "NULL") " RETURNING id), "
+    "moved AS (" CL_TO_HISTORY(CL_CANCELLED, "NULL") " RETURNING id), "
     "asked AS (UPDATE forq_jobs SET cancel = true WHERE id = $1 AND "
     "state = 1 AND " CL_WHOSE " RETURNING pg_notify('forq_cancel', node "
     "|| ':' || id)) "

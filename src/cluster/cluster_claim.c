@@ -414,9 +414,8 @@ cl_refuse(struct cluster *cl, uint64_t id, int64_t claim, const char *why)
 	snprintf(sclaim, sizeof sclaim, "%lld", (long long)claim);
 	if (pg_send(cl->pg,
 		    "WITH gone AS (DELETE FROM forq_jobs WHERE id = $1 AND "
-		    "claim = $2 AND node = $3 RETURNING *) " CL_TO_HISTORY("5",
-									   "$"
-									   "4"),
+		    "claim = $2 AND node = $3 RETURNING *) " CL_TO_HISTORY(
+			CL_FAILED, "$4"),
 		    4, values, cl_refuse_done, ctx) == -1) {
 		free(ctx);
 		return;

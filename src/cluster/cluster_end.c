@@ -205,7 +205,7 @@ static const char cl_again_sql[] =
     "NOT cancel RETURNING id), "
     "gone AS (DELETE FROM forq_jobs WHERE id = $1 AND claim = $2 AND node "
     "= $3 AND cancel RETURNING *), "
-    "moved AS (" CL_TO_HISTORY("7", "NULL") " RETURNING id) "
+    "moved AS (" CL_TO_HISTORY(CL_CANCELLED, "NULL") " RETURNING id) "
     "SELECT id, true FROM again UNION ALL SELECT id, false FROM moved";
 /* clang-format on */
 

@@ -16,6 +16,7 @@
 
 #include "common/event.h"
 #include "core/conf.h"
+#include "core/job.h"
 #include "core/sign.h"
 #include "cluster/cluster.h"
 
@@ -144,6 +145,13 @@ struct cluster {
 	"submit_node, submitted_at"
 /* A job leaving the live table (as rows named "gone") for the history,
  * in state st, at now(), with error why (SQL expressions). */
+/* The states the statements write, as the store numbers them. */
+#define CL_FAILED "6"
+#define CL_CANCELLED "8"
+#define CL_LOST "9"
+_Static_assert(JOB_FAILED == 6 && JOB_CANCELLED == 8 && JOB_LOST == 9,
+	       "the cluster's SQL spells these states as numbers");
+
 #define CL_TO_HISTORY(st, why)                                                 \
 	"INSERT INTO forq_history (" CL_JOB_KEPT ", node, attempt, "           \
 	"started_at, state, ended_at, error) SELECT " CL_JOB_KEPT              \

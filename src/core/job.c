@@ -18,9 +18,9 @@
 static const char *const job_state_names[JOB_STATE_COUNT] = {
     [JOB_QUEUED] = "queued",       [JOB_RUNNING] = "running",
     [JOB_SCHEDULED] = "scheduled", [JOB_WAITING] = "waiting",
-    [JOB_SUCCEEDED] = "succeeded", [JOB_FAILED] = "failed",
-    [JOB_TIMED_OUT] = "timed_out", [JOB_CANCELLED] = "cancelled",
-    [JOB_LOST] = "lost",
+    [JOB_HELD] = "held",           [JOB_SUCCEEDED] = "succeeded",
+    [JOB_FAILED] = "failed",       [JOB_TIMED_OUT] = "timed_out",
+    [JOB_CANCELLED] = "cancelled", [JOB_LOST] = "lost",
 };
 
 const char *
@@ -49,8 +49,26 @@ job_state_final(enum job_state s)
 	return s >= JOB_SUCCEEDED;
 }
 
+enum job_state
+job_pending_state(const struct job_spec *spec, int64_t now_ns, bool held)
+{
+	if (held)
+		return JOB_HELD;
+	if (spec->nafter > 0)
+		return JOB_WAITING;
+	return spec->start_at_ns > now_ns ? JOB_SCHEDULED : JOB_QUEUED;
+}
+
+bool
+job_state_pending(enum job_state s)
+{
+	return s == JOB_QUEUED || s == JOB_SCHEDULED || s == JOB_WAITING ||
+	       s == JOB_HELD;
+}
+
 /* (waiting ->) (scheduled ->) queued -> running -> final; any of the
- * first three -> cancelled or lost; running -> queued when a crash
+ * first three -> held, cancelled or lost; held -> whichever of the
+ * first three its release finds true; running -> queued when a crash
  * interrupted it and the policy re-queues it. A final state is never
  * left. */
 bool
@@ -59,15 +77,19 @@ job_transition_allowed(enum job_state from, enum job_state to)
 	switch (from) {
 	case JOB_WAITING:
 		return to == JOB_SCHEDULED || to == JOB_QUEUED ||
-		       to == JOB_CANCELLED || to == JOB_LOST;
+		       to == JOB_HELD || to == JOB_CANCELLED || to == JOB_LOST;
 	case JOB_SCHEDULED:
-		return to == JOB_QUEUED || to == JOB_CANCELLED ||
-		       to == JOB_LOST;
+		return to == JOB_QUEUED || to == JOB_HELD ||
+		       to == JOB_CANCELLED || to == JOB_LOST;
 	case JOB_QUEUED:
-		return to == JOB_RUNNING || to == JOB_CANCELLED ||
+		return to == JOB_RUNNING || to == JOB_HELD ||
+		       to == JOB_CANCELLED || to == JOB_LOST;
+	case JOB_HELD:
+		return to == JOB_QUEUED || to == JOB_SCHEDULED ||
+		       to == JOB_WAITING || to == JOB_CANCELLED ||
 		       to == JOB_LOST;
 	case JOB_RUNNING:
-		return to != JOB_RUNNING;
+		return to != JOB_RUNNING && to != JOB_HELD;
 	default:
 		return false;
 	}
@@ -392,7 +414,7 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 	    {"argv",     "env",      "cwd",         "name",    "timeout_ms",
 	     "queue",    "priority", "start_at_ms", "retries", "retry_delay_ms",
 	     "retry_on", "after",    "after_any",   "unique",  "on_finish",
-	     "mem",      "cpus",     "after_fail"};
+	     "mem",      "cpus",     "after_fail",  "hold"};
 	const json_t *argv, *env, *cwd, *name, *timeout, *queue, *priority,
 	    *start_at, *v2;
 	const char *key, *s;
@@ -550,6 +572,13 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 		}
 		spec->unique = strdup(s);
 	}
+	v2 = job_field(job, defaults, "hold");
+	if (v2 != NULL && !json_is_boolean(v2)) {
+		job_fail(err, FORQ_ERR_BAD_REQUEST,
+			 "\"hold\" must be true or false");
+		goto fail;
+	}
+	spec->hold = json_is_true(v2);
 	v2 = job_field(job, defaults, "on_finish");
 	if (v2 != NULL && !json_is_null(v2)) {
 		if ((s = job_cstring(v2, &len)) == NULL || len == 0) {
@@ -740,6 +769,8 @@ job_spec_to_json(const struct job_spec *spec)
 	if (spec->on_finish != NULL)
 		json_object_set_new(j, "on_finish",
 				    json_string(spec->on_finish));
+	if (spec->hold)
+		json_object_set_new(j, "hold", json_true());
 	return j;
 }
 

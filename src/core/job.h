@@ -22,13 +22,14 @@ enum job_state {
 	JOB_RUNNING = 1,
 	JOB_SCHEDULED = 2, /* to be queued at its start time */
 	JOB_WAITING = 3,   /* for the jobs it depends on */
-	JOB_SUCCEEDED = 4,
-	JOB_FAILED = 5,
-	JOB_TIMED_OUT = 6,
-	JOB_CANCELLED = 7,
-	JOB_LOST = 8,
+	JOB_HELD = 4,      /* by its user or an admin, until released */
+	JOB_SUCCEEDED = 5,
+	JOB_FAILED = 6,
+	JOB_TIMED_OUT = 7,
+	JOB_CANCELLED = 8,
+	JOB_LOST = 9,
 };
-#define JOB_STATE_COUNT 9
+#define JOB_STATE_COUNT 10
 /* Which ends a job is retried after (its retry_on). */
 enum job_retry_on {
 	JOB_RETRY_EXIT = 1,    /* a non-zero exit, or no start at all */
@@ -47,12 +48,14 @@ enum job_retry_on {
 
 /* "queued, running, ..." for error messages. */
 #define JOB_STATE_LIST                                                         \
-	"queued, running, scheduled, waiting, succeeded, failed, timed_out, "  \
-	"cancelled, lost"
+	"queued, running, scheduled, waiting, held, succeeded, failed, "       \
+	"timed_out, cancelled, lost"
 
 const char *job_state_name(enum job_state s);
 int job_state_parse(const char *name, enum job_state *s);
 bool job_state_final(enum job_state s);
+/* Not started and not ended: queued, scheduled, waiting or held. */
+bool job_state_pending(enum job_state s);
 bool job_transition_allowed(enum job_state from, enum job_state to);
 
 /* The limits a submission is checked against (conf [limits]). */
@@ -103,6 +106,7 @@ struct job_spec {
 	enum job_after after_mode; /* what of them it waits for */
 	char *unique;              /* dedup key; NULL if none */
 	char *on_finish; /* run by /bin/sh -c once it has ended; NULL */
+	bool hold;       /* submitted held: starts once released */
 };
 
 struct job_error {
@@ -111,6 +115,13 @@ struct job_error {
 	unsigned long long max;
 	char message[256];
 };
+
+/* Where a job not started stands at now_ns (CLOCK_REALTIME): held if
+ * held, else waiting for its dependencies (they are settled from
+ * there), else scheduled until its start time, else queued. At submit
+ * held is spec->hold; at a release, false. */
+enum job_state job_pending_state(const struct job_spec *spec, int64_t now_ns,
+				 bool held);
 
 /* Checks one job object; defaults (may be NULL) give env and cwd to
  * jobs that do not carry their own. */

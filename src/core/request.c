@@ -18,6 +18,7 @@ static const char *const req_op_names[] = {
     [REQ_DRAIN] = "drain",       [REQ_QUEUES] = "queues",
     [REQ_RETRY] = "retry",       [REQ_CLEAN] = "clean",
     [REQ_SHUTDOWN] = "shutdown", [REQ_NODES] = "nodes",
+    [REQ_HOLD] = "hold",         [REQ_RELEASE] = "release",
 };
 
 const char *

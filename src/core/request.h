@@ -31,6 +31,8 @@ enum req_op {
 	REQ_CLEAN,
 	REQ_SHUTDOWN,
 	REQ_NODES,
+	REQ_HOLD,
+	REQ_RELEASE,
 };
 
 struct request {

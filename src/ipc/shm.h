@@ -16,11 +16,13 @@
 #include "core/job.h"
 
 #define SHM_MAGIC 0x666f7271u /* "forq" */
-/* Bump when the layout below changes (FORQ_LAYOUT_NEXT: channel.h). */
+/* Bump when the layout below changes (FORQ_LAYOUT_NEXT: channel.h), or
+ * the meaning of what it holds: 8, the numbers of the final states in
+ * a result moved up one for held. */
 #ifdef FORQ_LAYOUT_NEXT
-#define SHM_VERSION 1006
+#define SHM_VERSION 1007
 #else
-#define SHM_VERSION 7
+#define SHM_VERSION 8
 #endif
 #define SHM_LAST_EXIT_MAX 96
 

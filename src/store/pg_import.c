@@ -144,9 +144,10 @@ imp_one(void *arg, const struct store_job *job)
 	values[14] = job->spec.unique;
 	/* A waiting job waits on in the cluster, for jobs imported with it
 	 * (the nodes' look at the waiting jobs settles it); what it waits
-	 * for is in the store's list of dependencies, not in its spec. */
+	 * for is in the store's list of dependencies, not in its spec. A
+	 * held job keeps its list for its release. */
 	values[15] = NULL;
-	if (job->state == JOB_WAITING) {
+	if (job->state == JOB_WAITING || job->state == JOB_HELD) {
 		if (store_deps(im->st, job->id, &deps, &dep_states, &ndeps) ==
 		    -1) {
 			snprintf(im->why, sizeof im->why,

@@ -153,6 +153,9 @@ static const char *const migrations[] = {
     /* 10 -> 11: claims read the ready jobs by user now; an index no
      * statement reads costs every submission and claim its upkeep. */
     ("DROP INDEX forq_jobs_ready"),
+    /* 11 -> 12: held (4) joins the states not ended, in the live table;
+     * the ended ones move up one. */
+    ("UPDATE forq_history SET state = state + 1 WHERE state >= 4"),
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,

@@ -131,7 +131,22 @@ static const char store_schema_v8[] =
 static const char store_schema_v9[] =
     "ALTER TABLE jobs ADD COLUMN adopted_ns INTEGER;";
 
-_Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_SUCCEEDED == 4,
+/* 9 -> 10: held (4) joins the states not ended; the final states move
+ * up one, in the attempts too, so that "final" is "state >= 5" for the
+ * partial indexes and a held job keeps its unique key. */
+static const char store_schema_v10[] =
+    "DROP INDEX jobs_final_end;"
+    "DROP INDEX jobs_final_id;"
+    "DROP INDEX jobs_unique;"
+    "UPDATE jobs SET state = state + 1 WHERE state >= 4;"
+    "UPDATE attempts SET state = state + 1 WHERE state >= 4;"
+    "CREATE INDEX jobs_final_end ON jobs(end_ns) WHERE state >= 5;"
+    "CREATE INDEX jobs_final_id ON jobs(id) WHERE state >= 5;"
+    "CREATE UNIQUE INDEX jobs_unique ON jobs(uid, unique_key) "
+    "  WHERE unique_key IS NOT NULL AND state < 5;";
+
+_Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_HELD == 4 &&
+		   JOB_SUCCEEDED == 5 && JOB_LOST == 9,
 	       "the store's SQL spells these states as numbers");
 
 static int sqlite_open_wal(struct store_backend *st);
@@ -233,6 +248,8 @@ sqlite_migrate(struct store_backend *st)
 	if (version < 8 && sqlite_exec(st, store_schema_v8) == -1)
 		goto fail;
 	if (version < 9 && sqlite_exec(st, store_schema_v9) == -1)
+		goto fail;
+	if (version < 10 && sqlite_exec(st, store_schema_v10) == -1)
 		goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
 		 STORE_SCHEMA_VERSION);
@@ -521,7 +538,7 @@ const struct store_ops store_sqlite_ops = {
     .unfinished = sqlite_unfinished,
     .dependents = sqlite_dependents,
     .deps = sqlite_deps,
-    .release = sqlite_release,
+    .move = sqlite_move,
     .waiting = sqlite_waiting,
     .due = sqlite_due,
     .set_priority = sqlite_set_priority,

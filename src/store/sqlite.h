@@ -44,7 +44,7 @@ enum sqlite_stmt {
 	ST_DEPENDENTS,
 	ST_DEP_STATES,
 	ST_DEPS_DROP,
-	ST_RELEASE,
+	ST_MOVE,
 	ST_WAITING_IDS,
 	ST_RUNNING_IDS,
 	ST_LOST,
@@ -146,8 +146,8 @@ int sqlite_dependents(struct store_backend *be, uint64_t dep, uint64_t **ids,
 		      size_t *n);
 int sqlite_deps(struct store_backend *be, uint64_t job, uint64_t **ids,
 		enum job_state **states, size_t *n);
-enum store_result sqlite_release(struct store_backend *be, uint64_t id,
-				 enum job_state state);
+enum store_result sqlite_move(struct store_backend *be, uint64_t id,
+			      enum job_state from, enum job_state to);
 int sqlite_waiting(struct store_backend *be, uint64_t **ids, size_t *n);
 enum store_result sqlite_due(struct store_backend *be, uint64_t id,
 			     int64_t now_ns);

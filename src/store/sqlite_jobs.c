@@ -37,7 +37,7 @@ const char *const sqlite_sql[ST_COUNT] = {
 	"(?21, ?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, "
 	"?15, ?16, ?17, ?18, ?19, ?20, ?22, ?23)",
     [ST_UNIQUE_FIND] = "SELECT id FROM jobs WHERE uid = ?1 AND "
-		       "unique_key = ?2 AND state < 4",
+		       "unique_key = ?2 AND state < 5",
     [ST_RUNNING] = "UPDATE jobs SET state = 1, worker = ?2, cpu = ?3, "
 		   "attempt = ?4, start_ns = ?5, adopted_ns = NULL "
 		   "WHERE id = ?1 AND state = 0",
@@ -45,20 +45,20 @@ const char *const sqlite_sql[ST_COUNT] = {
 		  "start_ns = coalesce(?5, start_ns), end_ns = ?6, "
 		  "error = ?7, user_us = ?8, sys_us = ?9, maxrss_kb = ?10, "
 		  "procs = ?11 "
-		  "WHERE id = ?1 AND state < 4",
+		  "WHERE id = ?1 AND state < 5",
     [ST_REQUEUE] = "UPDATE jobs SET state = 0, attempt = ?2, worker = NULL, "
 		   "cpu = NULL, adopted_ns = NULL WHERE id = ?1 AND state = 1",
     [ST_GET] = "SELECT " JOB_COLUMNS "WHERE j.id = ?1",
     [ST_PENDING] = "SELECT id, state, attempt, uid, queue, priority, "
 		   "start_at_ns FROM jobs WHERE state IN (0, 2) ORDER BY id",
     [ST_QUEUED_UID] = "SELECT uid, count(*) FROM jobs "
-		      "WHERE state IN (0, 2, 3) GROUP BY uid",
+		      "WHERE state IN (0, 2, 3, 4) GROUP BY uid",
     /* An entry from before a cancel and a retry may come before the
      * job's current start time: it then changes nothing. */
     [ST_DUE] = "UPDATE jobs SET state = 0 WHERE id = ?1 AND state = 2 AND "
 	       "coalesce(start_at_ns, 0) <= ?2",
     [ST_SET_PRIORITY] = "UPDATE jobs SET priority = ?2 "
-			"WHERE id = ?1 AND state IN (0, 2, 3)",
+			"WHERE id = ?1 AND state IN (0, 2, 3, 4)",
     [ST_PAUSE] = "INSERT OR IGNORE INTO paused(queue) VALUES (?1)",
     [ST_RESUME] = "DELETE FROM paused WHERE queue = ?1",
     [ST_PAUSED] = "SELECT queue FROM paused",
@@ -70,13 +70,13 @@ const char *const sqlite_sql[ST_COUNT] = {
 			"state, exit_code, signal, start_ns, end_ns, error, "
 			"worker, cpu) SELECT id, attempt, state, exit_code, "
 			"signal, start_ns, end_ns, error, worker, cpu FROM "
-			"jobs WHERE id = ?1 AND state >= 4",
+			"jobs WHERE id = ?1 AND state >= 5",
     [ST_RETRY] = "UPDATE jobs SET state = ?2, attempt = ?3, "
 		 "start_at_ns = ?4, start_ns = NULL, end_ns = NULL, "
 		 "exit_code = NULL, signal = NULL, error = NULL, user_us = "
 		 "NULL, sys_us = NULL, maxrss_kb = NULL, procs = NULL, "
 		 "worker = NULL, cpu = "
-		 "NULL WHERE id = ?1 AND (state = 1 OR state >= 4)",
+		 "NULL WHERE id = ?1 AND (state = 1 OR state >= 5)",
     [ST_ATTEMPTS] = "SELECT attempt, state, exit_code, signal, start_ns, "
 		    "end_ns, error, worker, cpu FROM attempts WHERE job = ?1 "
 		    "ORDER BY attempt",
@@ -86,22 +86,22 @@ const char *const sqlite_sql[ST_COUNT] = {
     [ST_DEP_STATES] = "SELECT d.dep, j.state FROM deps d JOIN jobs j ON "
 		      "j.id = d.dep WHERE d.job = ?1 ORDER BY d.dep",
     [ST_DEPS_DROP] = "DELETE FROM deps WHERE job = ?1",
-    [ST_RELEASE] = "UPDATE jobs SET state = ?2 WHERE id = ?1 AND state = 3",
+    [ST_MOVE] = "UPDATE jobs SET state = ?3 WHERE id = ?1 AND state = ?2",
     [ST_WAITING_IDS] = "SELECT id FROM jobs WHERE state = 3",
     [ST_UNFINISHED] = "SELECT id, queue FROM jobs WHERE uid = ?1 AND "
-		      "state < 4 ORDER BY id",
+		      "state < 5 ORDER BY id",
     /* Queued again while under crash_requeue_max (?1), or under its
      * own retries if it is to be retried when lost (retry_on & 8). */
     [ST_RUNNING_IDS] = "SELECT id, attempt, attempt < max(?1, CASE WHEN "
 		       "retry_on & 8 THEN retries ELSE 0 END) FROM jobs "
 		       "WHERE state = 1",
-    [ST_LOST] = "UPDATE jobs SET state = 8, end_ns = ?2, error = ?3 "
-		"WHERE id = ?1 AND state < 4",
+    [ST_LOST] = "UPDATE jobs SET state = 9, end_ns = ?2, error = ?3 "
+		"WHERE id = ?1 AND state < 5",
     /* A running attempt that will not report its end: kept as lost
      * among the attempts before the job runs again. */
     [ST_ATTEMPT_LOST] = "INSERT OR REPLACE INTO attempts(job, attempt, "
 			"state, start_ns, end_ns, error, worker, cpu) SELECT "
-			"id, attempt, 8, start_ns, ?2, ?3, worker, cpu FROM "
+			"id, attempt, 9, start_ns, ?2, ?3, worker, cpu FROM "
 			"jobs WHERE id = ?1 AND state = 1",
     /* That attempt runs on in a worker a next forqd took on. */
     [ST_ADOPTED] = "UPDATE jobs SET adopted_ns = coalesce(adopted_ns, ?3) "
@@ -111,11 +111,11 @@ const char *const sqlite_sql[ST_COUNT] = {
 		   "0))",
     [ST_SET_LAST_ID] = "UPDATE meta SET value = ?1 WHERE key = 'last_id' "
 		       "AND value < ?1",
-    [ST_PRUNE_AGE] = "SELECT id, env_id FROM jobs WHERE state >= 4 AND "
+    [ST_PRUNE_AGE] = "SELECT id, env_id FROM jobs WHERE state >= 5 AND "
 		     "end_ns > 0 AND end_ns < ?1 ORDER BY end_ns LIMIT ?2",
-    [ST_PRUNE_CUTOFF] = "SELECT id FROM jobs WHERE state >= 4 "
+    [ST_PRUNE_CUTOFF] = "SELECT id FROM jobs WHERE state >= 5 "
 			"ORDER BY id DESC LIMIT 1 OFFSET ?1",
-    [ST_PRUNE_COUNT] = "SELECT id, env_id FROM jobs WHERE state >= 4 AND "
+    [ST_PRUNE_COUNT] = "SELECT id, env_id FROM jobs WHERE state >= 5 AND "
 		       "id <= ?1 ORDER BY id LIMIT ?2",
     [ST_DELETE] = "DELETE FROM jobs WHERE id = ?1",
 };
@@ -282,9 +282,7 @@ sqlite_insert(struct store_backend *st, const struct job_spec *specs, size_t n,
 		sqlite3_bind_int64(s, 9, j->timeout_ms);
 		sqlite3_bind_int64(s, 10, submit_ns);
 		sqlite3_bind_int(s, 11,
-				 j->nafter > 0                ? JOB_WAITING
-				 : j->start_at_ns > submit_ns ? JOB_SCHEDULED
-							      : JOB_QUEUED);
+				 job_pending_state(j, submit_ns, j->hold));
 		sqlite3_bind_int(s, 18, (int)j->after_mode);
 		if (j->on_finish != NULL)
 			sqlite3_bind_text(s, 20, j->on_finish, -1,
@@ -881,7 +879,7 @@ sqlite_clean(struct store_backend *st, const struct store_filter *f,
 
 	if ((s = st->clean[mask]) == NULL) {
 		snprintf(sql, sizeof sql,
-			 "SELECT id, env_id FROM jobs WHERE state >= 4%s%s%s "
+			 "SELECT id, env_id FROM jobs WHERE state >= 5%s%s%s "
 			 "ORDER BY id LIMIT ?1",
 			 mask & 1 ? " AND state = ?2" : "",
 			 mask & 2 ? " AND uid = ?3" : "",

@@ -177,15 +177,17 @@ sqlite_deps(struct store_backend *st, uint64_t job, uint64_t **ids,
 }
 
 enum store_result
-sqlite_release(struct store_backend *st, uint64_t id, enum job_state state)
+sqlite_move(struct store_backend *st, uint64_t id, enum job_state from,
+	    enum job_state to)
 {
-	sqlite3_stmt *s = st->stmt[ST_RELEASE];
+	sqlite3_stmt *s = st->stmt[ST_MOVE];
 
 	if (sqlite_begin(st) == -1)
 		return STORE_FAILED;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
-	sqlite3_bind_int(s, 2, (int)state);
-	return sqlite_update_one(st, s, "release waiting job");
+	sqlite3_bind_int(s, 2, (int)from);
+	sqlite3_bind_int(s, 3, (int)to);
+	return sqlite_update_one(st, s, "move a job not started");
 }
 
 int

@@ -322,9 +322,10 @@ store_deps(struct store *st, uint64_t job, uint64_t **ids,
 }
 
 enum store_result
-store_release(struct store *st, uint64_t id, enum job_state state)
+store_move(struct store *st, uint64_t id, enum job_state from,
+	   enum job_state to)
 {
-	return st->ops->release(st->be, id, state);
+	return st->ops->move(st->be, id, from, to);
 }
 
 int

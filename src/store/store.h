@@ -16,7 +16,7 @@
 #include "core/job.h"
 
 /* Bump with a migration in store.c's store_migrate(). */
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 
 struct store;
 
@@ -175,10 +175,11 @@ int store_dependents(struct store *store, uint64_t dep, uint64_t **ids,
 /* The jobs job waits for, and their states, by id; both malloc'd. */
 int store_deps(struct store *store, uint64_t job, uint64_t **ids,
 	       enum job_state **states, size_t *n);
-/* A waiting job goes on, to state (queued or scheduled); STORE_NO_MATCH
- * if it was not waiting. */
-enum store_result store_release(struct store *store, uint64_t id,
-				enum job_state state);
+/* A job not started moves from one pending state to another: waiting
+ * on to queued or scheduled, into held and out of it; STORE_NO_MATCH
+ * if it was not in from (it moved meanwhile). */
+enum store_result store_move(struct store *store, uint64_t id,
+			     enum job_state from, enum job_state to);
 /* Every waiting job's id; malloc'd. */
 int store_waiting(struct store *store, uint64_t **ids, size_t *n);
 /* A scheduled job's time has come (its start time is now_ns or
@@ -280,8 +281,8 @@ struct store_ops {
 			  uint64_t **ids, size_t *n);
 	int (*deps)(struct store_backend *be, uint64_t job, uint64_t **ids,
 		    enum job_state **states, size_t *n);
-	enum store_result (*release)(struct store_backend *be, uint64_t id,
-				     enum job_state state);
+	enum store_result (*move)(struct store_backend *be, uint64_t id,
+				  enum job_state from, enum job_state to);
 	int (*waiting)(struct store_backend *be, uint64_t **ids, size_t *n);
 	enum store_result (*due)(struct store_backend *be, uint64_t id,
 				 int64_t now_ns);

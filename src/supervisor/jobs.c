@@ -445,12 +445,17 @@ jobs_submit(struct jobs *j, const struct job_spec *specs, size_t n, uid_t uid,
 	for (i = 0; i < n; i++) {
 		if (existing[i])
 			continue;
-		/* As store_insert decided: waiting for other jobs, or later
-		 * than now is scheduled. */
-		if (specs[i].nafter > 0) {
+		/* As store_insert decided: held until released, waiting
+		 * for other jobs, or scheduled if later than now. */
+		switch (job_pending_state(&specs[i], now, specs[i].hold)) {
+		case JOB_HELD:
+			continue;
+		case JOB_WAITING:
 			j->nwaiting++;
 			jobs_push_unsettled(j, ids[i]);
 			continue;
+		default:
+			break;
 		}
 		if (specs[i].start_at_ns > now)
 			rc = jobs_schedule(j, ids[i], specs[i].start_at_ns);
@@ -759,7 +764,7 @@ jobs_deps_met(struct jobs *j, const struct store_job *job)
 				  : JOB_QUEUED;
 	int q;
 
-	if (store_release(j->store, job->id, next) != STORE_OK)
+	if (store_move(j->store, job->id, JOB_WAITING, next) != STORE_OK)
 		return;
 	j->nwaiting--;
 	q = jobs_queue_index(j, jobs_queue_name(job));
@@ -780,6 +785,67 @@ jobs_fail_waiting(struct jobs *j, const struct store_job *job,
 	jobs_record_final(j, job->id, r, job->spec.on_finish != NULL);
 }
 
+enum store_result
+jobs_hold(struct jobs *j, const struct store_job *job)
+{
+	enum store_result rc;
+
+	if (job->state == JOB_HELD)
+		return STORE_OK;
+	if (!job_state_pending(job->state))
+		return STORE_NO_MATCH;
+	if ((rc = store_move(j->store, job->id, job->state, JOB_HELD)) ==
+	    STORE_OK) {
+		if (job->state == JOB_WAITING)
+			j->nwaiting--;
+		log_info("job %llu: held", (unsigned long long)job->id);
+	}
+	return rc;
+}
+
+enum store_result
+jobs_release(struct jobs *j, const struct store_job *job, enum job_state *state)
+{
+	enum job_state *dep_states;
+	enum store_result rc;
+	uint64_t *deps;
+	size_t ndeps;
+	int q = 0;
+
+	if (job->state != JOB_HELD)
+		return STORE_NO_MATCH;
+	/* A stored job's dependencies are the store's, not its spec's. */
+	if (store_deps(j->store, job->id, &deps, &dep_states, &ndeps) == -1)
+		return STORE_FAILED;
+	free(deps);
+	free(dep_states);
+	*state = ndeps > 0
+		     ? JOB_WAITING
+		     : job_pending_state(&job->spec, clock_real_ns(), false);
+	if (*state == JOB_QUEUED &&
+	    (q = jobs_queue_index(j, jobs_queue_name(job))) == -1)
+		return STORE_FAILED;
+	if ((rc = store_move(j->store, job->id, JOB_HELD, *state)) != STORE_OK)
+		return rc;
+	log_info("job %llu: released, %s", (unsigned long long)job->id,
+		 job_state_name(*state));
+	switch (*state) {
+	case JOB_WAITING:
+		j->nwaiting++;
+		jobs_push_unsettled(j, job->id);
+		return STORE_OK;
+	case JOB_SCHEDULED:
+		return jobs_schedule(j, job->id, job->spec.start_at_ns) == -1
+			   ? STORE_FAILED
+			   : STORE_OK;
+	default:
+		return jobs_fresh(j, q, job->uid, job->id, job->spec.priority,
+				  job->attempt) == -1
+			   ? STORE_FAILED
+			   : STORE_OK;
+	}
+}
+
 enum jobs_cancel
 jobs_cancel(struct jobs *j, uint64_t id, enum job_state *state)
 {
@@ -794,8 +860,7 @@ jobs_cancel(struct jobs *j, uint64_t id, enum job_state *state)
 	*state = job.state;
 	uid = job.uid;
 	store_job_free(&job);
-	if (*state != JOB_QUEUED && *state != JOB_SCHEDULED &&
-	    *state != JOB_WAITING)
+	if (!job_state_pending(*state))
 		return JOBS_NOT_PENDING;
 	r = (struct job_result){.state = JOB_CANCELLED,
 				.exit_code = -1,

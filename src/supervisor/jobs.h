@@ -147,6 +147,17 @@ enum jobs_cancel {
 	JOBS_NO_SUCH_JOB,
 	JOBS_CANCEL_FAIL, /* the store failed: nothing changed */
 };
+/* Holds a job not started (it keeps its place in the store, never its
+ * entry in the runq or the due heap: those are skipped while it is
+ * held). STORE_OK if it is held now (or was); STORE_NO_MATCH if it had
+ * started or ended. */
+enum store_result jobs_hold(struct jobs *j, const struct store_job *job);
+/* A held job goes where it would be had it never been held: waiting
+ * (its dependencies are settled at the end of the turn), scheduled, or
+ * queued (in the runq once the turn's commit has stored it); *state
+ * says which. STORE_NO_MATCH if it was not held. */
+enum store_result jobs_release(struct jobs *j, const struct store_job *job,
+			       enum job_state *state);
 /* Cancels a job that has not started. */
 enum jobs_cancel jobs_cancel(struct jobs *j, uint64_t id,
 			     enum job_state *state);

@@ -121,6 +121,10 @@ ops_handle(struct ops *ops, struct client *c, const struct request *req)
 		return ops_logs(ops, c, req);
 	case REQ_CANCEL:
 		return ops_cancel(ops, c, req);
+	case REQ_HOLD:
+		return ops_hold(ops, c, req);
+	case REQ_RELEASE:
+		return ops_release(ops, c, req);
 	case REQ_SET:
 		return ops_set(ops, c, req);
 	case REQ_RETRY:

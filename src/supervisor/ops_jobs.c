@@ -1,6 +1,6 @@
 /*
- * The requests that change jobs: submit, cancel, retry, set (priority)
- * and clean.
+ * The requests that change jobs: submit, cancel, hold, release, retry,
+ * set (priority) and clean.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -376,18 +376,33 @@ ops_retry(struct ops *ops, struct client *c, const struct request *req)
 	return reply;
 }
 
-json_t *
-ops_cancel(struct ops *ops, struct client *c, const struct request *req)
+/* What a request about several jobs does to one of them: its item
+ * gets "state" (and "error" if nothing was done to it); job is NULL if
+ * the store has no such job, mine false if the client may not touch
+ * it. -1 if the store failed. */
+typedef int (*ops_each_fn)(struct ops *ops, uint64_t id,
+			   const struct store_job *job, bool mine,
+			   json_t *item);
+
+static void
+ops_item_refused(json_t *item, const char *code)
+{
+	json_object_set_new(item, "state", json_null());
+	json_object_set_new(item, "error", json_string(code));
+}
+
+/* Cancel, hold, release: each job named, in order, one item each. */
+static json_t *
+ops_each_job(struct ops *ops, struct client *c, const struct request *req,
+	     ops_each_fn fn)
 {
 	struct req_error err;
 	struct store_job job;
-	enum job_state state;
-	enum jobs_cancel cancel;
 	json_t *reply, *list, *item;
 	uint64_t *ids;
 	size_t n, i;
-	bool stopping;
 	enum store_result found;
+	int rc;
 
 	if (request_job_ids(req, "jobs", &ids, &n, ops->d.limits->batch_max,
 			    &err) == -1)
@@ -398,56 +413,129 @@ ops_cancel(struct ops *ops, struct client *c, const struct request *req)
 		/* Whose it is must be known before anything is done to it. */
 		if ((found = store_get(ops->d.store, ids[i], &job)) ==
 		    STORE_FAILED) {
-			json_decref(item);
-			json_decref(list);
-			free(ids);
-			return ops_store_error(ops, req);
-		}
-		if (found == STORE_OK) {
-			bool mine = ops_may_touch(ops, c, &job);
-
-			store_job_free(&job);
-			if (!mine) {
-				json_object_set_new(item, "state", json_null());
-				json_object_set_new(item, "stopping",
-						    json_false());
-				json_object_set_new(
-				    item, "error",
-				    json_string(FORQ_ERR_NOT_PERMITTED));
-				json_array_append_new(list, item);
-				continue;
-			}
-		}
-		/* A running job is stopped by its worker (or by forqd, if
-		 * adopted); its end comes later. */
-		stopping = running_cancel(ops->d.running, ids[i]) ||
-			   draining_cancel(ops->d.draining, ids[i]);
-		if (stopping) {
-			state = JOB_RUNNING;
-			cancel = JOBS_NOT_PENDING;
+			rc = -1;
 		} else {
-			cancel = jobs_cancel(ops->d.jobs, ids[i], &state);
+			rc =
+			    fn(ops, ids[i], found == STORE_OK ? &job : NULL,
+			       found != STORE_OK || ops_may_touch(ops, c, &job),
+			       item);
+			if (found == STORE_OK)
+				store_job_free(&job);
 		}
-		if (cancel == JOBS_CANCEL_FAIL) {
+		if (rc == -1) {
 			json_decref(item);
 			json_decref(list);
 			free(ids);
 			return ops_store_error(ops, req);
 		}
-		json_object_set_new(item, "state",
-				    cancel == JOBS_NO_SUCH_JOB
-					? json_null()
-					: json_string(job_state_name(state)));
-		json_object_set_new(item, "stopping", json_boolean(stopping));
-		if (cancel == JOBS_NO_SUCH_JOB)
-			json_object_set_new(item, "error",
-					    json_string(FORQ_ERR_NOT_FOUND));
 		json_array_append_new(list, item);
 	}
 	free(ids);
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "jobs", list);
 	return reply;
+}
+
+static int
+ops_cancel_one(struct ops *ops, uint64_t id, const struct store_job *job,
+	       bool mine, json_t *item)
+{
+	enum job_state state;
+	enum jobs_cancel cancel;
+	bool stopping;
+
+	if (!mine) {
+		ops_item_refused(item, FORQ_ERR_NOT_PERMITTED);
+		json_object_set_new(item, "stopping", json_false());
+		return 0;
+	}
+	/* A running job is stopped by its worker (or by forqd, if
+	 * adopted); its end comes later. */
+	stopping = running_cancel(ops->d.running, id) ||
+		   draining_cancel(ops->d.draining, id);
+	if (stopping) {
+		state = JOB_RUNNING;
+		cancel = JOBS_NOT_PENDING;
+	} else {
+		cancel = jobs_cancel(ops->d.jobs, id, &state);
+	}
+	if (cancel == JOBS_CANCEL_FAIL)
+		return -1;
+	if (cancel == JOBS_NO_SUCH_JOB)
+		ops_item_refused(item, FORQ_ERR_NOT_FOUND);
+	else
+		json_object_set_new(item, "state",
+				    json_string(job_state_name(state)));
+	json_object_set_new(item, "stopping", json_boolean(stopping));
+	(void)job;
+	return 0;
+}
+
+json_t *
+ops_cancel(struct ops *ops, struct client *c, const struct request *req)
+{
+	return ops_each_job(ops, c, req, ops_cancel_one);
+}
+
+static int
+ops_hold_one(struct ops *ops, uint64_t id, const struct store_job *job,
+	     bool mine, json_t *item)
+{
+	enum store_result rc;
+
+	if (job == NULL || !mine) {
+		ops_item_refused(item, job == NULL ? FORQ_ERR_NOT_FOUND
+						   : FORQ_ERR_NOT_PERMITTED);
+		return 0;
+	}
+	/* A gang kept for its workers goes back to its queue first: held,
+	 * it keeps none. */
+	running_unhold(ops->d.running, id);
+	if ((rc = jobs_hold(ops->d.jobs, job)) == STORE_FAILED)
+		return -1;
+	json_object_set_new(item, "state",
+			    json_string(job_state_name(
+				rc == STORE_OK ? JOB_HELD : job->state)));
+	if (rc == STORE_NO_MATCH)
+		json_object_set_new(item, "error",
+				    json_string(FORQ_ERR_NOT_PENDING));
+	return 0;
+}
+
+json_t *
+ops_hold(struct ops *ops, struct client *c, const struct request *req)
+{
+	return ops_each_job(ops, c, req, ops_hold_one);
+}
+
+static int
+ops_release_one(struct ops *ops, uint64_t id, const struct store_job *job,
+		bool mine, json_t *item)
+{
+	enum job_state state = JOB_HELD;
+	enum store_result rc;
+
+	(void)id;
+	if (job == NULL || !mine) {
+		ops_item_refused(item, job == NULL ? FORQ_ERR_NOT_FOUND
+						   : FORQ_ERR_NOT_PERMITTED);
+		return 0;
+	}
+	if ((rc = jobs_release(ops->d.jobs, job, &state)) == STORE_FAILED)
+		return -1;
+	json_object_set_new(item, "state",
+			    json_string(job_state_name(
+				rc == STORE_OK ? state : job->state)));
+	if (rc == STORE_NO_MATCH)
+		json_object_set_new(item, "error",
+				    json_string(FORQ_ERR_NOT_HELD));
+	return 0;
+}
+
+json_t *
+ops_release(struct ops *ops, struct client *c, const struct request *req)
+{
+	return ops_each_job(ops, c, req, ops_release_one);
 }
 
 json_t *

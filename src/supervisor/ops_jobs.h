@@ -23,6 +23,9 @@ json_t *ops_submit_specs(struct ops *ops, struct client *c,
 void ops_specs_free(struct job_spec *specs, size_t n);
 json_t *ops_cancel(struct ops *ops, struct client *c,
 		   const struct request *req);
+json_t *ops_hold(struct ops *ops, struct client *c, const struct request *req);
+json_t *ops_release(struct ops *ops, struct client *c,
+		    const struct request *req);
 json_t *ops_retry(struct ops *ops, struct client *c, const struct request *req);
 json_t *ops_set(struct ops *ops, struct client *c, const struct request *req);
 json_t *ops_clean(struct ops *ops, struct client *c, const struct request *req);

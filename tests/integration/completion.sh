@@ -22,7 +22,9 @@ complete_words() {
 }
 
 [ "$(complete_words forq su)" = "submit " ] || fail "forq su: $(complete_words forq su)"
-[ "$(complete_words forq re)" = "resume retry " ] || fail "forq re: $(complete_words forq re)"
+[ "$(complete_words forq re)" = "release resume retry " ] || fail "forq re: $(complete_words forq re)"
+[ "$(complete_words forq ho)" = "hold " ] || fail "forq ho: $(complete_words forq ho)"
+[ "$(complete_words forq list --state he)" = "held " ] || fail "--state he"
 [ "$(complete_words forq list --state f)" = "failed " ] || fail "--state f"
 [ "$(complete_words forq shutdown --)" = "--drain --json --kill-jobs " ] || fail "forq shutdown --: $(complete_words forq shutdown --)"
 [ "$(complete_words forq submit --retry-on exit,ti)" = "exit,timeout " ] ||

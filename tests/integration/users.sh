@@ -84,6 +84,15 @@ ok "list --user: root lists A's jobs; B may not (exit 77)"
 rc=0; err=$(as "$B" clean --user "$A" 2>&1) || rc=$?
 [ $rc -eq 77 ] || fail "B cleaned A's jobs: $rc $err"
 ok "clean: B removes only B's own jobs, and may not name A's (exit 77)"
+hid=$(cd / && as "$B" submit --hold -- true)
+for cmd in hold release; do
+	rc=0; err=$(as "$A" $cmd "$hid" 2>&1) || rc=$?
+	[ $rc -eq 77 ] && [[ $err == *"belongs to another user"* ]] || fail "A could $cmd B's job: $rc $err"
+done
+[ "$(as "$B" status --json "$hid" | jq -r .job.state)" = held ] || fail "B's job is no longer held"
+[ "$(fq release "$hid")" = "$hid queued" ] || fail "root cannot release B's job"
+as "$B" wait "$hid" || fail "B's released job: $(fq status "$hid")"
+ok "A can neither hold nor release B's job (exit 77); root releases it"
 bjob=$(cd / && as "$B" submit -- true)
 as "$B" wait "$bjob"
 stop_forqd
@@ -103,7 +112,7 @@ rc=0; err=$(as "$B" ping 2>&1) || rc=$?
 	fail "B not refused by allow_users: $rc $err"
 ok "allow_users: B is refused at connect (exit 77), the error names allow_users"
 as "$A" status "$bjob" >/dev/null || fail "A, in admin_group, cannot see B's job"
-[ "$(as "$A" list --limit 100 --json | jq '.jobs | length')" = 8 ] || fail "A does not list everyone's jobs"
+[ "$(as "$A" list --limit 100 --json | jq '.jobs | length')" = 9 ] || fail "A does not list everyone's jobs"
 ok "admin_group: A sees B's job and lists everyone's"
 for cmd in "retry $bjob" "set $bjob --priority 5"; do
 	rc=0; err=$(as "$A" $cmd 2>&1) || rc=$?

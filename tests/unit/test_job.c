@@ -57,6 +57,11 @@ test_final_states(void **state)
 	assert_false(job_state_final(JOB_RUNNING));
 	assert_false(job_state_final(JOB_SCHEDULED));
 	assert_false(job_state_final(JOB_WAITING));
+	assert_false(job_state_final(JOB_HELD));
+	assert_true(job_state_pending(JOB_HELD));
+	assert_true(job_state_pending(JOB_WAITING));
+	assert_false(job_state_pending(JOB_RUNNING));
+	assert_false(job_state_pending(JOB_SUCCEEDED));
 	assert_true(job_state_final(JOB_SUCCEEDED));
 	assert_true(job_state_final(JOB_FAILED));
 	assert_true(job_state_final(JOB_TIMED_OUT));
@@ -83,6 +88,18 @@ test_transitions(void **state)
 	assert_true(job_transition_allowed(JOB_WAITING, JOB_SCHEDULED));
 	assert_true(job_transition_allowed(JOB_WAITING, JOB_CANCELLED));
 	assert_false(job_transition_allowed(JOB_WAITING, JOB_RUNNING));
+	/* Held: from any pending state, never from running; released to
+	 * whichever pending state holds, never straight to running. */
+	assert_true(job_transition_allowed(JOB_QUEUED, JOB_HELD));
+	assert_true(job_transition_allowed(JOB_SCHEDULED, JOB_HELD));
+	assert_true(job_transition_allowed(JOB_WAITING, JOB_HELD));
+	assert_false(job_transition_allowed(JOB_RUNNING, JOB_HELD));
+	assert_true(job_transition_allowed(JOB_HELD, JOB_QUEUED));
+	assert_true(job_transition_allowed(JOB_HELD, JOB_SCHEDULED));
+	assert_true(job_transition_allowed(JOB_HELD, JOB_WAITING));
+	assert_true(job_transition_allowed(JOB_HELD, JOB_CANCELLED));
+	assert_false(job_transition_allowed(JOB_HELD, JOB_RUNNING));
+	assert_false(job_transition_allowed(JOB_HELD, JOB_SUCCEEDED));
 	/* A final state is never left. */
 	for (from = JOB_SUCCEEDED; from < JOB_STATE_COUNT; from++)
 		for (to = 0; to < JOB_STATE_COUNT; to++)

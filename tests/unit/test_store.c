@@ -334,7 +334,7 @@ test_recover_requeues_then_loses(void **state)
 	store_job_free(&j);
 	/* The interrupted attempt is kept, as lost, ended at recovery. */
 	assert_int_equal(count(f, "SELECT count(*) FROM attempts WHERE "
-				  "attempt = 0 AND state = 8 AND end_ns = 777 "
+				  "attempt = 0 AND state = 9 AND end_ns = 777 "
 				  "AND error LIKE '%crash of forqd%'"),
 			 1);
 	assert_int_equal(store_get(f->st, tired, &j), STORE_OK);
@@ -719,6 +719,51 @@ test_schema_2_is_migrated(void **state)
 	assert_int_equal(count(f, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 }
 
+/* A job submitted held is stored held, keeps its unique key, and moves
+ * only from the state the caller saw: a move from another finds
+ * nothing to do. Ended jobs are "state >= 5", held ones not. */
+static void
+test_held_jobs_move_from_the_state_seen(void **state)
+{
+	struct fixture *f = *state;
+	struct job_spec s = spec("held", "A=1");
+	struct job_result done = {.state = JOB_SUCCEEDED, .end_ns = 9};
+	struct store_job j;
+	uint64_t id, again;
+	bool existing;
+
+	s.hold = true;
+	s.unique = "k";
+	assert_int_equal(store_insert(f->st, &s, 1, 1000, 100, 42, &id, NULL),
+			 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_get(f->st, id, &j), STORE_OK);
+	assert_int_equal(j.state, JOB_HELD);
+	store_job_free(&j);
+	s.hold = false;
+	assert_int_equal(store_insert(f->st, &s, 1, 1000, 100, 43, &again,
+				      &existing),
+			 0);
+	assert_true(existing);
+	assert_int_equal(again, id);
+	assert_int_equal(store_move(f->st, id, JOB_WAITING, JOB_QUEUED),
+			 STORE_NO_MATCH);
+	assert_int_equal(store_move(f->st, id, JOB_HELD, JOB_QUEUED), STORE_OK);
+	assert_int_equal(store_move(f->st, id, JOB_QUEUED, JOB_HELD), STORE_OK);
+	assert_int_equal(store_set_priority(f->st, id, 3), STORE_OK);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM jobs WHERE state >= 5"),
+			 0);
+	assert_int_equal(store_move(f->st, id, JOB_HELD, JOB_QUEUED), STORE_OK);
+	assert_int_equal(store_mark_running(f->st, id, 0, 0, 0, 50), 0);
+	assert_int_equal(store_finish(f->st, id, &done), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_move(f->st, id, JOB_QUEUED, JOB_HELD),
+			 STORE_NO_MATCH);
+	assert_int_equal(count(f, "SELECT count(*) FROM jobs WHERE state = 5"),
+			 1);
+}
+
 static void
 test_newer_schema_is_refused(void **state)
 {
@@ -774,6 +819,8 @@ main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_recover_keeps_adopted, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_held_jobs_move_from_the_state_seen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup,
 					    teardown),
 	};
