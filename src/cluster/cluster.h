@@ -150,20 +150,28 @@ enum cluster_outcome {
 	CLUSTER_DONE,        /* a cancel before the job started, a retry,
 				a change, a clean (n: how many), a pause */
 	CLUSTER_ASKED,       /* cancel: it runs on a node, which is asked to */
-	CLUSTER_NOT_PENDING, /* cancel, set: it runs or ended; retry: it
-				has not ended */
+	CLUSTER_NOT_PENDING, /* cancel, set, hold: it runs or ended; retry:
+				it has not ended */
+	CLUSTER_NOT_HELD,    /* release: it was not held */
 	CLUSTER_NO_SUCH_JOB,
 	CLUSTER_KEY_HELD, /* retry: a job not ended holds its unique key */
 	CLUSTER_FAILED,   /* err says why */
 };
 /* n: retry, the attempt now queued (0: the first); clean, the number
- * removed. */
+ * removed; hold and release, the job's state now (enum job_state). */
 typedef void cluster_change_fn(void *arg, enum cluster_outcome how, int64_t n,
 			       const char *err);
 
 /* Each acts as uid (-1: on anyone's jobs); -1: not connected. */
 int cluster_cancel(struct cluster *cl, uint64_t id, int64_t uid,
 		   cluster_change_fn *fn, void *arg);
+/* A job not claimed yet is held: no node claims it until its release,
+ * which puts it where it would be had it never been held (waiting,
+ * scheduled, queued). */
+int cluster_hold(struct cluster *cl, uint64_t id, int64_t uid,
+		 cluster_change_fn *fn, void *arg);
+int cluster_release(struct cluster *cl, uint64_t id, int64_t uid,
+		    cluster_change_fn *fn, void *arg);
 /* An ended job queued again, as its next attempt. */
 int cluster_retry(struct cluster *cl, uint64_t id, int64_t uid,
 		  cluster_change_fn *fn, void *arg);

@@ -47,6 +47,7 @@ cl_submit_free(struct cl_submit *s)
 	free(s->uniques);
 	free(s->afters);
 	free(s->modes);
+	free(s->holds);
 	free(s->deps);
 	free(s);
 }
@@ -191,7 +192,7 @@ cl_submit_send(struct cl_submit *s)
 				s->priorities, s->names, s->starts,
 				s->uid,        s->gid,   s->user,
 				s->cl->node,   s->sigs,  s->uniques,
-				s->afters,     s->modes};
+				s->afters,     s->modes, s->holds};
 	struct pg *pg = s->cl->pg;
 
 	s->failed = s->existing = false;
@@ -213,13 +214,14 @@ cl_submit_send(struct cl_submit *s)
 	    pg,
 	    "WITH x AS (SELECT * FROM unnest($2::text[], $3::text[], "
 	    "$4::integer[], $5::text[], $6::bigint[], $11::text[], "
-	    "$12::text[], $13::text[], $14::smallint[]) WITH ORDINALITY AS "
-	    "t(spec, queue, priority, name, start_ms, sig, uniq, after, mode, "
-	    "n)), held AS (SELECT x.n, j.id FROM x JOIN "
+	    "$12::text[], $13::text[], $14::smallint[], $15::boolean[]) WITH "
+	    "ORDINALITY AS t(spec, queue, priority, name, start_ms, sig, uniq, "
+	    "after, mode, hold, n)), held AS (SELECT x.n, j.id FROM x JOIN "
 	    "forq_jobs j ON j.uid = $7::integer AND j.unique_key = x.uniq), "
 	    "ins AS (INSERT INTO forq_jobs (state, queue, priority, uid, gid, "
 	    "user_name, name, spec, submit_node, start_at, sig, unique_key, "
-	    "after_ids, after_mode) SELECT CASE WHEN after <> '{}' THEN 3 "
+	    "after_ids, after_mode) SELECT CASE WHEN hold THEN " CL_HELD " "
+	    "WHEN after <> '{}' THEN 3 "
 	    "WHEN start_ms > extract(epoch FROM now()) * 1000 THEN 2 ELSE 0 "
 	    "END, queue, priority, $7::integer, $8::integer, $9, name, spec, "
 	    "$10, CASE WHEN start_ms > 0 THEN to_timestamp(start_ms / "
@@ -239,7 +241,7 @@ cl_submit_send(struct cl_submit *s)
 	    "(SELECT array_agg(id ORDER BY n) FROM mapped), existing = "
 	    "coalesce((SELECT array_agg(id ORDER BY n) FROM mapped WHERE ex), "
 	    "'{}') WHERE key = $1 RETURNING ids, existing",
-	    14, values, cl_sub_step, s);
+	    15, values, cl_sub_step, s);
 	(void)pg_send(pg, "COMMIT", 0, NULL, cl_sub_done, s);
 	(void)pg_sync(pg);
 }
@@ -267,7 +269,7 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 	       uid_t uid, gid_t gid, const char *user, cluster_ids_fn *fn,
 	       void *arg)
 {
-	size_t l[9], c[9];
+	size_t l[10], c[10];
 	char num[32], *text, *after, sig[SIGN_HEX_LEN];
 	const char *queue;
 	struct cl_submit *s;
@@ -297,10 +299,11 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 	s->uniques = cl_array_start(&l[6], &c[6]);
 	s->afters = cl_array_start(&l[7], &c[7]);
 	s->modes = cl_array_start(&l[8], &c[8]);
+	s->holds = cl_array_start(&l[9], &c[9]);
 	if (s->user == NULL || s->specs == NULL || s->queues == NULL ||
 	    s->priorities == NULL || s->names == NULL || s->starts == NULL ||
 	    s->sigs == NULL || s->uniques == NULL || s->afters == NULL ||
-	    s->modes == NULL)
+	    s->modes == NULL || s->holds == NULL)
 		rc = -1;
 	for (i = 0; rc == 0 && i < n; i++) {
 		/* What the queue's defaults made of it is what runs,
@@ -340,6 +343,8 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 		rc |= cl_submit_deps(s, &specs[i]);
 		snprintf(num, sizeof num, "%d", (int)specs[i].after_mode);
 		rc |= cl_array_add(&s->modes, &l[8], &c[8], num);
+		rc |= cl_array_add(&s->holds, &l[9], &c[9],
+				   specs[i].hold ? "t" : "f");
 	}
 	if (rc == 0 && (cl_array_end(&s->specs, &l[0], &c[0]) == -1 ||
 			cl_array_end(&s->queues, &l[1], &c[1]) == -1 ||
@@ -349,7 +354,8 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 			cl_array_end(&s->sigs, &l[5], &c[5]) == -1 ||
 			cl_array_end(&s->uniques, &l[6], &c[6]) == -1 ||
 			cl_array_end(&s->afters, &l[7], &c[7]) == -1 ||
-			cl_array_end(&s->modes, &l[8], &c[8]) == -1))
+			cl_array_end(&s->modes, &l[8], &c[8]) == -1 ||
+			cl_array_end(&s->holds, &l[9], &c[9]) == -1))
 		rc = -1;
 	s->next = cl->subs;
 	cl->subs = s;

@@ -1,8 +1,8 @@
 /*
- * What clients change in the shared queue: cancels, retries, a queued
- * job's priority, the history cleaned, queues paused. Each is one
- * statement, answered by rows of (outcome, number), so that a change
- * either happened whole or not at all, whichever node asked for it.
+ * What clients change in the shared queue: cancels, holds and releases,
+ * retries, a queued job's priority, the history cleaned, queues paused. Each is
+ * one statement, answered by rows of (outcome, number), so that a change either
+ * happened whole or not at all, whichever node asked for it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +18,10 @@
 /* What a change does once it is answered, besides telling its asker. */
 enum cl_after {
 	CL_AFTER_NONE,
-	CL_AFTER_ENDED,   /* the job ended (cancelled): announced */
-	CL_AFTER_CLEANED, /* this node's files of the ids in column 2 go */
-	CL_AFTER_QUEUED,  /* a job was queued: the nodes are told */
+	CL_AFTER_ENDED,    /* the job ended (cancelled): announced */
+	CL_AFTER_CLEANED,  /* this node's files of the ids in column 2 go */
+	CL_AFTER_QUEUED,   /* a job was queued: the nodes are told */
+	CL_AFTER_RELEASED, /* as the state it went to (column 1) calls for */
 };
 
 struct cl_change {
@@ -38,6 +39,7 @@ static const struct {
     {"done", CLUSTER_DONE},
     {"asked", CLUSTER_ASKED},
     {"not_pending", CLUSTER_NOT_PENDING},
+    {"not_held", CLUSTER_NOT_HELD},
 };
 
 static void
@@ -90,6 +92,17 @@ cl_change_done(void *arg, const PGresult *res, const char *err)
 			c->cl->submitted = true;
 			c->cl->room = true;
 			break;
+		case CL_AFTER_RELEASED:
+			/* Queued: the nodes are told. Waiting: its
+			 * dependencies (column 2) are looked at, as if they
+			 * had just ended. Scheduled: the due poll queues it. */
+			if (n == JOB_QUEUED) {
+				c->cl->submitted = true;
+				c->cl->room = true;
+			} else if (n == JOB_WAITING) {
+				cl_settle_ended(c->cl, PQgetvalue(res, 0, 2));
+			}
+			break;
 		case CL_AFTER_NONE:
 			break;
 		}
@@ -129,6 +142,26 @@ static const char cl_cancel_sql[] =
     "SELECT 'done', 0 FROM moved UNION ALL SELECT 'asked', 0 FROM asked "
     "UNION ALL SELECT 'not_pending', 0 FROM forq_history WHERE id = $1 "
     "AND " CL_WHOSE;
+
+/* Held from queued, scheduled or waiting; a held one stays so. */
+static const char cl_hold_sql[] =
+    "WITH h AS (UPDATE forq_jobs SET state = " CL_HELD " WHERE id = $1 AND "
+    "state IN (0, 2, 3) AND " CL_WHOSE " RETURNING state) "
+    "SELECT 'done', state FROM h UNION ALL SELECT 'done', state FROM "
+    "forq_jobs WHERE id = $1 AND state = " CL_HELD " AND " CL_WHOSE " "
+    "UNION ALL SELECT 'not_pending', state FROM forq_jobs WHERE id = $1 "
+    "AND state = 1 AND " CL_WHOSE " UNION ALL SELECT 'not_pending', state "
+    "FROM forq_history WHERE id = $1 AND " CL_WHOSE;
+
+/* Where it would be had it never been held. */
+static const char cl_release_sql[] =
+    "WITH r AS (UPDATE forq_jobs SET state = CASE WHEN after_ids IS NOT "
+    "NULL THEN 3 WHEN start_at > now() THEN 2 ELSE 0 END WHERE id = $1 AND "
+    "state = " CL_HELD " AND " CL_WHOSE " RETURNING state, after_ids) "
+    "SELECT 'done', state, coalesce(array_to_string(after_ids, ','), '') "
+    "FROM r UNION ALL SELECT 'not_held', state, '' FROM forq_jobs WHERE id "
+    "= $1 AND state <> " CL_HELD " AND " CL_WHOSE " UNION ALL SELECT "
+    "'not_held', state, '' FROM forq_history WHERE id = $1 AND " CL_WHOSE;
 
 static const char cl_retry_sql[] =
     "WITH gone AS (DELETE FROM forq_history WHERE id = $1 AND " CL_WHOSE
@@ -183,6 +216,22 @@ cluster_cancel(struct cluster *cl, uint64_t id, int64_t uid,
 	 * is told, by a NOTIFY now and by its poll else. */
 	return cl_change_job(cl, cl_cancel_sql, id, uid, NULL, CL_AFTER_ENDED,
 			     fn, arg);
+}
+
+int
+cluster_hold(struct cluster *cl, uint64_t id, int64_t uid,
+	     cluster_change_fn *fn, void *arg)
+{
+	return cl_change_job(cl, cl_hold_sql, id, uid, NULL, CL_AFTER_NONE, fn,
+			     arg);
+}
+
+int
+cluster_release(struct cluster *cl, uint64_t id, int64_t uid,
+		cluster_change_fn *fn, void *arg)
+{
+	return cl_change_job(cl, cl_release_sql, id, uid, NULL,
+			     CL_AFTER_RELEASED, fn, arg);
 }
 
 int

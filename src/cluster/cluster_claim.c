@@ -154,6 +154,8 @@ cl_job_of_row(struct cluster *cl, const PGresult *res, int row,
 	free(job->spec.after);
 	job->spec.after = NULL;
 	job->spec.nafter = 0;
+	/* Claimed, it was released if it was ever held. */
+	job->spec.hold = false;
 	return 0;
 }
 

@@ -61,7 +61,7 @@ struct cl_submit {
 	struct cl_submit *next;
 	char key[96];
 	char *specs, *queues, *priorities, *names, *starts, *sigs, *uniques;
-	char *afters, *modes;
+	char *afters, *modes, *holds;
 	char *deps; /* every job the batch waits for, "1,2,3"; NULL: none */
 	char uid[16], gid[16];
 	char *user;
@@ -146,10 +146,11 @@ struct cluster {
 /* A job leaving the live table (as rows named "gone") for the history,
  * in state st, at now(), with error why (SQL expressions). */
 /* The states the statements write, as the store numbers them. */
+#define CL_HELD "4"
 #define CL_FAILED "6"
 #define CL_CANCELLED "8"
 #define CL_LOST "9"
-_Static_assert(JOB_FAILED == 6 && JOB_CANCELLED == 8 && JOB_LOST == 9,
+_Static_assert(JOB_HELD == 4 && JOB_FAILED == 6 && JOB_CANCELLED == 8 && JOB_LOST == 9,
 	       "the cluster's SQL spells these states as numbers");
 
 #define CL_TO_HISTORY(st, why)                                                 \

@@ -1,8 +1,8 @@
 /*
  * The requests of a cluster node, which its shared queue answers: here
  * the dispatch, and those that change the queue: submit (what its jobs
- * wait for found first), cancel, retry, set, clean, pause, resume and
- * drain; ops_cluster_read.c has those that read it. As there, each
+ * wait for found first), cancel, hold, release, retry, set, clean, pause,
+ * resume and drain; ops_cluster_read.c has those that read it. As there, each
  * answers in a later turn through an owed reply, in the one-host
  * reply's shape.
  */
@@ -171,13 +171,6 @@ opsc_submit(struct ops *ops, struct client *c, const struct request *req)
 
 	if ((reply = ops_submit_specs(ops, c, req, &specs, &n)) != NULL)
 		return reply;
-	for (size_t i = 0; i < n; i++) {
-		if (specs[i].hold) {
-			ops_specs_free(specs, n);
-			return ops_error(req, FORQ_ERR_UNSUPPORTED,
-					 "hold: not kept across a cluster yet");
-		}
-	}
 	/* The node that runs it looks the name up: uids may differ. */
 	if ((pw = getpwuid(cred->uid)) == NULL) {
 		ops_specs_free(specs, n);
@@ -207,20 +200,54 @@ opsc_submit(struct ops *ops, struct client *c, const struct request *req)
 	return NULL;
 }
 
-/* --- cancel -------------------------------------------------------- */
+/* --- cancel, hold, release ------------------------------------------ */
 
+/* One job's item in, and the reply once every job has answered. */
 static void
-opsc_cancelled(void *arg, enum cluster_outcome how, int64_t n, const char *err)
+opsc_item_done(struct ask *a, json_t *item, const char *err)
 {
-	struct ask *a = arg;
-	size_t i = a->nids - a->left;
-	json_t *item = json_pack("{s:I}", "id", (json_int_t)a->ids[i]);
+	json_t *reply;
 
 	if (err != NULL && !a->failed) {
 		a->failed = true;
 		a->done = opsc_ask_error(a, FORQ_ERR_UNAVAILABLE,
 					 "the cluster's database: %s", err);
 	}
+	json_array_append_new(a->acc, item);
+	if (--a->left > 0)
+		return;
+	if (a->failed) {
+		reply = a->done;
+		a->done = NULL;
+		opsc_ask_answer(a, reply);
+		return;
+	}
+	reply = reply_ok(later_req_id(a->reply));
+	json_object_set(reply, "jobs", a->acc);
+	opsc_ask_answer(a, reply);
+}
+
+/* The item of the job the next answer is about: answers come in the
+ * order the changes were sent. */
+static json_t *
+opsc_item(const struct ask *a)
+{
+	return json_pack("{s:I}", "id", (json_int_t)a->ids[a->nids - a->left]);
+}
+
+static void
+opsc_item_error(json_t *item, const char *code)
+{
+	json_object_set_new(item, "state", json_null());
+	json_object_set_new(item, "error", json_string(code));
+}
+
+static void
+opsc_cancelled(void *arg, enum cluster_outcome how, int64_t n, const char *err)
+{
+	struct ask *a = arg;
+	json_t *item = opsc_item(a);
+
 	(void)n;
 	switch (how) {
 	case CLUSTER_DONE:
@@ -236,29 +263,51 @@ opsc_cancelled(void *arg, enum cluster_outcome how, int64_t n, const char *err)
 		json_object_set_new(item, "stopping", json_false());
 		break;
 	default:
-		json_object_set_new(item, "state", json_null());
+		opsc_item_error(item, FORQ_ERR_NOT_FOUND);
 		json_object_set_new(item, "stopping", json_false());
-		json_object_set_new(item, "error",
-				    json_string(FORQ_ERR_NOT_FOUND));
 		break;
 	}
-	json_array_append_new(a->acc, item);
-	if (--a->left > 0)
-		return;
-	if (a->failed) {
-		json_t *reply = a->done;
-
-		a->done = NULL;
-		opsc_ask_answer(a, reply);
-		return;
-	}
-	item = reply_ok(later_req_id(a->reply));
-	json_object_set(item, "jobs", a->acc);
-	opsc_ask_answer(a, item);
+	opsc_item_done(a, item, err);
 }
 
+/* hold and release: the job's state now, or why it is not held or
+ * released (in the state it is in). */
+static void
+opsc_held(void *arg, enum cluster_outcome how, int64_t n, const char *err)
+{
+	struct ask *a = arg;
+	json_t *item = opsc_item(a);
+
+	switch (how) {
+	case CLUSTER_DONE:
+	case CLUSTER_NOT_PENDING:
+	case CLUSTER_NOT_HELD:
+		json_object_set_new(item, "state",
+				    json_string(
+					job_state_name((enum job_state)n)));
+		if (how != CLUSTER_DONE)
+			json_object_set_new(item, "error",
+					    json_string(
+						how == CLUSTER_NOT_HELD
+						    ? FORQ_ERR_NOT_HELD
+						    : FORQ_ERR_NOT_PENDING));
+		break;
+	default:
+		opsc_item_error(item, FORQ_ERR_NOT_FOUND);
+		break;
+	}
+	opsc_item_done(a, item, err);
+}
+
+typedef int opsc_change_fn(struct cluster *cl, uint64_t id, int64_t uid,
+			   cluster_change_fn *fn, void *arg);
+
+/* A change of each job named, in order; one reply once all have
+ * answered. Another user's job is not found, as far as this user can
+ * tell. */
 static json_t *
-opsc_cancel(struct ops *ops, struct client *c, const struct request *req)
+opsc_each(struct ops *ops, struct client *c, const struct request *req,
+	  opsc_change_fn *change, cluster_change_fn *answered)
 {
 	struct req_error err;
 	struct ask *a;
@@ -276,13 +325,11 @@ opsc_cancel(struct ops *ops, struct client *c, const struct request *req)
 	a->nids = n;
 	a->left = n;
 	a->acc = json_array();
-	/* Another user's job is not found, as far as this user can tell. */
 	for (i = 0; i < n; i++) {
-		if (cluster_cancel(ops->d.cluster, ids[i],
-				   a->admin ? -1 : (int64_t)a->uid,
-				   opsc_cancelled, a) == -1)
-			opsc_cancelled(a, CLUSTER_FAILED, 0,
-				       "it cannot be reached now");
+		if (change(ops->d.cluster, ids[i],
+			   a->admin ? -1 : (int64_t)a->uid, answered, a) == -1)
+			answered(a, CLUSTER_FAILED, 0,
+				 "it cannot be reached now");
 	}
 	return NULL;
 }
@@ -509,7 +556,11 @@ opsc_handle(struct ops *ops, struct client *c, const struct request *req)
 	case REQ_WAIT:
 		return opsc_wait(ops, c, req);
 	case REQ_CANCEL:
-		return opsc_cancel(ops, c, req);
+		return opsc_each(ops, c, req, cluster_cancel, opsc_cancelled);
+	case REQ_HOLD:
+		return opsc_each(ops, c, req, cluster_hold, opsc_held);
+	case REQ_RELEASE:
+		return opsc_each(ops, c, req, cluster_release, opsc_held);
 	case REQ_LOGS:
 		return opsc_logs(ops, c, req);
 	case REQ_QUEUES:

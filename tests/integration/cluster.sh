@@ -120,15 +120,18 @@ done_id=$("$FORQ" -s "$S/sock" submit --wait -- sh -c 'echo solo; exit 3' | head
 q1=$("$FORQ" -s "$S/sock" submit -- sh -c "echo q1 >>$T/solo.runs")
 q2=$("$FORQ" -s "$S/sock" submit -p 5 -- sh -c "echo q2 >>$T/solo.runs")
 w1=$("$FORQ" -s "$S/sock" submit --after "$q1" -- sh -c "echo w1 >>$T/solo.runs")
+h1=$("$FORQ" -s "$S/sock" submit --hold --after "$q2" -- sh -c "echo h1 >>$T/solo.runs")
 "$FORQ" -s "$S/sock" shutdown >/dev/null
 "$FORQ_PIDWAIT" "$S_PID" 10000 || fail "the one-host forqd did not stop"
 "$FORQD" -c "$CONF" --import-sqlite "$S/state" >"$T/import.out" 2>&1 || fail "import: $(cat "$T/import.out")"
-grep -q "imported from $S/state: 3 queued, 1 ended; its store is now $S/state/jobs.db.imported-" "$T/import.out" ||
+grep -q "imported from $S/state: 4 queued, 1 ended; its store is now $S/state/jobs.db.imported-" "$T/import.out" ||
 	fail "import said: $(cat "$T/import.out")"
 [ ! -e "$S/state/jobs.db" ] || fail "the one-host store is still there"
 fq wait "$q1" "$q2" "$w1" >/dev/null || fail "imported jobs: $(fq status "$q1"; fq status "$q2"; fq status "$w1")"
 [ "$(sort "$T/solo.runs" | tr '\n' ' ')" = "q1 q2 w1 " ] && [ "$(grep -n . "$T/solo.runs" | grep -E ':(q1|w1)$' | cut -d: -f2 | tr '\n' ' ')" = "q1 w1 " ] ||
 	fail "runs: $(cat "$T/solo.runs")"
+[ "$(fq release "$h1")" = "$h1 waiting" ] || fail "the imported held job: $(fq status "$h1")"
+fq wait "$h1" >/dev/null || fail "the imported held job, released: $(fq status "$h1")"
 st=$(fq status --json 1)
 [ "$(jq -r .job.state <<<"$st")" = failed ] && [ "$(jq .job.exit_code <<<"$st")" = 3 ] ||
 	fail "the ended job: $st"
@@ -136,7 +139,7 @@ rc=0
 "$FORQD" -c "$CONF" --import-sqlite "$S/state" >"$T/import.out" 2>&1 || rc=$?
 [ $rc -ne 0 ] && grep -q 'jobs.db: No such file or directory' "$T/import.out" ||
 	fail "a second import: rc $rc: $(cat "$T/import.out")"
-ok "--import-sqlite moves a one-host store in: its ended job kept, its queued ones run once, same ids, the waiting one after its dependency"
+ok "--import-sqlite moves a one-host store in: its ended job kept, its queued ones run once, same ids, the waiting one after its dependency, the held one once released"
 
 {
 	echo "[daemon]"
@@ -364,6 +367,37 @@ timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$SOCK' status --json $r1 | jq -r 
 "$FORQ" -s "$SOCK" resume || fail "resume after drain"
 ok "pause on a holds on b too (a job stayed queued, its priority changed to 7), resume ran it; drain through b waited for $r1, running on $(st "$SOCK" "$r1" .job.node)"
 
+# Holds across the nodes: a job submitted held through a is held on b
+# too, and no node claims it (later jobs run past it); released through
+# b, it runs. A waiting job held through a stays held once its
+# dependency ended; released through b it goes on at once.
+h1=$(fq submit --hold -- touch "$T/h1")
+[ "$(st "$B/sock" "$h1" .job.state)" = held ] || fail "b: $(fq status "$h1")"
+later=$("$FORQ" -s "$B/sock" submit -- true)
+timeout 10 "$FORQ" -s "$SOCK" wait "$later" >/dev/null || fail "job $later: $(fq status "$later")"
+[ "$(st "$SOCK" "$h1" .job.state)" = held ] && [ ! -e "$T/h1" ] || fail "a held job ran: $(fq status "$h1")"
+[ "$("$FORQ" -s "$B/sock" list --state held --json | jq -c '[.jobs[].id]')" = "[$h1]" ] ||
+	fail "list --state held on b: $("$FORQ" -s "$B/sock" list --state held --json | jq -c .jobs)"
+[ "$(fq hold "$h1")" = "$h1 held" ] || fail "hold of a held job"
+[ "$("$FORQ" -s "$B/sock" release "$h1")" = "$h1 queued" ] || fail "release through b"
+timeout 10 "$FORQ" -s "$SOCK" wait "$h1" >/dev/null && [ -e "$T/h1" ] || fail "released $h1: $(fq status "$h1")"
+d=$(fq submit -- sleep 0.5)
+w=$("$FORQ" -s "$B/sock" submit --after "$d" -- true)
+[ "$(fq hold "$w")" = "$w held" ] || fail "hold of a waiting job: $(fq status "$w")"
+timeout 10 "$FORQ" -s "$SOCK" wait "$d" >/dev/null || fail "job $d"
+later=$(fq submit -- true)
+timeout 10 "$FORQ" -s "$SOCK" wait "$later" >/dev/null || fail "job $later"
+[ "$(st "$SOCK" "$w" .job.state)" = held ] || fail "a held waiting job moved: $(fq status "$w")"
+[ "$("$FORQ" -s "$B/sock" release "$w")" = "$w waiting" ] || fail "release of $w through b"
+t0=$(now_ms)
+timeout 10 "$FORQ" -s "$SOCK" wait "$w" >/dev/null || fail "released $w: $(fq status "$w")"
+waited=$(($(now_ms) - t0))
+rc=0; out=$("$FORQ" -s "$B/sock" hold "$w" 2>&1) || rc=$?
+[ $rc = 65 ] && [[ $out == *"is succeeded: only a job not started is held"* ]] || fail "hold of an ended job: $rc $out"
+rc=0; out=$(fq release "$d" 2>&1) || rc=$?
+[ $rc = 65 ] && [[ $out == *"is succeeded, not held"* ]] || fail "release of an ended job: $rc $out"
+ok "holds across the nodes: held through a, passed by later jobs, released through b it ran; a waiting job held past its dependency's end ran ${waited}ms after its release"
+
 # An ended job runs again through any node, as its next attempt, as it
 # was signed; one not ended does not; clean empties the history.
 rt=$(fq submit -- sh -c "test -e $T/rt || { touch $T/rt; exit 4; }")
@@ -408,7 +442,7 @@ ok "submit --in 2s: scheduled on every node, run $((t1 - t0))ms later"
 # anything: a job put in by hand, and one changed to run as root.
 pg_sql "INSERT INTO forq_jobs (state, queue, priority, uid, gid, user_name, spec, submit_node, sig) VALUES (0, 'default', 0, 0, 0, 'root', '{\"argv\":[\"touch\",\"$T/pwned\"],\"env\":[],\"cwd\":\"/\"}', 'elsewhere', 'forged')"
 pg_sql "SELECT pg_notify('forq_jobs', '')" >/dev/null
-timeout 10 bash -c "until [ \"\$(\"$PG_BIN/psql\" -X -h '$PG_DIR' -U postgres -d forq -At -c \"SELECT count(*) FROM forq_history WHERE submit_node = 'elsewhere' AND state = 5 AND error LIKE 'its signature does not hold%'\")\" = 1 ]; do sleep 0.2; done" ||
+timeout 10 bash -c "until [ \"\$(\"$PG_BIN/psql\" -X -h '$PG_DIR' -U postgres -d forq -At -c \"SELECT count(*) FROM forq_history WHERE submit_node = 'elsewhere' AND state = 6 AND error LIKE 'its signature does not hold%'\")\" = 1 ]; do sleep 0.2; done" ||
 	fail "the forged job was not refused: $(pg_sql "SELECT id, state, node, error FROM forq_history WHERE submit_node = 'elsewhere'")"
 [ ! -e "$T/pwned" ] || fail "the forged job ran"
 grep -hq 'its signature does not hold' "$LOG" "$B_LOG" || fail "the refusal is not logged"
@@ -514,7 +548,7 @@ save_mark=$LOG_MARK
 LOG=$B_LOG LOG_MARK=$B_MARK wait_log 'the lease (ran out|was lost)' 10
 LOG_MARK=$save_mark
 for id in $on_b; do
-	[ "$(pg_sql "SELECT state || ',' || node FROM forq_history WHERE id = $id")" = 4,a ] ||
+	[ "$(pg_sql "SELECT state || ',' || node FROM forq_history WHERE id = $id")" = 5,a ] ||
 		fail "job $id: $(pg_sql "SELECT * FROM forq_history WHERE id = $id")"
 done
 timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$B/sock' workers --json | jq '[.workers[].jobs[]] | length')\" = 0 ]; do sleep 0.2; done" ||
@@ -596,7 +630,7 @@ t1=$(now_ms)
 [ ! -s "$T/overlap" ] || fail "jobs ran on a while their copies still ran on b: $(cat "$T/overlap")"
 for id in $on_b; do
 	[ -s "$T/part.$id.2" ] || fail "job $id did not run again"
-	[ "$(pg_sql "SELECT state || ',' || node || ',' || attempt FROM forq_history WHERE id = $id")" = 4,a,1 ] ||
+	[ "$(pg_sql "SELECT state || ',' || node || ',' || attempt FROM forq_history WHERE id = $id")" = 5,a,1 ] ||
 		fail "job $id: $(pg_sql "SELECT state, node, attempt, error FROM forq_history WHERE id = $id")"
 done
 sed -i '1d' "$PG_DIR/data/pg_hba.conf"
@@ -606,7 +640,7 @@ LOG_MARK=$save_mark
 timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$B/sock' workers --json | jq '[.workers[].jobs[]] | length')\" = 0 ]; do sleep 0.2; done" ||
 	fail "b still runs jobs: $("$FORQ" -s "$B/sock" workers)"
 for id in $on_b; do
-	[ "$(pg_sql "SELECT count(*) FROM forq_history WHERE id = $id AND state = 4")" = 1 ] || fail "job $id: $(pg_sql "SELECT * FROM forq_history WHERE id = $id")"
+	[ "$(pg_sql "SELECT count(*) FROM forq_history WHERE id = $id AND state = 5")" = 1 ] || fail "job $id: $(pg_sql "SELECT * FROM forq_history WHERE id = $id")"
 done
 stop_b
 sed -i "s|user=forq_b|user=forq|" "$B/conf"
