@@ -16,7 +16,8 @@ struct runq_queue {
 	char *name;
 	uint32_t parallel;
 	uint32_t running;
-	size_t ready;
+	size_t ready; /* entries in the heaps */
+	size_t stale; /* of them, those the supervisor will skip */
 	bool paused;
 	/* Users with ready or running jobs here: few, so an array. */
 	struct runq_user **users;
@@ -27,7 +28,7 @@ struct runq_queue {
 struct runq {
 	struct runq_queue *queues;
 	size_t nqueues;
-	size_t ready;
+	size_t ready, stale;
 	size_t running;
 	uint64_t picks;
 	bool paused;
@@ -136,7 +137,7 @@ runq_info(const struct runq *q, int queue, struct runq_info *info)
 	info->name = qu->name;
 	info->parallel = qu->parallel;
 	info->running = qu->running;
-	info->ready = qu->ready;
+	info->ready = qu->ready - qu->stale;
 	info->paused = qu->paused;
 }
 
@@ -249,8 +250,35 @@ runq_pop(struct runq *q, struct runq_pick *pick)
 	pick->uid = best_u->uid;
 	best_q->ready--;
 	q->ready--;
+	/* No entry left to be stale: a count that drifted starts over. */
+	if (best_q->ready < best_q->stale) {
+		q->stale -= best_q->stale - best_q->ready;
+		best_q->stale = best_q->ready;
+	}
 	runq_user_drop_if_idle(best_q, best_u);
 	return 0;
+}
+
+void
+runq_went_stale(struct runq *q, int queue)
+{
+	struct runq_queue *qu = &q->queues[queue];
+
+	if (qu->stale < qu->ready) {
+		qu->stale++;
+		q->stale++;
+	}
+}
+
+void
+runq_skipped(struct runq *q, int queue)
+{
+	struct runq_queue *qu = &q->queues[queue];
+
+	if (qu->stale > 0) {
+		qu->stale--;
+		q->stale--;
+	}
 }
 
 int
@@ -284,7 +312,7 @@ runq_ended(struct runq *q, int queue, uid_t uid)
 size_t
 runq_ready(const struct runq *q)
 {
-	return q->ready;
+	return q->ready - q->stale;
 }
 
 size_t

@@ -13,9 +13,11 @@
  * A decision costs O(log n) in the jobs and a pass over the users with
  * ready jobs; it never scans the jobs.
  *
- * Entries are not removed when a job is cancelled or re-prioritised:
- * the supervisor checks each popped job against the store and skips
- * the stale ones (the heaps stay 16 bytes a job).
+ * Entries are not removed when a job is cancelled, held or
+ * re-prioritised: the supervisor checks each popped job against the
+ * store and skips the stale ones (the heaps stay 16 bytes a job). It
+ * says when an entry went stale and when it skipped one, so that the
+ * counts of ready jobs leave the stale ones out.
  */
 #ifndef FORQ_RUNQ_H
 #define FORQ_RUNQ_H
@@ -71,6 +73,12 @@ int runq_pop(struct runq *q, struct runq_pick *pick);
 /* A job of this queue and user started (-1: out of memory) or ended. */
 int runq_started(struct runq *q, int queue, uid_t uid);
 void runq_ended(struct runq *q, int queue, uid_t uid);
+/* An entry of the queue went stale (its job was cancelled, held, or
+ * queued again with another priority); one popped was skipped as
+ * stale. A job held and released while its entry is still in: the
+ * entry is good again and the new one is stale, so neither is said. */
+void runq_went_stale(struct runq *q, int queue);
+void runq_skipped(struct runq *q, int queue);
 /* Jobs ready, over all queues; jobs running, over all queues. */
 size_t runq_ready(const struct runq *q);
 size_t runq_running(const struct runq *q);

@@ -685,6 +685,7 @@ jobs_take(struct jobs *j, struct store_job *job, struct job_run *run)
 		    job->attempt != e.job.attempt) {
 			if (found == STORE_OK)
 				store_job_free(job);
+			runq_skipped(j->runq, e.queue);
 			continue;
 		}
 		/* It leaves the queue, to run or to fail unrun. */
@@ -785,6 +786,17 @@ jobs_fail_waiting(struct jobs *j, const struct store_job *job,
 	jobs_record_final(j, job->id, r, job->spec.on_finish != NULL);
 }
 
+/* A queued job's entry in the runq is to be skipped now. */
+static void
+jobs_went_stale(struct jobs *j, const struct store_job *job)
+{
+	int q;
+
+	if (job->state == JOB_QUEUED &&
+	    (q = jobs_queue_index(j, jobs_queue_name(job))) != -1)
+		runq_went_stale(j->runq, q);
+}
+
 enum store_result
 jobs_hold(struct jobs *j, const struct store_job *job)
 {
@@ -798,6 +810,7 @@ jobs_hold(struct jobs *j, const struct store_job *job)
 	    STORE_OK) {
 		if (job->state == JOB_WAITING)
 			j->nwaiting--;
+		jobs_went_stale(j, job);
 		log_info("job %llu: held", (unsigned long long)job->id);
 	}
 	return rc;
@@ -859,9 +872,10 @@ jobs_cancel(struct jobs *j, uint64_t id, enum job_state *state)
 					       : JOBS_CANCEL_FAIL;
 	*state = job.state;
 	uid = job.uid;
-	store_job_free(&job);
-	if (!job_state_pending(*state))
+	if (!job_state_pending(*state)) {
+		store_job_free(&job);
 		return JOBS_NOT_PENDING;
+	}
 	r = (struct job_result){.state = JOB_CANCELLED,
 				.exit_code = -1,
 				.end_ns = clock_real_ns()};
@@ -869,8 +883,11 @@ jobs_cancel(struct jobs *j, uint64_t id, enum job_state *state)
 	if (store_cancel(j->store, id, r.end_ns) == -1) {
 		log_warnx("store: cancel of job %llu: %s",
 			  (unsigned long long)id, store_error(j->store));
+		store_job_free(&job);
 		return JOBS_CANCEL_FAIL;
 	}
+	jobs_went_stale(j, &job);
+	store_job_free(&job);
 	if (*state == JOB_WAITING)
 		j->nwaiting--;
 	/* Its entry stays in the runq or the due heap; dispatch and the
@@ -1027,6 +1044,8 @@ jobs_set_priority(struct jobs *j, uint64_t id, int32_t priority)
 		if (q == -1 || jobs_enqueue(j, q, job.uid, id, priority,
 					    job.attempt) == -1)
 			rc = STORE_FAILED;
+		else
+			runq_went_stale(j->runq, q);
 	}
 	store_job_free(&job);
 	return rc;

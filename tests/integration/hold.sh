@@ -39,7 +39,13 @@ ok "--hold: held, passed by a later job, listed by --state held; released, it ru
 fq pause
 q=$(fq submit -- sh -c "echo ran >>'$T/q'")
 [ "$(field "$q" state)" = queued ] || fail "q: $(field "$q" state)"
+queued() { fq queues --json | jq '.queues[] | select(.name == "default") | .queued'; }
+[ "$(queued)" = 1 ] || fail "queues: $(queued) queued before the hold"
 [ "$(fq hold "$q")" = "$q held" ] || fail "hold of a queued job"
+[ "$(queued)" = 0 ] || fail "queues counts a held job queued: $(queued)"
+fq release "$q" >/dev/null
+[ "$(queued)" = 1 ] || fail "queues: $(queued) queued after its release"
+fq hold "$q" >/dev/null
 fq resume
 behind
 [ "$(field "$q" state)" = held ] && [ ! -e "$T/q" ] || fail "a held queued job started"
@@ -48,7 +54,7 @@ fq set "$q" --priority 7 || fail "set of a held job"
 fq release "$q" >/dev/null
 fq wait "$q" >/dev/null || fail "released q: $(fq status "$q")"
 [ "$(cat "$T/q")" = ran ] || fail "q ran: $(cat "$T/q")"
-ok "a queued job held is passed by later jobs, takes a new priority, and runs once released"
+ok "a queued job held is passed by later jobs (forq queues counts it queued only while it is), takes a new priority, and runs once released"
 
 # Held while scheduled: its time passes while held; released, it is
 # queued at once. Another, released before its time, is scheduled.

@@ -229,11 +229,64 @@ test_queues_are_found_by_name(void **state)
 	runq_free(q);
 }
 
+static size_t
+ready(const struct runq *q, int queue)
+{
+	struct runq_info info;
+
+	runq_info(q, queue, &info);
+	return info.ready;
+}
+
+/* Stale entries are not counted ready: a job held (or cancelled) and
+ * skipped when popped, a job held and released before its entry came
+ * up (its old entry good again, the new one stale), and a count that
+ * drifted above the entries left starts over once the heaps are
+ * empty. */
+static void
+test_stale_entries_are_not_counted_ready(void **state)
+{
+	struct runq *q = runq_new();
+	struct runq_pick p;
+	int a = runq_queue(q, "a");
+
+	push(q, a, 1, 1, 0);
+	push(q, a, 1, 2, 0);
+	runq_went_stale(q, a); /* 1 held */
+	assert_int_equal(ready(q, a), 1);
+	assert_int_equal(runq_ready(q), 1);
+	assert_int_equal(runq_pop(q, &p), 0); /* 1: skipped */
+	runq_skipped(q, a);
+	assert_int_equal(ready(q, a), 1);
+	push(q, a, 1, 1, 0); /* 1 released */
+	assert_int_equal(ready(q, a), 2);
+	runq_went_stale(q, a); /* 2 held, released: a second entry */
+	push(q, a, 1, 2, 0);
+	assert_int_equal(ready(q, a), 2);
+	assert_int_equal(pop(q), 1);
+	assert_int_equal(pop(q), 2);
+	assert_int_equal(ready(q, a), 0);
+	assert_int_equal(runq_pop(q, &p), 0); /* 2 again: skipped */
+	runq_skipped(q, a);
+	assert_int_equal(ready(q, a), 0);
+	assert_int_equal(runq_ready(q), 0);
+	/* Drift: said stale twice, one entry. */
+	push(q, a, 1, 3, 0);
+	runq_went_stale(q, a);
+	runq_went_stale(q, a);
+	assert_int_equal(ready(q, a), 0);
+	assert_int_equal(pop(q), 3);
+	push(q, a, 1, 4, 0);
+	assert_int_equal(ready(q, a), 1);
+	runq_free(q);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_heap_sorts),
+	    cmocka_unit_test(test_stale_entries_are_not_counted_ready),
 	    cmocka_unit_test(test_higher_priority_first_fifo_within),
 	    cmocka_unit_test(test_priority_wins_across_queues),
 	    cmocka_unit_test(test_queue_at_its_limit_waits_while_others_run),
