@@ -2,36 +2,85 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "client/cli.h"
+#include "common/clock.h"
 #include "common/units.h"
 #include "forq/protocol.h"
 
+/* forq set ID [--priority N] [--queue Q] [--at T | --in D] [--timeout D]
+ * [--name N]: what is given changes, of a job not started yet. --in 0
+ * (or an --at time past) lets a scheduled job start as soon as it may; an empty
+ * --name takes its name away. */
 int
 cmd_set(struct cli *cli, int argc, char **argv)
 {
+	enum { OPT_AT = 256, OPT_IN, OPT_TIMEOUT };
 	static const struct option longopts[] = {
 	    {"priority", required_argument, NULL, 'p'},
+	    {"queue", required_argument, NULL, 'q'},
+	    {"at", required_argument, NULL, OPT_AT},
+	    {"in", required_argument, NULL, OPT_IN},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"name", required_argument, NULL, 'n'},
 	    {"json", no_argument, NULL, 'j'},
 	    {NULL, 0, NULL, 0},
 	};
-	json_t *reply;
+	json_t *reply, *req = json_object();
 	json_int_t id;
 	long long prio = 0;
-	bool has_prio = false;
+	int64_t ms;
+	const char *why;
 	int ch;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "p:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:q:n:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			if (cli_opt_number("--priority", optarg,
 					   -FORQ_PRIORITY_MAX,
 					   FORQ_PRIORITY_MAX, &prio) == -1)
 				return FORQ_EXIT_USAGE;
-			has_prio = true;
+			json_object_set_new(req, "priority",
+					    json_integer((json_int_t)prio));
+			break;
+		case 'q':
+			json_object_set_new(req, "queue", json_string(optarg));
+			break;
+		case OPT_AT:
+			if (units_parse_time(optarg, time(NULL), &ms, &why) ==
+			    -1) {
+				fprintf(stderr, "forq: --at %s: %s\n", optarg,
+					why);
+				return FORQ_EXIT_USAGE;
+			}
+			json_object_set_new(req, "start_at_ms",
+					    json_integer(ms));
+			break;
+		case OPT_IN:
+			if (cli_opt_duration("--in", optarg, &ms) == -1)
+				return FORQ_EXIT_USAGE;
+			json_object_set_new(req, "start_at_ms",
+					    ms == 0
+						? json_null()
+						: json_integer(clock_real_ns() /
+								   NS_PER_MS +
+							       ms));
+			break;
+		case OPT_TIMEOUT:
+			if (cli_opt_duration("--timeout", optarg, &ms) == -1)
+				return FORQ_EXIT_USAGE;
+			json_object_set_new(req, "timeout_ms",
+					    json_integer(ms));
+			break;
+		case 'n':
+			json_object_set_new(req, "name",
+					    optarg[0] != '\0'
+						? json_string(optarg)
+						: json_null());
 			break;
 		case 'j':
 			cli->json = 1;
@@ -40,13 +89,12 @@ cmd_set(struct cli *cli, int argc, char **argv)
 			cli_usage();
 		}
 	}
-	if (!has_prio || optind != argc - 1 ||
+	if (json_object_size(req) == 0 || optind != argc - 1 ||
 	    cli_parse_id(argv[optind], &id) == -1)
 		cli_usage();
+	json_object_set_new(req, "job", json_integer(id));
 	struct forq_conn *conn = cli_connect(cli);
-	reply = cli_call(conn, "set",
-			 json_pack("{s:I, s:I}", "job", id, "priority",
-				   (json_int_t)prio));
+	reply = cli_call(conn, "set", req);
 	forq_close(conn);
 	if (cli->json)
 		cli_print_json(reply);

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 struct conf;
+struct job_edit;
 struct job_limits;
 struct job_result;
 struct job_spec;
@@ -175,9 +176,10 @@ int cluster_release(struct cluster *cl, uint64_t id, int64_t uid,
 /* An ended job queued again, as its next attempt. */
 int cluster_retry(struct cluster *cl, uint64_t id, int64_t uid,
 		  cluster_change_fn *fn, void *arg);
-/* A job not claimed yet takes another priority. */
-int cluster_set_priority(struct cluster *cl, uint64_t id, int64_t uid,
-			 int32_t priority, cluster_change_fn *fn, void *arg);
+/* A job not claimed yet takes another priority or start time (the
+ * fields of e; n: its state now). */
+int cluster_edit(struct cluster *cl, uint64_t id, int64_t uid,
+		 const struct job_edit *e, cluster_change_fn *fn, void *arg);
 /* Ended jobs out of the history: at most limit of them, in state
  * (-1: any), ended before before_ns (0: whenever). Their output files
  * go too, on the node that ran each (this one now, the others at their

@@ -174,12 +174,21 @@ static const char cl_retry_sql[] =
     "SELECT 'done', attempt FROM back UNION ALL SELECT 'not_pending', 0 "
     "FROM forq_jobs WHERE id = $1 AND " CL_WHOSE;
 
+/* $3: the fields (enum job_edit_field) of $4 (priority) and $5 (the
+ * start time in ms, 0: none) to change; a queued or scheduled job is
+ * then queued or scheduled as its start time says. */
 static const char cl_set_sql[] =
-    "WITH s AS (UPDATE forq_jobs SET priority = $3::integer WHERE id = $1 "
-    "AND state <> 1 AND " CL_WHOSE " RETURNING id) "
-    "SELECT 'done', 0 FROM s UNION ALL SELECT 'not_pending', 0 FROM "
-    "forq_jobs WHERE id = $1 AND state = 1 AND " CL_WHOSE " UNION ALL "
-    "SELECT 'not_pending', 0 FROM forq_history WHERE id = $1 AND " CL_WHOSE;
+    "WITH s AS (UPDATE forq_jobs SET priority = CASE WHEN $3::integer & 1 "
+    "<> 0 THEN $4::integer ELSE priority END, start_at = CASE WHEN "
+    "$3::integer & 4 = 0 THEN start_at WHEN $5::bigint > 0 THEN "
+    "to_timestamp($5::bigint / 1000.0) END, state = CASE WHEN state NOT "
+    "IN (0, 2) OR $3::integer & 4 = 0 THEN state WHEN $5::bigint > 0 AND "
+    "to_timestamp($5::bigint / 1000.0) > now() THEN 2 ELSE 0 END WHERE id "
+    "= $1 AND state <> 1 AND " CL_WHOSE " RETURNING state) "
+    "SELECT 'done', state, '' FROM s UNION ALL SELECT 'not_pending', 0, '' "
+    "FROM forq_jobs WHERE id = $1 AND state = 1 AND " CL_WHOSE " UNION ALL "
+    "SELECT 'not_pending', 0, '' FROM forq_history WHERE id = $1 AND "
+    CL_WHOSE;
 
 static const char cl_clean_sql[] =
     "WITH gone AS (DELETE FROM forq_history WHERE id IN (SELECT id FROM "
@@ -246,16 +255,23 @@ cluster_retry(struct cluster *cl, uint64_t id, int64_t uid,
 }
 
 int
-cluster_set_priority(struct cluster *cl, uint64_t id, int64_t uid,
-		     int32_t priority, cluster_change_fn *fn, void *arg)
+cluster_edit(struct cluster *cl, uint64_t id, int64_t uid,
+	     const struct job_edit *e, cluster_change_fn *fn, void *arg)
 {
-	char prio[16];
+	char sid[24], suid[24], fields[16], prio[16], start[24];
+	const char *values[] = {sid, suid, fields, prio, start};
 
-	snprintf(prio, sizeof prio, "%d", (int)priority);
-	/* Claims order by the column; the node that claims the job runs
-	 * it at that priority (cl_job_of_row), whatever the spec says. */
-	return cl_change_job(cl, cl_set_sql, id, uid, prio, CL_AFTER_NONE, fn,
-			     arg);
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	snprintf(suid, sizeof suid, "%lld", (long long)uid);
+	snprintf(fields, sizeof fields, "%u", e->fields);
+	snprintf(prio, sizeof prio, "%d", (int)e->priority);
+	snprintf(start, sizeof start, "%lld",
+		 (long long)(e->start_at_ns / NS_PER_MS));
+	/* Claims order by the column, and a node runs a claimed job at
+	 * that priority (cl_job_of_row) and at once, whatever the spec
+	 * says; the due poll queues it at its start time. */
+	return cl_change(cl, cl_set_sql, 5, values, id, CL_AFTER_RELEASED, fn,
+			 arg);
 }
 
 int

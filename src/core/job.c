@@ -405,6 +405,110 @@ job_priority_from_json(const json_t *v, int32_t *priority,
 	return 0;
 }
 
+/* The fields a submission and an edit (forq set) share; each checks
+ * one value, not null, and fills its place (a string strdup'd). */
+static int
+job_name_of(const json_t *v, const struct job_limits *limits, char **name,
+	    struct job_error *err)
+{
+	const char *s;
+	size_t len;
+
+	if ((s = job_cstring(v, &len)) == NULL)
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"name\" must be a string without NUL");
+	if (len > limits->name_max)
+		return job_limit(err, "name_max", limits->name_max, "job name");
+	if ((*name = strdup(s)) == NULL)
+		return job_fail(err, FORQ_ERR_INTERNAL, "out of memory");
+	return 0;
+}
+
+static int
+job_timeout_of(const json_t *v, int64_t *timeout_ms, struct job_error *err)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > INT64_C(1) << 40)
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"timeout_ms\" must be an integer from 0 "
+				"(none) to 2^40");
+	*timeout_ms = json_integer_value(v);
+	return 0;
+}
+
+static int
+job_queue_of(const json_t *v, char **queue, struct job_error *err)
+{
+	const char *s;
+	size_t len;
+
+	if ((s = job_cstring(v, &len)) == NULL ||
+	    conf_queue_name_check(s) == -1)
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"queue\" must be a queue's name: 1 to %d "
+				"letters, digits, '_', '.' or '-'",
+				CONF_QUEUE_NAME_MAX);
+	if ((*queue = strdup(s)) == NULL)
+		return job_fail(err, FORQ_ERR_INTERNAL, "out of memory");
+	return 0;
+}
+
+static int
+job_start_of(const json_t *v, int64_t *start_at_ns, struct job_error *err)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > JOB_START_AT_MS_MAX)
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"start_at_ms\" must be a time in "
+				"milliseconds since 1970, before the year "
+				"10000");
+	*start_at_ns = json_integer_value(v) * NS_PER_MS;
+	return 0;
+}
+
+int
+job_edit_from_json(const json_t *req, const struct job_limits *limits,
+		   struct job_edit *e, struct job_error *err)
+{
+	static const char *const fields[] = {"priority", "queue", "start_at_ms",
+					     "timeout_ms", "name"};
+	const json_t *v;
+	size_t i;
+
+	memset(e, 0, sizeof *e);
+	for (i = 0; i < nitems(fields); i++) {
+		if ((v = json_object_get(req, fields[i])) == NULL)
+			continue;
+		e->fields |= 1U << i;
+		/* null: no start time (now), no name. */
+		if (json_is_null(v) && (i == 2 || i == 4))
+			continue;
+		if ((i == 0 &&
+		     job_priority_from_json(v, &e->priority, err) == -1) ||
+		    (i == 1 && job_queue_of(v, &e->queue, err) == -1) ||
+		    (i == 2 && job_start_of(v, &e->start_at_ns, err) == -1) ||
+		    (i == 3 && job_timeout_of(v, &e->timeout_ms, err) == -1) ||
+		    (i == 4 && job_name_of(v, limits, &e->name, err) == -1)) {
+			job_edit_free(e);
+			return -1;
+		}
+	}
+	if (e->fields == 0)
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"nothing to change: give \"priority\", "
+				"\"queue\", \"start_at_ms\", \"timeout_ms\" "
+				"or \"name\"");
+	return 0;
+}
+
+void
+job_edit_free(struct job_edit *e)
+{
+	free(e->queue);
+	free(e->name);
+	e->queue = e->name = NULL;
+}
+
 int
 job_spec_from_json(const json_t *job, const json_t *defaults,
 		   const struct job_limits *limits, struct job_spec *spec,
@@ -471,31 +575,13 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 	}
 	spec->cwd = strdup(s);
 	name = json_object_get(job, "name");
-	if (name != NULL && !json_is_null(name)) {
-		if ((s = job_cstring(name, &len)) == NULL) {
-			job_fail(err, FORQ_ERR_BAD_REQUEST,
-				 "\"name\" must be a string without NUL");
-			goto fail;
-		}
-		if (len > limits->name_max) {
-			job_limit(err, "name_max", limits->name_max,
-				  "job name");
-			goto fail;
-		}
-		spec->name = strdup(s);
-	}
+	if (name != NULL && !json_is_null(name) &&
+	    job_name_of(name, limits, &spec->name, err) == -1)
+		goto fail;
 	timeout = job_field(job, defaults, "timeout_ms");
 	if (timeout != NULL && !json_is_null(timeout)) {
-		if (!json_is_integer(timeout) ||
-		    json_integer_value(timeout) < 0 ||
-		    json_integer_value(timeout) > INT64_C(1) << 40) {
-			job_fail(err, FORQ_ERR_BAD_REQUEST,
-				 "\"timeout_ms\" must be an integer from 0 "
-				 "(none) "
-				 "to 2^40");
+		if (job_timeout_of(timeout, &spec->timeout_ms, err) == -1)
 			goto fail;
-		}
-		spec->timeout_ms = json_integer_value(timeout);
 		spec->has_timeout = true;
 	}
 	v2 = job_field(job, defaults, "mem");
@@ -523,17 +609,9 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 		spec->has_cpus = true;
 	}
 	queue = job_field(job, defaults, "queue");
-	if (queue != NULL && !json_is_null(queue)) {
-		if ((s = job_cstring(queue, &len)) == NULL ||
-		    conf_queue_name_check(s) == -1) {
-			job_fail(err, FORQ_ERR_BAD_REQUEST,
-				 "\"queue\" must be a queue's name: 1 to %d "
-				 "letters, digits, '_', '.' or '-'",
-				 CONF_QUEUE_NAME_MAX);
-			goto fail;
-		}
-		spec->queue = strdup(s);
-	}
+	if (queue != NULL && !json_is_null(queue) &&
+	    job_queue_of(queue, &spec->queue, err) == -1)
+		goto fail;
 	priority = job_field(job, defaults, "priority");
 	if (priority != NULL && !json_is_null(priority)) {
 		if (job_priority_from_json(priority, &spec->priority, err) ==
@@ -542,18 +620,9 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 		spec->has_priority = true;
 	}
 	start_at = job_field(job, defaults, "start_at_ms");
-	if (start_at != NULL && !json_is_null(start_at)) {
-		if (!json_is_integer(start_at) ||
-		    json_integer_value(start_at) < 0 ||
-		    json_integer_value(start_at) > JOB_START_AT_MS_MAX) {
-			job_fail(err, FORQ_ERR_BAD_REQUEST,
-				 "\"start_at_ms\" must be a time in "
-				 "milliseconds since 1970, before the year "
-				 "10000");
-			goto fail;
-		}
-		spec->start_at_ns = json_integer_value(start_at) * NS_PER_MS;
-	}
+	if (start_at != NULL && !json_is_null(start_at) &&
+	    job_start_of(start_at, &spec->start_at_ns, err) == -1)
+		goto fail;
 	if (job_retry_fields(job, defaults, spec, err) == -1 ||
 	    job_after_fields(job, defaults, spec, err) == -1)
 		goto fail;

@@ -123,6 +123,28 @@ struct job_error {
 enum job_state job_pending_state(const struct job_spec *spec, int64_t now_ns,
 				 bool held);
 
+/* What forq set changes of a job not started: the fields given. */
+enum job_edit_field {
+	JOB_EDIT_PRIORITY = 1,
+	JOB_EDIT_QUEUE = 2,
+	JOB_EDIT_START = 4, /* start_at_ns; 0: none, start as soon as it may */
+	JOB_EDIT_TIMEOUT = 8,
+	JOB_EDIT_NAME = 16, /* name; NULL: none */
+};
+struct job_edit {
+	unsigned fields; /* enum job_edit_field bits */
+	int32_t priority;
+	char *queue;
+	int64_t start_at_ns;
+	int64_t timeout_ms;
+	char *name;
+};
+/* The edit a set request asks for, checked as a submission's fields
+ * are; at least one field. */
+int job_edit_from_json(const json_t *req, const struct job_limits *limits,
+		       struct job_edit *e, struct job_error *err);
+void job_edit_free(struct job_edit *e);
+
 /* Checks one job object; defaults (may be NULL) give env and cwd to
  * jobs that do not carry their own. */
 int job_spec_from_json(const json_t *job, const json_t *defaults,

@@ -30,7 +30,7 @@ enum sqlite_stmt {
 	ST_PENDING,
 	ST_QUEUED_UID,
 	ST_DUE,
-	ST_SET_PRIORITY,
+	ST_EDIT,
 	ST_PAUSE,
 	ST_RESUME,
 	ST_PAUSED,
@@ -151,8 +151,8 @@ enum store_result sqlite_move(struct store_backend *be, uint64_t id,
 int sqlite_waiting(struct store_backend *be, uint64_t **ids, size_t *n);
 enum store_result sqlite_due(struct store_backend *be, uint64_t id,
 			     int64_t now_ns);
-enum store_result sqlite_set_priority(struct store_backend *be, uint64_t id,
-				      int32_t priority);
+enum store_result sqlite_edit(struct store_backend *be, uint64_t id,
+			      const struct job_edit *e);
 int sqlite_set_paused(struct store_backend *be, const char *queue, bool paused);
 int sqlite_paused(struct store_backend *be,
 		  int (*fn)(void *arg, const char *queue), void *arg);

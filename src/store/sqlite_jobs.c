@@ -57,8 +57,13 @@ const char *const sqlite_sql[ST_COUNT] = {
      * job's current start time: it then changes nothing. */
     [ST_DUE] = "UPDATE jobs SET state = 0 WHERE id = ?1 AND state = 2 AND "
 	       "coalesce(start_at_ns, 0) <= ?2",
-    [ST_SET_PRIORITY] = "UPDATE jobs SET priority = ?2 "
-			"WHERE id = ?1 AND state IN (0, 2, 3, 4)",
+    [ST_EDIT] =
+	"UPDATE jobs SET priority = CASE WHEN ?2 & 1 THEN ?3 ELSE "
+	"priority END, queue = CASE WHEN ?2 & 2 THEN ?4 ELSE queue END, "
+	"start_at_ns = CASE WHEN ?2 & 4 THEN ?5 ELSE start_at_ns END, "
+	"timeout_ms = CASE WHEN ?2 & 8 THEN ?6 ELSE timeout_ms END, "
+	"name = CASE WHEN ?2 & 16 THEN ?7 ELSE name END "
+	"WHERE id = ?1 AND state IN (0, 2, 3, 4)",
     [ST_PAUSE] = "INSERT OR IGNORE INTO paused(queue) VALUES (?1)",
     [ST_RESUME] = "DELETE FROM paused WHERE queue = ?1",
     [ST_PAUSED] = "SELECT queue FROM paused",

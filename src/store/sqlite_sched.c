@@ -210,15 +210,23 @@ sqlite_due(struct store_backend *st, uint64_t id, int64_t now_ns)
 }
 
 enum store_result
-sqlite_set_priority(struct store_backend *st, uint64_t id, int32_t priority)
+sqlite_edit(struct store_backend *st, uint64_t id, const struct job_edit *e)
 {
-	sqlite3_stmt *s = st->stmt[ST_SET_PRIORITY];
+	sqlite3_stmt *s = st->stmt[ST_EDIT];
 
 	if (sqlite_begin(st) == -1)
 		return STORE_FAILED;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
-	sqlite3_bind_int(s, 2, priority);
-	return sqlite_update_one(st, s, "set priority");
+	sqlite3_bind_int(s, 2, (int)e->fields);
+	sqlite3_bind_int(s, 3, e->priority);
+	if (e->queue != NULL)
+		sqlite3_bind_text(s, 4, e->queue, -1, SQLITE_STATIC);
+	if (e->start_at_ns > 0)
+		sqlite3_bind_int64(s, 5, e->start_at_ns);
+	sqlite3_bind_int64(s, 6, e->timeout_ms);
+	if (e->name != NULL)
+		sqlite3_bind_text(s, 7, e->name, -1, SQLITE_STATIC);
+	return sqlite_update_one(st, s, "change a job not started");
 }
 
 int

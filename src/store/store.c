@@ -341,9 +341,9 @@ store_due(struct store *st, uint64_t id, int64_t now_ns)
 }
 
 enum store_result
-store_set_priority(struct store *st, uint64_t id, int32_t priority)
+store_edit(struct store *st, uint64_t id, const struct job_edit *e)
 {
-	return st->ops->set_priority(st->be, id, priority);
+	return st->ops->edit(st->be, id, e);
 }
 
 int

@@ -186,10 +186,11 @@ int store_waiting(struct store *store, uint64_t **ids, size_t *n);
  * before): it is queued; STORE_NO_MATCH if it was not scheduled
  * (cancelled meanwhile) or is not yet due. */
 enum store_result store_due(struct store *store, uint64_t id, int64_t now_ns);
-/* A waiting, scheduled or queued job's priority; STORE_NO_MATCH if the
- * job is past those states. */
-enum store_result store_set_priority(struct store *store, uint64_t id,
-				     int32_t priority);
+/* A job not started (waiting, scheduled, queued, held) changes as e
+ * says; its state stays (the caller moves it if its start time calls
+ * for it). STORE_NO_MATCH if the job is past those states. */
+enum store_result store_edit(struct store *store, uint64_t id,
+			     const struct job_edit *e);
 /* Paused queues ("*": all of them), kept across restarts. */
 int store_set_paused(struct store *store, const char *queue, bool paused);
 int store_paused(struct store *store, int (*fn)(void *arg, const char *queue),
@@ -286,8 +287,8 @@ struct store_ops {
 	int (*waiting)(struct store_backend *be, uint64_t **ids, size_t *n);
 	enum store_result (*due)(struct store_backend *be, uint64_t id,
 				 int64_t now_ns);
-	enum store_result (*set_priority)(struct store_backend *be, uint64_t id,
-					  int32_t priority);
+	enum store_result (*edit)(struct store_backend *be, uint64_t id,
+				  const struct job_edit *e);
 	int (*set_paused)(struct store_backend *be, const char *queue,
 			  bool paused);
 	int (*paused)(struct store_backend *be,

@@ -663,6 +663,16 @@ jobs_adoptable(struct jobs *j, uint64_t id, uint32_t attempt,
 	return held;
 }
 
+/* Is the job's queue the runq's queue? (forq set moves jobs.) */
+static bool
+jobs_in_queue(const struct jobs *j, const struct store_job *job, int queue)
+{
+	struct runq_info info;
+
+	runq_info(j->runq, queue, &info);
+	return strcmp(info.name, jobs_queue_name(job)) == 0;
+}
+
 enum jobs_take
 jobs_take(struct jobs *j, struct store_job *job, struct job_run *run)
 {
@@ -677,12 +687,13 @@ jobs_take(struct jobs *j, struct store_job *job, struct job_run *run)
 				     e.job.priority, e.job.attempt);
 			return JOBS_STORE_FAIL;
 		}
-		/* Cancelled or pruned while it waited, or queued again with
-		 * another priority or as a later attempt (that entry is the
-		 * one to take). */
+		/* Cancelled, held or pruned while it waited, or queued again
+		 * with another priority, in another queue or as a later
+		 * attempt (that entry is the one to take). */
 		if (found == STORE_NO_MATCH || job->state != JOB_QUEUED ||
 		    job->spec.priority != e.job.priority ||
-		    job->attempt != e.job.attempt) {
+		    job->attempt != e.job.attempt ||
+		    !jobs_in_queue(j, job, e.queue)) {
 			if (found == STORE_OK)
 				store_job_free(job);
 			runq_skipped(j->runq, e.queue);
@@ -1025,30 +1036,51 @@ jobs_set_paused(struct jobs *j, int queue, bool paused)
 }
 
 enum store_result
-jobs_set_priority(struct jobs *j, uint64_t id, int32_t priority)
+jobs_edit(struct jobs *j, const struct store_job *job, const struct job_edit *e)
 {
-	struct store_job job;
+	enum job_state next = job->state;
 	enum store_result rc;
-	int q;
+	int64_t start = job->spec.start_at_ns;
+	int32_t prio = job->spec.priority;
+	const char *queue = jobs_queue_name(job);
+	bool was_queued = job->state == JOB_QUEUED, moved;
+	int old_q = -1, q;
 
-	if ((rc = store_get(j->store, id, &job)) != STORE_OK)
+	if (e->fields & JOB_EDIT_START)
+		start = e->start_at_ns;
+	if (e->fields & JOB_EDIT_PRIORITY)
+		prio = e->priority;
+	if (e->fields & JOB_EDIT_QUEUE)
+		queue = e->queue;
+	if ((q = jobs_queue_index(j, queue)) == -1 ||
+	    (was_queued &&
+	     (old_q = jobs_queue_index(j, jobs_queue_name(job))) == -1))
+		return STORE_FAILED;
+	/* A new start time may queue a scheduled job or schedule a queued
+	 * one; held and waiting jobs keep theirs for their release. */
+	if (job->state == JOB_QUEUED || job->state == JOB_SCHEDULED)
+		next = start > clock_real_ns() ? JOB_SCHEDULED : JOB_QUEUED;
+	if ((rc = store_edit(j->store, job->id, e)) != STORE_OK ||
+	    (next != job->state &&
+	     (rc = store_move(j->store, job->id, job->state, next)) !=
+		 STORE_OK))
 		return rc;
-	if ((rc = store_set_priority(j->store, id, priority)) != STORE_OK) {
-		store_job_free(&job);
-		return rc;
-	}
-	/* A queued job gets a new entry; the old one is skipped as stale
-	 * (its priority no longer matches the store's). */
-	if (job.state == JOB_QUEUED && job.spec.priority != priority) {
-		q = jobs_queue_index(j, jobs_queue_name(&job));
-		if (q == -1 || jobs_enqueue(j, q, job.uid, id, priority,
-					    job.attempt) == -1)
-			rc = STORE_FAILED;
-		else
-			runq_went_stale(j->runq, q);
-	}
-	store_job_free(&job);
-	return rc;
+	/* The entries it had stay where they are, skipped as stale (in the
+	 * runq: its queue or priority no longer the store's; in the due
+	 * heap: its state or start time). */
+	moved = next != JOB_QUEUED || q != old_q || prio != job->spec.priority;
+	if (was_queued && moved)
+		runq_went_stale(j->runq, old_q);
+	if (next == JOB_SCHEDULED &&
+	    (job->state != JOB_SCHEDULED || start != job->spec.start_at_ns))
+		return jobs_schedule(j, job->id, start) == -1 ? STORE_FAILED
+							      : STORE_OK;
+	if (next == JOB_QUEUED && (!was_queued || moved))
+		return jobs_fresh(j, q, job->uid, job->id, prio,
+				  job->attempt) == -1
+			   ? STORE_FAILED
+			   : STORE_OK;
+	return STORE_OK;
 }
 
 enum jobs_retry

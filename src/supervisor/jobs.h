@@ -161,10 +161,12 @@ enum store_result jobs_release(struct jobs *j, const struct store_job *job,
 /* Cancels a job that has not started. */
 enum jobs_cancel jobs_cancel(struct jobs *j, uint64_t id,
 			     enum job_state *state);
-/* A queued or scheduled job's new priority (STORE_NO_MATCH: it has
- * started or ended). */
-enum store_result jobs_set_priority(struct jobs *j, uint64_t id,
-				    int32_t priority);
+/* A job not started, as read (job), changes as e says (forq set): a
+ * queued or scheduled one is then queued or scheduled as its start time
+ * says, in its queue and at its priority. STORE_NO_MATCH: it has
+ * started or ended. */
+enum store_result jobs_edit(struct jobs *j, const struct store_job *job,
+			    const struct job_edit *e);
 enum jobs_retry {
 	JOBS_RETRIED,
 	JOBS_RETRY_NOT_ENDED, /* it had not ended after all */

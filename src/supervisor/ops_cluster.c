@@ -423,7 +423,7 @@ opsc_priority_set(void *arg, enum cluster_outcome how, int64_t n,
 						  "by a node "
 						  "or has ended; only a job "
 						  "not yet "
-						  "claimed changes priority",
+						  "claimed is changed",
 						  (unsigned long long)a->id));
 	else
 		opsc_ask_answer(a, opsc_change_error(a, how, err));
@@ -434,20 +434,27 @@ opsc_set(struct ops *ops, struct client *c, const struct request *req)
 {
 	struct req_error err;
 	struct job_error jerr;
+	struct job_edit e;
 	struct ask *a;
-	int32_t prio;
 	uint64_t id;
 
 	if (request_job_id(req, "job", &id, &err) == -1)
 		return ops_req_error(&err);
-	if (job_priority_from_json(json_object_get(req->root, "priority"),
-				   &prio, &jerr) == -1)
+	if (job_edit_from_json(req->root, ops->d.limits, &e, &jerr) == -1)
 		return ops_error(req, jerr.code, "%s", jerr.message);
+	job_edit_free(&e);
+	/* The queue, timeout and name are in the signed spec: the node
+	 * that runs the job reads them there. */
+	if (e.fields & (JOB_EDIT_QUEUE | JOB_EDIT_TIMEOUT | JOB_EDIT_NAME))
+		return ops_error(req, FORQ_ERR_UNSUPPORTED,
+				 "set of a job's queue, timeout or name: not "
+				 "kept across a cluster yet (its priority and "
+				 "start time are)");
 	if ((a = opsc_ask_new(ops, c, req)) == NULL)
 		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
 	a->id = id;
-	if (cluster_set_priority(ops->d.cluster, id, opsc_owner_or_root(a),
-				 prio, opsc_priority_set, a) == -1)
+	if (cluster_edit(ops->d.cluster, id, opsc_owner_or_root(a), &e,
+			 opsc_priority_set, a) == -1)
 		opsc_priority_set(a, CLUSTER_FAILED, 0,
 				  "it cannot be reached now");
 	return NULL;

@@ -1,6 +1,6 @@
 /*
  * The requests that change jobs: submit, cancel, hold, release, retry,
- * set (priority) and clean.
+ * set (priority, queue, start time, timeout, name) and clean.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -544,29 +544,43 @@ ops_set(struct ops *ops, struct client *c, const struct request *req)
 	struct store_job job;
 	struct req_error err;
 	struct job_error jerr;
+	struct job_edit e;
 	json_t *reply;
-	int32_t prio;
 	uint64_t id;
 	enum store_result rc;
 
 	if (request_job_id(req, "job", &id, &err) == -1)
 		return ops_req_error(&err);
-	if (job_priority_from_json(json_object_get(req->root, "priority"),
-				   &prio, &jerr) == -1)
+	if (job_edit_from_json(req->root, ops->d.limits, &e, &jerr) == -1)
 		return ops_error(req, jerr.code, "%s", jerr.message);
-	if ((reply = ops_get_own_job(ops, c, req, id, &job, "change")) != NULL)
+	if ((e.fields & JOB_EDIT_QUEUE) &&
+	    conf_queue_find(ops->d.conf, e.queue) == NULL) {
+		reply =
+		    ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
+			      "no queue named \"%s\" in %s", e.queue,
+			      ops->d.conf->path[0] != '\0' ? ops->d.conf->path
+							   : "forqd.conf");
+		job_edit_free(&e);
 		return reply;
-	store_job_free(&job);
-	/* A gang held for its workers is queued again first: its place
-	 * follows its new priority. */
+	}
+	if ((reply = ops_get_own_job(ops, c, req, id, &job, "change")) !=
+	    NULL) {
+		job_edit_free(&e);
+		return reply;
+	}
+	/* A gang held for its workers is queued again first (its row
+	 * stays as read): its place follows the change. */
 	running_unhold(ops->d.running, id);
-	rc = jobs_set_priority(ops->d.jobs, id, prio);
+	rc = job_state_pending(job.state) ? jobs_edit(ops->d.jobs, &job, &e)
+					  : STORE_NO_MATCH;
+	store_job_free(&job);
+	job_edit_free(&e);
 	if (rc == STORE_FAILED)
 		return ops_store_error(ops, req);
 	if (rc == STORE_NO_MATCH)
 		return ops_error(req, FORQ_ERR_NOT_PENDING,
 				 "job %llu has started already; only a job "
-				 "not yet started changes priority",
+				 "not yet started is changed",
 				 (unsigned long long)id);
 	return reply_ok(req->id);
 }

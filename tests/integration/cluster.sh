@@ -357,7 +357,7 @@ rc=0; timeout 2 "$FORQ" -s "$SOCK" wait "$p1" >/dev/null 2>&1 || rc=$?
 "$FORQ" -s "$B/sock" resume || fail "resume"
 timeout 10 "$FORQ" -s "$SOCK" wait "$p1" >/dev/null || fail "job $p1 after resume: $(fq status "$p1")"
 out=$(fq set "$p1" --priority 1 2>&1) && fail "set took an ended job"
-grep -q "only a job not yet claimed changes priority" <<<"$out" || fail "set of an ended job: $out"
+grep -q "only a job not yet claimed is changed" <<<"$out" || fail "set of an ended job: $out"
 r1=$(fq submit -- sleep 1)
 timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$SOCK' status --json $r1 | jq -r .job.state)\" = running ]; do sleep 0.1; done" ||
 	fail "job $r1 did not start"
@@ -397,6 +397,17 @@ rc=0; out=$("$FORQ" -s "$B/sock" hold "$w" 2>&1) || rc=$?
 rc=0; out=$(fq release "$d" 2>&1) || rc=$?
 [ $rc = 65 ] && [[ $out == *"is succeeded, not held"* ]] || fail "release of an ended job: $rc $out"
 ok "holds across the nodes: held through a, passed by later jobs, released through b it ran; a waiting job held past its dependency's end ran ${waited}ms after its release"
+
+# forq set of a start time across the nodes; what the signed spec holds
+# is refused, saying so.
+l=$(fq submit --in 1h -- true)
+"$FORQ" -s "$B/sock" set "$l" --in 0 || fail "set --in 0 through b"
+timeout 10 "$FORQ" -s "$SOCK" wait "$l" >/dev/null || fail "set --in 0: $(fq status "$l")"
+l=$(fq submit -- sleep 0)
+rc=0; out=$("$FORQ" -s "$B/sock" set "$l" --timeout 1s 2>&1) || rc=$?
+[ $rc = 65 ] && [[ $out == *"not kept across a cluster yet"* ]] || fail "set --timeout in a cluster: $rc $out"
+fq wait "$l" >/dev/null
+ok "forq set --in 0 through b lets a job scheduled through a go; --timeout is refused in a cluster, saying why"
 
 # An ended job runs again through any node, as its next attempt, as it
 # was signed; one not ended does not; clean empties the history.

@@ -56,6 +56,39 @@ rc=0; out=$(fq set "$a" --priority 1 2>&1) || rc=$?
 	fail "set on an ended job: $rc $out"
 ok "forq set --priority reorders a queued job; an ended one says why"
 
+# set --queue moves a queued job out of a paused queue (it runs in its
+# new one, counted there); --in schedules a queued job and --in 0 lets a
+# scheduled one go; --timeout and --name change what it will run with.
+fq pause one
+m=$(fq submit -q one -n first -- sleep 5)
+[ "$(fq queues --json | jq '.queues[] | select(.name == "one") | .queued')" = 1 ] || fail "one: not 1 queued"
+fq set "$m" --queue default --timeout 300ms --name moved || fail "set --queue --timeout --name"
+[ "$(fq queues --json | jq '.queues[] | select(.name == "one") | .queued')" = 0 ] ||
+	fail "one still counts the moved job: $(fq queues --json | jq -c .queues)"
+rc=0; fq wait "$m" >/dev/null || rc=$?
+[ "$(field "$m" state)/$(field "$m" queue)/$(field "$m" name)" = timed_out/default/moved ] ||
+	fail "the moved job: $(field "$m" state)/$(field "$m" queue)/$(field "$m" name)"
+fq resume one
+rc=0; out=$(fq set "$m" --queue nope 2>&1) || rc=$?
+[ $rc -eq 65 ] && [[ $out == *'no queue named "nope"'* ]] || fail "set --queue nope: $rc $out"
+rc=0; out=$("$FORQ" -s "$SOCK" set 1 2>&1) || rc=$?
+[ $rc -eq 64 ] || fail "set with nothing to change: $rc $out"
+l=$(fq submit --in 1h -- true)
+[ "$(field "$l" state)" = scheduled ] || fail "l: $(field "$l" state)"
+fq set "$l" --in 0
+fq wait "$l" >/dev/null || fail "set --in 0 did not let it go: $(fq status "$l")"
+fq pause
+n=$(fq submit -- true)
+fq set "$n" --in 1h
+[ "$(field "$n" state)" = scheduled ] || fail "set --in 1h of a queued job: $(field "$n" state)"
+fq resume
+behind=$(fq submit -- true)
+fq wait "$behind" >/dev/null
+[ "$(field "$n" state)" = scheduled ] || fail "a job set to start in an hour ran: $(field "$n" state)"
+fq set "$n" --at "@$(date +%s)"
+fq wait "$n" >/dev/null || fail "set --at @now: $(fq status "$n")"
+ok "forq set --queue/--timeout/--name move and change a queued job; --in and --at schedule and unschedule it"
+
 # A queue at its limit waits while the others run.
 s1=$(fq submit -q one -- sleep 0.5)
 s2=$(fq submit -q one -- sleep 0.5)

@@ -558,7 +558,11 @@ test_scheduled_queue_priority_and_filters(void **state)
 	assert_int_equal(un[0], ids[0]);
 	free(un);
 	/* Priority changes while it waits; its time comes once. */
-	assert_int_equal(store_set_priority(f->st, ids[0], -3), STORE_OK);
+	assert_int_equal(store_edit(f->st, ids[0],
+				    &(struct job_edit){.fields =
+							   JOB_EDIT_PRIORITY,
+						       .priority = -3}),
+			 STORE_OK);
 	assert_int_equal(store_due(f->st, ids[0], 999),
 			 STORE_NO_MATCH); /* not yet */
 	assert_int_equal(store_due(f->st, ids[0], 1000), STORE_OK);
@@ -569,7 +573,11 @@ test_scheduled_queue_priority_and_filters(void **state)
 	assert_int_equal(j.spec.priority, -3);
 	store_job_free(&j);
 	assert_int_equal(store_mark_running(f->st, ids[0], 0, 0, 0, 5), 0);
-	assert_int_equal(store_set_priority(f->st, ids[0], 1), STORE_NO_MATCH);
+	assert_int_equal(store_edit(f->st, ids[0],
+				    &(struct job_edit){.fields =
+							   JOB_EDIT_PRIORITY,
+						       .priority = 1}),
+			 STORE_NO_MATCH);
 }
 
 /* Deduplication: a key held by a job not ended stands for new jobs
@@ -750,7 +758,11 @@ test_held_jobs_move_from_the_state_seen(void **state)
 			 STORE_NO_MATCH);
 	assert_int_equal(store_move(f->st, id, JOB_HELD, JOB_QUEUED), STORE_OK);
 	assert_int_equal(store_move(f->st, id, JOB_QUEUED, JOB_HELD), STORE_OK);
-	assert_int_equal(store_set_priority(f->st, id, 3), STORE_OK);
+	assert_int_equal(store_edit(f->st, id,
+				    &(struct job_edit){.fields =
+							   JOB_EDIT_PRIORITY,
+						       .priority = 3}),
+			 STORE_OK);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM jobs WHERE state >= 5"),
 			 0);
