@@ -72,6 +72,7 @@ complete -c forq -n $sub -l after-fail -x -a '(__forq_ids)' -d 'once these ended
 complete -c forq -n $sub -l unique -x -d 'not if a job with this key has not ended'
 complete -c forq -n $sub -l on-finish -x -d 'run once it has ended'
 complete -c forq -n $sub -l hold -d 'held until forq release'
+complete -c forq -n $sub -l array -x -d 'tasks, as 1-100%8'
 complete -c forq -n $sub -s w -l wait -d 'wait for it'
 complete -c forq -n $sub -s o -l output -d 'print its output'
 complete -c forq -n $sub -l batch -r -F -d 'one job per line of a file'
@@ -96,6 +97,7 @@ complete -c forq -n "__fish_seen_subcommand_from list clean" -l user -x -a '(__f
 complete -c forq -n "__fish_seen_subcommand_from list" -l queue -x -a '(__forq_queues)' -d "a queue's jobs"
 complete -c forq -n "__fish_seen_subcommand_from list" -l name -x -d 'by name'
 complete -c forq -n "__fish_seen_subcommand_from list" -l limit -x -d 'at most N'
+complete -c forq -n "__fish_seen_subcommand_from list" -l array -x -d "an array's tasks"
 complete -c forq -n "__fish_seen_subcommand_from clean" -l older-than -x -d 'ended longer ago'
 complete -c forq -n "__fish_seen_subcommand_from pause resume drain" -a '(__forq_queues)' -d queue
 complete -c forq -n "__fish_seen_subcommand_from shutdown" -l kill-jobs -d 'stop and requeue running jobs'

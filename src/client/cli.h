@@ -37,6 +37,9 @@ struct forq_conn *cli_connect(const struct cli *cli);
 json_t *cli_call(struct forq_conn *conn, const char *op, json_t *fields);
 void cli_print_json(json_t *reply);
 int cli_parse_id(const char *text, json_int_t *id);
+/* A job as a command names it: its id (an integer), or a task of an
+ * array as "41_7" (a string forqd looks up); NULL if text is neither. */
+json_t *cli_job_ref(const char *text);
 /* Parses --json, the one option every command takes; operands from
  * optind on. */
 void cli_options_json(struct cli *cli, int argc, char **argv);

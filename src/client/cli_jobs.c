@@ -117,11 +117,11 @@ copy_fd(int from, int to)
 
 /* Asks for the output files and returns the reply (fds taken). */
 static json_t *
-request_logs(struct forq_conn *conn, json_int_t id, bool follow, int fds[2])
+request_logs(struct forq_conn *conn, json_t *ref, bool follow, int fds[2])
 {
 	json_t *reply =
 	    cli_call(conn, "logs",
-		     json_pack("{s:I, s:b}", "job", id, "follow", follow));
+		     json_pack("{s:o, s:b}", "job", ref, "follow", follow));
 
 	fds[0] = fds[1] = -1;
 	if (json_integer_value(json_object_get(reply, "fds")) == 2) {
@@ -138,7 +138,7 @@ cli_print_output(struct forq_conn *conn, json_int_t id, bool out, bool err)
 	int fds[2];
 
 	fflush(stdout);
-	reply = request_logs(conn, id, false, fds);
+	reply = request_logs(conn, json_integer(id), false, fds);
 	json_decref(reply);
 	if (fds[0] != -1 && out)
 		copy_fd(fds[0], STDOUT_FILENO);
@@ -151,32 +151,34 @@ cli_print_output(struct forq_conn *conn, json_int_t id, bool out, bool err)
 	return 0;
 }
 
-static json_int_t
+/* The one job a command names: its id, or a task as "41_7". */
+static json_t *
 one_id(int argc, char **argv)
 {
-	json_int_t id;
+	json_t *ref;
 
-	if (optind != argc - 1 || cli_parse_id(argv[optind], &id) == -1)
+	if (optind != argc - 1 || (ref = cli_job_ref(argv[optind])) == NULL)
 		cli_usage();
-	return id;
+	return ref;
 }
 
 static json_t *
 many_ids(int argc, char **argv)
 {
-	json_t *ids = json_array();
-	json_int_t id;
+	json_t *ids = json_array(), *ref;
 	int i;
 
 	if (optind >= argc)
 		cli_usage();
 	for (i = optind; i < argc; i++) {
-		if (cli_parse_id(argv[i], &id) == -1) {
-			fprintf(stderr, "forq: \"%s\" is not a job id\n",
+		if ((ref = cli_job_ref(argv[i])) == NULL) {
+			fprintf(stderr,
+				"forq: \"%s\" is neither a job id nor a task "
+				"(ARRAY_INDEX)\n",
 				argv[i]);
 			exit(FORQ_EXIT_USAGE);
 		}
-		json_array_append_new(ids, json_integer(id));
+		json_array_append_new(ids, ref);
 	}
 	return ids;
 }
@@ -192,11 +194,11 @@ static int list_pages(struct cli *cli, json_t *fields);
 int
 cmd_status(struct cli *cli, int argc, char **argv)
 {
-	json_int_t id;
+	json_t *ref;
 
 	cli_options_json(cli, argc, argv);
-	id = one_id(argc, argv);
-	return cli_show(cli, "status", json_pack("{s:I}", "job", id),
+	ref = one_id(argc, argv);
+	return cli_show(cli, "status", json_pack("{s:o}", "job", ref),
 			print_status);
 }
 
@@ -209,11 +211,12 @@ cmd_list(struct cli *cli, int argc, char **argv)
 	    {"queue", required_argument, NULL, 'q'},
 	    {"name", required_argument, NULL, 'n'},
 	    {"user", required_argument, NULL, 'u'},
+	    {"array", required_argument, NULL, 'a'},
 	    {"json", no_argument, NULL, 'j'},
 	    {NULL, 0, NULL, 0},
 	};
 	json_t *fields = json_object();
-	json_int_t limit;
+	json_int_t limit, array;
 	uid_t uid;
 	int ch;
 
@@ -239,6 +242,12 @@ cmd_list(struct cli *cli, int argc, char **argv)
 		case 'n':
 			json_object_set_new(fields, "name",
 					    json_string(optarg));
+			break;
+		case 'a':
+			if (cli_parse_id(optarg, &array) == -1)
+				cli_usage();
+			json_object_set_new(fields, "array",
+					    json_integer(array));
 			break;
 		case 'u':
 			if (cli_opt_user("--user", optarg, &uid) == -1)
@@ -309,16 +318,18 @@ list_pages(struct cli *cli, json_t *fields)
 static json_t *
 ids_from_stdin(void)
 {
-	json_t *ids = json_array();
+	json_t *ids = json_array(), *ref;
 	char word[32];
-	json_int_t id;
 
 	while (scanf("%31s", word) == 1) {
-		if (cli_parse_id(word, &id) == -1) {
-			fprintf(stderr, "forq: \"%s\" is not a job id\n", word);
+		if ((ref = cli_job_ref(word)) == NULL) {
+			fprintf(stderr,
+				"forq: \"%s\" is neither a job id nor a task "
+				"(ARRAY_INDEX)\n",
+				word);
 			exit(FORQ_EXIT_USAGE);
 		}
-		json_array_append_new(ids, json_integer(id));
+		json_array_append_new(ids, ref);
 	}
 	return ids;
 }
@@ -497,8 +508,7 @@ cmd_logs(struct cli *cli, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct forq_conn *conn;
-	json_t *reply;
-	json_int_t id;
+	json_t *reply, *ref;
 	bool f = false, out = true, err = true;
 	int ch, fds[2];
 
@@ -523,13 +533,13 @@ cmd_logs(struct cli *cli, int argc, char **argv)
 			cli_usage();
 		}
 	}
-	id = one_id(argc, argv);
+	ref = one_id(argc, argv);
 	if (cli->json && f) {
 		fprintf(stderr, "forq: logs --json does not go with -f\n");
 		return FORQ_EXIT_USAGE;
 	}
 	conn = cli_connect(cli);
-	reply = request_logs(conn, id, f, fds);
+	reply = request_logs(conn, ref, f, fds);
 	if (cli->json) {
 		if (out)
 			json_object_set_new(reply, "stdout",
@@ -590,28 +600,36 @@ cli_each_job(struct cli *cli, const char *op, int argc, char **argv)
 	json_array_foreach(json_object_get(reply, "jobs"), i, j)
 	{
 		long long id = json_integer_value(json_object_get(j, "id"));
+		char name[48];
 
+		/* A task as users name it: 41_7. */
+		if (json_is_string(json_object_get(j, "task")))
+			strlcpy(name,
+				json_string_value(json_object_get(j, "task")),
+				sizeof name);
+		else
+			snprintf(name, sizeof name, "%lld", id);
 		state = json_string_value(json_object_get(j, "state"));
 		error = json_string_value(json_object_get(j, "error"));
 		if (error == NULL) {
 			if (!cli->json)
-				printf("%lld %s\n", id,
+				printf("%s %s\n", name,
 				       json_is_true(
 					   json_object_get(j, "stopping"))
 					   ? "stopping"
 					   : state);
 		} else if (strcmp(error, FORQ_ERR_NOT_PERMITTED) == 0) {
 			fprintf(stderr,
-				"forq: job %lld belongs to another user\n", id);
+				"forq: job %s belongs to another user\n", name);
 			status = FORQ_EXIT_NOT_PERMITTED;
 		} else if (strcmp(error, FORQ_ERR_NOT_PENDING) == 0) {
 			fprintf(stderr,
-				"forq: job %lld is %s: only a job not started "
+				"forq: job %s is %s: only a job not started "
 				"is held\n",
-				id, state);
+				name, state);
 			status = FORQ_EXIT_INVALID;
 		} else if (strcmp(error, FORQ_ERR_NOT_HELD) == 0) {
-			fprintf(stderr, "forq: job %lld is %s, not held\n", id,
+			fprintf(stderr, "forq: job %s is %s, not held\n", name,
 				state);
 			status = FORQ_EXIT_INVALID;
 		} else {

@@ -29,8 +29,7 @@ cmd_set(struct cli *cli, int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},
 	    {NULL, 0, NULL, 0},
 	};
-	json_t *reply, *req = json_object();
-	json_int_t id;
+	json_t *reply, *req = json_object(), *ref;
 	long long prio = 0;
 	int64_t ms;
 	const char *why;
@@ -90,9 +89,9 @@ cmd_set(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (json_object_size(req) == 0 || optind != argc - 1 ||
-	    cli_parse_id(argv[optind], &id) == -1)
+	    (ref = cli_job_ref(argv[optind])) == NULL)
 		cli_usage();
-	json_object_set_new(req, "job", json_integer(id));
+	json_object_set_new(req, "job", ref);
 	struct forq_conn *conn = cli_connect(cli);
 	reply = cli_call(conn, "set", req);
 	forq_close(conn);
@@ -187,36 +186,45 @@ cmd_queues(struct cli *cli, int argc, char **argv)
 	return cli_show(cli, "queues", json_object(), print_queues);
 }
 
-/* forq retry ID...: each ended job runs again, as its next attempt. */
+/* forq retry ID...: each ended job runs again, as its next attempt;
+ * an array's id, each of its tasks that ended. */
 int
 cmd_retry(struct cli *cli, int argc, char **argv)
 {
 	struct forq_conn *conn;
-	json_t *reply;
-	json_int_t id;
+	json_t *reply, *ref;
 	int i;
 
 	cli_options_json(cli, argc, argv);
 	if (optind >= argc)
 		cli_usage();
 	for (i = optind; i < argc; i++) {
-		if (cli_parse_id(argv[i], &id) == -1) {
-			fprintf(stderr, "forq: \"%s\" is not a job id\n",
+		if ((ref = cli_job_ref(argv[i])) == NULL) {
+			fprintf(stderr,
+				"forq: \"%s\" is neither a job id nor a task "
+				"(ARRAY_INDEX)\n",
 				argv[i]);
 			return FORQ_EXIT_USAGE;
 		}
+		json_decref(ref);
 	}
 	conn = cli_connect(cli);
 	for (i = optind; i < argc; i++) {
-		cli_parse_id(argv[i], &id);
-		reply = cli_call(conn, "retry", json_pack("{s:I}", "job", id));
+		ref = cli_job_ref(argv[i]);
+		reply = cli_call(conn, "retry", json_pack("{s:O}", "job", ref));
 		if (cli->json) {
-			json_object_set_new(reply, "job", json_integer(id));
+			json_object_set_new(reply, "job", ref);
 			cli_print_json(reply);
 		} else {
-			printf("%lld attempt %lld\n", (long long)id,
-			       (long long)json_integer_value(
-				   json_object_get(reply, "attempt")));
+			json_decref(ref);
+			if (json_object_get(reply, "tasks") != NULL)
+				printf("%s: %lld tasks run again\n", argv[i],
+				       (long long)json_integer_value(
+					   json_object_get(reply, "tasks")));
+			else
+				printf("%s attempt %lld\n", argv[i],
+				       (long long)json_integer_value(
+					   json_object_get(reply, "attempt")));
 		}
 		json_decref(reply);
 	}

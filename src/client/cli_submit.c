@@ -72,6 +72,29 @@ read_batch(const char *path)
 	return jobs;
 }
 
+/* What submit prints: each job's id, an array's once (its tasks are
+ * named ARRAY_INDEX). */
+static void
+print_ids(const json_t *reply, const json_t *ids)
+{
+	const json_t *arrays = json_object_get(reply, "arrays"), *a, *id;
+	size_t i, k, t = 0, tasks;
+
+	json_array_foreach(arrays, k, a)
+	{
+		printf("%lld\n",
+		       (long long)json_integer_value(json_object_get(a, "id")));
+		t += (size_t)json_integer_value(json_object_get(a, "tasks"));
+	}
+	/* A submit has either arrays or plain jobs: one job a request. */
+	tasks = t;
+	json_array_foreach(ids, i, id)
+	{
+		if (i >= tasks)
+			printf("%lld\n", (long long)json_integer_value(id));
+	}
+}
+
 int
 cmd_submit(struct cli *cli, int argc, char **argv)
 {
@@ -94,6 +117,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		OPT_MEM,
 		OPT_CPUS,
 		OPT_HOLD,
+		OPT_ARRAY,
 	};
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, 'n'},
@@ -110,6 +134,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	    {"unique", required_argument, NULL, OPT_UNIQUE},
 	    {"on-finish", required_argument, NULL, OPT_ON_FINISH},
 	    {"hold", no_argument, NULL, OPT_HOLD},
+	    {"array", required_argument, NULL, OPT_ARRAY},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"mem", required_argument, NULL, OPT_MEM},
 	    {"cpus", required_argument, NULL, OPT_CPUS},
@@ -122,7 +147,7 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *name = NULL, *batch = NULL, *why;
+	const char *name = NULL, *batch = NULL, *array = NULL, *why;
 	char cwd[PATH_MAX] = "";
 	json_t *extra = json_array(), *defaults, *jobs, *job, *reply, *ids;
 	json_t *results;
@@ -217,6 +242,9 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		case OPT_HOLD:
 			hold = true;
 			break;
+		case OPT_ARRAY:
+			array = optarg;
+			break;
 		case OPT_RETRY_ON:
 			/* The daemon checks the words. */
 			json_decref(retry_on);
@@ -284,6 +312,12 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 				"--batch FILE\n");
 		return FORQ_EXIT_USAGE;
 	}
+	if (array != NULL && (batch != NULL || output)) {
+		fprintf(stderr, "forq: --array does not go with %s\n",
+			batch != NULL ? "--batch (its lines are jobs)"
+				      : "-o (it prints one job's output)");
+		return FORQ_EXIT_USAGE;
+	}
 	if (cwd[0] != '/' && getcwd(cwd, sizeof cwd) == NULL) {
 		fprintf(stderr, "forq: getcwd: %s\n", strerror(errno));
 		return FORQ_EXIT_FAILURE;
@@ -341,6 +375,8 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 					      json_string(argv[i]));
 		if (name != NULL)
 			json_object_set_new(job, "name", json_string(name));
+		if (array != NULL)
+			json_object_set_new(job, "array", json_string(array));
 		jobs = json_pack("[o]", job);
 	}
 	json_decref(extra);
@@ -357,29 +393,28 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 			    (long long)json_integer_value(job), unique);
 	}
 	if (!wait) {
-		if (cli->json) {
+		if (cli->json)
 			cli_print_json(reply);
-		} else {
-			json_array_foreach(ids, i, job)
-			    printf("%lld\n",
-				   (long long)json_integer_value(job));
-		}
+		else
+			print_ids(reply, ids);
 		json_decref(reply);
 		json_decref(ids);
 		forq_close(conn);
 		return FORQ_EXIT_OK;
 	}
-	json_decref(reply);
-	if (!cli->json && batch == NULL)
+	if (!cli->json && batch == NULL && array == NULL)
 		fprintf(stderr, "forq: job %lld\n",
 			(long long)json_integer_value(json_array_get(ids, 0)));
 	else if (!cli->json) {
-		/* A batch prints its ids as without --wait; a single job its
-		 * id on stderr, so that -w -o prints only what the job did. */
-		json_array_foreach(ids, i, job)
-		    printf("%lld\n", (long long)json_integer_value(job));
+		/* A batch or an array prints its ids as without --wait; a
+		 * single job its id on stderr, so that -w -o prints only what
+		 * the job did. */
+		print_ids(reply, ids);
 		fflush(stdout);
 	}
+	json_decref(reply);
+	if (array != NULL)
+		batch = array; /* waited for and told of as a batch */
 	status = cli_wait(conn, ids,
 			  batch != NULL && !cli->json && isatty(STDERR_FILENO),
 			  &results);

@@ -164,11 +164,20 @@ void
 cli_print_jobs_rows(FILE *out, const json_t *jobs)
 {
 	const json_t *j, *code, *sig;
-	char cmd[61], result[16];
+	char cmd[61], result[16], id[48];
 	size_t i;
 
 	json_array_foreach(jobs, i, j)
 	{
+		/* A task as users name it: 41_7. */
+		if (json_is_string(json_object_get(j, "task")))
+			strlcpy(id,
+				json_string_value(json_object_get(j, "task")),
+				sizeof id);
+		else
+			snprintf(id, sizeof id, "%lld",
+				 (long long)json_integer_value(
+				     json_object_get(j, "id")));
 		code = json_object_get(j, "exit_code");
 		sig = json_object_get(j, "signal");
 		if (json_is_integer(sig))
@@ -180,8 +189,7 @@ cli_print_jobs_rows(FILE *out, const json_t *jobs)
 		else
 			strlcpy(result, "-", sizeof result);
 		cli_join_argv(json_object_get(j, "argv"), cmd, sizeof cmd);
-		fprintf(out, "%-8lld %-10s %-6s %-10s %4lld %-16s %s\n",
-			(long long)json_integer_value(json_object_get(j, "id")),
+		fprintf(out, "%-8s %-10s %-6s %-10s %4lld %-16s %s\n", id,
 			json_string_value(json_object_get(j, "state")), result,
 			json_string_value(json_object_get(j, "queue")) != NULL
 			    ? json_string_value(json_object_get(j, "queue"))
@@ -198,17 +206,26 @@ cli_print_jobs_rows(FILE *out, const json_t *jobs)
 void
 cli_print_status(FILE *out, const json_t *job)
 {
-	static const char *const keys[] =
-	    {"id",           "name",      "state",      "exit_code",
-	     "signal",       "error",     "argv",       "cwd",
-	     "uid",          "gid",       "queue",      "priority",
-	     "submitted_at", "start_at",  "started_at", "ended_at",
-	     "timeout_ms",   "mem",       "cpus",       "attempt",
-	     "worker",       "cpu",       "pid",        "adopted",
-	     "adopted_at",   "user_us",   "sys_us",     "maxrss_kb",
-	     "procs",        "env_count", "retries",    "retry_delay_ms",
-	     "retry_on",     "after_any", "after_fail", "unique",
-	     "on_finish"};
+	static const char *const keys[] = {"id",           "task",
+					   "array_max",    "name",
+					   "state",        "exit_code",
+					   "signal",       "error",
+					   "argv",         "cwd",
+					   "uid",          "gid",
+					   "queue",        "priority",
+					   "submitted_at", "start_at",
+					   "started_at",   "ended_at",
+					   "timeout_ms",   "mem",
+					   "cpus",         "attempt",
+					   "worker",       "cpu",
+					   "pid",          "adopted",
+					   "adopted_at",   "user_us",
+					   "sys_us",       "maxrss_kb",
+					   "procs",        "env_count",
+					   "retries",      "retry_delay_ms",
+					   "retry_on",     "after_any",
+					   "after_fail",   "unique",
+					   "on_finish"};
 	const json_t *v, *a;
 	char *text, what[64];
 	size_t i;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "client/cli.h"
+#include "core/jobarray.h"
 #include "forq/protocol.h"
 #include "version.h"
 
@@ -51,9 +52,12 @@ cli_usage(void)
 		"      --on-finish CMD      run CMD (sh -c) once it has "
 		"ended\n"
 		"      --hold               held: it starts once released\n"
+		"      --array 1-100%%8      tasks ARRAY_INDEX (1,3,5-9, "
+		"1-99:2), %%N at once\n"
 		"  status ID                everything known about a job\n"
 		"  list [--state S] [--queue Q] [--name N] [--user U] "
-		"[--limit N]\n"
+		"[--array ID]\n"
+		"       [--limit N]\n"
 		"                           jobs, newest first\n"
 		"  wait ID...|-|--all|--queue Q   wait; exit status of the "
 		"first failure\n"
@@ -144,6 +148,20 @@ cli_parse_id(const char *text, json_int_t *id)
 		return -1;
 	*id = v;
 	return 0;
+}
+
+json_t *
+cli_job_ref(const char *text)
+{
+	json_int_t id;
+	uint64_t array;
+	uint32_t index;
+
+	if (cli_parse_id(text, &id) == 0)
+		return json_integer(id);
+	if (jobarray_task_parse(text, &array, &index) == 0)
+		return json_string(text);
+	return NULL;
 }
 
 void

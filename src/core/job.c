@@ -518,7 +518,7 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 	    {"argv",     "env",      "cwd",         "name",    "timeout_ms",
 	     "queue",    "priority", "start_at_ms", "retries", "retry_delay_ms",
 	     "retry_on", "after",    "after_any",   "unique",  "on_finish",
-	     "mem",      "cpus",     "after_fail",  "hold"};
+	     "mem",      "cpus",     "after_fail",  "hold",    "array"};
 	const json_t *argv, *env, *cwd, *name, *timeout, *queue, *priority,
 	    *start_at, *v2;
 	const char *key, *s;
@@ -641,6 +641,36 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 		}
 		spec->unique = strdup(s);
 	}
+	/* An array is the job's own, never a default: --batch lines are
+	 * jobs of their own. */
+	v2 = json_object_get(job, "array");
+	if (v2 != NULL && !json_is_null(v2)) {
+		char why[240];
+		int rc;
+
+		if ((s = job_cstring(v2, &len)) == NULL) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"array\" must be a string: 1-100%%8");
+			goto fail;
+		}
+		if ((rc = jobarray_parse(s, limits->batch_max, &spec->array,
+					 why, sizeof why)) == -2) {
+			job_limit(err, "batch_max", limits->batch_max,
+				  "array tasks");
+			goto fail;
+		}
+		if (rc == -1) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"array\" %.40s: %s", s, why);
+			goto fail;
+		}
+		if (spec->unique != NULL) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"array\" and \"unique\" exclude each "
+				 "other: a key stands for one job");
+			goto fail;
+		}
+	}
 	v2 = job_field(job, defaults, "hold");
 	if (v2 != NULL && !json_is_boolean(v2)) {
 		job_fail(err, FORQ_ERR_BAD_REQUEST,
@@ -680,6 +710,7 @@ job_spec_free(struct job_spec *spec)
 	free(spec->after);
 	free(spec->unique);
 	free(spec->on_finish);
+	jobarray_free(&spec->array);
 	memset(spec, 0, sizeof *spec);
 }
 

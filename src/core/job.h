@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "core/jobarray.h"
 #include "forq/protocol.h"
 
 /* The numbers are the store's: the final states are those from
@@ -105,9 +106,17 @@ struct job_spec {
 	uint32_t nafter;
 	enum job_after after_mode; /* what of them it waits for */
 	char *unique;              /* dedup key; NULL if none */
-	char *on_finish; /* run by /bin/sh -c once it has ended; NULL */
-	bool hold;       /* submitted held: starts once released */
+	char *on_finish;       /* run by /bin/sh -c once it has ended; NULL */
+	bool hold;             /* submitted held: starts once released */
+	struct jobarray array; /* its tasks' indexes; n = 0: not an array */
 };
+
+/* The jobs a spec stands for: its array's tasks, or itself. */
+static inline size_t
+job_spec_tasks(const struct job_spec *spec)
+{
+	return spec->array.n > 0 ? spec->array.n : 1;
+}
 
 struct job_error {
 	const char *code;  /* protocol error code */

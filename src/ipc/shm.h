@@ -18,11 +18,11 @@
 #define SHM_MAGIC 0x666f7271u /* "forq" */
 /* Bump when the layout below changes (FORQ_LAYOUT_NEXT: channel.h), or
  * the meaning of what it holds: 8, the numbers of the final states in
- * a result moved up one for held. */
+ * a result moved up one for held; 9, a slot's array task. */
 #ifdef FORQ_LAYOUT_NEXT
-#define SHM_VERSION 1007
+#define SHM_VERSION 1008
 #else
-#define SHM_VERSION 8
+#define SHM_VERSION 9
 #endif
 #define SHM_LAST_EXIT_MAX 96
 
@@ -96,6 +96,8 @@ struct slot {
 	uint32_t flags; /* SLOT_F_* */
 	uint32_t attempt;
 	uint64_t job_id;
+	uint64_t array_id; /* a task of an array: its id; 0: none */
+	uint32_t array_index;
 	int64_t timeout_ms;
 	int64_t kill_grace_ms;
 	uint64_t output_max;

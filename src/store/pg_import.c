@@ -92,6 +92,17 @@ imp_one(void *arg, const struct store_job *job)
 	json_t *j;
 	bool final = job_state_final(job->state);
 
+	if (job->array_id != 0 && !final) {
+		snprintf(im->why, sizeof im->why,
+			 "job %llu is task %llu_%u of an array, not ended: a "
+			 "cluster does not keep arrays yet; import once it has "
+			 "ended (forq wait %llu)",
+			 (unsigned long long)job->id,
+			 (unsigned long long)job->array_id, job->array_index,
+			 (unsigned long long)job->array_id);
+		im->failed = true;
+		return 1;
+	}
 	if (job->state == JOB_RUNNING) {
 		snprintf(im->why, sizeof im->why,
 			 "job %llu is %s: stop the one-host forqd once its "

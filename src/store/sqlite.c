@@ -145,6 +145,15 @@ static const char store_schema_v10[] =
     "CREATE UNIQUE INDEX jobs_unique ON jobs(uid, unique_key) "
     "  WHERE unique_key IS NOT NULL AND state < 5;";
 
+/* 10 -> 11: job arrays: each task a job, with its array (the id of its
+ * first task), its index and the array's limit of tasks at once. */
+static const char store_schema_v11[] =
+    "ALTER TABLE jobs ADD COLUMN array_id INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN array_index INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN array_max INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX jobs_array ON jobs(array_id, array_index) "
+    "  WHERE array_id IS NOT NULL;";
+
 _Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_HELD == 4 &&
 		   JOB_SUCCEEDED == 5 && JOB_LOST == 9,
 	       "the store's SQL spells these states as numbers");
@@ -250,6 +259,8 @@ sqlite_migrate(struct store_backend *st)
 	if (version < 9 && sqlite_exec(st, store_schema_v9) == -1)
 		goto fail;
 	if (version < 10 && sqlite_exec(st, store_schema_v10) == -1)
+		goto fail;
+	if (version < 11 && sqlite_exec(st, store_schema_v11) == -1)
 		goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
 		 STORE_SCHEMA_VERSION);
@@ -539,6 +550,9 @@ const struct store_ops store_sqlite_ops = {
     .dependents = sqlite_dependents,
     .deps = sqlite_deps,
     .move = sqlite_move,
+    .array_task = sqlite_array_task,
+    .array_ids = sqlite_array_ids,
+    .array_states = sqlite_array_states,
     .waiting = sqlite_waiting,
     .due = sqlite_due,
     .edit = sqlite_edit,

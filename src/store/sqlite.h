@@ -45,6 +45,9 @@ enum sqlite_stmt {
 	ST_DEP_STATES,
 	ST_DEPS_DROP,
 	ST_MOVE,
+	ST_ARRAY_TASK,
+	ST_ARRAY_IDS,
+	ST_ARRAY_STATES,
 	ST_WAITING_IDS,
 	ST_RUNNING_IDS,
 	ST_LOST,
@@ -65,7 +68,7 @@ extern const char *const sqlite_sql[ST_COUNT];
 struct store_backend {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
-	sqlite3_stmt *list[32]; /* sqlite_list's, by filter; made when used */
+	sqlite3_stmt *list[64]; /* sqlite_list's, by filter; made when used */
 	sqlite3_stmt *clean[8]; /* sqlite_clean's, likewise */
 	bool in_txn;
 	bool lost_txn;     /* SQLite rolled back this turn's transaction */
@@ -146,6 +149,12 @@ int sqlite_dependents(struct store_backend *be, uint64_t dep, uint64_t **ids,
 		      size_t *n);
 int sqlite_deps(struct store_backend *be, uint64_t job, uint64_t **ids,
 		enum job_state **states, size_t *n);
+enum store_result sqlite_array_task(struct store_backend *be, uint64_t array_id,
+				    uint32_t index, uint64_t *id);
+int sqlite_array_states(struct store_backend *be, uint64_t array_id,
+			uint64_t counts[JOB_STATE_COUNT]);
+int sqlite_array_ids(struct store_backend *be, uint64_t array_id,
+		     uint64_t **ids, size_t *n);
 enum store_result sqlite_move(struct store_backend *be, uint64_t id,
 			      enum job_state from, enum job_state to);
 int sqlite_waiting(struct store_backend *be, uint64_t **ids, size_t *n);

@@ -19,7 +19,8 @@
 	"j.signal, j.error, j.user_us, j.sys_us, j.maxrss_kb, j.worker, "      \
 	"j.cpu, j.attempt, j.queue, j.priority, j.start_at_ns, j.retries, "    \
 	"j.retry_delay_ms, j.retry_on, j.after_mode, j.unique_key, "           \
-	"j.on_finish, j.procs, j.mem, j.cpus, j.adopted_ns "                   \
+	"j.on_finish, j.procs, j.mem, j.cpus, j.adopted_ns, j.array_id, "      \
+	"j.array_index, j.array_max "                                          \
 	"FROM jobs j JOIN envs e ON e.id = j.env_id "
 
 const char *const sqlite_sql[ST_COUNT] = {
@@ -33,9 +34,9 @@ const char *const sqlite_sql[ST_COUNT] = {
 	"INSERT INTO jobs(id, state, name, uid, gid, argv, argc, "
 	"env_id, envc, cwd, timeout_ms, submit_ns, queue, priority, "
 	"start_at_ns, retries, retry_delay_ms, retry_on, after_mode, "
-	"unique_key, on_finish, mem, cpus) VALUES "
-	"(?21, ?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, "
-	"?15, ?16, ?17, ?18, ?19, ?20, ?22, ?23)",
+	"unique_key, on_finish, mem, cpus, array_id, array_index, array_max) "
+	"VALUES (?21, ?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, "
+	"?14, ?15, ?16, ?17, ?18, ?19, ?20, ?22, ?23, ?24, ?25, ?26)",
     [ST_UNIQUE_FIND] = "SELECT id FROM jobs WHERE uid = ?1 AND "
 		       "unique_key = ?2 AND state < 5",
     [ST_RUNNING] = "UPDATE jobs SET state = 1, worker = ?2, cpu = ?3, "
@@ -93,6 +94,12 @@ const char *const sqlite_sql[ST_COUNT] = {
     [ST_DEPS_DROP] = "DELETE FROM deps WHERE job = ?1",
     [ST_MOVE] = "UPDATE jobs SET state = ?3 WHERE id = ?1 AND state = ?2",
     [ST_WAITING_IDS] = "SELECT id FROM jobs WHERE state = 3",
+    [ST_ARRAY_TASK] = "SELECT id FROM jobs WHERE array_id = ?1 AND "
+		      "array_index = ?2",
+    [ST_ARRAY_STATES] = "SELECT state, count(*) FROM jobs WHERE array_id = "
+			"?1 GROUP BY state",
+    [ST_ARRAY_IDS] = "SELECT id FROM jobs WHERE array_id = ?1 ORDER BY "
+		     "array_index",
     [ST_UNFINISHED] = "SELECT id, queue FROM jobs WHERE uid = ?1 AND "
 		      "state < 5 ORDER BY id",
     /* Queued again while under crash_requeue_max (?1), or under its
@@ -226,15 +233,62 @@ sqlite_unique_holder(struct store_backend *st, uid_t uid, const char *key,
 	return sqlite_found(st, rc, "find unique key");
 }
 
+/* One row: job j (task index of its array, array_id the array's first
+ * task; 0: not of an array), under env_id. */
+static int
+sqlite_insert_row(struct store_backend *st, const struct job_spec *j, uid_t uid,
+		  gid_t gid, int64_t submit_ns, int64_t env_id, uint64_t id,
+		  uint64_t array_id, uint32_t index)
+{
+	sqlite3_stmt *s = st->stmt[ST_INSERT];
+
+	if (j->unique != NULL)
+		sqlite3_bind_text(s, 19, j->unique, -1, SQLITE_STATIC);
+	if (j->name != NULL)
+		sqlite3_bind_text(s, 1, j->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_int64(s, 3, gid);
+	sqlite3_bind_blob(s, 4, j->argv, (int)j->argv_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, j->argc);
+	sqlite3_bind_int64(s, 6, env_id);
+	sqlite3_bind_int64(s, 7, j->envc);
+	sqlite3_bind_text(s, 8, j->cwd, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 9, j->timeout_ms);
+	sqlite3_bind_int64(s, 10, submit_ns);
+	sqlite3_bind_int(s, 11, job_pending_state(j, submit_ns, j->hold));
+	sqlite3_bind_int(s, 18, (int)j->after_mode);
+	if (j->on_finish != NULL)
+		sqlite3_bind_text(s, 20, j->on_finish, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 12, j->queue != NULL ? j->queue : "default", -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int(s, 13, j->priority);
+	if (j->start_at_ns > 0)
+		sqlite3_bind_int64(s, 14, j->start_at_ns);
+	sqlite3_bind_int64(s, 15, j->retries);
+	sqlite3_bind_int64(s, 16, j->retry_delay_ms);
+	sqlite3_bind_int64(s, 17, j->retry_on);
+	sqlite3_bind_int64(s, 21, (int64_t)id);
+	sqlite3_bind_int64(s, 22, (int64_t)j->mem);
+	sqlite3_bind_int64(s, 23, j->cpus > 1 ? j->cpus : 1);
+	if (array_id != 0) {
+		sqlite3_bind_int64(s, 24, (int64_t)array_id);
+		sqlite3_bind_int64(s, 25, index);
+	}
+	sqlite3_bind_int64(s, 26, j->array.max);
+	if (sqlite_step_done(st, s, "insert job") == -1)
+		return -1;
+	return sqlite_insert_deps(st, id, j);
+}
+
 int
 sqlite_insert(struct store_backend *st, const struct job_spec *specs, size_t n,
 	      uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids,
 	      bool *existing)
 {
-	sqlite3_stmt *s = st->stmt[ST_INSERT];
 	const struct job_spec *j;
 	int64_t env_id = 0;
-	size_t i, same, skipped = 0;
+	uint64_t array_id;
+	size_t i, same, skipped = 0, refs, t = 0, k;
 	int rc;
 
 	if (sqlite_begin(st) == -1)
@@ -248,69 +302,49 @@ sqlite_insert(struct store_backend *st, const struct job_spec *specs, size_t n,
 			    sqlite_env_unref(st, env_id, skipped) == -1)
 				return -1;
 			skipped = 0;
-			/* Count the run of jobs sharing this environment. */
+			/* Count the rows of the run of jobs sharing this
+			 * environment. */
+			refs = job_spec_tasks(j);
 			for (same = i + 1;
 			     same < n && specs[same].env_len == j->env_len &&
 			     memcmp(specs[same].env, j->env, j->env_len) == 0;
 			     same++)
-				;
-			if (sqlite_env_ref(st, j->env, j->env_len, same - i,
+				refs += job_spec_tasks(&specs[same]);
+			if (sqlite_env_ref(st, j->env, j->env_len, refs,
 					   &env_id) == -1)
 				return -1;
 		}
 		if (existing != NULL)
-			existing[i] = false;
+			existing[t] = false;
 		/* A key still held by a job not ended: that job stands
-		 * for this one (and for the earlier of the same batch). */
+		 * for this one (and for the earlier of the same batch).
+		 * An array has no key. */
 		if (j->unique != NULL) {
 			if ((rc = sqlite_unique_holder(st, uid, j->unique,
-						       &ids[i])) == -1)
+						       &ids[t])) == -1)
 				return -1;
 			if (rc == 0) {
 				if (existing != NULL)
-					existing[i] = true;
+					existing[t] = true;
 				skipped++;
+				t++;
 				continue;
 			}
-			sqlite3_bind_text(s, 19, j->unique, -1, SQLITE_STATIC);
 		}
-		if (j->name != NULL)
-			sqlite3_bind_text(s, 1, j->name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, uid);
-		sqlite3_bind_int64(s, 3, gid);
-		sqlite3_bind_blob(s, 4, j->argv, (int)j->argv_len,
-				  SQLITE_STATIC);
-		sqlite3_bind_int64(s, 5, j->argc);
-		sqlite3_bind_int64(s, 6, env_id);
-		sqlite3_bind_int64(s, 7, j->envc);
-		sqlite3_bind_text(s, 8, j->cwd, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 9, j->timeout_ms);
-		sqlite3_bind_int64(s, 10, submit_ns);
-		sqlite3_bind_int(s, 11,
-				 job_pending_state(j, submit_ns, j->hold));
-		sqlite3_bind_int(s, 18, (int)j->after_mode);
-		if (j->on_finish != NULL)
-			sqlite3_bind_text(s, 20, j->on_finish, -1,
-					  SQLITE_STATIC);
-		sqlite3_bind_text(s, 12,
-				  j->queue != NULL ? j->queue : "default", -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_int(s, 13, j->priority);
-		if (j->start_at_ns > 0)
-			sqlite3_bind_int64(s, 14, j->start_at_ns);
-		sqlite3_bind_int64(s, 15, j->retries);
-		sqlite3_bind_int64(s, 16, j->retry_delay_ms);
-		sqlite3_bind_int64(s, 17, j->retry_on);
 		/* A refused turn leaves a gap: its ids are not given again
-		 * either. */
-		ids[i] = ++st->last_id;
-		sqlite3_bind_int64(s, 21, (int64_t)ids[i]);
-		sqlite3_bind_int64(s, 22, (int64_t)j->mem);
-		sqlite3_bind_int64(s, 23, j->cpus > 1 ? j->cpus : 1);
-		if (sqlite_step_done(st, s, "insert job") == -1)
-			return -1;
-		if (sqlite_insert_deps(st, ids[i], j) == -1)
-			return -1;
+		 * either. An array's tasks have ids in a row, the first
+		 * the array's. */
+		array_id = j->array.n > 0 ? st->last_id + 1 : 0;
+		for (k = 0; k < job_spec_tasks(j); k++, t++) {
+			ids[t] = ++st->last_id;
+			if (existing != NULL)
+				existing[t] = false;
+			if (sqlite_insert_row(st, j, uid, gid, submit_ns,
+					      env_id, ids[t], array_id,
+					      j->array.n > 0 ? j->array.index[k]
+							     : 0) == -1)
+				return -1;
+		}
 	}
 	if (skipped > 0 && sqlite_env_unref(st, env_id, skipped) == -1)
 		return -1;
@@ -649,6 +683,9 @@ sqlite_read_job(sqlite3_stmt *s, struct store_job *j)
 	j->spec.mem = (uint64_t)sqlite3_column_int64(s, 33);
 	j->spec.cpus = (uint32_t)sqlite3_column_int64(s, 34);
 	j->adopted_ns = sqlite3_column_int64(s, 35);
+	j->array_id = (uint64_t)sqlite3_column_int64(s, 36);
+	j->array_index = (uint32_t)sqlite3_column_int64(s, 37);
+	j->array_max = (uint32_t)sqlite3_column_int64(s, 38);
 	j->spec.on_finish = sqlite_dup_text(s, 31);
 }
 
@@ -673,19 +710,20 @@ sqlite_list_stmt(struct store_backend *st, const struct store_filter *f)
 {
 	unsigned mask = (f->state >= 0) | (f->uid >= 0) << 1 |
 			(f->queue != NULL) << 2 | (f->name != NULL) << 3 |
-			(f->before != 0) << 4;
+			(f->before != 0) << 4 | (f->array != 0) << 5;
 	char sql[1024];
 
 	if (st->list[mask] != NULL)
 		return st->list[mask];
 	snprintf(sql, sizeof sql,
-		 "SELECT " JOB_COLUMNS "WHERE 1%s%s%s%s%s "
+		 "SELECT " JOB_COLUMNS "WHERE 1%s%s%s%s%s%s "
 		 "ORDER BY j.id DESC LIMIT ?1",
 		 mask & 1 ? " AND j.state = ?2" : "",
 		 mask & 2 ? " AND j.uid = ?3" : "",
 		 mask & 4 ? " AND j.queue = ?4" : "",
 		 mask & 8 ? " AND j.name = ?5" : "",
-		 mask & 16 ? " AND j.id < ?6" : "");
+		 mask & 16 ? " AND j.id < ?6" : "",
+		 mask & 32 ? " AND j.array_id = ?7" : "");
 	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 			       &st->list[mask], NULL) != SQLITE_OK) {
 		sqlite_fail(st, "list jobs");
@@ -716,6 +754,8 @@ sqlite_list(struct store_backend *st, const struct store_filter *f,
 		sqlite3_bind_text(s, 5, f->name, -1, SQLITE_STATIC);
 	if (f->before != 0)
 		sqlite3_bind_int64(s, 6, (int64_t)f->before);
+	if (f->array != 0)
+		sqlite3_bind_int64(s, 7, (int64_t)f->array);
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		sqlite_read_job(s, &j);
 		stop = fn(arg, &j);

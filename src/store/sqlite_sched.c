@@ -190,6 +190,52 @@ sqlite_move(struct store_backend *st, uint64_t id, enum job_state from,
 	return sqlite_update_one(st, s, "move a job not started");
 }
 
+enum store_result
+sqlite_array_task(struct store_backend *st, uint64_t array_id, uint32_t index,
+		  uint64_t *id)
+{
+	sqlite3_stmt *s = st->stmt[ST_ARRAY_TASK];
+	int rc;
+
+	sqlite3_bind_int64(s, 1, (int64_t)array_id);
+	sqlite3_bind_int64(s, 2, index);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*id = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return sqlite_found(st, rc, "find a task");
+}
+
+int
+sqlite_array_states(struct store_backend *st, uint64_t array_id,
+		    uint64_t counts[JOB_STATE_COUNT])
+{
+	sqlite3_stmt *s = st->stmt[ST_ARRAY_STATES];
+	int rc, state;
+
+	memset(counts, 0, JOB_STATE_COUNT * sizeof *counts);
+	sqlite3_bind_int64(s, 1, (int64_t)array_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		state = sqlite3_column_int(s, 0);
+		if (state >= 0 && state < JOB_STATE_COUNT)
+			counts[state] = (uint64_t)sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? 0
+				 : sqlite_fail(st, "count an array's tasks");
+}
+
+int
+sqlite_array_ids(struct store_backend *st, uint64_t array_id, uint64_t **ids,
+		 size_t *n)
+{
+	sqlite3_stmt *s = st->stmt[ST_ARRAY_IDS];
+
+	sqlite3_bind_int64(s, 1, (int64_t)array_id);
+	return sqlite_collect_ids(st, s, ids, NULL, n, "an array's tasks");
+}
+
 int
 sqlite_waiting(struct store_backend *st, uint64_t **ids, size_t *n)
 {

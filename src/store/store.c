@@ -322,6 +322,26 @@ store_deps(struct store *st, uint64_t job, uint64_t **ids,
 }
 
 enum store_result
+store_array_task(struct store *st, uint64_t array_id, uint32_t index,
+		 uint64_t *id)
+{
+	return st->ops->array_task(st->be, array_id, index, id);
+}
+
+int
+store_array_ids(struct store *st, uint64_t array_id, uint64_t **ids, size_t *n)
+{
+	return st->ops->array_ids(st->be, array_id, ids, n);
+}
+
+int
+store_array_states(struct store *st, uint64_t array_id,
+		   uint64_t counts[JOB_STATE_COUNT])
+{
+	return st->ops->array_states(st->be, array_id, counts);
+}
+
+enum store_result
 store_move(struct store *st, uint64_t id, enum job_state from,
 	   enum job_state to)
 {

@@ -16,7 +16,7 @@
 #include "core/job.h"
 
 /* Bump with a migration in store.c's store_migrate(). */
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 
 struct store;
 
@@ -43,6 +43,9 @@ struct store_job {
 	int cpu;
 	struct job_result result;
 	int64_t adopted_ns; /* CLOCK_REALTIME; 0: this attempt was not */
+	uint64_t array_id;  /* its array's first task; 0: not of an array */
+	uint32_t array_index;
+	uint32_t array_max; /* tasks of its array running at once; 0: any */
 };
 
 struct store_recovery {
@@ -78,9 +81,10 @@ bool store_full(const struct store *store);
  * Not kept for a redo: a mark a failed commit loses costs only what
  * status says. */
 int store_adopted(struct store *st, uint64_t id, uint32_t attempt, int64_t ns);
-/* Stores jobs, one id each in ids. A job whose unique key a job of the
- * same user not ended yet holds is not stored: its id is that job's,
- * and existing (when not NULL) says so. */
+/* Stores jobs, one id each in ids (an array, one for each task, in a
+ * row: the first is the array's id). A job whose unique key a job of
+ * the same user not ended yet holds is not stored: its id is that
+ * job's, and existing (when not NULL) says so. */
 int store_insert(struct store *store, const struct job_spec *specs, size_t n,
 		 uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids,
 		 bool *existing);
@@ -143,6 +147,7 @@ struct store_filter {
 	const char *queue;
 	const char *name;
 	uint64_t before;
+	uint64_t array; /* its tasks only; 0: any job */
 };
 
 /* Newest first, by index whatever the filter. Calls fn for each; stops
@@ -180,6 +185,15 @@ int store_deps(struct store *store, uint64_t job, uint64_t **ids,
  * if it was not in from (it moved meanwhile). */
 enum store_result store_move(struct store *store, uint64_t id,
 			     enum job_state from, enum job_state to);
+/* The task of an array (named by its first task's id) with that index;
+ * and every task's id, by index (malloc'd; none: not an array's id). */
+enum store_result store_array_task(struct store *store, uint64_t array_id,
+				   uint32_t index, uint64_t *id);
+int store_array_ids(struct store *store, uint64_t array_id, uint64_t **ids,
+		    size_t *n);
+/* How many of an array's tasks are in each state. */
+int store_array_states(struct store *store, uint64_t array_id,
+		       uint64_t counts[JOB_STATE_COUNT]);
 /* Every waiting job's id; malloc'd. */
 int store_waiting(struct store *store, uint64_t **ids, size_t *n);
 /* A scheduled job's time has come (its start time is now_ns or
@@ -282,6 +296,13 @@ struct store_ops {
 			  uint64_t **ids, size_t *n);
 	int (*deps)(struct store_backend *be, uint64_t job, uint64_t **ids,
 		    enum job_state **states, size_t *n);
+	enum store_result (*array_task)(struct store_backend *be,
+					uint64_t array_id, uint32_t index,
+					uint64_t *id);
+	int (*array_ids)(struct store_backend *be, uint64_t array_id,
+			 uint64_t **ids, size_t *n);
+	int (*array_states)(struct store_backend *be, uint64_t array_id,
+			    uint64_t counts[JOB_STATE_COUNT]);
 	enum store_result (*move)(struct store_backend *be, uint64_t id,
 				  enum job_state from, enum job_state to);
 	int (*waiting)(struct store_backend *be, uint64_t **ids, size_t *n);

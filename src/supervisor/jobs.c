@@ -423,13 +423,39 @@ jobs_free(struct jobs *j)
 	free(j);
 }
 
+/* One job (or task) just stored as id, as store_insert decided: held
+ * until released, waiting for other jobs, scheduled if later than
+ * now, else queued once the turn's commit has it. */
+static int
+jobs_admit(struct jobs *j, const struct job_spec *spec, uid_t uid, uint64_t id,
+	   int64_t now)
+{
+	int q;
+
+	switch (job_pending_state(spec, now, spec->hold)) {
+	case JOB_HELD:
+		return 0;
+	case JOB_WAITING:
+		j->nwaiting++;
+		jobs_push_unsettled(j, id);
+		return 0;
+	case JOB_SCHEDULED:
+		return jobs_schedule(j, id, spec->start_at_ns);
+	default:
+		if ((q = jobs_queue_index(j, spec->queue != NULL
+						 ? spec->queue
+						 : "default")) == -1)
+			return -1;
+		return jobs_fresh(j, q, uid, id, spec->priority, 0);
+	}
+}
+
 int
 jobs_submit(struct jobs *j, const struct job_spec *specs, size_t n, uid_t uid,
 	    gid_t gid, uint64_t *ids, bool *existing)
 {
 	int64_t now = clock_real_ns();
-	size_t i, added = 0;
-	int q, rc;
+	size_t i, k, t, tasks = 0, added = 0;
 
 	if (store_insert(j->store, specs, n, uid, gid, now, ids, existing) ==
 	    -1) {
@@ -437,38 +463,21 @@ jobs_submit(struct jobs *j, const struct job_spec *specs, size_t n, uid_t uid,
 		return -1;
 	}
 	for (i = 0; i < n; i++)
-		added += !existing[i];
+		tasks += job_spec_tasks(&specs[i]);
+	for (t = 0; t < tasks; t++)
+		added += !existing[t];
 	if (usercount_add(j->queued_by_uid, uid, (int64_t)added) == -1) {
 		log_warn("queue counts");
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		if (existing[i])
-			continue;
-		/* As store_insert decided: held until released, waiting
-		 * for other jobs, or scheduled if later than now. */
-		switch (job_pending_state(&specs[i], now, specs[i].hold)) {
-		case JOB_HELD:
-			continue;
-		case JOB_WAITING:
-			j->nwaiting++;
-			jobs_push_unsettled(j, ids[i]);
-			continue;
-		default:
-			break;
-		}
-		if (specs[i].start_at_ns > now)
-			rc = jobs_schedule(j, ids[i], specs[i].start_at_ns);
-		else if ((q = jobs_queue_index(j, specs[i].queue != NULL
-						      ? specs[i].queue
-						      : "default")) == -1)
-			rc = -1;
-		else
-			rc =
-			    jobs_fresh(j, q, uid, ids[i], specs[i].priority, 0);
-		if (rc == -1) {
-			log_warn("queue");
-			return -1;
+	for (i = 0, t = 0; i < n; i++) {
+		for (k = 0; k < job_spec_tasks(&specs[i]); k++, t++) {
+			if (existing[t])
+				continue;
+			if (jobs_admit(j, &specs[i], uid, ids[t], now) == -1) {
+				log_warn("queue");
+				return -1;
+			}
 		}
 	}
 	return 0;

@@ -68,8 +68,10 @@ void jobs_recount(struct jobs *j);
 /* After a reload: the conf's queues and their limits. */
 int jobs_apply_queues(struct jobs *j);
 
-/* existing[i]: job i was not stored, another holding its unique key
- * stands for it (ids[i] is that one's). */
+/* ids and existing hold a place for each job, an array's for each of
+ * its tasks (job_spec_tasks), in order. existing[t]: job t was not
+ * stored, another holding its unique key stands for it (ids[t] is that
+ * one's). */
 int jobs_submit(struct jobs *j, const struct job_spec *specs, size_t n,
 		uid_t uid, gid_t gid, uint64_t *ids, bool *existing);
 /* A cluster node: its store keeps ended jobs until the cluster has

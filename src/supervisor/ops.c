@@ -86,6 +86,9 @@ ops_handle(struct ops *ops, struct client *c, const struct request *req)
 
 	if (ops->d.cluster != NULL && ops_on_jobs(req->op))
 		return opsc_handle(ops, c, req);
+	if (ops_on_jobs(req->op) &&
+	    (reply = ops_resolve_tasks(ops, req)) != NULL)
+		return reply;
 	switch (req->op) {
 	case REQ_HELLO:
 		reply = reply_ok(req->id);

@@ -171,6 +171,15 @@ opsc_submit(struct ops *ops, struct client *c, const struct request *req)
 
 	if ((reply = ops_submit_specs(ops, c, req, &specs, &n)) != NULL)
 		return reply;
+	for (size_t i = 0; i < n; i++) {
+		if (specs[i].array.n > 0) {
+			ops_specs_free(specs, n);
+			return ops_error(req, FORQ_ERR_UNSUPPORTED,
+					 "job arrays: not kept across a "
+					 "cluster "
+					 "yet");
+		}
+	}
 	/* The node that runs it looks the name up: uids may differ. */
 	if ((pw = getpwuid(cred->uid)) == NULL) {
 		ops_specs_free(specs, n);

@@ -17,6 +17,7 @@
 #include "ipc/shm.h"
 #include "core/access.h"
 #include "core/conf.h"
+#include "core/jobarray.h"
 #include "core/request.h"
 #include "core/runq.h"
 #include "store/store.h"
@@ -204,4 +205,80 @@ void
 ops_set_intake(struct ops *o, enum ops_intake intake)
 {
 	o->intake = intake;
+}
+
+/* "41_7": its task's id; an error reply if there is no such task. */
+static json_t *
+ops_task_id(struct ops *ops, const struct request *req, const char *name,
+	    json_t **id)
+{
+	uint64_t array, task;
+	uint32_t index;
+	enum store_result found;
+
+	if (jobarray_task_parse(name, &array, &index) == -1)
+		return ops_error(req, FORQ_ERR_BAD_REQUEST,
+				 "\"%.40s\" is neither a job id nor a task "
+				 "(ARRAY_INDEX, as 41_7)",
+				 name);
+	if ((found = store_array_task(ops->d.store, array, index, &task)) ==
+	    STORE_FAILED)
+		return ops_store_error(ops, req);
+	if (found == STORE_NO_MATCH)
+		return ops_error(req, FORQ_ERR_NOT_FOUND,
+				 "no task %u of array %llu", index,
+				 (unsigned long long)array);
+	*id = json_integer((json_int_t)task);
+	return NULL;
+}
+
+json_t *
+ops_resolve_tasks(struct ops *ops, const struct request *req)
+{
+	json_t *one = json_object_get(req->root, "job");
+	json_t *many = json_object_get(req->root, "jobs");
+	json_t *reply, *id, *out, *v;
+	uint64_t *ids;
+	size_t i, n, k;
+
+	if (json_is_string(one)) {
+		if ((reply = ops_task_id(ops, req, json_string_value(one),
+					 &id)) != NULL)
+			return reply;
+		json_object_set_new(req->root, "job", id);
+	}
+	if (req->op == REQ_SUBMIT || !json_is_array(many))
+		return NULL;
+	out = json_array();
+	json_array_foreach(many, i, v)
+	{
+		if (json_is_string(v)) {
+			if ((reply = ops_task_id(ops, req, json_string_value(v),
+						 &id)) != NULL) {
+				json_decref(out);
+				return reply;
+			}
+			json_array_append_new(out, id);
+			continue;
+		}
+		/* An array's id: all its tasks, as Slurm's scancel 41. */
+		if (json_is_integer(v) && json_integer_value(v) > 0) {
+			if (store_array_ids(ops->d.store,
+					    (uint64_t)json_integer_value(v),
+					    &ids, &n) == -1) {
+				json_decref(out);
+				return ops_store_error(ops, req);
+			}
+			for (k = 0; k < n; k++)
+				json_array_append_new(out,
+						      json_integer(
+							  (json_int_t)ids[k]));
+			free(ids);
+			if (n > 0)
+				continue;
+		}
+		json_array_append(out, v);
+	}
+	json_object_set_new(req->root, "jobs", out);
+	return NULL;
 }

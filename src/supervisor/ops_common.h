@@ -117,4 +117,9 @@ json_t *ops_whose(struct ops *ops, struct client *c, const struct request *req,
 /* Before the events of a wait for jobs the client did not name. */
 void ops_push_waiting(struct client *c, const struct request *req, size_t n);
 
+/* Tasks named as users name them, in "job" and "jobs": "41_7" becomes
+ * the task's id, and in "jobs" an array's id stands for all its tasks.
+ * NULL, or the error reply (no such task). */
+json_t *ops_resolve_tasks(struct ops *ops, const struct request *req);
+
 #endif

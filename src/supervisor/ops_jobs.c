@@ -155,7 +155,7 @@ ops_submit_specs(struct ops *ops, struct client *c, const struct request *req,
 	struct job_error err;
 	json_t *reply;
 	uint64_t queued;
-	size_t n, i;
+	size_t n, i, tasks = 0;
 
 	if (ops->intake == OPS_STOPPING)
 		return ops_error(req, FORQ_ERR_SHUTTING_DOWN,
@@ -181,14 +181,6 @@ ops_submit_specs(struct ops *ops, struct client *c, const struct request *req,
 				 "jobs may not run as root here "
 				 "(allow_root_jobs = no); submit them as "
 				 "another user");
-	queued = jobs_queued_by(ops->d.jobs, cred->uid);
-	if (queued + n > ops->d.conf->queued_max_per_user)
-		return ops_limit(req, "queued_max_per_user",
-				 ops->d.conf->queued_max_per_user,
-				 "%llu jobs of uid %d queued; %zu more would "
-				 "pass queued_max_per_user (%u)",
-				 (unsigned long long)queued, (int)cred->uid, n,
-				 ops->d.conf->queued_max_per_user);
 	if ((specs = calloc(n, sizeof *specs)) == NULL)
 		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
 	for (i = 0; i < n; i++) {
@@ -204,6 +196,26 @@ ops_submit_specs(struct ops *ops, struct client *c, const struct request *req,
 					i + 1, err.message)
 			    : ops_error(req, err.code, "job %zu: %s", i + 1,
 					err.message);
+		goto fail;
+	}
+	/* An array's tasks count as jobs, each. */
+	for (i = 0; i < n; i++)
+		tasks += job_spec_tasks(&specs[i]);
+	if (tasks > ops->d.limits->batch_max) {
+		reply = ops_limit(req, "batch_max", ops->d.limits->batch_max,
+				  "%zu jobs in one request, over batch_max "
+				  "(%u)",
+				  tasks, ops->d.limits->batch_max);
+		goto fail;
+	}
+	queued = jobs_queued_by(ops->d.jobs, cred->uid);
+	if (queued + tasks > ops->d.conf->queued_max_per_user) {
+		reply = ops_limit(req, "queued_max_per_user",
+				  ops->d.conf->queued_max_per_user,
+				  "%llu jobs of uid %d queued; %zu more would "
+				  "pass queued_max_per_user (%u)",
+				  (unsigned long long)queued, (int)cred->uid,
+				  tasks, ops->d.conf->queued_max_per_user);
 		goto fail;
 	}
 	*out = specs;
@@ -229,10 +241,10 @@ ops_submit(struct ops *ops, struct client *c, const struct request *req)
 {
 	const struct ucred *cred = control_cred(c);
 	struct job_spec *specs;
-	json_t *reply, *ids_json, *held;
+	json_t *reply, *ids_json, *held, *arrays;
 	uint64_t *ids;
 	bool *existing;
-	size_t n, k;
+	size_t n, k, t, tasks = 0;
 
 	if ((reply = ops_submit_specs(ops, c, req, &specs, &n)) != NULL)
 		return reply;
@@ -242,9 +254,10 @@ ops_submit(struct ops *ops, struct client *c, const struct request *req)
 			ops_specs_free(specs, n);
 			return reply;
 		}
+		tasks += job_spec_tasks(&specs[k]);
 	}
-	ids = calloc(n, sizeof *ids);
-	existing = calloc(n, sizeof *existing);
+	ids = calloc(tasks, sizeof *ids);
+	existing = calloc(tasks, sizeof *existing);
 	if (ids == NULL || existing == NULL) {
 		reply = ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
 		goto out;
@@ -258,21 +271,33 @@ ops_submit(struct ops *ops, struct client *c, const struct request *req)
 	}
 	reply = reply_ok(req->id);
 	ids_json = json_array();
-	for (k = 0; k < n; k++)
+	for (k = 0; k < tasks; k++)
 		json_array_append_new(ids_json,
 				      json_integer((json_int_t)ids[k]));
 	json_object_set_new(reply, "ids", ids_json);
 	/* The ids that stand for a job not stored: a job not ended held
 	 * its unique key. */
 	held = json_array();
-	for (k = 0; k < n; k++) {
+	for (k = 0; k < tasks; k++) {
 		if (existing[k])
 			json_array_append_new(held,
 					      json_integer((json_int_t)ids[k]));
 	}
 	json_object_set_new(reply, "existing", held);
-	log_debug("uid %d submitted %zu jobs, first %llu", (int)cred->uid, n,
-		  (unsigned long long)ids[0]);
+	/* Each array's id (its first task's) and how many tasks it has. */
+	arrays = json_array();
+	for (k = 0, t = 0; k < n; t += job_spec_tasks(&specs[k]), k++) {
+		if (specs[k].array.n > 0)
+			json_array_append_new(arrays,
+					      json_pack("{s:I, s:I}", "id",
+							(json_int_t)ids[t],
+							"tasks",
+							(json_int_t)specs[k]
+							    .array.n));
+	}
+	json_object_set_new(reply, "arrays", arrays);
+	log_debug("uid %d submitted %zu jobs, first %llu", (int)cred->uid,
+		  tasks, (unsigned long long)ids[0]);
 out:
 	ops_specs_free(specs, n);
 	free(ids);
@@ -332,6 +357,41 @@ ops_clean(struct ops *ops, struct client *c, const struct request *req)
 	return reply;
 }
 
+/* forq retry of an array's id: each of its tasks that has ended runs
+ * again (an array has no unique key); "tasks" says how many. */
+static json_t *
+ops_retry_array(struct ops *ops, const struct request *req, uint64_t id)
+{
+	struct store_job job;
+	json_t *reply;
+	uint64_t *ids, holder;
+	size_t n, k, again = 0;
+	enum jobs_retry rc = JOBS_RETRIED;
+
+	if (store_array_ids(ops->d.store, id, &ids, &n) == -1)
+		return ops_store_error(ops, req);
+	for (k = 0; k < n && rc != JOBS_RETRY_STORE_FAIL; k++) {
+		if (store_get(ops->d.store, ids[k], &job) != STORE_OK)
+			continue;
+		if (job_state_final(job.state) &&
+		    (rc = jobs_retry(ops->d.jobs, &job, &holder)) ==
+			JOBS_RETRIED)
+			again++;
+		store_job_free(&job);
+	}
+	free(ids);
+	if (rc == JOBS_RETRY_STORE_FAIL)
+		return ops_store_error(ops, req);
+	if (again == 0)
+		return ops_error(req, FORQ_ERR_NOT_ENDED,
+				 "no task of array %llu has ended; only an "
+				 "ended task runs again",
+				 (unsigned long long)id);
+	reply = reply_ok(req->id);
+	json_object_set_new(reply, "tasks", json_integer((json_int_t)again));
+	return reply;
+}
+
 /* forq retry: a job that has ended runs again, as its next attempt. */
 json_t *
 ops_retry(struct ops *ops, struct client *c, const struct request *req)
@@ -352,6 +412,10 @@ ops_retry(struct ops *ops, struct client *c, const struct request *req)
 	if ((reply = ops_get_own_job(ops, c, req, id, &job, "run again")) !=
 	    NULL)
 		return reply;
+	if (job.array_id == id) {
+		store_job_free(&job);
+		return ops_retry_array(ops, req, id);
+	}
 	attempt = job.attempt;
 	rc = job_state_final(job.state) ? jobs_retry(ops->d.jobs, &job, &holder)
 					: JOBS_RETRY_NOT_ENDED;
@@ -391,6 +455,17 @@ ops_item_refused(json_t *item, const char *code)
 	json_object_set_new(item, "error", json_string(code));
 }
 
+/* A task's item names it as users do: "task": "41_7". */
+static void
+ops_item_task(json_t *item, const struct store_job *job)
+{
+	char task[48];
+
+	snprintf(task, sizeof task, "%llu_%u",
+		 (unsigned long long)job->array_id, job->array_index);
+	json_object_set_new(item, "task", json_string(task));
+}
+
 /* Cancel, hold, release: each job named, in order, one item each. */
 static json_t *
 ops_each_job(struct ops *ops, struct client *c, const struct request *req,
@@ -419,6 +494,8 @@ ops_each_job(struct ops *ops, struct client *c, const struct request *req,
 			    fn(ops, ids[i], found == STORE_OK ? &job : NULL,
 			       found != STORE_OK || ops_may_touch(ops, c, &job),
 			       item);
+			if (found == STORE_OK && job.array_id != 0)
+				ops_item_task(item, &job);
 			if (found == STORE_OK)
 				store_job_free(&job);
 		}

@@ -100,6 +100,22 @@ ops_job_json(struct ops *ops, const struct store_job *j, bool full)
 			    j->state == JOB_SCHEDULED || j->spec.start_at_ns > 0
 				? ops_time(j->spec.start_at_ns)
 				: json_null());
+	/* A task of an array: Slurm's 41_7 as "task". */
+	if (j->array_id != 0) {
+		char task[48];
+
+		snprintf(task, sizeof task, "%llu_%u",
+			 (unsigned long long)j->array_id, j->array_index);
+		json_object_set_new(o, "task", json_string(task));
+		json_object_set_new(o, "array_id",
+				    json_integer((json_int_t)j->array_id));
+		json_object_set_new(o, "array_index",
+				    json_integer(j->array_index));
+		json_object_set_new(o, "array_max",
+				    j->array_max > 0
+					? json_integer(j->array_max)
+					: json_null());
+	}
 	if (!full)
 		return o;
 	json_object_set_new(o, "cwd", json_string(j->spec.cwd));
@@ -308,6 +324,31 @@ ops_add_deps(struct ops *ops, uint64_t id, enum job_after mode, json_t *job)
 	return 0;
 }
 
+/* "array": {"tasks": 100, "succeeded": 90, "running": 8, ...}, the
+ * states no task is in left out. */
+static int
+ops_array_states(struct ops *ops, uint64_t array_id, json_t *job)
+{
+	uint64_t counts[JOB_STATE_COUNT], total = 0;
+	json_t *a;
+	int s;
+
+	if (store_array_states(ops->d.store, array_id, counts) == -1)
+		return -1;
+	a = json_object();
+	for (s = 0; s < JOB_STATE_COUNT; s++) {
+		total += counts[s];
+		if (counts[s] > 0)
+			json_object_set_new(a,
+					    job_state_name((enum job_state)s),
+					    json_integer(
+						(json_int_t)counts[s]));
+	}
+	json_object_set_new(a, "tasks", json_integer((json_int_t)total));
+	json_object_set_new(job, "array", a);
+	return 0;
+}
+
 json_t *
 ops_status(struct ops *ops, struct client *c, const struct request *req)
 {
@@ -316,6 +357,7 @@ ops_status(struct ops *ops, struct client *c, const struct request *req)
 	json_t *reply;
 	uint64_t id;
 	enum job_after mode;
+	bool head;
 
 	if (request_job_id(req, "job", &id, &err) == -1)
 		return ops_req_error(&err);
@@ -324,7 +366,14 @@ ops_status(struct ops *ops, struct client *c, const struct request *req)
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "job", ops_job_json(ops, &job, true));
 	mode = job.spec.after_mode;
+	head = job.array_id == id;
 	store_job_free(&job);
+	/* An array's id: its first task, and where all its tasks are. */
+	if (head &&
+	    ops_array_states(ops, id, json_object_get(reply, "job")) == -1) {
+		json_decref(reply);
+		return ops_store_error(ops, req);
+	}
 	if (store_attempts(ops->d.store, id, ops_attempt_one,
 			   json_object_get(json_object_get(reply, "job"),
 					   "attempts")) == -1 ||
@@ -385,7 +434,9 @@ ops_list_filter(struct ops *ops, struct client *c, const struct request *req,
 	if (request_string(req, "queue", &f->queue, &err) == -1 ||
 	    request_string(req, "name", &f->name, &err) == -1 ||
 	    (json_object_get(req->root, "before") != NULL &&
-	     request_job_id(req, "before", &f->before, &err) == -1))
+	     request_job_id(req, "before", &f->before, &err) == -1) ||
+	    (json_object_get(req->root, "array") != NULL &&
+	     request_job_id(req, "array", &f->array, &err) == -1))
 		return ops_req_error(&err);
 	/* An admin lists everyone's jobs; a user their own. */
 	if ((reply = ops_whose(ops, c, req, &f->uid)) != NULL)

@@ -201,6 +201,8 @@ running_fill_slot(struct running *r, struct slot *slot,
 	slot->flags = 0;
 	slot->job_id = job->id;
 	slot->attempt = job->attempt;
+	slot->array_id = job->array_id;
+	slot->array_index = job->array_index;
 	slot->timeout_ms = sp->timeout_ms;
 	running_fill_common(r, slot, job);
 	slot->argc = sp->argc;
@@ -247,6 +249,8 @@ running_fill_hook(struct running *r, struct slot *slot,
 	slot->flags = SLOT_F_HOOK;
 	slot->job_id = job->id;
 	slot->attempt = job->attempt;
+	slot->array_id = job->array_id;
+	slot->array_index = job->array_index;
 	slot->timeout_ms = r->conf->on_finish_timeout_ms;
 	running_fill_common(r, slot, job);
 	slot->argc = 3;

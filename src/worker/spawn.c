@@ -261,9 +261,11 @@ spawn_job(const struct spawn_request *req, int *report_fd, char *why,
 {
 	const struct slot *slot = req->slot;
 	char **argv, **envp, id_var[48], attempt_var[48], cpus_var[48];
+	char array_var[48], index_var[48];
 	char home[4200], user[300], logname[300], shell[4200];
-	char *ours[7] = {id_var, attempt_var, cpus_var, home,
-			 user,   logname,     shell};
+	char *ours[9] = {id_var, attempt_var, cpus_var, array_var, index_var,
+			 home,   user,        logname,  shell};
+	size_t nours = 3;
 	const char *cwd, *path;
 	int report[2];
 	pid_t pid;
@@ -275,15 +277,27 @@ spawn_job(const struct spawn_request *req, int *report_fd, char *why,
 		 slot->attempt + 1);
 	snprintf(cpus_var, sizeof cpus_var, "FORQ_JOB_CPUS=%u",
 		 slot->ncpus > 1 ? slot->ncpus : 1);
+	/* Like SLURM_ARRAY_JOB_ID and SLURM_ARRAY_TASK_ID. */
+	if (slot->array_id != 0) {
+		snprintf(array_var, sizeof array_var, "FORQ_ARRAY_ID=%llu",
+			 (unsigned long long)slot->array_id);
+		snprintf(index_var, sizeof index_var, "FORQ_ARRAY_INDEX=%u",
+			 slot->array_index);
+		nours = 5;
+	}
 	if (req->as != NULL) {
 		snprintf(home, sizeof home, "HOME=%s", req->as->home);
 		snprintf(user, sizeof user, "USER=%s", req->as->user);
 		snprintf(logname, sizeof logname, "LOGNAME=%s", req->as->user);
 		snprintf(shell, sizeof shell, "SHELL=%s", req->as->shell);
+		ours[nours++] = home;
+		ours[nours++] = user;
+		ours[nours++] = logname;
+		ours[nours++] = shell;
 	}
 	argv = spawn_vector(slot->data, slot->argc);
 	envp = spawn_environment(slot->data + slot->argv_len, slot->envc, ours,
-				 req->as != NULL ? 7 : 3);
+				 nours);
 	if (argv == NULL || envp == NULL) {
 		free(argv);
 		free(envp);
