@@ -14,6 +14,12 @@ struct runq_user {
 
 struct runq_queue {
 	char *name;
+	/* An array's own queue under its queue (parent): its parallel is
+	 * the array's limit, its jobs count against the parent's too;
+	 * parent -1: a queue of the conf. One whose array has nothing ready
+	 * or running serves the next array. */
+	int parent;
+	uint64_t key;
 	uint32_t parallel;
 	uint32_t running;
 	size_t ready; /* entries in the heaps */
@@ -78,28 +84,70 @@ runq_find(const struct runq *q, const char *name)
 	size_t i;
 
 	for (i = 0; i < q->nqueues; i++) {
-		if (strcmp(q->queues[i].name, name) == 0)
+		if (q->queues[i].parent == -1 &&
+		    strcmp(q->queues[i].name, name) == 0)
 			return (int)i;
 	}
 	return -1;
 }
 
-int
-runq_queue(struct runq *q, const char *name)
+/* A new queue at the end: its index, or -1. */
+static int
+runq_add(struct runq *q, const char *name, int parent)
 {
 	struct runq_queue *more;
-	int i;
 
-	if ((i = runq_find(q, name)) != -1)
-		return i;
 	if ((more = reallocarray(q->queues, q->nqueues + 1, sizeof *more)) ==
 	    NULL)
 		return -1;
 	q->queues = more;
 	memset(&more[q->nqueues], 0, sizeof *more);
+	more[q->nqueues].parent = parent;
 	if ((more[q->nqueues].name = strdup(name)) == NULL)
 		return -1;
 	return (int)q->nqueues++;
+}
+
+static bool
+runq_idle(const struct runq_queue *qu)
+{
+	return qu->ready == 0 && qu->running == 0 && qu->nusers == 0;
+}
+
+int
+runq_subqueue(struct runq *q, int parent, uint64_t key, uint32_t parallel)
+{
+	struct runq_queue *qu;
+	size_t i;
+	int spare = -1;
+
+	for (i = 0; i < q->nqueues; i++) {
+		qu = &q->queues[i];
+		if (qu->parent != parent)
+			continue;
+		if (qu->key == key)
+			return (int)i;
+		if (spare == -1 && runq_idle(qu))
+			spare = (int)i;
+	}
+	if (spare == -1 &&
+	    (spare = runq_add(q, q->queues[parent].name, parent)) == -1)
+		return -1;
+	qu = &q->queues[spare];
+	qu->key = key;
+	qu->parallel = parallel;
+	qu->stale = 0;
+	return spare;
+}
+
+int
+runq_queue(struct runq *q, const char *name)
+{
+	int i;
+
+	if ((i = runq_find(q, name)) != -1)
+		return i;
+	return runq_add(q, name, -1);
 }
 
 size_t
@@ -133,12 +181,19 @@ void
 runq_info(const struct runq *q, int queue, struct runq_info *info)
 {
 	const struct runq_queue *qu = &q->queues[queue];
+	size_t i;
 
 	info->name = qu->name;
 	info->parallel = qu->parallel;
 	info->running = qu->running;
 	info->ready = qu->ready - qu->stale;
 	info->paused = qu->paused;
+	info->parent = qu->parent;
+	/* A queue's ready jobs include those of its arrays. */
+	for (i = 0; qu->parent == -1 && i < q->nqueues; i++) {
+		if (q->queues[i].parent == queue)
+			info->ready += q->queues[i].ready - q->queues[i].stale;
+	}
 }
 
 /* The user's entry in a queue, made if asked and missing. */
@@ -215,6 +270,13 @@ runq_better(const struct runq_job *a, const struct runq_user *ua,
 	return a->id < b->id;
 }
 
+/* A queue that may start a job, whatever it has ready. */
+static bool
+runq_open(const struct runq_queue *qu)
+{
+	return !qu->paused && (qu->parallel == 0 || qu->running < qu->parallel);
+}
+
 int
 runq_pop(struct runq *q, struct runq_pick *pick)
 {
@@ -228,7 +290,8 @@ runq_pop(struct runq *q, struct runq_pick *pick)
 	for (i = 0; i < q->nqueues; i++) {
 		qu = &q->queues[i];
 		if (qu->paused || qu->ready == 0 ||
-		    (qu->parallel != 0 && qu->running >= qu->parallel))
+		    (qu->parallel != 0 && qu->running >= qu->parallel) ||
+		    (qu->parent != -1 && !runq_open(&q->queues[qu->parent])))
 			continue;
 		for (k = 0; k < qu->nusers; k++) {
 			u = qu->users[k];
@@ -291,6 +354,8 @@ runq_started(struct runq *q, int queue, uid_t uid)
 		return -1;
 	u->running++;
 	qu->running++;
+	if (qu->parent != -1)
+		q->queues[qu->parent].running++;
 	q->running++;
 	return 0;
 }
@@ -305,6 +370,8 @@ runq_ended(struct runq *q, int queue, uid_t uid)
 		return;
 	u->running--;
 	qu->running--;
+	if (qu->parent != -1)
+		q->queues[qu->parent].running--;
 	q->running--;
 	runq_user_drop_if_idle(qu, u);
 }

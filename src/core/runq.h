@@ -42,7 +42,8 @@ struct runq_pick {
 };
 
 struct runq_info {
-	const char *name;
+	const char *name;  /* an array's queue: its parent's */
+	int parent;        /* -1: a queue of the conf */
 	uint32_t parallel; /* 0: no limit of its own */
 	uint32_t running;
 	size_t ready;
@@ -56,6 +57,11 @@ void runq_free(struct runq *q);
 /* The queue's index, made if new (no limit, not paused); -1 when
  * memory runs out. Indexes stay valid for the runq's life. */
 int runq_queue(struct runq *q, const char *name);
+/* The queue of an array (key) with a limit of its own (parallel) in
+ * queue parent: its jobs start only while both limits allow, count as
+ * running in both, and pause with the parent. Made if new, or an idle
+ * one of a finished array serves it; -1 when memory runs out. */
+int runq_subqueue(struct runq *q, int parent, uint64_t key, uint32_t parallel);
 /* Its index, or -1 if there is no such queue. */
 int runq_find(const struct runq *q, const char *name);
 size_t runq_queues(const struct runq *q);

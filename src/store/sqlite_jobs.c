@@ -51,7 +51,8 @@ const char *const sqlite_sql[ST_COUNT] = {
 		   "cpu = NULL, adopted_ns = NULL WHERE id = ?1 AND state = 1",
     [ST_GET] = "SELECT " JOB_COLUMNS "WHERE j.id = ?1",
     [ST_PENDING] = "SELECT id, state, attempt, uid, queue, priority, "
-		   "start_at_ns FROM jobs WHERE state IN (0, 2) ORDER BY id",
+		   "start_at_ns, array_id, array_max FROM jobs WHERE state IN "
+		   "(0, 2) ORDER BY id",
     [ST_QUEUED_UID] = "SELECT uid, count(*) FROM jobs "
 		      "WHERE state IN (0, 2, 3, 4) GROUP BY uid",
     /* An entry from before a cancel and a retry may come before the

@@ -24,6 +24,8 @@ sqlite_pending(struct store_backend *st,
 		p.queue = (const char *)sqlite3_column_text(s, 4);
 		p.priority = sqlite3_column_int(s, 5);
 		p.start_at_ns = sqlite3_column_int64(s, 6);
+		p.array_id = (uint64_t)sqlite3_column_int64(s, 7);
+		p.array_max = (uint32_t)sqlite3_column_int64(s, 8);
 		if (p.queue == NULL)
 			p.queue = "default";
 		if (fn(arg, &p) != 0)

@@ -164,6 +164,8 @@ struct store_pending {
 	const char *queue;
 	int32_t priority;
 	int64_t start_at_ns;
+	uint64_t array_id; /* 0: not a task of an array */
+	uint32_t array_max;
 };
 
 /* Every queued and scheduled job, oldest first. */

@@ -154,17 +154,41 @@ jobs_queue_index(struct jobs *j, const char *name)
 	return i;
 }
 
+/* The runq queue a job goes to: its queue's, or, for a task of an
+ * array with a limit of tasks at once, the array's own under it. */
+static int
+jobs_queue_of(struct jobs *j, const char *queue, uint64_t array_id,
+	      uint32_t array_max)
+{
+	int q = jobs_queue_index(j, queue);
+
+	if (q == -1 || array_id == 0 || array_max == 0)
+		return q;
+	return runq_subqueue(j->runq, q, array_id, array_max);
+}
+
+static int
+jobs_queue_of_job(struct jobs *j, const struct store_job *job)
+{
+	return jobs_queue_of(j, jobs_queue_name(job), job->array_id,
+			     job->array_max);
+}
+
 int
 jobs_apply_queues(struct jobs *j)
 {
 	const struct conf_queue *cq;
+	struct runq_info info;
 	uint32_t i;
 	int k;
 
 	/* A queue the conf no longer declares keeps its jobs, without a
-	 * limit of its own. */
-	for (k = 0; k < (int)runq_queues(j->runq); k++)
-		runq_set_parallel(j->runq, k, 0);
+	 * limit of its own; an array's keeps its own. */
+	for (k = 0; k < (int)runq_queues(j->runq); k++) {
+		runq_info(j->runq, k, &info);
+		if (info.parent == -1)
+			runq_set_parallel(j->runq, k, 0);
+	}
 	for (i = 0; i < j->conf->nqueues; i++) {
 		cq = &j->conf->queues[i];
 		if ((k = runq_queue(j->runq, cq->name)) == -1)
@@ -238,7 +262,7 @@ jobs_load_pending(void *arg, const struct store_pending *p)
 		return -1;
 	if (p->state == JOB_SCHEDULED)
 		return jobs_schedule(j, p->id, p->start_at_ns);
-	if ((q = jobs_queue_index(j, p->queue)) == -1)
+	if ((q = jobs_queue_of(j, p->queue, p->array_id, p->array_max)) == -1)
 		return -1;
 	return jobs_enqueue(j, q, p->uid, p->id, p->priority, p->attempt);
 }
@@ -428,7 +452,7 @@ jobs_free(struct jobs *j)
  * now, else queued once the turn's commit has it. */
 static int
 jobs_admit(struct jobs *j, const struct job_spec *spec, uid_t uid, uint64_t id,
-	   int64_t now)
+	   uint64_t array_id, int64_t now)
 {
 	int q;
 
@@ -442,9 +466,10 @@ jobs_admit(struct jobs *j, const struct job_spec *spec, uid_t uid, uint64_t id,
 	case JOB_SCHEDULED:
 		return jobs_schedule(j, id, spec->start_at_ns);
 	default:
-		if ((q = jobs_queue_index(j, spec->queue != NULL
-						 ? spec->queue
-						 : "default")) == -1)
+		if ((q = jobs_queue_of(j,
+				       spec->queue != NULL ? spec->queue
+							   : "default",
+				       array_id, spec->array.max)) == -1)
 			return -1;
 		return jobs_fresh(j, q, uid, id, spec->priority, 0);
 	}
@@ -474,7 +499,9 @@ jobs_submit(struct jobs *j, const struct job_spec *specs, size_t n, uid_t uid,
 		for (k = 0; k < job_spec_tasks(&specs[i]); k++, t++) {
 			if (existing[t])
 				continue;
-			if (jobs_admit(j, &specs[i], uid, ids[t], now) == -1) {
+			if (jobs_admit(j, &specs[i], uid, ids[t],
+				       specs[i].array.n > 0 ? ids[t - k] : 0,
+				       now) == -1) {
 				log_warn("queue");
 				return -1;
 			}
@@ -645,8 +672,7 @@ int
 jobs_running_run(struct jobs *j, const struct store_job *job,
 		 struct job_run *run)
 {
-	int q = jobs_queue_index(j, job->spec.queue != NULL ? job->spec.queue
-							    : "default");
+	int q = jobs_queue_of_job(j, job);
 
 	if (q == -1)
 		return -1;
@@ -674,12 +700,9 @@ jobs_adoptable(struct jobs *j, uint64_t id, uint32_t attempt,
 
 /* Is the job's queue the runq's queue? (forq set moves jobs.) */
 static bool
-jobs_in_queue(const struct jobs *j, const struct store_job *job, int queue)
+jobs_in_queue(struct jobs *j, const struct store_job *job, int queue)
 {
-	struct runq_info info;
-
-	runq_info(j->runq, queue, &info);
-	return strcmp(info.name, jobs_queue_name(job)) == 0;
+	return jobs_queue_of_job(j, job) == queue;
 }
 
 enum jobs_take
@@ -788,7 +811,7 @@ jobs_deps_met(struct jobs *j, const struct store_job *job)
 	if (store_move(j->store, job->id, JOB_WAITING, next) != STORE_OK)
 		return;
 	j->nwaiting--;
-	q = jobs_queue_index(j, jobs_queue_name(job));
+	q = jobs_queue_of_job(j, job);
 	if ((next == JOB_SCHEDULED
 		 ? jobs_schedule(j, job->id, job->spec.start_at_ns)
 	     : q == -1 ? -1
@@ -812,8 +835,7 @@ jobs_went_stale(struct jobs *j, const struct store_job *job)
 {
 	int q;
 
-	if (job->state == JOB_QUEUED &&
-	    (q = jobs_queue_index(j, jobs_queue_name(job))) != -1)
+	if (job->state == JOB_QUEUED && (q = jobs_queue_of_job(j, job)) != -1)
 		runq_went_stale(j->runq, q);
 }
 
@@ -855,8 +877,7 @@ jobs_release(struct jobs *j, const struct store_job *job, enum job_state *state)
 	*state = ndeps > 0
 		     ? JOB_WAITING
 		     : job_pending_state(&job->spec, clock_real_ns(), false);
-	if (*state == JOB_QUEUED &&
-	    (q = jobs_queue_index(j, jobs_queue_name(job))) == -1)
+	if (*state == JOB_QUEUED && (q = jobs_queue_of_job(j, job)) == -1)
 		return STORE_FAILED;
 	if ((rc = store_move(j->store, job->id, JOB_HELD, *state)) != STORE_OK)
 		return rc;
@@ -945,7 +966,7 @@ jobs_queue_due(struct jobs *j)
 				log_warnx("store: %s", store_error(j->store));
 			continue;
 		}
-		q = jobs_queue_index(j, jobs_queue_name(&job));
+		q = jobs_queue_of_job(j, &job);
 		if (q == -1 ||
 		    jobs_enqueue(j, q, job.uid, job.id, job.spec.priority,
 				 job.attempt) == -1)
@@ -1061,9 +1082,9 @@ jobs_edit(struct jobs *j, const struct store_job *job, const struct job_edit *e)
 		prio = e->priority;
 	if (e->fields & JOB_EDIT_QUEUE)
 		queue = e->queue;
-	if ((q = jobs_queue_index(j, queue)) == -1 ||
-	    (was_queued &&
-	     (old_q = jobs_queue_index(j, jobs_queue_name(job))) == -1))
+	if ((q = jobs_queue_of(j, queue, job->array_id, job->array_max)) ==
+		-1 ||
+	    (was_queued && (old_q = jobs_queue_of_job(j, job)) == -1))
 		return STORE_FAILED;
 	/* A new start time may queue a scheduled job or schedule a queued
 	 * one; held and waiting jobs keep theirs for their release. */
@@ -1108,7 +1129,7 @@ jobs_retry(struct jobs *j, const struct store_job *job, uint64_t *holder)
 				 job->attempt + 1, 0)) != STORE_OK)
 		return found == STORE_NO_MATCH ? JOBS_RETRY_NOT_ENDED
 					       : JOBS_RETRY_STORE_FAIL;
-	q = jobs_queue_index(j, jobs_queue_name(job));
+	q = jobs_queue_of_job(j, job);
 	if (q == -1 ||
 	    jobs_fresh(j, q, job->uid, job->id, job->spec.priority,
 		       job->attempt + 1) == -1 ||

@@ -119,6 +119,8 @@ ops_queues(struct ops *ops, const struct request *req)
 	list = json_array();
 	for (i = 0; i < runq_queues(jobs_runq(ops->d.jobs)); i++) {
 		runq_info(jobs_runq(ops->d.jobs), (int)i, &info);
+		if (info.parent != -1)
+			continue; /* an array's, counted in its queue's */
 		cq = conf_queue_find(ops->d.conf, info.name);
 		json_array_append_new(list,
 				      ops_queue_json(info.name, cq, info.ready,

@@ -57,6 +57,38 @@ fq wait "$d" || fail "the retried array: $(fq list --array "$d")"
 	fail "after retry: $(fq list --array "$d" --json | jq -c '[.jobs[] | [.state, .attempt]]')"
 ok "hold, release (of ${d}_2), cancel and retry of the array's id act on all its tasks"
 
+# %N: at most N tasks at once, under concurrency (8 slots here); the
+# queue's other jobs go on meanwhile. Each task counts the tasks running
+# as it starts (a directory each, gone before it ends): never above 3,
+# and 3 at some time.
+mkdir "$T/run"
+task="mkdir '$T/run/'\$FORQ_ARRAY_INDEX; ls '$T/run' | wc -l >>'$T/seen'; sleep 0.3; rmdir '$T/run/'\$FORQ_ARRAY_INDEX"
+e=$(fq submit --array 1-12%3 -- sh -c "$task")
+[ "$(field "${e}_1" array_max)" = 3 ] || fail "array_max: $(field "${e}_1" array_max)"
+p=$(fq submit -- true)
+fq wait "$p" || fail "a plain job waited for the array"
+[ "$(fq list --array "$e" --state succeeded --json | jq '.jobs | length')" -lt 12 ] ||
+	fail "the plain job waited for all the array's tasks"
+fq wait "$e" || fail "the throttled array: $(fq list --array "$e")"
+[ "$(sort -n "$T/seen" | tail -n 1)" = 3 ] && [ "$(wc -l <"$T/seen")" = 12 ] ||
+	fail "tasks at once: $(sort -n "$T/seen" | uniq -c | tr '\n' ' ')"
+ok "--array 1-12%3: at most 3 tasks at once, and 3 at a time (of 8 slots); a plain job ran meanwhile"
+
+# The limit holds across a restart, and a reload keeps it.
+: >"$T/seen"
+fq pause
+g=$(fq submit --array 1-6%2 -- sh -c "$task")
+stop_forqd
+start_forqd
+mark_log
+kill -HUP "$FORQD_PID"
+wait_log 'configuration reloaded' 10
+fq resume
+fq wait "$g" || fail "the array after a restart: $(fq list --array "$g")"
+[ "$(sort -n "$T/seen" | tail -n 1)" = 2 ] && [ "$(wc -l <"$T/seen")" = 6 ] ||
+	fail "tasks at once after a restart: $(sort -n "$T/seen" | uniq -c | tr '\n' ' ')"
+ok "--array 1-6%2 queued across a restart and a reload: at most 2 at once"
+
 # Refusals.
 rc=0; out=$(fq submit --array 5-1 -- true 2>&1) || rc=$?
 [ $rc -eq 65 ] && [[ $out == *"an array is indexes"* ]] || fail "--array 5-1: $rc $out"
@@ -71,7 +103,7 @@ rc=0; out=$(fq cancel 999999_1 2>&1) || rc=$?
 [ $rc -eq 66 ] || fail "cancel of no such task: $rc $out"
 rc=0; out=$(fq cancel 12x 2>&1) || rc=$?
 [ $rc -eq 64 ] || fail "cancel 12x: $rc $out"
-[ "$(fq list --json --limit 1000 | jq '.jobs | length')" = $((5 + 7 + 3 + 4)) ] || fail "a refused array left jobs behind"
+[ "$(fq list --json --limit 1000 | jq '.jobs | length')" = $((5 + 7 + 3 + 4 + 12 + 1 + 6)) ] || fail "a refused array left jobs behind"
 ok "bad forms, more tasks than batch_max, --unique, --batch and unknown tasks are refused, saying why"
 
 # Across a restart, tasks keep their array.

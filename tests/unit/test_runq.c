@@ -281,12 +281,86 @@ test_stale_entries_are_not_counted_ready(void **state)
 	runq_free(q);
 }
 
+static uint64_t
+pop_start(struct runq *q)
+{
+	struct runq_pick p;
+
+	if (runq_pop(q, &p) == -1)
+		return 0;
+	assert_int_equal(runq_started(q, p.queue, p.uid), 0);
+	return p.job.id;
+}
+
+/* An array with a limit of its own (2) in a queue with one (3): its
+ * tasks start while both allow, count in both, and pause with the
+ * queue; its queue is shown under the parent's name, its ready jobs in
+ * the parent's count, and serves the next array once idle. */
+static void
+test_an_arrays_limit_within_its_queues(void **state)
+{
+	struct runq *q = runq_new();
+	struct runq_info info;
+	int a = runq_queue(q, "a"), arr, other, started;
+
+	runq_set_parallel(q, a, 3);
+	arr = runq_subqueue(q, a, 41, 2);
+	assert_true(arr > a);
+	assert_int_equal(runq_subqueue(q, a, 41, 2), arr);
+	assert_int_equal(runq_find(q, "a"), a);
+	for (uint64_t id = 41; id <= 45; id++)
+		push(q, arr, 1, id, 0);
+	push(q, a, 1, 50, 0);
+	push(q, a, 1, 51, 0);
+	runq_info(q, a, &info);
+	assert_int_equal(info.ready, 7);
+	assert_int_equal(info.parent, -1);
+	runq_info(q, arr, &info);
+	assert_string_equal(info.name, "a");
+	assert_int_equal(info.parent, a);
+	/* Three start (the queue's limit), two of them tasks at most (the
+	 * array's); then nothing more. */
+	started = pop_start(q) < 50;
+	started += pop_start(q) < 50;
+	started += pop_start(q) < 50;
+	assert_int_equal(started, 2);
+	assert_int_equal(pop_start(q), 0);
+	runq_info(q, a, &info);
+	assert_int_equal(info.running, 3);
+	runq_info(q, arr, &info);
+	assert_int_equal(info.running, 2);
+	/* A task ends: the array is under its limit, but only one job may
+	 * start (the queue's limit), and a paused queue starts none. */
+	runq_ended(q, arr, 1);
+	runq_set_paused(q, a, true);
+	assert_int_equal(pop_start(q), 0);
+	runq_set_paused(q, a, false);
+	assert_int_not_equal(pop_start(q), 0);
+	assert_int_equal(pop_start(q), 0);
+	/* What is left runs, two tasks at a time at most. */
+	runq_ended(q, a, 1);
+	runq_ended(q, arr, 1);
+	runq_ended(q, arr, 1);
+	runq_info(q, arr, &info);
+	while (info.ready > 0 || info.running > 0) {
+		assert_true(info.running <= 2);
+		if (pop_start(q) == 0)
+			runq_ended(q, arr, 1);
+		runq_info(q, arr, &info);
+	}
+	/* Idle: the next array takes it over. */
+	other = runq_subqueue(q, a, 99, 1);
+	assert_int_equal(other, arr);
+	runq_free(q);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_heap_sorts),
 	    cmocka_unit_test(test_stale_entries_are_not_counted_ready),
+	    cmocka_unit_test(test_an_arrays_limit_within_its_queues),
 	    cmocka_unit_test(test_higher_priority_first_fifo_within),
 	    cmocka_unit_test(test_priority_wins_across_queues),
 	    cmocka_unit_test(test_queue_at_its_limit_waits_while_others_run),
