@@ -102,6 +102,42 @@ cli_wait_for(struct forq_conn *conn, const char *op, json_t *which,
 	return status;
 }
 
+/* Moves fd's offset to where its last n lines begin (a last line
+ * without its newline counts), reading backwards from the end. */
+static void
+seek_tail(int fd, long long n)
+{
+	char buf[65536];
+	off_t end = lseek(fd, 0, SEEK_END), pos = end, start = 0;
+	ssize_t got, i;
+	long long seen = 0;
+
+	if (end <= 0)
+		return;
+	if (n == 0) {
+		start = end;
+		goto found;
+	}
+	while (pos > 0) {
+		got = (ssize_t)(pos < (off_t)sizeof buf ? pos
+							: (off_t)sizeof buf);
+		pos -= got;
+		if (pread(fd, buf, (size_t)got, pos) != got)
+			break;
+		for (i = got - 1; i >= 0; i--) {
+			/* The file's last byte ends the last line. */
+			if (buf[i] != '\n' || pos + i == end - 1)
+				continue;
+			if (++seen == n) {
+				start = pos + i + 1;
+				goto found;
+			}
+		}
+	}
+found:
+	lseek(fd, start, SEEK_SET);
+}
+
 static int
 copy_fd(int from, int to)
 {
@@ -504,21 +540,28 @@ cmd_logs(struct cli *cli, int argc, char **argv)
 	    {"follow", no_argument, NULL, 'f'},
 	    {"stdout", no_argument, NULL, 'O'},
 	    {"stderr", no_argument, NULL, 'E'},
+	    {"tail", required_argument, NULL, 'n'},
 	    {"json", no_argument, NULL, 'j'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct forq_conn *conn;
 	json_t *reply, *ref;
 	bool f = false, out = true, err = true;
+	long long tail = -1;
 	int ch, fds[2];
 
 	/* 0, not 1: glibc then forgets the "+" (stop at the first operand)
 	 * of the top-level parse and permutes again. */
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "f", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "fn:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			f = true;
+			break;
+		case 'n':
+			if (cli_opt_number("--tail", optarg, 0, 1LL << 40,
+					   &tail) == -1)
+				return FORQ_EXIT_USAGE;
 			break;
 		case 'O':
 			err = false;
@@ -540,6 +583,10 @@ cmd_logs(struct cli *cli, int argc, char **argv)
 	}
 	conn = cli_connect(cli);
 	reply = request_logs(conn, ref, f, fds);
+	if (tail >= 0 && fds[0] != -1) {
+		seek_tail(fds[0], tail);
+		seek_tail(fds[1], tail);
+	}
 	if (cli->json) {
 		if (out)
 			json_object_set_new(reply, "stdout",

@@ -118,6 +118,11 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		OPT_CPUS,
 		OPT_HOLD,
 		OPT_ARRAY,
+		OPT_STDOUT,
+		OPT_STDERR,
+		OPT_STDIN,
+		OPT_APPEND,
+		OPT_UMASK,
 	};
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, 'n'},
@@ -135,6 +140,11 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	    {"on-finish", required_argument, NULL, OPT_ON_FINISH},
 	    {"hold", no_argument, NULL, OPT_HOLD},
 	    {"array", required_argument, NULL, OPT_ARRAY},
+	    {"stdout", required_argument, NULL, OPT_STDOUT},
+	    {"stderr", required_argument, NULL, OPT_STDERR},
+	    {"stdin", required_argument, NULL, OPT_STDIN},
+	    {"append", no_argument, NULL, OPT_APPEND},
+	    {"umask", required_argument, NULL, OPT_UMASK},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"mem", required_argument, NULL, OPT_MEM},
 	    {"cpus", required_argument, NULL, OPT_CPUS},
@@ -148,13 +158,17 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *name = NULL, *batch = NULL, *array = NULL, *why;
-	char cwd[PATH_MAX] = "";
+	char cwd[PATH_MAX] = "", here[PATH_MAX] = "";
 	json_t *extra = json_array(), *defaults, *jobs, *job, *reply, *ids;
 	json_t *results;
 	struct forq_conn *conn;
 	int64_t timeout_ms = -1, start_at_ms = -1, delay_ms, retry_delay = -1;
 	uint64_t mem = 0;
-	bool has_mem = false, hold = false;
+	bool has_mem = false, hold = false, append = false;
+	const char *files[3] = {NULL, NULL, NULL}; /* stdout, stderr, stdin */
+	static const char *const file_keys[3] = {"stdout", "stderr", "stdin"};
+	long umask_v = -1;
+	char *end;
 	long long cpus = 0;
 	long long retries = -1;
 	json_t *retry_on = NULL, *after = NULL;
@@ -245,6 +259,26 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		case OPT_ARRAY:
 			array = optarg;
 			break;
+		case OPT_STDOUT:
+		case OPT_STDERR:
+		case OPT_STDIN:
+			files[ch - OPT_STDOUT] = optarg;
+			break;
+		case OPT_APPEND:
+			append = true;
+			break;
+		case OPT_UMASK:
+			errno = 0;
+			umask_v = strtol(optarg, &end, 8);
+			if (errno != 0 || *end != '\0' || end == optarg ||
+			    umask_v < 0 || umask_v > 0777) {
+				fprintf(stderr,
+					"forq: --umask %s: an octal mode "
+					"from 0 to 777\n",
+					optarg);
+				goto usage;
+			}
+			break;
 		case OPT_RETRY_ON:
 			/* The daemon checks the words. */
 			json_decref(retry_on);
@@ -322,6 +356,8 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "forq: getcwd: %s\n", strerror(errno));
 		return FORQ_EXIT_FAILURE;
 	}
+	if (getcwd(here, sizeof here) == NULL)
+		here[0] = '\0';
 	defaults =
 	    json_pack("{s:o, s:s}", "env", env_array(clean, extra), "cwd", cwd);
 	/* What is not given, the queue's conf section gives. */
@@ -355,6 +391,29 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 				    json_string(on_finish));
 	if (hold)
 		json_object_set_new(defaults, "hold", json_true());
+	/* Relative to where forq was run, whatever --cwd says. */
+	for (i = 0; i < 3; i++) {
+		if (files[i] == NULL)
+			continue;
+		if (files[i][0] == '/' || here[0] == '\0') {
+			json_object_set_new(defaults, file_keys[i],
+					    json_string(files[i]));
+		} else {
+			char *abs = NULL;
+
+			if (asprintf(&abs, "%s/%s", here, files[i]) == -1) {
+				fprintf(stderr, "forq: out of memory\n");
+				goto usage;
+			}
+			json_object_set_new(defaults, file_keys[i],
+					    json_string(abs));
+			free(abs);
+		}
+	}
+	if (append)
+		json_object_set_new(defaults, "append", json_true());
+	if (umask_v >= 0)
+		json_object_set_new(defaults, "umask", json_integer(umask_v));
 	if (after != NULL) {
 		json_object_set_new(defaults, "after", after);
 		json_object_set_new(defaults, "after_any",

@@ -225,7 +225,9 @@ cli_print_status(FILE *out, const json_t *job)
 					   "retries",      "retry_delay_ms",
 					   "retry_on",     "after_any",
 					   "after_fail",   "unique",
-					   "on_finish"};
+					   "on_finish",    "stdout",
+					   "stderr",       "stdin",
+					   "append",       "umask"};
 	const json_t *v, *a;
 	char *text, what[64];
 	size_t i;

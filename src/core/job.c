@@ -405,6 +405,136 @@ job_priority_from_json(const json_t *v, int32_t *priority,
 	return 0;
 }
 
+/* A file pattern: a path (PATH_MAX), whose % are %j, %a, %x, %u or
+ * %% (and, on stdin, none). */
+static int
+job_path_of(const json_t *v, const char *key, char **path,
+	    struct job_error *err)
+{
+	const char *s, *p;
+	size_t len;
+
+	if ((s = job_cstring(v, &len)) == NULL || len == 0 || len >= 4096)
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"%s\" must be a path (under 4096 bytes)",
+				key);
+	for (p = s; (p = strchr(p, '%')) != NULL; p += 2) {
+		if (p[1] == '\0' || strchr("jaxu%", p[1]) == NULL ||
+		    (strcmp(key, "stdin") == 0 && p[1] != '%'))
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"%s\": %%%c is not one of %s", key,
+					p[1] != '\0' ? p[1] : ' ',
+					strcmp(key, "stdin") == 0
+					    ? "%%"
+					    : "%j (job id), %a (array index), "
+					      "%x (name), %u (user), %%");
+	}
+	if ((*path = strdup(s)) == NULL)
+		return job_fail(err, FORQ_ERR_INTERNAL, "out of memory");
+	return 0;
+}
+
+/* stdout, stderr, stdin, append, umask. */
+static int
+job_file_fields(const json_t *job, const json_t *defaults,
+		struct job_spec *spec, struct job_error *err)
+{
+	static const char *const keys[] = {"stdout", "stderr", "stdin"};
+	char **paths[] = {&spec->stdout_path, &spec->stderr_path,
+			  &spec->stdin_path};
+	const json_t *v;
+	size_t i;
+
+	for (i = 0; i < nitems(keys); i++) {
+		v = job_field(job, defaults, keys[i]);
+		if (v != NULL && !json_is_null(v) &&
+		    job_path_of(v, keys[i], paths[i], err) == -1)
+			return -1;
+	}
+	v = job_field(job, defaults, "append");
+	if (v != NULL && !json_is_null(v) && !json_is_boolean(v))
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"append\" must be true or false");
+	spec->append = json_is_true(v);
+	spec->file_umask = -1;
+	v = job_field(job, defaults, "umask");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 0777)
+			return job_fail(err, FORQ_ERR_BAD_REQUEST,
+					"\"umask\" must be an integer from 0 "
+					"to 0777 (511)");
+		spec->file_umask = (int32_t)json_integer_value(v);
+	}
+	if ((spec->append || spec->file_umask != -1) &&
+	    spec->stdout_path == NULL && spec->stderr_path == NULL)
+		return job_fail(err, FORQ_ERR_BAD_REQUEST,
+				"\"append\" and \"umask\" are about the files "
+				"of \"stdout\" and \"stderr\": give one");
+	return 0;
+}
+
+char *
+job_path_user(const char *pattern, const char *user)
+{
+	size_t len = strlen(pattern), ulen = strlen(user), n = 0;
+	const char *p;
+	char *out;
+
+	/* At most as many %u as half the pattern's length. */
+	if ((out = malloc(len + (len / 2) * ulen + 1)) == NULL)
+		return NULL;
+	for (p = pattern; *p != '\0'; p++) {
+		if (p[0] == '%' && p[1] == 'u') {
+			memcpy(out + n, user, ulen);
+			n += ulen;
+			p++;
+			continue;
+		}
+		if (p[0] == '%' && p[1] != '\0')
+			out[n++] = *p++;
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+int
+job_path_expand(const char *pattern, uint64_t id, bool task, uint32_t index,
+		const char *name, char *buf, size_t len)
+{
+	const char *p;
+	size_t n = 0;
+	int w;
+
+	for (p = pattern; *p != '\0'; p++) {
+		if (*p != '%') {
+			if (n + 1 >= len)
+				return -1;
+			buf[n++] = *p;
+			continue;
+		}
+		p++;
+		if (*p == 'j')
+			w = snprintf(buf + n, len - n, "%llu",
+				     (unsigned long long)id);
+		else if (*p == 'a')
+			w = task ? snprintf(buf + n, len - n, "%u", index) : 0;
+		else if (*p == 'x')
+			w = snprintf(buf + n, len - n, "%s",
+				     name != NULL ? name : "");
+		else
+			w = snprintf(buf + n, len - n, "%%");
+		if (w < 0 || (size_t)w >= len - n)
+			return -1;
+		n += (size_t)w;
+	}
+	if (n >= len)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
 /* The fields a submission and an edit (forq set) share; each checks
  * one value, not null, and fills its place (a string strdup'd). */
 static int
@@ -518,7 +648,8 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 	    {"argv",     "env",      "cwd",         "name",    "timeout_ms",
 	     "queue",    "priority", "start_at_ms", "retries", "retry_delay_ms",
 	     "retry_on", "after",    "after_any",   "unique",  "on_finish",
-	     "mem",      "cpus",     "after_fail",  "hold",    "array"};
+	     "mem",      "cpus",     "after_fail",  "hold",    "array",
+	     "stdout",   "stderr",   "stdin",       "append",  "umask"};
 	const json_t *argv, *env, *cwd, *name, *timeout, *queue, *priority,
 	    *start_at, *v2;
 	const char *key, *s;
@@ -671,6 +802,8 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 			goto fail;
 		}
 	}
+	if (job_file_fields(job, defaults, spec, err) == -1)
+		goto fail;
 	v2 = job_field(job, defaults, "hold");
 	if (v2 != NULL && !json_is_boolean(v2)) {
 		job_fail(err, FORQ_ERR_BAD_REQUEST,
@@ -710,6 +843,9 @@ job_spec_free(struct job_spec *spec)
 	free(spec->after);
 	free(spec->unique);
 	free(spec->on_finish);
+	free(spec->stdout_path);
+	free(spec->stderr_path);
+	free(spec->stdin_path);
 	jobarray_free(&spec->array);
 	memset(spec, 0, sizeof *spec);
 }

@@ -106,8 +106,14 @@ struct job_spec {
 	uint32_t nafter;
 	enum job_after after_mode; /* what of them it waits for */
 	char *unique;              /* dedup key; NULL if none */
-	char *on_finish;       /* run by /bin/sh -c once it has ended; NULL */
-	bool hold;             /* submitted held: starts once released */
+	char *on_finish; /* run by /bin/sh -c once it has ended; NULL */
+	bool hold;       /* submitted held: starts once released */
+	/* Its output and input where the user wants them (NULL: forqd's
+	 * files, /dev/null): patterns of %j, %a, %x (%u made the user's
+	 * name at submit), relative to cwd. */
+	char *stdout_path, *stderr_path, *stdin_path;
+	bool append;           /* to those output files, not over them */
+	int32_t file_umask;    /* of the files it makes; -1: 077 */
 	struct jobarray array; /* its tasks' indexes; n = 0: not an array */
 };
 
@@ -124,6 +130,17 @@ struct job_error {
 	unsigned long long max;
 	char message[256];
 };
+
+/* A --stdout/--stderr/--stdin pattern's file for a job: %j its id, %a
+ * its task's index (nothing if it is no task), %x its name (nothing if
+ * none), %% a %; 0, or -1 if it does not fit len. The pattern was
+ * checked at submit: no other % is left in it. */
+int job_path_expand(const char *pattern, uint64_t id, bool task, uint32_t index,
+		    const char *name, char *buf, size_t len);
+
+/* The pattern with each %u made user (a malloc'd copy; NULL if memory
+ * runs out); %% and the other specifiers stay as they are. */
+char *job_path_user(const char *pattern, const char *user);
 
 /* Where a job not started stands at now_ns (CLOCK_REALTIME): held if
  * held, else waiting for its dependencies (they are settled from

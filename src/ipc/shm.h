@@ -18,11 +18,12 @@
 #define SHM_MAGIC 0x666f7271u /* "forq" */
 /* Bump when the layout below changes (FORQ_LAYOUT_NEXT: channel.h), or
  * the meaning of what it holds: 8, the numbers of the final states in
- * a result moved up one for held; 9, a slot's array task. */
+ * a result moved up one for held; 9, a slot's array task; 10, its
+ * files. */
 #ifdef FORQ_LAYOUT_NEXT
-#define SHM_VERSION 1008
+#define SHM_VERSION 1009
 #else
-#define SHM_VERSION 9
+#define SHM_VERSION 10
 #endif
 #define SHM_LAST_EXIT_MAX 96
 
@@ -79,7 +80,8 @@ enum slot_state {
 	SLOT_DONE,
 };
 
-#define SLOT_F_HOOK 1 /* a job's on-finish command, not a job */
+#define SLOT_F_HOOK 1   /* a job's on-finish command, not a job */
+#define SLOT_F_APPEND 2 /* its --stdout and --stderr files: appended to */
 
 /* The last end of a job in a slot, kept by the worker until the commit
  * that records it: then the supervisor clears job_id. A worker whose
@@ -119,10 +121,15 @@ struct slot {
 	uint32_t argv_len;
 	uint32_t env_len;
 	uint32_t cwd_len;
+	/* After cwd: its name, then the patterns of its --stdout, --stderr
+	 * and --stdin files, each NUL-ended ("": none); and the umask of
+	 * the files it makes. */
+	uint32_t files_len;
+	uint32_t file_umask;
 	int32_t pid;
 	struct job_result result;
 	struct slot_end last;
-	char data[]; /* argv, then env, then cwd, NUL-separated */
+	char data[]; /* argv, env, cwd, then files_len: NUL-separated */
 };
 
 struct shm_header {

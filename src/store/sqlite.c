@@ -154,6 +154,15 @@ static const char store_schema_v11[] =
     "CREATE INDEX jobs_array ON jobs(array_id, array_index) "
     "  WHERE array_id IS NOT NULL;";
 
+/* 11 -> 12: where a job's output goes and its input comes from, as the
+ * user asked (--stdout, --stderr, --stdin, --append, --umask). */
+static const char store_schema_v12[] =
+    "ALTER TABLE jobs ADD COLUMN stdout_path TEXT;"
+    "ALTER TABLE jobs ADD COLUMN stderr_path TEXT;"
+    "ALTER TABLE jobs ADD COLUMN stdin_path TEXT;"
+    "ALTER TABLE jobs ADD COLUMN append INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN file_umask INTEGER NOT NULL DEFAULT -1;";
+
 _Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_HELD == 4 &&
 		   JOB_SUCCEEDED == 5 && JOB_LOST == 9,
 	       "the store's SQL spells these states as numbers");
@@ -261,6 +270,8 @@ sqlite_migrate(struct store_backend *st)
 	if (version < 10 && sqlite_exec(st, store_schema_v10) == -1)
 		goto fail;
 	if (version < 11 && sqlite_exec(st, store_schema_v11) == -1)
+		goto fail;
+	if (version < 12 && sqlite_exec(st, store_schema_v12) == -1)
 		goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
 		 STORE_SCHEMA_VERSION);

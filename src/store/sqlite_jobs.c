@@ -20,7 +20,8 @@
 	"j.cpu, j.attempt, j.queue, j.priority, j.start_at_ns, j.retries, "    \
 	"j.retry_delay_ms, j.retry_on, j.after_mode, j.unique_key, "           \
 	"j.on_finish, j.procs, j.mem, j.cpus, j.adopted_ns, j.array_id, "      \
-	"j.array_index, j.array_max "                                          \
+	"j.array_index, j.array_max, j.stdout_path, j.stderr_path, "           \
+	"j.stdin_path, j.append, j.file_umask "                                \
 	"FROM jobs j JOIN envs e ON e.id = j.env_id "
 
 const char *const sqlite_sql[ST_COUNT] = {
@@ -34,9 +35,11 @@ const char *const sqlite_sql[ST_COUNT] = {
 	"INSERT INTO jobs(id, state, name, uid, gid, argv, argc, "
 	"env_id, envc, cwd, timeout_ms, submit_ns, queue, priority, "
 	"start_at_ns, retries, retry_delay_ms, retry_on, after_mode, "
-	"unique_key, on_finish, mem, cpus, array_id, array_index, array_max) "
+	"unique_key, on_finish, mem, cpus, array_id, array_index, array_max, "
+	"stdout_path, stderr_path, stdin_path, append, file_umask) "
 	"VALUES (?21, ?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, "
-	"?14, ?15, ?16, ?17, ?18, ?19, ?20, ?22, ?23, ?24, ?25, ?26)",
+	"?14, ?15, ?16, ?17, ?18, ?19, ?20, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
+	"?29, ?30, ?31)",
     [ST_UNIQUE_FIND] = "SELECT id FROM jobs WHERE uid = ?1 AND "
 		       "unique_key = ?2 AND state < 5",
     [ST_RUNNING] = "UPDATE jobs SET state = 1, worker = ?2, cpu = ?3, "
@@ -276,6 +279,14 @@ sqlite_insert_row(struct store_backend *st, const struct job_spec *j, uid_t uid,
 		sqlite3_bind_int64(s, 25, index);
 	}
 	sqlite3_bind_int64(s, 26, j->array.max);
+	if (j->stdout_path != NULL)
+		sqlite3_bind_text(s, 27, j->stdout_path, -1, SQLITE_STATIC);
+	if (j->stderr_path != NULL)
+		sqlite3_bind_text(s, 28, j->stderr_path, -1, SQLITE_STATIC);
+	if (j->stdin_path != NULL)
+		sqlite3_bind_text(s, 29, j->stdin_path, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 30, j->append);
+	sqlite3_bind_int(s, 31, j->file_umask);
 	if (sqlite_step_done(st, s, "insert job") == -1)
 		return -1;
 	return sqlite_insert_deps(st, id, j);
@@ -687,6 +698,11 @@ sqlite_read_job(sqlite3_stmt *s, struct store_job *j)
 	j->array_id = (uint64_t)sqlite3_column_int64(s, 36);
 	j->array_index = (uint32_t)sqlite3_column_int64(s, 37);
 	j->array_max = (uint32_t)sqlite3_column_int64(s, 38);
+	j->spec.stdout_path = sqlite_dup_text(s, 39);
+	j->spec.stderr_path = sqlite_dup_text(s, 40);
+	j->spec.stdin_path = sqlite_dup_text(s, 41);
+	j->spec.append = sqlite3_column_int(s, 42) != 0;
+	j->spec.file_umask = sqlite3_column_int(s, 43);
 	j->spec.on_finish = sqlite_dup_text(s, 31);
 }
 

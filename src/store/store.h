@@ -16,7 +16,7 @@
 #include "core/job.h"
 
 /* Bump with a migration in store.c's store_migrate(). */
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 
 struct store;
 

@@ -3,6 +3,7 @@
  * set (priority, queue, start time, timeout, name) and clean.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,37 @@ ops_queue_defaults(struct ops *ops, const struct request *req,
 	return ops_check_cpus(ops, req, spec, i);
 }
 
+static json_t *
+ops_user_paths(struct ops *ops, const struct request *req,
+	       struct job_spec *specs, size_t n, uid_t uid)
+{
+	struct passwd *pw = NULL;
+	char **paths[2], *p;
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		paths[0] = &specs[i].stdout_path;
+		paths[1] = &specs[i].stderr_path;
+		for (k = 0; k < 2; k++) {
+			if (*paths[k] == NULL ||
+			    strstr(*paths[k], "%u") == NULL)
+				continue;
+			if (pw == NULL && (pw = getpwuid(uid)) == NULL)
+				return ops_error(req, FORQ_ERR_BAD_REQUEST,
+						 "job %zu: %%u: uid %d has no "
+						 "name here",
+						 i + 1, (int)uid);
+			if ((p = job_path_user(*paths[k], pw->pw_name)) == NULL)
+				return ops_error(req, FORQ_ERR_INTERNAL,
+						 "out of memory");
+			free(*paths[k]);
+			*paths[k] = p;
+		}
+	}
+	(void)ops;
+	return NULL;
+}
+
 json_t *
 ops_submit_specs(struct ops *ops, struct client *c, const struct request *req,
 		 struct job_spec **out, size_t *count)
@@ -198,6 +230,9 @@ ops_submit_specs(struct ops *ops, struct client *c, const struct request *req,
 					err.message);
 		goto fail;
 	}
+	/* %u is the submitter's name, looked up here and now. */
+	if ((reply = ops_user_paths(ops, req, specs, n, cred->uid)) != NULL)
+		goto fail;
 	/* An array's tasks count as jobs, each. */
 	for (i = 0; i < n; i++)
 		tasks += job_spec_tasks(&specs[i]);

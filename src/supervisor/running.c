@@ -193,12 +193,22 @@ running_fill_slot(struct running *r, struct slot *slot,
 		  const struct store_job *job)
 {
 	const struct job_spec *sp = &job->spec;
-	size_t cwd_len = strlen(sp->cwd) + 1;
-	size_t need = sp->argv_len + sp->env_len + cwd_len;
+	const char *files[] = {job->name != NULL ? job->name : "",
+			       sp->stdout_path != NULL ? sp->stdout_path : "",
+			       sp->stderr_path != NULL ? sp->stderr_path : "",
+			       sp->stdin_path != NULL ? sp->stdin_path : ""};
+	size_t cwd_len = strlen(sp->cwd) + 1, files_len = 0, k, n;
+	size_t need;
+	char *at;
 
+	for (k = 0; k < 4; k++)
+		files_len += strlen(files[k]) + 1;
+	need = sp->argv_len + sp->env_len + cwd_len + files_len;
 	if (need > r->shm->slot_size - sizeof *slot)
 		return 0;
-	slot->flags = 0;
+	slot->flags = sp->append ? SLOT_F_APPEND : 0;
+	slot->files_len = (uint32_t)files_len;
+	slot->file_umask = sp->file_umask >= 0 ? (uint32_t)sp->file_umask : 077;
 	slot->job_id = job->id;
 	slot->attempt = job->attempt;
 	slot->array_id = job->array_id;
@@ -214,6 +224,12 @@ running_fill_slot(struct running *r, struct slot *slot,
 	memcpy(slot->data, sp->argv, sp->argv_len);
 	memcpy(slot->data + sp->argv_len, sp->env, sp->env_len);
 	memcpy(slot->data + sp->argv_len + sp->env_len, sp->cwd, cwd_len);
+	at = slot->data + sp->argv_len + sp->env_len + cwd_len;
+	for (k = 0; k < 4; k++) {
+		n = strlen(files[k]) + 1;
+		memcpy(at, files[k], n);
+		at += n;
+	}
 	return need;
 }
 
@@ -247,6 +263,7 @@ running_fill_hook(struct running *r, struct slot *slot,
 	if (need > r->shm->slot_size - sizeof *slot)
 		return 0;
 	slot->flags = SLOT_F_HOOK;
+	slot->files_len = 0;
 	slot->job_id = job->id;
 	slot->attempt = job->attempt;
 	slot->array_id = job->array_id;

@@ -28,6 +28,9 @@ enum spawn_stage {
 	SPAWN_STAGE_SETUP,
 	SPAWN_STAGE_IDENTITY,
 	SPAWN_STAGE_CHDIR,
+	SPAWN_STAGE_STDIN, /* the files the user asked for, in this order */
+	SPAWN_STAGE_STDOUT,
+	SPAWN_STAGE_STDERR,
 	SPAWN_STAGE_EXEC,
 };
 
@@ -159,6 +162,67 @@ spawn_limits(const struct slot *slot)
 	}
 }
 
+/* The slot's file patterns (stdin, stdout, stderr) made paths, into
+ * paths[i] (NULL: none): after cwd come the job's name and them. */
+static void
+spawn_file_paths(const struct slot *slot, char paths[3][4096], bool have[3])
+{
+	const char *at, *name, *pattern[3];
+	size_t i;
+
+	at = slot->data + slot->argv_len + slot->env_len + slot->cwd_len;
+	name = at;
+	at += strlen(at) + 1;
+	pattern[1] = at; /* stdout */
+	at += strlen(at) + 1;
+	pattern[2] = at; /* stderr */
+	at += strlen(at) + 1;
+	pattern[0] = at; /* stdin */
+	for (i = 0; i < 3; i++) {
+		have[i] =
+		    slot->files_len > 0 && pattern[i][0] != '\0' &&
+		    job_path_expand(pattern[i], slot->job_id,
+				    slot->array_id != 0, slot->array_index,
+				    name[0] != '\0' ? name : NULL, paths[i],
+				    sizeof paths[i]) == 0;
+	}
+}
+
+/* The user's files as the job's stdin, stdout, stderr, opened as the
+ * job's user in its directory, so that what they name is what that
+ * user may open; made with the slot's file umask. -1 with the stage of
+ * the file that failed. */
+static int
+spawn_open_files(const struct slot *slot, int *stage)
+{
+	char paths[3][4096];
+	bool have[3];
+	int fd, i, flags;
+	mode_t old;
+
+	if (slot->files_len == 0)
+		return 0;
+	spawn_file_paths(slot, paths, have);
+	old = umask((mode_t)slot->file_umask);
+	for (i = 0; i < 3; i++) {
+		if (!have[i])
+			continue;
+		*stage = SPAWN_STAGE_STDIN + i;
+		flags = i == 0 ? O_RDONLY
+			       : O_WRONLY | O_CREAT |
+				     ((slot->flags & SLOT_F_APPEND) ? O_APPEND
+								    : O_TRUNC);
+		if ((fd = open(paths[i], flags | O_NOCTTY, 0666)) == -1)
+			return -1;
+		if (dup2(fd, i) == -1)
+			return -1;
+		if (fd != i)
+			close(fd);
+	}
+	umask(old);
+	return 0;
+}
+
 /* Runs in the forked child, a copy of the worker: nothing it does, nor
  * a user stopping it, can hold the worker up. No return. */
 static __attribute__((noreturn)) void
@@ -213,7 +277,8 @@ spawn_child(const struct spawn_request *req, char **argv, char **envp,
 		}
 	}
 	report.stage = SPAWN_STAGE_CHDIR;
-	if (chdir(cwd) == -1)
+	if (chdir(cwd) == -1 ||
+	    spawn_open_files(req->slot, &report.stage) == -1)
 		goto fail;
 	report.stage = SPAWN_STAGE_EXEC;
 	if (strchr(argv[0], '/') != NULL) {
@@ -334,6 +399,8 @@ spawn_failure(int report_fd, const struct slot *slot, char *why, size_t whylen)
 {
 	struct spawn_report r;
 	const char *cwd = slot->data + slot->argv_len + slot->env_len;
+	char paths[3][4096];
+	bool have[3];
 	ssize_t n;
 
 	do
@@ -349,6 +416,16 @@ spawn_failure(int report_fd, const struct slot *slot, char *why, size_t whylen)
 	case SPAWN_STAGE_EXEC:
 		snprintf(why, whylen, "cannot execute %s: %s", slot->data,
 			 strerror(r.err));
+		break;
+	case SPAWN_STAGE_STDIN:
+	case SPAWN_STAGE_STDOUT:
+	case SPAWN_STAGE_STDERR:
+		spawn_file_paths(slot, paths, have);
+		snprintf(why, whylen, "cannot open its --%s file %s: %s",
+			 r.stage == SPAWN_STAGE_STDIN    ? "stdin"
+			 : r.stage == SPAWN_STAGE_STDOUT ? "stdout"
+							 : "stderr",
+			 paths[r.stage - SPAWN_STAGE_STDIN], strerror(r.err));
 		break;
 	case SPAWN_STAGE_IDENTITY:
 		snprintf(why, whylen, "cannot become uid %u: %s",

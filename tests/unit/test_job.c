@@ -394,10 +394,35 @@ test_retry_and_after_fields(void **state)
 		     "\"unique\" must be a non-empty string without NUL");
 }
 
+/* File patterns: %j, %a (nothing outside an array), %x (nothing
+ * without a name), %%; %u is made the user's name at submit, and only
+ * %u. */
+static void
+test_file_patterns(void **state)
+{
+	char buf[64], *p;
+
+	assert_int_equal(job_path_expand("o-%j-%a-%x-%%.out", 41, true, 7,
+					 "build", buf, sizeof buf),
+			 0);
+	assert_string_equal(buf, "o-41-7-build-%.out");
+	assert_int_equal(job_path_expand("o-%j-%a-%x.out", 41, false, 0, NULL,
+					 buf, sizeof buf),
+			 0);
+	assert_string_equal(buf, "o-41--.out");
+	assert_int_equal(job_path_expand("%j%j%j", 123456789, false, 0, NULL,
+					 buf, 20),
+			 -1);
+	p = job_path_user("/home/%u/%%u-%j-%u", "ann");
+	assert_string_equal(p, "/home/ann/%%u-%j-ann");
+	free(p);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_file_patterns),
 	    cmocka_unit_test(test_final_states),
 	    cmocka_unit_test(test_retry_wanted),
 	    cmocka_unit_test(test_transitions),
