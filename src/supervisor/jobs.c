@@ -22,50 +22,13 @@
 #include "core/runq.h"
 #include "core/usercount.h"
 #include "store/store.h"
-#include "ipc/orphan.h"
 #include "supervisor/jobs.h"
+#include "supervisor/jobs_int.h"
 
 #define PRUNE_INTERVAL_NS (60 * NS_PER_SEC)
 #define PRUNE_BATCH 1000
 /* A worklist's room is given back once this much of it has gone. */
 #define JOBS_LIST_KEEP 4096
-
-/* A scheduled job in the due heap: at its CLOCK_REALTIME start. */
-struct jobs_due {
-	int64_t at_ns;
-	uint64_t id;
-};
-
-/* A job queued by a client's request or released from waiting: it joins
- * the runq once the turn's commit has stored it, never before. */
-struct runq_fresh {
-	uint64_t id;
-	int queue;
-	uid_t uid;
-	int32_t priority;
-	uint32_t attempt;
-};
-
-struct jobs {
-	const struct conf *conf;
-	struct store *store;
-	struct runq *runq; /* queued jobs, and the choice of the next */
-	struct heap due;   /* scheduled jobs, soonest first */
-	struct usercount_tree *queued_by_uid;
-	uint64_t
-	    nwaiting; /* jobs waiting for others (they live in the store) */
-	int64_t next_prune_ns;
-	/* A cluster node's store is an outbox: an ended job leaves it once
-	 * the cluster has its end, never by retention. */
-	bool outbox;
-	struct runq_fresh *fresh;
-	size_t nfresh, fresh_cap;
-	/* The worklists: [head, n) is what is left to drain. */
-	struct jobs_end *ends;
-	size_t ends_head, nends, ends_cap;
-	uint64_t *unsettled;
-	size_t unsettled_head, nunsettled, unsettled_cap;
-};
 
 static bool
 jobs_due_before(const void *a, const void *b)
@@ -83,7 +46,7 @@ jobs_list_drained(void **items, size_t *head, size_t *n, size_t *cap)
 	array_emptied(items, cap, JOBS_LIST_KEEP);
 }
 
-static void
+void
 jobs_push_end(struct jobs *j, uint64_t id, const struct job_result *r,
 	      int own_hook)
 {
@@ -97,7 +60,7 @@ jobs_push_end(struct jobs *j, uint64_t id, const struct job_result *r,
 	    (struct jobs_end){.id = id, .own_hook = own_hook, .result = *r};
 }
 
-static void
+void
 jobs_push_unsettled(struct jobs *j, uint64_t id)
 {
 	if (array_reserve((void **)&j->unsettled, &j->unsettled_cap,
@@ -132,14 +95,14 @@ jobs_next_unsettled(struct jobs *j, uint64_t *id)
 	return true;
 }
 
-static const char *
+const char *
 jobs_queue_name(const struct store_job *job)
 {
 	return job->spec.queue != NULL ? job->spec.queue : "default";
 }
 /* The runq index of a queue named in the store or the conf; a name
  * the conf no longer declares gets a queue without limits. */
-static int
+int
 jobs_queue_index(struct jobs *j, const char *name)
 {
 	int i;
@@ -156,7 +119,7 @@ jobs_queue_index(struct jobs *j, const char *name)
 
 /* The runq queue a job goes to: its queue's, or, for a task of an
  * array with a limit of tasks at once, the array's own under it. */
-static int
+int
 jobs_queue_of(struct jobs *j, const char *queue, uint64_t array_id,
 	      uint32_t array_max)
 {
@@ -167,7 +130,7 @@ jobs_queue_of(struct jobs *j, const char *queue, uint64_t array_id,
 	return runq_subqueue(j->runq, q, array_id, array_max);
 }
 
-static int
+int
 jobs_queue_of_job(struct jobs *j, const struct store_job *job)
 {
 	return jobs_queue_of(j, jobs_queue_name(job), job->array_id,
@@ -199,7 +162,7 @@ jobs_apply_queues(struct jobs *j)
 }
 
 /* Into the run queue now: -1 only when memory runs out. */
-static int
+int
 jobs_enqueue(struct jobs *j, int queue, uid_t uid, uint64_t id,
 	     int32_t priority, uint32_t attempt)
 {
@@ -211,7 +174,7 @@ jobs_enqueue(struct jobs *j, int queue, uid_t uid, uint64_t id,
 }
 
 /* Into the run queue once the turn's commit has stored it. */
-static int
+int
 jobs_fresh(struct jobs *j, int queue, uid_t uid, uint64_t id, int32_t priority,
 	   uint32_t attempt)
 {
@@ -244,47 +207,12 @@ jobs_turn_committed(struct jobs *j, bool committed)
 }
 
 /* Into the heap of start times (CLOCK_REALTIME). */
-static int
+int
 jobs_schedule(struct jobs *j, uint64_t id, int64_t at_ns)
 {
 	struct jobs_due d = {.at_ns = at_ns, .id = id};
 
 	return heap_push(&j->due, &d);
-}
-
-static int
-jobs_load_pending(void *arg, const struct store_pending *p)
-{
-	struct jobs *j = arg;
-	int q;
-
-	if (usercount_add(j->queued_by_uid, p->uid, 1) == -1)
-		return -1;
-	if (p->state == JOB_SCHEDULED)
-		return jobs_schedule(j, p->id, p->start_at_ns);
-	if ((q = jobs_queue_of(j, p->queue, p->array_id, p->array_max)) == -1)
-		return -1;
-	return jobs_enqueue(j, q, p->uid, p->id, p->priority, p->attempt);
-}
-
-static int
-jobs_load_paused(void *arg, const char *queue)
-{
-	struct jobs *j = arg;
-	int q;
-
-	if (strcmp(queue, "*") == 0) {
-		runq_set_paused(j->runq, RUNQ_ALL, true);
-		log_info("paused: no job starts until forq resume");
-		return 0;
-	}
-	if ((q = jobs_queue_index(j, queue)) == -1)
-		return -1;
-	runq_set_paused(j->runq, q, true);
-	log_info("queue %s paused: none of its jobs starts until forq resume "
-		 "%s",
-		 queue, queue);
-	return 0;
 }
 
 static int
@@ -331,106 +259,6 @@ jobs_new(const struct conf *conf, struct store *store)
 		return NULL;
 	}
 	return j;
-}
-
-struct jobs_load_ends {
-	struct jobs *j;
-	const uint64_t *keep;
-	size_t nkeep;
-	uint64_t recorded;
-	int rc;
-	/* The files read, to be removed once the store has them: not those
-	 * of kept jobs, whose workers may be writing them now. */
-	struct jobs_end_file {
-		uint64_t id;
-		uint32_t attempt;
-	} * done;
-	size_t ndone, cap;
-};
-
-/* An end a worker wrote while no forqd ran: the job's real end, if the
- * store still has that attempt running and no adopted worker holds it
- * (one that does tells it itself). */
-static void
-jobs_load_end(void *arg, uint64_t id, uint32_t attempt,
-	      const struct job_result *r)
-{
-	struct jobs_load_ends *le = arg;
-	struct store_job job;
-	struct job_run run;
-	enum store_result found;
-
-	if (le->rc == -1 || array_has_id(le->keep, le->nkeep, id))
-		return;
-	if ((found = store_get(le->j->store, id, &job)) == STORE_FAILED ||
-	    array_reserve((void **)&le->done, &le->cap, le->ndone + 1,
-			  sizeof *le->done) == -1) {
-		if (found != STORE_FAILED && found != STORE_NO_MATCH)
-			store_job_free(&job);
-		le->rc = -1;
-		return;
-	}
-	le->done[le->ndone++] = (struct jobs_end_file){id, attempt};
-	if (found == STORE_NO_MATCH)
-		return;
-	if (job.state == JOB_RUNNING && job.attempt == attempt &&
-	    jobs_running_run(le->j, &job, &run) == 0) {
-		jobs_ended(le->j, id, attempt, &run, job.worker, job.cpu, r);
-		le->recorded++;
-	}
-	store_job_free(&job);
-}
-
-int
-jobs_load(struct jobs *j, const uint64_t *keep, size_t nkeep)
-{
-	struct jobs_load_ends le = {.j = j, .keep = keep, .nkeep = nkeep};
-	struct store_recovery rec;
-	size_t i;
-
-	if (orphan_ends_each(j->conf->state_dir, jobs_load_end, &le) == -1)
-		log_warn("%s/" ORPHAN_ENDS_DIR, j->conf->state_dir);
-	if (le.rc == -1 ||
-	    store_recover(j->store, j->conf->crash_requeue_max, clock_real_ns(),
-			  keep, nkeep, &rec) == -1 ||
-	    store_commit(j->store) == -1) {
-		log_warnx("store recovery: %s", store_error(j->store));
-		free(le.done);
-		return -1;
-	}
-	/* Written: the files have said all they had to. */
-	if (nkeep == 0)
-		orphan_ends_clear(j->conf->state_dir, true);
-	for (i = 0; i < le.ndone; i++)
-		orphan_end_remove(j->conf->state_dir, le.done[i].id,
-				  le.done[i].attempt);
-	free(le.done);
-	if (le.recorded > 0)
-		log_info("recorded %llu job ends the workers of a previous "
-			 "forqd kept while it was gone",
-			 (unsigned long long)le.recorded);
-	if (rec.requeued + rec.lost > 0)
-		log_warnx("recovered %llu jobs left running by a previous "
-			  "forqd: "
-			  "%llu queued again, %llu lost",
-			  (unsigned long long)(rec.requeued + rec.lost),
-			  (unsigned long long)rec.requeued,
-			  (unsigned long long)rec.lost);
-	if (store_pending(j->store, jobs_load_pending, j) == -1 ||
-	    store_paused(j->store, jobs_load_paused, j) == -1) {
-		log_warnx("store: %s", store_error(j->store));
-		return -1;
-	}
-	/* Counts from the store, waiting jobs too: the dependencies that
-	 * ended while forqd was down are settled as the worklist drains. */
-	jobs_recount(j);
-	if (j->nwaiting > 0)
-		log_info("%llu jobs waiting for others",
-			 (unsigned long long)j->nwaiting);
-	if (runq_ready(j->runq) + j->due.len > 0)
-		log_info("%zu queued jobs, %zu scheduled", runq_ready(j->runq),
-			 j->due.len);
-	return 0;
 }
 
 void
@@ -829,116 +657,6 @@ jobs_fail_waiting(struct jobs *j, const struct store_job *job,
 	jobs_record_final(j, job->id, r, job->spec.on_finish != NULL);
 }
 
-/* A queued job's entry in the runq is to be skipped now. */
-static void
-jobs_went_stale(struct jobs *j, const struct store_job *job)
-{
-	int q;
-
-	if (job->state == JOB_QUEUED && (q = jobs_queue_of_job(j, job)) != -1)
-		runq_went_stale(j->runq, q);
-}
-
-enum store_result
-jobs_hold(struct jobs *j, const struct store_job *job)
-{
-	enum store_result rc;
-
-	if (job->state == JOB_HELD)
-		return STORE_OK;
-	if (!job_state_pending(job->state))
-		return STORE_NO_MATCH;
-	if ((rc = store_move(j->store, job->id, job->state, JOB_HELD)) ==
-	    STORE_OK) {
-		if (job->state == JOB_WAITING)
-			j->nwaiting--;
-		jobs_went_stale(j, job);
-		log_info("job %llu: held", (unsigned long long)job->id);
-	}
-	return rc;
-}
-
-enum store_result
-jobs_release(struct jobs *j, const struct store_job *job, enum job_state *state)
-{
-	enum job_state *dep_states;
-	enum store_result rc;
-	uint64_t *deps;
-	size_t ndeps;
-	int q = 0;
-
-	if (job->state != JOB_HELD)
-		return STORE_NO_MATCH;
-	/* A stored job's dependencies are the store's, not its spec's. */
-	if (store_deps(j->store, job->id, &deps, &dep_states, &ndeps) == -1)
-		return STORE_FAILED;
-	free(deps);
-	free(dep_states);
-	*state = ndeps > 0
-		     ? JOB_WAITING
-		     : job_pending_state(&job->spec, clock_real_ns(), false);
-	if (*state == JOB_QUEUED && (q = jobs_queue_of_job(j, job)) == -1)
-		return STORE_FAILED;
-	if ((rc = store_move(j->store, job->id, JOB_HELD, *state)) != STORE_OK)
-		return rc;
-	log_info("job %llu: released, %s", (unsigned long long)job->id,
-		 job_state_name(*state));
-	switch (*state) {
-	case JOB_WAITING:
-		j->nwaiting++;
-		jobs_push_unsettled(j, job->id);
-		return STORE_OK;
-	case JOB_SCHEDULED:
-		return jobs_schedule(j, job->id, job->spec.start_at_ns) == -1
-			   ? STORE_FAILED
-			   : STORE_OK;
-	default:
-		return jobs_fresh(j, q, job->uid, job->id, job->spec.priority,
-				  job->attempt) == -1
-			   ? STORE_FAILED
-			   : STORE_OK;
-	}
-}
-
-enum jobs_cancel
-jobs_cancel(struct jobs *j, uint64_t id, enum job_state *state)
-{
-	struct store_job job;
-	struct job_result r;
-	enum store_result found;
-	uid_t uid;
-
-	if ((found = store_get(j->store, id, &job)) != STORE_OK)
-		return found == STORE_NO_MATCH ? JOBS_NO_SUCH_JOB
-					       : JOBS_CANCEL_FAIL;
-	*state = job.state;
-	uid = job.uid;
-	if (!job_state_pending(*state)) {
-		store_job_free(&job);
-		return JOBS_NOT_PENDING;
-	}
-	r = (struct job_result){.state = JOB_CANCELLED,
-				.exit_code = -1,
-				.end_ns = clock_real_ns()};
-	/* Fails closed: a cancel not stored changes nothing. */
-	if (store_cancel(j->store, id, r.end_ns) == -1) {
-		log_warnx("store: cancel of job %llu: %s",
-			  (unsigned long long)id, store_error(j->store));
-		store_job_free(&job);
-		return JOBS_CANCEL_FAIL;
-	}
-	jobs_went_stale(j, &job);
-	store_job_free(&job);
-	if (*state == JOB_WAITING)
-		j->nwaiting--;
-	/* Its entry stays in the runq or the due heap; dispatch and the
-	 * timer skip it. */
-	usercount_add(j->queued_by_uid, uid, -1);
-	jobs_push_end(j, id, &r, -1);
-	*state = JOB_CANCELLED;
-	return JOBS_CANCELLED;
-}
-
 /* Scheduled jobs whose time has come join their queue. */
 static void
 jobs_queue_due(struct jobs *j)
@@ -1063,83 +781,6 @@ jobs_set_paused(struct jobs *j, int queue, bool paused)
 	log_info("%s%s %s", queue == RUNQ_ALL ? "all queues" : "queue ",
 		 queue == RUNQ_ALL ? "" : name, paused ? "paused" : "resumed");
 	return 0;
-}
-
-enum store_result
-jobs_edit(struct jobs *j, const struct store_job *job, const struct job_edit *e)
-{
-	enum job_state next = job->state;
-	enum store_result rc;
-	int64_t start = job->spec.start_at_ns;
-	int32_t prio = job->spec.priority;
-	const char *queue = jobs_queue_name(job);
-	bool was_queued = job->state == JOB_QUEUED, moved;
-	int old_q = -1, q;
-
-	if (e->fields & JOB_EDIT_START)
-		start = e->start_at_ns;
-	if (e->fields & JOB_EDIT_PRIORITY)
-		prio = e->priority;
-	if (e->fields & JOB_EDIT_QUEUE)
-		queue = e->queue;
-	if ((q = jobs_queue_of(j, queue, job->array_id, job->array_max)) ==
-		-1 ||
-	    (was_queued && (old_q = jobs_queue_of_job(j, job)) == -1))
-		return STORE_FAILED;
-	/* A new start time may queue a scheduled job or schedule a queued
-	 * one; held and waiting jobs keep theirs for their release. */
-	if (job->state == JOB_QUEUED || job->state == JOB_SCHEDULED)
-		next = start > clock_real_ns() ? JOB_SCHEDULED : JOB_QUEUED;
-	if ((rc = store_edit(j->store, job->id, e)) != STORE_OK ||
-	    (next != job->state &&
-	     (rc = store_move(j->store, job->id, job->state, next)) !=
-		 STORE_OK))
-		return rc;
-	/* The entries it had stay where they are, skipped as stale (in the
-	 * runq: its queue or priority no longer the store's; in the due
-	 * heap: its state or start time). */
-	moved = next != JOB_QUEUED || q != old_q || prio != job->spec.priority;
-	if (was_queued && moved)
-		runq_went_stale(j->runq, old_q);
-	if (next == JOB_SCHEDULED &&
-	    (job->state != JOB_SCHEDULED || start != job->spec.start_at_ns))
-		return jobs_schedule(j, job->id, start) == -1 ? STORE_FAILED
-							      : STORE_OK;
-	if (next == JOB_QUEUED && (!was_queued || moved))
-		return jobs_fresh(j, q, job->uid, job->id, prio,
-				  job->attempt) == -1
-			   ? STORE_FAILED
-			   : STORE_OK;
-	return STORE_OK;
-}
-
-enum jobs_retry
-jobs_retry(struct jobs *j, const struct store_job *job, uint64_t *holder)
-{
-	enum store_result found;
-	int q;
-
-	/* Its key may be another's by now. */
-	if (job->spec.unique != NULL &&
-	    (found = store_unique_holder(j->store, job->uid, job->spec.unique,
-					 holder)) != STORE_NO_MATCH)
-		return found == STORE_OK ? JOBS_RETRY_KEY_HELD
-					 : JOBS_RETRY_STORE_FAIL;
-	if ((found = store_retry(j->store, job->id, NULL, -1, -1,
-				 job->attempt + 1, 0)) != STORE_OK)
-		return found == STORE_NO_MATCH ? JOBS_RETRY_NOT_ENDED
-					       : JOBS_RETRY_STORE_FAIL;
-	q = jobs_queue_of_job(j, job);
-	if (q == -1 ||
-	    jobs_fresh(j, q, job->uid, job->id, job->spec.priority,
-		       job->attempt + 1) == -1 ||
-	    usercount_add(j->queued_by_uid, job->uid, 1) == -1) {
-		log_warn("job %llu: queue", (unsigned long long)job->id);
-		return JOBS_RETRY_STORE_FAIL;
-	}
-	log_info("job %llu: run again by request, attempt %u",
-		 (unsigned long long)job->id, job->attempt + 2);
-	return JOBS_RETRIED;
 }
 
 const struct runq *

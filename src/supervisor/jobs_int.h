@@ -1,0 +1,78 @@
+/*
+ * What jobs.c and jobs_change.c share: the jobs module's state and the
+ * ways into its run queue and due heap. Not for other modules: they go
+ * through jobs.h.
+ */
+#ifndef FORQ_JOBS_INT_H
+#define FORQ_JOBS_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/heap.h"
+#include "supervisor/jobs.h"
+
+/* A scheduled job in the due heap: at its CLOCK_REALTIME start. */
+struct jobs_due {
+	int64_t at_ns;
+	uint64_t id;
+};
+
+/* A job queued by a client's request or released from waiting: it joins
+ * the runq once the turn's commit has stored it, never before. */
+struct runq_fresh {
+	uint64_t id;
+	int queue;
+	uid_t uid;
+	int32_t priority;
+	uint32_t attempt;
+};
+
+struct jobs {
+	const struct conf *conf;
+	struct store *store;
+	struct runq *runq; /* queued jobs, and the choice of the next */
+	struct heap due;   /* scheduled jobs, soonest first */
+	struct usercount_tree *queued_by_uid;
+	uint64_t
+	    nwaiting; /* jobs waiting for others (they live in the store) */
+	int64_t next_prune_ns;
+	/* A cluster node's store is an outbox: an ended job leaves it once
+	 * the cluster has its end, never by retention. */
+	bool outbox;
+	struct runq_fresh *fresh;
+	size_t nfresh, fresh_cap;
+	/* The worklists: [head, n) is what is left to drain. */
+	struct jobs_end *ends;
+	size_t ends_head, nends, ends_cap;
+	uint64_t *unsettled;
+	size_t unsettled_head, nunsettled, unsettled_cap;
+};
+
+/* The queue a stored job names ("default" if none). */
+const char *jobs_queue_name(const struct store_job *job);
+/* The runq queue a job goes to: its queue's, or, for a task of an
+ * array with a limit of tasks at once, the array's own under it. */
+int jobs_queue_of(struct jobs *j, const char *queue, uint64_t array_id,
+		  uint32_t array_max);
+/* The same, of a stored job. */
+int jobs_queue_of_job(struct jobs *j, const struct store_job *job);
+/* The runq index of a queue named in the store or the conf; a name
+ * the conf no longer declares gets a queue without limits. */
+int jobs_queue_index(struct jobs *j, const char *name);
+/* Into the run queue now: -1 only when memory runs out. */
+int jobs_enqueue(struct jobs *j, int queue, uid_t uid, uint64_t id,
+		 int32_t priority, uint32_t attempt);
+/* Into the run queue once the turn's commit has stored it. */
+int jobs_fresh(struct jobs *j, int queue, uid_t uid, uint64_t id,
+	       int32_t priority, uint32_t attempt);
+/* Into the heap of start times (CLOCK_REALTIME). */
+int jobs_schedule(struct jobs *j, uint64_t id, int64_t at_ns);
+/* A waiting job whose dependencies are to be looked at this turn. */
+void jobs_push_unsettled(struct jobs *j, uint64_t id);
+/* A final state recorded this turn, for its waiters and hooks. */
+void jobs_push_end(struct jobs *j, uint64_t id, const struct job_result *r,
+		   int own_hook);
+
+#endif
