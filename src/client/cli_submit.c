@@ -123,6 +123,8 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 		OPT_STDIN,
 		OPT_APPEND,
 		OPT_UMASK,
+		OPT_RES,
+		OPT_GPUS,
 	};
 	static const struct option longopts[] = {
 	    {"name", required_argument, NULL, 'n'},
@@ -145,6 +147,8 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	    {"stdin", required_argument, NULL, OPT_STDIN},
 	    {"append", no_argument, NULL, OPT_APPEND},
 	    {"umask", required_argument, NULL, OPT_UMASK},
+	    {"res", required_argument, NULL, OPT_RES},
+	    {"gpus", required_argument, NULL, OPT_GPUS},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"mem", required_argument, NULL, OPT_MEM},
 	    {"cpus", required_argument, NULL, OPT_CPUS},
@@ -168,7 +172,8 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	const char *files[3] = {NULL, NULL, NULL}; /* stdout, stderr, stdin */
 	static const char *const file_keys[3] = {"stdout", "stderr", "stdin"};
 	long umask_v = -1;
-	char *end;
+	char *end, res[256] = "";
+	long long gpus;
 	long long cpus = 0;
 	long long retries = -1;
 	json_t *retry_on = NULL, *after = NULL;
@@ -266,6 +271,28 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_APPEND:
 			append = true;
+			break;
+		case OPT_GPUS:
+		case OPT_RES:
+			/* --gpus N is --res gpu=N; each adds to the list. */
+			if (ch == OPT_GPUS &&
+			    cli_opt_number("--gpus", optarg, 1, 64, &gpus) ==
+				-1)
+				goto usage;
+			if (strlcat(res, res[0] != '\0' ? "," : "",
+				    sizeof res) >= sizeof res ||
+			    (ch == OPT_GPUS
+				 ? (size_t)snprintf(res + strlen(res),
+						    sizeof res - strlen(res),
+						    "gpu=%lld", gpus) >=
+				       sizeof res - strlen(res)
+				 : strlcat(res, optarg, sizeof res) >=
+				       sizeof res)) {
+				fprintf(stderr,
+					"forq: --res and --gpus: over 255 "
+					"bytes in all\n");
+				goto usage;
+			}
 			break;
 		case OPT_UMASK:
 			errno = 0;
@@ -412,6 +439,8 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	}
 	if (append)
 		json_object_set_new(defaults, "append", json_true());
+	if (res[0] != '\0')
+		json_object_set_new(defaults, "res", json_string(res));
 	if (umask_v >= 0)
 		json_object_set_new(defaults, "umask", json_integer(umask_v));
 	if (after != NULL) {

@@ -52,6 +52,8 @@ cli_usage(void)
 		"      --on-finish CMD      run CMD (sh -c) once it has "
 		"ended\n"
 		"      --hold               held: it starts once released\n"
+		"      --res NAME=N         N of [resources] NAME (--gpus N: "
+		"gpu=N)\n"
 		"      --array 1-100%%8      tasks ARRAY_INDEX (1,3,5-9, "
 		"1-99:2), %%N at once\n"
 		"  status ID                everything known about a job\n"

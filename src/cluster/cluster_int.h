@@ -150,7 +150,8 @@ struct cluster {
 #define CL_FAILED "6"
 #define CL_CANCELLED "8"
 #define CL_LOST "9"
-_Static_assert(JOB_HELD == 4 && JOB_FAILED == 6 && JOB_CANCELLED == 8 && JOB_LOST == 9,
+_Static_assert(JOB_HELD == 4 && JOB_FAILED == 6 && JOB_CANCELLED == 8 &&
+		   JOB_LOST == 9,
 	       "the cluster's SQL spells these states as numbers");
 
 #define CL_TO_HISTORY(st, why)                                                 \

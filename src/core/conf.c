@@ -158,6 +158,7 @@ static const struct conf_key conf_queue_keys[] = {
 	 JOB_RETRY_DELAY_MAX_MS),
     QKEY("mem", mem, CONF_SIZE, 0, INT64_C(1) << 50),
     QKEY("cpus", cpus, CONF_UINT, 0, JOB_CPUS_MAX),
+    QKEY("res", res, CONF_STRING, 0, 0),
 };
 
 _Static_assert(nitems(conf_queue_keys) <=
@@ -305,7 +306,7 @@ conf_check_section_line(struct conf_parse *ps, const char *line, size_t len)
 	name[close - line - 1] = '\0';
 	if (conf_is_queue_section(name))
 		(void)conf_queue_section(ps, name);
-	else if (!conf_known_section(name))
+	else if (strcmp(name, "resources") != 0 && !conf_known_section(name))
 		conf_error(ps, "unknown section [%s]", name);
 }
 
@@ -523,11 +524,21 @@ conf_handler(void *user, const char *section, const char *name,
 	if (section[0] == '\0') {
 		conf_error(ps,
 			   "\"%s\" is outside a section ([daemon], "
-			   "[workers], [jobs], [limits], [access], [store] "
-			   "or "
-			   "[queue NAME])",
+			   "[workers], [jobs], [limits], [access], [store], "
+			   "[resources] or [queue NAME])",
 			   name);
 		return 0;
+	}
+	/* Each key a resource of its own name. */
+	if (strcmp(section, "resources") == 0) {
+		char why[CONF_ERROR_MAX];
+
+		if (res_kind_add(&ps->conf->res, name, value, why,
+				 sizeof why) == -1) {
+			conf_error(ps, "[resources] %s", why);
+			return 0;
+		}
+		return 1;
 	}
 	if (conf_is_queue_section(section)) {
 		if ((q = conf_queue_section(ps, section)) == NULL)
@@ -624,6 +635,20 @@ conf_check_relations(const struct conf *c, const char *file, char *err,
 		line = MAX(conf_key_line(c, "restart_delay_max"),
 			   conf_key_line(c, "restart_delay"));
 		conf_format_error(err, errlen, file, line, msg);
+		return -1;
+	}
+	for (uint32_t i = 0; i < c->nqueues; i++) {
+		struct res_grant g;
+		char why[CONF_ERROR_MAX];
+
+		if (c->queues[i].res[0] == '\0' ||
+		    res_ask_parse(&c->res, c->queues[i].res, &g, why,
+				  sizeof why) == 0)
+			continue;
+		snprintf(msg, sizeof msg, "[queue %s] res: %s",
+			 c->queues[i].name, why);
+		conf_format_error(err, errlen, file, c->queues[i].lines[7],
+				  msg);
 		return -1;
 	}
 	if (c->node[0] != '\0' && conf_node_name_check(c->node) == -1) {

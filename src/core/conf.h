@@ -13,6 +13,7 @@
 #include <sys/un.h>
 
 #include "common/log.h"
+#include "core/res.h"
 #include "core/rlimits.h"
 
 #define CONF_DEFAULT_PATH "/etc/forq/forqd.conf"
@@ -32,6 +33,7 @@ struct conf_queue {
 	int64_t retry_delay_ms;
 	uint64_t mem;  /* for jobs submitted without --mem; 0: none */
 	uint32_t cpus; /* for jobs submitted without --cpus; 0: one */
+	char res[256]; /* for jobs submitted without --res: "gpu=1" */
 	int lines[8];
 };
 
@@ -120,6 +122,9 @@ struct conf {
 	/* [queue NAME] */
 	struct conf_queue queues[CONF_QUEUES_MAX];
 	uint32_t nqueues;
+
+	/* [resources]: GPUs and other countable things (core/res.h). */
+	struct res_kinds res;
 
 	/* Where each key was set, for errors found after parsing. */
 	int lines[64];

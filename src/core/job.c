@@ -649,7 +649,8 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 	     "queue",    "priority", "start_at_ms", "retries", "retry_delay_ms",
 	     "retry_on", "after",    "after_any",   "unique",  "on_finish",
 	     "mem",      "cpus",     "after_fail",  "hold",    "array",
-	     "stdout",   "stderr",   "stdin",       "append",  "umask"};
+	     "stdout",   "stderr",   "stdin",       "append",  "umask",
+	     "res"};
 	const json_t *argv, *env, *cwd, *name, *timeout, *queue, *priority,
 	    *start_at, *v2;
 	const char *key, *s;
@@ -804,6 +805,18 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 	}
 	if (job_file_fields(job, defaults, spec, err) == -1)
 		goto fail;
+	/* Resources: checked against [resources] by forqd. */
+	v2 = job_field(job, defaults, "res");
+	if (v2 != NULL && !json_is_null(v2)) {
+		if ((s = job_cstring(v2, &len)) == NULL || len == 0 ||
+		    len > 255) {
+			job_fail(err, FORQ_ERR_BAD_REQUEST,
+				 "\"res\" must be NAME=N[,NAME=N...] (under "
+				 "256 bytes)");
+			goto fail;
+		}
+		spec->res = strdup(s);
+	}
 	v2 = job_field(job, defaults, "hold");
 	if (v2 != NULL && !json_is_boolean(v2)) {
 		job_fail(err, FORQ_ERR_BAD_REQUEST,
@@ -846,6 +859,7 @@ job_spec_free(struct job_spec *spec)
 	free(spec->stdout_path);
 	free(spec->stderr_path);
 	free(spec->stdin_path);
+	free(spec->res);
 	jobarray_free(&spec->array);
 	memset(spec, 0, sizeof *spec);
 }

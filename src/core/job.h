@@ -114,6 +114,7 @@ struct job_spec {
 	char *stdout_path, *stderr_path, *stdin_path;
 	bool append;           /* to those output files, not over them */
 	int32_t file_umask;    /* of the files it makes; -1: 077 */
+	char *res;             /* [resources] it needs: "gpu=2"; NULL: none */
 	struct jobarray array; /* its tasks' indexes; n = 0: not an array */
 };
 

@@ -277,6 +277,15 @@ runq_open(const struct runq_queue *qu)
 	return !qu->paused && (qu->parallel == 0 || qu->running < qu->parallel);
 }
 
+bool
+runq_may_start(const struct runq *q, int queue)
+{
+	const struct runq_queue *qu = &q->queues[queue];
+
+	return !q->paused && runq_open(qu) &&
+	       (qu->parent == -1 || runq_open(&q->queues[qu->parent]));
+}
+
 int
 runq_pop(struct runq *q, struct runq_pick *pick)
 {

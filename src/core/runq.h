@@ -74,6 +74,8 @@ void runq_info(const struct runq *q, int queue, struct runq_info *info);
 
 /* -1 only when memory runs out. */
 int runq_push(struct runq *q, int queue, uid_t uid, const struct runq_job *job);
+/* May a job of the queue start now (not paused, under its limits)? */
+bool runq_may_start(const struct runq *q, int queue);
 /* Takes the job that should run next: 0, or -1 if none may start now. */
 int runq_pop(struct runq *q, struct runq_pick *pick);
 /* A job of this queue and user started (-1: out of memory) or ended. */

@@ -94,9 +94,9 @@ imp_one(void *arg, const struct store_job *job)
 
 	if (!final &&
 	    (job->spec.stdout_path != NULL || job->spec.stderr_path != NULL ||
-	     job->spec.stdin_path != NULL)) {
+	     job->spec.stdin_path != NULL || job->spec.res != NULL)) {
 		snprintf(im->why, sizeof im->why,
-			 "job %llu has --stdout, --stderr or --stdin files: a "
+			 "job %llu has --stdout, --stderr, --stdin or --res: a "
 			 "cluster does not keep them yet; import once it has "
 			 "ended (forq wait %llu)",
 			 (unsigned long long)job->id,

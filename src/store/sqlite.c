@@ -163,6 +163,12 @@ static const char store_schema_v12[] =
     "ALTER TABLE jobs ADD COLUMN append INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN file_umask INTEGER NOT NULL DEFAULT -1;";
 
+/* 12 -> 13: the [resources] a job needs, and those it was given while
+ * it runs (kept for a next forqd that takes it on). */
+static const char store_schema_v13[] =
+    "ALTER TABLE jobs ADD COLUMN res TEXT;"
+    "ALTER TABLE jobs ADD COLUMN res_given TEXT;";
+
 _Static_assert(JOB_SCHEDULED == 2 && JOB_WAITING == 3 && JOB_HELD == 4 &&
 		   JOB_SUCCEEDED == 5 && JOB_LOST == 9,
 	       "the store's SQL spells these states as numbers");
@@ -272,6 +278,8 @@ sqlite_migrate(struct store_backend *st)
 	if (version < 11 && sqlite_exec(st, store_schema_v11) == -1)
 		goto fail;
 	if (version < 12 && sqlite_exec(st, store_schema_v12) == -1)
+		goto fail;
+	if (version < 13 && sqlite_exec(st, store_schema_v13) == -1)
 		goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
 		 STORE_SCHEMA_VERSION);

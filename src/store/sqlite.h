@@ -120,7 +120,8 @@ int sqlite_insert(struct store_backend *be, const struct job_spec *specs,
 enum store_result sqlite_unique_holder(struct store_backend *be, uid_t uid,
 				       const char *key, uint64_t *id);
 int sqlite_mark_running(struct store_backend *be, uint64_t id, int worker,
-			int cpu, uint32_t attempt, int64_t start_ns);
+			int cpu, uint32_t attempt, int64_t start_ns,
+			const char *res_given);
 int sqlite_finish(struct store_backend *be, uint64_t id,
 		  const struct job_result *result);
 int sqlite_cancel(struct store_backend *be, uint64_t id, int64_t end_ns);

@@ -21,7 +21,7 @@
 	"j.retry_delay_ms, j.retry_on, j.after_mode, j.unique_key, "           \
 	"j.on_finish, j.procs, j.mem, j.cpus, j.adopted_ns, j.array_id, "      \
 	"j.array_index, j.array_max, j.stdout_path, j.stderr_path, "           \
-	"j.stdin_path, j.append, j.file_umask "                                \
+	"j.stdin_path, j.append, j.file_umask, j.res, j.res_given "            \
 	"FROM jobs j JOIN envs e ON e.id = j.env_id "
 
 const char *const sqlite_sql[ST_COUNT] = {
@@ -36,15 +36,15 @@ const char *const sqlite_sql[ST_COUNT] = {
 	"env_id, envc, cwd, timeout_ms, submit_ns, queue, priority, "
 	"start_at_ns, retries, retry_delay_ms, retry_on, after_mode, "
 	"unique_key, on_finish, mem, cpus, array_id, array_index, array_max, "
-	"stdout_path, stderr_path, stdin_path, append, file_umask) "
+	"stdout_path, stderr_path, stdin_path, append, file_umask, res) "
 	"VALUES (?21, ?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, "
 	"?14, ?15, ?16, ?17, ?18, ?19, ?20, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
-	"?29, ?30, ?31)",
+	"?29, ?30, ?31, ?32)",
     [ST_UNIQUE_FIND] = "SELECT id FROM jobs WHERE uid = ?1 AND "
 		       "unique_key = ?2 AND state < 5",
     [ST_RUNNING] = "UPDATE jobs SET state = 1, worker = ?2, cpu = ?3, "
-		   "attempt = ?4, start_ns = ?5, adopted_ns = NULL "
-		   "WHERE id = ?1 AND state = 0",
+		   "attempt = ?4, start_ns = ?5, adopted_ns = NULL, "
+		   "res_given = ?6 WHERE id = ?1 AND state = 0",
     [ST_FINISH] = "UPDATE jobs SET state = ?2, exit_code = ?3, signal = ?4, "
 		  "start_ns = coalesce(?5, start_ns), end_ns = ?6, "
 		  "error = ?7, user_us = ?8, sys_us = ?9, maxrss_kb = ?10, "
@@ -287,6 +287,8 @@ sqlite_insert_row(struct store_backend *st, const struct job_spec *j, uid_t uid,
 		sqlite3_bind_text(s, 29, j->stdin_path, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 30, j->append);
 	sqlite3_bind_int(s, 31, j->file_umask);
+	if (j->res != NULL)
+		sqlite3_bind_text(s, 32, j->res, -1, SQLITE_STATIC);
 	if (sqlite_step_done(st, s, "insert job") == -1)
 		return -1;
 	return sqlite_insert_deps(st, id, j);
@@ -432,7 +434,7 @@ static void sqlite_bind_result(sqlite3_stmt *s, int first,
 
 int
 sqlite_mark_running(struct store_backend *st, uint64_t id, int worker, int cpu,
-		    uint32_t attempt, int64_t start_ns)
+		    uint32_t attempt, int64_t start_ns, const char *res_given)
 {
 	sqlite3_stmt *s = st->stmt[ST_RUNNING];
 
@@ -445,6 +447,8 @@ sqlite_mark_running(struct store_backend *st, uint64_t id, int worker, int cpu,
 	sqlite3_bind_int(s, 3, cpu);
 	sqlite3_bind_int64(s, 4, attempt);
 	sqlite3_bind_int64(s, 5, start_ns);
+	if (res_given != NULL)
+		sqlite3_bind_text(s, 6, res_given, -1, SQLITE_STATIC);
 	return sqlite_step_done(st, s, "mark running");
 }
 
@@ -703,6 +707,8 @@ sqlite_read_job(sqlite3_stmt *s, struct store_job *j)
 	j->spec.stdin_path = sqlite_dup_text(s, 41);
 	j->spec.append = sqlite3_column_int(s, 42) != 0;
 	j->spec.file_umask = sqlite3_column_int(s, 43);
+	j->spec.res = sqlite_dup_text(s, 44);
+	j->res_given = sqlite_dup_text(s, 45);
 	j->spec.on_finish = sqlite_dup_text(s, 31);
 }
 

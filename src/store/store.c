@@ -256,10 +256,10 @@ store_unique_holder(struct store *st, uid_t uid, const char *key, uint64_t *id)
 
 int
 store_mark_running(struct store *st, uint64_t id, int worker, int cpu,
-		   uint32_t attempt, int64_t start_ns)
+		   uint32_t attempt, int64_t start_ns, const char *res_given)
 {
-	return st->ops->mark_running(st->be, id, worker, cpu, attempt,
-				     start_ns);
+	return st->ops->mark_running(st->be, id, worker, cpu, attempt, start_ns,
+				     res_given);
 }
 
 int

@@ -16,7 +16,7 @@
 #include "core/job.h"
 
 /* Bump with a migration in store.c's store_migrate(). */
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 
 struct store;
 
@@ -46,6 +46,7 @@ struct store_job {
 	uint64_t array_id;  /* its array's first task; 0: not of an array */
 	uint32_t array_index;
 	uint32_t array_max; /* tasks of its array running at once; 0: any */
+	char *res_given;    /* running: what of [resources] it was given */
 };
 
 struct store_recovery {
@@ -101,8 +102,10 @@ enum store_result store_forget(struct store *store, uint64_t id);
 /* The job not ended of this user that holds key: STORE_OK and *id. */
 enum store_result store_unique_holder(struct store *store, uid_t uid,
 				      const char *key, uint64_t *id);
+/* res_given: the [resources] it was given (res_grant_format), or NULL. */
 int store_mark_running(struct store *store, uint64_t id, int worker, int cpu,
-		       uint32_t attempt, int64_t start_ns);
+		       uint32_t attempt, int64_t start_ns,
+		       const char *res_given);
 int store_finish(struct store *store, uint64_t id,
 		 const struct job_result *result);
 /* A job not started yet is cancelled at end_ns: 0, or -1 (and the
@@ -268,7 +271,8 @@ struct store_ops {
 	enum store_result (*unique_holder)(struct store_backend *be, uid_t uid,
 					   const char *key, uint64_t *id);
 	int (*mark_running)(struct store_backend *be, uint64_t id, int worker,
-			    int cpu, uint32_t attempt, int64_t start_ns);
+			    int cpu, uint32_t attempt, int64_t start_ns,
+			    const char *res_given);
 	int (*finish)(struct store_backend *be, uint64_t id,
 		      const struct job_result *result);
 	int (*cancel)(struct store_backend *be, uint64_t id, int64_t end_ns);

@@ -13,6 +13,11 @@ store_job_free(struct store_job *j)
 	free(j->spec.queue);
 	free(j->spec.unique);
 	free(j->spec.on_finish);
+	free(j->spec.stdout_path);
+	free(j->spec.stderr_path);
+	free(j->spec.stdin_path);
+	free(j->spec.res);
+	free(j->res_given);
 	free(j->name);
 	memset(j, 0, sizeof *j);
 }

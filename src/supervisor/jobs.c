@@ -271,6 +271,8 @@ jobs_free(struct jobs *j)
 	free(j->fresh);
 	free(j->ends);
 	free(j->unsettled);
+	free(j->grants);
+	free(j->aside);
 	usercount_free(j->queued_by_uid);
 	free(j);
 }
@@ -391,6 +393,7 @@ jobs_ended(struct jobs *j, uint64_t id, uint32_t attempt,
 	char what[64], wait[32];
 	enum store_result found;
 
+	jobs_res_release(j, id);
 	/* On a cluster node the end goes to the cluster, which queues the
 	 * next attempt for any node to run; its on-finish commands wait
 	 * for the last. */
@@ -480,6 +483,7 @@ jobs_refuse(struct jobs *j, struct store_job *job, const char *why)
 
 	snprintf(r.error, sizeof r.error, "%s", why);
 	log_warnx("job %llu: %s", (unsigned long long)job->id, why);
+	jobs_res_release(j, job->id);
 	jobs_record_final(j, job->id, &r, job->spec.on_finish != NULL);
 	store_job_free(job);
 }
@@ -519,6 +523,8 @@ jobs_adoptable(struct jobs *j, uint64_t id, uint32_t attempt,
 		return false;
 	held = job.state == JOB_RUNNING && job.attempt == attempt &&
 	       jobs_running_run(j, &job, run) == 0;
+	if (held && job.res_given != NULL)
+		(void)jobs_res_retake(j, id, job.res_given);
 	store_job_free(&job);
 	if (held && store_adopted(j->store, id, attempt, clock_real_ns()) == -1)
 		log_warnx("job %llu: cannot mark it taken on: %s",
@@ -538,7 +544,14 @@ jobs_take(struct jobs *j, struct store_job *job, struct job_run *run)
 {
 	struct runq_pick e;
 	enum store_result found;
+	char why[256];
 
+	/* Jobs that waited for their resources go first, once free. */
+	if (j->naside > 0 && jobs_res_next(j, job, &e)) {
+		usercount_add(j->queued_by_uid, job->uid, -1);
+		jobs_run_of(job, e.queue, run);
+		return JOBS_TAKEN;
+	}
 	while (runq_pop(j->runq, &e) == 0) {
 		found = store_get(j->store, e.job.id, job);
 		if (found == STORE_FAILED) {
@@ -559,6 +572,17 @@ jobs_take(struct jobs *j, struct store_job *job, struct job_run *run)
 			runq_skipped(j->runq, e.queue);
 			continue;
 		}
+		switch (jobs_res_claim(j, job, &e, why, sizeof why)) {
+		case JOBS_RES_ASIDE:
+			store_job_free(job);
+			continue;
+		case JOBS_RES_BAD:
+			usercount_add(j->queued_by_uid, job->uid, -1);
+			jobs_refuse(j, job, why);
+			continue;
+		default:
+			break;
+		}
 		/* It leaves the queue, to run or to fail unrun. */
 		usercount_add(j->queued_by_uid, job->uid, -1);
 		jobs_run_of(job, e.queue, run);
@@ -576,8 +600,12 @@ jobs_start(struct jobs *j, uint64_t id, uint32_t attempt,
 		jobs_queue_again(j, id, run, attempt);
 		return -1;
 	}
+	char given[512];
+
 	if (store_mark_running(j->store, id, worker, cpu, attempt,
-			       clock_real_ns()) == -1) {
+			       clock_real_ns(),
+			       jobs_res_given(j, id, given, sizeof given)) ==
+	    -1) {
 		log_warnx("job %llu: cannot mark it running: %s",
 			  (unsigned long long)id, store_error(j->store));
 		jobs_left_slot(j, run);
@@ -603,6 +631,7 @@ int
 jobs_queue_again(struct jobs *j, uint64_t id, const struct job_run *run,
 		 uint32_t attempt)
 {
+	jobs_res_release(j, id);
 	if (jobs_enqueue(j, run->queue, run->uid, id, run->priority, attempt) ==
 		-1 ||
 	    usercount_add(j->queued_by_uid, run->uid, 1) == -1) {
@@ -781,6 +810,12 @@ jobs_set_paused(struct jobs *j, int queue, bool paused)
 	log_info("%s%s %s", queue == RUNQ_ALL ? "all queues" : "queue ",
 		 queue == RUNQ_ALL ? "" : name, paused ? "paused" : "resumed");
 	return 0;
+}
+
+size_t
+jobs_ready(const struct jobs *j)
+{
+	return runq_ready(j->runq) + j->naside;
 }
 
 const struct runq *

@@ -188,6 +188,9 @@ int jobs_clean(struct jobs *j, const struct store_filter *f,
 	       int64_t end_before_ns, uint32_t max);
 
 /* The queues as they stand, for those who show them. */
+/* Jobs that may be taken: ready in the runq, or set aside for their
+ * [resources]. */
+size_t jobs_ready(const struct jobs *j);
 const struct runq *jobs_runq(const struct jobs *j);
 size_t jobs_scheduled(const struct jobs *j);
 uint64_t jobs_queued_by(const struct jobs *j, uid_t uid);
@@ -196,5 +199,11 @@ uint64_t jobs_queued_by(const struct jobs *j, uid_t uid);
  * and what is due. */
 int64_t jobs_next_deadline(const struct jobs *j);
 void jobs_check(struct jobs *j, int64_t now_ns);
+
+/* The environment of the [resources] a job taken was given
+ * (CUDA_VISIBLE_DEVICES, FORQ_RES_<NAME>), NUL-separated: its bytes in
+ * *used, its count in *n (0: none); -1 if it does not fit len. */
+int jobs_res_env(struct jobs *j, uint64_t id, char *buf, size_t len,
+		 size_t *used, uint32_t *n);
 
 #endif

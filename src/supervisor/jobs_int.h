@@ -11,6 +11,8 @@
 #include <sys/types.h>
 
 #include "common/heap.h"
+#include "core/res.h"
+#include "core/runq.h"
 #include "supervisor/jobs.h"
 
 /* A scheduled job in the due heap: at its CLOCK_REALTIME start. */
@@ -48,7 +50,49 @@ struct jobs {
 	size_t ends_head, nends, ends_cap;
 	uint64_t *unsettled;
 	size_t unsettled_head, nunsettled, unsettled_cap;
+	/* [resources]: what running jobs were given, and the jobs taken
+	 * from the runq that wait for theirs, oldest first (jobs_res.c). */
+	struct res_pool pool;
+	struct jobs_grant *grants;
+	size_t ngrants, grants_cap;
+	struct jobs_aside *aside;
+	size_t naside, aside_cap;
 };
+
+struct jobs_grant {
+	uint64_t id;
+	struct res_grant g;
+};
+
+struct jobs_aside {
+	struct runq_pick e;
+	struct res_grant want;
+};
+
+/* jobs_res.c: a job taken from the runq gets its resources now, or is
+ * set aside until they are free (and so is every later job that needs
+ * one of the same kinds, so that a large ask is not passed by small
+ * ones forever). */
+enum jobs_res {
+	JOBS_RES_NONE,  /* it needs none */
+	JOBS_RES_GIVEN, /* they are its own until it leaves */
+	JOBS_RES_ASIDE, /* set aside: not free now */
+	JOBS_RES_BAD,   /* it asks for what [resources] no longer has */
+};
+enum jobs_res jobs_res_claim(struct jobs *j, const struct store_job *job,
+			     const struct runq_pick *e, char *why,
+			     size_t whylen);
+/* The oldest set-aside job whose resources are free now and whose queue
+ * may start it: true, job (the store's) and e filled, resources given. */
+bool jobs_res_next(struct jobs *j, struct store_job *job, struct runq_pick *e);
+/* A job that leaves running, or is queued again: its resources go back
+ * (none given: nothing happens). */
+void jobs_res_release(struct jobs *j, uint64_t id);
+/* What it was given, as the store keeps it; NULL if nothing. */
+const char *jobs_res_given(struct jobs *j, uint64_t id, char *buf, size_t len);
+/* A running job taken on after a restart: what the store says it was
+ * given is its own again; -1 if that is not free (logged). */
+int jobs_res_retake(struct jobs *j, uint64_t id, const char *given);
 
 /* The queue a stored job names ("default" if none). */
 const char *jobs_queue_name(const struct store_job *job);

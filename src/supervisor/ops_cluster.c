@@ -174,12 +174,12 @@ opsc_submit(struct ops *ops, struct client *c, const struct request *req)
 	for (size_t i = 0; i < n; i++) {
 		if (specs[i].array.n > 0 || specs[i].stdout_path != NULL ||
 		    specs[i].stderr_path != NULL ||
-		    specs[i].stdin_path != NULL) {
+		    specs[i].stdin_path != NULL || specs[i].res != NULL) {
 			ops_specs_free(specs, n);
 			return ops_error(req, FORQ_ERR_UNSUPPORTED,
-					 "job arrays, --stdout, --stderr and "
-					 "--stdin: not kept across a cluster "
-					 "yet");
+					 "job arrays, --stdout, --stderr, "
+					 "--stdin and --res: not kept across a "
+					 "cluster yet");
 		}
 	}
 	/* The node that runs it looks the name up: uids may differ. */

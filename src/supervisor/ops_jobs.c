@@ -109,6 +109,31 @@ ops_check_cpus(struct ops *ops, const struct request *req,
 	return NULL;
 }
 
+/* What it asks of [resources] must be there, and no more than there
+ * is. */
+static json_t *
+ops_check_res(struct ops *ops, const struct request *req,
+	      const struct job_spec *spec, size_t i)
+{
+	struct res_grant g;
+	char why[256];
+	int rc;
+
+	if (spec->res == NULL ||
+	    (rc = res_ask_parse(&ops->d.conf->res, spec->res, &g, why,
+				sizeof why)) == 0)
+		return NULL;
+	if (rc == -2)
+		return ops_error(req, FORQ_ERR_LIMIT,
+				 "job %zu: res %s ([resources] of %s)", i + 1,
+				 why,
+				 ops->d.conf->path[0] != '\0'
+				     ? ops->d.conf->path
+				     : "forqd.conf");
+	return ops_error(req, FORQ_ERR_BAD_REQUEST, "job %zu: res: %s", i + 1,
+			 why);
+}
+
 /* The job's queue must be declared; what the job leaves out, the
  * queue's section gives. */
 static json_t *
@@ -140,7 +165,11 @@ ops_queue_defaults(struct ops *ops, const struct request *req,
 		spec->cpus = q->cpus;
 	if (spec->cpus == 0)
 		spec->cpus = 1;
-	if ((err = ops_check_mem(ops, req, spec, i)) != NULL)
+	if (spec->res == NULL && q->res[0] != '\0' &&
+	    (spec->res = strdup(q->res)) == NULL)
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	if ((err = ops_check_mem(ops, req, spec, i)) != NULL ||
+	    (err = ops_check_res(ops, req, spec, i)) != NULL)
 		return err;
 	return ops_check_cpus(ops, req, spec, i);
 }

@@ -141,6 +141,8 @@ ops_job_json(struct ops *ops, const struct store_job *j, bool full)
 				    json_string(j->spec.stdin_path));
 	if (j->spec.append)
 		json_object_set_new(o, "append", json_true());
+	if (j->spec.res != NULL)
+		json_object_set_new(o, "res", json_string(j->spec.res));
 	if (j->spec.file_umask >= 0)
 		json_object_set_new(o, "umask",
 				    json_integer(j->spec.file_umask));
@@ -256,8 +258,7 @@ ops_workers(struct ops *ops, const struct request *req)
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "workers", list);
 	json_object_set_new(reply, "queued",
-			    json_integer((json_int_t)runq_ready(
-				jobs_runq(ops->d.jobs))));
+			    json_integer((json_int_t)jobs_ready(ops->d.jobs)));
 	if (ops->d.node != NULL)
 		json_object_set_new(reply, "store", node_self(ops->d.node));
 	return reply;

@@ -198,12 +198,18 @@ running_fill_slot(struct running *r, struct slot *slot,
 			       sp->stderr_path != NULL ? sp->stderr_path : "",
 			       sp->stdin_path != NULL ? sp->stdin_path : ""};
 	size_t cwd_len = strlen(sp->cwd) + 1, files_len = 0, k, n;
-	size_t need;
-	char *at;
+	size_t need, res_len;
+	uint32_t nres;
+	char *at, res[1024];
 
 	for (k = 0; k < 4; k++)
 		files_len += strlen(files[k]) + 1;
-	need = sp->argv_len + sp->env_len + cwd_len + files_len;
+	/* Its [resources] first in its environment: the first of a name
+	 * is the one getenv finds. */
+	if (jobs_res_env(r->jobs, job->id, res, sizeof res, &res_len, &nres) ==
+	    -1)
+		return 0;
+	need = sp->argv_len + res_len + sp->env_len + cwd_len + files_len;
 	if (need > r->shm->slot_size - sizeof *slot)
 		return 0;
 	slot->flags = sp->append ? SLOT_F_APPEND : 0;
@@ -216,15 +222,20 @@ running_fill_slot(struct running *r, struct slot *slot,
 	slot->timeout_ms = sp->timeout_ms;
 	running_fill_common(r, slot, job);
 	slot->argc = sp->argc;
-	slot->envc = sp->envc;
+	slot->envc = sp->envc + nres;
 	slot->argv_len = (uint32_t)sp->argv_len;
-	slot->env_len = (uint32_t)sp->env_len;
+	slot->env_len = (uint32_t)(res_len + sp->env_len);
 	slot->cwd_len = (uint32_t)cwd_len;
 	slot->pid = 0;
-	memcpy(slot->data, sp->argv, sp->argv_len);
-	memcpy(slot->data + sp->argv_len, sp->env, sp->env_len);
-	memcpy(slot->data + sp->argv_len + sp->env_len, sp->cwd, cwd_len);
-	at = slot->data + sp->argv_len + sp->env_len + cwd_len;
+	at = slot->data;
+	memcpy(at, sp->argv, sp->argv_len);
+	at += sp->argv_len;
+	memcpy(at, res, res_len);
+	at += res_len;
+	memcpy(at, sp->env, sp->env_len);
+	at += sp->env_len;
+	memcpy(at, sp->cwd, cwd_len);
+	at += cwd_len;
 	for (k = 0; k < 4; k++) {
 		n = strlen(files[k]) + 1;
 		memcpy(at, files[k], n);
@@ -612,8 +623,7 @@ running_dispatch(struct running *r)
 
 	if (r->ngangs > 0 && running_gangs_advance(r) == -1)
 		return;
-	while (runq_ready(jobs_runq(r->jobs)) > 0 &&
-	       (w = running_pick_worker(r)) != -1 &&
+	while (jobs_ready(r->jobs) > 0 && (w = running_pick_worker(r)) != -1 &&
 	       jobs_take(r->jobs, &job, &run) == JOBS_TAKEN) {
 		if (job.spec.cpus > 1)
 			rc = running_take_gang(r, &job, &run);

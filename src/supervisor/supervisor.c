@@ -956,6 +956,7 @@ sv_keep_fixed(struct supervisor *sv, struct conf *next)
 	    FIXED(socket),     FIXED(socket_mode),    FIXED(socket_group),
 	    FIXED(state_dir),  FIXED(pidfile),        FIXED(slots),
 	    FIXED(durability), FIXED(argv_bytes_max), FIXED(env_bytes_max),
+	    FIXED(res),
 #undef FIXED
 	};
 	size_t i;

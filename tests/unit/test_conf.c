@@ -153,13 +153,35 @@ test_store(void **state)
 		     "digits, '_', '.' or '-'");
 }
 
+/* [resources]: each key a resource; a queue's res must ask for what
+ * is declared, no more than there is. */
+static void
+test_resources(void **state)
+{
+	assert_int_equal(load("[resources]\ngpu = 0-3\nlicense.matlab = 2\n"
+			      "[queue g]\nres = gpu=2\n"),
+			 0);
+	assert_int_equal(conf.res.n, 2);
+	assert_int_equal(conf.res.kind[0].total, 4);
+	assert_true(conf.res.kind[0].indexed);
+	assert_int_equal(conf.res.kind[1].total, 2);
+	expect_error("[resources]\ngpu = 0-1\n[queue g]\nres = gpu=3\n",
+		     "t.conf:4: [queue g] res: gpu=3: there are 2");
+	expect_error("[resources]\nGPU = 1\n",
+		     "t.conf:2: [resources] a resource's name is 1 to 31 of "
+		     "a-z, 0-9, '_', '.', '-'");
+	expect_error("[resources]\ngpu = 3-1\n",
+		     "t.conf:2: [resources] gpu = 3-1: a count from 1 to "
+		     "65536, or indexes from 0 to 63 as 0-3 or 0,2,5");
+}
+
 static void
 test_key_outside_section(void **state)
 {
 	expect_error("slots = 2\n", "t.conf:1: \"slots\" is outside a section "
 				    "([daemon], [workers], [jobs], "
-				    "[limits], [access], [store] or [queue "
-				    "NAME])");
+				    "[limits], [access], [store], "
+				    "[resources] or [queue NAME])");
 }
 
 static void
@@ -345,7 +367,7 @@ test_shipped_conf_documents_the_defaults(void **state)
 		}
 	}
 	fclose(f);
-	assert_int_equal(keys, 68);
+	assert_int_equal(keys, 69);
 	conf_defaults(&defaults, 0, NULL, NULL, NULL);
 	conf_defaults(&shipped, 0, NULL, NULL, NULL);
 	assert_int_equal(conf_load_string(&shipped, "forqd.conf", text,
@@ -369,6 +391,7 @@ main(void)
 	    cmocka_unit_test(test_unknown_key_names_its_line),
 	    cmocka_unit_test(test_unknown_section_even_when_empty),
 	    cmocka_unit_test(test_key_outside_section),
+	    cmocka_unit_test(test_resources),
 	    cmocka_unit_test(test_store),
 	    cmocka_unit_test(test_queues),
 	    cmocka_unit_test(test_syntax_error),

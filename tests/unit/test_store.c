@@ -154,7 +154,7 @@ test_running_then_final(void **state)
 	struct store_job j;
 	uint64_t id = add(f->st, "x");
 
-	assert_int_equal(store_mark_running(f->st, id, 1, 3, 0, 9), 0);
+	assert_int_equal(store_mark_running(f->st, id, 1, 3, 0, 9, NULL), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(store_get(f->st, id, &j), STORE_OK);
 	assert_int_equal(j.state, JOB_RUNNING);
@@ -190,7 +190,7 @@ test_final_state_recorded_once(void **state)
 	/* A late result, a requeue or a dispatch cannot undo it. */
 	assert_int_equal(store_finish(f->st, id, &late), 0);
 	assert_int_equal(store_requeue(f->st, id, 1, 7, "lost"), 0);
-	assert_int_equal(store_mark_running(f->st, id, 0, 0, 0, 1), 0);
+	assert_int_equal(store_mark_running(f->st, id, 0, 0, 0, 1, NULL), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(store_get(f->st, id, &j), STORE_OK);
 	assert_int_equal(j.state, JOB_CANCELLED);
@@ -274,9 +274,9 @@ test_recover_keeps_adopted(void **state)
 	uint64_t a = add(f->st, "a"), b = add(f->st, "b"), c = add(f->st, "c");
 	uint64_t keep[2] = {a, c};
 
-	assert_int_equal(store_mark_running(f->st, a, 0, 0, 0, 1), 0);
-	assert_int_equal(store_mark_running(f->st, b, 0, 0, 0, 1), 0);
-	assert_int_equal(store_mark_running(f->st, c, 1, 1, 0, 1), 0);
+	assert_int_equal(store_mark_running(f->st, a, 0, 0, 0, 1, NULL), 0);
+	assert_int_equal(store_mark_running(f->st, b, 0, 0, 0, 1, NULL), 0);
+	assert_int_equal(store_mark_running(f->st, c, 1, 1, 0, 1, NULL), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(store_recover(f->st, 2, 777, keep, 2, &rec), 0);
 	assert_int_equal(store_commit(f->st), 0);
@@ -321,8 +321,8 @@ test_recover_requeues_then_loses(void **state)
 	uint64_t fresh = add(f->st, "fresh"), tired = add(f->st, "tired");
 	uint64_t waiting = add(f->st, "waiting");
 
-	assert_int_equal(store_mark_running(f->st, fresh, 0, 0, 0, 1), 0);
-	assert_int_equal(store_mark_running(f->st, tired, 0, 0, 2, 1), 0);
+	assert_int_equal(store_mark_running(f->st, fresh, 0, 0, 0, 1, NULL), 0);
+	assert_int_equal(store_mark_running(f->st, tired, 0, 0, 2, 1, NULL), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(store_recover(f->st, 2, 777, NULL, 0, &rec), 0);
 	assert_int_equal(store_commit(f->st), 0);
@@ -405,8 +405,8 @@ test_lost_jobs_are_kept_for_the_retention_age(void **state)
 	struct seen s = {0};
 	uint64_t a = add(f->st, "a"), b = add(f->st, "b");
 
-	assert_int_equal(store_mark_running(f->st, a, 0, 0, 0, 1), 0);
-	assert_int_equal(store_mark_running(f->st, b, 0, 0, 0, 1), 0);
+	assert_int_equal(store_mark_running(f->st, a, 0, 0, 0, 1, NULL), 0);
+	assert_int_equal(store_mark_running(f->st, b, 0, 0, 0, 1, NULL), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(store_recover(f->st, 0, 1000000, NULL, 0, &rec), 0);
 	assert_int_equal(store_commit(f->st), 0);
@@ -572,7 +572,7 @@ test_scheduled_queue_priority_and_filters(void **state)
 	assert_int_equal(j.state, JOB_QUEUED);
 	assert_int_equal(j.spec.priority, -3);
 	store_job_free(&j);
-	assert_int_equal(store_mark_running(f->st, ids[0], 0, 0, 0, 5), 0);
+	assert_int_equal(store_mark_running(f->st, ids[0], 0, 0, 0, 5, NULL), 0);
 	assert_int_equal(store_edit(f->st, ids[0],
 				    &(struct job_edit){.fields =
 							   JOB_EDIT_PRIORITY,
@@ -767,7 +767,7 @@ test_held_jobs_move_from_the_state_seen(void **state)
 	assert_int_equal(count(f, "SELECT count(*) FROM jobs WHERE state >= 5"),
 			 0);
 	assert_int_equal(store_move(f->st, id, JOB_HELD, JOB_QUEUED), STORE_OK);
-	assert_int_equal(store_mark_running(f->st, id, 0, 0, 0, 50), 0);
+	assert_int_equal(store_mark_running(f->st, id, 0, 0, 0, 50, NULL), 0);
 	assert_int_equal(store_finish(f->st, id, &done), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(store_move(f->st, id, JOB_QUEUED, JOB_HELD),
