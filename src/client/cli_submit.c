@@ -371,13 +371,13 @@ cmd_submit(struct cli *cli, int argc, char **argv)
 	if ((batch == NULL) == (optind >= argc)) {
 		fprintf(stderr, "forq: submit takes a command after --, or "
 				"--batch FILE\n");
-		return FORQ_EXIT_USAGE;
+		goto usage;
 	}
 	if (array != NULL && (batch != NULL || output)) {
 		fprintf(stderr, "forq: --array does not go with %s\n",
 			batch != NULL ? "--batch (its lines are jobs)"
 				      : "-o (it prints one job's output)");
-		return FORQ_EXIT_USAGE;
+		goto usage;
 	}
 	if (cwd[0] != '/' && getcwd(cwd, sizeof cwd) == NULL) {
 		fprintf(stderr, "forq: getcwd: %s\n", strerror(errno));
