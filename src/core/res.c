@@ -331,6 +331,33 @@ res_list(uint64_t mask, char *buf, size_t len)
 	return 0;
 }
 
+int
+res_grant_describe(const struct res_kinds *k, const struct res_grant *g,
+		   char *buf, size_t len)
+{
+	char value[256];
+	size_t i, n = 0;
+	int w;
+
+	buf[0] = '\0';
+	for (i = 0; i < k->n; i++) {
+		if (g->want[i] == 0)
+			continue;
+		if (k->kind[i].indexed) {
+			if (res_list(g->mask[i], value, sizeof value) == -1)
+				return -1;
+		} else {
+			snprintf(value, sizeof value, "%u", g->want[i]);
+		}
+		w = snprintf(buf + n, len - n, "%s%s=%s", n > 0 ? " " : "",
+			     k->kind[i].name, value);
+		if (w < 0 || (size_t)w >= len - n)
+			return -1;
+		n += (size_t)w;
+	}
+	return 0;
+}
+
 static int
 res_env_add(char *buf, size_t len, size_t *used, uint32_t *n, const char *var,
 	    const char *value)

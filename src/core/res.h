@@ -73,6 +73,9 @@ int res_grant_format(const struct res_kinds *k, const struct res_grant *g,
 		     char *buf, size_t len);
 int res_grant_parse(const struct res_kinds *k, const char *text,
 		    struct res_grant *g);
+/* What a grant gave, as users read it: "gpu=0,2 license.matlab=1". */
+int res_grant_describe(const struct res_kinds *k, const struct res_grant *g,
+		       char *buf, size_t len);
 /* The job's environment for it: FORQ_RES_<NAME>=0,2 (indexes) or =1
  * (a count), and for "gpu" CUDA_VISIBLE_DEVICES=0,2; NUL-separated,
  * its count in *n. -1 if it does not fit. */

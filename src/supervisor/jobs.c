@@ -813,6 +813,21 @@ jobs_set_paused(struct jobs *j, int queue, bool paused)
 }
 
 size_t
+jobs_aside_in(const struct jobs *j, int queue)
+{
+	struct runq_info info;
+	size_t a, n = 0;
+	int q;
+
+	for (a = 0; a < j->naside; a++) {
+		q = j->aside[a].e.queue;
+		runq_info(j->runq, q, &info);
+		n += q == queue || info.parent == queue;
+	}
+	return n;
+}
+
+size_t
 jobs_ready(const struct jobs *j)
 {
 	return runq_ready(j->runq) + j->naside;

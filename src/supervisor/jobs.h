@@ -188,6 +188,8 @@ int jobs_clean(struct jobs *j, const struct store_filter *f,
 	       int64_t end_before_ns, uint32_t max);
 
 /* The queues as they stand, for those who show them. */
+/* Of those set aside for their [resources], the queue's. */
+size_t jobs_aside_in(const struct jobs *j, int queue);
 /* Jobs that may be taken: ready in the runq, or set aside for their
  * [resources]. */
 size_t jobs_ready(const struct jobs *j);

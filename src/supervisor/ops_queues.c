@@ -122,10 +122,13 @@ ops_queues(struct ops *ops, const struct request *req)
 		if (info.parent != -1)
 			continue; /* an array's, counted in its queue's */
 		cq = conf_queue_find(ops->d.conf, info.name);
-		json_array_append_new(list,
-				      ops_queue_json(info.name, cq, info.ready,
-						     info.running, info.paused,
-						     info.parallel));
+		/* Its jobs waiting for [resources] are queued too. */
+		json_array_append_new(
+		    list,
+		    ops_queue_json(info.name, cq,
+				   info.ready +
+				       jobs_aside_in(ops->d.jobs, (int)i),
+				   info.running, info.paused, info.parallel));
 	}
 	reply = reply_ok(req->id);
 	json_object_set_new(reply, "queues", list);

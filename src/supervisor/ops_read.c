@@ -143,6 +143,16 @@ ops_job_json(struct ops *ops, const struct store_job *j, bool full)
 		json_object_set_new(o, "append", json_true());
 	if (j->spec.res != NULL)
 		json_object_set_new(o, "res", json_string(j->spec.res));
+	/* What it was given, while it runs: "gpu=0,2". */
+	if (j->state == JOB_RUNNING && j->res_given != NULL) {
+		struct res_grant g;
+		char given[512];
+
+		if (res_grant_parse(&ops->d.conf->res, j->res_given, &g) == 0 &&
+		    res_grant_describe(&ops->d.conf->res, &g, given,
+				       sizeof given) == 0)
+			json_object_set_new(o, "res_given", json_string(given));
+	}
 	if (j->spec.file_umask >= 0)
 		json_object_set_new(o, "umask",
 				    json_integer(j->spec.file_umask));

@@ -64,9 +64,12 @@ big=$(fq submit --gpus 2 -- sh -c 'echo $CUDA_VISIBLE_DEVICES')
 one=$(fq submit --gpus 1 -- sh -c 'echo $CUDA_VISIBLE_DEVICES')
 fq wait "$(fq submit -- true)"
 [ "$(field "$big" state)" = queued ] || fail "2 GPUs were given while the job taken on held 2 of 3: $(field "$big" state)"
+[ "$(field "$hold" res_given)" = "gpu=$(cat "$T/held")" ] || fail "res_given of the job taken on: $(field "$hold" res_given)"
+[ "$(fq queues --json | jq '.queues[] | select(.name == "default") | .queued')" = 2 ] ||
+	fail "forq queues does not count the jobs waiting for GPUs: $(fq queues --json | jq -c .queues)"
 touch "$T/go"
 fq wait "$hold" "$big" "$one" || fail "after the GPU job ended: $(fq list)"
 held=$(cat "$T/held")
 awk -v a="$(field "$hold" ended_at)" -v b="$(field "$big" started_at)" 'BEGIN { exit !(a <= b) }' ||
 	fail "the 2-GPU job started before the job taken on ended"
-ok "a job holding GPUs $held runs on through a crash of forqd; the next forqd gives them to no other job until it ends"
+ok "a job holding GPUs $held runs on through a crash of forqd (status says so); the next forqd gives them to no other job until it ends; forq queues counts those waiting"
