@@ -19,11 +19,11 @@
 /* Bump when the layout below changes (FORQ_LAYOUT_NEXT: channel.h), or
  * the meaning of what it holds: 8, the numbers of the final states in
  * a result moved up one for held; 9, a slot's array task; 10, its
- * files. */
+ * files; 11, a spawn's token in pid until its child claims the slot. */
 #ifdef FORQ_LAYOUT_NEXT
-#define SHM_VERSION 1009
+#define SHM_VERSION 1010
 #else
-#define SHM_VERSION 10
+#define SHM_VERSION 11
 #endif
 #define SHM_LAST_EXIT_MAX 96
 
@@ -126,6 +126,8 @@ struct slot {
 	 * the files it makes. */
 	uint32_t files_len;
 	uint32_t file_umask;
+	/* The job's pid; before its child claims it, its spawn's token
+	 * (below -1); -1: forqd gave the slot up. */
 	int32_t pid;
 	struct job_result result;
 	struct slot_end last;

@@ -790,6 +790,7 @@ running_worker_died(struct running *r, int w)
 	struct slot *slot;
 	struct run_slot *rs;
 	uint32_t i;
+	int32_t pid;
 	bool adopted;
 
 	for (i = 0; i < r->nslots; i++) {
@@ -798,6 +799,16 @@ running_worker_died(struct running *r, int w)
 			continue;
 		slot = shm_slot(r->shm, (uint32_t)w, i);
 		adopted = false;
+		/* A child forked as its worker died may not have claimed the
+		 * slot yet (its spawn's token, below -1, is still there): it
+		 * is given up now (-1), so that such a child exits unrun; one
+		 * that did claim it has its pid there. */
+		pid = __atomic_load_n(&slot->pid, __ATOMIC_SEQ_CST);
+		if (pid < -1)
+			(void)__atomic_compare_exchange_n(&slot->pid, &pid, -1,
+							  false,
+							  __ATOMIC_SEQ_CST,
+							  __ATOMIC_SEQ_CST);
 		/* An on-finish command is not run again, nor watched. */
 		if (rs->hook) {
 			if (slot->pid > 0)

@@ -237,9 +237,18 @@ spawn_child(const struct spawn_request *req, char **argv, char **envp,
 	const char *p, *end;
 	size_t i, dirlen, namelen;
 	sigset_t none;
+	int32_t claimed;
 	int seen_eacces = 0;
 
-	*req->pid_out = getpid();
+	/* Claimed first: a forqd that saw the worker die before this gave
+	 * the slot up (-1) and queues the job again; then it must not run
+	 * here too. */
+	claimed = req->token;
+	if (!__atomic_compare_exchange_n(req->pid_out, &claimed, getpid(),
+					 false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST) &&
+	    claimed != getpid()) /* its worker may have written it first */
+		_exit(127);
 	/* Into the slot's cgroup before anything else: all the job does,
 	 * and every process it makes, is the group's. */
 	report.stage = SPAWN_STAGE_CGROUP;

@@ -33,7 +33,11 @@ struct spawn_request {
 	int stdin_fd;
 	int stdout_fd;
 	int stderr_fd;
-	int32_t *pid_out;  /* the child writes its pid here first thing */
+	/* The child claims it first thing, its pid in place of token (below
+	 * -1); one that finds anything else but its pid (-1: forqd gave the
+	 * slot up, its worker dead) exits unrun. */
+	int32_t *pid_out;
+	int32_t token;
 	const int *cg_fds; /* cgroup.procs of the job's cgroup, to join */
 	int ncg_fds;
 };

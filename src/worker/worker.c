@@ -87,6 +87,7 @@ struct worker {
 	uint32_t slots;
 	struct wk_job *jobs;
 	uint32_t running;
+	uint32_t spawns; /* for each spawn's token */
 	int devnull;
 	int logdir_fd; /* every output file is opened relative to it */
 	char logdir[PATH_MAX];
@@ -545,7 +546,11 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	req.stdout_fd = j->out_fd;
 	req.stderr_fd = j->err_fd;
 	req.pid_out = &j->slot->pid;
-	j->slot->pid = 0;
+	/* A token of this spawn (below -1) the child swaps for its pid: a
+	 * child of an earlier spawn, slow to claim, cannot take this one's
+	 * slot. */
+	req.token = -2 - (int32_t)(++wk->spawns % 1000000000u);
+	j->slot->pid = req.token;
 	j->slot->state = SLOT_SPAWNING;
 	j->start_real_ns = clock_real_ns();
 	j->pid = spawn_job(&req, &j->report_fd, why, sizeof why);
