@@ -201,20 +201,22 @@ static const char cl_clean_sql[] =
     "(WHERE node = $5), '') FROM gone";
 /* clang-format on */
 
-/* A change of one job, as uid: $1 its id, $2 the uid, $3 extra (if
- * not NULL). */
+/* A change of one job, as uid: $1 its id, $2 the uid, then the
+ * statement's own parameters (nextra of them, at most 3). */
 static int
 cl_change_job(struct cluster *cl, const char *sql, uint64_t id, int64_t uid,
-	      const char *extra, enum cl_after after, cluster_change_fn *fn,
-	      void *arg)
+	      const char *const *extra, int nextra, enum cl_after after,
+	      cluster_change_fn *fn, void *arg)
 {
 	char sid[24], suid[24];
-	const char *values[] = {sid, suid, extra};
+	const char *values[5] = {sid, suid};
+	int i;
 
 	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
 	snprintf(suid, sizeof suid, "%lld", (long long)uid);
-	return cl_change(cl, sql, extra != NULL ? 3 : 2, values, id, after, fn,
-			 arg);
+	for (i = 0; i < nextra && i < 3; i++)
+		values[2 + i] = extra[i];
+	return cl_change(cl, sql, 2 + i, values, id, after, fn, arg);
 }
 
 int
@@ -223,23 +225,23 @@ cluster_cancel(struct cluster *cl, uint64_t id, int64_t uid,
 {
 	/* Not started: into the history as cancelled. Running: its node
 	 * is told, by a NOTIFY now and by its poll else. */
-	return cl_change_job(cl, cl_cancel_sql, id, uid, NULL, CL_AFTER_ENDED,
-			     fn, arg);
+	return cl_change_job(cl, cl_cancel_sql, id, uid, NULL, 0,
+			     CL_AFTER_ENDED, fn, arg);
 }
 
 int
 cluster_hold(struct cluster *cl, uint64_t id, int64_t uid,
 	     cluster_change_fn *fn, void *arg)
 {
-	return cl_change_job(cl, cl_hold_sql, id, uid, NULL, CL_AFTER_NONE, fn,
-			     arg);
+	return cl_change_job(cl, cl_hold_sql, id, uid, NULL, 0, CL_AFTER_NONE,
+			     fn, arg);
 }
 
 int
 cluster_release(struct cluster *cl, uint64_t id, int64_t uid,
 		cluster_change_fn *fn, void *arg)
 {
-	return cl_change_job(cl, cl_release_sql, id, uid, NULL,
+	return cl_change_job(cl, cl_release_sql, id, uid, NULL, 0,
 			     CL_AFTER_RELEASED, fn, arg);
 }
 
@@ -250,19 +252,17 @@ cluster_retry(struct cluster *cl, uint64_t id, int64_t uid,
 	/* Back into the live table as it was signed, its unique key held
 	 * again (a job not ended that holds it now refuses the retry);
 	 * its last run's output files go from the node that ran it. */
-	return cl_change_job(cl, cl_retry_sql, id, uid, NULL, CL_AFTER_QUEUED,
-			     fn, arg);
+	return cl_change_job(cl, cl_retry_sql, id, uid, NULL, 0,
+			     CL_AFTER_QUEUED, fn, arg);
 }
 
 int
 cluster_edit(struct cluster *cl, uint64_t id, int64_t uid,
 	     const struct job_edit *e, cluster_change_fn *fn, void *arg)
 {
-	char sid[24], suid[24], fields[16], prio[16], start[24];
-	const char *values[] = {sid, suid, fields, prio, start};
+	char fields[16], prio[16], start[24];
+	const char *const extra[] = {fields, prio, start};
 
-	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
-	snprintf(suid, sizeof suid, "%lld", (long long)uid);
 	snprintf(fields, sizeof fields, "%u", e->fields);
 	snprintf(prio, sizeof prio, "%d", (int)e->priority);
 	snprintf(start, sizeof start, "%lld",
@@ -270,8 +270,8 @@ cluster_edit(struct cluster *cl, uint64_t id, int64_t uid,
 	/* Claims order by the column, and a node runs a claimed job at
 	 * that priority (cl_job_of_row) and at once, whatever the spec
 	 * says; the due poll queues it at its start time. */
-	return cl_change(cl, cl_set_sql, 5, values, id, CL_AFTER_RELEASED, fn,
-			 arg);
+	return cl_change_job(cl, cl_set_sql, id, uid, extra, 3,
+			     CL_AFTER_RELEASED, fn, arg);
 }
 
 int

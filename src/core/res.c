@@ -205,22 +205,19 @@ res_take(const struct res_kinds *k, struct res_pool *p, struct res_grant *g)
 		if (!res_free(k, p, g, i))
 			return -1;
 	}
+	/* The lowest free indexes; then taken as a grant given is. */
 	for (i = 0; i < k->n; i++) {
 		g->mask[i] = 0;
-		if (g->want[i] == 0)
-			continue;
-		p->used[i] += g->want[i];
-		if (!k->kind[i].indexed)
+		if (g->want[i] == 0 || !k->kind[i].indexed)
 			continue;
 		free_bits = k->kind[i].indexes & ~p->used_mask[i];
 		for (n = 0; n < g->want[i]; n++) {
-			bit = free_bits & -free_bits; /* the lowest */
+			bit = free_bits & -free_bits;
 			free_bits &= ~bit;
 			g->mask[i] |= bit;
 		}
-		p->used_mask[i] |= g->mask[i];
 	}
-	return 0;
+	return res_take_given(k, p, g);
 }
 
 int
@@ -312,18 +309,23 @@ res_grant_parse(const struct res_kinds *k, const char *text,
 	return 0;
 }
 
-/* "0,2,5" of a mask. */
+/* What kind i of a grant gave: its indexes ("0,2,5") or its count. */
 static int
-res_list(uint64_t mask, char *buf, size_t len)
+res_value(const struct res_kinds *k, const struct res_grant *g, size_t i,
+	  char *buf, size_t len)
 {
 	size_t n = 0;
-	int i, w;
+	int b, w;
 
 	buf[0] = '\0';
-	for (i = 0; i <= RES_INDEX_MAX; i++) {
-		if (!(mask & (UINT64_C(1) << i)))
+	if (!k->kind[i].indexed) {
+		w = snprintf(buf, len, "%u", g->want[i]);
+		return w < 0 || (size_t)w >= len ? -1 : 0;
+	}
+	for (b = 0; b <= RES_INDEX_MAX; b++) {
+		if (!(g->mask[i] & (UINT64_C(1) << b)))
 			continue;
-		w = snprintf(buf + n, len - n, "%s%d", n > 0 ? "," : "", i);
+		w = snprintf(buf + n, len - n, "%s%d", n > 0 ? "," : "", b);
 		if (w < 0 || (size_t)w >= len - n)
 			return -1;
 		n += (size_t)w;
@@ -343,12 +345,8 @@ res_grant_describe(const struct res_kinds *k, const struct res_grant *g,
 	for (i = 0; i < k->n; i++) {
 		if (g->want[i] == 0)
 			continue;
-		if (k->kind[i].indexed) {
-			if (res_list(g->mask[i], value, sizeof value) == -1)
-				return -1;
-		} else {
-			snprintf(value, sizeof value, "%u", g->want[i]);
-		}
+		if (res_value(k, g, i, value, sizeof value) == -1)
+			return -1;
 		w = snprintf(buf + n, len - n, "%s%s=%s", n > 0 ? " " : "",
 			     k->kind[i].name, value);
 		if (w < 0 || (size_t)w >= len - n)
@@ -391,12 +389,8 @@ res_grant_env(const struct res_kinds *k, const struct res_grant *g, char *buf,
 				      (unsigned char)k->kind[i].name[c])
 				: '_';
 		var[9 + c] = '\0';
-		if (k->kind[i].indexed) {
-			if (res_list(g->mask[i], value, sizeof value) == -1)
-				return -1;
-		} else {
-			snprintf(value, sizeof value, "%u", g->want[i]);
-		}
+		if (res_value(k, g, i, value, sizeof value) == -1)
+			return -1;
 		if (res_env_add(buf, len, used, n, var, value) == -1 ||
 		    (k->kind[i].indexed &&
 		     strcmp(k->kind[i].name, "gpu") == 0 &&

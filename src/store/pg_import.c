@@ -92,9 +92,7 @@ imp_one(void *arg, const struct store_job *job)
 	json_t *j;
 	bool final = job_state_final(job->state);
 
-	if (!final &&
-	    (job->spec.stdout_path != NULL || job->spec.stderr_path != NULL ||
-	     job->spec.stdin_path != NULL || job->spec.res != NULL)) {
+	if (!final && job_spec_local_only(&job->spec)) {
 		snprintf(im->why, sizeof im->why,
 			 "job %llu has --stdout, --stderr, --stdin or --res: a "
 			 "cluster does not keep them yet; import once it has "

@@ -172,9 +172,7 @@ opsc_submit(struct ops *ops, struct client *c, const struct request *req)
 	if ((reply = ops_submit_specs(ops, c, req, &specs, &n)) != NULL)
 		return reply;
 	for (size_t i = 0; i < n; i++) {
-		if (specs[i].array.n > 0 || specs[i].stdout_path != NULL ||
-		    specs[i].stderr_path != NULL ||
-		    specs[i].stdin_path != NULL || specs[i].res != NULL) {
+		if (job_spec_local_only(&specs[i])) {
 			ops_specs_free(specs, n);
 			return ops_error(req, FORQ_ERR_UNSUPPORTED,
 					 "job arrays, --stdout, --stderr, "

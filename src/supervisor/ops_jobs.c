@@ -618,29 +618,45 @@ ops_cancel(struct ops *ops, struct client *c, const struct request *req)
 	return ops_each_job(ops, c, req, ops_cancel_one);
 }
 
+/* Hold and release: a job that is not there, or not the client's, is
+ * refused (true). */
+static bool
+ops_item_not_yours(json_t *item, const struct store_job *job, bool mine)
+{
+	if (job != NULL && mine)
+		return false;
+	ops_item_refused(item, job == NULL ? FORQ_ERR_NOT_FOUND
+					   : FORQ_ERR_NOT_PERMITTED);
+	return true;
+}
+
+/* The state it went to (rc STORE_OK), or the one it stays in and why
+ * (STORE_NO_MATCH: code); -1 if the store failed. */
+static int
+ops_item_moved(json_t *item, enum store_result rc, enum job_state now,
+	       const struct store_job *job, const char *code)
+{
+	if (rc == STORE_FAILED)
+		return -1;
+	json_object_set_new(item, "state",
+			    json_string(job_state_name(
+				rc == STORE_OK ? now : job->state)));
+	if (rc == STORE_NO_MATCH)
+		json_object_set_new(item, "error", json_string(code));
+	return 0;
+}
+
 static int
 ops_hold_one(struct ops *ops, uint64_t id, const struct store_job *job,
 	     bool mine, json_t *item)
 {
-	enum store_result rc;
-
-	if (job == NULL || !mine) {
-		ops_item_refused(item, job == NULL ? FORQ_ERR_NOT_FOUND
-						   : FORQ_ERR_NOT_PERMITTED);
+	if (ops_item_not_yours(item, job, mine))
 		return 0;
-	}
 	/* A gang kept for its workers goes back to its queue first: held,
 	 * it keeps none. */
 	running_unhold(ops->d.running, id);
-	if ((rc = jobs_hold(ops->d.jobs, job)) == STORE_FAILED)
-		return -1;
-	json_object_set_new(item, "state",
-			    json_string(job_state_name(
-				rc == STORE_OK ? JOB_HELD : job->state)));
-	if (rc == STORE_NO_MATCH)
-		json_object_set_new(item, "error",
-				    json_string(FORQ_ERR_NOT_PENDING));
-	return 0;
+	return ops_item_moved(item, jobs_hold(ops->d.jobs, job), JOB_HELD, job,
+			      FORQ_ERR_NOT_PENDING);
 }
 
 json_t *
@@ -657,20 +673,10 @@ ops_release_one(struct ops *ops, uint64_t id, const struct store_job *job,
 	enum store_result rc;
 
 	(void)id;
-	if (job == NULL || !mine) {
-		ops_item_refused(item, job == NULL ? FORQ_ERR_NOT_FOUND
-						   : FORQ_ERR_NOT_PERMITTED);
+	if (ops_item_not_yours(item, job, mine))
 		return 0;
-	}
-	if ((rc = jobs_release(ops->d.jobs, job, &state)) == STORE_FAILED)
-		return -1;
-	json_object_set_new(item, "state",
-			    json_string(job_state_name(
-				rc == STORE_OK ? state : job->state)));
-	if (rc == STORE_NO_MATCH)
-		json_object_set_new(item, "error",
-				    json_string(FORQ_ERR_NOT_HELD));
-	return 0;
+	rc = jobs_release(ops->d.jobs, job, &state);
+	return ops_item_moved(item, rc, state, job, FORQ_ERR_NOT_HELD);
 }
 
 json_t *

@@ -572,7 +572,8 @@ test_scheduled_queue_priority_and_filters(void **state)
 	assert_int_equal(j.state, JOB_QUEUED);
 	assert_int_equal(j.spec.priority, -3);
 	store_job_free(&j);
-	assert_int_equal(store_mark_running(f->st, ids[0], 0, 0, 0, 5, NULL), 0);
+	assert_int_equal(store_mark_running(f->st, ids[0], 0, 0, 0, 5, NULL),
+			 0);
 	assert_int_equal(store_edit(f->st, ids[0],
 				    &(struct job_edit){.fields =
 							   JOB_EDIT_PRIORITY,
