@@ -22,7 +22,7 @@ function __forq_queues
         string match -ar '"name":"[^"]*"' | string replace -r '"name":"([^"]*)"' '$1'
 end
 
-set -l cmds submit status list wait logs cancel hold release set retry clean queues pause resume drain workers nodes shutdown ping
+set -l cmds submit status list wait logs cancel hold release set retry clean queues pause resume drain workers nodes shutdown ping top metrics
 set -l nocmd "not __fish_seen_subcommand_from $cmds"
 
 complete -c forq -f
@@ -48,6 +48,8 @@ complete -c forq -n $nocmd -a workers -d 'the workers and their jobs'
 complete -c forq -n $nocmd -a nodes -d "the cluster's nodes, their leases and load"
 complete -c forq -n $nocmd -a shutdown -d 'stop forqd'
 complete -c forq -n $nocmd -a ping -d 'check that forqd answers'
+complete -c forq -n $nocmd -a top -d 'a live view of workers, queues and running jobs'
+complete -c forq -n $nocmd -a metrics -d "forqd's metrics (OpenMetrics text)"
 
 complete -c forq -n "__fish_seen_subcommand_from $cmds" -l json -d 'print JSON only'
 
@@ -110,6 +112,7 @@ complete -c forq -n "__fish_seen_subcommand_from clean" -l older-than -x -d 'end
 complete -c forq -n "__fish_seen_subcommand_from pause resume drain" -a '(__forq_queues)' -d queue
 complete -c forq -n "__fish_seen_subcommand_from shutdown" -l kill-jobs -d 'stop and requeue running jobs'
 complete -c forq -n "__fish_seen_subcommand_from shutdown" -l drain -d 'let running jobs end first'
+complete -c forq -n "__fish_seen_subcommand_from top" -l once -d 'print one plain snapshot'
 
 # After --, the job's command and its arguments: commands and files.
 function __forq_after_dashdash

@@ -216,6 +216,10 @@ size_t cg_slot_count(struct cg_slot *slot);
 /* The job's first process has exited: what is left of it is killed. */
 void cg_slot_end(struct cg_slot *slot);
 void cg_slot_stats(struct cg_slot *slot, struct cg_stats *st);
+/* What a running job's group uses now, read by path (cg_slot_paths,
+ * with slot->base the job's): CPU since the job started (µs) and
+ * memory (bytes); -1 if the group has no such counters. */
+int cg_slot_usage(const struct cg_slot *slot, uint64_t *cpu_us, uint64_t *mem);
 /* The job's end as its group tells it: the CPU, peak memory and
  * processes of all of it; and, when oom_failed (it failed, and was not
  * stopped by forqd) and the OOM killer struck in its group, an error

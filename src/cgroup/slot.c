@@ -541,6 +541,40 @@ cg_slot_stats(struct cg_slot *slot, struct cg_stats *st)
 	st->procs_peak = slot->base.procs_peak;
 }
 
+int
+cg_slot_usage(const struct cg_slot *slot, uint64_t *cpu_us, uint64_t *mem)
+{
+	char text[4096];
+	uint64_t v, base;
+
+	*cpu_us = *mem = 0;
+	if (slot->version == CG_V1) {
+		/* cpuacct.usage is reset as each job starts. */
+		if (slot->dir[CG_CPU][0] == '\0' ||
+		    cg_read_at(slot->dir[CG_CPU], "cpuacct.usage", text,
+			       sizeof text) == -1 ||
+		    cg_parse_u64(text, &v) == -1)
+			return -1;
+		*cpu_us = v / 1000;
+		if (slot->dir[CG_MEMORY][0] != '\0' &&
+		    cg_read_at(slot->dir[CG_MEMORY], "memory.usage_in_bytes",
+			       text, sizeof text) != -1)
+			(void)cg_parse_u64(text, mem);
+		return 0;
+	}
+	if (slot->version != CG_V2 || slot->dir[CG_MEMORY][0] == '\0' ||
+	    cg_read_at(slot->dir[CG_MEMORY], "cpu.stat", text, sizeof text) ==
+		-1 ||
+	    cg_parse_keyed(text, "usage_usec", &v) == -1)
+		return -1;
+	base = slot->base.user_us + slot->base.sys_us;
+	*cpu_us = v > base ? v - base : 0;
+	if (cg_read_at(slot->dir[CG_MEMORY], "memory.current", text,
+		       sizeof text) != -1)
+		(void)cg_parse_u64(text, mem);
+	return 0;
+}
+
 void
 cg_job_result(const struct cg_stats *st, uint64_t mem, bool oom_failed,
 	      struct job_result *r)

@@ -85,6 +85,10 @@ cli_usage(void)
 		"  drain [QUEUE]            pause, and return once running "
 		"jobs end\n"
 		"  workers                  the workers and the jobs they run\n"
+		"  top [--once]             a live view: workers, queues, "
+		"running jobs\n"
+		"  metrics                  forqd's metrics (OpenMetrics "
+		"text)\n"
 		"  nodes                    the cluster's nodes, their leases "
 		"and load\n"
 		"  shutdown [--kill-jobs|--drain]\n"
@@ -229,6 +233,23 @@ cmd_ping(struct cli *cli, int argc, char **argv)
 	return cli_show(cli, "ping", NULL, print_ping);
 }
 
+/* As it comes: OpenMetrics text, for node_exporter's textfile
+ * collector (forq metrics > dir/forq.prom.tmp && mv ...). */
+static void
+print_metrics(const json_t *reply)
+{
+	fputs(json_string_value(json_object_get(reply, "text")), stdout);
+}
+
+static int
+cmd_metrics(struct cli *cli, int argc, char **argv)
+{
+	cli_options_json(cli, argc, argv);
+	if (optind != argc)
+		cli_usage();
+	return cli_show(cli, "metrics", NULL, print_metrics);
+}
+
 static int
 cmd_workers(struct cli *cli, int argc, char **argv)
 {
@@ -320,13 +341,17 @@ static const struct command {
 	const char *name;
 	int (*run)(struct cli *, int, char **);
 } commands[] = {
-    {"submit", cmd_submit},     {"status", cmd_status}, {"list", cmd_list},
-    {"wait", cmd_wait},         {"logs", cmd_logs},     {"cancel", cmd_cancel},
-    {"workers", cmd_workers},   {"ping", cmd_ping},     {"set", cmd_set},
-    {"pause", cmd_pause},       {"resume", cmd_pause},  {"drain", cmd_pause},
-    {"queues", cmd_queues},     {"retry", cmd_retry},   {"clean", cmd_clean},
-    {"shutdown", cmd_shutdown}, {"nodes", cmd_nodes},   {"hold", cmd_hold},
-    {"release", cmd_release},
+    {"submit", cmd_submit},   {"status", cmd_status},
+    {"list", cmd_list},       {"wait", cmd_wait},
+    {"logs", cmd_logs},       {"cancel", cmd_cancel},
+    {"workers", cmd_workers}, {"ping", cmd_ping},
+    {"set", cmd_set},         {"pause", cmd_pause},
+    {"resume", cmd_pause},    {"drain", cmd_pause},
+    {"queues", cmd_queues},   {"retry", cmd_retry},
+    {"clean", cmd_clean},     {"shutdown", cmd_shutdown},
+    {"nodes", cmd_nodes},     {"hold", cmd_hold},
+    {"release", cmd_release}, {"metrics", cmd_metrics},
+    {"top", cmd_top},
 };
 
 int

@@ -20,6 +20,7 @@
 #include "common/compat.h"
 #include "common/units.h"
 #include "core/access.h"
+#include "core/addr.h"
 #include "core/conf.h"
 #include "core/cpus.h"
 #include "core/job.h"
@@ -68,6 +69,7 @@ static const struct conf_key conf_keys[] = {
     KEY("daemon", "pidfile", pidfile, CONF_PATH, 0, 0),
     KEY("daemon", "log_level", log_level, CONF_LOG_LEVEL, 0, 0),
     KEY("daemon", "stop_grace", stop_grace_ms, CONF_DURATION, 0, DAY_MS),
+    KEY("daemon", "metrics_listen", metrics_listen, CONF_STRING, 0, 0),
     KEY("workers", "cpus", cpus, CONF_CPUS, 0, 0),
     KEY("workers", "slots", slots, CONF_UINT, 1, 256),
     KEY("workers", "heartbeat_interval", heartbeat_interval_ms, CONF_DURATION,
@@ -120,6 +122,10 @@ static const struct conf_key conf_keys[] = {
     KEY("limits", "queued_max_per_user", queued_max_per_user, CONF_UINT, 1,
 	100000000),
     KEY("limits", "connections_max", connections_max, CONF_UINT, 1, 1000000),
+    KEY("limits", "metrics_clients_max", metrics_clients_max, CONF_UINT, 1,
+	10000),
+    KEY("limits", "metrics_timeout", metrics_timeout_ms, CONF_DURATION, 1000,
+	60 * 60 * 1000),
     KEY("limits", "connections_reserved", connections_reserved, CONF_UINT, 0,
 	1000),
     KEY("limits", "connections_per_user_max", connections_per_user_max,
@@ -651,6 +657,20 @@ conf_check_relations(const struct conf *c, const char *file, char *err,
 				  msg);
 		return -1;
 	}
+	if (c->metrics_listen[0] != '\0') {
+		struct sockaddr_storage ss;
+		socklen_t sslen;
+		char why[CONF_ERROR_MAX];
+
+		if (addr_parse(c->metrics_listen, &ss, &sslen, why,
+			       sizeof why) == -1) {
+			snprintf(msg, sizeof msg, "metrics_listen: %s", why);
+			conf_format_error(err, errlen, file,
+					  conf_key_line(c, "metrics_listen"),
+					  msg);
+			return -1;
+		}
+	}
 	if (c->node[0] != '\0' && conf_node_name_check(c->node) == -1) {
 		snprintf(msg, sizeof msg,
 			 "node: \"%s\" is not 1 to %d letters, digits, '_', "
@@ -873,6 +893,8 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->name_max = 256;
 	c->queued_max_per_user = 100000;
 	c->connections_max = 1024;
+	c->metrics_clients_max = 16;
+	c->metrics_timeout_ms = 10 * 1000;
 	c->connections_reserved = 4;
 	c->connections_per_user_max = 128;
 	c->request_timeout_ms = 30 * 1000;

@@ -64,6 +64,7 @@ struct conf {
 	char pidfile[PATH_MAX];
 	enum log_level log_level;
 	int64_t stop_grace_ms;
+	char metrics_listen[64]; /* "": no metrics endpoint */
 
 	/* [workers] */
 	char cpus[256];
@@ -100,6 +101,8 @@ struct conf {
 	uint32_t name_max;
 	uint32_t queued_max_per_user;
 	uint32_t connections_max;
+	uint32_t metrics_clients_max; /* scrapers connected at once */
+	int64_t metrics_timeout_ms;   /* a scraper idle this long is cut */
 	uint32_t connections_reserved;
 	uint32_t connections_per_user_max;
 	int64_t request_timeout_ms;
@@ -127,7 +130,7 @@ struct conf {
 	struct res_kinds res;
 
 	/* Where each key was set, for errors found after parsing. */
-	int lines[64];
+	int lines[80];
 };
 
 /* Where forqd looks without -c: /etc/forq/forqd.conf for root, else

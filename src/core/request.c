@@ -19,6 +19,7 @@ static const char *const req_op_names[] = {
     [REQ_RETRY] = "retry",       [REQ_CLEAN] = "clean",
     [REQ_SHUTDOWN] = "shutdown", [REQ_NODES] = "nodes",
     [REQ_HOLD] = "hold",         [REQ_RELEASE] = "release",
+    [REQ_METRICS] = "metrics",   [REQ_TOP] = "top",
 };
 
 const char *

@@ -33,6 +33,8 @@ enum req_op {
 	REQ_NODES,
 	REQ_HOLD,
 	REQ_RELEASE,
+	REQ_METRICS,
+	REQ_TOP,
 };
 
 struct request {

@@ -572,6 +572,7 @@ const struct store_ops store_sqlite_ops = {
     .array_task = sqlite_array_task,
     .array_ids = sqlite_array_ids,
     .array_states = sqlite_array_states,
+    .pending_counts = sqlite_pending_counts,
     .waiting = sqlite_waiting,
     .due = sqlite_due,
     .edit = sqlite_edit,

@@ -48,6 +48,7 @@ enum sqlite_stmt {
 	ST_ARRAY_TASK,
 	ST_ARRAY_IDS,
 	ST_ARRAY_STATES,
+	ST_PENDING_COUNTS,
 	ST_WAITING_IDS,
 	ST_RUNNING_IDS,
 	ST_LOST,
@@ -152,6 +153,10 @@ int sqlite_deps(struct store_backend *be, uint64_t job, uint64_t **ids,
 		enum job_state **states, size_t *n);
 enum store_result sqlite_array_task(struct store_backend *be, uint64_t array_id,
 				    uint32_t index, uint64_t *id);
+int sqlite_pending_counts(struct store_backend *be,
+			  int (*fn)(void *arg, const char *queue,
+				    enum job_state state, uint64_t n),
+			  void *arg);
 int sqlite_array_states(struct store_backend *be, uint64_t array_id,
 			uint64_t counts[JOB_STATE_COUNT]);
 int sqlite_array_ids(struct store_backend *be, uint64_t array_id,

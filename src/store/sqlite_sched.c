@@ -229,6 +229,27 @@ sqlite_array_states(struct store_backend *st, uint64_t array_id,
 }
 
 int
+sqlite_pending_counts(struct store_backend *st,
+		      int (*fn)(void *arg, const char *queue,
+				enum job_state state, uint64_t n),
+		      void *arg)
+{
+	sqlite3_stmt *s = st->stmt[ST_PENDING_COUNTS];
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (fn(arg, (const char *)sqlite3_column_text(s, 0),
+		       (enum job_state)sqlite3_column_int(s, 1),
+		       (uint64_t)sqlite3_column_int64(s, 2)) == -1) {
+			sqlite3_reset(s);
+			return -1;
+		}
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : sqlite_fail(st, "count pending jobs");
+}
+
+int
 sqlite_array_ids(struct store_backend *st, uint64_t array_id, uint64_t **ids,
 		 size_t *n)
 {

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/compat.h"
+#include "core/metrics.h"
 #include "store/store.h"
 
 /* A change to a job already acknowledged, kept until its transaction
@@ -42,6 +44,9 @@ struct store {
 	bool failed;
 	bool failed_full;
 	char error[256];
+	/* Turns that wrote something: their commit, and the syncs. */
+	struct hist commit_time;
+	struct hist sync_time;
 };
 
 int
@@ -54,6 +59,8 @@ store_open(struct store **out, const char *dir, bool durable, char *err,
 		snprintf(err, errlen, "store: out of memory");
 		return -1;
 	}
+	hist_init(&st->commit_time, &hist_commit_seconds);
+	hist_init(&st->sync_time, &hist_commit_seconds);
 	st->ops = &store_sqlite_ops;
 	if (st->ops->open(&st->be, dir, durable, err, errlen) == -1) {
 		free(st);
@@ -193,7 +200,13 @@ store_replay(struct store *st)
 int
 store_commit(struct store *st)
 {
+	bool wrote = st->ops->dirty(st->be);
+	int64_t t0 = clock_mono_ns();
+
 	if (st->ops->commit(st->be) == 0) {
+		if (wrote)
+			hist_observe(&st->commit_time,
+				     (double)(clock_mono_ns() - t0) / 1e9);
 		st->nredo = 0;
 		st->failed = false;
 		return 0;
@@ -210,7 +223,26 @@ store_commit(struct store *st)
 int
 store_sync(struct store *st)
 {
-	return st->ops->sync(st->be);
+	bool due = st->ops->unsynced(st->be);
+	int64_t t0 = clock_mono_ns();
+	int rc = st->ops->sync(st->be);
+
+	if (rc == 0 && due)
+		hist_observe(&st->sync_time,
+			     (double)(clock_mono_ns() - t0) / 1e9);
+	return rc;
+}
+
+void
+store_metrics(const struct store *st, struct om *om)
+{
+	om_family(om, "forq_store_commit_seconds", OM_HISTOGRAM, "seconds",
+		  "How long the store took to commit a turn that changed it.");
+	om_hist(om, "forq_store_commit_seconds", NULL, 0, &st->commit_time);
+	om_family(om, "forq_store_sync_seconds", OM_HISTOGRAM, "seconds",
+		  "How long the store took to make its commits durable "
+		  "(fdatasync; durability = full).");
+	om_hist(om, "forq_store_sync_seconds", NULL, 0, &st->sync_time);
 }
 
 bool
@@ -339,6 +371,15 @@ store_array_states(struct store *st, uint64_t array_id,
 		   uint64_t counts[JOB_STATE_COUNT])
 {
 	return st->ops->array_states(st->be, array_id, counts);
+}
+
+int
+store_pending_counts(struct store *st,
+		     int (*fn)(void *arg, const char *queue,
+			       enum job_state state, uint64_t n),
+		     void *arg)
+{
+	return st->ops->pending_counts(st->be, fn, arg);
 }
 
 enum store_result

@@ -199,6 +199,15 @@ int store_array_ids(struct store *store, uint64_t array_id, uint64_t **ids,
 /* How many of an array's tasks are in each state. */
 int store_array_states(struct store *store, uint64_t array_id,
 		       uint64_t counts[JOB_STATE_COUNT]);
+/* How many jobs wait, are scheduled or held, by queue and state: fn
+ * once for each pair there are any of (its -1 stops the count). */
+int store_pending_counts(struct store *store,
+			 int (*fn)(void *arg, const char *queue,
+				   enum job_state state, uint64_t n),
+			 void *arg);
+struct om;
+/* The store's metrics: how long its commits and syncs take. */
+void store_metrics(const struct store *store, struct om *om);
 /* Every waiting job's id; malloc'd. */
 int store_waiting(struct store *store, uint64_t **ids, size_t *n);
 /* A scheduled job's time has come (its start time is now_ns or
@@ -307,6 +316,10 @@ struct store_ops {
 					uint64_t *id);
 	int (*array_ids)(struct store_backend *be, uint64_t array_id,
 			 uint64_t **ids, size_t *n);
+	int (*pending_counts)(struct store_backend *be,
+			      int (*fn)(void *arg, const char *queue,
+					enum job_state state, uint64_t n),
+			      void *arg);
 	int (*array_states)(struct store_backend *be, uint64_t array_id,
 			    uint64_t counts[JOB_STATE_COUNT]);
 	enum store_result (*move)(struct store_backend *be, uint64_t id,

@@ -58,6 +58,8 @@ jobs_push_end(struct jobs *j, uint64_t id, const struct job_result *r,
 	}
 	j->ends[j->nends++] =
 	    (struct jobs_end){.id = id, .own_hook = own_hook, .result = *r};
+	if (r->state < JOB_STATE_COUNT)
+		j->ended[r->state]++;
 }
 
 void
@@ -273,6 +275,7 @@ jobs_free(struct jobs *j)
 	free(j->unsettled);
 	free(j->grants);
 	free(j->aside);
+	free(j->qstats);
 	usercount_free(j->queued_by_uid);
 	free(j);
 }
@@ -321,6 +324,7 @@ jobs_submit(struct jobs *j, const struct job_spec *specs, size_t n, uid_t uid,
 		tasks += job_spec_tasks(&specs[i]);
 	for (t = 0; t < tasks; t++)
 		added += !existing[t];
+	j->submitted += added;
 	if (usercount_add(j->queued_by_uid, uid, (int64_t)added) == -1) {
 		log_warn("queue counts");
 		return -1;
@@ -393,6 +397,7 @@ jobs_ended(struct jobs *j, uint64_t id, uint32_t attempt,
 	char what[64], wait[32];
 	enum store_result found;
 
+	jobs_note_run(j, run->queue, r);
 	jobs_res_release(j, id);
 	/* On a cluster node the end goes to the cluster, which queues the
 	 * next attempt for any node to run; its on-finish commands wait
@@ -549,6 +554,7 @@ jobs_take(struct jobs *j, struct store_job *job, struct job_run *run)
 	/* Jobs that waited for their resources go first, once free. */
 	if (j->naside > 0 && jobs_res_next(j, job, &e)) {
 		usercount_add(j->queued_by_uid, job->uid, -1);
+		jobs_note_wait(j, e.queue, job);
 		jobs_run_of(job, e.queue, run);
 		return JOBS_TAKEN;
 	}
@@ -585,6 +591,7 @@ jobs_take(struct jobs *j, struct store_job *job, struct job_run *run)
 		}
 		/* It leaves the queue, to run or to fail unrun. */
 		usercount_add(j->queued_by_uid, job->uid, -1);
+		jobs_note_wait(j, e.queue, job);
 		jobs_run_of(job, e.queue, run);
 		return JOBS_TAKEN;
 	}
@@ -810,21 +817,6 @@ jobs_set_paused(struct jobs *j, int queue, bool paused)
 	log_info("%s%s %s", queue == RUNQ_ALL ? "all queues" : "queue ",
 		 queue == RUNQ_ALL ? "" : name, paused ? "paused" : "resumed");
 	return 0;
-}
-
-size_t
-jobs_aside_in(const struct jobs *j, int queue)
-{
-	struct runq_info info;
-	size_t a, n = 0;
-	int q;
-
-	for (a = 0; a < j->naside; a++) {
-		q = j->aside[a].e.queue;
-		runq_info(j->runq, q, &info);
-		n += q == queue || info.parent == queue;
-	}
-	return n;
 }
 
 size_t

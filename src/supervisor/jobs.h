@@ -46,6 +46,14 @@ struct jobs_end {
 };
 #define JOBS_NO_HOOKS (-2)
 
+struct om;
+/* The jobs' metrics: how many are in each state, by queue (those not
+ * started counted by the store), ended by state, submitted, and the
+ * histograms of waits and runs; -1 if the store cannot count. */
+int jobs_metrics(struct jobs *j, struct om *om);
+/* Jobs that reached a final state since start. */
+uint64_t jobs_ended_count(const struct jobs *j);
+
 /* conf is read as it stands at each use (a reload changes it). */
 struct jobs *jobs_new(const struct conf *conf, struct store *store);
 void jobs_free(struct jobs *j);

@@ -57,7 +57,18 @@ struct jobs {
 	size_t ngrants, grants_cap;
 	struct jobs_aside *aside;
 	size_t naside, aside_cap;
+	/* What the metrics page tells (jobs_metrics.c). */
+	uint64_t submitted;
+	uint64_t ended[JOB_STATE_COUNT];
+	struct jobs_qstats *qstats; /* by runq index of a conf's queue */
+	size_t nqstats;
 };
+
+/* jobs_metrics.c: how long a job waited before its first start, and
+ * how long an attempt ran, in the histograms of its queue (an array's
+ * limit's queue counts in its parent). */
+void jobs_note_wait(struct jobs *j, int queue, const struct store_job *job);
+void jobs_note_run(struct jobs *j, int queue, const struct job_result *r);
 
 struct jobs_grant {
 	uint64_t id;

@@ -177,3 +177,18 @@ jobs_res_env(struct jobs *j, uint64_t id, char *buf, size_t len, size_t *used,
 		return 0;
 	return res_grant_env(&j->conf->res, &g->g, buf, len, used, n);
 }
+
+size_t
+jobs_aside_in(const struct jobs *j, int queue)
+{
+	struct runq_info info;
+	size_t a, n = 0;
+	int q;
+
+	for (a = 0; a < j->naside; a++) {
+		q = j->aside[a].e.queue;
+		runq_info(j->runq, q, &info);
+		n += q == queue || info.parent == queue;
+	}
+	return n;
+}

@@ -15,6 +15,8 @@
 #include "supervisor/ops_cluster.h"
 #include "supervisor/ops_common.h"
 #include "supervisor/ops_jobs.h"
+#include "supervisor/ops_metrics.h"
+#include "supervisor/ops_top.h"
 #include "supervisor/ops_queues.h"
 #include "supervisor/ops_read.h"
 #include "supervisor/running.h"
@@ -72,6 +74,8 @@ ops_on_jobs(enum req_op op)
 	case REQ_WORKERS:
 	case REQ_SHUTDOWN:
 	case REQ_NODES:
+	case REQ_METRICS:
+	case REQ_TOP:
 		return false;
 	default:
 		return true;
@@ -144,6 +148,10 @@ ops_handle(struct ops *ops, struct client *c, const struct request *req)
 		return ops_shutdown(ops, c, req);
 	case REQ_NODES:
 		return ops_nodes(ops, c, req);
+	case REQ_METRICS:
+		return ops_metrics(ops, req);
+	case REQ_TOP:
+		return ops_top(ops, c, req);
 	}
 	return reply_error(req->id, FORQ_ERR_INTERNAL, "unhandled op");
 }

@@ -15,6 +15,7 @@
 #include "common/compat.h"
 
 struct access_policy;
+struct cg_tree;
 struct conf;
 struct job_limits;
 struct draining;
@@ -52,10 +53,11 @@ struct ops_deps {
 	struct draining *draining;
 	struct watch *watch;
 	const struct workers *workers;
-	struct node *node;       /* NULL: this host alone (backend = sqlite) */
-	struct later *later;     /* replies that wait on the database */
-	struct cluster *cluster; /* the node's shared queue, with node */
-	bool cgroups;            /* jobs run in cgroups: --mem can be kept */
+	struct node *node;        /* NULL: this host alone (backend = sqlite) */
+	struct later *later;      /* replies that wait on the database */
+	struct cluster *cluster;  /* the node's shared queue, with node */
+	const struct cg_tree *cg; /* where running jobs' counters are */
+	bool cgroups;             /* jobs run in cgroups: --mem can be kept */
 	bool cpusets; /* and in cpusets: --cpus above 1 can be kept */
 	ops_stop_fn *stop;
 	void *stop_arg;

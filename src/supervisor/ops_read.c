@@ -262,6 +262,11 @@ ops_workers(struct ops *ops, const struct request *req)
 				    json_integer(ops->d.conf->slots));
 		json_object_set_new(item, "jobs_done",
 				    json_integer((json_int_t)sb->jobs_done));
+		/* With a job on it, since forqd started: forq top's busy. */
+		json_object_set_new(item, "busy_ms",
+				    json_integer(running_busy_ns(ops->d.running,
+								 (int)i) /
+						 NS_PER_MS));
 		json_array_append_new(list, item);
 	}
 	free(ids);

@@ -89,6 +89,8 @@ struct running {
 	uint32_t nslots;        /* per worker */
 	struct run_slot *slots; /* nworkers * nslots */
 	uint32_t *busy;         /* per worker */
+	/* Per worker: time with a job on it, and since when (monotonic). */
+	int64_t *busy_ns, *busy_since;
 	/* Per worker: the gang (job id) it is held for, waiting or
 	 * running; 0: none. */
 	uint64_t *held_by;
@@ -127,11 +129,13 @@ running_new(const struct conf *conf, const struct access_policy *access,
 	r->kernel_nproc = rlimits_kernel_nproc(4096);
 	r->slots = calloc((size_t)r->nworkers * r->nslots, sizeof *r->slots);
 	r->busy = calloc(r->nworkers, sizeof *r->busy);
+	r->busy_ns = calloc(r->nworkers, sizeof *r->busy_ns);
+	r->busy_since = calloc(r->nworkers, sizeof *r->busy_since);
 	r->held_by = calloc(r->nworkers, sizeof *r->held_by);
 	r->gangs = calloc(r->nworkers, sizeof *r->gangs);
 	r->cpusets = cpusets;
-	if (r->slots == NULL || r->busy == NULL || r->held_by == NULL ||
-	    r->gangs == NULL) {
+	if (r->slots == NULL || r->busy == NULL || r->busy_ns == NULL ||
+	    r->busy_since == NULL || r->held_by == NULL || r->gangs == NULL) {
 		running_free(r);
 		return NULL;
 	}
@@ -151,9 +155,31 @@ running_free(struct running *r)
 	free(r->held_by);
 	free(r->slots);
 	free(r->busy);
+	free(r->busy_ns);
+	free(r->busy_since);
 	free(r->starts);
 	free(r->ended);
 	free(r);
+}
+
+/* A worker's count of busy slots, and its busy time (from its first
+ * job on until its last leaves). */
+static void
+running_busy_add(struct running *r, int w, int delta)
+{
+	if (delta > 0 && r->busy[w]++ == 0)
+		r->busy_since[w] = clock_mono_ns();
+	else if (delta < 0 && r->busy[w] > 0 && --r->busy[w] == 0)
+		r->busy_ns[w] += clock_mono_ns() - r->busy_since[w];
+}
+
+int64_t
+running_busy_ns(const struct running *r, int w)
+{
+	if ((uint32_t)w >= r->nworkers)
+		return 0;
+	return r->busy_ns[w] +
+	       (r->busy[w] > 0 ? clock_mono_ns() - r->busy_since[w] : 0);
 }
 
 static struct run_slot *
@@ -389,7 +415,7 @@ running_release(struct running *r, int w, uint32_t s, bool adopted)
 		running_unhold_workers(r, rs->job_id);
 	shm_slot(r->shm, (uint32_t)w, s)->state = SLOT_FREE;
 	*rs = (struct run_slot){0};
-	r->busy[w]--;
+	running_busy_add(r, w, -1);
 }
 
 /* A dispatch taken back before its start was sent: the job is queued
@@ -466,7 +492,7 @@ running_place(struct running *r, int w, struct store_job *job,
 			running_unhold_workers(r, id);
 		return -1;
 	}
-	r->busy[w]++;
+	running_busy_add(r, w, 1);
 	slot->state = SLOT_SENT;
 	if (running_start_later(r, w, s) == -1) {
 		log_warn("job %llu: start", (unsigned long long)id);
@@ -688,7 +714,7 @@ running_start_hook(struct running *r, int w, const struct store_job *job,
 	*running_slot(r, w, s) = (struct run_slot){.job_id = job->id,
 						   .attempt = slot->attempt,
 						   .hook = true};
-	r->busy[w]++;
+	running_busy_add(r, w, 1);
 	slot->state = SLOT_SENT;
 	running_send(r, w, CH_S_RUN, s, job->id);
 	return 0;
@@ -926,7 +952,7 @@ running_take_worker(struct running *r, int w)
 					.attempt = slot->attempt,
 					.pid = slot->pid,
 					.taken_on = true};
-		r->busy[w]++;
+		running_busy_add(r, w, 1);
 		/* Its queue counts it running, as a job started here. */
 		if (jobs_adoptable(r->jobs, slot->job_id, slot->attempt,
 				   &rs->run) &&
@@ -957,7 +983,7 @@ running_adopted_gone(struct running *r, int w, uint32_t s)
 		running_unhold_workers(r, rs->job_id);
 	shm_slot(r->shm, (uint32_t)w, s)->state = SLOT_FREE;
 	*rs = (struct run_slot){0};
-	r->busy[w]--;
+	running_busy_add(r, w, -1);
 }
 
 static struct run_slot *
@@ -991,11 +1017,15 @@ running_find(const struct running *r, uint64_t id, struct running_where *where)
 
 	if ((rs = running_lookup(r, id, &w, &s)) == NULL)
 		return false;
-	*where = (struct running_where){.worker = w,
-					.cpu = workers_cpu(r->workers, w),
-					.pid = rs->pid,
-					.start_ns = rs->start_ns,
-					.taken_on = rs->taken_on};
+	*where =
+	    (struct running_where){.worker = w,
+				   .cpu = workers_cpu(r->workers, w),
+				   .pid = rs->pid,
+				   .start_ns = rs->start_ns,
+				   .taken_on = rs->taken_on,
+				   .slot = s,
+				   .cg_base = shm_slot(r->shm, (uint32_t)w, s)
+						  ->cg_base};
 	return true;
 }
 

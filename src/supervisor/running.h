@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cgroup/cgroup.h"
+
 struct access_policy;
 struct adopted;
 struct ch_slot;
@@ -70,6 +72,9 @@ struct running_where {
 	pid_t pid;        /* 0 until it has started */
 	int64_t start_ns; /* CLOCK_REALTIME; 0 until it has started */
 	bool taken_on;    /* it lived through a crash of forqd */
+	uint32_t slot;
+	/* What its cgroup's counters start from (its worker's copy). */
+	struct cg_base cg_base;
 };
 bool running_find(const struct running *r, uint64_t id,
 		  struct running_where *where);
@@ -82,6 +87,8 @@ int running_ids(const struct running *r, int queue, uint64_t **ids, size_t *n);
 size_t running_on_worker(const struct running *r, int w, uint64_t *ids,
 			 size_t cap);
 uint32_t running_busy(const struct running *r);
+/* How long worker w has had a job on it, all told (ns). */
+int64_t running_busy_ns(const struct running *r, int w);
 /* forqd stops with its jobs: each is stopped as a cancel stops it, and
  * queued again as interrupted. */
 void running_interrupt_all(struct running *r);

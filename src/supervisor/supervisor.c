@@ -35,6 +35,7 @@
 #include "supervisor/control.h"
 #include "supervisor/daemonize.h"
 #include "supervisor/draining.h"
+#include "supervisor/httpd.h"
 #include "supervisor/jobs.h"
 #include "supervisor/later.h"
 #include "supervisor/listener.h"
@@ -42,6 +43,7 @@
 #include "supervisor/notify.h"
 #include "supervisor/ops.h"
 #include "supervisor/ops_common.h"
+#include "supervisor/ops_metrics.h"
 #include "supervisor/orphans.h"
 #include "supervisor/running.h"
 #include "supervisor/supervisor.h"
@@ -602,6 +604,34 @@ sv_on_shutdown(void *arg, enum ops_stop how)
 }
 
 static int
+sv_metrics_page(void *arg, struct buf *b)
+{
+	struct supervisor *sv = arg;
+
+	return ops_metrics_page(sv->ops, b);
+}
+
+/* The metrics endpoint as c says, into *out (NULL: none asked); -1
+ * (logged) if it cannot listen there. */
+static int
+sv_open_metrics(struct supervisor *sv, const struct conf *c, struct httpd **out)
+{
+	char err[512];
+
+	*out = NULL;
+	if (c->metrics_listen[0] == '\0')
+		return 0;
+	if ((*out = httpd_open(&sv->loop, c->metrics_listen,
+			       c->metrics_clients_max, c->metrics_timeout_ms,
+			       sv_metrics_page, sv, err, sizeof err)) == NULL) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	log_info("metrics at http://%s/metrics", httpd_where(*out));
+	return 0;
+}
+
+static int
 sv_open_jobs(struct supervisor *sv)
 {
 	struct workers_cb wcb;
@@ -657,6 +687,7 @@ sv_open_jobs(struct supervisor *sv)
 				 .node = sv->node,
 				 .later = sv->later,
 				 .cluster = sv->cluster,
+				 .cg = &sv->cg,
 				 .cgroups = sv->cg.version != CG_NONE,
 				 .cpusets = cg_has_cpuset(&sv->cg),
 				 .stop = sv_on_shutdown,
@@ -667,6 +698,8 @@ sv_open_jobs(struct supervisor *sv)
 	}
 	if (sv->store_full)
 		ops_set_intake(sv->ops, OPS_FULL);
+	if (sv_open_metrics(sv, &sv->conf, &sv->httpd) == -1)
+		return -1;
 	if (sv_take_orphans(sv) == -1)
 		return -1;
 	sv_drain(sv);
@@ -943,6 +976,36 @@ sv_stop_signal(struct supervisor *sv, const char *signame)
 	sv_stop(sv, down ? OPS_STOP_KILL : OPS_STOP_LEAVE, why);
 }
 
+/* A reload that changes the endpoint listens anew, as nginx does; where
+ * it cannot, the old one stays, with its settings. */
+static void
+sv_reload_metrics(struct supervisor *sv, struct conf *next)
+{
+	struct httpd *h;
+
+	if (strcmp(sv->conf.metrics_listen, next->metrics_listen) == 0 &&
+	    sv->conf.metrics_clients_max == next->metrics_clients_max &&
+	    sv->conf.metrics_timeout_ms == next->metrics_timeout_ms)
+		return;
+	/* The same address cannot be bound twice: the old one goes first,
+	 * and comes back if the new one fails. */
+	httpd_close(sv->httpd);
+	sv->httpd = NULL;
+	if (sv_open_metrics(sv, next, &h) == 0) {
+		sv->httpd = h;
+		if (h == NULL)
+			log_info("metrics endpoint closed");
+		return;
+	}
+	log_warnx("keeping metrics_listen = %s", sv->conf.metrics_listen);
+	strlcpy(next->metrics_listen, sv->conf.metrics_listen,
+		sizeof next->metrics_listen);
+	next->metrics_clients_max = sv->conf.metrics_clients_max;
+	next->metrics_timeout_ms = sv->conf.metrics_timeout_ms;
+	if (sv_open_metrics(sv, next, &sv->httpd) == -1)
+		log_warnx("metrics endpoint lost");
+}
+
 /* Settings bound to resources made at start keep their old value. */
 static void
 sv_keep_fixed(struct supervisor *sv, struct conf *next)
@@ -1002,6 +1065,7 @@ sv_reload(struct supervisor *sv)
 		return;
 	}
 	sv_keep_fixed(sv, &next);
+	sv_reload_metrics(sv, &next);
 	sv->conf = next;
 	sv->access = access;
 	sv->allowed = allowed;
@@ -1212,6 +1276,7 @@ void
 sv_free(struct supervisor *sv)
 {
 	listener_close(sv->listener);
+	httpd_close(sv->httpd);
 	/* Clients first: each one's waits go with it. */
 	control_free(sv->control);
 	watch_free(sv->watch);

@@ -51,6 +51,7 @@ struct supervisor {
 	struct running *running;
 	struct after *after;
 	struct ops *ops;
+	struct httpd *httpd;     /* the metrics endpoint; NULL: none */
 	struct later *later;     /* replies waiting on the database */
 	struct node *node;       /* backend = postgresql: this cluster node */
 	struct cluster *cluster; /* and its shared queue */

@@ -65,6 +65,7 @@ struct workers {
 	bool stopping; /* retired for good: none restarts */
 	struct sv_worker *w;
 	uint32_t max;
+	uint64_t crash_loops; /* workers held for crash_loop_hold */
 };
 
 static void workers_on_exit(struct ev_io *io, uint32_t events);
@@ -358,6 +359,7 @@ workers_after_death(struct sv_worker *w, int exit_code, int64_t now)
 			 w->cpu, (long long)((d.at_ns - now) / NS_PER_MS));
 		break;
 	case RESTART_HOLD:
+		ws->crash_loops++;
 		w->retry_at_ns = d.at_ns;
 		w->sb->retry_at_ns = d.at_ns;
 		workers_set_state(w, SB_HELD);
@@ -947,4 +949,10 @@ workers_view(const struct workers *ws, int i, struct worker_view *v)
 				  .started_ns = w->started_ns,
 				  .retry_at_ns = w->retry_at_ns,
 				  .sb = w->sb};
+}
+
+uint64_t
+workers_crash_loops(const struct workers *ws)
+{
+	return ws->crash_loops;
 }

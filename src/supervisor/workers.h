@@ -97,5 +97,7 @@ struct worker_view {
 	const struct sb_worker *sb;
 };
 void workers_view(const struct workers *ws, int w, struct worker_view *v);
+/* How many times a worker in a crash loop was held, since start. */
+uint64_t workers_crash_loops(const struct workers *ws);
 
 #endif

@@ -12,7 +12,7 @@ done
 
 CACHE=${FORQ_TEST_CACHE:-/var/cache/forq-test}
 SUITE=bookworm
-INCLUDE=systemd,dbus,procps,man-db,libbsd0,libinih1,libjansson4,libsqlite3-0,libpq5,libssl3
+INCLUDE=systemd,dbus,procps,man-db,libbsd0,libinih1,libjansson4,libsqlite3-0,libpq5,libssl3,libmicrohttpd12,libncursesw6
 TARBALL=$CACHE/rootfs-$SUITE-$(echo "$INCLUDE" | md5sum | cut -c1-8).tar
 
 # The first Debian mirror of this machine's apt sources (deb822 or
