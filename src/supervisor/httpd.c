@@ -65,7 +65,7 @@ httpd_tell(struct ratelimit *rl, char *more, size_t len)
 	return true;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 httpd_log(void *arg, const char *fmt, va_list ap)
 {
 	struct httpd *h = arg;
