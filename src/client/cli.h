@@ -66,6 +66,7 @@ int cli_opt_user(const char *opt, const char *arg, uid_t *uid);
 int cli_print_output(struct forq_conn *conn, json_int_t id, bool out, bool err);
 
 int cmd_submit(struct cli *cli, int argc, char **argv);
+/* forq-top's (cli_top.c): argv[0] is "top". */
 int cmd_top(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_list(struct cli *cli, int argc, char **argv);

@@ -70,3 +70,10 @@ cli_opt_user(const char *opt, const char *arg, uid_t *uid)
 	fprintf(stderr, "forq: %s %s: no such user\n", opt, arg);
 	return -1;
 }
+
+void
+cli_die(const struct forq_error *err)
+{
+	fprintf(stderr, "forq: %s\n", err->message);
+	exit(forq_error_exit_code(err));
+}

@@ -612,6 +612,13 @@ top_live(struct top *t)
 	return FORQ_EXIT_OK;
 }
 
+static __dead void
+top_usage(void)
+{
+	fprintf(stderr, "usage: forq [-s socket] top [--once] [--json]\n");
+	exit(FORQ_EXIT_USAGE);
+}
+
 int
 cmd_top(struct cli *cli, int argc, char **argv)
 {
@@ -634,11 +641,11 @@ cmd_top(struct cli *cli, int argc, char **argv)
 			cli->json = 1;
 			break;
 		default:
-			cli_usage();
+			top_usage();
 		}
 	}
 	if (optind != argc)
-		cli_usage();
+		top_usage();
 	if (once || cli->json || !isatty(STDOUT_FILENO)) {
 		top_sample(&t);
 		if (t.workers == NULL) {

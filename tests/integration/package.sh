@@ -6,7 +6,7 @@ command -v dpkg-deb >/dev/null || fail "dpkg-deb is not installed"
 deb=$("$FORQ_SOURCE_DIR/scripts/package" "$T/pkg" | tail -n 1)
 [ -f "$deb" ] || fail "no package built"
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
-for f in ./usr/sbin/forqd ./usr/bin/forq ./etc/forq/forqd.conf \
+for f in ./usr/sbin/forqd ./usr/bin/forq ./usr/libexec/forq/forq-top ./etc/forq/forqd.conf \
 	./lib/systemd/system/forqd.service ./lib/systemd/system/forqd.socket \
 	./usr/lib/systemd/user/forqd.service ./usr/lib/systemd/user/forqd.socket \
 	./usr/lib/sysusers.d/forq.conf ./usr/share/man/man1/forq.1 \

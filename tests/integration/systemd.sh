@@ -136,6 +136,9 @@ ct forq ping >/dev/null || fail "forq ping through the socket"
 status=$(ct systemctl show -P StatusText forqd.service)
 [[ $status == *"workers ready"* ]] || fail "StatusText: $status"
 ok "socket activation: the first forq ping started forqd; StatusText \"$status\""
+# forq top as installed: /usr/bin/forq runs /usr/libexec/forq/forq-top.
+ct forq top --once | grep -qE '^WORKER +CPU' || fail "forq top --once as installed: $(ct forq top --once 2>&1)"
+ok "forq top runs its installed helper"
 scope=$(ct systemctl list-units --type=scope --state=active --no-legend --plain 'forq-*' | awk '{ print $1 }')
 [[ $scope == forq-*.scope ]] || fail "no scope of forqd's: $(ct systemctl list-units --type=scope --no-legend)"
 [[ " $(ct systemctl show -P Before "$scope") " == *" forqd.service "* ]] ||
