@@ -198,6 +198,12 @@ om_hist(struct om *om, const char *name, const char *const *labels,
 	om_number(om, h->sum);
 }
 
+void
+om_raw(struct om *om, const char *text, size_t len)
+{
+	om_put(om, text, len);
+}
+
 int
 om_end(struct om *om)
 {

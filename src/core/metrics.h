@@ -59,6 +59,8 @@ void om_sample_u64(struct om *om, const char *name, const char *const *labels,
  * and _sum. */
 void om_hist(struct om *om, const char *name, const char *const *labels,
 	     size_t nlabels, const struct hist *h);
+/* Samples written before into another page's buffer, as they are. */
+void om_raw(struct om *om, const char *text, size_t len);
 /* "# EOF"; 0, or -1 with errno if any write failed. */
 int om_end(struct om *om);
 

@@ -102,10 +102,11 @@ const char *const sqlite_sql[ST_COUNT] = {
 		      "array_index = ?2",
     [ST_ARRAY_STATES] = "SELECT state, count(*) FROM jobs WHERE array_id = "
 			"?1 GROUP BY state",
-    /* Through jobs_state: as long as the jobs in these states. */
-    [ST_PENDING_COUNTS] = "SELECT coalesce(queue, 'default'), state, "
-			  "count(*) FROM jobs WHERE state BETWEEN 2 AND 4 "
-			  "GROUP BY 1, 2",
+    /* Through jobs_state: as long as the jobs in these states (the
+     * caller keeps it for a while: jobs_metrics.c). */
+    [ST_PENDING_COUNTS] = "SELECT queue, state, count(*) FROM jobs "
+			  "WHERE state BETWEEN 2 AND 4 GROUP BY 1, 2 "
+			  "ORDER BY 1, 2",
     [ST_ARRAY_IDS] = "SELECT id FROM jobs WHERE array_id = ?1 ORDER BY "
 		     "array_index",
     [ST_UNFINISHED] = "SELECT id, queue FROM jobs WHERE uid = ?1 AND "

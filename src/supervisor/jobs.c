@@ -255,6 +255,7 @@ jobs_new(const struct conf *conf, struct store *store)
 	j->conf = conf;
 	j->store = store;
 	heap_init(&j->due, sizeof(struct jobs_due), jobs_due_before);
+	buf_init(&j->pending, JOBS_PENDING_TEXT_MAX);
 	if ((j->runq = runq_new()) == NULL || jobs_apply_queues(j) == -1 ||
 	    (j->queued_by_uid = usercount_new()) == NULL) {
 		jobs_free(j);
@@ -276,6 +277,7 @@ jobs_free(struct jobs *j)
 	free(j->grants);
 	free(j->aside);
 	free(j->qstats);
+	buf_free(&j->pending);
 	usercount_free(j->queued_by_uid);
 	free(j);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/buffer.h"
 #include "common/heap.h"
 #include "core/res.h"
 #include "core/runq.h"
@@ -62,7 +63,14 @@ struct jobs {
 	uint64_t ended[JOB_STATE_COUNT];
 	struct jobs_qstats *qstats; /* by runq index of a conf's queue */
 	size_t nqstats;
+	/* The store's count of jobs waiting, scheduled or held, as samples,
+	 * and when it was taken and what it cost (monotonic ns). */
+	struct buf pending;
+	int64_t pending_at_ns, pending_cost_ns;
 };
+
+/* The pending samples' text: a line per queue and state. */
+#define JOBS_PENDING_TEXT_MAX (1u << 20)
 
 /* jobs_metrics.c: how long a job waited before its first start, and
  * how long an attempt ran, in the histograms of its queue (an array's

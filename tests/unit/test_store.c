@@ -777,6 +777,110 @@ test_held_jobs_move_from_the_state_seen(void **state)
 			 1);
 }
 
+/* store_pending_counts against a count of the rows themselves. */
+struct pending_text {
+	char line[512];
+};
+
+static int
+pending_line(void *arg, const char *queue, enum job_state state, uint64_t n)
+{
+	struct pending_text *p = arg;
+	size_t used = strlen(p->line);
+
+	snprintf(p->line + used, sizeof p->line - used, "%s:%d=%llu ", queue,
+		 (int)state, (unsigned long long)n);
+	return 0;
+}
+
+static void
+assert_pending(struct fixture *f, const char *want)
+{
+	struct pending_text seen = {""};
+	char path[128], brute[512] = "";
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	assert_int_equal(store_pending_counts(f->st, pending_line, &seen), 0);
+	assert_string_equal(seen.line, want);
+	/* The triggers' counts are the rows' (once committed). */
+	snprintf(path, sizeof path, "%s/jobs.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT queue, state, count(*) "
+					    "FROM jobs WHERE "
+					    "state BETWEEN 2 AND 4 GROUP BY 1, "
+					    "2 ORDER BY 1, "
+					    "2",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		snprintf(brute + strlen(brute), sizeof brute - strlen(brute),
+			 "%s:%d=%lld ", (const char *)sqlite3_column_text(s, 0),
+			 sqlite3_column_int(s, 1),
+			 (long long)sqlite3_column_int64(s, 2));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	assert_string_equal(brute, want);
+}
+
+static void
+test_pending_counts_follow_every_change(void **state)
+{
+	struct fixture *f = *state;
+	struct job_spec s = spec("p", "A=1");
+	struct job_edit to_b = {.fields = JOB_EDIT_QUEUE, .queue = "b"};
+	uint64_t held, later, dep, waiting, ids[3];
+
+	s.queue = "a";
+	s.hold = true;
+	assert_int_equal(store_insert(f->st, &s, 1, 1000, 100, 1, &held, NULL),
+			 0);
+	s.hold = false;
+	s.start_at_ns = INT64_C(4000000000) * 1000000000;
+	assert_int_equal(store_insert(f->st, &s, 1, 1000, 100, 1, &later, NULL),
+			 0);
+	s.start_at_ns = 0;
+	dep = add(f->st, "dep");
+	s.after = &dep;
+	s.nafter = 1;
+	assert_int_equal(store_insert(f->st, &s, 1, 1000, 100, 1, &waiting,
+				      NULL),
+			 0);
+	s.after = NULL;
+	s.nafter = 0;
+	/* An array of three held tasks: each a job. */
+	s.hold = true;
+	s.array.index = (uint32_t[]){1, 2, 3};
+	s.array.n = 3;
+	assert_int_equal(store_insert(f->st, &s, 1, 1000, 100, 1, ids, NULL),
+			 0);
+	s.array.n = 0;
+	s.array.index = NULL;
+	assert_int_equal(store_commit(f->st), 0);
+	assert_pending(f, "a:2=1 a:3=1 a:4=4 ");
+
+	/* Held, released, moved to another queue, cancelled, started. */
+	assert_int_equal(store_move(f->st, held, JOB_HELD, JOB_QUEUED),
+			 STORE_OK);
+	assert_int_equal(store_edit(f->st, later, &to_b), STORE_OK);
+	assert_int_equal(store_move(f->st, waiting, JOB_WAITING, JOB_HELD),
+			 STORE_OK);
+	assert_int_equal(store_cancel(f->st, ids[0], 5), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_pending(f, "a:4=3 b:2=1 ");
+
+	/* A turn rolled back leaves the counts as they were. */
+	assert_int_equal(store_move(f->st, ids[1], JOB_HELD, JOB_QUEUED),
+			 STORE_OK);
+	store_rollback(f->st);
+	assert_pending(f, "a:4=3 b:2=1 ");
+
+	assert_int_equal(store_due(f->st, later, INT64_MAX), STORE_OK);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_pending(f, "a:4=3 ");
+}
+
 static void
 test_newer_schema_is_refused(void **state)
 {
@@ -834,6 +938,8 @@ main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_held_jobs_move_from_the_state_seen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_pending_counts_follow_every_change, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup,
 					    teardown),
 	};
