@@ -917,3 +917,9 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->nqueues = 1;
 	conf_queue_defaults(&c->queues[0], "default");
 }
+
+const char *
+conf_name(const struct conf *c)
+{
+	return c->path[0] != '\0' ? c->path : "forqd.conf";
+}

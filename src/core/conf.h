@@ -133,6 +133,10 @@ struct conf {
 	int lines[80];
 };
 
+/* The conf's file for messages: its path, or "forqd.conf" for the
+ * built-in defaults. */
+const char *conf_name(const struct conf *c);
+
 /* Where forqd looks without -c: /etc/forq/forqd.conf for root, else
  * $XDG_CONFIG_HOME/forq/forqd.conf or ~/.config/forq/forqd.conf. */
 void conf_default_path(char *buf, size_t len, uid_t euid,

@@ -196,6 +196,12 @@ runq_info(const struct runq *q, int queue, struct runq_info *info)
 	}
 }
 
+int
+runq_conf_queue(const struct runq *q, int queue)
+{
+	return q->queues[queue].parent != -1 ? q->queues[queue].parent : queue;
+}
+
 /* The user's entry in a queue, made if asked and missing. */
 static struct runq_user *
 runq_user(struct runq_queue *qu, uid_t uid, bool make)

@@ -71,6 +71,8 @@ void runq_set_parallel(struct runq *q, int queue, uint32_t parallel);
 void runq_set_paused(struct runq *q, int queue, bool paused);
 bool runq_paused(const struct runq *q, int queue);
 void runq_info(const struct runq *q, int queue, struct runq_info *info);
+/* The conf's queue a queue stands for: itself, or an array's parent. */
+int runq_conf_queue(const struct runq *q, int queue);
 
 /* -1 only when memory runs out. */
 int runq_push(struct runq *q, int queue, uid_t uid, const struct runq_job *job);

@@ -35,13 +35,10 @@ struct jobs_qstats {
 static struct jobs_qstats *
 jobs_qstats_of(struct jobs *j, int q)
 {
-	struct runq_info info;
 	size_t want, i;
 	void *grown;
 
-	runq_info(j->runq, q, &info);
-	if (info.parent != -1)
-		q = info.parent;
+	q = runq_conf_queue(j->runq, q);
 	if ((size_t)q >= j->nqstats) {
 		want = runq_queues(j->runq);
 		if ((grown = reallocarray(j->qstats, want,

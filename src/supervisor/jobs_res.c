@@ -181,14 +181,9 @@ jobs_res_env(struct jobs *j, uint64_t id, char *buf, size_t len, size_t *used,
 size_t
 jobs_aside_in(const struct jobs *j, int queue)
 {
-	struct runq_info info;
 	size_t a, n = 0;
-	int q;
 
-	for (a = 0; a < j->naside; a++) {
-		q = j->aside[a].e.queue;
-		runq_info(j->runq, q, &info);
-		n += q == queue || info.parent == queue;
-	}
+	for (a = 0; a < j->naside; a++)
+		n += runq_conf_queue(j->runq, j->aside[a].e.queue) == queue;
 	return n;
 }

@@ -126,10 +126,7 @@ ops_check_res(struct ops *ops, const struct request *req,
 	if (rc == -2)
 		return ops_error(req, FORQ_ERR_LIMIT,
 				 "job %zu: res %s ([resources] of %s)", i + 1,
-				 why,
-				 ops->d.conf->path[0] != '\0'
-				     ? ops->d.conf->path
-				     : "forqd.conf");
+				 why, conf_name(ops->d.conf));
 	return ops_error(req, FORQ_ERR_BAD_REQUEST, "job %zu: res: %s", i + 1,
 			 why);
 }
@@ -147,10 +144,7 @@ ops_queue_defaults(struct ops *ops, const struct request *req,
 	if (q == NULL)
 		return ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
 				 "job %zu: no queue named \"%s\" in %s", i + 1,
-				 name,
-				 ops->d.conf->path[0] != '\0'
-				     ? ops->d.conf->path
-				     : "forqd.conf");
+				 name, conf_name(ops->d.conf));
 	if (!spec->has_priority)
 		spec->priority = q->priority;
 	if (!spec->has_timeout)
@@ -702,11 +696,9 @@ ops_set(struct ops *ops, struct client *c, const struct request *req)
 		return ops_error(req, jerr.code, "%s", jerr.message);
 	if ((e.fields & JOB_EDIT_QUEUE) &&
 	    conf_queue_find(ops->d.conf, e.queue) == NULL) {
-		reply =
-		    ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
-			      "no queue named \"%s\" in %s", e.queue,
-			      ops->d.conf->path[0] != '\0' ? ops->d.conf->path
-							   : "forqd.conf");
+		reply = ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
+				  "no queue named \"%s\" in %s", e.queue,
+				  conf_name(ops->d.conf));
 		job_edit_free(&e);
 		return reply;
 	}
