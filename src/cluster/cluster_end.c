@@ -8,6 +8,7 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +38,9 @@ cl_tail_hex(const char *state_dir, uint64_t id, const char *ext)
 
 	snprintf(path, sizeof path, "%s/logs/%llu.%s", state_dir,
 		 (unsigned long long)id, ext);
+	/* No file: the job wrote nothing there (see worker/spool.h). */
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return NULL;
+		return errno == ENOENT ? strdup("\\x") : NULL;
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (buf = malloc(CLUSTER_TAIL_BYTES)) == NULL) {
 		close(fd);

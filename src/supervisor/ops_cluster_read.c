@@ -501,26 +501,6 @@ opsc_queues(struct ops *ops, struct client *c, const struct request *req)
 
 /* --- logs ---------------------------------------------------------- */
 
-/* The bytes the database kept, as a file the client reads as it reads
- * a local one. */
-static int
-opsc_memfd(const char *name, const unsigned char *data, size_t len)
-{
-	ssize_t n;
-	size_t off = 0;
-	int fd;
-
-	if ((fd = memfd_create(name, MFD_CLOEXEC)) == -1)
-		return -1;
-	while (off < len && (n = write(fd, data + off, len - off)) > 0)
-		off += (size_t)n;
-	if (off < len || lseek(fd, 0, SEEK_SET) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static void
 opsc_logs_job(void *arg, const struct store_job *job,
 	      const struct cluster_output *o, const char *err)
@@ -577,8 +557,8 @@ opsc_logs_job(void *arg, const struct store_job *job,
 			return;
 		}
 		/* The last bytes the database kept, and where the rest is. */
-		fds[0] = opsc_memfd("forq-out", o->out, o->out_len);
-		fds[1] = opsc_memfd("forq-err", o->err, o->err_len);
+		fds[0] = ops_memfd("forq-out", o->out, o->out_len);
+		fds[1] = ops_memfd("forq-err", o->err, o->err_len);
 		snprintf(where, sizeof where,
 			 "job %llu ran on node %s: its whole output is there, "
 			 "in %s/logs/%llu.out and .err%s",

@@ -2,6 +2,7 @@
  * The requests that read: workers, status, list, wait and logs.
  */
 #include <sys/fsuid.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <grp.h>
@@ -600,8 +601,28 @@ ops_wait(struct ops *ops, struct client *c, const struct request *req)
 	return reply;
 }
 
+/* The bytes given, as a file the client reads as it reads a local one. */
+int
+ops_memfd(const char *name, const unsigned char *data, size_t len)
+{
+	ssize_t n;
+	size_t off = 0;
+	int fd;
+
+	if ((fd = memfd_create(name, MFD_CLOEXEC)) == -1)
+		return -1;
+	while (off < len && (n = write(fd, data + off, len - off)) > 0)
+		off += (size_t)n;
+	if (off < len || lseek(fd, 0, SEEK_SET) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* O_NONBLOCK: a FIFO planted here must not stall the supervisor; only
- * a plain file is handed out. */
+ * a plain file is handed out. No file is no output: a job's stream that
+ * stayed empty leaves none (see worker/spool.h). */
 int
 ops_open_log(struct ops *ops, uint64_t id, const char *ext, bool create)
 {
@@ -615,6 +636,8 @@ ops_open_log(struct ops *ops, uint64_t id, const char *ext, bool create)
 		  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
 		      (create ? O_CREAT : 0),
 		  0600);
+	if (fd == -1 && errno == ENOENT && !create)
+		return ops_memfd(ext, NULL, 0);
 	if (fd != -1 && (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))) {
 		close(fd);
 		return -1;

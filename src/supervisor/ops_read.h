@@ -27,8 +27,11 @@ json_t *ops_wait(struct ops *ops, struct client *c, const struct request *req);
 /* forq nodes: the cluster's nodes, answered once the database has. */
 json_t *ops_nodes(struct ops *ops, struct client *c, const struct request *req);
 /* A job's output file ("out", "err") in the state directory, read
- * only; create: made empty if it is not there. -1 if it cannot be. */
+ * only; create: made empty if it is not there, else an empty memfd
+ * then. -1 if it cannot be. */
 int ops_open_log(struct ops *ops, uint64_t id, const char *ext, bool create);
+/* A memfd holding len bytes of data, at offset 0; -1 on failure. */
+int ops_memfd(const char *name, const unsigned char *data, size_t len);
 json_t *ops_logs(struct ops *ops, struct client *c, const struct request *req);
 
 #endif

@@ -1,13 +1,25 @@
 /*
- * Starting a job: fork, then in the child its own process group,
- * default signals, stdin from /dev/null and its output files, the job's
- * limits and umask, its user, its cwd and environment; PATH is searched
- * in the job's environment, as the job's user. The worker never waits
- * for the child: not vfork, whose parent stays suspended until the
- * exec, so that a user who stops their own child before its exec would
- * freeze the worker and every job on it. A failed exec is reported
- * through a close-on-exec pipe, so "not found" never hides behind exit
- * status 127.
+ * Starting a job: a child in its own process group, with default
+ * signals, stdin from /dev/null and its output files, the job's limits
+ * and umask, its user, its cwd and environment; PATH is searched in the
+ * job's environment, as the job's user.
+ *
+ * The child shares the worker's memory until its exec (clone with
+ * CLONE_VM, on a stack of the slot's own), but not CLONE_VFORK: the
+ * worker goes on at once, and nothing the job's user does to the child
+ * before its exec (SIGSTOP) can hold the worker up. A fork would copy
+ * the worker's page tables and every mapping of its libraries only for
+ * the exec to throw them away: that was most of what a short job cost
+ * its worker. So the child reads only what its slot keeps for it until
+ * the job has ended, and calls the kernel directly, never setting the
+ * errno it shares with the worker. A job with --stdin, --stdout or
+ * --stderr files is forked (its file names are expanded by library
+ * code), and so is every job where raw system calls are not written
+ * for the CPU (all but x86-64) or under valgrind, which runs no clone
+ * that shares memory without sharing a thread group.
+ *
+ * A failed start is reported in memory shared with the worker (even a
+ * forked child's), so "not found" never hides behind exit status 127.
  */
 #ifndef FORQ_SPAWN_H
 #define FORQ_SPAWN_H
@@ -15,6 +27,8 @@
 #include <sys/types.h>
 
 #include "ipc/shm.h"
+
+struct spawner;
 
 /* Who the job runs as, when forqd runs as root. */
 struct spawn_identity {
@@ -48,15 +62,24 @@ int spawn_identity_of(uid_t uid, struct spawn_identity *id, char *why,
 		      size_t whylen);
 void spawn_identity_free(struct spawn_identity *id);
 
-/* Returns the child's pid and *report_fd, a pipe's read end to hand to
- * spawn_failure once the child has exited; or -1 with why[] saying what
- * failed (pipe, fork) and errno set. */
-pid_t spawn_job(const struct spawn_request *req, int *report_fd, char *why,
-		size_t whylen);
+/* What a child that never got to its exec says. */
+struct spawn_report {
+	int stage; /* 0: none, the exec happened */
+	int err;
+};
+
+/* Starts the jobs of nslots slots; NULL if out of memory. */
+struct spawner *spawner_new(uint32_t nslots);
+void spawner_free(struct spawner *sp);
+
+/* Starts slot_no's job; returns the child's pid, or -1 with why[]
+ * saying what failed and errno set. */
+pid_t spawn_job(struct spawner *sp, uint32_t slot_no,
+		const struct spawn_request *req, char *why, size_t whylen);
 /* After the child exited: 1 and why[] if it never got to exec (what
  * failed: joining its cgroup, becoming the user, chdir, exec), 0 if it
  * did. */
-int spawn_failure(int report_fd, const struct slot *slot, char *why,
-		  size_t whylen);
+int spawn_failure(struct spawner *sp, uint32_t slot_no, const struct slot *slot,
+		  char *why, size_t whylen);
 
 #endif

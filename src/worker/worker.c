@@ -37,6 +37,7 @@
 #include "forq/protocol.h"
 #include "worker/orphan.h"
 #include "worker/spawn.h"
+#include "worker/spool.h"
 #include "worker/worker.h"
 
 #define WORKER_CHAN_FD 3
@@ -61,7 +62,6 @@ struct wk_job {
 	struct ev_io pidfd; /* -1 where pidfds are missing: SIGCHLD tells */
 	int out_fd;
 	int err_fd;
-	int report_fd; /* the child's word on a failed exec; -1: none */
 	int64_t start_real_ns;
 	int64_t deadline_ns; /* timeout; 0: none */
 	int64_t kill_at_ns;  /* KILL after TERM; 0: none */
@@ -86,11 +86,11 @@ struct worker {
 	uint32_t heartbeat_interval_ms;
 	uint32_t slots;
 	struct wk_job *jobs;
+	struct spawner *spawner; /* starts the slots' jobs */
 	uint32_t running;
 	uint32_t spawns; /* for each spawn's token */
 	int devnull;
-	int logdir_fd; /* every output file is opened relative to it */
-	char logdir[PATH_MAX];
+	struct spool *spool; /* the jobs' output files */
 	bool retiring;
 	bool done;
 	bool cgroups; /* jobs run in their slot's cgroup */
@@ -376,13 +376,8 @@ worker_finish(struct worker *wk, struct wk_job *j)
 {
 	struct ch_slot done = {.slot = j->slot_no, .job_id = j->job_id};
 
-	if (j->out_fd != -1)
-		close(j->out_fd);
-	if (j->err_fd != -1)
-		close(j->err_fd);
-	if (j->report_fd != -1)
-		close(j->report_fd);
-	j->out_fd = j->err_fd = j->report_fd = -1;
+	spool_done(wk->spool, j->slot_no);
+	j->out_fd = j->err_fd = -1;
 	j->active = false;
 	if (!(j->slot->flags & SLOT_F_HOOK)) {
 		j->slot->last.attempt = j->slot->attempt;
@@ -417,53 +412,6 @@ worker_fail_start(struct worker *wk, struct wk_job *j, const char *why)
 	worker_finish(wk, j);
 }
 
-/* A job's output file in the logs directory, for writing. The
- * directory is forqd's own, but a file in it must never lead elsewhere:
- * no symlink is followed, a fresh file is made with O_EXCL, and one
- * already there (made by forq logs -f, or by an earlier attempt) is
- * used only if it is a plain file with one link, owned by forqd or by
- * the job's user; then it is emptied. */
-static int
-worker_open_log(struct worker *wk, uint64_t id, uid_t owner, const char *ext,
-		char *why, size_t whylen)
-{
-	char name[64];
-	struct stat st;
-	int fd;
-
-	snprintf(name, sizeof name, "%llu.%s", (unsigned long long)id, ext);
-	fd = openat(wk->logdir_fd, name,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd != -1 || errno != EEXIST)
-		goto done;
-	fd = openat(wk->logdir_fd, name,
-		    O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1)
-		goto done;
-	if (fstat(fd, &st) == -1)
-		goto fail;
-	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    (st.st_uid != geteuid() && st.st_uid != owner)) {
-		close(fd);
-		snprintf(why, whylen,
-			 "%s/%s is not a plain file of forqd's or the job's "
-			 "user; not writing to it",
-			 wk->logdir, name);
-		return -1;
-	}
-	if (ftruncate(fd, 0) == -1)
-		goto fail;
-done:
-	if (fd == -1)
-		snprintf(why, whylen, "cannot open %s/%s: %s", wk->logdir, name,
-			 strerror(errno));
-	return fd;
-fail:
-	snprintf(why, whylen, "%s/%s: %s", wk->logdir, name, strerror(errno));
-	close(fd);
-	return -1;
-}
-
 static void
 worker_run(struct worker *wk, uint32_t slot_no)
 {
@@ -472,7 +420,7 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	struct spawn_request req;
 	struct ch_started started;
 	char why[256] = "", cpus[CG_CPUS_LEN];
-	int pidfd;
+	int pidfd, fds[2];
 
 	if (j->active)
 		fatalx("run for slot %u, which is busy", slot_no);
@@ -484,45 +432,31 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	j->end = WK_END_NONE;
 	j->kill_sent = false;
 	j->kill_at_ns = j->deadline_ns = 0;
-	j->out_fd = j->err_fd = j->report_fd = -1;
-	/* A job's on-finish command writes both streams to ID.hook. */
-	if (j->slot->flags & SLOT_F_HOOK) {
-		if ((j->out_fd = worker_open_log(wk, j->job_id, j->slot->uid,
-						 "hook", why, sizeof why)) ==
-			-1 ||
-		    (j->err_fd = fcntl(j->out_fd, F_DUPFD_CLOEXEC, 3)) == -1) {
-			if (why[0] == '\0')
-				snprintf(why, sizeof why, "dup: %s",
-					 strerror(errno));
-			worker_fail_start(wk, j, why);
-			return;
-		}
-	} else if ((j->out_fd = worker_open_log(wk, j->job_id, j->slot->uid,
-						"out", why, sizeof why)) ==
-		       -1 ||
-		   (j->err_fd = worker_open_log(wk, j->job_id, j->slot->uid,
-						"err", why, sizeof why)) ==
-		       -1) {
-		worker_fail_start(wk, j, why);
-		return;
-	}
+	j->out_fd = j->err_fd = -1;
 	/* As root, a job runs as the user who submitted it, and its output
-	 * belongs to that user alone. */
+	 * belongs to that user alone. A job's on-finish command writes both
+	 * streams to ID.hook. */
 	req.as = NULL;
 	if (geteuid() == 0 && j->slot->uid != 0) {
 		if (spawn_identity_of(j->slot->uid, &as, why, sizeof why) ==
-			-1 ||
-		    fchown(j->out_fd, as.uid, as.gid) == -1 ||
-		    fchown(j->err_fd, as.uid, as.gid) == -1) {
-			if (why[0] == '\0')
-				snprintf(why, sizeof why, "chown output: %s",
-					 strerror(errno));
+		    -1) {
 			spawn_identity_free(&as);
 			worker_fail_start(wk, j, why);
 			return;
 		}
 		req.as = &as;
 	}
+	if (spool_take(wk->spool, slot_no, j->job_id, j->slot->uid,
+		       req.as != NULL ? req.as->gid : getegid(),
+		       (j->slot->flags & SLOT_F_HOOK) != 0, fds, why,
+		       sizeof why) == -1) {
+		if (req.as != NULL)
+			spawn_identity_free(&as);
+		worker_fail_start(wk, j, why);
+		return;
+	}
+	j->out_fd = fds[0];
+	j->err_fd = fds[1];
 	if (j->slot->ncpus > 1)
 		cpus_format(&j->slot->cpus, cpus, sizeof cpus);
 	else
@@ -553,7 +487,7 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	j->slot->pid = req.token;
 	j->slot->state = SLOT_SPAWNING;
 	j->start_real_ns = clock_real_ns();
-	j->pid = spawn_job(&req, &j->report_fd, why, sizeof why);
+	j->pid = spawn_job(wk->spawner, slot_no, &req, why, sizeof why);
 	if (req.as != NULL)
 		spawn_identity_free(&as);
 	if (j->pid == -1) {
@@ -639,8 +573,8 @@ worker_job_check(struct wk_job *j)
 		break;
 	}
 	/* It never got to exec: it failed to start, and says why. */
-	if (j->report_fd != -1 &&
-	    spawn_failure(j->report_fd, j->slot, r->error, sizeof r->error)) {
+	if (spawn_failure(wk->spawner, j->slot_no, j->slot, r->error,
+			  sizeof r->error)) {
 		r->state = JOB_FAILED;
 		r->start_ns = 0;
 		r->exit_code = -1;
@@ -1142,6 +1076,7 @@ worker_orphan(struct worker *wk)
 	if (held == 0) {
 		log_info("supervisor went away; exiting");
 		wk_orphan_free(wk->orphan);
+		spool_close(wk->spool);
 		exit(0);
 	}
 	keep_ms = worker_keep_ms(wk);
@@ -1293,18 +1228,17 @@ worker_main(const struct worker_args *args)
 		fatal("epoll_ctl");
 	if ((wk.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
 		fatal("/dev/null");
-	snprintf(wk.logdir, sizeof wk.logdir, "%s/logs", args->state_dir);
-	if ((wk.logdir_fd = open(wk.logdir, O_RDONLY | O_DIRECTORY |
-						O_NOFOLLOW | O_CLOEXEC)) == -1)
-		fatal("%s", wk.logdir);
-	if ((wk.jobs = calloc(wk.slots, sizeof *wk.jobs)) == NULL)
+	if ((wk.spool = spool_open(args->state_dir, wk.slots, why,
+				   sizeof why)) == NULL)
+		fatalx("%s", why);
+	if ((wk.jobs = calloc(wk.slots, sizeof *wk.jobs)) == NULL ||
+	    (wk.spawner = spawner_new(wk.slots)) == NULL)
 		fatal("jobs");
 	for (i = 0; i < wk.slots; i++) {
 		wk.jobs[i].wk = &wk;
 		wk.jobs[i].slot_no = i;
 		wk.jobs[i].slot = shm_slot(args->shm, (uint32_t)wk.index, i);
 		wk.jobs[i].pidfd.fd = -1;
-		wk.jobs[i].report_fd = -1;
 		if (args->cg != NULL && args->cg->version != CG_NONE &&
 		    cg_slot_open(args->cg, wk.index, i, &wk.jobs[i].cg, why,
 				 sizeof why) == -1)
@@ -1341,6 +1275,7 @@ worker_main(const struct worker_args *args)
 		wk.sb->loops++;
 	}
 	wk_orphan_free(wk.orphan);
+	spool_close(wk.spool);
 	free(wk.jobs);
 	exit(0);
 }

@@ -666,7 +666,9 @@ timeout 10 bash -c "while [ \"\$(\"$FORQ\" -s '$SOCK' nodes --json | jq -r '.nod
 ok "a node that stops is listed stopped"
 
 # Retention, over the history: a's own jobs and their output files, and
-# those of b, stopped for longer than retention_age.
+# those of b, stopped for longer than retention_age. (A job that wrote
+# nothing leaves no file: one that did, on a alone now.)
+fq submit -w -- echo kept >/dev/null 2>&1 || fail "a job on a alone"
 stop_forqd
 [ -n "$(ls "$T/state/logs")" ] || fail "a kept no output files"
 write_conf
