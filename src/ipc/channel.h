@@ -35,7 +35,7 @@ enum ch_type {
 	CH_S_ADOPT = 104,
 
 	CH_W_READY = 200,   /* struct ch_ready */
-	CH_W_STARTED = 201, /* struct ch_started */
+	CH_W_STARTED = 201, /* struct ch_started: from a worker taken on */
 	CH_W_DONE = 202,    /* struct ch_slot: result is in the slot */
 };
 

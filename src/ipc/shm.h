@@ -19,11 +19,12 @@
 /* Bump when the layout below changes (FORQ_LAYOUT_NEXT: channel.h), or
  * the meaning of what it holds: 8, the numbers of the final states in
  * a result moved up one for held; 9, a slot's array task; 10, its
- * files; 11, a spawn's token in pid until its child claims the slot. */
+ * files; 11, a spawn's token in pid until its child claims the slot;
+ * 12, the start time a worker writes in its slot. */
 #ifdef FORQ_LAYOUT_NEXT
 #define SHM_VERSION 1010
 #else
-#define SHM_VERSION 11
+#define SHM_VERSION 12
 #endif
 #define SHM_LAST_EXIT_MAX 96
 
@@ -129,6 +130,10 @@ struct slot {
 	/* The job's pid; before its child claims it, its spawn's token
 	 * (below -1); -1: forqd gave the slot up. */
 	int32_t pid;
+	/* When the worker started it (CLOCK_REALTIME, just before the
+	 * spawn); 0: not yet. Read, as the pid, where the supervisor needs
+	 * it: no message per start says either. */
+	int64_t start_ns;
 	struct job_result result;
 	struct slot_end last;
 	char data[]; /* argv, env, cwd, then files_len: NUL-separated */

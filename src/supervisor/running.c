@@ -40,8 +40,6 @@ struct run_slot {
 	uint32_t attempt;
 	bool hook; /* the job's on-finish command runs here, not the job */
 	struct job_run run;
-	pid_t pid;        /* from STARTED */
-	int64_t start_ns; /* CLOCK_REALTIME, from STARTED */
 	bool cancel_sent;
 	/* Stopped by forqd's stop: its end queues it again, unless it
 	 * succeeded first. */
@@ -188,6 +186,15 @@ running_slot(const struct running *r, int w, uint32_t s)
 	return &r->slots[(size_t)w * r->nslots + s];
 }
 
+/* The job's pid once its child has claimed the slot; 0 before. */
+static pid_t
+running_slot_pid(const struct slot *slot)
+{
+	int32_t pid = __atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE);
+
+	return pid > 0 ? pid : 0;
+}
+
 static void
 running_send(struct running *r, int w, uint16_t type, uint32_t slot,
 	     uint64_t id)
@@ -253,6 +260,7 @@ running_fill_slot(struct running *r, struct slot *slot,
 	slot->env_len = (uint32_t)(res_len + sp->env_len);
 	slot->cwd_len = (uint32_t)cwd_len;
 	slot->pid = 0;
+	slot->start_ns = 0;
 	at = slot->data;
 	memcpy(at, sp->argv, sp->argv_len);
 	at += sp->argv_len;
@@ -313,6 +321,7 @@ running_fill_hook(struct running *r, struct slot *slot,
 	slot->env_len = (uint32_t)(job->spec.env_len + vars_len);
 	slot->cwd_len = (uint32_t)cwd_len;
 	slot->pid = 0;
+	slot->start_ns = 0;
 	memcpy(slot->data, "/bin/sh\0-c", sizeof "/bin/sh" + sizeof "-c");
 	memcpy(slot->data + sizeof "/bin/sh" + sizeof "-c", cmd, cmd_len);
 	memcpy(slot->data + argv_len, job->spec.env, job->spec.env_len);
@@ -678,15 +687,21 @@ bool
 running_starts_committed(struct running *r, bool committed)
 {
 	const struct run_start *st;
+	const struct run_slot *rs;
 	size_t i, n = r->nstarts;
 
 	for (i = 0; i < n; i++) {
 		st = &r->starts[i];
-		if (committed)
+		rs = running_slot(r, st->worker, st->slot);
+		if (committed) {
 			running_send(r, st->worker, CH_S_RUN, st->slot,
-				     running_slot(r, st->worker, st->slot)
-					 ->job_id);
-		else
+				     rs->job_id);
+			/* Cancelled in this turn: the worker dropped the
+			 * cancel, for a slot it had not started. */
+			if (rs->cancel_sent)
+				running_send(r, st->worker, CH_S_CANCEL,
+					     st->slot, rs->job_id);
+		} else
 			running_unstart(r, st->worker, st->slot);
 	}
 	r->nstarts = 0;
@@ -745,9 +760,8 @@ running_on_started(struct running *r, int w, const struct ch_started *st)
 
 	if (rs == NULL)
 		return;
-	rs->pid = st->pid;
-	rs->start_ns = st->start_ns;
-	/* A cancel that came before the pid was known goes out now. */
+	/* Told by a worker taken on: a cancel that came before goes out
+	 * now. */
 	if (rs->cancel_sent)
 		running_send(r, w, CH_S_CANCEL, st->slot, st->job_id);
 }
@@ -869,8 +883,8 @@ running_worker_died(struct running *r, int w)
 				    .pid = slot->pid,
 				    .worker = w,
 				    .cpu = cpu,
-				    .start_ns = rs->start_ns != 0
-						    ? rs->start_ns
+				    .start_ns = slot->start_ns != 0
+						    ? slot->start_ns
 						    : clock_real_ns(),
 				    .timeout_ms = slot->timeout_ms,
 				    .slot = i,
@@ -950,7 +964,6 @@ running_take_worker(struct running *r, int w)
 		rs = running_slot(r, w, s);
 		*rs = (struct run_slot){.job_id = slot->job_id,
 					.attempt = slot->attempt,
-					.pid = slot->pid,
 					.taken_on = true};
 		running_busy_add(r, w, 1);
 		/* Its queue counts it running, as a job started here. */
@@ -1012,25 +1025,25 @@ bool
 running_find(const struct running *r, uint64_t id, struct running_where *where)
 {
 	const struct run_slot *rs;
+	const struct slot *slot;
 	uint32_t s;
 	int w;
 
 	if ((rs = running_lookup(r, id, &w, &s)) == NULL)
 		return false;
-	*where =
-	    (struct running_where){.worker = w,
-				   .cpu = workers_cpu(r->workers, w),
-				   .pid = rs->pid,
-				   .start_ns = rs->start_ns,
-				   .taken_on = rs->taken_on,
-				   .slot = s,
-				   .cg_base = shm_slot(r->shm, (uint32_t)w, s)
-						  ->cg_base};
+	slot = shm_slot(r->shm, (uint32_t)w, s);
+	*where = (struct running_where){.worker = w,
+					.cpu = workers_cpu(r->workers, w),
+					.pid = running_slot_pid(slot),
+					.start_ns = slot->start_ns,
+					.taken_on = rs->taken_on,
+					.slot = s,
+					.cg_base = slot->cg_base};
 	return true;
 }
 
-/* Its worker stops it (TERM, KILL after kill_grace), once; before its
- * pid is known, STARTED sends it again. */
+/* Its worker stops it (TERM, KILL after kill_grace), once; one sent
+ * before its RUN goes again after it (running_starts_committed). */
 static void
 running_stop_slot(struct running *r, int w, uint32_t s, struct run_slot *rs)
 {
@@ -1146,11 +1159,19 @@ running_let_go(struct running *r)
 void
 running_kill_all(struct running *r)
 {
-	size_t i;
+	const struct run_slot *rs;
+	pid_t pid;
+	uint32_t s;
+	int w;
 
-	for (i = 0; i < (size_t)r->nworkers * r->nslots; i++) {
-		if (r->slots[i].pid > 0 && !r->slots[i].adopted)
-			kill(-r->slots[i].pid, SIGKILL);
+	for (w = 0; w < (int)r->nworkers; w++) {
+		for (s = 0; s < r->nslots; s++) {
+			rs = running_slot(r, w, s);
+			pid =
+			    running_slot_pid(shm_slot(r->shm, (uint32_t)w, s));
+			if (rs->job_id != 0 && !rs->adopted && pid > 0)
+				kill(-pid, SIGKILL);
+		}
 	}
 	adopted_kill_all(r->adopted);
 }

@@ -418,7 +418,6 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	struct wk_job *j = &wk->jobs[slot_no];
 	struct spawn_identity as;
 	struct spawn_request req;
-	struct ch_started started;
 	char why[256] = "", cpus[CG_CPUS_LEN];
 	int pidfd, fds[2];
 
@@ -487,6 +486,7 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	j->slot->pid = req.token;
 	j->slot->state = SLOT_SPAWNING;
 	j->start_real_ns = clock_real_ns();
+	j->slot->start_ns = j->start_real_ns;
 	j->pid = spawn_job(wk->spawner, slot_no, &req, why, sizeof why);
 	if (req.as != NULL)
 		spawn_identity_free(&as);
@@ -518,11 +518,7 @@ worker_run(struct worker *wk, uint32_t slot_no)
 		    clock_mono_ns() + j->slot->timeout_ms * NS_PER_MS;
 		worker_arm_job_timer(wk);
 	}
-	started = (struct ch_started){.slot = slot_no,
-				      .pid = j->pid,
-				      .job_id = j->job_id,
-				      .start_ns = j->start_real_ns};
-	worker_send(wk, CH_W_STARTED, &started, sizeof started);
+	/* Its pid and start time are in the slot: no message says so. */
 }
 
 /* The result is written into the slot before the job is reaped: a

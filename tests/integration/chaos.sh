@@ -20,7 +20,11 @@ chaos() {
 	write_conf "slots = 4" "[jobs]" "crash_requeue_max = 1000"
 	start_forqd
 	victims='$(cat '"$PIDFILE"')'
-	[ "$with_workers" = 1 ] && victims="\$(pgrep -P $victims) $victims"
+	# With its workers: forqd is stopped first, so that it hands out no
+	# more jobs while pgrep looks for them (jobs run faster than pgrep
+	# reads /proc: a hundred could start meanwhile, the next killer too).
+	[ "$with_workers" = 1 ] &&
+		victims="\$(p=$victims; kill -STOP \$p; pgrep -P \$p; echo \$p)"
 	for i in $(seq $JOBS); do
 		if [ $((i % (JOBS / KILLS))) = 0 ]; then
 			echo "echo \"\$FORQ_JOB_ID \$FORQ_JOB_ATTEMPT\" >>$T/hist; [ \$FORQ_JOB_ATTEMPT != 1 ] || kill -9 $victims"
