@@ -87,6 +87,7 @@ static const struct conf_key conf_keys[] = {
     KEY("workers", "crash_loop_hold", crash_loop_hold_ms, CONF_DURATION, 100,
 	DAY_MS),
     KEY("jobs", "durability", durability, CONF_DURABILITY, 0, 0),
+    KEY("jobs", "sync_delay", sync_delay_ms, CONF_DURATION, 0, 1000),
     KEY("jobs", "kill_grace", kill_grace_ms, CONF_DURATION, 0, 60 * 60 * 1000),
     KEY("jobs", "output_max", output_max, CONF_SIZE, 0, INT64_C(1) << 50),
     KEY("jobs", "tasks_max", tasks_max, CONF_UINT, 0, 4194304),
@@ -876,6 +877,7 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 
 	c->durability = CONF_DURABILITY_FULL;
 	c->kill_grace_ms = 5 * 1000;
+	c->sync_delay_ms = 10;
 	c->output_max = UINT64_C(1) << 30;
 	c->tasks_max = 4096;
 	c->retention_age_ms = 7 * DAY_MS;

@@ -79,7 +79,8 @@ struct conf {
 	int64_t crash_loop_hold_ms;
 
 	/* [jobs] */
-	uint32_t durability; /* enum conf_durability */
+	uint32_t durability;   /* enum conf_durability */
+	int64_t sync_delay_ms; /* a start or end made durable within it */
 	int64_t kill_grace_ms;
 	uint64_t output_max;
 	uint32_t tasks_max; /* processes in a job's cgroup; 0: no limit */

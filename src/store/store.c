@@ -47,6 +47,8 @@ struct store {
 	/* Turns that wrote something: their commit, and the syncs. */
 	struct hist commit_time;
 	struct hist sync_time;
+	int64_t sync_delay_ns;
+	int64_t synced_ns; /* CLOCK_MONOTONIC of the last sync */
 };
 
 int
@@ -227,10 +229,29 @@ store_sync(struct store *st)
 	int64_t t0 = clock_mono_ns();
 	int rc = st->ops->sync(st->be);
 
-	if (rc == 0 && due)
+	if (rc == 0 && due) {
+		st->synced_ns = clock_mono_ns();
 		hist_observe(&st->sync_time,
-			     (double)(clock_mono_ns() - t0) / 1e9);
+			     (double)(st->synced_ns - t0) / 1e9);
+	}
 	return rc;
+}
+
+void
+store_set_sync_delay(struct store *st, int64_t delay_ms)
+{
+	st->sync_delay_ns = delay_ms * NS_PER_MS;
+}
+
+int
+store_sync_due_ms(const struct store *st, int64_t now_ns)
+{
+	int64_t left;
+
+	if (!st->ops->unsynced(st->be))
+		return -1;
+	left = st->synced_ns + st->sync_delay_ns - now_ns;
+	return left <= 0 ? 0 : (int)((left + NS_PER_MS - 1) / NS_PER_MS);
 }
 
 void

@@ -72,6 +72,12 @@ int store_commit(struct store *store);
 int store_sync(struct store *store);
 /* Something committed is not yet synced. */
 bool store_unsynced(const struct store *store);
+/* What nothing owed to a client waits for (a job's start or end) is
+ * made durable at most delay_ms after the last sync: many turns share
+ * one fsync. */
+void store_set_sync_delay(struct store *store, int64_t delay_ms);
+/* Milliseconds until such a sync is due (0: now); -1: nothing to sync. */
+int store_sync_due_ms(const struct store *store, int64_t now_ns);
 void store_rollback(struct store *store);
 bool store_dirty(const struct store *store);
 /* The last failure was the disk's: full, or an I/O error writing. */

@@ -649,6 +649,7 @@ sv_open_jobs(struct supervisor *sv)
 		log_warnx("store: %s", err);
 		return -1;
 	}
+	store_set_sync_delay(sv->store, sv->conf.sync_delay_ms);
 	if ((sv->jobs = jobs_new(&sv->conf, sv->store)) == NULL ||
 	    (sv->adopted = adopted_new(&sv->loop, &sv->conf, &sv->cg, sv->jobs,
 				       sv_adopted_gone, sv)) == NULL) {
@@ -1067,6 +1068,7 @@ sv_reload(struct supervisor *sv)
 	sv_keep_fixed(sv, &next);
 	sv_reload_metrics(sv, &next);
 	sv->conf = next;
+	store_set_sync_delay(sv->store, next.sync_delay_ms);
 	sv->access = access;
 	sv->allowed = allowed;
 	sv->limits.argv_max = next.argv_max;
@@ -1181,15 +1183,17 @@ sv_sync(struct supervisor *sv)
 		       store_error(sv->store));
 }
 
-/* One wait for events; before the loop sleeps, the disk catches up. */
+/* One wait for events; when the loop is idle, the disk catches up,
+ * within sync_delay of its last sync. */
 static int
 sv_wait(struct supervisor *sv, bool at_once)
 {
-	int n;
+	int n, due;
 
-	if (at_once || !store_unsynced(sv->store))
+	if (at_once ||
+	    (due = store_sync_due_ms(sv->store, clock_mono_ns())) == -1)
 		return ev_run_once(&sv->loop, at_once ? 0 : -1);
-	if ((n = ev_run_once(&sv->loop, 0)) != 0)
+	if ((n = ev_run_once(&sv->loop, due)) != 0)
 		return n;
 	sv_sync(sv);
 	return ev_run_once(&sv->loop, -1);
