@@ -213,7 +213,8 @@ void cg_job_signal(const struct cg_tree *t, int w, uint32_t s, pid_t pid,
 		   int sig);
 /* Processes in the group now (0 on error). */
 size_t cg_slot_count(struct cg_slot *slot);
-/* The job's first process has exited: what is left of it is killed. */
+/* The job's first process has exited, not yet reaped: what is left of
+ * the job is killed. */
 void cg_slot_end(struct cg_slot *slot);
 void cg_slot_stats(struct cg_slot *slot, struct cg_stats *st);
 /* What a running job's group uses now, read by path (cg_slot_paths,

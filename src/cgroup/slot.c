@@ -495,9 +495,10 @@ cg_slot_end(struct cg_slot *slot)
 {
 	uint64_t tasks;
 
-	/* Nothing left (the first process, a zombie now, has left the
-	 * group): the common case costs one read of a number. */
-	if (cg_fd_u64(slot->fd[CG_F_TASKS], &tasks) == 0 && tasks == 0) {
+	/* Nothing left but the first process, a zombie not yet reaped,
+	 * which pids.current still counts (cgroup.procs no longer lists
+	 * it): the common case costs one read of a number. */
+	if (cg_fd_u64(slot->fd[CG_F_TASKS], &tasks) == 0 && tasks <= 1) {
 		if (slot->base.procs_peak == 0)
 			slot->base.procs_peak = 1;
 		return;
