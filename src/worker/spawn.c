@@ -89,7 +89,9 @@ struct spawn_ksigaction {
  * the worker goes on, so none of it may be on the worker's stack. */
 struct spawn_slot {
 	char *stack; /* SPAWN_STACK_SIZE, a guard page at its low end */
-	const struct slot *slot;
+	/* The request's copy; its as is not kept (on the caller's stack):
+	 * the identity the child needs is copied below. */
+	struct spawn_request req;
 	char **argv;
 	char **envp;
 	const char *cwd;
@@ -100,13 +102,6 @@ struct spawn_slot {
 	gid_t gid;
 	gid_t *groups;
 	int ngroups;
-	int stdin_fd;
-	int stdout_fd;
-	int stderr_fd;
-	int32_t *pid_out;
-	int32_t token;
-	const int *cg_fds;
-	int ncg_fds;
 	struct spawn_report *report;
 	char vars[9][4200]; /* FORQ_JOB_ID=... HOME=... */
 };
@@ -437,16 +432,16 @@ spawn_child(void *arg)
 	 * the slot up (-1) and queues the job again; then it must not run
 	 * here too. */
 	me = (int32_t)SYS0(SYS_getpid);
-	claimed = ss->token;
-	if (!__atomic_compare_exchange_n(ss->pid_out, &claimed, me, false,
+	claimed = ss->req.token;
+	if (!__atomic_compare_exchange_n(ss->req.pid_out, &claimed, me, false,
 					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) &&
 	    claimed != me) /* its worker may have written it first */
 		SYS1(SYS_exit_group, 127);
 	/* Into the slot's cgroup before anything else: all the job does,
 	 * and every process it makes, is the group's. */
 	report.stage = SPAWN_STAGE_CGROUP;
-	for (i = 0; i < (size_t)ss->ncg_fds; i++) {
-		if ((r = SYS3(SYS_write, ss->cg_fds[i], "0", 1)) != 1) {
+	for (i = 0; i < (size_t)ss->req.ncg_fds; i++) {
+		if ((r = SYS3(SYS_write, ss->req.cg_fds[i], "0", 1)) != 1) {
 			r = r < 0 ? r : -EIO;
 			goto fail;
 		}
@@ -454,19 +449,19 @@ spawn_child(void *arg)
 	report.stage = SPAWN_STAGE_SETUP;
 	/* Its worker's CPU is inherited; a gang's CPUs are set (joining a
 	 * cpuset sets them too, but not everywhere: v2 keeps affinity). */
-	if (ss->slot->ncpus > 1 &&
-	    (r = SYS3(SYS_sched_setaffinity, 0, sizeof ss->slot->cpus,
-		      &ss->slot->cpus)) < 0)
+	if (ss->req.slot->ncpus > 1 &&
+	    (r = SYS3(SYS_sched_setaffinity, 0, sizeof ss->req.slot->cpus,
+		      &ss->req.slot->cpus)) < 0)
 		goto fail;
 	for (i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
 		(void)SYS4(SYS_rt_sigaction, defaults[i], &dfl, NULL,
 			   sizeof none);
 	if ((r = SYS2(SYS_setpgid, 0, 0)) < 0 ||
-	    (r = spawn_dup2(ss->stdin_fd, STDIN_FILENO)) < 0 ||
-	    (r = spawn_dup2(ss->stdout_fd, STDOUT_FILENO)) < 0 ||
-	    (r = spawn_dup2(ss->stderr_fd, STDERR_FILENO)) < 0)
+	    (r = spawn_dup2(ss->req.stdin_fd, STDIN_FILENO)) < 0 ||
+	    (r = spawn_dup2(ss->req.stdout_fd, STDOUT_FILENO)) < 0 ||
+	    (r = spawn_dup2(ss->req.stderr_fd, STDERR_FILENO)) < 0)
 		goto fail;
-	spawn_limits(ss->slot);
+	spawn_limits(ss->req.slot);
 	if (ss->as) {
 		/* Groups, then gid, then uid, each checked; and no way back. */
 		report.stage = SPAWN_STAGE_IDENTITY;
@@ -486,7 +481,8 @@ spawn_child(void *arg)
 	report.stage = SPAWN_STAGE_CHDIR;
 	if ((r = SYS1(SYS_chdir, ss->cwd)) < 0)
 		goto fail;
-	if (ss->files && (r = spawn_open_files(ss->slot, &report.stage)) < 0)
+	if (ss->files &&
+	    (r = spawn_open_files(ss->req.slot, &report.stage)) < 0)
 		goto fail;
 	report.stage = SPAWN_STAGE_EXEC;
 	/* Signals come through only now, the job's own from here on. */
@@ -540,7 +536,6 @@ fail:
 static char *
 spawn_stack_top(struct spawn_slot *ss)
 {
-	long page = sysconf(_SC_PAGESIZE);
 	void *p;
 
 	if (ss->stack == NULL) {
@@ -548,7 +543,8 @@ spawn_stack_top(struct spawn_slot *ss)
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 		if (p == MAP_FAILED)
 			return NULL;
-		if (mprotect(p, (size_t)page, PROT_NONE) == -1) {
+		if (mprotect(p, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE) ==
+		    -1) {
 			munmap(p, SPAWN_STACK_SIZE);
 			return NULL;
 		}
@@ -613,17 +609,11 @@ spawn_job(struct spawner *sp, uint32_t slot_no, const struct spawn_request *req,
 		errno = ENOMEM;
 		return -1;
 	}
-	ss->slot = slot;
+	ss->req = *req;
+	ss->req.as = NULL;
 	ss->files = spawn_has_files(slot);
 	ss->cwd = slot->data + slot->argv_len + slot->env_len;
 	ss->path = spawn_path_of(ss->envp);
-	ss->stdin_fd = req->stdin_fd;
-	ss->stdout_fd = req->stdout_fd;
-	ss->stderr_fd = req->stderr_fd;
-	ss->pid_out = req->pid_out;
-	ss->token = req->token;
-	ss->cg_fds = req->cg_fds;
-	ss->ncg_fds = req->ncg_fds;
 	*ss->report = (struct spawn_report){SPAWN_STAGE_NONE, 0};
 	/* No handler of the worker's may run in the child; it clears the
 	 * mask just before its exec. */
