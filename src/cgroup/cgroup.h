@@ -183,6 +183,11 @@ struct cg_slot {
 	char set_cpus[CG_CPUS_LEN]; /* cpuset.cpus as last written; "": unknown
 				     */
 	struct cg_base base;
+	/* A process of the worker's in the group that is not the job's:
+	 * the standby for the next job (spawn.h). Not counted, not
+	 * signalled; pids.max allows for it once there has been one. */
+	pid_t spare;
+	bool spares;
 };
 
 /* Where the group of slot s of worker w is, without opening it: enough
@@ -200,6 +205,9 @@ int cg_slot_prepare(struct cg_slot *slot, const struct cg_limits *lim,
 /* The descriptors a child writes "0" to, to join the group: the write
  * is the caller's (async-signal-safe, between fork and exec). */
 const int *cg_slot_join_fds(const struct cg_slot *slot, int *n);
+/* Those every job joins (not v1's cpuset, which only a gang does):
+ * the first of cg_slot_join_fds', for a standby to join ahead. */
+const int *cg_slot_standby_fds(const struct cg_slot *slot, int *n);
 /* Every process in the group; sig to each. Returns how many. */
 size_t cg_slot_signal(struct cg_slot *slot, int sig);
 /* Kills every process in the group, including those forking as it
@@ -213,9 +221,12 @@ void cg_job_signal(const struct cg_tree *t, int w, uint32_t s, pid_t pid,
 		   int sig);
 /* Processes in the group now (0 on error). */
 size_t cg_slot_count(struct cg_slot *slot);
+/* The standby in the group now (pid; 0: none). */
+void cg_slot_spare(struct cg_slot *slot, pid_t pid);
 /* The job's first process has exited, not yet reaped: what is left of
- * the job is killed. */
-void cg_slot_end(struct cg_slot *slot);
+ * the job is killed. spare_in: the standby is known to be in the group
+ * (1) or not (0: it may be, which costs a look at the group's list). */
+void cg_slot_end(struct cg_slot *slot, unsigned spare_in);
 void cg_slot_stats(struct cg_slot *slot, struct cg_stats *st);
 /* What a running job's group uses now, read by path (cg_slot_paths,
  * with slot->base the job's): CPU since the job started (µs) and

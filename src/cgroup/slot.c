@@ -237,6 +237,13 @@ cg_slot_join_fds(const struct cg_slot *slot, int *n)
 	return slot->join;
 }
 
+const int *
+cg_slot_standby_fds(const struct cg_slot *slot, int *n)
+{
+	*n = slot->njoin;
+	return slot->join;
+}
+
 /* cpuset.cpus in dir, written only when it changes. */
 static int
 cg_set_cpus(struct cg_slot *slot, const char *dir, const char *cpus)
@@ -258,6 +265,23 @@ cg_fmt_limit(uint64_t v, char *buf, size_t len, const char *none)
 		strlcpy(buf, none, len);
 	else
 		snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+/* pids.max: the job's, and one more for the worker's standby, which
+ * waits in the group for the next job while this one runs. */
+static uint64_t
+cg_tasks_max(const struct cg_slot *slot, const struct cg_limits *lim)
+{
+	return lim->tasks_max != 0 && slot->spares ? lim->tasks_max + 1
+						   : lim->tasks_max;
+}
+
+void
+cg_slot_spare(struct cg_slot *slot, pid_t pid)
+{
+	slot->spare = pid;
+	if (pid > 0)
+		slot->spares = true;
 }
 
 static int
@@ -291,11 +315,11 @@ cg_prepare_v1(struct cg_slot *slot, const struct cg_limits *lim)
 	    cg_fd_write(slot, slot->fd[CG_F_CPU], "0") == -1)
 		return -1;
 	slot->base.user_us = slot->base.sys_us = 0;
-	if (lim->tasks_max != slot->set.tasks_max) {
-		cg_fmt_limit(lim->tasks_max, val, sizeof val, "max");
+	if (cg_tasks_max(slot, lim) != slot->set.tasks_max) {
+		cg_fmt_limit(cg_tasks_max(slot, lim), val, sizeof val, "max");
 		if (cg_write_at(slot->dir[CG_PIDS], "pids.max", val) == -1)
 			return -1;
-		slot->set.tasks_max = lim->tasks_max;
+		slot->set.tasks_max = cg_tasks_max(slot, lim);
 	}
 	slot->join_cpuset = lim->gang && slot->join[slot->njoin] != -1;
 	if (lim->gang &&
@@ -334,11 +358,11 @@ cg_prepare_v2(struct cg_slot *slot, const struct cg_limits *lim)
 	    cg_parse_keyed(stat, "user_usec", &slot->base.user_us) == -1 ||
 	    cg_parse_keyed(stat, "system_usec", &slot->base.sys_us) == -1)
 		return -1;
-	if (lim->tasks_max != slot->set.tasks_max) {
-		cg_fmt_limit(lim->tasks_max, val, sizeof val, "max");
+	if (cg_tasks_max(slot, lim) != slot->set.tasks_max) {
+		cg_fmt_limit(cg_tasks_max(slot, lim), val, sizeof val, "max");
 		if (cg_write_at(dir, "pids.max", val) == -1)
 			return -1;
-		slot->set.tasks_max = lim->tasks_max;
+		slot->set.tasks_max = cg_tasks_max(slot, lim);
 	}
 	/* Every job is in the group's cpuset: back to its worker's CPU
 	 * after a job that had more. */
@@ -385,7 +409,7 @@ cg_procs(const struct cg_slot *slot, enum cg_ctl ctl, pid_t *pids, size_t cap)
 		v = strtol(p, &end, 10);
 		if (end == p)
 			break;
-		if (v > 0)
+		if (v > 0 && v != slot->spare)
 			pids[n++] = (pid_t)v;
 	}
 	return n;
@@ -491,14 +515,16 @@ cg_slot_kill(struct cg_slot *slot)
 }
 
 void
-cg_slot_end(struct cg_slot *slot)
+cg_slot_end(struct cg_slot *slot, unsigned spare_in)
 {
 	uint64_t tasks;
 
 	/* Nothing left but the first process, a zombie not yet reaped,
 	 * which pids.current still counts (cgroup.procs no longer lists
-	 * it): the common case costs one read of a number. */
-	if (cg_fd_u64(slot->fd[CG_F_TASKS], &tasks) == 0 && tasks <= 1) {
+	 * it), and the standby: the common case costs one read of a
+	 * number. */
+	if (cg_fd_u64(slot->fd[CG_F_TASKS], &tasks) == 0 &&
+	    tasks <= 1 + spare_in) {
 		if (slot->base.procs_peak == 0)
 			slot->base.procs_peak = 1;
 		return;

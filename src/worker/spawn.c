@@ -1,13 +1,16 @@
 /* Starting a job: a child that shares the worker's memory until its
  * exec, or a forked copy (see spawn.h). */
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -21,6 +24,7 @@
 #include <valgrind/valgrind.h>
 #endif
 
+#include "common/compat.h"
 #include "core/rlimits.h"
 #include "worker/spawn.h"
 
@@ -84,11 +88,49 @@ struct spawn_ksigaction {
 	unsigned long mask;
 };
 
+struct spawn_slot;
+
+/* The most descriptors a standby is handed: stdin, stdout, stderr and
+ * the job's groups. */
+#define SPAWN_HANDED_MAX (3 + 8)
+
+/* A process cloned ahead of its job, on stack k of its slot: it joins
+ * the slot's groups at once, keeps none of the worker's descriptors but
+ * its end of the slot's socket, and waits there to be handed its job's
+ * descriptors: then it is the slot's next job. */
+struct spawn_standby {
+	struct spawn_slot *ss;
+	const int *cg_fds; /* the groups it joins first */
+	int ncg_fds;
+	int sock;       /* its end of the slot's socket */
+	pid_t parent;   /* the worker: gone before its PDEATHSIG was set */
+	int32_t joined; /* 0: joining, 1: in the groups, -errno: failed */
+};
+
+/* What the worker sends a standby, with the descriptors. */
+struct spawn_go {
+	pid_t to; /* a dead standby's message is not the next one's */
+	int nfds;
+};
+
 /* Everything the child reads, kept by its slot from the spawn until
  * its job has ended: a child sharing the worker's memory reads it while
  * the worker goes on, so none of it may be on the worker's stack. */
 struct spawn_slot {
-	char *stack; /* SPAWN_STACK_SIZE, a guard page at its low end */
+	/* Two stacks (SPAWN_STACK_SIZE, a guard page at the low end of
+	 * each): a standby for the next job is cloned while this job's
+	 * child may still be on the other, before its exec. A stack is
+	 * free once the last process cloned on it has exited (its pidfd
+	 * says so; -1: none, or none is kept). */
+	char *stack[2];
+	int on_stack[2];
+	int next;    /* the stack of the slot's next clone */
+	pid_t spare; /* the standby, on stack spare_k; 0: none */
+	int spare_k;
+	/* One per stack, as no two standbys are ever on one: the worker
+	 * sends on [k][0], the standby on stack k reads [k][1]. */
+	int sock[2][2];
+	struct spawn_standby standby[2];
 	/* The request's copy; its as is not kept (on the caller's stack):
 	 * the identity the child needs is copied below. */
 	struct spawn_request req;
@@ -109,6 +151,8 @@ struct spawn_slot {
 struct spawner {
 	uint32_t nslots;
 	bool shared_vm;
+	bool pidfds;   /* pidfd_open works: stacks are known free */
+	bool standbys; /* and close_range: standbys */
 	struct spawn_report *reports; /* MAP_SHARED: a forked child's too */
 	struct spawn_slot slots[];
 };
@@ -242,8 +286,30 @@ spawner_new(uint32_t nslots)
 	if (RUNNING_ON_VALGRIND)
 		sp->shared_vm = false;
 #endif
-	for (i = 0; i < nslots; i++)
-		sp->slots[i].report = &sp->reports[i];
+	if (sp->shared_vm) {
+		int fd = sys_pidfd_open(getpid());
+
+		sp->pidfds = fd != -1;
+		if (fd != -1)
+			close(fd);
+		/* Linux 5.9: a standby drops the worker's descriptors. */
+		sp->standbys =
+		    sp->pidfds && syscall(SYS_close_range, ~0U, ~0U, 0) == 0;
+	}
+	for (i = 0; i < nslots; i++) {
+		struct spawn_slot *ss = &sp->slots[i];
+
+		ss->report = &sp->reports[i];
+		ss->on_stack[0] = ss->on_stack[1] = -1;
+		ss->sock[0][0] = ss->sock[0][1] = -1;
+		ss->sock[1][0] = ss->sock[1][1] = -1;
+		if (sp->standbys &&
+		    (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+				ss->sock[0]) == -1 ||
+		     socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+				ss->sock[1]) == -1))
+			sp->standbys = false;
+	}
 	return sp;
 }
 
@@ -262,13 +328,25 @@ void
 spawner_free(struct spawner *sp)
 {
 	uint32_t i;
+	int k;
 
 	if (sp == NULL)
 		return;
 	for (i = 0; i < sp->nslots; i++) {
+		spawn_dismiss(sp, i);
 		spawn_slot_clear(&sp->slots[i]);
-		if (sp->slots[i].stack != NULL)
-			munmap(sp->slots[i].stack, SPAWN_STACK_SIZE);
+		for (k = 0; k < 2; k++) {
+			if (sp->slots[i].on_stack[k] != -1)
+				close(sp->slots[i].on_stack[k]);
+			/* A stack whose process may still run on it stays. */
+			if (sp->slots[i].stack[k] != NULL &&
+			    sp->slots[i].on_stack[k] == -1)
+				munmap(sp->slots[i].stack[k], SPAWN_STACK_SIZE);
+			if (sp->slots[i].sock[k][0] != -1)
+				close(sp->slots[i].sock[k][0]);
+			if (sp->slots[i].sock[k][1] != -1)
+				close(sp->slots[i].sock[k][1]);
+		}
 	}
 	munmap(sp->reports, sp->nslots * sizeof *sp->reports);
 	free(sp);
@@ -411,11 +489,12 @@ spawn_dup2(int from, int to)
 /* Runs in the child, in the worker's memory (or a forked copy of it),
  * on the slot's own stack, while the worker goes on: it reads only
  * ss, writes only its report and the slot's pid, and calls only the
- * kernel (and no sanitizer, whose state is the worker's). No return. */
-SPAWN_NO_SANITIZE static int
-spawn_child(void *arg)
+ * kernel (and no sanitizer, whose state is the worker's). The first
+ * joined of the request's groups it is in already. No return. */
+SPAWN_NO_SANITIZE static void
+spawn_run(struct spawn_slot *ss, const int io[3], const int *cg, int ncg,
+	  int joined)
 {
-	struct spawn_slot *ss = arg;
 	static const int defaults[] = {SIGINT,  SIGHUP,  SIGPIPE, SIGTERM,
 				       SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2};
 	const struct spawn_ksigaction dfl = {0};
@@ -440,8 +519,8 @@ spawn_child(void *arg)
 	/* Into the slot's cgroup before anything else: all the job does,
 	 * and every process it makes, is the group's. */
 	report.stage = SPAWN_STAGE_CGROUP;
-	for (i = 0; i < (size_t)ss->req.ncg_fds; i++) {
-		if ((r = SYS3(SYS_write, ss->req.cg_fds[i], "0", 1)) != 1) {
+	for (i = (size_t)joined; i < (size_t)ncg; i++) {
+		if ((r = SYS3(SYS_write, cg[i], "0", 1)) != 1) {
 			r = r < 0 ? r : -EIO;
 			goto fail;
 		}
@@ -457,9 +536,9 @@ spawn_child(void *arg)
 		(void)SYS4(SYS_rt_sigaction, defaults[i], &dfl, NULL,
 			   sizeof none);
 	if ((r = SYS2(SYS_setpgid, 0, 0)) < 0 ||
-	    (r = spawn_dup2(ss->req.stdin_fd, STDIN_FILENO)) < 0 ||
-	    (r = spawn_dup2(ss->req.stdout_fd, STDOUT_FILENO)) < 0 ||
-	    (r = spawn_dup2(ss->req.stderr_fd, STDERR_FILENO)) < 0)
+	    (r = spawn_dup2(io[0], STDIN_FILENO)) < 0 ||
+	    (r = spawn_dup2(io[1], STDOUT_FILENO)) < 0 ||
+	    (r = spawn_dup2(io[2], STDERR_FILENO)) < 0)
 		goto fail;
 	spawn_limits(ss->req.slot);
 	if (ss->as) {
@@ -529,16 +608,140 @@ fail:
 	report.err = (int)-r;
 	*ss->report = report;
 	SYS1(SYS_exit_group, 127);
+}
+
+SPAWN_NO_SANITIZE static int
+spawn_child(void *arg)
+{
+	struct spawn_slot *ss = arg;
+	const int io[3] = {ss->req.stdin_fd, ss->req.stdout_fd,
+			   ss->req.stderr_fd};
+
+	spawn_run(ss, io, ss->req.cg_fds, ss->req.ncg_fds, 0);
 	return 127;
 }
 
-/* The slot's stack, made on its first job. */
+/* A signal sent to the standby's group for the job before (a TERM at
+ * its timeout) waits, blocked; it is not for the next job. Ignoring a
+ * signal drops it. */
+SPAWN_NO_SANITIZE static void
+spawn_drop_pending(void)
+{
+	const struct spawn_ksigaction ign = {.handler = SIG_IGN}, dfl = {0};
+	unsigned long pending = 0;
+	int sig;
+
+	if (SYS2(SYS_rt_sigpending, &pending, sizeof pending) < 0 ||
+	    pending == 0)
+		return;
+	for (sig = 1; sig <= 64; sig++) {
+		if (!(pending & (1UL << (sig - 1))) || sig == SIGKILL ||
+		    sig == SIGSTOP)
+			continue;
+		(void)SYS4(SYS_rt_sigaction, sig, &ign, NULL, sizeof pending);
+		(void)SYS4(SYS_rt_sigaction, sig, &dfl, NULL, sizeof pending);
+	}
+}
+
+/* The standby: into the slot's groups now, while the slot's job runs
+ * (joining a cgroup waits for an RCU grace period, milliseconds, when
+ * none was joined lately), then asleep until its job comes. It keeps
+ * none of the worker's descriptors meanwhile (a dead worker's lock or
+ * socket must not outlive it): its job's come with the message. */
+SPAWN_NO_SANITIZE static int
+spawn_standby_main(void *arg)
+{
+	struct spawn_standby *w = arg;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(SPAWN_HANDED_MAX * sizeof(int))];
+	} ctl;
+	struct spawn_go go;
+	struct iovec iov = {.iov_base = &go, .iov_len = sizeof go};
+	struct msghdr msg;
+	struct cmsghdr *c;
+	const int *fds;
+	pid_t me;
+	long r;
+	int i, n;
+
+	/* Its worker's death ends it; a worker already gone, at once. */
+	(void)SYS2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+	if ((pid_t)SYS0(SYS_getppid) != w->parent)
+		SYS1(SYS_exit_group, 0);
+	for (i = 0; i < w->ncg_fds; i++) {
+		if ((r = SYS3(SYS_write, w->cg_fds[i], "0", 1)) != 1) {
+			__atomic_store_n(&w->joined, r < 0 ? (int32_t)r : -EIO,
+					 __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	if (i == w->ncg_fds)
+		__atomic_store_n(&w->joined, 1, __ATOMIC_RELEASE);
+	if ((w->sock > 3 && SYS3(SYS_close_range, 3, w->sock - 1, 0) < 0) ||
+	    SYS3(SYS_close_range, w->sock + 1, ~0U, 0) < 0)
+		SYS1(SYS_exit_group, 0);
+	me = (pid_t)SYS0(SYS_getpid);
+	for (;;) {
+		/* Field by field: no library call (a sanitizer's memset). */
+		msg.msg_name = NULL;
+		msg.msg_namelen = 0;
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof ctl.buf;
+		msg.msg_flags = 0;
+		r = SYS3(SYS_recvmsg, w->sock, &msg, MSG_CMSG_CLOEXEC);
+		if (r == -EINTR)
+			continue;
+		if (r != sizeof go)
+			SYS1(SYS_exit_group, 0); /* the worker is gone */
+		c = CMSG_FIRSTHDR(&msg);
+		n = c != NULL && c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_RIGHTS
+			? (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int))
+			: 0;
+		fds = n > 0 ? (const int *)(const void *)CMSG_DATA(c) : NULL;
+		if (go.to == me && n == go.nfds && n >= 3)
+			break;
+		for (i = 0; i < n; i++) /* another's, or torn */
+			SYS1(SYS_close, fds[i]);
+	}
+	/* A job outlives its worker (the next forqd takes it on); the
+	 * parent-death signal would be kept across the exec. */
+	(void)SYS2(SYS_prctl, PR_SET_PDEATHSIG, 0);
+	spawn_drop_pending();
+	/* One that could not join tries again, as the job, and says why. */
+	spawn_run(w->ss, fds, fds + 3, n - 3,
+		  __atomic_load_n(&w->joined, __ATOMIC_ACQUIRE) == 1
+		      ? w->ncg_fds
+		      : 0);
+	return 127;
+}
+
+/* Stack k is free: the last process cloned on it has exited, or none
+ * was (or, with no pidfds, the slot's last job has ended). */
+static bool
+spawn_stack_free(struct spawn_slot *ss, int k)
+{
+	struct pollfd p = {.fd = ss->on_stack[k], .events = POLLIN};
+
+	if (ss->on_stack[k] == -1)
+		return true;
+	if (poll(&p, 1, 0) != 1)
+		return false;
+	close(ss->on_stack[k]);
+	ss->on_stack[k] = -1;
+	return true;
+}
+
+/* Stack k of the slot, made on its first use. */
 static char *
-spawn_stack_top(struct spawn_slot *ss)
+spawn_stack_top(struct spawn_slot *ss, int k)
 {
 	void *p;
 
-	if (ss->stack == NULL) {
+	if (ss->stack[k] == NULL) {
 		p = mmap(NULL, SPAWN_STACK_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 		if (p == MAP_FAILED)
@@ -548,9 +751,157 @@ spawn_stack_top(struct spawn_slot *ss)
 			munmap(p, SPAWN_STACK_SIZE);
 			return NULL;
 		}
-		ss->stack = p;
+		ss->stack[k] = p;
 	}
-	return ss->stack + SPAWN_STACK_SIZE;
+	return ss->stack[k] + SPAWN_STACK_SIZE;
+}
+
+/* A free stack of the slot (the one after the last used, if it is);
+ * -1 if none is. */
+static int
+spawn_pick_stack(struct spawn_slot *ss)
+{
+	if (spawn_stack_free(ss, ss->next))
+		return ss->next;
+	if (spawn_stack_free(ss, !ss->next))
+		return !ss->next;
+	return -1;
+}
+
+/* Clones fn on stack k of the slot, kept as taken by the child (its
+ * pidfd) where pidfds work. */
+static pid_t
+spawn_clone(struct spawner *sp, struct spawn_slot *ss, int k, int (*fn)(void *),
+	    void *arg, int flags)
+{
+	char *top;
+	pid_t pid;
+
+	if (k == -1) {
+		errno = EBUSY;
+		return -1;
+	}
+	if ((top = spawn_stack_top(ss, k)) == NULL)
+		return -1;
+	if ((pid = clone(fn, top, flags | CLONE_VM | SIGCHLD, arg)) == -1)
+		return -1;
+	/* A stack whose process cannot be watched is left to it (unmapped
+	 * never): the slot makes another. */
+	if (sp->pidfds && (ss->on_stack[k] = sys_pidfd_open(pid)) == -1)
+		ss->stack[k] = NULL;
+	ss->next = !k;
+	return pid;
+}
+
+/* The standby is alive: its stack's process has not exited. */
+static bool
+spawn_spare_alive(struct spawn_slot *ss)
+{
+	struct pollfd p = {.fd = ss->on_stack[ss->spare_k], .events = POLLIN};
+
+	return ss->spare != 0 && ss->on_stack[ss->spare_k] != -1 &&
+	       poll(&p, 1, 0) == 0 &&
+	       __atomic_load_n(&ss->standby[ss->spare_k].joined,
+			       __ATOMIC_ACQUIRE) >= 0;
+}
+
+/* Hands the standby its job: the descriptors of the request. */
+static int
+spawn_standby_go(struct spawn_slot *ss, const struct spawn_request *req)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(SPAWN_HANDED_MAX * sizeof(int))];
+	} ctl;
+	int fds[SPAWN_HANDED_MAX], n = 3, i;
+	struct spawn_go go = {.to = ss->spare};
+	struct iovec iov = {.iov_base = &go, .iov_len = sizeof go};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf};
+	struct cmsghdr *c;
+
+	if (req->ncg_fds > SPAWN_HANDED_MAX - 3)
+		return -1;
+	fds[0] = req->stdin_fd;
+	fds[1] = req->stdout_fd;
+	fds[2] = req->stderr_fd;
+	for (i = 0; i < req->ncg_fds; i++)
+		fds[n++] = req->cg_fds[i];
+	go.nfds = n;
+	memset(ctl.buf, 0, sizeof ctl.buf);
+	msg.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, (size_t)n * sizeof(int));
+	return sendmsg(ss->sock[ss->spare_k][0], &msg,
+		       MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof go
+		   ? 0
+		   : -1;
+}
+
+pid_t
+spawn_standby(struct spawner *sp, uint32_t slot_no, const int *cg_fds,
+	      int ncg_fds)
+{
+	struct spawn_slot *ss = &sp->slots[slot_no];
+	struct spawn_standby *w;
+	sigset_t all, old;
+	pid_t pid;
+	int k;
+
+	if (!sp->standbys)
+		return 0;
+	if (ss->spare != 0)
+		return ss->spare;
+	/* What a standby that died unread left on its stack's socket, the
+	 * next one there reads and drops (it is not to it). */
+	if ((k = spawn_pick_stack(ss)) == -1)
+		return 0; /* the last standbys not gone yet: next time */
+	w = &ss->standby[k];
+	*w = (struct spawn_standby){.ss = ss,
+				    .cg_fds = cg_fds,
+				    .ncg_fds = ncg_fds,
+				    .sock = ss->sock[k][1],
+				    .parent = getpid()};
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = spawn_clone(sp, ss, k, spawn_standby_main, w, 0);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid == -1)
+		return -1;
+	if (ss->on_stack[k] == -1) { /* not watched: not used */
+		kill(pid, SIGKILL);
+		return 0;
+	}
+	ss->spare = pid;
+	ss->spare_k = k;
+	return pid;
+}
+
+unsigned
+spawn_standby_in(const struct spawner *sp, uint32_t slot_no)
+{
+	const struct spawn_slot *ss = &sp->slots[slot_no];
+
+	return ss->spare != 0 &&
+	       __atomic_load_n(&ss->standby[ss->spare_k].joined,
+			       __ATOMIC_ACQUIRE) == 1;
+}
+
+void
+spawn_dismiss(struct spawner *sp, uint32_t slot_no)
+{
+	struct spawn_slot *ss = &sp->slots[slot_no];
+
+	if (ss->spare == 0)
+		return;
+	/* Its stack is not used again before its pidfd says it is gone. */
+	(void)syscall(SYS_pidfd_send_signal, ss->on_stack[ss->spare_k], SIGKILL,
+		      NULL, 0);
+	ss->spare = 0;
 }
 
 pid_t
@@ -561,7 +912,6 @@ spawn_job(struct spawner *sp, uint32_t slot_no, const struct spawn_request *req,
 	const struct slot *slot = req->slot;
 	size_t nvars = 3;
 	sigset_t all, old;
-	char *stack;
 	pid_t pid;
 
 	/* The slot's last child has long exited: its job has ended. */
@@ -617,18 +967,25 @@ spawn_job(struct spawner *sp, uint32_t slot_no, const struct spawn_request *req,
 	*ss->report = (struct spawn_report){SPAWN_STAGE_NONE, 0};
 	/* No handler of the worker's may run in the child; it clears the
 	 * mask just before its exec. */
+	/* The standby, in the slot's groups already, becomes the job. */
+	if (sp->shared_vm && !ss->files && spawn_spare_alive(ss) &&
+	    spawn_standby_go(ss, req) == 0) {
+		pid = ss->spare;
+		ss->spare = 0;
+		return pid;
+	}
+	spawn_dismiss(sp, slot_no);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	/* Opening a file of the job's waits as long as it takes (a FIFO,
 	 * for its other end): a forked copy does that, with memory and an
-	 * errno of its own. */
-	if (!sp->shared_vm || ss->files) {
+	 * errno of its own. So does a job whose slot has no stack free
+	 * (its standbys not gone yet). */
+	if (!sp->shared_vm || ss->files ||
+	    (pid = spawn_clone(sp, ss, spawn_pick_stack(ss), spawn_child, ss,
+			       0)) == -1) {
 		if ((pid = fork()) == 0)
 			spawn_child(ss);
-	} else if ((stack = spawn_stack_top(ss)) == NULL) {
-		pid = -1;
-	} else {
-		pid = clone(spawn_child, stack, CLONE_VM | SIGCHLD, ss);
 	}
 	if (pid == -1)
 		snprintf(why, whylen, "cannot start a process: %s",

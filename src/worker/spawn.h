@@ -20,6 +20,10 @@
  *
  * A failed start is reported in memory shared with the worker (even a
  * forked child's), so "not found" never hides behind exit status 127.
+ *
+ * Where jobs have cgroups, the child that runs a slot's next job is
+ * cloned ahead as a standby and joins the slot's groups while the last
+ * job still runs (spawn_standby; DESIGN.md says why and its rules).
  */
 #ifndef FORQ_SPAWN_H
 #define FORQ_SPAWN_H
@@ -76,6 +80,21 @@ void spawner_free(struct spawner *sp);
  * saying what failed and errno set. */
 pid_t spawn_job(struct spawner *sp, uint32_t slot_no,
 		const struct spawn_request *req, char *why, size_t whylen);
+/* A standby for slot_no's next job, in the groups of cg_fds (the first
+ * ncg_fds of the job's own, kept open by the caller): cloned now, it
+ * joins them at once and waits. Joining a cgroup waits for an RCU grace
+ * period (several milliseconds) unless one was joined a moment before,
+ * which a job would spend idle before its exec; the standby spends it
+ * while the slot's last job still runs. Its pid (already one: that
+ * one), 0 where there are none (no shared memory or no pidfds; a stack
+ * still taken), -1 if the clone failed. spawn_job uses it when it is
+ * alive and in its groups, and starts a child as before otherwise. */
+pid_t spawn_standby(struct spawner *sp, uint32_t slot_no, const int *cg_fds,
+		    int ncg_fds);
+/* 1 if the slot has a standby that is in all its groups. */
+unsigned spawn_standby_in(const struct spawner *sp, uint32_t slot_no);
+/* Tells the slot's standby to leave (draining, retiring, exiting). */
+void spawn_dismiss(struct spawner *sp, uint32_t slot_no);
 /* After the child exited: 1 and why[] if it never got to exec (what
  * failed: joining its cgroup, becoming the user, chdir, exec), 0 if it
  * did. */

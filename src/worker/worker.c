@@ -412,6 +412,49 @@ worker_fail_start(struct worker *wk, struct wk_job *j, const char *why)
 	worker_finish(wk, j);
 }
 
+/* The slot's standby for its next job (spawn.h): only where jobs have
+ * cgroups to join, and while this worker takes new jobs. */
+static void
+worker_standby(struct worker *wk, struct wk_job *j)
+{
+	const int *fds;
+	pid_t pid;
+	int n;
+
+	if (!wk->cgroups || wk->alone || wk->draining || wk->retiring ||
+	    wk->ending || wk->done)
+		return;
+	fds = cg_slot_standby_fds(&j->cg, &n);
+	if ((pid = spawn_standby(wk->spawner, j->slot_no, fds, n)) == -1)
+		log_warn("slot %u: standby", j->slot_no);
+	cg_slot_spare(&j->cg, pid > 0 ? pid : 0);
+}
+
+/* Standbys for the slots that have no job. */
+static void
+worker_standby_idle(struct worker *wk)
+{
+	uint32_t i;
+
+	for (i = 0; i < wk->slots; i++) {
+		if (!wk->jobs[i].active)
+			worker_standby(wk, &wk->jobs[i]);
+	}
+}
+
+/* No new job comes: the standbys leave. */
+static void
+worker_dismiss_standbys(struct worker *wk)
+{
+	uint32_t i;
+
+	for (i = 0; i < wk->slots; i++) {
+		spawn_dismiss(wk->spawner, i);
+		if (wk->cgroups)
+			cg_slot_spare(&wk->jobs[i].cg, 0);
+	}
+}
+
 static void
 worker_run(struct worker *wk, uint32_t slot_no)
 {
@@ -496,6 +539,10 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	}
 	j->slot->pid = j->pid;
 	j->slot->state = SLOT_SPAWNED;
+	if (wk->cgroups) {
+		cg_slot_spare(&j->cg, 0);
+		worker_standby(wk, j);
+	}
 	if ((pidfd = sys_pidfd_open(j->pid)) == -1 && errno != ENOSYS) {
 		/* Cannot watch it: take it back rather than lose track. */
 		snprintf(why, sizeof why, "cannot watch the job: %s",
@@ -582,7 +629,7 @@ worker_job_check(struct wk_job *j)
 	 * as systemd's KillMode=control-group does. */
 	kill(-j->pid, SIGKILL);
 	if (wk->cgroups)
-		cg_slot_end(&j->cg);
+		cg_slot_end(&j->cg, spawn_standby_in(wk->spawner, j->slot_no));
 	if (j->slot->output_max != 0 &&
 	    worker_output_used(j) > j->slot->output_max) {
 		if (j->end == WK_END_NONE || j->end == WK_END_OUTPUT) {
@@ -795,6 +842,7 @@ worker_handle(struct worker *wk, const struct ch_msg *msg)
 	case CH_S_RETIRE:
 		log_debug("retiring with %u jobs running", wk->running);
 		wk->retiring = true;
+		worker_dismiss_standbys(wk);
 		if (wk->running == 0)
 			wk->done = true;
 		break;
@@ -897,6 +945,7 @@ worker_drain(void *arg, int conn)
 		close(wk->drain_fd);
 	wk->drain_fd = conn;
 	wk->draining = true;
+	worker_dismiss_standbys(wk);
 	/* Lines are small; a forqd that does not read them for seconds
 	 * is given up on, not waited for. */
 	if (fcntl(conn, F_SETFL, 0) == -1 ||
@@ -1007,6 +1056,7 @@ worker_adopted(void *arg, const struct ch_adopt *adopt, int shm_fd, int conn)
 		close(wk->drain_fd);
 		wk->drain_fd = -1;
 	}
+	worker_standby_idle(wk);
 	log_info("taken on by a new forqd with %u jobs", held);
 	worker_send_ready(wk, held, CH_READY_ADOPTED);
 	/* The running jobs' starts, told as they would have been (the ends
@@ -1081,6 +1131,7 @@ worker_orphan(struct worker *wk)
 		return;
 	}
 	wk->alone = true;
+	worker_dismiss_standbys(wk);
 	units_format_duration(keep_ms, grace, sizeof grace);
 	log_warnx("supervisor went away; keeping %u jobs for the next forqd "
 		  "for up to %s%s",
@@ -1119,6 +1170,7 @@ worker_on_signal(struct ev_io *io, uint32_t events)
 			 * nobody would record these jobs, so they end too. */
 			log_debug("terminated; killing %u jobs", wk->running);
 			wk->ending = true;
+			worker_dismiss_standbys(wk);
 			worker_kill_jobs(wk);
 			wk->done = true;
 		}
@@ -1243,6 +1295,7 @@ worker_main(const struct worker_args *args)
 	wk.cgroups = args->cg != NULL && args->cg->version != CG_NONE;
 	strlcpy(wk.state_dir, args->state_dir, sizeof wk.state_dir);
 	wk.heartbeat_interval_ms = args->heartbeat_interval_ms;
+	worker_standby_idle(&wk);
 	if (ev_timer_every(wk.heartbeat.fd,
 			   (int64_t)wk.heartbeat_interval_ms * NS_PER_MS) == -1)
 		fatal("timerfd_settime");

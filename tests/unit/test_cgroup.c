@@ -386,6 +386,34 @@ test_v1_slot(void **state)
 	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
 	cg_slot_join_fds(&s, &n);
 	assert_int_equal(n, 4);
+
+	/* A standby joins what every job joins, never the cpuset; it is
+	 * not the job's (not counted), and pids.max allows for it. */
+	lim = (struct cg_limits){.cpus = "0-1", .gang = true};
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	cg_slot_standby_fds(&s, &n);
+	assert_int_equal(n, 4);
+	cg_slot_spare(&s, 4243);
+	snprintf(dir, sizeof dir, "%s/w1s2", t.base[CG_PIDS]);
+	put(dir, "cgroup.procs", "4242\n4243\n");
+	assert_int_equal(cg_slot_count(&s), 1);
+	put(dir, "cgroup.procs", "4243\n");
+	assert_int_equal(cg_slot_count(&s), 0);
+	lim = (struct cg_limits){.tasks_max = 100, .cpus = "1"};
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	get(dir, "pids.max", buf, sizeof buf);
+	assert_string_equal(buf, "101");
+	/* Once there has been one, it stays allowed for: the next is
+	 * cloned as a job starts. */
+	cg_slot_spare(&s, 0);
+	lim.tasks_max = 50;
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	get(dir, "pids.max", buf, sizeof buf);
+	assert_string_equal(buf, "51");
+	lim.tasks_max = 0;
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	get(dir, "pids.max", buf, sizeof buf);
+	assert_string_equal(buf, "max");
 	cg_slot_close(&s);
 }
 
