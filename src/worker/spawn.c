@@ -1,7 +1,6 @@
 /* Starting a job: a child that shares the worker's memory until its
  * exec, or a forked copy (see spawn.h). */
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -103,7 +102,6 @@ struct spawn_standby {
 	const int *cg_fds; /* the groups it joins first */
 	int ncg_fds;
 	int sock;       /* its end of the slot's socket */
-	pid_t parent;   /* the worker: gone before its PDEATHSIG was set */
 	int32_t joined; /* 0: joining, 1: in the groups, -errno: failed */
 };
 
@@ -643,6 +641,31 @@ spawn_drop_pending(void)
 	}
 }
 
+/* Closes every descriptor from 3 up but the n of keep (sorted here). */
+SPAWN_NO_SANITIZE static long
+spawn_close_others(int *keep, int n)
+{
+	unsigned from = 3;
+	int i, k, t;
+	long r;
+
+	for (i = 1; i < n; i++) /* insertion sort: a handful */
+		for (k = i; k > 0 && keep[k - 1] > keep[k]; k--) {
+			t = keep[k];
+			keep[k] = keep[k - 1];
+			keep[k - 1] = t;
+		}
+	for (i = 0; i < n; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if (keep[i] > (int)from &&
+		    (r = SYS3(SYS_close_range, from, keep[i] - 1, 0)) < 0)
+			return r;
+		from = (unsigned)keep[i] + 1;
+	}
+	return SYS3(SYS_close_range, from, ~0U, 0);
+}
+
 /* The standby: into the slot's groups now, while the slot's job runs
  * (joining a cgroup waits for an RCU grace period, milliseconds, when
  * none was joined lately), then asleep until its job comes. It keeps
@@ -661,13 +684,22 @@ spawn_standby_main(void *arg)
 	struct msghdr msg;
 	struct cmsghdr *c;
 	const int *fds;
+	int keep[SPAWN_HANDED_MAX];
 	pid_t me;
 	long r;
 	int i, n;
 
-	/* Its worker's death ends it; a worker already gone, at once. */
-	(void)SYS2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
-	if ((pid_t)SYS0(SYS_getppid) != w->parent)
+	/* Nothing of the worker's is held a moment longer than needed: a
+	 * dead worker's lock and sockets must go with it. What a dead
+	 * worker leaves is its end of the socket closed: then the standby
+	 * goes too, once it has read what was sent before (a job handed to
+	 * it runs, as any job outlives its worker). */
+	if (w->ncg_fds > SPAWN_HANDED_MAX - 3)
+		SYS1(SYS_exit_group, 0);
+	for (i = 0; i < w->ncg_fds; i++)
+		keep[i] = w->cg_fds[i];
+	keep[i] = w->sock;
+	if (spawn_close_others(keep, w->ncg_fds + 1) < 0)
 		SYS1(SYS_exit_group, 0);
 	for (i = 0; i < w->ncg_fds; i++) {
 		if ((r = SYS3(SYS_write, w->cg_fds[i], "0", 1)) != 1) {
@@ -678,9 +710,8 @@ spawn_standby_main(void *arg)
 	}
 	if (i == w->ncg_fds)
 		__atomic_store_n(&w->joined, 1, __ATOMIC_RELEASE);
-	if ((w->sock > 3 && SYS3(SYS_close_range, 3, w->sock - 1, 0) < 0) ||
-	    SYS3(SYS_close_range, w->sock + 1, ~0U, 0) < 0)
-		SYS1(SYS_exit_group, 0);
+	for (i = 0; i < w->ncg_fds; i++)
+		SYS1(SYS_close, w->cg_fds[i]);
 	me = (pid_t)SYS0(SYS_getpid);
 	for (;;) {
 		/* Field by field: no library call (a sanitizer's memset). */
@@ -707,9 +738,6 @@ spawn_standby_main(void *arg)
 		for (i = 0; i < n; i++) /* another's, or torn */
 			SYS1(SYS_close, fds[i]);
 	}
-	/* A job outlives its worker (the next forqd takes it on); the
-	 * parent-death signal would be kept across the exec. */
-	(void)SYS2(SYS_prctl, PR_SET_PDEATHSIG, 0);
 	spawn_drop_pending();
 	/* One that could not join tries again, as the job, and says why. */
 	spawn_run(w->ss, fds, fds + 3, n - 3,
@@ -864,8 +892,7 @@ spawn_standby(struct spawner *sp, uint32_t slot_no, const int *cg_fds,
 	*w = (struct spawn_standby){.ss = ss,
 				    .cg_fds = cg_fds,
 				    .ncg_fds = ncg_fds,
-				    .sock = ss->sock[k][1],
-				    .parent = getpid()};
+				    .sock = ss->sock[k][1]};
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = spawn_clone(sp, ss, k, spawn_standby_main, w, 0);
