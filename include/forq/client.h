@@ -34,7 +34,9 @@ void forq_socket_path_from(const char *explicit_path, const char *env_socket,
 			   int (*exists)(const char *path), char *out,
 			   size_t len);
 
-/* Connects and exchanges the hello; NULL and *err on failure. */
+/* Connects and sends the hello, not waiting for its reply: that is
+ * read before the first request's, and a refused hello is the error of
+ * every read from then on. NULL and *err if it cannot connect. */
 struct forq_conn *forq_connect(const char *path, struct forq_error *err);
 /* Sends {"op":op, "id":n, ...fields} (fields is consumed, may be NULL)
  * and returns the reply object, or NULL and *err. */

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,12 @@ struct forq_conn {
 	struct buf in;
 	int fds[FORQ_FDS_MAX];
 	int nfds;
+	/* The hello is sent with the first request, not waited for (one
+	 * round trip less per connection): its reply, the first to come,
+	 * is read before any other. Refused, every read says why. */
+	bool hello_pending;
+	bool hello_refused;
+	struct forq_error hello_err;
 };
 
 static void forq_fail(struct forq_error *err, enum forq_error_kind kind,
@@ -127,8 +134,35 @@ forq_receive(struct forq_conn *conn)
 	return n;
 }
 
+static json_t *forq_read_line(struct forq_conn *conn, struct forq_error *err);
+
 json_t *
 forq_read(struct forq_conn *conn, struct forq_error *err)
+{
+	json_t *msg;
+
+	for (;;) {
+		if (conn->hello_refused) {
+			*err = conn->hello_err;
+			return NULL;
+		}
+		if ((msg = forq_read_line(conn, err)) == NULL ||
+		    !conn->hello_pending)
+			return msg;
+		/* Replies come in order: this one is the hello's (or an
+		 * error about the connection itself, which has no id). */
+		conn->hello_pending = false;
+		if (forq_check_reply(msg, err) == NULL) {
+			conn->hello_refused = true;
+			conn->hello_err = *err;
+			return NULL;
+		}
+		json_decref(msg);
+	}
+}
+
+static json_t *
+forq_read_line(struct forq_conn *conn, struct forq_error *err)
 {
 	json_error_t jerr;
 	json_t *msg;
@@ -211,24 +245,27 @@ forq_send(struct forq_conn *conn, const char *op, json_t *fields,
 {
 	json_t *req = fields != NULL ? fields : json_object();
 	long long id = ++conn->next_id;
-	char *text;
+	char *text, *line;
+	size_t len;
 	int rc, saved;
 
 	json_object_set_new(req, "op", json_string(op));
 	json_object_set_new(req, "id", json_integer(id));
 	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	if (text == NULL) {
+	len = text != NULL ? strlen(text) : 0;
+	/* The line and its newline in one write: one wake-up of forqd. */
+	if (text == NULL || (line = realloc(text, len + 2)) == NULL) {
+		free(text);
 		forq_fail(err, FORQ_E_PROTOCOL, "encode",
 			  "cannot encode the request");
 		return -1;
 	}
-	rc = forq_write_all(conn->fd, text, strlen(text));
+	line[len] = '\n';
+	rc = forq_write_all(conn->fd, line, len + 1);
 	saved = errno;
-	free(text);
-	if (rc == -1 || forq_write_all(conn->fd, "\n", 1) == -1) {
-		if (rc != -1)
-			saved = errno;
+	free(line);
+	if (rc == -1) {
 		forq_fail(err, FORQ_E_IO, "io", "writing to forqd: %s",
 			  strerror(saved));
 		errno = saved; /* forq_call looks at it */
@@ -277,6 +314,7 @@ forq_connect(const char *path, struct forq_error *err)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct forq_conn *conn;
+	struct forq_error ignored;
 	json_t *reply;
 
 	if (strlcpy(sun.sun_path, path, sizeof sun.sun_path) >=
@@ -305,14 +343,17 @@ forq_connect(const char *path, struct forq_error *err)
 		forq_close(conn);
 		return NULL;
 	}
-	reply = forq_call(conn, "hello",
-			  json_pack("{s:i}", "version", FORQ_PROTOCOL_VERSION),
-			  err);
-	if (reply == NULL) {
+	if (forq_send(conn, "hello",
+		      json_pack("{s:i}", "version", FORQ_PROTOCOL_VERSION),
+		      err) == -1) {
+		/* A daemon that refused us may have said why, then closed. */
+		if ((reply = forq_read_line(conn, &ignored)) != NULL &&
+		    forq_check_reply(reply, err) != NULL)
+			json_decref(reply);
 		forq_close(conn);
 		return NULL;
 	}
-	json_decref(reply);
+	conn->hello_pending = true;
 	return conn;
 }
 

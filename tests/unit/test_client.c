@@ -1,4 +1,9 @@
-/* The client side: which socket, and what `forq workers` prints. */
+/* The client side: which socket, what `forq workers` prints, and the
+ * hello that goes with the first request. */
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -108,6 +114,117 @@ test_workers_table(void **state)
 	json_decref(workers);
 }
 
+/* A daemon of one connection in a child: it reads two lines, checks
+ * the first is the hello and the second a ping, each whole, and answers
+ * the hello with hello_reply and the ping with ping_reply. Returns the
+ * child; *path is its socket. */
+static pid_t
+fake_daemon(char *path, size_t len, const char *hello_reply,
+	    const char *ping_reply)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char buf[4096], *nl;
+	size_t have = 0;
+	ssize_t n;
+	pid_t pid;
+	int lfd, fd, lines = 0;
+
+	snprintf(path, len, "/tmp/forq-test-client.%d.sock", (int)getpid());
+	unlink(path);
+	strlcpy(sun.sun_path, path, sizeof sun.sun_path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_not_equal(lfd, -1);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	if ((pid = fork()) != 0) {
+		close(lfd);
+		return pid;
+	}
+	if ((fd = accept(lfd, NULL, NULL)) == -1)
+		_exit(2);
+	while (lines < 2 &&
+	       (n = read(fd, buf + have, sizeof buf - 1 - have)) > 0) {
+		have += (size_t)n;
+		buf[have] = '\0';
+		while ((nl = strchr(buf, '\n')) != NULL && lines < 2) {
+			*nl = '\0';
+			if (strstr(buf, lines == 0 ? "\"op\":\"hello\""
+						   : "\"op\":\"ping\"") == NULL)
+				_exit(3);
+			lines++;
+			have -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, have + 1);
+		}
+	}
+	if (lines < 2)
+		_exit(4);
+	/* A client that heard enough may have closed before the second. */
+	if (send(fd, hello_reply, strlen(hello_reply), MSG_NOSIGNAL) == -1)
+		_exit(5);
+	(void)send(fd, ping_reply, strlen(ping_reply), MSG_NOSIGNAL);
+	_exit(0);
+}
+
+static void
+reap(pid_t pid, const char *path)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	unlink(path);
+}
+
+/* The hello is not waited for: it and the first request arrive
+ * together, and the reply to the request is the request's. */
+static void
+test_hello_goes_with_first_request(void **state)
+{
+	struct forq_error err;
+	struct forq_conn *conn;
+	char path[108];
+	json_t *reply;
+	pid_t pid;
+
+	pid = fake_daemon(path, sizeof path,
+			  "{\"id\":1,\"ok\":true,\"version\":1}\n",
+			  "{\"id\":2,\"ok\":true,\"pid\":7}\n");
+	assert_non_null(conn = forq_connect(path, &err));
+	assert_non_null(reply = forq_call(conn, "ping", NULL, &err));
+	assert_int_equal(json_integer_value(json_object_get(reply, "pid")), 7);
+	json_decref(reply);
+	forq_close(conn);
+	reap(pid, path);
+}
+
+/* A refused hello is what the caller hears, not the hello_required the
+ * request after it got. */
+static void
+test_refused_hello_is_the_error(void **state)
+{
+	struct forq_error err;
+	struct forq_conn *conn;
+	char path[108];
+	pid_t pid;
+
+	pid = fake_daemon(path, sizeof path,
+			  "{\"id\":1,\"ok\":false,\"error\":{\"code\":"
+			  "\"unsupported_version\",\"message\":\"not this "
+			  "one\"}}\n",
+			  "{\"id\":2,\"ok\":false,\"error\":{\"code\":"
+			  "\"hello_required\",\"message\":\"hello first\"}}\n");
+	assert_non_null(conn = forq_connect(path, &err));
+	assert_null(forq_call(conn, "ping", NULL, &err));
+	assert_string_equal(err.code, "unsupported_version");
+	assert_string_equal(err.message, "not this one");
+	/* And every read after. */
+	assert_null(forq_read(conn, &err));
+	assert_string_equal(err.code, "unsupported_version");
+	forq_close(conn);
+	reap(pid, path);
+}
+
 int
 main(void)
 {
@@ -117,6 +234,8 @@ main(void)
 	    cmocka_unit_test(test_socket_user_runtime_when_present),
 	    cmocka_unit_test(test_error_exit_codes_are_distinct),
 	    cmocka_unit_test(test_workers_table),
+	    cmocka_unit_test(test_hello_goes_with_first_request),
+	    cmocka_unit_test(test_refused_hello_is_the_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
