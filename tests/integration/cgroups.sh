@@ -89,6 +89,22 @@ procs=$(jq .job.procs <<<"$st")
 [ "$procs" -ge 4 ] || fail "job $id: procs $procs, want at least 4"
 ok "the most processes a job had at once: $procs; its peak memory: $(jq .job.maxrss_kb <<<"$st") KiB"
 
+# The worker's standby for the slot's next job waits in the group while
+# a job runs: it is not the job's. A job of one process had one, seen
+# at a heartbeat (1 s) and at its end; and the standby is there.
+rm -f "$T/p1"
+mkfifo "$T/p1"
+id=$(fq submit -- sh -c "echo up >'$T/p1'; exec sleep 1.5")
+started "$T/p1" >/dev/null
+pid=$(fq status --json "$id" | jq .job.pid)
+procs=$(grep -lx "$pid" "$base"/w*/cgroup.procs) || fail "job $id (pid $pid) is in no slot's group"
+n=$(wc -l <"$procs")
+fq wait "$id" >/dev/null || fail "job $id failed"
+[ "$(fq status --json "$id" | jq .job.procs)" = 1 ] ||
+	fail "job $id of one process: procs $(fq status --json "$id" | jq .job.procs)"
+[ "$n" = 2 ] || fail "the group of job $id held $n processes, not the job and its standby: $(cat "$procs")"
+ok "a job of one process counts one; its slot's group also held the standby for the next"
+
 # tasks_max: a fork bomb stops at the limit, and the machine does not
 # notice.
 # (The shell gives up at the first fork that fails; what it started
