@@ -282,15 +282,16 @@ cl_queues(struct cluster *cl, bool limited)
  * first; on a tie, the user with fewer jobs running, counting each
  * job taken in this claim as one more; then the user served longest
  * ago; then the older job. Users are found one at a time through an
- * index (a skip scan), each with at most lim candidates, so a claim
- * never reads every queued job. SKIP LOCKED: nodes claiming at once
+ * index (a skip scan), each with at most `each` candidates (a number
+ * written in the text, at least lim), so a claim never reads every
+ * queued job. SKIP LOCKED: nodes claiming at once
  * take different jobs, and none waits for another's claim to commit;
  * a row another claim committed meanwhile fails state = 0 and is not
  * taken. The output files of an earlier run of a claimed job that this
  * node was to delete (it was retried) are kept: the run about to start
  * here writes them anew.
  */
-#define CL_CLAIM(cond, lim)                                                    \
+#define CL_CLAIM(cond, each, lim)                                              \
 	"WITH RECURSIVE u AS ((SELECT uid FROM forq_jobs WHERE state = 0 "     \
 	"AND " cond " ORDER BY uid LIMIT 1) UNION ALL "                        \
 	"SELECT (SELECT uid FROM forq_jobs WHERE state = 0 AND " cond " AND "  \
@@ -302,7 +303,7 @@ cl_queues(struct cluster *cl, bool limited)
 	"coalesce(s.at, '-infinity') AS served FROM u LEFT JOIN forq_served "  \
 	"s ON s.uid = u.uid CROSS JOIN LATERAL (SELECT id, priority FROM "     \
 	"forq_jobs WHERE state = 0 AND uid = u.uid AND " cond " "              \
-	"ORDER BY priority DESC, id LIMIT " lim ") j WHERE "                   \
+	"ORDER BY priority DESC, id LIMIT " each ") j WHERE "                  \
 	"u.uid IS NOT NULL), "                                                 \
 	"c AS (SELECT j.id FROM (SELECT id FROM cand ORDER BY priority DESC, " \
 	"turn, served, id LIMIT " lim ") k JOIN forq_jobs j ON j.id = k.id "   \
@@ -322,7 +323,43 @@ cl_queues(struct cluster *cl, bool limited)
 #define CL_NOT_PAUSED(q)                                                       \
 	"NOT EXISTS (SELECT 1 FROM forq_queues p WHERE p.paused AND p.name "   \
 	"IN ('', " q "))"
+#define CL_ANY_QUEUE                                                           \
+	"queue = ANY(ARRAY(SELECT q FROM unnest($2::text[]) q WHERE "          \
+	CL_NOT_PAUSED("q") "))"
+#define CL_THIS_QUEUE "queue = $2 AND " CL_NOT_PAUSED("$2")
+#define CL_ROOM_LEFT                                                           \
+	"greatest(0, least($3::integer, $4::integer - (SELECT count(*) FROM "  \
+	"forq_jobs WHERE queue = $2 AND state = 1)))"
+/*
+ * One text for each power of two a claim can ask for (up to
+ * CLUSTER_CLAIM_MAX), the candidates per user written in it: its plan
+ * is then made once per connection (a generic plan, see cluster_poll)
+ * and fits what is asked, where a limit that is a parameter would be
+ * planned for a tenth of the table.
+ */
+#define CL_CLAIMS(cond, lim)                                                   \
+	{CL_CLAIM(cond, "1", lim),   CL_CLAIM(cond, "2", lim),                 \
+	 CL_CLAIM(cond, "4", lim),   CL_CLAIM(cond, "8", lim),                 \
+	 CL_CLAIM(cond, "16", lim),  CL_CLAIM(cond, "32", lim),                \
+	 CL_CLAIM(cond, "64", lim),  CL_CLAIM(cond, "128", lim),               \
+	 CL_CLAIM(cond, "256", lim)}
 /* clang-format on */
+_Static_assert(CLUSTER_CLAIM_MAX == 256, "CL_CLAIMS goes up to 256");
+static const char *const cl_claim_any[] =
+    CL_CLAIMS(CL_ANY_QUEUE, "$3::integer");
+static const char *const cl_claim_limited[] =
+    CL_CLAIMS(CL_THIS_QUEUE, CL_ROOM_LEFT);
+
+/* The index of the claim text for n (1..CLUSTER_CLAIM_MAX) jobs. */
+static size_t
+cl_claim_bucket(uint32_t n)
+{
+	size_t k = 0;
+
+	while ((1u << k) < n)
+		k++;
+	return k;
+}
 
 void
 cluster_poll(struct cluster *cl)
@@ -330,6 +367,7 @@ cluster_poll(struct cluster *cl)
 	char limit[16], parallel[16], *queues;
 	const char *values[4];
 	uint32_t room, i;
+	size_t bucket;
 
 	if (!pg_is_up(cl->pg) || !cl->claims_known)
 		return;
@@ -353,12 +391,13 @@ cluster_poll(struct cluster *cl)
 	if (pg_send(cl->pg, "BEGIN", 0, NULL, cl_no_answer, cl) == -1)
 		goto out;
 	cl->claiming = true;
-	(void)pg_send(cl->pg,
-		      CL_CLAIM("queue = ANY(ARRAY(SELECT q FROM "
-			       "unnest($2::text[]) q WHERE " CL_NOT_PAUSED(
-				   "q") "))",
-			       "$3::integer"),
-		      3, values, cl_claim_rows, cl);
+	/* Planned once: a claim's plan costs more than it takes to run,
+	 * and the texts are written so that the generic plan is right. */
+	(void)pg_send(cl->pg, "SET LOCAL plan_cache_mode = force_generic_plan",
+		      0, NULL, cl_no_answer, cl);
+	bucket = cl_claim_bucket(MIN(room, CLUSTER_CLAIM_MAX));
+	(void)pg_send(cl->pg, cl_claim_any[bucket], 3, values, cl_claim_rows,
+		      cl);
 	/* A queue's parallel limit holds across the nodes: its claims
 	 * take turns under a lock of the queue's, held to their commit,
 	 * and count what runs anywhere (claimed is running). */
@@ -373,13 +412,8 @@ cluster_poll(struct cluster *cl)
 			      "SELECT pg_advisory_xact_lock(" CL_QUEUE_LOCK
 			      ", hashtext($1))",
 			      1, &values[1], cl_no_answer, cl);
-		(void)pg_send(cl->pg,
-			      CL_CLAIM("queue = $2 AND " CL_NOT_PAUSED("$2"),
-				       "greatest(0, least($3::integer, "
-				       "$4::integer - (SELECT count(*) FROM "
-				       "forq_jobs WHERE queue = $2 AND state = "
-				       "1)))"),
-			      4, values, cl_claim_rows, cl);
+		(void)pg_send(cl->pg, cl_claim_limited[bucket], 4, values,
+			      cl_claim_rows, cl);
 	}
 	(void)pg_send(cl->pg, "COMMIT", 0, NULL, cl_claim_done, cl);
 	(void)pg_sync(cl->pg);
