@@ -116,6 +116,29 @@ cl_rescue_done(void *arg, const PGresult *res, const char *err)
  * goes with them, so that what the node they were taken from says of
  * them later is refused.
  */
+/* clang-format off */
+/* The nodes are read first (an array; empty, as it mostly is, the jobs
+ * are not read at all), then their jobs through the index by node: a
+ * join let the planner read every running job's index entry and heap
+ * page, dead ones included, once a second. */
+#define CL_RESCUE                                                              \
+	"WITH r AS (SELECT j.id FROM forq_jobs j WHERE j.node = ANY(ARRAY("    \
+	"SELECT name FROM forq_nodes n WHERE n.name = $2 OR ($2::text IS "     \
+	"NULL AND n.lease_until < now() - n.lease_ms / 5 * interval "          \
+	"'1 millisecond'))) AND j.state = 1 FOR UPDATE OF j SKIP LOCKED), "    \
+	"gone AS (DELETE FROM forq_jobs j USING r WHERE j.id = r.id AND "      \
+	"(j.cancel OR j.attempt >= $1::integer) RETURNING j.*), "              \
+	"hist AS (" CL_TO_HISTORY("CASE WHEN cancel THEN " CL_CANCELLED        \
+	" ELSE " CL_LOST " END", "'node ' || node || ' stopped renewing its "  \
+	"lease'") " RETURNING id), "                                           \
+	"again AS (UPDATE forq_jobs j SET state = 0, node = NULL, claim = "    \
+	"NULL, claimed_at = NULL, started_at = NULL, worker = NULL, cpu = "    \
+	"NULL, attempt = j.attempt + 1 FROM r WHERE j.id = r.id AND NOT "      \
+	"j.cancel AND j.attempt < $1::integer RETURNING j.id) "                \
+	"SELECT (SELECT count(*) FROM again), (SELECT count(*) FROM hist), "   \
+	"(SELECT string_agg(id::text, ',') FROM hist)"
+/* clang-format on */
+
 static void
 cl_rescue(struct cluster *cl, bool own)
 {
@@ -129,106 +152,7 @@ cl_rescue(struct cluster *cl, bool own)
 		return;
 	*r = (struct cl_rescue){cl, own};
 	snprintf(max, sizeof max, "%u", cl->conf->crash_requeue_max);
-	if (pg_send(cl->pg,
-		    "WITH r AS (SELECT j.id FROM forq_jobs j JOIN forq_nodes n "
-		    "ON n.name = j.node WHERE j.state = 1 AND (j.node = $2 OR "
-		    "($2::text IS NULL AND n.lease_until < now() - n.lease_ms "
-		    "/ 5 * interval '1 millisecond')) FOR UPDATE OF j SKIP "
-		    "LOCKED), gone AS (DELETE FROM forq_jobs j USING r WHERE "
-		    "j.id = r.id AND (j.cancel OR j.attempt >= $1::integer) "
-		    "RETURNING j.*), hist AS (" CL_TO_HISTORY("CASE WHEN "
-							      "cancel "
-							      "THEN"
-							      " " CL_CANCELLED
-							      " ELSE " CL_LOST
-							      " END",
-							      "'node ' || node "
-							      "|| ' stopped "
-							      "renewing its "
-							      "lease'") " "
-									"RETURN"
-									"ING "
-									"id), "
-									"again "
-									"AS "
-									"(UPDAT"
-									"E "
-									"forq_"
-									"jobs "
-									"j SET "
-									"state "
-									"= 0, "
-									"node "
-									"= "
-									"NULL, "
-									"claim "
-									"= "
-									"NULL, "
-									"claime"
-									"d_at "
-									"= "
-									"NULL, "
-									"starte"
-									"d_at "
-									"= "
-									"NULL, "
-									"worker"
-									" = "
-									"NULL, "
-									"cpu = "
-									"NULL, "
-									"attemp"
-									"t = "
-									"j."
-									"attemp"
-									"t + 1 "
-									"FROM "
-									"r "
-									"WHERE "
-									"j.id "
-									"= "
-									"r.id "
-									"AND "
-									"NOT "
-									"j."
-									"cancel"
-									" "
-									"AND "
-									"j."
-									"attemp"
-									"t < "
-									"$1::"
-									"intege"
-									"r "
-									"RETURN"
-									"ING "
-									"j.id) "
-									"SELECT"
-									" "
-									"(SELEC"
-									"T "
-									"count("
-									"*) "
-									"FROM "
-									"again)"
-									", "
-									"(SELEC"
-									"T "
-									"count("
-									"*) "
-									"FROM "
-									"hist),"
-									" "
-									"(SELEC"
-									"T "
-									"string"
-									"_agg("
-									"id::"
-									"text, "
-									"',') "
-									"FROM "
-									"hist)",
-		    2, values, cl_rescue_done, r) == -1) {
+	if (pg_send(cl->pg, CL_RESCUE, 2, values, cl_rescue_done, r) == -1) {
 		free(r);
 		return;
 	}

@@ -156,6 +156,10 @@ static const char *const migrations[] = {
     /* 11 -> 12: held (4) joins the states not ended, in the live table;
      * the ended ones move up one. */
     ("UPDATE forq_history SET state = state + 1 WHERE state >= 4"),
+    /* 12 -> 13: the cancels asked of a node's running jobs, which it
+     * looks for once a second: through the node index they cost a
+     * visit to every row it ever claimed that vacuum has not cleared. */
+    ("CREATE INDEX forq_jobs_cancel ON forq_jobs (node) WHERE cancel"),
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,
