@@ -90,7 +90,7 @@ static json_t *
 ops_check_cpus(struct ops *ops, const struct request *req,
 	       const struct job_spec *spec, size_t i)
 {
-	uint32_t have = workers_max(ops->d.workers);
+	uint32_t have = workers_planned(ops->d.workers);
 
 	if (spec->cpus <= 1)
 		return NULL;

@@ -885,6 +885,16 @@ workers_reap_pid(struct workers *ws, pid_t pid)
 	return false;
 }
 
+uint32_t
+workers_planned(const struct workers *ws)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < ws->max; i++)
+		n += ws->w[i].planned;
+	return n;
+}
+
 bool
 workers_settled(const struct workers *ws, uint32_t *planned)
 {
@@ -892,14 +902,12 @@ workers_settled(const struct workers *ws, uint32_t *planned)
 	bool settled = true;
 	uint32_t i;
 
-	*planned = 0;
+	*planned = workers_planned(ws);
 	for (i = 0; i < ws->max; i++) {
 		w = &ws->w[i];
-		if (!w->planned)
-			continue;
-		(*planned)++;
-		if (w->sb->state != SB_READY && w->sb->state != SB_HELD &&
-		    w->sb->state != SB_FAILED && w->sb->state != SB_DRAINING)
+		if (w->planned && w->sb->state != SB_READY &&
+		    w->sb->state != SB_HELD && w->sb->state != SB_FAILED &&
+		    w->sb->state != SB_DRAINING)
 			settled = false;
 	}
 	return settled;

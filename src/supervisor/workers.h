@@ -39,6 +39,9 @@ struct workers *workers_new(struct ev_loop *loop, struct shm *shm,
 			    const struct workers_cb *cb);
 void workers_free(struct workers *ws);
 uint32_t workers_max(const struct workers *ws);
+/* How many workers the CPU plan (the conf's cpus) wants: the most CPUs
+ * one job may have. */
+uint32_t workers_planned(const struct workers *ws);
 
 /* A worker of a previous forqd, taken on (orphans.h): entry o->index is
  * it, planned for its CPU, ready. Before the first plan is applied. */
