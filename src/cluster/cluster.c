@@ -176,7 +176,7 @@ cluster_lease_lost(struct cluster *cl)
 		return;
 	for (i = 0; i < n; i++)
 		ids[i] = cl->claims[i].id;
-	cl->nclaims = 0;
+	cl_claims_clear(cl);
 	log_warnx("cluster: the lease was lost: stopping the %zu jobs this "
 		  "node holds (the others run them)",
 		  n);

@@ -32,6 +32,8 @@ struct cluster_cb {
 	/* Jobs this node can run at once now (0: none, it is stopping or
 	 * its disk is full): it claims up to that, less what it holds. */
 	uint32_t (*room)(void *arg);
+	/* The most CPUs of its own (--cpus) one job may have here. */
+	uint32_t (*cpus)(void *arg);
 	/* A claimed job, to be queued here: -1 if it cannot be (it is
 	 * given back to the cluster). */
 	int (*claimed)(void *arg, const struct store_job *job);

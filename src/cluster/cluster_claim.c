@@ -36,21 +36,32 @@ cl_claim_of(const struct cluster *cl, uint64_t id)
 	return -1;
 }
 
+/* The slots a job takes: one, or all of each worker it has as a CPU of
+ * its own (a gang's workers start nothing else). */
+static uint32_t
+cl_weight(const struct cluster *cl, const struct job_spec *spec)
+{
+	return spec->cpus > 1 ? spec->cpus * cl->conf->slots : 1;
+}
+
 static int
-cl_claim_add(struct cluster *cl, uint64_t id, int64_t claim)
+cl_claim_add(struct cluster *cl, uint64_t id, int64_t claim, uint32_t weight)
 {
 	size_t i;
 
 	for (i = 0; i < cl->nclaims; i++) {
 		if (cl->claims[i].id == id) {
 			cl->claims[i].claim = claim;
+			cl->held += weight - cl->claims[i].weight;
+			cl->claims[i].weight = weight;
 			return 0;
 		}
 	}
 	if (array_reserve((void **)&cl->claims, &cl->claims_cap, cl->nclaims,
 			  sizeof *cl->claims) == -1)
 		return -1;
-	cl->claims[cl->nclaims++] = (struct cl_claim){id, claim};
+	cl->claims[cl->nclaims++] = (struct cl_claim){id, claim, weight};
+	cl->held += weight;
 	return 0;
 }
 
@@ -61,10 +72,18 @@ cl_claim_drop(struct cluster *cl, uint64_t id)
 
 	for (i = 0; i < cl->nclaims; i++) {
 		if (cl->claims[i].id == id) {
+			cl->held -= cl->claims[i].weight;
 			cl->claims[i] = cl->claims[--cl->nclaims];
 			return;
 		}
 	}
+}
+
+void
+cl_claims_clear(struct cluster *cl)
+{
+	cl->nclaims = 0;
+	cl->held = 0;
 }
 
 static void
@@ -195,7 +214,7 @@ cl_claim_take(struct cluster *cl, const PGresult *res)
 	for (i = 0; i < n; i++) {
 		id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
 		claim = strtoll(PQgetvalue(res, i, 7), NULL, 10);
-		if (cl_claim_add(cl, id, claim) == -1) {
+		if (cl_claim_add(cl, id, claim, 1) == -1) {
 			cl_give_back(cl, id, claim);
 			continue;
 		}
@@ -213,6 +232,7 @@ cl_claim_take(struct cluster *cl, const PGresult *res)
 			cl_refuse(cl, id, claim, why);
 			continue;
 		}
+		(void)cl_claim_add(cl, id, claim, cl_weight(cl, &job.spec));
 		if (cl->cb.claimed(cl->cb.arg, &job) == -1) {
 			cl_claim_drop(cl, id);
 			cl_give_back(cl, id, claim);
@@ -277,19 +297,23 @@ cl_queues(struct cluster *cl, bool limited)
 
 /* clang-format off */
 /*
- * A claim of up to lim jobs among those queued where cond holds (SQL
- * expressions), as one host orders them (core/runq.h): higher priority
- * first; on a tie, the user with fewer jobs running, counting each
- * job taken in this claim as one more; then the user served longest
- * ago; then the older job. Users are found one at a time through an
- * index (a skip scan), each with at most `each` candidates (a number
- * written in the text, at least lim), so a claim never reads every
- * queued job. SKIP LOCKED: nodes claiming at once
- * take different jobs, and none waits for another's claim to commit;
- * a row another claim committed meanwhile fails state = 0 and is not
- * taken. The output files of an earlier run of a claimed job that this
- * node was to delete (it was retried) are kept: the run about to start
- * here writes them anew.
+ * A claim of jobs queued where cond holds (SQL expressions), as many
+ * as fit in $3 slots (a job with CPUs of its own weighs its workers'
+ * slots, $4 each), at most lim of them, as one host orders them
+ * (core/runq.h): higher priority first; on a tie, the user with fewer
+ * jobs running, counting each job taken in this claim as one more;
+ * then the user served longest ago; then the older job. What is taken
+ * is a prefix of that order: a job too big for the room left stops the
+ * claim there, as a gang on one host holds its workers, so that smaller
+ * jobs behind it cannot keep it from ever starting. Users are found
+ * one at a time through an index (a skip scan), each with at most
+ * `each` candidates (a number written in the text, at least $3), so a
+ * claim never reads every queued job. SKIP LOCKED: nodes claiming at
+ * once take different jobs, and none waits for another's claim to
+ * commit; a row another claim committed meanwhile fails state = 0 and
+ * is not taken. The output files of an earlier run of a claimed job
+ * that this node was to delete (it was retried) are kept: the run
+ * about to start here writes them anew.
  */
 #define CL_CLAIM(cond, each, lim)                                              \
 	"WITH RECURSIVE u AS ((SELECT uid FROM forq_jobs WHERE state = 0 "     \
@@ -297,17 +321,21 @@ cl_queues(struct cluster *cl, bool limited)
 	"SELECT (SELECT uid FROM forq_jobs WHERE state = 0 AND " cond " AND "  \
 	"uid > u.uid ORDER BY uid LIMIT 1) FROM u WHERE "                      \
 	"u.uid IS NOT NULL), "                                                 \
-	"cand AS (SELECT j.id, j.priority, row_number() OVER (PARTITION BY "   \
-	"u.uid ORDER BY j.priority DESC, j.id) + (SELECT count(*) FROM "       \
+	"cand AS (SELECT j.id, j.priority, j.w, row_number() OVER (PARTITION " \
+	"BY u.uid ORDER BY j.priority DESC, j.id) + (SELECT count(*) FROM "    \
 	"forq_jobs r WHERE r.state = 1 AND r.uid = u.uid) AS turn, "           \
 	"coalesce(s.at, '-infinity') AS served FROM u LEFT JOIN forq_served "  \
-	"s ON s.uid = u.uid CROSS JOIN LATERAL (SELECT id, priority FROM "     \
+	"s ON s.uid = u.uid CROSS JOIN LATERAL (SELECT id, priority, CASE "    \
+	"WHEN cpus > 1 THEN cpus * $4::integer ELSE 1 END AS w FROM "          \
 	"forq_jobs WHERE state = 0 AND uid = u.uid AND " cond " "              \
 	"ORDER BY priority DESC, id LIMIT " each ") j WHERE "                  \
 	"u.uid IS NOT NULL), "                                                 \
-	"c AS (SELECT j.id FROM (SELECT id FROM cand ORDER BY priority DESC, " \
-	"turn, served, id LIMIT " lim ") k JOIN forq_jobs j ON j.id = k.id "   \
-	"WHERE j.state = 0 FOR UPDATE OF j SKIP LOCKED), "                     \
+	"ranked AS (SELECT id, sum(w) OVER o AS w, row_number() OVER o AS k "  \
+	"FROM cand WINDOW o AS (ORDER BY priority DESC, turn, served, id "     \
+	"ROWS UNBOUNDED PRECEDING)), "                                         \
+	"c AS (SELECT j.id FROM ranked k JOIN forq_jobs j ON j.id = k.id "     \
+	"WHERE k.w <= $3::integer AND k.k <= " lim " AND j.state = 0 "         \
+	"FOR UPDATE OF j SKIP LOCKED), "                                       \
 	"claimed AS (UPDATE forq_jobs j SET state = 1, node = $1, claim = "    \
 	"nextval('forq_claims'), claimed_at = now() FROM c WHERE j.id = c.id " \
 	"RETURNING j.id, j.attempt, j.uid, j.gid, j.user_name, j.spec, "       \
@@ -318,6 +346,8 @@ cl_queues(struct cluster *cl, bool limited)
 	"turns AS (INSERT INTO forq_served (uid, at) SELECT DISTINCT uid, "    \
 	"now() FROM claimed ON CONFLICT (uid) DO UPDATE SET at = excluded.at) "\
 	"SELECT * FROM claimed"
+/* What fits this node: no more CPUs than $5, no more memory than $6. */
+#define CL_FITS "cpus <= $5::integer AND mem <= $6::bigint"
 /* Of the queues named (an expression), those not paused, nor all
  * queues: read once a claim, not for each job. */
 #define CL_NOT_PAUSED(q)                                                       \
@@ -325,11 +355,12 @@ cl_queues(struct cluster *cl, bool limited)
 	"IN ('', " q "))"
 #define CL_ANY_QUEUE                                                           \
 	"queue = ANY(ARRAY(SELECT q FROM unnest($2::text[]) q WHERE "          \
-	CL_NOT_PAUSED("q") "))"
-#define CL_THIS_QUEUE "queue = $2 AND " CL_NOT_PAUSED("$2")
-#define CL_ROOM_LEFT                                                           \
-	"greatest(0, least($3::integer, $4::integer - (SELECT count(*) FROM "  \
-	"forq_jobs WHERE queue = $2 AND state = 1)))"
+	CL_NOT_PAUSED("q") ")) AND " CL_FITS
+#define CL_THIS_QUEUE "queue = $2 AND " CL_NOT_PAUSED("$2") " AND " CL_FITS
+/* A queue's parallel limit ($7), less what runs of it anywhere. */
+#define CL_PARALLEL_LEFT                                                       \
+	"($7::integer - (SELECT count(*) FROM forq_jobs WHERE queue = $2 AND " \
+	"state = 1))"
 /*
  * One text for each power of two a claim can ask for (up to
  * CLUSTER_CLAIM_MAX), the candidates per user written in it: its plan
@@ -348,7 +379,7 @@ _Static_assert(CLUSTER_CLAIM_MAX == 256, "CL_CLAIMS goes up to 256");
 static const char *const cl_claim_any[] =
     CL_CLAIMS(CL_ANY_QUEUE, "$3::integer");
 static const char *const cl_claim_limited[] =
-    CL_CLAIMS(CL_THIS_QUEUE, CL_ROOM_LEFT);
+    CL_CLAIMS(CL_THIS_QUEUE, CL_PARALLEL_LEFT);
 
 /* The index of the claim text for n (1..CLUSTER_CLAIM_MAX) jobs. */
 static size_t
@@ -364,8 +395,8 @@ cl_claim_bucket(uint32_t n)
 void
 cluster_poll(struct cluster *cl)
 {
-	char limit[16], parallel[16], *queues;
-	const char *values[4];
+	char limit[16], slots[16], cpus[16], mem[24], parallel[16], *queues;
+	const char *values[7];
 	uint32_t room, i;
 	size_t bucket;
 
@@ -379,15 +410,24 @@ cluster_poll(struct cluster *cl)
 	 * holds no more than it runs at once: a job claimed ahead would
 	 * wait here behind long ones while another node's slot is free.
 	 * A slot that comes free claims in the turn of the end. */
-	if ((room = cl->cb.room(cl->cb.arg)) <= cl->nclaims)
+	if ((room = cl->cb.room(cl->cb.arg)) <= cl->held)
 		return;
-	room -= (uint32_t)cl->nclaims;
+	room -= cl->held;
 	if ((queues = cl_queues(cl, false)) == NULL)
 		return;
 	snprintf(limit, sizeof limit, "%u", MIN(room, CLUSTER_CLAIM_MAX));
+	snprintf(slots, sizeof slots, "%u", cl->conf->slots);
+	snprintf(cpus, sizeof cpus, "%u", cl->cb.cpus(cl->cb.arg));
+	/* Without mem_max, as on one host, any --mem is this node's. */
+	snprintf(mem, sizeof mem, "%llu",
+		 (unsigned long long)(cl->conf->mem_max != 0 ? cl->conf->mem_max
+							     : JOB_MEM_MAX));
 	values[0] = cl->node;
 	values[1] = queues;
 	values[2] = limit;
+	values[3] = slots;
+	values[4] = cpus;
+	values[5] = mem;
 	if (pg_send(cl->pg, "BEGIN", 0, NULL, cl_no_answer, cl) == -1)
 		goto out;
 	cl->claiming = true;
@@ -396,7 +436,7 @@ cluster_poll(struct cluster *cl)
 	(void)pg_send(cl->pg, "SET LOCAL plan_cache_mode = force_generic_plan",
 		      0, NULL, cl_no_answer, cl);
 	bucket = cl_claim_bucket(MIN(room, CLUSTER_CLAIM_MAX));
-	(void)pg_send(cl->pg, cl_claim_any[bucket], 3, values, cl_claim_rows,
+	(void)pg_send(cl->pg, cl_claim_any[bucket], 6, values, cl_claim_rows,
 		      cl);
 	/* A queue's parallel limit holds across the nodes: its claims
 	 * take turns under a lock of the queue's, held to their commit,
@@ -407,12 +447,12 @@ cluster_poll(struct cluster *cl)
 		snprintf(parallel, sizeof parallel, "%u",
 			 cl->conf->queues[i].parallel);
 		values[1] = cl->conf->queues[i].name;
-		values[3] = parallel;
+		values[6] = parallel;
 		(void)pg_send(cl->pg,
 			      "SELECT pg_advisory_xact_lock(" CL_QUEUE_LOCK
 			      ", hashtext($1))",
 			      1, &values[1], cl_no_answer, cl);
-		(void)pg_send(cl->pg, cl_claim_limited[bucket], 4, values,
+		(void)pg_send(cl->pg, cl_claim_limited[bucket], 7, values,
 			      cl_claim_rows, cl);
 	}
 	(void)pg_send(cl->pg, "COMMIT", 0, NULL, cl_claim_done, cl);
@@ -506,7 +546,7 @@ cl_mine_done(void *arg, const PGresult *res, const char *err)
 			  cl_why(res, err));
 		return;
 	}
-	cl->nclaims = 0;
+	cl_claims_clear(cl);
 	for (i = 0; i < PQntuples(res); i++) {
 		id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
 		claim = strtoll(PQgetvalue(res, i, 1), NULL, 10);
@@ -519,8 +559,8 @@ cl_mine_done(void *arg, const PGresult *res, const char *err)
 			cl_give_back(cl, id, claim);
 			continue;
 		}
+		(void)cl_claim_add(cl, id, claim, cl_weight(cl, &job.spec));
 		store_job_free(&job);
-		(void)cl_claim_add(cl, id, claim);
 	}
 	cl->claims_known = true;
 	cl_drop_unclaimed(cl);

@@ -48,6 +48,7 @@ struct store_job;
 struct cl_claim {
 	uint64_t id;
 	int64_t claim;
+	uint32_t weight; /* the slots it takes: cl_weight */
 };
 
 /* An end to record, until the database has it. */
@@ -84,6 +85,7 @@ struct cluster {
 	struct cluster_cb cb;
 	struct cl_claim *claims;
 	size_t nclaims, claims_cap;
+	uint32_t held;     /* the claims' weights, summed */
 	bool claims_known; /* this node's claims were read since up */
 	bool rescuing;     /* lost nodes' jobs are being queued again */
 	bool giving_back;  /* this node's, its lease lost */
@@ -185,6 +187,7 @@ void cl_no_answer(void *arg, const PGresult *res, const char *err);
  * claims, read after a (re)connect. */
 int64_t cl_claim_of(const struct cluster *cl, uint64_t id);
 void cl_claim_drop(struct cluster *cl, uint64_t id);
+void cl_claims_clear(struct cluster *cl);
 void cl_claim_rows_clear(struct cluster *cl);
 void cl_mine_done(void *arg, const PGresult *res, const char *err);
 

@@ -91,7 +91,7 @@ static const struct conf_key conf_keys[] = {
     KEY("jobs", "kill_grace", kill_grace_ms, CONF_DURATION, 0, 60 * 60 * 1000),
     KEY("jobs", "output_max", output_max, CONF_SIZE, 0, INT64_C(1) << 50),
     KEY("jobs", "tasks_max", tasks_max, CONF_UINT, 0, 4194304),
-    KEY("jobs", "mem_max", mem_max, CONF_SIZE, 0, INT64_C(1) << 50),
+    KEY("jobs", "mem_max", mem_max, CONF_SIZE, 0, JOB_MEM_MAX),
     KEY("jobs", "retention_age", retention_age_ms, CONF_DURATION, 0,
 	3650 * DAY_MS),
     KEY("jobs", "retention_count", retention_count, CONF_UINT, 0, 1000000000),
@@ -163,7 +163,7 @@ static const struct conf_key conf_queue_keys[] = {
     QKEY("retries", retries, CONF_UINT, 0, JOB_RETRIES_MAX),
     QKEY("retry_delay", retry_delay_ms, CONF_DURATION, 0,
 	 JOB_RETRY_DELAY_MAX_MS),
-    QKEY("mem", mem, CONF_SIZE, 0, INT64_C(1) << 50),
+    QKEY("mem", mem, CONF_SIZE, 0, JOB_MEM_MAX),
     QKEY("cpus", cpus, CONF_UINT, 0, JOB_CPUS_MAX),
     QKEY("res", res, CONF_STRING, 0, 0),
 };

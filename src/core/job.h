@@ -41,6 +41,8 @@ enum job_retry_on {
 };
 #define JOB_RETRIES_MAX 1000
 #define JOB_CPUS_MAX FORQ_CPUS_MAX
+/* The most memory a job may ask for (--mem), in bytes. */
+#define JOB_MEM_MAX (INT64_C(1) << 50)
 #define JOB_RETRY_DELAY_MAX_MS (INT64_C(24) * 60 * 60 * 1000)
 #define JOB_AFTER_MAX 256 /* jobs one job may wait for */
 

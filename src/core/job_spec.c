@@ -576,7 +576,7 @@ job_spec_from_json(const json_t *job, const json_t *defaults,
 	v2 = job_field(job, defaults, "mem");
 	if (v2 != NULL && !json_is_null(v2)) {
 		if (!json_is_integer(v2) || json_integer_value(v2) < 0 ||
-		    json_integer_value(v2) > INT64_C(1) << 50) {
+		    json_integer_value(v2) > JOB_MEM_MAX) {
 			job_fail(err, FORQ_ERR_BAD_REQUEST,
 				 "\"mem\" must be a number of bytes from 0 "
 				 "(none) to 2^50");

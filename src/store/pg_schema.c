@@ -160,6 +160,14 @@ static const char *const migrations[] = {
      * looks for once a second: through the node index they cost a
      * visit to every row it ever claimed that vacuum has not cleared. */
     ("CREATE INDEX forq_jobs_cancel ON forq_jobs (node) WHERE cancel"),
+    /* 13 -> 14: what a job asks of the node that claims it, read out
+     * of its signed spec (which always says both), so that a claim
+     * takes only what fits the node and no writer can make the two
+     * disagree. */
+    ("ALTER TABLE forq_jobs ADD COLUMN cpus integer GENERATED ALWAYS AS"
+     " (coalesce((spec::jsonb ->> 'cpus')::integer, 1)) STORED,"
+     " ADD COLUMN mem bigint GENERATED ALWAYS AS"
+     " (coalesce((spec::jsonb ->> 'mem')::bigint, 0)) STORED"),
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,

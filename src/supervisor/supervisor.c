@@ -292,6 +292,16 @@ sv_room(void *arg)
 	return workers_ready(sv->workers) * sv->conf.slots;
 }
 
+/* A gang's workers are held to it by a cpuset: without one, a job has
+ * one CPU here, as a submission here is told. */
+static uint32_t
+sv_cpus(void *arg)
+{
+	struct supervisor *sv = arg;
+
+	return cg_has_cpuset(&sv->cg) ? workers_planned(sv->workers) : 1;
+}
+
 static int
 sv_claimed(void *arg, const struct store_job *job)
 {
@@ -347,6 +357,7 @@ static int
 sv_open_cluster(struct supervisor *sv)
 {
 	struct cluster_cb cb = {.room = sv_room,
+				.cpus = sv_cpus,
 				.claimed = sv_claimed,
 				.cancel = sv_cluster_cancel,
 				.wanted = sv_wanted,

@@ -67,6 +67,9 @@ with_log() {
 	return $rc
 }
 
+# st SOCK ID JQ: a field of a job's status, asked of one node.
+st() { "$FORQ" -s "$1" status --json "$2" | jq -r "$3"; }
+
 # A database that cannot be reached: forqd does not start, and says why.
 write_conf
 store_section a >>"$CONF"
@@ -266,6 +269,34 @@ ids=$(seq 8 | sed "s|.*|mkdir $T/one.lock \\|\\| exit 9; sleep 0.2; rmdir $T/one
 timeout 30 "$FORQ" -s "$B/sock" wait $ids >/dev/null || fail "queue one: $(fq list --queue one)"
 ok "parallel = 1 holds across both nodes: 8 jobs of the queue, one at a time, all succeeded"
 
+# A node claims only what fits it: b, started again with one worker and
+# mem_max = 64M, takes no job of two CPUs or of 128M, even idle; and a
+# gang on a weighs all of a's slots, so a job submitted through a
+# meanwhile is b's. That job is submitted last: b's claim that took it
+# passed over the other two.
+need_cpus 2
+stop_b
+cp "$B/conf" "$B/conf.full"
+sed -i 's/^slots = 2$/slots = 2\ncpus = 0/' "$B/conf"
+printf '[jobs]\nmem_max = 64M\n' >>"$B/conf"
+start_b
+mkfifo "$T/gang.up" "$T/gang.go"
+g1=$(fq submit --cpus 2 -- sh -c "echo up >'$T/gang.up'; cat '$T/gang.go' >/dev/null")
+timeout 20 cat "$T/gang.up" >/dev/null || fail "the gang did not start: $(fq status "$g1")"
+g2=$(fq submit --cpus 2 -- true)
+m1=$(fq submit --mem 128M -- true)
+s1=$(fq submit --mem 32M -- true)
+timeout 20 "$FORQ" -s "$B/sock" wait "$s1" >/dev/null || fail "job $s1: $(fq status "$s1"); b: $(tail -n 5 "$B_LOG")"
+echo go >"$T/gang.go"
+timeout 30 "$FORQ" -s "$B/sock" wait "$g1" "$g2" "$m1" >/dev/null ||
+	fail "jobs: $(fq list --limit 4)"
+ran=$(for id in "$g1" "$g2" "$m1" "$s1"; do st "$SOCK" "$id" .job.node; done | tr '\n' ' ')
+[ "$ran" = "a a a b " ] || fail "ran on (gang, gang, 128M, 32M): $ran"
+stop_b
+mv "$B/conf.full" "$B/conf"
+start_b
+ok "claims take what fits: two CPUs and 128M only on a, b (one worker, mem_max 64M) took the small job while a's gang filled a"
+
 # A unique key holds across the nodes while its job has not ended.
 u1=$(fq submit --unique nightly -- sleep 2)
 u2=$("$FORQ" -s "$B/sock" submit --unique nightly -- true)
@@ -281,7 +312,6 @@ ok "--unique holds across the nodes while its job runs, and is let go at its end
 # Dependencies hold across the nodes: a job waits, wherever it was
 # submitted, for jobs that run on any node; a failure cancels its
 # dependents down a chain; --after-fail and --after-any as on one host.
-st() { "$FORQ" -s "$1" status --json "$2" | jq -r "$3"; }
 d1=$(fq submit -- sh -c "sleep 1; touch $T/dep1")
 d2=$("$FORQ" -s "$B/sock" submit --after "$d1" -- test -e "$T/dep1")
 [ "$(st "$SOCK" "$d2" .job.state)" = waiting ] || fail "job $d2: $(fq status "$d2")"
