@@ -301,11 +301,12 @@ cl_queues(struct cluster *cl, bool limited)
  * as fit in $3 slots (a job with CPUs of its own weighs its workers'
  * slots, $4 each), at most lim of them, as one host orders them
  * (core/runq.h): higher priority first; on a tie, the user with fewer
- * jobs running, counting each job taken in this claim as one more;
- * then the user served longest ago; then the older job. What is taken
- * is a prefix of that order: a job too big for the room left stops the
- * claim there, as a gang on one host holds its workers, so that smaller
- * jobs behind it cannot keep it from ever starting. Users are found
+ * jobs running in the job's queue, counting each job taken in this
+ * claim as one more; then the user served longest ago in that queue
+ * (each read once for a user and queue); then the older job. What is
+ * taken is a prefix of that order: a job too big for the room left
+ * stops the claim there, as a gang on one host holds its workers, so
+ * that smaller jobs behind it cannot keep it from ever starting. Users are found
  * one at a time through an index (a skip scan), each with at most
  * `each` candidates (a number written in the text, at least $3), so a
  * claim never reads every queued job. SKIP LOCKED: nodes claiming at
@@ -321,15 +322,20 @@ cl_queues(struct cluster *cl, bool limited)
 	"SELECT (SELECT uid FROM forq_jobs WHERE state = 0 AND " cond " AND "  \
 	"uid > u.uid ORDER BY uid LIMIT 1) FROM u WHERE "                      \
 	"u.uid IS NOT NULL), "                                                 \
-	"cand AS (SELECT j.id, j.priority, j.w, row_number() OVER (PARTITION " \
-	"BY u.uid ORDER BY j.priority DESC, j.id) + (SELECT count(*) FROM "    \
-	"forq_jobs r WHERE r.state = 1 AND r.uid = u.uid) AS turn, "           \
-	"coalesce(s.at, '-infinity') AS served FROM u LEFT JOIN forq_served "  \
-	"s ON s.uid = u.uid CROSS JOIN LATERAL (SELECT id, priority, CASE "    \
-	"WHEN cpus > 1 THEN cpus * $4::integer ELSE 1 END AS w FROM "          \
-	"forq_jobs WHERE state = 0 AND uid = u.uid AND " cond " "              \
-	"ORDER BY priority DESC, id LIMIT " each ") j WHERE "                  \
-	"u.uid IS NOT NULL), "                                                 \
+	"cand0 AS (SELECT u.uid, j.id, j.queue, j.priority, j.w FROM u "       \
+	"CROSS JOIN LATERAL (SELECT id, queue, priority, CASE WHEN cpus > 1 "  \
+	"THEN cpus * $4::integer ELSE 1 END AS w FROM forq_jobs WHERE "        \
+	"state = 0 AND uid = u.uid AND " cond " ORDER BY priority DESC, id "   \
+	"LIMIT " each ") j WHERE u.uid IS NOT NULL), "                         \
+	"runs AS (SELECT p.uid, p.queue, (SELECT count(*) FROM forq_jobs r "   \
+	"WHERE r.state = 1 AND r.uid = p.uid AND r.queue = p.queue) AS n, "    \
+	"coalesce(s.at, '-infinity') AS served FROM (SELECT DISTINCT uid, "    \
+	"queue FROM cand0) p LEFT JOIN forq_served s ON s.uid = p.uid AND "    \
+	"s.queue = p.queue), "                                                 \
+	"cand AS (SELECT c.id, c.priority, c.w, row_number() OVER (PARTITION " \
+	"BY c.uid, c.queue ORDER BY c.priority DESC, c.id) + r.n AS turn, "    \
+	"r.served FROM cand0 c JOIN runs r ON r.uid = c.uid AND r.queue = "    \
+	"c.queue), "                                                           \
 	"ranked AS (SELECT id, sum(w) OVER o AS w, row_number() OVER o AS k "  \
 	"FROM cand WINDOW o AS (ORDER BY priority DESC, turn, served, id "     \
 	"ROWS UNBOUNDED PRECEDING)), "                                         \
@@ -343,8 +349,9 @@ cl_queues(struct cluster *cl, bool limited)
 	"j.queue, j.sig, j.priority), "                                        \
 	"kept AS (DELETE FROM forq_cleaned f USING claimed WHERE f.node = $1 " \
 	"AND f.id = claimed.id), "                                             \
-	"turns AS (INSERT INTO forq_served (uid, at) SELECT DISTINCT uid, "    \
-	"now() FROM claimed ON CONFLICT (uid) DO UPDATE SET at = excluded.at) "\
+	"turns AS (INSERT INTO forq_served (uid, queue, at) SELECT DISTINCT "  \
+	"uid, queue, now() FROM claimed ON CONFLICT (uid, queue) DO UPDATE "   \
+	"SET at = excluded.at) "                                               \
 	"SELECT * FROM claimed"
 /* What fits this node: no more CPUs than $5, no more memory than $6. */
 #define CL_FITS "cpus <= $5::integer AND mem <= $6::bigint"

@@ -168,6 +168,14 @@ static const char *const migrations[] = {
      " (coalesce((spec::jsonb ->> 'cpus')::integer, 1)) STORED,"
      " ADD COLUMN mem bigint GENERATED ALWAYS AS"
      " (coalesce((spec::jsonb ->> 'mem')::bigint, 0)) STORED"),
+    /* 14 -> 15: fairness within each queue, as on one host: what a user
+     * runs, and when it was served last, of that queue. */
+    ("DROP INDEX forq_jobs_user_running;"
+     "CREATE INDEX forq_jobs_user_running ON forq_jobs (uid, queue)"
+     " WHERE state = 1;"
+     "ALTER TABLE forq_served ADD COLUMN queue text NOT NULL DEFAULT '';"
+     "ALTER TABLE forq_served DROP CONSTRAINT forq_served_pkey;"
+     "ALTER TABLE forq_served ADD PRIMARY KEY (uid, queue)"),
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,

@@ -374,6 +374,28 @@ order=$(tr '\n' ' ' <"$T/order")
 [[ "$order" == "B A A A A " || "$order" == "A B A A A " ]] || fail "fairness across the nodes: $order"
 ok "one user's four queued jobs do not hold back another's one, across the nodes: $order"
 
+# Fairness is a queue's own, as on one host: the second user's job
+# running in another queue does not count in queue one, where that user
+# was served longer ago (the order above ends with A): its job there
+# goes first.
+mkfifo -m 666 "$T/b.up" "$T/b.go"
+bj=$(cd / && runuser -u "$U" -- env -u FORQ_SOCKET "$FORQ" -s "$SOCK" submit -- sh -c "echo up >$T/b.up; cat $T/b.go >/dev/null")
+timeout 20 cat "$T/b.up" >/dev/null || fail "job $bj did not start: $(fq status "$bj")"
+fq pause one
+: >"$T/order"
+ids=
+for i in 1 2; do
+	ids="$ids $(fq submit -q one -- sh -c "echo A >>$T/order")"
+done
+uid_job=$(cd / && runuser -u "$U" -- env -u FORQ_SOCKET "$FORQ" -s "$SOCK" submit -q one -- sh -c "echo B >>$T/order")
+fq resume one
+timeout 30 "$FORQ" -s "$SOCK" wait $ids "$uid_job" >/dev/null || fail "queue one: $(fq list --queue one)"
+echo go >"$T/b.go"
+timeout 20 "$FORQ" -s "$SOCK" wait "$bj" >/dev/null || fail "job $bj: $(fq status "$bj")"
+order=$(tr '\n' ' ' <"$T/order")
+[ "$order" = "B A A " ] || fail "fairness within queue one, B running elsewhere: $order"
+ok "fairness counts what a user runs in the job's queue: B's job in another queue did not put it behind A in queue one ($order)"
+
 # Queues paused across the nodes: no node claims their jobs; a job's
 # priority changes while it waits; resumed, it runs; drain answers once
 # what the nodes claimed has ended.
