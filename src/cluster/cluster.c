@@ -122,7 +122,8 @@ cl_rescue_done(void *arg, const PGresult *res, const char *err)
  * join let the planner read every running job's index entry and heap
  * page, dead ones included, once a second. */
 #define CL_RESCUE                                                              \
-	"WITH r AS (SELECT j.id FROM forq_jobs j WHERE j.node = ANY(ARRAY("    \
+	"WITH r AS (SELECT j.id, j.attempt, j.started_at, j.node, j.worker, "  \
+	"j.cpu FROM forq_jobs j WHERE j.node = ANY(ARRAY("                     \
 	"SELECT name FROM forq_nodes n WHERE n.name = $2 OR ($2::text IS "     \
 	"NULL AND n.lease_until < now() - n.lease_ms / 5 * interval "          \
 	"'1 millisecond'))) AND j.state = 1 FOR UPDATE OF j SKIP LOCKED), "    \
@@ -134,7 +135,12 @@ cl_rescue_done(void *arg, const PGresult *res, const char *err)
 	"again AS (UPDATE forq_jobs j SET state = 0, node = NULL, claim = "    \
 	"NULL, claimed_at = NULL, started_at = NULL, worker = NULL, cpu = "    \
 	"NULL, attempt = j.attempt + 1 FROM r WHERE j.id = r.id AND NOT "      \
-	"j.cancel AND j.attempt < $1::integer RETURNING j.id) "                \
+	"j.cancel AND j.attempt < $1::integer RETURNING j.id), "               \
+	"att AS (INSERT INTO forq_attempts (id, attempt, state, started_at, "  \
+	"ended_at, error, node, worker, cpu) SELECT r.id, r.attempt, "         \
+	CL_LOST ", r.started_at, now(), 'node ' || r.node || ' stopped "       \
+	"renewing its lease', r.node, r.worker, r.cpu FROM r JOIN again ON "   \
+	"again.id = r.id ON CONFLICT DO NOTHING) "                             \
 	"SELECT (SELECT count(*) FROM again), (SELECT count(*) FROM hist), "   \
 	"(SELECT string_agg(id::text, ',') FROM hist)"
 /* clang-format on */
@@ -406,6 +412,8 @@ cl_prune(struct cluster *cl)
 		    "id FROM cut))) LIMIT $4::integer FOR UPDATE OF h SKIP "
 		    "LOCKED), pruned AS (DELETE FROM forq_history h USING old "
 		    "WHERE h.id = old.id RETURNING h.id, h.node = $1 AS mine), "
+		    "atts AS (DELETE FROM forq_attempts a USING pruned WHERE "
+		    "a.id = pruned.id), "
 		    "cleaned AS (DELETE FROM forq_cleaned WHERE node = $1 "
 		    "RETURNING id) SELECT id, mine FROM pruned UNION ALL "
 		    "SELECT id, true FROM cleaned",

@@ -25,6 +25,7 @@ struct node;
 struct pg;
 struct store;
 struct store_filter;
+struct store_attempt;
 struct store_job;
 struct cluster;
 
@@ -111,6 +112,13 @@ int cluster_get_many(struct cluster *cl, const uint64_t *ids, size_t n,
  * with job NULL (err: why it stopped short). */
 int cluster_list(struct cluster *cl, const struct store_filter *filter,
 		 uint32_t limit, cluster_job_fn *fn, void *arg);
+
+/* The attempts of a job before its last, in order (node: where each
+ * ran), then fn once with a NULL (err: why it stopped short). */
+typedef void cluster_attempt_fn(void *arg, const struct store_attempt *a,
+				const char *node, const char *err);
+int cluster_attempts(struct cluster *cl, uint64_t id, cluster_attempt_fn *fn,
+		     void *arg);
 
 /* Where a job's output is: node ran it (NULL: none yet); on this node
  * its files are in the state directory; elsewhere, once it has ended,

@@ -435,6 +435,69 @@ cluster_get(struct cluster *cl, uint64_t id, cluster_job_fn *fn, void *arg)
 		       1, values, false, fn, arg);
 }
 
+struct cl_attempts {
+	cluster_attempt_fn *fn;
+	void *arg;
+};
+
+static void
+cl_attempts_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_attempts *r = arg;
+	struct store_attempt a;
+	int i;
+
+	if (!cl_ok(res)) {
+		r->fn(r->arg, NULL, NULL, cl_why(res, err));
+		free(r);
+		return;
+	}
+	for (i = 0; i < PQntuples(res); i++) {
+		memset(&a, 0, sizeof a);
+		a.attempt = (uint32_t)cl_int(res, i, 0, 0);
+		a.result.state = (enum job_state)cl_int(res, i, 1, 0);
+		a.result.exit_code = (int)cl_int(res, i, 2, -1);
+		a.result.signal = (int)cl_int(res, i, 3, 0);
+		a.result.start_ns = cl_int(res, i, 4, 0);
+		a.result.end_ns = cl_int(res, i, 5, 0);
+		if (!PQgetisnull(res, i, 6))
+			strlcpy(a.result.error, PQgetvalue(res, i, 6),
+				sizeof a.result.error);
+		a.worker = (int)cl_int(res, i, 7, -1);
+		a.cpu = (int)cl_int(res, i, 8, -1);
+		r->fn(r->arg, &a,
+		      PQgetisnull(res, i, 9) ? NULL : PQgetvalue(res, i, 9),
+		      NULL);
+	}
+	r->fn(r->arg, NULL, NULL, NULL);
+	free(r);
+}
+
+int
+cluster_attempts(struct cluster *cl, uint64_t id, cluster_attempt_fn *fn,
+		 void *arg)
+{
+	char sid[24];
+	const char *values[] = {sid};
+	struct cl_attempts *r;
+
+	if (!pg_is_up(cl->pg) || (r = malloc(sizeof *r)) == NULL)
+		return -1;
+	*r = (struct cl_attempts){fn, arg};
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	if (pg_send(cl->pg,
+		    "SELECT attempt, state, exit_code, signal, (extract(epoch "
+		    "FROM started_at) * 1e9)::bigint, (extract(epoch FROM "
+		    "ended_at) * 1e9)::bigint, error, worker, cpu, node FROM "
+		    "forq_attempts WHERE id = $1 ORDER BY attempt",
+		    1, values, cl_attempts_done, r) == -1) {
+		free(r);
+		return -1;
+	}
+	(void)pg_sync(cl->pg);
+	return 0;
+}
+
 int
 cluster_get_many(struct cluster *cl, const uint64_t *ids, size_t n,
 		 cluster_job_fn *fn, void *arg)

@@ -170,7 +170,11 @@ static const char cl_retry_sql[] =
     "unique_key) SELECT " CL_JOB_KEPT ", 0, attempt + 1, "
     "spec::json->>'unique' FROM gone RETURNING attempt), "
     "files AS (INSERT INTO forq_cleaned (node, id) SELECT node, id FROM "
-    "gone WHERE node IS NOT NULL) "
+    "gone WHERE node IS NOT NULL), "
+    "att AS (INSERT INTO forq_attempts (id, attempt, state, exit_code, "
+    "signal, started_at, ended_at, error, node, worker, cpu) SELECT id, "
+    "attempt, state, exit_code, signal, started_at, ended_at, error, node, "
+    "worker, cpu FROM gone ON CONFLICT DO NOTHING) "
     "SELECT 'done', attempt FROM back UNION ALL SELECT 'not_pending', 0 "
     "FROM forq_jobs WHERE id = $1 AND " CL_WHOSE;
 
@@ -196,7 +200,8 @@ static const char cl_clean_sql[] =
     CL_WHOSE " AND ($3::bigint = 0 OR ended_at < to_timestamp($3::bigint "
     "/ 1e9)) LIMIT $4::integer) RETURNING id, node), "
     "files AS (INSERT INTO forq_cleaned (node, id) SELECT node, id FROM "
-    "gone WHERE node IS NOT NULL AND node <> $5) "
+    "gone WHERE node IS NOT NULL AND node <> $5), "
+    "att AS (DELETE FROM forq_attempts a USING gone WHERE a.id = gone.id) "
     "SELECT 'done', count(*), coalesce(string_agg(id::text, ',') FILTER "
     "(WHERE node = $5), '') FROM gone";
 /* clang-format on */

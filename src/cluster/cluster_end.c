@@ -204,7 +204,12 @@ static const char cl_again_sql[] =
     "$4::bigint * interval '1 millisecond' END, node = NULL, claim = NULL, "
     "claimed_at = NULL, started_at = NULL, worker = NULL, cpu = NULL, "
     "attempt = attempt + 1 WHERE id = $1 AND claim = $2 AND node = $3 AND "
-    "NOT cancel RETURNING id), "
+    "NOT cancel RETURNING id, attempt), "
+    "att AS (INSERT INTO forq_attempts (id, attempt, state, exit_code, "
+    "signal, started_at, ended_at, error, node, worker, cpu) SELECT id, "
+    "attempt - 1, $5::smallint, $6::integer, $7::integer, "
+    "to_timestamp($8::bigint / 1e9), to_timestamp($9::bigint / 1e9), $10, "
+    "$3, $11::integer, $12::integer FROM again ON CONFLICT DO NOTHING), "
     "gone AS (DELETE FROM forq_jobs WHERE id = $1 AND claim = $2 AND node "
     "= $3 AND cancel RETURNING *), "
     "moved AS (" CL_TO_HISTORY(CL_CANCELLED, "NULL") " RETURNING id) "
@@ -212,17 +217,21 @@ static const char cl_again_sql[] =
 /* clang-format on */
 
 /* An attempt that calls for another: back into the cluster's queue,
- * scheduled after its delay (the next due poll queues it). */
+ * scheduled after its delay (the next due poll queues it), and the
+ * attempt into the job's attempts. v: cl_send_end's values. */
 static void
-cl_send_again(struct cluster *cl, struct cl_end *e, int64_t claim,
+cl_send_again(struct cluster *cl, struct cl_end *e, const char *const *v,
 	      struct cl_end_ctx *ctx)
 {
-	char sid[24], sclaim[24], delay[24];
-	const char *values[] = {NS_TEXT(sid, (int64_t)e->id),
-				NS_TEXT(sclaim, claim), cl->node,
-				NS_TEXT(delay, ctx->delay_ms)};
+	char delay[24];
+	const char *values[] = {v[0],  v[1],
+				v[2],  NS_TEXT(delay, ctx->delay_ms),
+				v[3],  v[9],
+				v[10], v[7],
+				v[8],  v[11],
+				v[5],  v[6]};
 
-	if (pg_send(cl->pg, cl_again_sql, 4, values, cl_end_done, ctx) == -1)
+	if (pg_send(cl->pg, cl_again_sql, 12, values, cl_end_done, ctx) == -1)
 		free(ctx);
 	else
 		e->sent = true;
@@ -262,12 +271,11 @@ cl_send_end(struct cluster *cl, struct cl_end *e)
 		 * attempt, after the delay, unless a cancel was asked. */
 		ctx->delay_ms = job_retry_delay_ms(job.spec.retry_delay_ms,
 						   job.attempt, arc4random());
-		cl_send_again(cl, e, claim, ctx);
-		store_job_free(&job);
-		return;
+		out = errt = NULL;
+	} else {
+		out = cl_tail_hex(cl->conf->state_dir, e->id, "out");
+		errt = cl_tail_hex(cl->conf->state_dir, e->id, "err");
 	}
-	out = cl_tail_hex(cl->conf->state_dir, e->id, "out");
-	errt = cl_tail_hex(cl->conf->state_dir, e->id, "err");
 	values[0] = NS_TEXT(sid, (int64_t)e->id);
 	values[1] = NS_TEXT(sclaim, claim);
 	values[2] = cl->node;
@@ -293,6 +301,11 @@ cl_send_end(struct cluster *cl, struct cl_end *e)
 	    job.result.procs > 0 ? NS_TEXT(procs, job.result.procs) : NULL;
 	values[16] = out;
 	values[17] = errt;
+	if (ctx->again) {
+		cl_send_again(cl, e, values, ctx);
+		store_job_free(&job);
+		return;
+	}
 	/* One statement: the job leaves the live table and enters the
 	 * history, if the claim is still this node's. */
 	if (pg_send(cl->pg,

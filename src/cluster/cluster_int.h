@@ -174,6 +174,8 @@ int cl_array_end(char **buf, size_t *len, size_t *cap);
 char *cl_ids_text(const uint64_t *ids, size_t n);
 const char *cl_why(const PGresult *res, const char *err);
 bool cl_ok(const PGresult *res);
+/* A column as a number; none if it is NULL. */
+long long cl_int(const PGresult *res, int row, int col, long long none);
 int cl_read_job(struct cluster *cl, const PGresult *res, int row,
 		struct store_job *job);
 void cl_announce(struct cluster *cl, uint64_t id);

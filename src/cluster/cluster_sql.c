@@ -113,7 +113,7 @@ cl_ok(const PGresult *res)
 			       PQresultStatus(res) == PGRES_TUPLES_OK);
 }
 
-static long long
+long long
 cl_int(const PGresult *res, int row, int col, long long none)
 {
 	return PQgetisnull(res, row, col)

@@ -176,6 +176,22 @@ static const char *const migrations[] = {
      "ALTER TABLE forq_served ADD COLUMN queue text NOT NULL DEFAULT '';"
      "ALTER TABLE forq_served DROP CONSTRAINT forq_served_pkey;"
      "ALTER TABLE forq_served ADD PRIMARY KEY (uid, queue)"),
+    /* 15 -> 16: the attempts before a job's last, as one host keeps
+     * them: written when an attempt is retried (by its policy, by forq
+     * retry, or as a lost node's), gone with the job's history. */
+    ("CREATE TABLE forq_attempts ("
+     " id bigint NOT NULL,"
+     " attempt integer NOT NULL,"
+     " state smallint NOT NULL,"
+     " exit_code integer,"
+     " signal integer,"
+     " started_at timestamptz,"
+     " ended_at timestamptz NOT NULL,"
+     " error text,"
+     " node text,"
+     " worker integer,"
+     " cpu integer,"
+     " PRIMARY KEY (id, attempt))"),
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,

@@ -13,7 +13,7 @@
 #include <libpq-fe.h>
 
 /* Bump with a migration in pg_schema.c. */
-#define PG_SCHEMA_VERSION 15
+#define PG_SCHEMA_VERSION 16
 
 /* What a node says of itself when it joins. */
 struct pg_node_info {

@@ -100,6 +100,35 @@ opsc_job_json(struct ask *a, const struct store_job *job, const char *node,
 }
 
 static void
+opsc_status_attempt(void *arg, const struct store_attempt *at, const char *node,
+		    const char *err)
+{
+	struct ask *a = arg;
+	json_t *list =
+	    json_object_get(json_object_get(a->done, "job"), "attempts");
+	json_t *reply;
+
+	if (at != NULL) {
+		(void)ops_attempt_one(list, at);
+		json_object_set_new(json_array_get(list,
+						   json_array_size(list) - 1),
+				    "node",
+				    node != NULL ? json_string(node)
+						 : json_null());
+		return;
+	}
+	if (err != NULL) {
+		opsc_ask_answer(a, opsc_ask_error(a, FORQ_ERR_UNAVAILABLE,
+						  "the cluster's database: %s",
+						  err));
+		return;
+	}
+	reply = a->done;
+	a->done = NULL;
+	opsc_ask_answer(a, reply);
+}
+
+static void
 opsc_status_job(void *arg, const struct store_job *job, const char *node,
 		const char *err)
 {
@@ -128,7 +157,11 @@ opsc_status_job(void *arg, const struct store_job *job, const char *node,
 	}
 	reply = reply_ok(later_req_id(a->reply));
 	json_object_set_new(reply, "job", opsc_job_json(a, job, node, true));
-	opsc_ask_answer(a, reply);
+	/* Its attempts before, as one host shows them, once read. */
+	a->done = reply;
+	if (cluster_attempts(a->ops->d.cluster, id, opsc_status_attempt, a) ==
+	    -1)
+		opsc_status_attempt(a, NULL, NULL, "it cannot be reached now");
 }
 
 json_t *

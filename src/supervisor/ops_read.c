@@ -49,7 +49,7 @@ ops_retry_on(unsigned bits)
 	return a;
 }
 
-static int
+int
 ops_attempt_one(void *arg, const struct store_attempt *at)
 {
 	json_t *o = job_result_json(0, &at->result);

@@ -14,6 +14,10 @@ struct request;
 struct store_job;
 /* A job as status (full) and list show it. */
 json_t *ops_job_json(struct ops *ops, const struct store_job *j, bool full);
+struct store_attempt;
+/* An attempt before a job's last, as status shows it, appended to the
+ * array arg. */
+int ops_attempt_one(void *arg, const struct store_attempt *at);
 json_t *ops_workers(struct ops *ops, const struct request *req);
 json_t *ops_status(struct ops *ops, struct client *c,
 		   const struct request *req);

@@ -353,7 +353,10 @@ timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$B/sock' status --json $rj | jq -
 timeout 20 "$FORQ" -s "$B/sock" wait "$rj" >/dev/null || fail "job $rj: $(fq status --json "$rj" | jq -c .job)"
 [ "$(tr '\n' ' ' <"$T/rj.$rj")" = "1 2 3 " ] && [ "$(st "$SOCK" "$rj" .job.attempt)" = 3 ] ||
 	fail "job $rj ran: $(cat "$T/rj.$rj"); $(fq status --json "$rj" | jq -c .job)"
-ok "a failed attempt is queued again in the cluster (seen scheduled, attempt 2, from b); job $rj succeeded at attempt 3"
+atts=$("$FORQ" -s "$B/sock" status --json "$rj" | jq -c '[.job.attempts[] | [.attempt, .state, .exit_code, (.node | type), (.ended_at > .started_at)]]')
+[ "$atts" = '[[1,"failed",1,"string",true],[2,"failed",1,"string",true]]' ] ||
+	fail "the attempts of job $rj before its last: $atts"
+ok "a failed attempt is queued again in the cluster (seen scheduled, attempt 2, from b); job $rj succeeded at attempt 3, its two failed attempts kept"
 
 # Fairness between users, as on one host: another user's one job is
 # not held back behind one user's many of the same priority (queue one
@@ -470,6 +473,8 @@ out=$("$FORQ" -s "$B/sock" retry "$rt") || fail "retry through b"
 [ "$out" = "$rt attempt 2" ] || fail "retry said: $out"
 timeout 10 "$FORQ" -s "$SOCK" wait "$rt" >/dev/null || fail "job $rt retried: $(fq status "$rt")"
 [ "$(st "$B/sock" "$rt" .job.attempt)" = 2 ] || fail "attempt of $rt: $(fq status --json "$rt")"
+[ "$(st "$B/sock" "$rt" '[.job.attempts[] | [.attempt, .state, .exit_code]] | tostring')" = '[[1,"failed",4]]' ] ||
+	fail "the attempts of $rt: $(fq status --json "$rt" | jq -c .job.attempts)"
 s1=$(fq submit -- sleep 5)
 out=$("$FORQ" -s "$B/sock" retry "$s1" 2>&1) && fail "retry took a job not ended"
 grep -q "has not ended" <<<"$out" || fail "retry of a job not ended: $out"
@@ -479,7 +484,8 @@ n=$("$FORQ" -s "$B/sock" clean --json | jq .removed)
 [ "$n" -gt 0 ] || fail "clean removed $n"
 out=$(fq status "$rt" 2>&1) && fail "job $rt is still there after clean: $out"
 [ "$(pg_sql "SELECT count(*) FROM forq_history")" = 0 ] || fail "the history after clean: $(pg_sql "SELECT count(*) FROM forq_history")"
-ok "retry through b ran $rt again as attempt 2; a job not ended is refused; clean removed $n ended jobs of every node"
+[ "$(pg_sql "SELECT count(*) FROM forq_attempts")" = 0 ] || fail "attempts after clean: $(pg_sql "SELECT count(*) FROM forq_attempts")"
+ok "retry through b ran $rt again as attempt 2, its first kept in status; a job not ended is refused; clean removed $n ended jobs of every node, and their attempts"
 
 # The load by queue, and a wait for all of one's jobs, from either node.
 ids=$(for i in 1 2 3; do echo "sleep 1"; done | fq submit --batch - | tr '\n' ' ')
@@ -613,11 +619,13 @@ LOG_MARK=$save_mark
 for id in $on_b; do
 	[ "$(pg_sql "SELECT state || ',' || node FROM forq_history WHERE id = $id")" = 5,a ] ||
 		fail "job $id: $(pg_sql "SELECT * FROM forq_history WHERE id = $id")"
+	[ "$(st "$SOCK" "$id" '[.job.attempts[] | [.state, .node, .error]] | tostring')" = '[["lost","b","node b stopped renewing its lease"]]' ] ||
+		fail "the attempts of job $id: $(fq status --json "$id" | jq -c .job.attempts)"
 done
 timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$B/sock' workers --json | jq '[.workers[].jobs[]] | length')\" = 0 ]; do sleep 0.2; done" ||
 	fail "b still runs jobs: $("$FORQ" -s "$B/sock" workers)"
 [ "$(pg_sql "SELECT count(*) FROM forq_jobs")" = 0 ] || fail "left: $(pg_sql "SELECT id, state, node FROM forq_jobs")"
-ok "node b stopped past its lease: its jobs ($on_b) succeeded once, on a; b stopped its own"
+ok "node b stopped past its lease: its jobs ($on_b) succeeded once, on a, their attempts on b kept as lost; b stopped its own"
 
 # forqd of node b dies alone (kill -9): its workers, left without it,
 # keep their jobs only until b's lease runs out (2 s), not for
