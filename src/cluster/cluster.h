@@ -48,6 +48,9 @@ struct cluster_cb {
 	 * second, a NOTIFY missed or not. */
 	int (*waited)(void *arg, uint64_t **ids, size_t *n);
 	void (*ended)(void *arg, uint64_t id, const struct job_result *r);
+	/* The database has the end of a job this node ran: the node's
+	 * copy of it may go, now or once what follows it here has run. */
+	void (*forget)(void *arg, uint64_t id);
 	/* A job this node ran left the history by retention: its output
 	 * files, kept here till then, go. */
 	void (*pruned)(void *arg, uint64_t id);

@@ -189,8 +189,7 @@ cl_end_done(void *arg, const PGresult *res, const char *err)
 	cl_claim_drop(cl, ctx->id);
 	cl_end_drop(cl, ctx->id);
 	/* The database has it: this node's copy may go. */
-	if (store_forget(cl->store, ctx->id) == STORE_FAILED)
-		log_warnx("store: %s", store_error(cl->store));
+	cl->cb.forget(cl->cb.arg, ctx->id);
 	free(ctx);
 }
 

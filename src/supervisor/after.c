@@ -24,7 +24,8 @@
  * only: notifications, whose failure is logged and never fatal. */
 struct after_hook {
 	uint64_t id;
-	bool conf; /* forqd.conf's on_finish, else the job's own */
+	bool conf;   /* forqd.conf's on_finish, else the job's own */
+	bool forget; /* the job's last here: the store's copy goes after */
 };
 
 struct after {
@@ -157,5 +158,21 @@ after_dispatch_hooks(struct after *a)
 				  "fit a slot; not run",
 				  (unsigned long long)h.id);
 		store_job_free(&job);
+		if (h.forget && store_forget(a->store, h.id) == STORE_FAILED)
+			log_warnx("store: %s", store_error(a->store));
 	}
+}
+
+bool
+after_forget_later(struct after *a, uint64_t id)
+{
+	size_t i;
+
+	for (i = a->n; i > a->head; i--) {
+		if (a->hooks[i - 1].id == id) {
+			a->hooks[i - 1].forget = true;
+			return true;
+		}
+	}
+	return false;
 }

@@ -28,5 +28,9 @@ void after_job_ended(struct after *a, uint64_t id, int own);
 void after_settle(struct after *a, uint64_t id);
 /* On-finish commands go to free slots before jobs: few and short. */
 void after_dispatch_hooks(struct after *a);
+/* The store's copy of job id may go (a cluster's database has its end):
+ * true if on-finish commands of it still wait here, and it goes once
+ * the last has started; false if none do, and the caller lets it go. */
+bool after_forget_later(struct after *a, uint64_t id);
 
 #endif

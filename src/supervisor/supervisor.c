@@ -353,6 +353,17 @@ sv_pruned(void *arg, uint64_t id)
 	jobs_remove_logs(sv->jobs, id);
 }
 
+/* Its on-finish commands still to start read the job from the store. */
+static void
+sv_cluster_forget(void *arg, uint64_t id)
+{
+	struct supervisor *sv = arg;
+
+	if (!after_forget_later(sv->after, id) &&
+	    store_forget(sv->store, id) == STORE_FAILED)
+		log_warnx("store: %s", store_error(sv->store));
+}
+
 static int
 sv_open_cluster(struct supervisor *sv)
 {
@@ -363,6 +374,7 @@ sv_open_cluster(struct supervisor *sv)
 				.wanted = sv_wanted,
 				.waited = sv_waited,
 				.ended = sv_cluster_ended,
+				.forget = sv_cluster_forget,
 				.pruned = sv_pruned,
 				.arg = sv};
 

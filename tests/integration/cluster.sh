@@ -277,8 +277,8 @@ ok "parallel = 1 holds across both nodes: 8 jobs of the queue, one at a time, al
 need_cpus 2
 stop_b
 cp "$B/conf" "$B/conf.full"
-sed -i 's/^slots = 2$/slots = 2\ncpus = 0/' "$B/conf"
-printf '[jobs]\nmem_max = 64M\n' >>"$B/conf"
+sed -i 's/^slots = 2$/slots = 1\ncpus = 0/' "$B/conf"
+printf '[jobs]\nmem_max = 64M\non_finish = echo $FORQ_JOB_NAME >>%s/hooks\n' "$T" >>"$B/conf"
 start_b
 mkfifo "$T/gang.up" "$T/gang.go"
 g1=$(fq submit --cpus 2 -- sh -c "echo up >'$T/gang.up'; cat '$T/gang.go' >/dev/null")
@@ -287,6 +287,17 @@ g2=$(fq submit --cpus 2 -- true)
 m1=$(fq submit --mem 128M -- true)
 s1=$(fq submit --mem 32M -- true)
 timeout 20 "$FORQ" -s "$B/sock" wait "$s1" >/dev/null || fail "job $s1: $(fq status "$s1"); b: $(tail -n 5 "$B_LOG")"
+# b's one slot: the job's own on-finish command holds it, so the conf's
+# waits, and the database records the end meanwhile: the conf's still
+# runs once the slot is free (the node's copy of the job is kept till
+# then).
+mkfifo "$T/hook.go"
+r1=$(fq submit -n race --on-finish "cat '$T/hook.go' >/dev/null" -- true)
+timeout 20 "$FORQ" -s "$B/sock" wait "$r1" >/dev/null || fail "job $r1: $(fq status "$r1")"
+[ "$(st "$SOCK" "$r1" .job.node)" = b ] || fail "job $r1 ran on $(st "$SOCK" "$r1" .job.node)"
+echo go >"$T/hook.go"
+timeout 20 bash -c "until grep -qx race '$T/hooks' 2>/dev/null; do sleep 0.1; done" ||
+	fail "b's on_finish for job $r1 did not run: $(cat "$T/hooks" 2>&1); b: $(tail -n 5 "$B_LOG")"
 echo go >"$T/gang.go"
 timeout 30 "$FORQ" -s "$B/sock" wait "$g1" "$g2" "$m1" >/dev/null ||
 	fail "jobs: $(fq list --limit 4)"
@@ -295,7 +306,7 @@ ran=$(for id in "$g1" "$g2" "$m1" "$s1"; do st "$SOCK" "$id" .job.node; done | t
 stop_b
 mv "$B/conf.full" "$B/conf"
 start_b
-ok "claims take what fits: two CPUs and 128M only on a, b (one worker, mem_max 64M) took the small job while a's gang filled a"
+ok "claims take what fits: two CPUs and 128M only on a, b (one worker, mem_max 64M) took the small job while a's gang filled a; an on-finish command that waited for b's slot past the end's record still ran"
 
 # A unique key holds across the nodes while its job has not ended.
 u1=$(fq submit --unique nightly -- sleep 2)
