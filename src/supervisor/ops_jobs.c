@@ -97,9 +97,10 @@ ops_check_cpus(struct ops *ops, const struct request *req,
 	if (spec->cpus > have)
 		return ops_limit(req, "workers", have,
 				 "job %zu: --cpus %u is over workers (%u): "
-				 "this forqd runs jobs on %u CPUs, one worker "
+				 "this forqd runs jobs on %u CPU%s, one worker "
 				 "each",
-				 i + 1, spec->cpus, have, have);
+				 i + 1, spec->cpus, have, have,
+				 have == 1 ? "" : "s");
 	if (!ops->d.cpusets)
 		return ops_error(req, FORQ_ERR_UNSUPPORTED,
 				 "job %zu: --cpus %u needs job cgroups with "

@@ -109,3 +109,14 @@ ended_after "$x" "$g"
 ok "a held gang's priority changes, and it runs once its workers are free"
 
 stop_forqd
+
+# The workers counted are those the conf's cpus plans, not the CPUs the
+# machine has: on one CPU, --cpus 2 is refused (it would wait for ever
+# for a second worker).
+write_conf "cpus = 0"
+start_forqd
+rc=0
+out=$(fq submit --cpus 2 -- true 2>&1) || rc=$?
+[ $rc -eq 65 ] && [[ $out == *"--cpus 2 is over workers (1): this forqd runs jobs on 1 CPU,"* ]] || fail "cpus = 0, --cpus 2: $rc $out"
+ok "with cpus = 0, --cpus 2 is refused: $out"
+stop_forqd
