@@ -189,8 +189,9 @@ int cluster_release(struct cluster *cl, uint64_t id, int64_t uid,
 /* An ended job queued again, as its next attempt. */
 int cluster_retry(struct cluster *cl, uint64_t id, int64_t uid,
 		  cluster_change_fn *fn, void *arg);
-/* A job not claimed yet takes another priority or start time (the
- * fields of e; n: its state now). */
+/* A job not claimed yet takes another priority, start time, queue,
+ * timeout or name (the fields of e; n: its state now); the last three
+ * are in its spec, which this node signs anew. */
 int cluster_edit(struct cluster *cl, uint64_t id, int64_t uid,
 		 const struct job_edit *e, cluster_change_fn *fn, void *arg);
 /* Ended jobs out of the history: at most limit of them, in state

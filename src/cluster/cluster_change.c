@@ -8,10 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "common/clock.h"
 #include "common/compat.h"
 #include "common/log.h"
 #include "core/job.h"
+#include "core/sign.h"
 #include "store/pg.h"
 #include "cluster/cluster_int.h"
 
@@ -181,14 +184,16 @@ static const char cl_retry_sql[] =
 /* $3: the fields (enum job_edit_field) of $4 (priority) and $5 (the
  * start time in ms, 0: none) to change; a queued or scheduled job is
  * then queued or scheduled as its start time says. */
+#define CL_SET_FIELDS                                                          \
+    "priority = CASE WHEN $3::integer & 1 <> 0 THEN $4::integer ELSE "     \
+    "priority END, start_at = CASE WHEN $3::integer & 4 = 0 THEN "         \
+    "start_at WHEN $5::bigint > 0 THEN to_timestamp($5::bigint / 1000.0) " \
+    "END, state = CASE WHEN state NOT IN (0, 2) OR $3::integer & 4 = 0 "   \
+    "THEN state WHEN $5::bigint > 0 AND to_timestamp($5::bigint / "        \
+    "1000.0) > now() THEN 2 ELSE 0 END"
 static const char cl_set_sql[] =
-    "WITH s AS (UPDATE forq_jobs SET priority = CASE WHEN $3::integer & 1 "
-    "<> 0 THEN $4::integer ELSE priority END, start_at = CASE WHEN "
-    "$3::integer & 4 = 0 THEN start_at WHEN $5::bigint > 0 THEN "
-    "to_timestamp($5::bigint / 1000.0) END, state = CASE WHEN state NOT "
-    "IN (0, 2) OR $3::integer & 4 = 0 THEN state WHEN $5::bigint > 0 AND "
-    "to_timestamp($5::bigint / 1000.0) > now() THEN 2 ELSE 0 END WHERE id "
-    "= $1 AND state <> 1 AND " CL_WHOSE " RETURNING state) "
+    "WITH s AS (UPDATE forq_jobs SET " CL_SET_FIELDS " WHERE id = $1 AND "
+    "state <> 1 AND " CL_WHOSE " RETURNING state) "
     "SELECT 'done', state, '' FROM s UNION ALL SELECT 'not_pending', 0, '' "
     "FROM forq_jobs WHERE id = $1 AND state = 1 AND " CL_WHOSE " UNION ALL "
     "SELECT 'not_pending', 0, '' FROM forq_history WHERE id = $1 AND "
@@ -205,6 +210,27 @@ static const char cl_clean_sql[] =
     "SELECT 'done', count(*), coalesce(string_agg(id::text, ',') FILTER "
     "(WHERE node = $5), '') FROM gone";
 /* clang-format on */
+
+/* A job's spec as set changes it ($6, signed $7; its queue $8 and name
+ * $9 in their columns too), if it is still the one read ($10), then as
+ * cl_set_sql. */
+static const char cl_set_spec_sql[] =
+    "WITH s AS (UPDATE forq_jobs SET spec = $6, sig = $7, queue = $8, "
+    "name = $9, " CL_SET_FIELDS " WHERE id = $1 AND state <> 1 AND spec = "
+    "$10 AND " CL_WHOSE " RETURNING state) "
+    "SELECT 'done', state, '' FROM s UNION ALL SELECT 'not_pending', 0, '' "
+    "FROM forq_jobs WHERE id = $1 AND (state = 1 OR spec <> $10) AND " CL_WHOSE
+    " UNION ALL SELECT 'not_pending', 0, '' FROM forq_history "
+    "WHERE id = $1 AND " CL_WHOSE;
+
+/* What set reads of a job to change its spec: the spec and its user,
+ * if no node has claimed it. */
+static const char cl_set_read_sql[] =
+    "SELECT 'edit', spec, user_name FROM forq_jobs WHERE id = $1 AND "
+    "state <> 1 AND " CL_WHOSE " UNION ALL SELECT 'not_pending', NULL, "
+    "NULL FROM forq_jobs WHERE id = $1 AND state = 1 AND " CL_WHOSE
+    " UNION ALL SELECT 'not_pending', NULL, NULL FROM forq_history WHERE "
+    "id = $1 AND " CL_WHOSE;
 
 /* A change of one job, as uid: $1 its id, $2 the uid, then the
  * statement's own parameters (nextra of them, at most 3). */
@@ -261,6 +287,150 @@ cluster_retry(struct cluster *cl, uint64_t id, int64_t uid,
 			     CL_AFTER_QUEUED, fn, arg);
 }
 
+/* A set of what the spec holds (queue, timeout, name): the spec is
+ * read, changed and signed anew here, and written back if nobody
+ * changed it meanwhile, so that the node that runs the job finds its
+ * signature holding. */
+struct cl_edit {
+	struct cluster *cl;
+	uint64_t id;
+	int64_t uid;
+	struct job_edit e; /* its strings the edit's own */
+	cluster_change_fn *fn;
+	void *arg;
+};
+
+static void
+cl_edit_free(struct cl_edit *x)
+{
+	job_edit_free(&x->e);
+	free(x);
+}
+
+/* The spec text as the edit makes it, malloc'd; NULL if it is not JSON
+ * or memory ran out. */
+static char *
+cl_edit_spec(const char *text, const struct job_edit *e)
+{
+	json_t *spec = json_loads(text, 0, NULL);
+	char *out = NULL;
+
+	if (spec == NULL || !json_is_object(spec))
+		goto out;
+	if ((e->fields & JOB_EDIT_QUEUE) &&
+	    json_object_set_new(spec, "queue", json_string(e->queue)) == -1)
+		goto out;
+	if ((e->fields & JOB_EDIT_TIMEOUT) &&
+	    json_object_set_new(spec, "timeout_ms",
+				json_integer(e->timeout_ms)) == -1)
+		goto out;
+	if (e->fields & JOB_EDIT_NAME) {
+		if (e->name == NULL)
+			(void)json_object_del(spec, "name");
+		else if (json_object_set_new(spec, "name",
+					     json_string(e->name)) == -1)
+			goto out;
+	}
+	out = json_dumps(spec, JSON_COMPACT);
+out:
+	json_decref(spec);
+	return out;
+}
+
+static void
+cl_edit_read(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_edit *x = arg;
+	char fields[16], prio[16], start[24], sid[24], suid[24],
+	    sig[SIGN_HEX_LEN];
+	const char *values[10], *queue, *name;
+	json_t *spec = NULL;
+	char *text = NULL;
+
+	if (!cl_ok(res)) {
+		x->fn(x->arg, CLUSTER_FAILED, 0, cl_why(res, err));
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		x->fn(x->arg, CLUSTER_NO_SUCH_JOB, 0, NULL);
+		goto out;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "edit") != 0) {
+		x->fn(x->arg, CLUSTER_NOT_PENDING, 0, NULL);
+		goto out;
+	}
+	if ((text = cl_edit_spec(PQgetvalue(res, 0, 1), &x->e)) == NULL ||
+	    (spec = json_loads(text, 0, NULL)) == NULL) {
+		x->fn(x->arg, CLUSTER_FAILED, 0, "its spec cannot be changed");
+		goto out;
+	}
+	queue = json_string_value(json_object_get(spec, "queue"));
+	name = json_string_value(json_object_get(spec, "name"));
+	if (queue == NULL)
+		queue = "default";
+	if (sign_spec(x->cl->key, x->cl->keylen, PQgetvalue(res, 0, 2), queue,
+		      text, sig) == -1) {
+		x->fn(x->arg, CLUSTER_FAILED, 0, "its spec cannot be signed");
+		goto out;
+	}
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)x->id);
+	snprintf(suid, sizeof suid, "%lld", (long long)x->uid);
+	snprintf(fields, sizeof fields, "%u", x->e.fields);
+	snprintf(prio, sizeof prio, "%d", (int)x->e.priority);
+	snprintf(start, sizeof start, "%lld",
+		 (long long)(x->e.start_at_ns / NS_PER_MS));
+	values[0] = sid;
+	values[1] = suid;
+	values[2] = fields;
+	values[3] = prio;
+	values[4] = start;
+	values[5] = text;
+	values[6] = sig;
+	values[7] = queue;
+	values[8] = name;
+	values[9] = PQgetvalue(res, 0, 1);
+	if (cl_change(x->cl, cl_set_spec_sql, 10, values, x->id,
+		      CL_AFTER_RELEASED, x->fn, x->arg) == -1)
+		x->fn(x->arg, CLUSTER_FAILED, 0, "it cannot be reached now");
+out:
+	json_decref(spec);
+	free(text);
+	cl_edit_free(x);
+}
+
+static int
+cl_edit_spec_send(struct cluster *cl, uint64_t id, int64_t uid,
+		  const struct job_edit *e, cluster_change_fn *fn, void *arg)
+{
+	char sid[24], suid[24];
+	const char *values[] = {sid, suid};
+	struct cl_edit *x;
+
+	if (!pg_is_up(cl->pg) || (x = calloc(1, sizeof *x)) == NULL)
+		return -1;
+	*x = (struct cl_edit){.cl = cl,
+			      .id = id,
+			      .uid = uid,
+			      .e = *e,
+			      .fn = fn,
+			      .arg = arg};
+	x->e.queue = x->e.name = NULL;
+	if ((e->queue != NULL && (x->e.queue = strdup(e->queue)) == NULL) ||
+	    (e->name != NULL && (x->e.name = strdup(e->name)) == NULL)) {
+		cl_edit_free(x);
+		return -1;
+	}
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
+	snprintf(suid, sizeof suid, "%lld", (long long)uid);
+	if (pg_send(cl->pg, cl_set_read_sql, 2, values, cl_edit_read, x) ==
+	    -1) {
+		cl_edit_free(x);
+		return -1;
+	}
+	(void)pg_sync(cl->pg);
+	return 0;
+}
+
 int
 cluster_edit(struct cluster *cl, uint64_t id, int64_t uid,
 	     const struct job_edit *e, cluster_change_fn *fn, void *arg)
@@ -268,6 +438,8 @@ cluster_edit(struct cluster *cl, uint64_t id, int64_t uid,
 	char fields[16], prio[16], start[24];
 	const char *const extra[] = {fields, prio, start};
 
+	if (e->fields & (JOB_EDIT_QUEUE | JOB_EDIT_TIMEOUT | JOB_EDIT_NAME))
+		return cl_edit_spec_send(cl, id, uid, e, fn, arg);
 	snprintf(fields, sizeof fields, "%u", e->fields);
 	snprintf(prio, sizeof prio, "%d", (int)e->priority);
 	snprintf(start, sizeof start, "%lld",

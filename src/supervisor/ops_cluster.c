@@ -442,30 +442,27 @@ static json_t *
 opsc_set(struct ops *ops, struct client *c, const struct request *req)
 {
 	struct req_error err;
-	struct job_error jerr;
 	struct job_edit e;
 	struct ask *a;
+	json_t *reply;
 	uint64_t id;
 
 	if (request_job_id(req, "job", &id, &err) == -1)
 		return ops_req_error(&err);
-	if (job_edit_from_json(req->root, ops->d.limits, &e, &jerr) == -1)
-		return ops_error(req, jerr.code, "%s", jerr.message);
-	job_edit_free(&e);
-	/* The queue, timeout and name are in the signed spec: the node
-	 * that runs the job reads them there. */
-	if (e.fields & (JOB_EDIT_QUEUE | JOB_EDIT_TIMEOUT | JOB_EDIT_NAME))
-		return ops_error(req, FORQ_ERR_UNSUPPORTED,
-				 "set of a job's queue, timeout or name: not "
-				 "kept across a cluster yet (its priority and "
-				 "start time are)");
-	if ((a = opsc_ask_new(ops, c, req)) == NULL)
+	if ((reply = ops_edit_of(ops, req, &e)) != NULL)
+		return reply;
+	if ((a = opsc_ask_new(ops, c, req)) == NULL) {
+		job_edit_free(&e);
 		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	}
 	a->id = id;
+	/* The queue, timeout and name are in the signed spec: it is
+	 * signed anew (cluster_edit). */
 	if (cluster_edit(ops->d.cluster, id, opsc_owner_or_root(a), &e,
 			 opsc_priority_set, a) == -1)
 		opsc_priority_set(a, CLUSTER_FAILED, 0,
 				  "it cannot be reached now");
+	job_edit_free(&e);
 	return NULL;
 }
 

@@ -282,3 +282,22 @@ ops_resolve_tasks(struct ops *ops, const struct request *req)
 	json_object_set_new(req->root, "jobs", out);
 	return NULL;
 }
+
+json_t *
+ops_edit_of(struct ops *ops, const struct request *req, struct job_edit *e)
+{
+	struct job_error jerr;
+	json_t *reply;
+
+	if (job_edit_from_json(req->root, ops->d.limits, e, &jerr) == -1)
+		return ops_error(req, jerr.code, "%s", jerr.message);
+	if ((e->fields & JOB_EDIT_QUEUE) &&
+	    conf_queue_find(ops->d.conf, e->queue) == NULL) {
+		reply = ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
+				  "no queue named \"%s\" in %s", e->queue,
+				  conf_name(ops->d.conf));
+		job_edit_free(e);
+		return reply;
+	}
+	return NULL;
+}

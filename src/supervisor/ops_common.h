@@ -113,6 +113,11 @@ json_t *ops_get_job(struct ops *ops, struct client *c,
 json_t *ops_get_own_job(struct ops *ops, struct client *c,
 			const struct request *req, uint64_t id,
 			struct store_job *job, const char *what);
+struct job_edit;
+/* The edit a set request asks for (e), checked, queue included: NULL,
+ * or the error reply (e is then freed). */
+json_t *ops_edit_of(struct ops *ops, const struct request *req,
+		    struct job_edit *e);
 /* Whose jobs a list or clean is about (see ops.c). */
 json_t *ops_whose(struct ops *ops, struct client *c, const struct request *req,
 		  int64_t *uid);

@@ -685,7 +685,6 @@ ops_set(struct ops *ops, struct client *c, const struct request *req)
 {
 	struct store_job job;
 	struct req_error err;
-	struct job_error jerr;
 	struct job_edit e;
 	json_t *reply;
 	uint64_t id;
@@ -693,16 +692,8 @@ ops_set(struct ops *ops, struct client *c, const struct request *req)
 
 	if (request_job_id(req, "job", &id, &err) == -1)
 		return ops_req_error(&err);
-	if (job_edit_from_json(req->root, ops->d.limits, &e, &jerr) == -1)
-		return ops_error(req, jerr.code, "%s", jerr.message);
-	if ((e.fields & JOB_EDIT_QUEUE) &&
-	    conf_queue_find(ops->d.conf, e.queue) == NULL) {
-		reply = ops_error(req, FORQ_ERR_UNKNOWN_QUEUE,
-				  "no queue named \"%s\" in %s", e.queue,
-				  conf_name(ops->d.conf));
-		job_edit_free(&e);
+	if ((reply = ops_edit_of(ops, req, &e)) != NULL)
 		return reply;
-	}
 	if ((reply = ops_get_own_job(ops, c, req, id, &job, "change")) !=
 	    NULL) {
 		job_edit_free(&e);

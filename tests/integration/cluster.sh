@@ -464,16 +464,25 @@ rc=0; out=$(fq release "$d" 2>&1) || rc=$?
 [ $rc = 65 ] && [[ $out == *"is succeeded, not held"* ]] || fail "release of an ended job: $rc $out"
 ok "holds across the nodes: held through a, passed by later jobs, released through b it ran; a waiting job held past its dependency's end ran ${waited}ms after its release"
 
-# forq set of a start time across the nodes; what the signed spec holds
-# is refused, saying so.
+# forq set of a start time across the nodes; and of what the signed
+# spec holds (queue, timeout, name), which the node that takes the
+# change signs anew: the job then runs under it, wherever it runs.
 l=$(fq submit --in 1h -- true)
 "$FORQ" -s "$B/sock" set "$l" --in 0 || fail "set --in 0 through b"
 timeout 10 "$FORQ" -s "$SOCK" wait "$l" >/dev/null || fail "set --in 0: $(fq status "$l")"
-l=$(fq submit -- sleep 0)
-rc=0; out=$("$FORQ" -s "$B/sock" set "$l" --timeout 1s 2>&1) || rc=$?
-[ $rc = 65 ] && [[ $out == *"not kept across a cluster yet"* ]] || fail "set --timeout in a cluster: $rc $out"
-fq wait "$l" >/dev/null
-ok "forq set --in 0 through b lets a job scheduled through a go; --timeout is refused in a cluster, saying why"
+l=$(fq submit --hold -n before -- sleep 30)
+"$FORQ" -s "$B/sock" set "$l" --timeout 1s --queue one --name after || fail "set --timeout --queue --name through b"
+[ "$(st "$SOCK" "$l" '[.job.queue, .job.name, .job.state] | tostring')" = '["one","after","held"]' ] ||
+	fail "set through b: $(fq status --json "$l" | jq -c .job)"
+rc=0; out=$("$FORQ" -s "$B/sock" set "$l" --queue nowhere 2>&1) || rc=$?
+[ $rc -ne 0 ] && [[ $out == *'no queue named "nowhere"'* ]] || fail "set --queue nowhere: $rc $out"
+fq release "$l" >/dev/null
+timeout 20 "$FORQ" -s "$SOCK" wait "$l" >/dev/null 2>&1 || true
+[ "$(st "$SOCK" "$l" '[.job.state, .job.queue, .job.name] | tostring')" = '["timed_out","one","after"]' ] ||
+	fail "the changed job ran: $(fq status --json "$l" | jq -c .job)"
+rc=0; out=$("$FORQ" -s "$B/sock" set "$l" --name again 2>&1) || rc=$?
+[ $rc = 65 ] || fail "set of an ended job: $rc $out"
+ok "forq set --in 0 through b lets a job scheduled through a go; --timeout, --queue and --name set through b hold where it ran (timed out after 1s, in queue one, named after)"
 
 # An ended job runs again through any node, as its next attempt, as it
 # was signed; one not ended does not; clean empties the history.
