@@ -66,15 +66,18 @@ ok "CPU time of a child not waited for is counted: $((cpu / 1000)) ms"
 
 # So is it when the job's worker dies under it and forqd, adopting the
 # job, accounts for it from the cgroup. (The grandchild burns, then lets
-# the job end; nothing waits for it.)
-rm -f "$T/p1" "$T/p2"
-mkfifo "$T/p1" "$T/p2"
-id=$(fq submit --timeout 60s -- sh -c "( (i=0; while [ \$i -lt 300000 ]; do i=\$((i + 1)); done; echo >'$T/p2') & ); echo up >'$T/p1'; read _ <'$T/p2'")
+# the job end once the worker is dead (p3): a loop that ended first
+# would leave nothing to adopt; nothing waits for it.)
+rm -f "$T/p1" "$T/p2" "$T/p3"
+mkfifo "$T/p1" "$T/p2" "$T/p3"
+id=$(fq submit --timeout 60s -- sh -c "( (i=0; while [ \$i -lt 300000 ]; do i=\$((i + 1)); done; read _ <'$T/p3'; echo >'$T/p2') & ); echo up >'$T/p1'; read _ <'$T/p2'")
 started "$T/p1" >/dev/null
 w=$(fq status --json "$id" | jq .job.worker)
+mark_log
 kill -9 "$(worker_field "$w" pid)"
+wait_log "job $id \(pid [0-9]+\) outlives worker $w" 20
+timeout 20 sh -c "echo go >'$T/p3'" || fail "job $id's grandchild no longer waits"
 fq wait "$id" >/dev/null || fail "adopted job $id failed: $(fq status "$id")"
-grep -q "job $id (pid [0-9]*) outlives worker $w" "$LOG" || fail "job $id was not adopted"
 st=$(fq status --json "$id")
 cpu=$(jq '.job.user_us + .job.sys_us' <<<"$st")
 [ "$cpu" -ge 100000 ] && [ "$(jq .job.procs <<<"$st")" -ge 2 ] ||
