@@ -113,9 +113,7 @@ opsc_dep_found(void *arg, const struct store_job *job, const char *node,
 		return;
 	}
 	if (err != NULL) {
-		opsc_ask_answer(a, opsc_ask_error(a, FORQ_ERR_UNAVAILABLE,
-						  "the cluster's database: %s",
-						  err));
+		opsc_ask_answer(a, opsc_db_error(a, err));
 		return;
 	}
 	for (i = 0; a->done == NULL && i < a->nids; i++) {
@@ -219,8 +217,7 @@ opsc_item_done(struct ask *a, json_t *item, const char *err)
 
 	if (err != NULL && !a->failed) {
 		a->failed = true;
-		a->done = opsc_ask_error(a, FORQ_ERR_UNAVAILABLE,
-					 "the cluster's database: %s", err);
+		a->done = opsc_db_error(a, err);
 	}
 	json_array_append_new(a->acc, item);
 	if (--a->left > 0)
@@ -359,9 +356,7 @@ opsc_change_error(struct ask *a, enum cluster_outcome how, const char *err)
 		return opsc_ask_error(a, FORQ_ERR_NOT_FOUND,
 				      "no such job: %llu (or another user's)",
 				      (unsigned long long)a->id);
-	return opsc_ask_error(a, FORQ_ERR_UNAVAILABLE,
-			      "the cluster's database: %s",
-			      err != NULL ? err : "no answer");
+	return opsc_db_error(a, err);
 }
 
 static void

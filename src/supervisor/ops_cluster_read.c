@@ -80,6 +80,14 @@ opsc_ask_error(struct ask *a, const char *code, const char *fmt, ...)
 	return reply_error(later_req_id(a->reply), code, msg);
 }
 
+json_t *
+opsc_db_error(struct ask *a, const char *err)
+{
+	return opsc_ask_error(a, FORQ_ERR_UNAVAILABLE,
+			      "the cluster's database: %s",
+			      err != NULL ? err : "no answer");
+}
+
 bool
 opsc_ask_may_touch(const struct ask *a, const struct store_job *job)
 {
@@ -118,9 +126,7 @@ opsc_status_attempt(void *arg, const struct store_attempt *at, const char *node,
 		return;
 	}
 	if (err != NULL) {
-		opsc_ask_answer(a, opsc_ask_error(a, FORQ_ERR_UNAVAILABLE,
-						  "the cluster's database: %s",
-						  err));
+		opsc_ask_answer(a, opsc_db_error(a, err));
 		return;
 	}
 	reply = a->done;
@@ -137,9 +143,7 @@ opsc_status_job(void *arg, const struct store_job *job, const char *node,
 	uint64_t id = a->id;
 
 	if (err != NULL) {
-		opsc_ask_answer(a, opsc_ask_error(a, FORQ_ERR_UNAVAILABLE,
-						  "the cluster's database: %s",
-						  err));
+		opsc_ask_answer(a, opsc_db_error(a, err));
 		return;
 	}
 	if (job == NULL || !opsc_ask_may_touch(a, job)) {
@@ -196,9 +200,7 @@ opsc_list_job(void *arg, const struct store_job *job, const char *node,
 		return;
 	}
 	if (err != NULL) {
-		opsc_ask_answer(a, opsc_ask_error(a, FORQ_ERR_UNAVAILABLE,
-						  "the cluster's database: %s",
-						  err));
+		opsc_ask_answer(a, opsc_db_error(a, err));
 		return;
 	}
 	reply = reply_ok(later_req_id(a->reply));
@@ -321,8 +323,7 @@ opsc_wait_job(void *arg, const struct store_job *job, const char *node,
 	}
 	if (err != NULL && !a->failed) {
 		a->failed = true;
-		a->done = opsc_ask_error(a, FORQ_ERR_UNAVAILABLE,
-					 "the cluster's database: %s", err);
+		a->done = opsc_db_error(a, err);
 	}
 	for (i = 0; i < a->nids && !a->failed; i++) {
 		if (!a->seen[i]) {
@@ -378,9 +379,7 @@ opsc_wait_mine(void *arg, const uint64_t *ids, size_t n, const char *err)
 	json_t *msg;
 
 	if (ids == NULL) {
-		opsc_ask_answer(a, opsc_ask_error(a, FORQ_ERR_UNAVAILABLE,
-						  "the cluster's database: %s",
-						  err));
+		opsc_ask_answer(a, opsc_db_error(a, err));
 		return;
 	}
 	if (n == 0) {
@@ -472,9 +471,7 @@ opsc_queues_load(void *arg, const struct cluster_queue_load *q, size_t n,
 	size_t i, k;
 
 	if (q == NULL) {
-		opsc_ask_answer(a, opsc_ask_error(a, FORQ_ERR_UNAVAILABLE,
-						  "the cluster's database: %s",
-						  err));
+		opsc_ask_answer(a, opsc_db_error(a, err));
 		return;
 	}
 	list = json_array();
