@@ -412,11 +412,10 @@ cl_read(struct cluster *cl, const char *sql, int n, const char *const *values,
 	if (!pg_is_up(cl->pg) || (r = malloc(sizeof *r)) == NULL)
 		return -1;
 	*r = (struct cl_read){cl, fn, arg, list};
-	if (pg_send(cl->pg, sql, n, values, cl_read_done, r) == -1) {
+	if (cl_send(cl, sql, n, values, cl_read_done, r) == -1) {
 		free(r);
 		return -1;
 	}
-	(void)pg_sync(cl->pg);
 	return 0;
 }
 
@@ -485,7 +484,7 @@ cluster_attempts(struct cluster *cl, uint64_t id, cluster_attempt_fn *fn,
 		return -1;
 	*r = (struct cl_attempts){fn, arg};
 	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
-	if (pg_send(cl->pg,
+	if (cl_send(cl,
 		    "SELECT attempt, state, exit_code, signal, (extract(epoch "
 		    "FROM started_at) * 1e9)::bigint, (extract(epoch FROM "
 		    "ended_at) * 1e9)::bigint, error, worker, cpu, node FROM "
@@ -494,7 +493,6 @@ cluster_attempts(struct cluster *cl, uint64_t id, cluster_attempt_fn *fn,
 		free(r);
 		return -1;
 	}
-	(void)pg_sync(cl->pg);
 	return 0;
 }
 
@@ -602,7 +600,7 @@ cluster_unfinished(struct cluster *cl, int64_t uid, const char *queue,
 		return -1;
 	*q = (struct cl_ids){fn, arg};
 	snprintf(suid, sizeof suid, "%lld", (long long)uid);
-	if (pg_send(cl->pg,
+	if (cl_send(cl,
 		    "SELECT id FROM forq_jobs WHERE ($1::integer < 0 OR uid = "
 		    "$1::integer) AND ($2::text IS NULL OR queue = $2) AND "
 		    "(NOT $3::boolean OR state = 1) ORDER BY id",
@@ -610,7 +608,6 @@ cluster_unfinished(struct cluster *cl, int64_t uid, const char *queue,
 		free(q);
 		return -1;
 	}
-	(void)pg_sync(cl->pg);
 	return 0;
 }
 
@@ -657,7 +654,7 @@ cluster_queues(struct cluster *cl, cluster_load_fn *fn, void *arg)
 	if (!pg_is_up(cl->pg) || (l = malloc(sizeof *l)) == NULL)
 		return -1;
 	*l = (struct cl_load){fn, arg};
-	if (pg_send(cl->pg,
+	if (cl_send(cl,
 		    "SELECT coalesce(j.queue, p.name), coalesce(j.queued, 0), "
 		    "coalesce(j.running, 0), coalesce(j.scheduled, 0), "
 		    "coalesce(p.paused, false) FROM (SELECT queue, count(*) "
@@ -669,7 +666,6 @@ cluster_queues(struct cluster *cl, cluster_load_fn *fn, void *arg)
 		free(l);
 		return -1;
 	}
-	(void)pg_sync(cl->pg);
 	return 0;
 }
 
@@ -730,7 +726,7 @@ cluster_output(struct cluster *cl, uint64_t id, cluster_logs_fn *fn, void *arg)
 		return -1;
 	*l = (struct cl_logs){cl, fn, arg};
 	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
-	if (pg_send(cl->pg,
+	if (cl_send(cl,
 		    "SELECT " CL_LIVE_COLUMNS ", NULL::bytea, NULL::bytea, "
 		    "(SELECT state_dir FROM forq_nodes WHERE name = node) "
 		    "FROM forq_jobs WHERE id = $1 UNION ALL "
@@ -742,6 +738,5 @@ cluster_output(struct cluster *cl, uint64_t id, cluster_logs_fn *fn, void *arg)
 		free(l);
 		return -1;
 	}
-	(void)pg_sync(cl->pg);
 	return 0;
 }

@@ -123,11 +123,10 @@ cl_change(struct cluster *cl, const char *sql, int n, const char *const *values,
 	if (!pg_is_up(cl->pg) || (c = malloc(sizeof *c)) == NULL)
 		return -1;
 	*c = (struct cl_change){cl, fn, arg, id, after};
-	if (pg_send(cl->pg, sql, n, values, cl_change_done, c) == -1) {
+	if (cl_send(cl, sql, n, values, cl_change_done, c) == -1) {
 		free(c);
 		return -1;
 	}
-	(void)pg_sync(cl->pg);
 	return 0;
 }
 
@@ -422,12 +421,10 @@ cl_edit_spec_send(struct cluster *cl, uint64_t id, int64_t uid,
 	}
 	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
 	snprintf(suid, sizeof suid, "%lld", (long long)uid);
-	if (pg_send(cl->pg, cl_set_read_sql, 2, values, cl_edit_read, x) ==
-	    -1) {
+	if (cl_send(cl, cl_set_read_sql, 2, values, cl_edit_read, x) == -1) {
 		cl_edit_free(x);
 		return -1;
 	}
-	(void)pg_sync(cl->pg);
 	return 0;
 }
 

@@ -110,7 +110,7 @@ cl_give_back(struct cluster *cl, uint64_t id, int64_t claim)
 	*ctx = id;
 	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
 	snprintf(sclaim, sizeof sclaim, "%lld", (long long)claim);
-	if (pg_send(cl->pg,
+	if (cl_send(cl,
 		    "UPDATE forq_jobs SET state = 0, node = NULL, claim = "
 		    "NULL, claimed_at = NULL WHERE id = $1 AND claim = $2 AND "
 		    "node = $3",
@@ -118,7 +118,6 @@ cl_give_back(struct cluster *cl, uint64_t id, int64_t claim)
 		free(ctx);
 		return;
 	}
-	(void)pg_sync(cl->pg);
 }
 
 /* The spec a claim brought, made a job of this node: it runs as the
@@ -505,7 +504,7 @@ cl_refuse(struct cluster *cl, uint64_t id, int64_t claim, const char *why)
 	*ctx = id;
 	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
 	snprintf(sclaim, sizeof sclaim, "%lld", (long long)claim);
-	if (pg_send(cl->pg,
+	if (cl_send(cl,
 		    "WITH gone AS (DELETE FROM forq_jobs WHERE id = $1 AND "
 		    "claim = $2 AND node = $3 RETURNING *) " CL_TO_HISTORY(
 			CL_FAILED, "$4"),
@@ -513,7 +512,6 @@ cl_refuse(struct cluster *cl, uint64_t id, int64_t claim, const char *why)
 		free(ctx);
 		return;
 	}
-	(void)pg_sync(cl->pg);
 }
 
 /* --- the node's claims, after a (re)connect ------------------------ */

@@ -125,14 +125,13 @@ cl_whose_end(struct cluster *cl, uint64_t id)
 		return;
 	*w = (struct cl_whose){cl, id};
 	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
-	if (pg_send(cl->pg,
+	if (cl_send(cl,
 		    "SELECT node FROM forq_history WHERE id = $1 UNION ALL "
 		    "SELECT node FROM forq_jobs WHERE id = $1",
 		    1, values, cl_whose_done, w) == -1) {
 		free(w);
 		return;
 	}
-	(void)pg_sync(cl->pg);
 }
 
 static void

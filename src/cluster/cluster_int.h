@@ -174,6 +174,10 @@ int cl_array_end(char **buf, size_t *len, size_t *cap);
 char *cl_ids_text(const uint64_t *ids, size_t n);
 const char *cl_why(const PGresult *res, const char *err);
 bool cl_ok(const PGresult *res);
+/* A statement alone in its pipeline (sent and synced), its answer to
+ * cb with ctx; -1 if it could not be sent (ctx is the caller's still). */
+int cl_send(struct cluster *cl, const char *sql, int n,
+	    const char *const *values, pg_cb cb, void *ctx);
 /* A column as a number; none if it is NULL. */
 long long cl_int(const PGresult *res, int row, int col, long long none);
 int cl_read_job(struct cluster *cl, const PGresult *res, int row,

@@ -113,6 +113,16 @@ cl_ok(const PGresult *res)
 			       PQresultStatus(res) == PGRES_TUPLES_OK);
 }
 
+int
+cl_send(struct cluster *cl, const char *sql, int n, const char *const *values,
+	pg_cb cb, void *ctx)
+{
+	if (pg_send(cl->pg, sql, n, values, cb, ctx) == -1)
+		return -1;
+	(void)pg_sync(cl->pg);
+	return 0;
+}
+
 long long
 cl_int(const PGresult *res, int row, int col, long long none)
 {
