@@ -213,10 +213,6 @@ cl_claim_take(struct cluster *cl, const PGresult *res)
 	for (i = 0; i < n; i++) {
 		id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
 		claim = strtoll(PQgetvalue(res, i, 7), NULL, 10);
-		if (cl_claim_add(cl, id, claim, 1) == -1) {
-			cl_give_back(cl, id, claim);
-			continue;
-		}
 		if (!sign_spec_holds(cl->key, cl->keylen, PQgetvalue(res, i, 4),
 				     PQgetvalue(res, i, 8),
 				     PQgetvalue(res, i, 5),
@@ -231,8 +227,10 @@ cl_claim_take(struct cluster *cl, const PGresult *res)
 			cl_refuse(cl, id, claim, why);
 			continue;
 		}
-		(void)cl_claim_add(cl, id, claim, cl_weight(cl, &job.spec));
-		if (cl->cb.claimed(cl->cb.arg, &job) == -1) {
+		if (cl_claim_add(cl, id, claim, cl_weight(cl, &job.spec)) ==
+		    -1) {
+			cl_give_back(cl, id, claim);
+		} else if (cl->cb.claimed(cl->cb.arg, &job) == -1) {
 			cl_claim_drop(cl, id);
 			cl_give_back(cl, id, claim);
 		}
@@ -309,15 +307,15 @@ cl_queues(struct cluster *cl, bool limited)
  * (each read once for a user and queue); then the older job. What is
  * taken is a prefix of that order: a job too big for the room left
  * stops the claim there, as a gang on one host holds its workers, so
- * that smaller jobs behind it cannot keep it from ever starting. Users are found
- * one at a time through an index (a skip scan), each with at most
- * `each` candidates (a number written in the text, at least $3), so a
- * claim never reads every queued job (the LIMIT each of the chosen
- * keeps the plan joining them to the table by id, not reading every
- * queued row to hash them). SKIP LOCKED: nodes claiming at
- * once take different jobs, and none waits for another's claim to
- * commit; a row another claim committed meanwhile fails state = 0 and
- * is not taken. The output files of an earlier run of a claimed job
+ * that smaller jobs behind it cannot keep it from ever starting. Users
+ * are found one at a time through an index (a skip scan), each with at
+ * most `each` candidates (a number written in the text, at least $3),
+ * so a claim never reads every queued job (the LIMIT each of the
+ * chosen keeps the plan joining them to the table by id, not reading
+ * every queued row to hash them). SKIP LOCKED: nodes claiming at once
+ * take different jobs, and none waits for another's claim to commit;
+ * a row another claim committed meanwhile fails state = 0 and is not
+ * taken. The output files of an earlier run of a claimed job
  * that this node was to delete (it was retried) are kept: the run
  * about to start here writes them anew.
  */
