@@ -230,21 +230,29 @@ spool_chown_to(uid_t uid)
  * never lead elsewhere: no symlink is followed, a fresh file is made
  * with O_EXCL, and one already there (made by forq logs -f, or by an
  * earlier attempt) is used only if it is a plain file with one link,
- * owned by forqd or by the job's user; then it is emptied. */
+ * owned by forqd or by the job's user; then it is emptied. A hook's
+ * file is appended to instead: a job's own on-finish command and
+ * forqd.conf's may run at once on two workers, and the second to open
+ * it emptied what the first had written. */
 static int
 spool_open_log(struct spool *sp, uint64_t id, const char *ext, uid_t uid,
 	       gid_t gid, char *why, size_t whylen)
 {
+	bool hook = strcmp(ext, "hook") == 0;
+	int append = hook ? O_APPEND : 0;
 	char name[64];
 	struct stat st;
 	int fd;
 
 	snprintf(name, sizeof name, "%llu.%s", (unsigned long long)id, ext);
 	fd = openat(sp->logdir_fd, name,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
+			append,
+		    0600);
 	if (fd == -1 && errno == EEXIST) {
 		fd = openat(sp->logdir_fd, name,
-			    O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			    O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+				append);
 		if (fd != -1 && fstat(fd, &st) == -1)
 			goto fail;
 		if (fd != -1 &&
@@ -257,7 +265,7 @@ spool_open_log(struct spool *sp, uint64_t id, const char *ext, uid_t uid,
 				 sp->logdir, name);
 			return -1;
 		}
-		if (fd != -1 && ftruncate(fd, 0) == -1)
+		if (fd != -1 && !hook && ftruncate(fd, 0) == -1)
 			goto fail;
 	}
 	if (fd == -1) {
