@@ -129,6 +129,7 @@ int cluster_attempts(struct cluster *cl, uint64_t id, cluster_attempt_fn *fn,
 struct cluster_output {
 	const char *node;
 	const char *state_dir; /* the node's, as it said */
+	const char *user;      /* the job's user, by name */
 	bool ran_here;
 	bool kept;
 	const unsigned char *out, *err;

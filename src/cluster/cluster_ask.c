@@ -696,6 +696,7 @@ cl_logs_done(void *arg, const PGresult *res, const char *err)
 		o.ran_here = o.node != NULL && strcmp(o.node, l->cl->node) == 0;
 		o.state_dir =
 		    PQgetisnull(res, 0, 22) ? NULL : PQgetvalue(res, 0, 22);
+		o.user = PQgetvalue(res, 0, 23);
 		if (!PQgetisnull(res, 0, 20))
 			out = PQunescapeBytea((const unsigned char *)
 						  PQgetvalue(res, 0, 20),
@@ -728,12 +729,12 @@ cluster_output(struct cluster *cl, uint64_t id, cluster_logs_fn *fn, void *arg)
 	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
 	if (cl_send(cl,
 		    "SELECT " CL_LIVE_COLUMNS ", NULL::bytea, NULL::bytea, "
-		    "(SELECT state_dir FROM forq_nodes WHERE name = node) "
-		    "FROM forq_jobs WHERE id = $1 UNION ALL "
+		    "(SELECT state_dir FROM forq_nodes WHERE name = node), "
+		    "user_name FROM forq_jobs WHERE id = $1 UNION ALL "
 		    "SELECT " CL_JOB_COLUMNS
 		    ", out_tail, err_tail, (SELECT state_dir "
-		    "FROM forq_nodes WHERE name = node) FROM forq_history "
-		    "WHERE id = $1",
+		    "FROM forq_nodes WHERE name = node), user_name "
+		    "FROM forq_history WHERE id = $1",
 		    1, values, cl_logs_done, l) == -1) {
 		free(l);
 		return -1;

@@ -25,9 +25,12 @@
 #include "store/store.h"
 #include "cluster/cluster_int.h"
 
-/* The hex escape of bytea's text form. */
+/* The last bytes of a job's output (which: 0 stdout, 1 stderr), in the
+ * hex escape of bytea's text form: of its own file if it named one
+ * (read as its user, who may have put anything there since), else of
+ * the spool's. */
 static char *
-cl_tail_hex(const char *state_dir, uint64_t id, const char *ext)
+cl_tail_hex(const char *state_dir, const struct store_job *job, int which)
 {
 	static const char digits[] = "0123456789abcdef";
 	char path[PATH_MAX + 32], *buf, *hex;
@@ -36,11 +39,18 @@ cl_tail_hex(const char *state_dir, uint64_t id, const char *ext)
 	off_t from;
 	int fd;
 
-	snprintf(path, sizeof path, "%s/logs/%llu.%s", state_dir,
-		 (unsigned long long)id, ext);
-	/* No file: the job wrote nothing there (see worker/spool.h). */
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return errno == ENOENT ? strdup("\\x") : NULL;
+	if ((which == 0 ? job->spec.stdout_path : job->spec.stderr_path) !=
+	    NULL) {
+		if ((fd = store_job_file_open(job, which, false)) == -1)
+			return strdup("\\x");
+	} else {
+		snprintf(path, sizeof path, "%s/logs/%llu.%s", state_dir,
+			 (unsigned long long)job->id,
+			 which == 0 ? "out" : "err");
+		/* No file: the job wrote nothing there (worker/spool.h). */
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+			return errno == ENOENT ? strdup("\\x") : NULL;
+	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (buf = malloc(CLUSTER_TAIL_BYTES)) == NULL) {
 		close(fd);
@@ -271,8 +281,8 @@ cl_send_end(struct cluster *cl, struct cl_end *e)
 						   job.attempt, arc4random());
 		out = errt = NULL;
 	} else {
-		out = cl_tail_hex(cl->conf->state_dir, e->id, "out");
-		errt = cl_tail_hex(cl->conf->state_dir, e->id, "err");
+		out = cl_tail_hex(cl->conf->state_dir, &job, 0);
+		errt = cl_tail_hex(cl->conf->state_dir, &job, 1);
 	}
 	values[0] = NS_TEXT(sid, (int64_t)e->id);
 	values[1] = NS_TEXT(sclaim, claim);

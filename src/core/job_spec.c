@@ -326,9 +326,7 @@ job_file_fields(const json_t *job, const json_t *defaults,
 bool
 job_spec_local_only(const struct job_spec *spec)
 {
-	return spec->array.n > 0 || spec->stdout_path != NULL ||
-	       spec->stderr_path != NULL || spec->stdin_path != NULL ||
-	       spec->res != NULL;
+	return spec->array.n > 0 || spec->res != NULL;
 }
 
 char *
@@ -797,5 +795,17 @@ job_spec_to_json(const struct job_spec *spec)
 				    json_string(spec->on_finish));
 	if (spec->hold)
 		json_object_set_new(j, "hold", json_true());
+	if (spec->stdout_path != NULL)
+		json_object_set_new(j, "stdout",
+				    json_string(spec->stdout_path));
+	if (spec->stderr_path != NULL)
+		json_object_set_new(j, "stderr",
+				    json_string(spec->stderr_path));
+	if (spec->stdin_path != NULL)
+		json_object_set_new(j, "stdin", json_string(spec->stdin_path));
+	if (spec->append)
+		json_object_set_new(j, "append", json_true());
+	if (spec->file_umask >= 0)
+		json_object_set_new(j, "umask", json_integer(spec->file_umask));
 	return j;
 }

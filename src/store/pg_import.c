@@ -94,8 +94,8 @@ imp_one(void *arg, const struct store_job *job)
 
 	if (!final && job_spec_local_only(&job->spec)) {
 		snprintf(im->why, sizeof im->why,
-			 "job %llu has --stdout, --stderr, --stdin or --res: a "
-			 "cluster does not keep them yet; import once it has "
+			 "job %llu has --res: a "
+			 "cluster does not keep it yet; import once it has "
 			 "ended (forq wait %llu)",
 			 (unsigned long long)job->id,
 			 (unsigned long long)job->id);

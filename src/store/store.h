@@ -147,6 +147,15 @@ int store_attempts(struct store *store, uint64_t id,
 enum store_result store_get(struct store *store, uint64_t id,
 			    struct store_job *job);
 void store_job_free(struct store_job *job);
+/* A job's --stdout or --stderr file (which: 0 or 1), its pattern
+ * expanded under the job's cwd: 0, or -1 if it names none or the path
+ * does not fit len. */
+int store_job_file_path(const struct store_job *job, int which, char *buf,
+			size_t len);
+/* That file opened for reading as the job's user opens it (created if
+ * create, as the worker would), a plain file only, never blocking: -1
+ * if it has none or it cannot be opened. */
+int store_job_file_open(const struct store_job *job, int which, bool create);
 
 /* What to list: state < 0 for any state, uid < 0 for any user, NULL
  * queue or name for any; before: only ids below it (0: any). */

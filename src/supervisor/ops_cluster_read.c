@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include <limits.h>
+#include <pwd.h>
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -531,6 +532,58 @@ opsc_queues(struct ops *ops, struct client *c, const struct request *req)
 
 /* --- logs ---------------------------------------------------------- */
 
+/* A job's output on the node that ran it: the files of its own it
+ * named (--stdout, --stderr), opened as its user is named here, or
+ * the spool's. */
+static void
+opsc_logs_here(struct ops *ops, const struct store_job *job, const char *user,
+	       bool create, int fds[2])
+{
+	static const char *const ext[] = {"out", "err"};
+	struct store_job mine = *job;
+	struct passwd *pw;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if ((i == 0 ? job->spec.stdout_path : job->spec.stderr_path) ==
+		    NULL) {
+			fds[i] = ops_open_log(ops, job->id, ext[i], create);
+			continue;
+		}
+		/* Its uid here, which may not be the submitter's. */
+		if ((pw = getpwnam(user)) == NULL) {
+			fds[i] = -1;
+			continue;
+		}
+		mine.uid = pw->pw_uid;
+		mine.gid = pw->pw_gid;
+		fds[i] = store_job_file_open(&mine, i, create);
+	}
+}
+
+/* Where the whole output of a job that ran on another node is. */
+static void
+opsc_logs_where(const struct store_job *job, const struct cluster_output *o,
+		char *buf, size_t len)
+{
+	char path[2][PATH_MAX + 32];
+	const char *dir = o->state_dir != NULL && o->state_dir[0] != '\0'
+			      ? o->state_dir
+			      : "its state_dir";
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (store_job_file_path(job, i, path[i], sizeof path[i]) == -1)
+			snprintf(path[i], sizeof path[i], "%s/logs/%llu.%s",
+				 dir, (unsigned long long)job->id,
+				 i == 0 ? "out" : "err");
+	}
+	snprintf(buf, len,
+		 "job %llu ran on node %s: its whole output is there, in %s "
+		 "and %s",
+		 (unsigned long long)job->id, o->node, path[0], path[1]);
+}
+
 static void
 opsc_logs_job(void *arg, const struct store_job *job,
 	      const struct cluster_output *o, const char *err)
@@ -572,8 +625,7 @@ opsc_logs_job(void *arg, const struct store_job *job,
 					    : json_null());
 	if (o->node == NULL || o->ran_here) {
 		/* Here, or nowhere yet: the files, as on one host. */
-		fds[0] = ops_open_log(ops, job->id, "out", follow && !final);
-		fds[1] = ops_open_log(ops, job->id, "err", follow && !final);
+		opsc_logs_here(ops, job, o->user, follow && !final, fds);
 	} else {
 		if (follow && !final) {
 			opsc_ask_answer(a,
@@ -589,14 +641,9 @@ opsc_logs_job(void *arg, const struct store_job *job,
 		/* The last bytes the database kept, and where the rest is. */
 		fds[0] = ops_memfd("forq-out", o->out, o->out_len);
 		fds[1] = ops_memfd("forq-err", o->err, o->err_len);
-		snprintf(where, sizeof where,
-			 "job %llu ran on node %s: its whole output is there, "
-			 "in %s/logs/%llu.out and .err%s",
-			 (unsigned long long)job->id, o->node,
-			 o->state_dir != NULL && o->state_dir[0] != '\0'
-			     ? o->state_dir
-			     : "its state_dir",
-			 (unsigned long long)job->id,
+		opsc_logs_where(job, o, where, sizeof where);
+		snprintf(where + strlen(where), sizeof where - strlen(where),
+			 "%s",
 			 !final    ? " (it has not ended: nothing is kept yet)"
 			 : o->kept ? " (here: the last 64 KiB of each)"
 				   : "");

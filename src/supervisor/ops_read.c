@@ -1,11 +1,9 @@
 /*
  * The requests that read: workers, status, list, wait and logs.
  */
-#include <sys/fsuid.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -645,70 +643,6 @@ ops_open_log(struct ops *ops, uint64_t id, const char *ext, bool create)
 	return fd;
 }
 
-/* Opens path as uid and gid would (their fsuid and fsgid, their group
- * alone): what a user named as their job's file is what they may read,
- * never what only root may. Only when forqd is root; the supervisor is
- * single-threaded, so the switch is over before anything else runs. */
-static int
-ops_open_as(uid_t uid, gid_t gid, const char *path, int flags, mode_t mode)
-{
-	gid_t *saved = NULL;
-	int n = 0, fd, saved_errno;
-
-	if (geteuid() != 0)
-		return open(path, flags, mode);
-	if ((n = getgroups(0, NULL)) == -1 ||
-	    (n > 0 && (saved = calloc((size_t)n, sizeof *saved)) == NULL) ||
-	    (n > 0 && getgroups(n, saved) == -1) || setgroups(1, &gid) == -1) {
-		free(saved);
-		return -1;
-	}
-	(void)setfsgid(gid);
-	(void)setfsuid(uid);
-	fd = open(path, flags, mode);
-	saved_errno = errno;
-	(void)setfsuid(0);
-	(void)setfsgid(0);
-	if (setgroups((size_t)n, saved) == -1)
-		fatal("setgroups: cannot take back forqd's groups");
-	free(saved);
-	errno = saved_errno;
-	return fd;
-}
-
-/* A job's --stdout or --stderr file (which 0 or 1), as its user opens
- * it; -1 if it has none there or it cannot be opened. */
-static int
-ops_open_user_log(const struct store_job *job, int which, bool create)
-{
-	const char *pattern =
-	    which == 0 ? job->spec.stdout_path : job->spec.stderr_path;
-	char name[4096], path[8200];
-	struct stat st;
-	int fd;
-
-	if (pattern == NULL ||
-	    job_path_expand(pattern, job->id, job->array_id != 0,
-			    job->array_index, job->name, name,
-			    sizeof name) == -1)
-		return -1;
-	if (name[0] == '/')
-		snprintf(path, sizeof path, "%s", name);
-	else
-		snprintf(path, sizeof path, "%s/%s", job->spec.cwd, name);
-	fd = ops_open_as(job->uid, job->gid, path,
-			 O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
-			     (create ? O_CREAT : 0),
-			 0666 & ~(mode_t)(job->spec.file_umask >= 0
-					      ? job->spec.file_umask
-					      : 077));
-	if (fd != -1 && (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 json_t *
 ops_logs(struct ops *ops, struct client *c, const struct request *req)
 {
@@ -734,10 +668,10 @@ ops_logs(struct ops *ops, struct client *c, const struct request *req)
 	 * worker will write (it truncates, never replaces, them); the
 	 * user's own (--stdout, --stderr) as that user. */
 	fds[0] = job.spec.stdout_path != NULL
-		     ? ops_open_user_log(&job, 0, follow && !final)
+		     ? store_job_file_open(&job, 0, follow && !final)
 		     : ops_open_log(ops, id, "out", follow && !final);
 	fds[1] = job.spec.stderr_path != NULL
-		     ? ops_open_user_log(&job, 1, follow && !final)
+		     ? store_job_file_open(&job, 1, follow && !final)
 		     : ops_open_log(ops, id, "err", follow && !final);
 	store_job_free(&job);
 	n = fds[0] != -1 && fds[1] != -1 ? 2 : 0;

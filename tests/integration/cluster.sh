@@ -6,69 +6,7 @@
 # a live node on another host holds).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pglib.sh"
-
-# Node b: a second forqd with its own socket, state, log and conf.
-B=$T/b
-mkdir -p "$B"
-B_PID=
-B_LOG=$B/forqd.log
-: >"$B_LOG"
-
-stop_b() {
-	if [ -n "$B_PID" ]; then
-		timeout 5 "$FORQ" -s "$B/sock" shutdown --kill-jobs >/dev/null 2>&1 ||
-			kill -TERM "$B_PID" 2>/dev/null || true
-		"$FORQ_PIDWAIT" "$B_PID" 10000 || kill -KILL "$B_PID" 2>/dev/null || true
-		B_PID=
-	fi
-}
-# A second user, for fairness between users.
-U=forqtestu$$
-cluster_cleanup() {
-	kill -CONT "$B_PID" 2>/dev/null || true
-	stop_b
-	pg_cleanup
-	userdel "$U" 2>/dev/null || true
-}
-CLEANUP_HOOK=cluster_cleanup
-
-# The key every node signs specs with: one file, root's alone.
-(umask 077 && head -c 32 /dev/urandom >"$T/cluster.key")
-
-store_section() {
-	echo "[store]"
-	echo "backend = postgresql"
-	echo "dsn = ${DSN:-$PG_DSN}"
-	echo "node = $1"
-	echo "lease = ${LEASE:-2s}"
-	echo "cluster_key = ${KEY:-$T/cluster.key}"
-	echo "[queue one]"
-	echo "parallel = 1"
-}
-
-# start_b: node b's forqd, in the background, ready (as its log says
-# from this start on).
-start_b() {
-	local mark
-	mark=$(stat -c %s "$B_LOG" 2>/dev/null || echo 0)
-	"$FORQD" -c "$B/conf" >>"$B_LOG" 2>&1 &
-	B_PID=$!
-	LOG=$B_LOG LOG_MARK=$mark wait_log 'ready: [0-9]+ of [0-9]+ workers' 20
-}
-
-# with_log FILE CMD...: lib.sh's log waits, on another forqd's log.
-with_log() {
-	local save=$LOG mark=$LOG_MARK rc=0
-	LOG=$1
-	shift
-	"$@" || rc=$?
-	LOG=$save
-	LOG_MARK=$mark
-	return $rc
-}
-
-# st SOCK ID JQ: a field of a job's status, asked of one node.
-st() { "$FORQ" -s "$1" status --json "$2" | jq -r "$3"; }
+. "$(dirname "$0")/clusterlib.sh"
 
 # A database that cannot be reached: forqd does not start, and says why.
 write_conf
@@ -144,18 +82,7 @@ rc=0
 	fail "a second import: rc $rc: $(cat "$T/import.out")"
 ok "--import-sqlite moves a one-host store in: its ended job kept, its queued ones run once, same ids, the waiting one after its dependency, the held one once released"
 
-{
-	echo "[daemon]"
-	echo "socket = $B/sock"
-	echo "pidfile = $B/pid"
-	echo "state_dir = $B/state"
-	echo "[access]"
-	echo "allow_root_jobs = yes"
-	echo "[workers]"
-	echo "heartbeat_interval = 100ms"
-	echo "slots = 2"
-	store_section b
-} >"$B/conf"
+write_b_conf
 start_b
 
 nodes=$(fq nodes --json)
@@ -243,7 +170,7 @@ ran=$(fq status --json "$id" | jq -r .job.node)
 "$FORQ" -s "$there" logs --stdout "$id" >"$T/out.there" 2>"$T/err.there"
 [ "$(wc -c <"$T/out.there")" = 65536 ] && cmp -s "$T/out.there" <(tail -c 65536 "$T/out.here") ||
 	fail "elsewhere: $(wc -c <"$T/out.there") bytes"
-grep -q "job $id ran on node $ran: its whole output is there, in .*/logs/$id.out and .err (here: the last 64 KiB of each)" "$T/err.there" ||
+grep -q "job $id ran on node $ran: its whole output is there, in .*/logs/$id.out and .*/logs/$id.err (here: the last 64 KiB of each)" "$T/err.there" ||
 	fail "no word of where: $(cat "$T/err.there")"
 st=$("$FORQ" -s "$there" logs --stderr "$id" 2>&1) || true
 [ "$(tail -n 1 <<<"$st")" = err ] || fail "stderr elsewhere: $st; here: $("$FORQ" -s "$here" logs --stderr "$id" 2>&1)"
