@@ -90,9 +90,9 @@ cli_print_nodes(FILE *out, const json_t *nodes)
 	const char *state;
 	size_t i;
 
-	fprintf(out, "%-24s %-8s %-9s %-4s %-5s %-7s %-8s %s\n", "NODE",
-		"STATE", "LEASE AGE", "CPUS", "SLOTS", "RUNNING", "PID",
-		"HOST");
+	fprintf(out, "%-24s %-8s %-9s %-4s %-5s %-7s %-8s %-16s %s\n", "NODE",
+		"STATE", "LEASE AGE", "CPUS", "SLOTS", "RUNNING", "PID", "HOST",
+		"RESOURCES");
 	json_array_foreach(nodes, i, n)
 	{
 		cli_format_ms(json_object_get(n, "lease_age_ms"), age,
@@ -105,10 +105,14 @@ cli_print_nodes(FILE *out, const json_t *nodes)
 		snprintf(name, sizeof name, "%s%s", cli_str(n, "node", "?"),
 			 json_is_true(json_object_get(n, "self")) ? " (this)"
 								  : "");
-		fprintf(out, "%-24s %-8s %-9s %-4lld %-5lld %-7lld %-8lld %s\n",
+		fprintf(out,
+			"%-24s %-8s %-9s %-4lld %-5lld %-7lld %-8lld %-16s "
+			"%s\n",
 			name, state, age, cli_int(n, "cpus"),
 			cli_int(n, "slots"), cli_int(n, "running"),
-			cli_int(n, "pid"), cli_str(n, "host", "?"));
+			cli_int(n, "pid"), cli_str(n, "host", "?"),
+			cli_str(n, "res", "")[0] != '\0' ? cli_str(n, "res", "")
+							 : "-");
 	}
 }
 

@@ -35,6 +35,9 @@ struct cluster_cb {
 	uint32_t (*room)(void *arg);
 	/* The most CPUs of its own (--cpus) one job may have here. */
 	uint32_t (*cpus)(void *arg);
+	/* Of each [resources] kind (the conf's order), how many a job
+	 * claimed now could be given here. */
+	void (*res_left)(void *arg, uint32_t *left);
 	/* A claimed job, to be queued here: -1 if it cannot be (it is
 	 * given back to the cluster). */
 	int (*claimed)(void *arg, const struct store_job *job);

@@ -296,7 +296,22 @@ cl_queues(struct cluster *cl, bool limited)
 /* What fits this node: no more CPUs than $5, no more memory than $6;
  * read for a user's candidates, not in the search for users, whose
  * plan then stays a walk down the index. */
-#define CL_FITS "cpus <= $5::integer AND mem <= $6::bigint"
+#define CL_FITS_SIZE "cpus <= $5::integer AND mem <= $6::bigint"
+/* Jobs that ask for [resources] are claimed by CL_CLAIM_RES alone. */
+#define CL_FITS CL_FITS_SIZE " AND res IS NULL"
+/* The jobs of c (ids, locked) made this node's, as the claim's rows. */
+#define CL_CLAIM_TAKE                                                          \
+	"claimed AS (UPDATE forq_jobs j SET state = 1, node = $1, claim = "    \
+	"nextval('forq_claims'), claimed_at = now() FROM c WHERE j.id = c.id " \
+	"RETURNING j.id, j.attempt, j.uid, j.gid, j.user_name, j.spec, "       \
+	"(extract(epoch FROM j.submitted_at) * 1e9)::bigint, j.claim, "        \
+	"j.queue, j.sig, j.priority), "                                        \
+	"kept AS (DELETE FROM forq_cleaned f USING claimed WHERE f.node = $1 " \
+	"AND f.id = claimed.id), "                                             \
+	"turns AS (INSERT INTO forq_served (uid, queue, at) SELECT DISTINCT "  \
+	"uid, queue, now() FROM claimed ON CONFLICT (uid, queue) DO UPDATE "   \
+	"SET at = excluded.at) "                                               \
+	"SELECT * FROM claimed"
 /*
  * A claim of jobs queued where cond holds (SQL expressions), as many
  * as fit in $3 slots (a job with CPUs of its own weighs its workers'
@@ -345,17 +360,7 @@ cl_queues(struct cluster *cl, bool limited)
 	"c AS (SELECT j.id FROM (SELECT id FROM ranked WHERE w <= $3::integer "\
 	"AND k <= " lim " LIMIT " each ") k JOIN forq_jobs j ON j.id = k.id "  \
 	"WHERE j.state = 0 FOR UPDATE OF j SKIP LOCKED), "                     \
-	"claimed AS (UPDATE forq_jobs j SET state = 1, node = $1, claim = "    \
-	"nextval('forq_claims'), claimed_at = now() FROM c WHERE j.id = c.id " \
-	"RETURNING j.id, j.attempt, j.uid, j.gid, j.user_name, j.spec, "       \
-	"(extract(epoch FROM j.submitted_at) * 1e9)::bigint, j.claim, "        \
-	"j.queue, j.sig, j.priority), "                                        \
-	"kept AS (DELETE FROM forq_cleaned f USING claimed WHERE f.node = $1 " \
-	"AND f.id = claimed.id), "                                             \
-	"turns AS (INSERT INTO forq_served (uid, queue, at) SELECT DISTINCT "  \
-	"uid, queue, now() FROM claimed ON CONFLICT (uid, queue) DO UPDATE "   \
-	"SET at = excluded.at) "                                               \
-	"SELECT * FROM claimed"
+	CL_CLAIM_TAKE
 /* Of the queues named (an expression), those not paused, nor all
  * queues: read once a claim, not for each job. */
 #define CL_NOT_PAUSED(q)                                                       \
@@ -369,6 +374,41 @@ cl_queues(struct cluster *cl, bool limited)
 #define CL_PARALLEL_LEFT                                                       \
 	"($7::integer - (SELECT count(*) FROM forq_jobs WHERE queue = $2 AND " \
 	"state = 1))"
+/*
+ * A claim of one job that asks for [resources] ("gpu=2,license.x=1"),
+ * as one host takes them (supervisor/jobs_res.c): in order of priority,
+ * then age; of the jobs this node could ever run ($7 the kinds it has,
+ * $9 their totals), the first whose resources are left here now ($8),
+ * unless an earlier one that needs one of the same kinds is not: that
+ * one waits for it here or elsewhere, and is not passed by smaller
+ * asks. Queues as the other claims: $2 those without a limit; $10
+ * those with one, $11 their limits, whose locks the claim holds by
+ * then. One a claim: what it takes is not left for the next, which
+ * comes once it is taken. An ask that does not parse fits nowhere.
+ */
+#define CL_CLAIM_RES                                                           \
+	"WITH cand AS (SELECT id, priority, res FROM forq_jobs j0 WHERE "      \
+	"state = 0 AND res IS NOT NULL AND " CL_FITS_SIZE " AND CASE WHEN "    \
+	"cpus > 1 THEN cpus * $4::integer ELSE 1 END <= $3::integer AND "      \
+	"(queue = ANY($2::text[]) OR (queue = ANY($10::text[]) AND (SELECT "   \
+	"count(*) FROM forq_jobs r WHERE r.state = 1 AND r.queue = j0.queue) " \
+	"< ($11::integer[])[array_position($10::text[], j0.queue)])) AND "     \
+	CL_NOT_PAUSED("j0.queue") " ORDER BY priority DESC, id LIMIT 64), "    \
+	"want AS (SELECT c.id, split_part(w, '=', 1) AS kind, CASE WHEN "      \
+	"split_part(w, '=', 2) ~ '^[0-9]{1,6}$' THEN split_part(w, '=', "      \
+	"2)::integer ELSE 2147483647 END AS n FROM cand c CROSS JOIN LATERAL " \
+	"regexp_split_to_table(c.res, ',') w), "                               \
+	"here AS (SELECT c.id, c.priority FROM cand c WHERE NOT EXISTS "       \
+	"(SELECT 1 FROM want x WHERE x.id = c.id AND x.n > coalesce("          \
+	"($9::integer[])[array_position($7::text[], x.kind)], 0))), "          \
+	"pick AS (SELECT h.id FROM here h WHERE NOT EXISTS (SELECT 1 FROM "    \
+	"want x WHERE x.id = h.id AND x.n > ($8::integer[])[array_position("   \
+	"$7::text[], x.kind)]) AND NOT EXISTS (SELECT 1 FROM here e JOIN "     \
+	"want xe ON xe.id = e.id JOIN want xh ON xh.id = h.id AND xh.kind = "  \
+	"xe.kind WHERE e.priority > h.priority OR (e.priority = h.priority "   \
+	"AND e.id < h.id)) ORDER BY h.priority DESC, h.id LIMIT 1), "          \
+	"c AS (SELECT j.id FROM pick JOIN forq_jobs j ON j.id = pick.id "      \
+	"WHERE j.state = 0 FOR UPDATE OF j SKIP LOCKED), " CL_CLAIM_TAKE
 /*
  * One text for each power of two a claim can ask for (up to
  * CLUSTER_CLAIM_MAX), the candidates per user written in it: its plan
@@ -398,6 +438,56 @@ cl_claim_bucket(uint32_t n)
 	while ((1u << k) < n)
 		k++;
 	return k;
+}
+
+/* The claim of a job that asks for resources, if any kind is left here:
+ * values are the other claims' first six. */
+static void
+cl_claim_res(struct cluster *cl, const char **values)
+{
+	const struct res_kinds *k = &cl->conf->res;
+	uint32_t left[RES_KINDS_MAX], i;
+	char *arr[5], num[16];
+	size_t len[5], cap[5];
+	const char *v[11];
+	bool any = false;
+	int rc = 0;
+
+	if (k->n == 0)
+		return;
+	cl->cb.res_left(cl->cb.arg, left);
+	for (i = 0; i < k->n; i++)
+		any |= left[i] > 0;
+	if (!any)
+		return;
+	for (i = 0; i < 5; i++)
+		if ((arr[i] = cl_array_start(&len[i], &cap[i])) == NULL)
+			rc = -1;
+	for (i = 0; rc == 0 && i < k->n; i++) {
+		rc |= cl_array_add(&arr[0], &len[0], &cap[0], k->kind[i].name);
+		snprintf(num, sizeof num, "%u", left[i]);
+		rc |= cl_array_add(&arr[1], &len[1], &cap[1], num);
+		snprintf(num, sizeof num, "%u", k->kind[i].total);
+		rc |= cl_array_add(&arr[2], &len[2], &cap[2], num);
+	}
+	for (i = 0; rc == 0 && i < cl->conf->nqueues; i++) {
+		if (cl->conf->queues[i].parallel == 0)
+			continue;
+		rc |= cl_array_add(&arr[3], &len[3], &cap[3],
+				   cl->conf->queues[i].name);
+		snprintf(num, sizeof num, "%u", cl->conf->queues[i].parallel);
+		rc |= cl_array_add(&arr[4], &len[4], &cap[4], num);
+	}
+	for (i = 0; rc == 0 && i < 5; i++)
+		rc |= cl_array_end(&arr[i], &len[i], &cap[i]);
+	if (rc == 0) {
+		memcpy(v, values, 6 * sizeof *v);
+		for (i = 0; i < 5; i++)
+			v[6 + i] = arr[i];
+		(void)pg_send(cl->pg, CL_CLAIM_RES, 11, v, cl_claim_rows, cl);
+	}
+	for (i = 0; i < 5; i++)
+		free(arr[i]);
 }
 
 void
@@ -469,6 +559,8 @@ cluster_poll(struct cluster *cl)
 		(void)pg_send(cl->pg, cl_claim_limited[bucket], 7, values,
 			      cl_claim_rows, cl);
 	}
+	values[1] = queues;
+	cl_claim_res(cl, values);
 	(void)pg_send(cl->pg, "COMMIT", 0, NULL, cl_claim_done, cl);
 	(void)pg_sync(cl->pg);
 out:

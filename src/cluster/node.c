@@ -248,7 +248,7 @@ static const struct pg_hooks node_hooks = {
 struct node *
 node_join(const struct conf *conf, uint32_t cpus, int join_timeout_s)
 {
-	char err[CONF_ERROR_MAX];
+	char err[CONF_ERROR_MAX], res[RES_KINDS_MAX * (RES_NAME_MAX + 8)];
 	struct pg_node_info info;
 	struct node *n;
 
@@ -274,10 +274,13 @@ node_join(const struct conf *conf, uint32_t cpus, int join_timeout_s)
 		log_warnx("[store] cluster_key: %s", err);
 		goto fail;
 	}
+	if (res_kinds_format(&conf->res, res, sizeof res) == -1)
+		fatalx("[resources] do not fit %zu bytes", sizeof res);
 	info = (struct pg_node_info){.name = n->name,
 				     .host = n->host,
 				     .version = FORQ_VERSION,
 				     .state_dir = conf->state_dir,
+				     .res = res,
 				     .pid = getpid(),
 				     .cpus = cpus,
 				     .slots = conf->slots,
@@ -441,11 +444,11 @@ node_list_done(void *arg, const PGresult *res, const char *err)
 	static const char *const names[] = {
 	    "node",  "host",       "epoch",    "pid",   "version",
 	    "cpus",  "slots",      "running",  "state", "lease_age_ms",
-	    "alive", "started_at", "lease_ms",
+	    "alive", "started_at", "lease_ms", "res",
 	};
 	static const bool numbers[] = {false, false, true, true,  false,
 				       true,  true,  true, false, true,
-				       false, true,  true};
+				       false, true,  true, false};
 	struct node_query *q = arg;
 	json_t *rows, *row;
 	int i, c;
@@ -497,7 +500,7 @@ node_list(struct node *n, node_rows_fn *fn, void *arg, const char **err)
 		    "SELECT name, host, epoch, pid, version, cpus, slots, "
 		    "running, state, (extract(epoch FROM now() - renewed_at) "
 		    "* 1000)::bigint, state = 'up' AND lease_until > now(), "
-		    "extract(epoch FROM started_at)::bigint, lease_ms "
+		    "extract(epoch FROM started_at)::bigint, lease_ms, res "
 		    "FROM forq_nodes ORDER BY name",
 		    0, NULL, node_list_done, q) == -1) {
 		free(q);

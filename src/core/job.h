@@ -145,9 +145,6 @@ int job_path_expand(const char *pattern, uint64_t id, bool task, uint32_t index,
  * runs out); %% and the other specifiers stay as they are. */
 char *job_path_user(const char *pattern, const char *user);
 
-/* What a cluster does not keep yet: an array, [resources]. */
-bool job_spec_local_only(const struct job_spec *spec);
-
 /* Where a job not started stands at now_ns (CLOCK_REALTIME): held if
  * held, else waiting for its dependencies (they are settled from
  * there), else scheduled until its start time, else queued. At submit

@@ -323,12 +323,6 @@ job_file_fields(const json_t *job, const json_t *defaults,
 	return 0;
 }
 
-bool
-job_spec_local_only(const struct job_spec *spec)
-{
-	return spec->array.n > 0 || spec->res != NULL;
-}
-
 char *
 job_path_user(const char *pattern, const char *user)
 {
@@ -807,5 +801,7 @@ job_spec_to_json(const struct job_spec *spec)
 		json_object_set_new(j, "append", json_true());
 	if (spec->file_umask >= 0)
 		json_object_set_new(j, "umask", json_integer(spec->file_umask));
+	if (spec->res != NULL)
+		json_object_set_new(j, "res", json_string(spec->res));
 	return j;
 }

@@ -130,6 +130,62 @@ bad:
 }
 
 int
+res_kinds_format(const struct res_kinds *k, char *buf, size_t len)
+{
+	size_t i, n = 0;
+	int w;
+
+	if (len == 0)
+		return -1;
+	buf[0] = '\0';
+	for (i = 0; i < k->n; i++) {
+		w = snprintf(buf + n, len - n, "%s%s=%u", i > 0 ? "," : "",
+			     k->kind[i].name, k->kind[i].total);
+		if (w < 0 || (size_t)w >= len - n)
+			return -1;
+		n += (size_t)w;
+	}
+	return 0;
+}
+
+int
+res_kinds_merge(struct res_kinds *k, const char *text)
+{
+	const char *p = text, *eq;
+	char name[RES_NAME_MAX + 1];
+	unsigned long n;
+	int i;
+
+	if (*p == '\0')
+		return 0;
+	for (;;) {
+		if ((eq = strchr(p, '=')) == NULL || eq == p ||
+		    (size_t)(eq - p) > RES_NAME_MAX)
+			return -1;
+		memcpy(name, p, (size_t)(eq - p));
+		name[eq - p] = '\0';
+		p = eq + 1;
+		if (res_name_check(name) == -1 ||
+		    res_number(&p, RES_COUNT_MAX, &n) == -1 || n == 0)
+			return -1;
+		if ((i = res_find(k, name, strlen(name))) == -1) {
+			if (k->n == RES_KINDS_MAX)
+				return -1;
+			i = (int)k->n++;
+			memset(&k->kind[i], 0, sizeof k->kind[i]);
+			snprintf(k->kind[i].name, sizeof k->kind[i].name, "%s",
+				 name);
+		}
+		if (n > k->kind[i].total)
+			k->kind[i].total = (uint32_t)n;
+		if (*p != ',')
+			break;
+		p++;
+	}
+	return *p == '\0' ? 0 : -1;
+}
+
+int
 res_ask_parse(const struct res_kinds *k, const char *text, struct res_grant *g,
 	      char *why, size_t whylen)
 {
@@ -180,18 +236,22 @@ res_asks(const struct res_grant *g)
 	return false;
 }
 
+uint32_t
+res_left(const struct res_kinds *k, const struct res_pool *p, size_t i)
+{
+	const struct res_kind *r = &k->kind[i];
+
+	if (r->indexed)
+		return (uint32_t)__builtin_popcountll(r->indexes &
+						      ~p->used_mask[i]);
+	return p->used[i] < r->total ? r->total - p->used[i] : 0;
+}
+
 bool
 res_free(const struct res_kinds *k, const struct res_pool *p,
 	 const struct res_grant *g, size_t i)
 {
-	const struct res_kind *r = &k->kind[i];
-
-	if (g->want[i] == 0)
-		return true;
-	if (r->indexed)
-		return (uint32_t)__builtin_popcountll(
-			   r->indexes & ~p->used_mask[i]) >= g->want[i];
-	return p->used[i] + g->want[i] <= r->total;
+	return g->want[i] <= res_left(k, p, i);
 }
 
 int

@@ -42,6 +42,13 @@ int res_name_check(const char *name);
  * count); -1 with why. */
 int res_kind_add(struct res_kinds *k, const char *name, const char *value,
 		 char *why, size_t whylen);
+/* The totals of k, as a node tells the others of a cluster:
+ * "gpu=4,license.matlab=2" ("" for none); -1 if it does not fit. */
+int res_kinds_format(const struct res_kinds *k, char *buf, size_t len);
+/* Adds what res_kinds_format wrote of a node to k, each kind a count
+ * whose total is the most of any node added: what one job may ask of a
+ * cluster. -1 on a text that does not parse (k keeps what was read). */
+int res_kinds_merge(struct res_kinds *k, const char *text);
 /* "gpu=2,license.matlab=1" into g->want; -1 with why (a name not
  * declared, a bad number), -2 with why if more is asked than there is. */
 int res_ask_parse(const struct res_kinds *k, const char *text,
@@ -63,6 +70,9 @@ int res_take_given(const struct res_kinds *k, struct res_pool *p,
 		   const struct res_grant *g);
 void res_give_back(const struct res_kinds *k, struct res_pool *p,
 		   const struct res_grant *g);
+/* How many of kind i are free now. */
+uint32_t res_left(const struct res_kinds *k, const struct res_pool *p,
+		  size_t i);
 /* Would kind i of g be free now? */
 bool res_free(const struct res_kinds *k, const struct res_pool *p,
 	      const struct res_grant *g, size_t i);

@@ -92,16 +92,6 @@ imp_one(void *arg, const struct store_job *job)
 	json_t *j;
 	bool final = job_state_final(job->state);
 
-	if (!final && job_spec_local_only(&job->spec)) {
-		snprintf(im->why, sizeof im->why,
-			 "job %llu has --res: a "
-			 "cluster does not keep it yet; import once it has "
-			 "ended (forq wait %llu)",
-			 (unsigned long long)job->id,
-			 (unsigned long long)job->id);
-		im->failed = true;
-		return 1;
-	}
 	if (job->array_id != 0 && !final) {
 		snprintf(im->why, sizeof im->why,
 			 "job %llu is task %llu_%u of an array, not ended: a "

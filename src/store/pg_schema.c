@@ -192,6 +192,15 @@ static const char *const migrations[] = {
      " worker integer,"
      " cpu integer,"
      " PRIMARY KEY (id, attempt))"),
+    /* 16 -> 17: [resources] across the nodes. Each node says what it
+     * has (the most a job may ask of the cluster is the most a node
+     * has); what a job asks is read out of its signed spec, and the
+     * few jobs that ask are claimed through an index of their own. */
+    ("ALTER TABLE forq_nodes ADD COLUMN res text NOT NULL DEFAULT '';"
+     "ALTER TABLE forq_jobs ADD COLUMN res text GENERATED ALWAYS AS"
+     " (spec::jsonb ->> 'res') STORED;"
+     "CREATE INDEX forq_jobs_res_ready ON forq_jobs (priority DESC, id)"
+     " WHERE state = 0 AND res IS NOT NULL"),
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,
@@ -289,7 +298,8 @@ pg_node_register(PGconn *conn, const struct pg_node_info *node, int64_t *epoch,
 {
 	char pid[16], cpus[16], slots[16], lease[32];
 	const char *values[] = {node->name, node->host, pid,   node->version,
-				cpus,       slots,      lease, node->state_dir};
+				cpus,       slots,      lease, node->state_dir,
+				node->res};
 	PGresult *res;
 
 	snprintf(pid, sizeof pid, "%d", (int)node->pid);
@@ -316,19 +326,20 @@ pg_node_register(PGconn *conn, const struct pg_node_info *node, int64_t *epoch,
 	if (pg_exec(conn,
 		    "INSERT INTO forq_nodes (name, epoch, host, pid, version, "
 		    "cpus, slots, running, state, lease_ms, started_at, "
-		    "renewed_at, lease_until, state_dir) VALUES ($1, 1, $2, "
+		    "renewed_at, lease_until, state_dir, res) VALUES ($1, 1, "
+		    "$2, "
 		    "$3, $4, $5, "
 		    "$6, 0, 'up', $7::bigint, now(), now(), now() + $7::bigint "
 		    "* interval "
-		    "'1 millisecond', $8) ON CONFLICT (name) DO UPDATE SET "
+		    "'1 millisecond', $8, $9) ON CONFLICT (name) DO UPDATE SET "
 		    "epoch = forq_nodes.epoch + 1, host = excluded.host, "
 		    "pid = excluded.pid, version = excluded.version, "
 		    "cpus = excluded.cpus, slots = excluded.slots, "
 		    "running = 0, state = 'up', lease_ms = excluded.lease_ms, "
 		    "started_at = now(), renewed_at = now(), "
 		    "lease_until = excluded.lease_until, state_dir = "
-		    "excluded.state_dir RETURNING epoch",
-		    8, values, &res, err, errlen) == -1)
+		    "excluded.state_dir, res = excluded.res RETURNING epoch",
+		    9, values, &res, err, errlen) == -1)
 		return -1;
 	*epoch = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);

@@ -13,7 +13,7 @@
 #include <libpq-fe.h>
 
 /* Bump with a migration in pg_schema.c. */
-#define PG_SCHEMA_VERSION 16
+#define PG_SCHEMA_VERSION 17
 
 /* What a node says of itself when it joins. */
 struct pg_node_info {
@@ -21,6 +21,7 @@ struct pg_node_info {
 	const char *host; /* the host name, which may differ from name */
 	const char *version;
 	const char *state_dir;
+	const char *res; /* its [resources]' totals (res_kinds_format) */
 	pid_t pid;
 	uint32_t cpus;
 	uint32_t slots;

@@ -276,6 +276,7 @@ jobs_free(struct jobs *j)
 	free(j->unsettled);
 	free(j->grants);
 	free(j->aside);
+	free(j->expected);
 	free(j->qstats);
 	buf_free(&j->pending);
 	usercount_free(j->queued_by_uid);
@@ -366,7 +367,8 @@ jobs_claimed(struct jobs *j, const struct store_job *job)
 			  store_error(j->store));
 		return -1;
 	}
-	if (usercount_add(j->queued_by_uid, job->uid, 1) == -1 ||
+	if (jobs_res_expect(j, job) == -1 ||
+	    usercount_add(j->queued_by_uid, job->uid, 1) == -1 ||
 	    jobs_fresh(j, q, job->uid, job->id, job->spec.priority,
 		       job->attempt) == -1) {
 		log_warn("queue");

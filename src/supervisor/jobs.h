@@ -210,6 +210,10 @@ uint64_t jobs_queued_by(const struct jobs *j, uid_t uid);
 int64_t jobs_next_deadline(const struct jobs *j);
 void jobs_check(struct jobs *j, int64_t now_ns);
 
+/* Of each [resources] kind (the conf's order), how many a job claimed
+ * from a cluster now could be given here: none of a kind a job here
+ * waits for, less what the claimed jobs not taken yet ask. */
+void jobs_res_left(struct jobs *j, uint32_t *left);
 /* The environment of the [resources] a job taken was given
  * (CUDA_VISIBLE_DEVICES, FORQ_RES_<NAME>), NUL-separated: its bytes in
  * *used, its count in *n (0: none); -1 if it does not fit len. */

@@ -58,6 +58,11 @@ struct jobs {
 	size_t ngrants, grants_cap;
 	struct jobs_aside *aside;
 	size_t naside, aside_cap;
+	/* A cluster node's claimed jobs that ask for resources, until they
+	 * are taken from the runq: what they ask is not left for the next
+	 * claim (jobs_res_left). */
+	struct jobs_grant *expected;
+	size_t nexpected, expected_cap;
 	/* What the metrics page tells (jobs_metrics.c). */
 	uint64_t submitted;
 	uint64_t ended[JOB_STATE_COUNT];
@@ -88,6 +93,9 @@ struct jobs_aside {
 	struct res_grant want;
 };
 
+/* jobs_res.c: a job claimed from a cluster that asks for resources is
+ * expected until it is taken (-1: out of memory). */
+int jobs_res_expect(struct jobs *j, const struct store_job *job);
 /* jobs_res.c: a job taken from the runq gets its resources now, or is
  * set aside until they are free (and so is every later job that needs
  * one of the same kinds, so that a large ask is not passed by small

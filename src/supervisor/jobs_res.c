@@ -7,6 +7,8 @@
  * waits aside, oldest first, and so does every later job needing one
  * of the same kinds.
  */
+#include <sys/param.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,71 @@ jobs_res_blocked(const struct jobs *j, const struct res_grant *want,
 	return false;
 }
 
+int
+jobs_res_expect(struct jobs *j, const struct store_job *job)
+{
+	struct res_grant g;
+	char why[256];
+
+	/* One this node cannot give is refused when it is taken. */
+	if (job->spec.res == NULL || res_ask_parse(&j->conf->res, job->spec.res,
+						   &g, why, sizeof why) != 0)
+		return 0;
+	if (array_reserve((void **)&j->expected, &j->expected_cap, j->nexpected,
+			  sizeof *j->expected) == -1)
+		return -1;
+	j->expected[j->nexpected++] = (struct jobs_grant){job->id, g};
+	return 0;
+}
+
+static void
+jobs_res_unexpect(struct jobs *j, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < j->nexpected; i++) {
+		if (j->expected[i].id == id) {
+			j->expected[i] = j->expected[--j->nexpected];
+			return;
+		}
+	}
+}
+
+void
+jobs_res_left(struct jobs *j, uint32_t *left)
+{
+	const struct res_kinds *k = &j->conf->res;
+	struct store_job job;
+	size_t i = 0, n;
+
+	for (n = 0; n < k->n; n++)
+		left[n] = res_left(k, &j->pool, n);
+	/* Claimed and not taken yet; gone from the queue (cancelled,
+	 * held) while it waited in the runq, it is not expected. */
+	while (i < j->nexpected) {
+		if (store_get(j->store, j->expected[i].id, &job) != STORE_OK) {
+			j->expected[i] = j->expected[--j->nexpected];
+			continue;
+		}
+		if (job.state != JOB_QUEUED) {
+			store_job_free(&job);
+			j->expected[i] = j->expected[--j->nexpected];
+			continue;
+		}
+		store_job_free(&job);
+		for (n = 0; n < k->n; n++)
+			left[n] -= MIN(left[n], j->expected[i].g.want[n]);
+		i++;
+	}
+	/* A kind a job set aside waits for is no other's before it. */
+	for (i = 0; i < j->naside; i++) {
+		for (n = 0; n < k->n; n++) {
+			if (j->aside[i].want.want[n] != 0)
+				left[n] = 0;
+		}
+	}
+}
+
 enum jobs_res
 jobs_res_claim(struct jobs *j, const struct store_job *job,
 	       const struct runq_pick *e, char *why, size_t whylen)
@@ -66,6 +133,7 @@ jobs_res_claim(struct jobs *j, const struct store_job *job,
 
 	if (job->spec.res == NULL)
 		return JOBS_RES_NONE;
+	jobs_res_unexpect(j, job->id);
 	if (res_ask_parse(&j->conf->res, job->spec.res, &g, why, whylen) != 0)
 		return JOBS_RES_BAD;
 	if (!jobs_res_blocked(j, &g, j->naside) &&

@@ -17,8 +17,10 @@
 #include "core/conf.h"
 #include "core/job.h"
 #include "core/request.h"
+#include "core/res.h"
 #include "store/store.h"
 #include "cluster/cluster.h"
+#include "cluster/node.h"
 #include "supervisor/control.h"
 #include "supervisor/later.h"
 #include "supervisor/ops_cluster.h"
@@ -157,6 +159,70 @@ opsc_deps_of(struct ask *a)
 	return 0;
 }
 
+/* The jobs the batch waits for are looked up, then it is sent. */
+static void
+opsc_submit_deps(struct ask *a)
+{
+	if (a->nids == 0)
+		opsc_submit_send(a);
+	else if (cluster_get_many(a->ops->d.cluster, a->ids, a->nids,
+				  opsc_dep_found, a) == -1)
+		opsc_submitted(a, NULL, NULL, 0,
+			       "the database cannot be reached");
+}
+
+/* [resources] are asked of the cluster, not of this node, which may
+ * have none: a job may ask for as many of a kind as the node with the
+ * most has (the nodes as the database lists them, up or not). */
+static void
+opsc_res_nodes(void *arg, json_t *rows, const char *err)
+{
+	struct ask *a = arg;
+	struct res_kinds all;
+	struct res_grant g;
+	const char *text;
+	char why[256];
+	json_t *row;
+	size_t i;
+	int rc;
+
+	if (err != NULL) {
+		opsc_ask_answer(a, opsc_db_error(a, err));
+		return;
+	}
+	memset(&all, 0, sizeof all);
+	json_array_foreach(rows, i, row)
+	{
+		text = json_string_value(json_object_get(row, "res"));
+		if (text != NULL && res_kinds_merge(&all, text) == -1)
+			log_warnx("node %s: its resources (%s) do not parse",
+				  json_string_value(
+				      json_object_get(row, "node")),
+				  text);
+	}
+	json_decref(rows);
+	for (i = 0; i < a->nspecs; i++) {
+		if (a->specs[i].res == NULL ||
+		    (rc = res_ask_parse(&all, a->specs[i].res, &g, why,
+					sizeof why)) == 0)
+			continue;
+		opsc_ask_answer(a, rc == -2
+				       ? opsc_ask_error(a, FORQ_ERR_LIMIT,
+							"job %zu: res %s (on "
+							"the node of "
+							"the cluster with the "
+							"most)",
+							i + 1, why)
+				       : opsc_ask_error(a, FORQ_ERR_BAD_REQUEST,
+							"job %zu: res: %s of "
+							"any node of "
+							"the cluster",
+							i + 1, why));
+		return;
+	}
+	opsc_submit_deps(a);
+}
+
 static json_t *
 opsc_submit(struct ops *ops, struct client *c, const struct request *req)
 {
@@ -170,11 +236,10 @@ opsc_submit(struct ops *ops, struct client *c, const struct request *req)
 	if ((reply = ops_submit_specs(ops, c, req, &specs, &n)) != NULL)
 		return reply;
 	for (size_t i = 0; i < n; i++) {
-		if (job_spec_local_only(&specs[i])) {
+		if (specs[i].array.n > 0) {
 			ops_specs_free(specs, n);
 			return ops_error(req, FORQ_ERR_UNSUPPORTED,
-					 "job arrays, --stdout, --stderr, "
-					 "--stdin and --res: not kept across a "
+					 "job arrays: not kept across a "
 					 "cluster yet");
 		}
 	}
@@ -198,12 +263,17 @@ opsc_submit(struct ops *ops, struct client *c, const struct request *req)
 						  "out of memory"));
 		return NULL;
 	}
-	if (a->nids == 0)
-		opsc_submit_send(a);
-	else if (cluster_get_many(ops->d.cluster, a->ids, a->nids,
-				  opsc_dep_found, a) == -1)
-		opsc_submitted(a, NULL, NULL, 0,
-			       "the database cannot be reached");
+	for (size_t i = 0; i < n; i++) {
+		if (specs[i].res != NULL) {
+			const char *why;
+
+			if (node_list(ops->d.node, opsc_res_nodes, a, &why) ==
+			    -1)
+				opsc_ask_answer(a, opsc_db_error(a, why));
+			return NULL;
+		}
+	}
+	opsc_submit_deps(a);
 	return NULL;
 }
 

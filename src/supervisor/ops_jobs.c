@@ -120,7 +120,8 @@ ops_check_res(struct ops *ops, const struct request *req,
 	char why[256];
 	int rc;
 
-	if (spec->res == NULL ||
+	/* A cluster node checks it against every node's (opsc_submit). */
+	if (spec->res == NULL || ops->d.cluster != NULL ||
 	    (rc = res_ask_parse(&ops->d.conf->res, spec->res, &g, why,
 				sizeof why)) == 0)
 		return NULL;

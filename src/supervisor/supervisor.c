@@ -302,6 +302,14 @@ sv_cpus(void *arg)
 	return cg_has_cpuset(&sv->cg) ? workers_planned(sv->workers) : 1;
 }
 
+static void
+sv_res_left(void *arg, uint32_t *left)
+{
+	struct supervisor *sv = arg;
+
+	jobs_res_left(sv->jobs, left);
+}
+
 static int
 sv_claimed(void *arg, const struct store_job *job)
 {
@@ -369,6 +377,7 @@ sv_open_cluster(struct supervisor *sv)
 {
 	struct cluster_cb cb = {.room = sv_room,
 				.cpus = sv_cpus,
+				.res_left = sv_res_left,
 				.claimed = sv_claimed,
 				.cancel = sv_cluster_cancel,
 				.wanted = sv_wanted,

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # What a job asks of the node that runs it, across a cluster: files of
 # its own (--stdout, --stderr with %j and %u, --stdin, --append) made
-# there as its user, and forq logs on that node and on the other.
+# there as its user, and forq logs on that node and on the other;
+# [resources], each node's own (a: GPUs 0-1; b: GPUs 2-3 and two
+# licenses): a job runs only on a node that has what it asks, gets
+# indexes there no running job has, and is not passed by smaller asks.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pglib.sh"
 . "$(dirname "$0")/clusterlib.sh"
@@ -10,11 +13,13 @@ chmod 755 "$T"
 
 pg_start
 pg_make_db
-write_conf
+write_conf "slots = 4"
 store_section a >>"$CONF"
+printf '[resources]\ngpu = 0-1\n' >>"$CONF"
 sed -i 's/^\[daemon\]$/[daemon]\nsocket_mode = 0666/' "$CONF"
 start_forqd
 write_b_conf
+printf '[resources]\ngpu = 2-3\nlic = 2\n' >>"$B/conf"
 sed -i 's/^\[daemon\]$/[daemon]\nsocket_mode = 0666/' "$B/conf"
 start_b
 useradd -M -s /bin/sh "$U"
@@ -72,3 +77,67 @@ for s in "$SOCK" "$B/sock"; do
 	! as_u -s "$s" logs "$l" 2>&1 | grep -q secret || fail "forq logs on $s showed root's file"
 done
 ok "a link left in place of a job's --stdout file: its tail is read as the user, and root's file is in neither the database nor forq logs"
+
+# [resources]: what each node has, as forq nodes shows it; a job may ask
+# for as many as the node with the most has, of a kind some node has,
+# whatever the node it is submitted through has.
+nodes=$(fq nodes --json)
+[ "$(jq -r '[.nodes[] | .node + ":" + .res] | join(" ")' <<<"$nodes")" = "a:gpu=2 b:gpu=2,lic=2" ] ||
+	fail "nodes: $nodes"
+rc=0
+out=$(fq submit --gpus 3 -- true 2>&1) || rc=$?
+[ $rc -ne 0 ] && [[ $out == *"res gpu=3: there are 2 (on the node of the cluster with the most)"* ]] ||
+	fail "--gpus 3: rc $rc: $out"
+rc=0
+out=$(fq submit --res tpu=1 -- true 2>&1) || rc=$?
+[ $rc -ne 0 ] && [[ $out == *'no resource named "tpu" in [resources] of any node of the cluster'* ]] ||
+	fail "--res tpu=1: rc $rc: $out"
+ok "forq nodes shows each node's resources; --gpus 3 (2 at most on a node) and --res tpu=1 (on no node) are refused at submit"
+
+# Each job takes its GPUs' lock directories (the indexes of a and b
+# differ): a mkdir that fails is an index given to two running jobs.
+mkdir "$T/gpu"
+gpu_job="for i in \$(echo \$CUDA_VISIBLE_DEVICES | tr , ' '); do mkdir '$T/gpu/'\$i || echo \"twice \$i\" >>'$T/bad'; done; echo \$CUDA_VISIBLE_DEVICES >'$T/gpu.'\$FORQ_JOB_ID; sleep 0.4; for i in \$(echo \$CUDA_VISIBLE_DEVICES | tr , ' '); do rmdir '$T/gpu/'\$i; done"
+ids=
+for n in 1 2 1 1 2 1 1 2 1 1 1 1; do
+	ids="$ids $(fq submit --gpus "$n" -- sh -c "$gpu_job")"
+done
+lics=
+for i in 1 2 3; do
+	lics="$lics $(fq submit --res lic=1 -- sh -c '[ "$FORQ_RES_LIC" = 1 ] || exit 9; sleep 0.2')"
+done
+plain=$(fq submit -- true)
+fq wait "$plain" >/dev/null || fail "a job needing no resource: $(fq status "$plain")"
+fq wait $ids $lics >/dev/null || fail "the resource jobs: $(fq list --limit 20)"
+[ ! -e "$T/bad" ] || fail "an index went to two jobs: $(sort "$T/bad" | uniq -c | tr '\n' ' ')"
+on_a=0 on_b=0
+for id in $ids; do
+	node=$(st "$SOCK" "$id" .job.node)
+	cvd=$(cat "$T/gpu.$id")
+	case $node:$cvd in
+	a:0 | a:1 | a:0,1) on_a=$((on_a + 1)) ;;
+	b:2 | b:3 | b:2,3) on_b=$((on_b + 1)) ;;
+	*) fail "job $id ran on $node with CUDA_VISIBLE_DEVICES=$cvd" ;;
+	esac
+done
+[ $on_a -gt 0 ] && [ $on_b -gt 0 ] || fail "GPU jobs ran on a: $on_a, on b: $on_b"
+for id in $lics; do
+	[ "$(st "$SOCK" "$id" .job.node)" = b ] || fail "license job $id ran on $(st "$SOCK" "$id" .job.node)"
+done
+ok "12 jobs of 1 or 2 GPUs through a ran on both nodes ($on_a on a, $on_b on b), each with indexes of its node, none given twice; the license jobs ran on b, the only node with licenses; a plain job went on meanwhile"
+
+# A large ask is not passed by smaller ones behind it: with one of b's
+# two licenses held, a job asking both waits, and so does a job asking
+# one submitted after it, until the first is let go.
+mkfifo "$T/lic.up" "$T/lic.go"
+l1=$(fq submit --res lic=1 -- sh -c "echo up >'$T/lic.up'; cat '$T/lic.go' >/dev/null")
+timeout 20 cat "$T/lic.up" >/dev/null || fail "job $l1 did not start: $(fq status "$l1")"
+l2=$(fq submit --res lic=2 -- sh -c "echo two >>'$T/lic.order'")
+l3=$(fq submit --res lic=1 -- sh -c "echo one >>'$T/lic.order'")
+p2=$(fq submit -- true)
+fq wait "$p2" >/dev/null || fail "a plain job waited: $(fq status "$p2")"
+[ "$(st "$SOCK" "$l3" .job.state)" = queued ] || fail "job $l3 passed $l2: $(fq status "$l3")"
+echo go >"$T/lic.go"
+fq wait "$l1" "$l2" "$l3" >/dev/null || fail "jobs: $(fq list --limit 3)"
+[ "$(tr '\n' ' ' <"$T/lic.order")" = "two one " ] || fail "order: $(cat "$T/lic.order")"
+ok "with one license held, a job asking two was not passed by a later job asking one; a plain job went on"

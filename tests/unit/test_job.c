@@ -150,7 +150,8 @@ test_spec_round_trips_through_json(void **state)
 	    "\"retry_delay_ms\":10,\"retry_on\":[\"exit\",\"lost\"],"
 	    "\"after\":[4,5],\"after_fail\":true,\"unique\":\"k\","
 	    "\"on_finish\":\"true\",\"stdout\":\"o-%j\",\"stderr\":\"/e\","
-	    "\"stdin\":\"in\",\"append\":true,\"umask\":18}";
+	    "\"stdin\":\"in\",\"append\":true,\"umask\":18,"
+	    "\"res\":\"gpu=2,license.matlab=1\"}";
 	json_t *in = json_loads(text, 0, NULL), *out;
 
 	assert_int_equal(check(text, NULL), 0);

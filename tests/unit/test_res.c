@@ -46,6 +46,42 @@ test_declarations(void **state)
 	assert_int_equal(res_kind_add(&k, "x", "1,", why, sizeof why), -1);
 }
 
+/* What each node of a cluster has, told the others and added up as
+ * the most one job may ask for. */
+static void
+test_cluster_totals(void **state)
+{
+	struct res_kinds k, all;
+	struct res_grant g;
+	char buf[128], small[10], why[256];
+
+	kinds(&k);
+	assert_int_equal(res_kinds_format(&k, buf, sizeof buf), 0);
+	assert_string_equal(buf, "gpu=4,license.matlab=2,fpga=2");
+	assert_int_equal(res_kinds_format(&k, small, sizeof small), -1);
+	memset(&all, 0, sizeof all);
+	assert_int_equal(res_kinds_merge(&all, ""), 0);
+	assert_int_equal(all.n, 0);
+	assert_int_equal(res_kinds_merge(&all, "gpu=2,license.matlab=5"), 0);
+	assert_int_equal(res_kinds_merge(&all, buf), 0);
+	assert_int_equal(all.n, 3);
+	assert_int_equal(all.kind[0].total, 4);
+	assert_int_equal(all.kind[1].total, 5);
+	assert_false(all.kind[0].indexed);
+	assert_int_equal(res_ask_parse(&all, "gpu=4,license.matlab=5", &g, why,
+				       sizeof why),
+			 0);
+	assert_int_equal(res_ask_parse(&all, "gpu=5", &g, why, sizeof why), -2);
+	assert_string_equal(why, "gpu=5: there are 4");
+	assert_int_equal(res_ask_parse(&all, "tpu=1", &g, why, sizeof why), -1);
+	assert_int_equal(res_kinds_merge(&all, "gpu=x"), -1);
+	assert_int_equal(res_kinds_merge(&all, "=1"), -1);
+	assert_int_equal(res_kinds_merge(&all, "GPU=1"), -1);
+	assert_int_equal(res_kinds_merge(&all, "gpu=0"), -1);
+	assert_int_equal(res_kinds_merge(&all, "gpu=1;"), -1);
+	(void)state;
+}
+
 static void
 test_asks(void **state)
 {
@@ -90,7 +126,12 @@ test_pool(void **state)
 	assert_int_equal(b.mask[0], 0xc);
 	assert_int_equal(res_take(&k, &p, &c), -1);
 	assert_false(res_free(&k, &p, &c, 0));
+	assert_int_equal(res_left(&k, &p, 0), 0);
+	assert_int_equal(res_left(&k, &p, 1), 0);
+	assert_int_equal(res_left(&k, &p, 2), 2);
 	res_give_back(&k, &p, &a);
+	assert_int_equal(res_left(&k, &p, 0), 2);
+	assert_int_equal(res_left(&k, &p, 1), 1);
 	assert_int_equal(res_take(&k, &p, &c), 0);
 	assert_int_equal(c.mask[0], 0x1);
 	/* A grant kept by the store, taken again after a restart. */
@@ -131,9 +172,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_declarations),
-	    cmocka_unit_test(test_asks),
-	    cmocka_unit_test(test_pool),
+	    cmocka_unit_test(test_declarations),   cmocka_unit_test(test_asks),
+	    cmocka_unit_test(test_cluster_totals), cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_environment),
 	};
 
