@@ -33,8 +33,9 @@ struct cluster_cb {
 	/* Jobs this node can run at once now (0: none, it is stopping or
 	 * its disk is full): it claims up to that, less what it holds. */
 	uint32_t (*room)(void *arg);
-	/* The most CPUs of its own (--cpus) one job may have here. */
-	uint32_t (*cpus)(void *arg);
+	/* The most one job may have here: CPUs of its own (--cpus), and
+	 * bytes of --mem (0: none, no memory is held here). */
+	void (*fits)(void *arg, uint32_t *cpus, uint64_t *mem);
 	/* Of each [resources] kind (the conf's order), how many a job
 	 * claimed now could be given here. */
 	void (*res_left)(void *arg, uint32_t *left);

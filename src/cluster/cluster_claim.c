@@ -495,7 +495,8 @@ cluster_poll(struct cluster *cl)
 {
 	char limit[16], slots[16], cpus[16], mem[24], parallel[16], *queues;
 	const char *values[7];
-	uint32_t room, i;
+	uint32_t room, i, job_cpus;
+	uint64_t job_mem;
 	size_t bucket;
 
 	if (!pg_is_up(cl->pg) || !cl->claims_known)
@@ -515,11 +516,9 @@ cluster_poll(struct cluster *cl)
 		return;
 	snprintf(limit, sizeof limit, "%u", MIN(room, CLUSTER_CLAIM_MAX));
 	snprintf(slots, sizeof slots, "%u", cl->conf->slots);
-	snprintf(cpus, sizeof cpus, "%u", cl->cb.cpus(cl->cb.arg));
-	/* Without mem_max, as on one host, any --mem is this node's. */
-	snprintf(mem, sizeof mem, "%llu",
-		 (unsigned long long)(cl->conf->mem_max != 0 ? cl->conf->mem_max
-							     : JOB_MEM_MAX));
+	cl->cb.fits(cl->cb.arg, &job_cpus, &job_mem);
+	snprintf(cpus, sizeof cpus, "%u", job_cpus);
+	snprintf(mem, sizeof mem, "%llu", (unsigned long long)job_mem);
 	values[0] = cl->node;
 	values[1] = queues;
 	values[2] = limit;

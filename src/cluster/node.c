@@ -162,20 +162,27 @@ node_renew_done(void *arg, const PGresult *res, const char *err)
 static void
 node_renew(struct node *n)
 {
-	char epoch[32], running[16];
-	const char *values[] = {n->name, epoch, running};
+	char epoch[32], running[16], cpus[16], mem[24];
+	const char *values[] = {n->name, epoch, running, cpus, mem};
+	uint32_t job_cpus;
+	uint64_t job_mem;
 
 	if (n->renewing || n->rejoining || n->leaving || !pg_is_up(n->pg))
 		return;
 	snprintf(epoch, sizeof epoch, "%lld", (long long)n->epoch);
 	snprintf(running, sizeof running, "%u", n->cb.busy(n->cb.arg));
+	n->cb.fits(n->cb.arg, &job_cpus, &job_mem);
+	snprintf(cpus, sizeof cpus, "%u", job_cpus);
+	snprintf(mem, sizeof mem, "%llu", (unsigned long long)job_mem);
 	n->renew_sent = clock_mono_ns();
 	if (pg_send(n->pg,
 		    "UPDATE forq_nodes SET renewed_at = now(), lease_until = "
-		    "now() + lease_ms * interval '1 millisecond', running = $3 "
+		    "now() + lease_ms * interval '1 millisecond', running = "
+		    "$3, "
+		    "job_cpus = $4, job_mem = $5 "
 		    "WHERE name = $1 AND epoch = $2 AND state = 'up' AND "
 		    "lease_until > now() RETURNING epoch",
-		    3, values, node_renew_done, n) == 0) {
+		    5, values, node_renew_done, n) == 0) {
 		n->renewing = true;
 		(void)pg_sync(n->pg); /* a failure answers node_renew_done */
 	}
@@ -442,13 +449,14 @@ static void
 node_list_done(void *arg, const PGresult *res, const char *err)
 {
 	static const char *const names[] = {
-	    "node",  "host",       "epoch",    "pid",   "version",
-	    "cpus",  "slots",      "running",  "state", "lease_age_ms",
-	    "alive", "started_at", "lease_ms", "res",
+	    "node",     "host",         "epoch",    "pid",
+	    "version",  "cpus",         "slots",    "running",
+	    "state",    "lease_age_ms", "alive",    "started_at",
+	    "lease_ms", "res",          "job_cpus", "job_mem",
 	};
-	static const bool numbers[] = {false, false, true, true,  false,
-				       true,  true,  true, false, true,
-				       false, true,  true, false};
+	static const bool numbers[] = {false, false, true,  true, false, true,
+				       true,  true,  false, true, false, true,
+				       true,  false, true,  true};
 	struct node_query *q = arg;
 	json_t *rows, *row;
 	int i, c;
@@ -500,7 +508,8 @@ node_list(struct node *n, node_rows_fn *fn, void *arg, const char **err)
 		    "SELECT name, host, epoch, pid, version, cpus, slots, "
 		    "running, state, (extract(epoch FROM now() - renewed_at) "
 		    "* 1000)::bigint, state = 'up' AND lease_until > now(), "
-		    "extract(epoch FROM started_at)::bigint, lease_ms, res "
+		    "extract(epoch FROM started_at)::bigint, lease_ms, res, "
+		    "job_cpus, job_mem "
 		    "FROM forq_nodes ORDER BY name",
 		    0, NULL, node_list_done, q) == -1) {
 		free(q);

@@ -22,6 +22,10 @@ struct pg;
 struct node_cb {
 	/* Jobs running here now, for the others to see. */
 	uint32_t (*busy)(void *arg);
+	/* The most one job may have here, for the others to check
+	 * submissions against: CPUs of its own, and bytes of --mem (0:
+	 * none, no memory is held here). */
+	void (*fits)(void *arg, uint32_t *cpus, uint64_t *mem);
 	/* The database is reachable (again). */
 	void (*up)(void *arg);
 	/* The lease was found lost: the others took this node for dead. */

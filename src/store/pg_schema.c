@@ -192,11 +192,14 @@ static const char *const migrations[] = {
      " worker integer,"
      " cpu integer,"
      " PRIMARY KEY (id, attempt))"),
-    /* 16 -> 17: [resources] across the nodes. Each node says what it
-     * has (the most a job may ask of the cluster is the most a node
-     * has); what a job asks is read out of its signed spec, and the
-     * few jobs that ask are claimed through an index of their own. */
-    ("ALTER TABLE forq_nodes ADD COLUMN res text NOT NULL DEFAULT '';"
+    /* 16 -> 17: what a job may ask of the cluster is what one node
+     * has. Each node says what it has of [resources] (at start) and
+     * the most CPUs and memory one job may have there (with each
+     * renewal of its lease; NULL until the first). What a job asks of
+     * [resources] is read out of its signed spec, and the few jobs
+     * that ask are claimed through an index of their own. */
+    ("ALTER TABLE forq_nodes ADD COLUMN res text NOT NULL DEFAULT '',"
+     " ADD COLUMN job_cpus integer, ADD COLUMN job_mem bigint;"
      "ALTER TABLE forq_jobs ADD COLUMN res text GENERATED ALWAYS AS"
      " (spec::jsonb ->> 'res') STORED;"
      "CREATE INDEX forq_jobs_res_ready ON forq_jobs (priority DESC, id)"

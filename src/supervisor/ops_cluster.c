@@ -6,6 +6,8 @@
  * answers in a later turn through an owed reply, in the one-host
  * reply's shape.
  */
+#include <sys/param.h>
+
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "common/array.h"
 #include "common/compat.h"
 #include "common/log.h"
+#include "common/units.h"
 #include "core/conf.h"
 #include "core/job.h"
 #include "core/request.h"
@@ -171,56 +174,119 @@ opsc_submit_deps(struct ask *a)
 			       "the database cannot be reached");
 }
 
-/* [resources] are asked of the cluster, not of this node, which may
- * have none: a job may ask for as many of a kind as the node with the
- * most has (the nodes as the database lists them, up or not). */
+/* What the nodes of a cluster take, the most of any node: a job is
+ * checked against that, not against the node it came through, which
+ * may be the smallest. A node not heard from since it started (no
+ * renewal yet) takes anything, until it says. */
+struct opsc_fit {
+	struct res_kinds res;
+	uint32_t cpus; /* 0: a node has not said */
+	uint64_t mem;
+	bool mem_said;
+};
+
 static void
-opsc_res_nodes(void *arg, json_t *rows, const char *err)
+opsc_fit_add(struct opsc_fit *f, const json_t *row)
+{
+	const char *text = json_string_value(json_object_get(row, "res"));
+	const json_t *cpus = json_object_get(row, "job_cpus");
+	const json_t *mem = json_object_get(row, "job_mem");
+
+	if (text != NULL && res_kinds_merge(&f->res, text) == -1)
+		log_warnx("node %s: its resources (%s) do not parse",
+			  json_string_value(json_object_get(row, "node")),
+			  text);
+	if (!json_is_integer(cpus) || !json_is_integer(mem)) {
+		f->cpus = UINT32_MAX;
+		f->mem = UINT64_MAX;
+		return;
+	}
+	f->cpus = MAX(f->cpus, (uint32_t)json_integer_value(cpus));
+	f->mem = MAX(f->mem, (uint64_t)json_integer_value(mem));
+}
+
+static json_t *
+opsc_fit_check(struct ask *a, const struct opsc_fit *f,
+	       const struct job_spec *spec, size_t i)
+{
+	char why[256], want[32], most[32];
+	struct res_grant g;
+	int rc;
+
+	if (spec->cpus > f->cpus) {
+		if (f->cpus <= 1)
+			snprintf(why, sizeof why,
+				 "job %zu: --cpus %u: no node of the cluster "
+				 "holds a job to CPUs of its own (job cgroups "
+				 "with the cpuset controller)",
+				 i + 1, spec->cpus);
+		else
+			snprintf(why, sizeof why,
+				 "job %zu: --cpus %u is over the workers of "
+				 "every node of the cluster (the most: %u)",
+				 i + 1, spec->cpus, f->cpus);
+		return reply_limit(later_req_id(a->reply), "workers", f->cpus,
+				   why);
+	}
+	if (spec->mem > f->mem) {
+		units_format_size(spec->mem, want, sizeof want);
+		units_format_size(f->mem, most, sizeof most);
+		if (f->mem == 0)
+			snprintf(why, sizeof why,
+				 "job %zu: --mem %s: no node of the cluster "
+				 "holds a job's memory (job cgroups)",
+				 i + 1, want);
+		else
+			snprintf(why, sizeof why,
+				 "job %zu: --mem %s is over the mem_max of "
+				 "every node of the cluster (the most: %s)",
+				 i + 1, want, most);
+		return reply_limit(later_req_id(a->reply), "mem_max", f->mem,
+				   why);
+	}
+	if (spec->res == NULL ||
+	    (rc = res_ask_parse(&f->res, spec->res, &g, why, sizeof why)) == 0)
+		return NULL;
+	return rc == -2 ? opsc_ask_error(a, FORQ_ERR_LIMIT,
+					 "job %zu: res %s (on the node of the "
+					 "cluster with the most)",
+					 i + 1, why)
+			: opsc_ask_error(a, FORQ_ERR_BAD_REQUEST,
+					 "job %zu: res: %s of any node of the "
+					 "cluster",
+					 i + 1, why);
+}
+
+/* A job that asks for CPUs of its own, memory or [resources] is
+ * checked against the nodes as the database lists them, up or not. */
+static void
+opsc_fit_nodes(void *arg, json_t *rows, const char *err)
 {
 	struct ask *a = arg;
-	struct res_kinds all;
-	struct res_grant g;
-	const char *text;
-	char why[256];
-	json_t *row;
+	struct opsc_fit f;
+	json_t *row, *reply;
 	size_t i;
-	int rc;
 
 	if (err != NULL) {
 		opsc_ask_answer(a, opsc_db_error(a, err));
 		return;
 	}
-	memset(&all, 0, sizeof all);
-	json_array_foreach(rows, i, row)
-	{
-		text = json_string_value(json_object_get(row, "res"));
-		if (text != NULL && res_kinds_merge(&all, text) == -1)
-			log_warnx("node %s: its resources (%s) do not parse",
-				  json_string_value(
-				      json_object_get(row, "node")),
-				  text);
-	}
+	memset(&f, 0, sizeof f);
+	json_array_foreach(rows, i, row) opsc_fit_add(&f, row);
 	json_decref(rows);
 	for (i = 0; i < a->nspecs; i++) {
-		if (a->specs[i].res == NULL ||
-		    (rc = res_ask_parse(&all, a->specs[i].res, &g, why,
-					sizeof why)) == 0)
-			continue;
-		opsc_ask_answer(a, rc == -2
-				       ? opsc_ask_error(a, FORQ_ERR_LIMIT,
-							"job %zu: res %s (on "
-							"the node of "
-							"the cluster with the "
-							"most)",
-							i + 1, why)
-				       : opsc_ask_error(a, FORQ_ERR_BAD_REQUEST,
-							"job %zu: res: %s of "
-							"any node of "
-							"the cluster",
-							i + 1, why));
-		return;
+		if ((reply = opsc_fit_check(a, &f, &a->specs[i], i)) != NULL) {
+			opsc_ask_answer(a, reply);
+			return;
+		}
 	}
 	opsc_submit_deps(a);
+}
+
+static bool
+opsc_asks_much(const struct job_spec *spec)
+{
+	return spec->cpus > 1 || spec->mem > 0 || spec->res != NULL;
 }
 
 static json_t *
@@ -264,10 +330,10 @@ opsc_submit(struct ops *ops, struct client *c, const struct request *req)
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (specs[i].res != NULL) {
+		if (opsc_asks_much(&specs[i])) {
 			const char *why;
 
-			if (node_list(ops->d.node, opsc_res_nodes, a, &why) ==
+			if (node_list(ops->d.node, opsc_fit_nodes, a, &why) ==
 			    -1)
 				opsc_ask_answer(a, opsc_db_error(a, why));
 			return NULL;

@@ -120,8 +120,7 @@ ops_check_res(struct ops *ops, const struct request *req,
 	char why[256];
 	int rc;
 
-	/* A cluster node checks it against every node's (opsc_submit). */
-	if (spec->res == NULL || ops->d.cluster != NULL ||
+	if (spec->res == NULL ||
 	    (rc = res_ask_parse(&ops->d.conf->res, spec->res, &g, why,
 				sizeof why)) == 0)
 		return NULL;
@@ -164,6 +163,9 @@ ops_queue_defaults(struct ops *ops, const struct request *req,
 	if (spec->res == NULL && q->res[0] != '\0' &&
 	    (spec->res = strdup(q->res)) == NULL)
 		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	/* A cluster node checks them against every node's (opsc_submit). */
+	if (ops->d.cluster != NULL)
+		return NULL;
 	if ((err = ops_check_mem(ops, req, spec, i)) != NULL ||
 	    (err = ops_check_res(ops, req, spec, i)) != NULL)
 		return err;

@@ -293,13 +293,18 @@ sv_room(void *arg)
 }
 
 /* A gang's workers are held to it by a cpuset: without one, a job has
- * one CPU here, as a submission here is told. */
-static uint32_t
-sv_cpus(void *arg)
+ * one CPU here, as a submission here is told; and memory is held to
+ * --mem by a job's cgroup. Without mem_max, as on one host, any --mem
+ * is this node's. */
+static void
+sv_fits(void *arg, uint32_t *cpus, uint64_t *mem)
 {
 	struct supervisor *sv = arg;
 
-	return cg_has_cpuset(&sv->cg) ? workers_planned(sv->workers) : 1;
+	*cpus = cg_has_cpuset(&sv->cg) ? workers_planned(sv->workers) : 1;
+	*mem = sv->cg.version == CG_NONE ? 0
+	       : sv->conf.mem_max != 0   ? sv->conf.mem_max
+					 : JOB_MEM_MAX;
 }
 
 static void
@@ -376,7 +381,7 @@ static int
 sv_open_cluster(struct supervisor *sv)
 {
 	struct cluster_cb cb = {.room = sv_room,
-				.cpus = sv_cpus,
+				.fits = sv_fits,
 				.res_left = sv_res_left,
 				.claimed = sv_claimed,
 				.cancel = sv_cluster_cancel,
@@ -402,6 +407,7 @@ static int
 sv_start_node(struct supervisor *sv)
 {
 	struct node_cb cb = {.busy = sv_busy,
+			     .fits = sv_fits,
 			     .up = sv_node_up,
 			     .lost = sv_node_lost,
 			     .renewed = sv_node_renewed,

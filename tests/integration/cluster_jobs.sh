@@ -4,7 +4,8 @@
 # there as its user, and forq logs on that node and on the other;
 # [resources], each node's own (a: GPUs 0-1; b: GPUs 2-3 and two
 # licenses): a job runs only on a node that has what it asks, gets
-# indexes there no running job has, and is not passed by smaller asks.
+# indexes there no running job has, and is not passed by smaller asks;
+# --cpus and --mem checked at submit against the node with the most.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pglib.sh"
 . "$(dirname "$0")/clusterlib.sh"
@@ -15,11 +16,11 @@ pg_start
 pg_make_db
 write_conf "slots = 4"
 store_section a >>"$CONF"
-printf '[resources]\ngpu = 0-1\n' >>"$CONF"
+printf '[jobs]\nmem_max = 128M\n[resources]\ngpu = 0-1\n' >>"$CONF"
 sed -i 's/^\[daemon\]$/[daemon]\nsocket_mode = 0666/' "$CONF"
 start_forqd
 write_b_conf
-printf '[resources]\ngpu = 2-3\nlic = 2\n' >>"$B/conf"
+printf '[jobs]\nmem_max = 64M\n[resources]\ngpu = 2-3\nlic = 2\n' >>"$B/conf"
 sed -i 's/^\[daemon\]$/[daemon]\nsocket_mode = 0666/' "$B/conf"
 start_b
 useradd -M -s /bin/sh "$U"
@@ -141,3 +142,21 @@ echo go >"$T/lic.go"
 fq wait "$l1" "$l2" "$l3" >/dev/null || fail "jobs: $(fq list --limit 3)"
 [ "$(tr '\n' ' ' <"$T/lic.order")" = "two one " ] || fail "order: $(cat "$T/lic.order")"
 ok "with one license held, a job asking two was not passed by a later job asking one; a plain job went on"
+
+# --cpus and --mem are checked against what the nodes say one job may
+# have there (with their leases' renewals), not against the node a job
+# comes through: b's mem_max is 64M, a's 128M.
+timeout 10 bash -c "until [ \"\$(\"$PG_BIN/psql\" -X -h '$PG_DIR' -U postgres -d forq -At -c 'SELECT count(*) FROM forq_nodes WHERE job_mem IS NOT NULL AND job_cpus IS NOT NULL')\" = 2 ]; do sleep 0.1; done" ||
+	fail "the nodes did not say what a job may have: $(pg_sql 'SELECT name, job_cpus, job_mem FROM forq_nodes')"
+[ "$(pg_sql "SELECT job_mem FROM forq_nodes WHERE name = 'b'")" = $((64 << 20)) ] || fail "b's job_mem: $(pg_sql 'SELECT name, job_mem FROM forq_nodes')"
+m=$("$FORQ" -s "$B/sock" submit --mem 100M -- true) || fail "--mem 100M through b was refused"
+"$FORQ" -s "$B/sock" wait "$m" >/dev/null || fail "job $m: $(fq status "$m")"
+[ "$(st "$SOCK" "$m" .job.node)" = a ] || fail "job $m ran on $(st "$SOCK" "$m" .job.node)"
+rc=0
+out=$("$FORQ" -s "$B/sock" submit --mem 256M -- true 2>&1) || rc=$?
+[ $rc -ne 0 ] && [[ $out == *"--mem 256M is over the mem_max of every node of the cluster (the most: 128M)"* ]] ||
+	fail "--mem 256M: rc $rc: $out"
+rc=0
+out=$(fq submit --cpus 999 -- true 2>&1) || rc=$?
+[ $rc -ne 0 ] && [[ $out == *"--cpus 999"*"of the cluster"* ]] || fail "--cpus 999: rc $rc: $out"
+ok "--mem 100M through b (mem_max 64M) ran on a (128M); --mem 256M and --cpus 999 are refused at submit, naming the most a node takes"
