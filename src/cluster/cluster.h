@@ -144,6 +144,21 @@ typedef void cluster_logs_fn(void *arg, const struct store_job *job,
 int cluster_output(struct cluster *cl, uint64_t id, cluster_logs_fn *fn,
 		   void *arg);
 
+/* How many tasks of an array are in each state (counts indexed by
+ * state), or err. */
+typedef void cluster_states_fn(void *arg, const uint64_t *counts,
+			       const char *err);
+int cluster_array_states(struct cluster *cl, uint64_t array_id,
+			 cluster_states_fn *fn, void *arg);
+/* The tasks named by n (array, index) pairs (index < 0: every task of
+ * the array), in the order asked and then by index: for each id found,
+ * which pair named it (from 0); or err. */
+typedef void cluster_tasks_fn(void *arg, const size_t *which,
+			      const uint64_t *ids, size_t n, const char *err);
+int cluster_tasks(struct cluster *cl, const uint64_t *arrays,
+		  const int64_t *indexes, size_t n, cluster_tasks_fn *fn,
+		  void *arg);
+
 /* The jobs not ended of uid (-1: anyone's; in queue, unless NULL;
  * only those claimed by some node, if claimed), oldest first: what forq
  * wait --all waits for, and forq drain. */

@@ -48,6 +48,10 @@ cl_submit_free(struct cl_submit *s)
 	free(s->afters);
 	free(s->modes);
 	free(s->holds);
+	free(s->indexes);
+	free(s->maxes);
+	free(s->firsts);
+	free(s->lasts);
 	free(s->deps);
 	free(s);
 }
@@ -192,7 +196,9 @@ cl_submit_send(struct cl_submit *s)
 				s->priorities, s->names, s->starts,
 				s->uid,        s->gid,   s->user,
 				s->cl->node,   s->sigs,  s->uniques,
-				s->afters,     s->modes, s->holds};
+				s->afters,     s->modes, s->holds,
+				s->indexes,    s->maxes};
+	const char *arrays[] = {s->key, s->firsts, s->lasts};
 	struct pg *pg = s->cl->pg;
 
 	s->failed = s->existing = false;
@@ -214,19 +220,22 @@ cl_submit_send(struct cl_submit *s)
 	    pg,
 	    "WITH x AS (SELECT * FROM unnest($2::text[], $3::text[], "
 	    "$4::integer[], $5::text[], $6::bigint[], $11::text[], "
-	    "$12::text[], $13::text[], $14::smallint[], $15::boolean[]) WITH "
+	    "$12::text[], $13::text[], $14::smallint[], $15::boolean[], "
+	    "$16::integer[], $17::integer[]) WITH "
 	    "ORDINALITY AS t(spec, queue, priority, name, start_ms, sig, uniq, "
-	    "after, mode, hold, n)), held AS (SELECT x.n, j.id FROM x JOIN "
+	    "after, mode, hold, aindex, amax, n)), held AS (SELECT x.n, j.id "
+	    "FROM x JOIN "
 	    "forq_jobs j ON j.uid = $7::integer AND j.unique_key = x.uniq), "
 	    "ins AS (INSERT INTO forq_jobs (state, queue, priority, uid, gid, "
 	    "user_name, name, spec, submit_node, start_at, sig, unique_key, "
-	    "after_ids, after_mode) SELECT CASE WHEN hold THEN " CL_HELD " "
+	    "after_ids, after_mode, array_index, array_max) SELECT CASE WHEN "
+	    "hold THEN " CL_HELD " "
 	    "WHEN after <> '{}' THEN 3 "
 	    "WHEN start_ms > extract(epoch FROM now()) * 1000 THEN 2 ELSE 0 "
 	    "END, queue, priority, $7::integer, $8::integer, $9, name, spec, "
 	    "$10, CASE WHEN start_ms > 0 THEN to_timestamp(start_ms / "
 	    "1000.0) END, sig, uniq, CASE WHEN after <> '{}' THEN "
-	    "after::bigint[] END, mode FROM x WHERE "
+	    "after::bigint[] END, mode, aindex, coalesce(amax, 0) FROM x WHERE "
 	    "x.n NOT IN (SELECT n FROM held) ORDER BY n ON CONFLICT (uid, "
 	    "unique_key) WHERE unique_key IS NOT NULL DO NOTHING RETURNING "
 	    "id, unique_key), plain AS (SELECT id, row_number() OVER (ORDER "
@@ -241,7 +250,16 @@ cl_submit_send(struct cl_submit *s)
 	    "(SELECT array_agg(id ORDER BY n) FROM mapped), existing = "
 	    "coalesce((SELECT array_agg(id ORDER BY n) FROM mapped WHERE ex), "
 	    "'{}') WHERE key = $1 RETURNING ids, existing",
-	    15, values, cl_sub_step, s);
+	    17, values, cl_sub_step, s);
+	/* An array's id is its first task's, known once they are in. */
+	if (s->arrays)
+		(void)
+		    pg_send(pg,
+			    "UPDATE forq_jobs j SET array_id = s.ids[g.first] "
+			    "FROM forq_submissions s, unnest($2::integer[], "
+			    "$3::integer[]) AS g(first, last) WHERE s.key = "
+			    "$1 AND j.id = ANY(s.ids[g.first:g.last])",
+			    3, arrays, cl_sub_step, s);
 	(void)pg_send(pg, "COMMIT", 0, NULL, cl_sub_done, s);
 	(void)pg_sync(pg);
 }
@@ -264,18 +282,75 @@ cl_submit_deps(struct cl_submit *s, const struct job_spec *spec)
 	return 0;
 }
 
+/* The rows of one spec: a job, or each task of its array, the same
+ * spec and signature each (a task's index is a column of its own). */
+static int
+cl_submit_rows(struct cl_submit *s, const struct job_spec *spec,
+	       const char *text, const char *sig, size_t *row, size_t *l,
+	       size_t *c)
+{
+	const char *queue = spec->queue != NULL ? spec->queue : "default";
+	char num[32], *after;
+	char **cols[] = {&s->specs,  &s->queues, &s->priorities, &s->names,
+			 &s->starts, &s->sigs,   &s->uniques,    &s->afters,
+			 &s->modes,  &s->holds,  &s->indexes,    &s->maxes};
+	const char *v[nitems(cols)];
+	char prio[16], start[24], mode[8], index[16], max[16];
+	size_t t, k, tasks = job_spec_tasks(spec);
+	int rc = 0;
+
+	if ((after = cl_ids_text(spec->after, spec->nafter)) == NULL)
+		return -1;
+	snprintf(prio, sizeof prio, "%d", spec->priority);
+	snprintf(start, sizeof start, "%lld",
+		 (long long)(spec->start_at_ns / NS_PER_MS));
+	snprintf(mode, sizeof mode, "%d", (int)spec->after_mode);
+	snprintf(max, sizeof max, "%u", spec->array.max);
+	v[0] = text;
+	v[1] = queue;
+	v[2] = prio;
+	v[3] = spec->name;
+	v[4] = start;
+	v[5] = sig;
+	v[6] = spec->unique;
+	v[7] = after;
+	v[8] = mode;
+	v[9] = spec->hold ? "t" : "f";
+	for (t = 0; rc == 0 && t < tasks; t++) {
+		if (spec->array.n > 0) {
+			snprintf(index, sizeof index, "%u",
+				 spec->array.index[t]);
+			v[10] = index;
+			v[11] = max;
+		} else {
+			v[10] = v[11] = NULL;
+		}
+		for (k = 0; k < nitems(cols); k++)
+			rc |= cl_array_add(cols[k], &l[k], &c[k], v[k]);
+	}
+	free(after);
+	if (rc == 0 && spec->array.n > 0) {
+		s->arrays = true;
+		snprintf(num, sizeof num, "%zu", *row + 1);
+		rc |= cl_array_add(&s->firsts, &l[12], &c[12], num);
+		snprintf(num, sizeof num, "%zu", *row + tasks);
+		rc |= cl_array_add(&s->lasts, &l[13], &c[13], num);
+	}
+	*row += tasks;
+	return rc == 0 ? cl_submit_deps(s, spec) : -1;
+}
+
 int
 cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 	       uid_t uid, gid_t gid, const char *user, cluster_ids_fn *fn,
 	       void *arg)
 {
-	size_t l[10], c[10];
-	char num[32], *text, *after, sig[SIGN_HEX_LEN];
-	const char *queue;
+	size_t l[14], c[14], i, row = 0;
+	char *text, sig[SIGN_HEX_LEN];
+	char **cols[14];
 	struct cl_submit *s;
 	struct job_spec eff;
 	json_t *j;
-	size_t i;
 	int rc = 0;
 
 	if (!pg_is_up(cl->pg))
@@ -289,21 +364,26 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 		 (unsigned long long)++cl->seq);
 	snprintf(s->uid, sizeof s->uid, "%d", (int)uid);
 	snprintf(s->gid, sizeof s->gid, "%d", (int)gid);
-	s->user = strdup(user);
-	s->specs = cl_array_start(&l[0], &c[0]);
-	s->queues = cl_array_start(&l[1], &c[1]);
-	s->priorities = cl_array_start(&l[2], &c[2]);
-	s->names = cl_array_start(&l[3], &c[3]);
-	s->starts = cl_array_start(&l[4], &c[4]);
-	s->sigs = cl_array_start(&l[5], &c[5]);
-	s->uniques = cl_array_start(&l[6], &c[6]);
-	s->afters = cl_array_start(&l[7], &c[7]);
-	s->modes = cl_array_start(&l[8], &c[8]);
-	s->holds = cl_array_start(&l[9], &c[9]);
-	if (s->user == NULL || s->specs == NULL || s->queues == NULL ||
-	    s->priorities == NULL || s->names == NULL || s->starts == NULL ||
-	    s->sigs == NULL || s->uniques == NULL || s->afters == NULL ||
-	    s->modes == NULL || s->holds == NULL)
+	s->next = cl->subs;
+	cl->subs = s;
+	cols[0] = &s->specs;
+	cols[1] = &s->queues;
+	cols[2] = &s->priorities;
+	cols[3] = &s->names;
+	cols[4] = &s->starts;
+	cols[5] = &s->sigs;
+	cols[6] = &s->uniques;
+	cols[7] = &s->afters;
+	cols[8] = &s->modes;
+	cols[9] = &s->holds;
+	cols[10] = &s->indexes;
+	cols[11] = &s->maxes;
+	cols[12] = &s->firsts;
+	cols[13] = &s->lasts;
+	for (i = 0; i < nitems(cols); i++)
+		if ((*cols[i] = cl_array_start(&l[i], &c[i])) == NULL)
+			rc = -1;
+	if ((s->user = strdup(user)) == NULL)
 		rc = -1;
 	for (i = 0; rc == 0 && i < n; i++) {
 		/* What the queue's defaults made of it is what runs,
@@ -318,47 +398,19 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 			rc = -1;
 			break;
 		}
-		queue = specs[i].queue != NULL ? specs[i].queue : "default";
 		/* Signed as stored: the node that runs it checks these
 		 * very bytes. */
-		rc |= sign_spec(cl->key, cl->keylen, user, queue, text, sig);
-		rc |= cl_array_add(&s->sigs, &l[5], &c[5], sig);
-		rc |= cl_array_add(&s->specs, &l[0], &c[0], text);
+		rc = sign_spec(cl->key, cl->keylen, user,
+			       specs[i].queue != NULL ? specs[i].queue
+						      : "default",
+			       text, sig);
+		if (rc == 0)
+			rc =
+			    cl_submit_rows(s, &specs[i], text, sig, &row, l, c);
 		free(text);
-		rc |= cl_array_add(&s->queues, &l[1], &c[1], queue);
-		rc |= cl_array_add(&s->uniques, &l[6], &c[6], specs[i].unique);
-		snprintf(num, sizeof num, "%d", specs[i].priority);
-		rc |= cl_array_add(&s->priorities, &l[2], &c[2], num);
-		rc |= cl_array_add(&s->names, &l[3], &c[3], specs[i].name);
-		snprintf(num, sizeof num, "%lld",
-			 (long long)(specs[i].start_at_ns / NS_PER_MS));
-		rc |= cl_array_add(&s->starts, &l[4], &c[4], num);
-		if ((after = cl_ids_text(specs[i].after, specs[i].nafter)) ==
-		    NULL) {
-			rc = -1;
-			break;
-		}
-		rc |= cl_array_add(&s->afters, &l[7], &c[7], after);
-		free(after);
-		rc |= cl_submit_deps(s, &specs[i]);
-		snprintf(num, sizeof num, "%d", (int)specs[i].after_mode);
-		rc |= cl_array_add(&s->modes, &l[8], &c[8], num);
-		rc |= cl_array_add(&s->holds, &l[9], &c[9],
-				   specs[i].hold ? "t" : "f");
 	}
-	if (rc == 0 && (cl_array_end(&s->specs, &l[0], &c[0]) == -1 ||
-			cl_array_end(&s->queues, &l[1], &c[1]) == -1 ||
-			cl_array_end(&s->priorities, &l[2], &c[2]) == -1 ||
-			cl_array_end(&s->names, &l[3], &c[3]) == -1 ||
-			cl_array_end(&s->starts, &l[4], &c[4]) == -1 ||
-			cl_array_end(&s->sigs, &l[5], &c[5]) == -1 ||
-			cl_array_end(&s->uniques, &l[6], &c[6]) == -1 ||
-			cl_array_end(&s->afters, &l[7], &c[7]) == -1 ||
-			cl_array_end(&s->modes, &l[8], &c[8]) == -1 ||
-			cl_array_end(&s->holds, &l[9], &c[9]) == -1))
-		rc = -1;
-	s->next = cl->subs;
-	cl->subs = s;
+	for (i = 0; rc == 0 && i < nitems(cols); i++)
+		rc = cl_array_end(cols[i], &l[i], &c[i]);
 	if (rc == -1) {
 		cl_submit_free(s);
 		return -1;
@@ -518,42 +570,43 @@ cluster_get_many(struct cluster *cl, const uint64_t *ids, size_t n,
 	return rc;
 }
 
+/* A list's filter, the same on both tables: a state (-1: any), a uid
+ * (-1: any), a queue and a name (NULL: any), ids below (0: any), the
+ * tasks of an array (0: any job). */
+#define CL_LIST_WHERE                                                          \
+	"($1::integer < 0 OR state = $1::integer) AND ($2::integer < 0 OR "    \
+	"uid = $2::integer) AND ($3::text IS NULL OR queue = $3) AND "         \
+	"($4::text IS NULL OR name = $4) AND ($5::bigint = 0 OR id < "         \
+	"$5::bigint) AND ($7::bigint = 0 OR array_id = $7::bigint)"
+
 int
 cluster_list(struct cluster *cl, const struct store_filter *f, uint32_t limit,
 	     cluster_job_fn *fn, void *arg)
 {
-	char state[8], uid[24], before[24], lim[16];
-	const char *values[6];
+	char state[8], uid[24], before[24], lim[16], array[24];
+	const char *values[7];
 
 	snprintf(state, sizeof state, "%d", f->state);
 	snprintf(uid, sizeof uid, "%lld", (long long)f->uid);
 	snprintf(before, sizeof before, "%llu", (unsigned long long)f->before);
 	snprintf(lim, sizeof lim, "%u", limit);
+	snprintf(array, sizeof array, "%llu", (unsigned long long)f->array);
 	values[0] = state;
 	values[1] = uid;
 	values[2] = f->queue;
 	values[3] = f->name;
 	values[4] = before;
 	values[5] = lim;
+	values[6] = array;
 	return cl_read(cl,
 		       "(SELECT " CL_LIVE_COLUMNS
-		       " FROM forq_jobs WHERE ($1::integer < 0 "
-		       "OR state = $1::integer) AND ($2::integer < 0 OR uid = "
-		       "$2::integer) AND ($3::text IS NULL OR queue = $3) AND "
-		       "($4::text "
-		       "IS NULL OR name = $4) AND ($5::bigint = 0 OR id < "
-		       "$5::bigint) "
-		       "ORDER BY id DESC LIMIT $6::integer) UNION ALL "
+		       " FROM forq_jobs WHERE " CL_LIST_WHERE
+		       " ORDER BY id DESC LIMIT $6::integer) UNION ALL "
 		       "(SELECT " CL_JOB_COLUMNS
-		       " FROM forq_history WHERE ($1::integer < 0 OR state = "
-		       "$1::integer) "
-		       "AND ($2::integer < 0 OR uid = $2::integer) AND "
-		       "($3::text IS NULL "
-		       "OR queue = $3) AND ($4::text IS NULL OR name = $4) AND "
-		       "($5::bigint = 0 OR id < $5::bigint) ORDER BY id DESC "
-		       "LIMIT "
-		       "$6::integer) ORDER BY 1 DESC LIMIT $6::integer",
-		       6, values, true, fn, arg);
+		       " FROM forq_history WHERE " CL_LIST_WHERE
+		       " ORDER BY id DESC LIMIT $6::integer) ORDER BY 1 DESC "
+		       "LIMIT $6::integer",
+		       7, values, true, fn, arg);
 }
 
 struct cl_ids {
@@ -669,6 +722,142 @@ cluster_queues(struct cluster *cl, cluster_load_fn *fn, void *arg)
 	return 0;
 }
 
+/* --- arrays ------------------------------------------------------ */
+
+struct cl_states {
+	cluster_states_fn *fn;
+	void *arg;
+};
+
+static void
+cl_states_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_states *st = arg;
+	uint64_t counts[JOB_STATE_COUNT] = {0};
+	long state;
+	int i;
+
+	if (!cl_ok(res)) {
+		st->fn(st->arg, NULL, cl_why(res, err));
+	} else {
+		for (i = 0; i < PQntuples(res); i++) {
+			state = strtol(PQgetvalue(res, i, 0), NULL, 10);
+			if (state >= 0 && state < JOB_STATE_COUNT)
+				counts[state] =
+				    strtoull(PQgetvalue(res, i, 1), NULL, 10);
+		}
+		st->fn(st->arg, counts, NULL);
+	}
+	free(st);
+}
+
+int
+cluster_array_states(struct cluster *cl, uint64_t array_id,
+		     cluster_states_fn *fn, void *arg)
+{
+	char sid[24];
+	const char *values[] = {sid};
+	struct cl_states *st;
+
+	if (!pg_is_up(cl->pg) || (st = malloc(sizeof *st)) == NULL)
+		return -1;
+	*st = (struct cl_states){fn, arg};
+	snprintf(sid, sizeof sid, "%llu", (unsigned long long)array_id);
+	if (cl_send(cl,
+		    "SELECT state, count(*) FROM (SELECT state FROM forq_jobs "
+		    "WHERE array_id = $1 UNION ALL SELECT state FROM "
+		    "forq_history WHERE array_id = $1) s GROUP BY state",
+		    1, values, cl_states_done, st) == -1) {
+		free(st);
+		return -1;
+	}
+	return 0;
+}
+
+struct cl_tasks {
+	cluster_tasks_fn *fn;
+	void *arg;
+};
+
+static void
+cl_tasks_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_tasks *t = arg;
+	uint64_t *ids = NULL;
+	size_t *which = NULL;
+	int i, n;
+
+	if (!cl_ok(res)) {
+		t->fn(t->arg, NULL, NULL, 0, cl_why(res, err));
+		free(t);
+		return;
+	}
+	n = PQntuples(res);
+	if (n > 0 && ((ids = calloc((size_t)n, sizeof *ids)) == NULL ||
+		      (which = calloc((size_t)n, sizeof *which)) == NULL)) {
+		t->fn(t->arg, NULL, NULL, 0, "out of memory");
+	} else {
+		for (i = 0; i < n; i++) {
+			which[i] =
+			    (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10) -
+			    1;
+			ids[i] = strtoull(PQgetvalue(res, i, 1), NULL, 10);
+		}
+		t->fn(t->arg, which, ids, (size_t)n, NULL);
+	}
+	free(ids);
+	free(which);
+	free(t);
+}
+
+int
+cluster_tasks(struct cluster *cl, const uint64_t *arrays,
+	      const int64_t *indexes, size_t n, cluster_tasks_fn *fn, void *arg)
+{
+	char *a = NULL, *x = NULL, num[24];
+	size_t la, ca, lx, cx, i;
+	const char *values[2];
+	struct cl_tasks *t;
+	int rc = -1;
+
+	if (!pg_is_up(cl->pg) || (t = malloc(sizeof *t)) == NULL)
+		return -1;
+	*t = (struct cl_tasks){fn, arg};
+	if ((a = cl_array_start(&la, &ca)) == NULL ||
+	    (x = cl_array_start(&lx, &cx)) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		snprintf(num, sizeof num, "%llu",
+			 (unsigned long long)arrays[i]);
+		if (cl_array_add(&a, &la, &ca, num) == -1)
+			goto out;
+		snprintf(num, sizeof num, "%lld", (long long)indexes[i]);
+		if (cl_array_add(&x, &lx, &cx, indexes[i] < 0 ? NULL : num) ==
+		    -1)
+			goto out;
+	}
+	if (cl_array_end(&a, &la, &ca) == -1 ||
+	    cl_array_end(&x, &lx, &cx) == -1)
+		goto out;
+	values[0] = a;
+	values[1] = x;
+	rc = cl_send(cl,
+		     "SELECT q.k, t.id FROM unnest($1::bigint[], "
+		     "$2::integer[]) WITH ORDINALITY AS q(a, i, k) CROSS JOIN "
+		     "LATERAL (SELECT id, array_index FROM forq_jobs WHERE "
+		     "array_id = q.a AND (q.i IS NULL OR array_index = q.i) "
+		     "UNION ALL SELECT id, array_index FROM forq_history WHERE "
+		     "array_id = q.a AND (q.i IS NULL OR array_index = q.i)) t "
+		     "ORDER BY q.k, t.array_index",
+		     2, values, cl_tasks_done, t);
+out:
+	if (rc == -1)
+		free(t);
+	free(a);
+	free(x);
+	return rc;
+}
+
 /* --- output -------------------------------------------------------- */
 
 struct cl_logs {
@@ -694,20 +883,23 @@ cl_logs_done(void *arg, const PGresult *res, const char *err)
 		o.node =
 		    PQgetisnull(res, 0, 18) ? NULL : PQgetvalue(res, 0, 18);
 		o.ran_here = o.node != NULL && strcmp(o.node, l->cl->node) == 0;
-		o.state_dir =
-		    PQgetisnull(res, 0, 22) ? NULL : PQgetvalue(res, 0, 22);
-		o.user = PQgetvalue(res, 0, 23);
-		if (!PQgetisnull(res, 0, 20))
+		o.state_dir = PQgetisnull(res, 0, CL_JOB_NCOLS + 2)
+				  ? NULL
+				  : PQgetvalue(res, 0, CL_JOB_NCOLS + 2);
+		o.user = PQgetvalue(res, 0, CL_JOB_NCOLS + 3);
+		if (!PQgetisnull(res, 0, CL_JOB_NCOLS))
 			out = PQunescapeBytea((const unsigned char *)
-						  PQgetvalue(res, 0, 20),
+						  PQgetvalue(res, 0,
+							     CL_JOB_NCOLS),
 					      &o.out_len);
-		if (!PQgetisnull(res, 0, 21))
+		if (!PQgetisnull(res, 0, CL_JOB_NCOLS + 1))
 			errt = PQunescapeBytea((const unsigned char *)
-						   PQgetvalue(res, 0, 21),
+						   PQgetvalue(res, 0,
+							      CL_JOB_NCOLS + 1),
 					       &o.err_len);
 		o.out = out;
 		o.err = errt;
-		o.kept = !PQgetisnull(res, 0, 20);
+		o.kept = !PQgetisnull(res, 0, CL_JOB_NCOLS);
 		l->fn(l->arg, &job, &o, NULL);
 		job_spec_free(&job.spec);
 		PQfreemem(out);

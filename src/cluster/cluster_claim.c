@@ -174,6 +174,13 @@ cl_job_of_row(struct cluster *cl, const PGresult *res, int row,
 	job->spec.nafter = 0;
 	/* Claimed, it was released if it was ever held. */
 	job->spec.hold = false;
+	if (!PQgetisnull(res, row, 11)) {
+		job->array_id = strtoull(PQgetvalue(res, row, 11), NULL, 10);
+		job->array_index =
+		    (uint32_t)strtoul(PQgetvalue(res, row, 12), NULL, 10);
+		job->array_max =
+		    (uint32_t)strtoul(PQgetvalue(res, row, 13), NULL, 10);
+	}
 	return 0;
 }
 
@@ -297,15 +304,17 @@ cl_queues(struct cluster *cl, bool limited)
  * read for a user's candidates, not in the search for users, whose
  * plan then stays a walk down the index. */
 #define CL_FITS_SIZE "cpus <= $5::integer AND mem <= $6::bigint"
-/* Jobs that ask for [resources] are claimed by CL_CLAIM_RES alone. */
-#define CL_FITS CL_FITS_SIZE " AND res IS NULL"
+/* Jobs that ask for [resources] are claimed by CL_CLAIM_RES alone,
+ * tasks of an array with a limit by CL_CLAIM_TASKS. */
+#define CL_FITS CL_FITS_SIZE " AND res IS NULL AND array_max = 0"
 /* The jobs of c (ids, locked) made this node's, as the claim's rows. */
 #define CL_CLAIM_TAKE                                                          \
 	"claimed AS (UPDATE forq_jobs j SET state = 1, node = $1, claim = "    \
 	"nextval('forq_claims'), claimed_at = now() FROM c WHERE j.id = c.id " \
 	"RETURNING j.id, j.attempt, j.uid, j.gid, j.user_name, j.spec, "       \
 	"(extract(epoch FROM j.submitted_at) * 1e9)::bigint, j.claim, "        \
-	"j.queue, j.sig, j.priority), "                                        \
+	"j.queue, j.sig, j.priority, j.array_id, j.array_index, "              \
+	"j.array_max), "                                        \
 	"kept AS (DELETE FROM forq_cleaned f USING claimed WHERE f.node = $1 " \
 	"AND f.id = claimed.id), "                                             \
 	"turns AS (INSERT INTO forq_served (uid, queue, at) SELECT DISTINCT "  \
@@ -374,6 +383,15 @@ cl_queues(struct cluster *cl, bool limited)
 #define CL_PARALLEL_LEFT                                                       \
 	"($7::integer - (SELECT count(*) FROM forq_jobs WHERE queue = $2 AND " \
 	"state = 1))"
+/* The queue of a job (j0) of a claim of its own kind, which takes from
+ * every queue: one without a limit ($2), or one with a limit (the
+ * names lq, their limits lp) with room left, whose lock the claim holds
+ * by then; not paused. */
+#define CL_SIDE_QUEUE(lq, lp)                                                  \
+	"(queue = ANY($2::text[]) OR (queue = ANY(" lq "::text[]) AND "        \
+	"(SELECT count(*) FROM forq_jobs r WHERE r.state = 1 AND r.queue = "   \
+	"j0.queue) < (" lp "::integer[])[array_position(" lq "::text[], "      \
+	"j0.queue)])) AND " CL_NOT_PAUSED("j0.queue")
 /*
  * A claim of one job that asks for [resources] ("gpu=2,license.x=1"),
  * as one host takes them (supervisor/jobs_res.c): in order of priority,
@@ -390,10 +408,8 @@ cl_queues(struct cluster *cl, bool limited)
 	"WITH cand AS (SELECT id, priority, res FROM forq_jobs j0 WHERE "      \
 	"state = 0 AND res IS NOT NULL AND " CL_FITS_SIZE " AND CASE WHEN "    \
 	"cpus > 1 THEN cpus * $4::integer ELSE 1 END <= $3::integer AND "      \
-	"(queue = ANY($2::text[]) OR (queue = ANY($10::text[]) AND (SELECT "   \
-	"count(*) FROM forq_jobs r WHERE r.state = 1 AND r.queue = j0.queue) " \
-	"< ($11::integer[])[array_position($10::text[], j0.queue)])) AND "     \
-	CL_NOT_PAUSED("j0.queue") " ORDER BY priority DESC, id LIMIT 64), "    \
+	CL_SIDE_QUEUE("$10", "$11") " AND " CL_TASK_ROOM " ORDER BY priority " \
+	"DESC, id LIMIT 64), "                                                 \
 	"want AS (SELECT c.id, split_part(w, '=', 1) AS kind, CASE WHEN "      \
 	"split_part(w, '=', 2) ~ '^[0-9]{1,6}$' THEN split_part(w, '=', "      \
 	"2)::integer ELSE 2147483647 END AS n FROM cand c CROSS JOIN LATERAL " \
@@ -409,6 +425,57 @@ cl_queues(struct cluster *cl, bool limited)
 	"AND e.id < h.id)) ORDER BY h.priority DESC, h.id LIMIT 1), "          \
 	"c AS (SELECT j.id FROM pick JOIN forq_jobs j ON j.id = pick.id "      \
 	"WHERE j.state = 0 FOR UPDATE OF j SKIP LOCKED), " CL_CLAIM_TAKE
+/*
+ * The claims of tasks of arrays with a limit of tasks at once take
+ * turns, cluster-wide, under one lock, held to their commit (taken,
+ * blocking, only while such a task is queued): each counts what runs of
+ * each array anywhere with that lock held, in a statement after it.
+ * Whether this claim holds it is read from pg_locks, which no snapshot
+ * hides.
+ */
+#define CL_TASKS_LOCK                                                          \
+	"SELECT pg_advisory_xact_lock(" CL_ARRAY_LOCK ", 0) WHERE EXISTS "    \
+	"(SELECT 1 FROM forq_jobs WHERE state = 0 AND array_max > 0)"
+#define CL_TASKS_LOCKED                                                        \
+	"EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = " \
+	"pg_backend_pid() AND classid = " CL_ARRAY_LOCK " AND objid = 0 AND "  \
+	"granted)"
+/* A task, if its array has a limit: held to it, that lock held. */
+#define CL_TASK_ROOM                                                           \
+	"(j0.array_max = 0 OR (" CL_TASKS_LOCKED " AND (SELECT count(*) FROM " \
+	"forq_jobs r WHERE r.state = 1 AND r.array_id = j0.array_id AND "      \
+	"r.array_max > 0) < j0.array_max))"
+/*
+ * A claim of tasks of arrays with a limit ("--array 1-100%8"), that
+ * lock held: the arrays found one at a time through their index (a
+ * skip scan), each array's best tasks as many as the room ($3), no more
+ * of an array than its limit less what of it runs anywhere; then, in
+ * order of priority and age, as many as fit the room (a prefix).
+ * Queues: $2 those without a limit, $7 those with one, $8 their limits.
+ */
+#define CL_CLAIM_TASKS                                                         \
+	"WITH RECURSIVE a AS ((SELECT array_id FROM forq_jobs WHERE state = " \
+	"0 AND array_max > 0 ORDER BY array_id LIMIT 1) UNION ALL SELECT "     \
+	"(SELECT array_id FROM forq_jobs WHERE state = 0 AND array_max > 0 "   \
+	"AND array_id > a.array_id ORDER BY array_id LIMIT 1) FROM a WHERE "   \
+	"a.array_id IS NOT NULL), "                                            \
+	"runs AS (SELECT a.array_id, (SELECT count(*) FROM forq_jobs r WHERE " \
+	"r.state = 1 AND r.array_max > 0 AND r.array_id = a.array_id) AS n "   \
+	"FROM a WHERE a.array_id IS NOT NULL AND " CL_TASKS_LOCKED "), "       \
+	"cand AS (SELECT t.*, r.n FROM runs r CROSS JOIN LATERAL (SELECT id, " \
+	"array_id, array_max, priority, CASE WHEN cpus > 1 THEN cpus * "       \
+	"$4::integer ELSE 1 END AS w FROM forq_jobs j0 WHERE state = 0 AND "   \
+	"array_max > 0 AND array_id = r.array_id AND res IS NULL AND "         \
+	CL_FITS_SIZE " AND " CL_SIDE_QUEUE("$7", "$8") " ORDER BY priority "   \
+	"DESC, id LIMIT $3::integer) t WHERE r.n < t.array_max), "             \
+	"ranked AS (SELECT id, priority, w, array_max, n + row_number() OVER " \
+	"(PARTITION BY array_id ORDER BY priority DESC, id) AS turn FROM "     \
+	"cand), "                                                              \
+	"fit AS (SELECT id, sum(w) OVER (ORDER BY priority DESC, id ROWS "     \
+	"UNBOUNDED PRECEDING) AS tw FROM ranked WHERE turn <= array_max), "    \
+	"c AS (SELECT j.id FROM fit k JOIN forq_jobs j ON j.id = k.id WHERE "  \
+	"k.tw <= $3::integer AND j.state = 0 FOR UPDATE OF j SKIP LOCKED), "   \
+	CL_CLAIM_TAKE
 /*
  * One text for each power of two a claim can ask for (up to
  * CLUSTER_CLAIM_MAX), the candidates per user written in it: its plan
@@ -440,16 +507,42 @@ cl_claim_bucket(uint32_t n)
 	return k;
 }
 
+/* The queues with a limit ("{a,b}") and their limits ("{1,4}"). */
+static int
+cl_limited(struct cluster *cl, char **names, char **limits)
+{
+	size_t len[2], cap[2];
+	char num[16];
+	uint32_t i;
+	int rc = 0;
+
+	*names = cl_array_start(&len[0], &cap[0]);
+	*limits = cl_array_start(&len[1], &cap[1]);
+	if (*names == NULL || *limits == NULL)
+		rc = -1;
+	for (i = 0; rc == 0 && i < cl->conf->nqueues; i++) {
+		if (cl->conf->queues[i].parallel == 0)
+			continue;
+		rc |= cl_array_add(names, &len[0], &cap[0],
+				   cl->conf->queues[i].name);
+		snprintf(num, sizeof num, "%u", cl->conf->queues[i].parallel);
+		rc |= cl_array_add(limits, &len[1], &cap[1], num);
+	}
+	if (rc == 0)
+		rc = cl_array_end(names, &len[0], &cap[0]) |
+		     cl_array_end(limits, &len[1], &cap[1]);
+	return rc;
+}
+
 /* The claim of a job that asks for resources, if any kind is left here:
- * values are the other claims' first six. */
+ * v has the other claims' first six, and the queues with a limit. */
 static void
-cl_claim_res(struct cluster *cl, const char **values)
+cl_claim_res(struct cluster *cl, const char **v)
 {
 	const struct res_kinds *k = &cl->conf->res;
 	uint32_t left[RES_KINDS_MAX], i;
-	char *arr[5], num[16];
-	size_t len[5], cap[5];
-	const char *v[11];
+	char *arr[3], num[16];
+	size_t len[3], cap[3];
 	bool any = false;
 	int rc = 0;
 
@@ -460,7 +553,7 @@ cl_claim_res(struct cluster *cl, const char **values)
 		any |= left[i] > 0;
 	if (!any)
 		return;
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 3; i++)
 		if ((arr[i] = cl_array_start(&len[i], &cap[i])) == NULL)
 			rc = -1;
 	for (i = 0; rc == 0 && i < k->n; i++) {
@@ -470,24 +563,39 @@ cl_claim_res(struct cluster *cl, const char **values)
 		snprintf(num, sizeof num, "%u", k->kind[i].total);
 		rc |= cl_array_add(&arr[2], &len[2], &cap[2], num);
 	}
-	for (i = 0; rc == 0 && i < cl->conf->nqueues; i++) {
-		if (cl->conf->queues[i].parallel == 0)
-			continue;
-		rc |= cl_array_add(&arr[3], &len[3], &cap[3],
-				   cl->conf->queues[i].name);
-		snprintf(num, sizeof num, "%u", cl->conf->queues[i].parallel);
-		rc |= cl_array_add(&arr[4], &len[4], &cap[4], num);
-	}
-	for (i = 0; rc == 0 && i < 5; i++)
+	for (i = 0; rc == 0 && i < 3; i++)
 		rc |= cl_array_end(&arr[i], &len[i], &cap[i]);
 	if (rc == 0) {
-		memcpy(v, values, 6 * sizeof *v);
-		for (i = 0; i < 5; i++)
-			v[6 + i] = arr[i];
+		v[6] = arr[0];
+		v[7] = arr[1];
+		v[8] = arr[2];
 		(void)pg_send(cl->pg, CL_CLAIM_RES, 11, v, cl_claim_rows, cl);
 	}
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 3; i++)
 		free(arr[i]);
+}
+
+/* The claims of the jobs of their own kind: tasks of arrays with a
+ * limit, and a job that asks for resources. v: the other claims' first
+ * six. */
+static void
+cl_claim_side(struct cluster *cl, const char **values)
+{
+	char *names, *limits;
+	const char *v[11];
+
+	if (cl_limited(cl, &names, &limits) == 0) {
+		memcpy(v, values, 6 * sizeof *v);
+		v[6] = names;
+		v[7] = limits;
+		(void)pg_send(cl->pg, CL_TASKS_LOCK, 0, NULL, cl_no_answer, cl);
+		(void)pg_send(cl->pg, CL_CLAIM_TASKS, 8, v, cl_claim_rows, cl);
+		v[9] = names;
+		v[10] = limits;
+		cl_claim_res(cl, v);
+	}
+	free(names);
+	free(limits);
 }
 
 void
@@ -559,7 +667,7 @@ cluster_poll(struct cluster *cl)
 			      cl_claim_rows, cl);
 	}
 	values[1] = queues;
-	cl_claim_res(cl, values);
+	cl_claim_side(cl, values);
 	(void)pg_send(cl->pg, "COMMIT", 0, NULL, cl_claim_done, cl);
 	(void)pg_sync(cl->pg);
 out:

@@ -63,6 +63,10 @@ struct cl_submit {
 	char key[96];
 	char *specs, *queues, *priorities, *names, *starts, *sigs, *uniques;
 	char *afters, *modes, *holds;
+	/* Each task's index and its array's limit (NULL: no task); each
+	 * array's first and last task, by place in the batch (from 1). */
+	char *indexes, *maxes, *firsts, *lasts;
+	bool arrays;
 	char *deps; /* every job the batch waits for, "1,2,3"; NULL: none */
 	char uid[16], gid[16];
 	char *user;
@@ -124,27 +128,29 @@ struct cluster {
 };
 
 /* The columns a read gives, from the live table or the history alike
- * (cl_read_job reads them; node is column 18). */
+ * (cl_read_job reads them; node is column 18; what follows them,
+ * column CL_JOB_NCOLS on). */
 #define CL_JOB_COLUMNS                                                         \
 	"id, state, uid, gid, spec, (extract(epoch FROM submitted_at) * "      \
 	"1e9)::bigint, attempt, worker, cpu, (extract(epoch FROM "             \
 	"started_at) * 1e9)::bigint, (extract(epoch FROM ended_at) * "         \
 	"1e9)::bigint, exit_code, signal, error, user_us, sys_us, maxrss_kb, " \
-	"procs, node, priority"
+	"procs, node, priority, array_id, array_index, array_max"
 #define CL_LIVE_COLUMNS                                                        \
 	"id, state, uid, gid, spec, (extract(epoch FROM submitted_at) * "      \
 	"1e9)::bigint, attempt, worker, cpu, (extract(epoch FROM "             \
 	"started_at) * 1e9)::bigint, NULL::bigint, NULL::integer, "            \
 	"NULL::integer, NULL::text, NULL::bigint, NULL::bigint, "              \
 	"NULL::bigint, "                                                       \
-	"NULL::integer, node, priority"
+	"NULL::integer, node, priority, array_id, array_index, array_max"
+#define CL_JOB_NCOLS 23
 
 /* What a job keeps, the same columns in the live table and the history,
  * when it moves from one to the other (an end, a retry): its spec with
  * its signature, so that it can run again as it was signed. */
 #define CL_JOB_KEPT                                                            \
 	"id, queue, priority, uid, gid, user_name, name, spec, sig, "          \
-	"submit_node, submitted_at"
+	"submit_node, submitted_at, array_id, array_index, array_max"
 /* A job leaving the live table (as rows named "gone") for the history,
  * in state st, at now(), with error why (SQL expressions). */
 /* The states the statements write, as the store numbers them. */
@@ -164,6 +170,8 @@ _Static_assert(JOB_HELD == 4 && JOB_FAILED == 6 && JOB_CANCELLED == 8 &&
 /* pg_advisory_xact_lock's first key for a queue's claims (the second:
  * the hash of its name), forqd's own. */
 #define CL_QUEUE_LOCK "7302"
+/* And for the claims of tasks of arrays with a limit (the second: 0). */
+#define CL_ARRAY_LOCK "7303"
 
 /* cluster_sql.c: text[] literals built a string at a time, a result's
  * verdicts, a job as a row has it, and this turn's ends to announce. */

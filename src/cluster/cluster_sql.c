@@ -173,6 +173,9 @@ cl_read_job(struct cluster *cl, const PGresult *res, int row,
 	job->name = job->spec.name;
 	/* forq set changes the column, not the spec as signed. */
 	job->spec.priority = (int32_t)cl_int(res, row, 19, 0);
+	job->array_id = (uint64_t)cl_int(res, row, 20, 0);
+	job->array_index = (uint32_t)cl_int(res, row, 21, 0);
+	job->array_max = (uint32_t)cl_int(res, row, 22, 0);
 	return 0;
 }
 

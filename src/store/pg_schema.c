@@ -204,6 +204,25 @@ static const char *const migrations[] = {
      " (spec::jsonb ->> 'res') STORED;"
      "CREATE INDEX forq_jobs_res_ready ON forq_jobs (priority DESC, id)"
      " WHERE state = 0 AND res IS NOT NULL"),
+    /* 17 -> 18: job arrays. A task is a job of its own, with its
+     * array's id (its first task's), its index and the array's limit
+     * of tasks at once; tasks are found by array (a task's name, an
+     * array's id), and the few of limited arrays are claimed through
+     * an index of their own. */
+    ("ALTER TABLE forq_jobs ADD COLUMN array_id bigint,"
+     " ADD COLUMN array_index integer,"
+     " ADD COLUMN array_max integer NOT NULL DEFAULT 0;"
+     "ALTER TABLE forq_history ADD COLUMN array_id bigint,"
+     " ADD COLUMN array_index integer,"
+     " ADD COLUMN array_max integer NOT NULL DEFAULT 0;"
+     "CREATE INDEX forq_jobs_array ON forq_jobs (array_id, array_index)"
+     " WHERE array_id IS NOT NULL;"
+     "CREATE INDEX forq_history_array ON forq_history (array_id,"
+     " array_index) WHERE array_id IS NOT NULL;"
+     "CREATE INDEX forq_jobs_limited_ready ON forq_jobs (array_id,"
+     " priority DESC, id) WHERE state = 0 AND array_max > 0;"
+     "CREATE INDEX forq_jobs_limited_running ON forq_jobs (array_id)"
+     " WHERE state = 1 AND array_max > 0"),
 };
 
 _Static_assert(nitems(migrations) == PG_SCHEMA_VERSION,

@@ -13,7 +13,7 @@
 #include <libpq-fe.h>
 
 /* Bump with a migration in pg_schema.c. */
-#define PG_SCHEMA_VERSION 17
+#define PG_SCHEMA_VERSION 18
 
 /* What a node says of itself when it joins. */
 struct pg_node_info {

@@ -111,9 +111,7 @@ bool sqlite_unsynced(const struct store_backend *be);
 void sqlite_rollback(struct store_backend *be);
 bool sqlite_dirty(const struct store_backend *be);
 bool sqlite_full(const struct store_backend *be);
-int sqlite_insert_as(struct store_backend *be, const struct job_spec *spec,
-		     uint64_t id, uint32_t attempt, uid_t uid, gid_t gid,
-		     int64_t submit_ns);
+int sqlite_insert_as(struct store_backend *be, const struct store_job *job);
 enum store_result sqlite_forget(struct store_backend *be, uint64_t id);
 int sqlite_insert(struct store_backend *be, const struct job_spec *specs,
 		  size_t n, uid_t uid, gid_t gid, int64_t submit_ns,

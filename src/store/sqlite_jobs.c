@@ -375,12 +375,11 @@ static int sqlite_delete(struct store_backend *st, int64_t id, int64_t env_id);
 /* The cluster's id is not this store's to give: the last id given
  * stays what it was, or moves up to it, so that ids only grow. */
 int
-sqlite_insert_as(struct store_backend *st, const struct job_spec *spec,
-		 uint64_t id, uint32_t attempt, uid_t uid, gid_t gid,
-		 int64_t submit_ns)
+sqlite_insert_as(struct store_backend *st, const struct store_job *job)
 {
-	uint64_t last = st->last_id, got;
-	char sql[128];
+	const struct job_spec *spec = &job->spec;
+	uint64_t last = st->last_id, got, id = job->id;
+	char sql[256];
 	int rc;
 
 	if (spec->unique != NULL || spec->nafter > 0) {
@@ -394,14 +393,18 @@ sqlite_insert_as(struct store_backend *st, const struct job_spec *spec,
 	    (rc = (int)sqlite_forget(st, id)) == STORE_FAILED)
 		return -1;
 	st->last_id = id - 1;
-	rc = sqlite_insert(st, spec, 1, uid, gid, submit_ns, &got, NULL);
+	rc = sqlite_insert(st, spec, 1, job->uid, job->gid, job->submit_ns,
+			   &got, NULL);
 	st->last_id = last > id ? last : id;
 	if (rc == -1)
 		return -1;
-	if (attempt > 0) {
+	if (job->attempt > 0 || job->array_id != 0) {
 		snprintf(sql, sizeof sql,
-			 "UPDATE jobs SET attempt = %u WHERE id = %llu",
-			 attempt, (unsigned long long)id);
+			 "UPDATE jobs SET attempt = %u, array_id = %llu, "
+			 "array_index = %u, array_max = %u WHERE id = %llu",
+			 job->attempt, (unsigned long long)job->array_id,
+			 job->array_index, job->array_max,
+			 (unsigned long long)id);
 		if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 			return sqlite_fail(st, "set the attempt");
 	}

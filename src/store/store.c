@@ -288,11 +288,9 @@ store_insert(struct store *st, const struct job_spec *specs, size_t n,
 }
 
 int
-store_insert_as(struct store *st, const struct job_spec *spec, uint64_t id,
-		uint32_t attempt, uid_t uid, gid_t gid, int64_t submit_ns)
+store_insert_as(struct store *st, const struct store_job *job)
 {
-	return st->ops->insert_as(st->be, spec, id, attempt, uid, gid,
-				  submit_ns);
+	return st->ops->insert_as(st->be, job);
 }
 
 enum store_result

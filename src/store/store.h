@@ -96,12 +96,11 @@ int store_insert(struct store *store, const struct job_spec *specs, size_t n,
 		 uid_t uid, gid_t gid, int64_t submit_ns, uint64_t *ids,
 		 bool *existing);
 /* A job of a cluster's queue that this node claimed, stored under the
- * cluster's id and attempt, queued (spec without unique key or
- * dependencies: the cluster's database kept those). A stale row of the
- * same id (an end that was never recorded there) is replaced. */
-int store_insert_as(struct store *store, const struct job_spec *spec,
-		    uint64_t id, uint32_t attempt, uid_t uid, gid_t gid,
-		    int64_t submit_ns);
+ * cluster's id and attempt (and, a task, its array's id, index and
+ * limit), queued (spec without unique key or dependencies: the
+ * cluster's database kept those). A stale row of the same id (an end
+ * that was never recorded there) is replaced. */
+int store_insert_as(struct store *store, const struct store_job *job);
 /* A job is gone from this store (its record is the cluster's now):
  * STORE_NO_MATCH if there is no such job. */
 enum store_result store_forget(struct store *store, uint64_t id);
@@ -288,9 +287,7 @@ struct store_ops {
 	int (*insert)(struct store_backend *be, const struct job_spec *specs,
 		      size_t n, uid_t uid, gid_t gid, int64_t submit_ns,
 		      uint64_t *ids, bool *existing);
-	int (*insert_as)(struct store_backend *be, const struct job_spec *spec,
-			 uint64_t id, uint32_t attempt, uid_t uid, gid_t gid,
-			 int64_t submit_ns);
+	int (*insert_as)(struct store_backend *be, const struct store_job *job);
 	enum store_result (*forget)(struct store_backend *be, uint64_t id);
 	enum store_result (*unique_holder)(struct store_backend *be, uid_t uid,
 					   const char *key, uint64_t *id);

@@ -356,13 +356,13 @@ jobs_set_outbox(struct jobs *j)
 int
 jobs_claimed(struct jobs *j, const struct store_job *job)
 {
-	int q = jobs_queue_index(j, job->spec.queue != NULL ? job->spec.queue
-							    : "default");
+	/* A task's array limit holds across the cluster (its claims); here
+	 * it holds too, as on one host. */
+	int q = jobs_queue_of_job(j, job);
 
 	if (q == -1)
 		return -1;
-	if (store_insert_as(j->store, &job->spec, job->id, job->attempt,
-			    job->uid, job->gid, job->submit_ns) == -1) {
+	if (store_insert_as(j->store, job) == -1) {
 		log_warnx("job %llu: store: %s", (unsigned long long)job->id,
 			  store_error(j->store));
 		return -1;

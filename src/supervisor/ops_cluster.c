@@ -62,6 +62,8 @@ opsc_submitted(void *arg, const uint64_t *ids, const bool *existing, size_t n,
 	/* The ids that stand for a job not stored: a job not ended held
 	 * its unique key. */
 	json_object_set_new(reply, "existing", held);
+	json_object_set_new(reply, "arrays",
+			    ops_arrays_json(a->specs, a->nspecs, ids));
 	log_debug("uid %d submitted %zu jobs to the cluster, first %llu",
 		  (int)a->uid, n, n > 0 ? (unsigned long long)ids[0] : 0ULL);
 	opsc_ask_answer(a, reply);
@@ -301,14 +303,6 @@ opsc_submit(struct ops *ops, struct client *c, const struct request *req)
 
 	if ((reply = ops_submit_specs(ops, c, req, &specs, &n)) != NULL)
 		return reply;
-	for (size_t i = 0; i < n; i++) {
-		if (specs[i].array.n > 0) {
-			ops_specs_free(specs, n);
-			return ops_error(req, FORQ_ERR_UNSUPPORTED,
-					 "job arrays: not kept across a "
-					 "cluster yet");
-		}
-	}
 	/* The node that runs it looks the name up: uids may differ. */
 	if ((pw = getpwuid(cred->uid)) == NULL) {
 		ops_specs_free(specs, n);
@@ -530,21 +524,87 @@ opsc_retried(void *arg, enum cluster_outcome how, int64_t n, const char *err)
 	opsc_ask_answer(a, reply);
 }
 
+/* One task of an array retried: the reply once all have answered. */
+static void
+opsc_task_retried(void *arg, enum cluster_outcome how, int64_t n,
+		  const char *err)
+{
+	struct ask *a = arg;
+	json_t *reply;
+
+	(void)n;
+	if (how == CLUSTER_DONE)
+		a->nids++;
+	else if (how == CLUSTER_FAILED && !a->failed) {
+		a->failed = true;
+		a->done = opsc_db_error(a, err);
+	}
+	if (--a->left > 0)
+		return;
+	if (a->failed) {
+		reply = a->done;
+		a->done = NULL;
+	} else if (a->nids == 0) {
+		reply = opsc_ask_error(a, FORQ_ERR_NOT_ENDED,
+				       "no task of array %llu has ended; only "
+				       "an ended task runs again",
+				       (unsigned long long)a->id);
+	} else {
+		reply = reply_ok(later_req_id(a->reply));
+		json_object_set_new(reply, "tasks",
+				    json_integer((json_int_t)a->nids));
+	}
+	opsc_ask_answer(a, reply);
+}
+
+/* An array's id: each of its tasks that has ended runs again, as on
+ * one host ("tasks" says how many); any other job, itself. */
+static void
+opsc_retry_of(void *arg, const size_t *which, const uint64_t *ids, size_t n,
+	      const char *err)
+{
+	struct ask *a = arg;
+	struct cluster *cl = a->ops->d.cluster;
+	size_t i;
+
+	(void)which;
+	if (err != NULL) {
+		opsc_ask_answer(a, opsc_db_error(a, err));
+		return;
+	}
+	if (n == 0) {
+		if (cluster_retry(cl, a->id, opsc_owner_or_root(a),
+				  opsc_retried, a) == -1)
+			opsc_retried(a, CLUSTER_FAILED, 0,
+				     "it cannot be reached now");
+		return;
+	}
+	a->left = n;
+	a->nids = 0;
+	for (i = 0; i < n; i++) {
+		if (cluster_retry(cl, ids[i], opsc_owner_or_root(a),
+				  opsc_task_retried, a) == -1)
+			opsc_task_retried(a, CLUSTER_FAILED, 0,
+					  "it cannot be reached now");
+	}
+}
+
 static json_t *
 opsc_retry(struct ops *ops, struct client *c, const struct request *req)
 {
 	struct req_error err;
 	struct ask *a;
 	uint64_t id;
+	int64_t every = -1;
 
 	if (request_job_id(req, "job", &id, &err) == -1)
 		return ops_req_error(&err);
 	if ((a = opsc_ask_new(ops, c, req)) == NULL)
 		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
 	a->id = id;
-	if (cluster_retry(ops->d.cluster, id, opsc_owner_or_root(a),
-			  opsc_retried, a) == -1)
-		opsc_retried(a, CLUSTER_FAILED, 0, "it cannot be reached now");
+	if (cluster_tasks(ops->d.cluster, &id, &every, 1, opsc_retry_of, a) ==
+	    -1)
+		opsc_retry_of(a, NULL, NULL, 0, "it cannot be reached now");
 	return NULL;
 }
 
@@ -685,10 +745,10 @@ opsc_pause(struct ops *ops, struct client *c, const struct request *req)
 	return NULL;
 }
 
-/* Every request a cluster node takes: its shared queue answers those
- * about jobs; those it does not keep across nodes yet are refused. */
-json_t *
-opsc_handle(struct ops *ops, struct client *c, const struct request *req)
+/* Every request a cluster node takes, its tasks named by id: its shared
+ * queue answers those about jobs. */
+static json_t *
+opsc_dispatch(struct ops *ops, struct client *c, const struct request *req)
 {
 	switch (req->op) {
 	case REQ_SUBMIT:
@@ -724,4 +784,196 @@ opsc_handle(struct ops *ops, struct client *c, const struct request *req)
 				 "%s: not kept across a cluster yet",
 				 request_op_name(req->op));
 	}
+}
+
+/* --- tasks --------------------------------------------------------- */
+
+/*
+ * Tasks by name, as on one host (ops_resolve_tasks): "41_7" in "job" or
+ * "jobs" is that task; an array's id in "jobs" stands for all its
+ * tasks (an id that is no array's stays itself). The database says,
+ * in one round trip, before the request is served.
+ */
+struct opsc_names {
+	uint64_t *arrays;
+	int64_t *indexes; /* -1: every task of the array */
+	size_t n, cap;
+};
+
+static int
+opsc_name_add(struct opsc_names *nm, uint64_t array, int64_t index)
+{
+	if (array_reserve((void **)&nm->arrays, &nm->cap, nm->n,
+			  sizeof *nm->arrays) == -1)
+		return -1;
+	nm->indexes = realloc(nm->indexes, nm->cap * sizeof *nm->indexes);
+	if (nm->indexes == NULL)
+		return -1;
+	nm->arrays[nm->n] = array;
+	nm->indexes[nm->n++] = index;
+	return 0;
+}
+
+static void
+opsc_names_free(struct opsc_names *nm)
+{
+	free(nm->arrays);
+	free(nm->indexes);
+}
+
+/* A name of the request's: a task's ("41_7"), or (in "jobs") an id that
+ * may be an array's; 1 if it is neither, 0 if added. */
+static int
+opsc_name_of(struct opsc_names *nm, const json_t *v, bool list, int *bad)
+{
+	uint64_t array;
+	uint32_t index;
+
+	if (json_is_string(v)) {
+		if (jobarray_task_parse(json_string_value(v), &array, &index) ==
+		    -1) {
+			*bad = 1;
+			return 1;
+		}
+		return opsc_name_add(nm, array, index);
+	}
+	if (list && json_is_integer(v) && json_integer_value(v) > 0)
+		return opsc_name_add(nm, (uint64_t)json_integer_value(v), -1);
+	return 1;
+}
+
+/* The ids found for name k (which, ids: as cluster_tasks gives them). */
+static size_t
+opsc_found(const size_t *which, size_t n, size_t k, size_t *first)
+{
+	size_t i, count = 0;
+
+	for (i = 0; i < n; i++) {
+		if (which[i] == k) {
+			if (count++ == 0)
+				*first = i;
+		}
+	}
+	return count;
+}
+
+static void
+opsc_named(void *arg, const size_t *which, const uint64_t *ids, size_t n,
+	   const char *err)
+{
+	struct ask *a = arg;
+	json_t *one = json_object_get(a->req, "job");
+	json_t *many = json_object_get(a->req, "jobs"), *out, *v, *reply;
+	struct request req;
+	struct client *c;
+	size_t k = 0, i, j, first = 0, count;
+	uint64_t array;
+	uint32_t index;
+
+	if (err != NULL) {
+		opsc_ask_answer(a, opsc_db_error(a, err));
+		return;
+	}
+	if (json_is_string(one)) {
+		if (opsc_found(which, n, k++, &first) == 0) {
+			(void)jobarray_task_parse(json_string_value(one),
+						  &array, &index);
+			opsc_ask_answer(a, opsc_ask_error(a, FORQ_ERR_NOT_FOUND,
+							  "no task %u of array "
+							  "%llu",
+							  index,
+							  (unsigned long long)
+							      array));
+			return;
+		}
+		json_object_set_new(a->req, "job",
+				    json_integer((json_int_t)ids[first]));
+	}
+	if (a->op != REQ_SUBMIT && json_is_array(many)) {
+		out = json_array();
+		json_array_foreach(many, i, v)
+		{
+			if (!json_is_string(v) &&
+			    !(json_is_integer(v) &&
+			      json_integer_value(v) > 0)) {
+				json_array_append(out, v);
+				continue;
+			}
+			count = opsc_found(which, n, k++, &first);
+			if (count == 0 && json_is_string(v)) {
+				(void)jobarray_task_parse(json_string_value(v),
+							  &array, &index);
+				json_decref(out);
+				opsc_ask_answer(
+				    a,
+				    opsc_ask_error(a, FORQ_ERR_NOT_FOUND,
+						   "no task %u of array %llu",
+						   index,
+						   (unsigned long long)array));
+				return;
+			}
+			if (count == 0)
+				json_array_append(out, v);
+			for (j = first; j < first + count; j++)
+				json_array_append_new(out,
+						      json_integer(
+							  (json_int_t)ids[j]));
+		}
+		json_object_set_new(a->req, "jobs", out);
+	}
+	if ((c = later_client(a->reply)) == NULL) {
+		opsc_ask_answer(a, NULL);
+		return;
+	}
+	req = (struct request){.op = a->op,
+			       .root = a->req,
+			       .id = json_object_get(a->req, "id")};
+	if ((reply = opsc_dispatch(a->ops, c, &req)) != NULL) {
+		opsc_ask_answer(a, reply);
+		return;
+	}
+	/* Served: its own reply is owed, or was sent. */
+	later_drop(a->ops->d.later, a->reply);
+	a->reply = NULL;
+	opsc_ask_answer(a, NULL);
+}
+
+json_t *
+opsc_handle(struct ops *ops, struct client *c, const struct request *req)
+{
+	json_t *one = json_object_get(req->root, "job");
+	json_t *many = json_object_get(req->root, "jobs"), *v;
+	struct opsc_names nm = {0};
+	struct ask *a;
+	size_t i;
+	int bad = 0, rc = 0;
+
+	if (req->op != REQ_SUBMIT) {
+		if (one != NULL)
+			rc |= opsc_name_of(&nm, one, false, &bad) == -1;
+		if (json_is_array(many)) {
+			json_array_foreach(many, i, v) rc |=
+			    opsc_name_of(&nm, v, true, &bad) == -1;
+		}
+	}
+	if (rc != 0 || bad) {
+		opsc_names_free(&nm);
+		return rc != 0
+			   ? ops_error(req, FORQ_ERR_INTERNAL, "out of memory")
+			   : ops_error(req, FORQ_ERR_BAD_REQUEST,
+				       "a job is named by its id, or a "
+				       "task as ARRAY_INDEX (41_7)");
+	}
+	if (nm.n == 0)
+		return opsc_dispatch(ops, c, req);
+	if ((a = opsc_ask_new(ops, c, req)) == NULL) {
+		opsc_names_free(&nm);
+		return ops_error(req, FORQ_ERR_INTERNAL, "out of memory");
+	}
+	a->op = req->op;
+	if (cluster_tasks(ops->d.cluster, nm.arrays, nm.indexes, nm.n,
+			  opsc_named, a) == -1)
+		opsc_named(a, NULL, NULL, 0, "it cannot be reached now");
+	opsc_names_free(&nm);
+	return NULL;
 }

@@ -109,6 +109,22 @@ opsc_job_json(struct ask *a, const struct store_job *job, const char *node,
 }
 
 static void
+opsc_status_array(void *arg, const uint64_t *counts, const char *err)
+{
+	struct ask *a = arg;
+	json_t *reply;
+
+	if (err != NULL) {
+		opsc_ask_answer(a, opsc_db_error(a, err));
+		return;
+	}
+	ops_array_json(json_object_get(a->done, "job"), counts);
+	reply = a->done;
+	a->done = NULL;
+	opsc_ask_answer(a, reply);
+}
+
+static void
 opsc_status_attempt(void *arg, const struct store_attempt *at, const char *node,
 		    const char *err)
 {
@@ -130,6 +146,10 @@ opsc_status_attempt(void *arg, const struct store_attempt *at, const char *node,
 		opsc_ask_answer(a, opsc_db_error(a, err));
 		return;
 	}
+	/* An array's id: its tasks counted by state, once read. */
+	if (a->head && cluster_array_states(a->ops->d.cluster, a->id,
+					    opsc_status_array, a) == 0)
+		return;
 	reply = a->done;
 	a->done = NULL;
 	opsc_ask_answer(a, reply);
@@ -164,6 +184,7 @@ opsc_status_job(void *arg, const struct store_job *job, const char *node,
 	json_object_set_new(reply, "job", opsc_job_json(a, job, node, true));
 	/* Its attempts before, as one host shows them, once read. */
 	a->done = reply;
+	a->head = job->array_id == id;
 	if (cluster_attempts(a->ops->d.cluster, id, opsc_status_attempt, a) ==
 	    -1)
 		opsc_status_attempt(a, NULL, NULL, "it cannot be reached now");

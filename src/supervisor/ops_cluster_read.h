@@ -33,11 +33,13 @@ struct ask {
 	json_t *done;
 	uint64_t *ids;
 	size_t nids;
-	uint64_t id;  /* status: the job asked about */
-	bool *seen;   /* wait: which of ids the database has */
-	size_t *byid; /* wait: the indexes of ids, in the order of the ids */
-	bool events;  /* wait: an event per job */
-	bool drain;   /* pause: and wait for what runs */
+	uint64_t id;    /* status: the job asked about */
+	bool *seen;     /* wait: which of ids the database has */
+	size_t *byid;   /* wait: the indexes of ids, in the order of the ids */
+	bool events;    /* wait: an event per job */
+	bool drain;     /* pause: and wait for what runs */
+	bool head;      /* status: of an array's first task, the array */
+	enum req_op op; /* a request served once its tasks are named */
 	bool failed;
 	/* submit with dependencies: the jobs, until those they wait for
 	 * are found; who submits them. */

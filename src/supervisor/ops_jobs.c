@@ -299,14 +299,32 @@ ops_specs_free(struct job_spec *specs, size_t n)
 }
 
 json_t *
+ops_arrays_json(const struct job_spec *specs, size_t n, const uint64_t *ids)
+{
+	json_t *arrays = json_array();
+	size_t k, t;
+
+	for (k = 0, t = 0; k < n; t += job_spec_tasks(&specs[k]), k++) {
+		if (specs[k].array.n > 0)
+			json_array_append_new(arrays,
+					      json_pack("{s:I, s:I}", "id",
+							(json_int_t)ids[t],
+							"tasks",
+							(json_int_t)specs[k]
+							    .array.n));
+	}
+	return arrays;
+}
+
+json_t *
 ops_submit(struct ops *ops, struct client *c, const struct request *req)
 {
 	const struct ucred *cred = control_cred(c);
 	struct job_spec *specs;
-	json_t *reply, *ids_json, *held, *arrays;
+	json_t *reply, *ids_json, *held;
 	uint64_t *ids;
 	bool *existing;
-	size_t n, k, t, tasks = 0;
+	size_t n, k, tasks = 0;
 
 	if ((reply = ops_submit_specs(ops, c, req, &specs, &n)) != NULL)
 		return reply;
@@ -346,18 +364,7 @@ ops_submit(struct ops *ops, struct client *c, const struct request *req)
 					      json_integer((json_int_t)ids[k]));
 	}
 	json_object_set_new(reply, "existing", held);
-	/* Each array's id (its first task's) and how many tasks it has. */
-	arrays = json_array();
-	for (k = 0, t = 0; k < n; t += job_spec_tasks(&specs[k]), k++) {
-		if (specs[k].array.n > 0)
-			json_array_append_new(arrays,
-					      json_pack("{s:I, s:I}", "id",
-							(json_int_t)ids[t],
-							"tasks",
-							(json_int_t)specs[k]
-							    .array.n));
-	}
-	json_object_set_new(reply, "arrays", arrays);
+	json_object_set_new(reply, "arrays", ops_arrays_json(specs, n, ids));
 	log_debug("uid %d submitted %zu jobs, first %llu", (int)cred->uid,
 		  tasks, (unsigned long long)ids[0]);
 out:

@@ -21,6 +21,10 @@ json_t *ops_submit_specs(struct ops *ops, struct client *c,
 			 const struct request *req, struct job_spec **specs,
 			 size_t *n);
 void ops_specs_free(struct job_spec *specs, size_t n);
+/* A submit's reply's "arrays": each array's id (its first task's, ids
+ * one for each job and task in order) and how many tasks it has. */
+json_t *ops_arrays_json(const struct job_spec *specs, size_t n,
+			const uint64_t *ids);
 json_t *ops_cancel(struct ops *ops, struct client *c,
 		   const struct request *req);
 json_t *ops_hold(struct ops *ops, struct client *c, const struct request *req);

@@ -357,15 +357,13 @@ ops_add_deps(struct ops *ops, uint64_t id, enum job_after mode, json_t *job)
 
 /* "array": {"tasks": 100, "succeeded": 90, "running": 8, ...}, the
  * states no task is in left out. */
-static int
-ops_array_states(struct ops *ops, uint64_t array_id, json_t *job)
+void
+ops_array_json(json_t *job, const uint64_t *counts)
 {
-	uint64_t counts[JOB_STATE_COUNT], total = 0;
+	uint64_t total = 0;
 	json_t *a;
 	int s;
 
-	if (store_array_states(ops->d.store, array_id, counts) == -1)
-		return -1;
 	a = json_object();
 	for (s = 0; s < JOB_STATE_COUNT; s++) {
 		total += counts[s];
@@ -377,6 +375,16 @@ ops_array_states(struct ops *ops, uint64_t array_id, json_t *job)
 	}
 	json_object_set_new(a, "tasks", json_integer((json_int_t)total));
 	json_object_set_new(job, "array", a);
+}
+
+static int
+ops_array_states(struct ops *ops, uint64_t array_id, json_t *job)
+{
+	uint64_t counts[JOB_STATE_COUNT];
+
+	if (store_array_states(ops->d.store, array_id, counts) == -1)
+		return -1;
+	ops_array_json(job, counts);
 	return 0;
 }
 

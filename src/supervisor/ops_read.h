@@ -14,6 +14,10 @@ struct request;
 struct store_job;
 /* A job as status (full) and list show it. */
 json_t *ops_job_json(struct ops *ops, const struct store_job *j, bool full);
+/* "array": {"tasks": 100, "succeeded": 90, "running": 8, ...} into a
+ * job's object, from counts by state (the states no task is in left
+ * out). */
+void ops_array_json(json_t *job, const uint64_t *counts);
 struct store_attempt;
 /* An attempt before a job's last, as status shows it, appended to the
  * array arg. */

@@ -14,12 +14,14 @@ chmod 755 "$T"
 
 pg_start
 pg_make_db
-write_conf "slots = 4"
+# One slot each: whatever runs at once beyond one runs on both nodes.
+write_conf "slots = 1" "cpus = 0"
 store_section a >>"$CONF"
 printf '[jobs]\nmem_max = 128M\n[resources]\ngpu = 0-1\n' >>"$CONF"
 sed -i 's/^\[daemon\]$/[daemon]\nsocket_mode = 0666/' "$CONF"
 start_forqd
 write_b_conf
+sed -i 's/^slots = 2$/slots = 1\ncpus = 0/' "$B/conf"
 printf '[jobs]\nmem_max = 64M\n[resources]\ngpu = 2-3\nlic = 2\n' >>"$B/conf"
 sed -i 's/^\[daemon\]$/[daemon]\nsocket_mode = 0666/' "$B/conf"
 start_b
@@ -160,3 +162,49 @@ rc=0
 out=$(fq submit --cpus 999 -- true 2>&1) || rc=$?
 [ $rc -ne 0 ] && [[ $out == *"--cpus 999"*"of the cluster"* ]] || fail "--cpus 999: rc $rc: $out"
 ok "--mem 100M through b (mem_max 64M) ran on a (128M); --mem 256M and --cpus 999 are refused at submit, naming the most a node takes"
+
+# Job arrays across the nodes: one id; each task with FORQ_ARRAY_ID and
+# FORQ_ARRAY_INDEX wherever it runs; %1 holds across the nodes, which
+# have a slot each (each task counts the tasks running as it starts: a
+# directory each, gone before it ends); the array's id and a task's
+# name (ID_INDEX) on either node.
+mkdir "$T/run"
+task="mkdir '$T/run/'\$FORQ_ARRAY_INDEX; ls '$T/run' | wc -l >>'$T/seen'; echo \$FORQ_ARRAY_ID \$FORQ_ARRAY_INDEX >>'$T/idx'; echo task \$FORQ_ARRAY_INDEX; sleep 0.3; rmdir '$T/run/'\$FORQ_ARRAY_INDEX"
+a=$(fq submit --array 1-9%1 -- sh -c "$task")
+[[ $a =~ ^[0-9]+$ ]] || fail "submit --array printed: $a"
+"$FORQ" -s "$B/sock" wait "$a" >/dev/null || fail "the array: $(fq list --array "$a")"
+[ "$(sort -n "$T/seen" | tail -n 1)" = 1 ] && [ "$(wc -l <"$T/seen")" = 9 ] ||
+	fail "tasks at once: $(sort -n "$T/seen" | uniq -c | tr '\n' ' ')"
+[ "$(sort -n -k2 "$T/idx" | tr '\n' ' ')" = "$a 1 $a 2 $a 3 $a 4 $a 5 $a 6 $a 7 $a 8 $a 9 " ] ||
+	fail "what the tasks saw: $(cat "$T/idx")"
+nodes=$(fq list --array "$a" --json | jq -r '[.jobs[].node] | group_by(.) | map(.[0] + ":" + (length | tostring)) | join(" ")')
+ok "--array 1-9%1 through a: one id ($a), the tasks (on $nodes) with FORQ_ARRAY_ID and FORQ_ARRAY_INDEX, one at a time across the nodes"
+
+[ "$("$FORQ" -s "$B/sock" list --array "$a" --json | jq -c '[.jobs[].array_index] | sort')" = "[1,2,3,4,5,6,7,8,9]" ] ||
+	fail "list --array on b: $("$FORQ" -s "$B/sock" list --array "$a")"
+[ "$(st "$B/sock" "${a}_3" .job.task)/$(st "$B/sock" "${a}_3" .job.array_index)" = "${a}_3/3" ] ||
+	fail "status ${a}_3 on b: $("$FORQ" -s "$B/sock" status --json "${a}_3")"
+[ "$("$FORQ" -s "$B/sock" status --json "$a" | jq -c .job.array)" = '{"succeeded":9,"tasks":9}' ] ||
+	fail "status of the array on b: $("$FORQ" -s "$B/sock" status --json "$a")"
+[ "$("$FORQ" -s "$B/sock" logs "${a}_4" 2>/dev/null)" = "task 4" ] || fail "logs ${a}_4 on b: $("$FORQ" -s "$B/sock" logs "${a}_4" 2>&1)"
+rc=0
+out=$("$FORQ" -s "$B/sock" status "${a}_99" 2>&1) || rc=$?
+[ $rc -eq 66 ] && [[ $out == *"no task 99 of array $a"* ]] || fail "status of no such task: $rc $out"
+ok "on b, list --array lists the tasks, status of ${a}_3 names it, status of the array counts its tasks, logs ${a}_4 shows its output; no such task is refused"
+
+# The array's id stands for all its tasks: hold, release of one task,
+# cancel, retry.
+d=$(fq submit --array 1-4 --hold -- true)
+"$FORQ" -s "$B/sock" release "${d}_2" >/dev/null || fail "release of ${d}_2"
+fq wait "${d}_2" >/dev/null || fail "task ${d}_2: $(fq status "${d}_2")"
+"$FORQ" -s "$B/sock" cancel "$d" >"$T/cancel.out" 2>&1 || true
+[ "$(awk '{print $2}' "$T/cancel.out" | sort | uniq -c | awk '{print $1 $2}' | tr '\n' ' ')" = "1ended 3queued " ] ||
+	fail "cancel of the array said: $(cat "$T/cancel.out")"
+[ "$(fq list --array "$d" --json | jq -c '[.jobs[].state] | sort')" = '["cancelled","cancelled","cancelled","succeeded"]' ] ||
+	fail "the array after cancel: $(fq list --array "$d")"
+out=$("$FORQ" -s "$B/sock" retry "$d") || fail "retry of the array: $out"
+[ "$out" = "$d: 4 tasks run again" ] || fail "retry said: $out"
+fq wait "$d" >/dev/null || fail "the retried array: $(fq list --array "$d")"
+[ "$(fq list --array "$d" --json | jq -c '[.jobs[] | [.state, .attempt]] | unique')" = '[["succeeded",2]]' ] ||
+	fail "after retry: $(fq list --array "$d" --json | jq -c '[.jobs[] | [.state, .attempt]]')"
+ok "held as an array, one task released on b ran alone; cancel of the array on b cancelled the other three; retry on b ran all four again"

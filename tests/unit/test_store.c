@@ -462,10 +462,15 @@ test_claimed_jobs_keep_the_clusters_id(void **state)
 	struct fixture *f = *state;
 	struct job_result r = {.state = JOB_SUCCEEDED, .end_ns = 5};
 	struct job_spec s = spec("c", "A=1");
-	struct store_job j;
+	struct store_job j, in = {.spec = s,
+				  .id = 500,
+				  .attempt = 2,
+				  .uid = 1000,
+				  .gid = 100,
+				  .submit_ns = 7};
 	uint64_t mine;
 
-	assert_int_equal(store_insert_as(f->st, &s, 500, 2, 1000, 100, 7), 0);
+	assert_int_equal(store_insert_as(f->st, &in), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(store_get(f->st, 500, &j), STORE_OK);
 	assert_int_equal(j.state, JOB_QUEUED);
@@ -476,11 +481,19 @@ test_claimed_jobs_keep_the_clusters_id(void **state)
 	/* Ids only grow: past the cluster's too. */
 	mine = add(f->st, "a");
 	assert_true(mine > 500);
-	/* Claimed again (a stale row of the same id): replaced. */
-	assert_int_equal(store_insert_as(f->st, &s, 500, 3, 1000, 100, 7), 0);
+	/* Claimed again (a stale row of the same id): replaced; a task
+	 * keeps its array's id, index and limit. */
+	in.attempt = 3;
+	in.array_id = 490;
+	in.array_index = 11;
+	in.array_max = 4;
+	assert_int_equal(store_insert_as(f->st, &in), 0);
 	assert_int_equal(store_commit(f->st), 0);
 	assert_int_equal(store_get(f->st, 500, &j), STORE_OK);
 	assert_int_equal(j.attempt, 3);
+	assert_int_equal(j.array_id, 490);
+	assert_int_equal(j.array_index, 11);
+	assert_int_equal(j.array_max, 4);
 	store_job_free(&j);
 	assert_int_equal(store_finish(f->st, 500, &r), 0);
 	assert_int_equal(store_commit(f->st), 0);
@@ -491,8 +504,9 @@ test_claimed_jobs_keep_the_clusters_id(void **state)
 	/* Its environment went with it; the other job's stays. */
 	assert_int_equal(count(f, "SELECT count(*) FROM envs"), 1);
 	/* The cluster keeps unique keys and dependencies, not a node. */
-	s.unique = (char *)"k";
-	assert_int_equal(store_insert_as(f->st, &s, 501, 0, 1000, 100, 7), -1);
+	in.spec.unique = (char *)"k";
+	in.id = 501;
+	assert_int_equal(store_insert_as(f->st, &in), -1);
 	store_rollback(f->st);
 }
 
