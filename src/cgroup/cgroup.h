@@ -8,8 +8,8 @@
  * the whole tree is signalled, killed and accounted.
  *
  * cgroup v2 (one unified hierarchy) and v1 (a hierarchy per controller:
- * memory, cpuacct, pids, freezer, cpuset) are both spoken; which one a
- * host has is found at start, from /proc/self/mountinfo.
+ * memory, cpuacct, pids, freezer, cpuset, devices) are both spoken;
+ * which one a host has is found at start, from /proc/self/mountinfo.
  *
  * Under systemd the subtree is in a scope of its own, apart from
  * forqd.service's cgroup, with forqd's workers: a restart of the
@@ -41,15 +41,22 @@ enum cg_version {
 };
 
 /* The controllers forq uses. On v1 each is a hierarchy (CG_CPU is
- * cpuacct there); on v2 they share one directory, base[CG_MEMORY]. */
+ * cpuacct there); on v2 they share one directory, base[CG_MEMORY].
+ * CG_DEVICES is v1's alone (v2 holds devices by an eBPF program, which
+ * forqd does not load), and left out where it cannot be written. */
 enum cg_ctl {
 	CG_MEMORY,
 	CG_CPU,
 	CG_PIDS,
 	CG_FREEZER,
 	CG_CPUSET,
+	CG_DEVICES,
 	CG_NCTL,
 };
+
+/* NVIDIA's GPUs are the character devices of this major, /dev/nvidiaN
+ * its minor N. */
+#define CG_NVIDIA_MAJOR 195
 
 /* The hierarchies a process is moved into to be in forqd's scope: the
  * unified one and, on v1, systemd's own (name=systemd). */
@@ -134,6 +141,9 @@ struct cg_limits {
 	 * its own (gang); a one-CPU job is its worker's by affinity. */
 	const char *cpus;
 	bool gang;
+	/* The GPUs (bits: their indexes) it may not open, where v1's
+	 * devices controller is: those of [resources] not its own. */
+	uint64_t gpu_deny;
 };
 
 /* What the group says of the job, since cg_slot_prepare. */
@@ -180,6 +190,7 @@ struct cg_slot {
 	bool plain;                  /* not a cgroupfs: a test's fake */
 	bool has_cpuset;      /* v2: the cpuset controller is the group's */
 	struct cg_limits set; /* what the group has now */
+	bool devices_set;     /* set.gpu_deny is written */
 	char set_cpus[CG_CPUS_LEN]; /* cpuset.cpus as last written; "": unknown
 				     */
 	struct cg_base base;

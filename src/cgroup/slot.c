@@ -159,8 +159,13 @@ cg_slot_open(const struct cg_tree *t, int w, uint32_t s, struct cg_slot *slot,
 	if (t->version == CG_NONE)
 		return 0;
 	for (i = 0; i < CG_NCTL; i++) {
-		if (slot->dir[i][0] == '\0')
+		if (slot->dir[i][0] == '\0' ||
+		    (t->version == CG_V2 && i == CG_DEVICES))
 			continue;
+		if (i == CG_DEVICES && cg_mkdir(slot->dir[i]) == -1) {
+			slot->dir[i][0] = '\0';
+			continue;
+		}
 		if (cg_mkdir(slot->dir[i]) == -1 ||
 		    (t->version == CG_V1 && i == CG_CPUSET &&
 		     cg_cpuset_init(slot->dir[i]) == -1))
@@ -284,6 +289,8 @@ cg_slot_spare(struct cg_slot *slot, pid_t pid)
 		slot->spares = true;
 }
 
+static int cg_set_devices(struct cg_slot *slot, uint64_t deny);
+
 static int
 cg_prepare_v1(struct cg_slot *slot, const struct cg_limits *lim)
 {
@@ -321,6 +328,8 @@ cg_prepare_v1(struct cg_slot *slot, const struct cg_limits *lim)
 			return -1;
 		slot->set.tasks_max = cg_tasks_max(slot, lim);
 	}
+	if (cg_set_devices(slot, lim->gpu_deny) == -1)
+		return -1;
 	slot->join_cpuset = lim->gang && slot->join[slot->njoin] != -1;
 	if (lim->gang &&
 	    (!slot->join_cpuset ||
@@ -329,6 +338,33 @@ cg_prepare_v1(struct cg_slot *slot, const struct cg_limits *lim)
 			errno = ENOTSUP;
 		return -1;
 	}
+	return 0;
+}
+
+/* v1: the GPUs a job may not open. Every device is let in first (a
+ * group with no groups under it may), then those denied: written only
+ * when they change, as most jobs' are the same. */
+static int
+cg_set_devices(struct cg_slot *slot, uint64_t deny)
+{
+	const char *dir = slot->dir[CG_DEVICES];
+	char rule[48];
+	int i;
+
+	if (dir[0] == '\0' || (slot->devices_set && deny == slot->set.gpu_deny))
+		return 0;
+	slot->devices_set = false;
+	if (cg_write_at(dir, "devices.allow", "a") == -1)
+		return -1;
+	for (i = 0; i < 64; i++) {
+		if (!(deny & (UINT64_C(1) << i)))
+			continue;
+		snprintf(rule, sizeof rule, "c %d:%d rwm", CG_NVIDIA_MAJOR, i);
+		if (cg_write_at(dir, "devices.deny", rule) == -1)
+			return -1;
+	}
+	slot->set.gpu_deny = deny;
+	slot->devices_set = true;
 	return 0;
 }
 

@@ -16,11 +16,10 @@
 #include "cgroup/cgroup.h"
 #include "cgroup/fs.h"
 
-static const char *const cg_v1_names[CG_NCTL] = {[CG_MEMORY] = "memory",
-						 [CG_CPU] = "cpuacct",
-						 [CG_PIDS] = "pids",
-						 [CG_FREEZER] = "freezer",
-						 [CG_CPUSET] = "cpuset"};
+static const char *const cg_v1_names[CG_NCTL] =
+    {[CG_MEMORY] = "memory", [CG_CPU] = "cpuacct",
+     [CG_PIDS] = "pids",     [CG_FREEZER] = "freezer",
+     [CG_CPUSET] = "cpuset", [CG_DEVICES] = "devices"};
 
 struct cg_mount {
 	char root[PATH_MAX];
@@ -387,6 +386,12 @@ cg_create(struct cg_tree *t, const bool *keep, size_t nkeep, char *err,
 		for (i = 0; i < CG_NCTL; i++) {
 			if (t->base[i][0] == '\0')
 				continue;
+			/* Devices only add to what a job is held to: a
+			 * hierarchy forqd may not write is left out. */
+			if (i == CG_DEVICES && cg_mkdir(t->base[i]) == -1) {
+				t->base[i][0] = '\0';
+				continue;
+			}
 			if (cg_mkdir(t->base[i]) == -1 ||
 			    (i == CG_CPUSET &&
 			     cg_cpuset_init(t->base[i]) == -1)) {

@@ -20,11 +20,12 @@
  * the meaning of what it holds: 8, the numbers of the final states in
  * a result moved up one for held; 9, a slot's array task; 10, its
  * files; 11, a spawn's token in pid until its child claims the slot;
- * 12, the start time a worker writes in its slot. */
+ * 12, the start time a worker writes in its slot; 13, the GPUs a job
+ * may not open. */
 #ifdef FORQ_LAYOUT_NEXT
 #define SHM_VERSION 1010
 #else
-#define SHM_VERSION 12
+#define SHM_VERSION 13
 #endif
 #define SHM_LAST_EXIT_MAX 96
 
@@ -106,6 +107,7 @@ struct slot {
 	uint64_t output_max;
 	uint64_t mem;       /* its cgroup's memory limit, bytes; 0: none */
 	uint64_t tasks_max; /* its cgroup's pids limit; 0: none */
+	uint64_t gpu_deny;  /* the GPUs (bits: indexes) it may not open */
 	/* A job with CPUs of its own (a gang of workers): their set, and
 	 * how many; ncpus 1: its worker's CPU, as every other job. */
 	uint32_t ncpus;

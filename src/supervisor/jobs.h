@@ -214,6 +214,9 @@ void jobs_check(struct jobs *j, int64_t now_ns);
  * from a cluster now could be given here: none of a kind a job here
  * waits for, less what the claimed jobs not taken yet ask. */
 void jobs_res_left(struct jobs *j, uint32_t *left);
+/* The GPUs (bits: indexes of [resources]' gpu) a job may not open:
+ * all but those it was given (none for a job not taken, or ended). */
+uint64_t jobs_res_gpu_deny(struct jobs *j, uint64_t id);
 /* The environment of the [resources] a job taken was given
  * (CUDA_VISIBLE_DEVICES, FORQ_RES_<NAME>), NUL-separated: its bytes in
  * *used, its count in *n (0: none); -1 if it does not fit len. */

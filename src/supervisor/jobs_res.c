@@ -233,6 +233,21 @@ jobs_res_retake(struct jobs *j, uint64_t id, const char *given)
 	return jobs_res_keep(j, id, &g);
 }
 
+uint64_t
+jobs_res_gpu_deny(struct jobs *j, uint64_t id)
+{
+	const struct res_kinds *k = &j->conf->res;
+	struct jobs_grant *g = jobs_res_find(j, id);
+	size_t i;
+
+	for (i = 0; i < k->n; i++) {
+		if (strcmp(k->kind[i].name, "gpu") == 0 && k->kind[i].indexed)
+			return k->kind[i].indexes &
+			       ~(g != NULL ? g->g.mask[i] : 0);
+	}
+	return 0;
+}
+
 int
 jobs_res_env(struct jobs *j, uint64_t id, char *buf, size_t len, size_t *used,
 	     uint32_t *n)

@@ -214,6 +214,7 @@ running_fill_common(struct running *r, struct slot *slot,
 	slot->output_max = r->conf->output_max;
 	slot->mem = job->spec.mem;
 	slot->tasks_max = r->conf->tasks_max;
+	slot->gpu_deny = jobs_res_gpu_deny(r->jobs, job->id);
 	slot->ncpus = 1;
 	slot->uid = job->uid;
 	slot->gid = job->gid;

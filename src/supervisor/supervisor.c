@@ -545,6 +545,9 @@ sv_cgroups(struct supervisor *sv)
 	}
 	log_info("job cgroups: %s, under %s", cg_version_name(sv->cg.version),
 		 sv->cg.base[CG_MEMORY]);
+	if (sv->cg.base[CG_DEVICES][0] != '\0')
+		log_info("job cgroups: a job opens only its own GPUs (the "
+			 "devices controller)");
 }
 
 /* The worklists jobs.c leaves: each end is told to its waiters, its

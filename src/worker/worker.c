@@ -507,6 +507,7 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	    cg_slot_prepare(&j->cg,
 			    &(struct cg_limits){.mem = j->slot->mem,
 						.tasks_max = j->slot->tasks_max,
+						.gpu_deny = j->slot->gpu_deny,
 						.cpus = cpus,
 						.gang = j->slot->ncpus > 1},
 			    why, sizeof why) == -1) {

@@ -134,7 +134,8 @@ static void
 fake_hybrid(struct fake *f)
 {
 	static const char *const ctls[] = {"memory",  "cpuacct", "pids",
-					   "freezer", "cpuset",  "unified"};
+					   "freezer", "cpuset",  "devices",
+					   "unified"};
 	char mi[8192] = "", line[PATH_MAX * 2];
 	size_t i;
 
@@ -292,6 +293,9 @@ fake_v1_slot(const struct cg_tree *t, const char *name)
 	put(dir, "cpuacct.usage_sys", "0\n");
 	snprintf(dir, sizeof dir, "%s/%s", t->base[CG_PIDS], name);
 	put(dir, "pids.max", "max\n");
+	snprintf(dir, sizeof dir, "%s/%s", t->base[CG_DEVICES], name);
+	put(dir, "devices.allow", "");
+	put(dir, "devices.deny", "");
 }
 
 static void
@@ -320,7 +324,7 @@ test_v1_slot(void **state)
 	fake_v1_slot(&t, "w1s2");
 	assert_int_equal(cg_slot_open(&t, 1, 2, &s, err, sizeof err), 0);
 	cg_slot_join_fds(&s, &n);
-	assert_int_equal(n, 4); /* memory, cpuacct, pids, freezer */
+	assert_int_equal(n, 5); /* memory, cpuacct, pids, freezer, devices */
 	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
 	snprintf(dir, sizeof dir, "%s/w1s2", t.base[CG_MEMORY]);
 	get(dir, "memory.limit_in_bytes", buf, sizeof buf);
@@ -381,18 +385,36 @@ test_v1_slot(void **state)
 	get(dir, "cpuset.cpus", buf, sizeof buf);
 	assert_string_equal(buf, "0-1");
 	cg_slot_join_fds(&s, &n);
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 6);
 	lim = (struct cg_limits){.cpus = "1", .gang = false};
 	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
 	cg_slot_join_fds(&s, &n);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
+
+	/* GPUs not its own: every device let in, then those denied (the
+	 * fake files keep the last write); the same again is not written. */
+	snprintf(dir, sizeof dir, "%s/w1s2", t.base[CG_DEVICES]);
+	lim = (struct cg_limits){.cpus = "1", .gpu_deny = 0x5};
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	get(dir, "devices.allow", buf, sizeof buf);
+	assert_string_equal(buf, "a");
+	get(dir, "devices.deny", buf, sizeof buf);
+	assert_string_equal(buf, "c 195:2 rwm");
+	put(dir, "devices.allow", "untouched");
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	get(dir, "devices.allow", buf, sizeof buf);
+	assert_string_equal(buf, "untouched");
+	lim.gpu_deny = 0;
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
+	get(dir, "devices.allow", buf, sizeof buf);
+	assert_string_equal(buf, "a");
 
 	/* A standby joins what every job joins, never the cpuset; it is
 	 * not the job's (not counted), and pids.max allows for it. */
 	lim = (struct cg_limits){.cpus = "0-1", .gang = true};
 	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), 0);
 	cg_slot_standby_fds(&s, &n);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	cg_slot_spare(&s, 4243);
 	snprintf(dir, sizeof dir, "%s/w1s2", t.base[CG_PIDS]);
 	put(dir, "cgroup.procs", "4242\n4243\n");
