@@ -394,7 +394,7 @@ cl_queues(struct cluster *cl, bool limited)
 	"j0.queue)])) AND " CL_NOT_PAUSED("j0.queue")
 /*
  * A claim of one job that asks for [resources] ("gpu=2,license.x=1"),
- * as one host takes them (supervisor/jobs_res.c): in order of priority,
+ * as one host takes them (engine/jobs_res.c): in order of priority,
  * then age; of the jobs this node could ever run ($7 the kinds it has,
  * $9 their totals), the first whose resources are left here now ($8),
  * unless an earlier one that needs one of the same kinds is not: that

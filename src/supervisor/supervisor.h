@@ -19,7 +19,7 @@
 #include "core/conf.h"
 #include "core/job.h"
 #include "supervisor/manager.h"
-#include "supervisor/ops_common.h"
+#include "ops/ops_common.h"
 
 struct pidfh;
 

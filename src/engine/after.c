@@ -15,9 +15,9 @@
 #include "core/access.h"
 #include "core/conf.h"
 #include "store/store.h"
-#include "supervisor/after.h"
-#include "supervisor/jobs.h"
-#include "supervisor/running.h"
+#include "engine/after.h"
+#include "engine/jobs.h"
+#include "engine/running.h"
 
 /* On-finish commands: the job's own, then forqd.conf's, each run by a
  * worker as the job's user once the job has ended. They wait in memory

@@ -7,17 +7,17 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "supervisor/control.h"
-#include "supervisor/ops_common.h"
-#include "supervisor/ops_queues.h"
+#include "control/control.h"
+#include "ops/ops_common.h"
+#include "ops/ops_queues.h"
 #include "core/request.h"
 #include "core/access.h"
 #include "core/conf.h"
 #include "core/runq.h"
 #include "store/store.h"
-#include "supervisor/jobs.h"
-#include "supervisor/running.h"
-#include "supervisor/watch.h"
+#include "engine/jobs.h"
+#include "engine/running.h"
+#include "control/watch.h"
 #include "forq/protocol.h"
 
 /* The queue a request names, RUNQ_ALL if none; -1 and *reply if it

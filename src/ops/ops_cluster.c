@@ -24,12 +24,12 @@
 #include "store/store.h"
 #include "cluster/cluster.h"
 #include "cluster/node.h"
-#include "supervisor/control.h"
-#include "supervisor/later.h"
-#include "supervisor/ops_cluster.h"
-#include "supervisor/ops_cluster_read.h"
-#include "supervisor/ops_common.h"
-#include "supervisor/ops_jobs.h"
+#include "control/control.h"
+#include "control/later.h"
+#include "ops/ops_cluster.h"
+#include "ops/ops_cluster_read.h"
+#include "ops/ops_common.h"
+#include "ops/ops_jobs.h"
 #include "forq/protocol.h"
 
 /* --- submit -------------------------------------------------------- */

@@ -21,12 +21,12 @@
 #include "core/request.h"
 #include "core/runq.h"
 #include "store/store.h"
-#include "supervisor/control.h"
-#include "supervisor/jobs.h"
-#include "supervisor/ops_common.h"
-#include "supervisor/running.h"
-#include "supervisor/watch.h"
-#include "supervisor/workers.h"
+#include "control/control.h"
+#include "engine/jobs.h"
+#include "ops/ops_common.h"
+#include "engine/running.h"
+#include "control/watch.h"
+#include "engine/workers.h"
 #include "forq/protocol.h"
 
 json_t *

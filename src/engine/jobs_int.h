@@ -14,7 +14,7 @@
 #include "common/heap.h"
 #include "core/res.h"
 #include "core/runq.h"
-#include "supervisor/jobs.h"
+#include "engine/jobs.h"
 
 /* A scheduled job in the due heap: at its CLOCK_REALTIME start. */
 struct jobs_due {

@@ -19,8 +19,8 @@
 #include "core/res.h"
 #include "core/runq.h"
 #include "store/store.h"
-#include "supervisor/jobs.h"
-#include "supervisor/jobs_int.h"
+#include "engine/jobs.h"
+#include "engine/jobs_int.h"
 
 static struct jobs_grant *
 jobs_res_find(struct jobs *j, uint64_t id)

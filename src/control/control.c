@@ -18,7 +18,7 @@
 #include "core/access.h"
 #include "core/conf.h"
 #include "core/request.h"
-#include "supervisor/control.h"
+#include "control/control.h"
 #include "forq/protocol.h"
 
 /* Stop reading a client's requests while this much reply is unsent. */

@@ -11,8 +11,8 @@
 #include "core/runq.h"
 #include "core/usercount.h"
 #include "store/store.h"
-#include "supervisor/jobs.h"
-#include "supervisor/jobs_int.h"
+#include "engine/jobs.h"
+#include "engine/jobs_int.h"
 
 /* A queued job's entry in the runq is to be skipped now. */
 static void

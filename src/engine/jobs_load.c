@@ -15,8 +15,8 @@
 #include "core/usercount.h"
 #include "ipc/orphan.h"
 #include "store/store.h"
-#include "supervisor/jobs.h"
-#include "supervisor/jobs_int.h"
+#include "engine/jobs.h"
+#include "engine/jobs_int.h"
 
 static int
 jobs_load_pending(void *arg, const struct store_pending *p)

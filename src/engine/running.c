@@ -26,10 +26,10 @@
 #include "ipc/channel.h"
 #include "ipc/shm.h"
 #include "store/store.h"
-#include "supervisor/adopted.h"
-#include "supervisor/jobs.h"
-#include "supervisor/running.h"
-#include "supervisor/workers.h"
+#include "engine/adopted.h"
+#include "engine/jobs.h"
+#include "engine/running.h"
+#include "engine/workers.h"
 
 /* A turn's starts past this give their room back once sent. */
 #define RUNNING_STARTS_KEEP 4096

@@ -9,8 +9,8 @@
 
 #include "common/array.h"
 #include "core/job.h"
-#include "supervisor/control.h"
-#include "supervisor/watch.h"
+#include "control/control.h"
+#include "control/watch.h"
 
 struct waiter;
 

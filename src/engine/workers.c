@@ -24,8 +24,8 @@
 #include "ipc/shm.h"
 #include "core/conf.h"
 #include "core/restart.h"
-#include "supervisor/orphans.h"
-#include "supervisor/workers.h"
+#include "engine/orphans.h"
+#include "engine/workers.h"
 #include "worker/worker.h"
 
 #define WORKER_OUT_MAX (64 * 1024)

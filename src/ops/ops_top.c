@@ -13,11 +13,11 @@
 #include "core/request.h"
 #include "core/runq.h"
 #include "store/store.h"
-#include "supervisor/control.h"
-#include "supervisor/jobs.h"
-#include "supervisor/ops_common.h"
-#include "supervisor/ops_top.h"
-#include "supervisor/running.h"
+#include "control/control.h"
+#include "engine/jobs.h"
+#include "ops/ops_common.h"
+#include "ops/ops_top.h"
+#include "engine/running.h"
 #include "forq/protocol.h"
 
 /* What a running job uses now: its cgroup's counters, or without one

@@ -22,7 +22,7 @@
 #include "common/log.h"
 #include "common/path.h"
 #include "core/conf.h"
-#include "supervisor/listener.h"
+#include "control/listener.h"
 
 #define LISTEN_BACKLOG 512
 #define ACCEPT_BACKOFF_NS NS_PER_SEC

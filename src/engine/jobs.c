@@ -22,8 +22,8 @@
 #include "core/runq.h"
 #include "core/usercount.h"
 #include "store/store.h"
-#include "supervisor/jobs.h"
-#include "supervisor/jobs_int.h"
+#include "engine/jobs.h"
+#include "engine/jobs_int.h"
 
 #define PRUNE_INTERVAL_NS (60 * NS_PER_SEC)
 #define PRUNE_BATCH 1000

@@ -25,7 +25,7 @@
 #include "common/log.h"
 #include "common/ratelimit.h"
 #include "core/addr.h"
-#include "supervisor/httpd.h"
+#include "control/httpd.h"
 
 /* A page is made again after this long. */
 #define HTTPD_PAGE_TTL_NS (NS_PER_SEC)

@@ -16,10 +16,10 @@
 #include "core/conf.h"
 #include "core/job.h"
 #include "ipc/orphan.h"
-#include "supervisor/draining.h"
-#include "supervisor/jobs.h"
-#include "supervisor/orphans.h"
-#include "supervisor/workers.h"
+#include "engine/draining.h"
+#include "engine/jobs.h"
+#include "engine/orphans.h"
+#include "engine/workers.h"
 
 struct drain_job {
 	struct orphan_job at;

@@ -22,7 +22,7 @@
 #include "core/job.h"
 #include "core/metrics.h"
 #include "store/store.h"
-#include "supervisor/jobs_int.h"
+#include "engine/jobs_int.h"
 
 #define JOBS_PENDING_SHARE 200
 

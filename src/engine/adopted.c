@@ -22,8 +22,8 @@
 #include "common/log.h"
 #include "core/conf.h"
 #include "core/runq.h"
-#include "supervisor/adopted.h"
-#include "supervisor/jobs.h"
+#include "engine/adopted.h"
+#include "engine/jobs.h"
 
 struct adoptee {
 	TAILQ_ENTRY(adoptee) entry;

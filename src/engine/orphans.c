@@ -20,7 +20,7 @@
 #include "ipc/channel.h"
 #include "ipc/orphan.h"
 #include "ipc/shm.h"
-#include "supervisor/orphans.h"
+#include "engine/orphans.h"
 
 /* How long a worker has to answer, and to end after it is told to. */
 #define ORPHANS_ANSWER_MS 5000

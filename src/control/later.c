@@ -5,8 +5,8 @@
  */
 #include <stdlib.h>
 
-#include "supervisor/control.h"
-#include "supervisor/later.h"
+#include "control/control.h"
+#include "control/later.h"
 
 struct later_reply {
 	struct later_reply *prev, *next;
