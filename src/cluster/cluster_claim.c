@@ -307,6 +307,15 @@ cl_queues(struct cluster *cl, bool limited)
 /* Jobs that ask for [resources] are claimed by CL_CLAIM_RES alone,
  * tasks of an array with a limit by CL_CLAIM_TASKS. */
 #define CL_FITS CL_FITS_SIZE " AND res IS NULL AND array_max = 0"
+/* The jobs of ids (a query), locked, as c, if still queued when locked
+ * (the condition is checked again on the row as another claim may have
+ * committed it). Found by their ids in the primary key: a generic plan
+ * made on a short queue's statistics joined them by hashing every
+ * queued job read through the index of queued jobs, which "state = 0"
+ * matches and "state + 0" does not (2.7 ms a claim that took none). */
+#define CL_CLAIM_THESE(ids)                                                    \
+	"c AS (SELECT id FROM forq_jobs WHERE id = ANY(ARRAY(" ids ")) AND "   \
+	"state + 0 = 0 FOR UPDATE SKIP LOCKED), "
 /* The jobs of c (ids, locked) made this node's, as the claim's rows. */
 #define CL_CLAIM_TAKE                                                          \
 	"claimed AS (UPDATE forq_jobs j SET state = 1, node = $1, claim = "    \
@@ -423,23 +432,22 @@ cl_queues(struct cluster *cl, bool limited)
 	"want xe ON xe.id = e.id JOIN want xh ON xh.id = h.id AND xh.kind = "  \
 	"xe.kind WHERE e.priority > h.priority OR (e.priority = h.priority "   \
 	"AND e.id < h.id)) ORDER BY h.priority DESC, h.id LIMIT 1), "          \
-	"c AS (SELECT j.id FROM pick JOIN forq_jobs j ON j.id = pick.id "      \
-	"WHERE j.state = 0 FOR UPDATE OF j SKIP LOCKED), " CL_CLAIM_TAKE
+	CL_CLAIM_THESE("SELECT id FROM pick") CL_CLAIM_TAKE
 /*
  * The claims of tasks of arrays with a limit of tasks at once take
  * turns, cluster-wide, under one lock, held to their commit (taken,
  * blocking, only while such a task is queued): each counts what runs of
  * each array anywhere with that lock held, in a statement after it.
- * Whether this claim holds it is read from pg_locks, which no snapshot
- * hides.
+ * Whether this claim holds it is a setting of its transaction's, which
+ * the lock's statement makes (pg_locks would say it too, at a
+ * millisecond or more a look).
  */
 #define CL_TASKS_LOCK                                                          \
-	"SELECT pg_advisory_xact_lock(" CL_ARRAY_LOCK ", 0) WHERE EXISTS "    \
-	"(SELECT 1 FROM forq_jobs WHERE state = 0 AND array_max > 0)"
+	"SELECT pg_advisory_xact_lock(" CL_ARRAY_LOCK ", 0), "                 \
+	"set_config('forq.tasks_locked', 'on', true) WHERE EXISTS (SELECT 1 "  \
+	"FROM forq_jobs WHERE state = 0 AND array_max > 0)"
 #define CL_TASKS_LOCKED                                                        \
-	"EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = " \
-	"pg_backend_pid() AND classid = " CL_ARRAY_LOCK " AND objid = 0 AND "  \
-	"granted)"
+	"coalesce(current_setting('forq.tasks_locked', true), '') = 'on'"
 /* A task, if its array has a limit: held to it, that lock held. */
 #define CL_TASK_ROOM                                                           \
 	"(j0.array_max = 0 OR (" CL_TASKS_LOCKED " AND (SELECT count(*) FROM " \
@@ -473,8 +481,7 @@ cl_queues(struct cluster *cl, bool limited)
 	"cand), "                                                              \
 	"fit AS (SELECT id, sum(w) OVER (ORDER BY priority DESC, id ROWS "     \
 	"UNBOUNDED PRECEDING) AS tw FROM ranked WHERE turn <= array_max), "    \
-	"c AS (SELECT j.id FROM fit k JOIN forq_jobs j ON j.id = k.id WHERE "  \
-	"k.tw <= $3::integer AND j.state = 0 FOR UPDATE OF j SKIP LOCKED), "   \
+	CL_CLAIM_THESE("SELECT id FROM fit WHERE tw <= $3::integer")           \
 	CL_CLAIM_TAKE
 /*
  * One text for each power of two a claim can ask for (up to
@@ -642,9 +649,12 @@ cluster_poll(struct cluster *cl)
 		      0, NULL, cl_no_answer, cl);
 	/* A plan made on statistics of a queue much shorter than now
 	 * found the first user by reading every queued row into a
-	 * bitmap and sorting them (9 ms at 5,000 queued); an index walks
-	 * to it in a few pages. */
+	 * bitmap and sorting them (9 ms at 5,000 queued), and the tasks'
+	 * claim its jobs by reading the table (4 ms): an index walks to
+	 * them in a few pages. */
 	(void)pg_send(cl->pg, "SET LOCAL enable_bitmapscan = off", 0, NULL,
+		      cl_no_answer, cl);
+	(void)pg_send(cl->pg, "SET LOCAL enable_seqscan = off", 0, NULL,
 		      cl_no_answer, cl);
 	bucket = cl_claim_bucket(MIN(room, CLUSTER_CLAIM_MAX));
 	(void)pg_send(cl->pg, cl_claim_any[bucket], 6, values, cl_claim_rows,
