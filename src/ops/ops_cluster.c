@@ -842,17 +842,20 @@ opsc_name_of(struct opsc_names *nm, const json_t *v, bool list, int *bad)
 	return 1;
 }
 
-/* The ids found for name k (which, ids: as cluster_tasks gives them). */
+/* The ids found for name k: the rows come in the order of the names
+ * (cluster_tasks), so one pass over them serves every name, *at the
+ * first row not yet looked at. */
 static size_t
-opsc_found(const size_t *which, size_t n, size_t k, size_t *first)
+opsc_found(const size_t *which, size_t n, size_t k, size_t *at, size_t *first)
 {
-	size_t i, count = 0;
+	size_t count = 0;
 
-	for (i = 0; i < n; i++) {
-		if (which[i] == k) {
-			if (count++ == 0)
-				*first = i;
-		}
+	while (*at < n && which[*at] < k)
+		(*at)++;
+	*first = *at;
+	while (*at < n && which[*at] == k) {
+		(*at)++;
+		count++;
 	}
 	return count;
 }
@@ -866,7 +869,7 @@ opsc_named(void *arg, const size_t *which, const uint64_t *ids, size_t n,
 	json_t *many = json_object_get(a->req, "jobs"), *out, *v, *reply;
 	struct request req;
 	struct client *c;
-	size_t k = 0, i, j, first = 0, count;
+	size_t k = 0, at = 0, i, j, first = 0, count;
 	uint64_t array;
 	uint32_t index;
 
@@ -875,7 +878,7 @@ opsc_named(void *arg, const size_t *which, const uint64_t *ids, size_t n,
 		return;
 	}
 	if (json_is_string(one)) {
-		if (opsc_found(which, n, k++, &first) == 0) {
+		if (opsc_found(which, n, k++, &at, &first) == 0) {
 			(void)jobarray_task_parse(json_string_value(one),
 						  &array, &index);
 			opsc_ask_answer(a, opsc_ask_error(a, FORQ_ERR_NOT_FOUND,
@@ -899,7 +902,7 @@ opsc_named(void *arg, const size_t *which, const uint64_t *ids, size_t n,
 				json_array_append(out, v);
 				continue;
 			}
-			count = opsc_found(which, n, k++, &first);
+			count = opsc_found(which, n, k++, &at, &first);
 			if (count == 0 && json_is_string(v)) {
 				(void)jobarray_task_parse(json_string_value(v),
 							  &array, &index);

@@ -190,6 +190,10 @@ ok "--array 1-9%1 through a: one id ($a), the tasks (on $nodes) with FORQ_ARRAY_
 rc=0
 out=$("$FORQ" -s "$B/sock" status "${a}_99" 2>&1) || rc=$?
 [ $rc -eq 66 ] && [[ $out == *"no task 99 of array $a"* ]] || fail "status of no such task: $rc $out"
+"$FORQ" -s "$B/sock" wait "${a}_7" "$a" "$plain" "${a}_2" >/dev/null || fail "wait of tasks, the array and a job at once"
+rc=0
+out=$("$FORQ" -s "$B/sock" wait "${a}_2" "${a}_10" 2>&1) || rc=$?
+[ $rc -eq 66 ] && [[ $out == *"no task 10 of array $a"* ]] || fail "wait of no such task: $rc $out"
 ok "on b, list --array lists the tasks, status of ${a}_3 names it, status of the array counts its tasks, logs ${a}_4 shows its output; no such task is refused"
 
 # The array's id stands for all its tasks: hold, release of one task,
