@@ -151,10 +151,16 @@ typedef void cluster_states_fn(void *arg, const uint64_t *counts,
 int cluster_array_states(struct cluster *cl, uint64_t array_id,
 			 cluster_states_fn *fn, void *arg);
 /* The tasks named by n (array, index) pairs (index < 0: every task of
- * the array), in the order asked and then by index: for each id found,
- * which pair named it (from 0); or err. */
-typedef void cluster_tasks_fn(void *arg, const size_t *which,
-			      const uint64_t *ids, size_t n, const char *err);
+ * the array), in the order asked and then by index: for each task
+ * found, which pair named it (from 0); or err. */
+struct cluster_task {
+	size_t which;
+	uint64_t id;
+	uint64_t array;
+	uint32_t index;
+};
+typedef void cluster_tasks_fn(void *arg, const struct cluster_task *t, size_t n,
+			      const char *err);
 int cluster_tasks(struct cluster *cl, const uint64_t *arrays,
 		  const int64_t *indexes, size_t n, cluster_tasks_fn *fn,
 		  void *arg);

@@ -783,30 +783,38 @@ static void
 cl_tasks_done(void *arg, const PGresult *res, const char *err)
 {
 	struct cl_tasks *t = arg;
-	uint64_t *ids = NULL;
-	size_t *which = NULL;
+	struct cluster_task *found = NULL;
 	int i, n;
 
 	if (!cl_ok(res)) {
-		t->fn(t->arg, NULL, NULL, 0, cl_why(res, err));
+		t->fn(t->arg, NULL, 0, cl_why(res, err));
 		free(t);
 		return;
 	}
 	n = PQntuples(res);
-	if (n > 0 && ((ids = calloc((size_t)n, sizeof *ids)) == NULL ||
-		      (which = calloc((size_t)n, sizeof *which)) == NULL)) {
-		t->fn(t->arg, NULL, NULL, 0, "out of memory");
+	if (n > 0 && (found = calloc((size_t)n, sizeof *found)) == NULL) {
+		t->fn(t->arg, NULL, 0, "out of memory");
 	} else {
-		for (i = 0; i < n; i++) {
-			which[i] =
-			    (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10) -
-			    1;
-			ids[i] = strtoull(PQgetvalue(res, i, 1), NULL, 10);
-		}
-		t->fn(t->arg, which, ids, (size_t)n, NULL);
+		for (i = 0; i < n; i++)
+			found[i] =
+			    (struct
+			     cluster_task){.which =
+					       (size_t)strtoull(PQgetvalue(res,
+									   i,
+									   0),
+								NULL, 10) -
+					       1,
+					   .id = strtoull(PQgetvalue(res, i, 1),
+							  NULL, 10),
+					   .array =
+					       strtoull(PQgetvalue(res, i, 2),
+							NULL, 10),
+					   .index = (uint32_t)
+					       strtoul(PQgetvalue(res, i, 3),
+						       NULL, 10)};
+		t->fn(t->arg, found, (size_t)n, NULL);
 	}
-	free(ids);
-	free(which);
+	free(found);
 	free(t);
 }
 
@@ -842,7 +850,8 @@ cluster_tasks(struct cluster *cl, const uint64_t *arrays,
 	values[0] = a;
 	values[1] = x;
 	rc = cl_send(cl,
-		     "SELECT q.k, t.id FROM unnest($1::bigint[], "
+		     "SELECT q.k, t.id, q.a, t.array_index FROM "
+		     "unnest($1::bigint[], "
 		     "$2::integer[]) WITH ORDINALITY AS q(a, i, k) CROSS JOIN "
 		     "LATERAL (SELECT id, array_index FROM forq_jobs WHERE "
 		     "array_id = q.a AND (q.i IS NULL OR array_index = q.i) "

@@ -32,6 +32,10 @@
 #include "ops/ops_jobs.h"
 #include "forq/protocol.h"
 
+/* The names of the tasks a request named, by id, set in its object by
+ * opsc_handle for the handler's items (a client's own is dropped). */
+#define OPSC_TASKS "_forq_tasks"
+
 /* --- submit -------------------------------------------------------- */
 
 static void
@@ -368,7 +372,16 @@ opsc_item_done(struct ask *a, json_t *item, const char *err)
 static json_t *
 opsc_item(const struct ask *a)
 {
-	return json_pack("{s:I}", "id", (json_int_t)a->ids[a->nids - a->left]);
+	uint64_t id = a->ids[a->nids - a->left];
+	json_t *item = json_pack("{s:I}", "id", (json_int_t)id), *name;
+	char key[24];
+
+	/* A task named by the request (opsc_handle), as one host names it. */
+	snprintf(key, sizeof key, "%llu", (unsigned long long)id);
+	name = json_object_get(json_object_get(a->req, OPSC_TASKS), key);
+	if (json_is_string(name))
+		json_object_set(item, "task", name);
+	return item;
 }
 
 static void
@@ -560,14 +573,13 @@ opsc_task_retried(void *arg, enum cluster_outcome how, int64_t n,
 /* An array's id: each of its tasks that has ended runs again, as on
  * one host ("tasks" says how many); any other job, itself. */
 static void
-opsc_retry_of(void *arg, const size_t *which, const uint64_t *ids, size_t n,
+opsc_retry_of(void *arg, const struct cluster_task *t, size_t n,
 	      const char *err)
 {
 	struct ask *a = arg;
 	struct cluster *cl = a->ops->d.cluster;
 	size_t i;
 
-	(void)which;
 	if (err != NULL) {
 		opsc_ask_answer(a, opsc_db_error(a, err));
 		return;
@@ -582,7 +594,7 @@ opsc_retry_of(void *arg, const size_t *which, const uint64_t *ids, size_t n,
 	a->left = n;
 	a->nids = 0;
 	for (i = 0; i < n; i++) {
-		if (cluster_retry(cl, ids[i], opsc_owner_or_root(a),
+		if (cluster_retry(cl, t[i].id, opsc_owner_or_root(a),
 				  opsc_task_retried, a) == -1)
 			opsc_task_retried(a, CLUSTER_FAILED, 0,
 					  "it cannot be reached now");
@@ -604,7 +616,7 @@ opsc_retry(struct ops *ops, struct client *c, const struct request *req)
 	a->id = id;
 	if (cluster_tasks(ops->d.cluster, &id, &every, 1, opsc_retry_of, a) ==
 	    -1)
-		opsc_retry_of(a, NULL, NULL, 0, "it cannot be reached now");
+		opsc_retry_of(a, NULL, 0, "it cannot be reached now");
 	return NULL;
 }
 
@@ -846,23 +858,41 @@ opsc_name_of(struct opsc_names *nm, const json_t *v, bool list, int *bad)
  * (cluster_tasks), so one pass over them serves every name, *at the
  * first row not yet looked at. */
 static size_t
-opsc_found(const size_t *which, size_t n, size_t k, size_t *at, size_t *first)
+opsc_found(const struct cluster_task *t, size_t n, size_t k, size_t *at,
+	   size_t *first)
 {
 	size_t count = 0;
 
-	while (*at < n && which[*at] < k)
+	while (*at < n && t[*at].which < k)
 		(*at)++;
 	*first = *at;
-	while (*at < n && which[*at] == k) {
+	while (*at < n && t[*at].which == k) {
 		(*at)++;
 		count++;
 	}
 	return count;
 }
 
+/* The tasks found, by id, as their replies' items name them ("41_7"),
+ * kept with the request for its handler (OPSC_TASKS). */
 static void
-opsc_named(void *arg, const size_t *which, const uint64_t *ids, size_t n,
-	   const char *err)
+opsc_task_names(json_t *req, const struct cluster_task *t, size_t n)
+{
+	json_t *names = json_object();
+	char id[24], name[48];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof id, "%llu", (unsigned long long)t[i].id);
+		snprintf(name, sizeof name, "%llu_%u",
+			 (unsigned long long)t[i].array, t[i].index);
+		json_object_set_new(names, id, json_string(name));
+	}
+	json_object_set_new(req, OPSC_TASKS, names);
+}
+
+static void
+opsc_named(void *arg, const struct cluster_task *t, size_t n, const char *err)
 {
 	struct ask *a = arg;
 	json_t *one = json_object_get(a->req, "job");
@@ -878,7 +908,7 @@ opsc_named(void *arg, const size_t *which, const uint64_t *ids, size_t n,
 		return;
 	}
 	if (json_is_string(one)) {
-		if (opsc_found(which, n, k++, &at, &first) == 0) {
+		if (opsc_found(t, n, k++, &at, &first) == 0) {
 			(void)jobarray_task_parse(json_string_value(one),
 						  &array, &index);
 			opsc_ask_answer(a, opsc_ask_error(a, FORQ_ERR_NOT_FOUND,
@@ -890,7 +920,7 @@ opsc_named(void *arg, const size_t *which, const uint64_t *ids, size_t n,
 			return;
 		}
 		json_object_set_new(a->req, "job",
-				    json_integer((json_int_t)ids[first]));
+				    json_integer((json_int_t)t[first].id));
 	}
 	if (a->op != REQ_SUBMIT && json_is_array(many)) {
 		out = json_array();
@@ -902,7 +932,7 @@ opsc_named(void *arg, const size_t *which, const uint64_t *ids, size_t n,
 				json_array_append(out, v);
 				continue;
 			}
-			count = opsc_found(which, n, k++, &at, &first);
+			count = opsc_found(t, n, k++, &at, &first);
 			if (count == 0 && json_is_string(v)) {
 				(void)jobarray_task_parse(json_string_value(v),
 							  &array, &index);
@@ -920,10 +950,11 @@ opsc_named(void *arg, const size_t *which, const uint64_t *ids, size_t n,
 			for (j = first; j < first + count; j++)
 				json_array_append_new(out,
 						      json_integer(
-							  (json_int_t)ids[j]));
+							  (json_int_t)t[j].id));
 		}
 		json_object_set_new(a->req, "jobs", out);
 	}
+	opsc_task_names(a->req, t, n);
 	if ((c = later_client(a->reply)) == NULL) {
 		opsc_ask_answer(a, NULL);
 		return;
@@ -951,6 +982,8 @@ opsc_handle(struct ops *ops, struct client *c, const struct request *req)
 	size_t i;
 	int bad = 0, rc = 0;
 
+	/* Only this node names tasks for a request's handler. */
+	json_object_del(req->root, OPSC_TASKS);
 	if (req->op != REQ_SUBMIT) {
 		if (one != NULL)
 			rc |= opsc_name_of(&nm, one, false, &bad) == -1;
@@ -976,7 +1009,7 @@ opsc_handle(struct ops *ops, struct client *c, const struct request *req)
 	a->op = req->op;
 	if (cluster_tasks(ops->d.cluster, nm.arrays, nm.indexes, nm.n,
 			  opsc_named, a) == -1)
-		opsc_named(a, NULL, NULL, 0, "it cannot be reached now");
+		opsc_named(a, NULL, 0, "it cannot be reached now");
 	opsc_names_free(&nm);
 	return NULL;
 }

@@ -199,10 +199,11 @@ ok "on b, list --array lists the tasks, status of ${a}_3 names it, status of the
 # The array's id stands for all its tasks: hold, release of one task,
 # cancel, retry.
 d=$(fq submit --array 1-4 --hold -- true)
-"$FORQ" -s "$B/sock" release "${d}_2" >/dev/null || fail "release of ${d}_2"
+out=$("$FORQ" -s "$B/sock" release "${d}_2") || fail "release of ${d}_2: $out"
+[ "$out" = "${d}_2 queued" ] || fail "release of ${d}_2 said: $out"
 fq wait "${d}_2" >/dev/null || fail "task ${d}_2: $(fq status "${d}_2")"
 "$FORQ" -s "$B/sock" cancel "$d" >"$T/cancel.out" 2>&1 || true
-[ "$(awk '{print $2}' "$T/cancel.out" | sort | uniq -c | awk '{print $1 $2}' | tr '\n' ' ')" = "1ended 3queued " ] ||
+[ "$(sort "$T/cancel.out" | tr '\n' ' ')" = "${d}_1 queued ${d}_2 ended ${d}_3 queued ${d}_4 queued " ] ||
 	fail "cancel of the array said: $(cat "$T/cancel.out")"
 [ "$(fq list --array "$d" --json | jq -c '[.jobs[].state] | sort')" = '["cancelled","cancelled","cancelled","succeeded"]' ] ||
 	fail "the array after cancel: $(fq list --array "$d")"
@@ -211,4 +212,4 @@ out=$("$FORQ" -s "$B/sock" retry "$d") || fail "retry of the array: $out"
 fq wait "$d" >/dev/null || fail "the retried array: $(fq list --array "$d")"
 [ "$(fq list --array "$d" --json | jq -c '[.jobs[] | [.state, .attempt]] | unique')" = '[["succeeded",2]]' ] ||
 	fail "after retry: $(fq list --array "$d" --json | jq -c '[.jobs[] | [.state, .attempt]]')"
-ok "held as an array, one task released on b ran alone; cancel of the array on b cancelled the other three; retry on b ran all four again"
+ok "held as an array, one task released on b ran alone; cancel of the array on b cancelled the other three, each named as a task; retry on b ran all four again"
