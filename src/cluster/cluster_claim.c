@@ -274,31 +274,6 @@ cl_claim_done(void *arg, const PGresult *commit, const char *err)
 	}
 }
 
-/* The queues this node knows with no parallel limit (limited false),
- * or those with one, as a text[] literal. */
-static char *
-cl_queues(struct cluster *cl, bool limited)
-{
-	size_t len, cap;
-	uint32_t i;
-	char *b = cl_array_start(&len, &cap);
-
-	for (i = 0; b != NULL && i < cl->conf->nqueues; i++) {
-		if ((cl->conf->queues[i].parallel > 0) != limited)
-			continue;
-		if (cl_array_add(&b, &len, &cap, cl->conf->queues[i].name) ==
-		    -1) {
-			free(b);
-			return NULL;
-		}
-	}
-	if (b != NULL && cl_array_end(&b, &len, &cap) == -1) {
-		free(b);
-		return NULL;
-	}
-	return b;
-}
-
 /* clang-format off */
 /* What fits this node: no more CPUs than $5, no more memory than $6;
  * read for a user's candidates, not in the search for users, whose
@@ -514,31 +489,47 @@ cl_claim_bucket(uint32_t n)
 	return k;
 }
 
-/* The queues with a limit ("{a,b}") and their limits ("{1,4}"). */
+/* The queues this node knows, as text[] literals, read once a claim:
+ * those with no parallel limit; those with one, and their limits. */
+struct cl_queue_lists {
+	char *free, *limited, *limits;
+};
+
 static int
-cl_limited(struct cluster *cl, char **names, char **limits)
+cl_queue_lists(struct cluster *cl, struct cl_queue_lists *q)
 {
-	size_t len[2], cap[2];
+	char **lists[] = {&q->free, &q->limited, &q->limits};
+	size_t len[3], cap[3], k;
+	const struct conf_queue *cq;
 	char num[16];
 	uint32_t i;
 	int rc = 0;
 
-	*names = cl_array_start(&len[0], &cap[0]);
-	*limits = cl_array_start(&len[1], &cap[1]);
-	if (*names == NULL || *limits == NULL)
-		rc = -1;
+	for (k = 0; k < 3; k++)
+		if ((*lists[k] = cl_array_start(&len[k], &cap[k])) == NULL)
+			rc = -1;
 	for (i = 0; rc == 0 && i < cl->conf->nqueues; i++) {
-		if (cl->conf->queues[i].parallel == 0)
+		cq = &cl->conf->queues[i];
+		if (cq->parallel == 0) {
+			rc |=
+			    cl_array_add(&q->free, &len[0], &cap[0], cq->name);
 			continue;
-		rc |= cl_array_add(names, &len[0], &cap[0],
-				   cl->conf->queues[i].name);
-		snprintf(num, sizeof num, "%u", cl->conf->queues[i].parallel);
-		rc |= cl_array_add(limits, &len[1], &cap[1], num);
+		}
+		rc |= cl_array_add(&q->limited, &len[1], &cap[1], cq->name);
+		snprintf(num, sizeof num, "%u", cq->parallel);
+		rc |= cl_array_add(&q->limits, &len[2], &cap[2], num);
 	}
-	if (rc == 0)
-		rc = cl_array_end(names, &len[0], &cap[0]) |
-		     cl_array_end(limits, &len[1], &cap[1]);
+	for (k = 0; rc == 0 && k < 3; k++)
+		rc |= cl_array_end(lists[k], &len[k], &cap[k]);
 	return rc;
+}
+
+static void
+cl_queue_lists_free(struct cl_queue_lists *q)
+{
+	free(q->free);
+	free(q->limited);
+	free(q->limits);
 }
 
 /* The claim of a job that asks for resources, if any kind is left here:
@@ -586,29 +577,26 @@ cl_claim_res(struct cluster *cl, const char **v)
  * limit, and a job that asks for resources. v: the other claims' first
  * six. */
 static void
-cl_claim_side(struct cluster *cl, const char **values)
+cl_claim_side(struct cluster *cl, const char **values,
+	      const struct cl_queue_lists *q)
 {
-	char *names, *limits;
 	const char *v[11];
 
-	if (cl_limited(cl, &names, &limits) == 0) {
-		memcpy(v, values, 6 * sizeof *v);
-		v[6] = names;
-		v[7] = limits;
-		(void)pg_send(cl->pg, CL_TASKS_LOCK, 0, NULL, cl_no_answer, cl);
-		(void)pg_send(cl->pg, CL_CLAIM_TASKS, 8, v, cl_claim_rows, cl);
-		v[9] = names;
-		v[10] = limits;
-		cl_claim_res(cl, v);
-	}
-	free(names);
-	free(limits);
+	memcpy(v, values, 6 * sizeof *v);
+	v[6] = q->limited;
+	v[7] = q->limits;
+	(void)pg_send(cl->pg, CL_TASKS_LOCK, 0, NULL, cl_no_answer, cl);
+	(void)pg_send(cl->pg, CL_CLAIM_TASKS, 8, v, cl_claim_rows, cl);
+	v[9] = q->limited;
+	v[10] = q->limits;
+	cl_claim_res(cl, v);
 }
 
 void
 cluster_poll(struct cluster *cl)
 {
-	char limit[16], slots[16], cpus[16], mem[24], parallel[16], *queues;
+	char limit[16], slots[16], cpus[16], mem[24], parallel[16];
+	struct cl_queue_lists q;
 	const char *values[7];
 	uint32_t room, i, job_cpus;
 	uint64_t job_mem;
@@ -627,15 +615,17 @@ cluster_poll(struct cluster *cl)
 	if ((room = cl->cb.room(cl->cb.arg)) <= cl->held)
 		return;
 	room -= cl->held;
-	if ((queues = cl_queues(cl, false)) == NULL)
+	if (cl_queue_lists(cl, &q) == -1) {
+		cl_queue_lists_free(&q);
 		return;
+	}
 	snprintf(limit, sizeof limit, "%u", MIN(room, CLUSTER_CLAIM_MAX));
 	snprintf(slots, sizeof slots, "%u", cl->conf->slots);
 	cl->cb.fits(cl->cb.arg, &job_cpus, &job_mem);
 	snprintf(cpus, sizeof cpus, "%u", job_cpus);
 	snprintf(mem, sizeof mem, "%llu", (unsigned long long)job_mem);
 	values[0] = cl->node;
-	values[1] = queues;
+	values[1] = q.free;
 	values[2] = limit;
 	values[3] = slots;
 	values[4] = cpus;
@@ -676,12 +666,12 @@ cluster_poll(struct cluster *cl)
 		(void)pg_send(cl->pg, cl_claim_limited[bucket], 7, values,
 			      cl_claim_rows, cl);
 	}
-	values[1] = queues;
-	cl_claim_side(cl, values);
+	values[1] = q.free;
+	cl_claim_side(cl, values, &q);
 	(void)pg_send(cl->pg, "COMMIT", 0, NULL, cl_claim_done, cl);
 	(void)pg_sync(cl->pg);
 out:
-	free(queues);
+	cl_queue_lists_free(&q);
 }
 
 static void
