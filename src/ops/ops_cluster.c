@@ -891,6 +891,19 @@ opsc_task_names(json_t *req, const struct cluster_task *t, size_t n)
 	json_object_set_new(req, OPSC_TASKS, names);
 }
 
+/* A task named that the database does not have: the answer. */
+static void
+opsc_no_task(struct ask *a, const json_t *name)
+{
+	uint64_t array = 0;
+	uint32_t index = 0;
+
+	(void)jobarray_task_parse(json_string_value(name), &array, &index);
+	opsc_ask_answer(a, opsc_ask_error(a, FORQ_ERR_NOT_FOUND,
+					  "no task %u of array %llu", index,
+					  (unsigned long long)array));
+}
+
 static void
 opsc_named(void *arg, const struct cluster_task *t, size_t n, const char *err)
 {
@@ -900,8 +913,6 @@ opsc_named(void *arg, const struct cluster_task *t, size_t n, const char *err)
 	struct request req;
 	struct client *c;
 	size_t k = 0, at = 0, i, j, first = 0, count;
-	uint64_t array;
-	uint32_t index;
 
 	if (err != NULL) {
 		opsc_ask_answer(a, opsc_db_error(a, err));
@@ -909,14 +920,7 @@ opsc_named(void *arg, const struct cluster_task *t, size_t n, const char *err)
 	}
 	if (json_is_string(one)) {
 		if (opsc_found(t, n, k++, &at, &first) == 0) {
-			(void)jobarray_task_parse(json_string_value(one),
-						  &array, &index);
-			opsc_ask_answer(a, opsc_ask_error(a, FORQ_ERR_NOT_FOUND,
-							  "no task %u of array "
-							  "%llu",
-							  index,
-							  (unsigned long long)
-							      array));
+			opsc_no_task(a, one);
 			return;
 		}
 		json_object_set_new(a->req, "job",
@@ -934,15 +938,8 @@ opsc_named(void *arg, const struct cluster_task *t, size_t n, const char *err)
 			}
 			count = opsc_found(t, n, k++, &at, &first);
 			if (count == 0 && json_is_string(v)) {
-				(void)jobarray_task_parse(json_string_value(v),
-							  &array, &index);
 				json_decref(out);
-				opsc_ask_answer(
-				    a,
-				    opsc_ask_error(a, FORQ_ERR_NOT_FOUND,
-						   "no task %u of array %llu",
-						   index,
-						   (unsigned long long)array));
+				opsc_no_task(a, v);
 				return;
 			}
 			if (count == 0)
