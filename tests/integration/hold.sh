@@ -72,11 +72,14 @@ ok "a scheduled job held past its time runs once released; one released early is
 
 # Held while waiting: its dependency ends meanwhile, it stays held;
 # released, it goes on (or is cancelled, if the dependency failed).
-a=$(fq submit -- sh -c 'sleep 0.3')
+# The dependencies end only once both are held (a file, not a time:
+# under the sanitizers the submits and the hold took longer than 0.3s).
+a=$(fq submit -- sh -c "while [ ! -e '$T/deps.go' ]; do sleep 0.05; done")
 b=$(fq submit --after "$a" -- true)
-f=$(fq submit -- sh -c 'sleep 0.3; exit 3')
+f=$(fq submit -- sh -c "while [ ! -e '$T/deps.go' ]; do sleep 0.05; done; exit 3")
 c=$(fq submit --after "$f" -- true)
 fq hold "$b" "$c" >/dev/null
+touch "$T/deps.go"
 fq wait "$a" >/dev/null
 fq wait "$f" >/dev/null || true
 behind
