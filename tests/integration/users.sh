@@ -77,6 +77,20 @@ ok "one user's four queued jobs do not hold back another's one: A B A A A"
 rc=0; err=$(as "$B" list --user "$A" 2>&1) || rc=$?
 [ $rc -eq 77 ] || fail "B listed A's jobs: $rc $err"
 ok "list --user: root lists A's jobs; B may not (exit 77)"
+# A user only NSS knows (LDAP, sssd) is asked of getent, which here
+# answers for a name /etc/passwd lacks with A's uid.
+mkdir "$T/nss"
+cat >"$T/nss/getent" <<EOF
+#!/bin/sh
+[ "\$*" = "passwd -- ghost$$" ] || exit 2
+echo "ghost$$:x:$(id -u "$A"):$(id -g "$A")::/:/bin/sh"
+EOF
+chmod 755 "$T/nss/getent"
+[ "$(PATH=$T/nss:$PATH fq list --user "ghost$$" --limit 100 --json | jq '.jobs | length')" = 7 ] ||
+	fail "list --user ghost$$ (from getent) did not list A's 7 jobs"
+rc=0; err=$(PATH=$T/nss:$PATH fq list --user "nobody$$" 2>&1) || rc=$?
+[ $rc -eq 64 ] && [[ $err == *"--user nobody$$: no such user"* ]] || fail "unknown user: $rc $err"
+ok "list --user NAME: a name /etc/passwd lacks is resolved by getent; an unknown one is a usage error"
 # B's two succeeded jobs go; A's six stay.
 [ "$(as "$B" clean --state succeeded)" = "removed 2 jobs" ] || fail "B's clean"
 [ "$(fq list --user "$A" --limit 100 --json | jq '.jobs | length')" = 7 ] ||
