@@ -72,6 +72,7 @@ static const struct conf_key conf_keys[] = {
     KEY("daemon", "metrics_listen", metrics_listen, CONF_STRING, 0, 0),
     KEY("workers", "cpus", cpus, CONF_CPUS, 0, 0),
     KEY("workers", "slots", slots, CONF_UINT, 1, 256),
+    KEY("workers", "slots_adapt", slots_adapt, CONF_BOOL, 0, 0),
     KEY("workers", "heartbeat_interval", heartbeat_interval_ms, CONF_DURATION,
 	10, 60 * 1000),
     KEY("workers", "heartbeat_timeout", heartbeat_timeout_ms, CONF_DURATION,

@@ -26,6 +26,7 @@
 #include "ipc/channel.h"
 #include "ipc/shm.h"
 #include "store/store.h"
+#include "engine/adapt.h"
 #include "engine/adopted.h"
 #include "engine/jobs.h"
 #include "engine/running.h"
@@ -87,6 +88,7 @@ struct running {
 	uint32_t nslots;        /* per worker */
 	struct run_slot *slots; /* nworkers * nslots */
 	uint32_t *busy;         /* per worker */
+	struct adapt *adapt;    /* how many of its slots a worker may fill */
 	/* Per worker: time with a job on it, and since when (monotonic). */
 	int64_t *busy_ns, *busy_since;
 	/* Per worker: the gang (job id) it is held for, waiting or
@@ -132,8 +134,10 @@ running_new(const struct conf *conf, const struct access_policy *access,
 	r->held_by = calloc(r->nworkers, sizeof *r->held_by);
 	r->gangs = calloc(r->nworkers, sizeof *r->gangs);
 	r->cpusets = cpusets;
-	if (r->slots == NULL || r->busy == NULL || r->busy_ns == NULL ||
-	    r->busy_since == NULL || r->held_by == NULL || r->gangs == NULL) {
+	r->adapt = adapt_new(conf, workers, r->nworkers, r->nslots);
+	if (r->adapt == NULL || r->slots == NULL || r->busy == NULL ||
+	    r->busy_ns == NULL || r->busy_since == NULL || r->held_by == NULL ||
+	    r->gangs == NULL) {
 		running_free(r);
 		return NULL;
 	}
@@ -151,6 +155,7 @@ running_free(struct running *r)
 		store_job_free(&r->gangs[i].job);
 	free(r->gangs);
 	free(r->held_by);
+	adapt_free(r->adapt);
 	free(r->slots);
 	free(r->busy);
 	free(r->busy_ns);
@@ -165,9 +170,11 @@ running_free(struct running *r)
 static void
 running_busy_add(struct running *r, int w, int delta)
 {
-	if (delta > 0 && r->busy[w]++ == 0)
-		r->busy_since[w] = clock_mono_ns();
-	else if (delta < 0 && r->busy[w] > 0 && --r->busy[w] == 0)
+	if (delta > 0) {
+		if (r->busy[w]++ == 0)
+			r->busy_since[w] = clock_mono_ns();
+		adapt_note_busy(r->adapt, w, r->busy[w]);
+	} else if (delta < 0 && r->busy[w] > 0 && --r->busy[w] == 0)
 		r->busy_ns[w] += clock_mono_ns() - r->busy_since[w];
 }
 
@@ -341,8 +348,37 @@ running_view(const struct running *r, struct sched_worker *view)
 		view[i].ready = workers_is_ready(r->workers, (int)i);
 		view[i].held = r->held_by[i] != 0;
 		view[i].busy = r->busy[i];
-		view[i].slots = r->nslots;
+		view[i].slots = adapt_slots(r->adapt, (int)i);
 	}
+}
+
+uint32_t
+running_room(const struct running *r)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < r->nworkers; i++)
+		if (workers_is_ready(r->workers, (int)i))
+			n += adapt_slots(r->adapt, (int)i);
+	return n;
+}
+
+uint32_t
+running_slots(const struct running *r, int w)
+{
+	return adapt_slots(r->adapt, w);
+}
+
+int64_t
+running_next_deadline(const struct running *r)
+{
+	return adapt_next_deadline(r->adapt);
+}
+
+void
+running_check(struct running *r, int64_t now_ns)
+{
+	adapt_check(r->adapt, now_ns, r->busy);
 }
 
 int

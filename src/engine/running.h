@@ -49,6 +49,14 @@ bool running_starts_committed(struct running *r, bool committed);
 
 /* The least busy ready worker with a free slot, or -1. */
 int running_pick_worker(struct running *r);
+/* The jobs this host may run at once now: the slots of its ready
+ * workers, as slots_adapt allows them (engine/adapt.h). */
+uint32_t running_room(const struct running *r);
+/* Worker w's slots it may fill now. */
+uint32_t running_slots(const struct running *r, int w);
+/* slots_adapt's readings of the CPUs. */
+int64_t running_next_deadline(const struct running *r);
+void running_check(struct running *r, int64_t now_ns);
 /* Runs a job's on-finish command cmd on worker w, as the job's user:
  * -1 if it does not fit a slot. */
 int running_start_hook(struct running *r, int w, const struct store_job *job,

@@ -259,6 +259,10 @@ ops_workers(struct ops *ops, const struct request *req)
 		json_object_set_new(item, "jobs", jobs);
 		json_object_set_new(item, "slots",
 				    json_integer(ops->d.conf->slots));
+		/* Of those, the ones slots_adapt lets it fill now. */
+		json_object_set_new(item, "slots_open",
+				    json_integer(
+					running_slots(ops->d.running, (int)i)));
 		json_object_set_new(item, "jobs_done",
 				    json_integer((json_int_t)sb->jobs_done));
 		/* With a job on it, since forqd started: forq top's busy. */

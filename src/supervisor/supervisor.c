@@ -289,7 +289,7 @@ sv_room(void *arg)
 
 	if (sv->stopping || sv->store_full)
 		return 0;
-	return workers_ready(sv->workers) * sv->conf.slots;
+	return running_room(sv->running);
 }
 
 /* A gang's workers are held to it by a cpuset: without one, a job has
@@ -881,6 +881,9 @@ sv_update_timer(struct supervisor *sv)
 	at = draining_next_deadline(sv->draining);
 	if (at != 0 && (next == 0 || at < next))
 		next = at;
+	at = running_next_deadline(sv->running);
+	if (at != 0 && (next == 0 || at < next))
+		next = at;
 	if (sv->stopping && !sv->killed_at_deadline &&
 	    (next == 0 || sv->stop_deadline_ns < next))
 		next = sv->stop_deadline_ns;
@@ -952,6 +955,7 @@ sv_on_timer(struct ev_io *io, uint32_t events)
 	workers_check(sv->workers, now);
 	adopted_check(sv->adopted, now);
 	draining_check(sv->draining, now);
+	running_check(sv->running, now);
 	jobs_check(sv->jobs, now);
 }
 
