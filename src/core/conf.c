@@ -73,6 +73,7 @@ static const struct conf_key conf_keys[] = {
     KEY("workers", "cpus", cpus, CONF_CPUS, 0, 0),
     KEY("workers", "slots", slots, CONF_UINT, 1, 256),
     KEY("workers", "slots_adapt", slots_adapt, CONF_BOOL, 0, 0),
+    KEY("workers", "pin_jobs", pin_jobs, CONF_BOOL, 0, 0),
     KEY("workers", "heartbeat_interval", heartbeat_interval_ms, CONF_DURATION,
 	10, 60 * 1000),
     KEY("workers", "heartbeat_timeout", heartbeat_timeout_ms, CONF_DURATION,
@@ -867,6 +868,7 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 
 	strlcpy(c->cpus, "auto", sizeof c->cpus);
 	c->slots = 1;
+	c->pin_jobs = 1;
 	c->heartbeat_interval_ms = 1000;
 	c->heartbeat_timeout_ms = 10 * 1000;
 	c->adopt_timeout_ms = 5 * 60 * 1000;

@@ -70,6 +70,7 @@ struct conf {
 	char cpus[256];
 	uint32_t slots;
 	uint32_t slots_adapt; /* bool: slots is a worker's most (cpuload.h) */
+	uint32_t pin_jobs;    /* bool: a job runs on its worker's CPU alone */
 	int64_t heartbeat_interval_ms;
 	int64_t heartbeat_timeout_ms;
 	int64_t adopt_timeout_ms; /* a worker alone keeps its jobs this long */

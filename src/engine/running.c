@@ -517,14 +517,23 @@ running_place(struct running *r, int w, struct store_job *job,
 			    "or env_bytes_max was raised after start)");
 		goto refused;
 	}
+	CPU_ZERO(&slot->cpus);
 	if (gang) {
-		CPU_ZERO(&slot->cpus);
 		for (i = 0; i < r->nworkers; i++) {
 			if (r->held_by[i] == id)
 				CPU_SET(workers_cpu(r->workers, (int)i),
 					&slot->cpus);
 		}
 		slot->ncpus = (uint32_t)CPU_COUNT(&slot->cpus);
+	} else if (!r->conf->pin_jobs) {
+		/* The kernel may then move it off a CPU another process
+		 * takes; how many run at once is still the slots'. A gang's
+		 * CPUs are its own and stay so. */
+		for (i = 0; i < r->nworkers; i++)
+			if (workers_cpu(r->workers, (int)i) >= 0)
+				CPU_SET(workers_cpu(r->workers, (int)i),
+					&slot->cpus);
+		slot->flags |= SLOT_F_SPREAD;
 	}
 	*running_slot(r, w, s) = (struct run_slot){.job_id = id,
 						   .attempt = job->attempt,

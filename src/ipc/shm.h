@@ -84,6 +84,7 @@ enum slot_state {
 
 #define SLOT_F_HOOK 1   /* a job's on-finish command, not a job */
 #define SLOT_F_APPEND 2 /* its --stdout and --stderr files: appended to */
+#define SLOT_F_SPREAD 4 /* one CPU's job on any of cpus (pin_jobs = no) */
 
 /* The last end of a job in a slot, kept by the worker until the commit
  * that records it: then the supervisor clears job_id. A worker whose

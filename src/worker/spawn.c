@@ -526,7 +526,7 @@ spawn_run(struct spawn_slot *ss, const int io[3], const int *cg, int ncg,
 	report.stage = SPAWN_STAGE_SETUP;
 	/* Its worker's CPU is inherited; a gang's CPUs are set (joining a
 	 * cpuset sets them too, but not everywhere: v2 keeps affinity). */
-	if (ss->req.slot->ncpus > 1 &&
+	if (ss->req.affinity &&
 	    (r = SYS3(SYS_sched_setaffinity, 0, sizeof ss->req.slot->cpus,
 		      &ss->req.slot->cpus)) < 0)
 		goto fail;

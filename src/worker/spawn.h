@@ -30,6 +30,8 @@
 
 #include <sys/types.h>
 
+#include <stdbool.h>
+
 #include "ipc/shm.h"
 
 struct spawner;
@@ -58,6 +60,9 @@ struct spawn_request {
 	int32_t token;
 	const int *cg_fds; /* cgroup.procs of the job's cgroup, to join */
 	int ncg_fds;
+	/* The job's CPUs are slot->cpus, not its worker's: a gang's, or any
+	 * worker's (SLOT_F_SPREAD). */
+	bool affinity;
 };
 
 /* Fills id from the password and group databases; -1 with why. Called

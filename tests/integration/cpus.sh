@@ -17,6 +17,21 @@ for row in $(workers_json | jq -r '.[] | "\(.pid):\(.cpu):\(.state)"'); do
 		fail "worker pid $pid has no title naming cpu $cpu"
 done
 ok "one pinned worker per allowed CPU: $got"
+
+# A job runs on its worker's CPU alone; with pin_jobs = no (a reload
+# takes it) on any worker's, so that the kernel can move it off a CPU
+# another process takes.
+job_cpus() { fq submit -w -o -- awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status; }
+pinned=$(job_cpus)
+[[ " $expected" == *" $pinned "* ]] || fail "a job's CPUs: $pinned, want one of $expected"
+write_conf "pin_jobs = no"
+mark_log
+kill -HUP "$FORQD_PID"
+wait_log "configuration reloaded" 10
+out=$(job_cpus)
+[ "$out" = "$(cpus_allowed_of "$FORQD_PID")" ] ||
+	fail "pin_jobs = no: a job's CPUs: $out, want forqd's $(cpus_allowed_of "$FORQD_PID")"
+ok "a job is pinned to its worker's CPU ($pinned); with pin_jobs = no it may use every worker's ($out)"
 stop_forqd
 
 write_conf

@@ -367,7 +367,7 @@ test_shipped_conf_documents_the_defaults(void **state)
 		}
 	}
 	fclose(f);
-	assert_int_equal(keys, 74);
+	assert_int_equal(keys, 75);
 	conf_defaults(&defaults, 0, NULL, NULL, NULL);
 	conf_defaults(&shipped, 0, NULL, NULL, NULL);
 	assert_int_equal(conf_load_string(&shipped, "forqd.conf", text,
