@@ -286,8 +286,10 @@ cmd_list(struct cli *cli, int argc, char **argv)
 					    json_integer(array));
 			break;
 		case 'u':
-			if (cli_opt_user("--user", optarg, &uid) == -1)
+			if (cli_opt_user("--user", optarg, &uid) == -1) {
+				json_decref(fields);
 				return FORQ_EXIT_USAGE;
+			}
 			json_object_set_new(fields, "uid", json_integer(uid));
 			break;
 		case 'j':
@@ -579,6 +581,7 @@ cmd_logs(struct cli *cli, int argc, char **argv)
 	ref = one_id(argc, argv);
 	if (cli->json && f) {
 		fprintf(stderr, "forq: logs --json does not go with -f\n");
+		json_decref(ref);
 		return FORQ_EXIT_USAGE;
 	}
 	conn = cli_connect(cli);
