@@ -565,6 +565,7 @@ cluster_new(struct ev_loop *loop, const struct conf *conf,
 	cl->store = store;
 	cl->pg = node_pg(node);
 	cl->cb = *cb;
+	cl->worker_slots = 1;
 	cl->timer = -1;
 	cl->keylen = node_take_key(node, cl->key, sizeof cl->key);
 	strlcpy(cl->node, node_name(node), sizeof cl->node);

@@ -31,8 +31,10 @@ struct cluster;
 
 struct cluster_cb {
 	/* Jobs this node can run at once now (0: none, it is stopping or
-	 * its disk is full): it claims up to that, less what it holds. */
-	uint32_t (*room)(void *arg);
+	 * its disk is full): it claims up to that, less what it holds;
+	 * *per_worker: what one worker counts for in it, which a job with
+	 * CPUs of its own weighs for each of its workers. */
+	uint32_t (*room)(void *arg, uint32_t *per_worker);
 	/* The most one job may have here: CPUs of its own (--cpus), and
 	 * bytes of --mem (0: none, no memory is held here). */
 	void (*fits)(void *arg, uint32_t *cpus, uint64_t *mem);

@@ -41,7 +41,7 @@ cl_claim_of(const struct cluster *cl, uint64_t id)
 static uint32_t
 cl_weight(const struct cluster *cl, const struct job_spec *spec)
 {
-	return spec->cpus > 1 ? spec->cpus * cl->conf->slots : 1;
+	return spec->cpus > 1 ? spec->cpus * cl->worker_slots : 1;
 }
 
 static int
@@ -612,7 +612,7 @@ cluster_poll(struct cluster *cl)
 	 * holds no more than it runs at once: a job claimed ahead would
 	 * wait here behind long ones while another node's slot is free.
 	 * A slot that comes free claims in the turn of the end. */
-	if ((room = cl->cb.room(cl->cb.arg)) <= cl->held)
+	if ((room = cl->cb.room(cl->cb.arg, &cl->worker_slots)) <= cl->held)
 		return;
 	room -= cl->held;
 	if (cl_queue_lists(cl, &q) == -1) {
@@ -620,7 +620,7 @@ cluster_poll(struct cluster *cl)
 		return;
 	}
 	snprintf(limit, sizeof limit, "%u", MIN(room, CLUSTER_CLAIM_MAX));
-	snprintf(slots, sizeof slots, "%u", cl->conf->slots);
+	snprintf(slots, sizeof slots, "%u", cl->worker_slots);
 	cl->cb.fits(cl->cb.arg, &job_cpus, &job_mem);
 	snprintf(cpus, sizeof cpus, "%u", job_cpus);
 	snprintf(mem, sizeof mem, "%llu", (unsigned long long)job_mem);

@@ -89,7 +89,10 @@ struct cluster {
 	struct cluster_cb cb;
 	struct cl_claim *claims;
 	size_t nclaims, claims_cap;
-	uint32_t held;     /* the claims' weights, summed */
+	uint32_t held; /* the claims' weights, summed */
+	/* What a worker counts for in the room, at the last poll: a gang
+	 * weighs that much for each of its CPUs. */
+	uint32_t worker_slots;
 	bool claims_known; /* this node's claims were read since up */
 	bool rescuing;     /* lost nodes' jobs are being queued again */
 	bool giving_back;  /* this node's, its lease lost */

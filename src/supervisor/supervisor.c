@@ -281,15 +281,19 @@ sv_node_up(void *arg)
 		cluster_up(sv->cluster);
 }
 
-/* How many jobs this node runs at once: a slot each. */
+/* How many jobs this node runs at once: a slot each, of those open
+ * (slots_adapt); a worker counts for its share of them. */
 static uint32_t
-sv_room(void *arg)
+sv_room(void *arg, uint32_t *per_worker)
 {
 	struct supervisor *sv = arg;
+	uint32_t room = running_room(sv->running);
+	uint32_t ready = workers_ready(sv->workers);
 
+	*per_worker = ready > 0 && room >= ready ? room / ready : 1;
 	if (sv->stopping || sv->store_full)
 		return 0;
-	return running_room(sv->running);
+	return room;
 }
 
 /* A gang's workers are held to it by a cpuset: without one, a job has
