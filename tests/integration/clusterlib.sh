@@ -76,6 +76,7 @@ write_b_conf() {
 		echo "[workers]"
 		echo "heartbeat_interval = 100ms"
 		echo "slots = 2"
+		echo "slots_adapt = no"
 		store_section b
 	} >"$B/conf"
 }

@@ -51,5 +51,6 @@ write_conf "cpus = 0"
 rc=0
 err=$(taskset -c 1 "$FORQD" -t -c "$CONF" 2>&1) || rc=$?
 [ $rc -eq 78 ] || fail "forqd -t exit $rc for a cpu outside the allowed set"
-[[ $err == *"$CONF:11: cpus: CPU 0 not in the allowed set (1)"* ]] || fail "message: $err"
+line=$(grep -n '^cpus = 0' "$CONF" | cut -d: -f1)
+[[ $err == *"$CONF:$line: cpus: CPU 0 not in the allowed set (1)"* ]] || fail "message: $err"
 ok "a listed CPU outside the allowed set is refused: $err"
