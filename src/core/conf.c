@@ -867,7 +867,10 @@ conf_defaults(struct conf *c, uid_t euid, const char *runtime_dir,
 	c->stop_grace_ms = 30 * 1000;
 
 	strlcpy(c->cpus, "auto", sizeof c->cpus);
-	c->slots = 1;
+	/* Four at most, as many as a CPU's load lets in (slots_adapt):
+	 * one CPU-bound job per CPU, a few that mostly wait. */
+	c->slots = 4;
+	c->slots_adapt = 1;
 	c->pin_jobs = 1;
 	c->heartbeat_interval_ms = 1000;
 	c->heartbeat_timeout_ms = 10 * 1000;

@@ -1,10 +1,11 @@
-# slots_adapt: jobs that wait fill a worker's slots up to slots, one
+# slots_adapt, the default: jobs that wait fill a worker's slots up to slots, one
 # more each reading of its CPU, and never more; once they are gone the
 # slots fade back to one, and CPU-bound jobs then run one at a time on
 # it, where a fixed slots = 4 would start them together.
 . "$(dirname "$0")/lib.sh"
 cpu=$(allowed_cpus | head -n1)
-write_conf "cpus = $cpu" "slots = 4" "slots_adapt = yes" "[daemon]" "log_level = debug"
+# The default conf's slots: 4 at most, slots_adapt = yes.
+DEFAULT_SLOTS=1 write_conf "cpus = $cpu" "[daemon]" "log_level = debug"
 start_forqd
 [ "$(worker_field 0 slots_open)" = 1 ] || fail "a worker starts at slots_open $(worker_field 0 slots_open)"
 

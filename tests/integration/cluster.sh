@@ -678,7 +678,8 @@ ok "a node that stops is listed stopped"
 fq submit -w -- echo kept >/dev/null 2>&1 || fail "a job on a alone"
 stop_forqd
 [ -n "$(ls "$T/state/logs")" ] || fail "a kept no output files"
-write_conf
+# The default slots from here: four a worker, opened by its CPU's load.
+DEFAULT_SLOTS=1 write_conf
 store_section a >>"$CONF"
 printf '[jobs]\nretention_age = 1s\n' >>"$CONF"
 start_forqd
@@ -689,6 +690,12 @@ timeout 15 bash -c "until [ \"\$(\"$PG_BIN/psql\" -X -h '$PG_DIR' -U postgres -d
 timeout 10 bash -c "until [ -z \"\$(ls '$T/state/logs')\" ]; do sleep 0.2; done" ||
 	fail "output files left: $(ls "$T/state/logs" | head -n 5); cleaned: $(pg_sql "SELECT node, id FROM forq_cleaned" | tr "\n" " ")"
 ok "retention empties the history, and a's output files with its jobs"
+
+# Idle, a has one slot open a worker: a gang weighs those of its
+# workers, so a claims it (it weighed 2 x slots and waited for ever).
+g=$(fq submit --cpus 2 -- true)
+timeout 30 "$FORQ" -s "$SOCK" wait "$g" >/dev/null || fail "a gang under adaptive slots: $(fq status "$g")"
+ok "under the default adaptive slots a node claims and runs a gang (--cpus 2)"
 
 # A database of a newer schema is refused at start.
 stop_forqd

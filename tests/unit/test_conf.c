@@ -40,7 +40,8 @@ test_defaults_for_root(void **state)
 	assert_string_equal(conf.pidfile, "/run/forq/forqd.pid");
 	assert_string_equal(conf.state_dir, "/var/lib/forq");
 	assert_string_equal(conf.cpus, "auto");
-	assert_int_equal(conf.slots, 1);
+	assert_int_equal(conf.slots, 4);
+	assert_true(conf.slots_adapt);
 	assert_int_equal(conf.heartbeat_timeout_ms, 10000);
 }
 
