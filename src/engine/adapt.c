@@ -30,7 +30,7 @@ struct adapt {
 	size_t bufsize;
 	bool primed;
 	int64_t next_ns;
-	bool failed; /* /proc/stat cannot be read: slots stay as they are */
+	bool failed; /* /proc/stat cannot be read: every slot is open */
 };
 
 struct adapt *

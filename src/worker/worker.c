@@ -499,7 +499,10 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	}
 	j->out_fd = fds[0];
 	j->err_fd = fds[1];
-	if (j->slot->ncpus > 1 || (j->slot->flags & SLOT_F_SPREAD))
+	/* A gang's CPUs, or every worker's (pin_jobs = no): the job's
+	 * affinity and its cpuset both. */
+	req.affinity = j->slot->ncpus > 1 || (j->slot->flags & SLOT_F_SPREAD);
+	if (req.affinity)
 		cpus_format(&j->slot->cpus, cpus, sizeof cpus);
 	else
 		snprintf(cpus, sizeof cpus, "%d", wk->cpu);
@@ -519,7 +522,6 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	j->slot->cg_base = j->cg.base;
 	req.cg_fds = cg_slot_join_fds(&j->cg, &req.ncg_fds);
 	req.slot = j->slot;
-	req.affinity = j->slot->ncpus > 1 || (j->slot->flags & SLOT_F_SPREAD);
 	req.stdin_fd = wk->devnull;
 	req.stdout_fd = j->out_fd;
 	req.stderr_fd = j->err_fd;
