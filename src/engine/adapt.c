@@ -29,6 +29,10 @@ struct adapt {
 	char *buf;
 	size_t bufsize;
 	bool primed;
+	/* No job and every worker at one slot: nothing to read for, so an
+	 * idle forqd does not wake 4 times a second. The next start wakes
+	 * it, and the reading after that one is primed again. */
+	bool resting;
 	int64_t next_ns;
 	bool failed; /* /proc/stat cannot be read: every slot is open */
 };
@@ -90,12 +94,16 @@ adapt_note_busy(struct adapt *a, int w, uint32_t busy)
 {
 	if (busy >= a->slots[w])
 		a->full[w] = true;
+	if (a->resting) {
+		a->resting = false;
+		a->next_ns = 0;
+	}
 }
 
 int64_t
 adapt_next_deadline(const struct adapt *a)
 {
-	if (!adapt_on(a))
+	if (!adapt_on(a) || a->resting)
 		return 0;
 	return a->next_ns != 0 ? a->next_ns : clock_mono_ns();
 }
@@ -143,11 +151,12 @@ adapt_check(struct adapt *a, int64_t now_ns, const uint32_t *busy)
 {
 	struct cpu_ticks *t;
 	uint32_t w, was;
-	bool more = false;
+	bool more = false, idle = true;
 	double busy_cpu;
 	int cpu;
 
-	if (!adapt_on(a) || (a->next_ns != 0 && now_ns < a->next_ns))
+	if (!adapt_on(a) || a->resting ||
+	    (a->next_ns != 0 && now_ns < a->next_ns))
 		return false;
 	a->next_ns = now_ns + CPULOAD_INTERVAL_MS * NS_PER_MS;
 	if (adapt_read(a) == -1) {
@@ -171,6 +180,8 @@ adapt_check(struct adapt *a, int64_t now_ns, const uint32_t *busy)
 		a->full[w] = busy[w] >= a->slots[w];
 		if (a->slots[w] > was)
 			more = true;
+		if (busy[w] != 0 || a->slots[w] != 1)
+			idle = false;
 		if (a->slots[w] != was)
 			log_debug("worker %u (cpu %d): slots %u of %u", w, cpu,
 				  a->slots[w], a->max);
@@ -178,6 +189,7 @@ adapt_check(struct adapt *a, int64_t now_ns, const uint32_t *busy)
 	t = a->last;
 	a->last = a->now;
 	a->now = t;
-	a->primed = true;
+	a->primed = !idle;
+	a->resting = idle;
 	return more;
 }

@@ -29,6 +29,16 @@ fq wait "${ids[@]}" >/dev/null || fail "the waiting jobs failed"
 wait_log "worker 0 \(cpu $cpu\): slots 1 of 4" 20
 ok "with its slots free, the worker falls back to one"
 
+# Idle, with every slot at one, there is nothing to read /proc/stat for:
+# forqd's loop sleeps (each reading would be a wake-up, 4 a second). The
+# window is the measurement itself, not a wait for an event.
+switches() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$FORQD_PID/status"; }
+before=$(switches)
+sleep 2
+woke=$(($(switches) - before))
+[ "$woke" -le 2 ] || fail "idle forqd woke $woke times in 2 s"
+ok "an idle forqd stops reading the CPUs' load ($woke wake-ups in 2 s)"
+
 cpujobs=()
 for i in 1 2 3; do
 	cpujobs+=("$(fq submit -- sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i + 1)); done')")
