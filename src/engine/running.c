@@ -4,10 +4,9 @@
  * running; from then the worker moves it on, and tells of its start and
  * its end. A slot whose worker died is settled by how far it got.
  *
- * A job with CPUs of its own is a gang (core/sched.h): taken from the
- * queue, it is held here while the workers held for it empty, then runs
- * in a slot of the first of them with all their CPUs; the others stay
- * held, with no slot of theirs used, until it ends.
+ * A job with CPUs of its own is a gang (engine/gangs.h): this map takes
+ * it from its queue, starts it once gangs.c says its workers are held
+ * and empty, and gives it back to its queue when it may not start.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include "store/store.h"
 #include "engine/adapt.h"
 #include "engine/adopted.h"
+#include "engine/gangs.h"
 #include "engine/jobs.h"
 #include "engine/running.h"
 #include "engine/workers.h"
@@ -53,15 +53,6 @@ struct run_slot {
 	 * running: stopped, and its end not recorded. */
 	bool stray;
 	bool taken_on; /* brought by a worker of a previous forqd */
-};
-
-/* A gang taken from the queue, waiting for its workers to empty. It is
- * still queued in the store: a crash forgets the hold, not the job. */
-struct run_gang {
-	struct store_job job;
-	struct job_run run;
-	uint32_t want; /* workers */
-	uint32_t have; /* held for it so far */
 };
 
 /* An end recorded this turn, whose evidence goes after the commit. */
@@ -91,12 +82,8 @@ struct running {
 	struct adapt *adapt;    /* how many of its slots a worker may fill */
 	/* Per worker: time with a job on it, and since when (monotonic). */
 	int64_t *busy_ns, *busy_since;
-	/* Per worker: the gang (job id) it is held for, waiting or
-	 * running; 0: none. */
-	uint64_t *held_by;
-	struct run_gang *gangs; /* in the order they were taken */
-	size_t ngangs;          /* fewer than nworkers: each holds one */
-	bool cpusets;           /* a gang's CPUs can be held to it */
+	struct gangs *gangs;
+	bool cpusets; /* a gang's CPUs can be held to it */
 	size_t sched_cursor;
 	uint64_t kernel_nproc; /* limit_nproc = kernel */
 	/* Jobs dispatched this turn: their starts go out once the turn's
@@ -131,13 +118,11 @@ running_new(const struct conf *conf, const struct access_policy *access,
 	r->busy = calloc(r->nworkers, sizeof *r->busy);
 	r->busy_ns = calloc(r->nworkers, sizeof *r->busy_ns);
 	r->busy_since = calloc(r->nworkers, sizeof *r->busy_since);
-	r->held_by = calloc(r->nworkers, sizeof *r->held_by);
-	r->gangs = calloc(r->nworkers, sizeof *r->gangs);
+	r->gangs = gangs_new(r->nworkers);
 	r->cpusets = cpusets;
 	r->adapt = adapt_new(conf, workers, r->nworkers, r->nslots);
 	if (r->adapt == NULL || r->slots == NULL || r->busy == NULL ||
-	    r->busy_ns == NULL || r->busy_since == NULL || r->held_by == NULL ||
-	    r->gangs == NULL) {
+	    r->busy_ns == NULL || r->busy_since == NULL || r->gangs == NULL) {
 		running_free(r);
 		return NULL;
 	}
@@ -147,14 +132,9 @@ running_new(const struct conf *conf, const struct access_policy *access,
 void
 running_free(struct running *r)
 {
-	size_t i;
-
 	if (r == NULL)
 		return;
-	for (i = 0; i < r->ngangs; i++)
-		store_job_free(&r->gangs[i].job);
-	free(r->gangs);
-	free(r->held_by);
+	gangs_free(r->gangs);
 	adapt_free(r->adapt);
 	free(r->slots);
 	free(r->busy);
@@ -346,7 +326,7 @@ running_view(const struct running *r, struct sched_worker *view)
 
 	for (i = 0; i < r->nworkers; i++) {
 		view[i].ready = workers_is_ready(r->workers, (int)i);
-		view[i].held = r->held_by[i] != 0;
+		view[i].held = gangs_holder(r->gangs, (int)i) != 0;
 		view[i].busy = r->busy[i];
 		view[i].slots = adapt_slots(r->adapt, (int)i);
 	}
@@ -388,18 +368,6 @@ running_pick_worker(struct running *r)
 
 	running_view(r, view);
 	return sched_pick(view, r->nworkers, &r->sched_cursor);
-}
-
-/* The workers held for gang id go back to everyone's use. */
-static void
-running_unhold_workers(struct running *r, uint64_t id)
-{
-	uint32_t i;
-
-	for (i = 0; i < r->nworkers; i++) {
-		if (r->held_by[i] == id)
-			r->held_by[i] = 0;
-	}
 }
 
 static uint32_t
@@ -458,7 +426,7 @@ running_release(struct running *r, int w, uint32_t s, bool adopted)
 	if (!adopted && !rs->hook)
 		jobs_left_slot(r->jobs, &rs->run);
 	if (rs->gang)
-		running_unhold_workers(r, rs->job_id);
+		gangs_release(r->gangs, rs->job_id);
 	shm_slot(r->shm, (uint32_t)w, s)->state = SLOT_FREE;
 	*rs = (struct run_slot){0};
 	running_busy_add(r, w, -1);
@@ -498,6 +466,7 @@ static int
 running_place(struct running *r, int w, struct store_job *job,
 	      const struct job_run *run, bool gang)
 {
+	int cpu[CPU_SETSIZE];
 	struct slot *slot;
 	uint32_t s, i;
 	uint64_t id = job->id;
@@ -519,11 +488,9 @@ running_place(struct running *r, int w, struct store_job *job,
 	}
 	CPU_ZERO(&slot->cpus);
 	if (gang) {
-		for (i = 0; i < r->nworkers; i++) {
-			if (r->held_by[i] == id)
-				CPU_SET(workers_cpu(r->workers, (int)i),
-					&slot->cpus);
-		}
+		for (i = 0; i < r->nworkers; i++)
+			cpu[i] = workers_cpu(r->workers, (int)i);
+		gangs_cpus(r->gangs, id, cpu, &slot->cpus);
 		slot->ncpus = (uint32_t)CPU_COUNT(&slot->cpus);
 	} else if (!r->conf->pin_jobs) {
 		/* The kernel may then move it off a CPU another process
@@ -544,7 +511,7 @@ running_place(struct running *r, int w, struct store_job *job,
 		       workers_cpu(r->workers, w)) == -1) {
 		*running_slot(r, w, s) = (struct run_slot){0};
 		if (gang)
-			running_unhold_workers(r, id);
+			gangs_release(r->gangs, id);
 		return -1;
 	}
 	running_busy_add(r, w, 1);
@@ -557,84 +524,40 @@ running_place(struct running *r, int w, struct store_job *job,
 	return 0;
 refused:
 	if (gang)
-		running_unhold_workers(r, id);
+		gangs_release(r->gangs, id);
 	return 0;
 }
 
-/* Gang k leaves the list (its job is the caller's now). */
-static void
-running_gang_remove(struct running *r, size_t k)
-{
-	memmove(&r->gangs[k], &r->gangs[k + 1],
-		(r->ngangs - k - 1) * sizeof *r->gangs);
-	r->ngangs--;
-}
-
-/* Gang k goes back to its queue, as it was, and its workers to
+/* Waiting gang k goes back to its queue, as it was, and its workers to
  * everyone: it is about to change, or may not start now. */
 static void
 running_gang_give_back(struct running *r, size_t k)
 {
-	struct run_gang *g = &r->gangs[k];
+	struct gang g;
 
-	jobs_left_slot(r->jobs, &g->run);
-	jobs_queue_again(r->jobs, g->job.id, &g->run, g->job.attempt);
-	running_unhold_workers(r, g->job.id);
-	store_job_free(&g->job);
-	running_gang_remove(r, k);
+	gangs_remove(r->gangs, k, &g);
+	jobs_left_slot(r->jobs, &g.run);
+	jobs_queue_again(r->jobs, g.job.id, &g.run, g.job.attempt);
+	gangs_release(r->gangs, g.job.id);
+	store_job_free(&g.job);
 }
 
-/* Holds more workers for gang k, if it lacks some and some are free;
- * true once it holds all it wants and they are empty. */
-static bool
-running_gang_hold(struct running *r, struct run_gang *g)
-{
-	struct sched_worker view[CPU_SETSIZE];
-	int chosen[CPU_SETSIZE];
-	size_t got, i;
-
-	/* A held worker that died waits to be back; another ready one may
-	 * take its place meanwhile. */
-	for (i = 0; i < r->nworkers; i++) {
-		if (r->held_by[i] == g->job.id &&
-		    !workers_is_ready(r->workers, (int)i)) {
-			r->held_by[i] = 0;
-			g->have--;
-		}
-	}
-	if (g->have < g->want) {
-		running_view(r, view);
-		got = sched_gang_pick(view, r->nworkers, g->want - g->have,
-				      chosen);
-		for (i = 0; i < got; i++)
-			r->held_by[chosen[i]] = g->job.id;
-		g->have += (uint32_t)got;
-		if (g->have < g->want)
-			return false;
-	}
-	for (i = 0; i < r->nworkers; i++) {
-		if (r->held_by[i] == g->job.id && r->busy[i] != 0)
-			return false;
-	}
-	return true;
-}
-
-/* Starts gang k on the first of its workers if they are all free: -1
- * if dispatch must stop for this turn. */
+/* Starts waiting gang k on the first of its workers if they are all
+ * free: -1 if dispatch must stop for this turn. */
 static int
 running_gang_try(struct running *r, size_t k)
 {
-	struct run_gang g = r->gangs[k];
-	uint32_t w;
+	struct sched_worker view[CPU_SETSIZE];
+	struct gang g;
 
-	if (!running_gang_hold(r, &r->gangs[k]))
+	running_view(r, view);
+	if (!gangs_hold(r->gangs, k, view))
 		return 0;
-	running_gang_remove(r, k);
+	gangs_remove(r->gangs, k, &g);
 	/* Counted in its queue again as it starts, as any job. */
 	jobs_left_slot(r->jobs, &g.run);
-	for (w = 0; r->held_by[w] != g.job.id; w++)
-		;
-	return running_place(r, (int)w, &g.job, &g.run, true);
+	return running_place(r, gangs_first_worker(r->gangs, g.job.id), &g.job,
+			     &g.run, true);
 }
 
 /* The gangs taken earlier, in their order: a paused queue takes its
@@ -645,16 +568,16 @@ running_gangs_advance(struct running *r)
 	const struct runq *q = jobs_runq(r->jobs);
 	size_t k = 0, n;
 
-	while (k < r->ngangs) {
+	while (k < gangs_waiting(r->gangs)) {
 		if (runq_paused(q, RUNQ_ALL) ||
-		    runq_paused(q, r->gangs[k].run.queue)) {
+		    runq_paused(q, gangs_at(r->gangs, k)->run.queue)) {
 			running_gang_give_back(r, k);
 			continue;
 		}
-		n = r->ngangs;
+		n = gangs_waiting(r->gangs);
 		if (running_gang_try(r, k) == -1)
 			return -1;
-		if (r->ngangs == n)
+		if (gangs_waiting(r->gangs) == n)
 			k++;
 	}
 	return 0;
@@ -678,7 +601,7 @@ running_take_gang(struct running *r, struct store_job *job,
 		jobs_refuse(r->jobs, job, why);
 		return 0;
 	}
-	if (r->ngangs == r->nworkers) {
+	if (gangs_waiting(r->gangs) == r->nworkers) {
 		/* Cannot be: each gang holds a worker. */
 		jobs_queue_again(r->jobs, job->id, run, job->attempt);
 		store_job_free(job);
@@ -690,9 +613,8 @@ running_take_gang(struct running *r, struct store_job *job,
 		store_job_free(job);
 		return -1;
 	}
-	r->gangs[r->ngangs++] =
-	    (struct run_gang){.job = *job, .run = *run, .want = job->spec.cpus};
-	return running_gang_try(r, r->ngangs - 1);
+	(void)gangs_add(r->gangs, job, run);
+	return running_gang_try(r, gangs_waiting(r->gangs) - 1);
 }
 
 void
@@ -702,7 +624,7 @@ running_dispatch(struct running *r)
 	struct job_run run;
 	int w, rc;
 
-	if (r->ngangs > 0 && running_gangs_advance(r) == -1)
+	if (gangs_waiting(r->gangs) > 0 && running_gangs_advance(r) == -1)
 		return;
 	while (jobs_ready(r->jobs) > 0 && (w = running_pick_worker(r)) != -1 &&
 	       jobs_take(r->jobs, &job, &run) == JOBS_TAKEN) {
@@ -718,15 +640,12 @@ running_dispatch(struct running *r)
 bool
 running_unhold(struct running *r, uint64_t id)
 {
-	size_t k;
+	ptrdiff_t k = gangs_find(r->gangs, id);
 
-	for (k = 0; k < r->ngangs; k++) {
-		if (r->gangs[k].job.id == id) {
-			running_gang_give_back(r, k);
-			return true;
-		}
-	}
-	return false;
+	if (k == -1)
+		return false;
+	running_gang_give_back(r, (size_t)k);
+	return true;
 }
 
 bool
@@ -758,7 +677,7 @@ running_starts_committed(struct running *r, bool committed)
 		running_ends_committed(r);
 	/* The queued counts are taken again from the store, where held
 	 * gangs are queued: they go back to be counted once. */
-	while (!committed && r->ngangs > 0)
+	while (!committed && gangs_waiting(r->gangs) > 0)
 		running_gang_give_back(r, 0);
 	return !committed && n > 0;
 }
@@ -1039,7 +958,7 @@ running_adopted_gone(struct running *r, int w, uint32_t s)
 	if (!rs->adopted)
 		return;
 	if (rs->gang)
-		running_unhold_workers(r, rs->job_id);
+		gangs_release(r->gangs, rs->job_id);
 	shm_slot(r->shm, (uint32_t)w, s)->state = SLOT_FREE;
 	*rs = (struct run_slot){0};
 	running_busy_add(r, w, -1);
@@ -1153,9 +1072,9 @@ running_on_worker(const struct running *r, int w, uint64_t *ids, size_t cap)
 			ids[n++] = running_slot(r, w, s)->job_id;
 	}
 	/* A gang runs on the CPUs of every worker it holds. */
-	if (n == 0 && n < cap && r->held_by[w] != 0 &&
-	    running_find(r, r->held_by[w], &where))
-		ids[n++] = r->held_by[w];
+	if (n == 0 && n < cap && gangs_holder(r->gangs, w) != 0 &&
+	    running_find(r, gangs_holder(r->gangs, w), &where))
+		ids[n++] = gangs_holder(r->gangs, w);
 	return n;
 }
 
