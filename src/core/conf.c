@@ -1,11 +1,10 @@
-/* Parsing and checking of forqd.conf. */
-#include <sys/param.h>
+/* Reading forqd.conf: the parser, each key's value, the defaults
+ * (the keys: conf_keys.c; checks across keys: conf_check.c). */
 #include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,166 +18,12 @@
 
 #include "common/compat.h"
 #include "common/units.h"
-#include "core/access.h"
-#include "core/addr.h"
 #include "core/conf.h"
+#include "core/conf_int.h"
 #include "core/cpus.h"
-#include "core/job.h"
-#include "forq/protocol.h"
-
-enum conf_type {
-	CONF_STRING,
-	CONF_PATH,
-	CONF_MODE,
-	CONF_UINT,
-	CONF_DURATION,
-	CONF_SIZE,
-	CONF_LOG_LEVEL,
-	CONF_CPUS,
-	CONF_DURABILITY,
-	CONF_BOOL,
-	CONF_INT,
-	CONF_RLIMIT, /* min: which enum job_rlimit */
-	CONF_BACKEND,
-};
-
-struct conf_key {
-	const char *section;
-	const char *name;
-	enum conf_type type;
-	size_t offset;
-	size_t size;
-	int64_t min;
-	int64_t max;
-};
-
-#define KEY(sec, name, member, type, min, max)                                 \
-	{                                                                      \
-		sec, name, type, offsetof(struct conf, member),                \
-		    sizeof(((struct conf *)0)->member), min, max               \
-	}
-#define DAY_MS (INT64_C(24) * 60 * 60 * 1000)
-
-static const struct conf_key conf_keys[] = {
-    KEY("daemon", "socket", socket, CONF_PATH, 0, 0),
-    KEY("daemon", "socket_mode", socket_mode, CONF_MODE, 0, 0777),
-    KEY("daemon", "socket_group", socket_group, CONF_STRING, 0, 0),
-    KEY("daemon", "state_dir", state_dir, CONF_PATH, 0, 0),
-    KEY("daemon", "state_reserve", state_reserve, CONF_SIZE, 0,
-	INT64_C(1) << 30),
-    KEY("daemon", "pidfile", pidfile, CONF_PATH, 0, 0),
-    KEY("daemon", "log_level", log_level, CONF_LOG_LEVEL, 0, 0),
-    KEY("daemon", "stop_grace", stop_grace_ms, CONF_DURATION, 0, DAY_MS),
-    KEY("daemon", "metrics_listen", metrics_listen, CONF_STRING, 0, 0),
-    KEY("workers", "cpus", cpus, CONF_CPUS, 0, 0),
-    KEY("workers", "slots", slots, CONF_UINT, 1, 256),
-    KEY("workers", "slots_adapt", slots_adapt, CONF_BOOL, 0, 0),
-    KEY("workers", "pin_jobs", pin_jobs, CONF_BOOL, 0, 0),
-    KEY("workers", "heartbeat_interval", heartbeat_interval_ms, CONF_DURATION,
-	10, 60 * 1000),
-    KEY("workers", "heartbeat_timeout", heartbeat_timeout_ms, CONF_DURATION,
-	100, 60 * 60 * 1000),
-    KEY("workers", "adopt_timeout", adopt_timeout_ms, CONF_DURATION, 0, DAY_MS),
-    KEY("workers", "restart_delay", restart_delay_ms, CONF_DURATION, 1,
-	60 * 1000),
-    KEY("workers", "restart_delay_max", restart_delay_max_ms, CONF_DURATION, 1,
-	60 * 60 * 1000),
-    KEY("workers", "crash_loop_limit", crash_loop_limit, CONF_UINT, 1, 1000),
-    KEY("workers", "crash_loop_window", crash_loop_window_ms, CONF_DURATION,
-	100, DAY_MS),
-    KEY("workers", "crash_loop_hold", crash_loop_hold_ms, CONF_DURATION, 100,
-	DAY_MS),
-    KEY("jobs", "durability", durability, CONF_DURABILITY, 0, 0),
-    KEY("jobs", "sync_delay", sync_delay_ms, CONF_DURATION, 0, 1000),
-    KEY("jobs", "kill_grace", kill_grace_ms, CONF_DURATION, 0, 60 * 60 * 1000),
-    KEY("jobs", "output_max", output_max, CONF_SIZE, 0, INT64_C(1) << 50),
-    KEY("jobs", "tasks_max", tasks_max, CONF_UINT, 0, 4194304),
-    KEY("jobs", "mem_max", mem_max, CONF_SIZE, 0, JOB_MEM_MAX),
-    KEY("jobs", "retention_age", retention_age_ms, CONF_DURATION, 0,
-	3650 * DAY_MS),
-    KEY("jobs", "retention_count", retention_count, CONF_UINT, 0, 1000000000),
-    KEY("jobs", "crash_requeue_max", crash_requeue_max, CONF_UINT, 0, 1000),
-    KEY("jobs", "on_finish", on_finish, CONF_STRING, 0, 0),
-    KEY("jobs", "on_finish_timeout", on_finish_timeout_ms, CONF_DURATION, 100,
-	60 * 60 * 1000),
-    KEY("jobs", "umask", job_umask, CONF_MODE, 0, 0777),
-#define RLIMIT_KEY(name, which)                                                \
-	KEY("jobs", name, job_rlimits[which], CONF_RLIMIT, which, which)
-    RLIMIT_KEY("limit_core", JOB_RLIMIT_CORE),
-    RLIMIT_KEY("limit_cpu", JOB_RLIMIT_CPU),
-    RLIMIT_KEY("limit_data", JOB_RLIMIT_DATA),
-    RLIMIT_KEY("limit_fsize", JOB_RLIMIT_FSIZE),
-    RLIMIT_KEY("limit_memlock", JOB_RLIMIT_MEMLOCK),
-    RLIMIT_KEY("limit_nofile", JOB_RLIMIT_NOFILE),
-    RLIMIT_KEY("limit_nproc", JOB_RLIMIT_NPROC),
-    RLIMIT_KEY("limit_stack", JOB_RLIMIT_STACK),
-    RLIMIT_KEY("limit_as", JOB_RLIMIT_AS),
-#undef RLIMIT_KEY
-    KEY("limits", "request_line_max", request_line_max, CONF_SIZE, 1024,
-	256 * 1024 * 1024),
-    KEY("limits", "argv_max", argv_max, CONF_UINT, 1, 65536),
-    KEY("limits", "argv_bytes_max", argv_bytes_max, CONF_SIZE, 256,
-	1024 * 1024),
-    KEY("limits", "env_bytes_max", env_bytes_max, CONF_SIZE, 0, 1024 * 1024),
-    KEY("limits", "batch_max", batch_max, CONF_UINT, 1, 10000000),
-    KEY("limits", "name_max", name_max, CONF_UINT, 1, 4096),
-    KEY("limits", "queued_max_per_user", queued_max_per_user, CONF_UINT, 1,
-	100000000),
-    KEY("limits", "connections_max", connections_max, CONF_UINT, 1, 1000000),
-    KEY("limits", "metrics_clients_max", metrics_clients_max, CONF_UINT, 1,
-	10000),
-    KEY("limits", "metrics_timeout", metrics_timeout_ms, CONF_DURATION, 1000,
-	60 * 60 * 1000),
-    KEY("limits", "connections_reserved", connections_reserved, CONF_UINT, 0,
-	1000),
-    KEY("limits", "connections_per_user_max", connections_per_user_max,
-	CONF_UINT, 1, 1000000),
-    KEY("limits", "client_idle_timeout", client_idle_timeout_ms, CONF_DURATION,
-	100, 7 * DAY_MS),
-    KEY("limits", "client_backlog_max", client_backlog_max, CONF_SIZE,
-	64 * 1024, INT64_C(1) << 30),
-    KEY("limits", "client_waits_max", client_waits_max, CONF_UINT, 1, 1000000),
-    KEY("limits", "request_timeout", request_timeout_ms, CONF_DURATION, 100,
-	60 * 60 * 1000),
-    KEY("access", "allow_root_jobs", allow_root_jobs, CONF_BOOL, 0, 0),
-    KEY("access", "admin_group", admin_group, CONF_STRING, 0, 0),
-    KEY("access", "allow_users", allow_users, CONF_STRING, 0, 0),
-    KEY("access", "deny_users", deny_users, CONF_STRING, 0, 0),
-    KEY("store", "backend", backend, CONF_BACKEND, 0, 0),
-    KEY("store", "dsn", dsn, CONF_STRING, 0, 0),
-    KEY("store", "node", node, CONF_STRING, 0, 0),
-    KEY("store", "lease", lease_ms, CONF_DURATION, 2000, 60 * 60 * 1000),
-    KEY("store", "cluster_key", cluster_key, CONF_PATH, 0, 0),
-};
-
-#define QKEY(name, member, type, min, max)                                     \
-	{                                                                      \
-		"queue", name, type, offsetof(struct conf_queue, member),      \
-		    sizeof(((struct conf_queue *)0)->member), min, max         \
-	}
-
-/* The keys of a [queue NAME] section; offsets into struct conf_queue. */
-static const struct conf_key conf_queue_keys[] = {
-    QKEY("parallel", parallel, CONF_UINT, 0, 1000000),
-    QKEY("priority", priority, CONF_INT, -FORQ_PRIORITY_MAX, FORQ_PRIORITY_MAX),
-    QKEY("timeout", timeout_ms, CONF_DURATION, 0, 3650 * DAY_MS),
-    QKEY("retries", retries, CONF_UINT, 0, JOB_RETRIES_MAX),
-    QKEY("retry_delay", retry_delay_ms, CONF_DURATION, 0,
-	 JOB_RETRY_DELAY_MAX_MS),
-    QKEY("mem", mem, CONF_SIZE, 0, JOB_MEM_MAX),
-    QKEY("cpus", cpus, CONF_UINT, 0, JOB_CPUS_MAX),
-    QKEY("res", res, CONF_STRING, 0, 0),
-};
-
-_Static_assert(nitems(conf_queue_keys) <=
-		   nitems(((struct conf_queue *)0)->lines),
-	       "struct conf_queue lines[] too small for its keys");
 
 static const char *const conf_sections[] = {"daemon", "workers", "jobs",
 					    "limits", "access",  "store"};
-
-_Static_assert(nitems(conf_keys) <= nitems(((struct conf *)0)->lines),
-	       "struct conf lines[] too small for the key table");
 
 struct conf_parse {
 	struct conf *conf;
@@ -212,30 +57,6 @@ conf_queue_defaults(struct conf_queue *q, const char *name)
 	memset(q, 0, sizeof *q);
 	strlcpy(q->name, name, sizeof q->name);
 	q->retry_delay_ms = 1000;
-}
-
-int
-conf_queue_name_check(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len == 0 || len > CONF_QUEUE_NAME_MAX ||
-	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			 "0123456789_.-") != len)
-		return -1;
-	return 0;
-}
-
-int
-conf_node_name_check(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len == 0 || len > CONF_NODE_NAME_MAX ||
-	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			 "0123456789_.-") != len)
-		return -1;
-	return 0;
 }
 
 const struct conf_queue *
@@ -552,11 +373,7 @@ conf_handler(void *user, const char *section, const char *name,
 	if (conf_is_queue_section(section)) {
 		if ((q = conf_queue_section(ps, section)) == NULL)
 			return 0;
-		for (i = 0; i < nitems(conf_queue_keys) &&
-			    strcmp(conf_queue_keys[i].name, name) != 0;
-		     i++)
-			;
-		if (i == nitems(conf_queue_keys)) {
+		if ((k = conf_queue_key_find(name, &i)) == NULL) {
 			conf_error(ps, "unknown key \"%s\" in [%s]", name,
 				   section);
 			return 0;
@@ -569,19 +386,13 @@ conf_handler(void *user, const char *section, const char *name,
 			return 0;
 		}
 		q->lines[i] = ps->line;
-		return conf_set(ps, q, &conf_queue_keys[i], value) == 0;
+		return conf_set(ps, q, k, value) == 0;
 	}
 	if (!conf_known_section(section)) {
 		conf_error(ps, "unknown section [%s]", section);
 		return 0;
 	}
-	for (i = 0; i < nitems(conf_keys); i++) {
-		k = &conf_keys[i];
-		if (strcmp(k->section, section) == 0 &&
-		    strcmp(k->name, name) == 0)
-			break;
-	}
-	if (i == nitems(conf_keys)) {
+	if ((k = conf_key_find(section, name, &i)) == NULL) {
 		conf_error(ps, "unknown key \"%s\" in [%s]", name, section);
 		return 0;
 	}
@@ -592,98 +403,6 @@ conf_handler(void *user, const char *section, const char *name,
 	}
 	ps->conf->lines[i] = ps->line;
 	return conf_set(ps, ps->conf, k, value) == 0;
-}
-
-static int
-conf_key_line(const struct conf *c, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < nitems(conf_keys); i++) {
-		if (strcmp(conf_keys[i].name, name) == 0)
-			return c->lines[i];
-	}
-	return 0;
-}
-
-static void
-conf_format_error(char *err, size_t errlen, const char *file, int line,
-		  const char *msg)
-{
-	if (line > 0)
-		snprintf(err, errlen, "%s:%d: %s", file, line, msg);
-	else
-		snprintf(err, errlen, "%s: %s", file, msg);
-}
-
-/* Rules that tie two keys together, reported at the later one's line. */
-static int
-conf_check_relations(const struct conf *c, const char *file, char *err,
-		     size_t errlen)
-{
-	char msg[CONF_ERROR_MAX];
-	int line;
-
-	if (c->heartbeat_timeout_ms < 2 * c->heartbeat_interval_ms) {
-		snprintf(msg, sizeof msg,
-			 "heartbeat_timeout (%lldms) must be at least twice "
-			 "heartbeat_interval (%lldms)",
-			 (long long)c->heartbeat_timeout_ms,
-			 (long long)c->heartbeat_interval_ms);
-		line = MAX(conf_key_line(c, "heartbeat_timeout"),
-			   conf_key_line(c, "heartbeat_interval"));
-		conf_format_error(err, errlen, file, line, msg);
-		return -1;
-	}
-	if (c->restart_delay_max_ms < c->restart_delay_ms) {
-		snprintf(msg, sizeof msg,
-			 "restart_delay_max (%lldms) is shorter than "
-			 "restart_delay (%lldms)",
-			 (long long)c->restart_delay_max_ms,
-			 (long long)c->restart_delay_ms);
-		line = MAX(conf_key_line(c, "restart_delay_max"),
-			   conf_key_line(c, "restart_delay"));
-		conf_format_error(err, errlen, file, line, msg);
-		return -1;
-	}
-	for (uint32_t i = 0; i < c->nqueues; i++) {
-		struct res_grant g;
-		char why[CONF_ERROR_MAX];
-
-		if (c->queues[i].res[0] == '\0' ||
-		    res_ask_parse(&c->res, c->queues[i].res, &g, why,
-				  sizeof why) == 0)
-			continue;
-		snprintf(msg, sizeof msg, "[queue %s] res: %s",
-			 c->queues[i].name, why);
-		conf_format_error(err, errlen, file, c->queues[i].lines[7],
-				  msg);
-		return -1;
-	}
-	if (c->metrics_listen[0] != '\0') {
-		struct sockaddr_storage ss;
-		socklen_t sslen;
-		char why[CONF_ERROR_MAX];
-
-		if (addr_parse(c->metrics_listen, &ss, &sslen, why,
-			       sizeof why) == -1) {
-			snprintf(msg, sizeof msg, "metrics_listen: %s", why);
-			conf_format_error(err, errlen, file,
-					  conf_key_line(c, "metrics_listen"),
-					  msg);
-			return -1;
-		}
-	}
-	if (c->node[0] != '\0' && conf_node_name_check(c->node) == -1) {
-		snprintf(msg, sizeof msg,
-			 "node: \"%s\" is not 1 to %d letters, digits, '_', "
-			 "'.' or '-'",
-			 c->node, CONF_NODE_NAME_MAX);
-		conf_format_error(err, errlen, file, conf_key_line(c, "node"),
-				  msg);
-		return -1;
-	}
-	return 0;
 }
 
 int
@@ -754,68 +473,6 @@ conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 	rc = conf_load_string(c, path, text, got, err, errlen);
 	free(text);
 	return rc;
-}
-
-int
-conf_check(const struct conf *c, const cpu_set_t *allowed, char *err,
-	   size_t errlen)
-{
-	char why[CONF_ERROR_MAX - 64], msg[CONF_ERROR_MAX];
-	const char *file = c->path[0] != '\0' ? c->path : "(defaults)";
-	struct access_policy policy;
-	int cpus[CPU_SETSIZE];
-	size_t n;
-
-	if (cpus_plan(allowed, c->cpus, cpus, nitems(cpus), &n, why,
-		      sizeof why) == -1) {
-		snprintf(msg, sizeof msg, "cpus: %s", why);
-		conf_format_error(err, errlen, file, conf_key_line(c, "cpus"),
-				  msg);
-		return -1;
-	}
-	if (c->socket_group[0] != '\0' && getgrnam(c->socket_group) == NULL) {
-		snprintf(msg, sizeof msg, "socket_group: no group named \"%s\"",
-			 c->socket_group);
-		conf_format_error(err, errlen, file,
-				  conf_key_line(c, "socket_group"), msg);
-		return -1;
-	}
-	return conf_access_policy(c, &policy, err, errlen);
-}
-
-int
-conf_access_policy(const struct conf *c, struct access_policy *p, char *err,
-		   size_t errlen)
-{
-	const char *file = c->path[0] != '\0' ? c->path : "(defaults)";
-	char why[CONF_ERROR_MAX - 64], msg[CONF_ERROR_MAX];
-	const char *key;
-	struct group *gr;
-
-	memset(p, 0, sizeof *p);
-	p->allow_root_jobs = c->allow_root_jobs != 0;
-	if (c->admin_group[0] != '\0') {
-		if ((gr = getgrnam(c->admin_group)) == NULL) {
-			key = "admin_group";
-			snprintf(why, sizeof why, "no group named \"%s\"",
-				 c->admin_group);
-			goto fail;
-		}
-		p->has_admin = true;
-		p->admin_gid = gr->gr_gid;
-	}
-	key = "allow_users";
-	if (access_list_parse(&p->allow, c->allow_users, why, sizeof why) == -1)
-		goto fail;
-	p->has_allow = p->allow.nuids + p->allow.ngids > 0;
-	key = "deny_users";
-	if (access_list_parse(&p->deny, c->deny_users, why, sizeof why) == -1)
-		goto fail;
-	return 0;
-fail:
-	snprintf(msg, sizeof msg, "%s: %s", key, why);
-	conf_format_error(err, errlen, file, conf_key_line(c, key), msg);
-	return -1;
 }
 
 void
