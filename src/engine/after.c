@@ -151,8 +151,8 @@ after_dispatch_hooks(struct after *a)
 			continue; /* cleaned away meanwhile */
 		cmd = h.conf ? a->conf->on_finish : job.spec.on_finish;
 		if (cmd != NULL && cmd[0] != '\0' &&
-		    !(job.uid == 0 && geteuid() == 0 &&
-		      !a->access->allow_root_jobs) &&
+		    !(!a->access->allow_root_jobs && job.uid == 0 &&
+		      geteuid() == 0) &&
 		    running_start_hook(a->running, w, &job, cmd) == -1)
 			log_warnx("job %llu: its on-finish command does not "
 				  "fit a slot; not run",

@@ -472,7 +472,7 @@ running_place(struct running *r, int w, struct store_job *job,
 	uint64_t id = job->id;
 
 	/* Queued before a reload set allow_root_jobs = no. */
-	if (job->uid == 0 && geteuid() == 0 && !r->access->allow_root_jobs) {
+	if (!r->access->allow_root_jobs && job->uid == 0 && geteuid() == 0) {
 		jobs_refuse(r->jobs, job,
 			    "not run: jobs may not run as root here "
 			    "(allow_root_jobs = no)");

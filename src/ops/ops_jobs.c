@@ -235,7 +235,7 @@ ops_submit_specs(struct ops *ops, struct client *c, const struct request *req,
 				 "%s is full: no job was queued; retry once "
 				 "there is room",
 				 ops->d.conf->state_dir);
-	if (cred->uid == 0 && geteuid() == 0 && !ops->d.access->allow_root_jobs)
+	if (!ops->d.access->allow_root_jobs && cred->uid == 0 && geteuid() == 0)
 		return ops_error(req, FORQ_ERR_NOT_PERMITTED,
 				 "jobs may not run as root here "
 				 "(allow_root_jobs = no); submit them as "
