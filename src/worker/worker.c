@@ -1299,7 +1299,6 @@ worker_main(const struct worker_args *args)
 	wk.cgroups = args->cg != NULL && args->cg->version != CG_NONE;
 	strlcpy(wk.state_dir, args->state_dir, sizeof wk.state_dir);
 	wk.heartbeat_interval_ms = args->heartbeat_interval_ms;
-	worker_standby_idle(&wk);
 	if (ev_timer_every(wk.heartbeat.fd,
 			   (int64_t)wk.heartbeat_interval_ms * NS_PER_MS) == -1)
 		fatal("timerfd_settime");
@@ -1321,6 +1320,9 @@ worker_main(const struct worker_args *args)
 		buf_append(&wk.out, &bad, sizeof bad);
 		worker_flush(&wk);
 	}
+	/* Ready first: the standbys' clones (one per slot) come before
+	 * any job is read, and a replacement worker is sooner in use. */
+	worker_standby_idle(&wk);
 
 	while (!wk.done) {
 		if (ev_run_once(&wk.loop, -1) == -1)
