@@ -61,3 +61,21 @@ fq submit --batch "$T/batch" >/dev/null
 [ "$(fq list --limit 1500 --json | jq '[.jobs[].id] | unique | length')" = 1500 ] || fail "pages overlap"
 ok "a 3 MB list comes in pages: 1,500 jobs listed, each once"
 fq resume >/dev/null
+stop_forqd
+
+# What a batch took to decode and store goes back to the system once its
+# turn is over: 100,000 queued jobs cost forqd their entries (some 50
+# bytes each), not the 200 MB of RSS that malloc would otherwise keep.
+# (Under AddressSanitizer the shadow of the freed memory stays, an
+# eighth of it: some 40 MB more.)
+write_conf "[limits]" "queued_max_per_user = 1000000"
+start_forqd
+fq pause >/dev/null
+yes /bin/true | head -n 100000 >"$T/big" || true
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$FORQD_PID/status"; }
+rss0=$(rss)
+fq submit --batch "$T/big" >/dev/null
+rss1=$(rss)
+[ "$(fq list --state queued --limit 1 --json | jq '.jobs | length')" = 1 ] || fail "the batch was not queued"
+[ $((rss1 - rss0)) -le 65536 ] || fail "RSS ${rss0} KiB before a batch of 100,000 jobs, ${rss1} KiB after"
+ok "a batch of 100,000 jobs queued: RSS $((rss0 / 1024)) MiB before, $((rss1 / 1024)) MiB after"
