@@ -95,7 +95,7 @@ struct control {
 
 /* A request line this long has its memory given back to the system
  * at the end of its turn. */
-#define CONTROL_TRIM_BYTES (1024 * 1024)
+#define CONTROL_TRIM_BYTES (64 * 1024)
 
 static void control_on_event(struct ev_io *io, uint32_t events);
 
