@@ -270,7 +270,7 @@ node_join(const struct conf *conf, uint32_t cpus, int join_timeout_s)
 	n->host[sizeof n->host - 1] = '\0';
 	strlcpy(n->name, conf->node[0] != '\0' ? conf->node : n->host,
 		sizeof n->name);
-	if (conf_node_name_check(n->name) == -1) {
+	if (conf_name_check(n->name, CONF_NODE_NAME_MAX) == -1) {
 		log_warnx("[store] node: the host name \"%s\" cannot name "
 			  "a node: set node in forqd.conf",
 			  n->host);

@@ -79,7 +79,7 @@ conf_queue_section(struct conf_parse *ps, const char *section)
 	const char *name = section + strlen("queue ");
 	struct conf_queue *q;
 
-	if (conf_queue_name_check(name) == -1) {
+	if (conf_name_check(name, CONF_QUEUE_NAME_MAX) == -1) {
 		conf_error(ps,
 			   "[%s]: a queue's name is 1 to %d letters, digits, "
 			   "'_', '.' or '-'",

@@ -159,10 +159,9 @@ int conf_check(const struct conf *c, const cpu_set_t *allowed, char *err,
 /* The queue of that name, or NULL. */
 const struct conf_queue *conf_queue_find(const struct conf *c,
 					 const char *name);
-/* 0 if name may name a node: 1 to CONF_NODE_NAME_MAX of [A-Za-z0-9_.-]. */
-int conf_node_name_check(const char *name);
-/* 0 if name may name a queue: 1 to CONF_QUEUE_NAME_MAX of [A-Za-z0-9_.-]. */
-int conf_queue_name_check(const char *name);
+/* 0 if name may name a queue or a node: 1 to max of [A-Za-z0-9_.-]
+ * (CONF_QUEUE_NAME_MAX, CONF_NODE_NAME_MAX). */
+int conf_name_check(const char *name, size_t max);
 struct access_policy;
 /* The [access] keys with names resolved to ids; -1 and "file:line: ..."
  * for a user or group that does not exist. */

@@ -16,23 +16,11 @@
 #include "core/res.h"
 
 int
-conf_queue_name_check(const char *name)
+conf_name_check(const char *name, size_t max)
 {
 	size_t len = strlen(name);
 
-	if (len == 0 || len > CONF_QUEUE_NAME_MAX ||
-	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			 "0123456789_.-") != len)
-		return -1;
-	return 0;
-}
-
-int
-conf_node_name_check(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len == 0 || len > CONF_NODE_NAME_MAX ||
+	if (len == 0 || len > max ||
 	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			 "0123456789_.-") != len)
 		return -1;
@@ -106,7 +94,8 @@ conf_check_relations(const struct conf *c, const char *file, char *err,
 			return -1;
 		}
 	}
-	if (c->node[0] != '\0' && conf_node_name_check(c->node) == -1) {
+	if (c->node[0] != '\0' &&
+	    conf_name_check(c->node, CONF_NODE_NAME_MAX) == -1) {
 		snprintf(msg, sizeof msg,
 			 "node: \"%s\" is not 1 to %d letters, digits, '_', "
 			 "'.' or '-'",

@@ -422,7 +422,7 @@ job_queue_of(const json_t *v, char **queue, struct job_error *err)
 	size_t len;
 
 	if ((s = job_cstring(v, &len)) == NULL ||
-	    conf_queue_name_check(s) == -1)
+	    conf_name_check(s, CONF_QUEUE_NAME_MAX) == -1)
 		return job_fail(err, FORQ_ERR_BAD_REQUEST,
 				"\"queue\" must be a queue's name: 1 to %d "
 				"letters, digits, '_', '.' or '-'",
