@@ -73,13 +73,15 @@ gangs_first_worker(const struct gangs *g, uint64_t id)
 }
 
 void
-gangs_cpus(const struct gangs *g, uint64_t id, const int *cpu, cpu_set_t *set)
+gangs_cpus(const struct gangs *g, uint64_t id, int (*cpu_of)(void *, int),
+	   void *arg, cpu_set_t *set)
 {
 	uint32_t i;
+	int cpu;
 
 	for (i = 0; i < g->nworkers; i++) {
-		if (g->held_by[i] == id && cpu[i] >= 0)
-			CPU_SET(cpu[i], set);
+		if (g->held_by[i] == id && (cpu = cpu_of(arg, (int)i)) >= 0)
+			CPU_SET(cpu, set);
 	}
 }
 

@@ -39,9 +39,10 @@ uint64_t gangs_holder(const struct gangs *g, int w);
 void gangs_release(struct gangs *g, uint64_t id);
 /* The lowest worker held for id, where it runs; -1: none. */
 int gangs_first_worker(const struct gangs *g, uint64_t id);
-/* The CPUs of the workers held for id, as cpu[w] says (-1: none). */
-void gangs_cpus(const struct gangs *g, uint64_t id, const int *cpu,
-		cpu_set_t *set);
+/* Adds the CPUs of the workers held for id to set, as cpu_of(arg, w)
+ * tells them (-1: none). */
+void gangs_cpus(const struct gangs *g, uint64_t id, int (*cpu_of)(void *, int),
+		void *arg, cpu_set_t *set);
 
 /* Gangs waiting, in the order they were taken. */
 size_t gangs_waiting(const struct gangs *g);

@@ -457,6 +457,12 @@ running_start_later(struct running *r, int w, uint32_t slot)
 	return 0;
 }
 
+static int
+running_cpu_of(void *workers, int w)
+{
+	return workers_cpu(workers, w);
+}
+
 /* Puts a taken job in a free slot of worker w, to start once the
  * turn's commit has marked it running; a gang with the CPUs of every
  * worker held for it. The job is freed. 0: placed, or refused (it
@@ -466,7 +472,6 @@ static int
 running_place(struct running *r, int w, struct store_job *job,
 	      const struct job_run *run, bool gang)
 {
-	int cpu[CPU_SETSIZE];
 	struct slot *slot;
 	uint32_t s, i;
 	uint64_t id = job->id;
@@ -488,9 +493,8 @@ running_place(struct running *r, int w, struct store_job *job,
 	}
 	CPU_ZERO(&slot->cpus);
 	if (gang) {
-		for (i = 0; i < r->nworkers; i++)
-			cpu[i] = workers_cpu(r->workers, (int)i);
-		gangs_cpus(r->gangs, id, cpu, &slot->cpus);
+		gangs_cpus(r->gangs, id, running_cpu_of, r->workers,
+			   &slot->cpus);
 		slot->ncpus = (uint32_t)CPU_COUNT(&slot->cpus);
 	} else if (!r->conf->pin_jobs) {
 		/* The kernel may then move it off a CPU another process

@@ -11,6 +11,16 @@
 #include "core/sched.h"
 #include "engine/gangs.h"
 
+/* Worker w's CPU: 4, none, 6. */
+static int
+cpu_of(void *arg, int w)
+{
+	static const int cpu[3] = {4, -1, 6};
+
+	(void)arg;
+	return cpu[w];
+}
+
 static struct gangs *
 with_gang(uint32_t nworkers, uint64_t id, uint32_t cpus)
 {
@@ -98,14 +108,13 @@ test_release_cpus_and_removal(void **state)
 	    {.ready = true, .slots = 1},
 	    {.ready = true, .slots = 1},
 	};
-	int cpu[3] = {4, -1, 6};
 	struct gangs *g = with_gang(3, 5, 3);
 	struct gang out;
 	cpu_set_t set;
 
 	assert_true(gangs_hold(g, 0, v));
 	CPU_ZERO(&set);
-	gangs_cpus(g, 5, cpu, &set);
+	gangs_cpus(g, 5, cpu_of, NULL, &set);
 	assert_int_equal(CPU_COUNT(&set), 2);
 	assert_true(CPU_ISSET(4, &set) && CPU_ISSET(6, &set));
 	assert_int_equal(gangs_find(g, 5), 0);
