@@ -432,7 +432,8 @@ sqlite_begin(struct store_backend *st)
 bool
 sqlite_dirty(const struct store_backend *st)
 {
-	return st->in_txn;
+	return st->in_txn &&
+	       sqlite3_txn_state(st->db, NULL) == SQLITE_TXN_WRITE;
 }
 
 int
@@ -443,6 +444,13 @@ sqlite_commit(struct store_backend *st)
 
 	if (!st->in_txn && !st->lost_txn)
 		return 0;
+	/* Only read: nothing to write or to sync. */
+	if (st->in_txn && !st->lost_txn && !st->write_failed &&
+	    sqlite3_txn_state(st->db, NULL) != SQLITE_TXN_WRITE &&
+	    sqlite_exec(st, "COMMIT") == 0) {
+		st->in_txn = false;
+		return 0;
+	}
 	/* A change that could not be written fails the whole turn. */
 	if (!st->lost_txn && !st->write_failed &&
 	    sqlite_exec(st, "COMMIT") == 0) {

@@ -84,7 +84,10 @@ struct store_backend {
 	char error[256];
 };
 
-/* Opens the turn's transaction unless one is open. */
+/* Opens the turn's transaction unless one is open. Reads join it too:
+ * a statement outside a transaction takes and drops the WAL's read
+ * lock itself (three to five fcntl a time), and a wait for a batch
+ * reads every job of it. A turn that only read commits nothing. */
 int sqlite_begin(struct store_backend *st);
 /* Fills st->error with "what: sqlite's message"; returns -1. */
 int sqlite_fail(struct store_backend *st, const char *what);

@@ -232,6 +232,8 @@ sqlite_unique_holder(struct store_backend *st, uid_t uid, const char *key,
 	sqlite3_stmt *s = st->stmt[ST_UNIQUE_FIND];
 	int rc;
 
+	if (sqlite_begin(st) == -1)
+		return STORE_FAILED;
 	sqlite3_bind_int64(s, 1, uid);
 	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
@@ -603,6 +605,8 @@ sqlite_attempts(struct store_backend *st, uint64_t id,
 	struct store_attempt a;
 	int rc;
 
+	if (sqlite_begin(st) == -1)
+		return -1;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&a, 0, sizeof a);
@@ -726,6 +730,8 @@ sqlite_get(struct store_backend *st, uint64_t id, struct store_job *j)
 	sqlite3_stmt *s = st->stmt[ST_GET];
 	int rc;
 
+	if (sqlite_begin(st) == -1)
+		return STORE_FAILED;
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
@@ -768,11 +774,11 @@ sqlite_list(struct store_backend *st, const struct store_filter *f,
 	    uint32_t limit, int (*fn)(void *, const struct store_job *),
 	    void *arg)
 {
-	sqlite3_stmt *s = sqlite_list_stmt(st, f);
+	sqlite3_stmt *s;
 	struct store_job j;
 	int rc, stop = 0;
 
-	if (s == NULL)
+	if (sqlite_begin(st) == -1 || (s = sqlite_list_stmt(st, f)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, limit);
 	if (f->state >= 0)
@@ -804,6 +810,8 @@ sqlite_queued_per_user(struct store_backend *st,
 	sqlite3_stmt *s = st->stmt[ST_QUEUED_UID];
 	int rc;
 
+	if (sqlite_begin(st) == -1)
+		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (fn(arg, (uid_t)sqlite3_column_int64(s, 0),
 		       (uint64_t)sqlite3_column_int64(s, 1)) != 0)

@@ -16,6 +16,8 @@ sqlite_pending(struct store_backend *st,
 	struct store_pending p;
 	int rc;
 
+	if (sqlite_begin(st) == -1)
+		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		p.id = (uint64_t)sqlite3_column_int64(s, 0);
 		p.state = (enum job_state)sqlite3_column_int(s, 1);
@@ -67,6 +69,8 @@ sqlite_unfinished(struct store_backend *st, uid_t uid, const char *queue,
 	size_t cap = 64;
 	int rc;
 
+	if (sqlite_begin(st) == -1)
+		return -1;
 	*n = 0;
 	if ((*ids = calloc(cap, sizeof **ids)) == NULL)
 		goto oom;
@@ -112,6 +116,8 @@ sqlite_collect_ids(struct store_backend *st, sqlite3_stmt *s, uint64_t **ids,
 	enum job_state *smore;
 	int rc;
 
+	if (sqlite_begin(st) == -1)
+		return -1;
 	*ids = NULL;
 	if (states != NULL)
 		*states = NULL;
@@ -199,6 +205,8 @@ sqlite_array_task(struct store_backend *st, uint64_t array_id, uint32_t index,
 	sqlite3_stmt *s = st->stmt[ST_ARRAY_TASK];
 	int rc;
 
+	if (sqlite_begin(st) == -1)
+		return STORE_FAILED;
 	sqlite3_bind_int64(s, 1, (int64_t)array_id);
 	sqlite3_bind_int64(s, 2, index);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -215,6 +223,8 @@ sqlite_array_states(struct store_backend *st, uint64_t array_id,
 	sqlite3_stmt *s = st->stmt[ST_ARRAY_STATES];
 	int rc, state;
 
+	if (sqlite_begin(st) == -1)
+		return -1;
 	memset(counts, 0, JOB_STATE_COUNT * sizeof *counts);
 	sqlite3_bind_int64(s, 1, (int64_t)array_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -237,6 +247,8 @@ sqlite_pending_counts(struct store_backend *st,
 	sqlite3_stmt *s = st->stmt[ST_PENDING_COUNTS];
 	int rc;
 
+	if (sqlite_begin(st) == -1)
+		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (fn(arg, (const char *)sqlite3_column_text(s, 0),
 		       (enum job_state)sqlite3_column_int(s, 1),
@@ -316,6 +328,8 @@ sqlite_paused(struct store_backend *st, int (*fn)(void *, const char *),
 	sqlite3_stmt *s = st->stmt[ST_PAUSED];
 	int rc;
 
+	if (sqlite_begin(st) == -1)
+		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (fn(arg, (const char *)sqlite3_column_text(s, 0)) != 0)
 			break;
