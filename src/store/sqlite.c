@@ -1,5 +1,6 @@
 /* The SQLite backend of the job store: the database, its schema and
  * transactions. */
+#include <sys/param.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -217,19 +218,21 @@ sqlite_exec(struct store_backend *st, const char *sql)
 	return 0;
 }
 
+/* The value of a PRAGMA that reads one number, as "user_version". */
 static int
-sqlite_user_version(struct store_backend *st, int *version)
+sqlite_pragma_int(struct store_backend *st, const char *name, int *value)
 {
+	char sql[64];
 	sqlite3_stmt *s;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) !=
-	    SQLITE_OK)
-		return sqlite_fail(st, "user_version");
+	snprintf(sql, sizeof sql, "PRAGMA %s", name);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return sqlite_fail(st, name);
 	rc = sqlite3_step(s);
-	*version = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	*value = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : sqlite_fail(st, "user_version");
+	return rc == SQLITE_ROW ? 0 : sqlite_fail(st, name);
 }
 
 /* Version 0 is a new file. A later schema adds a step here that moves
@@ -240,7 +243,7 @@ sqlite_migrate(struct store_backend *st)
 	char sql[64];
 	int version;
 
-	if (sqlite_user_version(st, &version) == -1)
+	if (sqlite_pragma_int(st, "user_version", &version) == -1)
 		return -1;
 	if (version == STORE_SCHEMA_VERSION)
 		return 0;
@@ -334,6 +337,47 @@ sqlite_private(const char *db, char *err, size_t errlen)
 	return 0;
 }
 
+/* A commit that makes the WAL longer makes fdatasync write the file's
+ * size as well: on a virtio disk, 24 KiB appended and synced took
+ * 240-310 us at the median and 0.4-1.5 ms at p99, written within the
+ * file 130-150 us and 0.25 ms. SQLite writes the WAL from its start
+ * again after each checkpoint, so a daemon that has run a while writes
+ * within it; zeros to a checkpoint's length make that so from the
+ * first commit. A reader takes frames only up to the first whose
+ * checksum fails: zeros past the last frame are never taken for one.
+ * Only a speed-up: where the disk has no room, the WAL stays as it was. */
+static void
+sqlite_presize_wal(struct store_backend *st)
+{
+	static const char zeros[65536];
+	int page, frames, fd;
+	off_t want, at;
+	ssize_t n;
+	struct stat sb;
+
+	if (sqlite_pragma_int(st, "page_size", &page) == -1 ||
+	    sqlite_pragma_int(st, "wal_autocheckpoint", &frames) == -1 ||
+	    frames <= 0)
+		return;
+	/* The header, a checkpoint's frames and a turn's more. */
+	want = 32 + (off_t)(frames + 64) * (page + 24);
+	if ((fd = open(st->wal_path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	if (fstat(fd, &sb) == -1 || sb.st_size >= want) {
+		close(fd);
+		return;
+	}
+	for (at = sb.st_size; at < want; at += n) {
+		n = pwrite(fd, zeros,
+			   (size_t)MIN(want - at, (off_t)sizeof zeros), at);
+		if (n <= 0)
+			break;
+	}
+	if (at < want || fdatasync(fd) == -1)
+		(void)ftruncate(fd, sb.st_size);
+	close(fd);
+}
+
 int
 sqlite_open(struct store_backend **out, const char *dir, bool durable,
 	    char *err, size_t errlen)
@@ -389,6 +433,8 @@ sqlite_open(struct store_backend **out, const char *dir, bool durable,
 	 * (and to count) later. */
 	if (durable && sqlite_open_wal(st) == -1 && errno != ENOENT)
 		goto fail;
+	if (durable && st->wal_fd != -1)
+		sqlite_presize_wal(st);
 	*out = st;
 	return 0;
 fail:
