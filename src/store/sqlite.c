@@ -469,7 +469,7 @@ sqlite_begin(struct store_backend *st)
 {
 	if (st->in_txn)
 		return 0;
-	if (sqlite_exec(st, "BEGIN") == -1)
+	if (sqlite_step_done(st, st->stmt[ST_BEGIN], "begin") == -1)
 		return -1;
 	st->in_txn = true;
 	return 0;
@@ -486,23 +486,20 @@ int
 sqlite_commit(struct store_backend *st)
 {
 	char error[sizeof st->error];
+	bool wrote;
 	int code;
 
 	if (!st->in_txn && !st->lost_txn)
 		return 0;
-	/* Only read: nothing to write or to sync. */
-	if (st->in_txn && !st->lost_txn && !st->write_failed &&
-	    sqlite3_txn_state(st->db, NULL) != SQLITE_TXN_WRITE &&
-	    sqlite_exec(st, "COMMIT") == 0) {
-		st->in_txn = false;
-		return 0;
-	}
 	/* A change that could not be written fails the whole turn. */
-	if (!st->lost_txn && !st->write_failed &&
-	    sqlite_exec(st, "COMMIT") == 0) {
-		st->in_txn = false;
-		st->unsynced = true;
-		return 0;
+	if (!st->lost_txn && !st->write_failed) {
+		/* A turn that only read has nothing to sync. */
+		wrote = sqlite3_txn_state(st->db, NULL) == SQLITE_TXN_WRITE;
+		if (sqlite_step_done(st, st->stmt[ST_COMMIT], "commit") == 0) {
+			st->in_txn = false;
+			st->unsynced |= wrote;
+			return 0;
+		}
 	}
 	st->in_txn = st->lost_txn = st->write_failed = false;
 	/* Keep the first error: it is the one to report. */

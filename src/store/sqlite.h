@@ -60,6 +60,8 @@ enum sqlite_stmt {
 	ST_SET_LAST_ID,
 	ST_ATTEMPT_LOST,
 	ST_ADOPTED,
+	ST_BEGIN,
+	ST_COMMIT,
 	ST_COUNT,
 };
 

@@ -139,6 +139,9 @@ const char *const sqlite_sql[ST_COUNT] = {
     [ST_PRUNE_COUNT] = "SELECT id, env_id FROM jobs WHERE state >= 5 AND "
 		       "id <= ?1 ORDER BY id LIMIT ?2",
     [ST_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+    /* Every turn has one: parsed once, not at each. */
+    [ST_BEGIN] = "BEGIN",
+    [ST_COMMIT] = "COMMIT",
 };
 
 static uint64_t
