@@ -4,7 +4,6 @@
 #include <sys/types.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #if defined(__SANITIZE_ADDRESS__)
 /* AddressSanitizer's own allocator (sanitizer/allocator_interface.h,
  * not installed with every compiler). */
@@ -26,22 +25,16 @@ void __sanitizer_purge_allocator(void);
 #include "core/conf.h"
 #include "core/request.h"
 #include "control/control.h"
+#include "control/outbox.h"
 #include "forq/protocol.h"
 
 /* Stop reading a client's requests while this much reply is unsent. */
 #define CLIENT_OUT_HIGH (256 * 1024)
-#define CLIENT_FDS_MAX 8
 /* Lines of one client handled in one loop turn: a client pipelining
  * requests waits for the next turn, the others do not wait for it. */
 #define CLIENT_LINES_PER_TURN 32
-/* What a buffer keeps once a big line or reply has gone. */
+/* What a buffer keeps once a big line has gone. */
 #define CLIENT_BUF_KEEP (64 * 1024)
-
-struct fd_pass {
-	size_t offset; /* where in out the message carrying them starts */
-	int fds[2];
-	int n;
-};
 
 struct client {
 	TAILQ_ENTRY(client) entry;
@@ -49,9 +42,7 @@ struct client {
 	struct control *ctl;
 	struct ev_io io;
 	struct buf in;
-	struct buf out;
-	struct fd_pass pass[CLIENT_FDS_MAX];
-	int npass;
+	struct outbox out;
 	struct ucred cred;
 	gid_t *groups; /* SO_PEERGROUPS: supplementary groups */
 	size_t ngroups;
@@ -62,9 +53,6 @@ struct client {
 	int64_t active_ns; /* its last request or read reply */
 	bool on_idle;      /* on ctl->idle: client_idle_timeout applies */
 	bool dirty;        /* has output to send at the end of the turn */
-	bool turn_marked;  /* out.len and npass noted for this turn */
-	size_t turn_mark;  /* out.len before this turn's replies */
-	int turn_npass;
 	bool hello;
 	bool closing;    /* close once the output is flushed */
 	bool discarding; /* skipping the rest of an overlong line */
@@ -173,7 +161,6 @@ static void
 control_close(struct client *c)
 {
 	struct control *ctl = c->ctl;
-	int i;
 
 	if (c->io.fd == -1)
 		return;
@@ -183,12 +170,7 @@ control_close(struct client *c)
 	ev_del(ctl->loop, &c->io);
 	close(c->io.fd);
 	c->io.fd = -1;
-	for (i = 0; i < c->npass; i++) {
-		close(c->pass[i].fds[0]);
-		if (c->pass[i].n > 1)
-			close(c->pass[i].fds[1]);
-	}
-	c->npass = 0;
+	outbox_drop_fds(&c->out);
 	if (c->dirty) {
 		TAILQ_REMOVE(&c->ctl->dirty, c, dirty_entry);
 		c->dirty = false;
@@ -372,7 +354,7 @@ control_accept(struct control *ctl, int fd)
 	c->ctl = ctl;
 	/* One byte more than a line may hold, to tell "too long" apart. */
 	buf_init(&c->in, ctl->conf->request_line_max + 1);
-	buf_init(&c->out, ctl->conf->client_backlog_max);
+	outbox_init(&c->out, ctl->conf->client_backlog_max);
 	ev_io_set(&c->io, fd, control_on_event, c);
 	if (ev_add(ctl->loop, &c->io, EPOLLIN) == -1) {
 		log_warn("epoll_ctl");
@@ -398,29 +380,18 @@ control_mark_dirty(struct client *c)
 	}
 }
 
-/* Where this turn's replies begin: they are taken back if the turn
- * cannot be stored. */
-static void
-control_turn_mark(struct client *c)
-{
-	if (c->turn_marked)
-		return;
-	c->turn_marked = true;
-	c->turn_mark = c->out.len;
-	c->turn_npass = c->npass;
-}
-
 void
 control_push(struct client *c, json_t *msg)
 {
 	char *text;
-	size_t len;
 
 	if (c->io.fd == -1) {
 		json_decref(msg);
 		return;
 	}
-	control_turn_mark(c);
+	/* Where this turn's replies begin: they are taken back if the
+	 * turn cannot be stored. */
+	outbox_mark(&c->out);
 	text = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
 	if (text == NULL) {
@@ -429,13 +400,12 @@ control_push(struct client *c, json_t *msg)
 		c->closing = true;
 		return;
 	}
-	len = strlen(text);
-	text[len] = '\n';
-	if (buf_append(&c->out, text, len + 1) == -1) {
+	if (outbox_append(&c->out, text, strlen(text)) == -1) {
 		log_warnx("client pid %d uid %d: %zu bytes of replies unread, "
 			  "client_backlog_max is %zu; dropping the client",
-			  (int)c->cred.pid, (int)c->cred.uid, c->out.len,
-			  c->out.max);
+			  (int)c->cred.pid, (int)c->cred.uid,
+			  outbox_pending(&c->out),
+			  (size_t)c->ctl->conf->client_backlog_max);
 		free(text);
 		control_close(c);
 		return;
@@ -447,80 +417,12 @@ control_push(struct client *c, json_t *msg)
 int
 control_push_fds(struct client *c, json_t *msg, const int *fds, int n)
 {
-	struct fd_pass *p;
-	int i;
-
-	if (c->npass == CLIENT_FDS_MAX || n < 1 || n > 2) {
+	outbox_mark(&c->out);
+	if (outbox_attach(&c->out, fds, n) == -1) {
 		json_decref(msg);
 		return -1;
 	}
-	control_turn_mark(c);
-	p = &c->pass[c->npass];
-	p->offset = c->out.len;
-	for (i = 0; i < n; i++) {
-		if ((p->fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) == -1) {
-			while (i-- > 0)
-				close(p->fds[i]);
-			json_decref(msg);
-			return -1;
-		}
-	}
-	p->n = n;
-	c->npass++;
 	control_push(c, msg);
-	return 0;
-}
-
-/* Writes what may go: up to the next message carrying descriptors, and
- * that message with them attached to its first byte. */
-static int
-control_write(struct client *c)
-{
-	char control[CMSG_SPACE(2 * sizeof(int))];
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	struct iovec iov;
-	struct fd_pass *p;
-	size_t len = c->out.len;
-	ssize_t n;
-	int i;
-
-	while (c->out.len > 0) {
-		memset(&mh, 0, sizeof mh);
-		p = c->npass > 0 ? &c->pass[0] : NULL;
-		len = p != NULL && p->offset > 0 ? p->offset : c->out.len;
-		iov.iov_base = c->out.data;
-		iov.iov_len = len;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		if (p != NULL && p->offset == 0) {
-			mh.msg_control = control;
-			mh.msg_controllen = CMSG_SPACE(p->n * sizeof(int));
-			cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = SOL_SOCKET;
-			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(p->n * sizeof(int));
-			memcpy(CMSG_DATA(cm), p->fds, p->n * sizeof(int));
-		}
-		n = sendmsg(c->io.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n == -1)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
-		if (p != NULL && p->offset == 0) {
-			close(p->fds[0]);
-			if (p->n > 1)
-				close(p->fds[1]);
-			memmove(&c->pass[0], &c->pass[1],
-				(size_t)--c->npass * sizeof c->pass[0]);
-		}
-		buf_consume(&c->out, (size_t)n);
-		buf_shrink(&c->out, CLIENT_BUF_KEEP);
-		for (i = 0; i < c->npass; i++)
-			c->pass[i].offset -= (size_t)n < c->pass[i].offset
-						 ? (size_t)n
-						 : c->pass[i].offset;
-		if ((size_t)n < len)
-			return 0;
-	}
 	return 0;
 }
 
@@ -579,7 +481,7 @@ control_process(struct client *c)
 
 	if (c->discarding && !control_discard(c))
 		return;
-	while (c->io.fd != -1 && c->out.len < CLIENT_OUT_HIGH &&
+	while (c->io.fd != -1 && outbox_pending(&c->out) < CLIENT_OUT_HIGH &&
 	       lines++ < CLIENT_LINES_PER_TURN) {
 		nl = buf_find(&c->in, '\n');
 		if (nl == NULL)
@@ -617,18 +519,19 @@ control_update_events(struct client *c)
 
 	if (c->io.fd == -1)
 		return;
-	if (c->closing && c->out.len == 0) {
+	if (c->closing && outbox_pending(&c->out) == 0) {
 		control_close(c);
 		return;
 	}
 	/* Writable wakes us for pending output, and for lines held back
 	 * while replies were pending (they are answered next turn, so that
 	 * their acknowledgements follow their own commit). */
-	if (!c->dirty && (c->out.len > 0 || buf_find(&c->in, '\n') != NULL))
+	if (!c->dirty &&
+	    (outbox_pending(&c->out) > 0 || buf_find(&c->in, '\n') != NULL))
 		want |= EPOLLOUT;
 	/* Not more input while lines wait for a turn or replies are not
 	 * read: a client that does not keep up holds up only itself. */
-	if (!c->closing && c->out.len < CLIENT_OUT_HIGH &&
+	if (!c->closing && outbox_pending(&c->out) < CLIENT_OUT_HIGH &&
 	    buf_find(&c->in, '\n') == NULL)
 		want |= EPOLLIN;
 	/* ev_mod ignores an unchanged set; an empty one is not allowed. */
@@ -644,7 +547,7 @@ control_on_event(struct ev_io *io, uint32_t events)
 	ssize_t n;
 
 	if ((events & EPOLLOUT) && !c->dirty) {
-		if (control_write(c) == -1) {
+		if (outbox_send(&c->out, c->io.fd) == -1) {
 			control_close(c);
 			return;
 		}
@@ -712,8 +615,8 @@ control_check_idle(struct control *ctl, int64_t now_ns)
 	while ((c = TAILQ_FIRST(&ctl->idle)) != NULL &&
 	       c->active_ns + ctl->conf->client_idle_timeout_ms * NS_PER_MS <=
 		   now_ns) {
-		if (ctl->cb.waiting(ctl->cb.arg, c) || c->out.len > 0 ||
-		    c->in.len > 0 || c->dirty) {
+		if (ctl->cb.waiting(ctl->cb.arg, c) ||
+		    outbox_pending(&c->out) > 0 || c->in.len > 0 || c->dirty) {
 			control_active(c);
 			continue;
 		}
@@ -768,22 +671,14 @@ control_take_back(struct client *c, const char *why, bool no_space)
 {
 	char *text;
 	json_t *reply;
-	int i;
 
-	for (i = c->turn_npass; i < c->npass; i++) {
-		close(c->pass[i].fds[0]);
-		if (c->pass[i].n > 1)
-			close(c->pass[i].fds[1]);
-	}
-	c->npass = c->turn_npass;
-	c->out.len = c->turn_mark;
+	outbox_take_back(&c->out);
 	reply =
 	    reply_error(NULL, no_space ? FORQ_ERR_NO_SPACE : FORQ_ERR_INTERNAL,
 			why);
 	text = json_dumps(reply, JSON_COMPACT);
 	json_decref(reply);
-	if (text == NULL || buf_append(&c->out, text, strlen(text)) == -1 ||
-	    buf_append(&c->out, "\n", 1) == -1)
+	if (text == NULL || outbox_append(&c->out, text, strlen(text)) == -1)
 		log_warnx("client pid %d: cannot tell it", (int)c->cred.pid);
 	free(text);
 	log_warnx("client pid %d: its requests of this turn could not be "
@@ -817,8 +712,8 @@ control_end_turn(struct control *ctl, const char *failure, bool no_space)
 		c->dirty = false;
 		if (failure != NULL)
 			control_take_back(c, why, no_space);
-		c->turn_marked = false;
-		if (control_write(c) == -1) {
+		outbox_unmark(&c->out);
+		if (outbox_send(&c->out, c->io.fd) == -1) {
 			control_close(c);
 			continue;
 		}
@@ -830,7 +725,7 @@ control_end_turn(struct control *ctl, const char *failure, bool no_space)
 		TAILQ_REMOVE(&ctl->closed, c, entry);
 		free(c->groups);
 		buf_free(&c->in);
-		buf_free(&c->out);
+		outbox_free(&c->out);
 		free(c);
 	}
 	/* Given back once the turn is over and all of it is freed. */
