@@ -146,6 +146,22 @@ spawn_path_of(char *const *envp)
 	return SPAWN_DEFAULT_PATH;
 }
 
+/* One that cannot be read is set at every spawn: no job's equals a
+ * soft limit above its hard one. */
+static void
+spawn_inherited_limits(struct rlimit inherited[JOB_RLIMIT_COUNT])
+{
+	int i;
+
+	for (i = 0; i < JOB_RLIMIT_COUNT; i++) {
+		if (getrlimit(rlimits_resource((enum job_rlimit)i),
+			      &inherited[i]) == -1)
+			inherited[i] =
+			    (struct rlimit){.rlim_cur = RLIM_INFINITY,
+					    .rlim_max = 0};
+	}
+}
+
 struct spawner *
 spawner_new(uint32_t nslots)
 {
@@ -185,6 +201,7 @@ spawner_new(uint32_t nslots)
 		struct spawn_slot *ss = &sp->slots[i];
 
 		ss->report = &sp->reports[i];
+		spawn_inherited_limits(ss->inherited);
 		ss->on_stack[0] = ss->on_stack[1] = -1;
 		ss->sock[0][0] = ss->sock[0][1] = -1;
 		ss->sock[1][0] = ss->sock[1][1] = -1;

@@ -25,7 +25,7 @@
 /* The job's limits, not forqd's: a limit that cannot be raised (forqd
  * is not root) is kept at the most it may have. */
 SPAWN_NO_SANITIZE static void
-spawn_limits(const struct slot *slot)
+spawn_limits(const struct slot *slot, const struct rlimit *inherited)
 {
 	struct rlimit want, have;
 	int i, res;
@@ -35,7 +35,9 @@ spawn_limits(const struct slot *slot)
 		res = rlimits_resource((enum job_rlimit)i);
 		want.rlim_cur = slot->rlimits[i].soft;
 		want.rlim_max = slot->rlimits[i].hard;
-		if (SYS4(SYS_prlimit64, 0, res, &want, NULL) == 0 ||
+		if ((want.rlim_cur == inherited[i].rlim_cur &&
+		     want.rlim_max == inherited[i].rlim_max) ||
+		    SYS4(SYS_prlimit64, 0, res, &want, NULL) == 0 ||
 		    SYS4(SYS_prlimit64, 0, res, NULL, &have) < 0)
 			continue;
 		if (want.rlim_max > have.rlim_max)
@@ -204,7 +206,7 @@ spawn_run(struct spawn_slot *ss, const int io[3], const int *cg, int ncg,
 	    (r = spawn_dup2(io[1], STDOUT_FILENO)) < 0 ||
 	    (r = spawn_dup2(io[2], STDERR_FILENO)) < 0)
 		goto fail;
-	spawn_limits(ss->req.slot);
+	spawn_limits(ss->req.slot, ss->inherited);
 	if (ss->as) {
 		/* Groups, then gid, then uid, each checked; and no way back. */
 		report.stage = SPAWN_STAGE_IDENTITY;

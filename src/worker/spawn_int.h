@@ -7,6 +7,7 @@
 #ifndef FORQ_SPAWN_INT_H
 #define FORQ_SPAWN_INT_H
 
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "core/rlimits.h"
 #include "ipc/shm.h"
 #include "worker/spawn.h"
 
@@ -129,6 +131,10 @@ struct spawn_slot {
 	gid_t *groups;
 	int ngroups;
 	struct spawn_report *report;
+	/* The worker's limits, which every clone of it starts with: a job
+	 * limit equal to one is not set again (some ten system calls a
+	 * job less when the submitter's are forqd's). */
+	struct rlimit inherited[JOB_RLIMIT_COUNT];
 	char vars[9][4200]; /* FORQ_JOB_ID=... HOME=... */
 };
 
