@@ -31,6 +31,7 @@ struct spool {
 	int lock_fd; /* PID.lock, locked for this worker's life */
 	char logdir[PATH_MAX];
 	pid_t pid;
+	uid_t euid; /* forqd's, for every job's files: asked once */
 	uint32_t nslots;
 	struct spool_slot slots[];
 };
@@ -149,6 +150,7 @@ spool_open(const char *state_dir, uint32_t nslots, char *why, size_t whylen)
 		return NULL;
 	}
 	sp->pid = getpid();
+	sp->euid = geteuid();
 	sp->nslots = nslots;
 	sp->logdir_fd = sp->dir_fd = sp->lock_fd = -1;
 	for (i = 0; i < nslots; i++) {
@@ -220,9 +222,9 @@ spool_close(struct spool *sp)
 }
 
 static bool
-spool_chown_to(uid_t uid)
+spool_chown_to(const struct spool *sp, uid_t uid)
 {
-	return geteuid() == 0 && uid != 0;
+	return sp->euid == 0 && uid != 0;
 }
 
 /* A job's output file in logs/, opened by name: the hook's, or one
@@ -255,9 +257,8 @@ spool_open_log(struct spool *sp, uint64_t id, const char *ext, uid_t uid,
 				append);
 		if (fd != -1 && fstat(fd, &st) == -1)
 			goto fail;
-		if (fd != -1 &&
-		    (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-		     (st.st_uid != geteuid() && st.st_uid != uid))) {
+		if (fd != -1 && (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+				 (st.st_uid != sp->euid && st.st_uid != uid))) {
 			close(fd);
 			snprintf(why, whylen,
 				 "%s/%s is not a plain file of forqd's or the "
@@ -273,7 +274,7 @@ spool_open_log(struct spool *sp, uint64_t id, const char *ext, uid_t uid,
 			 strerror(errno));
 		return -1;
 	}
-	if (spool_chown_to(uid) && fchown(fd, uid, gid) == -1)
+	if (spool_chown_to(sp, uid) && fchown(fd, uid, gid) == -1)
 		goto fail;
 	return fd;
 fail:
@@ -309,7 +310,7 @@ spool_make(struct spool *sp, uint32_t slot, int s, uid_t uid, gid_t gid,
 			 sp->logdir, strerror(errno));
 		return -1;
 	}
-	if (spool_chown_to(uid) && fchown(fd, uid, gid) == -1) {
+	if (spool_chown_to(sp, uid) && fchown(fd, uid, gid) == -1) {
 		snprintf(why, whylen, "chown of a spool file: %s",
 			 strerror(errno));
 		(void)unlinkat(sp->dir_fd, name, 0);

@@ -73,6 +73,8 @@ struct wk_job {
 struct worker {
 	int index;
 	int cpu;
+	uid_t euid; /* forqd's, asked once rather than at every job */
+	gid_t egid;
 	struct sb_worker *sb;
 	const struct shm *shm;
 	struct shm adopted_shm; /* the region of the forqd that adopted it */
@@ -479,7 +481,7 @@ worker_run(struct worker *wk, uint32_t slot_no)
 	 * belongs to that user alone. A job's on-finish command writes both
 	 * streams to ID.hook. */
 	req.as = NULL;
-	if (geteuid() == 0 && j->slot->uid != 0) {
+	if (wk->euid == 0 && j->slot->uid != 0) {
 		if (spawn_identity_of(j->slot->uid, &as, why, sizeof why) ==
 		    -1) {
 			spawn_identity_free(&as);
@@ -489,7 +491,7 @@ worker_run(struct worker *wk, uint32_t slot_no)
 		req.as = &as;
 	}
 	if (spool_take(wk->spool, slot_no, j->job_id, j->slot->uid,
-		       req.as != NULL ? req.as->gid : getegid(),
+		       req.as != NULL ? req.as->gid : wk->egid,
 		       (j->slot->flags & SLOT_F_HOOK) != 0, fds, why,
 		       sizeof why) == -1) {
 		if (req.as != NULL)
@@ -1228,6 +1230,8 @@ worker_main(const struct worker_args *args)
 			    .slots = args->shm->slots_per_worker,
 			    .born_ns = clock_real_ns(),
 			    .adopt_timeout_ms = args->adopt_timeout_ms,
+			    .euid = geteuid(),
+			    .egid = getegid(),
 			    .drain_fd = -1};
 	int chan_fd = args->chan_fd;
 	pid_t parent = getppid();
