@@ -30,6 +30,7 @@
 #include "engine/gangs.h"
 #include "engine/jobs.h"
 #include "engine/running.h"
+#include "engine/slotfill.h"
 #include "engine/workers.h"
 
 /* A turn's starts past this give their room back once sent. */
@@ -191,132 +192,51 @@ running_send(struct running *r, int w, uint16_t type, uint32_t slot,
 	workers_queue(r->workers, w, type, &msg, sizeof msg);
 }
 
-/* What every slot says beside its command: who runs it, with which
- * umask and limits, and how it is stopped. */
+/* What of the conf every slot carries; limits resolved into rl. */
 static void
-running_fill_common(struct running *r, struct slot *slot,
-		    const struct store_job *job)
+running_fill_conf(const struct running *r, struct slotfill_conf *c,
+		  struct job_rlimit_value rl[JOB_RLIMIT_COUNT])
 {
-	slot->kill_grace_ms = r->conf->kill_grace_ms;
-	slot->output_max = r->conf->output_max;
-	slot->mem = job->spec.mem;
-	slot->tasks_max = r->conf->tasks_max;
-	slot->gpu_deny = jobs_res_gpu_deny(r->jobs, job->id);
-	slot->ncpus = 1;
-	slot->uid = job->uid;
-	slot->gid = job->gid;
-	slot->umask = r->conf->job_umask;
-	rlimits_resolve(slot->rlimits, r->conf->job_rlimits, r->kernel_nproc);
+	rlimits_resolve(rl, r->conf->job_rlimits, r->kernel_nproc);
+	*c = (struct slotfill_conf){.kill_grace_ms = r->conf->kill_grace_ms,
+				    .output_max = r->conf->output_max,
+				    .tasks_max = r->conf->tasks_max,
+				    .umask = r->conf->job_umask,
+				    .on_finish_timeout_ms =
+					r->conf->on_finish_timeout_ms,
+				    .rlimits = rl};
 }
 
+/* 0 if the job does not fit its slot (slotfill_job). */
 static size_t
 running_fill_slot(struct running *r, struct slot *slot,
 		  const struct store_job *job)
 {
-	const struct job_spec *sp = &job->spec;
-	const char *files[] = {job->name != NULL ? job->name : "",
-			       sp->stdout_path != NULL ? sp->stdout_path : "",
-			       sp->stderr_path != NULL ? sp->stderr_path : "",
-			       sp->stdin_path != NULL ? sp->stdin_path : ""};
-	size_t cwd_len = strlen(sp->cwd) + 1, files_len = 0, k, n;
-	size_t need, res_len;
+	struct job_rlimit_value rl[JOB_RLIMIT_COUNT];
+	struct slotfill_conf c;
+	size_t res_len;
 	uint32_t nres;
-	char *at, res[1024];
+	char res[1024];
 
-	for (k = 0; k < 4; k++)
-		files_len += strlen(files[k]) + 1;
-	/* Its [resources] first in its environment: the first of a name
-	 * is the one getenv finds. */
 	if (jobs_res_env(r->jobs, job->id, res, sizeof res, &res_len, &nres) ==
 	    -1)
 		return 0;
-	need = sp->argv_len + res_len + sp->env_len + cwd_len + files_len;
-	if (need > r->shm->slot_size - sizeof *slot)
-		return 0;
-	slot->flags = sp->append ? SLOT_F_APPEND : 0;
-	slot->files_len = (uint32_t)files_len;
-	slot->file_umask = sp->file_umask >= 0 ? (uint32_t)sp->file_umask : 077;
-	slot->job_id = job->id;
-	slot->attempt = job->attempt;
-	slot->array_id = job->array_id;
-	slot->array_index = job->array_index;
-	slot->timeout_ms = sp->timeout_ms;
-	running_fill_common(r, slot, job);
-	slot->argc = sp->argc;
-	slot->envc = sp->envc + nres;
-	slot->argv_len = (uint32_t)sp->argv_len;
-	slot->env_len = (uint32_t)(res_len + sp->env_len);
-	slot->cwd_len = (uint32_t)cwd_len;
-	slot->pid = 0;
-	slot->start_ns = 0;
-	at = slot->data;
-	memcpy(at, sp->argv, sp->argv_len);
-	at += sp->argv_len;
-	memcpy(at, res, res_len);
-	at += res_len;
-	memcpy(at, sp->env, sp->env_len);
-	at += sp->env_len;
-	memcpy(at, sp->cwd, cwd_len);
-	at += cwd_len;
-	for (k = 0; k < 4; k++) {
-		n = strlen(files[k]) + 1;
-		memcpy(at, files[k], n);
-		at += n;
-	}
-	return need;
+	running_fill_conf(r, &c, rl);
+	return slotfill_job(slot, r->shm->slot_size - sizeof *slot, &c, job,
+			    res, res_len, nres,
+			    jobs_res_gpu_deny(r->jobs, job->id));
 }
 
-/* The hook's slot: /bin/sh -c CMD, in the job's directory, with the
- * job's environment and its end; 0 if that does not fit. */
 static size_t
 running_fill_hook(struct running *r, struct slot *slot,
 		  const struct store_job *job, const char *cmd)
 {
-	char vars[1024], code[16] = "", sig[16] = "";
-	size_t cmd_len = strlen(cmd) + 1, cwd_len = strlen(job->spec.cwd) + 1;
-	size_t argv_len = sizeof "/bin/sh" + sizeof "-c" + cmd_len, vars_len;
-	size_t need;
-	int n;
+	struct job_rlimit_value rl[JOB_RLIMIT_COUNT];
+	struct slotfill_conf c;
 
-	if (job->result.signal != 0)
-		snprintf(sig, sizeof sig, "%d", job->result.signal);
-	else if (job->result.exit_code >= 0)
-		snprintf(code, sizeof code, "%d", job->result.exit_code);
-	n = snprintf(vars, sizeof vars,
-		     "FORQ_JOB_STATE=%s%cFORQ_JOB_EXIT_CODE=%s%c"
-		     "FORQ_JOB_SIGNAL=%s%cFORQ_JOB_QUEUE=%s%cFORQ_JOB_NAME=%."
-		     "256s",
-		     job_state_name(job->state), 0, code, 0, sig, 0,
-		     job->spec.queue != NULL ? job->spec.queue : "default", 0,
-		     job->name != NULL ? job->name : "");
-	if (n < 0 || (size_t)n >= sizeof vars)
-		return 0;
-	vars_len = (size_t)n + 1;
-	need = argv_len + job->spec.env_len + vars_len + cwd_len;
-	if (need > r->shm->slot_size - sizeof *slot)
-		return 0;
-	slot->flags = SLOT_F_HOOK;
-	slot->files_len = 0;
-	slot->job_id = job->id;
-	slot->attempt = job->attempt;
-	slot->array_id = job->array_id;
-	slot->array_index = job->array_index;
-	slot->timeout_ms = r->conf->on_finish_timeout_ms;
-	running_fill_common(r, slot, job);
-	slot->argc = 3;
-	slot->envc = job->spec.envc + 5;
-	slot->argv_len = (uint32_t)argv_len;
-	slot->env_len = (uint32_t)(job->spec.env_len + vars_len);
-	slot->cwd_len = (uint32_t)cwd_len;
-	slot->pid = 0;
-	slot->start_ns = 0;
-	memcpy(slot->data, "/bin/sh\0-c", sizeof "/bin/sh" + sizeof "-c");
-	memcpy(slot->data + sizeof "/bin/sh" + sizeof "-c", cmd, cmd_len);
-	memcpy(slot->data + argv_len, job->spec.env, job->spec.env_len);
-	memcpy(slot->data + argv_len + job->spec.env_len, vars, vars_len);
-	memcpy(slot->data + argv_len + job->spec.env_len + vars_len,
-	       job->spec.cwd, cwd_len);
-	return need;
+	running_fill_conf(r, &c, rl);
+	return slotfill_hook(slot, r->shm->slot_size - sizeof *slot, &c, job,
+			     cmd, jobs_res_gpu_deny(r->jobs, job->id));
 }
 
 static void
