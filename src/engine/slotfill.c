@@ -61,7 +61,8 @@ slotfill_job(struct slot *slot, size_t room, const struct slotfill_conf *c,
 	at = slot->data;
 	memcpy(at, sp->argv, sp->argv_len);
 	at += sp->argv_len;
-	memcpy(at, res, res_len);
+	if (res_len > 0) /* res may be NULL then */
+		memcpy(at, res, res_len);
 	at += res_len;
 	memcpy(at, sp->env, sp->env_len);
 	at += sp->env_len;

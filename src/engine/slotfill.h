@@ -27,10 +27,10 @@ struct slotfill_conf {
 };
 
 /* The job: argv, the [resources] variables (res_len bytes, nres of
- * them) before its own environment, since the first of a name is the
- * one getenv finds, then cwd, its name and the patterns of its files.
- * The bytes of data it takes; 0 if they would pass room, and then
- * nothing is written. */
+ * them; res may be NULL when there are none) before its own
+ * environment, since the first of a name is the one getenv finds, then
+ * cwd, its name and the patterns of its files. The bytes of data it
+ * takes; 0 if they would pass room, and then nothing is written. */
 size_t slotfill_job(struct slot *slot, size_t room,
 		    const struct slotfill_conf *c, const struct store_job *job,
 		    const char *res, size_t res_len, uint32_t nres,
