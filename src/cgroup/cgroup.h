@@ -196,9 +196,8 @@ struct cg_slot {
 	struct cg_base base;
 	/* A process of the worker's in the group that is not the job's:
 	 * the standby for the next job (spawn.h). Not counted, not
-	 * signalled; pids.max allows for it once there has been one. */
+	 * signalled; it takes one of pids.max while it waits there. */
 	pid_t spare;
-	bool spares;
 };
 
 /* Where the group of slot s of worker w is, without opening it: enough

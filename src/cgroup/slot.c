@@ -272,21 +272,23 @@ cg_fmt_limit(uint64_t v, char *buf, size_t len, const char *none)
 		snprintf(buf, len, "%llu", (unsigned long long)v);
 }
 
-/* pids.max: the job's, and one more for the worker's standby, which
- * waits in the group for the next job while this one runs. */
+/* pids.max: the job's, and nothing more for the worker's standby that
+ * waits in the group for the next job: it joins after the job has
+ * started (a move into a group is not held to pids.max), and one more
+ * allowed for it was the job's to take until it came (a job of
+ * tasks_max = 24 started 24 processes besides itself). So while the
+ * standby waits there, the job has one fewer. */
 static uint64_t
 cg_tasks_max(const struct cg_slot *slot, const struct cg_limits *lim)
 {
-	return lim->tasks_max != 0 && slot->spares ? lim->tasks_max + 1
-						   : lim->tasks_max;
+	(void)slot;
+	return lim->tasks_max;
 }
 
 void
 cg_slot_spare(struct cg_slot *slot, pid_t pid)
 {
 	slot->spare = pid;
-	if (pid > 0)
-		slot->spares = true;
 }
 
 static int cg_set_devices(struct cg_slot *slot, uint64_t deny);
