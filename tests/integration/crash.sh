@@ -9,16 +9,22 @@ start_forqd
 : >"$T/runs"
 for i in $(seq 2000); do echo "echo \$FORQ_JOB_ID >>$T/runs"; done >"$T/batch"
 fq submit --batch "$T/batch" >"$T/ids"
+# The killer says why if it stops before it is stopped.
 (
 	end=$(($(date +%s) + 120))
 	while [ "$(date +%s)" -lt "$end" ]; do
-		pids=$("$FORQ" -s "$SOCK" workers --json 2>/dev/null | jq -r '.workers[].pid | select(. > 0)') || break
+		out=$("$FORQ" -s "$SOCK" workers --json 2>&1) ||
+			{ echo "forq workers: $out" >"$T/killer"; break; }
+		pids=$(jq -r '.workers[].pid | select(. > 0)' <<<"$out") ||
+			{ echo "forq workers said: $out" >"$T/killer"; break; }
 		[ -n "$pids" ] && kill -9 $(shuf -n 1 <<<"$pids") 2>/dev/null
 		sleep 0.1
 	done
 ) & killer=$!
 rc=0; fq wait $(cat "$T/ids") >/dev/null || rc=$?
-kill "$killer"; wait "$killer" || true
+kill "$killer" 2>/dev/null || true
+wait "$killer" || true
+[ ! -s "$T/killer" ] || fail "the worker killer stopped early: $(cat "$T/killer")"
 kills=$(grep -c 'killed by signal 9 (SIGKILL)' "$LOG" || true)
 fq list --limit 100000 --json >"$T/list"
 states=$(jq -r '.jobs[].state' "$T/list" | sort | uniq -c | tr -s ' ' | tr '\n' ',')
