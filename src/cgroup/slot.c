@@ -272,17 +272,24 @@ cg_fmt_limit(uint64_t v, char *buf, size_t len, const char *none)
 		snprintf(buf, len, "%llu", (unsigned long long)v);
 }
 
-/* pids.max: the job's, and nothing more for the worker's standby that
- * waits in the group for the next job: it joins after the job has
- * started (a move into a group is not held to pids.max), and one more
- * allowed for it was the job's to take until it came (a job of
- * tasks_max = 24 started 24 processes besides itself). So while the
+/* pids.max in dir: the job's, and nothing more for the worker's
+ * standby that waits in the group for the next job: it joins after the
+ * job has started (a move into a group is not held to pids.max), and
+ * one more allowed for it was the job's to take until it came (a job
+ * of tasks_max = 24 started 24 processes besides itself). So while the
  * standby waits there, the job has one fewer. */
-static uint64_t
-cg_tasks_max(const struct cg_slot *slot, const struct cg_limits *lim)
+static int
+cg_set_tasks_max(struct cg_slot *slot, const char *dir, uint64_t max)
 {
-	(void)slot;
-	return lim->tasks_max;
+	char val[32];
+
+	if (max == slot->set.tasks_max)
+		return 0;
+	cg_fmt_limit(max, val, sizeof val, "max");
+	if (cg_write_at(dir, "pids.max", val) == -1)
+		return -1;
+	slot->set.tasks_max = max;
+	return 0;
 }
 
 void
@@ -324,12 +331,8 @@ cg_prepare_v1(struct cg_slot *slot, const struct cg_limits *lim)
 	    cg_fd_write(slot, slot->fd[CG_F_CPU], "0") == -1)
 		return -1;
 	slot->base.user_us = slot->base.sys_us = 0;
-	if (cg_tasks_max(slot, lim) != slot->set.tasks_max) {
-		cg_fmt_limit(cg_tasks_max(slot, lim), val, sizeof val, "max");
-		if (cg_write_at(slot->dir[CG_PIDS], "pids.max", val) == -1)
-			return -1;
-		slot->set.tasks_max = cg_tasks_max(slot, lim);
-	}
+	if (cg_set_tasks_max(slot, slot->dir[CG_PIDS], lim->tasks_max) == -1)
+		return -1;
 	if (cg_set_devices(slot, lim->gpu_deny) == -1)
 		return -1;
 	slot->join_cpuset = lim->gang && slot->join[slot->njoin] != -1;
@@ -396,12 +399,8 @@ cg_prepare_v2(struct cg_slot *slot, const struct cg_limits *lim)
 	    cg_parse_keyed(stat, "user_usec", &slot->base.user_us) == -1 ||
 	    cg_parse_keyed(stat, "system_usec", &slot->base.sys_us) == -1)
 		return -1;
-	if (cg_tasks_max(slot, lim) != slot->set.tasks_max) {
-		cg_fmt_limit(cg_tasks_max(slot, lim), val, sizeof val, "max");
-		if (cg_write_at(dir, "pids.max", val) == -1)
-			return -1;
-		slot->set.tasks_max = cg_tasks_max(slot, lim);
-	}
+	if (cg_set_tasks_max(slot, dir, lim->tasks_max) == -1)
+		return -1;
 	/* Every job is in the group's cpuset: back to its worker's CPU
 	 * after a job that had more. */
 	if (slot->has_cpuset && cg_set_cpus(slot, dir, lim->cpus) == -1)
