@@ -39,6 +39,8 @@ struct spawner {
 	bool pidfds;   /* pidfd_open works: stacks are known free */
 	bool standbys; /* and close_range: standbys */
 	struct spawn_report *reports; /* MAP_SHARED: a forked child's too */
+	struct rlimit
+	    inherited[JOB_RLIMIT_COUNT]; /* read once, for all slots */
 	struct spawn_slot slots[];
 };
 
@@ -197,11 +199,12 @@ spawner_new(uint32_t nslots)
 		sp->standbys =
 		    sp->pidfds && syscall(SYS_close_range, ~0U, ~0U, 0) == 0;
 	}
+	spawn_inherited_limits(sp->inherited);
 	for (i = 0; i < nslots; i++) {
 		struct spawn_slot *ss = &sp->slots[i];
 
 		ss->report = &sp->reports[i];
-		spawn_inherited_limits(ss->inherited);
+		ss->inherited = sp->inherited;
 		ss->on_stack[0] = ss->on_stack[1] = -1;
 		ss->sock[0][0] = ss->sock[0][1] = -1;
 		ss->sock[1][0] = ss->sock[1][1] = -1;

@@ -134,8 +134,8 @@ struct spawn_slot {
 	/* The worker's limits, which every clone of it starts with: a job
 	 * limit equal to one is not set again (some ten system calls a
 	 * job less when the submitter's are forqd's). */
-	struct rlimit inherited[JOB_RLIMIT_COUNT];
-	char vars[9][4200]; /* FORQ_JOB_ID=... HOME=... */
+	const struct rlimit *inherited; /* JOB_RLIMIT_COUNT, the spawner's */
+	char vars[9][4200];             /* FORQ_JOB_ID=... HOME=... */
 };
 
 #if defined(__clang__) || __GNUC__ >= 8
