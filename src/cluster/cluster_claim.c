@@ -266,6 +266,7 @@ cl_claim_done(void *arg, const PGresult *commit, const char *err)
 	for (k = 0; k < cl->nclaim_rows; k++)
 		n += cl_claim_take(cl, cl->claim_rows[k]);
 	cl_claim_rows_clear(cl);
+	cl->claimed += (unsigned)n;
 	log_debug("cluster: claimed %d jobs", n);
 	/* A full batch: there may be more. */
 	if (n >= CLUSTER_CLAIM_MAX || cl->claim_again) {

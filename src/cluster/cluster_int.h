@@ -29,6 +29,8 @@ struct store_job;
  * due). */
 #define CLUSTER_PRUNE_EVERY 60
 #define CLUSTER_PRUNE_BATCH 10000
+/* Jobs claimed here between two VACUUMs of the live table (cluster.c). */
+#define CLUSTER_VACUUM_AFTER 1000
 /* Seconds between two looks at the ends of every job waited for here. */
 #define CLUSTER_WAITS_POLL 10
 /* Waiting jobs one sweep looks at, and seconds between two sweeps. */
@@ -118,6 +120,8 @@ struct cluster {
 	unsigned ticks;
 	int ticks_to_prune;
 	bool pruning;
+	bool vacuuming;
+	unsigned claimed;    /* jobs claimed here since the last VACUUM */
 	bool queuing_due;    /* scheduled jobs are being queued */
 	bool settling;       /* waiting jobs are being looked at */
 	bool settle_again;   /* and another look was asked for meanwhile */

@@ -189,6 +189,18 @@ by_node=$(pg_sql "SELECT node || '=' || count(*) FROM forq_history WHERE id >= $
 [ "$(pg_sql "SELECT count(*) FROM forq_jobs")" = 0 ] || fail "jobs left in the live table"
 ok "2000 jobs through one node ran exactly once in all, on both nodes ($by_node)"
 
+# The nodes vacuum the live table themselves, each every 1,000 jobs it
+# claims (autovacuum comes once a minute at most, and until then claims
+# step over every dead row): one of them has claimed that many by now.
+# The count is of VACUUMs asked for, which autovacuum's do not touch.
+vacuumed() { pg_sql "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'forq_jobs'"; }
+deadline=$(($(date +%s) + 10))
+until [ "$(vacuumed)" -gt 0 ]; do
+	[ "$(date +%s)" -lt $deadline ] || fail "no node vacuumed the jobs table (vacuum_count $(vacuumed))"
+	sleep 0.1
+done
+ok "a node vacuumed the jobs table after its 1,000 claims ($(vacuumed) times)"
+
 # A queue's parallel limit holds across the nodes: one of its jobs at a
 # time, whichever node runs it (a second at once would find the lock
 # directory taken, and fail).
