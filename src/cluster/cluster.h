@@ -153,8 +153,9 @@ typedef void cluster_states_fn(void *arg, const uint64_t *counts,
 int cluster_array_states(struct cluster *cl, uint64_t array_id,
 			 cluster_states_fn *fn, void *arg);
 /* The tasks named by n (array, index) pairs (index < 0: every task of
- * the array), in the order asked and then by index: for each task
- * found, which pair named it (from 0); or err. */
+ * the array, or the task whose id the number is), in the order asked
+ * and then by index: for each task found, which pair named it (from
+ * 0), its id and its array's; or err. */
 struct cluster_task {
 	size_t which;
 	uint64_t id;

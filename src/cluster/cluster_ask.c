@@ -824,6 +824,22 @@ cl_tasks_done(void *arg, const PGresult *res, const char *err)
 	free(t);
 }
 
+/* clang-format off */
+/* The tasks a name q(a, i) stands for: task i of array a; with no i,
+ * every task of array a, or the task whose id a is, to be named as one
+ * host names it (an array's id is its first task's, which the first
+ * part finds). */
+#define CL_TASKS_OF                                                            \
+	"(array_id = q.a AND (q.i IS NULL OR array_index = q.i)) OR (q.i IS " \
+	"NULL AND id = q.a AND array_id <> q.a)"
+static const char cl_tasks_sql[] =
+    "SELECT q.k, t.id, t.array_id, t.array_index FROM unnest($1::bigint[], "
+    "$2::integer[]) WITH ORDINALITY AS q(a, i, k) CROSS JOIN LATERAL "
+    "(SELECT id, array_id, array_index FROM forq_jobs WHERE " CL_TASKS_OF
+    " UNION ALL SELECT id, array_id, array_index FROM forq_history WHERE "
+    CL_TASKS_OF ") t ORDER BY q.k, t.array_index";
+/* clang-format on */
+
 int
 cluster_tasks(struct cluster *cl, const uint64_t *arrays,
 	      const int64_t *indexes, size_t n, cluster_tasks_fn *fn, void *arg)
@@ -855,16 +871,7 @@ cluster_tasks(struct cluster *cl, const uint64_t *arrays,
 		goto out;
 	values[0] = a;
 	values[1] = x;
-	rc = cl_send(cl,
-		     "SELECT q.k, t.id, q.a, t.array_index FROM "
-		     "unnest($1::bigint[], "
-		     "$2::integer[]) WITH ORDINALITY AS q(a, i, k) CROSS JOIN "
-		     "LATERAL (SELECT id, array_index FROM forq_jobs WHERE "
-		     "array_id = q.a AND (q.i IS NULL OR array_index = q.i) "
-		     "UNION ALL SELECT id, array_index FROM forq_history WHERE "
-		     "array_id = q.a AND (q.i IS NULL OR array_index = q.i)) t "
-		     "ORDER BY q.k, t.array_index",
-		     2, values, cl_tasks_done, t);
+	rc = cl_send(cl, cl_tasks_sql, 2, values, cl_tasks_done, t);
 out:
 	if (rc == -1)
 		free(t);

@@ -571,7 +571,8 @@ opsc_task_retried(void *arg, enum cluster_outcome how, int64_t n,
 }
 
 /* An array's id: each of its tasks that has ended runs again, as on
- * one host ("tasks" says how many); any other job, itself. */
+ * one host ("tasks" says how many); any other job, a task named by its
+ * own id too, itself. */
 static void
 opsc_retry_of(void *arg, const struct cluster_task *t, size_t n,
 	      const char *err)
@@ -584,7 +585,7 @@ opsc_retry_of(void *arg, const struct cluster_task *t, size_t n,
 		opsc_ask_answer(a, opsc_db_error(a, err));
 		return;
 	}
-	if (n == 0) {
+	if (n == 0 || t[0].array != a->id) {
 		if (cluster_retry(cl, a->id, opsc_owner_or_root(a),
 				  opsc_retried, a) == -1)
 			opsc_retried(a, CLUSTER_FAILED, 0,

@@ -213,3 +213,16 @@ fq wait "$d" >/dev/null || fail "the retried array: $(fq list --array "$d")"
 [ "$(fq list --array "$d" --json | jq -c '[.jobs[] | [.state, .attempt]] | unique')" = '[["succeeded",2]]' ] ||
 	fail "after retry: $(fq list --array "$d" --json | jq -c '[.jobs[] | [.state, .attempt]]')"
 ok "held as an array, one task released on b ran alone; cancel of the array on b cancelled the other three, each named as a task; retry on b ran all four again"
+
+# A task named by its own id is itself, named as a task in the reply as
+# on one host: cancel names it; retry runs it alone, not its array.
+t3=$(st "$B/sock" "${d}_3" .job.id)
+[ "$t3" != "$d" ] || fail "task 3 has the array's id"
+out=$("$FORQ" -s "$B/sock" cancel "$t3" 2>&1) || true
+[ "$out" = "${d}_3 ended" ] || fail "cancel $t3 (${d}_3) said: $out"
+out=$("$FORQ" -s "$B/sock" retry "$t3") || fail "retry of $t3: $out"
+[ "$out" = "$t3 attempt 3" ] || fail "retry $t3 (${d}_3) said: $out"
+fq wait "$t3" >/dev/null || fail "task $t3: $(fq status "$t3")"
+[ "$(fq list --array "$d" --json | jq -c '[.jobs[] | .attempt] | sort')" = '[2,2,2,3]' ] ||
+	fail "after retry of $t3: $(fq list --array "$d" --json | jq -c '[.jobs[] | [.array_index, .attempt]]')"
+ok "a task named by its own id ($t3): cancel names it ${d}_3, retry runs it alone"
