@@ -635,18 +635,19 @@ cluster_poll(struct cluster *cl)
 		goto out;
 	cl->claiming = true;
 	/* Planned once: a claim's plan costs more than it takes to run,
-	 * and the texts are written so that the generic plan is right. */
-	(void)pg_send(cl->pg, "SET LOCAL plan_cache_mode = force_generic_plan",
-		      0, NULL, cl_no_answer, cl);
-	/* A plan made on statistics of a queue much shorter than now
+	 * and the texts are written so that the generic plan is right.
+	 * A plan made on statistics of a queue much shorter than now
 	 * found the first user by reading every queued row into a
 	 * bitmap and sorting them (9 ms at 5,000 queued), and the tasks'
 	 * claim its jobs by reading the table (4 ms): an index walks to
-	 * them in a few pages. */
-	(void)pg_send(cl->pg, "SET LOCAL enable_bitmapscan = off", 0, NULL,
-		      cl_no_answer, cl);
-	(void)pg_send(cl->pg, "SET LOCAL enable_seqscan = off", 0, NULL,
-		      cl_no_answer, cl);
+	 * them in a few pages. One statement for the three settings, each
+	 * a statement's round in the server. */
+	(void)pg_send(cl->pg,
+		      "SELECT set_config('plan_cache_mode', "
+		      "'force_generic_plan', true), "
+		      "set_config('enable_bitmapscan', 'off', true), "
+		      "set_config('enable_seqscan', 'off', true)",
+		      0, NULL, cl_no_answer, cl);
 	bucket = cl_claim_bucket(MIN(room, CLUSTER_CLAIM_MAX));
 	(void)pg_send(cl->pg, cl_claim_any[bucket], 6, values, cl_claim_rows,
 		      cl);
