@@ -38,6 +38,7 @@
 #include "worker/orphan.h"
 #include "worker/spawn.h"
 #include "worker/spool.h"
+#include "worker/strays.h"
 #include "worker/worker.h"
 
 #define WORKER_CHAN_FD 3
@@ -116,7 +117,7 @@ struct worker {
 static void worker_on_job_exit(struct ev_io *io, uint32_t events);
 static void worker_drain_say(struct worker *wk, const char *fmt, ...)
     __printflike(2, 3);
-static void worker_scan_orphans(struct worker *wk);
+static void worker_scan_strays(struct worker *wk);
 static uint64_t worker_output_used(const struct wk_job *j);
 static void worker_trim_output(const struct wk_job *j);
 static void worker_check_output(struct worker *wk, int64_t now);
@@ -211,7 +212,7 @@ worker_on_heartbeat(struct ev_io *io, uint32_t events)
 	}
 	/* A process that left its job's group is the worker's child only
 	 * once its parent has exited, which tells the worker nothing. */
-	worker_scan_orphans(wk);
+	worker_scan_strays(wk);
 }
 
 /* Arms the job timer for the nearest timeout or KILL escalation. */
@@ -234,119 +235,49 @@ worker_arm_job_timer(struct worker *wk)
 		fatal("timerfd_settime");
 }
 
-/* The job a process came from, by the FORQ_JOB_ID its environment
- * began with; 0 if none. */
-static uint64_t
-worker_job_of(pid_t pid, uid_t *uid)
+/* The jobs whose processes the strays may belong to: those started
+ * whose exit is not yet taken. owners: wk->slots of them. */
+static size_t
+worker_stray_owners(const struct worker *wk, struct stray_owner *owners)
 {
-	char path[64], env[32768], *p, *end;
-	struct stat st;
-	ssize_t n;
-	int fd;
+	const struct wk_job *j;
+	size_t n = 0;
+	uint32_t i;
 
-	snprintf(path, sizeof path, "/proc/%d", (int)pid);
-	if (stat(path, &st) == -1)
-		return 0;
-	*uid = st.st_uid;
-	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, env, sizeof env - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	env[n] = '\0';
-	for (p = env; p < env + n; p += strlen(p) + 1) {
-		if (strncmp(p, "FORQ_JOB_ID=", 12) == 0)
-			return strtoull(p + 12, &end, 10);
+	for (i = 0; i < wk->slots; i++) {
+		j = &wk->jobs[i];
+		if (!j->watched)
+			continue;
+		owners[n++] =
+		    (struct stray_owner){.pid = j->pid,
+					 .uid = j->slot->uid,
+					 .job_id = j->job_id,
+					 .stop_signal =
+					     j->end == WK_END_NONE ? 0
+					     : j->kill_sent        ? SIGKILL
+								   : SIGTERM};
 	}
-	return 0;
+	return n;
 }
 
-/* The worker's children that are not jobs it started: processes a job
- * left behind or let escape its group. One of a running job stays with
- * it (and is signalled as the job's group is while the job is being
- * stopped); any other is killed. Until jobs have cgroups, a process is
- * known by its environment and its owner: one that hides them is
- * spared only while a job of its owner runs here. */
 static void
-worker_scan_orphans(struct worker *wk)
+worker_scan_strays(struct worker *wk)
 {
-	char path[64], list[4096], *p, *end;
-	const struct wk_job *owner;
-	uint64_t id;
-	uid_t uid = (uid_t)-1;
-	uint32_t i;
-	ssize_t n;
-	pid_t pid;
-	int fd;
+	struct stray_owner owners[wk->slots];
 
-	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)getpid(),
-		 (int)getpid());
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return;
-	n = read(fd, list, sizeof list - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	list[n] = '\0';
-	for (p = list; *p != '\0'; p = end) {
-		pid = (pid_t)strtol(p, &end, 10);
-		if (end == p)
-			break;
-		for (i = 0; i < wk->slots; i++) {
-			if (wk->jobs[i].watched && wk->jobs[i].pid == pid)
-				break;
-		}
-		if (i < wk->slots || pid <= 0)
-			continue;
-		id = worker_job_of(pid, &uid);
-		owner = NULL;
-		for (i = 0; i < wk->slots; i++) {
-			if (wk->jobs[i].watched &&
-			    wk->jobs[i].slot->uid == uid &&
-			    (id == 0 || wk->jobs[i].job_id == id)) {
-				owner = &wk->jobs[i];
-				break;
-			}
-		}
-		if (owner == NULL) {
-			kill(pid, SIGKILL);
-			continue;
-		}
-		if (id == 0 || owner->end == WK_END_NONE)
-			continue;
-		/* Its job is being stopped: as its group is, TERM, then
-		 * KILL once kill_grace is over. */
-		kill(pid, owner->kill_sent ? SIGKILL : SIGTERM);
-	}
+	strays_scan(owners, worker_stray_owners(wk, owners));
 }
 
-/* Orphans that have exited: reaped (a job's own exit is taken by
- * worker_job_check), and what they left is looked at. */
+/* Strays that have exited are reaped, and, where jobs have no cgroup,
+ * what they left is looked at. */
 static void
-worker_reap_orphans(struct worker *wk)
+worker_reap_strays(struct worker *wk)
 {
-	siginfo_t si;
-	uint32_t i;
-	bool reaped = false;
+	struct stray_owner owners[wk->slots];
+	size_t n = worker_stray_owners(wk, owners);
 
-	for (;;) {
-		memset(&si, 0, sizeof si);
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
-		    si.si_pid == 0)
-			break;
-		for (i = 0; i < wk->slots; i++) {
-			if (wk->jobs[i].watched && wk->jobs[i].pid == si.si_pid)
-				break;
-		}
-		if (i < wk->slots)
-			break; /* a job's: not ours to reap here */
-		waitpid(si.si_pid, NULL, WNOHANG);
-		reaped = true;
-	}
-	if (reaped && !wk->cgroups)
-		worker_scan_orphans(wk);
+	if (strays_reap(owners, n) && !wk->cgroups)
+		strays_scan(owners, n);
 }
 
 /* TERM to every process of the job now, KILL after kill_grace: all in
@@ -366,7 +297,7 @@ worker_stop_job(struct wk_job *j, enum wk_end why, int64_t now)
 	if (j->wk->cgroups)
 		cg_slot_signal(&j->cg, SIGTERM);
 	else
-		worker_scan_orphans(j->wk);
+		worker_scan_strays(j->wk);
 	j->kill_at_ns = now + j->slot->kill_grace_ms * NS_PER_MS;
 	if (j->kill_at_ns == now)
 		j->kill_at_ns = now + 1;
@@ -709,7 +640,7 @@ worker_on_job_timer(struct ev_io *io, uint32_t events)
 			if (wk->cgroups)
 				cg_slot_kill(&j->cg);
 			else
-				worker_scan_orphans(wk);
+				worker_scan_strays(wk);
 		} else if (j->end == WK_END_NONE && j->deadline_ns != 0 &&
 			   now >= j->deadline_ns) {
 			worker_stop_job(j, WK_END_TIMEOUT, now);
@@ -1170,7 +1101,7 @@ worker_on_signal(struct ev_io *io, uint32_t events)
 				if (wk->jobs[i].active)
 					worker_job_check(&wk->jobs[i]);
 			}
-			worker_reap_orphans(wk);
+			worker_reap_strays(wk);
 		} else if (si.ssi_signo == SIGTERM) {
 			/* The supervisor is gone (or an operator said so):
 			 * nobody would record these jobs, so they end too. */
