@@ -37,6 +37,7 @@ void
 cluster_end_turn(struct cluster *cl)
 {
 	const char *values[1];
+	bool unsynced = false;
 
 	cl_send_ends(cl);
 	if (cl->room) {
@@ -46,20 +47,26 @@ cluster_end_turn(struct cluster *cl)
 	if (!pg_is_up(cl->pg))
 		return;
 	/* At most one NOTIFY a turn for each kind: each takes a lock held
-	 * to its commit. */
+	 * to its commit. They commit with the look at the dependents of
+	 * what ended, if one goes now: a transaction fewer a turn (if the
+	 * look fails, they are not sent, and the others' poll finds what
+	 * they would have said). */
 	if (cl->submitted &&
 	    pg_send(cl->pg, "SELECT pg_notify('forq_jobs', '')", 0, NULL,
 		    cl_notified, NULL) == 0)
-		(void)pg_sync(cl->pg);
+		unsynced = true;
 	cl->submitted = false;
-	if (cl->announce_len == 0)
-		return;
-	values[0] = cl->announce;
-	if (pg_send(cl->pg, "SELECT pg_notify('forq_ended', $1)", 1, values,
-		    cl_notified, NULL) == 0)
+	if (cl->announce_len > 0) {
+		values[0] = cl->announce;
+		if (pg_send(cl->pg, "SELECT pg_notify('forq_ended', $1)", 1,
+			    values, cl_notified, NULL) == 0)
+			unsynced = true;
+		if (cl_settle_ended(cl, cl->announce))
+			unsynced = false;
+		cl->announce_len = 0;
+	}
+	if (unsynced)
 		(void)pg_sync(cl->pg);
-	cl_settle_ended(cl, cl->announce);
-	cl->announce_len = 0;
 }
 
 /* --- nodes that stopped renewing their lease ------------------------ */

@@ -195,7 +195,7 @@ cl_settle_rows(void *arg, const PGresult *res, const char *err)
 
 /* ended: "1,2,3", jobs that just ended (their dependents are looked
  * at); NULL: the next page of every waiting job. */
-static void
+static bool
 cl_settle(struct cluster *cl, const char *ended)
 {
 	char from[24];
@@ -219,10 +219,10 @@ cl_settle(struct cluster *cl, const char *ended)
 			      "SELECT id, after_ids, after_mode FROM forq_jobs "
 			      "WHERE state = 3 AND id > $1::bigint ORDER BY id "
 			      "LIMIT " CL_STR(CLUSTER_SETTLE_PAGE)),
-		    1, values, cl_settle_rows, cl) == 0) {
-		cl->settling = true;
-		(void)pg_sync(cl->pg);
-	}
+		    1, values, cl_settle_rows, cl) == -1)
+		return false;
+	cl->settling = true;
+	return pg_sync(cl->pg) == 0;
 }
 
 /* What was asked for while a look was out: the ends kept meanwhile,
@@ -238,36 +238,34 @@ cl_settle_next(struct cluster *cl)
 		ids = cl->pending;
 		cl->pending = NULL;
 		cl->pending_len = cl->pending_cap = 0;
-		cl_settle(cl, ids);
+		(void)cl_settle(cl, ids);
 		free(ids);
 	} else if (cl->settle_again || cl->sweep_from != 0) {
 		cl->settle_again = false;
-		cl_settle(cl, NULL);
+		(void)cl_settle(cl, NULL);
 	}
 }
 
-void
+bool
 cl_settle_ended(struct cluster *cl, const char *ids)
 {
 	size_t len = strlen(ids), need;
 	char *p;
 
 	if (len == 0)
-		return;
-	if (!cl->settling && pg_is_up(cl->pg)) {
-		cl_settle(cl, ids);
-		return;
-	}
+		return false;
+	if (!cl->settling && pg_is_up(cl->pg))
+		return cl_settle(cl, ids);
 	/* Kept for the next look; past a NOTIFY's worth, a sweep instead. */
 	need = cl->pending_len + len + 2;
 	if (need > CLUSTER_SETTLE_PENDING_MAX) {
 		cl->settle_again = true;
-		return;
+		return false;
 	}
 	if (need > cl->pending_cap) {
 		if ((p = realloc(cl->pending, MAX(need, 256))) == NULL) {
 			cl->settle_again = true;
-			return;
+			return false;
 		}
 		cl->pending = p;
 		cl->pending_cap = MAX(need, 256);
@@ -276,6 +274,7 @@ cl_settle_ended(struct cluster *cl, const char *ids)
 		cl->pending[cl->pending_len++] = ',';
 	memcpy(cl->pending + cl->pending_len, ids, len + 1);
 	cl->pending_len += len;
+	return false;
 }
 
 void

@@ -216,8 +216,9 @@ void cl_mine_done(void *arg, const PGresult *res, const char *err);
 void cl_send_ends(struct cluster *cl);
 
 /* cluster_after.c: the dependents of jobs that ended ("1,2,3"), and
- * every waiting job, a page at a time, looked at. */
-void cl_settle_ended(struct cluster *cl, const char *ids);
+ * every waiting job, a page at a time, looked at. True if the look was
+ * sent now, with a sync that also commits what was sent before it. */
+bool cl_settle_ended(struct cluster *cl, const char *ids);
 void cl_settle_sweep(struct cluster *cl);
 
 /* cluster_ask.c: submissions in flight, sent (again) and let go. */
