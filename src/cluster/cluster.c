@@ -250,21 +250,23 @@ static void
 cl_ended_done(void *arg, const PGresult *res, const char *err)
 {
 	struct cluster *cl = arg;
-	struct store_job job;
+	struct job_result r;
 	int i;
 
 	if (!cl_ok(res))
 		return;
 	for (i = 0; i < PQntuples(res); i++) {
-		if (cl_read_job(cl, res, i, &job) == -1)
-			continue;
-		cl->cb.ended(cl->cb.arg, job.id, &job.result);
-		job_spec_free(&job.spec);
+		memset(&r, 0, sizeof r);
+		r.state = (enum job_state)cl_int(res, i, 1, 0);
+		cl_read_result(res, i, 2, &r);
+		cl->cb.ended(cl->cb.arg, (uint64_t)cl_int(res, i, 0, 0), &r);
 	}
 	(void)err;
 }
 
-/* The ends among ids (a bigint[] literal) are told to their waiters. */
+/* The ends among ids (a bigint[] literal) are told to their waiters:
+ * their results, not their specs, which a waiter does not need and
+ * each would be parsed for. */
 static void
 cl_ask_ended(struct cluster *cl, const char *ids)
 {
@@ -273,8 +275,8 @@ cl_ask_ended(struct cluster *cl, const char *ids)
 	if (!pg_is_up(cl->pg))
 		return;
 	if (pg_send(cl->pg,
-		    "SELECT " CL_JOB_COLUMNS " FROM forq_history WHERE id = "
-		    "ANY($1::bigint[])",
+		    "SELECT id, state, " CL_RESULT_COLUMNS " FROM "
+		    "forq_history WHERE id = ANY($1::bigint[])",
 		    1, values, cl_ended_done, cl) == 0)
 		(void)pg_sync(cl->pg);
 }

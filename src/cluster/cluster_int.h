@@ -134,15 +134,18 @@ struct cluster {
 	size_t keylen;
 };
 
+/* An ended job's result, as cl_read_result reads it. */
+#define CL_RESULT_COLUMNS                                                      \
+	"(extract(epoch FROM started_at) * 1e9)::bigint, (extract(epoch "      \
+	"FROM ended_at) * 1e9)::bigint, exit_code, signal, error, user_us, "   \
+	"sys_us, maxrss_kb, procs"
 /* The columns a read gives, from the live table or the history alike
  * (cl_read_job reads them; node is column 18; what follows them,
  * column CL_JOB_NCOLS on). */
 #define CL_JOB_COLUMNS                                                         \
 	"id, state, uid, gid, spec, (extract(epoch FROM submitted_at) * "      \
-	"1e9)::bigint, attempt, worker, cpu, (extract(epoch FROM "             \
-	"started_at) * 1e9)::bigint, (extract(epoch FROM ended_at) * "         \
-	"1e9)::bigint, exit_code, signal, error, user_us, sys_us, maxrss_kb, " \
-	"procs, node, priority, array_id, array_index, array_max"
+	"1e9)::bigint, attempt, worker, cpu, " CL_RESULT_COLUMNS ", node, "    \
+	"priority, array_id, array_index, array_max"
 #define CL_LIVE_COLUMNS                                                        \
 	"id, state, uid, gid, spec, (extract(epoch FROM submitted_at) * "      \
 	"1e9)::bigint, attempt, worker, cpu, (extract(epoch FROM "             \
@@ -197,6 +200,10 @@ int cl_send(struct cluster *cl, const char *sql, int n,
 long long cl_int(const PGresult *res, int row, int col, long long none);
 int cl_read_job(struct cluster *cl, const PGresult *res, int row,
 		struct store_job *job);
+/* The CL_RESULT_COLUMNS of a row, from column col on, into r (its
+ * state is the caller's). */
+void cl_read_result(const PGresult *res, int row, int col,
+		    struct job_result *r);
 void cl_announce(struct cluster *cl, uint64_t id);
 
 /* A statement whose answer nobody reads (a failed one fails its

@@ -131,6 +131,22 @@ cl_int(const PGresult *res, int row, int col, long long none)
 		   : strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
+void
+cl_read_result(const PGresult *res, int row, int col, struct job_result *r)
+{
+	r->start_ns = cl_int(res, row, col, 0);
+	r->end_ns = cl_int(res, row, col + 1, 0);
+	r->exit_code = (int)cl_int(res, row, col + 2, -1);
+	r->signal = (int)cl_int(res, row, col + 3, 0);
+	if (!PQgetisnull(res, row, col + 4))
+		strlcpy(r->error, PQgetvalue(res, row, col + 4),
+			sizeof r->error);
+	r->user_us = cl_int(res, row, col + 5, 0);
+	r->sys_us = cl_int(res, row, col + 6, 0);
+	r->maxrss_kb = cl_int(res, row, col + 7, 0);
+	r->procs = (uint32_t)cl_int(res, row, col + 8, 0);
+}
+
 int
 cl_read_job(struct cluster *cl, const PGresult *res, int row,
 	    struct store_job *job)
@@ -149,17 +165,7 @@ cl_read_job(struct cluster *cl, const PGresult *res, int row,
 	job->worker = (int)cl_int(res, row, 7, -1);
 	job->cpu = (int)cl_int(res, row, 8, -1);
 	job->result.state = job->state;
-	job->result.start_ns = cl_int(res, row, 9, 0);
-	job->result.end_ns = cl_int(res, row, 10, 0);
-	job->result.exit_code = (int)cl_int(res, row, 11, -1);
-	job->result.signal = (int)cl_int(res, row, 12, 0);
-	if (!PQgetisnull(res, row, 13))
-		strlcpy(job->result.error, PQgetvalue(res, row, 13),
-			sizeof job->result.error);
-	job->result.user_us = cl_int(res, row, 14, 0);
-	job->result.sys_us = cl_int(res, row, 15, 0);
-	job->result.maxrss_kb = cl_int(res, row, 16, 0);
-	job->result.procs = (uint32_t)cl_int(res, row, 17, 0);
+	cl_read_result(res, row, 9, &job->result);
 	/* Another node's limits may be wider: a read shows any spec. */
 	any.argv_max = UINT32_MAX;
 	any.argv_bytes_max = any.env_bytes_max = UINT64_MAX;
