@@ -36,6 +36,7 @@
 #include "ipc/shm.h"
 #include "forq/protocol.h"
 #include "worker/orphan.h"
+#include "worker/outcap.h"
 #include "worker/spawn.h"
 #include "worker/spool.h"
 #include "worker/strays.h"
@@ -119,7 +120,6 @@ static void worker_drain_say(struct worker *wk, const char *fmt, ...)
     __printflike(2, 3);
 static void worker_scan_strays(struct worker *wk);
 static uint64_t worker_output_used(const struct wk_job *j);
-static void worker_trim_output(const struct wk_job *j);
 static void worker_check_output(struct worker *wk, int64_t now);
 static void worker_cgroup_result(struct wk_job *j, struct job_result *r);
 static void worker_orphan(struct worker *wk);
@@ -575,7 +575,8 @@ worker_job_check(struct wk_job *j)
 				 "output over output_max (%llu bytes)",
 				 (unsigned long long)j->slot->output_max);
 		}
-		worker_trim_output(j);
+		outcap_trim((const int[2]){j->out_fd, j->err_fd},
+			    j->slot->output_max);
 	}
 	j->slot->state = SLOT_EXITED;
 	if (wait4(j->pid, NULL, WNOHANG, &ru) == j->pid)
@@ -649,49 +650,14 @@ worker_on_job_timer(struct ev_io *io, uint32_t events)
 	worker_arm_job_timer(wk);
 }
 
-/* What a job's output takes on disk: its size, or the blocks it holds
- * if more (fallocate, with or without KEEP_SIZE). */
+/* What a job's output takes on disk (a hook's two streams are one
+ * file). */
 static uint64_t
 worker_output_used(const struct wk_job *j)
 {
 	const int fds[2] = {j->out_fd, j->err_fd};
-	uint64_t used = 0, blocks;
-	struct stat st;
-	int i;
 
-	for (i = 0; i < 2; i++) {
-		/* A hook's two streams are one file. */
-		if (fds[i] == -1 || (i == 1 && (j->slot->flags & SLOT_F_HOOK)))
-			continue;
-		if (fstat(fds[i], &st) == -1)
-			continue;
-		blocks = (uint64_t)st.st_blocks * 512;
-		used += blocks > (uint64_t)st.st_size ? blocks
-						      : (uint64_t)st.st_size;
-	}
-	return used;
-}
-
-/* Over output_max: what was written past it is given back. */
-static void
-worker_trim_output(const struct wk_job *j)
-{
-	const int fds[2] = {j->out_fd, j->err_fd};
-	struct stat st;
-	off_t keep;
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		if (fds[i] == -1 || fstat(fds[i], &st) == -1)
-			continue;
-		keep = (uint64_t)st.st_size > j->slot->output_max
-			   ? (off_t)j->slot->output_max
-			   : st.st_size;
-		/* Shrinking frees the blocks past the end, also those
-		 * fallocate kept beyond it. */
-		(void)!ftruncate(fds[i], keep + 1);
-		(void)!ftruncate(fds[i], keep);
-	}
+	return outcap_used(fds, (j->slot->flags & SLOT_F_HOOK) != 0);
 }
 
 /* A runaway job's output must not fill the disk, whichever of its
