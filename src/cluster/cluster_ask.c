@@ -576,6 +576,62 @@ cluster_get_many(struct cluster *cl, const uint64_t *ids, size_t n,
 	return rc;
 }
 
+struct cl_results {
+	cluster_result_fn *fn;
+	void *arg;
+};
+
+static void
+cl_results_done(void *arg, const PGresult *res, const char *err)
+{
+	struct cl_results *r = arg;
+	struct job_result result;
+	int i;
+
+	if (!cl_ok(res)) {
+		r->fn(r->arg, 0, 0, NULL, cl_why(res, err));
+		free(r);
+		return;
+	}
+	for (i = 0; i < PQntuples(res); i++) {
+		memset(&result, 0, sizeof result);
+		result.state = (enum job_state)cl_int(res, i, 1, 0);
+		cl_read_result(res, i, 3, &result);
+		r->fn(r->arg, (uint64_t)cl_int(res, i, 0, 0),
+		      (uid_t)cl_int(res, i, 2, 0), &result, NULL);
+	}
+	r->fn(r->arg, 0, 0, NULL, NULL);
+	free(r);
+}
+
+int
+cluster_results_many(struct cluster *cl, const uint64_t *ids, size_t n,
+		     cluster_result_fn *fn, void *arg)
+{
+	const char *values[1];
+	struct cl_results *r;
+	char *list;
+	int rc = -1;
+
+	if (!pg_is_up(cl->pg) || (r = malloc(sizeof *r)) == NULL)
+		return -1;
+	*r = (struct cl_results){fn, arg};
+	if ((list = cl_ids_text(ids, n)) != NULL) {
+		values[0] = list;
+		rc =
+		    cl_send(cl,
+			    "SELECT id, state, uid, " CL_LIVE_RESULT " FROM "
+			    "forq_jobs WHERE id = ANY($1::bigint[]) UNION ALL "
+			    "SELECT id, state, uid, " CL_RESULT_COLUMNS " FROM "
+			    "forq_history WHERE id = ANY($1::bigint[])",
+			    1, values, cl_results_done, r);
+	}
+	free(list);
+	if (rc == -1)
+		free(r);
+	return rc;
+}
+
 /* A list's filter, the same on both tables: a state (-1: any), a uid
  * (-1: any), a queue and a name (NULL: any), ids below (0: any), the
  * tasks of an array (0: any job). */

@@ -146,13 +146,15 @@ struct cluster {
 	"id, state, uid, gid, spec, (extract(epoch FROM submitted_at) * "      \
 	"1e9)::bigint, attempt, worker, cpu, " CL_RESULT_COLUMNS ", node, "    \
 	"priority, array_id, array_index, array_max"
+/* The CL_RESULT_COLUMNS of a job of the live table: not ended. */
+#define CL_LIVE_RESULT                                                         \
+	"(extract(epoch FROM started_at) * 1e9)::bigint, NULL::bigint, "       \
+	"NULL::integer, NULL::integer, NULL::text, NULL::bigint, "             \
+	"NULL::bigint, NULL::bigint, NULL::integer"
 #define CL_LIVE_COLUMNS                                                        \
 	"id, state, uid, gid, spec, (extract(epoch FROM submitted_at) * "      \
-	"1e9)::bigint, attempt, worker, cpu, (extract(epoch FROM "             \
-	"started_at) * 1e9)::bigint, NULL::bigint, NULL::integer, "            \
-	"NULL::integer, NULL::text, NULL::bigint, NULL::bigint, "              \
-	"NULL::bigint, "                                                       \
-	"NULL::integer, node, priority, array_id, array_index, array_max"
+	"1e9)::bigint, attempt, worker, cpu, " CL_LIVE_RESULT ", node, "       \
+	"priority, array_id, array_index, array_max"
 #define CL_JOB_NCOLS 23
 
 /* What a job keeps, the same columns in the live table and the history,

@@ -114,7 +114,7 @@ opsc_dep_found(void *arg, const struct store_job *job, const char *node,
 			;
 		if (i < a->nids)
 			a->seen[i] = true;
-		if (!opsc_ask_may_touch(a, job) && a->done == NULL)
+		if (!opsc_ask_may_touch(a, job->uid) && a->done == NULL)
 			a->done =
 			    opsc_ask_error(a, FORQ_ERR_NOT_PERMITTED,
 					   "job %zu: --after %llu: another "

@@ -90,9 +90,9 @@ opsc_db_error(struct ask *a, const char *err)
 }
 
 bool
-opsc_ask_may_touch(const struct ask *a, const struct store_job *job)
+opsc_ask_may_touch(const struct ask *a, uid_t owner)
 {
-	return a->admin || job->uid == a->uid;
+	return a->admin || owner == a->uid;
 }
 
 /* --- status -------------------------------------------------------- */
@@ -167,7 +167,7 @@ opsc_status_job(void *arg, const struct store_job *job, const char *node,
 		opsc_ask_answer(a, opsc_db_error(a, err));
 		return;
 	}
-	if (job == NULL || !opsc_ask_may_touch(a, job)) {
+	if (job == NULL || !opsc_ask_may_touch(a, job->uid)) {
 		opsc_ask_answer(a,
 				job == NULL
 				    ? opsc_ask_error(a, FORQ_ERR_NOT_FOUND,
@@ -255,15 +255,15 @@ opsc_list(struct ops *ops, struct client *c, const struct request *req)
  * between the first look and the wait is told to it now (its NOTIFY
  * came when nobody waited yet). */
 static void
-opsc_recheck(void *arg, const struct store_job *job, const char *node,
+opsc_recheck(void *arg, uint64_t id, uid_t uid, const struct job_result *r,
 	     const char *err)
 {
 	struct ops *ops = arg;
 
-	(void)node;
+	(void)uid;
 	(void)err;
-	if (job != NULL && job_state_final(job->state))
-		watch_job_final(ops->d.watch, job->id, &job->result);
+	if (r != NULL && job_state_final(r->state))
+		watch_job_final(ops->d.watch, id, r);
 }
 
 #define OPSC_RUNNING (UINT64_C(1) << 63)
@@ -307,7 +307,7 @@ opsc_first_of(struct ask *a, uint64_t id)
 }
 
 static void
-opsc_wait_job(void *arg, const struct store_job *job, const char *node,
+opsc_wait_job(void *arg, uint64_t job, uid_t owner, const struct job_result *r,
 	      const char *err)
 {
 	struct ask *a = arg;
@@ -317,28 +317,25 @@ opsc_wait_job(void *arg, const struct store_job *job, const char *node,
 	uint64_t *pending;
 	size_t npending = 0, i, k;
 
-	(void)node;
-	if (job != NULL) {
-		if (!opsc_ask_may_touch(a, job) && !a->failed) {
+	if (r != NULL) {
+		if (!opsc_ask_may_touch(a, owner) && !a->failed) {
 			a->failed = true;
 			a->done =
 			    opsc_ask_error(a, FORQ_ERR_NOT_PERMITTED,
 					   "job %llu belongs to another user",
-					   (unsigned long long)job->id);
+					   (unsigned long long)job);
 		}
-		if (job_state_final(job->state))
-			json_array_append_new(a->acc,
-					      job_result_json(job->id,
-							      &job->result));
+		if (job_state_final(r->state))
+			json_array_append_new(a->acc, job_result_json(job, r));
 		/* Named twice, waited for once. */
-		for (i = opsc_first_of(a, job->id); i < a->nids; i++) {
+		for (i = opsc_first_of(a, job); i < a->nids; i++) {
 			k = a->byid[i];
-			if ((a->ids[k] & ~OPSC_RUNNING) != job->id)
+			if ((a->ids[k] & ~OPSC_RUNNING) != job)
 				break;
 			if (a->seen[k])
 				continue;
 			a->seen[k] = true;
-			if (!job_state_final(job->state) && npending++ == 0)
+			if (!job_state_final(r->state) && npending++ == 0)
 				a->ids[k] |= OPSC_RUNNING;
 		}
 		return;
@@ -383,8 +380,8 @@ opsc_wait_job(void *arg, const struct store_job *job, const char *node,
 		control_push(c, reply_error(id, FORQ_ERR_INTERNAL,
 					    "out of memory"));
 	else
-		(void)cluster_get_many(ops->d.cluster, pending, npending,
-				       opsc_recheck, ops);
+		(void)cluster_results_many(ops->d.cluster, pending, npending,
+					   opsc_recheck, ops);
 	json_decref(id);
 	/* The watch answers now: the ask only goes. */
 	a->reply = NULL;
@@ -426,9 +423,9 @@ opsc_wait_mine(void *arg, const uint64_t *ids, size_t n, const char *err)
 				    json_integer((json_int_t)n));
 		control_push(c, msg);
 	}
-	if (cluster_get_many(a->ops->d.cluster, a->ids, n, opsc_wait_job, a) ==
-	    -1)
-		opsc_wait_job(a, NULL, NULL, "it cannot be reached now");
+	if (cluster_results_many(a->ops->d.cluster, a->ids, n, opsc_wait_job,
+				 a) == -1)
+		opsc_wait_job(a, 0, 0, NULL, "it cannot be reached now");
 }
 
 json_t *
@@ -473,8 +470,9 @@ opsc_wait(struct ops *ops, struct client *c, const struct request *req)
 	a->nids = n;
 	a->events = events;
 	a->acc = json_array();
-	if (cluster_get_many(ops->d.cluster, ids, n, opsc_wait_job, a) == -1)
-		opsc_wait_job(a, NULL, NULL, "it cannot be reached now");
+	if (cluster_results_many(ops->d.cluster, ids, n, opsc_wait_job, a) ==
+	    -1)
+		opsc_wait_job(a, 0, 0, NULL, "it cannot be reached now");
 	return NULL;
 }
 
@@ -617,7 +615,7 @@ opsc_logs_job(void *arg, const struct store_job *job,
 	json_t *reply;
 	char where[PATH_MAX + 128];
 
-	if (err != NULL || job == NULL || !opsc_ask_may_touch(a, job)) {
+	if (err != NULL || job == NULL || !opsc_ask_may_touch(a, job->uid)) {
 		opsc_ask_answer(a,
 				err != NULL
 				    ? opsc_ask_error(a, FORQ_ERR_UNAVAILABLE,

@@ -57,7 +57,7 @@ json_t *opsc_ask_error(struct ask *a, const char *code, const char *fmt, ...)
     __printflike(3, 4);
 /* The database did not answer as it should: err says why. */
 json_t *opsc_db_error(struct ask *a, const char *err);
-bool opsc_ask_may_touch(const struct ask *a, const struct store_job *job);
+bool opsc_ask_may_touch(const struct ask *a, uid_t owner);
 /* wait --all, --queue, and drain: the jobs ids names, waited for. */
 void opsc_wait_mine(void *arg, const uint64_t *ids, size_t n, const char *err);
 

@@ -66,6 +66,18 @@ as_u -s "$B/sock" wait "$a2" >/dev/null || fail "job $a2: $(fq status "$a2")"
 [ "$(tr '\n' ' ' <"$T/u/both.txt")" = "first second " ] || fail "both.txt: $(cat "$T/u/both.txt")"
 ok "--append through both nodes: one file, both outputs"
 
+# A wait reads of its jobs only their owners and results: another
+# user's job is refused by its number, ended or not, on either node.
+r=$(fq submit -- sleep 30)
+for s in "$SOCK" "$B/sock"; do
+	rc=0
+	out=$(as_u -s "$s" wait "$a1" "$r" 2>&1) || rc=$?
+	[ $rc -eq 77 ] && [[ $out == *"job $r belongs to another user"* ]] ||
+		fail "a wait for root's job through $s: $rc $out"
+done
+fq cancel "$r" >/dev/null
+ok "forq wait refuses another user's job on both nodes (exit 77)"
+
 # The tail a node keeps is read as the job's user: a job that leaves a
 # link to a file only root may read in place of its output does not
 # get that file into the database, where forq logs would show it.
