@@ -349,6 +349,7 @@ cluster_up(struct cluster *cl)
 
 	cl->claims_known = false;
 	cl->claiming = false;
+	cl->tasks_queued = true;
 	for (i = 0; i < cl->nends; i++)
 		cl->ends[i].sent = false;
 	if (pg_send(cl->pg,
@@ -613,6 +614,7 @@ cluster_new(struct ev_loop *loop, const struct conf *conf,
 	cl->pg = node_pg(node);
 	cl->cb = *cb;
 	cl->worker_slots = 1;
+	cl->tasks_queued = true;
 	cl->timer = -1;
 	cl->keylen = node_take_key(node, cl->key, sizeof cl->key);
 	strlcpy(cl->node, node_name(node), sizeof cl->node);

@@ -574,9 +574,28 @@ cl_claim_res(struct cluster *cl, const char **v)
 		free(arr[i]);
 }
 
+/* Whether tasks of arrays with a limit are queued, as the lock's
+ * statement found: if they are and this claim did not look for them
+ * (the last said none), the next claim, at once, does. */
+static void
+cl_tasks_seen(void *arg, const PGresult *res, const char *err)
+{
+	struct cluster *cl = arg;
+	bool queued = cl_ok(res) && PQntuples(res) > 0;
+
+	(void)err;
+	if (res == NULL || !cl_ok(res))
+		return;
+	if (queued && !cl->tasks_queued)
+		cl->claim_again = true;
+	cl->tasks_queued = queued;
+}
+
 /* The claims of the jobs of their own kind: tasks of arrays with a
  * limit, and a job that asks for resources. v: the other claims' first
- * six. */
+ * six. The tasks' claim is sent only while such tasks are queued: its
+ * plan's start alone (its updates' indexes, its windows) cost 200 µs
+ * a claim that found none, a third of the claim of the other jobs. */
 static void
 cl_claim_side(struct cluster *cl, const char **values,
 	      const struct cl_queue_lists *q)
@@ -586,8 +605,9 @@ cl_claim_side(struct cluster *cl, const char **values,
 	memcpy(v, values, 6 * sizeof *v);
 	v[6] = q->limited;
 	v[7] = q->limits;
-	(void)pg_send(cl->pg, CL_TASKS_LOCK, 0, NULL, cl_no_answer, cl);
-	(void)pg_send(cl->pg, CL_CLAIM_TASKS, 8, v, cl_claim_rows, cl);
+	(void)pg_send(cl->pg, CL_TASKS_LOCK, 0, NULL, cl_tasks_seen, cl);
+	if (cl->tasks_queued)
+		(void)pg_send(cl->pg, CL_CLAIM_TASKS, 8, v, cl_claim_rows, cl);
 	v[9] = q->limited;
 	v[10] = q->limits;
 	cl_claim_res(cl, v);

@@ -100,9 +100,13 @@ struct cluster {
 	bool giving_back;  /* this node's, its lease lost */
 	bool claiming;
 	bool claim_again;
+	/* Tasks of arrays with a limit were queued at the last claim (or
+	 * it is not known): their claim is sent only then. */
+	bool tasks_queued;
 	/* The claim in flight's rows (one statement for the queues with no
-	 * limit, one for each with one), until its commit. */
-	PGresult *claim_rows[CONF_QUEUES_MAX + 1];
+	 * limit, one for each with one, the tasks', the resources'), until
+	 * its commit. */
+	PGresult *claim_rows[CONF_QUEUES_MAX + 3];
 	size_t nclaim_rows;
 	struct cl_end *ends;
 	size_t nends, ends_cap;
