@@ -139,6 +139,7 @@ const char *const sqlite_sql[ST_COUNT] = {
     [ST_PRUNE_COUNT] = "SELECT id, env_id FROM jobs WHERE state >= 5 AND "
 		       "id <= ?1 ORDER BY id LIMIT ?2",
     [ST_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+    [ST_ENV_OF] = "SELECT env_id FROM jobs WHERE id = ?1",
     /* Every turn has one: parsed once, not at each. */
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
@@ -419,18 +420,17 @@ sqlite_insert_as(struct store_backend *st, const struct store_job *job)
 enum store_result
 sqlite_forget(struct store_backend *st, uint64_t id)
 {
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s = st->stmt[ST_ENV_OF];
 	int64_t env_id;
 	int rc;
 
-	if (sqlite3_prepare_v3(st->db, "SELECT env_id FROM jobs WHERE id = ?1",
-			       -1, 0, &s, NULL) != SQLITE_OK)
-		return (enum store_result)sqlite_fail(st,
-						      "find a job to forget");
+	/* Twice a job on a cluster node (its claim, its end): prepared
+	 * once, not parsed each time. */
 	sqlite3_bind_int64(s, 1, (int64_t)id);
 	rc = sqlite3_step(s);
 	env_id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	if (rc == SQLITE_DONE)
 		return STORE_NO_MATCH;
 	if (rc != SQLITE_ROW)
