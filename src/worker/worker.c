@@ -363,14 +363,19 @@ worker_standby(struct worker *wk, struct wk_job *j)
 	cg_slot_spare(&j->cg, pid > 0 ? pid : 0);
 }
 
-/* Standbys for the slots that have no job. */
+/* Standbys for the slots that have no job. A slot not free in the
+ * shared memory is forqd's still: the job of this worker's dead
+ * predecessor runs on in its cgroup (engine/adopted.c), and forqd kills
+ * what is left there once that job ends. A standby put there would die
+ * with it, and take the slot's next job along; the slot gets its
+ * standby once a job of this worker's ran there. */
 static void
 worker_standby_idle(struct worker *wk)
 {
 	uint32_t i;
 
 	for (i = 0; i < wk->slots; i++) {
-		if (!wk->jobs[i].active)
+		if (!wk->jobs[i].active && wk->jobs[i].slot->state == SLOT_FREE)
 			worker_standby(wk, &wk->jobs[i]);
 	}
 }

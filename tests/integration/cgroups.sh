@@ -73,9 +73,33 @@ mkfifo "$T/p1" "$T/p2" "$T/p3"
 id=$(fq submit --timeout 60s -- sh -c "( (i=0; while [ \$i -lt 300000 ]; do i=\$((i + 1)); done; read _ <'$T/p3'; echo >'$T/p2') & ); echo up >'$T/p1'; read _ <'$T/p2'")
 started "$T/p1" >/dev/null
 w=$(fq status --json "$id" | jq .job.worker)
+held=$(grep -lx "$(fq status --json "$id" | jq .job.pid)" "$base"/w"$w"s*/cgroup.procs) ||
+	fail "job $id is in no slot's group of worker $w"
 mark_log
 kill -9 "$(worker_field "$w" pid)"
 wait_log "job $id \(pid [0-9]+\) outlives worker $w" 20
+# Its replacement puts a standby into its other slot's group, not into
+# the one forqd holds for the adopted job: forqd kills what is left
+# there at that job's end, and a standby killed so would take the
+# slot's next job along.
+wait_log "worker $w \(pid [0-9]+, cpu [0-9]+\) ready" 20
+new=$(worker_field "$w" pid)
+children_of() { # PID FILE: the processes listed in FILE whose parent is PID
+	local p
+	for p in $(cat "$2"); do
+		[ "$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)" = "$1" ] && echo "$p"
+	done
+	return 0
+}
+other=$(ls "$base"/w"$w"s*/cgroup.procs | grep -vx "$held" | head -n 1)
+end=$(($(date +%s) + 10))
+until [ -n "$(children_of "$new" "$other")" ]; do
+	[ "$(date +%s)" -lt "$end" ] || fail "worker $w (pid $new) has no standby in $other"
+	sleep 0.05
+done
+standbys=$(children_of "$new" "$held")
+[ -z "$standbys" ] ||
+	fail "worker $w (pid $new) put a standby ($standbys) into $held, the group of adopted job $id"
 timeout 20 sh -c "echo go >'$T/p3'" || fail "job $id's grandchild no longer waits"
 fq wait "$id" >/dev/null || fail "adopted job $id failed: $(fq status "$id")"
 st=$(fq status --json "$id")
@@ -83,6 +107,10 @@ cpu=$(jq '.job.user_us + .job.sys_us' <<<"$st")
 [ "$cpu" -ge 100000 ] && [ "$(jq .job.procs <<<"$st")" -ge 2 ] ||
 	fail "adopted job $id: $(jq -c '.job | {user_us, sys_us, procs, maxrss_kb}' <<<"$st"): the grandchild's time is missing"
 ok "a job adopted after its worker's kill -9 is accounted from its cgroup: $((cpu / 1000)) ms, $(jq .job.procs <<<"$st") processes"
+ids=()
+for i in 1 2 3 4; do ids+=("$(fq submit -- true)"); done
+fq wait "${ids[@]}" >/dev/null || fail "jobs after the adopted job's end: $(fq list --limit 4)"
+ok "its worker's replacement kept its standbys out of the adopted job's group; the slot ran jobs after"
 
 # Peak memory and processes are the whole job's.
 id=$(fq submit -- sh -c 'sleep 1 & sleep 1 & sleep 1 & head -c 50000000 /dev/zero | tail -c 1 >/dev/null; wait')

@@ -29,7 +29,7 @@ kills=$(grep -c 'killed by signal 9 (SIGKILL)' "$LOG" || true)
 fq list --limit 100000 --json >"$T/list"
 states=$(jq -r '.jobs[].state' "$T/list" | sort | uniq -c | tr -s ' ' | tr '\n' ',')
 [ "$(jq '[.jobs[] | select(.state == "succeeded")] | length' "$T/list")" = 2000 ] ||
-	fail "not all 2,000 succeeded: $states"
+	fail "not all 2,000 succeeded: $states $(jq -c '[.jobs[] | select(.state != "succeeded")] | .[:3]' "$T/list")"
 [ "$(sort "$T/runs" | uniq -d | wc -l)" = 0 ] || fail "jobs ran twice: $(sort "$T/runs" | uniq -d | head)"
 [ "$(sort -u "$T/runs" | wc -l)" = 2000 ] || fail "$(sort -u "$T/runs" | wc -l) jobs ran"
 adopted=$(grep -c 'forqd watches it now' "$LOG" || true)
