@@ -42,11 +42,14 @@ screen() { "${TM[@]}" capture-pane -p; }
 
 # top_session NAME: forq top in a terminal of its own, 120x30; the
 # terminal's settings before and after, and forq's exit status, are
-# written down, and tmux told (wait-for NAME) when it is over.
+# written down, and tmux told (wait-for NAME) when it is over. The
+# server outlives a killed session (exit-empty off): a new session must
+# not race the exit of the server whose last session was just killed.
 top_session() {
 	: >"$OUT"
 	"${TM[@]}" new-session -d -s "$1" -x 120 -y 30 \
-		"tmux -S '$T/tmux.sock' wait-for start-$1; stty -g >'$T/stty.before'; '$FORQ' -s '$SOCK' top; echo \$? >'$T/rc'; stty -g >'$T/stty.after'; tmux -S '$T/tmux.sock' wait-for -S $1; sleep 60"
+		"tmux -S '$T/tmux.sock' wait-for start-$1; stty -g >'$T/stty.before'; '$FORQ' -s '$SOCK' top; echo \$? >'$T/rc'; stty -g >'$T/stty.after'; tmux -S '$T/tmux.sock' wait-for -S $1; sleep 60" \; \
+		set-option -s exit-empty off
 	# Its output followed from the first byte on.
 	"${TM[@]}" pipe-pane -o -t "$1" "cat >>'$OUT'"
 	"${TM[@]}" wait-for -S "start-$1"
