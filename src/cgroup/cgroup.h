@@ -221,8 +221,10 @@ const int *cg_slot_standby_fds(const struct cg_slot *slot, int *n);
 /* Every process in the group; sig to each. Returns how many. */
 size_t cg_slot_signal(struct cg_slot *slot, int sig);
 /* Kills every process in the group, including those forking as it
- * runs (v2: cgroup.kill; v1: freeze, kill, thaw). */
-void cg_slot_kill(struct cg_slot *slot);
+ * runs (v2: cgroup.kill; v1: freeze, kill, thaw). True if that took
+ * the group's standby too (cgroup.kill spares none): it is dying, and
+ * must not be handed a job. */
+bool cg_slot_kill(struct cg_slot *slot);
 /* sig to a job that is no worker's child any more (its worker died, or
  * is another forqd's): its process group (pid > 0), and all of slot s
  * of worker w (KILL: the cgroup's way, which catches what forks as it
@@ -235,8 +237,9 @@ size_t cg_slot_count(struct cg_slot *slot);
 void cg_slot_spare(struct cg_slot *slot, pid_t pid);
 /* The job's first process has exited, not yet reaped: what is left of
  * the job is killed. spare_in: the standby is known to be in the group
- * (1) or not (0: it may be, which costs a look at the group's list). */
-void cg_slot_end(struct cg_slot *slot, unsigned spare_in);
+ * (1) or not (0: it may be, which costs a look at the group's list).
+ * True as cg_slot_kill's. */
+bool cg_slot_end(struct cg_slot *slot, unsigned spare_in);
 void cg_slot_stats(struct cg_slot *slot, struct cg_stats *st);
 /* What a running job's group uses now, read by path (cg_slot_paths,
  * with slot->base the job's): CPU since the job started (µs) and

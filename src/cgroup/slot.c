@@ -517,7 +517,7 @@ cg_freezer_state(struct cg_slot *slot, char *buf, size_t len)
 	return cg_read_at(slot->dir[CG_FREEZER], "freezer.state", buf, len);
 }
 
-void
+bool
 cg_slot_kill(struct cg_slot *slot)
 {
 	char state[32];
@@ -528,13 +528,13 @@ cg_slot_kill(struct cg_slot *slot)
 			 ? cg_fd_write(slot, slot->fd[CG_F_KILL], "1")
 			 : cg_write_at(slot->dir[CG_MEMORY], "cgroup.kill",
 				       "1")) == 0)
-			return;
+			return slot->spare != 0;
 		/* Before Linux 5.14. */
 		cg_signal_all(slot, CG_MEMORY, SIGKILL, true);
-		return;
+		return false;
 	}
 	if (slot->version != CG_V1)
-		return;
+		return false;
 	/* Frozen, none forks while it is killed; a task that will not
 	 * freeze (D state) does not hold the kill up for long. */
 	if (cg_freezer(slot, "FROZEN") == 0) {
@@ -546,15 +546,17 @@ cg_slot_kill(struct cg_slot *slot)
 		cg_signal_all(slot, CG_FREEZER, SIGKILL, true);
 		/* Killed tasks die only once thawed. */
 		(void)cg_freezer(slot, "THAWED");
-		return;
+		return false;
 	}
 	cg_signal_all(slot, CG_PIDS, SIGKILL, true);
+	return false;
 }
 
-void
+bool
 cg_slot_end(struct cg_slot *slot, unsigned spare_in)
 {
 	uint64_t tasks;
+	bool took = false;
 
 	/* Nothing left but the first process, a zombie not yet reaped,
 	 * which pids.current still counts (cgroup.procs no longer lists
@@ -564,12 +566,13 @@ cg_slot_end(struct cg_slot *slot, unsigned spare_in)
 	    tasks <= 1 + spare_in) {
 		if (slot->base.procs_peak == 0)
 			slot->base.procs_peak = 1;
-		return;
+		return false;
 	}
 	if (cg_slot_count(slot) > 0)
-		cg_slot_kill(slot);
+		took = cg_slot_kill(slot);
 	if (slot->base.procs_peak == 0)
 		slot->base.procs_peak = 1;
+	return took;
 }
 
 void

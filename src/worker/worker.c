@@ -393,6 +393,24 @@ worker_dismiss_standbys(struct worker *wk)
 	}
 }
 
+/* A kill of the job's group took the slot's standby too (v2's
+ * cgroup.kill): it is dismissed now, for its SIGKILL may not have ended
+ * it yet when the slot's next job comes, and a job handed to it would
+ * die with it. */
+static void
+worker_standby_killed(struct worker *wk, struct wk_job *j)
+{
+	spawn_dismiss(wk->spawner, j->slot_no);
+	cg_slot_spare(&j->cg, 0);
+}
+
+static void
+worker_kill_group(struct worker *wk, struct wk_job *j)
+{
+	if (cg_slot_kill(&j->cg))
+		worker_standby_killed(wk, j);
+}
+
 static void
 worker_run(struct worker *wk, uint32_t slot_no)
 {
@@ -570,8 +588,9 @@ worker_job_check(struct wk_job *j)
 	 * group's id, cannot be another's yet), all of its cgroup with it,
 	 * as systemd's KillMode=control-group does. */
 	kill(-j->pid, SIGKILL);
-	if (wk->cgroups)
-		cg_slot_end(&j->cg, spawn_standby_in(wk->spawner, j->slot_no));
+	if (wk->cgroups &&
+	    cg_slot_end(&j->cg, spawn_standby_in(wk->spawner, j->slot_no)))
+		worker_standby_killed(wk, j);
 	if (j->slot->output_max != 0 &&
 	    worker_output_used(j) > j->slot->output_max) {
 		if (j->end == WK_END_NONE || j->end == WK_END_OUTPUT) {
@@ -644,7 +663,7 @@ worker_on_job_timer(struct ev_io *io, uint32_t events)
 			j->kill_at_ns = 0;
 			j->kill_sent = true;
 			if (wk->cgroups)
-				cg_slot_kill(&j->cg);
+				worker_kill_group(wk, j);
 			else
 				worker_scan_strays(wk);
 		} else if (j->end == WK_END_NONE && j->deadline_ns != 0 &&
@@ -702,7 +721,7 @@ worker_kill_jobs(struct worker *wk)
 	for (i = 0; i < wk->slots; i++) {
 		if (wk->jobs[i].active && wk->jobs[i].watched) {
 			kill(-wk->jobs[i].pid, SIGKILL);
-			cg_slot_kill(&wk->jobs[i].cg);
+			worker_kill_group(wk, &wk->jobs[i]);
 		}
 	}
 }
@@ -1023,7 +1042,7 @@ worker_orphan(struct worker *wk)
 		j = &wk->jobs[i];
 		if (j->active && (j->slot->flags & SLOT_F_HOOK) && j->watched) {
 			kill(-j->pid, SIGKILL);
-			cg_slot_kill(&j->cg);
+			worker_kill_group(wk, j);
 		}
 		held += worker_runs(j) + worker_unrecorded(j);
 	}
