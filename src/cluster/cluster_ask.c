@@ -427,37 +427,67 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 
 /* --- reads --------------------------------------------------------- */
 
-struct cl_read {
+/* A question sent: whom its answer goes to (a callback of the kind
+ * its reader calls, and its argument). Each reader frees it. */
+struct cl_ask {
 	struct cluster *cl;
-	cluster_job_fn *fn;
+	union {
+		cluster_job_fn *job;
+		cluster_attempt_fn *attempt;
+		cluster_result_fn *result;
+		cluster_ids_only_fn *ids;
+		cluster_load_fn *load;
+		cluster_states_fn *states;
+		cluster_tasks_fn *tasks;
+		cluster_logs_fn *logs;
+	} fn;
 	void *arg;
-	bool list;
+	bool list; /* a job reader's: every row, not the first */
 };
+
+/* Sends sql, whose answer done reads for the asker in ask. */
+static int
+cl_ask(struct cluster *cl, const char *sql, int n, const char *const *values,
+       pg_cb done, struct cl_ask ask)
+{
+	struct cl_ask *a;
+
+	if (!pg_is_up(cl->pg) || (a = malloc(sizeof *a)) == NULL)
+		return -1;
+	*a = ask;
+	a->cl = cl;
+	if (cl_send(cl, sql, n, values, done, a) == -1) {
+		free(a);
+		return -1;
+	}
+	return 0;
+}
 
 static void
 cl_read_done(void *arg, const PGresult *res, const char *err)
 {
-	struct cl_read *r = arg;
+	struct cl_ask *r = arg;
 	struct store_job job;
 	int i;
 
 	if (!cl_ok(res)) {
-		r->fn(r->arg, NULL, NULL, cl_why(res, err));
+		r->fn.job(r->arg, NULL, NULL, cl_why(res, err));
 		free(r);
 		return;
 	}
 	for (i = 0; i < PQntuples(res); i++) {
 		if (cl_read_job(r->cl, res, i, &job) == -1)
 			continue;
-		r->fn(r->arg, &job,
-		      PQgetisnull(res, i, 18) ? NULL : PQgetvalue(res, i, 18),
-		      NULL);
+		r->fn.job(r->arg, &job,
+			  PQgetisnull(res, i, 18) ? NULL
+						  : PQgetvalue(res, i, 18),
+			  NULL);
 		job_spec_free(&job.spec);
 		if (!r->list)
 			break;
 	}
 	if (r->list || PQntuples(res) == 0)
-		r->fn(r->arg, NULL, NULL, NULL);
+		r->fn.job(r->arg, NULL, NULL, NULL);
 	free(r);
 }
 
@@ -465,16 +495,8 @@ static int
 cl_read(struct cluster *cl, const char *sql, int n, const char *const *values,
 	bool list, cluster_job_fn *fn, void *arg)
 {
-	struct cl_read *r;
-
-	if (!pg_is_up(cl->pg) || (r = malloc(sizeof *r)) == NULL)
-		return -1;
-	*r = (struct cl_read){cl, fn, arg, list};
-	if (cl_send(cl, sql, n, values, cl_read_done, r) == -1) {
-		free(r);
-		return -1;
-	}
-	return 0;
+	return cl_ask(cl, sql, n, values, cl_read_done,
+		      (struct cl_ask){.fn.job = fn, .arg = arg, .list = list});
 }
 
 int
@@ -492,20 +514,15 @@ cluster_get(struct cluster *cl, uint64_t id, cluster_job_fn *fn, void *arg)
 		       1, values, false, fn, arg);
 }
 
-struct cl_attempts {
-	cluster_attempt_fn *fn;
-	void *arg;
-};
-
 static void
 cl_attempts_done(void *arg, const PGresult *res, const char *err)
 {
-	struct cl_attempts *r = arg;
+	struct cl_ask *r = arg;
 	struct store_attempt a;
 	int i;
 
 	if (!cl_ok(res)) {
-		r->fn(r->arg, NULL, NULL, cl_why(res, err));
+		r->fn.attempt(r->arg, NULL, NULL, cl_why(res, err));
 		free(r);
 		return;
 	}
@@ -522,11 +539,12 @@ cl_attempts_done(void *arg, const PGresult *res, const char *err)
 				sizeof a.result.error);
 		a.worker = (int)cl_int(res, i, 7, -1);
 		a.cpu = (int)cl_int(res, i, 8, -1);
-		r->fn(r->arg, &a,
-		      PQgetisnull(res, i, 9) ? NULL : PQgetvalue(res, i, 9),
-		      NULL);
+		r->fn.attempt(r->arg, &a,
+			      PQgetisnull(res, i, 9) ? NULL
+						     : PQgetvalue(res, i, 9),
+			      NULL);
 	}
-	r->fn(r->arg, NULL, NULL, NULL);
+	r->fn.attempt(r->arg, NULL, NULL, NULL);
 	free(r);
 }
 
@@ -536,22 +554,16 @@ cluster_attempts(struct cluster *cl, uint64_t id, cluster_attempt_fn *fn,
 {
 	char sid[24];
 	const char *values[] = {sid};
-	struct cl_attempts *r;
 
-	if (!pg_is_up(cl->pg) || (r = malloc(sizeof *r)) == NULL)
-		return -1;
-	*r = (struct cl_attempts){fn, arg};
 	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
-	if (cl_send(cl,
-		    "SELECT attempt, state, exit_code, signal, (extract(epoch "
-		    "FROM started_at) * 1e9)::bigint, (extract(epoch FROM "
-		    "ended_at) * 1e9)::bigint, error, worker, cpu, node FROM "
-		    "forq_attempts WHERE id = $1 ORDER BY attempt",
-		    1, values, cl_attempts_done, r) == -1) {
-		free(r);
-		return -1;
-	}
-	return 0;
+	return cl_ask(cl,
+		      "SELECT attempt, state, exit_code, signal, "
+		      "(extract(epoch "
+		      "FROM started_at) * 1e9)::bigint, (extract(epoch FROM "
+		      "ended_at) * 1e9)::bigint, error, worker, cpu, node FROM "
+		      "forq_attempts WHERE id = $1 ORDER BY attempt",
+		      1, values, cl_attempts_done,
+		      (struct cl_ask){.fn.attempt = fn, .arg = arg});
 }
 
 int
@@ -576,20 +588,15 @@ cluster_get_many(struct cluster *cl, const uint64_t *ids, size_t n,
 	return rc;
 }
 
-struct cl_results {
-	cluster_result_fn *fn;
-	void *arg;
-};
-
 static void
 cl_results_done(void *arg, const PGresult *res, const char *err)
 {
-	struct cl_results *r = arg;
+	struct cl_ask *r = arg;
 	struct job_result result;
 	int i;
 
 	if (!cl_ok(res)) {
-		r->fn(r->arg, 0, 0, NULL, cl_why(res, err));
+		r->fn.result(r->arg, 0, 0, NULL, cl_why(res, err));
 		free(r);
 		return;
 	}
@@ -597,10 +604,10 @@ cl_results_done(void *arg, const PGresult *res, const char *err)
 		memset(&result, 0, sizeof result);
 		result.state = (enum job_state)cl_int(res, i, 1, 0);
 		cl_read_result(res, i, 3, &result);
-		r->fn(r->arg, (uint64_t)cl_int(res, i, 0, 0),
-		      (uid_t)cl_int(res, i, 2, 0), &result, NULL);
+		r->fn.result(r->arg, (uint64_t)cl_int(res, i, 0, 0),
+			     (uid_t)cl_int(res, i, 2, 0), &result, NULL);
 	}
-	r->fn(r->arg, 0, 0, NULL, NULL);
+	r->fn.result(r->arg, 0, 0, NULL, NULL);
 	free(r);
 }
 
@@ -609,26 +616,20 @@ cluster_results_many(struct cluster *cl, const uint64_t *ids, size_t n,
 		     cluster_result_fn *fn, void *arg)
 {
 	const char *values[1];
-	struct cl_results *r;
 	char *list;
 	int rc = -1;
 
-	if (!pg_is_up(cl->pg) || (r = malloc(sizeof *r)) == NULL)
-		return -1;
-	*r = (struct cl_results){fn, arg};
 	if ((list = cl_ids_text(ids, n)) != NULL) {
 		values[0] = list;
-		rc =
-		    cl_send(cl,
+		rc = cl_ask(cl,
 			    "SELECT id, state, uid, " CL_LIVE_RESULT " FROM "
 			    "forq_jobs WHERE id = ANY($1::bigint[]) UNION ALL "
 			    "SELECT id, state, uid, " CL_RESULT_COLUMNS " FROM "
 			    "forq_history WHERE id = ANY($1::bigint[])",
-			    1, values, cl_results_done, r);
+			    1, values, cl_results_done,
+			    (struct cl_ask){.fn.result = fn, .arg = arg});
 	}
 	free(list);
-	if (rc == -1)
-		free(r);
 	return rc;
 }
 
@@ -671,34 +672,29 @@ cluster_list(struct cluster *cl, const struct store_filter *f, uint32_t limit,
 		       7, values, true, fn, arg);
 }
 
-struct cl_ids {
-	cluster_ids_only_fn *fn;
-	void *arg;
-};
-
 static void
 cl_unfinished_done(void *arg, const PGresult *res, const char *err)
 {
-	struct cl_ids *q = arg;
+	struct cl_ask *q = arg;
 	uint64_t *ids = NULL;
 	size_t n = 0, cap = 0;
 	int i;
 
 	if (!cl_ok(res)) {
-		q->fn(q->arg, NULL, 0, cl_why(res, err));
+		q->fn.ids(q->arg, NULL, 0, cl_why(res, err));
 		free(q);
 		return;
 	}
 	for (i = 0; i < PQntuples(res); i++) {
 		if (array_reserve((void **)&ids, &cap, n, sizeof *ids) == -1) {
-			q->fn(q->arg, NULL, 0, "out of memory");
+			q->fn.ids(q->arg, NULL, 0, "out of memory");
 			free(ids);
 			free(q);
 			return;
 		}
 		ids[n++] = strtoull(PQgetvalue(res, i, 0), NULL, 10);
 	}
-	q->fn(q->arg, ids, n, NULL);
+	q->fn.ids(q->arg, ids, n, NULL);
 	free(ids);
 	free(q);
 }
@@ -709,43 +705,32 @@ cluster_unfinished(struct cluster *cl, int64_t uid, const char *queue,
 {
 	char suid[24];
 	const char *values[] = {suid, queue, claimed ? "true" : "false"};
-	struct cl_ids *q;
 
-	if (!pg_is_up(cl->pg) || (q = malloc(sizeof *q)) == NULL)
-		return -1;
-	*q = (struct cl_ids){fn, arg};
 	snprintf(suid, sizeof suid, "%lld", (long long)uid);
-	if (cl_send(cl,
-		    "SELECT id FROM forq_jobs WHERE ($1::integer < 0 OR uid = "
-		    "$1::integer) AND ($2::text IS NULL OR queue = $2) AND "
-		    "(NOT $3::boolean OR state = 1) ORDER BY id",
-		    3, values, cl_unfinished_done, q) == -1) {
-		free(q);
-		return -1;
-	}
-	return 0;
+	return cl_ask(cl,
+		      "SELECT id FROM forq_jobs WHERE ($1::integer < 0 OR uid "
+		      "= "
+		      "$1::integer) AND ($2::text IS NULL OR queue = $2) AND "
+		      "(NOT $3::boolean OR state = 1) ORDER BY id",
+		      3, values, cl_unfinished_done,
+		      (struct cl_ask){.fn.ids = fn, .arg = arg});
 }
-
-struct cl_load {
-	cluster_load_fn *fn;
-	void *arg;
-};
 
 static void
 cl_queues_done(void *arg, const PGresult *res, const char *err)
 {
-	struct cl_load *l = arg;
+	struct cl_ask *l = arg;
 	struct cluster_queue_load *q;
 	int i, n;
 
 	if (!cl_ok(res)) {
-		l->fn(l->arg, NULL, 0, cl_why(res, err));
+		l->fn.load(l->arg, NULL, 0, cl_why(res, err));
 		free(l);
 		return;
 	}
 	n = PQntuples(res);
 	if ((q = calloc(n > 0 ? (size_t)n : 1, sizeof *q)) == NULL) {
-		l->fn(l->arg, NULL, 0, "out of memory");
+		l->fn.load(l->arg, NULL, 0, "out of memory");
 		free(l);
 		return;
 	}
@@ -756,7 +741,7 @@ cl_queues_done(void *arg, const PGresult *res, const char *err)
 		q[i].scheduled = strtoull(PQgetvalue(res, i, 3), NULL, 10);
 		q[i].paused = strcmp(PQgetvalue(res, i, 4), "t") == 0;
 	}
-	l->fn(l->arg, q, (size_t)n, NULL);
+	l->fn.load(l->arg, q, (size_t)n, NULL);
 	free(q);
 	free(l);
 }
@@ -764,43 +749,32 @@ cl_queues_done(void *arg, const PGresult *res, const char *err)
 int
 cluster_queues(struct cluster *cl, cluster_load_fn *fn, void *arg)
 {
-	struct cl_load *l;
-
-	if (!pg_is_up(cl->pg) || (l = malloc(sizeof *l)) == NULL)
-		return -1;
-	*l = (struct cl_load){fn, arg};
-	if (cl_send(cl,
-		    "SELECT coalesce(j.queue, p.name), coalesce(j.queued, 0), "
-		    "coalesce(j.running, 0), coalesce(j.scheduled, 0), "
-		    "coalesce(p.paused, false) FROM (SELECT queue, count(*) "
-		    "FILTER (WHERE state = 0) AS queued, count(*) FILTER "
-		    "(WHERE state = 1) AS running, count(*) FILTER (WHERE "
-		    "state = 2) AS scheduled FROM forq_jobs GROUP BY queue) j "
-		    "FULL JOIN forq_queues p ON p.name = j.queue ORDER BY 1",
-		    0, NULL, cl_queues_done, l) == -1) {
-		free(l);
-		return -1;
-	}
-	return 0;
+	return cl_ask(cl,
+		      "SELECT coalesce(j.queue, p.name), coalesce(j.queued, "
+		      "0), "
+		      "coalesce(j.running, 0), coalesce(j.scheduled, 0), "
+		      "coalesce(p.paused, false) FROM (SELECT queue, count(*) "
+		      "FILTER (WHERE state = 0) AS queued, count(*) FILTER "
+		      "(WHERE state = 1) AS running, count(*) FILTER (WHERE "
+		      "state = 2) AS scheduled FROM forq_jobs GROUP BY queue) "
+		      "j FULL JOIN forq_queues p ON p.name = j.queue ORDER BY "
+		      "1",
+		      0, NULL, cl_queues_done,
+		      (struct cl_ask){.fn.load = fn, .arg = arg});
 }
 
 /* --- arrays ------------------------------------------------------ */
 
-struct cl_states {
-	cluster_states_fn *fn;
-	void *arg;
-};
-
 static void
 cl_states_done(void *arg, const PGresult *res, const char *err)
 {
-	struct cl_states *st = arg;
+	struct cl_ask *st = arg;
 	uint64_t counts[JOB_STATE_COUNT] = {0};
 	long state;
 	int i;
 
 	if (!cl_ok(res)) {
-		st->fn(st->arg, NULL, cl_why(res, err));
+		st->fn.states(st->arg, NULL, cl_why(res, err));
 	} else {
 		for (i = 0; i < PQntuples(res); i++) {
 			state = strtol(PQgetvalue(res, i, 0), NULL, 10);
@@ -808,7 +782,7 @@ cl_states_done(void *arg, const PGresult *res, const char *err)
 				counts[state] =
 				    strtoull(PQgetvalue(res, i, 1), NULL, 10);
 		}
-		st->fn(st->arg, counts, NULL);
+		st->fn.states(st->arg, counts, NULL);
 	}
 	free(st);
 }
@@ -819,43 +793,32 @@ cluster_array_states(struct cluster *cl, uint64_t array_id,
 {
 	char sid[24];
 	const char *values[] = {sid};
-	struct cl_states *st;
 
-	if (!pg_is_up(cl->pg) || (st = malloc(sizeof *st)) == NULL)
-		return -1;
-	*st = (struct cl_states){fn, arg};
 	snprintf(sid, sizeof sid, "%llu", (unsigned long long)array_id);
-	if (cl_send(cl,
-		    "SELECT state, count(*) FROM (SELECT state FROM forq_jobs "
-		    "WHERE array_id = $1 UNION ALL SELECT state FROM "
-		    "forq_history WHERE array_id = $1) s GROUP BY state",
-		    1, values, cl_states_done, st) == -1) {
-		free(st);
-		return -1;
-	}
-	return 0;
+	return cl_ask(cl,
+		      "SELECT state, count(*) FROM (SELECT state FROM "
+		      "forq_jobs "
+		      "WHERE array_id = $1 UNION ALL SELECT state FROM "
+		      "forq_history WHERE array_id = $1) s GROUP BY state",
+		      1, values, cl_states_done,
+		      (struct cl_ask){.fn.states = fn, .arg = arg});
 }
-
-struct cl_tasks {
-	cluster_tasks_fn *fn;
-	void *arg;
-};
 
 static void
 cl_tasks_done(void *arg, const PGresult *res, const char *err)
 {
-	struct cl_tasks *t = arg;
+	struct cl_ask *t = arg;
 	struct cluster_task *found = NULL;
 	int i, n;
 
 	if (!cl_ok(res)) {
-		t->fn(t->arg, NULL, 0, cl_why(res, err));
+		t->fn.tasks(t->arg, NULL, 0, cl_why(res, err));
 		free(t);
 		return;
 	}
 	n = PQntuples(res);
 	if (n > 0 && (found = calloc((size_t)n, sizeof *found)) == NULL) {
-		t->fn(t->arg, NULL, 0, "out of memory");
+		t->fn.tasks(t->arg, NULL, 0, "out of memory");
 	} else {
 		for (i = 0; i < n; i++)
 			found[i] =
@@ -874,7 +837,7 @@ cl_tasks_done(void *arg, const PGresult *res, const char *err)
 					   .index = (uint32_t)
 					       strtoul(PQgetvalue(res, i, 3),
 						       NULL, 10)};
-		t->fn(t->arg, found, (size_t)n, NULL);
+		t->fn.tasks(t->arg, found, (size_t)n, NULL);
 	}
 	free(found);
 	free(t);
@@ -903,12 +866,8 @@ cluster_tasks(struct cluster *cl, const uint64_t *arrays,
 	char *a = NULL, *x = NULL, num[24];
 	size_t la, ca, lx, cx, i;
 	const char *values[2];
-	struct cl_tasks *t;
 	int rc = -1;
 
-	if (!pg_is_up(cl->pg) || (t = malloc(sizeof *t)) == NULL)
-		return -1;
-	*t = (struct cl_tasks){fn, arg};
 	if ((a = cl_array_start(&la, &ca)) == NULL ||
 	    (x = cl_array_start(&lx, &cx)) == NULL)
 		goto out;
@@ -927,10 +886,9 @@ cluster_tasks(struct cluster *cl, const uint64_t *arrays,
 		goto out;
 	values[0] = a;
 	values[1] = x;
-	rc = cl_send(cl, cl_tasks_sql, 2, values, cl_tasks_done, t);
+	rc = cl_ask(cl, cl_tasks_sql, 2, values, cl_tasks_done,
+		    (struct cl_ask){.fn.tasks = fn, .arg = arg});
 out:
-	if (rc == -1)
-		free(t);
 	free(a);
 	free(x);
 	return rc;
@@ -938,25 +896,19 @@ out:
 
 /* --- output -------------------------------------------------------- */
 
-struct cl_logs {
-	struct cluster *cl;
-	cluster_logs_fn *fn;
-	void *arg;
-};
-
 static void
 cl_logs_done(void *arg, const PGresult *res, const char *err)
 {
-	struct cl_logs *l = arg;
+	struct cl_ask *l = arg;
 	struct cluster_output o = {0};
 	unsigned char *out = NULL, *errt = NULL;
 	struct store_job job;
 
 	if (!cl_ok(res)) {
-		l->fn(l->arg, NULL, NULL, cl_why(res, err));
+		l->fn.logs(l->arg, NULL, NULL, cl_why(res, err));
 	} else if (PQntuples(res) == 0 ||
 		   cl_read_job(l->cl, res, 0, &job) == -1) {
-		l->fn(l->arg, NULL, NULL, NULL);
+		l->fn.logs(l->arg, NULL, NULL, NULL);
 	} else {
 		o.node =
 		    PQgetisnull(res, 0, 18) ? NULL : PQgetvalue(res, 0, 18);
@@ -978,7 +930,7 @@ cl_logs_done(void *arg, const PGresult *res, const char *err)
 		o.out = out;
 		o.err = errt;
 		o.kept = !PQgetisnull(res, 0, CL_JOB_NCOLS);
-		l->fn(l->arg, &job, &o, NULL);
+		l->fn.logs(l->arg, &job, &o, NULL);
 		job_spec_free(&job.spec);
 		PQfreemem(out);
 		PQfreemem(errt);
@@ -991,23 +943,16 @@ cluster_output(struct cluster *cl, uint64_t id, cluster_logs_fn *fn, void *arg)
 {
 	char sid[24];
 	const char *values[] = {sid};
-	struct cl_logs *l;
 
-	if (!pg_is_up(cl->pg) || (l = malloc(sizeof *l)) == NULL)
-		return -1;
-	*l = (struct cl_logs){cl, fn, arg};
 	snprintf(sid, sizeof sid, "%llu", (unsigned long long)id);
-	if (cl_send(cl,
-		    "SELECT " CL_LIVE_COLUMNS ", NULL::bytea, NULL::bytea, "
-		    "(SELECT state_dir FROM forq_nodes WHERE name = node), "
-		    "user_name FROM forq_jobs WHERE id = $1 UNION ALL "
-		    "SELECT " CL_JOB_COLUMNS
-		    ", out_tail, err_tail, (SELECT state_dir "
-		    "FROM forq_nodes WHERE name = node), user_name "
-		    "FROM forq_history WHERE id = $1",
-		    1, values, cl_logs_done, l) == -1) {
-		free(l);
-		return -1;
-	}
-	return 0;
+	return cl_ask(cl,
+		      "SELECT " CL_LIVE_COLUMNS ", NULL::bytea, NULL::bytea, "
+		      "(SELECT state_dir FROM forq_nodes WHERE name = node), "
+		      "user_name FROM forq_jobs WHERE id = $1 UNION ALL "
+		      "SELECT " CL_JOB_COLUMNS
+		      ", out_tail, err_tail, (SELECT state_dir "
+		      "FROM forq_nodes WHERE name = node), user_name "
+		      "FROM forq_history WHERE id = $1",
+		      1, values, cl_logs_done,
+		      (struct cl_ask){.fn.logs = fn, .arg = arg});
 }
