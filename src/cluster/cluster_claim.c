@@ -581,11 +581,12 @@ static void
 cl_tasks_seen(void *arg, const PGresult *res, const char *err)
 {
 	struct cluster *cl = arg;
-	bool queued = cl_ok(res) && PQntuples(res) > 0;
+	bool queued;
 
 	(void)err;
-	if (res == NULL || !cl_ok(res))
+	if (!cl_ok(res))
 		return;
+	queued = PQntuples(res) > 0;
 	if (queued && !cl->tasks_queued)
 		cl->claim_again = true;
 	cl->tasks_queued = queued;
