@@ -1,9 +1,11 @@
 /*
- * The shared queue's own state, for its two halves: cluster.c, the
- * node's work (claims, ends, leases, retention, wake-ups), and
- * cluster_ask.c, what clients ask of the database (submissions, reads,
- * cancels, output); cluster_sql.c has what both say to the database.
- * Nothing outside them includes this.
+ * The shared queue's own state, for its two halves: the node's work
+ * (cluster.c its life, dead nodes, retention and wake-ups;
+ * cluster_claim.c its claims, cluster_end.c its jobs' ends,
+ * cluster_after.c the jobs that wait for others), and what clients ask
+ * of the database (cluster_submit.c submissions, cluster_ask.c reads,
+ * cluster_change.c changes); cluster_sql.c has what both say to the
+ * database. Nothing outside them includes this.
  */
 #ifndef FORQ_CLUSTER_INT_H
 #define FORQ_CLUSTER_INT_H
@@ -234,7 +236,7 @@ void cl_send_ends(struct cluster *cl);
 bool cl_settle_ended(struct cluster *cl, const char *ids);
 void cl_settle_sweep(struct cluster *cl);
 
-/* cluster_ask.c: submissions in flight, sent (again) and let go. */
+/* cluster_submit.c: submissions in flight, sent (again) and let go. */
 void cl_submit_send(struct cl_submit *s);
 void cl_submit_free(struct cl_submit *s);
 
