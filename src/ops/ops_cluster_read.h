@@ -1,7 +1,8 @@
 /*
  * A cluster node's requests that read the shared queue, and the owed
- * answer of one request, which those that change it (ops_cluster.c)
- * give the same way. Nothing but ops_cluster.c includes this.
+ * answer of one request, which those that change it (ops_cluster.c,
+ * ops_cluster_submit.c) give the same way. Nothing but those two
+ * include this.
  */
 #ifndef FORQ_OPS_CLUSTER_READ_H
 #define FORQ_OPS_CLUSTER_READ_H
@@ -69,5 +70,9 @@ json_t *opsc_wait(struct ops *ops, struct client *c, const struct request *req);
 json_t *opsc_queues(struct ops *ops, struct client *c,
 		    const struct request *req);
 json_t *opsc_logs(struct ops *ops, struct client *c, const struct request *req);
+
+/* ops_cluster_submit.c: a submit, answered later (NULL) or now. */
+json_t *opsc_submit(struct ops *ops, struct client *c,
+		    const struct request *req);
 
 #endif
