@@ -69,6 +69,21 @@ enum sqlite_stmt {
 /* Prepared once at open, by index. */
 extern const char *const sqlite_sql[ST_COUNT];
 
+/* A whole job's columns, in the order sqlite_read.c reads them, and the
+ * tables' join; a statement that reads jobs goes on with its WHERE. */
+#define JOB_COLUMNS                                                            \
+	"j.id, j.state, j.name, j.uid, j.gid, j.argv, j.argc, e.data, "        \
+	"j.envc, "                                                             \
+	"j.cwd, j.timeout_ms, j.submit_ns, j.start_ns, j.end_ns, "             \
+	"j.exit_code, "                                                        \
+	"j.signal, j.error, j.user_us, j.sys_us, j.maxrss_kb, j.worker, "      \
+	"j.cpu, j.attempt, j.queue, j.priority, j.start_at_ns, j.retries, "    \
+	"j.retry_delay_ms, j.retry_on, j.after_mode, j.unique_key, "           \
+	"j.on_finish, j.procs, j.mem, j.cpus, j.adopted_ns, j.array_id, "      \
+	"j.array_index, j.array_max, j.stdout_path, j.stderr_path, "           \
+	"j.stdin_path, j.append, j.file_umask, j.res, j.res_given "            \
+	"FROM jobs j JOIN envs e ON e.id = j.env_id "
+
 struct store_backend {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
