@@ -1,7 +1,8 @@
 /*
  * The shared queue's own state, for its two halves: the node's work
  * (cluster.c its life, dead nodes, retention and wake-ups;
- * cluster_claim.c its claims, cluster_end.c its jobs' ends,
+ * cluster_claim.c its claims, cluster_held.c the claims it holds,
+ * cluster_end.c its jobs' ends,
  * cluster_after.c the jobs that wait for others), and what clients ask
  * of the database (cluster_submit.c submissions, cluster_ask.c reads,
  * cluster_change.c changes); cluster_sql.c has what both say to the
@@ -218,12 +219,23 @@ void cl_announce(struct cluster *cl, uint64_t id);
  * transaction, whose last statement says so). */
 void cl_no_answer(void *arg, const PGresult *res, const char *err);
 
-/* cluster_claim.c: the claim a job of this node's has (-1: none), let
- * go of once its end is recorded; the claim's rows dropped; this node's
- * claims, read after a (re)connect. */
+/* cluster_held.c: the claim a job of this node's has (-1: none), added
+ * with the slots it takes (cl_weight), let go of once its end is
+ * recorded, all forgotten at a reconnect; a claimed job given back to
+ * the queue, or refused (it fails, saying why); the jobs of the store
+ * that are no longer this node's, stopped. */
 int64_t cl_claim_of(const struct cluster *cl, uint64_t id);
+uint32_t cl_weight(const struct cluster *cl, const struct job_spec *spec);
+int cl_claim_add(struct cluster *cl, uint64_t id, int64_t claim,
+		 uint32_t weight);
 void cl_claim_drop(struct cluster *cl, uint64_t id);
 void cl_claims_clear(struct cluster *cl);
+void cl_give_back(struct cluster *cl, uint64_t id, int64_t claim);
+void cl_refuse(struct cluster *cl, uint64_t id, int64_t claim, const char *why);
+void cl_drop_unclaimed(struct cluster *cl);
+
+/* cluster_claim.c: the claim's rows dropped; this node's claims, read
+ * after a (re)connect. */
 void cl_claim_rows_clear(struct cluster *cl);
 void cl_mine_done(void *arg, const PGresult *res, const char *err);
 
