@@ -239,6 +239,29 @@ forq_check_reply(json_t *reply, struct forq_error *err)
 	return NULL;
 }
 
+/* A daemon that refused us may have said why before it closed: its
+ * reason is what the caller hears, not the broken pipe. The usual
+ * refusal answers the hello; others (too many connections) carry no id. */
+static void
+forq_hear_refusal(struct forq_conn *conn, struct forq_error *err)
+{
+	struct forq_error ignored;
+	json_t *reply;
+
+	reply = forq_read(conn, &ignored);
+	if (reply == NULL) {
+		if (conn->hello_refused)
+			*err = conn->hello_err;
+		return;
+	}
+	if (json_object_get(reply, "event") == NULL &&
+	    json_object_get(reply, "id") == NULL) {
+		if ((reply = forq_check_reply(reply, err)) == NULL)
+			return;
+	}
+	json_decref(reply);
+}
+
 long long
 forq_send(struct forq_conn *conn, const char *op, json_t *fields,
 	  struct forq_error *err)
@@ -268,7 +291,8 @@ forq_send(struct forq_conn *conn, const char *op, json_t *fields,
 	if (rc == -1) {
 		forq_fail(err, FORQ_E_IO, "io", "writing to forqd: %s",
 			  strerror(saved));
-		errno = saved; /* forq_call looks at it */
+		if (saved == EPIPE || saved == ECONNRESET)
+			forq_hear_refusal(conn, err);
 		return -1;
 	}
 	return id;
@@ -281,20 +305,8 @@ forq_call(struct forq_conn *conn, const char *op, json_t *fields,
 	json_t *reply, *rid;
 	long long id;
 
-	if ((id = forq_send(conn, op, fields, err)) == -1) {
-		/* A daemon that refused us may have said why, then closed. */
-		if (err->kind == FORQ_E_IO &&
-		    (errno == EPIPE || errno == ECONNRESET)) {
-			struct forq_error ignored;
-
-			reply = forq_read(conn, &ignored);
-			if (reply != NULL &&
-			    json_object_get(reply, "event") == NULL)
-				return forq_check_reply(reply, err);
-			json_decref(reply);
-		}
+	if ((id = forq_send(conn, op, fields, err)) == -1)
 		return NULL;
-	}
 	for (;;) {
 		if ((reply = forq_read(conn, err)) == NULL)
 			return NULL;
@@ -314,8 +326,6 @@ forq_connect(const char *path, struct forq_error *err)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct forq_conn *conn;
-	struct forq_error ignored;
-	json_t *reply;
 
 	if (strlcpy(sun.sun_path, path, sizeof sun.sun_path) >=
 	    sizeof sun.sun_path) {
@@ -346,10 +356,6 @@ forq_connect(const char *path, struct forq_error *err)
 	if (forq_send(conn, "hello",
 		      json_pack("{s:i}", "version", FORQ_PROTOCOL_VERSION),
 		      err) == -1) {
-		/* A daemon that refused us may have said why, then closed. */
-		if ((reply = forq_read_line(conn, &ignored)) != NULL &&
-		    forq_check_reply(reply, err) != NULL)
-			json_decref(reply);
 		forq_close(conn);
 		return NULL;
 	}

@@ -114,12 +114,13 @@ test_workers_table(void **state)
 	json_decref(workers);
 }
 
-/* A daemon of one connection in a child: it reads two lines, checks
- * the first is the hello and the second a ping, each whole, and answers
- * the hello with hello_reply and the ping with ping_reply. Returns the
- * child; *path is its socket. */
+/* A daemon of one connection in a child: it reads `want` lines (1 or
+ * 2), checks the first is the hello and the second a ping, each whole,
+ * and answers the hello with hello_reply and the ping with ping_reply.
+ * With want = 1 it closes after the hello's reply, as forqd does with a
+ * client it refuses. Returns the child; *path is its socket. */
 static pid_t
-fake_daemon(char *path, size_t len, const char *hello_reply,
+fake_daemon(char *path, size_t len, int want, const char *hello_reply,
 	    const char *ping_reply)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -142,11 +143,11 @@ fake_daemon(char *path, size_t len, const char *hello_reply,
 	}
 	if ((fd = accept(lfd, NULL, NULL)) == -1)
 		_exit(2);
-	while (lines < 2 &&
+	while (lines < want &&
 	       (n = read(fd, buf + have, sizeof buf - 1 - have)) > 0) {
 		have += (size_t)n;
 		buf[have] = '\0';
-		while ((nl = strchr(buf, '\n')) != NULL && lines < 2) {
+		while ((nl = strchr(buf, '\n')) != NULL && lines < want) {
 			*nl = '\0';
 			if (strstr(buf, lines == 0 ? "\"op\":\"hello\""
 						   : "\"op\":\"ping\"") == NULL)
@@ -156,12 +157,13 @@ fake_daemon(char *path, size_t len, const char *hello_reply,
 			memmove(buf, nl + 1, have + 1);
 		}
 	}
-	if (lines < 2)
+	if (lines < want)
 		_exit(4);
 	/* A client that heard enough may have closed before the second. */
 	if (send(fd, hello_reply, strlen(hello_reply), MSG_NOSIGNAL) == -1)
 		_exit(5);
-	(void)send(fd, ping_reply, strlen(ping_reply), MSG_NOSIGNAL);
+	if (ping_reply != NULL)
+		(void)send(fd, ping_reply, strlen(ping_reply), MSG_NOSIGNAL);
 	_exit(0);
 }
 
@@ -187,7 +189,7 @@ test_hello_goes_with_first_request(void **state)
 	json_t *reply;
 	pid_t pid;
 
-	pid = fake_daemon(path, sizeof path,
+	pid = fake_daemon(path, sizeof path, 2,
 			  "{\"id\":1,\"ok\":true,\"version\":1}\n",
 			  "{\"id\":2,\"ok\":true,\"pid\":7}\n");
 	assert_non_null(conn = forq_connect(path, &err));
@@ -208,7 +210,7 @@ test_refused_hello_is_the_error(void **state)
 	char path[108];
 	pid_t pid;
 
-	pid = fake_daemon(path, sizeof path,
+	pid = fake_daemon(path, sizeof path, 2,
 			  "{\"id\":1,\"ok\":false,\"error\":{\"code\":"
 			  "\"unsupported_version\",\"message\":\"not this "
 			  "one\"}}\n",
@@ -225,6 +227,33 @@ test_refused_hello_is_the_error(void **state)
 	reap(pid, path);
 }
 
+/* forqd refuses a client after reading its hello, says why and closes.
+ * A request written after that fails with EPIPE; the caller still
+ * hears forqd's reason, not the broken pipe. */
+static void
+test_refusal_heard_after_broken_pipe(void **state)
+{
+	struct forq_error err;
+	struct forq_conn *conn;
+	char path[108];
+	pid_t pid;
+
+	pid = fake_daemon(path, sizeof path, 1,
+			  "{\"ok\":false,\"error\":{\"code\":"
+			  "\"not_permitted\",\"message\":\"uid 7 may not use "
+			  "this forqd (allow_users)\"}}\n",
+			  NULL);
+	assert_non_null(conn = forq_connect(path, &err));
+	/* The daemon has closed its end before the request is written. */
+	reap(pid, path);
+	assert_null(forq_call(conn, "ping", NULL, &err));
+	assert_int_equal(err.kind, FORQ_E_SERVER);
+	assert_string_equal(err.code, "not_permitted");
+	assert_string_equal(err.message,
+			    "uid 7 may not use this forqd (allow_users)");
+	forq_close(conn);
+}
+
 int
 main(void)
 {
@@ -236,6 +265,7 @@ main(void)
 	    cmocka_unit_test(test_workers_table),
 	    cmocka_unit_test(test_hello_goes_with_first_request),
 	    cmocka_unit_test(test_refused_hello_is_the_error),
+	    cmocka_unit_test(test_refusal_heard_after_broken_pipe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
