@@ -1,7 +1,7 @@
 /*
- * What jobs.c and jobs_change.c share: the jobs module's state and the
- * ways into its run queue and due heap. Not for other modules: they go
- * through jobs.h.
+ * What the jobs module's files share (jobs.c and the jobs_*.c beside
+ * it): its state and the ways into its run queue and due heap. Not for
+ * other modules: they go through jobs.h.
  */
 #ifndef FORQ_JOBS_INT_H
 #define FORQ_JOBS_INT_H
