@@ -1,7 +1,7 @@
 /*
  * The supervisor's side of the workers: forking them, seeing them die
  * through their pidfds, restarting them by the restart policy, killing
- * the hung, retiring the ones a reload no longer wants.
+ * the hung. Which CPUs want a worker is workers_layout.c's.
  */
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -24,52 +24,13 @@
 #include "ipc/shm.h"
 #include "core/conf.h"
 #include "core/restart.h"
-#include "engine/orphans.h"
 #include "engine/workers.h"
+#include "engine/workers_int.h"
 #include "worker/worker.h"
 
 #define WORKER_OUT_MAX (64 * 1024)
 
-/* The supervisor's record of one worker, in the manner of nginx's
- * ngx_process_t: an entry stays bound to its CPU across restarts. */
-struct sv_worker {
-	struct workers *ws;
-	struct sb_worker *sb;
-	int index;
-	int cpu;
-	bool planned;     /* the CPU plan wants a worker here */
-	bool retiring;    /* told to retire: not restarted */
-	bool killed_hung; /* we killed it for a stale heartbeat */
-	bool killed_bad;  /* we killed it for a malformed message */
-	bool foreign;     /* taken on from a previous forqd: not our child */
-	/* A worker of another layout drains here (draining.c): none is
-	 * started in its place until it is done. */
-	bool drain_held;
-	pid_t pid; /* 0 when no process */
-	struct ev_io pidfd;
-	struct ev_io chan;
-	struct ch_reader reader;
-	struct buf out;
-	int64_t started_ns;
-	int64_t retry_at_ns; /* 0: no restart pending */
-	struct restart_state restart;
-};
-
-struct workers {
-	struct ev_loop *loop;
-	struct shm *shm;
-	const struct cg_tree *cg;
-	const struct conf *conf;
-	struct workers_cb cb;
-	struct restart_policy policy;
-	bool stopping; /* retired for good: none restarts */
-	struct sv_worker *w;
-	uint32_t max;
-	uint64_t crash_loops; /* workers held for crash_loop_hold */
-};
-
 static void workers_on_exit(struct ev_io *io, uint32_t events);
-static void workers_reap(struct sv_worker *w);
 static void workers_on_message(struct ev_io *io, uint32_t events);
 
 static int
@@ -78,7 +39,7 @@ pidfd_send_signal(int pidfd, int sig)
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-static void
+void
 workers_policy(struct workers *ws)
 {
 	const struct conf *c = ws->conf;
@@ -185,7 +146,7 @@ workers_flush(struct sv_worker *w)
 	ev_mod(w->ws->loop, &w->chan, want);
 }
 
-static void
+void
 workers_send(struct sv_worker *w, uint16_t type, const void *payload,
 	     size_t len)
 {
@@ -202,7 +163,7 @@ workers_send(struct sv_worker *w, uint16_t type, const void *payload,
 	workers_flush(w);
 }
 
-static void
+void
 workers_send_config_to(struct sv_worker *w)
 {
 	struct ch_config cfg = {
@@ -215,14 +176,14 @@ workers_send_config_to(struct sv_worker *w)
 	workers_send(w, CH_S_CONFIG, &cfg, sizeof cfg);
 }
 
-static void
+void
 workers_set_state(struct sv_worker *w, enum sb_state state)
 {
 	w->sb->state = state;
 }
 
 /* Forks one worker for w's CPU. On failure the restart is retried. */
-static void
+void
 workers_spawn(struct sv_worker *w)
 {
 	struct workers *ws = w->ws;
@@ -387,7 +348,7 @@ workers_on_exit(struct ev_io *io, uint32_t events)
 	workers_reap(io->arg);
 }
 
-static void
+void
 workers_reap(struct sv_worker *w)
 {
 	char how[SHM_LAST_EXIT_MAX], lived[32];
@@ -533,156 +494,10 @@ workers_on_message(struct ev_io *io, uint32_t events)
 	}
 }
 
-static struct sv_worker *
-workers_find_planned(struct workers *ws, int cpu)
-{
-	uint32_t i;
-
-	for (i = 0; i < ws->max; i++) {
-		if (ws->w[i].planned && ws->w[i].cpu == cpu)
-			return &ws->w[i];
-	}
-	return NULL;
-}
-
-static struct sv_worker *
-workers_find_free(struct workers *ws)
-{
-	uint32_t i;
-
-	for (i = 0; i < ws->max; i++) {
-		if (!ws->w[i].planned && ws->w[i].pid == 0)
-			return &ws->w[i];
-	}
-	return NULL;
-}
-
-void
-workers_take(struct workers *ws, const struct orphan_found *o)
-{
-	struct sv_worker *w = &ws->w[o->index];
-	int64_t now = clock_mono_ns();
-	bool gone;
-	int pidfd;
-
-	w->planned = true;
-	w->retiring = false;
-	w->foreign = true;
-	w->cpu = o->cpu;
-	w->pid = o->pid;
-	/* Its age is its own, not this forqd's. */
-	w->started_ns = now - (clock_real_ns() - o->born_ns);
-	restart_state_reset(&w->restart);
-	if ((pidfd = sys_pidfd_open(o->pid)) != -1)
-		fcntl(pidfd, F_SETFD, FD_CLOEXEC);
-	gone = pidfd == -1 && errno == ESRCH;
-	w->pidfd.fd = pidfd;
-	w->chan.fd = o->chan;
-	ch_reader_init(&w->reader);
-	if ((pidfd != -1 && ev_add(ws->loop, &w->pidfd, EPOLLIN) == -1) ||
-	    ev_add(ws->loop, &w->chan, EPOLLIN) == -1)
-		fatal("epoll_ctl");
-	w->sb->pid = o->pid;
-	w->sb->cpu = o->cpu;
-	w->sb->started_ns = w->started_ns;
-	w->sb->retry_at_ns = 0;
-	w->sb->restarts = 0;
-	w->sb->adopted_ns = clock_real_ns();
-	w->sb->last_exit[0] = '\0';
-	workers_set_state(w, SB_READY);
-	workers_send_config_to(w);
-	log_info("worker %d (pid %d, cpu %d) of the previous forqd taken on, "
-		 "with %u jobs",
-		 w->index, (int)o->pid, o->cpu, o->held);
-	/* Gone already. (Without pidfds at all, the end of its channel
-	 * tells of its death: workers_on_message.) */
-	if (gone)
-		workers_reap(w);
-}
-
-void
-workers_hold_for_drain(struct workers *ws, int index, int cpu, pid_t pid)
-{
-	struct sv_worker *w = &ws->w[index];
-
-	w->drain_held = true;
-	w->cpu = cpu;
-	w->started_ns = clock_mono_ns();
-	w->sb->pid = pid;
-	w->sb->cpu = cpu;
-	w->sb->started_ns = 0;
-	w->sb->adopted_ns = clock_real_ns();
-	workers_set_state(w, SB_DRAINING);
-}
-
-void
-workers_release_drain(struct workers *ws, int index)
-{
-	struct sv_worker *w = &ws->w[index];
-
-	if (!w->drain_held)
-		return;
-	w->drain_held = false;
-	w->sb->pid = 0;
-	if (w->planned && w->pid == 0 && !ws->stopping)
-		workers_spawn(w);
-	else
-		workers_set_state(w, w->planned ? SB_STOPPED : SB_EMPTY);
-}
-
 bool
 workers_foreign(const struct workers *ws, int w)
 {
 	return ws->w[w].foreign;
-}
-
-/* Makes the set of workers follow a CPU plan: keeps those whose CPU is
- * still wanted, retires the others gracefully, starts the new ones. */
-void
-workers_apply_plan(struct workers *ws, const int *cpus, size_t n)
-{
-	struct sv_worker *w;
-	uint32_t i;
-	size_t j;
-	bool wanted;
-
-	for (i = 0; i < ws->max; i++) {
-		w = &ws->w[i];
-		if (!w->planned)
-			continue;
-		wanted = false;
-		for (j = 0; j < n; j++)
-			wanted |= cpus[j] == w->cpu;
-		if (wanted)
-			continue;
-		w->planned = false;
-		w->retry_at_ns = 0;
-		if (w->pid != 0) {
-			log_info("worker %d (pid %d, cpu %d): cpu no longer "
-				 "in the plan, retiring",
-				 w->index, (int)w->pid, w->cpu);
-			w->retiring = true;
-			workers_set_state(w, SB_RETIRING);
-			workers_send(w, CH_S_RETIRE, NULL, 0);
-		} else {
-			workers_set_state(w, SB_EMPTY);
-		}
-	}
-	for (j = 0; j < n; j++) {
-		if (workers_find_planned(ws, cpus[j]) != NULL)
-			continue;
-		if ((w = workers_find_free(ws)) == NULL) {
-			log_warnx("no free worker entry for cpu %d", cpus[j]);
-			continue;
-		}
-		w->planned = true;
-		w->retiring = false;
-		w->cpu = cpus[j];
-		w->sb->restarts = 0;
-		w->sb->last_exit[0] = '\0';
-		restart_state_reset(&w->restart);
-		workers_spawn(w);
-	}
 }
 
 /* Timer work: restarts that are due, workers whose heartbeat is stale,
@@ -748,38 +563,6 @@ workers_next_deadline(const struct workers *ws)
 	return next;
 }
 
-static void
-workers_send_config(struct workers *ws)
-{
-	uint32_t i;
-
-	for (i = 0; i < ws->max; i++) {
-		if (ws->w[i].pid != 0)
-			workers_send_config_to(&ws->w[i]);
-	}
-}
-
-void
-workers_retire_all(struct workers *ws)
-{
-	struct sv_worker *w;
-	uint32_t i;
-
-	ws->stopping = true;
-	for (i = 0; i < ws->max; i++) {
-		w = &ws->w[i];
-		w->retry_at_ns = 0;
-		if (w->pid == 0) {
-			if (w->planned)
-				workers_set_state(w, SB_STOPPED);
-			continue;
-		}
-		w->retiring = true;
-		workers_set_state(w, SB_RETIRING);
-		workers_send(w, CH_S_RETIRE, NULL, 0);
-	}
-}
-
 void
 workers_let_go(struct workers *ws, int index)
 {
@@ -808,25 +591,6 @@ workers_kill_all(struct workers *ws, const char *why)
 		log_warnx("worker %d (pid %d, cpu %d): %s; killing it",
 			  ws->w[i].index, (int)ws->w[i].pid, ws->w[i].cpu, why);
 		workers_kill(&ws->w[i]);
-	}
-}
-
-/* After a reload: held and failed workers get a fresh chance. */
-static void
-workers_retry_held(struct workers *ws)
-{
-	struct sv_worker *w;
-	uint32_t i;
-
-	for (i = 0; i < ws->max; i++) {
-		w = &ws->w[i];
-		restart_state_reset(&w->restart);
-		if (w->planned && w->pid == 0 &&
-		    (w->sb->state == SB_HELD || w->sb->state == SB_FAILED ||
-		     w->sb->state == SB_RESTARTING)) {
-			w->sb->restarts++;
-			workers_spawn(w);
-		}
 	}
 }
 
@@ -861,15 +625,6 @@ workers_flush_all(struct workers *ws)
 	}
 }
 
-void
-workers_reload(struct workers *ws, const int *cpus, size_t n)
-{
-	workers_policy(ws);
-	workers_send_config(ws);
-	workers_apply_plan(ws, cpus, n);
-	workers_retry_held(ws);
-}
-
 bool
 workers_reap_pid(struct workers *ws, pid_t pid)
 {
@@ -883,34 +638,6 @@ workers_reap_pid(struct workers *ws, pid_t pid)
 		}
 	}
 	return false;
-}
-
-uint32_t
-workers_planned(const struct workers *ws)
-{
-	uint32_t i, n = 0;
-
-	for (i = 0; i < ws->max; i++)
-		n += ws->w[i].planned;
-	return n;
-}
-
-bool
-workers_settled(const struct workers *ws, uint32_t *planned)
-{
-	const struct sv_worker *w;
-	bool settled = true;
-	uint32_t i;
-
-	*planned = workers_planned(ws);
-	for (i = 0; i < ws->max; i++) {
-		w = &ws->w[i];
-		if (w->planned && w->sb->state != SB_READY &&
-		    w->sb->state != SB_HELD && w->sb->state != SB_FAILED &&
-		    w->sb->state != SB_DRAINING)
-			settled = false;
-	}
-	return settled;
 }
 
 bool
