@@ -21,9 +21,23 @@ log_has_sanitizer_report() {
 	grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$LOG"
 }
 
+# The job cgroups of the test's forqds go with the test: a forqd killed,
+# or one that left its workers to a next, leaves its tree behind, and
+# each test's state directory names another tree. Only empty groups go.
+cgroups_cleanup() {
+	local inst t
+	grep -rhoa --include='*.log' 'job cgroups: .* under .*forq-[0-9a-f]\{16\}' "$T" 2>/dev/null |
+		grep -o 'forq-[0-9a-f]\{16\}' | sort -u | while read -r inst; do
+		find /sys/fs/cgroup -maxdepth 2 -type d -name "$inst" 2>/dev/null | while read -r t; do
+			find "$t" -depth -type d -exec rmdir {} + 2>/dev/null || true
+		done
+	done || true
+}
+
 cleanup() {
 	local rc=$?
 	stop_forqd_now
+	cgroups_cleanup
 	# A test's own undoing (users it made), after forqd is gone.
 	if [ -n "${CLEANUP_HOOK:-}" ]; then
 		"$CLEANUP_HOOK" || true
