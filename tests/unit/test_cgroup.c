@@ -524,6 +524,33 @@ test_v2_slot(void **state)
 	get(dir, "cpuset.cpus", buf, sizeof buf);
 	assert_string_equal(buf, "2");
 	cg_slot_close(&s);
+
+	/* cgroup.kill spares nobody: a kill of the group says whether it
+	 * took the slot's standby with it, so that the worker dismisses
+	 * it. (No such pids: nothing is signalled here.) */
+	put(dir, "cgroup.kill", "");
+	put(dir, "cgroup.procs", "999999998\n999999999\n");
+	put(dir, "pids.current", "2\n");
+	assert_int_equal(cg_slot_open(&t, 0, 0, &s, err, sizeof err), 0);
+	assert_false(cg_slot_kill(&s));
+	get(dir, "cgroup.kill", buf, sizeof buf);
+	assert_string_equal(buf, "1");
+	cg_slot_spare(&s, 999999999);
+	assert_true(cg_slot_kill(&s));
+	/* A job's end: its first process (a zombie pids.current still
+	 * counts) and the standby are all there is, and nothing is
+	 * killed; one process more is a leftover, killed with the
+	 * standby. */
+	put(dir, "cgroup.kill", "");
+	assert_false(cg_slot_end(&s, 1));
+	get(dir, "cgroup.kill", buf, sizeof buf);
+	assert_string_equal(buf, "");
+	put(dir, "pids.current", "3\n");
+	put(dir, "cgroup.procs", "999999997\n999999998\n999999999\n");
+	assert_true(cg_slot_end(&s, 1));
+	get(dir, "cgroup.kill", buf, sizeof buf);
+	assert_string_equal(buf, "1");
+	cg_slot_close(&s);
 }
 
 /* A job's end from its group's counts; the OOM killer named only for a
