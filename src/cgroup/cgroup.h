@@ -58,6 +58,20 @@ enum cg_ctl {
  * its minor N. */
 #define CG_NVIDIA_MAJOR 195
 
+/* --- v2's devices: an eBPF program on the group (devbpf.c) --- */
+
+/* A program that lets every device in but the character devices of
+ * major whose minor is a bit of deny (minors past 63 are let in): its
+ * descriptor, or -1 with errno. */
+int cg_devbpf_load(uint32_t major, uint64_t deny);
+/* Puts prog on the group (a descriptor of its directory) in place of
+ * the one forqd put there before; -1 with errno. */
+int cg_devbpf_attach(int group_fd, int prog_fd);
+int cg_devbpf_detach(int group_fd, int prog_fd);
+/* Whether this kernel loads such a program for forqd (bpf(2), its
+ * CGROUP_DEVICE type, the privilege). */
+bool cg_devbpf_works(void);
+
 /* The hierarchies a process is moved into to be in forqd's scope: the
  * unified one and, on v1, systemd's own (name=systemd). */
 #define CG_JOIN_MAX 2
