@@ -42,8 +42,8 @@ enum cg_version {
 
 /* The controllers forq uses. On v1 each is a hierarchy (CG_CPU is
  * cpuacct there); on v2 they share one directory, base[CG_MEMORY].
- * CG_DEVICES is v1's alone (v2 holds devices by an eBPF program, which
- * forqd does not load), and left out where it cannot be written. */
+ * CG_DEVICES is v1's alone (v2 holds devices by an eBPF program on the
+ * group, devbpf.c), and left out where it cannot be written. */
 enum cg_ctl {
 	CG_MEMORY,
 	CG_CPU,
@@ -86,6 +86,9 @@ struct cg_tree {
 	char scope[PATH_MAX];
 	char join[CG_JOIN_MAX][PATH_MAX];
 	int njoin;
+	/* v2: the kernel loads forqd's device program (cg_devbpf_works),
+	 * so that a job opens only its own GPUs. Set by the supervisor. */
+	bool devbpf;
 };
 
 const char *cg_version_name(enum cg_version v);
@@ -205,6 +208,8 @@ struct cg_slot {
 	bool has_cpuset;      /* v2: the cpuset controller is the group's */
 	struct cg_limits set; /* what the group has now */
 	bool devices_set;     /* set.gpu_deny is written */
+	bool devbpf;          /* v2: by a device program (cg_tree's) */
+	int dev_group;        /* v2: the group's directory, for it; -1 */
 	char set_cpus[CG_CPUS_LEN]; /* cpuset.cpus as last written; "": unknown
 				     */
 	struct cg_base base;

@@ -41,6 +41,8 @@ cg_slot_paths(const struct cg_tree *t, int w, uint32_t s, struct cg_slot *slot)
 
 	memset(slot, 0, sizeof *slot);
 	slot->version = t->version;
+	slot->devbpf = t->version == CG_V2 && t->devbpf;
+	slot->dev_group = -1;
 	for (i = 0; i < CG_NCTL; i++)
 		slot->join[i] = -1;
 	for (i = 0; i < CG_NFILES; i++)
@@ -232,6 +234,9 @@ cg_slot_close(struct cg_slot *slot)
 			close(slot->fd[i]);
 		slot->fd[i] = -1;
 	}
+	if (slot->dev_group != -1)
+		close(slot->dev_group);
+	slot->dev_group = -1;
 	slot->njoin = 0;
 }
 
@@ -373,6 +378,40 @@ cg_set_devices(struct cg_slot *slot, uint64_t deny)
 	return 0;
 }
 
+/* v2: the GPUs a job may not open, by a device program on its group
+ * (devbpf.c), put there only when they change; none while a job may
+ * open every one. The group holds the program once attached. A slot's
+ * first job also takes away what a worker before this one left there
+ * (a detach without a program names the group's one). */
+static int
+cg_set_devices_v2(struct cg_slot *slot, uint64_t deny)
+{
+	int prog, rc;
+
+	if (slot->devices_set && deny == slot->set.gpu_deny)
+		return 0;
+	if (slot->dev_group == -1 &&
+	    (slot->dev_group = open(slot->dir[CG_MEMORY],
+				    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	slot->devices_set = false;
+	if (deny == 0) {
+		if (cg_devbpf_detach(slot->dev_group, -1) == -1 &&
+		    errno != ENOENT)
+			return -1;
+	} else {
+		if ((prog = cg_devbpf_load(CG_NVIDIA_MAJOR, deny)) == -1)
+			return -1;
+		rc = cg_devbpf_attach(slot->dev_group, prog);
+		close(prog);
+		if (rc == -1)
+			return -1;
+	}
+	slot->set.gpu_deny = deny;
+	slot->devices_set = true;
+	return 0;
+}
+
 static int
 cg_prepare_v2(struct cg_slot *slot, const struct cg_limits *lim)
 {
@@ -409,6 +448,8 @@ cg_prepare_v2(struct cg_slot *slot, const struct cg_limits *lim)
 		errno = ENOTSUP;
 		return -1;
 	}
+	if (slot->devbpf && cg_set_devices_v2(slot, lim->gpu_deny) == -1)
+		return -1;
 	return 0;
 }
 

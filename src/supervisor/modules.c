@@ -461,9 +461,18 @@ sv_cgroups(struct supervisor *sv)
 	}
 	log_info("job cgroups: %s, under %s", cg_version_name(sv->cg.version),
 		 sv->cg.base[CG_MEMORY]);
-	if (sv->cg.base[CG_DEVICES][0] != '\0')
+	if (sv->cg.version == CG_V1 && sv->cg.base[CG_DEVICES][0] != '\0')
 		log_info("job cgroups: a job opens only its own GPUs (the "
 			 "devices controller)");
+	if (sv->cg.version == CG_V2) {
+		if ((sv->cg.devbpf = cg_devbpf_works()))
+			log_info(
+			    "job cgroups: a job opens only its own GPUs (a "
+			    "device program on its group)");
+		else
+			log_warn("job cgroups: a job may open every GPU, not "
+				 "only its own: no device program loads here");
+	}
 }
 
 /* The workers taken on, and their jobs, are this forqd's; the jobs

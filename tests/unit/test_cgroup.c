@@ -525,6 +525,17 @@ test_v2_slot(void **state)
 	assert_string_equal(buf, "2");
 	cg_slot_close(&s);
 
+	/* With a device program to put on the group (t.devbpf), a job kept
+	 * from a GPU does not start where it cannot be put: this fake
+	 * group is no cgroup (unit.devbpf puts one on a real group). */
+	t.devbpf = true;
+	assert_int_equal(cg_slot_open(&t, 0, 0, &s, err, sizeof err), 0);
+	lim = (struct cg_limits){.cpus = "2", .gpu_deny = 1};
+	assert_int_equal(cg_slot_prepare(&s, &lim, err, sizeof err), -1);
+	assert_non_null(strstr(err, "w0s0"));
+	cg_slot_close(&s);
+	t.devbpf = false;
+
 	/* cgroup.kill spares nobody: a kill of the group says whether it
 	 * took the slot's standby with it, so that the worker dismisses
 	 * it. (No such pids: nothing is signalled here.) */

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -110,6 +111,15 @@ test_device_program(void **state)
 	/* Detached: everything opens again. */
 	assert_int_equal(cg_devbpf_detach(gfd, p1), 0);
 	assert_int_equal(opens_in_group(devs, 2), 0);
+	/* A detach that names no program takes the group's one, as a slot's
+	 * first job does with what an earlier worker left; with none
+	 * there, it says so (ENOENT), which that job takes as done. */
+	assert_int_equal(cg_devbpf_attach(gfd, p2), 0);
+	assert_int_equal(opens_in_group(devs, 2), 1);
+	assert_int_equal(cg_devbpf_detach(gfd, -1), 0);
+	assert_int_equal(opens_in_group(devs, 2), 0);
+	assert_int_equal(cg_devbpf_detach(gfd, -1), -1);
+	assert_int_equal(errno, ENOENT);
 	close(p1);
 	close(p2);
 	close(gfd);
