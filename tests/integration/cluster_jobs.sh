@@ -238,3 +238,39 @@ fq wait "$t3" >/dev/null || fail "task $t3: $(fq status "$t3")"
 [ "$(fq list --array "$d" --json | jq -c '[.jobs[] | .attempt] | sort')" = '[2,2,2,3]' ] ||
 	fail "after retry of $t3: $(fq list --array "$d" --json | jq -c '[.jobs[] | [.array_index, .attempt]]')"
 ok "a task named by its own id ($t3): cancel names it ${d}_3, retry runs it alone"
+
+# Two nodes that claim a limited array's tasks at the same moment take
+# no more between them than the limit. To make the moment the same, the
+# test holds the row both claims write last (the user's turn in
+# forq_served), so that neither commits before the other has claimed or
+# waits for a lock of the claims' (here the lock of queue one, whose
+# parallel limit makes every claim take it), and lets both go once both
+# wait.
+fq wait "$(fq submit -- true)" >/dev/null || fail "a job to make the user's turn"
+mkfifo "$T/psql.in"
+"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -U postgres -d forq <"$T/psql.in" >"$T/psql.out" 2>&1 &
+psql_pid=$!
+exec 7>"$T/psql.in"
+echo "BEGIN; SELECT uid FROM forq_served WHERE uid = 0 FOR UPDATE; \\echo HELD" >&7
+LOG_SAVE=$LOG LOG=$T/psql.out
+wait_log '^HELD$' 10
+LOG=$LOG_SAVE
+rm -rf "$T/run" "$T/seen"
+mkdir "$T/run"
+task="mkdir '$T/run/'\$FORQ_ARRAY_INDEX; ls '$T/run' | wc -l >>'$T/seen'; sleep 0.5; rmdir '$T/run/'\$FORQ_ARRAY_INDEX"
+e=$(fq submit --array 1-4%1 -- sh -c "$task")
+waiting() {
+	pg_sql "SELECT count(*) FROM pg_stat_activity WHERE datname = 'forq' AND usename = 'forq' AND wait_event_type = 'Lock'"
+}
+for i in $(seq 200); do
+	[ "$(waiting)" -ge 2 ] && break
+	[ "$i" -lt 200 ] || fail "the two claims never both waited: $(pg_sql "SELECT wait_event_type, wait_event, left(query, 60) FROM pg_stat_activity WHERE usename = 'forq'")"
+	"$FORQ_PIDWAIT" "$psql_pid" 50 && fail "psql ended: $(cat "$T/psql.out")"
+done
+echo "ROLLBACK;" >&7
+exec 7>&-
+wait "$psql_pid" || fail "psql: $(cat "$T/psql.out")"
+fq wait "$e" >/dev/null || fail "the array: $(fq list --array "$e")"
+[ "$(sort -n "$T/seen" | tail -n 1)" = 1 ] && [ "$(wc -l <"$T/seen")" = 4 ] ||
+	fail "tasks of --array 1-4%1 at once: $(sort -n "$T/seen" | uniq -c | tr '\n' ' ')"
+ok "--array 1-4%1: the two nodes' claims, held to the same moment, took one task between them"
