@@ -74,12 +74,13 @@ awk -v a="$(field "$hold" ended_at)" -v b="$(field "$big" started_at)" 'BEGIN { 
 	fail "the 2-GPU job started before the job taken on ended"
 ok "a job holding GPUs $held runs on through a crash of forqd (status says so); the next forqd gives them to no other job until it ends; forq queues counts those waiting"
 
-# A job opens only its own GPUs where v1's devices controller holds it
-# (forqd says so at start): the device nodes of the others (NVIDIA's,
-# character 195:N; made here, no driver behind them) are refused it by
-# its cgroup, "Operation not permitted", and its own open as far as the
-# driver, "No such device or address"; a job with no GPU opens none.
-# On v2 forqd loads no device program: every job gets to the driver.
+# A job opens only its own GPUs where its cgroup holds devices (v1's
+# devices controller, v2's device program; forqd says so at start): the
+# device nodes of the others (NVIDIA's, character 195:N; made here, no
+# driver behind them) are refused it by its cgroup, "Operation not
+# permitted", and its own open as far as the driver, "No such device or
+# address"; a job with no GPU opens none. Where forqd says every job may
+# open every GPU, every job gets to the driver.
 for i in 0 1 2; do mknod "$T/nvidia$i" c 195 "$i"; done
 probe="for i in 0 1 2; do cat '$T/nvidia'\$i 2>&1 | sed 's/.*: //'; done; echo \$CUDA_VISIBLE_DEVICES"
 g=$(fq submit --gpus 1 -- sh -c "$probe")
@@ -87,17 +88,17 @@ n=$(fq submit -- sh -c "$probe")
 fq wait "$g" "$n" || fail "the probes: $(fq status "$g"; fq status "$n")"
 mine=$(fq logs "$g" | tail -n 1)
 [[ $mine =~ ^[0-2]$ ]] || fail "the GPU probe's index: $(fq logs "$g")"
-if grep -q 'a job opens only its own GPUs (the devices controller)' "$LOG"; then
+if grep -q 'a job opens only its own GPUs (' "$LOG"; then
 	want_g= want_n=
 	for i in 0 1 2; do
 		if [ "$i" = "$mine" ]; then want_g+="No such device or address "; else want_g+="Operation not permitted "; fi
 		want_n+="Operation not permitted "
 	done
-	how="v1: only its own, none without a GPU"
+	how="only its own, none without a GPU"
 else
 	want_g="No such device or address No such device or address No such device or address "
 	want_n=$want_g
-	how="v2: every job reaches every device"
+	how="every job reaches every device (as forqd said)"
 fi
 [ "$(fq logs "$g" | head -n 3 | tr '\n' ' ')" = "$want_g" ] || fail "the GPU $mine job opened: $(fq logs "$g" | tr '\n' ' ')"
 [ "$(fq logs "$n" | head -n 3 | tr '\n' ' ')" = "$want_n" ] || fail "the job without a GPU opened: $(fq logs "$n" | tr '\n' ' ')"
