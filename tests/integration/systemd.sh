@@ -1,9 +1,9 @@
 # forq under a real systemd: a minimal Debian 12 booted in
 # systemd-nspawn, the .deb installed in it, and the service driven with
-# systemctl. The root filesystem comes from debootstrap (the mirror read
-# from this machine's apt sources) and is cached as a tarball outside
-# the repository, so later runs take seconds. If nspawn cannot run
-# here, this test fails and says why.
+# systemctl, the system's and a user's. The root filesystem comes from
+# debootstrap (the mirror read from this machine's apt sources) and is
+# cached as a tarball outside the repository, so later runs take
+# seconds. If nspawn cannot run here, this test fails and says why.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || fail "this test boots a container and must run as root"
 for tool in systemd-nspawn debootstrap unshare nsenter python3 dpkg-deb; do
@@ -12,7 +12,7 @@ done
 
 CACHE=${FORQ_TEST_CACHE:-/var/cache/forq-test}
 SUITE=bookworm
-INCLUDE=systemd,dbus,procps,man-db,libbsd0,libinih1,libjansson4,libsqlite3-0,libpq5,libssl3,libmicrohttpd12,libncursesw6
+INCLUDE=systemd,libpam-systemd,dbus,procps,man-db,libbsd0,libinih1,libjansson4,libsqlite3-0,libpq5,libssl3,libmicrohttpd12,libncursesw6
 TARBALL=$CACHE/rootfs-$SUITE-$(echo "$INCLUDE" | md5sum | cut -c1-8).tar
 
 # The first Debian mirror of this machine's apt sources (deb822 or
@@ -262,3 +262,27 @@ grep -q "SIGTERM received as the system shuts down: stopping (running jobs are s
 grep -q "job $job: stopped by forqd's stop; queued again (attempt 2)" "$T/lastboot" ||
 	fail "job $job was not queued again at the shutdown"
 ok "systemctl poweroff during job $job: forqd saw the shutdown, stopped and queued the job again; after the reboot it ran as attempt 2"
+
+# A user's own forqd under the user's systemd (systemctl --user): the
+# socket in $XDG_RUNTIME_DIR/forq, started by the first forq call, its
+# workers in a scope of the user's manager, apart from forqd's own unit.
+uid=$(ct id -u forqalice)
+ct loginctl enable-linger forqalice
+ct systemctl start "user@$uid.service" || fail "user@$uid.service: $(ct journalctl -b --no-pager -n 15)"
+uu() { ct runuser -u forqalice -- env XDG_RUNTIME_DIR="/run/user/$uid" "$@"; }
+uu systemctl --user enable --now forqd.socket >/dev/null 2>&1 ||
+	fail "systemctl --user enable --now forqd.socket: $(uu systemctl --user status forqd.socket --no-pager 2>&1 | tail -5)"
+[ "$(uu systemctl --user is-active forqd.service)" = inactive ] || fail "the user's forqd started before any client"
+out=$(uu forq submit -w -o -- sh -c 'echo mine $(id -un)') || fail "a job through the user's forqd: $(uu systemctl --user status forqd.service --no-pager 2>&1 | tail -8)"
+[ "$out" = "mine forqalice" ] || fail "the user's job printed: $out"
+[ "$(uu forq status --json 1 | jq -r .job.uid)" = "$uid" ] || fail "the user's forqd did not run job 1"
+[ "$(uu systemctl --user is-active forqd.service)" = active ] || fail "the user's forqd is not active"
+uscope=$(uu systemctl --user list-units --type=scope --state=active --no-legend --plain 'forq-*' | awk '{ print $1 }')
+[[ $uscope == forq-*.scope ]] || fail "no scope of the user's forqd: $(uu systemctl --user list-units --type=scope --no-legend)"
+[ "$(uu systemctl --user show -P ControlGroup forqd.service)" != "$(uu systemctl --user show -P ControlGroup "$uscope")" ] ||
+	fail "the user's scope and service share a cgroup"
+[[ $(uu systemctl --user show -P ControlGroup "$uscope") == /user.slice/user-$uid.slice/user@$uid.service/* ]] ||
+	fail "the user's scope is not under its manager: $(uu systemctl --user show -P ControlGroup "$uscope")"
+uu systemctl --user stop forqd.service forqd.socket
+[ "$(uu systemctl --user show -P Result forqd.service)" = success ] || fail "the user's forqd stop: $(uu systemctl --user show -P Result forqd.service)"
+ok "systemctl --user: the first forq call started the user's forqd from its socket, the job ran as the user, its workers in $uscope under user@$uid.service; stopped cleanly"
