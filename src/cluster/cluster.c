@@ -33,40 +33,48 @@ cl_notified(void *arg, const PGresult *res, const char *err)
 		log_debug("cluster: NOTIFY: %s", cl_why(res, err));
 }
 
-void
-cluster_end_turn(struct cluster *cl)
+static void
+cl_tell(struct cluster *cl, bool *unsynced)
 {
 	const char *values[1];
-	bool unsynced = false;
 
-	cl_send_ends(cl);
-	if (cl->room) {
-		cl->room = false;
-		cluster_poll(cl);
-	}
-	if (!pg_is_up(cl->pg))
-		return;
-	/* At most one NOTIFY a turn for each kind: each takes a lock held
-	 * to its commit. They commit with the look at the dependents of
-	 * what ended, if one goes now: a transaction fewer a turn (if the
-	 * look fails, they are not sent, and the others' poll finds what
-	 * they would have said). */
 	if (cl->submitted &&
 	    pg_send(cl->pg, "SELECT pg_notify('forq_jobs', '')", 0, NULL,
 		    cl_notified, NULL) == 0)
-		unsynced = true;
+		*unsynced = true;
 	cl->submitted = false;
 	if (cl->announce_len > 0) {
 		values[0] = cl->announce;
 		if (pg_send(cl->pg, "SELECT pg_notify('forq_ended', $1)", 1,
 			    values, cl_notified, NULL) == 0)
-			unsynced = true;
+			*unsynced = true;
 		if (cl_settle_ended(cl, cl->announce))
-			unsynced = false;
+			*unsynced = false;
 		cl->announce_len = 0;
 	}
+}
+
+void
+cluster_end_turn(struct cluster *cl)
+{
+	bool unsynced;
+
+	/* The turn's ends, its NOTIFYs and the look at the dependents of
+	 * what ended before commit together: one transaction a turn, not
+	 * two. What fails in it takes the rest with it: the ends are
+	 * sent again, each alone; the look is made again; the others'
+	 * poll finds what the NOTIFYs would have said. At most one NOTIFY
+	 * a turn for each kind: each takes a lock held to its commit. */
+	unsynced = cl_send_ends(cl);
+	if (pg_is_up(cl->pg))
+		cl_tell(cl, &unsynced);
 	if (unsynced)
 		(void)pg_sync(cl->pg);
+	/* A claim is a transaction of its own, after. */
+	if (cl->room) {
+		cl->room = false;
+		cluster_poll(cl);
+	}
 }
 
 /* --- nodes that stopped renewing their lease ------------------------ */

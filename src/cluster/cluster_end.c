@@ -339,7 +339,7 @@ cl_send_end(struct cluster *cl, struct cl_end *e)
 	store_job_free(&job);
 }
 
-void
+bool
 cl_send_ends(struct cluster *cl)
 {
 	size_t i, sent = 0;
@@ -358,8 +358,7 @@ cl_send_ends(struct cluster *cl)
 			sent = 0;
 		}
 	}
-	if (sent > 0)
-		(void)pg_sync(cl->pg);
+	return sent > 0;
 }
 
 void

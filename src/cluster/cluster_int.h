@@ -239,8 +239,10 @@ void cl_drop_unclaimed(struct cluster *cl);
 void cl_claim_rows_clear(struct cluster *cl);
 void cl_mine_done(void *arg, const PGresult *res, const char *err);
 
-/* cluster_end.c: the ends not sent yet, sent. */
-void cl_send_ends(struct cluster *cl);
+/* cluster_end.c: the ends not sent yet, sent. True if the last of them
+ * wait for the caller's sync, which commits them with what it sends
+ * after them. */
+bool cl_send_ends(struct cluster *cl);
 
 /* cluster_after.c: the dependents of jobs that ended ("1,2,3"), and
  * every waiting job, a page at a time, looked at. True if the look was
