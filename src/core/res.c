@@ -452,11 +452,22 @@ res_grant_env(const struct res_kinds *k, const struct res_grant *g, char *buf,
 		if (res_value(k, g, i, value, sizeof value) == -1)
 			return -1;
 		if (res_env_add(buf, len, used, n, var, value) == -1 ||
-		    (k->kind[i].indexed &&
-		     strcmp(k->kind[i].name, "gpu") == 0 &&
+		    ((int)i == res_gpu_kind(k) &&
 		     res_env_add(buf, len, used, n, "CUDA_VISIBLE_DEVICES",
 				 value) == -1))
 			return -1;
 	}
 	return 0;
+}
+
+int
+res_gpu_kind(const struct res_kinds *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++) {
+		if (k->kind[i].indexed && strcmp(k->kind[i].name, "gpu") == 0)
+			return (int)i;
+	}
+	return -1;
 }

@@ -42,6 +42,10 @@ int res_name_check(const char *name);
  * count); -1 with why. */
 int res_kind_add(struct res_kinds *k, const char *name, const char *value,
 		 char *why, size_t whylen);
+/* The kind of k that is NVIDIA's GPUs (an indexed "gpu": its indexes
+ * are the /dev/nvidiaN minors, and go to CUDA_VISIBLE_DEVICES); -1 if
+ * none. */
+int res_gpu_kind(const struct res_kinds *k);
 /* The totals of k, as a node tells the others of a cluster:
  * "gpu=4,license.matlab=2" ("" for none); -1 if it does not fit. */
 int res_kinds_format(const struct res_kinds *k, char *buf, size_t len);

@@ -238,14 +238,11 @@ jobs_res_gpu_deny(struct jobs *j, uint64_t id)
 {
 	const struct res_kinds *k = &j->conf->res;
 	struct jobs_grant *g = jobs_res_find(j, id);
-	size_t i;
+	int i = res_gpu_kind(k);
 
-	for (i = 0; i < k->n; i++) {
-		if (strcmp(k->kind[i].name, "gpu") == 0 && k->kind[i].indexed)
-			return k->kind[i].indexes &
-			       ~(g != NULL ? g->g.mask[i] : 0);
-	}
-	return 0;
+	if (i == -1)
+		return 0;
+	return k->kind[i].indexes & ~(g != NULL ? g->g.mask[i] : 0);
 }
 
 int

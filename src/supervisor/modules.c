@@ -464,7 +464,8 @@ sv_cgroups(struct supervisor *sv)
 	if (sv->cg.version == CG_V1 && sv->cg.base[CG_DEVICES][0] != '\0')
 		log_info("job cgroups: a job opens only its own GPUs (the "
 			 "devices controller)");
-	if (sv->cg.version == CG_V2) {
+	/* Said only where there are GPUs to keep a job from. */
+	if (sv->cg.version == CG_V2 && res_gpu_kind(&sv->conf.res) != -1) {
 		if ((sv->cg.devbpf = cg_devbpf_works()))
 			log_info(
 			    "job cgroups: a job opens only its own GPUs (a "

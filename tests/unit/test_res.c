@@ -46,6 +46,28 @@ test_declarations(void **state)
 	assert_int_equal(res_kind_add(&k, "x", "1,", why, sizeof why), -1);
 }
 
+/* The GPUs are the indexed "gpu", wherever it stands; a "gpu" that is a
+ * count names no device, and no kind at all none. */
+static void
+test_gpu_kind(void **state)
+{
+	struct res_kinds k;
+	char why[256];
+
+	memset(&k, 0, sizeof k);
+	assert_int_equal(res_gpu_kind(&k), -1);
+	assert_int_equal(res_kind_add(&k, "license.matlab", "2", why,
+				      sizeof why),
+			 0);
+	assert_int_equal(res_gpu_kind(&k), -1);
+	assert_int_equal(res_kind_add(&k, "gpu", "0-3", why, sizeof why), 0);
+	assert_int_equal(res_gpu_kind(&k), 1);
+	memset(&k, 0, sizeof k);
+	assert_int_equal(res_kind_add(&k, "gpu", "2", why, sizeof why), 0);
+	assert_false(k.kind[0].indexed);
+	assert_int_equal(res_gpu_kind(&k), -1);
+}
+
 /* What each node of a cluster has, told the others and added up as
  * the most one job may ask for. */
 static void
@@ -172,9 +194,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_declarations),   cmocka_unit_test(test_asks),
-	    cmocka_unit_test(test_cluster_totals), cmocka_unit_test(test_pool),
+	    cmocka_unit_test(test_declarations),
+	    cmocka_unit_test(test_asks),
+	    cmocka_unit_test(test_cluster_totals),
+	    cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_environment),
+	    cmocka_unit_test(test_gpu_kind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
