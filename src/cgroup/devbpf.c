@@ -66,32 +66,33 @@ cg_devbpf_load(uint32_t major, uint64_t deny)
 	return sys_bpf(BPF_PROG_LOAD, &attr);
 }
 
-int
-cg_devbpf_attach(int group_fd, int prog_fd)
+/* BPF_PROG_ATTACH or BPF_PROG_DETACH of prog on the group's devices. */
+static int
+cg_devbpf_op(enum bpf_cmd cmd, int group_fd, int prog_fd)
 {
 	union bpf_attr attr;
 
-	/* Without BPF_F_ALLOW_MULTI a group holds one program of ours, and
-	 * attaching another replaces it; those of the groups above (the
-	 * service manager's) still apply, all of them must let a device
-	 * in. */
 	memset(&attr, 0, sizeof attr);
 	attr.target_fd = (uint32_t)group_fd;
 	attr.attach_bpf_fd = (uint32_t)prog_fd;
 	attr.attach_type = BPF_CGROUP_DEVICE;
-	return sys_bpf(BPF_PROG_ATTACH, &attr);
+	return sys_bpf(cmd, &attr);
+}
+
+int
+cg_devbpf_attach(int group_fd, int prog_fd)
+{
+	/* Without BPF_F_ALLOW_MULTI a group holds one program of ours, and
+	 * attaching another replaces it; those of the groups above (the
+	 * service manager's) still apply, all of them must let a device
+	 * in. */
+	return cg_devbpf_op(BPF_PROG_ATTACH, group_fd, prog_fd);
 }
 
 int
 cg_devbpf_detach(int group_fd, int prog_fd)
 {
-	union bpf_attr attr;
-
-	memset(&attr, 0, sizeof attr);
-	attr.target_fd = (uint32_t)group_fd;
-	attr.attach_bpf_fd = (uint32_t)prog_fd;
-	attr.attach_type = BPF_CGROUP_DEVICE;
-	return sys_bpf(BPF_PROG_DETACH, &attr);
+	return cg_devbpf_op(BPF_PROG_DETACH, group_fd, prog_fd);
 }
 
 bool

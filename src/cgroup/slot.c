@@ -351,19 +351,15 @@ cg_prepare_v1(struct cg_slot *slot, const struct cg_limits *lim)
 	return 0;
 }
 
-/* v1: the GPUs a job may not open. Every device is let in first (a
- * group with no groups under it may), then those denied: written only
- * when they change, as most jobs' are the same. */
+/* v1: every device let in first (a group with no groups under it
+ * may), then those denied. */
 static int
-cg_set_devices(struct cg_slot *slot, uint64_t deny)
+cg_devices_v1(struct cg_slot *slot, uint64_t deny)
 {
 	const char *dir = slot->dir[CG_DEVICES];
 	char rule[48];
 	int i;
 
-	if (dir[0] == '\0' || (slot->devices_set && deny == slot->set.gpu_deny))
-		return 0;
-	slot->devices_set = false;
 	if (cg_write_at(dir, "devices.allow", "a") == -1)
 		return -1;
 	for (i = 0; i < 64; i++) {
@@ -373,40 +369,50 @@ cg_set_devices(struct cg_slot *slot, uint64_t deny)
 		if (cg_write_at(dir, "devices.deny", rule) == -1)
 			return -1;
 	}
-	slot->set.gpu_deny = deny;
-	slot->devices_set = true;
 	return 0;
 }
 
-/* v2: the GPUs a job may not open, by a device program on its group
- * (devbpf.c), put there only when they change; none while a job may
- * open every one. The group holds the program once attached. A slot's
- * first job also takes away what a worker before this one left there
- * (a detach without a program names the group's one). */
+/* v2: a device program on the group (devbpf.c), which holds it once
+ * attached; none while a job may open every GPU. A slot's first job
+ * also takes away what a worker before this one left there (a detach
+ * without a program names the group's one). */
 static int
-cg_set_devices_v2(struct cg_slot *slot, uint64_t deny)
+cg_devices_v2(struct cg_slot *slot, uint64_t deny)
 {
 	int prog, rc;
 
-	if (slot->devices_set && deny == slot->set.gpu_deny)
-		return 0;
 	if (slot->dev_group == -1 &&
 	    (slot->dev_group = open(slot->dir[CG_MEMORY],
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
-	slot->devices_set = false;
 	if (deny == 0) {
 		if (cg_devbpf_detach(slot->dev_group, -1) == -1 &&
 		    errno != ENOENT)
 			return -1;
-	} else {
-		if ((prog = cg_devbpf_load(CG_NVIDIA_MAJOR, deny)) == -1)
-			return -1;
-		rc = cg_devbpf_attach(slot->dev_group, prog);
-		close(prog);
-		if (rc == -1)
-			return -1;
+		return 0;
 	}
+	if ((prog = cg_devbpf_load(CG_NVIDIA_MAJOR, deny)) == -1)
+		return -1;
+	rc = cg_devbpf_attach(slot->dev_group, prog);
+	close(prog);
+	return rc;
+}
+
+/* The GPUs a job may not open, where the group can hold devices (v1's
+ * devices controller, v2's device program): written only when they
+ * change, as most jobs' are the same. */
+static int
+cg_set_devices(struct cg_slot *slot, uint64_t deny)
+{
+	if (slot->version == CG_V1 ? slot->dir[CG_DEVICES][0] == '\0'
+				   : !slot->devbpf)
+		return 0;
+	if (slot->devices_set && deny == slot->set.gpu_deny)
+		return 0;
+	slot->devices_set = false;
+	if ((slot->version == CG_V1 ? cg_devices_v1(slot, deny)
+				    : cg_devices_v2(slot, deny)) == -1)
+		return -1;
 	slot->set.gpu_deny = deny;
 	slot->devices_set = true;
 	return 0;
@@ -448,7 +454,7 @@ cg_prepare_v2(struct cg_slot *slot, const struct cg_limits *lim)
 		errno = ENOTSUP;
 		return -1;
 	}
-	if (slot->devbpf && cg_set_devices_v2(slot, lim->gpu_deny) == -1)
+	if (cg_set_devices(slot, lim->gpu_deny) == -1)
 		return -1;
 	return 0;
 }
