@@ -282,10 +282,10 @@ cl_ask_ended(struct cluster *cl, const char *ids)
 
 	if (!pg_is_up(cl->pg))
 		return;
-	if (pg_send(cl->pg,
-		    "SELECT id, state, " CL_RESULT_COLUMNS " FROM "
-		    "forq_history WHERE id = ANY($1::bigint[])",
-		    1, values, cl_ended_done, cl) == 0)
+	if (pg_send_unprepared(cl->pg,
+			       "SELECT id, state, " CL_RESULT_COLUMNS " FROM "
+			       "forq_history WHERE id = ANY($1::bigint[])",
+			       1, values, cl_ended_done, cl) == 0)
 		(void)pg_sync(cl->pg);
 }
 

@@ -30,7 +30,8 @@ struct cl_ask {
 		cluster_logs_fn *logs;
 	} fn;
 	void *arg;
-	bool list; /* a job reader's: every row, not the first */
+	bool list;   /* a job reader's: every row, not the first */
+	bool by_ids; /* sql looks up an array of ids: pg_send_unprepared */
 };
 
 /* Sends sql, whose answer done reads for the asker in ask. */
@@ -44,10 +45,12 @@ cl_ask(struct cluster *cl, const char *sql, int n, const char *const *values,
 		return -1;
 	*a = ask;
 	a->cl = cl;
-	if (cl_send(cl, sql, n, values, done, a) == -1) {
+	if ((ask.by_ids ? pg_send_unprepared : pg_send)(cl->pg, sql, n, values,
+							done, a) == -1) {
 		free(a);
 		return -1;
 	}
+	(void)pg_sync(cl->pg);
 	return 0;
 }
 
@@ -164,13 +167,16 @@ cluster_get_many(struct cluster *cl, const uint64_t *ids, size_t n,
 
 	if ((list = cl_ids_text(ids, n)) != NULL) {
 		values[0] = list;
-		rc = cl_read(cl,
-			     "SELECT " CL_LIVE_COLUMNS " FROM forq_jobs WHERE "
-			     "id = ANY($1::bigint[]) UNION ALL "
-			     "SELECT " CL_JOB_COLUMNS
-			     " FROM forq_history WHERE id = "
-			     "ANY($1::bigint[])",
-			     1, values, true, fn, arg);
+		rc = cl_ask(cl,
+			    "SELECT " CL_LIVE_COLUMNS " FROM forq_jobs WHERE "
+			    "id = ANY($1::bigint[]) UNION ALL "
+			    "SELECT " CL_JOB_COLUMNS " FROM forq_history WHERE "
+			    "id = ANY($1::bigint[])",
+			    1, values, cl_read_done,
+			    (struct cl_ask){.fn.job = fn,
+					    .arg = arg,
+					    .list = true,
+					    .by_ids = true});
 	}
 	free(list);
 	return rc;
@@ -215,7 +221,9 @@ cluster_results_many(struct cluster *cl, const uint64_t *ids, size_t n,
 			    "SELECT id, state, uid, " CL_RESULT_COLUMNS " FROM "
 			    "forq_history WHERE id = ANY($1::bigint[])",
 			    1, values, cl_results_done,
-			    (struct cl_ask){.fn.result = fn, .arg = arg});
+			    (struct cl_ask){.fn.result = fn,
+					    .arg = arg,
+					    .by_ids = true});
 	}
 	free(list);
 	return rc;

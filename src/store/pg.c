@@ -525,17 +525,17 @@ pg_prepared(struct pg *pg, const char *sql, int n)
 	return (int)pg->nprepared++;
 }
 
-int
-pg_send(struct pg *pg, const char *sql, int n, const char *const *values,
-	pg_cb cb, void *arg)
+static int
+pg_send_as(struct pg *pg, const char *sql, int n, const char *const *values,
+	   pg_cb cb, void *arg, bool prepare)
 {
 	struct pg_entry *e;
 	char name[16];
-	int k, rc;
+	int k = -1, rc;
 
 	if (pg->state != PG_UP)
 		return -1;
-	if ((k = pg_prepared(pg, sql, n)) == -2)
+	if (prepare && (k = pg_prepared(pg, sql, n)) == -2)
 		return -1;
 	if (k >= 0) {
 		snprintf(name, sizeof name, "forq_%d", k);
@@ -557,6 +557,20 @@ pg_send(struct pg *pg, const char *sql, int n, const char *const *values,
 	*e =
 	    (struct pg_entry){.cb = cb, .arg = arg, .sent_ns = clock_mono_ns()};
 	return 0;
+}
+
+int
+pg_send(struct pg *pg, const char *sql, int n, const char *const *values,
+	pg_cb cb, void *arg)
+{
+	return pg_send_as(pg, sql, n, values, cb, arg, true);
+}
+
+int
+pg_send_unprepared(struct pg *pg, const char *sql, int n,
+		   const char *const *values, pg_cb cb, void *arg)
+{
+	return pg_send_as(pg, sql, n, values, cb, arg, false);
 }
 
 int
