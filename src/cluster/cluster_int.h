@@ -34,6 +34,10 @@ struct store_job;
 #define CLUSTER_PRUNE_BATCH 10000
 /* Jobs claimed here between two VACUUMs of the live table (cluster.c). */
 #define CLUSTER_VACUUM_AFTER 1000
+/* Jobs submitted here before an ANALYZE of the live table, and the
+ * fewest seconds between two (cluster.c). */
+#define CLUSTER_ANALYZE_AFTER 1000
+#define CLUSTER_ANALYZE_EVERY 60
 /* Seconds between two looks at the ends of every job waited for here. */
 #define CLUSTER_WAITS_POLL 10
 /* Waiting jobs one sweep looks at, and seconds between two sweeps. */
@@ -128,13 +132,16 @@ struct cluster {
 	int ticks_to_prune;
 	bool pruning;
 	bool vacuuming;
-	unsigned claimed;    /* jobs claimed here since the last VACUUM */
-	bool queuing_due;    /* scheduled jobs are being queued */
-	bool settling;       /* waiting jobs are being looked at */
-	bool settle_again;   /* and another look was asked for meanwhile */
-	bool sweeping;       /* the look in flight is a page of the sweep */
-	uint64_t sweep_from; /* the sweep's next page starts past this id */
-	char *pending;       /* ids ended while a look was out: "1,2,3" */
+	unsigned claimed; /* jobs claimed here since the last VACUUM */
+	bool analyzing;
+	size_t unanalyzed;      /* jobs submitted here since the last ANALYZE */
+	unsigned analyzed_tick; /* ticks at the last ANALYZE; 0: none yet */
+	bool queuing_due;       /* scheduled jobs are being queued */
+	bool settling;          /* waiting jobs are being looked at */
+	bool settle_again;      /* and another look was asked for meanwhile */
+	bool sweeping;          /* the look in flight is a page of the sweep */
+	uint64_t sweep_from;    /* the sweep's next page starts past this id */
+	char *pending;          /* ids ended while a look was out: "1,2,3" */
 	size_t pending_len, pending_cap;
 	char boot[48]; /* this forqd's run: a submission key's prefix */
 	unsigned char key[SIGN_KEY_MAX];

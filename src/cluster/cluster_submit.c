@@ -98,6 +98,7 @@ cl_submit_answer(struct cl_submit *s, const char *text, const char *held)
 		existing[i] = k < nex;
 	}
 	s->fn(s->arg, ids, existing, n, NULL);
+	s->cl->unanalyzed += n;
 	free(ids);
 	free(ex);
 	free(existing);

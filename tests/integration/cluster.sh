@@ -176,6 +176,24 @@ st=$("$FORQ" -s "$there" logs --stderr "$id" 2>&1) || true
 [ "$(tail -n 1 <<<"$st")" = err ] || fail "stderr elsewhere: $st; here: $("$FORQ" -s "$here" logs --stderr "$id" 2>&1)"
 ok "forq logs: the whole output on node $ran, the last 64 KiB on the other, saying where the rest is"
 
+# A node that has submitted 1,000 jobs has the live table vacuumed and
+# analyzed (the plans its connections keep were made while it was
+# short). Held, they are not claimed: the claims' own VACUUMs (below)
+# are not it, nor autovacuum's, which these counts leave out.
+vacuumed() { pg_sql "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'forq_jobs'"; }
+analyzed() { pg_sql "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'forq_jobs'"; }
+v0=$(vacuumed) a0=$(analyzed)
+held=$(seq 1000 | sed 's/.*/true/' | fq submit --hold --batch - | tr '\n' ' ')
+[ "$(wc -w <<<"$held")" = 1000 ] || fail "1000 held: $held"
+deadline=$(($(date +%s) + 10))
+until [ "$(analyzed)" -gt "$a0" ] && [ "$(vacuumed)" -gt "$v0" ]; do
+	[ "$(date +%s)" -lt $deadline ] || fail "no VACUUM ANALYZE after 1,000 submitted (vacuum_count $(vacuumed), analyze_count $(analyzed))"
+	sleep 0.1
+done
+# shellcheck disable=SC2086
+fq cancel $held >/dev/null || fail "cancel of the held jobs"
+ok "a node that submitted 1,000 jobs had the live table vacuumed and analyzed"
+
 : >"$T/runs"
 seq 2000 | sed "s|.*|echo \$FORQ_JOB_ID >>$T/runs|" >"$T/batch"
 ids=$(fq submit --batch "$T/batch" | tr '\n' ' ')
@@ -192,14 +210,15 @@ ok "2000 jobs through one node ran exactly once in all, on both nodes ($by_node)
 # The nodes vacuum the live table themselves, each every 1,000 jobs it
 # claims (autovacuum comes once a minute at most, and until then claims
 # step over every dead row): one of them has claimed that many by now.
-# The count is of VACUUMs asked for, which autovacuum's do not touch.
-vacuumed() { pg_sql "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'forq_jobs'"; }
+# The count is of VACUUMs asked for, which autovacuum's do not touch;
+# those that came with an ANALYZE were for submissions.
+claims_vacuums() { echo $(($(vacuumed) - $(analyzed))); }
 deadline=$(($(date +%s) + 10))
-until [ "$(vacuumed)" -gt 0 ]; do
-	[ "$(date +%s)" -lt $deadline ] || fail "no node vacuumed the jobs table (vacuum_count $(vacuumed))"
+until [ "$(claims_vacuums)" -gt 0 ]; do
+	[ "$(date +%s)" -lt $deadline ] || fail "no node vacuumed the jobs table for its claims (vacuum_count $(vacuumed), analyze_count $(analyzed))"
 	sleep 0.1
 done
-ok "a node vacuumed the jobs table after its 1,000 claims ($(vacuumed) times)"
+ok "a node vacuumed the jobs table after its 1,000 claims ($(claims_vacuums) times)"
 
 # A queue's parallel limit holds across the nodes: one of its jobs at a
 # time, whichever node runs it (a second at once would find the lock
