@@ -190,6 +190,7 @@ cluster_lease_lost(struct cluster *cl)
 	size_t i, n = cl->nclaims;
 	uint64_t *ids;
 
+	cl->lease_lost = true;
 	/* Queued again first: the ends of the jobs stopped here come
 	 * after it, on the same connection, and find no claim. */
 	cl_rescue(cl, true);
@@ -204,6 +205,15 @@ cluster_lease_lost(struct cluster *cl)
 	for (i = 0; i < n; i++)
 		cl->cb.cancel(cl->cb.arg, ids[i]);
 	free(ids);
+}
+
+void
+cluster_lease_held(struct cluster *cl)
+{
+	if (!cl->lease_lost)
+		return;
+	cl->lease_lost = false;
+	cluster_poll(cl);
 }
 
 bool

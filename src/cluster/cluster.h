@@ -86,8 +86,11 @@ void cluster_poll(struct cluster *cl);
 void cluster_end_turn(struct cluster *cl);
 
 /* This node's lease was lost (others may have taken its jobs on): its
- * claimed jobs are queued again in the cluster and stopped here. */
+ * claimed jobs are queued again in the cluster and stopped here, and it
+ * claims nothing until cluster_lease_held. */
 void cluster_lease_lost(struct cluster *cl);
+/* The lease is held (joined, joined again, or renewed). */
+void cluster_lease_held(struct cluster *cl);
 /* The node's claims are known since it connected: until then it
  * starts nothing (what its store holds may be another's by now). */
 bool cluster_ready(const struct cluster *cl);

@@ -155,6 +155,12 @@ cl_claim_done(void *arg, const PGresult *commit, const char *err)
 	int n = 0;
 
 	cl->claiming = false;
+	/* Claimed before the lease was lost, and queued again since by the
+	 * statement that followed this claim on the connection. */
+	if (cl->lease_lost) {
+		cl_claim_rows_clear(cl);
+		return;
+	}
 	/* Not committed, or not known to be: nothing is run. What was
 	 * claimed all the same is found and given back once connected. */
 	if (!cl_ok(commit)) {
@@ -526,7 +532,7 @@ cluster_poll(struct cluster *cl)
 	uint64_t job_mem;
 	size_t bucket;
 
-	if (!pg_is_up(cl->pg) || !cl->claims_known)
+	if (!pg_is_up(cl->pg) || !cl->claims_known || cl->lease_lost)
 		return;
 	if (cl->claiming) {
 		cl->claim_again = true;

@@ -106,6 +106,10 @@ struct cluster {
 	bool rescuing;     /* lost nodes' jobs are being queued again */
 	bool giving_back;  /* this node's, its lease lost */
 	bool claiming;
+	/* From the loss of the lease until it is held again: nothing is
+	 * claimed, and a claim answered meanwhile is void (the jobs it
+	 * took are queued again by the statement sent after it). */
+	bool lease_lost;
 	bool claim_again;
 	/* Tasks of arrays with a limit were queued at the last claim (or
 	 * it is not known): their claim is sent only then. */

@@ -182,6 +182,8 @@ sv_node_renewed(void *arg, int64_t until_ns)
 	struct supervisor *sv = arg;
 
 	shm_set_lease_until(sv->shm.header, until_ns);
+	if (sv->cluster != NULL)
+		cluster_lease_held(sv->cluster);
 }
 
 static void

@@ -655,6 +655,30 @@ for id in $on_b; do
 done
 ok "kill -9 of b's forqd alone: its workers stopped its jobs ($on_b) $((t1 - t0))ms after, by the lease, not adopt_timeout; a ran them again"
 
+# Node a alone (b is down), stopped past its lease with jobs running:
+# once it runs again it finds the lease lost, gives its jobs back, and
+# claims them again only once it has joined again, each as its second
+# attempt. A claim made in between was given back a second time, its
+# attempt counted lost again, and its run met the stopped copy's
+# output files still in place.
+: >"$T/alone"
+ids=$(seq 2 | sed "s|.*|sleep 6; echo \$FORQ_JOB_ID >>$T/alone|" | fq submit --batch - | tr '\n' ' ')
+timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$SOCK' list --state running --json | jq '.jobs | length')\" = 2 ]; do sleep 0.1; done" ||
+	fail "the jobs did not start: $(fq list)"
+mark_log
+kill -STOP "$FORQD_PID"
+sleep 3
+kill -CONT "$FORQD_PID"
+wait_log 'node a: joined again as epoch' 10
+# shellcheck disable=SC2086
+timeout 20 "$FORQ" -s "$SOCK" wait $ids >/dev/null || fail "jobs not finished: $(fq list | head -n 4)"
+for id in $ids; do
+	[ "$(st "$SOCK" "$id" '[.job.state, .job.attempt, [.job.attempts[] | [.state, .node]]] | tostring')" = '["succeeded",2,[["lost","a"]]]' ] ||
+		fail "job $id: $(fq status --json "$id" | jq -c '.job | {state, attempt, error, attempts}')"
+	[ "$(grep -c "^$id$" "$T/alone")" = 1 ] || fail "job $id ran to its end $(grep -c "^$id$" "$T/alone") times"
+done
+ok "node a alone, stopped past its lease: it joined again and ran its jobs ($ids) again, each once, as their second attempt"
+
 # A partition: b, alive and running jobs, loses the database (its own
 # role, forq_b, is refused by pg_hba and its sessions ended; the
 # database is on a Unix socket, which no network namespace cuts). By
