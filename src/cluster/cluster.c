@@ -196,8 +196,10 @@ cluster_lease_lost(struct cluster *cl)
 	cl_rescue(cl, true);
 	if ((ids = calloc(n > 0 ? n : 1, sizeof *ids)) == NULL)
 		return;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		ids[i] = cl->claims[i].id;
+		cl_stopping_add(cl, ids[i]);
+	}
 	cl_claims_clear(cl);
 	log_warnx("cluster: the lease was lost: stopping the %zu jobs this "
 		  "node holds (the others run them)",
@@ -713,6 +715,7 @@ cluster_free(struct cluster *cl)
 		close(cl->timer);
 	}
 	free(cl->claims);
+	free(cl->stopping);
 	free(cl->ends);
 	free(cl->announce);
 	free(cl->pending);

@@ -121,6 +121,10 @@ cl_claim_take(struct cluster *cl, const PGresult *res)
 	for (i = 0; i < n; i++) {
 		id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
 		claim = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+		if (cl_stopping(cl, id)) {
+			cl_give_back(cl, id, claim);
+			continue;
+		}
 		if (!sign_spec_holds(cl->key, cl->keylen, PQgetvalue(res, i, 4),
 				     PQgetvalue(res, i, 8),
 				     PQgetvalue(res, i, 5),

@@ -197,8 +197,11 @@ cl_end_done(void *arg, const PGresult *res, const char *err)
 	}
 	cl_claim_drop(cl, ctx->id);
 	cl_end_drop(cl, ctx->id);
-	/* The database has it: this node's copy may go. */
+	/* The database has it: this node's copy may go, and the job may
+	 * be claimed here again (what it asks after cl_whose_end is
+	 * answered after that). */
 	cl->cb.forget(cl->cb.arg, ctx->id);
+	cl_stopping_drop(cl, ctx->id);
 	free(ctx);
 }
 
@@ -259,6 +262,7 @@ cl_send_end(struct cluster *cl, struct cl_end *e)
 
 	if (store_get(cl->store, e->id, &job) != STORE_OK) {
 		cl_end_drop(cl, e->id);
+		cl_stopping_drop(cl, e->id);
 		return;
 	}
 	if ((ctx = malloc(sizeof *ctx)) == NULL) {

@@ -159,6 +159,7 @@ cl_unclaimed_one(void *arg, const struct store_job *job)
 		log_warnx("job %llu: no longer this node's (its lease was lost "
 			  "meanwhile): stopped here",
 			  (unsigned long long)job->id);
+		cl_stopping_add(cl, job->id);
 		cl->cb.cancel(cl->cb.arg, job->id);
 	}
 	return 0;
@@ -178,5 +179,45 @@ cl_drop_unclaimed(struct cluster *cl)
 		if (store_list(cl->store, &f, UINT32_MAX, cl_unclaimed_one,
 			       cl) == -1)
 			log_warnx("store: %s", store_error(cl->store));
+	}
+}
+
+void
+cl_stopping_add(struct cluster *cl, uint64_t id)
+{
+	if (cl_stopping(cl, id))
+		return;
+	/* Without room, the copy is not known: its job may be claimed
+	 * over it, as before this ledger. */
+	if (array_reserve((void **)&cl->stopping, &cl->stopping_cap,
+			  cl->nstopping, sizeof *cl->stopping) == -1) {
+		log_warn("job %llu: stopping", (unsigned long long)id);
+		return;
+	}
+	cl->stopping[cl->nstopping++] = id;
+}
+
+bool
+cl_stopping(const struct cluster *cl, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nstopping; i++) {
+		if (cl->stopping[i] == id)
+			return true;
+	}
+	return false;
+}
+
+void
+cl_stopping_drop(struct cluster *cl, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nstopping; i++) {
+		if (cl->stopping[i] == id) {
+			cl->stopping[i] = cl->stopping[--cl->nstopping];
+			return;
+		}
 	}
 }

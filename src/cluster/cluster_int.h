@@ -98,6 +98,10 @@ struct cluster {
 	struct cluster_cb cb;
 	struct cl_claim *claims;
 	size_t nclaims, claims_cap;
+	/* Jobs of the store no longer this node's, stopped, until their
+	 * ends are through (cl_stopping_add). */
+	uint64_t *stopping;
+	size_t nstopping, stopping_cap;
 	uint32_t held; /* the claims' weights, summed */
 	/* What a worker counts for in the room, at the last poll: a gang
 	 * weighs that much for each of its CPUs. */
@@ -244,6 +248,14 @@ void cl_claims_clear(struct cluster *cl);
 void cl_give_back(struct cluster *cl, uint64_t id, int64_t claim);
 void cl_refuse(struct cluster *cl, uint64_t id, int64_t claim, const char *why);
 void cl_drop_unclaimed(struct cluster *cl);
+/* A copy here of a job that is no longer this node's (its lease was
+ * lost, or a previous forqd's), being stopped: the job is not claimed
+ * again here until that copy's end is through (cl_stopping_drop), as
+ * the claimed job would take the copy's place in the store, its end
+ * and its output files. */
+void cl_stopping_add(struct cluster *cl, uint64_t id);
+bool cl_stopping(const struct cluster *cl, uint64_t id);
+void cl_stopping_drop(struct cluster *cl, uint64_t id);
 
 /* cluster_claim.c: the claim's rows dropped; this node's claims, read
  * after a (re)connect. */
