@@ -191,6 +191,7 @@ cluster_lease_lost(struct cluster *cl)
 	uint64_t *ids;
 
 	cl->lease_lost = true;
+	cl->losses++;
 	/* Queued again first: the ends of the jobs stopped here come
 	 * after it, on the same connection, and find no claim. */
 	cl_rescue(cl, true);

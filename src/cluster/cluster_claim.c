@@ -151,6 +151,23 @@ cl_claim_take(struct cluster *cl, const PGresult *res)
 	return n;
 }
 
+/* The rows of a claim that is void, each given back if still claimed. */
+static void
+cl_claim_void(struct cluster *cl)
+{
+	const PGresult *res;
+	size_t k;
+	int i;
+
+	for (k = 0; k < cl->nclaim_rows; k++) {
+		res = cl->claim_rows[k];
+		for (i = 0; i < PQntuples(res); i++)
+			cl_give_back(cl,
+				     strtoull(PQgetvalue(res, i, 0), NULL, 10),
+				     strtoll(PQgetvalue(res, i, 7), NULL, 10));
+	}
+}
+
 static void
 cl_claim_done(void *arg, const PGresult *commit, const char *err)
 {
@@ -159,9 +176,13 @@ cl_claim_done(void *arg, const PGresult *commit, const char *err)
 	int n = 0;
 
 	cl->claiming = false;
-	/* Claimed before the lease was lost, and queued again since by the
-	 * statement that followed this claim on the connection. */
-	if (cl->lease_lost) {
+	/* Sent before the lease was lost: void. The statement sent after it
+	 * at the loss queued its jobs again; given back here too, should
+	 * that statement not have gone (one of an earlier loss was still
+	 * out), so that none stays this node's unrun. */
+	if (cl->lease_lost || cl->claim_losses != cl->losses) {
+		if (cl_ok(commit))
+			cl_claim_void(cl);
 		cl_claim_rows_clear(cl);
 		return;
 	}
@@ -567,6 +588,7 @@ cluster_poll(struct cluster *cl)
 	if (pg_send(cl->pg, "BEGIN", 0, NULL, cl_no_answer, cl) == -1)
 		goto out;
 	cl->claiming = true;
+	cl->claim_losses = cl->losses;
 	/* Planned once: a claim's plan costs more than it takes to run,
 	 * and the texts are written so that the generic plan is right.
 	 * A plan made on statistics of a queue much shorter than now

@@ -114,6 +114,10 @@ struct cluster {
 	 * claimed, and a claim answered meanwhile is void (the jobs it
 	 * took are queued again by the statement sent after it). */
 	bool lease_lost;
+	/* Leases lost so far, and as many when the claim in flight was
+	 * sent: a claim sent before a loss is void, even if the lease is
+	 * held again (renewed late) by the time it is answered. */
+	unsigned losses, claim_losses;
 	bool claim_again;
 	/* Tasks of arrays with a limit were queued at the last claim (or
 	 * it is not known): their claim is sent only then. */
