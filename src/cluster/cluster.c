@@ -480,62 +480,42 @@ cl_vacuum_done(void *arg, const PGresult *res, const char *err)
  * connection, which is never in a transaction (VACUUM cannot run in
  * one) and whose NOTIFYs wait the few ms it takes; skipped while
  * another node's runs.
+ *
+ * Submissions call for one too, with ANALYZE. A connection keeps a
+ * statement's plan, made on the tables as they were; made while the
+ * live table was short, it may walk the table whole once it is long:
+ * the look for the dependents of an end walked every waiting job (11
+ * ms at 20,000 of them). Counted again, the table gets plans made anew
+ * that find them through their index; and jobs submitted wait in that
+ * index's list of entries not merged yet (GIN's fast update), which
+ * every look reads whole until a VACUUM merges them (1 ms a look at
+ * 20,000; 0.06 ms merged). So a node that has submitted
+ * CLUSTER_ANALYZE_AFTER jobs has the table vacuumed and analyzed, as
+ * autovacuum would a minute later at most, at most once every
+ * CLUSTER_ANALYZE_EVERY seconds (an ANALYZE of a long table reads a
+ * sample of 30,000 rows).
  */
 static void
 cl_vacuum(struct cluster *cl)
 {
-	if (cl->vacuuming || cl->claimed < CLUSTER_VACUUM_AFTER ||
+	bool analyze = cl->unanalyzed >= CLUSTER_ANALYZE_AFTER &&
+		       (cl->analyzed_tick == 0 ||
+			cl->ticks - cl->analyzed_tick >= CLUSTER_ANALYZE_EVERY);
+
+	if (cl->vacuuming || (!analyze && cl->claimed < CLUSTER_VACUUM_AFTER) ||
 	    !pg_is_up(cl->listen))
 		return;
-	if (pg_send(cl->listen, "VACUUM (SKIP_LOCKED) forq_jobs", 0, NULL,
-		    cl_vacuum_done, cl) == -1)
+	if (pg_send(cl->listen,
+		    analyze ? "VACUUM (SKIP_LOCKED, ANALYZE) forq_jobs"
+			    : "VACUUM (SKIP_LOCKED) forq_jobs",
+		    0, NULL, cl_vacuum_done, cl) == -1)
 		return;
 	cl->vacuuming = true;
 	cl->claimed = 0;
-	(void)pg_sync(cl->listen);
-}
-
-static void
-cl_analyze_done(void *arg, const PGresult *res, const char *err)
-{
-	struct cluster *cl = arg;
-
-	cl->analyzing = false;
-	if (res != NULL && !cl_ok(res))
-		log_warnx("cluster: VACUUM ANALYZE of the jobs table: %s",
-			  cl_why(res, err));
-}
-
-/*
- * A connection keeps a statement's plan, made on the tables as they
- * were; made while the live table was short, it may walk the table
- * whole once it is long: the look for the dependents of an end walked
- * every waiting job (11 ms at 20,000 of them). Counted again (VACUUM)
- * the table gets plans made anew that find them through their index;
- * and since jobs submitted wait in that index's list of entries not
- * merged yet (GIN's fast update), which every look reads whole until a
- * VACUUM merges them (1 ms a look at 20,000; 0.06 ms merged), a node
- * that has submitted CLUSTER_ANALYZE_AFTER jobs has the table
- * vacuumed and analyzed, as autovacuum would a minute later at most,
- * at most once every CLUSTER_ANALYZE_EVERY seconds (an ANALYZE of a
- * long table reads a sample of 30,000 rows); on its LISTEN
- * connection, as its own VACUUMs.
- */
-static void
-cl_analyze(struct cluster *cl)
-{
-	if (cl->analyzing || cl->unanalyzed < CLUSTER_ANALYZE_AFTER ||
-	    (cl->analyzed_tick != 0 &&
-	     cl->ticks - cl->analyzed_tick < CLUSTER_ANALYZE_EVERY) ||
-	    !pg_is_up(cl->listen))
-		return;
-	if (pg_send(cl->listen, "VACUUM (SKIP_LOCKED, ANALYZE) forq_jobs", 0,
-		    NULL, cl_analyze_done, cl) == -1)
-		return;
-	cl->analyzing = true;
-	cl->unanalyzed = 0;
-	cl->claimed = 0; /* vacuumed too */
-	cl->analyzed_tick = cl->ticks;
+	if (analyze) {
+		cl->unanalyzed = 0;
+		cl->analyzed_tick = cl->ticks;
+	}
 	(void)pg_sync(cl->listen);
 }
 
@@ -591,7 +571,6 @@ cl_tick(struct ev_io *io, uint32_t events)
 		cl_check_waits(cl);
 	if (cl->ticks % CLUSTER_SETTLE_EVERY == 0)
 		cl_settle_sweep(cl);
-	cl_analyze(cl);
 	cl_vacuum(cl);
 	if (--cl->ticks_to_prune <= 0) {
 		cl->ticks_to_prune = CLUSTER_PRUNE_EVERY;

@@ -144,8 +144,7 @@ struct cluster {
 	int ticks_to_prune;
 	bool pruning;
 	bool vacuuming;
-	unsigned claimed; /* jobs claimed here since the last VACUUM */
-	bool analyzing;
+	unsigned claimed;       /* jobs claimed here since the last VACUUM */
 	size_t unanalyzed;      /* jobs submitted here since the last ANALYZE */
 	unsigned analyzed_tick; /* ticks at the last ANALYZE; 0: none yet */
 	bool queuing_due;       /* scheduled jobs are being queued */
