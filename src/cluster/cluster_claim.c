@@ -157,15 +157,20 @@ cl_claim_void(struct cluster *cl)
 {
 	const PGresult *res;
 	size_t k;
-	int i;
+	int i, n = 0;
 
 	for (k = 0; k < cl->nclaim_rows; k++) {
 		res = cl->claim_rows[k];
-		for (i = 0; i < PQntuples(res); i++)
+		for (i = 0; i < PQntuples(res); i++, n++)
 			cl_give_back(cl,
 				     strtoull(PQgetvalue(res, i, 0), NULL, 10),
 				     strtoll(PQgetvalue(res, i, 7), NULL, 10));
 	}
+	if (n > 0)
+		log_info("cluster: a claim of %d jobs sent before the lease "
+			 "was lost was answered after it: void, its jobs given "
+			 "back unrun",
+			 n);
 }
 
 static void

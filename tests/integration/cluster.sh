@@ -679,6 +679,44 @@ for id in $ids; do
 done
 ok "node a alone, stopped past its lease: it joined again and ran its jobs ($ids) again, each once, as their second attempt"
 
+# A claim sent before the lease was lost and answered after a renewal
+# that held it again is void: the statement sent at the loss has queued
+# its jobs again, and running them too would run them twice. Made so
+# (node a alone, a lease of 10 s, renewals each 3.3 s): a renewal fails
+# (UPDATE on forq_nodes revoked), so the last that held is two renewals
+# back; the next waits on a row lock; the jobs are queued, and their
+# claim goes out behind that renewal; a's own clock gives the lease up
+# (8 s after the last renewal that held); then the row lock goes, the
+# renewal holds the lease again, and the claim is answered.
+stop_forqd
+write_conf
+LEASE=10s store_section a >>"$CONF"
+start_forqd
+: >"$T/void"
+ids=$(seq 2 | sed "s|.*|echo \$FORQ_JOB_ID >>$T/void|" | fq submit --hold --batch - | tr '\n' ' ')
+pg_sql "REVOKE UPDATE ON forq_nodes FROM forq" >/dev/null
+wait_log 'node a: cannot renew the lease: permission denied' 10
+pg_hold renewal "SELECT 1 FROM forq_nodes WHERE name = 'a' FOR UPDATE;"
+pg_sql "GRANT UPDATE ON forq_nodes TO forq" >/dev/null
+timeout 10 bash -c "until [ \"\$(\"$PG_BIN/psql\" -X -h '$PG_DIR' -U postgres -d forq -At -c \"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'forqd a' AND wait_event_type = 'Lock'\")\" = 1 ]; do sleep 0.05; done" ||
+	fail "a's renewal did not wait for the row lock"
+# Queued as a release would (not through a, whose connection waits).
+# shellcheck disable=SC2086
+pg_sql "UPDATE forq_jobs SET state = 0 WHERE id IN ($(echo $ids | tr ' ' ,)) AND state = 4; NOTIFY forq_jobs" >/dev/null
+wait_log 'cluster: the lease was lost' 10
+pg_let_go renewal
+wait_log 'node a: lease renewed' 10
+# shellcheck disable=SC2086
+timeout 20 "$FORQ" -s "$SOCK" wait $ids >/dev/null || fail "jobs not finished: $(fq list | head -n 4)"
+for id in $ids; do
+	[ "$(grep -c "^$id$" "$T/void")" = 1 ] || fail "job $id ran $(grep -c "^$id$" "$T/void") times"
+	[ "$(st "$SOCK" "$id" '[.job.state, .job.attempt, [.job.attempts[] | [.state, .node]]] | tostring')" = '["succeeded",2,[["lost","a"]]]' ] ||
+		fail "job $id: $(fq status --json "$id" | jq -c '.job | {state, attempt, error, attempts}')"
+done
+# And the claim was answered as the test made it: after the renewal.
+wait_log 'cluster: a claim of [0-9]+ jobs sent before the lease was lost was answered after it: void' 10
+ok "a claim sent before a's lease was lost and answered after a late renewal held it again was void: its jobs ($ids) ran once each"
+
 # A partition: b, alive and running jobs, loses the database (its own
 # role, forq_b, is refused by pg_hba and its sessions ended; the
 # database is on a Unix socket, which no network namespace cuts). By

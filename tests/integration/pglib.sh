@@ -46,6 +46,32 @@ pg_make_db() {
 
 PG_DSN="host=$PG_DIR dbname=forq user=forq"
 
+# pg_hold NAME SQL: a superuser's session of its own (application_name
+# NAME) runs SQL in a transaction and keeps what it locked until
+# pg_let_go NAME commits it: a database that makes one statement of
+# forqd's wait as long as a test needs.
+declare -A PG_HOLD_FD PG_HOLD_PID
+pg_hold() {
+	local fd
+	rm -f "$T/hold.$1"
+	mkfifo "$T/hold.$1"
+	PGAPPNAME=$1 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -U postgres -d forq \
+		-At <"$T/hold.$1" >"$T/hold.$1.out" 2>&1 &
+	PG_HOLD_PID[$1]=$!
+	exec {fd}>"$T/hold.$1"
+	PG_HOLD_FD[$1]=$fd
+	echo "BEGIN; $2" >&"$fd"
+	timeout 10 bash -c "until [ \"\$(\"$PG_BIN/psql\" -X -h '$PG_DIR' -U postgres -d forq -At -c \"SELECT state FROM pg_stat_activity WHERE application_name = '$1'\")\" = 'idle in transaction' ]; do sleep 0.05; done" ||
+		fail "the session $1 did not take its locks: $(cat "$T/hold.$1.out")"
+}
+
+pg_let_go() {
+	local fd=${PG_HOLD_FD[$1]}
+	echo "COMMIT;" >&"$fd"
+	eval "exec $fd>&-"
+	wait "${PG_HOLD_PID[$1]}" || fail "the session $1 failed: $(cat "$T/hold.$1.out")"
+}
+
 pg_cleanup() {
 	if [ -f "$PG_DIR/data/postmaster.pid" ]; then
 		pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w -t 10 stop >/dev/null 2>&1 || true
