@@ -705,9 +705,11 @@ timeout 10 bash -c "until [ \"\$(\"$PG_BIN/psql\" -X -h '$PG_DIR' -U postgres -d
 pg_sql "UPDATE forq_jobs SET state = 0 WHERE id IN ($(echo $ids | tr ' ' ,)) AND state = 4; NOTIFY forq_jobs" >/dev/null
 wait_log 'cluster: the lease was lost' 10
 pg_let_go renewal
+t0=$(now_ms)
 wait_log 'node a: lease renewed' 10
 # shellcheck disable=SC2086
 timeout 20 "$FORQ" -s "$SOCK" wait $ids >/dev/null || fail "jobs not finished: $(fq list | head -n 4)"
+t1=$(now_ms)
 for id in $ids; do
 	[ "$(grep -c "^$id$" "$T/void")" = 1 ] || fail "job $id ran $(grep -c "^$id$" "$T/void") times"
 	[ "$(st "$SOCK" "$id" '[.job.state, .job.attempt, [.job.attempts[] | [.state, .node]]] | tostring')" = '["succeeded",2,[["lost","a"]]]' ] ||
@@ -715,7 +717,7 @@ for id in $ids; do
 done
 # And the claim was answered as the test made it: after the renewal.
 wait_log 'cluster: a claim of [0-9]+ jobs sent before the lease was lost was answered after it: void' 10
-ok "a claim sent before a's lease was lost and answered after a late renewal held it again was void: its jobs ($ids) ran once each"
+ok "a claim sent before a's lease was lost and answered after a late renewal held it again was void: its jobs ($ids) ran once each, done $((t1 - t0))ms after the renewal"
 
 # A partition: b, alive and running jobs, loses the database (its own
 # role, forq_b, is refused by pg_hba and its sessions ended; the
