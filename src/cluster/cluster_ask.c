@@ -31,7 +31,7 @@ struct cl_ask {
 	} fn;
 	void *arg;
 	bool list;   /* a job reader's: every row, not the first */
-	bool by_ids; /* sql looks up an array of ids: pg_send_unprepared */
+	bool by_ids; /* cl_ask_ids's: pg_send_unprepared */
 };
 
 /* Sends sql, whose answer done reads for the asker in ask. */
@@ -52,6 +52,24 @@ cl_ask(struct cluster *cl, const char *sql, int n, const char *const *values,
 	}
 	(void)pg_sync(cl->pg);
 	return 0;
+}
+
+/* Sends sql, whose $1 is the ids as a bigint[], planned for them. */
+static int
+cl_ask_ids(struct cluster *cl, const char *sql, const uint64_t *ids, size_t n,
+	   pg_cb done, struct cl_ask ask)
+{
+	const char *values[1];
+	char *list;
+	int rc = -1;
+
+	if ((list = cl_ids_text(ids, n)) != NULL) {
+		values[0] = list;
+		ask.by_ids = true;
+		rc = cl_ask(cl, sql, 1, values, done, ask);
+	}
+	free(list);
+	return rc;
 }
 
 static void
@@ -161,25 +179,15 @@ int
 cluster_get_many(struct cluster *cl, const uint64_t *ids, size_t n,
 		 cluster_job_fn *fn, void *arg)
 {
-	const char *values[1];
-	char *list;
-	int rc = -1;
-
-	if ((list = cl_ids_text(ids, n)) != NULL) {
-		values[0] = list;
-		rc = cl_ask(cl,
-			    "SELECT " CL_LIVE_COLUMNS " FROM forq_jobs WHERE "
-			    "id = ANY($1::bigint[]) UNION ALL "
-			    "SELECT " CL_JOB_COLUMNS " FROM forq_history WHERE "
-			    "id = ANY($1::bigint[])",
-			    1, values, cl_read_done,
-			    (struct cl_ask){.fn.job = fn,
-					    .arg = arg,
-					    .list = true,
-					    .by_ids = true});
-	}
-	free(list);
-	return rc;
+	return cl_ask_ids(cl,
+			  "SELECT " CL_LIVE_COLUMNS " FROM forq_jobs WHERE "
+			  "id = ANY($1::bigint[]) UNION ALL "
+			  "SELECT " CL_JOB_COLUMNS " FROM forq_history WHERE "
+			  "id = ANY($1::bigint[])",
+			  ids, n, cl_read_done,
+			  (struct cl_ask){.fn.job = fn,
+					  .arg = arg,
+					  .list = true});
 }
 
 static void
@@ -209,24 +217,13 @@ int
 cluster_results_many(struct cluster *cl, const uint64_t *ids, size_t n,
 		     cluster_result_fn *fn, void *arg)
 {
-	const char *values[1];
-	char *list;
-	int rc = -1;
-
-	if ((list = cl_ids_text(ids, n)) != NULL) {
-		values[0] = list;
-		rc = cl_ask(cl,
-			    "SELECT id, state, uid, " CL_LIVE_RESULT " FROM "
-			    "forq_jobs WHERE id = ANY($1::bigint[]) UNION ALL "
-			    "SELECT id, state, uid, " CL_RESULT_COLUMNS " FROM "
-			    "forq_history WHERE id = ANY($1::bigint[])",
-			    1, values, cl_results_done,
-			    (struct cl_ask){.fn.result = fn,
-					    .arg = arg,
-					    .by_ids = true});
-	}
-	free(list);
-	return rc;
+	return cl_ask_ids(cl,
+			  "SELECT id, state, uid, " CL_LIVE_RESULT " FROM "
+			  "forq_jobs WHERE id = ANY($1::bigint[]) UNION ALL "
+			  "SELECT id, state, uid, " CL_RESULT_COLUMNS " FROM "
+			  "forq_history WHERE id = ANY($1::bigint[])",
+			  ids, n, cl_results_done,
+			  (struct cl_ask){.fn.result = fn, .arg = arg});
 }
 
 /* A list's filter, the same on both tables: a state (-1: any), a uid
