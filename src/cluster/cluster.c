@@ -647,7 +647,9 @@ cluster_new(struct ev_loop *loop, const struct conf *conf,
 	    const struct job_limits *limits, struct store *store,
 	    struct node *node, const struct cluster_cb *cb)
 {
+	unsigned char key[SIGN_KEY_MAX];
 	struct cluster *cl;
+	size_t keylen;
 	char app[64];
 
 	if ((cl = calloc(1, sizeof *cl)) == NULL)
@@ -661,7 +663,13 @@ cluster_new(struct ev_loop *loop, const struct conf *conf,
 	cl->worker_slots = 1;
 	cl->tasks_queued = true;
 	cl->timer = -1;
-	cl->keylen = node_take_key(node, cl->key, sizeof cl->key);
+	keylen = node_take_key(node, key, sizeof key);
+	cl->signer = signer_new(key, keylen);
+	explicit_bzero(key, sizeof key);
+	if (cl->signer == NULL) {
+		cluster_free(cl);
+		return NULL;
+	}
 	strlcpy(cl->node, node_name(node), sizeof cl->node);
 	snprintf(cl->boot, sizeof cl->boot, "%s:%d:%lld", cl->node,
 		 (int)getpid(), (long long)clock_real_ns());
@@ -700,6 +708,6 @@ cluster_free(struct cluster *cl)
 	free(cl->announce);
 	free(cl->pending);
 	cl_claim_rows_clear(cl);
-	explicit_bzero(cl->key, sizeof cl->key);
+	signer_free(cl->signer);
 	free(cl);
 }

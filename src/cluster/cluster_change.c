@@ -367,8 +367,8 @@ cl_edit_read(void *arg, const PGresult *res, const char *err)
 	name = json_string_value(json_object_get(spec, "name"));
 	if (queue == NULL)
 		queue = "default";
-	if (sign_spec(x->cl->key, x->cl->keylen, PQgetvalue(res, 0, 2), queue,
-		      text, sig) == -1) {
+	if (sign_spec(x->cl->signer, PQgetvalue(res, 0, 2), queue, text, sig) ==
+	    -1) {
 		x->fn(x->arg, CLUSTER_FAILED, 0, "its spec cannot be signed");
 		goto out;
 	}

@@ -125,7 +125,7 @@ cl_claim_take(struct cluster *cl, const PGresult *res)
 			cl_give_back(cl, id, claim);
 			continue;
 		}
-		if (!sign_spec_holds(cl->key, cl->keylen, PQgetvalue(res, i, 4),
+		if (!sign_spec_holds(cl->signer, PQgetvalue(res, i, 4),
 				     PQgetvalue(res, i, 8),
 				     PQgetvalue(res, i, 5),
 				     PQgetvalue(res, i, 9))) {

@@ -154,9 +154,8 @@ struct cluster {
 	uint64_t sweep_from;    /* the sweep's next page starts past this id */
 	char *pending;          /* ids ended while a look was out: "1,2,3" */
 	size_t pending_len, pending_cap;
-	char boot[48]; /* this forqd's run: a submission key's prefix */
-	unsigned char key[SIGN_KEY_MAX];
-	size_t keylen;
+	char boot[48];         /* this forqd's run: a submission key's prefix */
+	struct signer *signer; /* under the cluster's key */
 };
 
 /* An ended job's result, as cl_read_result reads it. */

@@ -402,7 +402,7 @@ cluster_submit(struct cluster *cl, const struct job_spec *specs, size_t n,
 		}
 		/* Signed as stored: the node that runs it checks these
 		 * very bytes. */
-		rc = sign_spec(cl->key, cl->keylen, user,
+		rc = sign_spec(cl->signer, user,
 			       specs[i].queue != NULL ? specs[i].queue
 						      : "default",
 			       text, sig);

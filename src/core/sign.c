@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,28 +14,61 @@
 
 #include "core/sign.h"
 
+struct signer {
+	/* Keyed once: fetching HMAC and setting its key at every
+	 * signature was most of what a signature cost (a claiming node
+	 * checks one for every job it takes). Each signature works on a
+	 * copy. */
+	EVP_MAC_CTX *keyed;
+};
+
+struct signer *
+signer_new(const unsigned char *key, size_t keylen)
+{
+	OSSL_PARAM params[2];
+	struct signer *sg;
+	EVP_MAC *hmac;
+
+	if ((sg = calloc(1, sizeof *sg)) == NULL)
+		return NULL;
+	params[0] =
+	    OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) != NULL &&
+	    (sg->keyed = EVP_MAC_CTX_new(hmac)) != NULL &&
+	    EVP_MAC_init(sg->keyed, key, keylen, params) == 1) {
+		EVP_MAC_free(hmac);
+		return sg;
+	}
+	EVP_MAC_free(hmac);
+	signer_free(sg);
+	return NULL;
+}
+
+void
+signer_free(struct signer *sg)
+{
+	if (sg == NULL)
+		return;
+	EVP_MAC_CTX_free(sg->keyed);
+	free(sg);
+}
+
 /* Each part with its length first: no two different triples sign the
  * same bytes. */
 static int
-sign_raw(const unsigned char *key, size_t keylen, const char *user,
-	 const char *queue, const char *spec, unsigned char mac[32])
+sign_raw(const struct signer *sg, const char *user, const char *queue,
+	 const char *spec, unsigned char mac[32])
 {
 	const char *parts[] = {"forq spec 1", user, queue, spec};
-	OSSL_PARAM params[2];
-	EVP_MAC_CTX *ctx = NULL;
-	EVP_MAC *hmac;
+	EVP_MAC_CTX *ctx;
 	size_t i, maclen;
 	char len[24];
 	int rc = -1;
 
 	memset(mac, 0, 32);
-	params[0] =
-	    OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if ((hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
-	    (ctx = EVP_MAC_CTX_new(hmac)) == NULL ||
-	    EVP_MAC_init(ctx, key, keylen, params) != 1)
-		goto out;
+	if ((ctx = EVP_MAC_CTX_dup(sg->keyed)) == NULL)
+		return -1;
 	for (i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 		snprintf(len, sizeof len, "%zu:", strlen(parts[i]));
 		if (EVP_MAC_update(ctx, (const unsigned char *)len,
@@ -47,20 +81,19 @@ sign_raw(const unsigned char *key, size_t keylen, const char *user,
 		rc = 0;
 out:
 	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(hmac);
 	return rc;
 }
 
 int
-sign_spec(const unsigned char *key, size_t keylen, const char *user,
-	  const char *queue, const char *spec, char out[SIGN_HEX_LEN])
+sign_spec(const struct signer *sg, const char *user, const char *queue,
+	  const char *spec, char out[SIGN_HEX_LEN])
 {
 	static const char digits[] = "0123456789abcdef";
 	unsigned char mac[32];
 	size_t i;
 
 	out[0] = '\0';
-	if (sign_raw(key, keylen, user, queue, spec, mac) == -1)
+	if (sign_raw(sg, user, queue, spec, mac) == -1)
 		return -1;
 	for (i = 0; i < 32; i++) {
 		out[i * 2] = digits[mac[i] >> 4];
@@ -71,13 +104,13 @@ sign_spec(const unsigned char *key, size_t keylen, const char *user,
 }
 
 bool
-sign_spec_holds(const unsigned char *key, size_t keylen, const char *user,
-		const char *queue, const char *spec, const char *sig)
+sign_spec_holds(const struct signer *sg, const char *user, const char *queue,
+		const char *spec, const char *sig)
 {
 	char want[SIGN_HEX_LEN];
 
 	if (strlen(sig) != SIGN_HEX_LEN - 1 ||
-	    sign_spec(key, keylen, user, queue, spec, want) == -1)
+	    sign_spec(sg, user, queue, spec, want) == -1)
 		return false;
 	return CRYPTO_memcmp(want, sig, SIGN_HEX_LEN - 1) == 0;
 }

@@ -12,17 +12,23 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct signer;
+
 /* Hex digits of a signature, and the NUL. */
 #define SIGN_HEX_LEN 65
 /* A key shorter than this is refused. */
 #define SIGN_KEY_MIN 16
 #define SIGN_KEY_MAX 4096
 
+/* What signs under one key; it keeps its own copy of the key. NULL if
+ * OpenSSL could not make it. */
+struct signer *signer_new(const unsigned char *key, size_t keylen);
+void signer_free(struct signer *sg);
 /* -1 if the HMAC could not be made (OpenSSL failed). */
-int sign_spec(const unsigned char *key, size_t keylen, const char *user,
-	      const char *queue, const char *spec, char out[SIGN_HEX_LEN]);
+int sign_spec(const struct signer *sg, const char *user, const char *queue,
+	      const char *spec, char out[SIGN_HEX_LEN]);
 /* In time independent of where a forged signature differs. */
-bool sign_spec_holds(const unsigned char *key, size_t keylen, const char *user,
+bool sign_spec_holds(const struct signer *sg, const char *user,
 		     const char *queue, const char *spec, const char *sig);
 /* Reads a key file: a regular file of SIGN_KEY_MIN to SIGN_KEY_MAX
  * bytes, owned by uid and readable by nobody else; -1 and why. */

@@ -29,8 +29,7 @@
 struct import {
 	struct store *st;
 	PGconn *conn;
-	const unsigned char *key;
-	size_t keylen;
+	const struct signer *signer;
 	const char *node;
 	struct pg_import_counts *n;
 	char why[512];
@@ -128,8 +127,8 @@ imp_one(void *arg, const struct store_job *job)
 	j = job_spec_to_json(&eff);
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	if (text == NULL || sign_spec(im->key, im->keylen, pw->pw_name, queue,
-				      text, sig) == -1) {
+	if (text == NULL ||
+	    sign_spec(im->signer, pw->pw_name, queue, text, sig) == -1) {
 		free(text);
 		snprintf(im->why, sizeof im->why,
 			 "job %llu: cannot sign its spec",
@@ -280,11 +279,9 @@ pg_import_sqlite(const char *dsn, const char *dir, const unsigned char *key,
 		 struct pg_import_counts *counts, char *err, size_t errlen)
 {
 	struct store_filter all = {.state = -1, .uid = -1};
-	struct import im = {.key = key,
-			    .keylen = keylen,
-			    .node = node,
-			    .n = counts};
+	struct import im = {.node = node, .n = counts};
 	char db[PATH_MAX], moved[PATH_MAX + 64];
+	struct signer *signer;
 	struct store *st;
 	int rc = -1;
 
@@ -294,8 +291,14 @@ pg_import_sqlite(const char *dsn, const char *dir, const unsigned char *key,
 		snprintf(err, errlen, "%s: %s", db, strerror(errno));
 		return -1;
 	}
-	if (store_open(&st, dir, true, err, errlen) == -1)
+	if ((im.signer = signer = signer_new(key, keylen)) == NULL) {
+		snprintf(err, errlen, "cannot make an HMAC (OpenSSL)");
 		return -1;
+	}
+	if (store_open(&st, dir, true, err, errlen) == -1) {
+		signer_free(signer);
+		return -1;
+	}
 	im.st = st;
 	/* Everything checked before anything is moved. */
 	im.check_only = true;
@@ -345,5 +348,6 @@ out:
 	if (im.conn != NULL)
 		PQfinish(im.conn);
 	store_close(st);
+	signer_free(signer);
 	return rc;
 }
