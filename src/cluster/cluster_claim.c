@@ -15,6 +15,7 @@
 #include <pwd.h>
 
 #include "common/array.h"
+#include "common/clock.h"
 #include "common/compat.h"
 #include "common/log.h"
 #include "core/conf.h"
@@ -24,6 +25,47 @@
 #include "store/store.h"
 #include "cluster/cluster_int.h"
 
+/* A user's ids on this node, by name. getpwnam goes through NSS (on
+ * most hosts, opening and reading /etc/passwd): a twentieth of a
+ * claiming node's CPU when it took one job after another of one user.
+ * A name is looked up again after CLUSTER_USER_TTL seconds, so a user
+ * removed or changed here is seen within that; a name not found is
+ * not kept. */
+static int
+cl_user_ids(struct cluster *cl, const char *user, uid_t *uid, gid_t *gid)
+{
+	int64_t now = clock_mono_ns();
+	struct cl_user *u;
+	struct passwd *pw;
+	size_t i;
+
+	for (i = 0; i < nitems(cl->users); i++) {
+		u = &cl->users[i];
+		if (u->at_ns != 0 && strcmp(u->name, user) == 0) {
+			if (now - u->at_ns < CLUSTER_USER_TTL * NS_PER_SEC) {
+				*uid = u->uid;
+				*gid = u->gid;
+				return 0;
+			}
+			u->at_ns = 0;
+			break;
+		}
+	}
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL)
+		return -1;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (strlen(user) <= CLUSTER_USER_NAME_MAX) {
+		u = &cl->users[cl->users_next++ % nitems(cl->users)];
+		strlcpy(u->name, user, sizeof u->name);
+		u->uid = *uid;
+		u->gid = *gid;
+		u->at_ns = now;
+	}
+	return 0;
+}
+
 /* The spec a claim brought, made a job of this node: it runs as the
  * submitter's name here, whatever uid that name has on the node that
  * took it; a name unknown here refuses the job. */
@@ -32,7 +74,6 @@ cl_job_of_row(struct cluster *cl, const PGresult *res, int row,
 	      struct store_job *job, char *why, size_t whylen)
 {
 	struct job_error err;
-	struct passwd *pw;
 	json_t *spec;
 	const char *user = PQgetvalue(res, row, 4);
 
@@ -54,15 +95,12 @@ cl_job_of_row(struct cluster *cl, const PGresult *res, int row,
 		return -1;
 	}
 	json_decref(spec);
-	errno = 0;
-	if ((pw = getpwnam(user)) == NULL) {
+	if (cl_user_ids(cl, user, &job->uid, &job->gid) == -1) {
 		snprintf(why, whylen, "no user \"%s\" on node %s", user,
 			 cl->node);
 		job_spec_free(&job->spec);
 		return -1;
 	}
-	job->uid = pw->pw_uid;
-	job->gid = pw->pw_gid;
 	job->name = job->spec.name;
 	/* forq set changes the column, not the spec as signed. */
 	job->spec.priority =

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <libpq-fe.h>
 
@@ -52,6 +53,21 @@ struct store_job;
 #define CLUSTER_ENDS_MAX 256
 /* Output kept in the database at a job's end, for forq logs elsewhere. */
 #define CLUSTER_TAIL_BYTES (64 * 1024)
+
+/* Users known on this node, as claimed jobs' names were looked up:
+ * kept CLUSTER_USER_TTL seconds (as nscd keeps them), as many as
+ * CLUSTER_USERS, each a name of CLUSTER_USER_NAME_MAX bytes at most
+ * (a longer one is looked up each time). */
+#define CLUSTER_USERS 16
+#define CLUSTER_USER_TTL 5
+#define CLUSTER_USER_NAME_MAX 32
+
+struct cl_user {
+	char name[CLUSTER_USER_NAME_MAX + 1];
+	uid_t uid;
+	gid_t gid;
+	int64_t at_ns; /* 0: empty */
+};
 
 /* A job this node claimed, and the claim's number. */
 struct cl_claim {
@@ -156,6 +172,8 @@ struct cluster {
 	size_t pending_len, pending_cap;
 	char boot[48];         /* this forqd's run: a submission key's prefix */
 	struct signer *signer; /* under the cluster's key */
+	struct cl_user users[CLUSTER_USERS];
+	unsigned users_next; /* the entry the next new name takes */
 };
 
 /* An ended job's result, as cl_read_result reads it. */

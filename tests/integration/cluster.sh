@@ -509,6 +509,29 @@ timeout 10 bash -c "until [ \"\$(\"$PG_BIN/psql\" -X -h '$PG_DIR' -U postgres -d
 grep -hq 'its signature does not hold' "$LOG" "$B_LOG" || fail "the refusal is not logged"
 ok "a job written into the database without the key is refused, not run, and logged"
 
+# A job signed under the key for a user no node has: the node that
+# claims it fails it, saying so; twice, as a name not found is not
+# kept among the users a node knows.
+sign() { # USER QUEUE SPEC: the signature a node would write
+	python3 -c 'import hashlib, hmac, sys
+k = open(sys.argv[1], "rb").read()
+m = b"".join(b"%d:%s" % (len(p), p) for p in [b"forq spec 1"] + [a.encode() for a in sys.argv[2:]])
+print(hmac.new(k, m, hashlib.sha256).hexdigest())' "$T/cluster.key" "$@"
+}
+spec='{"argv":["touch","'"$T"'/nouser"],"env":[],"cwd":"/"}'
+for i in 1 2; do
+	pg_sql "INSERT INTO forq_jobs (state, queue, priority, uid, gid, user_name, spec, submit_node, sig) VALUES (0, 'default', 0, 0, 0, 'forq-nouser', '$spec', 'elsewhere$i', '$(sign forq-nouser default "$spec")')"
+	pg_sql "SELECT pg_notify('forq_jobs', '')" >/dev/null
+	t0=$(now_ms)
+	until [ "$(pg_sql "SELECT count(*) FROM forq_history WHERE submit_node = 'elsewhere$i' AND state = 6 AND error = 'no user \"forq-nouser\" on node ' || node")" = 1 ]; do
+		[ $(($(now_ms) - t0)) -lt 10000 ] ||
+			fail "the job of an unknown user was not refused: $(pg_sql "SELECT id, state, node, error FROM forq_history WHERE submit_node = 'elsewhere$i'")"
+		sleep 0.1
+	done
+done
+[ ! -e "$T/nouser" ] || fail "the unknown user's job ran"
+ok "a signed job of a user no node has fails on the node that claimed it, saying so"
+
 # A cancel asked on one node reaches the job where it runs.
 id=$(fq submit -- sleep 60)
 timeout 10 bash -c "until [ \"\$(\"$FORQ\" -s '$SOCK' status --json $id | jq -r .job.state)\" = running ]; do sleep 0.1; done" ||
