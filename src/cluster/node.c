@@ -46,6 +46,7 @@ struct node {
 	int64_t renewed;    /* monotonic: when the last that held went */
 	bool lease_run_out; /* told once */
 	bool leaving;
+	bool leave_sent;     /* the goodbye went (or waits for a connection) */
 	bool left;           /* the goodbye was answered, or failed */
 	int64_t leave_until; /* monotonic: how long forqd waits for it */
 };
@@ -57,6 +58,7 @@ struct node_query {
 };
 
 static void node_renew(struct node *n);
+static void node_say_stopped(struct node *n);
 
 /*
  * When this node's jobs must stop unless the lease is renewed: a fifth
@@ -233,6 +235,11 @@ node_up(void *arg)
 	struct node *n = arg;
 
 	log_info("node %s: database connected", n->name);
+	/* Stopped before its connection was up: it says so now. */
+	if (n->leaving) {
+		node_say_stopped(n);
+		return;
+	}
 	node_renew(n);
 	if (n->cb.up != NULL)
 		n->cb.up(n->cb.arg);
@@ -392,16 +399,15 @@ node_leave_done(void *arg, const PGresult *res, const char *err)
 			  res != NULL ? pg_result_why(res) : err);
 }
 
-void
-node_leave(struct node *n)
+static void
+node_say_stopped(struct node *n)
 {
 	char epoch[32];
 	const char *values[] = {n->name, epoch};
 
-	if (n->leaving)
+	if (n->leave_sent || !pg_is_up(n->pg))
 		return;
-	n->leaving = true;
-	n->leave_until = clock_mono_ns() + NODE_LEAVE_WAIT_MS * NS_PER_MS;
+	n->leave_sent = true;
 	snprintf(epoch, sizeof epoch, "%lld", (long long)n->epoch);
 	if (pg_send(n->pg,
 		    "UPDATE forq_nodes SET state = 'stopped', running = 0, "
@@ -412,11 +418,23 @@ node_leave(struct node *n)
 		n->left = true;
 }
 
+/* A stop that comes while the connection is down or not yet up (a
+ * forqd stopped just after it started) waits for it as long as for an
+ * answer: node_up says it then. */
+void
+node_leave(struct node *n)
+{
+	if (n->leaving)
+		return;
+	n->leaving = true;
+	n->leave_until = clock_mono_ns() + NODE_LEAVE_WAIT_MS * NS_PER_MS;
+	node_say_stopped(n);
+}
+
 bool
 node_leaving(const struct node *n)
 {
-	return n->leaving && !n->left && pg_is_up(n->pg) &&
-	       clock_mono_ns() < n->leave_until;
+	return n->leaving && !n->left && clock_mono_ns() < n->leave_until;
 }
 
 json_t *
