@@ -3,9 +3,10 @@
  * submissions go into it, this node claims from it what it has room
  * for, and the ends of the jobs it ran go back into it. A claimed job
  * becomes a queued job of this node's own store, which runs it as it
- * runs any job, and which keeps its end, durably, until the cluster's
- * database has it: the node's store is its outbox, so an end survives
- * a crash of forqd or of the database. Reads that clients ask for go
+ * runs any job, and which keeps its end until the cluster's database
+ * has it: the node's store is its outbox, so an end survives a crash
+ * of forqd or of the database (and a power cut of the node once
+ * synced, within CLUSTER_STORE_SYNC_MS). Reads that clients ask for go
  * to the database and are answered when its rows come.
  */
 #ifndef FORQ_CLUSTER_H
@@ -15,6 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+/* The most a node's own store waits, idle, to sync what it committed:
+ * no client is told anything of it (see sv_sync_delay_ms). */
+#define CLUSTER_STORE_SYNC_MS 1000
 
 struct conf;
 struct job_edit;

@@ -594,6 +594,20 @@ sv_open_clients(struct supervisor *sv)
 }
 
 /* The store, the state directory's logs and the modules over them. */
+/* A cluster node's own store keeps the jobs it claimed, for the next
+ * forqd; what a client is told there is PostgreSQL's commit, and a job
+ * lost with a power cut comes back from there (its claim's lease). So
+ * its commits are synced once a second at most: an fsync every
+ * sync_delay, the loop idling on each round trip to the database, was
+ * a tenth of a claiming node's CPU. */
+int64_t
+sv_sync_delay_ms(const struct conf *c)
+{
+	if (c->backend == CONF_BACKEND_POSTGRESQL)
+		return CLUSTER_STORE_SYNC_MS;
+	return c->sync_delay_ms;
+}
+
 int
 sv_open_jobs(struct supervisor *sv)
 {
@@ -612,7 +626,7 @@ sv_open_jobs(struct supervisor *sv)
 		log_warnx("store: %s", err);
 		return -1;
 	}
-	store_set_sync_delay(sv->store, sv->conf.sync_delay_ms);
+	store_set_sync_delay(sv->store, sv_sync_delay_ms(&sv->conf));
 	if ((sv->jobs = jobs_new(&sv->conf, sv->store)) == NULL ||
 	    (sv->adopted = adopted_new(&sv->loop, &sv->conf, &sv->cg, sv->jobs,
 				       sv_adopted_gone, sv)) == NULL) {

@@ -22,6 +22,9 @@ uint32_t sv_node_cpus(const struct supervisor *sv);
 int sv_start_node(struct supervisor *sv);
 int sv_open_clients(struct supervisor *sv);
 int sv_open_jobs(struct supervisor *sv);
+/* How long the store may wait, idle, before what it committed is
+ * synced, under conf c. */
+int64_t sv_sync_delay_ms(const struct conf *c);
 /* The metrics endpoint c asks for into *out (NULL: none). */
 int sv_open_metrics(struct supervisor *sv, const struct conf *c,
 		    struct httpd **out);

@@ -506,7 +506,7 @@ sv_reload(struct supervisor *sv)
 	sv_keep_fixed(sv, &next);
 	sv_reload_metrics(sv, &next);
 	sv->conf = next;
-	store_set_sync_delay(sv->store, next.sync_delay_ms);
+	store_set_sync_delay(sv->store, sv_sync_delay_ms(&next));
 	sv->access = access;
 	sv->allowed = allowed;
 	sv->limits.argv_max = next.argv_max;
@@ -688,9 +688,11 @@ sv_run(struct supervisor *sv)
 		else if (!store_dirty(sv->store))
 			sv->store_retry_ms = 0;
 		/* Starts go out once the commit is written; replies once it
-		 * is on disk. The fsync runs while workers start. */
+		 * is on disk. The fsync runs while workers start. On a
+		 * cluster node a reply tells of PostgreSQL's commits, not of
+		 * this store's (sv_sync_delay_ms). */
 		workers_flush_all(sv->workers);
-		if (control_replies_due(sv->control))
+		if (control_replies_due(sv->control) && sv->cluster == NULL)
 			sv_sync(sv);
 		control_end_turn(sv->control,
 				 committed ? NULL : store_error(sv->store),
