@@ -113,12 +113,14 @@ jobs_load(struct jobs *j, const uint64_t *keep, size_t nkeep)
 	if (le.rc == -1 ||
 	    store_recover(j->store, j->conf->crash_requeue_max, clock_real_ns(),
 			  keep, nkeep, &rec) == -1 ||
-	    store_commit(j->store) == -1) {
+	    store_commit(j->store) == -1 || store_sync(j->store) == -1) {
 		log_warnx("store recovery: %s", store_error(j->store));
 		free(le.done);
 		return -1;
 	}
-	/* Written: the files have said all they had to. */
+	/* On disk (the files were synced by the workers that wrote them;
+	 * a commit not yet synced would lose their ends with the power):
+	 * the files have said all they had to. */
 	if (nkeep == 0)
 		orphan_ends_clear(j->conf->state_dir, true);
 	for (i = 0; i < le.ndone; i++)
