@@ -235,12 +235,12 @@ node_up(void *arg)
 	struct node *n = arg;
 
 	log_info("node %s: database connected", n->name);
-	/* Stopped before its connection was up: it says so now. */
-	if (n->leaving) {
+	/* Stopped before its connection was up: it says so now, in place
+	 * of a renewal. */
+	if (n->leaving)
 		node_say_stopped(n);
-		return;
-	}
-	node_renew(n);
+	else
+		node_renew(n);
 	if (n->cb.up != NULL)
 		n->cb.up(n->cb.arg);
 }
