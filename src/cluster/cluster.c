@@ -663,6 +663,7 @@ cluster_new(struct ev_loop *loop, const struct conf *conf,
 	cl->worker_slots = 1;
 	cl->tasks_queued = true;
 	cl->timer = -1;
+	cl->gather = -1;
 	keylen = node_take_key(node, key, sizeof key);
 	cl->signer = signer_new(key, keylen);
 	explicit_bzero(key, sizeof key);
@@ -681,7 +682,13 @@ cluster_new(struct ev_loop *loop, const struct conf *conf,
 		return NULL;
 	}
 	ev_io_set(&cl->timer_io, cl->timer, cl_tick, cl);
+	if ((cl->gather = ev_timer_open()) == -1) {
+		cluster_free(cl);
+		return NULL;
+	}
+	ev_io_set(&cl->gather_io, cl->gather, cl_gathered, cl);
 	if (ev_add(loop, &cl->timer_io, EPOLLIN) == -1 ||
+	    ev_add(loop, &cl->gather_io, EPOLLIN) == -1 ||
 	    ev_timer_every(cl->timer, NS_PER_SEC) == -1) {
 		cluster_free(cl);
 		return NULL;
@@ -701,6 +708,10 @@ cluster_free(struct cluster *cl)
 	if (cl->timer != -1) {
 		(void)ev_del(cl->loop, &cl->timer_io);
 		close(cl->timer);
+	}
+	if (cl->gather != -1) {
+		(void)ev_del(cl->loop, &cl->gather_io);
+		close(cl->gather);
 	}
 	free(cl->claims);
 	free(cl->stopping);

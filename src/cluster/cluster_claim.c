@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "core/conf.h"
 #include "core/job.h"
+#include "core/sched.h"
 #include "core/sign.h"
 #include "store/pg.h"
 #include "store/store.h"
@@ -590,13 +591,46 @@ cl_claim_side(struct cluster *cl, const char **values,
 	cl_claim_res(cl, v);
 }
 
+/* Whether the claim for room free slots of all waits for more
+ * (sched_claim_wait); the timer sends it at the latest. */
+static bool
+cl_gather(struct cluster *cl, uint32_t room, uint32_t all)
+{
+	int64_t now = clock_mono_ns(), wait;
+
+	wait = sched_claim_wait(room, all, cl->gather_since, now,
+				CLUSTER_CLAIM_GATHER_MS * NS_PER_MS);
+	if (wait > 0) {
+		if (cl->gather_since == 0) {
+			cl->gather_since = now;
+			(void)ev_timer_arm(cl->gather, now + wait);
+		}
+		return true;
+	}
+	if (cl->gather_since != 0) {
+		cl->gather_since = 0;
+		(void)ev_timer_arm(cl->gather, 0);
+	}
+	return false;
+}
+
+void
+cl_gathered(struct ev_io *io, uint32_t events)
+{
+	struct cluster *cl = io->arg;
+
+	(void)events;
+	ev_timer_drain(cl->gather);
+	cluster_poll(cl);
+}
+
 void
 cluster_poll(struct cluster *cl)
 {
 	char limit[16], slots[16], cpus[16], mem[24], parallel[16];
 	struct cl_queue_lists q;
 	const char *values[7];
-	uint32_t room, i, job_cpus;
+	uint32_t all, room, i, job_cpus;
 	uint64_t job_mem;
 	size_t bucket;
 
@@ -609,10 +643,13 @@ cluster_poll(struct cluster *cl)
 	/* What it holds counts from its claim on, queued or not yet. It
 	 * holds no more than it runs at once: a job claimed ahead would
 	 * wait here behind long ones while another node's slot is free.
-	 * A slot that comes free claims in the turn of the end. */
-	if ((room = cl->cb.room(cl->cb.arg, &cl->worker_slots)) <= cl->held)
+	 * A slot that comes free claims in the turn of the end, or
+	 * CLUSTER_CLAIM_GATHER_MS later while most are taken. */
+	if ((all = cl->cb.room(cl->cb.arg, &cl->worker_slots)) <= cl->held)
 		return;
-	room -= cl->held;
+	room = all - cl->held;
+	if (cl_gather(cl, room, all))
+		return;
 	if (cl_queue_lists(cl, &q) == -1) {
 		cl_queue_lists_free(&q);
 		return;

@@ -28,6 +28,10 @@ struct store_job;
 
 /* Jobs one claim takes at most: a claim holds row locks while it runs. */
 #define CLUSTER_CLAIM_MAX 256
+/* While less than half of a node's room is free, a claim waits this
+ * long at most after the first slot came free for others to
+ * (sched_claim_wait). */
+#define CLUSTER_CLAIM_GATHER_MS 5
 /* Seconds between two rounds of retention in the database, and the
  * most rows one round deletes (the next comes sooner while more are
  * due). */
@@ -126,6 +130,11 @@ struct cluster {
 	bool rescuing;     /* lost nodes' jobs are being queued again */
 	bool giving_back;  /* this node's, its lease lost */
 	bool claiming;
+	/* When the claim for the slots free now was first put off (0:
+	 * none is), and the timer that sends it at the latest. */
+	int64_t gather_since;
+	struct ev_io gather_io;
+	int gather;
 	/* From the loss of the lease until it is held again: nothing is
 	 * claimed, and a claim answered meanwhile is void (the jobs it
 	 * took are queued again by the statement sent after it). */
@@ -280,6 +289,8 @@ void cl_stopping_drop(struct cluster *cl, uint64_t id);
 /* cluster_claim.c: the claim's rows dropped; this node's claims, read
  * after a (re)connect. */
 void cl_claim_rows_clear(struct cluster *cl);
+/* The gathering claim's timer ran out (cl_gather): the claim goes. */
+void cl_gathered(struct ev_io *io, uint32_t events);
 void cl_mine_done(void *arg, const PGresult *res, const char *err);
 
 /* cluster_end.c: the ends not sent yet, sent. True if the last of them

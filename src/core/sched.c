@@ -1,4 +1,5 @@
-/* The choice of a worker for the next job, and of a gang's workers. */
+/* The choice of a worker for the next job, of a gang's workers, and of
+ * when a cluster node claims. */
 #include "core/sched.h"
 
 int
@@ -44,4 +45,18 @@ sched_gang_pick(const struct sched_worker *w, size_t n, size_t want,
 		chosen[got++] = best;
 	}
 	return got;
+}
+
+int64_t
+sched_claim_wait(uint32_t free, uint32_t all, int64_t since, int64_t now,
+		 int64_t gather_ns)
+{
+	int64_t left;
+
+	if ((uint64_t)free * 2 >= all)
+		return 0;
+	if (since == 0)
+		return gather_ns;
+	left = since + gather_ns - now;
+	return left > 0 ? left : 0;
 }

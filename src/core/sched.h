@@ -35,4 +35,17 @@ int sched_pick(const struct sched_worker *workers, size_t n, size_t *cursor);
 size_t sched_gang_pick(const struct sched_worker *workers, size_t n,
 		       size_t want, int *chosen);
 
+/*
+ * How long a node's claim for free of its all slots waits yet (0: it
+ * goes now), first put off at since (0: it was not) and now now, both
+ * monotonic ns. Short jobs end one or two a turn, and a claim for each
+ * end took two jobs, where each claim costs the database its plan's
+ * start, a transaction and a round trip whatever it takes: so while
+ * less than half the slots are free, it waits for more to come free,
+ * gather_ns at most after the first. A node of one or two slots never
+ * waits.
+ */
+int64_t sched_claim_wait(uint32_t free, uint32_t all, int64_t since,
+			 int64_t now, int64_t gather_ns);
+
 #endif

@@ -102,6 +102,32 @@ test_gang_ties_go_to_the_lower_index(void **state)
 	assert_int_equal(chosen[1], 1);
 }
 
+#define MS 1000000LL
+
+static void
+test_a_claim_waits_for_half_the_room_at_most_the_gather_time(void **state)
+{
+	(void)state;
+	/* Half the slots or more free: at once, put off before or not. */
+	assert_int_equal(sched_claim_wait(4, 8, 0, 100 * MS, 5 * MS), 0);
+	assert_int_equal(sched_claim_wait(8, 8, 99 * MS, 100 * MS, 5 * MS), 0);
+	/* Fewer: it waits the whole time from the first put-off... */
+	assert_int_equal(sched_claim_wait(1, 8, 0, 100 * MS, 5 * MS), 5 * MS);
+	assert_int_equal(sched_claim_wait(3, 8, 0, 100 * MS, 5 * MS), 5 * MS);
+	/* ...what is left of it later, and not past it. */
+	assert_int_equal(sched_claim_wait(2, 8, 98 * MS, 100 * MS, 5 * MS),
+			 3 * MS);
+	assert_int_equal(sched_claim_wait(2, 8, 95 * MS, 100 * MS, 5 * MS), 0);
+	assert_int_equal(sched_claim_wait(2, 8, 90 * MS, 100 * MS, 5 * MS), 0);
+	/* A node of one or two slots never waits; nor with no gather time. */
+	assert_int_equal(sched_claim_wait(1, 2, 0, 100 * MS, 5 * MS), 0);
+	assert_int_equal(sched_claim_wait(1, 1, 0, 100 * MS, 5 * MS), 0);
+	assert_int_equal(sched_claim_wait(1, 8, 0, 100 * MS, 0), 0);
+	/* Odd rooms: 3 of 7 is less than half, 4 of 7 is not. */
+	assert_int_equal(sched_claim_wait(3, 7, 0, 100 * MS, 5 * MS), 5 * MS);
+	assert_int_equal(sched_claim_wait(4, 7, 0, 100 * MS, 5 * MS), 0);
+}
+
 int
 main(void)
 {
@@ -112,6 +138,8 @@ main(void)
 	    cmocka_unit_test(test_held_workers_take_nothing),
 	    cmocka_unit_test(test_gang_takes_least_busy_free_workers),
 	    cmocka_unit_test(test_gang_ties_go_to_the_lower_index),
+	    cmocka_unit_test(
+		test_a_claim_waits_for_half_the_room_at_most_the_gather_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
