@@ -36,29 +36,29 @@ static int
 cl_user_ids(struct cluster *cl, const char *user, uid_t *uid, gid_t *gid)
 {
 	int64_t now = clock_mono_ns();
-	struct cl_user *u;
+	struct cl_user *u = NULL;
 	struct passwd *pw;
 	size_t i;
 
-	for (i = 0; i < nitems(cl->users); i++) {
-		u = &cl->users[i];
-		if (u->at_ns != 0 && strcmp(u->name, user) == 0) {
-			if (now - u->at_ns < CLUSTER_USER_TTL * NS_PER_SEC) {
-				*uid = u->uid;
-				*gid = u->gid;
-				return 0;
-			}
-			u->at_ns = 0;
-			break;
-		}
+	for (i = 0; u == NULL && i < nitems(cl->users); i++) {
+		if (cl->users[i].at_ns != 0 &&
+		    strcmp(cl->users[i].name, user) == 0)
+			u = &cl->users[i];
 	}
-	errno = 0;
+	if (u != NULL && now - u->at_ns < CLUSTER_USER_TTL * NS_PER_SEC) {
+		*uid = u->uid;
+		*gid = u->gid;
+		return 0;
+	}
+	if (u != NULL) /* stale: filled again below, or left empty */
+		u->at_ns = 0;
 	if ((pw = getpwnam(user)) == NULL)
 		return -1;
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
-	if (strlen(user) <= CLUSTER_USER_NAME_MAX) {
+	if (u == NULL && strlen(user) <= CLUSTER_USER_NAME_MAX)
 		u = &cl->users[cl->users_next++ % nitems(cl->users)];
+	if (u != NULL) {
 		strlcpy(u->name, user, sizeof u->name);
 		u->uid = *uid;
 		u->gid = *gid;

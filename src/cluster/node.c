@@ -46,7 +46,7 @@ struct node {
 	int64_t renewed;    /* monotonic: when the last that held went */
 	bool lease_run_out; /* told once */
 	bool leaving;
-	bool leave_sent;     /* the goodbye went (or waits for a connection) */
+	bool leave_sent;     /* the goodbye went */
 	bool left;           /* the goodbye was answered, or failed */
 	int64_t leave_until; /* monotonic: how long forqd waits for it */
 };
