@@ -593,7 +593,6 @@ sv_open_clients(struct supervisor *sv)
 	return 0;
 }
 
-/* The store, the state directory's logs and the modules over them. */
 /* A cluster node's own store keeps the jobs it claimed, for the next
  * forqd; what a client is told there is PostgreSQL's commit, and a job
  * lost with a power cut comes back from there (its claim's lease). So
@@ -608,6 +607,7 @@ sv_sync_delay_ms(const struct conf *c)
 	return c->sync_delay_ms;
 }
 
+/* The store, the state directory's logs and the modules over them. */
 int
 sv_open_jobs(struct supervisor *sv)
 {
