@@ -667,25 +667,19 @@ cluster_new(struct ev_loop *loop, const struct conf *conf,
 	keylen = node_take_key(node, key, sizeof key);
 	cl->signer = signer_new(key, keylen);
 	explicit_bzero(key, sizeof key);
-	if (cl->signer == NULL) {
-		cluster_free(cl);
-		return NULL;
-	}
 	strlcpy(cl->node, node_name(node), sizeof cl->node);
 	snprintf(cl->boot, sizeof cl->boot, "%s:%d:%lld", cl->node,
 		 (int)getpid(), (long long)clock_real_ns());
 	snprintf(app, sizeof app, "forqd %s listen", cl->node);
-	if ((cl->listen = pg_new(loop, conf->dsn, app, 0, &cl_listen_hooks,
+	if (cl->signer == NULL ||
+	    (cl->listen = pg_new(loop, conf->dsn, app, 0, &cl_listen_hooks,
 				 cl)) == NULL ||
-	    (cl->timer = ev_timer_open()) == -1) {
+	    (cl->timer = ev_timer_open()) == -1 ||
+	    (cl->gather = ev_timer_open()) == -1) {
 		cluster_free(cl);
 		return NULL;
 	}
 	ev_io_set(&cl->timer_io, cl->timer, cl_tick, cl);
-	if ((cl->gather = ev_timer_open()) == -1) {
-		cluster_free(cl);
-		return NULL;
-	}
 	ev_io_set(&cl->gather_io, cl->gather, cl_gathered, cl);
 	if (ev_add(loop, &cl->timer_io, EPOLLIN) == -1 ||
 	    ev_add(loop, &cl->gather_io, EPOLLIN) == -1 ||
