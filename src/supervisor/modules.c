@@ -600,9 +600,9 @@ sv_open_clients(struct supervisor *sv)
  * sync_delay, the loop idling on each round trip to the database, was
  * a tenth of a claiming node's CPU. */
 int64_t
-sv_sync_delay_ms(const struct conf *c)
+sv_sync_delay_ms(const struct supervisor *sv, const struct conf *c)
 {
-	if (c->backend == CONF_BACKEND_POSTGRESQL)
+	if (sv->node != NULL)
 		return CLUSTER_STORE_SYNC_MS;
 	return c->sync_delay_ms;
 }
@@ -626,7 +626,7 @@ sv_open_jobs(struct supervisor *sv)
 		log_warnx("store: %s", err);
 		return -1;
 	}
-	store_set_sync_delay(sv->store, sv_sync_delay_ms(&sv->conf));
+	store_set_sync_delay(sv->store, sv_sync_delay_ms(sv, &sv->conf));
 	if ((sv->jobs = jobs_new(&sv->conf, sv->store)) == NULL ||
 	    (sv->adopted = adopted_new(&sv->loop, &sv->conf, &sv->cg, sv->jobs,
 				       sv_adopted_gone, sv)) == NULL) {

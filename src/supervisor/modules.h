@@ -23,8 +23,9 @@ int sv_start_node(struct supervisor *sv);
 int sv_open_clients(struct supervisor *sv);
 int sv_open_jobs(struct supervisor *sv);
 /* How long the store may wait, idle, before what it committed is
- * synced, under conf c. */
-int64_t sv_sync_delay_ms(const struct conf *c);
+ * synced, under conf c: on a node of a cluster (sv->node, joined at
+ * start whatever a reload says), CLUSTER_STORE_SYNC_MS. */
+int64_t sv_sync_delay_ms(const struct supervisor *sv, const struct conf *c);
 /* The metrics endpoint c asks for into *out (NULL: none). */
 int sv_open_metrics(struct supervisor *sv, const struct conf *c,
 		    struct httpd **out);

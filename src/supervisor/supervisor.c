@@ -506,7 +506,7 @@ sv_reload(struct supervisor *sv)
 	sv_keep_fixed(sv, &next);
 	sv_reload_metrics(sv, &next);
 	sv->conf = next;
-	store_set_sync_delay(sv->store, sv_sync_delay_ms(&next));
+	store_set_sync_delay(sv->store, sv_sync_delay_ms(sv, &next));
 	sv->access = access;
 	sv->allowed = allowed;
 	sv->limits.argv_max = next.argv_max;
@@ -692,7 +692,7 @@ sv_run(struct supervisor *sv)
 		 * cluster node a reply tells of PostgreSQL's commits, not of
 		 * this store's (sv_sync_delay_ms). */
 		workers_flush_all(sv->workers);
-		if (control_replies_due(sv->control) && sv->cluster == NULL)
+		if (control_replies_due(sv->control) && sv->node == NULL)
 			sv_sync(sv);
 		control_end_turn(sv->control,
 				 committed ? NULL : store_error(sv->store),
